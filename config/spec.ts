@@ -1,0 +1,264 @@
+/**
+ * The service's configuration spec: every key, its environment variable, type, default and meaning.
+ * The `Config` type is inferred from this object, the loader validates against it, and the README's
+ * configuration reference is generated from it (`npm run gen`; a test fails when the README drifts).
+ */
+import { bool, int, list, oneOf, optionalStr, type Setting, str, stringMap } from './settings.ts'
+
+/** A time zone is an IANA name (Asia/Shanghai) or a fixed UTC offset (+08:00). */
+export function timeZoneProblem(tz: string): string | null {
+  if (/^[+-](0\d|1[0-4]):[0-5]\d$/.test(tz)) return null
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz })
+    return null
+  } catch {
+    return `"${tz}" is neither an IANA time zone nor an offset like +08:00`
+  }
+}
+
+const topicName = /^[A-Za-z0-9._-]{1,200}$/
+const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+export const CONFIG_SPEC = {
+  kafka: {
+    brokers: list({
+      env: 'KAFKA_BROKERS',
+      default: [],
+      description:
+        'Kafka bootstrap servers, `host:port,...`. Empty: the service fetches Apache Kafka with Maven and starts a local single-node broker (see `kafka.local.*`).',
+      item: /^[^\s:]+:\d{1,5}$/,
+      itemHint: 'host:port',
+    }),
+    clientId: str({ env: 'KAFKA_CLIENT_ID', default: 'pos-risk-monitor', description: 'Kafka client id.' }),
+    groupId: str({
+      env: 'KAFKA_GROUP_ID',
+      default: 'pos-risk-ingest',
+      description:
+        'Consumer group of the ingest consumer; instances with the same group share the partitions.',
+    }),
+    ssl: bool({ env: 'KAFKA_SSL', default: false, description: 'Connect to the brokers with TLS.' }),
+    saslMechanism: oneOf({
+      env: 'KAFKA_SASL_MECHANISM',
+      default: 'none',
+      values: ['none', 'plain', 'scram-sha-256', 'scram-sha-512'],
+      description: 'SASL mechanism; `none` disables SASL.',
+    }),
+    saslUsername: str({ env: 'KAFKA_SASL_USERNAME', default: '', description: 'SASL user name.' }),
+    saslPassword: str({
+      env: 'KAFKA_SASL_PASSWORD',
+      default: '',
+      description: 'SASL password.',
+      secret: true,
+    }),
+    topicPartitions: int({
+      env: 'KAFKA_TOPIC_PARTITIONS',
+      default: 6,
+      min: 1,
+      max: 1000,
+      description:
+        'Partitions of the topics the service creates at start-up when they are missing (existing topics are left as they are). Instances scale up to this number.',
+    }),
+    replicationFactor: int({
+      env: 'KAFKA_REPLICATION_FACTOR',
+      default: 1,
+      min: 1,
+      max: 10,
+      description: 'Replication factor of the topics the service creates.',
+    }),
+    local: {
+      dataDir: str({
+        env: 'KAFKA_LOCAL_DATA_DIR',
+        default: '.data/kafka',
+        description: 'Data directory of the local broker (used only when `KAFKA_BROKERS` is empty).',
+      }),
+      port: int({
+        env: 'KAFKA_LOCAL_PORT',
+        default: 9092,
+        min: 0,
+        max: 65535,
+        description: 'Client port of the local broker; 0 picks a free port.',
+      }),
+      controllerPort: int({
+        env: 'KAFKA_LOCAL_CONTROLLER_PORT',
+        default: 9093,
+        min: 0,
+        max: 65535,
+        description: 'KRaft controller port of the local broker; 0 picks a free port.',
+      }),
+      heapMb: int({
+        env: 'KAFKA_LOCAL_HEAP_MB',
+        default: 512,
+        min: 128,
+        max: 16384,
+        description: 'JVM heap of the local broker, MB.',
+      }),
+    },
+  },
+  topics: {
+    transactions: str({
+      env: 'TOPIC_TRANSACTIONS',
+      default: 'pos.transactions',
+      pattern: topicName,
+      patternHint: 'a Kafka topic name',
+      description: 'Topic of terminal transactions (`TerminalTransaction`, key merchant_id).',
+    }),
+    merchantEvents: str({
+      env: 'TOPIC_MERCHANT_EVENTS',
+      default: 'pos.merchant-events',
+      pattern: topicName,
+      patternHint: 'a Kafka topic name',
+      description: 'Topic of merchant lifecycle events (`MerchantEvent`, key merchant_id).',
+    }),
+    dlqSuffix: str({
+      env: 'TOPIC_DLQ_SUFFIX',
+      default: '.dlq',
+      pattern: /^[A-Za-z0-9._-]{1,50}$/,
+      patternHint: 'a topic-name suffix',
+      description: 'Rejected messages of topic T go to T + this suffix, with the reason in headers.',
+    }),
+  },
+  schemaRegistry: {
+    url: optionalStr({
+      env: 'SCHEMA_REGISTRY_URL',
+      description:
+        'Confluent Schema Registry. Unset: schema ids are the fixed ids of the bundled schemas in `schemas/`.',
+    }),
+    username: str({
+      env: 'SCHEMA_REGISTRY_USER',
+      default: '',
+      description: 'Schema Registry basic-auth user.',
+    }),
+    password: str({
+      env: 'SCHEMA_REGISTRY_PASSWORD',
+      default: '',
+      description: 'Schema Registry basic-auth password.',
+      secret: true,
+    }),
+  },
+  clickhouse: {
+    url: optionalStr({
+      env: 'CLICKHOUSE_URL',
+      description:
+        'ClickHouse server HTTP(S) URL, e.g. `http://localhost:8123`. Unset: the embedded chDB engine stores data in `clickhouse.chdbPath`.',
+    }),
+    username: str({
+      env: 'CLICKHOUSE_USER',
+      default: 'default',
+      description: 'ClickHouse user (server only).',
+    }),
+    password: str({
+      env: 'CLICKHOUSE_PASSWORD',
+      default: '',
+      description: 'ClickHouse password (server only).',
+      secret: true,
+    }),
+    database: str({
+      env: 'CLICKHOUSE_DATABASE',
+      default: 'pos_risk',
+      pattern: identifier,
+      patternHint: 'a plain identifier',
+      description: 'Database holding all tables; created at start-up, migrations applied in it.',
+    }),
+    chdbPath: str({
+      env: 'CHDB_PATH',
+      default: '.data/chdb',
+      description: 'Data directory of the embedded chDB engine (when `CLICKHOUSE_URL` is unset).',
+    }),
+  },
+  ingest: {
+    maxBatchSize: int({
+      env: 'INGEST_MAX_BATCH',
+      default: 5000,
+      min: 1,
+      max: 100000,
+      description:
+        'Most messages decoded and written to ClickHouse in one insert; a larger Kafka batch is split, with a heartbeat and an offset commit after each part.',
+    }),
+    concurrency: int({
+      env: 'INGEST_CONCURRENCY',
+      default: 2,
+      min: 1,
+      max: 64,
+      description: 'Partitions processed concurrently by one instance.',
+    }),
+    maxFutureSkewMs: int({
+      env: 'INGEST_MAX_FUTURE_SKEW_MS',
+      default: 300000,
+      min: 0,
+      description:
+        'An event_time further than this in the future is rejected to the DLQ (terminal clock skew).',
+    }),
+    retryInitialMs: int({
+      env: 'INGEST_RETRY_INITIAL_MS',
+      default: 500,
+      min: 1,
+      description: 'First back-off when ClickHouse or the DLQ producer fails; doubles up to the maximum.',
+    }),
+    retryMaxMs: int({
+      env: 'INGEST_RETRY_MAX_MS',
+      default: 30000,
+      min: 1,
+      description:
+        'Longest back-off between retries of a failed write. Retries go on until the write succeeds.',
+    }),
+    fromBeginning: bool({
+      env: 'INGEST_FROM_BEGINNING',
+      default: true,
+      description: 'A new consumer group starts at the earliest offset (true) or the latest (false).',
+    }),
+  },
+  time: {
+    defaultTimeZone: str({
+      env: 'DEFAULT_TIME_ZONE',
+      default: '+08:00',
+      description:
+        "Merchants' local time zone for daily windows and night-time, unless their acquirer has its own. IANA name or offset.",
+    }),
+    acquirerTimeZones: stringMap({
+      env: 'ACQUIRER_TIME_ZONES',
+      default: {},
+      description: 'Time zone per acquirer, e.g. `acq-cn=Asia/Shanghai,acq-th=+07:00`.',
+      value: timeZoneProblem,
+    }),
+  },
+  simulator: {
+    mode: oneOf({
+      env: 'SIMULATOR',
+      default: 'auto',
+      values: ['auto', 'on', 'off'],
+      description:
+        'Simulated terminal traffic produced into the transaction topics. `auto`: on when the service started its own local broker, off when `KAFKA_BROKERS` is set.',
+    }),
+    ratePerSecond: int({
+      env: 'SIMULATOR_RATE',
+      default: 50,
+      min: 1,
+      max: 1000000,
+      description: 'Simulated transactions per second.',
+    }),
+    merchants: int({
+      env: 'SIMULATOR_MERCHANTS',
+      default: 200,
+      min: 1,
+      max: 10000000,
+      description: 'Number of simulated merchants.',
+    }),
+    seed: int({
+      env: 'SIMULATOR_SEED',
+      default: 42,
+      description: 'Seed of the simulated traffic (same seed, same events).',
+    }),
+  },
+  log: {
+    level: oneOf({
+      env: 'LOG_LEVEL',
+      default: 'info',
+      values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+      description: 'Log level; logs are JSON lines on stdout.',
+    }),
+  },
+} as const
+
+type Infer<S> = S extends Setting<infer T> ? T : { readonly [K in keyof S]: Infer<S[K]> }
+
+export type Config = Infer<typeof CONFIG_SPEC>
