@@ -1,0 +1,331 @@
+import type { Type } from 'avsc'
+import avro from 'avsc'
+import { type ErrorCode, type ErrorContext, RiskError } from '../lib/errors.ts'
+import { looksLikeCardNumber } from '../lib/luhn.ts'
+import { MERCHANT_EVENT, type SchemaName, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
+import type { MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
+import { compileSchema, MAX_EXACT_LONG, newestBundledSchema } from './codec.ts'
+
+/**
+ * Validation beyond Avro: what the schema cannot say (amounts above zero, code formats, plausible
+ * times and positions, no raw card numbers), and for JSON input also what Avro would have enforced
+ * (required fields, types, enum symbols, defaults). The shape checks come from the schema itself, so
+ * the .avsc files stay the single source of truth. Pure: the clock comes in as `now`.
+ */
+
+export type Validated<T> = { ok: true; value: T } | { ok: false; error: RiskError }
+
+export interface ValidateOptions {
+  /** The current time, epoch milliseconds. */
+  now: number
+  /** How far event_time may lie after `now` before the event counts as from the future. */
+  maxFutureSkewMs: number
+}
+
+/** Earliest plausible event_time: anything before is a zero or a seconds-for-milliseconds mix-up. */
+export const MIN_EVENT_TIME = Date.UTC(2000, 0, 1)
+export const MAX_ID_LENGTH = 128
+/** Longest excerpt of a field value quoted in an error message. */
+const MAX_QUOTED = 64
+/** Fields whose value never appears in an error, whatever the error. */
+const SENSITIVE_FIELDS: ReadonlySet<string> = new Set(['card_token'])
+
+const CURRENCY = /^[A-Z]{3}$/
+const MCC = /^\d{4}$/
+const RESPONSE_CODE = /^[0-9A-Z]{2,3}$/
+const CARD_BIN = /^\d{6,8}$/
+const CONTROL = /\p{Cc}/u
+/** RFC 3339 / ISO-8601 extended date-time; the zone is mandatory so that an instant is unambiguous. */
+const ISO_INSTANT =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)$/
+
+interface FieldSpec {
+  name: string
+  type: Type
+  /** What a missing field becomes: its Avro default, or its enum's default; null when required. */
+  fill: { value: unknown } | null
+  /** timestamp-millis: JSON may give it as an ISO-8601 string. */
+  timestamp: boolean
+  /** The allowed values, for error messages. */
+  expected: string
+}
+
+interface RecordSpec {
+  type: Type
+  fields: readonly FieldSpec[]
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v)
+}
+
+function describe(type: Type): string {
+  if (type instanceof avro.types.EnumType) return `one of ${type.symbols.join(', ')}`
+  if (type instanceof avro.types.UnwrappedUnionType) return type.types.map(describe).join(' or ')
+  switch (type.typeName) {
+    case 'int':
+      return 'an integer'
+    case 'long':
+      return `an integer within ±${MAX_EXACT_LONG}`
+    case 'float':
+    case 'double':
+      return 'a number'
+    case 'string':
+      return 'a string'
+    case 'boolean':
+      return 'a boolean'
+    default:
+      return type.typeName
+  }
+}
+
+function recordSpec(name: SchemaName): RecordSpec {
+  const schema = newestBundledSchema(name)
+  if (!isObject(schema) || !Array.isArray(schema.fields)) throw new Error(`schema of ${name} is not a record`)
+  // avsc's own long: a long beyond 2^53 fails the type check instead of coming through as a bigint.
+  const type = compileSchema(schema, { exactLongs: false })
+  if (!(type instanceof avro.types.RecordType)) throw new Error(`schema of ${name} is not a record`)
+  const rawFields: unknown[] = schema.fields
+  const fields = type.fields.map((f): FieldSpec => {
+    const raw = rawFields.find((r) => isObject(r) && r.name === f.name)
+    const timestamp = isObject(raw) && isObject(raw.type) && raw.type.logicalType === 'timestamp-millis'
+    const fieldDefault: unknown = f.defaultValue()
+    const enumDefault =
+      f.type instanceof avro.types.EnumType && 'default' in f.type && typeof f.type.default === 'string'
+        ? f.type.default
+        : undefined
+    const fill =
+      fieldDefault !== undefined
+        ? { value: fieldDefault }
+        : enumDefault !== undefined
+          ? { value: enumDefault }
+          : null
+    const expected = timestamp
+      ? 'epoch milliseconds or an ISO-8601 date-time with a zone offset'
+      : describe(f.type)
+    return { name: f.name, type: f.type, fill, timestamp, expected }
+  })
+  return { type, fields }
+}
+
+const TRANSACTION_SPEC = recordSpec(TERMINAL_TRANSACTION)
+const MERCHANT_EVENT_SPEC = recordSpec(MERCHANT_EVENT)
+
+// The generated types come from the same schemas, so conforming to the schema is conforming to the type.
+function isTerminalTransaction(v: unknown): v is TerminalTransaction {
+  return TRANSACTION_SPEC.type.isValid(v)
+}
+
+function isMerchantEvent(v: unknown): v is MerchantEvent {
+  return MERCHANT_EVENT_SPEC.type.isValid(v)
+}
+
+/** A value for an error message: quoted, truncated, and never for a sensitive field. */
+function quote(field: string, value: unknown): string {
+  if (SENSITIVE_FIELDS.has(field)) return ''
+  let text: string
+  try {
+    // String() for numbers: JSON would show NaN and Infinity as null.
+    text = typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value))
+  } catch {
+    text = String(value)
+  }
+  return `; got ${text.length > MAX_QUOTED ? `${text.slice(0, MAX_QUOTED - 1)}…` : text}`
+}
+
+function fieldError(code: ErrorCode, field: string, message: string, context: ErrorContext = {}): RiskError {
+  return new RiskError(code, message, { context: { field, ...context } })
+}
+
+function invalid(field: string, value: unknown, rule: string): RiskError {
+  return fieldError('RISK_ERR_INVALID_FIELD', field, `${field} ${rule}${quote(field, value)}`, {
+    expected: rule,
+  })
+}
+
+/** Epoch milliseconds from an ISO-8601 instant; null unless the string is a real calendar instant. */
+export function parseIsoInstant(text: string): number | null {
+  const m = ISO_INSTANT.exec(text)
+  if (m === null) return null
+  const part = (i: number): number => Number(m[i] ?? '0')
+  const [year, month, day, hour, minute, second] = [part(1), part(2), part(3), part(4), part(5), part(6)]
+  const millis = Number((m[7] ?? '').padEnd(3, '0').slice(0, 3))
+  const offsetMinutes = m[9] === undefined ? 0 : (m[9] === '-' ? -1 : 1) * (part(10) * 60 + part(11))
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate()
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth) return null
+  if (hour > 23 || minute > 59 || second > 59 || part(10) > 23 || part(11) > 59) return null
+  const local = new Date(0)
+  local.setUTCFullYear(year, month - 1, day)
+  local.setUTCHours(hour, minute, second, millis)
+  return local.getTime() - offsetMinutes * 60_000
+}
+
+/**
+ * Checks the record against the schema and fills defaults. A raw card number is looked for first, and
+ * wins over every other fault: only a RISK_ERR_RAW_CARD_NUMBER rejection gets a redacted DLQ copy.
+ */
+function conform(record: unknown, spec: RecordSpec): Validated<Record<string, unknown>> {
+  if (!isObject(record)) {
+    const got = record === null ? 'null' : Array.isArray(record) ? 'an array' : typeof record
+    const error = fieldError(
+      'RISK_ERR_INVALID_FIELD',
+      '$',
+      `the event must be a record (an object); got ${got}`,
+    )
+    return { ok: false, error }
+  }
+  for (const field of spec.fields) {
+    if (!SENSITIVE_FIELDS.has(field.name)) continue
+    const v = record[field.name]
+    if ((typeof v === 'string' || typeof v === 'number') && looksLikeCardNumber(String(v))) {
+      const message = `${field.name} looks like a raw card number (13-19 digits passing Luhn), not a token; the value is withheld`
+      return { ok: false, error: fieldError('RISK_ERR_RAW_CARD_NUMBER', field.name, message) }
+    }
+  }
+  const out: Record<string, unknown> = {}
+  for (const field of spec.fields) {
+    let v = record[field.name]
+    if (v === undefined) {
+      if (field.fill === null) {
+        const error = fieldError(
+          'RISK_ERR_MISSING_FIELD',
+          field.name,
+          `${field.name} is required but missing`,
+        )
+        return { ok: false, error }
+      }
+      v = field.fill.value
+    }
+    if (field.timestamp && typeof v === 'string') {
+      const ms = parseIsoInstant(v)
+      if (ms === null) return { ok: false, error: invalid(field.name, v, `must be ${field.expected}`) }
+      v = ms
+    }
+    if (!field.type.isValid(v))
+      return { ok: false, error: invalid(field.name, v, `must be ${field.expected}`) }
+    out[field.name] = v
+  }
+  return { ok: true, value: out }
+}
+
+type Rule<T> = (record: T, opts: ValidateOptions) => RiskError | null
+
+function idRule(field: string, value: string): RiskError | null {
+  if (value.length === 0) return invalid(field, value, 'must not be empty')
+  if (value.length > MAX_ID_LENGTH)
+    return invalid(field, value, `must be at most ${MAX_ID_LENGTH} characters`)
+  if (CONTROL.test(value)) return invalid(field, value, 'must not contain control characters')
+  return null
+}
+
+function patternRule(field: string, value: string | null, pattern: RegExp, what: string): RiskError | null {
+  return value === null || pattern.test(value) ? null : invalid(field, value, `must be ${what}`)
+}
+
+function eventTimeRule(value: number, opts: ValidateOptions): RiskError | null {
+  if (value < MIN_EVENT_TIME) return invalid('event_time', value, 'must not be before 2000-01-01T00:00:00Z')
+  if (value > opts.now + opts.maxFutureSkewMs) {
+    return fieldError(
+      'RISK_ERR_FUTURE_EVENT',
+      'event_time',
+      `event_time ${value} (${describeInstant(value)}) is ${value - opts.now} ms ahead of the clock, more than the allowed ${opts.maxFutureSkewMs} ms`,
+      { eventTime: value, now: opts.now, maxFutureSkewMs: opts.maxFutureSkewMs },
+    )
+  }
+  return null
+}
+
+function describeInstant(ms: number): string {
+  // Date covers ±8.64e15 ms; a safe integer can lie beyond it.
+  return Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : 'beyond the calendar'
+}
+
+function coordinateRule(
+  field: 'latitude' | 'longitude',
+  value: number | null,
+  limit: number,
+): RiskError | null {
+  if (value === null) return null
+  return Number.isFinite(value) && value >= -limit && value <= limit
+    ? null
+    : invalid(field, value, `must be a finite number in [-${limit}, ${limit}]`)
+}
+
+/** A position is a pair: half of one is a terminal or an upstream bug, not a place. */
+function positionRule(r: { latitude: number | null; longitude: number | null }): RiskError | null {
+  if ((r.latitude === null) !== (r.longitude === null)) {
+    const missing = r.latitude === null ? 'latitude' : 'longitude'
+    return invalid(missing, null, 'must be set when the other coordinate is (both null or both set)')
+  }
+  return coordinateRule('latitude', r.latitude, 90) ?? coordinateRule('longitude', r.longitude, 180)
+}
+
+const TRANSACTION_RULES: readonly Rule<TerminalTransaction>[] = [
+  (r) => idRule('txn_id', r.txn_id),
+  (r, o) => eventTimeRule(r.event_time, o),
+  (r) => idRule('acquirer_id', r.acquirer_id),
+  (r) => idRule('merchant_id', r.merchant_id),
+  (r) => idRule('terminal_id', r.terminal_id),
+  (r) => idRule('card_token', r.card_token),
+  (r) => patternRule('card_bin', r.card_bin, CARD_BIN, '6 to 8 digits'),
+  // The schema's long already guarantees a safe integer.
+  (r) => (r.amount_minor > 0 ? null : invalid('amount_minor', r.amount_minor, 'must be greater than zero')),
+  (r) => patternRule('currency', r.currency, CURRENCY, 'three upper-case letters (ISO 4217)'),
+  (r) => patternRule('mcc', r.mcc, MCC, 'four digits'),
+  (r) => patternRule('response_code', r.response_code, RESPONSE_CODE, '2 or 3 digits or upper-case letters'),
+  positionRule,
+]
+
+const TERMINAL_KINDS: ReadonlySet<string> = new Set(['TERMINAL_BOUND', 'TERMINAL_UNBOUND'])
+
+const MERCHANT_EVENT_RULES: readonly Rule<MerchantEvent>[] = [
+  (r) => idRule('event_id', r.event_id),
+  (r, o) => eventTimeRule(r.event_time, o),
+  (r) => idRule('acquirer_id', r.acquirer_id),
+  (r) => idRule('merchant_id', r.merchant_id),
+  (r) => {
+    if (r.terminal_id !== null) return idRule('terminal_id', r.terminal_id)
+    if (!TERMINAL_KINDS.has(r.kind)) return null
+    return fieldError(
+      'RISK_ERR_MISSING_FIELD',
+      'terminal_id',
+      `terminal_id is required for a ${r.kind} event`,
+      {
+        kind: r.kind,
+      },
+    )
+  },
+  (r) => patternRule('registered_mcc', r.registered_mcc, MCC, 'four digits'),
+  positionRule,
+]
+
+function validate<T>(
+  record: unknown,
+  opts: ValidateOptions,
+  spec: RecordSpec,
+  isT: (v: unknown) => v is T,
+  rules: readonly Rule<T>[],
+): Validated<T> {
+  const conformed = conform(record, spec)
+  if (!conformed.ok) return conformed
+  const value = conformed.value
+  if (!isT(value)) {
+    // Unreachable while conform checks every field against the same schema.
+    return { ok: false, error: invalid('$', undefined, 'does not match the schema') }
+  }
+  for (const rule of rules) {
+    const error = rule(value, opts)
+    if (error !== null) return { ok: false, error }
+  }
+  return { ok: true, value }
+}
+
+/** Validates a decoded transaction (Avro or JSON) into a TerminalTransaction with defaults filled. */
+export function validateTransaction(record: unknown, opts: ValidateOptions): Validated<TerminalTransaction> {
+  return validate(record, opts, TRANSACTION_SPEC, isTerminalTransaction, TRANSACTION_RULES)
+}
+
+/** Validates a decoded merchant lifecycle event into a MerchantEvent with defaults filled. */
+export function validateMerchantEvent(record: unknown, opts: ValidateOptions): Validated<MerchantEvent> {
+  return validate(record, opts, MERCHANT_EVENT_SPEC, isMerchantEvent, MERCHANT_EVENT_RULES)
+}

@@ -1,0 +1,478 @@
+import avro from 'avsc'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import {
+  compileSchema,
+  EventCodec,
+  MAX_EXACT_LONG,
+  newestBundledSchema,
+  REDACTED,
+} from '../../ingest/codec.ts'
+import type { ErrorCode } from '../../lib/errors.ts'
+import { MERCHANT_EVENT, RISK_ALERT, type SchemaName, TERMINAL_TRANSACTION } from '../../schemas/contract.ts'
+import type { MerchantEvent, RiskAlert, TerminalTransaction } from '../../schemas/types.generated.ts'
+
+const TXN: TerminalTransaction = {
+  txn_id: 'txn-0001',
+  event_time: Date.UTC(2026, 0, 15, 12),
+  acquirer_id: 'acq-1',
+  merchant_id: 'mer-42',
+  terminal_id: 'T-9001',
+  card_token: 'tok_5f2a9c0e1d',
+  card_bin: '622202',
+  card_type: 'CREDIT',
+  txn_type: 'PURCHASE',
+  amount_minor: 4_995_000,
+  currency: 'CNY',
+  mcc: '5311',
+  entry_mode: 'CONTACTLESS',
+  response_code: '00',
+  latitude: 31.2304,
+  longitude: null,
+}
+
+const EVENT: MerchantEvent = {
+  event_id: 'evt-1',
+  event_time: Date.UTC(2026, 0, 1),
+  acquirer_id: 'acq-1',
+  merchant_id: 'mer-42',
+  terminal_id: 'T-9001',
+  kind: 'TERMINAL_BOUND',
+  registered_mcc: null,
+  merchant_name: null,
+  latitude: null,
+  longitude: null,
+  settlement_account_token: null,
+}
+
+const ALERT: RiskAlert = {
+  alert_id: 'al-1',
+  created_at: Date.UTC(2026, 0, 15),
+  acquirer_id: 'acq-1',
+  merchant_id: 'mer-42',
+  category: 'FRAUD',
+  level: 'HIGH',
+  score: 81,
+  previous_level: 'MEDIUM',
+  reasons: [
+    {
+      rule_id: 'credit_debit_mix',
+      rule_version: 1,
+      description: 'Credit share 0.93 of approved amount',
+      observed: 0.93,
+      threshold: 0.9,
+      window_start: Date.UTC(2025, 11, 16),
+      window_end: Date.UTC(2026, 0, 15),
+      sample_txn_ids: ['txn-1', 'txn-2'],
+    },
+  ],
+}
+
+const PAN = '4111111111111111'
+
+function frame(id: number, body: Buffer): Buffer {
+  const header = Buffer.alloc(5)
+  header.writeUInt32BE(id, 1)
+  return Buffer.concat([header, body])
+}
+
+function bundledFields(name: SchemaName): unknown[] {
+  const schema = newestBundledSchema(name)
+  if (
+    typeof schema !== 'object' ||
+    schema === null ||
+    !('fields' in schema) ||
+    !Array.isArray(schema.fields)
+  ) {
+    throw new Error(`${name} is not a record schema`)
+  }
+  return schema.fields
+}
+
+/** The transaction schema with some field definitions replaced or added. */
+function transactionSchema(changes: Record<string, unknown>): unknown {
+  const fields = bundledFields(TERMINAL_TRANSACTION).map((f) => {
+    const name = typeof f === 'object' && f !== null && 'name' in f ? f.name : undefined
+    return typeof name === 'string' && name in changes ? changes[name] : f
+  })
+  const names = new Set(fields.map((f) => (typeof f === 'object' && f !== null && 'name' in f ? f.name : '')))
+  for (const [name, field] of Object.entries(changes)) if (!names.has(name)) fields.push(field)
+  return { type: 'record', name: 'TerminalTransaction', namespace: 'posrisk.events', fields }
+}
+
+/** A newer TerminalTransaction: one optional field more. */
+/** A TerminalTransaction of the newer schema, held in a variable: TypeScript only knows the current one. */
+const TXN_V2_RECORD = { ...TXN, device_model: 'PAX A920' }
+
+const TXN_V2 = transactionSchema({
+  device_model: { name: 'device_model', type: ['null', 'string'], default: null, doc: 'Terminal model.' },
+})
+
+async function decodeError(codec: EventCodec, expected: SchemaName, value: Buffer | null) {
+  const result = await codec.decode(expected, value)
+  if (result.ok) throw new Error(`expected a decode failure, got ${JSON.stringify(result.record)}`)
+  return result.error
+}
+
+afterEach(() => {
+  vi.restoreAllMocks()
+})
+
+describe('EventCodec round trips', () => {
+  const codec = new EventCodec()
+  const cases: [string, SchemaName, TerminalTransaction | MerchantEvent | RiskAlert, number][] = [
+    ['a transaction', TERMINAL_TRANSACTION, TXN, 1001],
+    ['a merchant event', MERCHANT_EVENT, EVENT, 1002],
+    ['an alert with nested reasons', RISK_ALERT, ALERT, 1003],
+  ]
+  it.each(cases)('decodes %s as Avro into a plain object', async (_name, schema, record, id) => {
+    const value = await codec.encode(schema, record, 'avro')
+    expect(value[0]).toBe(0)
+    expect(value.readUInt32BE(1)).toBe(id)
+    const result = await codec.decode(schema, value)
+    if (!result.ok) throw result.error
+    expect(result).toMatchObject({ format: 'avro', schemaId: id })
+    expect(result.record).toStrictEqual(record)
+    expect(Object.getPrototypeOf(result.record)).toBe(Object.prototype)
+  })
+
+  it.each(cases)('decodes %s as JSON into the same object', async (_name, schema, record) => {
+    const value = await codec.encode(schema, record, 'json')
+    expect(value.toString('utf8').startsWith('{')).toBe(true)
+    const json = await codec.decode(schema, value)
+    const avro = await codec.decode(schema, await codec.encode(schema, record, 'avro'))
+    if (!json.ok || !avro.ok) throw new Error('decode failed')
+    expect(json).toMatchObject({ format: 'json', schemaId: null })
+    expect(json.record).toStrictEqual(avro.record)
+  })
+
+  it('gives nested Avro records as plain objects too', async () => {
+    const result = await codec.decode(RISK_ALERT, await codec.encode(RISK_ALERT, ALERT, 'avro'))
+    if (!result.ok) throw result.error
+    const reasons = result.record.reasons
+    if (!Array.isArray(reasons)) throw new Error('reasons is not an array')
+    expect(Object.getPrototypeOf(reasons[0])).toBe(Object.prototype)
+  })
+
+  it('accepts JSON after leading whitespace', async () => {
+    const result = await codec.decode(TERMINAL_TRANSACTION, Buffer.from(` \r\n\t${JSON.stringify(TXN)}`))
+    if (!result.ok) throw result.error
+    expect(result.record).toStrictEqual(TXN)
+  })
+
+  it('gives a JSON record as it came, for the validator to judge', async () => {
+    const result = await codec.decode(TERMINAL_TRANSACTION, Buffer.from('{"txn_id":"t","amount_minor":-1}'))
+    if (!result.ok) throw result.error
+    expect(result.record).toStrictEqual({ txn_id: 't', amount_minor: -1 })
+  })
+})
+
+describe('EventCodec.decode rejects bad input without throwing', () => {
+  const codec = new EventCodec()
+  const good = () => codec.encode(TERMINAL_TRANSACTION, TXN, 'avro')
+  const intEnums = compileSchema(transactionSchema({ card_type: { name: 'card_type', type: 'int' } }))
+  const exact = compileSchema(newestBundledSchema(TERMINAL_TRANSACTION))
+  const cases: [string, () => Promise<Buffer | null>, ErrorCode, Record<string, unknown>][] = [
+    ['a null value (tombstone)', async () => null, 'RISK_ERR_BAD_FRAME', {}],
+    ['an empty value', async () => Buffer.alloc(0), 'RISK_ERR_BAD_FRAME', {}],
+    ['plain text', async () => Buffer.from('hello'), 'RISK_ERR_BAD_FRAME', {}],
+    ['only whitespace', async () => Buffer.from('  \n '), 'RISK_ERR_BAD_FRAME', {}],
+    ['a JSON array', async () => Buffer.from('[1,2]'), 'RISK_ERR_BAD_FRAME', {}],
+    ['magic byte 1', async () => Buffer.from([1, 0, 0, 3, 233, 2]), 'RISK_ERR_BAD_FRAME', {}],
+    ['a frame shorter than its header', async () => Buffer.from([0, 0, 0, 3]), 'RISK_ERR_BAD_FRAME', {}],
+    [
+      'unterminated JSON',
+      async () => Buffer.from('{"txn_id": "t'),
+      'RISK_ERR_JSON_PARSE',
+      { format: 'json' },
+    ],
+    ['JSON followed by junk', async () => Buffer.from('{"a":1} {"b":2}'), 'RISK_ERR_JSON_PARSE', {}],
+    [
+      'JSON that is not UTF-8',
+      async () => Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x7d]),
+      'RISK_ERR_JSON_PARSE',
+      {},
+    ],
+    [
+      'an unknown schema id',
+      async () => frame(9999, Buffer.from([2])),
+      'RISK_ERR_UNKNOWN_SCHEMA_ID',
+      { schemaId: 9999 },
+    ],
+    [
+      'a merchant event on the transaction topic',
+      () => codec.encode(MERCHANT_EVENT, EVENT, 'avro'),
+      'RISK_ERR_WRONG_SCHEMA',
+      { schemaId: 1002, writer: 'posrisk.events.MerchantEvent' },
+    ],
+    [
+      'an alert id on the transaction topic',
+      async () => frame(1003, Buffer.from([2])),
+      'RISK_ERR_WRONG_SCHEMA',
+      {},
+    ],
+    [
+      'a header without a body',
+      async () => frame(1001, Buffer.alloc(0)),
+      'RISK_ERR_AVRO_DECODE',
+      { schemaId: 1001 },
+    ],
+    ['a truncated body', async () => (await good()).subarray(0, -3), 'RISK_ERR_AVRO_DECODE', {}],
+    [
+      'trailing bytes',
+      async () => Buffer.concat([await good(), Buffer.from([0])]),
+      'RISK_ERR_AVRO_DECODE',
+      {},
+    ],
+    [
+      'an enum index out of range',
+      async () => frame(1001, intEnums.toBuffer({ ...TXN, card_type: 9 })),
+      'RISK_ERR_AVRO_DECODE',
+      {},
+    ],
+    [
+      'a negative enum index',
+      async () => frame(1001, intEnums.toBuffer({ ...TXN, card_type: -1 })),
+      'RISK_ERR_AVRO_DECODE',
+      {},
+    ],
+    [
+      'an amount beyond 2^53',
+      async () => frame(1001, exact.toBuffer({ ...TXN, amount_minor: 2n ** 53n + 1n })),
+      'RISK_ERR_INVALID_FIELD',
+      { field: 'amount_minor' },
+    ],
+    [
+      'an amount one past the exact range',
+      async () => frame(1001, exact.toBuffer({ ...TXN, amount_minor: BigInt(MAX_EXACT_LONG) + 1n })),
+      'RISK_ERR_INVALID_FIELD',
+      { field: 'amount_minor' },
+    ],
+    [
+      'a timestamp below -2^53',
+      async () => frame(1001, exact.toBuffer({ ...TXN, event_time: -(2n ** 62n) })),
+      'RISK_ERR_INVALID_FIELD',
+      { field: 'event_time' },
+    ],
+  ]
+  it.each(cases)('%s', async (_name, value, code, context) => {
+    const error = await decodeError(codec, TERMINAL_TRANSACTION, await value())
+    expect(error.code).toBe(code)
+    expect(error.retriable).toBe(false)
+    expect(error.context).toMatchObject(context)
+  })
+
+  it('decodes the largest exact long as a number', async () => {
+    const result = await codec.decode(
+      TERMINAL_TRANSACTION,
+      frame(1001, exact.toBuffer({ ...TXN, amount_minor: MAX_EXACT_LONG })),
+    )
+    if (!result.ok) throw result.error
+    expect(result.record.amount_minor).toBe(MAX_EXACT_LONG)
+  })
+
+  const withPan: [string, Buffer][] = [
+    ['broken JSON', Buffer.from(`{"card_token": "${PAN}", oops}`)],
+    // V8 quotes the input around this kind of fault in its SyntaxError message.
+    ['JSON with a bare word after the PAN', Buffer.from(`{"card_token":"${PAN}","a":undefined}`)],
+    ['JSON cut short', Buffer.from(`{"card_token": "${PAN}`)],
+    [
+      'Avro with trailing bytes',
+      Buffer.concat([frame(1001, exact.toBuffer({ ...TXN, card_token: PAN })), Buffer.from([7])]),
+    ],
+  ]
+  it.each(withPan)('never repeats the bytes of %s in its error', async (_name, value) => {
+    const error = await decodeError(codec, TERMINAL_TRANSACTION, value)
+    for (const text of [error.message, JSON.stringify(error.toLog()), JSON.stringify(error)]) {
+      expect(text).not.toContain(PAN)
+      expect(text).not.toContain(PAN.slice(-6))
+    }
+  })
+})
+
+describe('schema evolution', () => {
+  it('reads events written with the current schema into a newer reader, with the new default', async () => {
+    const writer = new EventCodec()
+    const reader = new EventCodec({ readerSchemas: { [TERMINAL_TRANSACTION]: TXN_V2 } })
+    const result = await reader.decode(
+      TERMINAL_TRANSACTION,
+      await writer.encode(TERMINAL_TRANSACTION, TXN, 'avro'),
+    )
+    if (!result.ok) throw result.error
+    expect(result.schemaId).toBe(1001)
+    expect(result.record).toStrictEqual({ ...TXN, device_model: null })
+  })
+
+  it('reads events of a newer writer schema into the current reader, dropping the unknown field', async () => {
+    const newer = new EventCodec({
+      readerSchemas: { [TERMINAL_TRANSACTION]: TXN_V2 },
+      writerSchemas: { 2001: TXN_V2 },
+    })
+    const value = await newer.encode(TERMINAL_TRANSACTION, TXN_V2_RECORD, 'avro')
+    expect(value.readUInt32BE(1)).toBe(2001)
+    const current = new EventCodec({ writerSchemas: { 2001: TXN_V2 } })
+    const result = await current.decode(TERMINAL_TRANSACTION, value)
+    if (!result.ok) throw result.error
+    expect(result.record).toStrictEqual(TXN)
+    const same = await newer.decode(TERMINAL_TRANSACTION, value)
+    if (!same.ok) throw same.error
+    expect(same.record.device_model).toBe('PAX A920')
+  })
+
+  it("maps a symbol the reader does not know to the enum's default", async () => {
+    const symbols = ['CREDIT', 'DEBIT', 'PREPAID', 'UNKNOWN', 'CHARGE']
+    const writer = transactionSchema({
+      card_type: { name: 'card_type', type: { type: 'enum', name: 'CardType', symbols, default: 'UNKNOWN' } },
+    })
+    const codec = new EventCodec({ writerSchemas: { 2002: writer } })
+    const value = frame(2002, compileSchema(writer).toBuffer({ ...TXN, card_type: 'CHARGE' }))
+    const result = await codec.decode(TERMINAL_TRANSACTION, value)
+    if (!result.ok) throw result.error
+    expect(result.record.card_type).toBe('UNKNOWN')
+  })
+
+  it('refuses a writer schema the reader cannot resolve', async () => {
+    const strict = transactionSchema({ device_model: { name: 'device_model', type: 'string' } })
+    const reader = new EventCodec({ readerSchemas: { [TERMINAL_TRANSACTION]: strict } })
+    const error = await decodeError(
+      reader,
+      TERMINAL_TRANSACTION,
+      await new EventCodec().encode(TERMINAL_TRANSACTION, TXN, 'avro'),
+    )
+    expect(error.code).toBe('RISK_ERR_WRONG_SCHEMA')
+  })
+
+  it('builds the resolver of a schema id once', async () => {
+    const spy = vi.spyOn(avro.Type.prototype, 'createResolver')
+    const codec = new EventCodec({ readerSchemas: { [TERMINAL_TRANSACTION]: TXN_V2 } })
+    const value = await codec.encode(TERMINAL_TRANSACTION, TXN, 'json')
+    expect(spy).not.toHaveBeenCalled()
+    const avroValue = await new EventCodec().encode(TERMINAL_TRANSACTION, TXN, 'avro')
+    for (let i = 0; i < 3; i++) expect((await codec.decode(TERMINAL_TRANSACTION, avroValue)).ok).toBe(true)
+    expect((await codec.decode(TERMINAL_TRANSACTION, value)).ok).toBe(true)
+    // avsc recurses into the fields; the record-level call is the one the codec makes.
+    const recordCalls = spy.mock.calls.filter(([writer]) => writer.name === TERMINAL_TRANSACTION)
+    expect(recordCalls).toHaveLength(1)
+  })
+})
+
+describe('EventCodec.encode', () => {
+  const codec = new EventCodec()
+  const bad: [string, TerminalTransaction, string][] = [
+    ['a fractional amount', { ...TXN, amount_minor: 10.5 }, 'amount_minor'],
+    ['an amount beyond 2^53', { ...TXN, amount_minor: 2 ** 53 }, 'amount_minor'],
+    ['a fractional event_time', { ...TXN, event_time: 0.5 }, 'event_time'],
+  ]
+  for (const format of ['avro', 'json'] as const) {
+    it.each(bad)(`refuses %s as ${format}`, async (_name, record, field) => {
+      const error = await codec.encode(TERMINAL_TRANSACTION, record, format).catch((e: unknown) => e)
+      expect(error).toMatchObject({ code: 'RISK_ERR_INVALID_FIELD', context: { field } })
+    })
+  }
+
+  it('needs a writer id for an overridden reader schema', async () => {
+    const codec = new EventCodec({ readerSchemas: { [TERMINAL_TRANSACTION]: TXN_V2 } })
+    await expect(codec.encode(TERMINAL_TRANSACTION, TXN, 'avro')).rejects.toMatchObject({
+      code: 'RISK_ERR_CONFIG',
+    })
+  })
+})
+
+describe('EventCodec options', () => {
+  const cases: [string, () => EventCodec][] = [
+    [
+      'a reader schema of another record',
+      () => new EventCodec({ readerSchemas: { [MERCHANT_EVENT]: TXN_V2 } }),
+    ],
+    [
+      'a reader schema that is not Avro',
+      () => new EventCodec({ readerSchemas: { [TERMINAL_TRANSACTION]: { type: 'nope' } } }),
+    ],
+    ['a writer id that is bundled already', () => new EventCodec({ writerSchemas: { 1001: TXN_V2 } })],
+  ]
+  it.each(cases)('refuses %s', (_name, build) => {
+    expect(build).toThrow(expect.objectContaining({ code: 'RISK_ERR_CONFIG' }))
+  })
+})
+
+describe('EventCodec.redactCardToken', () => {
+  const codec = new EventCodec()
+
+  it('keeps the frame, schema id and every other field of an Avro message', async () => {
+    const original = await codec.encode(TERMINAL_TRANSACTION, { ...TXN, card_token: PAN }, 'avro')
+    const copy = await codec.redactCardToken(TERMINAL_TRANSACTION, original)
+    if (copy === null) throw new Error('no redacted copy')
+    expect(copy.subarray(0, 5)).toStrictEqual(original.subarray(0, 5))
+    expect(copy.includes(PAN)).toBe(false)
+    const decoded = await codec.decode(TERMINAL_TRANSACTION, copy)
+    if (!decoded.ok) throw decoded.error
+    expect(decoded.record).toStrictEqual({ ...TXN, card_token: REDACTED })
+  })
+
+  it('keeps the writer schema id of an older writer', async () => {
+    const newer = new EventCodec({
+      readerSchemas: { [TERMINAL_TRANSACTION]: TXN_V2 },
+      writerSchemas: { 2001: TXN_V2 },
+    })
+    const original = await newer.encode(TERMINAL_TRANSACTION, { ...TXN_V2_RECORD, card_token: PAN }, 'avro')
+    const current = new EventCodec({ writerSchemas: { 2001: TXN_V2 } })
+    const copy = await current.redactCardToken(TERMINAL_TRANSACTION, original)
+    if (copy === null) throw new Error('no redacted copy')
+    expect(copy.readUInt32BE(1)).toBe(2001)
+    const decoded = await newer.decode(TERMINAL_TRANSACTION, copy)
+    if (!decoded.ok) throw decoded.error
+    expect(decoded.record).toStrictEqual({ ...TXN_V2_RECORD, card_token: REDACTED })
+  })
+
+  it('re-encodes a long beyond 2^53 unchanged', async () => {
+    const exact = compileSchema(newestBundledSchema(TERMINAL_TRANSACTION))
+    const original = frame(1001, exact.toBuffer({ ...TXN, card_token: PAN, amount_minor: 2n ** 60n }))
+    const copy = await codec.redactCardToken(TERMINAL_TRANSACTION, original)
+    if (copy === null) throw new Error('no redacted copy')
+    expect(exact.fromBuffer(copy.subarray(5))).toMatchObject({
+      card_token: REDACTED,
+      amount_minor: 2n ** 60n,
+    })
+  })
+
+  const json: [string, unknown][] = [
+    ['a plain PAN', PAN],
+    ['a PAN with spaces', '4111 1111 1111 1111'],
+    ['a PAN with dashes', '4111-1111-1111-1111'],
+    ['a PAN as a number', 4111111111111111],
+  ]
+  it.each(json)('redacts %s in a JSON message', async (_name, token) => {
+    const copy = await codec.redactCardToken(
+      TERMINAL_TRANSACTION,
+      Buffer.from(JSON.stringify({ ...TXN, card_token: token })),
+    )
+    if (copy === null) throw new Error('no redacted copy')
+    expect(copy.includes(PAN)).toBe(false)
+    expect(copy.includes(String(token))).toBe(false)
+    expect(JSON.parse(copy.toString('utf8'))).toStrictEqual({ ...TXN, card_token: REDACTED })
+  })
+
+  const impossible: [string, () => Promise<Buffer>][] = [
+    ['garbage', async () => Buffer.from('not a message')],
+    ['an empty value', async () => Buffer.alloc(0)],
+    ['broken JSON', async () => Buffer.from(`{"card_token":"${PAN}"`)],
+    ['JSON without card_token', async () => Buffer.from('{"txn_id":"t"}')],
+    ['an unknown schema id', async () => frame(4242, Buffer.from([2]))],
+    [
+      'a truncated Avro body',
+      async () =>
+        (await codec.encode(TERMINAL_TRANSACTION, { ...TXN, card_token: PAN }, 'avro')).subarray(0, 20),
+    ],
+    ['a merchant event', () => codec.encode(MERCHANT_EVENT, EVENT, 'avro')],
+    [
+      'a PAN also in txn_id (Avro)',
+      () => codec.encode(TERMINAL_TRANSACTION, { ...TXN, card_token: PAN, txn_id: `x${PAN}` }, 'avro'),
+    ],
+    [
+      'a PAN also in txn_id (JSON)',
+      () => codec.encode(TERMINAL_TRANSACTION, { ...TXN, card_token: PAN, txn_id: PAN }, 'json'),
+    ],
+  ]
+  it.each(impossible)('gives null for %s', async (_name, value) => {
+    expect(await codec.redactCardToken(TERMINAL_TRANSACTION, await value())).toBeNull()
+  })
+})
