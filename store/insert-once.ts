@@ -1,0 +1,133 @@
+import { createHash } from 'node:crypto'
+import { Readable } from 'node:stream'
+import { finished } from 'node:stream/promises'
+import { TupleParam } from '@clickhouse/client'
+import { asRiskError } from '../lib/errors.ts'
+import type { Store } from './client.ts'
+
+/**
+ * Exactly-once insertion of keyed events into a raw table whose materialized views feed aggregates.
+ * ReplacingMergeTree alone would not do: it collapses a duplicate row at some later merge, but the
+ * views have counted both copies by then. So a duplicate must never reach the table:
+ *
+ * 1. duplicates inside the batch are dropped (the first copy is kept);
+ * 2. the keys already stored are looked up by the sort-key prefix and dropped: this covers a batch
+ *    replayed after a crash and the same event produced again at another offset;
+ * 3. the rest is inserted with an `insert_deduplication_token` derived from its keys. If an insert
+ *    whose outcome was unknown (a timeout) is retried while the first is still landing, the look-up
+ *    cannot see it yet; the token makes the second a no-op, in the table and, with
+ *    `deduplicate_blocks_in_dependent_materialized_views`, in every view fed from it (verified on
+ *    chDB: a retried insert is dropped by both, while a different batch aggregating to identical
+ *    view rows is still counted).
+ *
+ * Not covered: two writers inserting the same new key in different batches at the same moment
+ * (events are keyed by merchant, so one partition and so one consumer owns a merchant), and a view
+ * failing after its table took the rows: the retry finds the rows stored and skips them, so the view
+ * misses them. Non-replicated MergeTree has no transaction spanning a table and its views.
+ */
+
+export interface KeyedRow {
+  readonly acquirerId: string
+  readonly merchantId: string
+  readonly id: string
+  /** The row as one JSONEachRow line. */
+  readonly json: string
+}
+
+export interface WriteResult {
+  /** Rows written by this call. */
+  readonly inserted: number
+  /** Rows skipped: repeated in the batch or already stored. */
+  readonly duplicates: number
+}
+
+export interface InsertOnceSpec {
+  /** Table name, for error context and the token. */
+  readonly table: string
+  /**
+   * SELECT returning `acquirer_id, merchant_id, id` for the stored rows among
+   * `{keys:Array(Tuple(String, String))}` × `{ids:Array(String)}`, in database `{db:Identifier}`.
+   */
+  readonly lookupSql: string
+  /** `INSERT INTO {db:Identifier}.<table>` without SETTINGS or FORMAT. */
+  readonly insertSql: string
+}
+
+// Keys per look-up query. On a server the parameters travel in the URL, and 1,000 ids keep it far
+// below the 1 MiB ClickHouse accepts (http_max_uri_size) whatever the batch size.
+const LOOKUP_CHUNK = 1_000
+
+const keyOf = (r: { acquirerId: string; merchantId: string; id: string }) =>
+  `${r.acquirerId}\u0000${r.merchantId}\u0000${r.id}`
+
+export async function insertOnce(
+  store: Store,
+  spec: InsertOnceSpec,
+  rows: readonly KeyedRow[],
+): Promise<WriteResult> {
+  const unique = new Map<string, KeyedRow>()
+  for (const r of rows) {
+    const k = keyOf(r)
+    if (!unique.has(k)) unique.set(k, r)
+  }
+  const context = { database: store.database, table: spec.table, rows: rows.length }
+
+  const stored = new Set<string>()
+  try {
+    const candidates = [...unique.values()]
+    for (let i = 0; i < candidates.length; i += LOOKUP_CHUNK) {
+      const chunk = candidates.slice(i, i + LOOKUP_CHUNK)
+      const pairs = new Map<string, [string, string]>()
+      for (const r of chunk) pairs.set(`${r.acquirerId}\u0000${r.merchantId}`, [r.acquirerId, r.merchantId])
+      const rs = await store.client.query({
+        query: spec.lookupSql,
+        // A tuple must be a TupleParam: a nested JS array would be sent as an array, not a tuple.
+        query_params: {
+          db: store.database,
+          keys: [...pairs.values()].map((p) => new TupleParam(p)),
+          ids: chunk.map((r) => r.id),
+        },
+        format: 'JSONEachRow',
+      })
+      // The query matches the cross product of pairs and ids; only exact keys of this batch count.
+      for (const hit of await rs.json<{ acquirer_id: string; merchant_id: string; id: string }>()) {
+        const k = keyOf({ acquirerId: hit.acquirer_id, merchantId: hit.merchant_id, id: hit.id })
+        if (unique.has(k)) stored.add(k)
+      }
+    }
+  } catch (e) {
+    throw asRiskError(e, 'RISK_ERR_STORE_WRITE', `cannot look up stored ${spec.table}`, context)
+  }
+
+  const fresh: KeyedRow[] = []
+  for (const [k, r] of unique) if (!stored.has(k)) fresh.push(r)
+  if (fresh.length === 0) return { inserted: 0, duplicates: rows.length }
+
+  const token = dedupToken(spec.table, fresh)
+  try {
+    // The token is a literal, not a query parameter: parameters in a SETTINGS clause only parse on
+    // ClickHouse 26.7 and later (ClickHouse#108760); dedupToken returns hex digits only. The settings
+    // go in the query, never in clickhouse_settings, which chDB would leave set for every later insert.
+    const result = await store.client.exec({
+      query: `${spec.insertSql} SETTINGS insert_deduplication_token = '${token}', deduplicate_blocks_in_dependent_materialized_views = 1 FORMAT JSONEachRow`,
+      query_params: { db: store.database },
+      values: Readable.from([`${fresh.map((r) => r.json).join('\n')}\n`]),
+    })
+    // An unread response would keep the HTTP socket busy.
+    result.stream.resume()
+    await finished(result.stream)
+  } catch (e) {
+    throw asRiskError(e, 'RISK_ERR_STORE_WRITE', `cannot insert into ${spec.table}`, {
+      ...context,
+      new: fresh.length,
+    })
+  }
+  return { inserted: fresh.length, duplicates: rows.length - fresh.length }
+}
+
+/** The same new rows give the same token, so a retried insert is recognised whatever its timing. */
+function dedupToken(table: string, rows: readonly KeyedRow[]): string {
+  const h = createHash('sha256').update(table)
+  for (const r of rows) h.update('\n').update(keyOf(r))
+  return h.digest('hex')
+}

@@ -1,0 +1,139 @@
+import { isRoundThousand, isWholeUnit } from '../lib/currency.ts'
+import { RiskError } from '../lib/errors.ts'
+import { localDateHour } from '../lib/local-time.ts'
+import type { TerminalTransaction } from '../schemas/types.generated.ts'
+import type { Store } from './client.ts'
+import { insertOnce, type WriteResult } from './insert-once.ts'
+
+export type { WriteResult } from './insert-once.ts'
+
+/** A decoded transaction and where it was read from. */
+export interface TransactionInput {
+  readonly txn: TerminalTransaction
+  readonly topic: string
+  readonly partition: number
+  /** Kafka offset, as kafkajs gives it (a decimal string). */
+  readonly offset: string
+}
+
+export interface WriteOptions {
+  /** Time zone of an acquirer's merchants (IANA name or ±HH:MM): local days and night-time use it. */
+  readonly timeZoneOf: (acquirerId: string) => string
+  /** Ingestion time, epoch ms, stored as `ingested_at`. */
+  readonly now: number
+}
+
+/** One row of the `transactions` table, as written in JSONEachRow. */
+export interface TransactionRow {
+  acquirer_id: string
+  merchant_id: string
+  txn_id: string
+  event_time: string
+  terminal_id: string
+  card_token: string
+  card_bin: string | null
+  card_type: string
+  txn_type: string
+  amount_minor: number
+  currency: string
+  mcc: string
+  entry_mode: string
+  response_code: string
+  latitude: number | null
+  longitude: number | null
+  local_date: string
+  local_hour: number
+  is_approved: boolean
+  is_sale: boolean
+  is_round_thousand: boolean
+  is_whole_unit: boolean
+  kafka_topic: string
+  kafka_partition: number
+  kafka_offset: string
+  ingested_at: string
+}
+
+/** `2024-03-10 16:00:00.000`: the DateTime64(3) text every ClickHouse version parses without best-effort mode. */
+export function dateTime64(epochMs: number): string {
+  const iso = new Date(epochMs).toISOString()
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`
+}
+
+/** The stored row of a transaction, with the columns the writer derives. `timeZone` is the acquirer's. */
+export function transactionRow(input: TransactionInput, timeZone: string, now: number): TransactionRow {
+  const t = input.txn
+  const local = localDateHour(t.event_time, timeZone)
+  return {
+    acquirer_id: t.acquirer_id,
+    merchant_id: t.merchant_id,
+    txn_id: t.txn_id,
+    event_time: dateTime64(t.event_time),
+    terminal_id: t.terminal_id,
+    card_token: t.card_token,
+    card_bin: t.card_bin,
+    card_type: t.card_type,
+    txn_type: t.txn_type,
+    amount_minor: t.amount_minor,
+    currency: t.currency,
+    mcc: t.mcc,
+    entry_mode: t.entry_mode,
+    response_code: t.response_code,
+    latitude: t.latitude,
+    longitude: t.longitude,
+    local_date: local.date,
+    local_hour: local.hour,
+    is_approved: t.response_code === '00',
+    is_sale: t.txn_type === 'PURCHASE' || t.txn_type === 'PREAUTH_COMPLETION',
+    is_round_thousand: isRoundThousand(t.amount_minor, t.currency),
+    is_whole_unit: isWholeUnit(t.amount_minor, t.currency),
+    kafka_topic: input.topic,
+    kafka_partition: input.partition,
+    kafka_offset: input.offset,
+    ingested_at: dateTime64(now),
+  }
+}
+
+const LOOKUP_SQL = `SELECT acquirer_id, merchant_id, txn_id AS id
+FROM {db:Identifier}.transactions
+WHERE (acquirer_id, merchant_id) IN {keys:Array(Tuple(String, String))} AND txn_id IN {ids:Array(String)}`
+
+/**
+ * Stores transactions exactly once per (acquirer_id, merchant_id, txn_id), so `merchant_daily` never
+ * counts a replayed one twice (see insert-once.ts). Throws RISK_ERR_STORE_WRITE (retriable) when
+ * ClickHouse fails, and RISK_ERR_CONFIG when an acquirer's time zone is invalid.
+ */
+export async function insertTransactions(
+  store: Store,
+  rows: ReadonlyArray<TransactionInput>,
+  opts: WriteOptions,
+): Promise<WriteResult> {
+  const zones = new Map<string, string>()
+  const keyed = rows.map((input) => {
+    const acquirerId = input.txn.acquirer_id
+    let tz = zones.get(acquirerId)
+    if (tz === undefined) {
+      tz = opts.timeZoneOf(acquirerId)
+      zones.set(acquirerId, tz)
+    }
+    let row: TransactionRow
+    try {
+      row = transactionRow(input, tz, opts.now)
+    } catch (e) {
+      // Only the time zone can fail here; configuration is checked at start-up, so this is a bug there.
+      throw new RiskError(
+        'RISK_ERR_CONFIG',
+        `invalid time zone ${JSON.stringify(tz)} for acquirer ${acquirerId}`,
+        {
+          cause: e,
+          context: { key: 'time.acquirerTimeZones', acquirer_id: acquirerId },
+        },
+      )
+    }
+    return { acquirerId, merchantId: input.txn.merchant_id, id: input.txn.txn_id, json: JSON.stringify(row) }
+  })
+  return insertOnce(
+    store,
+    { table: 'transactions', lookupSql: LOOKUP_SQL, insertSql: 'INSERT INTO {db:Identifier}.transactions' },
+    keyed,
+  )
+}
