@@ -23,7 +23,8 @@ export const ERROR_CODES = {
   },
   RISK_ERR_AVRO_DECODE: {
     retriable: false,
-    description: 'The Avro body cannot be decoded with the writer schema (truncated, trailing or corrupt bytes).',
+    description:
+      'The Avro body cannot be decoded with the writer schema (truncated, trailing or corrupt bytes).',
   },
   RISK_ERR_JSON_PARSE: {
     retriable: false,
@@ -53,7 +54,8 @@ export const ERROR_CODES = {
   },
   RISK_ERR_STORE_WRITE: {
     retriable: true,
-    description: 'A write to ClickHouse failed; the batch is retried with back-off and its offsets are not committed.',
+    description:
+      'A write to ClickHouse failed; the batch is retried with back-off and its offsets are not committed.',
   },
   RISK_ERR_STORE_QUERY: {
     retriable: true,
