@@ -1,0 +1,322 @@
+import {
+  type Consumer,
+  type EachBatchPayload,
+  type Kafka,
+  type KafkaMessage,
+  Partitioners,
+  type Producer,
+} from 'kafkajs'
+import type { RiskError } from '../lib/errors.ts'
+import type { Logger } from '../lib/logger.ts'
+import { maskCardNumbersInBytes } from '../lib/luhn.ts'
+import { retryWhileRetriable } from '../lib/retry.ts'
+import { MERCHANT_EVENT, type SchemaName, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
+import type { MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
+import type { Store } from '../store/client.ts'
+import { insertMerchantEvents } from '../store/merchant-events.ts'
+import { insertTransactions } from '../store/transactions.ts'
+import type { EventCodec } from './codec.ts'
+import { DeadLetterWriter, type Rejected } from './dlq.ts'
+import { type Validated, validateMerchantEvent, validateTransaction } from './validate.ts'
+
+export interface IngestSettings {
+  groupId: string
+  topics: { transactions: string; merchantEvents: string }
+  dlqSuffix: string
+  maxBatchSize: number
+  concurrency: number
+  maxFutureSkewMs: number
+  retryInitialMs: number
+  retryMaxMs: number
+  fromBeginning: boolean
+  /** Time zone (IANA or offset) of an acquirer's merchants, for local days. */
+  timeZoneOf: (acquirerId: string) => string
+}
+
+export interface IngestDeps {
+  kafka: Kafka
+  store: Store
+  codec: EventCodec
+  logger: Logger
+  /** Wall clock for the future-skew check and DLQ timestamps; injected so tests control time. */
+  now: () => number
+  sleep: (ms: number) => Promise<void>
+}
+
+export interface IngestStats {
+  consumed: number
+  stored: number
+  duplicates: number
+  rejected: number
+  rejectedByCode: Record<string, number>
+  retries: number
+  batches: number
+}
+
+interface Positioned<T> {
+  value: T
+  topic: string
+  partition: number
+  offset: string
+}
+
+type WriteResult = { inserted: number; duplicates: number }
+
+/** What differs between the two input topics: their schema, validation and table writer. */
+interface TopicPipeline {
+  schema: SchemaName
+  /** A batch that validates records into the pipeline's own type and writes them with its writer. */
+  open: (now: number) => PipelineBatch
+}
+
+interface PipelineBatch {
+  /** Validates and keeps the record; returns the validation error instead when it is bad. */
+  add: (record: unknown, position: Omit<Positioned<unknown>, 'value'>) => RiskError | null
+  write: () => Promise<WriteResult>
+}
+
+function pipeline<T>(
+  schema: SchemaName,
+  validate: (record: unknown, now: number) => Validated<T>,
+  write: (items: Positioned<T>[]) => Promise<WriteResult>,
+): TopicPipeline {
+  return {
+    schema,
+    open: (now) => {
+      const items: Positioned<T>[] = []
+      return {
+        add: (record, position) => {
+          const v = validate(record, now)
+          if (!v.ok) return v.error
+          items.push({ ...position, value: v.value })
+          return null
+        },
+        write: () => write(items),
+      }
+    },
+  }
+}
+
+/**
+ * The ingest consumer: one consumer group on the transaction and merchant-event topics. For every
+ * Kafka batch, in parts of at most `maxBatchSize` messages: decode and validate each message, write
+ * the good ones to ClickHouse and the bad ones to the dead-letter topic, and only then commit the
+ * offsets. A crash at any point replays at most the uncommitted part, and the store's idempotent
+ * writers make the replay harmless. Retriable failures (ClickHouse down, DLQ produce failing) are
+ * retried with back-off while heartbeating, so the group keeps the partition and nothing is skipped.
+ */
+export class IngestConsumer {
+  readonly stats: IngestStats = {
+    consumed: 0,
+    stored: 0,
+    duplicates: 0,
+    rejected: 0,
+    rejectedByCode: {},
+    retries: 0,
+    batches: 0,
+  }
+  readonly #settings: IngestSettings
+  readonly #deps: IngestDeps
+  readonly #log: Logger
+  readonly #consumer: Consumer
+  readonly #producer: Producer
+  readonly #dlq: DeadLetterWriter
+  readonly #pipelines: Map<string, TopicPipeline>
+  #running = false
+  #joined = false
+  #failing: RiskError | null = null
+
+  constructor(settings: IngestSettings, deps: IngestDeps) {
+    this.#settings = settings
+    this.#deps = deps
+    this.#log = deps.logger.child({ component: 'ingest' })
+    this.#consumer = deps.kafka.consumer({
+      groupId: settings.groupId,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+    })
+    // Not idempotent: kafkajs wants unlimited retries for that, which would block the batch (and its
+    // heartbeats) while the broker is away. Our own retry loop re-sends instead; a dead letter written
+    // twice is harmless and recognisable by its x-dlq-source-* headers.
+    this.#producer = deps.kafka.producer({
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    })
+    this.#dlq = new DeadLetterWriter(this.#producer, settings.dlqSuffix, deps.now)
+    const tzOf = settings.timeZoneOf
+    const skew = settings.maxFutureSkewMs
+    this.#pipelines = new Map<string, TopicPipeline>([
+      [
+        settings.topics.transactions,
+        pipeline<TerminalTransaction>(
+          TERMINAL_TRANSACTION,
+          (r, now) => validateTransaction(r, { now, maxFutureSkewMs: skew }),
+          (items) =>
+            insertTransactions(
+              deps.store,
+              items.map((i) => ({ txn: i.value, topic: i.topic, partition: i.partition, offset: i.offset })),
+              { timeZoneOf: tzOf, now: deps.now() },
+            ),
+        ),
+      ],
+      [
+        settings.topics.merchantEvents,
+        pipeline<MerchantEvent>(
+          MERCHANT_EVENT,
+          (r, now) => validateMerchantEvent(r, { now, maxFutureSkewMs: skew }),
+          (items) =>
+            insertMerchantEvents(
+              deps.store,
+              items.map((i) => ({
+                event: i.value,
+                topic: i.topic,
+                partition: i.partition,
+                offset: i.offset,
+              })),
+              { timeZoneOf: tzOf, now: deps.now() },
+            ),
+        ),
+      ],
+    ])
+  }
+
+  /** Joined its group and no write is currently failing. */
+  get ready(): boolean {
+    return this.#running && this.#joined && this.#failing === null
+  }
+
+  get lastFailure(): RiskError | null {
+    return this.#failing
+  }
+
+  async start(): Promise<void> {
+    const { events } = this.#consumer
+    this.#consumer.on(events.GROUP_JOIN, (e) => {
+      this.#joined = true
+      this.#log.info(
+        { memberId: e.payload.memberId, assignment: e.payload.memberAssignment },
+        'joined consumer group',
+      )
+    })
+    this.#consumer.on(events.REBALANCING, () => {
+      this.#joined = false
+    })
+    this.#consumer.on(events.CRASH, (e) => {
+      this.#joined = false
+      this.#log.error({ error: e.payload.error.message, restart: e.payload.restart }, 'consumer crashed')
+    })
+    await this.#producer.connect()
+    await this.#consumer.connect()
+    await this.#consumer.subscribe({
+      topics: [...this.#pipelines.keys()],
+      fromBeginning: this.#settings.fromBeginning,
+    })
+    this.#running = true
+    await this.#consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.#settings.concurrency,
+      eachBatch: (payload) => this.#eachBatch(payload),
+    })
+  }
+
+  /** Finishes the batch in hand (written and committed), leaves the group, and disconnects. */
+  async stop(): Promise<void> {
+    if (!this.#running) return
+    this.#running = false
+    await this.#consumer.disconnect()
+    await this.#producer.disconnect()
+    this.#log.info({ stats: this.stats }, 'ingest stopped')
+  }
+
+  async #eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, heartbeat, isRunning, isStale, resolveOffset } = payload
+    const pipeline = this.#pipelines.get(batch.topic)
+    if (pipeline === undefined) throw new Error(`no pipeline for topic ${batch.topic}`)
+    const size = this.#settings.maxBatchSize
+    for (let i = 0; i < batch.messages.length; i += size) {
+      if (!isRunning() || isStale()) return
+      const part = batch.messages.slice(i, i + size)
+      const keepGoing = () => isRunning() && !isStale()
+      const retry = {
+        initialMs: this.#settings.retryInitialMs,
+        maxMs: this.#settings.retryMaxMs,
+        shouldContinue: keepGoing,
+        sleep: this.#deps.sleep,
+        onRetry: async (error: RiskError, attempt: number, delayMs: number) => {
+          this.#failing = error
+          this.stats.retries++
+          this.#log.warn(
+            { ...error.toLog(), attempt, delayMs, topic: batch.topic, partition: batch.partition },
+            'retrying',
+          )
+          await heartbeat()
+        },
+      }
+      const { good, rejected } = await retryWhileRetriable(
+        () => this.#decode(pipeline, batch.topic, batch.partition, part),
+        retry,
+      )
+      const written = await retryWhileRetriable(() => good.write(), retry)
+      await retryWhileRetriable(() => this.#dlq.send(rejected), retry)
+      this.#failing = null
+
+      const last = part[part.length - 1]
+      if (last === undefined) continue
+      resolveOffset(last.offset)
+      await this.#consumer.commitOffsets([
+        { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
+      ])
+      await heartbeat()
+
+      this.stats.batches++
+      this.stats.consumed += part.length
+      this.stats.stored += written.inserted
+      this.stats.duplicates += written.duplicates
+      this.stats.rejected += rejected.length
+      for (const r of rejected) {
+        this.stats.rejectedByCode[r.error.code] = (this.stats.rejectedByCode[r.error.code] ?? 0) + 1
+        this.#log.warn(
+          { ...r.error.toLog(), topic: r.topic, partition: r.partition, offset: r.message.offset },
+          'message rejected to the dead-letter topic',
+        )
+      }
+    }
+  }
+
+  /**
+   * Decodes and validates a part of a batch. A retriable decode failure (the Schema Registry is down)
+   * throws, so the whole part is retried; every other failure rejects just its message.
+   */
+  async #decode(
+    pipeline: TopicPipeline,
+    topic: string,
+    partition: number,
+    messages: KafkaMessage[],
+  ): Promise<{ good: PipelineBatch; rejected: Rejected[] }> {
+    const good = pipeline.open(this.#deps.now())
+    const rejected: Rejected[] = []
+    for (const message of messages) {
+      const decoded = await this.#deps.codec.decode(pipeline.schema, message.value)
+      if (!decoded.ok) {
+        if (decoded.error.retriable) throw decoded.error
+        const r: Rejected = { topic, partition, message, error: decoded.error }
+        // Undecodable bytes may still hold a card number somewhere; it must not be stored in the DLQ.
+        const masked = message.value === null ? null : maskCardNumbersInBytes(message.value)
+        if (masked !== null) r.replacementValue = masked
+        rejected.push(r)
+        continue
+      }
+      const error = good.add(decoded.record, { topic, partition, offset: message.offset })
+      if (error !== null) {
+        const r: Rejected = { topic, partition, message, error }
+        if (error.code === 'RISK_ERR_RAW_CARD_NUMBER' && message.value !== null) {
+          r.replacementValue = await this.#deps.codec.redactCardToken(pipeline.schema, message.value)
+        }
+        rejected.push(r)
+      }
+    }
+    return { good, rejected }
+  }
+}

@@ -1,0 +1,41 @@
+import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from 'kafkajs'
+import type { Config } from '../config/spec.ts'
+import type { Logger } from '../lib/logger.ts'
+
+/** A kafkajs client whose own logs go to our structured logger. */
+export function createKafka(config: Config['kafka'], brokers: readonly string[], logger: Logger): Kafka {
+  const log = logger.child({ component: 'kafkajs' })
+  const kafkaConfig: KafkaConfig = {
+    clientId: config.clientId,
+    brokers: [...brokers],
+    ssl: config.ssl,
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log: entry }) => {
+        const { message, ...rest } = entry
+        if (level === logLevel.ERROR || level === logLevel.NOTHING) log.error(rest, message)
+        else if (level === logLevel.WARN) log.warn(rest, message)
+        else if (level === logLevel.INFO) log.info(rest, message)
+        else log.debug(rest, message)
+      },
+    retry: { initialRetryTime: 300, retries: 10 },
+  }
+  const sasl = saslOptions(config)
+  if (sasl !== undefined) kafkaConfig.sasl = sasl
+  return new Kafka(kafkaConfig)
+}
+
+function saslOptions(config: Config['kafka']): SASLOptions | undefined {
+  const { saslUsername: username, saslPassword: password } = config
+  switch (config.saslMechanism) {
+    case 'none':
+      return undefined
+    case 'plain':
+      return { mechanism: 'plain', username, password }
+    case 'scram-sha-256':
+      return { mechanism: 'scram-sha-256', username, password }
+    case 'scram-sha-512':
+      return { mechanism: 'scram-sha-512', username, password }
+  }
+}

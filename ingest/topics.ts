@@ -1,0 +1,40 @@
+import type { Kafka } from 'kafkajs'
+import { asRiskError } from '../lib/errors.ts'
+
+export interface TopicSettings {
+  partitions: number
+  replicationFactor: number
+}
+
+/**
+ * Creates the topics that are missing. Existing topics are left alone, even with another partition
+ * count: repartitioning a keyed topic moves merchants between partitions, an operator's decision.
+ * Returns the names it created.
+ */
+export async function ensureTopics(
+  kafka: Kafka,
+  names: readonly string[],
+  settings: TopicSettings,
+): Promise<string[]> {
+  const admin = kafka.admin()
+  try {
+    await admin.connect()
+    const existing = new Set(await admin.listTopics())
+    const missing = [...new Set(names)].filter((n) => !existing.has(n))
+    if (missing.length === 0) return []
+    // createTopics answers false (not an error) when another instance created them first.
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((topic) => ({
+        topic,
+        numPartitions: settings.partitions,
+        replicationFactor: settings.replicationFactor,
+      })),
+    })
+    return missing
+  } catch (e) {
+    throw asRiskError(e, 'RISK_ERR_KAFKA', 'cannot create topics', { topics: names.join(',') })
+  } finally {
+    await admin.disconnect()
+  }
+}
