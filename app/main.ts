@@ -1,0 +1,63 @@
+/**
+ * Entry point: `npm start`. Loads and validates the configuration (a bad value stops start-up naming
+ * the key), starts the pipeline, and shuts down cleanly on SIGTERM or SIGINT: the batch in hand is
+ * written and committed before the consumer leaves its group. A second signal exits at once.
+ */
+import { describeConfig, loadConfig } from '../config/load.ts'
+import type { Config } from '../config/spec.ts'
+import { isRiskError } from '../lib/errors.ts'
+import { createLogger } from '../lib/logger.ts'
+import { sleep } from '../lib/retry.ts'
+import { startService } from './service.ts'
+
+let config: Config
+try {
+  config = loadConfig({ env: process.env })
+} catch (e) {
+  process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`)
+  process.exit(2)
+}
+
+const log = createLogger(config.log.level)
+log.info({ config: describeConfig(config) }, 'starting pos-risk-monitor')
+
+const started = startService(config, { logger: log, now: Date.now, sleep })
+
+let stopping = false
+function shutdown(signal: string): void {
+  if (stopping) {
+    log.warn({ signal }, 'second signal: exiting now')
+    process.exit(130)
+  }
+  stopping = true
+  log.info({ signal }, 'stopping')
+  // A signal during start-up waits for the start to finish (or fail) and then stops what started.
+  started
+    .then((service) => service.stop())
+    .then(
+      () => {
+        log.info('stopped')
+        process.exit(0)
+      },
+      (e: unknown) => {
+        log.error({ error: e instanceof Error ? e.message : String(e) }, 'stopped with an error')
+        process.exit(1)
+      },
+    )
+}
+process.on('SIGTERM', () => shutdown('SIGTERM'))
+process.on('SIGINT', () => shutdown('SIGINT'))
+
+try {
+  const service = await started
+  log.info({ brokers: service.brokers, simulator: service.simulator !== null }, 'pos-risk-monitor running')
+  setInterval(() => {
+    log.info({ ingest: service.ingest.stats, ready: service.ingest.ready }, 'ingest progress')
+  }, 30_000).unref()
+} catch (e) {
+  log.fatal(
+    isRiskError(e) ? e.toLog() : { error: e instanceof Error ? e.stack : String(e) },
+    'start-up failed',
+  )
+  process.exit(1)
+}

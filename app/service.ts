@@ -1,0 +1,158 @@
+import { resolve } from 'node:path'
+import type { Config } from '../config/spec.ts'
+import { EventCodec } from '../ingest/codec.ts'
+import { IngestConsumer } from '../ingest/consumer.ts'
+import { createKafka } from '../ingest/kafka.ts'
+import { SchemaRegistryClient } from '../ingest/schema-registry.ts'
+import { ensureTopics } from '../ingest/topics.ts'
+import { type LocalKafka, startLocalKafka } from '../kafka-local/broker.ts'
+import type { Logger } from '../lib/logger.ts'
+import { TrafficSimulator } from '../simulator/generator.ts'
+import { LiveSimulator } from '../simulator/producer.ts'
+import { openStore, type Store } from '../store/client.ts'
+
+export interface ServiceDeps {
+  logger: Logger
+  now: () => number
+  sleep: (ms: number) => Promise<void>
+}
+
+export interface RunningService {
+  readonly brokers: readonly string[]
+  readonly store: Store
+  readonly ingest: IngestConsumer
+  readonly simulator: LiveSimulator | null
+  /** Stops in dependency order: traffic, then consumer (batch finished and committed), store, broker. */
+  stop(): Promise<void>
+}
+
+/**
+ * Starts the pipeline from a validated configuration: the broker (a local one when none is given), the
+ * store with its migrations, the topics, the ingest consumer, and simulated traffic when asked for.
+ * Whatever started is stopped again if a later step fails, so a failed start leaves no JVM behind.
+ */
+export async function startService(config: Config, deps: ServiceDeps): Promise<RunningService> {
+  const log = deps.logger
+  const cleanups: (() => Promise<void>)[] = []
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn()
+      } catch (e) {
+        log.error({ error: e instanceof Error ? e.message : String(e) }, 'error while stopping')
+      }
+    }
+  }
+  try {
+    let brokers = config.kafka.brokers
+    let local: LocalKafka | null = null
+    if (brokers.length === 0) {
+      log.info(
+        { dataDir: config.kafka.local.dataDir },
+        'KAFKA_BROKERS is not set: starting a local Kafka broker',
+      )
+      local = await startLocalKafka({
+        dataDir: resolve(config.kafka.local.dataDir),
+        port: config.kafka.local.port,
+        controllerPort: config.kafka.local.controllerPort,
+        heapMb: config.kafka.local.heapMb,
+        log: (msg) => log.info({ component: 'kafka-local' }, msg),
+      })
+      const started = local
+      let stoppingBroker = false
+      cleanups.push(() => {
+        stoppingBroker = true
+        return started.stop()
+      })
+      // The broker dying under a running service is an outage the operator must see at once; the
+      // consumer keeps retrying, so nothing is lost while it is restarted.
+      void started.exited.then((info) => {
+        if (!stoppingBroker) log.error({ ...info, logFile: started.logFile }, 'the local Kafka broker exited')
+      })
+      brokers = started.brokers
+      log.info({ brokers }, 'local Kafka broker ready')
+    }
+
+    const ch = config.clickhouse
+    const store = await openStore({
+      ...(ch.url === null ? {} : { url: ch.url, username: ch.username, password: ch.password }),
+      database: ch.database,
+      chdbPath: resolve(ch.chdbPath),
+      logger: log,
+    })
+    cleanups.push(() => store.close())
+    log.info(
+      { backend: ch.url === null ? 'chdb' : 'server', database: ch.database },
+      'ClickHouse store ready',
+    )
+
+    const kafka = createKafka(config.kafka, brokers, log)
+    const topics = config.topics
+    const created = await ensureTopics(
+      kafka,
+      [
+        topics.transactions,
+        topics.merchantEvents,
+        `${topics.transactions}${topics.dlqSuffix}`,
+        `${topics.merchantEvents}${topics.dlqSuffix}`,
+      ],
+      { partitions: config.kafka.topicPartitions, replicationFactor: config.kafka.replicationFactor },
+    )
+    if (created.length > 0) log.info({ created }, 'created topics')
+
+    const sr = config.schemaRegistry
+    const codec = new EventCodec(
+      sr.url === null
+        ? {}
+        : {
+            schemaRegistry: new SchemaRegistryClient({
+              url: sr.url,
+              ...(sr.username === '' ? {} : { username: sr.username, password: sr.password }),
+            }),
+          },
+    )
+
+    const zones = config.time.acquirerTimeZones
+    const ingest = new IngestConsumer(
+      {
+        groupId: config.kafka.groupId,
+        topics: { transactions: topics.transactions, merchantEvents: topics.merchantEvents },
+        dlqSuffix: topics.dlqSuffix,
+        maxBatchSize: config.ingest.maxBatchSize,
+        concurrency: config.ingest.concurrency,
+        maxFutureSkewMs: config.ingest.maxFutureSkewMs,
+        retryInitialMs: config.ingest.retryInitialMs,
+        retryMaxMs: config.ingest.retryMaxMs,
+        fromBeginning: config.ingest.fromBeginning,
+        timeZoneOf: (acquirerId) => zones[acquirerId] ?? config.time.defaultTimeZone,
+      },
+      { kafka, store, codec, logger: log, now: deps.now, sleep: deps.sleep },
+    )
+    await ingest.start()
+    cleanups.push(() => ingest.stop())
+
+    let simulator: LiveSimulator | null = null
+    const simulate = config.simulator.mode === 'on' || (config.simulator.mode === 'auto' && local !== null)
+    if (simulate) {
+      simulator = new LiveSimulator(
+        kafka,
+        new TrafficSimulator({
+          seed: config.simulator.seed,
+          merchants: config.simulator.merchants,
+          runId: `${config.simulator.seed}-${deps.now().toString(36)}`,
+        }),
+        codec,
+        { topics, ratePerSecond: config.simulator.ratePerSecond },
+        { logger: log, now: deps.now },
+      )
+      await simulator.start()
+      const sim = simulator
+      cleanups.push(() => sim.stop())
+    }
+
+    return { brokers, store, ingest, simulator, stop: cleanup }
+  } catch (e) {
+    await cleanup()
+    throw e
+  }
+}
