@@ -9,6 +9,7 @@ import { insertOnce } from '../../store/insert-once.ts'
 import { insertMerchantEvents, type MerchantEventInput } from '../../store/merchant-events.ts'
 import { MIGRATIONS_DIR, migrate } from '../../store/migrate.ts'
 import { insertTransactions, type TransactionInput, transactionRow } from '../../store/transactions.ts'
+import { sampleTxn } from '../helpers/events.ts'
 
 // Real chDB, no mocks. chDB binds one data directory per process, so every test opens its own
 // directory and closes its store before the next test opens another.
@@ -57,25 +58,19 @@ async function rows<T>(store: Store, query: string, params: Record<string, unkno
 const UTC8 = { timeZoneOf: () => '+08:00', now: Date.parse('2024-03-12T00:00:00Z') }
 
 function txn(overrides: Partial<TerminalTransaction> = {}): TerminalTransaction {
-  return {
+  return sampleTxn({
     txn_id: 'txn-1',
     event_time: Date.parse('2024-03-10T02:00:00Z'),
     acquirer_id: 'acq-cn',
     merchant_id: 'm-1',
     terminal_id: 'term-1',
     card_token: 'card-1',
-    card_bin: '622202',
-    card_type: 'CREDIT',
-    txn_type: 'PURCHASE',
     amount_minor: 12_345,
-    currency: 'CNY',
     mcc: '5411',
-    entry_mode: 'CHIP',
-    response_code: '00',
     latitude: 31.23,
     longitude: 121.47,
     ...overrides,
-  }
+  })
 }
 
 let nextOffset = 100

@@ -10,39 +10,16 @@ import {
 import type { ErrorCode } from '../../lib/errors.ts'
 import { MERCHANT_EVENT, RISK_ALERT, type SchemaName, TERMINAL_TRANSACTION } from '../../schemas/contract.ts'
 import type { MerchantEvent, RiskAlert, TerminalTransaction } from '../../schemas/types.generated.ts'
+import { sampleMerchantEvent, sampleTxn } from '../helpers/events.ts'
 
-const TXN: TerminalTransaction = {
-  txn_id: 'txn-0001',
-  event_time: Date.UTC(2026, 0, 15, 12),
-  acquirer_id: 'acq-1',
-  merchant_id: 'mer-42',
-  terminal_id: 'T-9001',
-  card_token: 'tok_5f2a9c0e1d',
-  card_bin: '622202',
-  card_type: 'CREDIT',
-  txn_type: 'PURCHASE',
-  amount_minor: 4_995_000,
-  currency: 'CNY',
-  mcc: '5311',
-  entry_mode: 'CONTACTLESS',
-  response_code: '00',
-  latitude: 31.2304,
-  longitude: null,
-}
+const TXN: TerminalTransaction = sampleTxn({ entry_mode: 'CONTACTLESS', longitude: null })
 
-const EVENT: MerchantEvent = {
-  event_id: 'evt-1',
-  event_time: Date.UTC(2026, 0, 1),
-  acquirer_id: 'acq-1',
-  merchant_id: 'mer-42',
+const EVENT: MerchantEvent = sampleMerchantEvent({
   terminal_id: 'T-9001',
   kind: 'TERMINAL_BOUND',
   registered_mcc: null,
   merchant_name: null,
-  latitude: null,
-  longitude: null,
-  settlement_account_token: null,
-}
+})
 
 const ALERT: RiskAlert = {
   alert_id: 'al-1',

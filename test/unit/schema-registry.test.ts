@@ -5,6 +5,7 @@ import { SchemaRegistryClient } from '../../ingest/schema-registry.ts'
 import { isRiskError, type RiskError } from '../../lib/errors.ts'
 import { MERCHANT_EVENT, TERMINAL_TRANSACTION } from '../../schemas/contract.ts'
 import type { MerchantEvent, TerminalTransaction } from '../../schemas/types.generated.ts'
+import { sampleMerchantEvent, sampleTxn } from '../helpers/events.ts'
 
 /**
  * A test double of the Confluent Schema Registry: just the two endpoints the client uses, on a real
@@ -143,38 +144,16 @@ async function rejection(p: Promise<unknown>): Promise<RiskError> {
   return e
 }
 
-const TXN: TerminalTransaction = {
-  txn_id: 'txn-0001',
-  event_time: Date.UTC(2026, 0, 15, 12),
-  acquirer_id: 'acq-1',
-  merchant_id: 'mer-42',
-  terminal_id: 'T-9001',
-  card_token: 'tok_5f2a9c0e1d',
+const TXN: TerminalTransaction = sampleTxn({
   card_bin: null,
   card_type: 'DEBIT',
-  txn_type: 'PURCHASE',
   amount_minor: 12_800,
-  currency: 'CNY',
   mcc: '5411',
-  entry_mode: 'CHIP',
-  response_code: '00',
   latitude: null,
   longitude: null,
-}
+})
 
-const EVENT: MerchantEvent = {
-  event_id: 'evt-1',
-  event_time: Date.UTC(2026, 0, 1),
-  acquirer_id: 'acq-1',
-  merchant_id: 'mer-42',
-  terminal_id: null,
-  kind: 'ONBOARDED',
-  registered_mcc: '5411',
-  merchant_name: 'Corner Store',
-  latitude: null,
-  longitude: null,
-  settlement_account_token: null,
-}
+const EVENT: MerchantEvent = sampleMerchantEvent()
 
 const TXN_SCHEMA = JSON.stringify(newestBundledSchema(TERMINAL_TRANSACTION))
 

@@ -9,43 +9,21 @@ import {
 import type { ErrorCode } from '../../lib/errors.ts'
 import { looksLikeCardNumber, luhnValid } from '../../lib/luhn.ts'
 import type { MerchantEvent, TerminalTransaction } from '../../schemas/types.generated.ts'
+import { sampleMerchantEvent, sampleTxn } from '../helpers/events.ts'
 
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0)
 const SKEW = 5 * 60_000
 const OPTS = { now: NOW, maxFutureSkewMs: SKEW }
 
-const TXN: TerminalTransaction = {
-  txn_id: 'txn-0001',
-  event_time: NOW - 60_000,
-  acquirer_id: 'acq-1',
-  merchant_id: 'mer-42',
-  terminal_id: 'T-9001',
-  card_token: 'tok_5f2a9c0e1d',
-  card_bin: '622202',
-  card_type: 'CREDIT',
-  txn_type: 'PURCHASE',
-  amount_minor: 4_995_000,
-  currency: 'CNY',
-  mcc: '5311',
-  entry_mode: 'CHIP',
-  response_code: '00',
-  latitude: 31.2304,
-  longitude: 121.4737,
-}
+const TXN: TerminalTransaction = sampleTxn({ event_time: NOW - 60_000 })
 
-const EVENT: MerchantEvent = {
-  event_id: 'evt-1',
+const EVENT: MerchantEvent = sampleMerchantEvent({
   event_time: NOW - 86_400_000,
-  acquirer_id: 'acq-1',
-  merchant_id: 'mer-42',
-  terminal_id: null,
-  kind: 'ONBOARDED',
   registered_mcc: '5311',
-  merchant_name: 'Corner Store',
   latitude: 31.2304,
   longitude: 121.4737,
   settlement_account_token: 'acct_tok_1',
-}
+})
 
 function without<T extends object>(record: T, ...fields: (keyof T & string)[]): Record<string, unknown> {
   const drop: ReadonlySet<string> = new Set(fields)
