@@ -45,6 +45,16 @@ function shutdown(signal: string): void {
       },
     )
 }
+process.on('SIGHUP', () => {
+  started
+    .then((service) => service.reloadRules())
+    .catch((e: unknown) => {
+      log.error(
+        isRiskError(e) ? e.toLog() : { error: e instanceof Error ? e.message : String(e) },
+        'rules configuration not reloaded; the previous one stays in force',
+      )
+    })
+})
 process.on('SIGTERM', () => shutdown('SIGTERM'))
 process.on('SIGINT', () => shutdown('SIGINT'))
 

@@ -7,6 +7,10 @@ import { SchemaRegistryClient } from '../ingest/schema-registry.ts'
 import { ensureTopics } from '../ingest/topics.ts'
 import { type LocalKafka, startLocalKafka } from '../kafka-local/broker.ts'
 import type { Logger } from '../lib/logger.ts'
+import { loadRulesConfig } from '../rules/engine/config.ts'
+import { RuleEngine } from '../rules/engine/engine.ts'
+import { RULES } from '../rules/index.ts'
+import { RulesStage } from '../rules/stage.ts'
 import { TrafficSimulator } from '../simulator/generator.ts'
 import { LiveSimulator } from '../simulator/producer.ts'
 import { openStore, type Store } from '../store/client.ts'
@@ -22,6 +26,9 @@ export interface RunningService {
   readonly store: Store
   readonly ingest: IngestConsumer
   readonly simulator: LiveSimulator | null
+  readonly rules: RuleEngine | null
+  /** Re-reads the rules configuration file (SIGHUP); throws RISK_ERR_CONFIG and keeps the old one when invalid. */
+  reloadRules(): string | null
   /** Stops in dependency order: traffic, then consumer (batch finished and committed), store, broker. */
   stop(): Promise<void>
 }
@@ -113,6 +120,36 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     )
 
     const zones = config.time.acquirerTimeZones
+    const timeZoneOf = (acquirerId: string) => zones[acquirerId] ?? config.time.defaultTimeZone
+
+    let rules: { engine: RuleEngine; stage: RulesStage } | null = null
+    if (config.rules.enabled) {
+      const rulesConfig = loadRulesConfig(config.rules.configFile, RULES)
+      const engine = new RuleEngine({
+        rules: rulesConfig.rules,
+        timeZoneOf,
+        allowedLatenessMs: config.rules.allowedLatenessMs,
+        isWhitelisted: rulesConfig.isWhitelisted,
+        configHash: rulesConfig.hash,
+        // Peer cohorts and own baselines from ClickHouse aggregates are not wired yet: rules fall back
+        // to their absolute thresholds.
+        peersOf: () => null,
+        baselineOf: () => null,
+      })
+      const stage = new RulesStage({
+        store,
+        engine,
+        topics: { transactions: topics.transactions, merchantEvents: topics.merchantEvents },
+        logger: log,
+        now: deps.now,
+      })
+      rules = { engine, stage }
+      log.info(
+        { rules: RULES.length, configHash: rulesConfig.hash, file: config.rules.configFile },
+        'rule engine ready',
+      )
+    }
+
     const ingest = new IngestConsumer(
       {
         groupId: config.kafka.groupId,
@@ -124,9 +161,17 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
         retryInitialMs: config.ingest.retryInitialMs,
         retryMaxMs: config.ingest.retryMaxMs,
         fromBeginning: config.ingest.fromBeginning,
-        timeZoneOf: (acquirerId) => zones[acquirerId] ?? config.time.defaultTimeZone,
+        timeZoneOf,
       },
-      { kafka, store, codec, logger: log, now: deps.now, sleep: deps.sleep },
+      {
+        kafka,
+        store,
+        codec,
+        logger: log,
+        now: deps.now,
+        sleep: deps.sleep,
+        ...(rules === null ? {} : { sink: rules.stage }),
+      },
     )
     await ingest.start()
     cleanups.push(() => ingest.stop())
@@ -150,7 +195,20 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       cleanups.push(() => sim.stop())
     }
 
-    return { brokers, store, ingest, simulator, stop: cleanup }
+    const reloadRules = (): string | null => {
+      if (rules === null) return null
+      // A bad file keeps the running configuration: a reload must never take detection down.
+      const next = loadRulesConfig(config.rules.configFile, RULES)
+      rules.engine.reconfigure({
+        layersOf: next.layersOf,
+        isWhitelisted: next.isWhitelisted,
+        configHash: next.hash,
+      })
+      log.info({ configHash: next.hash, file: config.rules.configFile }, 'rules configuration reloaded')
+      return next.hash
+    }
+
+    return { brokers, store, ingest, simulator, rules: rules?.engine ?? null, reloadRules, stop: cleanup }
   } catch (e) {
     await cleanup()
     throw e

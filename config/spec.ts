@@ -221,6 +221,25 @@ export const CONFIG_SPEC = {
       value: timeZoneProblem,
     }),
   },
+  rules: {
+    enabled: bool({
+      env: 'RULES_ENABLED',
+      default: true,
+      description: 'Run the rule engine on the stored events (in the ingest consumer) and write rule hits.',
+    }),
+    configFile: optionalStr({
+      env: 'RULES_CONFIG_FILE',
+      description:
+        'JSON rules configuration: parameters per rule, per MCC and per acquirer, and whitelist entries (see "Rules"). Unset: every rule on its defaults. Reloaded on SIGHUP.',
+    }),
+    allowedLatenessMs: int({
+      env: 'RULES_ALLOWED_LATENESS_MS',
+      default: 21_600_000,
+      min: 0,
+      description:
+        "How far behind a merchant's latest event an event may arrive and still change rule state (terminals upload offline transactions late). Later events are still stored and counted in the daily aggregates.",
+    }),
+  },
   simulator: {
     mode: oneOf({
       env: 'SIMULATOR',

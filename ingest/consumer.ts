@@ -33,6 +33,26 @@ export interface IngestSettings {
   timeZoneOf: (acquirerId: string) => string
 }
 
+/** Events that the store accepted as new, from one part of one partition's batch. */
+export type StoredBatch =
+  | { readonly kind: 'transactions'; readonly items: readonly TerminalTransaction[] }
+  | { readonly kind: 'merchantEvents'; readonly items: readonly MerchantEvent[] }
+
+/**
+ * A stage that consumes what ingest stored (the rule engine). It sees every new event exactly once:
+ * replays and re-produced events are dropped by the store before they reach it.
+ */
+export interface StoredEventSink {
+  /** Before the first batch of a partition: rebuild state. Retried while it throws retriable errors. */
+  prepare(topic: string, partition: number): Promise<void>
+  /** Applies new events; pure and synchronous, so it runs exactly once per event. */
+  process(batch: StoredBatch, partition: number): void
+  /** Persists what `process` produced (rule hits); retried until it succeeds, before the commit. */
+  flush(): Promise<void>
+  /** Partitions this instance no longer owns: their state can go. */
+  revoked(topic: string, partitions: readonly number[]): void
+}
+
 export interface IngestDeps {
   kafka: Kafka
   store: Store
@@ -41,6 +61,8 @@ export interface IngestDeps {
   /** Wall clock for the future-skew check and DLQ timestamps; injected so tests control time. */
   now: () => number
   sleep: (ms: number) => Promise<void>
+  /** Downstream stage fed with the stored events; none by default. */
+  sink?: StoredEventSink
 }
 
 export interface IngestStats {
@@ -60,7 +82,7 @@ interface Positioned<T> {
   offset: string
 }
 
-type WriteResult = { inserted: number; duplicates: number }
+type WriteResult = { inserted: number; duplicates: number; insertedIds: readonly string[] }
 
 /** What differs between the two input topics: their schema, validation and table writer. */
 interface TopicPipeline {
@@ -73,12 +95,16 @@ interface PipelineBatch {
   /** Validates and keeps the record; returns the validation error instead when it is bad. */
   add: (record: unknown, position: Omit<Positioned<unknown>, 'value'>) => RiskError | null
   write: () => Promise<WriteResult>
+  /** The events among those added whose ids the store wrote (see WriteResult.insertedIds). */
+  stored: (insertedIds: readonly string[]) => StoredBatch
 }
 
 function pipeline<T>(
   schema: SchemaName,
   validate: (record: unknown, now: number) => Validated<T>,
   write: (items: Positioned<T>[]) => Promise<WriteResult>,
+  idOf: (value: T) => string,
+  wrap: (items: T[]) => StoredBatch,
 ): TopicPipeline {
   return {
     schema,
@@ -92,6 +118,16 @@ function pipeline<T>(
           return null
         },
         write: () => write(items),
+        stored: (insertedIds) => {
+          const ids = new Set(insertedIds)
+          const out: T[] = []
+          for (const i of items) {
+            const id = idOf(i.value)
+            // The first copy only: a batch may repeat an id, the store wrote it once.
+            if (ids.delete(id)) out.push(i.value)
+          }
+          return wrap(out)
+        },
       }
     },
   }
@@ -125,6 +161,7 @@ export class IngestConsumer {
   #running = false
   #joined = false
   #failing: RiskError | null = null
+  #assignment = new Map<string, number[]>()
 
   constructor(settings: IngestSettings, deps: IngestDeps) {
     this.#settings = settings
@@ -158,6 +195,8 @@ export class IngestConsumer {
               items.map((i) => ({ txn: i.value, topic: i.topic, partition: i.partition, offset: i.offset })),
               { timeZoneOf: tzOf, now: deps.now() },
             ),
+          (t) => t.txn_id,
+          (items) => ({ kind: 'transactions', items }),
         ),
       ],
       [
@@ -176,6 +215,8 @@ export class IngestConsumer {
               })),
               { timeZoneOf: tzOf, now: deps.now() },
             ),
+          (e) => e.event_id,
+          (items) => ({ kind: 'merchantEvents', items }),
         ),
       ],
     ])
@@ -194,6 +235,16 @@ export class IngestConsumer {
     const { events } = this.#consumer
     this.#consumer.on(events.GROUP_JOIN, (e) => {
       this.#joined = true
+      const sink = this.#deps.sink
+      if (sink !== undefined) {
+        const owned = e.payload.memberAssignment
+        for (const [topic, previous] of this.#assignment) {
+          const now = new Set(owned[topic] ?? [])
+          const gone = previous.filter((p) => !now.has(p))
+          if (gone.length > 0) sink.revoked(topic, gone)
+        }
+        this.#assignment = new Map(Object.entries(owned))
+      }
       this.#log.info(
         { memberId: e.payload.memberId, assignment: e.payload.memberAssignment },
         'joined consumer group',
@@ -254,11 +305,19 @@ export class IngestConsumer {
           await heartbeat()
         },
       }
+      const sink = this.#deps.sink
+      if (sink !== undefined)
+        await retryWhileRetriable(() => sink.prepare(batch.topic, batch.partition), retry)
       const { good, rejected } = await retryWhileRetriable(
         () => this.#decode(pipeline, batch.topic, batch.partition, part),
         retry,
       )
       const written = await retryWhileRetriable(() => good.write(), retry)
+      if (sink !== undefined) {
+        // Applied once, right after the write that made these events new; only the flush is retried.
+        sink.process(good.stored(written.insertedIds), batch.partition)
+        await retryWhileRetriable(() => sink.flush(), retry)
+      }
       await retryWhileRetriable(() => this.#dlq.send(rejected), retry)
       this.#failing = null
 

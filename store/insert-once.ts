@@ -39,6 +39,11 @@ export interface WriteResult {
   readonly inserted: number
   /** Rows skipped: repeated in the batch or already stored. */
   readonly duplicates: number
+  /**
+   * Ids of the rows this call wrote, in input order: what is new to the system. Downstream stages (the
+   * rule engine) take only these, so a replayed event never reaches them twice.
+   */
+  readonly insertedIds: readonly string[]
 }
 
 export interface InsertOnceSpec {
@@ -101,7 +106,7 @@ export async function insertOnce(
 
   const fresh: KeyedRow[] = []
   for (const [k, r] of unique) if (!stored.has(k)) fresh.push(r)
-  if (fresh.length === 0) return { inserted: 0, duplicates: rows.length }
+  if (fresh.length === 0) return { inserted: 0, duplicates: rows.length, insertedIds: [] }
 
   const token = dedupToken(spec.table, fresh)
   try {
@@ -122,7 +127,7 @@ export async function insertOnce(
       new: fresh.length,
     })
   }
-  return { inserted: fresh.length, duplicates: rows.length - fresh.length }
+  return { inserted: fresh.length, duplicates: rows.length - fresh.length, insertedIds: fresh.map((r) => r.id) }
 }
 
 /** The same new rows give the same token, so a retried insert is recognised whatever its timing. */

@@ -1,0 +1,129 @@
+import type { MerchantEvent, TerminalTransaction } from '../../schemas/types.generated.ts'
+import type { ParamSpecs, ParamValues } from './params.ts'
+
+export type RuleCategory = 'fraud' | 'compliance'
+
+/**
+ * A transaction as rules see it: the validated event plus values the engine derives once per event,
+ * so no rule computes time zones or currency exponents itself.
+ */
+export interface RuleTxn extends TerminalTransaction {
+  /** Days since 1970-01-01 in the merchant's local time zone. */
+  readonly localDay: number
+  /** Hour 0–23 in the merchant's local time zone. */
+  readonly localHour: number
+  /** Minor units per major unit of the currency (100 for CNY, 1 for JPY). */
+  readonly minorPerMajor: number
+  /** Approved (response code 00). */
+  readonly approved: boolean
+  /** A sale: PURCHASE or PREAUTH_COMPLETION. */
+  readonly sale: boolean
+}
+
+/** What the engine knows of the merchant from lifecycle events. */
+export interface MerchantProfile {
+  registeredMcc: string | null
+  latitude: number | null
+  longitude: number | null
+  onboardedAt: number | null
+  settlementAccount: string | null
+}
+
+/** A robust spread of one measure across a cohort: median and median absolute deviation. */
+export interface Spread {
+  readonly median: number
+  readonly mad: number
+  /** Merchants in the cohort; comparisons need enough of them. */
+  readonly n: number
+}
+
+/**
+ * The merchant's peers (same MCC and region), refreshed periodically from ClickHouse aggregates.
+ * Rules that compare with peers stay silent on a measure that is normal for the merchant's kind of
+ * business (a car dealer's large credit tickets), which is what separates look-alikes from abuse.
+ */
+export interface PeerStats {
+  /** Credit share of approved sales amount, 30 days. */
+  readonly creditShare: Spread
+  /** Average ticket, minor units, 30 days. */
+  readonly avgTicket: Spread
+  /** Share of approved amount between 00:00 and 05:00 local, 30 days. */
+  readonly nightShare: Spread
+  /** Approved amount per active day, minor units. */
+  readonly dailyVolume: Spread
+  /** Share of sales ≥ 1,000 major units that are exact round thousands. */
+  readonly roundShare: Spread
+  /** Share of sales in whole units (no minor part). */
+  readonly wholeUnitShare: Spread
+}
+
+/** The merchant's own history, refreshed periodically from ClickHouse aggregates. */
+export interface MerchantBaseline {
+  /** Median approved amount per active day over the last 90 days, minor units. */
+  readonly dailyVolumeMedian: number
+  /** Active days behind that median. */
+  readonly activeDays: number
+}
+
+export interface RuleContext<P> {
+  readonly params: P
+  readonly profile: Readonly<MerchantProfile>
+  /** The merchant's cohort, or null while unknown (then peer comparisons cannot silence a rule). */
+  readonly peers: PeerStats | null
+  /** The merchant's own history, or null for a merchant without one yet. */
+  readonly baseline: MerchantBaseline | null
+  /**
+   * The merchant's event-time clock: the latest event time seen for it. Windows end here, not at the
+   * time of the event being applied, which may be late.
+   */
+  readonly watermark: number
+  /** Local day of the watermark. */
+  readonly watermarkDay: number
+  /** Milliseconds of the merchant's local day `d` start, UTC (for reporting window bounds). */
+  readonly dayStart: (day: number) => number
+}
+
+/** What a rule reports when it fires: the evidence an analyst needs. */
+export interface Finding {
+  /** The measured value (a share, a count, an amount in minor units, a distance in km). */
+  observed: number
+  /** The threshold it crossed. */
+  threshold: number
+  /** The window the rule looked at, UTC ms, end exclusive. */
+  windowStart: number
+  windowEnd: number
+  /** A few transaction ids that show the pattern. */
+  sampleTxnIds: string[]
+  /** One sentence for the analyst: what was seen, in numbers. */
+  detail: string
+}
+
+/**
+ * A rule: one file in rules/, registered in rules/index.ts. `S` is the rule's own per-merchant state;
+ * the engine creates one per merchant and hands it back on every event. The functions are pure: no
+ * I/O and no clock; time comes from the event and the context.
+ */
+export interface RuleDefinition<PS extends ParamSpecs, S> {
+  readonly id: string
+  /** Bumped when the logic changes, recorded on every hit. */
+  readonly version: number
+  readonly category: RuleCategory
+  /** Rule family for scoring (decay half-life): velocity patterns decay in days, lifecycle in months. */
+  readonly family: 'velocity' | 'amount' | 'volume' | 'cards' | 'location' | 'lifecycle'
+  readonly description: string
+  /** Relocation, MCC mismatch and settlement churn are regulatory: no whitelist can silence them. */
+  readonly whitelistable: boolean
+  readonly params: PS
+  /** Days of history the rule's state must keep; the engine keeps state for the widest. */
+  readonly retentionDays: number
+  createState(): S
+  onTransaction?(state: S, txn: RuleTxn, ctx: RuleContext<ParamValues<PS>>): void
+  onMerchantEvent?(state: S, event: MerchantEvent, ctx: RuleContext<ParamValues<PS>>): void
+  /** Called after each event that changed the state; returns a finding when the rule fires. */
+  evaluate(state: S, ctx: RuleContext<ParamValues<PS>>): Finding | null
+}
+
+/** Keeps a rule's parameter and state types linked where the registry stores rules side by side. */
+export function defineRule<PS extends ParamSpecs, S>(rule: RuleDefinition<PS, S>): RuleDefinition<PS, S> {
+  return rule
+}

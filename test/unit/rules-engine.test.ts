@@ -1,0 +1,286 @@
+import { describe, expect, it } from 'vitest'
+import { isRiskError } from '../../lib/errors.ts'
+import { declineRatio } from '../../rules/decline-ratio.ts'
+import { buildRulesConfig } from '../../rules/engine/config.ts'
+import { type HitUpdate, RuleEngine } from '../../rules/engine/engine.ts'
+import { int } from '../../rules/engine/params.ts'
+import { checkRegistry, register } from '../../rules/engine/registry.ts'
+import { defineRule } from '../../rules/engine/types.ts'
+import { DayRing } from '../../rules/engine/window.ts'
+import { local, tx } from '../helpers/rules.ts'
+
+/** A regulatory rule for the tests: fires on every transaction whose amount reaches `limit`. */
+const bigTicket = defineRule({
+  id: 'big_ticket_test',
+  version: 3,
+  category: 'compliance',
+  family: 'amount',
+  description: 'Test rule: amount at or above a limit.',
+  whitelistable: false,
+  retentionDays: 1,
+  params: { limit: int({ default: 1_000_000, min: 1, description: 'Limit, minor units.' }) },
+  createState: () => ({ last: 0, id: '' }),
+  onTransaction(state, txn) {
+    state.last = txn.amount_minor
+    state.id = txn.txn_id
+  },
+  evaluate(state, ctx) {
+    if (state.last < ctx.params.limit) return null
+    return {
+      observed: state.last,
+      threshold: ctx.params.limit,
+      windowStart: ctx.watermark,
+      windowEnd: ctx.watermark + 1,
+      sampleTxnIds: [state.id],
+      detail: `amount ${state.last}`,
+    }
+  },
+})
+
+const REGISTRY = [register(declineRatio), register(bigTicket)]
+
+function engineWith(raw: unknown) {
+  const config = buildRulesConfig(raw, REGISTRY)
+  return {
+    config,
+    engine: new RuleEngine({
+      rules: config.rules,
+      timeZoneOf: () => '+08:00',
+      allowedLatenessMs: 3_600_000,
+      isWhitelisted: config.isWhitelisted,
+      configHash: config.hash,
+      peersOf: () => null,
+      baselineOf: () => null,
+    }),
+  }
+}
+
+function rejected(raw: unknown): string {
+  try {
+    buildRulesConfig(raw, REGISTRY)
+  } catch (e) {
+    if (isRiskError(e) && e.code === 'RISK_ERR_CONFIG') return e.message
+    throw e
+  }
+  throw new Error('expected the rules configuration to be rejected')
+}
+
+const at = local('2026-03-10', '10:00')
+
+describe('rules configuration', () => {
+  it.each([
+    ['defaults', {}, 'acq-1', '5311', 1_000_000],
+    ['global', { rules: { big_ticket_test: { limit: 500 } } }, 'acq-1', '5311', 500],
+    [
+      'per MCC',
+      { rules: { big_ticket_test: { limit: 500 } }, mcc: { '5311': { big_ticket_test: { limit: 700 } } } },
+      'acq-1',
+      '5311',
+      700,
+    ],
+    [
+      'MCC of another merchant',
+      { mcc: { '5511': { big_ticket_test: { limit: 700 } } } },
+      'acq-1',
+      '5311',
+      1_000_000,
+    ],
+    [
+      'per acquirer over MCC',
+      {
+        mcc: { '5311': { big_ticket_test: { limit: 700 } } },
+        acquirers: { 'acq-1': { rules: { big_ticket_test: { limit: 800 } } } },
+      },
+      'acq-1',
+      '5311',
+      800,
+    ],
+    [
+      'acquirer and MCC over all',
+      {
+        acquirers: {
+          'acq-1': {
+            rules: { big_ticket_test: { limit: 800 } },
+            mcc: { '5311': { big_ticket_test: { limit: 900 } } },
+          },
+        },
+      },
+      'acq-1',
+      '5311',
+      900,
+    ],
+    [
+      'another acquirer keeps the default',
+      { acquirers: { 'acq-2': { rules: { big_ticket_test: { limit: 800 } } } } },
+      'acq-1',
+      '5311',
+      1_000_000,
+    ],
+  ])('resolves parameters: %s', (_name, raw, acquirerId, mcc, limit) => {
+    const { engine } = engineWith(raw)
+    const hits = engine.onTransaction(tx(at, { acquirer_id: acquirerId, mcc, amount_minor: 5_000_000 }))
+    expect(hits.find((h) => h.ruleId === 'big_ticket_test')?.finding.threshold).toBe(limit)
+  })
+
+  it.each([
+    [{ rules: { no_such_rule: {} } }, 'rules.no_such_rule: unknown rule'],
+    [{ rules: { big_ticket_test: { limt: 5 } } }, 'rules.big_ticket_test.limt: unknown parameter'],
+    [{ rules: { big_ticket_test: { limit: 'high' } } }, 'rules.big_ticket_test.limit: expected an integer'],
+    [
+      { rules: { decline_ratio: { threshold: 1.5 } } },
+      'rules.decline_ratio.threshold: 1.5 is above the maximum 1',
+    ],
+    [{ mcc: { '53': { decline_ratio: {} } } }, 'mcc.53: not a four-digit MCC'],
+    [{ acquirers: { a: { rule: {} } } }, 'acquirers.a.rule: unknown key'],
+    [
+      { acquirers: { a: { mcc: { '5411': { decline_ratio: { minAttempts: 0 } } } } } },
+      'acquirers.a.mcc.5411.decline_ratio.minAttempts',
+    ],
+    [{ rule: {} }, 'rule: unknown key'],
+    [
+      {
+        whitelist: [
+          {
+            acquirer_id: 'a',
+            merchant_id: 'm',
+            rule_id: 'big_ticket_test',
+            reason: 'x',
+            expires_at: '2027-01-01T00:00:00Z',
+          },
+        ],
+      },
+      'whitelist[0].rule_id: big_ticket_test cannot be whitelisted',
+    ],
+    [
+      {
+        whitelist: [
+          {
+            acquirer_id: 'a',
+            merchant_id: 'm',
+            rule_id: 'decline_ratio',
+            expires_at: '2027-01-01T00:00:00Z',
+          },
+        ],
+      },
+      'whitelist[0].reason: required',
+    ],
+    [
+      {
+        whitelist: [
+          { acquirer_id: 'a', merchant_id: 'm', rule_id: 'decline_ratio', reason: 'r', expires_at: 'soon' },
+        ],
+      },
+      'whitelist[0].expires_at: "soon" is not an ISO-8601 time',
+    ],
+  ])('rejects %j naming the path', (raw, expected) => {
+    expect(rejected(raw)).toContain(expected)
+  })
+
+  it('hashes the content, not the key order', () => {
+    const a = buildRulesConfig(
+      { rules: { decline_ratio: { threshold: 0.4, minAttempts: 30 } } },
+      REGISTRY,
+    ).hash
+    const b = buildRulesConfig(
+      { rules: { decline_ratio: { minAttempts: 30, threshold: 0.4 } } },
+      REGISTRY,
+    ).hash
+    const c = buildRulesConfig(
+      { rules: { decline_ratio: { minAttempts: 30, threshold: 0.5 } } },
+      REGISTRY,
+    ).hash
+    expect(a).toBe(b)
+    expect(c).not.toBe(a)
+  })
+})
+
+describe('rule engine', () => {
+  const testing = Array.from({ length: 40 }, (_, i) =>
+    tx(at + i * 60_000, { card_token: `c${i}`, response_code: i % 2 === 0 ? '05' : '00' }),
+  )
+
+  it('silences a whitelisted rule for that merchant until the entry expires, and records the config hash', () => {
+    const { engine, config } = engineWith({
+      whitelist: [
+        {
+          acquirer_id: 'acq-1',
+          merchant_id: 'mer-42',
+          rule_id: 'decline_ratio',
+          reason: 'test terminal',
+          expires_at: '2026-03-10T02:20:00Z',
+        },
+      ],
+    })
+    const declines = (h: HitUpdate) => h.ruleId === 'decline_ratio'
+    const hits = testing.flatMap((t) => engine.onTransaction(t)).filter(declines)
+    const other = testing
+      .flatMap((t) => engine.onTransaction({ ...t, merchant_id: 'mer-43', txn_id: `${t.txn_id}b` }))
+      .filter(declines)
+    expect(hits.length).toBeGreaterThan(0)
+    // The entry expires at 10:20 local: the first hits of mer-42 come after it.
+    expect(Math.min(...hits.map((h) => h.detectedAt))).toBeGreaterThanOrEqual(
+      Date.parse('2026-03-10T02:20:00Z'),
+    )
+    expect(other.length).toBeGreaterThan(0)
+    expect(other[0]?.merchantId).toBe('mer-43')
+    expect(other[0]?.configHash).toBe(config.hash)
+    expect(other[0]?.ruleVersion).toBe(1)
+  })
+
+  it('drops events later than the allowed lateness from rule state', () => {
+    const { engine } = engineWith({ rules: { big_ticket_test: { limit: 100 } } })
+    engine.onTransaction(tx(at, { amount_minor: 50 }))
+    const late = engine.onTransaction(tx(at - 2 * 3_600_000, { amount_minor: 5_000 }))
+    expect(late).toEqual([])
+    expect(engine.stats.tooLate).toBe(1)
+    const inTime = engine.onTransaction(tx(at - 30 * 60_000, { amount_minor: 5_000 }))
+    expect(inTime.map((h) => h.ruleId)).toContain('big_ticket_test')
+  })
+
+  it('keeps rule state across a configuration reload', () => {
+    const { engine } = engineWith({})
+    for (const t of testing.slice(0, 30)) engine.onTransaction(t)
+    const next = buildRulesConfig({ rules: { decline_ratio: { threshold: 0.45 } } }, REGISTRY)
+    engine.reconfigure({ isWhitelisted: next.isWhitelisted, configHash: next.hash, layersOf: next.layersOf })
+    const after = testing
+      .slice(30)
+      .flatMap((t) => engine.onTransaction(t))
+      .filter((h) => h.ruleId === 'decline_ratio')
+    // The day's counts from before the reload still count (40 attempts, 20 declined), and the new
+    // threshold applies.
+    expect(after.at(-1)?.finding.detail).toContain('20 of 40')
+    expect(after.at(-1)?.finding.threshold).toBe(0.45)
+    expect(after.at(-1)?.configHash).toBe(next.hash)
+  })
+
+  it('evicts merchants idle for longer than the widest rule window', () => {
+    const { engine } = engineWith({})
+    engine.onTransaction(tx(at, { merchant_id: 'old' }))
+    engine.onTransaction(tx(at + 5 * 86_400_000, { merchant_id: 'new' }))
+    expect(engine.merchantCount).toBe(2)
+    expect(engine.evict(at + 5 * 86_400_000)).toBe(1)
+    expect(engine.merchantCount).toBe(1)
+  })
+
+  it('refuses two rules with one id', () => {
+    expect(() => checkRegistry([register(declineRatio), register(declineRatio)])).toThrow(
+      'two rules have the id decline_ratio',
+    )
+  })
+})
+
+describe('DayRing', () => {
+  it('keeps the last N days, refuses older ones, and recycles slots', () => {
+    const ring = new DayRing(3, () => ({ n: 0 }))
+    for (const d of [10, 11, 12]) {
+      const b = ring.at(d)
+      if (b) b.n = d
+    }
+    expect(ring.at(13)?.n).toBe(0)
+    expect(ring.peek(10)).toBeUndefined()
+    expect(ring.at(10)).toBeUndefined()
+    const seen: number[] = []
+    ring.forEach(0, 13, (b, d) => seen.push(d * 100 + b.n))
+    expect(seen).toEqual([1111, 1212, 1300])
+  })
+})
