@@ -127,7 +127,11 @@ export async function insertOnce(
       new: fresh.length,
     })
   }
-  return { inserted: fresh.length, duplicates: rows.length - fresh.length, insertedIds: fresh.map((r) => r.id) }
+  return {
+    inserted: fresh.length,
+    duplicates: rows.length - fresh.length,
+    insertedIds: fresh.map((r) => r.id),
+  }
 }
 
 /** The same new rows give the same token, so a retried insert is recognised whatever its timing. */

@@ -29,7 +29,9 @@ export interface RuleMeta {
   readonly retentionDays: number
 }
 
-type BaseContext = Omit<RuleContext<never>, 'params'>
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+type MutableContext<P> = Mutable<RuleContext<P>>
+type BaseContext = Omit<MutableContext<never>, 'params'>
 
 interface RuleInstance {
   onTransaction(txn: RuleTxn, ctx: BaseContext, acquirerId: string, mcc: string | null): void
@@ -51,21 +53,44 @@ export type ParamsFor<PS extends ParamSpecs> = (acquirerId: string, mcc: string 
 export function compileRule<PS extends ParamSpecs, S>(
   rule: RuleDefinition<PS, S>,
   paramsFor: ParamsFor<PS>,
-): CompiledRule {
+): CompiledRule & { readonly invalidate: () => void } {
   const { id, version, category, family, description, whitelistable, retentionDays } = rule
+  // Bumped by a reload, so instances re-resolve their parameters on their next event.
+  let generation = 0
   return {
     meta: { id, version, category, family, description, whitelistable, retentionDays },
+    invalidate: () => {
+      generation++
+    },
     createInstance() {
       const state = rule.createState()
+      // One context per instance, refreshed by assignment: allocating one per call per rule was the
+      // engine's main cost (measured with bench/engine.bench.ts).
+      let ctx: MutableContext<ParamValues<PS>> | null = null
+      let seenMcc: string | null = null
+      let seenGeneration = -1
+      const contextFor = (base: BaseContext, acquirerId: string, mcc: string | null) => {
+        if (ctx === null || seenMcc !== mcc || seenGeneration !== generation) {
+          ctx = { ...base, params: paramsFor(acquirerId, mcc) }
+          seenMcc = mcc
+          seenGeneration = generation
+        } else {
+          ctx.watermark = base.watermark
+          ctx.watermarkDay = base.watermarkDay
+          ctx.peers = base.peers
+          ctx.baseline = base.baseline
+        }
+        return ctx
+      }
       return {
-        onTransaction(txn, ctx, acquirerId, mcc) {
-          rule.onTransaction?.(state, txn, { ...ctx, params: paramsFor(acquirerId, mcc) })
+        onTransaction(txn, base, acquirerId, mcc) {
+          rule.onTransaction?.(state, txn, contextFor(base, acquirerId, mcc))
         },
-        onMerchantEvent(event, ctx, acquirerId, mcc) {
-          rule.onMerchantEvent?.(state, event, { ...ctx, params: paramsFor(acquirerId, mcc) })
+        onMerchantEvent(event, base, acquirerId, mcc) {
+          rule.onMerchantEvent?.(state, event, contextFor(base, acquirerId, mcc))
         },
-        evaluate(ctx, acquirerId, mcc) {
-          return rule.evaluate(state, { ...ctx, params: paramsFor(acquirerId, mcc) })
+        evaluate(base, acquirerId, mcc) {
+          return rule.evaluate(state, contextFor(base, acquirerId, mcc))
         },
       }
     },
@@ -108,6 +133,10 @@ interface MerchantEntry {
   instances: RuleInstance[]
   /** Last finding per rule by hit id, so an unchanged finding is not written again. */
   lastFinding: Map<string, string>
+  /** The merchant's rule context, updated in place on every event. */
+  ctx: BaseContext
+  /** Event time of the lifecycle event that set each profile field. */
+  profileTimes: { mcc: number; location: number; account: number }
 }
 
 export interface EngineStats {
@@ -124,7 +153,10 @@ export interface EngineStats {
  */
 export class RuleEngine {
   readonly stats: EngineStats = { events: 0, tooLate: 0, hits: 0, merchants: 0 }
-  readonly #merchants = new Map<string, MerchantEntry>()
+  readonly #merchants = new Map<string, Map<string, MerchantEntry>>()
+  /** One view for every transaction, refilled per event: copying each event was a large part of the cost. */
+  readonly #view: Mutable<RuleTxn> = fillView(emptyView(), EMPTY_TXN, 0)
+  #count = 0
   #opts: EngineOptions
   readonly #retentionMs: number
 
@@ -159,44 +191,48 @@ export class RuleEngine {
   }
 
   get merchantCount(): number {
-    return this.#merchants.size
+    return this.#count
   }
 
-  onTransaction(txn: TerminalTransaction): HitUpdate[] {
+  onTransaction(txn: TerminalTransaction): readonly HitUpdate[] {
     const m = this.#entry(txn.acquirer_id, txn.merchant_id)
     this.stats.events++
     if (txn.event_time < m.watermark - this.#opts.allowedLatenessMs) {
       this.stats.tooLate++
-      return []
+      return NO_HITS
     }
     if (txn.event_time > m.watermark) m.watermark = txn.event_time
     const tz = this.#opts.timeZoneOf(m.acquirerId)
     const local = txn.event_time + utcOffsetMs(txn.event_time, tz)
-    const view: RuleTxn = {
-      ...txn,
-      localDay: Math.floor(local / DAY_MS),
-      localHour: Math.floor((local - Math.floor(local / DAY_MS) * DAY_MS) / 3_600_000),
-      minorPerMajor: minorPerMajor(txn.currency),
-      approved: txn.response_code === '00',
-      sale: txn.txn_type === 'PURCHASE' || txn.txn_type === 'PREAUTH_COMPLETION',
-    }
+    const view = fillView(this.#view, txn, local)
     const ctx = this.#context(m, tz)
     const mcc = m.profile.registeredMcc ?? txn.mcc
     for (const inst of m.instances) inst.onTransaction(view, ctx, m.acquirerId, mcc)
     return this.#evaluate(m, ctx, mcc)
   }
 
-  onMerchantEvent(event: MerchantEvent): HitUpdate[] {
+  onMerchantEvent(event: MerchantEvent): readonly HitUpdate[] {
     const m = this.#entry(event.acquirer_id, event.merchant_id)
     this.stats.events++
     const p = m.profile
-    // Lifecycle facts are kept whatever their lateness: a late onboarding is still the onboarding.
-    if (event.registered_mcc !== null) p.registeredMcc = event.registered_mcc
-    if (event.latitude !== null && event.longitude !== null) {
+    const t = event.event_time
+    const since = m.profileTimes
+    // Lifecycle facts are kept whatever their lateness (a late onboarding is still the onboarding), but
+    // each field takes a value only from an event at least as recent as the one that set it: a late
+    // event must not overwrite a newer MCC, address or account.
+    if (event.registered_mcc !== null && t >= since.mcc) {
+      p.registeredMcc = event.registered_mcc
+      since.mcc = t
+    }
+    if (event.latitude !== null && event.longitude !== null && t >= since.location) {
       p.latitude = event.latitude
       p.longitude = event.longitude
+      since.location = t
     }
-    if (event.settlement_account_token !== null) p.settlementAccount = event.settlement_account_token
+    if (event.settlement_account_token !== null && t >= since.account) {
+      p.settlementAccount = event.settlement_account_token
+      since.account = t
+    }
     if (event.kind === 'ONBOARDED' && (p.onboardedAt === null || event.event_time < p.onboardedAt)) {
       p.onboardedAt = event.event_time
     }
@@ -209,15 +245,7 @@ export class RuleEngine {
 
   /** Drops the merchants `which` selects (partitions this instance no longer owns); returns how many. */
   drop(which: (acquirerId: string, merchantId: string) => boolean): number {
-    let dropped = 0
-    for (const [key, m] of this.#merchants) {
-      if (which(m.acquirerId, m.merchantId)) {
-        this.#merchants.delete(key)
-        dropped++
-      }
-    }
-    this.stats.merchants = this.#merchants.size
-    return dropped
+    return this.#dropWhere((m) => which(m.acquirerId, m.merchantId))
   }
 
   /** The widest rule window, in days: how much history a rebuild must replay. */
@@ -227,86 +255,112 @@ export class RuleEngine {
 
   /** Drops merchants with no event within the widest rule window before `now` (event time). */
   evict(now: number): number {
+    return this.#dropWhere((m) => m.watermark < now - this.#retentionMs)
+  }
+
+  #dropWhere(which: (m: MerchantEntry) => boolean): number {
     let dropped = 0
-    for (const [key, m] of this.#merchants) {
-      if (m.watermark < now - this.#retentionMs) {
-        this.#merchants.delete(key)
-        dropped++
+    for (const [acquirerId, byMerchant] of this.#merchants) {
+      for (const [merchantId, m] of byMerchant) {
+        if (which(m)) {
+          byMerchant.delete(merchantId)
+          dropped++
+        }
       }
+      if (byMerchant.size === 0) this.#merchants.delete(acquirerId)
     }
-    this.stats.merchants = this.#merchants.size
+    this.#count -= dropped
+    this.stats.merchants = this.#count
     return dropped
   }
 
   #entry(acquirerId: string, merchantId: string): MerchantEntry {
-    const key = `${acquirerId}\u0000${merchantId}`
-    let m = this.#merchants.get(key)
+    let byMerchant = this.#merchants.get(acquirerId)
+    if (byMerchant === undefined) {
+      byMerchant = new Map()
+      this.#merchants.set(acquirerId, byMerchant)
+    }
+    let m = byMerchant.get(merchantId)
     if (m === undefined) {
+      const tz = this.#opts.timeZoneOf(acquirerId)
+      const profile: MerchantProfile = {
+        registeredMcc: null,
+        latitude: null,
+        longitude: null,
+        onboardedAt: null,
+        settlementAccount: null,
+      }
       m = {
         acquirerId,
         merchantId,
-        profile: {
-          registeredMcc: null,
-          latitude: null,
-          longitude: null,
-          onboardedAt: null,
-          settlementAccount: null,
-        },
+        profile,
         watermark: Number.NEGATIVE_INFINITY,
         instances: this.#opts.rules.map((r) => r.createInstance()),
         lastFinding: new Map(),
+        profileTimes: {
+          mcc: Number.NEGATIVE_INFINITY,
+          location: Number.NEGATIVE_INFINITY,
+          account: Number.NEGATIVE_INFINITY,
+        },
+        ctx: {
+          profile,
+          peers: null,
+          baseline: null,
+          watermark: Number.NEGATIVE_INFINITY,
+          watermarkDay: 0,
+          dayStart: (day) => {
+            const guess = day * DAY_MS
+            return guess - utcOffsetMs(guess, tz)
+          },
+        },
       }
-      this.#merchants.set(key, m)
-      this.stats.merchants = this.#merchants.size
+      byMerchant.set(merchantId, m)
+      this.#count++
+      this.stats.merchants = this.#count
     }
     return m
   }
 
+  /** Brings the merchant's context up to its watermark and current peers and baseline. */
   #context(m: MerchantEntry, tz: string): BaseContext {
-    const watermarkDay =
-      m.watermark === Number.NEGATIVE_INFINITY
-        ? 0
-        : Math.floor((m.watermark + utcOffsetMs(m.watermark, tz)) / DAY_MS)
-    const mcc = m.profile.registeredMcc
-    return {
-      profile: m.profile,
-      peers: this.#opts.peersOf(m.acquirerId, mcc),
-      baseline: this.#opts.baselineOf(m.acquirerId, m.merchantId),
-      watermark: m.watermark,
-      watermarkDay,
-      dayStart: (day) => {
-        const guess = day * DAY_MS
-        return guess - utcOffsetMs(guess, tz)
-      },
+    const ctx = m.ctx
+    if (ctx.watermark !== m.watermark) {
+      ctx.watermark = m.watermark
+      ctx.watermarkDay = Math.floor((m.watermark + utcOffsetMs(m.watermark, tz)) / DAY_MS)
     }
+    ctx.peers = this.#opts.peersOf(m.acquirerId, m.profile.registeredMcc)
+    ctx.baseline = this.#opts.baselineOf(m.acquirerId, m.merchantId)
+    return ctx
   }
 
-  #evaluate(m: MerchantEntry, ctx: BaseContext, mcc: string | null): HitUpdate[] {
-    const out: HitUpdate[] = []
-    this.#opts.rules.forEach((rule, i) => {
+  #evaluate(m: MerchantEntry, ctx: BaseContext, mcc: string | null): readonly HitUpdate[] {
+    let out: HitUpdate[] | null = null
+    const rules = this.#opts.rules
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i]
       const inst = m.instances[i]
-      if (inst === undefined) return
+      if (rule === undefined || inst === undefined) continue
       const finding = inst.evaluate(ctx, m.acquirerId, mcc)
-      if (finding === null) return
+      if (finding === null) continue
       const meta = rule.meta
       if (meta.whitelistable && this.#opts.isWhitelisted(m.acquirerId, m.merchantId, meta.id, m.watermark))
-        return
-      const hitId = createHash('sha256')
-        .update(`${m.acquirerId}\u0000${m.merchantId}\u0000${meta.id}\u0000${finding.windowStart}`)
-        .digest('hex')
-        .slice(0, 32)
-      const signature = `${finding.observed}|${finding.threshold}|${finding.windowEnd}|${this.#opts.configHash}`
-      if (m.lastFinding.get(hitId) === signature) return
-      m.lastFinding.delete(hitId)
-      m.lastFinding.set(hitId, signature)
+        continue
+      // Compared before anything is hashed or allocated: a rule that keeps firing with the same
+      // evidence is the common case, and writes nothing.
+      const key = `${meta.id}\u0000${finding.windowStart}`
+      const signature = `${finding.observed}|${finding.threshold}|${finding.windowEnd}|${finding.detail}|${this.#opts.configHash}`
+      if (m.lastFinding.get(key) === signature) continue
+      m.lastFinding.delete(key)
+      m.lastFinding.set(key, signature)
       // Old windows stop firing; keep only the most recently updated hits (Map keeps insertion order).
       if (m.lastFinding.size > MAX_REMEMBERED_HITS) {
         const oldest = m.lastFinding.keys().next()
         if (oldest.done !== true) m.lastFinding.delete(oldest.value)
       }
       this.stats.hits++
+      out ??= []
       out.push({
-        hitId,
+        hitId: hitIdOf(m.acquirerId, m.merchantId, meta.id, finding.windowStart),
         acquirerId: m.acquirerId,
         merchantId: m.merchantId,
         ruleId: meta.id,
@@ -316,7 +370,75 @@ export class RuleEngine {
         detectedAt: m.watermark,
         configHash: this.#opts.configHash,
       })
-    })
-    return out
+    }
+    return out ?? NO_HITS
   }
+}
+
+const NO_HITS: readonly HitUpdate[] = Object.freeze([])
+
+const EMPTY_TXN: TerminalTransaction = {
+  txn_id: '',
+  event_time: 0,
+  acquirer_id: '',
+  merchant_id: '',
+  terminal_id: '',
+  card_token: '',
+  card_bin: null,
+  card_type: 'UNKNOWN',
+  txn_type: 'PURCHASE',
+  amount_minor: 0,
+  currency: '',
+  mcc: '',
+  entry_mode: 'UNKNOWN',
+  response_code: '',
+  latitude: null,
+  longitude: null,
+}
+
+function emptyView(): Mutable<RuleTxn> {
+  return { ...EMPTY_TXN, localDay: 0, localHour: 0, minorPerMajor: 1, approved: false, sale: false }
+}
+
+/**
+ * Copies a transaction and its derived values into the reused view. Rules get the view only for the
+ * duration of a call and keep ids and numbers from it, never the object. Every field of the contract
+ * is listed: a test checks the view against the schema so a new field cannot be forgotten here.
+ */
+export function fillView(
+  view: Mutable<RuleTxn>,
+  txn: TerminalTransaction,
+  localMs: number,
+): Mutable<RuleTxn> {
+  view.txn_id = txn.txn_id
+  view.event_time = txn.event_time
+  view.acquirer_id = txn.acquirer_id
+  view.merchant_id = txn.merchant_id
+  view.terminal_id = txn.terminal_id
+  view.card_token = txn.card_token
+  view.card_bin = txn.card_bin
+  view.card_type = txn.card_type
+  view.txn_type = txn.txn_type
+  view.amount_minor = txn.amount_minor
+  view.currency = txn.currency
+  view.mcc = txn.mcc
+  view.entry_mode = txn.entry_mode
+  view.response_code = txn.response_code
+  view.latitude = txn.latitude
+  view.longitude = txn.longitude
+  const day = Math.floor(localMs / DAY_MS)
+  view.localDay = day
+  view.localHour = Math.floor((localMs - day * DAY_MS) / 3_600_000)
+  view.minorPerMajor = minorPerMajor(txn.currency)
+  view.approved = txn.response_code === '00'
+  view.sale = txn.txn_type === 'PURCHASE' || txn.txn_type === 'PREAUTH_COMPLETION'
+  return view
+}
+
+/** The id of a hit: the same for the same merchant, rule and window, so updates replace it. */
+export function hitIdOf(acquirerId: string, merchantId: string, ruleId: string, windowStart: number): string {
+  return createHash('sha256')
+    .update(`${acquirerId}\u0000${merchantId}\u0000${ruleId}\u0000${windowStart}`)
+    .digest('hex')
+    .slice(0, 32)
 }

@@ -66,6 +66,7 @@ export function register<PS extends ParamSpecs, S>(rule: RuleDefinition<PS, S>):
         ...compiled,
         retune: (next) => {
           current = resolverFor(next)
+          compiled.invalidate()
         },
       }
     },

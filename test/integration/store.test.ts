@@ -7,7 +7,7 @@ import type { MerchantEvent, TerminalTransaction } from '../../schemas/types.gen
 import { openStore, type Store, type StoreLogger } from '../../store/client.ts'
 import { insertOnce } from '../../store/insert-once.ts'
 import { insertMerchantEvents, type MerchantEventInput } from '../../store/merchant-events.ts'
-import { MIGRATIONS_DIR, migrate } from '../../store/migrate.ts'
+import { loadMigrations, MIGRATIONS_DIR, migrate } from '../../store/migrate.ts'
 import { insertTransactions, type TransactionInput, transactionRow } from '../../store/transactions.ts'
 import { sampleTxn } from '../helpers/events.ts'
 
@@ -112,15 +112,15 @@ describe('openStore and migrations', () => {
     const log1 = captureLogger()
     const first = await openAt(path, { logger: log1 })
     expect(log1.lines.map((l) => l.msg)).toContain('applied migration')
-    expect(log1.lines.find((l) => l.msg === 'ClickHouse migrations up to date')?.obj.applied).toEqual([
-      '0001_initial.sql',
-    ])
+    const files = loadMigrations().map((m) => m.file)
+    expect(files[0]).toBe('0001_initial.sql')
+    expect(log1.lines.find((l) => l.msg === 'ClickHouse migrations up to date')?.obj.applied).toEqual(files)
 
     const recorded = await rows<{ version: number; name: string; checksum: string }>(
       first,
-      'SELECT version, name, checksum FROM {db:Identifier}.schema_migrations',
+      'SELECT version, name, checksum FROM {db:Identifier}.schema_migrations ORDER BY version',
     )
-    expect(recorded).toHaveLength(1)
+    expect(recorded).toHaveLength(files.length)
     expect(recorded[0]).toMatchObject({ version: 1, name: 'initial' })
     expect(recorded[0]?.checksum).toMatch(/^[0-9a-f]{64}$/)
 
@@ -136,6 +136,7 @@ describe('openStore and migrations', () => {
       'merchant_profile',
       'merchant_profile_mv',
       'merchant_profile_v',
+      'rule_hits',
       'schema_migrations',
       'terminal_bindings',
       'terminal_bindings_mv',
@@ -143,17 +144,16 @@ describe('openStore and migrations', () => {
       'transactions',
     ])
     // Running again on the open store is a no-op.
-    expect(await migrate(first.client, first.database)).toEqual({
-      applied: [],
-      skipped: ['0001_initial.sql'],
-    })
+    expect(await migrate(first.client, first.database)).toEqual({ applied: [], skipped: files })
     await first.close()
 
     const log2 = captureLogger()
     const second = await openAt(path, { logger: log2 })
     expect(log2.lines.map((l) => l.msg)).not.toContain('applied migration')
     expect(log2.lines.find((l) => l.msg === 'ClickHouse migrations up to date')?.obj.applied).toEqual([])
-    expect(await rows(second, 'SELECT version FROM {db:Identifier}.schema_migrations')).toHaveLength(1)
+    expect(await rows(second, 'SELECT version FROM {db:Identifier}.schema_migrations')).toHaveLength(
+      files.length,
+    )
   })
 
   it('stops with RISK_ERR_MIGRATION naming the file when an applied migration was edited', async () => {
@@ -183,7 +183,7 @@ describe('openStore and migrations', () => {
     await (await openAt(path, { migrationsDir: dir })).close()
 
     writeFileSync(
-      join(dir, '0002_notes.sql'),
+      join(dir, '0900_notes.sql'),
       [
         '-- a comment line ending in a semicolon is not a terminator;',
         'CREATE TABLE IF NOT EXISTS notes (id String) ENGINE = MergeTree ORDER BY id;',
@@ -195,18 +195,18 @@ describe('openStore and migrations', () => {
     const log = captureLogger()
     const store = await openAt(path, { migrationsDir: dir, logger: log })
     expect(log.lines.find((l) => l.msg === 'ClickHouse migrations up to date')?.obj.applied).toEqual([
-      '0002_notes.sql',
+      '0900_notes.sql',
     ])
     expect(await rows(store, 'SELECT id FROM {db:Identifier}.notes')).toEqual([{ id: 'a;b' }])
     await store.close()
 
     writeFileSync(
-      join(dir, '0003_broken.sql'),
+      join(dir, '0901_broken.sql'),
       'CREATE TABLE IF NOT EXISTS broken (id String) ENGINE = NoSuchEngine;\n',
     )
     const err = await rejection(openAt(path, { migrationsDir: dir }))
     expect(err.code).toBe('RISK_ERR_MIGRATION')
-    expect(err.message).toContain('0003_broken.sql')
+    expect(err.message).toContain('0901_broken.sql')
   })
 
   it('refuses a database name that is not a plain identifier', async () => {
@@ -246,7 +246,7 @@ describe('openStore and migrations', () => {
       await rows<Record<string, unknown>>(second, 'SELECT attempts FROM {db:Identifier}.merchant_daily_v'),
     ).toEqual([{ attempts: 2 }])
     // The duplicate check sees what the previous run stored.
-    expect(await insertTransactions(second, [at(txn({ txn_id: 'kept-1' }))], UTC8)).toEqual({
+    expect(await insertTransactions(second, [at(txn({ txn_id: 'kept-1' }))], UTC8)).toMatchObject({
       inserted: 0,
       duplicates: 1,
     })
@@ -279,7 +279,7 @@ describe('insertTransactions', () => {
         batch.map((t, i) => at(t, 1_000 + i)),
         UTC8,
       ),
-    ).toEqual({
+    ).toMatchObject({
       inserted: batch.length,
       duplicates: 0,
     })
@@ -449,18 +449,22 @@ describe('insertTransactions', () => {
     const count = async () =>
       (await rows<{ n: number }>(store, 'SELECT count() AS n FROM {db:Identifier}.transactions FINAL'))[0]?.n
 
-    expect(await insertTransactions(store, batch, UTC8)).toEqual({ inserted: 6, duplicates: 0 })
+    expect(await insertTransactions(store, batch, UTC8)).toMatchObject({ inserted: 6, duplicates: 0 })
     expect(await daily()).toEqual([expected])
 
     // The same batch again: a replay after a crash before the offsets were committed.
-    expect(await insertTransactions(store, batch, UTC8)).toEqual({ inserted: 0, duplicates: 6 })
+    expect(await insertTransactions(store, batch, UTC8)).toMatchObject({ inserted: 0, duplicates: 6 })
     // The same transaction produced again at another offset, next to a new one.
     const t7 = txn({ txn_id: 't7', card_token: 'c5', amount_minor: 1_000, event_time: local('15:00') })
     const again = await insertTransactions(store, [at(day[1] ?? txn(), 9_999), at(t7, 10_000)], UTC8)
-    expect(again).toEqual({ inserted: 1, duplicates: 1 })
+    expect(again).toMatchObject({ inserted: 1, duplicates: 1 })
+    // What the rule engine is fed: only the transaction that is new to the store.
+    expect(again.insertedIds).toEqual(['t7'])
     // Duplicates inside one batch.
     const t8 = txn({ txn_id: 't8', card_token: 'c5', amount_minor: 1_000, event_time: local('16:00') })
-    expect(await insertTransactions(store, [at(t8, 20_000), at(t8, 20_001), at(t8, 20_000)], UTC8)).toEqual({
+    expect(
+      await insertTransactions(store, [at(t8, 20_000), at(t8, 20_001), at(t8, 20_000)], UTC8),
+    ).toMatchObject({
       inserted: 1,
       duplicates: 2,
     })
@@ -485,8 +489,8 @@ describe('insertTransactions', () => {
   it('keeps acquirers apart: the same merchant and txn ids under two acquirers are two transactions', async () => {
     const store = await openAt(freshDir())
     const batch = [at(txn({ acquirer_id: 'acq-a' })), at(txn({ acquirer_id: 'acq-b' }))]
-    expect(await insertTransactions(store, batch, UTC8)).toEqual({ inserted: 2, duplicates: 0 })
-    expect(await insertTransactions(store, batch, UTC8)).toEqual({ inserted: 0, duplicates: 2 })
+    expect(await insertTransactions(store, batch, UTC8)).toMatchObject({ inserted: 2, duplicates: 0 })
+    expect(await insertTransactions(store, batch, UTC8)).toMatchObject({ inserted: 0, duplicates: 2 })
     const perAcquirer = await rows<Record<string, unknown>>(
       store,
       'SELECT acquirer_id, attempts FROM {db:Identifier}.merchant_daily_v ORDER BY acquirer_id',
@@ -511,7 +515,10 @@ describe('insertTransactions', () => {
         const row = transactionRow(at(txn({ txn_id: id }), i), '+08:00', now)
         return { acquirerId: row.acquirer_id, merchantId: row.merchant_id, id, json: JSON.stringify(row) }
       })
-    expect(await insertOnce(store, blind, keyed(['r1', 'r2'], 1))).toEqual({ inserted: 2, duplicates: 0 })
+    expect(await insertOnce(store, blind, keyed(['r1', 'r2'], 1))).toMatchObject({
+      inserted: 2,
+      duplicates: 0,
+    })
     // A retry: ingested_at differs, so only the token can make it a duplicate.
     await insertOnce(store, blind, keyed(['r1', 'r2'], 2))
     // Different rows that aggregate to the very same view row must still count.
@@ -532,11 +539,11 @@ describe('insertTransactions', () => {
     const batch = Array.from({ length: 2_500 }, (_, i) =>
       at(txn({ txn_id: `bulk-${i}`, merchant_id: `m-${i % 7}`, card_token: `card-${i}` }), i),
     )
-    expect(await insertTransactions(store, batch.slice(0, 1_200), UTC8)).toEqual({
+    expect(await insertTransactions(store, batch.slice(0, 1_200), UTC8)).toMatchObject({
       inserted: 1_200,
       duplicates: 0,
     })
-    expect(await insertTransactions(store, batch, UTC8)).toEqual({ inserted: 1_300, duplicates: 1_200 })
+    expect(await insertTransactions(store, batch, UTC8)).toMatchObject({ inserted: 1_300, duplicates: 1_200 })
     const [sum] = await rows<Record<string, unknown>>(
       store,
       'SELECT sum(attempts) AS attempts, sum(distinct_cards) AS cards FROM {db:Identifier}.merchant_daily_v',
@@ -572,8 +579,14 @@ describe('insertTransactions', () => {
         i,
       ),
     )
-    expect(await insertTransactions(store, batch, UTC8)).toEqual({ inserted: hostile.length, duplicates: 0 })
-    expect(await insertTransactions(store, batch, UTC8)).toEqual({ inserted: 0, duplicates: hostile.length })
+    expect(await insertTransactions(store, batch, UTC8)).toMatchObject({
+      inserted: hostile.length,
+      duplicates: 0,
+    })
+    expect(await insertTransactions(store, batch, UTC8)).toMatchObject({
+      inserted: 0,
+      duplicates: hostile.length,
+    })
     const got = await rows<{
       txn_id: string
       merchant_id: string
@@ -696,14 +709,14 @@ describe('insertMerchantEvents', () => {
     const byId = new Map(history.map((e) => [e.event_id, e]))
     const pick = (...ids: string[]) =>
       ids.map((id) => evAt(byId.get(id) ?? event({ event_id: id, kind: 'CLOSED' })))
-    expect(await insertMerchantEvents(store, pick('e9', 'e5', 'e7'), UTC8)).toEqual({
+    expect(await insertMerchantEvents(store, pick('e9', 'e5', 'e7'), UTC8)).toMatchObject({
       inserted: 3,
       duplicates: 0,
     })
     await insertMerchantEvents(store, pick('e1', 'e8', 'e6'), UTC8)
     await insertMerchantEvents(store, pick('x1', 'e4', 'e2', 'e3'), UTC8)
     // Replays, including the settlement changes, must not be counted twice.
-    expect(await insertMerchantEvents(store, pick('e3', 'e9', 'e1'), UTC8)).toEqual({
+    expect(await insertMerchantEvents(store, pick('e3', 'e9', 'e1'), UTC8)).toMatchObject({
       inserted: 0,
       duplicates: 3,
     })

@@ -4,6 +4,8 @@ import { renderReadme } from '../../config/docs.ts'
 import { isSetting } from '../../config/settings.ts'
 import { CONFIG_SPEC } from '../../config/spec.ts'
 import { ERROR_CODES } from '../../lib/errors.ts'
+import { renderRulesReference } from '../../rules/engine/docs.ts'
+import { RULES } from '../../rules/index.ts'
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
 
@@ -26,5 +28,17 @@ describe('README reference', () => {
   it('has no two settings on one environment variable', () => {
     const vars = envVars(CONFIG_SPEC)
     expect(new Set(vars).size).toBe(vars.length)
+  })
+})
+
+describe('rules reference', () => {
+  it('rules/README.md matches the rule declarations (run `npm run gen` when this fails)', () => {
+    const current = readFileSync(new URL('../../rules/README.md', import.meta.url), 'utf8')
+    expect(current).toBe(renderRulesReference(RULES))
+  })
+
+  it('documents every parameter of every rule', () => {
+    const doc = renderRulesReference(RULES)
+    for (const r of RULES) for (const name of Object.keys(r.params)) expect(doc).toContain(`| \`${name}\` |`)
   })
 })

@@ -1,12 +1,14 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { isRiskError } from '../../lib/errors.ts'
 import { declineRatio } from '../../rules/decline-ratio.ts'
 import { buildRulesConfig } from '../../rules/engine/config.ts'
-import { type HitUpdate, RuleEngine } from '../../rules/engine/engine.ts'
+import { fillView, type HitUpdate, RuleEngine } from '../../rules/engine/engine.ts'
 import { int } from '../../rules/engine/params.ts'
 import { checkRegistry, register } from '../../rules/engine/registry.ts'
 import { defineRule } from '../../rules/engine/types.ts'
 import { DayRing } from '../../rules/engine/window.ts'
+import { sampleMerchantEvent, sampleTxn } from '../helpers/events.ts'
 import { local, tx } from '../helpers/rules.ts'
 
 /** A regulatory rule for the tests: fires on every transaction whose amount reaches `limit`. */
@@ -262,6 +264,50 @@ describe('rule engine', () => {
     expect(engine.merchantCount).toBe(1)
   })
 
+  it('keeps the newest profile facts when lifecycle events arrive out of order', () => {
+    let seen: string | null = null
+    const probe = register(
+      defineRule({
+        id: 'profile_probe',
+        version: 1,
+        category: 'compliance',
+        family: 'lifecycle',
+        description: 'Test rule: reports the registered MCC it sees.',
+        whitelistable: false,
+        retentionDays: 1,
+        params: {},
+        createState: () => null,
+        evaluate(_state, ctx) {
+          seen = `${ctx.profile.registeredMcc}@${ctx.profile.latitude}`
+          return null
+        },
+      }),
+    )
+    const config = buildRulesConfig({}, [probe])
+    const engine = new RuleEngine({
+      rules: config.rules,
+      timeZoneOf: () => '+08:00',
+      allowedLatenessMs: 0,
+      isWhitelisted: () => false,
+      configHash: config.hash,
+      peersOf: () => null,
+      baselineOf: () => null,
+    })
+    engine.onMerchantEvent(
+      sampleMerchantEvent({ event_time: at, kind: 'MCC_CHANGED', registered_mcc: '5944' }),
+    )
+    engine.onMerchantEvent(
+      sampleMerchantEvent({
+        event_time: at - 86_400_000,
+        registered_mcc: '5411',
+        latitude: 31,
+        longitude: 121,
+      }),
+    )
+    // The late onboarding brings the location (nothing newer set it) but not its older MCC.
+    expect(seen).toBe('5944@31')
+  })
+
   it('refuses two rules with one id', () => {
     expect(() => checkRegistry([register(declineRatio), register(declineRatio)])).toThrow(
       'two rules have the id decline_ratio',
@@ -282,5 +328,30 @@ describe('DayRing', () => {
     const seen: number[] = []
     ring.forEach(0, 13, (b, d) => seen.push(d * 100 + b.n))
     expect(seen).toEqual([1111, 1212, 1300])
+  })
+})
+
+describe('the reused transaction view', () => {
+  it('carries every field of the TerminalTransaction schema', () => {
+    const schema: unknown = JSON.parse(
+      readFileSync(new URL('../../schemas/terminal-transaction.avsc', import.meta.url), 'utf8'),
+    )
+    const names =
+      typeof schema === 'object' && schema !== null && 'fields' in schema && Array.isArray(schema.fields)
+        ? schema.fields.map((f: { name: string }) => f.name)
+        : []
+    expect(names.length).toBeGreaterThan(10)
+    const txn = tx(at, { card_bin: '622848', latitude: 1.5, longitude: 2.5, currency: 'JPY' })
+    // Filled first with another transaction, so a field the view forgets would keep the old value.
+    const reused = fillView(
+      { ...sampleTxn(), localDay: 0, localHour: 0, minorPerMajor: 1, approved: false, sale: false },
+      sampleTxn(),
+      0,
+    )
+    const view = new Map(Object.entries(fillView(reused, txn, at + 8 * 3_600_000)))
+    const original = new Map(Object.entries(txn))
+    for (const name of names) expect(view.get(name), name).toEqual(original.get(name))
+    expect(view.get('minorPerMajor')).toBe(1)
+    expect(view.get('localHour')).toBe(10)
   })
 })

@@ -1,0 +1,87 @@
+/**
+ * Rule engine benchmark, in process on one core: simulated transactions of many merchants over 30
+ * days of event time go through the engine with every registered rule. Prints events per second,
+ * retained heap per merchant and per active (merchant, card, terminal) triple.
+ *
+ *   npm run bench:engine
+ *   BENCH_ENGINE_EVENTS=2000000 BENCH_ENGINE_MERCHANTS=100000 npm run bench:engine
+ */
+import { cpus } from 'node:os'
+import { buildRulesConfig } from '../rules/engine/config.ts'
+import { RuleEngine } from '../rules/engine/engine.ts'
+import { RULES } from '../rules/index.ts'
+import type { TerminalTransaction } from '../schemas/types.generated.ts'
+import { TrafficSimulator } from '../simulator/generator.ts'
+
+const N = Number(process.env.BENCH_ENGINE_EVENTS ?? 1_000_000)
+const MERCHANTS = Number(process.env.BENCH_ENGINE_MERCHANTS ?? 20_000)
+const DAYS = 30
+
+function heapAfterGc(): number {
+  // Run with --expose-gc (the npm script does) so that retained memory is measured, not garbage.
+  globalThis.gc?.()
+  globalThis.gc?.()
+  return process.memoryUsage().heapUsed
+}
+
+const sim = new TrafficSimulator({ seed: 11, merchants: MERCHANTS, runId: 'engine-bench' })
+const start = Date.UTC(2026, 9, 1)
+const step = (DAYS * 86_400_000) / N
+const events: TerminalTransaction[] = new Array(N)
+for (let i = 0; i < N; i++) events[i] = sim.next(start + Math.floor(i * step))
+const lifecycle = sim.lifecycle(start)
+const triples = new Set<string>()
+for (const t of events) triples.add(`${t.merchant_id}|${t.card_token}|${t.terminal_id}`)
+
+const config = buildRulesConfig({}, RULES)
+// Settle the garbage of generating the events before the baseline, or the "retained" figure is off.
+heapAfterGc()
+await new Promise((r) => setTimeout(r, 100))
+const heapBefore = heapAfterGc()
+const engine = new RuleEngine({
+  rules: config.rules,
+  timeZoneOf: () => '+08:00',
+  allowedLatenessMs: 6 * 3_600_000,
+  isWhitelisted: config.isWhitelisted,
+  configHash: config.hash,
+  peersOf: () => null,
+  baselineOf: () => null,
+})
+for (const e of lifecycle) engine.onMerchantEvent(e)
+
+let hits = 0
+const t0 = performance.now()
+const cpu0 = process.cpuUsage()
+for (const t of events) hits += engine.onTransaction(t).length
+const cpu = process.cpuUsage(cpu0)
+const seconds = (performance.now() - t0) / 1000
+// CPU time of this process during the loop (GC included): unlike wall time, it does not grow when other
+// processes share the cores, so it is the fairer "one core" figure on a busy machine.
+const cpuSeconds = (cpu.user + cpu.system) / 1e6
+await new Promise((r) => setTimeout(r, 100))
+const retained = heapAfterGc() - heapBefore
+// Keeps the events alive until after the measurement, so their memory is not subtracted.
+if (events.length !== N) throw new Error('events lost')
+
+console.log(
+  JSON.stringify(
+    {
+      date: new Date().toISOString().slice(0, 10),
+      machine: `${cpus()[0]?.model ?? 'unknown CPU'}, one core (Node is single-threaded), Node ${process.version}`,
+      rules: RULES.map((r) => r.meta.id),
+      events: N,
+      merchants: engine.merchantCount,
+      eventTimeDays: DAYS,
+      eventsPerSecond: Math.round(N / seconds),
+      eventsPerCpuSecond: Math.round(N / cpuSeconds),
+      cpuMicrosecondsPerEvent: Number(((cpuSeconds * 1e6) / N).toFixed(2)),
+      hitUpdates: hits,
+      retainedHeapMb: Number((retained / 1024 / 1024).toFixed(1)),
+      bytesPerMerchant: Math.round(retained / engine.merchantCount),
+      merchantCardTerminalTriples: triples.size,
+      bytesPerTriple: Math.round(retained / triples.size),
+    },
+    null,
+    2,
+  ),
+)

@@ -1,0 +1,235 @@
+import { int, num } from './engine/params.ts'
+import { defineRule } from './engine/types.ts'
+import { DayRing, Recent } from './engine/window.ts'
+
+/**
+ * Cash-out cards come back month after month, each soon after its statement date, so the cash stays
+ * interest-free until the next bill; the playbook moves a card on after two months, so a card may show
+ * up only twice. What it cannot hide is that most of the merchant's money comes from cards that return
+ * with a large monthly amount. A grocery's loyal customers return too, but with small purchases: only
+ * large swipes make a card present in a month.
+ *
+ * The window is the current calendar month and the three before it (about 120 days, up to 123):
+ * recurrence is defined on calendar months, so month buckets keep the window exact.
+ */
+const WINDOW_MONTHS = 4
+const DAY_MS = 86_400_000
+
+interface CardMonth {
+  month: number
+  /** Minor units, for the share of the merchant's volume. */
+  volume: number
+  /** Major units, for the monthly amount that makes the card present. */
+  major: number
+  firstDay: number
+  lastDay: number
+}
+
+interface Card {
+  /** Sorted by month; at most the window's months. */
+  months: CardMonth[]
+  recurring: boolean
+  volume: number
+}
+
+interface Totals {
+  volume: number
+  sales: number
+}
+
+interface State {
+  /** Merchant totals by calendar month: the ring is indexed by month number instead of day. */
+  totals: DayRing<Totals>
+  /** Only cards with a large swipe in the window; a grocery's customers never allocate one. */
+  cards: Map<string, Card>
+  aggMonth: number
+  recurringCards: number
+  recurringVolume: number
+  /** One-entry cache of day → month: nearly every event falls on the day of the one before. */
+  cachedDay: number
+  cachedMonth: number
+  samples: Recent<string>
+}
+
+interface Params {
+  readonly minMonthlyAmount: number
+  readonly maxCycleDays: number
+}
+
+/** Months since 1970-01 of a local day number. */
+function monthOf(state: State, day: number): number {
+  if (day !== state.cachedDay) {
+    const d = new Date(day * DAY_MS)
+    state.cachedDay = day
+    state.cachedMonth = d.getUTCFullYear() * 12 + d.getUTCMonth()
+  }
+  return state.cachedMonth
+}
+
+function firstDayOf(month: number): number {
+  return Date.UTC(Math.floor(month / 12), month % 12, 1) / DAY_MS
+}
+
+function assess(card: Card, from: number, p: Params): void {
+  let volume = 0
+  let recurring = false
+  let prev: CardMonth | undefined
+  for (const m of card.months) {
+    if (m.month < from) continue
+    volume += m.volume
+    if (m.major < p.minMonthlyAmount) continue
+    // Consecutive calendar months, or a statement cycle that skipped a short month (Jan 31 → Mar 1).
+    if (prev !== undefined && (m.month - prev.month === 1 || m.firstDay - prev.lastDay <= p.maxCycleDays))
+      recurring = true
+    prev = m
+  }
+  card.recurring = recurring
+  card.volume = volume
+}
+
+function count(state: State, card: Card, sign: 1 | -1): void {
+  if (!card.recurring) return
+  state.recurringCards += sign
+  state.recurringVolume += sign * card.volume
+}
+
+/**
+ * Once per merchant and month: only cards with a month leaving the window change, so the others are
+ * skipped without allocating. Volumes are integer minor units, so adding and removing stays exact.
+ */
+function rebuild(state: State, wm: number, p: Params): void {
+  const from = wm - WINDOW_MONTHS + 1
+  state.aggMonth = wm
+  for (const [token, card] of state.cards) {
+    // Months are sorted: the first is the oldest.
+    const oldest = card.months[0]
+    if (oldest === undefined || oldest.month >= from) continue
+    count(state, card, -1)
+    card.months = card.months.filter((m) => m.month >= from)
+    if (card.months.length === 0) {
+      state.cards.delete(token)
+      continue
+    }
+    assess(card, from, p)
+    count(state, card, 1)
+  }
+}
+
+export const cardRecurrence = defineRule({
+  id: 'card_recurrence',
+  version: 1,
+  category: 'fraud',
+  family: 'cards',
+  description:
+    "Share of the merchant's approved sales amount over about 120 days (four calendar months) from cards that return with a large amount in consecutive months or on a roughly monthly cycle.",
+  whitelistable: true,
+  retentionDays: 123,
+  params: {
+    minShare: num({
+      default: 0.5,
+      min: 0,
+      max: 1,
+      description: 'Share of approved sales amount from recurring cards above which the rule fires.',
+    }),
+    minAmount: num({
+      default: 1_000,
+      min: 0,
+      description:
+        'Only approved sales of at least this amount (major units) count toward a card’s presence.',
+    }),
+    minMonthlyAmount: num({
+      default: 5_000,
+      min: 0,
+      description:
+        'A card is present in a month when its large swipes there add up to this amount (major units); loyal shoppers’ small baskets never do.',
+    }),
+    maxCycleDays: int({
+      default: 35,
+      min: 0,
+      description:
+        'Two months with presence that are not consecutive still recur when the visits are at most this many days apart (a statement cycle across a short month); 0 turns it off.',
+    }),
+    minRecurringCards: int({
+      default: 3,
+      min: 1,
+      description: 'Count floor: recurring cards needed before the share counts.',
+    }),
+    minSales: int({
+      default: 20,
+      min: 1,
+      description: 'Count floor: approved sales in the window before the share counts.',
+    }),
+  },
+  createState: (): State => ({
+    totals: new DayRing<Totals>(WINDOW_MONTHS, () => ({ volume: 0, sales: 0 })),
+    cards: new Map(),
+    aggMonth: Number.NaN,
+    recurringCards: 0,
+    recurringVolume: 0,
+    cachedDay: Number.NaN,
+    cachedMonth: 0,
+    samples: new Recent<string>(5),
+  }),
+  onTransaction(state, txn, ctx) {
+    if (!txn.approved || !txn.sale) return
+    const month = monthOf(state, txn.localDay)
+    const bucket = state.totals.at(month)
+    if (bucket === undefined) return
+    bucket.volume += txn.amount_minor
+    bucket.sales++
+    const p = ctx.params
+    const major = txn.amount_minor / txn.minorPerMajor
+    if (major < p.minAmount) return
+    const wm = monthOf(state, ctx.watermarkDay)
+    if (state.aggMonth !== wm) rebuild(state, wm, p)
+    const from = wm - WINDOW_MONTHS + 1
+    if (month < from) return
+
+    let card = state.cards.get(txn.card_token)
+    if (card === undefined) {
+      card = { months: [], recurring: false, volume: 0 }
+      state.cards.set(txn.card_token, card)
+    }
+    let cm = card.months.find((m) => m.month === month)
+    if (cm === undefined) {
+      cm = { month, volume: 0, major: 0, firstDay: txn.localDay, lastDay: txn.localDay }
+      card.months.push(cm)
+      // Late events may add an earlier month; assess walks the months in order.
+      card.months.sort((a, b) => a.month - b.month)
+    }
+    cm.volume += txn.amount_minor
+    cm.major += major
+    if (txn.localDay < cm.firstDay) cm.firstDay = txn.localDay
+    if (txn.localDay > cm.lastDay) cm.lastDay = txn.localDay
+
+    count(state, card, -1)
+    assess(card, from, p)
+    count(state, card, 1)
+    if (card.recurring) state.samples.push(txn.txn_id)
+  },
+  evaluate(state, ctx) {
+    const p = ctx.params
+    const wm = monthOf(state, ctx.watermarkDay)
+    if (state.aggMonth !== wm) rebuild(state, wm, p)
+    if (state.recurringCards < p.minRecurringCards) return null
+    const from = wm - WINDOW_MONTHS + 1
+    let volume = 0
+    let sales = 0
+    state.totals.forEach(from, wm, (b) => {
+      volume += b.volume
+      sales += b.sales
+    })
+    if (sales < p.minSales || volume <= 0) return null
+    const share = state.recurringVolume / volume
+    if (share <= p.minShare) return null
+    const start = firstDayOf(from)
+    return {
+      observed: share,
+      threshold: p.minShare,
+      windowStart: ctx.dayStart(start),
+      windowEnd: ctx.dayStart(ctx.watermarkDay + 1),
+      sampleTxnIds: state.samples.toArray(),
+      detail: `${state.recurringCards} cards that came back with at least ${p.minMonthlyAmount} a month in consecutive months (or within ${p.maxCycleDays} days) carried ${(share * 100).toFixed(1)}% of the approved sales amount of ${sales} sales since ${new Date(start * DAY_MS).toISOString().slice(0, 10)}.`,
+    }
+  },
+})

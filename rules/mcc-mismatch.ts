@@ -1,0 +1,267 @@
+import { int, num } from './engine/params.ts'
+import { defineRule } from './engine/types.ts'
+import { DayRing, Recent } from './engine/window.ts'
+
+/**
+ * MCC jumping: a merchant submits transactions under a category other than the one it registered,
+ * usually a cheaper one (a jeweller posting as a supermarket or a charity) so that the merchant
+ * discount fee on each swipe is lower, which is what makes cash-out through it affordable. Any submission into a cheaper fee
+ * tier fires; other mismatches (same tier, or dearer) fire only above a share of the volume, since
+ * terminals keep an old MCC for a while after a legitimate re-registration.
+ *
+ * The tiers follow the shape of the Chinese 2016 card-fee schedule: public-welfare categories free,
+ * "essential" categories discounted, everything else standard. The rates are parameters.
+ */
+const PUBLIC_MCCS = new Set([
+  '8062', // hospitals
+  '8211', // elementary and secondary schools
+  '8220', // colleges and universities
+  '8398', // charitable and social service organisations
+  '9211', // court costs
+  '9222', // fines
+  '9311', // tax payments
+  '9399', // government services
+])
+const ESSENTIAL_MCCS = new Set([
+  '5411', // grocery stores and supermarkets
+  '5300', // wholesale clubs
+  '4900', // utilities
+  '4111', // commuter transport
+  '4131', // bus lines
+  '5541', // service stations
+  '5542', // automated fuel dispensers
+])
+
+const WINDOW_DAYS = 30
+/** Distinct submitted MCCs tallied per day; more go to an overflow entry (counted as a plain mismatch). */
+const MAX_MCCS_PER_DAY = 8
+const OVERFLOW = '*'
+
+interface Tally {
+  count: number
+  amount: number
+}
+
+/** Counters of one day, measured against the registered MCC in `State.ref`. */
+interface Day {
+  /** Approved sales by submitted MCC: the raw material to re-measure when the registered MCC changes. */
+  byMcc: Map<string, Tally>
+  count: number
+  amount: number
+  cheaperCount: number
+  cheaperAmount: number
+  /** Fee the registered category would have charged on the cheaper-mismatched amount, minus the fee paid. */
+  feeAvoided: number
+  otherCount: number
+  otherAmount: number
+  samples: Recent<string>
+}
+
+interface State {
+  days: DayRing<Day>
+  /** The registered MCC the day counters were measured against. */
+  ref: string | null
+  /** The rates the counters were measured with, so a reload of parameters re-measures. */
+  rates: Rates
+}
+
+interface Rates {
+  feeStandardBp: number
+  feeEssentialBp: number
+  feePublicBp: number
+}
+
+function feeBp(mcc: string, r: Rates): number {
+  if (PUBLIC_MCCS.has(mcc)) return r.feePublicBp
+  if (ESSENTIAL_MCCS.has(mcc)) return r.feeEssentialBp
+  return r.feeStandardBp
+}
+
+function newDay(): Day {
+  return {
+    byMcc: new Map(),
+    count: 0,
+    amount: 0,
+    cheaperCount: 0,
+    cheaperAmount: 0,
+    feeAvoided: 0,
+    otherCount: 0,
+    otherAmount: 0,
+    samples: new Recent<string>(5),
+  }
+}
+
+/** Adds `count` sales of `amount` submitted under `mcc` to a day's counters. */
+function measure(day: Day, mcc: string, count: number, amount: number, ref: string, r: Rates): boolean {
+  day.count += count
+  day.amount += amount
+  if (mcc === ref) return false
+  const gap = mcc === OVERFLOW ? 0 : feeBp(ref, r) - feeBp(mcc, r)
+  if (gap > 0) {
+    day.cheaperCount += count
+    day.cheaperAmount += amount
+    day.feeAvoided += (amount * gap) / 10_000
+  } else {
+    day.otherCount += count
+    day.otherAmount += amount
+  }
+  return true
+}
+
+/** Re-measures every stored day against the current registered MCC and rates (rare: on a change). */
+function remeasure(state: State, ref: string, r: Rates, today: number): void {
+  state.ref = ref
+  state.rates = {
+    feeStandardBp: r.feeStandardBp,
+    feeEssentialBp: r.feeEssentialBp,
+    feePublicBp: r.feePublicBp,
+  }
+  state.days.forEach(today - WINDOW_DAYS, today, (day) => {
+    const { byMcc } = day
+    Object.assign(day, newDay(), { byMcc })
+    for (const [mcc, t] of byMcc) measure(day, mcc, t.count, t.amount, ref, r)
+  })
+}
+
+function sync(state: State, ref: string | null, r: Rates, today: number): void {
+  if (ref === null) return
+  const s = state.rates
+  if (
+    ref !== state.ref ||
+    r.feeStandardBp !== s.feeStandardBp ||
+    r.feeEssentialBp !== s.feeEssentialBp ||
+    r.feePublicBp !== s.feePublicBp
+  )
+    remeasure(state, ref, r, today)
+}
+
+export const mccMismatch = defineRule({
+  id: 'mcc_mismatch',
+  version: 1,
+  category: 'compliance',
+  family: 'lifecycle',
+  description:
+    'Approved sales submitted under an MCC other than the registered one: any into a cheaper fee tier, or a share of volume under other MCCs (30 days).',
+  whitelistable: false,
+  retentionDays: WINDOW_DAYS,
+  params: {
+    minCheaperTxns: int({
+      default: 1,
+      min: 1,
+      description:
+        'Approved sales submitted into a cheaper fee tier, in 30 days, that fire the rule ("any" by default).',
+    }),
+    otherShareThreshold: num({
+      default: 0.2,
+      min: 0,
+      max: 1,
+      description:
+        'Share of approved volume submitted under another MCC of the same or a dearer tier above which the rule fires.',
+    }),
+    minOtherTxns: int({
+      default: 5,
+      min: 1,
+      description: 'Count floor for the share: mismatched approved sales in 30 days.',
+    }),
+    minTxns: int({
+      default: 20,
+      min: 1,
+      description: 'Count floor for the share: approved sales in 30 days.',
+    }),
+    feeStandardBp: num({
+      default: 60,
+      min: 0,
+      description: 'Merchant discount rate of standard categories, basis points.',
+    }),
+    feeEssentialBp: num({
+      default: 38,
+      min: 0,
+      description: 'Rate of essential categories (supermarkets, utilities, fuel, transport), basis points.',
+    }),
+    feePublicBp: num({
+      default: 0,
+      min: 0,
+      description:
+        'Rate of public-welfare categories (hospitals, schools, charities, government), basis points.',
+    }),
+  },
+  createState: (): State => ({
+    days: new DayRing<Day>(WINDOW_DAYS + 1, newDay),
+    ref: null,
+    rates: { feeStandardBp: -1, feeEssentialBp: -1, feePublicBp: -1 },
+  }),
+  onTransaction(state, txn, ctx) {
+    if (!txn.approved || !txn.sale) return
+    const day = state.days.at(txn.localDay)
+    if (day === undefined) return
+    let mcc = txn.mcc
+    let tally = day.byMcc.get(mcc)
+    if (tally === undefined) {
+      if (day.byMcc.size >= MAX_MCCS_PER_DAY) mcc = OVERFLOW
+      tally = day.byMcc.get(mcc)
+      if (tally === undefined) {
+        tally = { count: 0, amount: 0 }
+        day.byMcc.set(mcc, tally)
+      }
+    }
+    tally.count++
+    tally.amount += txn.amount_minor
+    const ref = ctx.profile.registeredMcc
+    sync(state, ref, ctx.params, ctx.watermarkDay)
+    if (ref !== null && measure(day, mcc, 1, txn.amount_minor, ref, ctx.params)) day.samples.push(txn.txn_id)
+  },
+  onMerchantEvent(state, _event, ctx) {
+    sync(state, ctx.profile.registeredMcc, ctx.params, ctx.watermarkDay)
+  },
+  evaluate(state, ctx) {
+    const p = ctx.params
+    const ref = ctx.profile.registeredMcc
+    if (ref === null || ref !== state.ref) return null
+    const from = ctx.watermarkDay - WINDOW_DAYS + 1
+    const t = { count: 0, amount: 0, cheaperCount: 0, cheaperAmount: 0, feeAvoided: 0 }
+    let otherCount = 0
+    let otherAmount = 0
+    const samples: string[] = []
+    state.days.forEach(from, ctx.watermarkDay, (day) => {
+      t.count += day.count
+      t.amount += day.amount
+      t.cheaperCount += day.cheaperCount
+      t.cheaperAmount += day.cheaperAmount
+      t.feeAvoided += day.feeAvoided
+      otherCount += day.otherCount
+      otherAmount += day.otherAmount
+      if (day.cheaperCount + day.otherCount > 0) samples.push(...day.samples.toArray())
+    })
+    const window = {
+      windowStart: ctx.dayStart(from),
+      windowEnd: ctx.dayStart(ctx.watermarkDay + 1),
+      sampleTxnIds: samples.slice(-5),
+    }
+    const feeDue = (t.amount * feeBp(ref, p)) / 10_000
+    if (t.cheaperCount >= p.minCheaperTxns && feeDue > 0) {
+      // Mismatched volume weighted by the fee gap: the share of the fee due on all the window's sales
+      // (at the registered category's rate) that the jumps avoided.
+      const observed = t.feeAvoided / feeDue
+      return {
+        observed,
+        threshold: 0,
+        ...window,
+        detail:
+          `${t.cheaperCount} approved sales (${((100 * t.cheaperAmount) / t.amount).toFixed(1)}% of volume) in 30 days ` +
+          `were submitted under cheaper MCCs than the registered ${ref}, avoiding ${(100 * observed).toFixed(1)}% ` +
+          `of the fee due (${Math.round(t.feeAvoided)} minor units).`,
+      }
+    }
+    if (t.count < p.minTxns || otherCount < p.minOtherTxns) return null
+    const share = otherAmount / t.amount
+    if (share <= p.otherShareThreshold) return null
+    return {
+      observed: share,
+      threshold: p.otherShareThreshold,
+      ...window,
+      detail:
+        `${otherCount} of ${t.count} approved sales in 30 days (${(100 * share).toFixed(1)}% of volume) were ` +
+        `submitted under MCCs other than the registered ${ref}.`,
+    }
+  },
+})

@@ -1,0 +1,138 @@
+import { int, num } from './engine/params.ts'
+import { defineRule } from './engine/types.ts'
+import { DayRing, Recent } from './engine/window.ts'
+
+/**
+ * Near-round sums: the playbook says "never swipe exact round sums; do 9,950 or 10,150 instead of
+ * 10,000", which leaves large amounts just off a round thousand.
+ *
+ * A band of ±2% of the amount widens with the amount: ±100 around 5,000 but ±400 around 20,000, and
+ * from 25,000 up it covers every amount. So the share alone would fire on any shop with large random
+ * tickets. The rule also asks for a lift over chance: the share amounts spread evenly across each
+ * thousand would give (each amount adds its band width / 1,000 to that expectation). An evader sits at
+ * 2–3× chance; a shop with random cents sits at 1×, whatever its ticket size.
+ *
+ * Price-list endings just under a thousand (9,999, 1,999.99) are psychological pricing, not cash-out:
+ * they stay in the denominator but never count as near-round. A ring swiping 9,999.00 again and again
+ * still shows in round_amount's whole-unit share.
+ */
+const WINDOW_DAYS = 30
+
+interface Day {
+  /** Approved sales at or above the minimum amount. */
+  counted: number
+  /** Of those, within the band around a round thousand but not exact. */
+  near: number
+  /** Sum over counted sales of the chance each had to fall in its band. */
+  expected: number
+}
+
+export const nearRoundAmount = defineRule({
+  id: 'near_round_amount',
+  version: 1,
+  category: 'fraud',
+  family: 'amount',
+  description:
+    'Over 30 days: share of approved sales ≥ 5,000 that lie within ±2% of a round thousand without ' +
+    'being exact (9,950, 10,150), when that share is also well above what evenly spread amounts give.',
+  whitelistable: true,
+  retentionDays: WINDOW_DAYS,
+  params: {
+    minAmountMajor: num({
+      default: 5_000,
+      min: 1_000,
+      description: 'Sales at or above this amount (major units) are counted.',
+    }),
+    tolerance: num({
+      default: 0.02,
+      min: 0,
+      max: 0.5,
+      description: 'Half-width of the band around a round thousand, as a share of that round thousand.',
+    }),
+    shareThreshold: num({
+      default: 0.4,
+      min: 0,
+      max: 1,
+      description: 'Share of counted sales in the band above which the rule fires.',
+    }),
+    minLift: num({
+      default: 1.5,
+      min: 1,
+      description:
+        'The share must also exceed this multiple of the share evenly spread amounts would give, so ' +
+        'that wide bands on large tickets do not fire by chance.',
+    }),
+    minSales: int({
+      default: 10,
+      min: 1,
+      description: 'Count floor: counted sales in the window before the share counts.',
+    }),
+    psychBelowMajor: num({
+      default: 1,
+      min: 0,
+      description:
+        'Amounts at most this many major units below a round thousand (9,999, 9,999.99) are price-list ' +
+        'endings and never count as near-round; 0 disables.',
+    }),
+  },
+  createState: () => ({
+    days: new DayRing<Day>(WINDOW_DAYS, () => ({ counted: 0, near: 0, expected: 0 })),
+    samples: new Recent<string>(5),
+  }),
+  onTransaction(state, txn, ctx) {
+    if (!txn.approved || !txn.sale) return
+    const p = ctx.params
+    const unit = txn.minorPerMajor
+    const amount = txn.amount_minor
+    if (amount < p.minAmountMajor * unit) return
+    const day = state.days.at(txn.localDay)
+    if (day === undefined) return
+    const thousand = 1_000 * unit
+    const roundK = Math.round(amount / thousand) * thousand
+    const band = p.tolerance * roundK
+    const psych = p.psychBelowMajor * unit
+    day.counted++
+    // Chance of landing in the band for an amount spread evenly over its thousand, less the excluded
+    // price-list endings; capped at 1 where the band covers the whole thousand.
+    day.expected += Math.max(0, Math.min(2 * band, thousand) - Math.min(psych, band)) / thousand
+    const off = amount - roundK
+    if (off === 0 || Math.abs(off) > band || (off < 0 && -off <= psych)) return
+    day.near++
+    state.samples.push(txn.txn_id)
+  },
+  evaluate(state, ctx) {
+    const p = ctx.params
+    const to = ctx.watermarkDay
+    const from = to - WINDOW_DAYS + 1
+    let counted = 0
+    let near = 0
+    let expected = 0
+    for (let d = from; d <= to; d++) {
+      const b = state.days.peek(d)
+      if (b === undefined) continue
+      counted += b.counted
+      near += b.near
+      expected += b.expected
+    }
+    if (counted < p.minSales) return null
+    const share = near / counted
+    const chance = expected / counted
+    const threshold = Math.max(p.shareThreshold, p.minLift * chance)
+    if (share <= threshold) return null
+    return {
+      observed: share,
+      threshold,
+      windowStart: ctx.dayStart(from),
+      windowEnd: ctx.dayStart(to + 1),
+      sampleTxnIds: state.samples.toArray(),
+      detail:
+        `In 30 days, ${near} of ${counted} sales of ${p.minAmountMajor} or more lie within ` +
+        `±${(p.tolerance * 100).toFixed(1)}% of a round thousand without being exact ` +
+        `(${pct(share)} > ${pct(threshold)}; evenly spread amounts would give ${pct(chance)}).`,
+    }
+  },
+})
+
+function pct(share: number): string {
+  return `${(share * 100).toFixed(1)}%`
+}

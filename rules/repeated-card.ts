@@ -1,0 +1,229 @@
+import { int, num } from './engine/params.ts'
+import { defineRule } from './engine/types.ts'
+import { DayRing, Recent } from './engine/window.ts'
+
+/**
+ * Cash-out runs the same few credit cards through the same terminal again and again. The playbook caps
+ * it at two swipes a day, so the rule also counts the days a card comes back within a week. Only large
+ * swipes count, and the rule fires on the share of volume those cards carry: a market stall's regulars
+ * come back every day too, but with small purchases that are a sliver of nothing.
+ */
+const WINDOW_DAYS = 7
+/** Distinct amounts kept per card and day; a card with more distinct large amounts already trips the daily count. */
+const MAX_AMOUNTS = 8
+
+const DAILY = 1
+const SAME_AMOUNT = 2
+const RETURNING = 4
+
+interface CardDay {
+  day: number
+  swipes: number
+  volume: number
+  amounts: number[]
+  counts: number[]
+}
+
+interface Card {
+  days: CardDay[]
+  /** What this card adds to the merchant's aggregate, as of the aggregate's day. */
+  reasons: number
+  volume: number
+}
+
+interface Totals {
+  volume: number
+  sales: number
+}
+
+interface State {
+  totals: DayRing<Totals>
+  /** Only cards with a large swipe in the window: small everyday purchases never allocate a record. */
+  cards: Map<string, Card>
+  /** The window the aggregate below describes; rebuilt (and cards pruned) when the day moves. */
+  aggDay: number
+  flaggedCards: number
+  flaggedVolume: number
+  byReason: [number, number, number]
+  samples: Recent<string>
+}
+
+interface Params {
+  readonly maxSwipesPerDay: number
+  readonly sameAmountPerDay: number
+  readonly minSwipesPerReturnDay: number
+  readonly minReturnDays: number
+}
+
+function assess(card: Card, from: number, p: Params): void {
+  let reasons = 0
+  let volume = 0
+  let returnDays = 0
+  for (const d of card.days) {
+    if (d.day < from) continue
+    volume += d.volume
+    if (d.swipes > p.maxSwipesPerDay) reasons |= DAILY
+    if (d.swipes >= p.minSwipesPerReturnDay) returnDays++
+    for (const c of d.counts) if (c >= p.sameAmountPerDay) reasons |= SAME_AMOUNT
+  }
+  if (returnDays >= p.minReturnDays) reasons |= RETURNING
+  card.reasons = reasons
+  card.volume = volume
+}
+
+function count(state: State, card: Card, sign: 1 | -1): void {
+  if (card.reasons === 0) return
+  state.flaggedCards += sign
+  state.flaggedVolume += sign * card.volume
+  if ((card.reasons & DAILY) !== 0) state.byReason[0] += sign
+  if ((card.reasons & SAME_AMOUNT) !== 0) state.byReason[1] += sign
+  if ((card.reasons & RETURNING) !== 0) state.byReason[2] += sign
+}
+
+/**
+ * Once per merchant and day: only cards with a day leaving the window change, so the others are
+ * skipped without allocating. Volumes are integer minor units, so adding and removing stays exact.
+ */
+function rebuild(state: State, wd: number, p: Params): void {
+  const from = wd - WINDOW_DAYS + 1
+  state.aggDay = wd
+  for (const [token, card] of state.cards) {
+    if (!card.days.some((d) => d.day < from)) continue
+    count(state, card, -1)
+    card.days = card.days.filter((d) => d.day >= from)
+    if (card.days.length === 0) {
+      state.cards.delete(token)
+      continue
+    }
+    assess(card, from, p)
+    count(state, card, 1)
+  }
+}
+
+export const repeatedCard = defineRule({
+  id: 'repeated_card',
+  version: 1,
+  category: 'fraud',
+  family: 'velocity',
+  description:
+    'Share of 7-day approved volume from cards swiped repeatedly with large amounts at the merchant: more than N a day, several of one amount a day, or about twice a day on most days of the week.',
+  whitelistable: true,
+  retentionDays: WINDOW_DAYS,
+  params: {
+    minAmount: num({
+      default: 1_000,
+      min: 0,
+      description:
+        'Only approved sales of at least this amount (major units) count as swipes of a card; regulars buying groceries never do.',
+    }),
+    maxSwipesPerDay: int({
+      default: 2,
+      min: 1,
+      description: 'A card with more large swipes than this in one local day is repeated.',
+    }),
+    sameAmountPerDay: int({
+      default: 3,
+      min: 2,
+      description: 'A card with this many large swipes of one exact amount in one local day is repeated.',
+    }),
+    minSwipesPerReturnDay: int({
+      default: 2,
+      min: 1,
+      description:
+        'Large swipes of a card in a day for that day to count as a return day (the playbook allows two).',
+    }),
+    minReturnDays: int({
+      default: 4,
+      min: 1,
+      max: WINDOW_DAYS,
+      description: 'Return days within 7 days that make a card repeated even when it keeps to the daily cap.',
+    }),
+    minVolumeShare: num({
+      default: 0.3,
+      min: 0,
+      max: 1,
+      description:
+        "Share of the merchant's 7-day approved sales amount from repeated cards above which the rule fires.",
+    }),
+    minFlaggedCards: int({
+      default: 2,
+      min: 1,
+      description: 'Count floor: repeated cards needed; one odd customer is not a pattern.',
+    }),
+    minSales: int({
+      default: 10,
+      min: 1,
+      description: 'Count floor: approved sales in the 7 days before the share counts.',
+    }),
+  },
+  createState: (): State => ({
+    totals: new DayRing<Totals>(WINDOW_DAYS, () => ({ volume: 0, sales: 0 })),
+    cards: new Map(),
+    aggDay: Number.NaN,
+    flaggedCards: 0,
+    flaggedVolume: 0,
+    byReason: [0, 0, 0],
+    samples: new Recent<string>(5),
+  }),
+  onTransaction(state, txn, ctx) {
+    if (!txn.approved || !txn.sale) return
+    const bucket = state.totals.at(txn.localDay)
+    if (bucket === undefined) return
+    bucket.volume += txn.amount_minor
+    bucket.sales++
+    const p = ctx.params
+    if (txn.amount_minor < p.minAmount * txn.minorPerMajor) return
+    const wd = ctx.watermarkDay
+    if (state.aggDay !== wd) rebuild(state, wd, p)
+    const from = wd - WINDOW_DAYS + 1
+    if (txn.localDay < from) return
+
+    let card = state.cards.get(txn.card_token)
+    if (card === undefined) {
+      card = { days: [], reasons: 0, volume: 0 }
+      state.cards.set(txn.card_token, card)
+    }
+    let cd = card.days.find((d) => d.day === txn.localDay)
+    if (cd === undefined) {
+      cd = { day: txn.localDay, swipes: 0, volume: 0, amounts: [], counts: [] }
+      card.days.push(cd)
+    }
+    cd.swipes++
+    cd.volume += txn.amount_minor
+    const i = cd.amounts.indexOf(txn.amount_minor)
+    if (i >= 0) cd.counts[i] = (cd.counts[i] ?? 0) + 1
+    else if (cd.amounts.length < MAX_AMOUNTS) {
+      cd.amounts.push(txn.amount_minor)
+      cd.counts.push(1)
+    }
+
+    count(state, card, -1)
+    assess(card, from, p)
+    count(state, card, 1)
+    if (card.reasons !== 0) state.samples.push(txn.txn_id)
+  },
+  evaluate(state, ctx) {
+    const p = ctx.params
+    const wd = ctx.watermarkDay
+    if (state.aggDay !== wd) rebuild(state, wd, p)
+    if (state.flaggedCards < p.minFlaggedCards) return null
+    let volume = 0
+    let sales = 0
+    state.totals.forEach(wd - WINDOW_DAYS + 1, wd, (b) => {
+      volume += b.volume
+      sales += b.sales
+    })
+    if (sales < p.minSales || volume <= 0) return null
+    const share = state.flaggedVolume / volume
+    if (share <= p.minVolumeShare) return null
+    const [daily, same, returning] = state.byReason
+    return {
+      observed: share,
+      threshold: p.minVolumeShare,
+      windowStart: ctx.dayStart(wd - WINDOW_DAYS + 1),
+      windowEnd: ctx.dayStart(wd + 1),
+      sampleTxnIds: state.samples.toArray(),
+      detail: `${state.flaggedCards} cards swiped repeatedly with large amounts (${daily} over ${p.maxSwipesPerDay} a day, ${same} with ${p.sameAmountPerDay}+ of one amount a day, ${returning} back with ${p.minSwipesPerReturnDay}+ swipes on ${p.minReturnDays}+ of ${WINDOW_DAYS} days) carried ${(share * 100).toFixed(1)}% of the ${sales} approved sales' amount in ${WINDOW_DAYS} days.`,
+    }
+  },
+})

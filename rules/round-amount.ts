@@ -1,0 +1,180 @@
+import { int, num } from './engine/params.ts'
+import type { Spread } from './engine/types.ts'
+import { defineRule } from './engine/types.ts'
+import { DayRing, Recent } from './engine/window.ts'
+
+/**
+ * Round sums: a purchase that never happened gets a made-up amount, and made-up amounts are exact
+ * round thousands ("swipe 10,000") or at least whole units ("never use cents"), while real baskets
+ * add up to odd units and cents. Two legs, each able to fire:
+ * - round: share of large sales that are exact round thousands;
+ * - whole: share of sales with no minor part, which catches the evader who swipes 9,950.00.
+ * Both are compared with peers when the cohort is known, so a car dealer taking round payments like
+ * other car dealers stays silent.
+ */
+const WINDOW_DAYS = 30
+const MAD_TO_SIGMA = 1.4826
+
+interface Day {
+  /** Approved sales at or above the large-amount floor. */
+  large: number
+  /** Of those, exact round thousands. */
+  round: number
+  /** Approved sales in a currency that has a minor unit (the whole-unit share means nothing in JPY). */
+  minorSales: number
+  /** Of those, whole-unit amounts. */
+  whole: number
+}
+
+/** Upper bound of what is normal in the cohort, or null when the cohort cannot say. */
+function peerBound(s: Spread | undefined, z: number, minPeers: number): number | null {
+  if (s === undefined || s.n < minPeers) return null
+  return s.median + z * MAD_TO_SIGMA * s.mad
+}
+
+export const roundAmount = defineRule({
+  id: 'round_amount',
+  version: 1,
+  category: 'fraud',
+  family: 'amount',
+  description:
+    'Over 30 days: share of large approved sales that are exact round thousands, and share of ' +
+    'whole-unit sales (no cents); each compared with peers of the same MCC and region when known, ' +
+    'with absolute thresholds otherwise.',
+  whitelistable: true,
+  retentionDays: WINDOW_DAYS,
+  params: {
+    largeAmountMajor: num({
+      default: 1_000,
+      min: 1,
+      description: 'Sales at or above this amount (major units) are "large" for the round share.',
+    }),
+    roundShareThreshold: num({
+      default: 0.3,
+      min: 0,
+      max: 1,
+      description: 'Share of large sales that are exact round thousands above which the round leg fires.',
+    }),
+    minLargeSales: int({
+      default: 10,
+      min: 1,
+      description:
+        'Count floor: large sales in the window before either leg counts (a merchant without large ' +
+        'tickets moves no cash worth catching).',
+    }),
+    wholeShareFallback: num({
+      default: 0.9,
+      min: 0,
+      max: 1,
+      description: 'Share of whole-unit sales above which the whole leg fires when peers are unknown.',
+    }),
+    wholeShareMin: num({
+      default: 0.5,
+      min: 0,
+      max: 1,
+      description:
+        'The whole leg never fires at or below this share, however uniform the peers: "never uses ' +
+        'cents" means most sales, not a few more than the cohort.',
+    }),
+    minSales: int({
+      default: 30,
+      min: 1,
+      description:
+        'Count floor: approved sales (in a currency with a minor unit) before the whole share counts.',
+    }),
+    peerZ: num({
+      default: 3,
+      min: 0,
+      description:
+        'A share counts as abnormal only above peer median + peerZ × 1.4826 × MAD (robust z-score).',
+    }),
+    minPeers: int({
+      default: 20,
+      min: 1,
+      description:
+        'Merchants needed in the cohort before peers can raise the bar; below it the absolute thresholds apply.',
+    }),
+  },
+  createState: () => ({
+    days: new DayRing<Day>(WINDOW_DAYS, () => ({ large: 0, round: 0, minorSales: 0, whole: 0 })),
+    roundSamples: new Recent<string>(5),
+    wholeSamples: new Recent<string>(5),
+  }),
+  onTransaction(state, txn, ctx) {
+    if (!txn.approved || !txn.sale) return
+    const day = state.days.at(txn.localDay)
+    if (day === undefined) return
+    const unit = txn.minorPerMajor
+    const amount = txn.amount_minor
+    const isLarge = amount >= ctx.params.largeAmountMajor * unit
+    if (isLarge) {
+      day.large++
+      if (amount % (1_000 * unit) === 0) {
+        day.round++
+        state.roundSamples.push(txn.txn_id)
+      }
+    }
+    if (unit > 1) {
+      day.minorSales++
+      if (amount % unit === 0) {
+        day.whole++
+        // Large whole-unit amounts are the ones an analyst wants to look at, not a 15.00 coffee.
+        if (isLarge) state.wholeSamples.push(txn.txn_id)
+      }
+    }
+  },
+  evaluate(state, ctx) {
+    const p = ctx.params
+    const to = ctx.watermarkDay
+    const from = to - WINDOW_DAYS + 1
+    let large = 0
+    let round = 0
+    let minorSales = 0
+    let whole = 0
+    for (let d = from; d <= to; d++) {
+      const b = state.days.peek(d)
+      if (b === undefined) continue
+      large += b.large
+      round += b.round
+      minorSales += b.minorSales
+      whole += b.whole
+    }
+    if (large < p.minLargeSales) return null
+
+    const roundShare = round / large
+    const roundPeer = peerBound(ctx.peers?.roundShare, p.peerZ, p.minPeers)
+    const roundThreshold = Math.max(p.roundShareThreshold, roundPeer ?? 0)
+    const roundFires = roundShare > roundThreshold
+
+    const wholeShare = minorSales > 0 ? whole / minorSales : 0
+    const wholePeer = peerBound(ctx.peers?.wholeUnitShare, p.peerZ, p.minPeers)
+    const wholeThreshold = wholePeer === null ? p.wholeShareFallback : Math.max(p.wholeShareMin, wholePeer)
+    const wholeFires = minorSales >= p.minSales && wholeShare > wholeThreshold
+
+    if (!roundFires && !wholeFires) return null
+    const peerNote = (bound: number | null) => (bound === null ? 'peers unknown' : 'above peers')
+    const roundText = `${round} of ${large} large sales are exact round thousands (${pct(roundShare)} > ${pct(roundThreshold)}, ${peerNote(roundPeer)})`
+    const wholeText = `${whole} of ${minorSales} sales have no cents (${pct(wholeShare)} > ${pct(wholeThreshold)}, ${peerNote(wholePeer)})`
+    // The round leg is reported first when both fire: it is the more specific evidence.
+    const [observed, threshold, samples, detail] = roundFires
+      ? [
+          roundShare,
+          roundThreshold,
+          state.roundSamples,
+          wholeFires ? `${roundText}; also ${wholeText}` : roundText,
+        ]
+      : [wholeShare, wholeThreshold, state.wholeSamples, wholeText]
+    return {
+      observed,
+      threshold,
+      windowStart: ctx.dayStart(from),
+      windowEnd: ctx.dayStart(to + 1),
+      sampleTxnIds: samples.toArray(),
+      detail: `In 30 days, ${detail}.`,
+    }
+  },
+})
+
+function pct(share: number): string {
+  return `${(share * 100).toFixed(1)}%`
+}

@@ -1,0 +1,111 @@
+import { int } from './engine/params.ts'
+import { defineRule } from './engine/types.ts'
+
+/**
+ * Settlement-account churn: cash-out operators move the bound settlement account between mule accounts
+ * so that no account accumulates enough to be noticed. Counts changes of the account within 90 days.
+ *
+ * Per merchant only: the catalogue's other half, one account shared by three or more merchants, needs
+ * state keyed by account across merchants, which the per-merchant engine does not have yet.
+ */
+const DAY_MS = 86_400_000
+const MAX_WINDOW_DAYS = 90
+/** Account-setting events kept per merchant, oldest dropped first; far above any sane change rate. */
+const MAX_EVENTS = 16
+
+interface AccountEvent {
+  id: string
+  time: number
+  account: string
+  /** A SETTLEMENT_ACCOUNT_CHANGED event (the onboarding only sets the first account). */
+  change: boolean
+}
+
+interface State {
+  /** Account-setting events in event-time order, whatever order they arrived in. */
+  events: AccountEvent[]
+  /** How many of `events` are changes: a cheap exit for the merchants that never churn. */
+  changes: number
+}
+
+export const settlementChurn = defineRule({
+  id: 'settlement_churn',
+  version: 1,
+  category: 'compliance',
+  family: 'lifecycle',
+  description:
+    'Changes of the bound settlement account within 90 days (per merchant; accounts shared across merchants are not covered yet).',
+  whitelistable: false,
+  retentionDays: MAX_WINDOW_DAYS,
+  params: {
+    minChanges: int({
+      default: 2,
+      min: 1,
+      max: MAX_EVENTS - 1,
+      description: 'Settlement account changes within the window that fire the rule.',
+    }),
+    windowDays: int({
+      default: 90,
+      min: 1,
+      max: MAX_WINDOW_DAYS,
+      description: 'Window, days of event time ending at the latest event of the merchant.',
+    }),
+  },
+  createState: (): State => ({ events: [], changes: 0 }),
+  onMerchantEvent(state, event, ctx) {
+    const account = event.settlement_account_token
+    if (account === null) return
+    if (event.kind !== 'SETTLEMENT_ACCOUNT_CHANGED' && event.kind !== 'ONBOARDED') return
+    const events = state.events
+    // Redelivery is normal on Kafka: the same event must not count twice.
+    if (events.some((e) => e.id === event.event_id)) return
+    const item = {
+      id: event.event_id,
+      time: event.event_time,
+      account,
+      change: event.kind === 'SETTLEMENT_ACCOUNT_CHANGED',
+    }
+    let i = events.length
+    while (i > 0 && (events[i - 1]?.time ?? 0) > item.time) i--
+    events.splice(i, 0, item)
+    if (item.change) state.changes++
+    // Events older than the widest window cannot count any more; beyond that, keep the newest.
+    const horizon = ctx.watermark - MAX_WINDOW_DAYS * DAY_MS
+    while (events.length > 0 && ((events[0]?.time ?? 0) < horizon || events.length > MAX_EVENTS)) {
+      if (events.shift()?.change === true) state.changes--
+    }
+  },
+  evaluate(state, ctx) {
+    const p = ctx.params
+    if (state.changes < p.minChanges) return null
+    const from = ctx.watermark - p.windowDays * DAY_MS
+    let counted = 0
+    let first = 0
+    let previous: string | null = null
+    const ids: string[] = []
+    const accounts = new Set<string>()
+    for (const e of state.events) {
+      // A "change" to the account already bound (a re-confirmation, a replayed form) changes nothing.
+      const real = e.change && e.account !== previous
+      previous = e.account
+      if (!real || e.time <= from) continue
+      if (counted === 0) first = e.time
+      counted++
+      ids.push(e.id)
+      accounts.add(e.account)
+    }
+    if (counted < p.minChanges) return null
+    return {
+      observed: counted,
+      threshold: p.minChanges,
+      // Anchored on the first counted change, so the hit is updated, not repeated, as the watermark moves.
+      windowStart: first,
+      windowEnd: first + p.windowDays * DAY_MS,
+      // Lifecycle evidence: these are the ids of the SETTLEMENT_ACCOUNT_CHANGED events.
+      sampleTxnIds: ids.slice(-5),
+      detail:
+        `The settlement account changed ${counted} times within ${p.windowDays} days ` +
+        `(${accounts.size} distinct new accounts, first change on ${new Date(first).toISOString().slice(0, 10)}).`,
+    }
+  },
+})

@@ -1,0 +1,183 @@
+import { int, num } from './engine/params.ts'
+import { defineRule } from './engine/types.ts'
+import { DayRing, Recent } from './engine/window.ts'
+
+/**
+ * Structuring: the playbook says "keep single swipes under 50,000 and daily volume under 300,000",
+ * which leaves swipes bunched just under the single limit and daily totals bunched just under the
+ * daily limit, day after day. Two legs, each able to fire.
+ *
+ * Both shares are taken among the large ones only (swipes, days at or above `consideredFrom` × the
+ * limit): small everyday sales say nothing about where large amounts are placed, and counting them
+ * would let a shop front dilute the pattern. The day leg also looks at the days over the limit: a real
+ * business trading near the limit goes over it about as often as it closes just under, while an evader
+ * almost never does.
+ */
+const WINDOW_DAYS = 30
+
+interface Day {
+  /** Approved sales at or above consideredFrom × the single limit. */
+  considered: number
+  /** Of those, in [bandFrom, 1) × the single limit. */
+  band: number
+  /** Approved sales amount, minor units. */
+  volume: number
+}
+
+export const structuring = defineRule({
+  id: 'structuring',
+  version: 1,
+  category: 'fraud',
+  family: 'amount',
+  description:
+    'Over 30 days: share of large swipes just under the single-swipe limit, and days whose approved ' +
+    'volume lands just under the daily limit (amounts kept under the limits on purpose).',
+  whitelistable: true,
+  retentionDays: WINDOW_DAYS,
+  params: {
+    singleLimitMajor: num({
+      default: 50_000,
+      min: 1,
+      description: 'Single-swipe limit the evaders stay under, major units.',
+    }),
+    dailyLimitMajor: num({
+      default: 300_000,
+      min: 1,
+      description: 'Daily volume limit the evaders stay under, major units.',
+    }),
+    bandFrom: num({
+      default: 0.9,
+      min: 0,
+      max: 1,
+      description: 'The band just under a limit starts at this share of it and ends at the limit (excluded).',
+    }),
+    consideredFrom: num({
+      default: 0.5,
+      min: 0,
+      max: 1,
+      description:
+        'Swipes and days at or above this share of their limit make the denominators of both shares ' +
+        '(0 counts every sale and every active day).',
+    }),
+    swipeShareThreshold: num({
+      default: 0.3,
+      min: 0,
+      max: 1,
+      description: 'Share of considered swipes in the band above which the swipe leg fires.',
+    }),
+    minSwipes: int({
+      default: 20,
+      min: 1,
+      description: 'Count floor: considered swipes in the window before the swipe share counts.',
+    }),
+    minBandDays: int({
+      default: 3,
+      min: 1,
+      description: 'Days with volume in the band needed for the day leg to fire.',
+    }),
+    dayShareThreshold: num({
+      default: 0.5,
+      min: 0,
+      max: 1,
+      description:
+        'Share of considered days in the band above which the day leg fires (a business whose large ' +
+        'days are mostly elsewhere is not aiming at the band).',
+    }),
+    underShareThreshold: num({
+      default: 0.8,
+      min: 0,
+      max: 1,
+      description:
+        'Of the days that reach the band, the share that stay under the limit must exceed this for the ' +
+        'day leg to fire: a business trading around the limit also closes over it.',
+    }),
+  },
+  createState: () => ({
+    days: new DayRing<Day>(WINDOW_DAYS, () => ({ considered: 0, band: 0, volume: 0 })),
+    bandSamples: new Recent<string>(5),
+    saleSamples: new Recent<string>(5),
+    // Limits are in major units; evaluate sees no transaction, so it uses the last one's currency.
+    minorPerMajor: 100,
+  }),
+  onTransaction(state, txn, ctx) {
+    if (!txn.approved || !txn.sale) return
+    const day = state.days.at(txn.localDay)
+    if (day === undefined) return
+    const p = ctx.params
+    const limit = p.singleLimitMajor * txn.minorPerMajor
+    const amount = txn.amount_minor
+    state.minorPerMajor = txn.minorPerMajor
+    day.volume += amount
+    state.saleSamples.push(txn.txn_id)
+    if (amount < p.consideredFrom * limit) return
+    day.considered++
+    if (amount >= p.bandFrom * limit && amount < limit) {
+      day.band++
+      state.bandSamples.push(txn.txn_id)
+    }
+  },
+  evaluate(state, ctx) {
+    const p = ctx.params
+    const to = ctx.watermarkDay
+    const from = to - WINDOW_DAYS + 1
+    const dailyLimit = p.dailyLimitMajor * state.minorPerMajor
+    const dayBandFrom = p.bandFrom * dailyLimit
+    const dayConsideredFrom = p.consideredFrom * dailyLimit
+    let considered = 0
+    let band = 0
+    let consideredDays = 0
+    let bandDays = 0
+    let overDays = 0
+    for (let d = from; d <= to; d++) {
+      const b = state.days.peek(d)
+      if (b === undefined) continue
+      considered += b.considered
+      band += b.band
+      // Recomputed from the totals on every evaluation: a day that goes over the limit later (or gets a
+      // late event) moves out of the band by itself.
+      if (b.volume > 0 && b.volume >= dayConsideredFrom) {
+        consideredDays++
+        if (b.volume >= dailyLimit) overDays++
+        else if (b.volume >= dayBandFrom) bandDays++
+      }
+    }
+    const swipeShare = considered > 0 ? band / considered : 0
+    const swipeFires = considered >= p.minSwipes && swipeShare > p.swipeShareThreshold
+    const dayShare = consideredDays > 0 ? bandDays / consideredDays : 0
+    const underShare = bandDays > 0 ? bandDays / (bandDays + overDays) : 0
+    const dayFires =
+      bandDays >= p.minBandDays && dayShare > p.dayShareThreshold && underShare > p.underShareThreshold
+    if (!swipeFires && !dayFires) return null
+
+    const unit = state.minorPerMajor
+    const swipeText =
+      `${band} of ${considered} swipes of ${p.consideredFrom * p.singleLimitMajor} or more are in ` +
+      `[${p.bandFrom * p.singleLimitMajor}, ${p.singleLimitMajor}) (${pct(swipeShare)} > ${pct(p.swipeShareThreshold)})`
+    const dayText =
+      `${bandDays} of ${consideredDays} days of ${(dayConsideredFrom / unit).toFixed(0)} or more closed in ` +
+      `[${(dayBandFrom / unit).toFixed(0)}, ${p.dailyLimitMajor}) (${pct(dayShare)} > ${pct(p.dayShareThreshold)}) ` +
+      `and ${overDays} over it`
+    const window = { windowStart: ctx.dayStart(from), windowEnd: ctx.dayStart(to + 1) }
+    // The swipe leg is reported first when both fire; the detail names the other.
+    if (swipeFires)
+      return {
+        observed: swipeShare,
+        threshold: p.swipeShareThreshold,
+        ...window,
+        sampleTxnIds: state.bandSamples.toArray(),
+        detail: `In 30 days, ${swipeText}${dayFires ? `; also ${dayText}` : ''}.`,
+      }
+    // The catalogue's measure for this leg is a number of days; the share is the look-alike guard.
+    return {
+      observed: bandDays,
+      threshold: p.minBandDays,
+      ...window,
+      sampleTxnIds: state.saleSamples.toArray(),
+      detail: `In 30 days, ${dayText}.`,
+    }
+  },
+})
+
+function pct(share: number): string {
+  return `${(share * 100).toFixed(1)}%`
+}

@@ -1,0 +1,151 @@
+import { int, num } from './engine/params.ts'
+import { defineRule } from './engine/types.ts'
+import { DayRing, Recent } from './engine/window.ts'
+
+/**
+ * The playbook tells operators to leave "at least 5 minutes" between two swipes of one card, and they
+ * keep to it like a timer: the gaps between a card's swipes at one merchant bunch just above the pause.
+ * Real customers who come back do so after a coffee, a meal or a day, at gaps that scatter.
+ */
+const MINUTE_MS = 60_000
+/** Today and yesterday: yesterday still takes late events, and a rule of the day needs no more. */
+const KEPT_DAYS = 2
+/** Swipes kept per card and day; a card swiped more often is repeated_card's business, not a gap pattern. */
+const MAX_SWIPES = 32
+
+interface Gaps {
+  gaps: number
+  inBand: number
+  cards: number
+}
+
+interface CardDay {
+  day: number
+  /** Event times of the card's swipes that day, sorted, so a late swipe splits the gap it falls in. */
+  times: number[]
+}
+
+interface State {
+  days: DayRing<Gaps>
+  cards: Map<string, CardDay[]>
+  prunedDay: number
+  samples: Recent<string>
+}
+
+function prune(state: State, wd: number): void {
+  state.prunedDay = wd
+  for (const [token, slots] of state.cards) {
+    const kept = slots.filter((s) => s.day > wd - KEPT_DAYS)
+    if (kept.length === 0) state.cards.delete(token)
+    else if (kept.length !== slots.length) state.cards.set(token, kept)
+  }
+}
+
+export const swipeGap = defineRule({
+  id: 'swipe_gap',
+  version: 1,
+  category: 'fraud',
+  family: 'velocity',
+  description:
+    'Share of gaps between consecutive swipes of one card at the merchant, in a local day, that fall in a narrow band just above the playbook pause (5–10 minutes).',
+  whitelistable: true,
+  retentionDays: KEPT_DAYS,
+  params: {
+    minGapMin: num({
+      default: 5,
+      min: 0,
+      description: 'Lower edge of the suspicious gap band, minutes (inclusive): the playbook pause.',
+    }),
+    maxGapMin: num({
+      default: 10,
+      min: 0,
+      description: 'Upper edge of the suspicious gap band, minutes (inclusive).',
+    }),
+    minShare: num({
+      default: 0.5,
+      min: 0,
+      max: 1,
+      description: 'Share of the day’s gaps inside the band above which the rule fires (most gaps).',
+    }),
+    minGaps: int({
+      default: 10,
+      min: 1,
+      description: 'Count floor: gaps observed in the day before the share counts.',
+    }),
+    minAmount: num({
+      default: 200,
+      min: 0,
+      description:
+        'Only approved sales of at least this amount (major units) are tracked: cash-out swipes are large, and a coffee costs no memory.',
+    }),
+  },
+  createState: (): State => ({
+    days: new DayRing<Gaps>(KEPT_DAYS, () => ({ gaps: 0, inBand: 0, cards: 0 })),
+    cards: new Map(),
+    prunedDay: Number.NaN,
+    samples: new Recent<string>(5),
+  }),
+  onTransaction(state, txn, ctx) {
+    const p = ctx.params
+    if (!txn.approved || !txn.sale || txn.amount_minor < p.minAmount * txn.minorPerMajor) return
+    const bucket = state.days.at(txn.localDay)
+    if (bucket === undefined) return
+    if (state.prunedDay !== ctx.watermarkDay) prune(state, ctx.watermarkDay)
+
+    let slots = state.cards.get(txn.card_token)
+    if (slots === undefined) {
+      slots = []
+      state.cards.set(txn.card_token, slots)
+    }
+    let slot = slots.find((s) => s.day === txn.localDay)
+    if (slot === undefined) {
+      slot = { day: txn.localDay, times: [] }
+      slots.push(slot)
+    }
+    const times = slot.times
+    if (times.length >= MAX_SWIPES) return
+    if (times.length === 1) bucket.cards++
+
+    const t = txn.event_time
+    let k = times.length
+    while (k > 0 && (times[k - 1] ?? t) > t) k--
+    const prev = times[k - 1]
+    const next = times[k]
+    const lo = p.minGapMin * MINUTE_MS
+    const hi = p.maxGapMin * MINUTE_MS
+    const inBand = (g: number) => (g >= lo && g <= hi ? 1 : 0)
+    // A late swipe between two others replaces the gap it falls in with two shorter ones.
+    if (prev !== undefined && next !== undefined) {
+      bucket.gaps--
+      bucket.inBand -= inBand(next - prev)
+    }
+    let hit = 0
+    if (prev !== undefined) {
+      bucket.gaps++
+      hit += inBand(t - prev)
+    }
+    if (next !== undefined) {
+      bucket.gaps++
+      hit += inBand(next - t)
+    }
+    bucket.inBand += hit
+    times.splice(k, 0, t)
+    if (hit > 0) state.samples.push(txn.txn_id)
+  },
+  evaluate(state, ctx) {
+    const p = ctx.params
+    const wd = ctx.watermarkDay
+    const day = state.days.peek(wd)
+    if (day === undefined || day.gaps < p.minGaps) return null
+    const share = day.inBand / day.gaps
+    if (share <= p.minShare) return null
+    return {
+      observed: share,
+      threshold: p.minShare,
+      windowStart: ctx.dayStart(wd),
+      windowEnd: ctx.dayStart(wd + 1),
+      sampleTxnIds: state.samples.toArray(),
+      detail: `${day.inBand} of ${day.gaps} gaps between repeat swipes of ${day.cards} cards today fell between ${p.minGapMin} and ${p.maxGapMin} minutes (${(share * 100).toFixed(1)}%), a timed pause rather than customers coming back.`,
+    }
+  },
+})

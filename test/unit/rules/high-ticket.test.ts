@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest'
+import { highTicket } from '../../../rules/high-ticket.ts'
+import { local, peers, runRule, spread, tx } from '../../helpers/rules.ts'
+
+const Y = 100 // fen per yuan
+
+/** Approved sales on one local day, one a minute from 10:00; amounts in major units (CNY). */
+function sales(date: string, amounts: readonly number[]) {
+  return amounts.map((a, i) =>
+    tx(local(date, `10:${String(i % 60).padStart(2, '0')}`) + Math.floor(i / 60) * 3_600_000, {
+      amount_minor: Math.round(a * Y),
+    }),
+  )
+}
+
+const times = <T>(n: number, v: T): T[] => Array.from({ length: n }, () => v)
+
+// A grocery cohort: median ticket 200.00, MAD 80.00.
+const grocers = peers({ avgTicket: spread(200 * Y, 80 * Y) })
+const z = (avg: number, median: number, mad: number) => (avg - median) / (1.4826 * mad)
+
+describe('high_ticket', () => {
+  it('fires when the average ticket is far above peers of the same MCC', () => {
+    const { last } = runRule(highTicket, sales('2026-03-10', times(20, 2_000)), { peers: grocers })
+    expect(last?.observed).toBeCloseTo(z(2_000, 200, 80), 9)
+    expect(last?.threshold).toBe(3)
+    expect(last?.sampleTxnIds).toHaveLength(5)
+    expect(last?.windowStart).toBe(local('2026-02-09', '00:00'))
+    expect(last?.windowEnd).toBe(local('2026-03-11', '00:00'))
+    expect(last?.detail).toContain('average of 20 approved sales was 2000.00, against a median of 200.00')
+  })
+
+  it('is not fooled by swipes kept under 50,000 and diluted with small sales', () => {
+    const small = Array.from({ length: 200 }, (_, i) => 50 + (i % 40) * 5.5)
+    const { last } = runRule(highTicket, sales('2026-03-10', [...small, ...times(20, 49_500)]), {
+      peers: grocers,
+    })
+    const avg = (small.reduce((a, b) => a + b, 0) + 20 * 49_500) / 220
+    expect(last?.observed).toBeCloseTo(z(avg, 200, 80), 6)
+  })
+
+  it.each([
+    {
+      name: 'a jeweller among jewellers',
+      peers: peers({ avgTicket: spread(15_000 * Y, 5_000 * Y) }),
+      fires: false,
+    },
+    { name: 'the same tickets at a grocery', peers: grocers, fires: true },
+  ])('compares with the trade: $name', (c) => {
+    const tickets = Array.from({ length: 30 }, (_, i) => 12_000 + (i % 10) * 1_200 + 0.5)
+    expect(runRule(highTicket, sales('2026-03-10', tickets), { peers: c.peers }).last !== null).toBe(c.fires)
+  })
+
+  it.each([
+    { name: 'peers unknown', peers: null },
+    { name: 'cohort under 20 merchants', peers: peers({ avgTicket: spread(200 * Y, 80 * Y, 19) }) },
+    { name: 'cohort all alike (MAD 0)', peers: peers({ avgTicket: spread(200 * Y, 0) }) },
+  ])('stays silent when peers cannot say: $name', (c) => {
+    expect(runRule(highTicket, sales('2026-03-10', times(50, 20_000)), { peers: c.peers }).hits).toEqual([])
+  })
+
+  it.each([
+    { n: 19, fires: false },
+    { n: 20, fires: true },
+  ])('needs 20 approved sales before the average counts ($n)', (c) => {
+    const { last } = runRule(highTicket, sales('2026-03-10', times(c.n, 2_000)), { peers: grocers })
+    expect(last?.observed ?? null).toBe(c.fires ? z(2_000, 200, 80) : null)
+  })
+
+  it('counts a late sale in the window and drops days older than 30', () => {
+    const late = runRule(
+      highTicket,
+      [...sales('2026-03-10', times(19, 2_000)), ...sales('2026-03-09', [2_000])],
+      { peers: grocers, allowedLatenessMs: 2 * 86_400_000 },
+    )
+    expect(late.last?.observed).toBeCloseTo(z(2_000, 200, 80), 9)
+
+    const old = runRule(
+      highTicket,
+      [...sales('2026-03-01', times(20, 2_000)), ...sales('2026-03-31', times(20, 150))],
+      {
+        peers: grocers,
+      },
+    )
+    expect(old.hits.length).toBeGreaterThan(0)
+    expect(old.hits.every((h) => h.finding.windowEnd <= local('2026-03-02', '00:00'))).toBe(true)
+  })
+
+  it('counts only approved sales', () => {
+    const events = [
+      ...sales('2026-03-10', times(20, 150)),
+      ...times(20, 0).map((_, i) =>
+        tx(local('2026-03-10', `11:${String(i).padStart(2, '0')}`), {
+          amount_minor: 40_000 * Y,
+          response_code: '05',
+        }),
+      ),
+    ]
+    expect(runRule(highTicket, events, { peers: grocers }).hits).toEqual([])
+  })
+})

@@ -1,0 +1,164 @@
+import { describe, expect, it } from 'vitest'
+import { mccMismatch } from '../../../rules/mcc-mismatch.ts'
+import type { TerminalTransaction } from '../../../schemas/types.generated.ts'
+import { sampleMerchantEvent } from '../../helpers/events.ts'
+import { local, runRule, tx } from '../../helpers/rules.ts'
+
+const registered = (mcc: string, at = local('2026-03-01')) => ({
+  merchant: sampleMerchantEvent({ event_time: at, registered_mcc: mcc }),
+})
+
+/** `n` approved sales of 1,000.00 under `mcc`, one a minute from `time` on 2026-03-10. */
+function sales(n: number, mcc: string, time = '10', extra: Partial<TerminalTransaction> = {}) {
+  return Array.from({ length: n }, (_, i) =>
+    tx(local('2026-03-10', `${time}:${String(i).padStart(2, '0')}`), {
+      mcc,
+      amount_minor: 100_000,
+      ...extra,
+    }),
+  )
+}
+
+describe('mcc_mismatch', () => {
+  it('fires when a jeweller submits part of its volume as a supermarket, weighted by the fee gap', () => {
+    const { last } = runRule(mccMismatch, [
+      registered('5944'),
+      ...sales(20, '5944', '10'),
+      ...sales(5, '5411', '11'),
+    ])
+    // 5 of 25 equal sales avoided 22 of 60 bp: 0.2 × 22/60.
+    expect(last?.observed).toBeCloseTo((0.2 * 22) / 60, 6)
+    expect(last?.threshold).toBe(0)
+    expect(last?.sampleTxnIds.length).toBe(5)
+    expect(last?.windowStart).toBe(local('2026-02-09', '00:00'))
+    expect(last?.windowEnd).toBe(local('2026-03-11', '00:00'))
+    expect(last?.detail).toContain('5 approved sales (20.0% of volume)')
+  })
+
+  it.each([
+    ['supermarket', '5411', 22],
+    ['utilities', '4900', 22],
+    ['schools', '8211', 60],
+    ['hospitals', '8062', 60],
+    ['charities', '8398', 60],
+    ['government', '9399', 60],
+  ])('fires on a single sale jumped to %s (%s) among 99 honest ones', (_name, mcc, gapBp) => {
+    const { last } = runRule(mccMismatch, [
+      registered('5944'),
+      ...sales(50, '5944', '10'),
+      ...sales(49, '5944', '11'),
+      ...sales(1, mcc, '12'),
+    ])
+    expect(last?.observed).toBeCloseTo((0.01 * gapBp) / 60, 6)
+  })
+
+  it('weighs a jump to a free category more than one to a discounted category', () => {
+    const run = (mcc: string) =>
+      runRule(mccMismatch, [registered('5944'), ...sales(10, '5944'), ...sales(10, mcc, '11')]).last
+        ?.observed ?? 0
+    expect(run('8398')).toBeGreaterThan(run('5411'))
+  })
+
+  it.each<[string, string, [number, string][]]>([
+    ['a supermarket submitting as itself', '5411', [[30, '5411']]],
+    [
+      'a department store with a few sales under another standard MCC',
+      '5311',
+      [
+        [27, '5311'],
+        [3, '5812'],
+      ],
+    ],
+    [
+      'a supermarket with a few sales under a dearer MCC (no fee avoided)',
+      '5411',
+      [
+        [27, '5411'],
+        [3, '5944'],
+      ],
+    ],
+    [
+      'a hospital (nothing is cheaper than free) with some other MCC sales',
+      '8062',
+      [
+        [27, '8062'],
+        [3, '8398'],
+      ],
+    ],
+  ])('stays silent for %s (look-alike)', (_name, reg, groups) => {
+    const events = groups.flatMap(([n, mcc], i) => sales(n, mcc, String(10 + i)))
+    expect(runRule(mccMismatch, [registered(reg), ...events]).last).toBeNull()
+  })
+
+  it('fires on a share of volume under another MCC of the same tier', () => {
+    const { last } = runRule(mccMismatch, [
+      registered('5311'),
+      ...sales(20, '5311'),
+      ...sales(10, '5999', '11'),
+    ])
+    expect(last?.observed).toBeCloseTo(1 / 3, 6)
+    expect(last?.threshold).toBe(0.2)
+    expect(last?.detail).toContain('10 of 30 approved sales')
+  })
+
+  it('needs the count floors before a share fires', () => {
+    expect(runRule(mccMismatch, [registered('5311'), ...sales(3, '5999')]).last).toBeNull()
+    expect(
+      runRule(mccMismatch, [registered('5311'), ...sales(30, '5311'), ...sales(4, '5999', '11')]).last,
+    ).toBeNull()
+    const { last } = runRule(mccMismatch, [registered('5311'), ...sales(3, '5999')], {
+      params: { minTxns: 3, minOtherTxns: 3 },
+    })
+    expect(last?.observed).toBe(1)
+  })
+
+  it('ignores declined attempts and refunds under a cheaper MCC', () => {
+    const events = [
+      registered('5944'),
+      ...sales(20, '5944'),
+      ...sales(3, '8398', '11', { response_code: '05' }),
+      ...sales(3, '8398', '12', { txn_type: 'REFUND' }),
+    ]
+    expect(runRule(mccMismatch, events).last).toBeNull()
+  })
+
+  it('stays silent while the registered MCC is unknown', () => {
+    expect(runRule(mccMismatch, sales(30, '8398')).last).toBeNull()
+  })
+
+  it('measures sales that arrived before a late onboarding event once the registered MCC is known', () => {
+    const early = sales(10, '8398')
+    expect(runRule(mccMismatch, early).last).toBeNull()
+    const { last } = runRule(mccMismatch, [...early, registered('5944')])
+    expect(last?.observed).toBe(1)
+  })
+
+  it('re-measures the window when the registered MCC changes: a late re-registration clears the jump', () => {
+    const before = [registered('5944'), ...sales(5, '5411')]
+    const events = [
+      ...before,
+      {
+        merchant: sampleMerchantEvent({
+          event_id: 'evt-2',
+          kind: 'MCC_CHANGED',
+          event_time: local('2026-03-05'),
+          registered_mcc: '5411',
+        }),
+      },
+      ...sales(5, '5411', '11'),
+    ]
+    const { hits } = runRule(mccMismatch, events)
+    // The jumps fired before the change was known; nothing fires once it is (hits are not retracted).
+    expect(hits.length).toBeGreaterThan(0)
+    expect(hits.length).toBe(runRule(mccMismatch, before).hits.length)
+    expect(hits.every((h) => h.finding.detail.includes('registered 5944'))).toBe(true)
+  })
+
+  it('drops sales older than 30 days from the window', () => {
+    const old = Array.from({ length: 3 }, (_, i) => tx(local('2026-02-01', `10:0${i}`), { mcc: '8398' }))
+    const events = [registered('5944', local('2026-01-01')), ...old, ...sales(20, '5944')]
+    const { hits } = runRule(mccMismatch, events)
+    expect(hits.length).toBeGreaterThan(0)
+    expect(hits.every((h) => h.finding.windowEnd <= local('2026-02-02', '00:00'))).toBe(true)
+  })
+})

@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest'
+import { nearRoundAmount } from '../../../rules/near-round-amount.ts'
+import { local, runRule, tx } from '../../helpers/rules.ts'
+
+const DAY_MS = 86_400_000
+
+/** Approved sales on one local day, one a minute from 10:00; amounts in major units (CNY). */
+function sales(date: string, amounts: readonly number[]) {
+  return amounts.map((a, i) =>
+    tx(local(date, `10:${String(i % 60).padStart(2, '0')}`) + Math.floor(i / 60) * 3_600_000, {
+      amount_minor: Math.round(a * 100),
+    }),
+  )
+}
+
+const times = <T>(n: number, v: T): T[] => Array.from({ length: n }, () => v)
+
+/** Amounts spread evenly over [lo, hi) with random-looking cents (a fixed sequence, so tests repeat). */
+function spreadAmounts(n: number, lo: number, hi: number): number[] {
+  let x = 12_345
+  return Array.from({ length: n }, () => {
+    x = (x * 1_103_515_245 + 12_345) % 2_147_483_648
+    return Math.round((lo + (x / 2_147_483_648) * (hi - lo)) * 100) / 100
+  })
+}
+
+// Chance of an evenly spread amount near 10,000 falling in ±200, less the one-unit price-list band.
+const CHANCE_AT_10K = (400 - 1) / 1_000
+
+describe('near_round_amount', () => {
+  it('catches the evasion "do 9,950 or 10,150 instead of 10,000"', () => {
+    // One ordinary ticket last, so the final update carries new numbers (the engine skips an update whose
+    // observed and threshold did not change).
+    const amounts = [...times(10, [9_950, 10_150]).flat(), 10_437.21]
+    const { last } = runRule(nearRoundAmount, sales('2026-03-10', amounts))
+    expect(last?.observed).toBeCloseTo(20 / 21, 9)
+    expect(last?.threshold).toBeCloseTo(1.5 * CHANCE_AT_10K, 9)
+    expect(last?.sampleTxnIds).toHaveLength(5)
+    expect(last?.windowStart).toBe(local('2026-02-09', '00:00'))
+    expect(last?.windowEnd).toBe(local('2026-03-11', '00:00'))
+    expect(last?.detail).toContain('20 of 21 sales of 5000 or more')
+  })
+
+  it('fires with ordinary tickets mixed in, at the absolute 0.4 bar where chance is low', () => {
+    // Around 5,000 the band is ±100, so chance is about 0.2 and the absolute 0.4 is the bar; 4,930.50 is
+    // under the 5,000 floor and not counted.
+    const amounts = [...times(9, 5_080), 4_930.5, ...times(6, 5_437.21)]
+    const { last } = runRule(nearRoundAmount, sales('2026-03-10', amounts))
+    expect(last?.observed).toBeCloseTo(9 / 15, 9)
+    expect(last?.threshold).toBe(0.4)
+  })
+
+  it.each([
+    { name: 'exact round thousands (round_amount’s)', amounts: times(20, 10_000) },
+    { name: 'price-list endings 9,999 and 19,999.99', amounts: times(10, [9_999, 19_999.99]).flat() },
+    { name: 'amounts under 5,000 (1,950)', amounts: times(30, 1_950) },
+  ])('does not count $name', (c) => {
+    expect(runRule(nearRoundAmount, sales('2026-03-10', c.amounts)).last).toBeNull()
+  })
+
+  it.each([
+    // Around 10,000 the band is ±200, so chance is about 0.4: exactly where the plain 0.4 bar sits.
+    { name: '5,000–15,000', lo: 5_000, hi: 15_000 },
+    // From 25,000 up ±2% covers the whole thousand: every amount is "near round".
+    { name: '25,000–45,000', lo: 25_000, hi: 45_000 },
+  ])('stays silent for a shop with random-cent tickets over $name, however many', (c) => {
+    const amounts = spreadAmounts(400, c.lo, c.hi)
+    // The trap: the share alone is above the 0.4 start for these honest tickets.
+    const plain = amounts.filter((a) => {
+      const off = a - Math.round(a / 1_000) * 1_000
+      return off !== 0 && Math.abs(off) <= 0.02 * (a - off)
+    }).length
+    expect(plain / amounts.length).toBeGreaterThan(0.4)
+    expect(runRule(nearRoundAmount, sales('2026-03-10', amounts)).last).toBeNull()
+  })
+
+  it('raises the bar above 0.4 by 1.5 × the chance of the amounts seen', () => {
+    // Half the sales near 10,000 (chance 0.4), half ordinary near 5,000 (chance 0.2): bar 1.5 × 0.3.
+    const amounts = [...times(5, 10_150), ...times(5, 5_437.21)]
+    const { last } = runRule(nearRoundAmount, sales('2026-03-10', amounts))
+    const chance = (5 * CHANCE_AT_10K + 5 * ((200 - 1) / 1_000)) / 10
+    expect(last?.observed).toBe(0.5)
+    expect(last?.threshold).toBeCloseTo(Math.max(0.4, 1.5 * chance), 9)
+  })
+
+  it.each([
+    { n: 9, fires: false },
+    { n: 10, fires: true },
+  ])('needs $n counted sales before the share counts (floor 10)', (c) => {
+    const { last } = runRule(nearRoundAmount, sales('2026-03-10', times(c.n, 9_950)))
+    expect(last?.observed ?? null).toBe(c.fires ? 1 : null)
+  })
+
+  it('counts a late event in its own day, inside the window', () => {
+    const events = [
+      ...sales('2026-03-09', times(9, 10_150)),
+      ...sales('2026-03-10', [7_437.21]),
+      // Happened on 03-09, arrives after the 03-10 sale.
+      ...sales('2026-03-09', [9_950]),
+    ]
+    const { last } = runRule(nearRoundAmount, events, { allowedLatenessMs: 2 * DAY_MS })
+    expect(last?.observed).toBeCloseTo(10 / 11, 9)
+    expect(last?.windowEnd).toBe(local('2026-03-11', '00:00'))
+  })
+
+  it('drops days older than 30 from the window', () => {
+    const events = [...sales('2026-03-01', times(10, 9_950)), ...sales('2026-03-31', times(10, 7_437.21))]
+    const { hits } = runRule(nearRoundAmount, events)
+    expect(hits.length).toBeGreaterThan(0)
+    expect(hits.every((h) => h.finding.windowEnd <= local('2026-03-02', '00:00'))).toBe(true)
+  })
+})

@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest'
+import { nightShare } from '../../../rules/night-share.ts'
+import type { TerminalTransaction } from '../../../schemas/types.generated.ts'
+import { local, peers, runRule, spread, tx } from '../../helpers/rules.ts'
+
+/** `n` approved sales of 500.00 at local `time`, one per day going back from 2026-03-20. */
+function sales(n: number, time: string, extra: Partial<TerminalTransaction> = {}): TerminalTransaction[] {
+  return Array.from({ length: n }, (_, i) => {
+    const date = new Date(Date.UTC(2026, 2, 20 - (i % 25))).toISOString().slice(0, 10)
+    return tx(local(date, time), { amount_minor: 50_000, ...extra })
+  })
+}
+
+/** In event-time order: the engine drops events later than its allowed lateness. */
+const timeline = (...groups: TerminalTransaction[][]) =>
+  groups.flat().sort((a, b) => a.event_time - b.event_time)
+
+/** A merchant with `day` daytime and `night` night sales of equal amounts. */
+const mix = (day: number, night: number) => timeline(sales(day, '14:00'), sales(night, '02:30'))
+
+const shops = peers({ nightShare: spread(0.02, 0.02) })
+const bars = peers({ nightShare: spread(0.35, 0.1) })
+
+describe('night_share', () => {
+  it('fires on night volume far above that of peers', () => {
+    const { last } = runRule(nightShare, mix(30, 15), { peers: shops })
+    expect(last?.observed).toBeCloseTo(15 / 45, 6)
+    // 3 × 2% is below the 15% floor of the threshold.
+    expect(last?.threshold).toBe(0.15)
+    expect(last?.sampleTxnIds.length).toBe(5)
+    expect(last?.windowEnd).toBe(local('2026-03-21', '00:00'))
+    expect(last?.windowStart).toBe(local('2026-02-19', '00:00'))
+    expect(last?.detail).toContain('15 of 45 sales')
+  })
+
+  it('uses 3× the peer median when that is above the floor', () => {
+    const { last } = runRule(nightShare, mix(20, 20), { peers: peers({ nightShare: spread(0.1, 0.05) }) })
+    expect(last?.threshold).toBeCloseTo(0.3, 6)
+  })
+
+  it.each([
+    ['a bar trading at night like its peers (look-alike)', mix(30, 20), bars],
+    ['a shop with a few late sales', mix(40, 5), shops],
+    ['a shop at 11% night volume: above 3× peers but under the floor of the threshold', mix(80, 10), shops],
+  ])('stays silent for %s', (_name, events, cohort) => {
+    expect(runRule(nightShare, events, { peers: cohort }).last).toBeNull()
+  })
+
+  it('fires at 11% night volume once the floor of the threshold is lowered', () => {
+    const { last } = runRule(nightShare, mix(80, 10), { peers: shops, params: { minShare: 0.05 } })
+    expect(last?.threshold).toBeCloseTo(0.06, 6)
+    expect(last?.observed).toBeCloseTo(10 / 90, 6)
+  })
+
+  it('still fires for a merchant among night traders when nearly all its volume is at night', () => {
+    const { last } = runRule(nightShare, mix(2, 40), { peers: bars })
+    expect(last?.threshold).toBe(0.9)
+    expect(last?.observed).toBeCloseTo(40 / 42, 6)
+  })
+
+  it.each([
+    ['unknown', null],
+    ['too few', peers({ nightShare: spread(0.35, 0.1, 5) })],
+  ])('falls back on the absolute share when peers are %s', (_name, cohort) => {
+    expect(runRule(nightShare, mix(30, 15), { peers: cohort }).last).toBeNull()
+    const { last } = runRule(nightShare, mix(20, 25), { peers: cohort })
+    expect(last?.threshold).toBe(0.4)
+    expect(last?.detail).toContain('peers unknown')
+  })
+
+  it('needs the count floors: a handful of night sales is no pattern', () => {
+    expect(runRule(nightShare, mix(0, 9), { peers: shops }).last).toBeNull()
+    expect(runRule(nightShare, mix(15, 12), { peers: shops }).last).toBeNull()
+    expect(runRule(nightShare, mix(15, 12), { peers: shops, params: { minTxns: 20 } }).last).not.toBeNull()
+  })
+
+  it('uses local time: 02:30 local is 18:30 UTC the day before, 02:30 UTC is daytime locally', () => {
+    const at = (iso: string) => tx(Date.parse(iso), { amount_minor: 50_000 })
+    const localNight = Array.from({ length: 15 }, (_, i) =>
+      at(`2026-03-${String(i + 1).padStart(2, '0')}T18:30:00Z`),
+    )
+    const utcNight = Array.from({ length: 15 }, (_, i) =>
+      at(`2026-03-${String(i + 1).padStart(2, '0')}T02:30:00Z`),
+    )
+    const day = sales(30, '14:00')
+    expect(runRule(nightShare, timeline(localNight, day), { peers: shops }).last?.observed).toBeCloseTo(
+      1 / 3,
+      6,
+    )
+    expect(runRule(nightShare, timeline(utcNight, day), { peers: shops }).last).toBeNull()
+  })
+
+  it('counts 04:59 as night and 05:00 as morning', () => {
+    expect(
+      runRule(nightShare, timeline(sales(20, '14:00'), sales(20, '04:59')), { peers: shops }).last,
+    ).not.toBeNull()
+    expect(
+      runRule(nightShare, timeline(sales(20, '14:00'), sales(20, '05:00')), { peers: shops }).last,
+    ).toBeNull()
+  })
+
+  it('ignores declined night attempts and refunds', () => {
+    const events = timeline(
+      sales(30, '14:00'),
+      sales(15, '02:00', { response_code: '05' }),
+      sales(15, '03:00', { txn_type: 'REFUND' }),
+    )
+    expect(runRule(nightShare, events, { peers: shops }).last).toBeNull()
+  })
+
+  it('forgets night sales older than 30 days', () => {
+    const old = Array.from({ length: 20 }, (_, i) =>
+      tx(local('2026-01-10', `02:${String(i).padStart(2, '0')}`)),
+    )
+    const { hits } = runRule(nightShare, [...old, ...sales(30, '14:00')], { peers: shops })
+    expect(hits).toEqual([])
+  })
+})
