@@ -6,7 +6,9 @@ import { createKafka } from '../ingest/kafka.ts'
 import { SchemaRegistryClient } from '../ingest/schema-registry.ts'
 import { ensureTopics } from '../ingest/topics.ts'
 import { type LocalKafka, startLocalKafka } from '../kafka-local/broker.ts'
+import { isRiskError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
+import { Baselines } from '../rules/baselines.ts'
 import { loadRulesConfig } from '../rules/engine/config.ts'
 import { RuleEngine } from '../rules/engine/engine.ts'
 import { RULES } from '../rules/index.ts'
@@ -125,16 +127,24 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     let rules: { engine: RuleEngine; stage: RulesStage } | null = null
     if (config.rules.enabled) {
       const rulesConfig = loadRulesConfig(config.rules.configFile, RULES)
+      const baselines = new Baselines({ store, logger: log, minCohort: config.rules.minCohort })
+      const refresh = () =>
+        baselines.refresh(deps.now()).catch((e: unknown) => {
+          // Stale or missing baselines only make the relative rules fall back; detection goes on.
+          log.warn(isRiskError(e) ? e.toLog() : { error: String(e) }, 'rule baselines not refreshed')
+        })
+      await refresh()
+      const timer = setInterval(() => void refresh(), config.rules.baselineRefreshMs)
+      timer.unref()
+      cleanups.push(async () => clearInterval(timer))
       const engine = new RuleEngine({
         rules: rulesConfig.rules,
         timeZoneOf,
         allowedLatenessMs: config.rules.allowedLatenessMs,
         isWhitelisted: rulesConfig.isWhitelisted,
         configHash: rulesConfig.hash,
-        // Peer cohorts and own baselines from ClickHouse aggregates are not wired yet: rules fall back
-        // to their absolute thresholds.
-        peersOf: () => null,
-        baselineOf: () => null,
+        peersOf: (acquirerId, mcc) => baselines.peersOf(acquirerId, mcc),
+        baselineOf: (acquirerId, merchantId) => baselines.baselineOf(acquirerId, merchantId),
       })
       const stage = new RulesStage({
         store,

@@ -6,6 +6,7 @@
  *   npm run bench                      # 200,000 events, local broker in a temp dir, chDB in a temp dir
  *   BENCH_EVENTS=1000000 npm run bench
  *   KAFKA_BROKERS=host:9092 npm run bench
+ *   BENCH_RULES=0 npm run bench:ingest   # ingest alone, without the rule engine
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
@@ -17,6 +18,10 @@ import { ensureTopics } from '../ingest/topics.ts'
 import { type LocalKafka, startLocalKafka } from '../kafka-local/broker.ts'
 import { createLogger } from '../lib/logger.ts'
 import { sleep } from '../lib/retry.ts'
+import { buildRulesConfig } from '../rules/engine/config.ts'
+import { RuleEngine } from '../rules/engine/engine.ts'
+import { RULES } from '../rules/index.ts'
+import { RulesStage } from '../rules/stage.ts'
 import { TERMINAL_TRANSACTION } from '../schemas/contract.ts'
 import { TrafficSimulator } from '../simulator/generator.ts'
 import { openStore } from '../store/client.ts'
@@ -25,6 +30,7 @@ const N = Number(process.env.BENCH_EVENTS ?? 200_000)
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 6)
 const BATCH = Number(process.env.BENCH_MAX_BATCH ?? 5000)
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 3)
+const WITH_RULES = process.env.BENCH_RULES !== '0'
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-ingest-'))
 let local: LocalKafka | null = null
@@ -64,6 +70,27 @@ try {
   await producer.disconnect()
 
   const store = await openStore({ database: 'bench', chdbPath: join(dir, 'chdb') })
+  const logger = createLogger('warn')
+  let stage: RulesStage | null = null
+  if (WITH_RULES) {
+    const config = buildRulesConfig({}, RULES)
+    const engine = new RuleEngine({
+      rules: config.rules,
+      timeZoneOf: () => '+08:00',
+      allowedLatenessMs: 6 * 3_600_000,
+      isWhitelisted: config.isWhitelisted,
+      configHash: config.hash,
+      peersOf: () => null,
+      baselineOf: () => null,
+    })
+    stage = new RulesStage({
+      store,
+      engine,
+      topics: { transactions: topic, merchantEvents: events },
+      logger,
+      now: Date.now,
+    })
+  }
   const consumer = new IngestConsumer(
     {
       groupId: `bench-${Date.now()}`,
@@ -77,7 +104,7 @@ try {
       fromBeginning: true,
       timeZoneOf: () => '+08:00',
     },
-    { kafka, store, codec, logger: createLogger('warn'), now: Date.now, sleep },
+    { kafka, store, codec, logger, now: Date.now, sleep, ...(stage === null ? {} : { sink: stage }) },
   )
   const t1 = performance.now()
   await consumer.start()
@@ -98,6 +125,8 @@ try {
     partitions: PARTITIONS,
     maxBatch: BATCH,
     concurrency: CONCURRENCY,
+    rules: WITH_RULES ? RULES.length : 0,
+    ruleHitsWritten: stage?.hitsWritten ?? 0,
     rowsInClickHouse: Number(rows[0]?.n ?? 0),
     produceEventsPerSecond: Math.round(N / produceSeconds),
     ingestSeconds: Number(ingestSeconds.toFixed(2)),

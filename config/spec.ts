@@ -232,6 +232,20 @@ export const CONFIG_SPEC = {
       description:
         'JSON rules configuration: parameters per rule, per MCC and per acquirer, and whitelist entries (see "Rules"). Unset: every rule on its defaults. Reloaded on SIGHUP.',
     }),
+    baselineRefreshMs: int({
+      env: 'RULES_BASELINE_REFRESH_MS',
+      default: 900_000,
+      min: 10_000,
+      description:
+        "How often peer cohorts (acquirer × registered MCC) and merchants' own 90-day baselines are recomputed from ClickHouse for the rules that compare with them.",
+    }),
+    minCohort: int({
+      env: 'RULES_MIN_COHORT',
+      default: 20,
+      min: 2,
+      description:
+        'Merchants with at least 20 sales in 30 days a cohort needs before its spreads are used; smaller cohorts leave the rules on their absolute thresholds.',
+    }),
     allowedLatenessMs: int({
       env: 'RULES_ALLOWED_LATENESS_MS',
       default: 21_600_000,
