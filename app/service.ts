@@ -1,6 +1,7 @@
 import { resolve } from 'node:path'
 import type { Config } from '../config/spec.ts'
 import { EventCodec } from '../ingest/codec.ts'
+import { CompositeSink } from '../ingest/composite-sink.ts'
 import { IngestConsumer } from '../ingest/consumer.ts'
 import { createKafka } from '../ingest/kafka.ts'
 import { SchemaRegistryClient } from '../ingest/schema-registry.ts'
@@ -11,6 +12,10 @@ import type { Logger } from '../lib/logger.ts'
 import { Baselines } from '../rules/baselines.ts'
 import { loadRulesConfig } from '../rules/engine/config.ts'
 import { RuleEngine } from '../rules/engine/engine.ts'
+import { EntityEngine } from '../rules/entity/engine.ts'
+import { ENTITY_RULES } from '../rules/entity/index.ts'
+import { EntityPublisher } from '../rules/entity/publisher.ts'
+import { EntityStage, entityTopicConfig } from '../rules/entity/stage.ts'
 import { RULES } from '../rules/index.ts'
 import { RulesStage } from '../rules/stage.ts'
 import { TrafficSimulator } from '../simulator/generator.ts'
@@ -97,6 +102,19 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
 
     const kafka = createKafka(config.kafka, brokers, log)
     const topics = config.topics
+    // Loaded before the topics: a bad rules file stops start-up before anything is created, and the
+    // entity topic's retention follows the cross-merchant rules' widest window.
+    const rulesConfig = config.rules.enabled
+      ? loadRulesConfig(config.rules.configFile, RULES, ENTITY_RULES)
+      : null
+    const entityEngine =
+      rulesConfig === null
+        ? null
+        : new EntityEngine({
+            rules: rulesConfig.entityRules,
+            isWhitelisted: rulesConfig.isWhitelisted,
+            configHash: rulesConfig.hash,
+          })
     const created = await ensureTopics(
       kafka,
       [
@@ -104,8 +122,16 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
         topics.merchantEvents,
         `${topics.transactions}${topics.dlqSuffix}`,
         `${topics.merchantEvents}${topics.dlqSuffix}`,
+        ...(entityEngine === null ? [] : [topics.entityActivity]),
       ],
-      { partitions: config.kafka.topicPartitions, replicationFactor: config.kafka.replicationFactor },
+      {
+        partitions: config.kafka.topicPartitions,
+        replicationFactor: config.kafka.replicationFactor,
+        configEntries:
+          entityEngine === null
+            ? {}
+            : { [topics.entityActivity]: entityTopicConfig(entityEngine.retentionMs) },
+      },
     )
     if (created.length > 0) log.info({ created }, 'created topics')
 
@@ -124,9 +150,13 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     const zones = config.time.acquirerTimeZones
     const timeZoneOf = (acquirerId: string) => zones[acquirerId] ?? config.time.defaultTimeZone
 
-    let rules: { engine: RuleEngine; stage: RulesStage } | null = null
-    if (config.rules.enabled) {
-      const rulesConfig = loadRulesConfig(config.rules.configFile, RULES)
+    let rules: {
+      engine: RuleEngine
+      stage: RulesStage
+      publisher: EntityPublisher
+      entities: EntityEngine
+    } | null = null
+    if (rulesConfig !== null && entityEngine !== null) {
       const baselines = new Baselines({ store, logger: log, minCohort: config.rules.minCohort })
       const refresh = () =>
         baselines.refresh(deps.now()).catch((e: unknown) => {
@@ -153,7 +183,10 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
         logger: log,
         now: deps.now,
       })
-      rules = { engine, stage }
+      const publisher = new EntityPublisher({ kafka, topic: topics.entityActivity, now: deps.now })
+      await publisher.start()
+      cleanups.push(() => publisher.stop())
+      rules = { engine, stage, publisher, entities: entityEngine }
       log.info(
         { rules: RULES.length, configHash: rulesConfig.hash, file: config.rules.configFile },
         'rule engine ready',
@@ -180,11 +213,28 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
         logger: log,
         now: deps.now,
         sleep: deps.sleep,
-        ...(rules === null ? {} : { sink: rules.stage }),
+        ...(rules === null ? {} : { sink: new CompositeSink([rules.stage, rules.publisher]) }),
       },
     )
     await ingest.start()
     cleanups.push(() => ingest.stop())
+
+    if (rules !== null) {
+      const entityStage = new EntityStage({
+        kafka,
+        store,
+        engine: rules.entities,
+        topic: topics.entityActivity,
+        groupId: `${config.kafka.groupId}.entities`,
+        logger: log,
+        now: deps.now,
+        sleep: deps.sleep,
+        retryInitialMs: config.ingest.retryInitialMs,
+        retryMaxMs: config.ingest.retryMaxMs,
+      })
+      await entityStage.start()
+      cleanups.push(() => entityStage.stop())
+    }
 
     let simulator: LiveSimulator | null = null
     const simulate = config.simulator.mode === 'on' || (config.simulator.mode === 'auto' && local !== null)
@@ -208,12 +258,14 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     const reloadRules = (): string | null => {
       if (rules === null) return null
       // A bad file keeps the running configuration: a reload must never take detection down.
-      const next = loadRulesConfig(config.rules.configFile, RULES)
+      const next = loadRulesConfig(config.rules.configFile, RULES, ENTITY_RULES)
       rules.engine.reconfigure({
         layersOf: next.layersOf,
         isWhitelisted: next.isWhitelisted,
         configHash: next.hash,
       })
+      // Cross-merchant rules take the new whitelist and hash; their parameters apply from the next start.
+      rules.entities.reconfigure({ isWhitelisted: next.isWhitelisted, configHash: next.hash })
       log.info({ configHash: next.hash, file: config.rules.configFile }, 'rules configuration reloaded')
       return next.hash
     }

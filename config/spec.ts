@@ -109,6 +109,14 @@ export const CONFIG_SPEC = {
       patternHint: 'a Kafka topic name',
       description: 'Topic of merchant lifecycle events (`MerchantEvent`, key merchant_id).',
     }),
+    entityActivity: str({
+      env: 'TOPIC_ENTITY_ACTIVITY',
+      default: 'pos.entity-activity',
+      pattern: topicName,
+      patternHint: 'a Kafka topic name',
+      description:
+        'Internal topic of card, settlement-account and terminal activity, keyed by entity, that feeds the cross-merchant rules (card_spread, shared_settlement_account, shared_terminal). Created with a retention longer than their widest window.',
+    }),
     dlqSuffix: str({
       env: 'TOPIC_DLQ_SUFFIX',
       default: '.dlq',

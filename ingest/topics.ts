@@ -4,6 +4,8 @@ import { asRiskError } from '../lib/errors.ts'
 export interface TopicSettings {
   partitions: number
   replicationFactor: number
+  /** Topic-level settings per topic name (e.g. a retention longer than the broker default). */
+  configEntries?: Readonly<Record<string, readonly { name: string; value: string }[]>>
 }
 
 /**
@@ -29,6 +31,7 @@ export async function ensureTopics(
         topic,
         numPartitions: settings.partitions,
         replicationFactor: settings.replicationFactor,
+        configEntries: [...(settings.configEntries?.[topic] ?? [])],
       })),
     })
     return missing

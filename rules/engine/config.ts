@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { RiskError } from '../../lib/errors.ts'
+import { buildEntityRules, type CompiledEntityRule, type RegisteredEntityRule } from '../entity/engine.ts'
 import type { CompiledRule } from './engine.ts'
 import type { OverrideLayers, RegisteredRule } from './registry.ts'
 
@@ -18,6 +19,8 @@ export interface RulesConfig {
   /** Short sha256 of the canonical configuration; recorded on every hit it produced. */
   hash: string
   rules: CompiledRule[]
+  /** The cross-merchant rules (rules/entity/), compiled with the file's `entities` section. */
+  entityRules: CompiledEntityRule[]
   /** The validated overrides of each rule, for a reload into a running engine. */
   layersOf(ruleId: string): OverrideLayers | undefined
   whitelist: WhitelistEntry[]
@@ -49,6 +52,7 @@ export function buildRulesConfig(
   raw: unknown,
   registry: readonly RegisteredRule[],
   source = 'rules config',
+  entityRegistry: readonly RegisteredEntityRule[] = [],
 ): RulesConfig {
   const problems: string[] = []
   const byId = new Map(registry.map((r) => [r.meta.id, r]))
@@ -66,8 +70,8 @@ export function buildRulesConfig(
   const root = raw ?? {}
   if (!isObj(root)) throw configError(source, ['(root): expected a JSON object'])
   for (const key of Object.keys(root)) {
-    if (!['rules', 'mcc', 'acquirers', 'whitelist'].includes(key))
-      problems.push(`${key}: unknown key (expected rules, mcc, acquirers, whitelist)`)
+    if (!['rules', 'mcc', 'acquirers', 'entities', 'whitelist'].includes(key))
+      problems.push(`${key}: unknown key (expected rules, mcc, acquirers, entities, whitelist)`)
   }
 
   /** Reads `{ "<rule>": { params } }` at `path`, passing each rule's overrides to `put`. */
@@ -137,7 +141,16 @@ export function buildRulesConfig(
     }
   }
 
-  const whitelist = parseWhitelist(root.whitelist, byId, problems)
+  let entityRules: CompiledEntityRule[] = []
+  try {
+    entityRules = buildEntityRules(root.entities, entityRegistry, 'entities')
+  } catch (e) {
+    problems.push(e instanceof Error ? e.message : String(e))
+  }
+  const whitelistable = new Map<string, boolean>()
+  for (const r of registry) whitelistable.set(r.meta.id, r.meta.whitelistable)
+  for (const r of entityRules) whitelistable.set(r.meta.id, r.meta.whitelistable)
+  const whitelist = parseWhitelist(root.whitelist, whitelistable, problems)
   if (problems.length > 0) throw configError(source, problems)
 
   const rules = registry.map((r) => r.compile(layer(r.meta.id)))
@@ -149,6 +162,7 @@ export function buildRulesConfig(
   return {
     hash: createHash('sha256').update(canonicalJson(root)).digest('hex').slice(0, 16),
     rules,
+    entityRules,
     layersOf: (ruleId) => layers.get(ruleId),
     whitelist,
     isWhitelisted: (acquirerId, merchantId, ruleId, at) =>
@@ -157,20 +171,24 @@ export function buildRulesConfig(
 }
 
 /** Reads and builds the rules configuration from a JSON file; a missing path means all defaults. */
-export function loadRulesConfig(path: string | null, registry: readonly RegisteredRule[]): RulesConfig {
-  if (path === null) return buildRulesConfig({}, registry, 'default rules config')
+export function loadRulesConfig(
+  path: string | null,
+  registry: readonly RegisteredRule[],
+  entityRegistry: readonly RegisteredEntityRule[] = [],
+): RulesConfig {
+  if (path === null) return buildRulesConfig({}, registry, 'default rules config', entityRegistry)
   let raw: unknown
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'))
   } catch (e) {
     throw configError(path, [`cannot read: ${e instanceof Error ? e.message : String(e)}`])
   }
-  return buildRulesConfig(raw, registry, path)
+  return buildRulesConfig(raw, registry, path, entityRegistry)
 }
 
 function parseWhitelist(
   raw: unknown,
-  byId: ReadonlyMap<string, RegisteredRule>,
+  whitelistable: ReadonlyMap<string, boolean>,
   problems: string[],
 ): WhitelistEntry[] {
   if (raw === undefined) return []
@@ -209,9 +227,9 @@ function parseWhitelist(
     if (expires !== null && !Number.isFinite(expiresAt))
       problems.push(`${path}.expires_at: "${expires}" is not an ISO-8601 time`)
     if (ruleId !== null) {
-      const rule = byId.get(ruleId)
-      if (rule === undefined) problems.push(`${path}.rule_id: unknown rule "${ruleId}"`)
-      else if (!rule.meta.whitelistable) {
+      const canWhitelist = whitelistable.get(ruleId)
+      if (canWhitelist === undefined) problems.push(`${path}.rule_id: unknown rule "${ruleId}"`)
+      else if (!canWhitelist) {
         problems.push(
           `${path}.rule_id: ${ruleId} cannot be whitelisted (regulation requires every hit to be reviewed)`,
         )

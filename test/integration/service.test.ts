@@ -74,6 +74,7 @@ describe('the service entry point (npm start)', () => {
       KAFKA_TOPIC_PARTITIONS: '2',
       TOPIC_TRANSACTIONS: `${prefix}.transactions`,
       TOPIC_MERCHANT_EVENTS: `${prefix}.merchant-events`,
+      TOPIC_ENTITY_ACTIVITY: `${prefix}.entity-activity`,
       CHDB_PATH: join(dir, 'chdb'),
       SIMULATOR: 'on',
       SIMULATOR_RATE: '400',
@@ -86,6 +87,7 @@ describe('the service entry point (npm start)', () => {
       `${prefix}.merchant-events`,
       `${prefix}.transactions.dlq`,
       `${prefix}.merchant-events.dlq`,
+      `${prefix}.entity-activity`,
     ])
     await waitForLine(run, 'pos-risk-monitor running')
     await new Promise((r) => setTimeout(r, 3000))

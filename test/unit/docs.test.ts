@@ -5,6 +5,8 @@ import { isSetting } from '../../config/settings.ts'
 import { CONFIG_SPEC } from '../../config/spec.ts'
 import { ERROR_CODES } from '../../lib/errors.ts'
 import { renderRulesReference } from '../../rules/engine/docs.ts'
+import { buildEntityRules } from '../../rules/entity/engine.ts'
+import { ENTITY_RULES } from '../../rules/entity/index.ts'
 import { RULES } from '../../rules/index.ts'
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
@@ -34,11 +36,12 @@ describe('README reference', () => {
 describe('rules reference', () => {
   it('rules/README.md matches the rule declarations (run `npm run gen` when this fails)', () => {
     const current = readFileSync(new URL('../../rules/README.md', import.meta.url), 'utf8')
-    expect(current).toBe(renderRulesReference(RULES))
+    expect(current).toBe(renderRulesReference(RULES, buildEntityRules({}, ENTITY_RULES)))
   })
 
   it('documents every parameter of every rule', () => {
-    const doc = renderRulesReference(RULES)
-    for (const r of RULES) for (const name of Object.keys(r.params)) expect(doc).toContain(`| \`${name}\` |`)
+    const doc = renderRulesReference(RULES, buildEntityRules({}, ENTITY_RULES))
+    for (const r of [...RULES, ...buildEntityRules({}, ENTITY_RULES)])
+      for (const name of Object.keys(r.params)) expect(doc).toContain(`| \`${name}\` |`)
   })
 })

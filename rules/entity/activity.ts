@@ -1,0 +1,126 @@
+import type { StoredBatch } from '../../ingest/consumer.ts'
+
+export type EntityKind = 'card' | 'account' | 'terminal'
+
+/**
+ * One merchant's contact with an entity that several merchants can share (a card, a settlement account,
+ * a terminal), as carried on the internal entity-activity topic. `id` is the id of the source event
+ * (txn_id or event_id): the entity stage de-duplicates by it and shows it as sample evidence.
+ */
+export interface ActivityRecord {
+  readonly id: string
+  readonly kind: EntityKind
+  /** Card token, settlement account token or terminal id. */
+  readonly key: string
+  readonly acquirerId: string
+  readonly merchantId: string
+  /** Event time of the source event, UTC ms. */
+  readonly at: number
+  /** Terminals only: bound (TERMINAL_BOUND) or unbound (TERMINAL_UNBOUND). */
+  readonly bound?: boolean
+}
+
+/**
+ * The Kafka key of a record: one entity of one acquirer is on one partition, so its state lives on one
+ * instance. The acquirer is part of it because entities never cross acquirers (one acquirer must never
+ * see another's data, and a card at two acquirers' merchants is not this rule's business).
+ */
+export function entityKeyOf(r: Pick<ActivityRecord, 'acquirerId' | 'kind' | 'key'>): string {
+  return `${r.acquirerId}\u0000${r.kind}\u0000${r.key}`
+}
+
+export function encodeActivity(r: ActivityRecord): Buffer {
+  const body: Record<string, string | number | boolean> = {
+    id: r.id,
+    kind: r.kind,
+    key: r.key,
+    acquirerId: r.acquirerId,
+    merchantId: r.merchantId,
+    at: r.at,
+  }
+  if (r.bound !== undefined) body.bound = r.bound
+  return Buffer.from(JSON.stringify(body))
+}
+
+export type DecodedActivity = { ok: true; record: ActivityRecord } | { ok: false; problem: string }
+
+function isKind(v: unknown): v is EntityKind {
+  return v === 'card' || v === 'account' || v === 'terminal'
+}
+
+function text(o: Readonly<Record<string, unknown>>, field: string): string | null {
+  const v = o[field]
+  return typeof v === 'string' && v.length > 0 ? v : null
+}
+
+/**
+ * Decodes and validates a record. We write this topic ourselves, so a bad record means a bug or a
+ * foreign producer: the stage skips and counts it rather than dead-lettering it.
+ */
+export function decodeActivity(value: Buffer | null): DecodedActivity {
+  if (value === null || value.length === 0) return { ok: false, problem: 'empty value' }
+  let raw: unknown
+  try {
+    raw = JSON.parse(value.toString('utf8'))
+  } catch {
+    return { ok: false, problem: 'not JSON' }
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    return { ok: false, problem: 'not a JSON object' }
+  const o: Readonly<Record<string, unknown>> = Object.fromEntries(Object.entries(raw))
+  const id = text(o, 'id')
+  const key = text(o, 'key')
+  const acquirerId = text(o, 'acquirerId')
+  const merchantId = text(o, 'merchantId')
+  if (id === null || key === null || acquirerId === null || merchantId === null)
+    return { ok: false, problem: 'id, key, acquirerId and merchantId must be non-empty strings' }
+  const kind = o.kind
+  if (!isKind(kind)) return { ok: false, problem: `unknown kind ${JSON.stringify(kind)}` }
+  const at = o.at
+  if (typeof at !== 'number' || !Number.isSafeInteger(at))
+    return { ok: false, problem: 'at must be epoch ms' }
+  const bound = o.bound
+  if (kind === 'terminal') {
+    if (typeof bound !== 'boolean') return { ok: false, problem: 'a terminal record needs bound' }
+    return { ok: true, record: { id, kind, key, acquirerId, merchantId, at, bound } }
+  }
+  if (bound !== undefined) return { ok: false, problem: `a ${kind} record has no bound` }
+  return { ok: true, record: { id, kind, key, acquirerId, merchantId, at } }
+}
+
+/**
+ * The activity records of events the store accepted as new: approved sales touch a card; events that
+ * set the settlement account touch an account; binding events touch a terminal.
+ */
+export function activitiesOf(batch: StoredBatch): ActivityRecord[] {
+  const out: ActivityRecord[] = []
+  if (batch.kind === 'transactions') {
+    for (const t of batch.items) {
+      // Declines are card testing, not spending: a tester's card at many merchants is decline_ratio's.
+      if (t.response_code !== '00') continue
+      if (t.txn_type !== 'PURCHASE' && t.txn_type !== 'PREAUTH_COMPLETION') continue
+      out.push({
+        id: t.txn_id,
+        kind: 'card',
+        key: t.card_token,
+        acquirerId: t.acquirer_id,
+        merchantId: t.merchant_id,
+        at: t.event_time,
+      })
+    }
+    return out
+  }
+  for (const e of batch.items) {
+    const base = { id: e.event_id, acquirerId: e.acquirer_id, merchantId: e.merchant_id, at: e.event_time }
+    if (
+      e.settlement_account_token !== null &&
+      (e.kind === 'ONBOARDED' || e.kind === 'SETTLEMENT_ACCOUNT_CHANGED')
+    ) {
+      out.push({ ...base, kind: 'account', key: e.settlement_account_token })
+    }
+    if (e.terminal_id !== null && (e.kind === 'TERMINAL_BOUND' || e.kind === 'TERMINAL_UNBOUND')) {
+      out.push({ ...base, kind: 'terminal', key: e.terminal_id, bound: e.kind === 'TERMINAL_BOUND' })
+    }
+  }
+  return out
+}

@@ -1,0 +1,482 @@
+import { RiskError } from '../../lib/errors.ts'
+import { type HitUpdate, hitIdOf } from '../engine/engine.ts'
+import { defaults, type ParamSpecs, type ParamValues, resolveParams } from '../engine/params.ts'
+import type { RuleCategory } from '../engine/types.ts'
+import { type ActivityRecord, type EntityKind, entityKeyOf } from './activity.ts'
+
+const DAY_MS = 86_400_000
+/** Merchants remembered per entity, the least recent dropped first: far above any rule's threshold. */
+const MAX_MERCHANTS = 64
+/** Binding events remembered per terminal and merchant. */
+const MAX_BINDINGS = 8
+const MAX_REMEMBERED_HITS = 64
+const MAX_SAMPLES = 5
+
+/** A merchant's latest contact with a card or an account. */
+export interface Contact {
+  readonly at: number
+  readonly id: string
+}
+
+export interface Binding {
+  readonly at: number
+  readonly id: string
+  readonly bound: boolean
+}
+
+/** What a rule sees of one entity. */
+export interface EntityView {
+  readonly acquirerId: string
+  readonly kind: EntityKind
+  readonly key: string
+  /** The entity's event-time clock: its latest record's event time. */
+  readonly watermark: number
+  /** Cards and accounts: each merchant's latest contact. */
+  readonly contacts: ReadonlyMap<string, Contact>
+  /** Terminals: each merchant's binding events, in event-time order. */
+  readonly bindings: ReadonlyMap<string, readonly Binding[]>
+}
+
+/** A cross-merchant finding: the engine turns it into one hit per involved merchant. */
+export interface EntityFinding {
+  observed: number
+  threshold: number
+  /** Anchored on event times of the evidence, so the same finding keeps its hit id as it grows. */
+  windowStart: number
+  windowEnd: number
+  /** Involved merchants with their evidence ids (txn or event ids), newest first. */
+  merchants: ReadonlyMap<string, readonly string[]>
+  /** The analyst's sentence for one merchant; `others` is how many other merchants are involved. */
+  detail: (others: number) => string
+}
+
+/**
+ * A cross-merchant rule. Like a per-merchant rule (rules/engine/types.ts) but its state is per entity
+ * (card, account or terminal) and `evaluate` sees every merchant that touched the entity. Pure: time is
+ * the entity's watermark and `clock`, the latest event time the engine has seen on any entity.
+ */
+export interface EntityRuleDefinition<PS extends ParamSpecs, S> {
+  readonly id: string
+  readonly version: number
+  readonly category: RuleCategory
+  readonly family: 'velocity' | 'amount' | 'volume' | 'cards' | 'location' | 'lifecycle'
+  readonly description: string
+  readonly whitelistable: boolean
+  readonly kind: EntityKind
+  readonly params: PS
+  /** Days of event time the entity state keeps (the widest window the params allow); drives replay. */
+  readonly retentionDays: number
+  createState(): S
+  evaluate(state: S, entity: EntityView, params: ParamValues<PS>, clock: number): EntityFinding | null
+}
+
+export function defineEntityRule<PS extends ParamSpecs, S>(
+  rule: EntityRuleDefinition<PS, S>,
+): EntityRuleDefinition<PS, S> {
+  return rule
+}
+
+export interface EntityRuleMeta {
+  readonly id: string
+  readonly version: number
+  readonly category: RuleCategory
+  readonly family: string
+  readonly description: string
+  readonly whitelistable: boolean
+  readonly kind: EntityKind
+  readonly retentionDays: number
+}
+
+interface EntityRuleInstance {
+  evaluate(entity: EntityView, clock: number): EntityFinding | null
+}
+
+/** An entity rule bound to its validated parameters, with its types closed over. */
+export interface CompiledEntityRule {
+  readonly meta: EntityRuleMeta
+  readonly params: ParamSpecs
+  createInstance(): EntityRuleInstance
+}
+
+/** Binds a rule to its parameters per acquirer (cross-merchant rules have no MCC layer). */
+export function compileEntityRule<PS extends ParamSpecs, S>(
+  rule: EntityRuleDefinition<PS, S>,
+  paramsFor: (acquirerId: string) => ParamValues<PS>,
+): CompiledEntityRule {
+  const { id, version, category, family, description, whitelistable, kind, retentionDays } = rule
+  return {
+    meta: { id, version, category, family, description, whitelistable, kind, retentionDays },
+    params: rule.params,
+    createInstance() {
+      const state = rule.createState()
+      return {
+        evaluate: (entity, clock) => rule.evaluate(state, entity, paramsFor(entity.acquirerId), clock),
+      }
+    },
+  }
+}
+
+/** A rule of the registry with its types closed over, so rules of different params sit in one array. */
+export interface RegisteredEntityRule {
+  readonly id: string
+  /** Compiles with `{ <param>: value }` overrides, global and per acquirer; throws RISK_ERR_CONFIG. */
+  compile(
+    global: Readonly<Record<string, unknown>>,
+    byAcquirer: ReadonlyMap<string, Readonly<Record<string, unknown>>>,
+    path: string,
+  ): CompiledEntityRule
+}
+
+export function registerEntityRule<PS extends ParamSpecs, S>(
+  rule: EntityRuleDefinition<PS, S>,
+): RegisteredEntityRule {
+  return {
+    id: rule.id,
+    compile(global, byAcquirer, path) {
+      const problems: string[] = []
+      const resolve = (base: ParamValues<PS>, o: Readonly<Record<string, unknown>>, at: string) => {
+        const r = resolveParams(rule.params, base, o, at)
+        if (r.ok) return r.value
+        problems.push(...r.problems)
+        return base
+      }
+      const base = resolve(defaults(rule.params), global, `${path}.rules.${rule.id}`)
+      const perAcquirer = new Map<string, ParamValues<PS>>()
+      for (const [acq, o] of byAcquirer)
+        perAcquirer.set(acq, resolve(base, o, `${path}.acquirers.${acq}.rules.${rule.id}`))
+      if (problems.length > 0)
+        throw new RiskError('RISK_ERR_CONFIG', `invalid entity rule parameters: ${problems.join('; ')}`)
+      return compileEntityRule(rule, (acq) => perAcquirer.get(acq) ?? base)
+    },
+  }
+}
+
+type Obj = Readonly<Record<string, unknown>>
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+/**
+ * Validates the parameter overrides of the cross-merchant rules and compiles them. Shape (the same as
+ * the rules file's `rules` and `acquirers.<acq>.rules` blocks):
+ *   { "rules": { "<rule>": { "<param>": value } }, "acquirers": { "<acq>": { "rules": { ... } } } }
+ * Every problem is reported at once, with its path (RISK_ERR_CONFIG).
+ */
+export function buildEntityRules(
+  raw: unknown,
+  registry: readonly RegisteredEntityRule[],
+  path = 'entity',
+): CompiledEntityRule[] {
+  const problems: string[] = []
+  const root = raw ?? {}
+  if (!isObj(root)) throw new RiskError('RISK_ERR_CONFIG', `${path}: expected a JSON object`)
+  const ids = new Set(registry.map((r) => r.id))
+  const ruleBlock = (block: unknown, at: string): Map<string, Obj> => {
+    const out = new Map<string, Obj>()
+    if (block === undefined) return out
+    if (!isObj(block)) {
+      problems.push(`${at}: expected an object of rule ids`)
+      return out
+    }
+    for (const [id, o] of Object.entries(block)) {
+      if (!ids.has(id)) problems.push(`${at}.${id}: unknown rule`)
+      else if (!isObj(o)) problems.push(`${at}.${id}: expected an object of parameters`)
+      else out.set(id, o)
+    }
+    return out
+  }
+  for (const key of Object.keys(root))
+    if (key !== 'rules' && key !== 'acquirers')
+      problems.push(`${path}.${key}: unknown key (expected rules, acquirers)`)
+  const global = ruleBlock(root.rules, `${path}.rules`)
+  const byAcquirer = new Map<string, Map<string, Obj>>()
+  if (root.acquirers !== undefined) {
+    if (!isObj(root.acquirers)) problems.push(`${path}.acquirers: expected an object of acquirer ids`)
+    else
+      for (const [acq, block] of Object.entries(root.acquirers)) {
+        if (!isObj(block)) problems.push(`${path}.acquirers.${acq}: expected an object with rules`)
+        else byAcquirer.set(acq, ruleBlock(block.rules, `${path}.acquirers.${acq}.rules`))
+      }
+  }
+  if (problems.length > 0)
+    throw new RiskError('RISK_ERR_CONFIG', `invalid entity rules: ${problems.join('; ')}`)
+  return registry.map((r) => {
+    const perAcq = new Map<string, Obj>()
+    for (const [acq, rules] of byAcquirer) {
+      const o = rules.get(r.id)
+      if (o !== undefined) perAcq.set(acq, o)
+    }
+    return r.compile(global.get(r.id) ?? {}, perAcq, path)
+  })
+}
+
+export interface EntityEngineOptions {
+  rules: readonly CompiledEntityRule[]
+  /** True when a whitelist entry silences this rule for this merchant at this time. */
+  isWhitelisted: (acquirerId: string, merchantId: string, ruleId: string, at: number) => boolean
+  configHash: string
+  /** Event time between sweeps of idle entities and re-evaluations that wait on the clock. */
+  sweepEveryMs?: number
+}
+
+interface EntityEntry {
+  acquirerId: string
+  kind: EntityKind
+  key: string
+  watermark: number
+  contacts: Map<string, Contact>
+  bindings: Map<string, Binding[]>
+  instances: { rule: CompiledEntityRule; instance: EntityRuleInstance }[]
+  /** Last finding signature per merchant hit, so an unchanged finding is not written again. */
+  lastFinding: Map<string, string>
+}
+
+export interface EntityEngineStats {
+  records: number
+  /** Records already applied (redelivery, replay overlap, a re-sent flush). */
+  duplicates: number
+  /** Records older than the entity's state window: they cannot change a finding. */
+  tooOld: number
+  hits: number
+  entities: number
+}
+
+/**
+ * State keyed by entity (acquirer, kind, key), for the partitions of the entity-activity topic one
+ * instance owns. Pure and synchronous: records in, hit updates out. Each entity keeps its merchants with
+ * their latest contact (terminals: their binding events), pruned by the entity's event time beyond its
+ * rules' retention; entities idle beyond it are swept on a coalesced event-time timer.
+ *
+ * A record is applied idempotently (the latest contact per merchant, binding events by id), so the
+ * at-least-once topic and replays after a restart never count anything twice.
+ */
+export class EntityEngine {
+  readonly stats: EntityEngineStats = { records: 0, duplicates: 0, tooOld: 0, hits: 0, entities: 0 }
+  readonly #entities = new Map<string, EntityEntry>()
+  readonly #rulesOf = new Map<EntityKind, CompiledEntityRule[]>()
+  readonly #retentionOf = new Map<EntityKind, number>()
+  /** Terminal entities whose finding may change with the clock alone (an overlap not yet long enough). */
+  readonly #watch = new Set<string>()
+  readonly #sweepEveryMs: number
+  #opts: EntityEngineOptions
+  #clock = Number.NEGATIVE_INFINITY
+  #lastSweep = Number.NEGATIVE_INFINITY
+
+  constructor(opts: EntityEngineOptions) {
+    const ids = new Set<string>()
+    for (const r of opts.rules) {
+      if (ids.has(r.meta.id)) throw new Error(`duplicate entity rule id ${r.meta.id}`)
+      ids.add(r.meta.id)
+      this.#rulesOf.set(r.meta.kind, [...(this.#rulesOf.get(r.meta.kind) ?? []), r])
+      const days = Math.max(this.#retentionOf.get(r.meta.kind) ?? 0, r.meta.retentionDays)
+      this.#retentionOf.set(r.meta.kind, days * DAY_MS)
+    }
+    this.#opts = opts
+    this.#sweepEveryMs = opts.sweepEveryMs ?? 300_000
+  }
+
+  /** The widest retention of any rule: how far back a rebuild must replay. */
+  get retentionMs(): number {
+    return Math.max(DAY_MS, ...this.#retentionOf.values())
+  }
+
+  get entityCount(): number {
+    return this.#entities.size
+  }
+
+  /** A reloaded configuration: whitelist and hash change in place, entity state is kept. */
+  reconfigure(opts: Partial<Pick<EntityEngineOptions, 'isWhitelisted' | 'configHash'>>): void {
+    this.#opts = { ...this.#opts, ...opts }
+  }
+
+  onRecord(r: ActivityRecord): HitUpdate[] {
+    this.stats.records++
+    const rules = this.#rulesOf.get(r.kind)
+    const retention = this.#retentionOf.get(r.kind)
+    if (rules === undefined || retention === undefined) return []
+    const out: HitUpdate[] = []
+    if (r.at > this.#clock) this.#clock = r.at
+    const key = entityKeyOf(r)
+    const e = this.#entry(key, r, rules)
+    if (r.at <= e.watermark - retention) {
+      this.stats.tooOld++
+    } else if (!this.#apply(e, r)) {
+      this.stats.duplicates++
+    } else {
+      if (r.at > e.watermark) {
+        e.watermark = r.at
+        this.#prune(e, e.watermark - retention)
+      }
+      this.#evaluate(key, e, out)
+    }
+    if (this.#clock >= this.#lastSweep + this.#sweepEveryMs) this.#sweep(out)
+    return out
+  }
+
+  /** Drops the entities `which` selects (partitions this instance no longer owns); returns how many. */
+  drop(which: (entityKey: string) => boolean): number {
+    let dropped = 0
+    for (const key of this.#entities.keys()) {
+      if (!which(key)) continue
+      this.#entities.delete(key)
+      this.#watch.delete(key)
+      dropped++
+    }
+    this.stats.entities = this.#entities.size
+    return dropped
+  }
+
+  #entry(key: string, r: ActivityRecord, rules: readonly CompiledEntityRule[]): EntityEntry {
+    let e = this.#entities.get(key)
+    if (e === undefined) {
+      e = {
+        acquirerId: r.acquirerId,
+        kind: r.kind,
+        key: r.key,
+        watermark: Number.NEGATIVE_INFINITY,
+        contacts: new Map(),
+        bindings: new Map(),
+        instances: rules.map((rule) => ({ rule, instance: rule.createInstance() })),
+        lastFinding: new Map(),
+      }
+      this.#entities.set(key, e)
+      this.stats.entities = this.#entities.size
+    }
+    return e
+  }
+
+  /** Applies a record; false when it changes nothing (a duplicate or an older contact). */
+  #apply(e: EntityEntry, r: ActivityRecord): boolean {
+    if (r.kind === 'terminal') {
+      let list = e.bindings.get(r.merchantId)
+      if (list === undefined) {
+        list = []
+        this.#makeRoom(e.bindings, (l) => l.at(-1)?.at ?? 0)
+        e.bindings.set(r.merchantId, list)
+      }
+      if (list.some((b) => b.id === r.id)) return false
+      const item = { at: r.at, id: r.id, bound: r.bound === true }
+      let i = list.length
+      // Event-time order whatever the arrival order; ties by id, so a replay sorts the same way.
+      while (i > 0 && before(item, list[i - 1])) i--
+      list.splice(i, 0, item)
+      if (list.length > MAX_BINDINGS) list.shift()
+      return true
+    }
+    const previous = e.contacts.get(r.merchantId)
+    if (previous !== undefined && (previous.at > r.at || (previous.at === r.at && previous.id >= r.id))) {
+      return previous.id !== r.id
+    }
+    if (previous === undefined) this.#makeRoom(e.contacts, (c) => c.at)
+    e.contacts.set(r.merchantId, { at: r.at, id: r.id })
+    return true
+  }
+
+  #makeRoom<V>(map: Map<string, V>, timeOf: (v: V) => number): void {
+    if (map.size < MAX_MERCHANTS) return
+    let oldest: string | null = null
+    let oldestAt = Number.POSITIVE_INFINITY
+    for (const [k, v] of map) {
+      const t = timeOf(v)
+      if (t < oldestAt) {
+        oldestAt = t
+        oldest = k
+      }
+    }
+    if (oldest !== null) map.delete(oldest)
+  }
+
+  #prune(e: EntityEntry, horizon: number): void {
+    for (const [m, c] of e.contacts) if (c.at <= horizon) e.contacts.delete(m)
+    for (const [m, list] of e.bindings) {
+      while (list.length > 0 && (list[0]?.at ?? 0) <= horizon) list.shift()
+      if (list.length === 0) e.bindings.delete(m)
+    }
+  }
+
+  #evaluate(key: string, e: EntityEntry, out: HitUpdate[]): void {
+    let waiting = false
+    for (const { rule, instance } of e.instances) {
+      const finding = instance.evaluate(e, this.#clock)
+      if (e.kind === 'terminal' && finding === null && countBoundNow(e) > 1) waiting = true
+      if (finding === null) continue
+      const meta = rule.meta
+      const others = finding.merchants.size - 1
+      const samples = allSamples(finding.merchants)
+      for (const [merchantId, own] of finding.merchants) {
+        if (meta.whitelistable && this.#opts.isWhitelisted(e.acquirerId, merchantId, meta.id, e.watermark))
+          continue
+        const detail = finding.detail(others)
+        const hitKey = `${meta.id}\u0000${merchantId}\u0000${finding.windowStart}`
+        const signature = `${finding.observed}|${finding.threshold}|${finding.windowEnd}|${detail}|${this.#opts.configHash}`
+        if (e.lastFinding.get(hitKey) === signature) continue
+        e.lastFinding.delete(hitKey)
+        e.lastFinding.set(hitKey, signature)
+        if (e.lastFinding.size > MAX_REMEMBERED_HITS) {
+          const oldest = e.lastFinding.keys().next()
+          if (oldest.done !== true) e.lastFinding.delete(oldest.value)
+        }
+        // The merchant's own evidence first: the analyst reads this hit from that merchant's side.
+        const sampleTxnIds = [...own, ...samples.filter((s) => !own.includes(s))].slice(0, MAX_SAMPLES)
+        this.stats.hits++
+        out.push({
+          hitId: hitIdOf(e.acquirerId, merchantId, meta.id, finding.windowStart),
+          acquirerId: e.acquirerId,
+          merchantId,
+          ruleId: meta.id,
+          ruleVersion: meta.version,
+          category: meta.category,
+          finding: {
+            observed: finding.observed,
+            threshold: finding.threshold,
+            windowStart: finding.windowStart,
+            windowEnd: finding.windowEnd,
+            sampleTxnIds,
+            detail,
+          },
+          detectedAt: Math.max(e.watermark, Math.min(this.#clock, finding.windowEnd)),
+          configHash: this.#opts.configHash,
+        })
+      }
+    }
+    if (waiting) this.#watch.add(key)
+    else this.#watch.delete(key)
+  }
+
+  /**
+   * The coalesced timer: drops entities idle beyond their retention, and re-evaluates terminals whose
+   * overlap waits for the clock (their own records are rare, so their watermark would not move).
+   */
+  #sweep(out: HitUpdate[]): void {
+    this.#lastSweep = this.#clock
+    for (const [key, e] of this.#entities) {
+      const retention = this.#retentionOf.get(e.kind) ?? 0
+      if (e.watermark <= this.#clock - retention) {
+        this.#entities.delete(key)
+        this.#watch.delete(key)
+      }
+    }
+    this.stats.entities = this.#entities.size
+    for (const key of [...this.#watch]) {
+      const e = this.#entities.get(key)
+      if (e !== undefined) this.#evaluate(key, e, out)
+    }
+  }
+}
+
+function before(a: Binding, b: Binding | undefined): boolean {
+  return b !== undefined && (a.at < b.at || (a.at === b.at && a.id < b.id))
+}
+
+function countBoundNow(e: EntityView): number {
+  let n = 0
+  for (const list of e.bindings.values()) if (list.at(-1)?.bound === true) n++
+  return n
+}
+
+function allSamples(merchants: ReadonlyMap<string, readonly string[]>): string[] {
+  const out: string[] = []
+  for (const ids of merchants.values()) for (const id of ids) if (!out.includes(id)) out.push(id)
+  return out
+}

@@ -1,0 +1,259 @@
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs'
+import { asRiskError, type RiskError } from '../../lib/errors.ts'
+import type { Logger } from '../../lib/logger.ts'
+import { retryWhileRetriable } from '../../lib/retry.ts'
+import type { Store } from '../../store/client.ts'
+import { upsertHits } from '../../store/rule-hits.ts'
+import type { HitUpdate } from '../engine/engine.ts'
+import { decodeActivity, entityKeyOf } from './activity.ts'
+import type { EntityEngine } from './engine.ts'
+
+export interface EntityStageOptions {
+  kafka: Kafka
+  store: Store
+  engine: EntityEngine
+  /** The internal entity-activity topic. */
+  topic: string
+  groupId: string
+  logger: Logger
+  /** Wall clock: the replay starts at the records published within the engine's retention before now. */
+  now: () => number
+  sleep: (ms: number) => Promise<void>
+  retryInitialMs: number
+  retryMaxMs: number
+  concurrency?: number
+}
+
+export interface EntityStageStats {
+  records: number
+  /** Records that do not decode: skipped, since we produce this topic ourselves. */
+  bad: number
+  hitsWritten: number
+  /** Partitions whose state was rebuilt by replay. */
+  replays: number
+  retries: number
+}
+
+/**
+ * The second rules stage: a consumer group on the entity-activity topic, whose key (acquirer, kind,
+ * entity) puts each card, account and terminal on one partition, so cross-merchant state scales by
+ * partitions like the per-merchant stage.
+ *
+ * State is rebuilt by replay, with no snapshot: on the first batch of each newly assigned partition,
+ * the stage seeks it to the first record published within the engine's retention before now (Kafka
+ * timestamps are publication time, which is never earlier than the event time minus the ingest skew,
+ * so this covers every record whose event time can still matter) and re-applies from there. Hits are
+ * upserts by hit id, so a replay rewrites the same rows. Offsets are committed after each batch's hits
+ * are written; they only matter for partitions kept across a rebalance, which keep their state too.
+ */
+export class EntityStage {
+  readonly stats: EntityStageStats = { records: 0, bad: 0, hitsWritten: 0, replays: 0, retries: 0 }
+  readonly #opts: EntityStageOptions
+  readonly #log: Logger
+  readonly #consumer: Consumer
+  readonly #admin: Admin
+  /** Partitions positioned for replay in the current ownership, with the offset the replay starts at. */
+  readonly #replayFrom = new Map<number, bigint>()
+  readonly #partitionOf = new Map<string, number>()
+  readonly #positioning = new Map<number, Promise<bigint>>()
+  #owned = new Set<number>()
+  #running = false
+  #joined = false
+  #failing: RiskError | null = null
+
+  constructor(opts: EntityStageOptions) {
+    this.#opts = opts
+    this.#log = opts.logger.child({ component: 'entity-rules' })
+    this.#consumer = opts.kafka.consumer({
+      groupId: opts.groupId,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+    })
+    this.#admin = opts.kafka.admin()
+  }
+
+  get ready(): boolean {
+    return this.#running && this.#joined && this.#failing === null
+  }
+
+  async start(): Promise<void> {
+    const { events } = this.#consumer
+    this.#consumer.on(events.GROUP_JOIN, (e) => {
+      this.#joined = true
+      const owned = new Set(e.payload.memberAssignment[this.#opts.topic] ?? [])
+      const gone = [...this.#owned].filter((p) => !owned.has(p))
+      if (gone.length > 0) this.#forget(gone)
+      // Replay starts now rather than at the partition's next record, which may be hours away.
+      for (const p of owned)
+        if (!this.#owned.has(p))
+          this.#position(p).catch((error: unknown) => {
+            this.#positioning.delete(p)
+            this.#log.warn(
+              { partition: p, error: String(error) },
+              'replay positioning deferred to the first batch',
+            )
+          })
+      this.#owned = owned
+      this.#log.info({ partitions: [...owned] }, 'joined entity consumer group')
+    })
+    this.#consumer.on(events.REBALANCING, () => {
+      this.#joined = false
+    })
+    this.#consumer.on(events.CRASH, (e) => {
+      this.#joined = false
+      this.#log.error(
+        { error: e.payload.error.message, restart: e.payload.restart },
+        'entity consumer crashed',
+      )
+    })
+    try {
+      await this.#admin.connect()
+      await this.#consumer.connect()
+      await this.#consumer.subscribe({ topics: [this.#opts.topic], fromBeginning: true })
+    } catch (e) {
+      throw asRiskError(e, 'RISK_ERR_KAFKA', 'cannot start the entity stage', { topic: this.#opts.topic })
+    }
+    this.#running = true
+    await this.#consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.#opts.concurrency ?? 1,
+      eachBatch: (payload) => this.#eachBatch(payload),
+    })
+  }
+
+  /** Finishes the batch in hand (hits written, offsets committed), leaves the group, disconnects. */
+  async stop(): Promise<void> {
+    if (!this.#running) return
+    this.#running = false
+    await this.#consumer.disconnect()
+    await this.#admin.disconnect()
+    this.#log.info({ stats: this.stats, engine: this.#opts.engine.stats }, 'entity stage stopped')
+  }
+
+  async #eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, heartbeat, isRunning, isStale, resolveOffset } = payload
+    const { partition, topic } = batch
+    const keepGoing = () => isRunning() && !isStale()
+    const retry = {
+      initialMs: this.#opts.retryInitialMs,
+      maxMs: this.#opts.retryMaxMs,
+      shouldContinue: keepGoing,
+      sleep: this.#opts.sleep,
+      onRetry: async (error: RiskError, attempt: number, delayMs: number) => {
+        this.#failing = error
+        this.stats.retries++
+        this.#log.warn({ ...error.toLog(), attempt, delayMs, topic, partition }, 'retrying')
+        await heartbeat()
+      },
+    }
+    let from = this.#replayFrom.get(partition)
+    if (from === undefined) {
+      from = await retryWhileRetriable(() => this.#position(partition), retry)
+      // #position sought back when the group's committed offset was past the replay start.
+      const first = batch.messages[0]
+      if (isStale() || (first !== undefined && BigInt(first.offset) > from)) return
+    }
+    const hits: HitUpdate[] = []
+    const engine = this.#opts.engine
+    for (const message of batch.messages) {
+      if (!keepGoing()) return
+      if (BigInt(message.offset) < from) continue
+      this.stats.records++
+      const decoded = decodeActivity(message.value)
+      if (!decoded.ok) {
+        this.stats.bad++
+        this.#log.warn(
+          { topic, partition, offset: message.offset, problem: decoded.problem },
+          'bad entity record skipped',
+        )
+        continue
+      }
+      this.#partitionOf.set(entityKeyOf(decoded.record), partition)
+      for (const h of engine.onRecord(decoded.record)) hits.push(h)
+    }
+    if (hits.length > 0) {
+      this.stats.hitsWritten += await retryWhileRetriable(
+        () => upsertHits(this.#opts.store, hits, this.#opts.now()),
+        retry,
+      )
+    }
+    this.#failing = null
+    const last = batch.messages.at(-1)
+    if (last === undefined) return
+    resolveOffset(last.offset)
+    try {
+      await this.#consumer.commitOffsets([
+        { topic, partition, offset: (BigInt(last.offset) + 1n).toString() },
+      ])
+    } catch (e) {
+      // Harmless to lose: a kept partition re-applies a few records (idempotent), a new owner replays.
+      this.#log.warn({ topic, partition, error: e instanceof Error ? e.message : String(e) }, 'commit failed')
+    }
+    await heartbeat()
+  }
+
+  /**
+   * Positions a newly owned partition for replay, once per ownership: forgets what an earlier ownership
+   * left (the replay re-applies it) and seeks to the replay start.
+   */
+  #position(partition: number): Promise<bigint> {
+    let p = this.#positioning.get(partition)
+    if (p === undefined) {
+      p = this.#replayOffset(partition).then((from) => {
+        this.#dropState([partition])
+        this.#replayFrom.set(partition, from)
+        this.stats.replays++
+        this.#log.info({ partition, from: from.toString() }, 'replaying entity activity')
+        this.#consumer.seek({ topic: this.#opts.topic, partition, offset: from.toString() })
+        return from
+      })
+      p.catch(() => this.#positioning.delete(partition))
+      this.#positioning.set(partition, p)
+    }
+    return p
+  }
+
+  async #replayOffset(partition: number): Promise<bigint> {
+    const since = this.#opts.now() - this.#opts.engine.retentionMs
+    try {
+      const offsets = await this.#admin.fetchTopicOffsetsByTimestamp(this.#opts.topic, since)
+      const entry = offsets.find((o) => o.partition === partition)
+      if (entry === undefined) throw new Error(`no offset for partition ${partition}`)
+      return BigInt(entry.offset)
+    } catch (e) {
+      throw asRiskError(e, 'RISK_ERR_KAFKA', 'cannot find the replay offset', {
+        topic: this.#opts.topic,
+        partition,
+      })
+    }
+  }
+
+  #forget(partitions: readonly number[]): void {
+    for (const p of partitions) {
+      this.#replayFrom.delete(p)
+      this.#positioning.delete(p)
+    }
+    this.#dropState(partitions)
+  }
+
+  #dropState(partitions: readonly number[]): void {
+    const gone = new Set(partitions)
+    const dropped = this.#opts.engine.drop((key) => gone.has(this.#partitionOf.get(key) ?? -1))
+    for (const [key, p] of this.#partitionOf) if (gone.has(p)) this.#partitionOf.delete(key)
+    if (dropped > 0) this.#log.info({ partitions, dropped }, 'entity state of partitions dropped')
+  }
+}
+
+/**
+ * Topic settings of the entity-activity topic: it is the stage's only memory, so it must keep at least
+ * the widest rule window (the broker's default of 7 days would cut the 90-day account window). Pass to
+ * admin.createTopics as `configEntries`.
+ */
+export function entityTopicConfig(retentionMs: number): { name: string; value: string }[] {
+  // A day of slack: the replay starts at now − retention by publication time.
+  return [
+    { name: 'retention.ms', value: String(retentionMs + 86_400_000) },
+    { name: 'cleanup.policy', value: 'delete' },
+  ]
+}
