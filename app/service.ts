@@ -183,7 +183,18 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
         logger: log,
         now: deps.now,
       })
-      const publisher = new EntityPublisher({ kafka, topic: topics.entityActivity, now: deps.now })
+      const publisher = new EntityPublisher({
+        kafka,
+        topic: topics.entityActivity,
+        now: deps.now,
+        recovery: {
+          store,
+          groupId: config.kafka.groupId,
+          topics: { transactions: topics.transactions, merchantEvents: topics.merchantEvents },
+          // A crash and restart takes minutes; a day covers a slow restart without re-reading history.
+          lookbackMs: 86_400_000,
+        },
+      })
       await publisher.start()
       cleanups.push(() => publisher.stop())
       rules = { engine, stage, publisher, entities: entityEngine }

@@ -148,9 +148,18 @@ export class RulesStage implements StoredEventSink {
 // Numbers as Float64 and times as epoch ms: a server quotes 64-bit integers in JSON, chDB does not, and
 // both are exact below 2^53. The filters sit in a subquery because ClickHouse lets a SELECT alias
 // (event_time as ms) shadow the column of the same name in WHERE.
+/** The columns of `merchant_events` as a MerchantEvent (use inside a subquery that did the filtering). */
+export const MERCHANT_EVENT_COLUMNS = `event_id, toFloat64(toUnixTimestamp64Milli(event_time)) AS event_time,
+       acquirer_id, merchant_id, terminal_id, kind, registered_mcc, merchant_name, latitude, longitude,
+       settlement_account_token`
+
+/** The columns of `transactions` as a TerminalTransaction (use inside a subquery that did the filtering). */
+export const TRANSACTION_COLUMNS = `txn_id, toFloat64(toUnixTimestamp64Milli(event_time)) AS event_time,
+       acquirer_id, merchant_id, terminal_id, card_token, card_bin, card_type, txn_type,
+       toFloat64(amount_minor) AS amount_minor, currency, mcc, entry_mode, response_code, latitude, longitude`
+
 const MERCHANT_EVENTS_SQL = `
-SELECT event_id, toFloat64(toUnixTimestamp64Milli(event_time)) AS event_time, acquirer_id, merchant_id,
-       terminal_id, kind, registered_mcc, merchant_name, latitude, longitude, settlement_account_token
+SELECT ${MERCHANT_EVENT_COLUMNS}
 FROM (
   SELECT * FROM {db:Identifier}.merchant_events FINAL
   WHERE kafka_topic = {topic:String} AND kafka_partition = {partition:UInt32}
@@ -158,9 +167,7 @@ FROM (
 ORDER BY event_time, event_id`
 
 const TRANSACTIONS_SQL = `
-SELECT txn_id, toFloat64(toUnixTimestamp64Milli(event_time)) AS event_time, acquirer_id, merchant_id,
-       terminal_id, card_token, card_bin, card_type, txn_type, toFloat64(amount_minor) AS amount_minor,
-       currency, mcc, entry_mode, response_code, latitude, longitude
+SELECT ${TRANSACTION_COLUMNS}
 FROM (
   SELECT * FROM {db:Identifier}.transactions FINAL
   WHERE kafka_topic = {topic:String} AND kafka_partition = {partition:UInt32}

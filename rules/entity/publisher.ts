@@ -1,6 +1,9 @@
 import { type Kafka, Partitioners, type Producer } from 'kafkajs'
 import type { StoredBatch, StoredEventSink } from '../../ingest/consumer.ts'
 import { asRiskError } from '../../lib/errors.ts'
+import type { MerchantEvent, TerminalTransaction } from '../../schemas/types.generated.ts'
+import type { Store } from '../../store/client.ts'
+import { MERCHANT_EVENT_COLUMNS, TRANSACTION_COLUMNS } from '../stage.ts'
 import { type ActivityRecord, activitiesOf, encodeActivity, entityKeyOf } from './activity.ts'
 
 export interface EntityPublisherOptions {
@@ -9,6 +12,18 @@ export interface EntityPublisherOptions {
   topic: string
   /** Wall clock, for the Kafka timestamp the entity stage's replay seeks by. */
   now: () => number
+  /**
+   * Re-publishes, when a partition is prepared, what a crash may have left unpublished (see prepare).
+   * Without it, a crash between the store write and the publish loses those records.
+   */
+  recovery?: {
+    store: Store
+    /** The ingest consumer group, whose committed offsets say what was fully handled. */
+    groupId: string
+    topics: { transactions: string; merchantEvents: string }
+    /** Only events ingested this recently are considered (a crash-restart is minutes, not days). */
+    lookbackMs: number
+  }
 }
 
 /**
@@ -24,7 +39,10 @@ export class EntityPublisher implements StoredEventSink {
   readonly #opts: EntityPublisherOptions
   readonly #producer: Producer
   #pending: ActivityRecord[] = []
+  readonly #prepared = new Set<string>()
   published = 0
+  /** Records re-published by `prepare` after a restart. */
+  recovered = 0
 
   constructor(opts: EntityPublisherOptions) {
     this.#opts = opts
@@ -51,7 +69,75 @@ export class EntityPublisher implements StoredEventSink {
     await this.#producer.disconnect()
   }
 
-  async prepare(_topic: string, _partition: number): Promise<void> {}
+  /**
+   * Before the first batch of a partition: the events the store holds at or beyond the group's committed
+   * offset were written by a run that may have died before publishing their records (the store drops
+   * their replay as already seen, so they would never reach `process`). Publish their records again;
+   * the entity stage drops the ones that did arrive, by record id.
+   */
+  async prepare(topic: string, partition: number): Promise<void> {
+    const r = this.#opts.recovery
+    const key = `${topic}\u0000${partition}`
+    if (r === undefined || this.#prepared.has(key)) return
+    const committed = await this.#committedOffset(r.groupId, topic, partition)
+    const kind =
+      topic === r.topics.transactions
+        ? 'transactions'
+        : topic === r.topics.merchantEvents
+          ? 'merchantEvents'
+          : null
+    if (kind === null) {
+      this.#prepared.add(key)
+      return
+    }
+    const table = kind === 'transactions' ? 'transactions' : 'merchant_events'
+    const columns = kind === 'transactions' ? TRANSACTION_COLUMNS : MERCHANT_EVENT_COLUMNS
+    try {
+      const rs = await r.store.client.query({
+        // table and columns are fixed by the topic kind above, never taken from input.
+        query: `SELECT ${columns} FROM (
+          SELECT * FROM {db:Identifier}.${table} FINAL
+          WHERE kafka_topic = {topic:String} AND kafka_partition = {partition:UInt32}
+            AND kafka_offset >= {from:UInt64}
+            AND ingested_at >= fromUnixTimestamp64Milli({since:Int64}, 'UTC'))`,
+        query_params: {
+          db: r.store.database,
+          topic,
+          partition,
+          from: committed,
+          since: this.#opts.now() - r.lookbackMs,
+        },
+        format: 'JSONEachRow',
+      })
+      const before = this.#pending.length
+      if (kind === 'transactions')
+        this.process({ kind, items: await rs.json<TerminalTransaction>() }, partition)
+      else this.process({ kind, items: await rs.json<MerchantEvent>() }, partition)
+      this.recovered += this.#pending.length - before
+    } catch (e) {
+      throw asRiskError(e, 'RISK_ERR_STORE_QUERY', 'cannot read the events to re-publish', {
+        topic,
+        partition,
+      })
+    }
+    await this.flush()
+    this.#prepared.add(key)
+  }
+
+  async #committedOffset(groupId: string, topic: string, partition: number): Promise<string> {
+    const admin = this.#opts.kafka.admin()
+    try {
+      await admin.connect()
+      const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] })
+      const found = offsets?.partitions.find((p) => p.partition === partition)?.offset ?? '-1'
+      // -1: the group never committed here, so everything stored may be unpublished (within the lookback).
+      return found === '-1' ? '0' : found
+    } catch (e) {
+      throw asRiskError(e, 'RISK_ERR_KAFKA', 'cannot read committed offsets', { groupId, topic, partition })
+    } finally {
+      await admin.disconnect()
+    }
+  }
 
   process(batch: StoredBatch, _partition: number): void {
     for (const r of activitiesOf(batch)) this.#pending.push(r)
@@ -76,5 +162,7 @@ export class EntityPublisher implements StoredEventSink {
     this.#pending = []
   }
 
-  revoked(_topic: string, _partitions: readonly number[]): void {}
+  revoked(topic: string, partitions: readonly number[]): void {
+    for (const p of partitions) this.#prepared.delete(`${topic}\u0000${p}`)
+  }
 }
