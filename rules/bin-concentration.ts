@@ -48,7 +48,9 @@ interface State {
   count: number
   from: number
   top: string | null
-  samples: Recent<{ bin: string; txnId: string }>
+  /** Recent sales as two rings pushed together (same capacity, so they stay aligned): no object per sale. */
+  sampleBins: Recent<string>
+  sampleTxnIds: Recent<string>
 }
 
 function cardBit(token: string): number {
@@ -111,6 +113,20 @@ function advance(state: State, to: number): void {
   findTop(state)
 }
 
+const SAMPLES = 32
+
+/** The last five sampled transaction ids of `bin`, oldest first. */
+function sampleOf(state: State, bin: string): string[] {
+  const bins = state.sampleBins.toArray()
+  const ids = state.sampleTxnIds.toArray()
+  const out: string[] = []
+  for (let i = 0; i < bins.length; i++) {
+    const id = ids[i]
+    if (bins[i] === bin && id !== undefined) out.push(id)
+  }
+  return out.slice(-5)
+}
+
 export const binConcentration = defineRule({
   id: 'bin_concentration',
   version: 1,
@@ -153,7 +169,8 @@ export const binConcentration = defineRule({
     count: 0,
     from: Number.NEGATIVE_INFINITY,
     top: null,
-    samples: new Recent<{ bin: string; txnId: string }>(32),
+    sampleBins: new Recent<string>(SAMPLES),
+    sampleTxnIds: new Recent<string>(SAMPLES),
   }),
   onTransaction(state, txn, ctx) {
     advance(state, Math.floor(ctx.watermarkDay / BUCKET_DAYS))
@@ -190,7 +207,8 @@ export const binConcentration = defineRule({
     state.count++
     const top = state.top === null ? undefined : state.bins.get(state.top)
     if (bin !== POOLED && (top === undefined || w.amount > top.amount)) state.top = bin
-    state.samples.push({ bin, txnId: txn.txn_id })
+    state.sampleBins.push(bin)
+    state.sampleTxnIds.push(txn.txn_id)
   },
   onMerchantEvent(state, _event, ctx) {
     advance(state, Math.floor(ctx.watermarkDay / BUCKET_DAYS))
@@ -218,11 +236,7 @@ export const binConcentration = defineRule({
       threshold: p.shareThreshold,
       windowStart: ctx.dayStart(state.from * BUCKET_DAYS),
       windowEnd: ctx.dayStart(ctx.watermarkDay + 1),
-      sampleTxnIds: state.samples
-        .toArray()
-        .filter((s) => s.bin === bin)
-        .slice(-5)
-        .map((s) => s.txnId),
+      sampleTxnIds: sampleOf(state, bin),
       detail:
         `${(100 * share).toFixed(1)}% of approved volume since ${new Date(ctx.dayStart(state.from * BUCKET_DAYS) + 43_200_000).toISOString().slice(0, 10)} came from BIN ${bin} ` +
         `(${(100 * (w.credit / w.amount)).toFixed(0)}% credit) on about ${Number.isFinite(cards) ? Math.round(cards) : 'over 250'} distinct cards.`,

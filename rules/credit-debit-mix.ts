@@ -37,6 +37,19 @@ function zero(): Totals {
   }
 }
 
+function copy(into: Totals, from: Readonly<Totals>): void {
+  into.salesAmount = from.salesAmount
+  into.salesCount = from.salesCount
+  into.creditAmount = from.creditAmount
+  into.creditCount = from.creditCount
+  into.creditSum = from.creditSum
+  into.debitCount = from.debitCount
+  into.debitSum = from.debitSum
+  into.debitSumSq = from.debitSumSq
+}
+
+const ZERO: Readonly<Totals> = zero()
+
 function add(into: Totals, from: Totals): void {
   into.salesAmount += from.salesAmount
   into.salesCount += from.salesCount
@@ -155,7 +168,7 @@ export const creditDebitMix = defineRule({
     }),
   },
   createState: (): State => ({
-    days: new DayRing<Totals>(WINDOW_DAYS, zero),
+    days: new DayRing<Totals>(WINDOW_DAYS, zero, (b) => copy(b, ZERO)),
     past: zero(),
     pastDay: Number.NaN,
     credit: new Recent<string>(5),
@@ -179,22 +192,18 @@ export const creditDebitMix = defineRule({
     const p = ctx.params
     const wd = ctx.watermarkDay
     if (state.pastDay !== wd) {
-      const past = zero()
+      // Refilled in place: the cache is private to this state, so no new object per day change.
+      const past = state.past
+      copy(past, ZERO)
       state.days.forEach(wd - WINDOW_DAYS + 1, wd - 1, (b) => add(past, b))
-      state.past = past
       state.pastDay = wd
     }
     const t = state.scratch
-    Object.assign(t, state.past)
+    copy(t, state.past)
     const today = state.days.peek(wd)
     if (today !== undefined) add(t, today)
     if (t.salesCount < p.minSales || t.salesAmount <= 0) return null
     const share = t.creditAmount / t.salesAmount
-    const window = {
-      windowStart: ctx.dayStart(wd - WINDOW_DAYS + 1),
-      windowEnd: ctx.dayStart(wd + 1),
-    }
-    const sales = `${t.salesCount} approved sales in ${WINDOW_DAYS} days`
 
     const cohort = ctx.peers?.creditShare
     const peerBound =
@@ -205,10 +214,12 @@ export const creditDebitMix = defineRule({
       const high = share > p.highShare
       const threshold = high ? p.highShare : p.mediumShare
       const peerText = peerBound === null ? 'no peer cohort to compare' : `peer bound ${pct(peerBound)}`
+      const sales = `${t.salesCount} approved sales in ${WINDOW_DAYS} days`
       return {
         observed: share,
         threshold,
-        ...window,
+        windowStart: ctx.dayStart(wd - WINDOW_DAYS + 1),
+        windowEnd: ctx.dayStart(wd + 1),
         sampleTxnIds: state.credit.toArray(),
         detail: `Credit was ${pct(share)} of approved sales amount over ${sales}, above the ${high ? 'high' : 'medium'} threshold ${pct(threshold)} (${peerText}).`,
       }
@@ -223,10 +234,12 @@ export const creditDebitMix = defineRule({
     const creditMean = t.creditSum / t.creditCount
     const ratio = creditMean / debitMean
     if (ratio <= p.mixMinTicketRatio || debitCv >= p.mixMaxDebitCv) return null
+    const sales = `${t.salesCount} approved sales in ${WINDOW_DAYS} days`
     return {
       observed: share,
       threshold: p.mixMinShare,
-      ...window,
+      windowStart: ctx.dayStart(wd - WINDOW_DAYS + 1),
+      windowEnd: ctx.dayStart(wd + 1),
       sampleTxnIds: [...state.credit.toArray().slice(-3), ...state.debit.toArray().slice(-2)],
       detail: `Credit was ${pct(share)} of approved sales amount over ${sales}, with mean credit ticket ${creditMean.toFixed(0)} ${ratio.toFixed(1)}× the mean debit ticket ${debitMean.toFixed(0)} and debit tickets uniform (CV ${debitCv.toFixed(2)} over ${t.debitCount} debit sales), the 4:1 mix that hides cash-out.`,
     }

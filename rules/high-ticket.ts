@@ -68,12 +68,11 @@ export const highTicket = defineRule({
     const from = to - WINDOW_DAYS + 1
     let sales = 0
     let amount = 0
-    for (let d = from; d <= to; d++) {
-      const b = state.days.peek(d)
-      if (b === undefined) continue
+    // Stored days only, oldest first: most merchants are active on few of the window's days.
+    state.days.forEach(from, to, (b) => {
       sales += b.sales
       amount += b.amount
-    }
+    })
     if (sales < p.minSales) return null
     const avg = amount / sales
     const z = (avg - peer.median) / (MAD_TO_SIGMA * peer.mad)

@@ -57,8 +57,20 @@ interface Day {
   samples: Recent<string>
 }
 
+interface Sums {
+  count: number
+  amount: number
+  cheaperCount: number
+  cheaperAmount: number
+  feeAvoided: number
+  otherCount: number
+  otherAmount: number
+}
+
 interface State {
   days: DayRing<Day>
+  /** Reused by evaluate so the hot path allocates no totals. */
+  scratch: Sums
   /** The registered MCC the day counters were measured against. */
   ref: string | null
   /** The rates the counters were measured with, so a reload of parameters re-measures. */
@@ -135,6 +147,15 @@ function sync(state: State, ref: string | null, r: Rates, today: number): void {
     remeasure(state, ref, r, today)
 }
 
+/** Bounds and sample ids of a firing window [from, to]: built only when the rule fires. */
+function windowOf(state: State, from: number, to: number, dayStart: (day: number) => number) {
+  const samples: string[] = []
+  state.days.forEach(from, to, (day) => {
+    if (day.cheaperCount + day.otherCount > 0) samples.push(...day.samples.toArray())
+  })
+  return { windowStart: dayStart(from), windowEnd: dayStart(to + 1), sampleTxnIds: samples.slice(-5) }
+}
+
 export const mccMismatch = defineRule({
   id: 'mcc_mismatch',
   version: 1,
@@ -187,6 +208,15 @@ export const mccMismatch = defineRule({
   },
   createState: (): State => ({
     days: new DayRing<Day>(WINDOW_DAYS + 1, newDay),
+    scratch: {
+      count: 0,
+      amount: 0,
+      cheaperCount: 0,
+      cheaperAmount: 0,
+      feeAvoided: 0,
+      otherCount: 0,
+      otherAmount: 0,
+    },
     ref: null,
     rates: { feeStandardBp: -1, feeEssentialBp: -1, feePublicBp: -1 },
   }),
@@ -218,25 +248,25 @@ export const mccMismatch = defineRule({
     const ref = ctx.profile.registeredMcc
     if (ref === null || ref !== state.ref) return null
     const from = ctx.watermarkDay - WINDOW_DAYS + 1
-    const t = { count: 0, amount: 0, cheaperCount: 0, cheaperAmount: 0, feeAvoided: 0 }
-    let otherCount = 0
-    let otherAmount = 0
-    const samples: string[] = []
+    // Sums only: samples, bounds and text are built once the rule fires, not on every event.
+    const t = state.scratch
+    t.count = 0
+    t.amount = 0
+    t.cheaperCount = 0
+    t.cheaperAmount = 0
+    t.feeAvoided = 0
+    t.otherCount = 0
+    t.otherAmount = 0
     state.days.forEach(from, ctx.watermarkDay, (day) => {
       t.count += day.count
       t.amount += day.amount
       t.cheaperCount += day.cheaperCount
       t.cheaperAmount += day.cheaperAmount
       t.feeAvoided += day.feeAvoided
-      otherCount += day.otherCount
-      otherAmount += day.otherAmount
-      if (day.cheaperCount + day.otherCount > 0) samples.push(...day.samples.toArray())
+      t.otherCount += day.otherCount
+      t.otherAmount += day.otherAmount
     })
-    const window = {
-      windowStart: ctx.dayStart(from),
-      windowEnd: ctx.dayStart(ctx.watermarkDay + 1),
-      sampleTxnIds: samples.slice(-5),
-    }
+    const { otherCount, otherAmount } = t
     const feeDue = (t.amount * feeBp(ref, p)) / 10_000
     if (t.cheaperCount >= p.minCheaperTxns && feeDue > 0) {
       // Mismatched volume weighted by the fee gap: the share of the fee due on all the window's sales
@@ -245,7 +275,7 @@ export const mccMismatch = defineRule({
       return {
         observed,
         threshold: 0,
-        ...window,
+        ...windowOf(state, from, ctx.watermarkDay, ctx.dayStart),
         detail:
           `${t.cheaperCount} approved sales (${((100 * t.cheaperAmount) / t.amount).toFixed(1)}% of volume) in 30 days ` +
           `were submitted under cheaper MCCs than the registered ${ref}, avoiding ${(100 * observed).toFixed(1)}% ` +
@@ -258,7 +288,7 @@ export const mccMismatch = defineRule({
     return {
       observed: share,
       threshold: p.otherShareThreshold,
-      ...window,
+      ...windowOf(state, from, ctx.watermarkDay, ctx.dayStart),
       detail:
         `${otherCount} of ${t.count} approved sales in 30 days (${(100 * share).toFixed(1)}% of volume) were ` +
         `submitted under MCCs other than the registered ${ref}.`,

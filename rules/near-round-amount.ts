@@ -107,13 +107,12 @@ export const nearRoundAmount = defineRule({
     let counted = 0
     let near = 0
     let expected = 0
-    for (let d = from; d <= to; d++) {
-      const b = state.days.peek(d)
-      if (b === undefined) continue
+    // Stored days only, oldest first: most merchants are active on few of the window's days.
+    state.days.forEach(from, to, (b) => {
       counted += b.counted
       near += b.near
       expected += b.expected
-    }
+    })
     if (counted < p.minSales) return null
     const share = near / counted
     const chance = expected / counted

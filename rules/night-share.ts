@@ -16,6 +16,44 @@ interface Day {
   nightAmount: number
 }
 
+interface State {
+  days: DayRing<Day>
+  /**
+   * Sums over the window's days [from, watermark day], kept as events arrive and days leave, so evaluate
+   * is O(1). All counts and amounts are integers (minor units), so adding and subtracting is exact.
+   */
+  total: Day
+  from: number
+  samples: Recent<string>
+}
+
+function zero(): Day {
+  return { count: 0, amount: 0, nightCount: 0, nightAmount: 0 }
+}
+
+function record(d: Day, amountMinor: number, night: boolean): void {
+  d.count++
+  d.amount += amountMinor
+  if (night) {
+    d.nightCount++
+    d.nightAmount += amountMinor
+  }
+}
+
+/** Moves the window to end at `watermarkDay`, subtracting the days that leave it. */
+function advance(state: State, watermarkDay: number): void {
+  const from = watermarkDay - WINDOW_DAYS + 1
+  if (from <= state.from) return
+  const t = state.total
+  state.days.forEach(state.from, from - 1, (d) => {
+    t.count -= d.count
+    t.amount -= d.amount
+    t.nightCount -= d.nightCount
+    t.nightAmount -= d.nightAmount
+  })
+  state.from = from
+}
+
 export const nightShare = defineRule({
   id: 'night_share',
   version: 1,
@@ -64,35 +102,29 @@ export const nightShare = defineRule({
     minTxns: int({ default: 30, min: 1, description: 'Count floor: approved sales in 30 days.' }),
     minNightTxns: int({ default: 10, min: 1, description: 'Count floor: approved night sales in 30 days.' }),
   },
-  createState: () => ({
-    days: new DayRing<Day>(WINDOW_DAYS, () => ({ count: 0, amount: 0, nightCount: 0, nightAmount: 0 })),
+  createState: (): State => ({
+    days: new DayRing<Day>(WINDOW_DAYS, zero),
+    total: zero(),
+    from: Number.NEGATIVE_INFINITY,
     samples: new Recent<string>(5),
   }),
   onTransaction(state, txn, ctx) {
+    // Before `at`, which drops the days that leave the ring: they must be subtracted first.
+    advance(state, ctx.watermarkDay)
     if (!txn.approved || !txn.sale) return
     const day = state.days.at(txn.localDay)
     if (day === undefined) return
-    day.count++
-    day.amount += txn.amount_minor
-    if (txn.localHour < ctx.params.nightEndHour) {
-      day.nightCount++
-      day.nightAmount += txn.amount_minor
-      state.samples.push(txn.txn_id)
-    }
+    const night = txn.localHour < ctx.params.nightEndHour
+    record(day, txn.amount_minor, night)
+    // A late event of a day before the window is in no window the rule will evaluate.
+    if (txn.localDay >= state.from) record(state.total, txn.amount_minor, night)
+    if (night) state.samples.push(txn.txn_id)
   },
   evaluate(state, ctx) {
     const p = ctx.params
-    const from = ctx.watermarkDay - WINDOW_DAYS + 1
-    let count = 0
-    let amount = 0
-    let nightCount = 0
-    let nightAmount = 0
-    state.days.forEach(from, ctx.watermarkDay, (d) => {
-      count += d.count
-      amount += d.amount
-      nightCount += d.nightCount
-      nightAmount += d.nightAmount
-    })
+    advance(state, ctx.watermarkDay)
+    const from = state.from
+    const { count, amount, nightCount, nightAmount } = state.total
     if (count < p.minTxns || nightCount < p.minNightTxns || amount <= 0) return null
     const share = nightAmount / amount
     const peer = ctx.peers?.nightShare

@@ -59,12 +59,21 @@ function newDay(): Day {
   }
 }
 
+/** Clears a day in place: a fresh day (the common case) is left as it is, with nothing allocated. */
+function restart(day: Day): void {
+  day.fixes = 0
+  day.farFixes = 0
+  day.top.length = 0
+  day.terminals.clear()
+  day.samples.clear()
+}
+
 function record(state: State, fix: Fix, lat0: number, lon0: number, maxKm: number): void {
   const day = state.days.at(fix.day)
   if (day === undefined) return
   // A new registered address restarts the day: fixes measured against the old one prove nothing now.
   if (day.refLat !== lat0 || day.refLon !== lon0) {
-    Object.assign(day, newDay())
+    restart(day)
     day.refLat = lat0
     day.refLon = lon0
   }

@@ -84,11 +84,16 @@ function count(state: State, card: Card, sign: 1 | -1): void {
  * Once per merchant and day: only cards with a day leaving the window change, so the others are
  * skipped without allocating. Volumes are integer minor units, so adding and removing stays exact.
  */
+function hasDayBefore(card: Card, from: number): boolean {
+  for (const d of card.days) if (d.day < from) return true
+  return false
+}
+
 function rebuild(state: State, wd: number, p: Params): void {
   const from = wd - WINDOW_DAYS + 1
   state.aggDay = wd
   for (const [token, card] of state.cards) {
-    if (!card.days.some((d) => d.day < from)) continue
+    if (!hasDayBefore(card, from)) continue
     count(state, card, -1)
     card.days = card.days.filter((d) => d.day >= from)
     if (card.days.length === 0) {

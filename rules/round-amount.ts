@@ -131,14 +131,13 @@ export const roundAmount = defineRule({
     let round = 0
     let minorSales = 0
     let whole = 0
-    for (let d = from; d <= to; d++) {
-      const b = state.days.peek(d)
-      if (b === undefined) continue
+    // Stored days only, oldest first: most merchants are active on few of the window's days.
+    state.days.forEach(from, to, (b) => {
       large += b.large
       round += b.round
       minorSales += b.minorSales
       whole += b.whole
-    }
+    })
     if (large < p.minLargeSales) return null
 
     const roundShare = round / large

@@ -128,9 +128,8 @@ export const structuring = defineRule({
     let consideredDays = 0
     let bandDays = 0
     let overDays = 0
-    for (let d = from; d <= to; d++) {
-      const b = state.days.peek(d)
-      if (b === undefined) continue
+    // Stored days only, oldest first: most merchants are active on few of the window's days.
+    state.days.forEach(from, to, (b) => {
       considered += b.considered
       band += b.band
       // Recomputed from the totals on every evaluation: a day that goes over the limit later (or gets a
@@ -140,7 +139,7 @@ export const structuring = defineRule({
         if (b.volume >= dailyLimit) overDays++
         else if (b.volume >= dayBandFrom) bandDays++
       }
-    }
+    })
     const swipeShare = considered > 0 ? band / considered : 0
     const swipeFires = considered >= p.minSwipes && swipeShare > p.swipeShareThreshold
     const dayShare = consideredDays > 0 ? bandDays / consideredDays : 0

@@ -32,12 +32,18 @@ interface State {
   samples: Recent<string>
 }
 
+function inBand(gap: number, lo: number, hi: number): number {
+  return gap >= lo && gap <= hi ? 1 : 0
+}
+
 function prune(state: State, wd: number): void {
   state.prunedDay = wd
+  // Compacted in place: this runs on every new day of a merchant, and a copy per card was garbage.
   for (const [token, slots] of state.cards) {
-    const kept = slots.filter((s) => s.day > wd - KEPT_DAYS)
-    if (kept.length === 0) state.cards.delete(token)
-    else if (kept.length !== slots.length) state.cards.set(token, kept)
+    let kept = 0
+    for (const s of slots) if (s.day > wd - KEPT_DAYS) slots[kept++] = s
+    if (kept === 0) state.cards.delete(token)
+    else slots.length = kept
   }
 }
 
@@ -97,7 +103,13 @@ export const swipeGap = defineRule({
       slots = []
       state.cards.set(txn.card_token, slots)
     }
-    let slot = slots.find((s) => s.day === txn.localDay)
+    let slot: CardDay | undefined
+    for (const s of slots) {
+      if (s.day === txn.localDay) {
+        slot = s
+        break
+      }
+    }
     if (slot === undefined) {
       slot = { day: txn.localDay, times: [] }
       slots.push(slot)
@@ -113,20 +125,19 @@ export const swipeGap = defineRule({
     const next = times[k]
     const lo = p.minGapMin * MINUTE_MS
     const hi = p.maxGapMin * MINUTE_MS
-    const inBand = (g: number) => (g >= lo && g <= hi ? 1 : 0)
     // A late swipe between two others replaces the gap it falls in with two shorter ones.
     if (prev !== undefined && next !== undefined) {
       bucket.gaps--
-      bucket.inBand -= inBand(next - prev)
+      bucket.inBand -= inBand(next - prev, lo, hi)
     }
     let hit = 0
     if (prev !== undefined) {
       bucket.gaps++
-      hit += inBand(t - prev)
+      hit += inBand(t - prev, lo, hi)
     }
     if (next !== undefined) {
       bucket.gaps++
-      hit += inBand(next - t)
+      hit += inBand(next - t, lo, hi)
     }
     bucket.inBand += hit
     times.splice(k, 0, t)
