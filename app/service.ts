@@ -10,8 +10,8 @@ import { type LocalKafka, startLocalKafka } from '../kafka-local/broker.ts'
 import { isRiskError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
 import { Baselines } from '../rules/baselines.ts'
-import { loadRulesConfig } from '../rules/engine/config.ts'
-import { RuleEngine } from '../rules/engine/engine.ts'
+import { createEngine, loadRulesConfig } from '../rules/engine/config.ts'
+import type { RuleEngine } from '../rules/engine/engine.ts'
 import { EntityEngine } from '../rules/entity/engine.ts'
 import { ENTITY_RULES } from '../rules/entity/index.ts'
 import { EntityPublisher } from '../rules/entity/publisher.ts'
@@ -167,12 +167,9 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       const timer = setInterval(() => void refresh(), config.rules.baselineRefreshMs)
       timer.unref()
       cleanups.push(async () => clearInterval(timer))
-      const engine = new RuleEngine({
-        rules: rulesConfig.rules,
+      const engine = createEngine(rulesConfig, {
         timeZoneOf,
         allowedLatenessMs: config.rules.allowedLatenessMs,
-        isWhitelisted: rulesConfig.isWhitelisted,
-        configHash: rulesConfig.hash,
         peersOf: (acquirerId, mcc) => baselines.peersOf(acquirerId, mcc),
         baselineOf: (acquirerId, merchantId) => baselines.baselineOf(acquirerId, merchantId),
       })

@@ -7,8 +7,7 @@
  *   BENCH_ENGINE_EVENTS=2000000 BENCH_ENGINE_MERCHANTS=100000 npm run bench:engine
  */
 import { cpus } from 'node:os'
-import { buildRulesConfig } from '../rules/engine/config.ts'
-import { RuleEngine } from '../rules/engine/engine.ts'
+import { buildRulesConfig, createEngine } from '../rules/engine/config.ts'
 import { RULES } from '../rules/index.ts'
 import type { TerminalTransaction } from '../schemas/types.generated.ts'
 import { TrafficSimulator } from '../simulator/generator.ts'
@@ -38,14 +37,9 @@ const config = buildRulesConfig({}, RULES)
 heapAfterGc()
 await new Promise((r) => setTimeout(r, 100))
 const heapBefore = heapAfterGc()
-const engine = new RuleEngine({
-  rules: config.rules,
+const engine = createEngine(config, {
   timeZoneOf: () => '+08:00',
   allowedLatenessMs: 6 * 3_600_000,
-  isWhitelisted: config.isWhitelisted,
-  configHash: config.hash,
-  peersOf: () => null,
-  baselineOf: () => null,
 })
 for (const e of lifecycle) engine.onMerchantEvent(e)
 

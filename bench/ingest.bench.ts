@@ -18,8 +18,7 @@ import { ensureTopics } from '../ingest/topics.ts'
 import { type LocalKafka, startLocalKafka } from '../kafka-local/broker.ts'
 import { createLogger } from '../lib/logger.ts'
 import { sleep } from '../lib/retry.ts'
-import { buildRulesConfig } from '../rules/engine/config.ts'
-import { RuleEngine } from '../rules/engine/engine.ts'
+import { buildRulesConfig, createEngine } from '../rules/engine/config.ts'
 import { RULES } from '../rules/index.ts'
 import { RulesStage } from '../rules/stage.ts'
 import { TERMINAL_TRANSACTION } from '../schemas/contract.ts'
@@ -74,14 +73,9 @@ try {
   let stage: RulesStage | null = null
   if (WITH_RULES) {
     const config = buildRulesConfig({}, RULES)
-    const engine = new RuleEngine({
-      rules: config.rules,
+    const engine = createEngine(config, {
       timeZoneOf: () => '+08:00',
       allowedLatenessMs: 6 * 3_600_000,
-      isWhitelisted: config.isWhitelisted,
-      configHash: config.hash,
-      peersOf: () => null,
-      baselineOf: () => null,
     })
     stage = new RulesStage({
       store,

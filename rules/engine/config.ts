@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { RiskError } from '../../lib/errors.ts'
 import { buildEntityRules, type CompiledEntityRule, type RegisteredEntityRule } from '../entity/engine.ts'
-import type { CompiledRule } from './engine.ts'
+import { type CompiledRule, type EngineOptions, RuleEngine } from './engine.ts'
 import type { OverrideLayers, RegisteredRule } from './registry.ts'
 
 /** A per-merchant, per-rule exemption granted by an analyst, with its reason and expiry. */
@@ -268,4 +268,26 @@ function canonicalJson(v: unknown): string {
       .join(',')}}`
   }
   return JSON.stringify(v) ?? 'null'
+}
+
+export interface EngineSetup {
+  timeZoneOf: (acquirerId: string) => string
+  allowedLatenessMs: number
+  /** Peer cohorts; none by default (the rules use their absolute thresholds). */
+  peersOf?: EngineOptions['peersOf']
+  /** Own baselines; none by default. */
+  baselineOf?: EngineOptions['baselineOf']
+}
+
+/** A rule engine running a loaded configuration: its rules, whitelist and hash. */
+export function createEngine(config: RulesConfig, setup: EngineSetup): RuleEngine {
+  return new RuleEngine({
+    rules: config.rules,
+    timeZoneOf: setup.timeZoneOf,
+    allowedLatenessMs: setup.allowedLatenessMs,
+    isWhitelisted: config.isWhitelisted,
+    configHash: config.hash,
+    peersOf: setup.peersOf ?? (() => null),
+    baselineOf: setup.baselineOf ?? (() => null),
+  })
 }

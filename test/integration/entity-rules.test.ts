@@ -9,8 +9,7 @@ import { IngestConsumer } from '../../ingest/consumer.ts'
 import { ensureTopics } from '../../ingest/topics.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { sleep } from '../../lib/retry.ts'
-import { buildRulesConfig } from '../../rules/engine/config.ts'
-import { RuleEngine } from '../../rules/engine/engine.ts'
+import { buildRulesConfig, createEngine } from '../../rules/engine/config.ts'
 import { buildEntityRules, EntityEngine } from '../../rules/entity/engine.ts'
 import { ENTITY_RULES } from '../../rules/entity/index.ts'
 import { EntityPublisher } from '../../rules/entity/publisher.ts'
@@ -20,6 +19,7 @@ import { RulesStage } from '../../rules/stage.ts'
 import { TERMINAL_TRANSACTION } from '../../schemas/contract.ts'
 import { openStore, type Store } from '../../store/client.ts'
 import { txn } from '../helpers/events.ts'
+import { ingestSettings } from '../helpers/ingest.ts'
 import { testKafka, uniqueName, waitFor } from '../helpers/kafka.ts'
 
 describe('cross-merchant rules on the live stream', () => {
@@ -92,14 +92,9 @@ describe('cross-merchant rules on the live stream', () => {
     const config = buildRulesConfig({}, RULES)
     const rulesStage = new RulesStage({
       store,
-      engine: new RuleEngine({
-        rules: config.rules,
+      engine: createEngine(config, {
         timeZoneOf: () => '+08:00',
         allowedLatenessMs: 6 * 3_600_000,
-        isWhitelisted: config.isWhitelisted,
-        configHash: config.hash,
-        peersOf: () => null,
-        baselineOf: () => null,
       }),
       topics,
       logger,
@@ -107,21 +102,15 @@ describe('cross-merchant rules on the live stream', () => {
     })
     const publisher = new EntityPublisher({ kafka, topic: activityTopic, now: Date.now })
     await publisher.start()
-    const ingest = new IngestConsumer(
-      {
-        groupId: uniqueName('ingest'),
-        topics,
-        dlqSuffix: '.dlq',
-        maxBatchSize: 500,
-        concurrency: 2,
-        maxFutureSkewMs: 300_000,
-        retryInitialMs: 100,
-        retryMaxMs: 1000,
-        fromBeginning: true,
-        timeZoneOf: () => '+08:00',
-      },
-      { kafka, store, codec, logger, now: Date.now, sleep, sink: new CompositeSink([rulesStage, publisher]) },
-    )
+    const ingest = new IngestConsumer(ingestSettings(uniqueName('ingest'), topics), {
+      kafka,
+      store,
+      codec,
+      logger,
+      now: Date.now,
+      sleep,
+      sink: new CompositeSink([rulesStage, publisher]),
+    })
     await ingest.start()
     cleanups.push(async () => {
       await ingest.stop()

@@ -12,6 +12,7 @@ import { sleep } from '../../lib/retry.ts'
 import { MERCHANT_EVENT, TERMINAL_TRANSACTION } from '../../schemas/contract.ts'
 import { openStore, type Store } from '../../store/client.ts'
 import { merchantEvent, txn } from '../helpers/events.ts'
+import { ingestSettings } from '../helpers/ingest.ts'
 import { readTopic, testKafka, uniqueName, waitFor } from '../helpers/kafka.ts'
 
 const NOW = Date.UTC(2026, 10, 22, 0, 0, 0)
@@ -26,21 +27,14 @@ describe('ingest: Kafka to ClickHouse, exactly once, bad input to the DLQ', () =
   const consumers: IngestConsumer[] = []
 
   function startConsumer(groupId: string): IngestConsumer {
-    const consumer = new IngestConsumer(
-      {
-        groupId,
-        topics,
-        dlqSuffix: '.dlq',
-        maxBatchSize: 500,
-        concurrency: 2,
-        maxFutureSkewMs: 5 * 60_000,
-        retryInitialMs: 100,
-        retryMaxMs: 1000,
-        fromBeginning: true,
-        timeZoneOf: () => '+08:00',
-      },
-      { kafka, store, codec, logger: createLogger('warn'), now: () => NOW, sleep },
-    )
+    const consumer = new IngestConsumer(ingestSettings(groupId, topics), {
+      kafka,
+      store,
+      codec,
+      logger: createLogger('warn'),
+      now: () => NOW,
+      sleep,
+    })
     consumers.push(consumer)
     return consumer
   }

@@ -8,14 +8,14 @@ import { IngestConsumer } from '../../ingest/consumer.ts'
 import { ensureTopics } from '../../ingest/topics.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { sleep } from '../../lib/retry.ts'
-import { buildRulesConfig } from '../../rules/engine/config.ts'
-import { RuleEngine } from '../../rules/engine/engine.ts'
+import { buildRulesConfig, createEngine } from '../../rules/engine/config.ts'
 import { RULES } from '../../rules/index.ts'
 import { RulesStage } from '../../rules/stage.ts'
 import { TERMINAL_TRANSACTION } from '../../schemas/contract.ts'
 import type { TerminalTransaction } from '../../schemas/types.generated.ts'
 import { openStore, type Store } from '../../store/client.ts'
 import { txn } from '../helpers/events.ts'
+import { ingestSettings } from '../helpers/ingest.ts'
 import { testKafka, uniqueName, waitFor } from '../helpers/kafka.ts'
 
 interface HitRow {
@@ -43,32 +43,21 @@ describe('rule engine on the live stream', () => {
   /** One instance of the pipeline: a fresh engine (empty memory), the same chDB directory and group. */
   async function startInstance() {
     const store = await openStore({ database: 'rules_test', chdbPath: join(dir, 'chdb') })
-    const engine = new RuleEngine({
-      rules: config.rules,
+    const engine = createEngine(config, {
       timeZoneOf: () => '+08:00',
       allowedLatenessMs: 6 * 3_600_000,
-      isWhitelisted: config.isWhitelisted,
-      configHash: config.hash,
-      peersOf: () => null,
-      baselineOf: () => null,
     })
     const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'warn')
     const stage = new RulesStage({ store, engine, topics, logger, now: Date.now })
-    const consumer = new IngestConsumer(
-      {
-        groupId,
-        topics,
-        dlqSuffix: '.dlq',
-        maxBatchSize: 500,
-        concurrency: 2,
-        maxFutureSkewMs: 300_000,
-        retryInitialMs: 100,
-        retryMaxMs: 1000,
-        fromBeginning: true,
-        timeZoneOf: () => '+08:00',
-      },
-      { kafka, store, codec, logger, now: Date.now, sleep, sink: stage },
-    )
+    const consumer = new IngestConsumer(ingestSettings(groupId, topics), {
+      kafka,
+      store,
+      codec,
+      logger,
+      now: Date.now,
+      sleep,
+      sink: stage,
+    })
     await consumer.start()
     running = { store, consumer, stage }
     return running
