@@ -193,7 +193,10 @@ export async function startLocalKafka(opts: LocalKafkaOptions): Promise<LocalKaf
     propertiesFile,
   ]
   const [command, args] = withParentDeathSignal(java, brokerArgs)
-  const child = spawn(command, args, { stdio: ['ignore', jvmOut, jvmOut] })
+  // Its own process group: a signal sent to the service's group (Ctrl-C in a terminal, `kill -HUP` of a
+  // group, a supervisor's stop) must not reach the broker directly. The service stops it itself, after
+  // the consumer has finished and committed; the parent-death signal still ends it if Node dies.
+  const child = spawn(command, args, { stdio: ['ignore', jvmOut, jvmOut], detached: true })
   closeSync(jvmOut)
   const exit = watchExit(child)
   const pid = await spawned(child)
