@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, inject, it } from 'vitest'
@@ -22,6 +22,8 @@ function runMain(env: Record<string, string>): Run {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, as under a supervisor or a terminal: tests can signal the whole group.
+    detached: true,
   })
   let out = ''
   let err = ''
@@ -111,5 +113,44 @@ describe('the service entry point (npm start)', () => {
     } finally {
       await store.close()
     }
+  })
+
+  it('reloads the rules file on SIGHUP to its process group, keeps a valid config over a bad one, and its own broker survives', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'service-hup-'))
+    dirs.push(dir)
+    const rulesFile = join(dir, 'rules.json')
+    writeFileSync(rulesFile, JSON.stringify({ rules: { decline_ratio: { threshold: 0.3 } } }))
+    const run = runMain({
+      // No KAFKA_BROKERS: the service starts its own broker, on free ports.
+      KAFKA_LOCAL_DATA_DIR: join(dir, 'kafka'),
+      KAFKA_LOCAL_PORT: '0',
+      KAFKA_LOCAL_CONTROLLER_PORT: '0',
+      CHDB_PATH: join(dir, 'chdb'),
+      RULES_CONFIG_FILE: rulesFile,
+      SIMULATOR: 'off',
+    })
+    const ready = await waitForLine(run, 'rule engine ready', 120_000)
+    await waitForLine(run, 'pos-risk-monitor running', 60_000)
+    const pid = run.child.pid
+    if (pid === undefined) throw new Error('no pid')
+
+    writeFileSync(rulesFile, JSON.stringify({ rules: { decline_ratio: { threshold: 0.4 } } }))
+    process.kill(-pid, 'SIGHUP')
+    const reloaded = await waitForLine(run, 'rules configuration reloaded')
+    expect(reloaded.configHash).not.toBe(ready.configHash)
+
+    writeFileSync(rulesFile, JSON.stringify({ rules: { decline_ratio: { threshold: 'high' } } }))
+    process.kill(-pid, 'SIGHUP')
+    const refused = await waitForLine(
+      run,
+      'rules configuration not reloaded; the previous one stays in force',
+    )
+    expect(String(refused.message)).toContain('rules.decline_ratio.threshold')
+
+    // The group's signals reached the service only: its broker is still up, so it stops cleanly.
+    expect(run.lines().some((l) => l.msg === 'the local Kafka broker exited')).toBe(false)
+    process.kill(-pid, 'SIGINT')
+    expect(await run.exited).toBe(0)
+    expect(run.lines().some((l) => l.msg === 'stopped')).toBe(true)
   })
 })
