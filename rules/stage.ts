@@ -7,6 +7,7 @@ import { upsertHits } from '../store/rule-hits.ts'
 import type { HitUpdate, RuleEngine } from './engine/engine.ts'
 
 const HIT_CHUNK = 5_000
+const EVICT_EVERY_MS = 3_600_000
 
 export interface RulesStageOptions {
   store: Store
@@ -34,6 +35,8 @@ export class RulesStage implements StoredEventSink {
   readonly #restored = new Set<number>()
   readonly #partitionOf = new Map<string, number>()
   #pending: HitUpdate[] = []
+  #latest = Number.NEGATIVE_INFINITY
+  #lastEviction = Number.NEGATIVE_INFINITY
   hitsWritten = 0
 
   constructor(opts: RulesStageOptions) {
@@ -58,12 +61,35 @@ export class RulesStage implements StoredEventSink {
       for (const t of batch.items) {
         this.#track(t.acquirer_id, t.merchant_id, partition)
         this.#pending.push(...engine.onTransaction(t))
+        if (t.event_time > this.#latest) this.#latest = t.event_time
       }
     } else {
       for (const e of batch.items) {
         this.#track(e.acquirer_id, e.merchant_id, partition)
         this.#pending.push(...engine.onMerchantEvent(e))
+        if (e.event_time > this.#latest) this.#latest = e.event_time
       }
+    }
+    this.#evictIfDue()
+  }
+
+  /**
+   * Drops merchants idle for longer than the widest rule window, by event time, at most once per hour
+   * of event time: the sweep walks every merchant, so it is coalesced rather than run per event.
+   */
+  #evictIfDue(): void {
+    if (this.#latest - this.#lastEviction < EVICT_EVERY_MS) return
+    this.#lastEviction = this.#latest
+    const dropped = this.#opts.engine.evict(this.#latest)
+    if (dropped > 0) {
+      for (const [key] of this.#partitionOf) {
+        const [a = '', m = ''] = key.split('\u0000')
+        if (!this.#opts.engine.has(a, m)) this.#partitionOf.delete(key)
+      }
+      this.#log.info(
+        { dropped, merchants: this.#opts.engine.merchantCount },
+        'idle merchants dropped from rule state',
+      )
     }
   }
 

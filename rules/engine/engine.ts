@@ -273,6 +273,11 @@ export class RuleEngine {
     return this.#dropWhere((m) => which(m.acquirerId, m.merchantId))
   }
 
+  /** Whether the engine holds state for this merchant. */
+  has(acquirerId: string, merchantId: string): boolean {
+    return this.#merchants.get(acquirerId)?.has(merchantId) ?? false
+  }
+
   /** The widest rule window, in days: how much history a rebuild must replay. */
   get retentionDays(): number {
     return this.#retentionMs / DAY_MS
