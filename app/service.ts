@@ -170,7 +170,8 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       const engine = createEngine(rulesConfig, {
         timeZoneOf,
         allowedLatenessMs: config.rules.allowedLatenessMs,
-        peersOf: (acquirerId, mcc) => baselines.peersOf(acquirerId, mcc),
+        peersOf: (acquirerId, mcc, latitude, longitude) =>
+          baselines.peersOf(acquirerId, mcc, latitude, longitude),
         baselineOf: (acquirerId, merchantId) => baselines.baselineOf(acquirerId, merchantId),
       })
       const stage = new RulesStage({

@@ -145,7 +145,13 @@ export interface EngineOptions {
   isWhitelisted: (acquirerId: string, merchantId: string, ruleId: string, at: number) => boolean
   configHash: string
   /** The cohort of a merchant (by acquirer and MCC); null when unknown. */
-  peersOf: (acquirerId: string, mcc: string | null) => PeerStats | null
+  /** The cohort of a merchant (acquirer, registered MCC, and its registered location for the region). */
+  peersOf: (
+    acquirerId: string,
+    mcc: string | null,
+    latitude: number | null,
+    longitude: number | null,
+  ) => PeerStats | null
   /** A merchant's own history; null when it has none yet. */
   baselineOf: (acquirerId: string, merchantId: string) => MerchantBaseline | null
 }
@@ -358,7 +364,8 @@ export class RuleEngine {
       ctx.watermark = m.watermark
       ctx.watermarkDay = Math.floor((m.watermark + utcOffsetMs(m.watermark, tz)) / DAY_MS)
     }
-    ctx.peers = this.#opts.peersOf(m.acquirerId, m.profile.registeredMcc)
+    const p = m.profile
+    ctx.peers = this.#opts.peersOf(m.acquirerId, p.registeredMcc, p.latitude, p.longitude)
     ctx.baseline = this.#opts.baselineOf(m.acquirerId, m.merchantId)
     return ctx
   }

@@ -22,12 +22,15 @@ describe('rule baselines from ClickHouse', () => {
     // Five grocers (5411) and one car dealer (5511). Grocer i sells 30 tickets of (100 + i) CNY over
     // three days, a tenth of them at night and i of 10 on credit; the dealer sells 25 large round tickets.
     const events = [
+      // Three grocers in Shanghai, two in Beijing.
       ...[0, 1, 2, 3, 4].map((i) =>
         sampleMerchantEvent({
           event_id: `on-g${i}`,
           acquirer_id: 'acq',
           merchant_id: `g${i}`,
           registered_mcc: '5411',
+          latitude: i < 3 ? 31.2 + i / 100 : 39.9,
+          longitude: i < 3 ? 121.4 : 116.4,
         }),
       ),
       sampleMerchantEvent({ event_id: 'on-d', acquirer_id: 'acq', merchant_id: 'd', registered_mcc: '5511' }),
@@ -76,10 +79,10 @@ describe('rule baselines from ClickHouse', () => {
 
   it('publishes cohort spreads only for cohorts large enough, and each merchant its own median day', async () => {
     const baselines = new Baselines({ store, logger: createLogger('silent'), minCohort: 3 })
-    expect(baselines.peersOf('acq', '5411')).toBeNull()
+    expect(baselines.peersOf('acq', '5411', null, null)).toBeNull()
     await baselines.refresh(Date.now())
 
-    const grocers = baselines.peersOf('acq', '5411')
+    const grocers = baselines.peersOf('acq', '5411', null, null)
     expect(grocers?.creditShare.n).toBe(5)
     // Credit shares 0, 0.1, 0.2, 0.3, 0.4: median 0.2, quartiles 0.1 and 0.3, half the spread 0.1.
     expect(grocers?.creditShare.median).toBeCloseTo(0.2, 5)
@@ -89,8 +92,15 @@ describe('rule baselines from ClickHouse', () => {
     expect(grocers?.nightShare.median).toBeCloseTo(0.1, 5)
     expect(grocers?.wholeUnitShare.median).toBe(1)
     // One dealer is no cohort: the rules fall back to absolute thresholds.
-    expect(baselines.peersOf('acq', '5511')).toBeNull()
-    expect(baselines.peersOf('other-acquirer', '5411')).toBeNull()
+    expect(baselines.peersOf('acq', '5511', null, null)).toBeNull()
+    expect(baselines.peersOf('other-acquirer', '5411', null, null)).toBeNull()
+
+    // A Shanghai grocer gets the three Shanghai grocers (credit shares 0, 0.1, 0.2); a Beijing grocer's
+    // region has two, too few, so it gets the MCC-wide cohort of five.
+    const shanghai = baselines.peersOf('acq', '5411', 31.25, 121.4)
+    expect(shanghai?.creditShare.n).toBe(3)
+    expect(shanghai?.creditShare.median).toBeCloseTo(0.1, 5)
+    expect(baselines.peersOf('acq', '5411', 39.9, 116.4)?.creditShare.n).toBe(5)
 
     // Grocer 2: 10 tickets of 10,200 on each of three days.
     expect(baselines.baselineOf('acq', 'g2')).toEqual({ dailyVolumeMedian: 102_000, activeDays: 3 })
