@@ -26,42 +26,38 @@ function range(min: number | undefined, max: number | undefined, v: number): str
   return null
 }
 
-export function num(p: {
+interface NumberParam {
   default: number
   description: string
   min?: number
   max?: number
-}): ParamSpec<number> {
+}
+
+function numeric(type: 'number' | 'integer', p: NumberParam): ParamSpec<number> {
+  const valid = type === 'integer' ? Number.isSafeInteger : Number.isFinite
   return {
     kind: 'param',
-    type: 'number',
+    type,
     ...p,
     parse: (raw) => {
-      if (typeof raw !== 'number' || !Number.isFinite(raw))
-        return { ok: false, problem: `expected a number, got ${JSON.stringify(raw)}` }
+      if (typeof raw !== 'number' || !valid(raw)) {
+        return {
+          ok: false,
+          problem: `expected ${type === 'integer' ? 'an integer' : 'a number'}, got ${JSON.stringify(raw)}`,
+        }
+      }
       const problem = range(p.min, p.max, raw)
       return problem === null ? { ok: true, value: raw } : { ok: false, problem }
     },
   }
 }
 
-export function int(p: {
-  default: number
-  description: string
-  min?: number
-  max?: number
-}): ParamSpec<number> {
-  return {
-    kind: 'param',
-    type: 'integer',
-    ...p,
-    parse: (raw) => {
-      if (typeof raw !== 'number' || !Number.isSafeInteger(raw))
-        return { ok: false, problem: `expected an integer, got ${JSON.stringify(raw)}` }
-      const problem = range(p.min, p.max, raw)
-      return problem === null ? { ok: true, value: raw } : { ok: false, problem }
-    },
-  }
+export function num(p: NumberParam): ParamSpec<number> {
+  return numeric('number', p)
+}
+
+export function int(p: NumberParam): ParamSpec<number> {
+  return numeric('integer', p)
 }
 
 export function bool(p: { default: boolean; description: string }): ParamSpec<boolean> {
