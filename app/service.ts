@@ -159,14 +159,15 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     if (rulesConfig !== null && entityEngine !== null) {
       const baselines = new Baselines({ store, logger: log, minCohort: config.rules.minCohort })
       const refresh = () =>
-        baselines.refresh(deps.now()).catch((e: unknown) => {
-          // Stale or missing baselines only make the relative rules fall back; detection goes on.
-          log.warn(isRiskError(e) ? e.toLog() : { error: String(e) }, 'rule baselines not refreshed')
-        })
+        baselines.refresh(deps.now()).then(
+          () => true,
+          (e: unknown) => {
+            // Stale or missing baselines only make the relative rules fall back; detection goes on.
+            log.warn(isRiskError(e) ? e.toLog() : { error: String(e) }, 'rule baselines not refreshed')
+            return false
+          },
+        )
       await refresh()
-      const timer = setInterval(() => void refresh(), config.rules.baselineRefreshMs)
-      timer.unref()
-      cleanups.push(async () => clearInterval(timer))
       const engine = createEngine(rulesConfig, {
         timeZoneOf,
         allowedLatenessMs: config.rules.allowedLatenessMs,
@@ -174,6 +175,13 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
           baselines.peersOf(acquirerId, mcc, latitude, longitude),
         baselineOf: (acquirerId, merchantId) => baselines.baselineOf(acquirerId, merchantId),
       })
+      const timer = setInterval(() => {
+        void refresh().then((refreshed) => {
+          if (refreshed) engine.referencesChanged()
+        })
+      }, config.rules.baselineRefreshMs)
+      timer.unref()
+      cleanups.push(async () => clearInterval(timer))
       const stage = new RulesStage({
         store,
         engine,

@@ -168,6 +168,8 @@ interface MerchantEntry {
   ctx: BaseContext
   /** Event time of the lifecycle event that set each profile field. */
   profileTimes: { mcc: number; location: number; account: number }
+  /** The reference generation the context's peers and baseline were looked up at; -1 when stale. */
+  referencesSeen: number
 }
 
 export interface EngineStats {
@@ -188,6 +190,8 @@ export class RuleEngine {
   /** One view for every transaction, refilled per event: copying each event was a large part of the cost. */
   readonly #view: Mutable<RuleTxn> = fillView(emptyView(), EMPTY_TXN, 0)
   #count = 0
+  /** Bumped when peers or baselines are refreshed; merchants compare it with what they looked up. */
+  #references = 0
   #opts: EngineOptions
   readonly #retentionMs: number
 
@@ -212,6 +216,7 @@ export class RuleEngine {
     },
   ): void {
     const { layersOf, ...rest } = opts
+    if (rest.peersOf !== undefined || rest.baselineOf !== undefined) this.#references++
     if (layersOf !== undefined) {
       for (const rule of this.#opts.rules) {
         const layers = layersOf(rule.meta.id)
@@ -223,6 +228,11 @@ export class RuleEngine {
 
   get merchantCount(): number {
     return this.#count
+  }
+
+  /** The peers and baselines behind `peersOf` / `baselineOf` were refreshed: look them up again. */
+  referencesChanged(): void {
+    this.#references++
   }
 
   onTransaction(txn: TerminalTransaction): readonly HitUpdate[] {
@@ -246,6 +256,8 @@ export class RuleEngine {
     const m = this.#entry(event.acquirer_id, event.merchant_id)
     this.stats.events++
     const p = m.profile
+    // The MCC or location may change: the cohort is looked up again on this event.
+    m.referencesSeen = -1
     const t = event.event_time
     const since = m.profileTimes
     // Lifecycle facts are kept whatever their lateness (a late onboarding is still the onboarding), but
@@ -333,6 +345,7 @@ export class RuleEngine {
         watermark: Number.NEGATIVE_INFINITY,
         instances: this.#opts.rules.map((r) => r.createInstance()),
         lastFinding: new Map(),
+        referencesSeen: -1,
         profileTimes: {
           mcc: Number.NEGATIVE_INFINITY,
           location: Number.NEGATIVE_INFINITY,
@@ -364,9 +377,14 @@ export class RuleEngine {
       ctx.watermark = m.watermark
       ctx.watermarkDay = Math.floor((m.watermark + utcOffsetMs(m.watermark, tz)) / DAY_MS)
     }
-    const p = m.profile
-    ctx.peers = this.#opts.peersOf(m.acquirerId, p.registeredMcc, p.latitude, p.longitude)
-    ctx.baseline = this.#opts.baselineOf(m.acquirerId, m.merchantId)
+    // Peers and baseline change only when the merchant's profile changes or the references are
+    // refreshed, not per event: looked up again only then.
+    if (m.referencesSeen !== this.#references) {
+      const p = m.profile
+      ctx.peers = this.#opts.peersOf(m.acquirerId, p.registeredMcc, p.latitude, p.longitude)
+      ctx.baseline = this.#opts.baselineOf(m.acquirerId, m.merchantId)
+      m.referencesSeen = this.#references
+    }
     return ctx
   }
 

@@ -2,14 +2,14 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { isRiskError } from '../../lib/errors.ts'
 import { declineRatio } from '../../rules/decline-ratio.ts'
-import { buildRulesConfig } from '../../rules/engine/config.ts'
+import { buildRulesConfig, createEngine } from '../../rules/engine/config.ts'
 import { fillView, type HitUpdate, RuleEngine } from '../../rules/engine/engine.ts'
 import { int } from '../../rules/engine/params.ts'
 import { checkRegistry, register } from '../../rules/engine/registry.ts'
 import { defineRule } from '../../rules/engine/types.ts'
 import { DayRing } from '../../rules/engine/window.ts'
 import { sampleMerchantEvent, sampleTxn } from '../helpers/events.ts'
-import { local, tx } from '../helpers/rules.ts'
+import { local, peers, spread, tx } from '../helpers/rules.ts'
 
 /** A regulatory rule for the tests: fires on every transaction whose amount reaches `limit`. */
 const bigTicket = defineRule({
@@ -306,6 +306,52 @@ describe('rule engine', () => {
     )
     // The late onboarding brings the location (nothing newer set it) but not its older MCC.
     expect(seen).toBe('5944@31')
+  })
+
+  it('looks peers up again only after a profile change or a reference refresh, not per event', () => {
+    let lookups = 0
+    let median = 0.4
+    let seen = 0
+    const probe = register(
+      defineRule({
+        id: 'peer_probe',
+        version: 1,
+        category: 'fraud',
+        family: 'cards',
+        description: 'Test rule: records the peer credit-share median it sees.',
+        whitelistable: true,
+        retentionDays: 1,
+        params: {},
+        createState: () => null,
+        evaluate(_state, ctx) {
+          seen = ctx.peers?.creditShare.median ?? -1
+          return null
+        },
+      }),
+    )
+    const config = buildRulesConfig({}, [probe])
+    const engine = createEngine(config, {
+      timeZoneOf: () => '+08:00',
+      allowedLatenessMs: 3_600_000,
+      peersOf: () => {
+        lookups++
+        return peers({ creditShare: spread(median, 0.1) })
+      },
+    })
+    for (let i = 0; i < 5; i++) engine.onTransaction(tx(at + i * 60_000))
+    expect(lookups).toBe(1)
+    expect(seen).toBe(0.4)
+
+    median = 0.6
+    engine.onTransaction(tx(at + 10 * 60_000))
+    expect(seen).toBe(0.4)
+    engine.referencesChanged()
+    engine.onTransaction(tx(at + 11 * 60_000))
+    expect(seen).toBe(0.6)
+    engine.onMerchantEvent(
+      sampleMerchantEvent({ event_time: at, kind: 'MCC_CHANGED', registered_mcc: '5944' }),
+    )
+    expect(lookups).toBe(3)
   })
 
   it('refuses two rules with one id', () => {
