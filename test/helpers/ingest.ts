@@ -1,4 +1,6 @@
+import type { Kafka } from 'kafkajs'
 import type { IngestSettings } from '../../ingest/consumer.ts'
+import { ensureTopics } from '../../ingest/topics.ts'
 
 /** Ingest consumer settings for tests: small parts, fast retries, UTC+8; override what a test is about. */
 export function ingestSettings(
@@ -19,4 +21,24 @@ export function ingestSettings(
     timeZoneOf: () => '+08:00',
     ...overrides,
   }
+}
+
+/** Creates the two input topics of a test, their dead-letter topics, and any `extra` ones. */
+export async function createInputTopics(
+  kafka: Kafka,
+  topics: IngestSettings['topics'],
+  partitions: number,
+  extra: readonly string[] = [],
+): Promise<void> {
+  await ensureTopics(
+    kafka,
+    [
+      topics.transactions,
+      topics.merchantEvents,
+      `${topics.transactions}.dlq`,
+      `${topics.merchantEvents}.dlq`,
+      ...extra,
+    ],
+    { partitions, replicationFactor: 1 },
+  )
 }

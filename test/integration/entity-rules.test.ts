@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { EventCodec } from '../../ingest/codec.ts'
 import { CompositeSink } from '../../ingest/composite-sink.ts'
 import { IngestConsumer } from '../../ingest/consumer.ts'
-import { ensureTopics } from '../../ingest/topics.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { sleep } from '../../lib/retry.ts'
 import { buildRulesConfig, createEngine } from '../../rules/engine/config.ts'
@@ -19,7 +18,7 @@ import { RulesStage } from '../../rules/stage.ts'
 import { TERMINAL_TRANSACTION } from '../../schemas/contract.ts'
 import { openStore, type Store } from '../../store/client.ts'
 import { txn } from '../helpers/events.ts'
-import { ingestSettings } from '../helpers/ingest.ts'
+import { createInputTopics, ingestSettings } from '../helpers/ingest.ts'
 import { testKafka, uniqueName, waitFor } from '../helpers/kafka.ts'
 
 describe('cross-merchant rules on the live stream', () => {
@@ -58,8 +57,9 @@ describe('cross-merchant rules on the live stream', () => {
   async function cardSpreadHits(): Promise<{ merchant_id: string; observed: number; n: number }[]> {
     const rs = await store.client.query({
       query: `SELECT merchant_id, any(observed) AS observed, toFloat64(count()) AS n FROM rule_hits FINAL
-              WHERE rule_id = 'card_spread' AND acquirer_id = 'acq-test' AND merchant_id LIKE 'm-spread-%'
+              WHERE rule_id = {rule:String} AND acquirer_id = {acquirer:String} AND startsWith(merchant_id, {prefix:String})
               GROUP BY merchant_id ORDER BY merchant_id`,
+      query_params: { rule: 'card_spread', acquirer: 'acq-test', prefix: 'm-spread-' },
       format: 'JSONEachRow',
     })
     return rs.json()
@@ -69,17 +69,7 @@ describe('cross-merchant rules on the live stream', () => {
     kafka = testKafka(inject('kafkaBrokers'))
     dir = mkdtempSync(join(tmpdir(), 'entity-rules-test-'))
     store = await openStore({ database: 'entity_test', chdbPath: join(dir, 'chdb') })
-    await ensureTopics(
-      kafka,
-      [
-        topics.transactions,
-        topics.merchantEvents,
-        `${topics.transactions}.dlq`,
-        `${topics.merchantEvents}.dlq`,
-        activityTopic,
-      ],
-      { partitions: 2, replicationFactor: 1 },
-    )
+    await createInputTopics(kafka, topics, 2, [activityTopic])
   })
 
   afterAll(async () => {

@@ -6,13 +6,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { EventCodec } from '../../ingest/codec.ts'
 import { IngestConsumer } from '../../ingest/consumer.ts'
 import { DLQ_HEADERS } from '../../ingest/dlq.ts'
-import { ensureTopics } from '../../ingest/topics.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { sleep } from '../../lib/retry.ts'
 import { MERCHANT_EVENT, TERMINAL_TRANSACTION } from '../../schemas/contract.ts'
 import { openStore, type Store } from '../../store/client.ts'
 import { merchantEvent, txn } from '../helpers/events.ts'
-import { ingestSettings } from '../helpers/ingest.ts'
+import { createInputTopics, ingestSettings } from '../helpers/ingest.ts'
 import { readTopic, testKafka, uniqueName, waitFor } from '../helpers/kafka.ts'
 
 const NOW = Date.UTC(2026, 10, 22, 0, 0, 0)
@@ -49,16 +48,7 @@ describe('ingest: Kafka to ClickHouse, exactly once, bad input to the DLQ', () =
     kafka = testKafka(inject('kafkaBrokers'))
     dir = mkdtempSync(join(tmpdir(), 'ingest-test-'))
     store = await openStore({ database: 'ingest_test', chdbPath: join(dir, 'chdb') })
-    await ensureTopics(
-      kafka,
-      [
-        topics.transactions,
-        topics.merchantEvents,
-        `${topics.transactions}.dlq`,
-        `${topics.merchantEvents}.dlq`,
-      ],
-      { partitions: 3, replicationFactor: 1 },
-    )
+    await createInputTopics(kafka, topics, 3)
     producer = kafka.producer()
     await producer.connect()
   })

@@ -5,7 +5,6 @@ import type { Kafka, Producer } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { EventCodec } from '../../ingest/codec.ts'
 import { IngestConsumer } from '../../ingest/consumer.ts'
-import { ensureTopics } from '../../ingest/topics.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { sleep } from '../../lib/retry.ts'
 import { buildRulesConfig, createEngine } from '../../rules/engine/config.ts'
@@ -15,7 +14,7 @@ import { TERMINAL_TRANSACTION } from '../../schemas/contract.ts'
 import type { TerminalTransaction } from '../../schemas/types.generated.ts'
 import { openStore, type Store } from '../../store/client.ts'
 import { txn } from '../helpers/events.ts'
-import { ingestSettings } from '../helpers/ingest.ts'
+import { createInputTopics, ingestSettings } from '../helpers/ingest.ts'
 import { testKafka, uniqueName, waitFor } from '../helpers/kafka.ts'
 
 interface HitRow {
@@ -95,16 +94,7 @@ describe('rule engine on the live stream', () => {
   beforeAll(async () => {
     kafka = testKafka(inject('kafkaBrokers'))
     dir = mkdtempSync(join(tmpdir(), 'rules-test-'))
-    await ensureTopics(
-      kafka,
-      [
-        topics.transactions,
-        topics.merchantEvents,
-        `${topics.transactions}.dlq`,
-        `${topics.merchantEvents}.dlq`,
-      ],
-      { partitions: 2, replicationFactor: 1 },
-    )
+    await createInputTopics(kafka, topics, 2)
     producer = kafka.producer()
     await producer.connect()
   })
