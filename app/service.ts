@@ -18,6 +18,9 @@ import { EntityPublisher } from '../rules/entity/publisher.ts'
 import { EntityStage, entityTopicConfig } from '../rules/entity/stage.ts'
 import { RULES } from '../rules/index.ts'
 import { RulesStage } from '../rules/stage.ts'
+import { HitPublisher } from '../scoring/hits.ts'
+import type { ScoringModel } from '../scoring/model.ts'
+import { ScoringStage } from '../scoring/stage.ts'
 import { TrafficSimulator } from '../simulator/generator.ts'
 import { LiveSimulator } from '../simulator/producer.ts'
 import { openStore, type Store } from '../store/client.ts'
@@ -34,6 +37,7 @@ export interface RunningService {
   readonly ingest: IngestConsumer
   readonly simulator: LiveSimulator | null
   readonly rules: RuleEngine | null
+  readonly scoring: ScoringStage | null
   /** Re-reads the rules configuration file (SIGHUP); throws RISK_ERR_CONFIG and keeps the old one when invalid. */
   reloadRules(): string | null
   /** Stops in dependency order: traffic, then consumer (batch finished and committed), store, broker. */
@@ -122,7 +126,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
         topics.merchantEvents,
         `${topics.transactions}${topics.dlqSuffix}`,
         `${topics.merchantEvents}${topics.dlqSuffix}`,
-        ...(entityEngine === null ? [] : [topics.entityActivity]),
+        ...(entityEngine === null ? [] : [topics.entityActivity, topics.ruleHits, topics.scoringState]),
       ],
       {
         partitions: config.kafka.topicPartitions,
@@ -130,7 +134,11 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
         configEntries:
           entityEngine === null
             ? {}
-            : { [topics.entityActivity]: entityTopicConfig(entityEngine.retentionMs) },
+            : {
+                [topics.entityActivity]: entityTopicConfig(entityEngine.retentionMs),
+                // One record per merchant survives compaction: the changelog stays as small as the state.
+                [topics.scoringState]: [{ name: 'cleanup.policy', value: 'compact' }],
+              },
       },
     )
     if (created.length > 0) log.info({ created }, 'created topics')
@@ -155,8 +163,13 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       stage: RulesStage
       publisher: EntityPublisher
       entities: EntityEngine
+      hits: HitPublisher
     } | null = null
+    let scoringModel: ScoringModel | null = rulesConfig?.scoring ?? null
     if (rulesConfig !== null && entityEngine !== null) {
+      const hits = new HitPublisher(kafka, topics.ruleHits)
+      await hits.start()
+      cleanups.push(() => hits.stop())
       const baselines = new Baselines({ store, logger: log, minCohort: config.rules.minCohort })
       const refresh = () =>
         baselines.refresh(deps.now()).then(
@@ -188,6 +201,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
         topics: { transactions: topics.transactions, merchantEvents: topics.merchantEvents },
         logger: log,
         now: deps.now,
+        publishHits: (h) => hits.publish(h),
       })
       const publisher = new EntityPublisher({
         kafka,
@@ -203,7 +217,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       })
       await publisher.start()
       cleanups.push(() => publisher.stop())
-      rules = { engine, stage, publisher, entities: entityEngine }
+      rules = { engine, stage, publisher, entities: entityEngine, hits }
       log.info(
         { rules: RULES.length, configHash: rulesConfig.hash, file: config.rules.configFile },
         'rule engine ready',
@@ -236,7 +250,9 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     await ingest.start()
     cleanups.push(() => ingest.stop())
 
+    let scoring: ScoringStage | null = null
     if (rules !== null) {
+      const hits = rules.hits
       const entityStage = new EntityStage({
         kafka,
         store,
@@ -248,9 +264,41 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
         sleep: deps.sleep,
         retryInitialMs: config.ingest.retryInitialMs,
         retryMaxMs: config.ingest.retryMaxMs,
+        publishHits: (h) => hits.publish(h),
       })
       await entityStage.start()
       cleanups.push(() => entityStage.stop())
+
+      const alerts = config.alerts
+      const stage = new ScoringStage({
+        kafka,
+        store,
+        codec,
+        model: () => {
+          if (scoringModel === null) throw new Error('scoring started without a model')
+          return scoringModel
+        },
+        topics: { hits: topics.ruleHits, state: topics.scoringState },
+        alertTopicOf: (acquirerId) => alerts.topicPattern.replaceAll('{acquirer}', acquirerId),
+        alertFormatOf: (acquirerId) => {
+          const own = alerts.acquirerFormats[acquirerId]
+          return own === 'json' || own === 'avro' ? own : alerts.format
+        },
+        alertTopicSettings: {
+          partitions: config.kafka.topicPartitions,
+          replicationFactor: config.kafka.replicationFactor,
+        },
+        groupId: `${config.kafka.groupId}.scoring`,
+        logger: log,
+        now: deps.now,
+        sleep: deps.sleep,
+        retryInitialMs: config.ingest.retryInitialMs,
+        retryMaxMs: config.ingest.retryMaxMs,
+        restoreTimeoutMs: config.scoring.restoreTimeoutMs,
+      })
+      await stage.start()
+      cleanups.push(() => stage.stop())
+      scoring = stage
     }
 
     let simulator: LiveSimulator | null = null
@@ -283,11 +331,21 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       })
       // Cross-merchant rules take the new whitelist and hash; their parameters apply from the next start.
       rules.entities.reconfigure({ isWhitelisted: next.isWhitelisted, configHash: next.hash })
+      scoringModel = next.scoring
       log.info({ configHash: next.hash, file: config.rules.configFile }, 'rules configuration reloaded')
       return next.hash
     }
 
-    return { brokers, store, ingest, simulator, rules: rules?.engine ?? null, reloadRules, stop: cleanup }
+    return {
+      brokers,
+      store,
+      ingest,
+      simulator,
+      rules: rules?.engine ?? null,
+      scoring,
+      reloadRules,
+      stop: cleanup,
+    }
   } catch (e) {
     await cleanup()
     throw e

@@ -117,6 +117,22 @@ export const CONFIG_SPEC = {
       description:
         'Internal topic of card, settlement-account and terminal activity, keyed by entity, that feeds the cross-merchant rules (card_spread, shared_settlement_account, shared_terminal). Created with a retention longer than their widest window.',
     }),
+    ruleHits: str({
+      env: 'TOPIC_RULE_HITS',
+      default: 'pos.rule-hits',
+      pattern: topicName,
+      patternHint: 'a Kafka topic name',
+      description:
+        'Internal topic of rule hit updates from both rules stages, keyed by merchant_id, that feeds the scoring stage.',
+    }),
+    scoringState: str({
+      env: 'TOPIC_SCORING_STATE',
+      default: 'pos.scoring-state',
+      pattern: topicName,
+      patternHint: 'a Kafka topic name',
+      description:
+        "Internal compacted changelog of the scoring stage's per-merchant state, written in the same Kafka transactions as the alerts; created with the partition count of the rule-hits topic.",
+    }),
     dlqSuffix: str({
       env: 'TOPIC_DLQ_SUFFIX',
       default: '.dlq',
@@ -260,6 +276,38 @@ export const CONFIG_SPEC = {
       min: 0,
       description:
         "How far behind a merchant's latest event an event may arrive and still change rule state (terminals upload offline transactions late). Later events are still stored and counted in the daily aggregates.",
+    }),
+  },
+  alerts: {
+    topicPattern: str({
+      env: 'ALERTS_TOPIC_PATTERN',
+      default: 'risk.alerts.{acquirer}',
+      pattern: /^[A-Za-z0-9._-]*\{acquirer\}[A-Za-z0-9._-]*$/,
+      patternHint: 'a topic name containing {acquirer}',
+      description:
+        "Topic of an acquirer's alerts; `{acquirer}` is replaced by the acquirer_id. Created on first use. Acquirers subscribe to their own topic only.",
+    }),
+    format: oneOf({
+      env: 'ALERTS_FORMAT',
+      default: 'avro',
+      values: ['avro', 'json'],
+      description:
+        'Encoding of alerts (`RiskAlert`): framed Avro (Confluent wire format; the Schema Registry id when `SCHEMA_REGISTRY_URL` is set, else bundled id 1003) or UTF-8 JSON.',
+    }),
+    acquirerFormats: stringMap({
+      env: 'ALERTS_ACQUIRER_FORMATS',
+      default: {},
+      description: 'Encoding per acquirer, overriding `alerts.format`, e.g. `acq-a=json,acq-b=avro`.',
+      value: (v) => (v === 'avro' || v === 'json' ? null : `"${v}" is neither avro nor json`),
+    }),
+  },
+  scoring: {
+    restoreTimeoutMs: int({
+      env: 'SCORING_RESTORE_TIMEOUT_MS',
+      default: 120_000,
+      min: 1_000,
+      description:
+        "How long the scoring stage may take to read a partition's state back from the changelog when it takes the partition over; then it retries.",
     }),
   },
   simulator: {

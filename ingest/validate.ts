@@ -260,10 +260,26 @@ function positionRule(r: { latitude: number | null; longitude: number | null }):
   return coordinateRule('latitude', r.latitude, 90) ?? coordinateRule('longitude', r.longitude, 180)
 }
 
+// An acquirer id names the acquirer's alert topic (risk.alerts.<acquirer_id>), so it must be a valid,
+// unambiguous topic-name part: rewriting odd characters could make two acquirers share a topic.
+const ACQUIRER_ID = /^[A-Za-z0-9._-]{1,64}$/
+
+function acquirerRule(r: { acquirer_id: string }): RiskError | null {
+  return (
+    idRule('acquirer_id', r.acquirer_id) ??
+    patternRule(
+      'acquirer_id',
+      r.acquirer_id,
+      ACQUIRER_ID,
+      '1 to 64 letters, digits, dots, dashes or underscores',
+    )
+  )
+}
+
 const TRANSACTION_RULES: readonly Rule<TerminalTransaction>[] = [
   (r) => idRule('txn_id', r.txn_id),
   (r, o) => eventTimeRule(r.event_time, o),
-  (r) => idRule('acquirer_id', r.acquirer_id),
+  acquirerRule,
   (r) => idRule('merchant_id', r.merchant_id),
   (r) => idRule('terminal_id', r.terminal_id),
   (r) => idRule('card_token', r.card_token),
@@ -281,7 +297,7 @@ const TERMINAL_KINDS: ReadonlySet<string> = new Set(['TERMINAL_BOUND', 'TERMINAL
 const MERCHANT_EVENT_RULES: readonly Rule<MerchantEvent>[] = [
   (r) => idRule('event_id', r.event_id),
   (r, o) => eventTimeRule(r.event_time, o),
-  (r) => idRule('acquirer_id', r.acquirer_id),
+  acquirerRule,
   (r) => idRule('merchant_id', r.merchant_id),
   (r) => {
     if (r.terminal_id !== null) return idRule('terminal_id', r.terminal_id)

@@ -15,6 +15,12 @@ export interface RulesStageOptions {
   topics: { transactions: string; merchantEvents: string }
   logger: Logger
   now: () => number
+  /**
+   * Sends hit updates on to scoring, after they are in ClickHouse and before the batch's offsets are
+   * committed (at least once). Rebuilt hits go too: they cover the hits of events a crash left stored
+   * but unscored.
+   */
+  publishHits?: (hits: readonly HitUpdate[]) => Promise<void>
 }
 
 /**
@@ -96,6 +102,7 @@ export class RulesStage implements StoredEventSink {
   async flush(): Promise<void> {
     if (this.#pending.length === 0) return
     this.hitsWritten += await upsertHits(this.#opts.store, this.#pending, this.#opts.now())
+    await this.#opts.publishHits?.(this.#pending)
     this.#pending = []
   }
 
@@ -129,6 +136,7 @@ export class RulesStage implements StoredEventSink {
       let written = 0
       const flushHits = async () => {
         written += await upsertHits(store, hits, this.#opts.now())
+        await this.#opts.publishHits?.(hits)
         hits = []
       }
       const rs = await store.client.query({

@@ -20,7 +20,7 @@ export interface TerminalTransaction {
   txn_id: string
   /** When the terminal authorised the transaction, milliseconds since the Unix epoch, UTC. */
   event_time: number
-  /** The acquirer that owns the merchant; every row and alert is scoped to one acquirer. */
+  /** The acquirer that owns the merchant; every row and alert is scoped to one acquirer. 1 to 64 letters, digits, dots, dashes or underscores, since it names the acquirer's alert topic. */
   acquirer_id: string
   /** The merchant the terminal is bound to, as the acquirer identifies it. */
   merchant_id: string
@@ -60,7 +60,7 @@ export interface MerchantEvent {
   event_id: string
   /** When the change took effect, milliseconds since the Unix epoch, UTC. */
   event_time: number
-  /** The acquirer that owns the merchant. */
+  /** The acquirer that owns the merchant. 1 to 64 letters, digits, dots, dashes or underscores, since it names the acquirer's alert topic. */
   acquirer_id: string
   /** The merchant the event is about. */
   merchant_id: string

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { RiskError } from '../../lib/errors.ts'
+import { buildScoringModel } from '../../scoring/config.ts'
+import type { ScoringModel } from '../../scoring/model.ts'
 import { buildEntityRules, type CompiledEntityRule, type RegisteredEntityRule } from '../entity/engine.ts'
 import { type CompiledRule, type EngineOptions, RuleEngine } from './engine.ts'
 import type { OverrideLayers, RegisteredRule } from './registry.ts'
@@ -25,6 +27,8 @@ export interface RulesConfig {
   layersOf(ruleId: string): OverrideLayers | undefined
   whitelist: WhitelistEntry[]
   isWhitelisted(acquirerId: string, merchantId: string, ruleId: string, at: number): boolean
+  /** The scoring model (the file's `scoring` section), resolved against every rule above. */
+  scoring: ScoringModel
 }
 
 type Obj = { readonly [key: string]: unknown }
@@ -70,8 +74,8 @@ export function buildRulesConfig(
   const root = raw ?? {}
   if (!isObj(root)) throw configError(source, ['(root): expected a JSON object'])
   for (const key of Object.keys(root)) {
-    if (!['rules', 'mcc', 'acquirers', 'entities', 'whitelist'].includes(key))
-      problems.push(`${key}: unknown key (expected rules, mcc, acquirers, entities, whitelist)`)
+    if (!['rules', 'mcc', 'acquirers', 'entities', 'whitelist', 'scoring'].includes(key))
+      problems.push(`${key}: unknown key (expected rules, mcc, acquirers, entities, whitelist, scoring)`)
   }
 
   /** Reads `{ "<rule>": { params } }` at `path`, passing each rule's overrides to `put`. */
@@ -151,6 +155,11 @@ export function buildRulesConfig(
   for (const r of registry) whitelistable.set(r.meta.id, r.meta.whitelistable)
   for (const r of entityRules) whitelistable.set(r.meta.id, r.meta.whitelistable)
   const whitelist = parseWhitelist(root.whitelist, whitelistable, problems)
+  const scoring = buildScoringModel(
+    root.scoring,
+    [...registry.map((r) => r.meta), ...entityRules.map((r) => r.meta)],
+    problems,
+  )
   if (problems.length > 0) throw configError(source, problems)
 
   const rules = registry.map((r) => r.compile(layer(r.meta.id)))
@@ -167,6 +176,7 @@ export function buildRulesConfig(
     whitelist,
     isWhitelisted: (acquirerId, merchantId, ruleId, at) =>
       (index.get(`${acquirerId}\u0000${merchantId}\u0000${ruleId}`) ?? []).some((w) => at < w.expiresAt),
+    scoring,
   }
 }
 

@@ -22,6 +22,8 @@ export interface EntityStageOptions {
   retryInitialMs: number
   retryMaxMs: number
   concurrency?: number
+  /** Sends hit updates on to scoring after they are in ClickHouse, before the offsets are committed. */
+  publishHits?: (hits: readonly HitUpdate[]) => Promise<void>
 }
 
 export interface EntityStageStats {
@@ -177,6 +179,8 @@ export class EntityStage {
         () => upsertHits(this.#opts.store, hits, this.#opts.now()),
         retry,
       )
+      const publish = this.#opts.publishHits
+      if (publish !== undefined) await retryWhileRetriable(() => publish(hits), retry)
     }
     this.#failing = null
     const last = batch.messages.at(-1)

@@ -118,6 +118,16 @@ describe('validateTransaction rejects', () => {
       'RISK_ERR_INVALID_FIELD',
       'acquirer_id',
     ],
+    // The acquirer id names its alert topic: nothing a topic name cannot hold, nothing to rewrite.
+    ['a space in acquirer_id', { ...TXN, acquirer_id: 'acq 1' }, 'RISK_ERR_INVALID_FIELD', 'acquirer_id'],
+    ['a slash in acquirer_id', { ...TXN, acquirer_id: 'acq/1' }, 'RISK_ERR_INVALID_FIELD', 'acquirer_id'],
+    ['a CJK acquirer_id', { ...TXN, acquirer_id: '银行' }, 'RISK_ERR_INVALID_FIELD', 'acquirer_id'],
+    [
+      'an acquirer_id of 65 characters',
+      { ...TXN, acquirer_id: 'a'.repeat(65) },
+      'RISK_ERR_INVALID_FIELD',
+      'acquirer_id',
+    ],
     [
       'a C1 control in merchant_id',
       { ...TXN, merchant_id: 'mer\u008542' },
