@@ -8,9 +8,7 @@ import type { MerchantScoreState } from './model.ts'
  * merchant (its whole score state, JSON) and, per partition, a checkpoint record naming the hits-topic
  * offset the state reflects. Partition p of the changelog holds the state of partition p of the hits
  * topic. Records are written in the same Kafka transaction as the alerts and the consumer offsets, so
- * the committed changelog, the published alerts and the committed offsets always agree: reading the
- * changelog (read_committed) up to the checkpoint of the committed offset gives exactly the state that
- * processing up to that offset produced.
+ * the committed changelog, the published alerts and the committed offsets always agree.
  */
 
 /** Key of the checkpoint record; merchant keys never start with NUL. */
@@ -61,8 +59,7 @@ function parseState(value: Buffer): MerchantScoreState | null {
 }
 
 export interface RestoreRequest {
-  /** Changelog partition → the hits-topic offset its checkpoint must reach (the committed offset). */
-  targets: ReadonlyMap<number, bigint>
+  partitions: readonly number[]
   /** Consumer group id prefix for the short-lived restore consumer. */
   groupPrefix: string
   timeoutMs: number
@@ -70,42 +67,68 @@ export interface RestoreRequest {
 
 export interface Restored {
   states: Map<number, Map<string, MerchantScoreState>>
+  /** Per partition, the hits-topic offset of the last checkpoint read (null when none). */
+  checkpoints: Map<number, bigint | null>
   records: number
   /** Records that did not parse and were skipped. */
   bad: number
 }
 
 /**
- * Reads changelog partitions from their start up to the checkpoint of each target offset. kafkajs has
- * no manual assignment, so a short-lived consumer group of one member subscribes to the changelog and
- * pauses every partition it does not need (or has finished). Throws RISK_ERR_KAFKA (retriable) when a
- * checkpoint is not reached in time.
+ * Reads changelog partitions from their start to their end: the newest committed state. The caller
+ * must have fenced the partition's earlier writer first (started the transactional producer), so no
+ * transaction is left open and nothing is written while this reads.
+ *
+ * kafkajs has no manual assignment, so a short-lived consumer group of one member subscribes to the
+ * changelog and pauses the partitions it does not need. The end is where a fetched batch reaches the
+ * high watermark; that is watched through the consumer's END_BATCH_PROCESS events, which also fire for
+ * batches holding only transaction markers or aborted records, which never reach eachBatch.
+ *
+ * Reading to the end rather than to the committed offset's checkpoint makes a replay safe too: after an
+ * operator rewinds the group, the old hits meet a state that already holds them and change nothing.
+ * Throws RISK_ERR_KAFKA (retriable) when the end is not reached in time.
  */
 export async function restoreChangelog(kafka: Kafka, topic: string, req: RestoreRequest): Promise<Restored> {
   const states = new Map<number, Map<string, MerchantScoreState>>()
-  for (const p of req.targets.keys()) states.set(p, new Map())
-  const result: Restored = { states, records: 0, bad: 0 }
-  const pending = new Set(req.targets.keys())
-  if (pending.size === 0) return result
-
+  const checkpoints = new Map<number, bigint | null>()
+  for (const p of req.partitions) {
+    states.set(p, new Map())
+    checkpoints.set(p, null)
+  }
+  const result: Restored = { states, checkpoints, records: 0, bad: 0 }
+  const wanted = new Set(req.partitions)
+  const admin = kafka.admin()
   const groupId = `${req.groupPrefix}.restore.${randomUUID()}`
   const consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 200 })
-  const admin = kafka.admin()
   let finish: () => void = () => {}
   const finished = new Promise<void>((resolve) => {
     finish = resolve
   })
+  const pending = new Set<number>()
+  const done = (p: number) => {
+    pending.delete(p)
+    consumer.pause([{ topic, partitions: [p] }])
+    if (pending.size === 0) finish()
+  }
   try {
     await admin.connect()
+    for (const o of await admin.fetchTopicOffsets(topic)) {
+      // An empty partition (never written, or nothing left after retention) has nothing to read.
+      if (wanted.has(o.partition) && o.high !== o.low) pending.add(o.partition)
+    }
+    if (pending.size === 0) return result
+    consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+      const p = e.payload.partition
+      if (e.payload.topic === topic && pending.has(p) && BigInt(e.payload.offsetLag) <= 0n) done(p)
+    })
     await consumer.connect()
     await consumer.subscribe({ topics: [topic], fromBeginning: true })
     await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
         const p = batch.partition
-        const target = req.targets.get(p)
         const map = states.get(p)
-        if (target === undefined || map === undefined || !pending.has(p)) {
+        if (map === undefined || !pending.has(p)) {
           consumer.pause([{ topic, partitions: [p] }])
           return
         }
@@ -113,22 +136,14 @@ export async function restoreChangelog(kafka: Kafka, topic: string, req: Restore
           result.records++
           const key = m.key?.toString('utf8') ?? ''
           if (key === CHECKPOINT_KEY) {
-            const offset = parseCheckpoint(m.value)
-            if (offset !== null && offset >= target) {
-              pending.delete(p)
-              consumer.pause([{ topic, partitions: [p] }])
-              if (pending.size === 0) finish()
-              return
-            }
-            continue
-          }
-          if (m.value === null) {
+            checkpoints.set(p, parseCheckpoint(m.value))
+          } else if (m.value === null) {
             map.delete(key)
-            continue
+          } else {
+            const state = parseState(m.value)
+            if (state === null) result.bad++
+            else map.set(key, state)
           }
-          const state = parseState(m.value)
-          if (state === null) result.bad++
-          else map.set(key, state)
         }
       },
     })
@@ -139,13 +154,9 @@ export async function restoreChangelog(kafka: Kafka, topic: string, req: Restore
     const outcome = await Promise.race([finished.then(() => 'done' as const), timedOut])
     clearTimeout(timer)
     if (outcome === 'timeout') {
-      throw new RiskError(
-        'RISK_ERR_KAFKA',
-        'the scoring state changelog did not reach its checkpoint in time',
-        {
-          context: { topic, partitions: [...pending].join(','), timeoutMs: req.timeoutMs },
-        },
-      )
+      throw new RiskError('RISK_ERR_KAFKA', 'the scoring state changelog was not read to its end in time', {
+        context: { topic, partitions: [...pending].join(','), timeoutMs: req.timeoutMs },
+      })
     }
     return result
   } catch (e) {

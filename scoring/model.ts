@@ -335,16 +335,23 @@ export function applyHit(model: ScoringModel, state: MerchantScoreState, hit: In
     }
   }
 
-  rescore(model, state, now, outcome)
+  rescore(model, state, now, outcome, rule.category)
   return outcome
 }
 
 /**
- * Scores both categories at `now`, forgets hits that decayed to nothing, and records score changes and
- * alerts in `outcome`. Also used when time alone moved on (decay can only lower a score, so that
+ * Scores both categories at `now`, forgets hits that decayed to nothing, and records score changes (a
+ * new score, level or breakdown) and alerts in `outcome`. Also used when time alone moved on (decay can only lower a score, so that
  * never alerts, but the stored score and level follow).
  */
-export function rescore(model: ScoringModel, state: MerchantScoreState, now: number, outcome: Outcome): void {
+export function rescore(
+  model: ScoringModel,
+  state: MerchantScoreState,
+  now: number,
+  outcome: Outcome,
+  /** The category a new or updated hit belongs to: its breakdown changed even if its score did not. */
+  touched: RuleCategory | null = null,
+): void {
   for (const category of CATEGORIES) {
     const cat = state[category]
     const result = scoreCategory(model, Object.values(state.hits), category, now)
@@ -358,7 +365,7 @@ export function rescore(model: ScoringModel, state: MerchantScoreState, now: num
       cat.lastAlertLevel = result.level
       cat.alertedFamilies = [...result.families]
     }
-    if (result.score !== cat.score || result.level !== cat.level) {
+    if (result.score !== cat.score || result.level !== cat.level || category === touched) {
       outcome.scores.push({ result, at: now })
       outcome.changed = true
     }

@@ -85,8 +85,8 @@ interface Owned {
  * kafkajs does not send the consumer group generation with the offsets, so per-partition ids are the
  * fencing that works with it.
  *
- * State is restored from the changelog when a partition is first seen in an ownership, up to the
- * checkpoint of the committed offset. Any failure in a batch drops the partition's state and producer;
+ * State is restored from the changelog when a partition is first seen in an ownership, to the end
+ * of the changelog. Any failure in a batch drops the partition's state and producer;
  * the batch is then re-read and the state restored again, so a failed batch can never leave half its
  * effects in memory.
  */
@@ -228,7 +228,7 @@ export class ScoringStage {
     const model = this.#opts.model()
     const changed = new Set<string>()
     const scores: ScoreRow[] = []
-    const alerts: AlertOut[] = []
+    const alerts = new Map<string, AlertOut>()
     const cases: CaseRequest[] = []
     for (const message of batch.messages) {
       const decoded = decodeHit(message.value)
@@ -254,11 +254,22 @@ export class ScoringStage {
       changed.add(key)
       for (const s of outcome.scores)
         scores.push({ acquirerId: hit.acquirerId, merchantId: hit.merchantId, result: s.result, at: s.at })
-      alerts.push(...outcome.alerts)
+      // One alert per merchant and category per batch: a merchant that climbs MEDIUM → HIGH → CRITICAL
+      // within one batch gets the CRITICAL one, which carries every reason and the level it came from.
+      for (const a of outcome.alerts) {
+        const k = `${key}\u0000${a.alert.category}`
+        const first = alerts.get(k)
+        alerts.set(
+          k,
+          first === undefined
+            ? a
+            : { ...a, alert: { ...a.alert, previous_level: first.alert.previous_level } },
+        )
+      }
       cases.push(...outcome.cases)
     }
 
-    const published = alerts.map(({ alert, families }) => ({
+    const published = [...alerts.values()].map(({ alert, families }) => ({
       alert,
       families,
       topic: this.#opts.alertTopicOf(alert.acquirer_id),
@@ -338,8 +349,8 @@ export class ScoringStage {
 
   /**
    * The partition's producer and state, created on its first batch in an ownership: the producer's
-   * start fences any earlier owner, then the state is read back from the changelog up to the checkpoint
-   * of the committed offset (which the fenced owner can no longer move).
+   * start fences any earlier owner (aborting its open transaction), then the state is read back from
+   * the changelog to its end, which the fenced owner can no longer move.
    */
   async #own(partition: number): Promise<Owned> {
     const known = this.#owned.get(partition)
@@ -352,35 +363,23 @@ export class ScoringStage {
     })
     try {
       await producer.connect()
-      const [committed] = await this.#admin.fetchOffsets({
-        groupId: this.#opts.groupId,
-        topics: [this.#opts.topics.hits],
+      const restored = await restoreChangelog(this.#opts.kafka, this.#opts.topics.state, {
+        partitions: [partition],
+        groupPrefix: this.#opts.groupId,
+        timeoutMs: this.#opts.restoreTimeoutMs,
       })
-      const offset = committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1'
-      const target = BigInt(offset)
-      let states = new Map<string, MerchantScoreState>()
-      if (target >= 0n) {
-        const ends = await this.#admin.fetchTopicOffsets(this.#opts.topics.state)
-        const end = ends.find((o) => o.partition === partition)
-        if (end === undefined || end.high === end.low) {
-          this.#log.warn(
-            { partition, committed: offset },
-            'scoring state changelog is empty although offsets are committed: starting from empty state',
-          )
-        } else {
-          const restored = await restoreChangelog(this.#opts.kafka, this.#opts.topics.state, {
-            targets: new Map([[partition, target]]),
-            groupPrefix: this.#opts.groupId,
-            timeoutMs: this.#opts.restoreTimeoutMs,
-          })
-          states = restored.states.get(partition) ?? states
-        }
-      }
+      const states = restored.states.get(partition) ?? new Map<string, MerchantScoreState>()
+      const checkpoint = restored.checkpoints.get(partition) ?? null
       const owned = { producer, states }
       this.#owned.set(partition, owned)
       this.stats.restores++
       this.#log.info(
-        { partition, committed: offset, merchants: states.size, ms: this.#opts.now() - started },
+        {
+          partition,
+          checkpoint: checkpoint?.toString() ?? null,
+          merchants: states.size,
+          ms: this.#opts.now() - started,
+        },
         'scoring state restored',
       )
       return owned

@@ -1,0 +1,271 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Kafka } from 'kafkajs'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { EventCodec } from '../../ingest/codec.ts'
+import { ensureTopics } from '../../ingest/topics.ts'
+import { createLogger } from '../../lib/logger.ts'
+import { sleep } from '../../lib/retry.ts'
+import { buildRulesConfig } from '../../rules/engine/config.ts'
+import type { HitUpdate } from '../../rules/engine/engine.ts'
+import { ENTITY_RULES } from '../../rules/entity/index.ts'
+import { RULES } from '../../rules/index.ts'
+import { tailAlerts } from '../../scoring/alerts-reader.ts'
+import { HitPublisher } from '../../scoring/hits.ts'
+import { ScoringStage } from '../../scoring/stage.ts'
+import { openStore, type Store } from '../../store/client.ts'
+import { testKafka, uniqueName, waitFor } from '../helpers/kafka.ts'
+
+const DAY = 86_400_000
+const T0 = Date.UTC(2026, 10, 20, 4)
+
+const model = buildRulesConfig({}, RULES, 'test', ENTITY_RULES).scoring
+const category = new Map<string, 'fraud' | 'compliance'>([...model.rules].map(([id, r]) => [id, r.category]))
+
+function hitOf(acquirerId: string, merchantId: string, ruleId: string, at: number): HitUpdate {
+  return {
+    hitId: `${merchantId}:${ruleId}:${at}`,
+    acquirerId,
+    merchantId,
+    ruleId,
+    ruleVersion: 1,
+    category: category.get(ruleId) ?? 'fraud',
+    finding: {
+      observed: 0.9,
+      threshold: 0.3,
+      windowStart: at - DAY,
+      windowEnd: at,
+      sampleTxnIds: [`${merchantId}-t1`, `${merchantId}-t2`],
+      detail: `${ruleId}: 0.9 over 0.3`,
+    },
+    detectedAt: at,
+    configHash: 'test',
+  }
+}
+
+describe('scoring stage on the real broker', () => {
+  let kafka: Kafka
+  let dir: string
+  let store: Store
+  let hits: HitPublisher
+  const codec = new EventCodec({})
+  const prefix = uniqueName('score')
+  const topics = { hits: `${prefix}.rule-hits`, state: `${prefix}.scoring-state` }
+  const alertTopicOf = (acquirerId: string) => `${prefix}.alerts.${acquirerId}`
+  const groupId = `${prefix}-scoring`
+  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'warn')
+  let stage: ScoringStage | null = null
+
+  async function startStage(): Promise<ScoringStage> {
+    const s = new ScoringStage({
+      kafka,
+      store,
+      codec,
+      model: () => model,
+      topics,
+      alertTopicOf,
+      // acq-b reads JSON, everyone else framed Avro.
+      alertFormatOf: (a) => (a === 'acq-b' ? 'json' : 'avro'),
+      alertTopicSettings: { partitions: 2, replicationFactor: 1 },
+      groupId,
+      logger,
+      now: Date.now,
+      sleep,
+      retryInitialMs: 100,
+      retryMaxMs: 1000,
+      restoreTimeoutMs: 30_000,
+    })
+    await s.start()
+    stage = s
+    return s
+  }
+
+  /** Waits until the scoring group's committed offsets reach the end of the hits topic. */
+  async function processed(): Promise<void> {
+    const admin = kafka.admin()
+    await admin.connect()
+    try {
+      await waitFor(
+        async () => {
+          const ends = await admin.fetchTopicOffsets(topics.hits)
+          const [committed] = await admin.fetchOffsets({ groupId, topics: [topics.hits] })
+          return ends.every((e) => {
+            const offset = committed?.partitions.find((p) => p.partition === e.partition)?.offset ?? '-1'
+            // A partition never written has nothing to commit (-1, or -2 after a rewind to earliest).
+            return BigInt(offset) >= BigInt(e.high) || (BigInt(offset) < 0n && e.high === e.low)
+          })
+        },
+        async () =>
+          `the scoring group did not reach the end of the hits topic: ends ${JSON.stringify(
+            await admin.fetchTopicOffsets(topics.hits),
+          )}, committed ${JSON.stringify(await admin.fetchOffsets({ groupId, topics: [topics.hits] }))}`,
+        60_000,
+      )
+    } finally {
+      await admin.disconnect()
+    }
+  }
+
+  /** Every committed alert on a topic: read until the topic has been quiet for a while. */
+  async function alertsOn(topic: string): Promise<Record<string, unknown>[]> {
+    const out: Record<string, unknown>[] = []
+    let last = Date.now()
+    const stop = await tailAlerts(kafka, codec, topic, {
+      fromBeginning: true,
+      onAlert: (m) => {
+        if (m.alert === null) throw new Error(`undecodable alert: ${m.problem}`)
+        out.push(m.alert)
+        last = Date.now()
+      },
+    })
+    // Joining the group and the first fetch take a moment; then two quiet seconds mean the end.
+    await sleep(1500)
+    while (Date.now() - last < 2000) await sleep(200)
+    await stop()
+    return out
+  }
+
+  async function rows<T>(query: string, params: Record<string, unknown>): Promise<T[]> {
+    const rs = await store.client.query({ query, query_params: params, format: 'JSONEachRow' })
+    return rs.json<T>()
+  }
+
+  beforeAll(async () => {
+    kafka = testKafka(inject('kafkaBrokers'))
+    dir = mkdtempSync(join(tmpdir(), 'scoring-test-'))
+    store = await openStore({ database: 'scoring_test', chdbPath: join(dir, 'chdb') })
+    await ensureTopics(kafka, [topics.hits], { partitions: 2, replicationFactor: 1 })
+    await ensureTopics(kafka, [topics.state], {
+      partitions: 2,
+      replicationFactor: 1,
+      configEntries: { [topics.state]: [{ name: 'cleanup.policy', value: 'compact' }] },
+    })
+    hits = new HitPublisher(kafka, topics.hits)
+    await hits.start()
+  })
+
+  afterAll(async () => {
+    await stage?.stop()
+    await hits?.stop()
+    await store?.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  // A cash-out merchant: structuring, repeated cards and a fixed swipe pause, each strong.
+  const cashOut = [
+    hitOf('acq-a', 'm-cash', 'structuring', T0),
+    hitOf('acq-a', 'm-cash', 'repeated_card', T0 + 60_000),
+    hitOf('acq-a', 'm-cash', 'swipe_gap', T0 + 120_000),
+  ]
+  // A car dealer: large, round, near-round, high tickets. One family (amount), all weak: no score.
+  const dealer = [
+    hitOf('acq-a', 'm-dealer', 'round_amount', T0),
+    hitOf('acq-a', 'm-dealer', 'near_round_amount', T0 + 60_000),
+    hitOf('acq-a', 'm-dealer', 'high_ticket', T0 + 120_000),
+  ]
+  // Another acquirer's merchant with a relocated terminal: a compliance alert and a mandatory case.
+  const relocated = [hitOf('acq-b', 'm-b1', 'relocation', T0)]
+
+  it('publishes one alert for the cash-out merchant on its acquirer topic, none for the look-alike, none across acquirers', async () => {
+    const s = await startStage()
+    await hits.publish([...cashOut, ...dealer, ...relocated])
+    await processed()
+
+    const a = await alertsOn(alertTopicOf('acq-a'))
+    expect(a).toHaveLength(1)
+    const alert = a[0]
+    expect(alert?.merchant_id).toBe('m-cash')
+    expect(alert?.acquirer_id).toBe('acq-a')
+    expect(alert?.category).toBe('FRAUD')
+    expect(alert?.level).toBe('CRITICAL')
+    expect(alert?.score).toBe(100)
+    expect(alert?.previous_level).toBeNull()
+    const reasons = alert?.reasons
+    if (!Array.isArray(reasons)) throw new Error('no reasons')
+    // The alert is the moment of escalation: structuring and repeated cards already made 100.
+    expect(reasons.map((r: { rule_id: string }) => r.rule_id).sort()).toEqual([
+      'repeated_card',
+      'structuring',
+    ])
+    expect(reasons[0]?.sample_txn_ids).toEqual(['m-cash-t1', 'm-cash-t2'])
+
+    // acq-b's topic carries its own merchant's alert, in JSON, and nothing of acq-a.
+    const b = await alertsOn(alertTopicOf('acq-b'))
+    expect(b.map((x) => [x.merchant_id, x.category, x.level])).toEqual([['m-b1', 'COMPLIANCE', 'HIGH']])
+    expect(s.stats.bad).toBe(0)
+
+    // ClickHouse: the alerts, the scores with their breakdown, the case regulation asks for.
+    const stored = await rows<{ alert_id: string; merchant_id: string; level: string; acquirer_id: string }>(
+      'SELECT alert_id, merchant_id, level, acquirer_id FROM alerts FINAL ORDER BY acquirer_id',
+      {},
+    )
+    expect(stored.map((r) => [r.acquirer_id, r.merchant_id, r.level])).toEqual([
+      ['acq-a', 'm-cash', 'CRITICAL'],
+      ['acq-b', 'm-b1', 'HIGH'],
+    ])
+    expect(stored[0]?.alert_id).toBe(alert?.alert_id)
+    const scores = await rows<{
+      merchant_id: string
+      category: string
+      score: number
+      level: string
+      breakdown: string
+    }>(
+      'SELECT merchant_id, category, score, level, breakdown FROM merchant_scores FINAL ORDER BY merchant_id, category',
+      {},
+    )
+    const byMerchant = Object.fromEntries(scores.map((r) => [`${r.merchant_id}/${r.category}`, r]))
+    expect(byMerchant['m-cash/fraud']?.score).toBe(100)
+    expect(byMerchant['m-dealer/fraud']?.score).toBe(0)
+    expect(byMerchant['m-dealer/fraud']?.level).toBe('LOW')
+    const breakdown: { rule_id: string; counted: boolean }[] = JSON.parse(
+      byMerchant['m-dealer/fraud']?.breakdown ?? '[]',
+    )
+    expect(breakdown.map((c) => c.counted)).toEqual([false, false, false])
+    expect(byMerchant['m-b1/compliance']?.level).toBe('HIGH')
+    const cases = await rows<{ merchant_id: string; status: string; opened_by: string }>(
+      'SELECT merchant_id, status, opened_by FROM cases FINAL WHERE acquirer_id = {a:String}',
+      { a: 'acq-b' },
+    )
+    expect(cases).toEqual([{ merchant_id: 'm-b1', status: 'open', opened_by: 'system' }])
+  })
+
+  it('publishes no duplicate after a restart that reads the same hits again', async () => {
+    await stage?.stop()
+    stage = null
+    // The same hits again, as a restarted rules stage re-sends them, while the scorer is down.
+    await hits.publish([...cashOut, ...dealer, ...relocated])
+    const s = await startStage()
+    await processed()
+    expect(s.stats.restores).toBeGreaterThan(0)
+    expect(s.merchantCount).toBeGreaterThanOrEqual(1)
+    expect(await alertsOn(alertTopicOf('acq-a'))).toHaveLength(1)
+    expect(await alertsOn(alertTopicOf('acq-b'))).toHaveLength(1)
+  })
+
+  it('publishes no duplicate when the group is rewound and every hit is processed again', async () => {
+    await stage?.stop()
+    stage = null
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.resetOffsets({ groupId, topic: topics.hits, earliest: true })
+    await admin.disconnect()
+    const s = await startStage()
+    await processed()
+    expect(s.stats.hits).toBeGreaterThanOrEqual(14)
+    expect(s.stats.alerts).toBe(0)
+    expect(await alertsOn(alertTopicOf('acq-a'))).toHaveLength(1)
+  })
+
+  it('escalates again when the merchant rises, with the level it came from', async () => {
+    // The dealer turns into something else: repeated cards on top of its amount pattern.
+    await hits.publish([hitOf('acq-a', 'm-dealer', 'repeated_card', T0 + DAY)])
+    await processed()
+    const a = await alertsOn(alertTopicOf('acq-a'))
+    expect(a.map((x) => x.merchant_id)).toEqual(['m-cash', 'm-dealer'])
+    // 60 for repeated cards, plus the amount hits, now counted in combination (decayed one day).
+    expect(a[1]?.level).toBe('CRITICAL')
+    expect(a[1]?.previous_level).toBe('LOW')
+  })
+})
