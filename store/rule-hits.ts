@@ -33,6 +33,7 @@ export async function upsertHits(store: Store, hits: readonly HitUpdate[], now: 
       written_at: dateTime64(now),
     }),
   )
+  const started = performance.now()
   try {
     const result = await store.client.exec({
       query: 'INSERT INTO {db:Identifier}.rule_hits FORMAT JSONEachRow',
@@ -42,11 +43,13 @@ export async function upsertHits(store: Store, hits: readonly HitUpdate[], now: 
     result.stream.resume()
     await finished(result.stream)
   } catch (e) {
+    store.observer?.failed('rule_hits', 'insert')
     throw asRiskError(e, 'RISK_ERR_STORE_WRITE', 'cannot write rule hits', {
       database: store.database,
       table: 'rule_hits',
       rows: latest.size,
     })
   }
+  store.observer?.inserted('rule_hits', (performance.now() - started) / 1000)
   return latest.size
 }
