@@ -1,4 +1,5 @@
 import type { Counter, Gauge, Histogram } from 'prom-client'
+import { ERROR_CODES } from '../lib/errors.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import type { StoredBatch } from './consumer.ts'
 
@@ -45,6 +46,9 @@ export class TopicInstruments {
     this.#dlqWrites = m.dlqWrites.labels(topic)
     // At 0 from the start: "no events for 15 minutes" and the DLQ rate need a series to look at.
     for (const c of [this.#consumed, this.#stored, this.#duplicates, this.#dlqWrites]) c.inc(0)
+    for (const [code, { retriable }] of Object.entries(ERROR_CODES)) {
+      if (retriable) m.retries.labels(topic, code).inc(0)
+    }
     this.#batchSize = m.batchSize.labels(topic)
     this.#batchDuration = m.batchDuration.labels(topic)
     this.#eventAge = m.eventAge.labels(topic)

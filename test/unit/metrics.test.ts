@@ -134,6 +134,11 @@ describe('ingest instruments', () => {
     const text = await m.registry.metrics()
     expect(text).toContain('risk_ingest_events_consumed_total{topic="pos.merchant-events"} 0')
     expect(text).toContain('risk_ingest_dlq_writes_total{topic="pos.merchant-events"} 0')
+    expect(text).toContain(
+      'risk_ingest_retries_total{topic="pos.merchant-events",code="RISK_ERR_STORE_WRITE"} 0',
+    )
+    // Only the codes that are retried: a bad message is dead-lettered, never retried.
+    expect(text).not.toContain('code="RISK_ERR_INVALID_FIELD"')
   })
 
   it('drops the lag of partitions handed to another instance', async () => {
