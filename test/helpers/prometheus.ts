@@ -92,6 +92,8 @@ export async function freePort(): Promise<number> {
 
 export interface RunningPrometheus {
   readonly url: string
+  /** GET an API path (`/api/v1/rules`) and return the parsed `data`. */
+  get(path: string): Promise<Record<string, unknown>>
   /** `/api/v1/query` at the current time; the parsed `data` or the error Prometheus gave. */
   query(expr: string): Promise<QueryResult>
   stop(): Promise<void>
@@ -103,9 +105,13 @@ export type QueryResult =
 
 /**
  * Starts a real Prometheus in a temporary directory on a free port, scraping `target` every second
- * under the production job name (so `up{job="pos-risk-monitor"}` means the same as in alerts.yml).
+ * under the production job name (so `up{job="pos-risk-monitor"}` means the same as in alerts.yml),
+ * and evaluating `ruleFiles` every second.
  */
-export async function startPrometheus(target: string): Promise<RunningPrometheus> {
+export async function startPrometheus(
+  target: string,
+  ruleFiles: readonly string[] = [],
+): Promise<RunningPrometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'prometheus-test-'))
   const port = await freePort()
   const config = join(dir, 'prometheus.yml')
@@ -115,6 +121,7 @@ export async function startPrometheus(target: string): Promise<RunningPrometheus
       'global:',
       '  scrape_interval: 1s',
       '  evaluation_interval: 1s',
+      ...(ruleFiles.length === 0 ? [] : ['rule_files:', ...ruleFiles.map((f) => `  - '${f}'`)]),
       'scrape_configs:',
       '  - job_name: pos-risk-monitor',
       '    static_configs:',
@@ -158,6 +165,11 @@ export async function startPrometheus(target: string): Promise<RunningPrometheus
   return {
     url,
     stop,
+    async get(path) {
+      const body = record(await (await fetch(`${url}${path}`)).json())
+      if (body.status !== 'success') throw new Error(`${path}: ${String(body.error)}`)
+      return record(body.data)
+    },
     async query(expr) {
       const res = await fetch(`${url}/api/v1/query`, {
         method: 'POST',
