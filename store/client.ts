@@ -61,8 +61,8 @@ export interface Store {
   /** The validated database name; qualify tables with it as `{db:Identifier}`. */
   readonly database: string
   readonly backend: StoreBackend
-  /** Told of every insert and failed write (the writers call it); null when nothing listens. */
-  readonly observer: StoreObserver | null
+  /** Told of every insert and failed write (the writers call it); absent when nothing listens. */
+  readonly observer?: StoreObserver
   /** A round trip to the engine; never throws. */
   ping(): Promise<PingResult>
   /**
@@ -87,7 +87,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
       },
     )
   }
-  const observer = opts.observer ?? null
+  const observer = opts.observer
   const store =
     opts.url === undefined
       ? await openChdb(opts.chdbPath, database, observer)
@@ -113,7 +113,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
 async function openServer(
   opts: OpenStoreOptions,
   database: string,
-  observer: StoreObserver | null,
+  observer: StoreObserver | undefined,
 ): Promise<Store> {
   const auth = {
     ...(opts.username === undefined ? {} : { username: opts.username }),
@@ -137,7 +137,7 @@ async function openServer(
   return makeStore(client, database, 'server', observer, async () => {})
 }
 
-async function openChdb(path: string, database: string, observer: StoreObserver | null): Promise<Store> {
+async function openChdb(path: string, database: string, observer: StoreObserver | undefined): Promise<Store> {
   const context = { backend: 'chdb', database, path }
   let client: ClickHouseClient
   let drain: () => Promise<void>
@@ -170,7 +170,7 @@ function makeStore(
   client: ClickHouseClient,
   database: string,
   backend: StoreBackend,
-  observer: StoreObserver | null,
+  observer: StoreObserver | undefined,
   release: () => Promise<void>,
 ): Store {
   let closing: Promise<void> | null = null
