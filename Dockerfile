@@ -9,6 +9,7 @@ COPY app ./app
 COPY config ./config
 COPY ingest ./ingest
 COPY lib ./lib
+COPY metrics ./metrics
 COPY schemas ./schemas
 COPY simulator ./simulator
 COPY store ./store
@@ -17,4 +18,6 @@ COPY rules ./rules
 COPY scoring ./scoring
 COPY dashboard-api ./dashboard-api
 USER node
+# The dashboard API and /metrics (API_PORT).
+EXPOSE 8080
 CMD ["node", "app/main.ts"]

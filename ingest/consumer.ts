@@ -10,6 +10,8 @@ import type { RiskError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
 import { maskCardNumbersInBytes } from '../lib/luhn.ts'
 import { retryWhileRetriable } from '../lib/retry.ts'
+import { instrumentConsumer, instrumentProducer } from '../metrics/kafka.ts'
+import type { Metrics } from '../metrics/metrics.ts'
 import { MERCHANT_EVENT, type SchemaName, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
 import type { MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
 import type { Store } from '../store/client.ts'
@@ -17,6 +19,7 @@ import { insertMerchantEvents } from '../store/merchant-events.ts'
 import { insertTransactions } from '../store/transactions.ts'
 import type { EventCodec } from './codec.ts'
 import { DeadLetterWriter, type Rejected } from './dlq.ts'
+import { TopicInstruments } from './instruments.ts'
 import { type Validated, validateMerchantEvent, validateTransaction } from './validate.ts'
 
 export interface IngestSettings {
@@ -63,6 +66,8 @@ export interface IngestDeps {
   sleep: (ms: number) => Promise<void>
   /** Downstream stage fed with the stored events; none by default. */
   sink?: StoredEventSink
+  /** Where to count what the consumer does (metrics/metrics.ts); nothing is counted without it. */
+  metrics?: Metrics
 }
 
 export interface IngestStats {
@@ -158,6 +163,7 @@ export class IngestConsumer {
   readonly #producer: Producer
   readonly #dlq: DeadLetterWriter
   readonly #pipelines: Map<string, TopicPipeline>
+  readonly #instruments = new Map<string, TopicInstruments>()
   #running = false
   #joined = false
   #failing: RiskError | null = null
@@ -220,6 +226,13 @@ export class IngestConsumer {
         ),
       ],
     ])
+    const metrics = deps.metrics
+    if (metrics !== undefined) {
+      for (const topic of this.#pipelines.keys())
+        this.#instruments.set(topic, new TopicInstruments(metrics, topic))
+      instrumentConsumer(this.#consumer, metrics, 'ingest')
+      instrumentProducer(this.#producer, metrics, 'ingest-dlq')
+    }
   }
 
   /** Joined its group and no write is currently failing. */
@@ -235,6 +248,9 @@ export class IngestConsumer {
     const { events } = this.#consumer
     this.#consumer.on(events.GROUP_JOIN, (e) => {
       this.#joined = true
+      for (const [topic, instruments] of this.#instruments) {
+        instruments.assigned(e.payload.memberAssignment[topic] ?? [])
+      }
       const sink = this.#deps.sink
       if (sink !== undefined) {
         const owned = e.payload.memberAssignment
@@ -285,9 +301,11 @@ export class IngestConsumer {
     const { batch, heartbeat, isRunning, isStale, resolveOffset } = payload
     const pipeline = this.#pipelines.get(batch.topic)
     if (pipeline === undefined) throw new Error(`no pipeline for topic ${batch.topic}`)
+    const instruments = this.#instruments.get(batch.topic)
     const size = this.#settings.maxBatchSize
     for (let i = 0; i < batch.messages.length; i += size) {
       if (!isRunning() || isStale()) return
+      const started = performance.now()
       const part = batch.messages.slice(i, i + size)
       const keepGoing = () => isRunning() && !isStale()
       const retry = {
@@ -298,6 +316,7 @@ export class IngestConsumer {
         onRetry: async (error: RiskError, attempt: number, delayMs: number) => {
           this.#failing = error
           this.stats.retries++
+          instruments?.retry(error.code)
           this.#log.warn(
             { ...error.toLog(), attempt, delayMs, topic: batch.topic, partition: batch.partition },
             'retrying',
@@ -313,9 +332,10 @@ export class IngestConsumer {
         retry,
       )
       const written = await retryWhileRetriable(() => good.write(), retry)
-      if (sink !== undefined) {
+      const fresh = sink !== undefined || instruments !== undefined ? good.stored(written.insertedIds) : null
+      if (sink !== undefined && fresh !== null) {
         // Applied once, right after the write that made these events new; only the flush is retried.
-        sink.process(good.stored(written.insertedIds), batch.partition)
+        sink.process(fresh, batch.partition)
         await retryWhileRetriable(() => sink.flush(), retry)
       }
       await retryWhileRetriable(() => this.#dlq.send(rejected), retry)
@@ -334,6 +354,17 @@ export class IngestConsumer {
       this.stats.stored += written.inserted
       this.stats.duplicates += written.duplicates
       this.stats.rejected += rejected.length
+      instruments?.part({
+        partition: batch.partition,
+        messages: part.length,
+        stored: written.inserted,
+        duplicates: written.duplicates,
+        rejectedCodes: rejected.map((r) => r.error.code),
+        lag: partitionLag(batch.highWatermark, last.offset),
+        seconds: (performance.now() - started) / 1000,
+        fresh,
+        now: this.#deps.now(),
+      })
       for (const r of rejected) {
         this.stats.rejectedByCode[r.error.code] = (this.stats.rejectedByCode[r.error.code] ?? 0) + 1
         this.#log.warn(
@@ -378,4 +409,10 @@ export class IngestConsumer {
     }
     return { good, rejected }
   }
+}
+
+/** Messages after `offset` up to the high watermark (the offset the next produced message gets). */
+function partitionLag(highWatermark: string, offset: string): number {
+  const lag = BigInt(highWatermark) - BigInt(offset) - 1n
+  return lag > 0n ? Number(lag) : 0
 }

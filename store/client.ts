@@ -23,6 +23,17 @@ export interface StoreLogger {
   warn(obj: Record<string, unknown>, msg: string): void
 }
 
+/**
+ * Where the store reports its writes, for metrics (metrics/metrics.ts has the Prometheus one). Called
+ * on the write path, so implementations must be cheap and must not throw.
+ */
+export interface StoreObserver {
+  /** An insert into `table` succeeded after `seconds`. */
+  inserted(table: string, seconds: number): void
+  /** A write to `table` failed: the duplicate look-up before an insert, or the insert itself. */
+  failed(table: string, op: 'lookup' | 'insert'): void
+}
+
 export interface OpenStoreOptions {
   /** ClickHouse server HTTP(S) URL. Absent: the embedded chDB engine in `chdbPath`. */
   readonly url?: string
@@ -37,6 +48,8 @@ export interface OpenStoreOptions {
   readonly migrationsDir?: string
   /** Clock for the migrations' `applied_at`. */
   readonly now?: () => number
+  /** Told of every insert and failed write; none by default. */
+  readonly observer?: StoreObserver
 }
 
 export type StoreBackend = 'chdb' | 'server'
@@ -48,6 +61,8 @@ export interface Store {
   /** The validated database name; qualify tables with it as `{db:Identifier}`. */
   readonly database: string
   readonly backend: StoreBackend
+  /** Told of every insert and failed write (the writers call it); absent when nothing listens. */
+  readonly observer?: StoreObserver
   /** A round trip to the engine; never throws. */
   ping(): Promise<PingResult>
   /**
@@ -72,8 +87,11 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
       },
     )
   }
+  const observer = opts.observer
   const store =
-    opts.url === undefined ? await openChdb(opts.chdbPath, database) : await openServer(opts, database)
+    opts.url === undefined
+      ? await openChdb(opts.chdbPath, database, observer)
+      : await openServer(opts, database, observer)
   try {
     const result = await migrate(store.client, database, {
       ...(opts.migrationsDir === undefined ? {} : { dir: opts.migrationsDir }),
@@ -92,7 +110,11 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   }
 }
 
-async function openServer(opts: OpenStoreOptions, database: string): Promise<Store> {
+async function openServer(
+  opts: OpenStoreOptions,
+  database: string,
+  observer: StoreObserver | undefined,
+): Promise<Store> {
   const auth = {
     ...(opts.username === undefined ? {} : { username: opts.username }),
     ...(opts.password === undefined ? {} : { password: opts.password }),
@@ -112,10 +134,10 @@ async function openServer(opts: OpenStoreOptions, database: string): Promise<Sto
     await bootstrap.close()
   }
   const client = createClient({ url: opts.url, ...auth, database })
-  return makeStore(client, database, 'server', async () => {})
+  return makeStore(client, database, 'server', observer, async () => {})
 }
 
-async function openChdb(path: string, database: string): Promise<Store> {
+async function openChdb(path: string, database: string, observer: StoreObserver | undefined): Promise<Store> {
   const context = { backend: 'chdb', database, path }
   let client: ClickHouseClient
   let drain: () => Promise<void>
@@ -130,7 +152,7 @@ async function openChdb(path: string, database: string): Promise<Store> {
   }
   // close() returns before the connection is gone when an operation is still running on it; until
   // drain() settles, the engine still holds the directory and a restart would be refused.
-  const store = makeStore(client, database, 'chdb', drain)
+  const store = makeStore(client, database, 'chdb', observer, drain)
   try {
     await client.command({
       query: 'CREATE DATABASE IF NOT EXISTS {db:Identifier}',
@@ -148,6 +170,7 @@ function makeStore(
   client: ClickHouseClient,
   database: string,
   backend: StoreBackend,
+  observer: StoreObserver | undefined,
   release: () => Promise<void>,
 ): Store {
   let closing: Promise<void> | null = null
@@ -155,6 +178,7 @@ function makeStore(
     client,
     database,
     backend,
+    observer,
     async ping() {
       try {
         const r = await client.ping()

@@ -101,6 +101,7 @@ export async function insertOnce(
       }
     }
   } catch (e) {
+    store.observer?.failed(spec.table, 'lookup')
     throw asRiskError(e, 'RISK_ERR_STORE_WRITE', `cannot look up stored ${spec.table}`, context)
   }
 
@@ -109,6 +110,7 @@ export async function insertOnce(
   if (fresh.length === 0) return { inserted: 0, duplicates: rows.length, insertedIds: [] }
 
   const token = dedupToken(spec.table, fresh)
+  const started = performance.now()
   try {
     // The token is a literal, not a query parameter: parameters in a SETTINGS clause only parse on
     // ClickHouse 26.7 and later (ClickHouse#108760); dedupToken returns hex digits only. The settings
@@ -122,11 +124,13 @@ export async function insertOnce(
     result.stream.resume()
     await finished(result.stream)
   } catch (e) {
+    store.observer?.failed(spec.table, 'insert')
     throw asRiskError(e, 'RISK_ERR_STORE_WRITE', `cannot insert into ${spec.table}`, {
       ...context,
       new: fresh.length,
     })
   }
+  store.observer?.inserted(spec.table, (performance.now() - started) / 1000)
   return {
     inserted: fresh.length,
     duplicates: rows.length - fresh.length,

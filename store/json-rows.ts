@@ -11,6 +11,7 @@ import type { Store } from './client.ts'
 export async function insertRows(store: Store, table: string, rows: readonly object[]): Promise<void> {
   if (rows.length === 0) return
   const lines = rows.map((r) => JSON.stringify(r))
+  const started = performance.now()
   try {
     const result = await store.client.exec({
       query: 'INSERT INTO {db:Identifier}.{table:Identifier} FORMAT JSONEachRow',
@@ -19,7 +20,9 @@ export async function insertRows(store: Store, table: string, rows: readonly obj
     })
     result.stream.resume()
     await finished(result.stream)
+    store.observer?.inserted(table, (performance.now() - started) / 1000)
   } catch (e) {
+    store.observer?.failed(table, 'insert')
     throw asRiskError(e, 'RISK_ERR_STORE_WRITE', `cannot write ${table}`, {
       database: store.database,
       table,
