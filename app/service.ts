@@ -9,9 +9,10 @@ import { ensureTopics } from '../ingest/topics.ts'
 import { type LocalKafka, startLocalKafka } from '../kafka-local/broker.ts'
 import { isRiskError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
+import { createMetrics, type Metrics, storeObserver } from '../metrics/metrics.ts'
 import { Baselines } from '../rules/baselines.ts'
 import { createEngine, loadRulesConfig } from '../rules/engine/config.ts'
-import type { RuleEngine } from '../rules/engine/engine.ts'
+import type { HitUpdate, RuleEngine } from '../rules/engine/engine.ts'
 import { EntityEngine } from '../rules/entity/engine.ts'
 import { ENTITY_RULES } from '../rules/entity/index.ts'
 import { EntityPublisher } from '../rules/entity/publisher.ts'
@@ -38,6 +39,7 @@ export interface RunningService {
   readonly simulator: LiveSimulator | null
   readonly rules: RuleEngine | null
   readonly scoring: ScoringStage | null
+  readonly metrics: Metrics
   /** Re-reads the rules configuration file (SIGHUP); throws RISK_ERR_CONFIG and keeps the old one when invalid. */
   reloadRules(): string | null
   /** Stops in dependency order: traffic, then consumer (batch finished and committed), store, broker. */
@@ -91,8 +93,10 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       log.info({ brokers }, 'local Kafka broker ready')
     }
 
+    const metrics = createMetrics({ version: process.env.npm_package_version ?? 'dev' })
     const ch = config.clickhouse
     const store = await openStore({
+      observer: storeObserver(metrics),
       ...(ch.url === null ? {} : { url: ch.url, username: ch.username, password: ch.password }),
       database: ch.database,
       chdbPath: resolve(ch.chdbPath),
@@ -163,13 +167,24 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       stage: RulesStage
       publisher: EntityPublisher
       entities: EntityEngine
-      hits: HitPublisher
+      hits: { publish: (h: readonly HitUpdate[]) => Promise<void> }
     } | null = null
     let scoringModel: ScoringModel | null = rulesConfig?.scoring ?? null
+    if (rulesConfig !== null) metrics.risk.configLoadedAt.set(deps.now() / 1000)
+    // Counts hits as they go to scoring: new hits and updates of a hit's window alike.
+    const countHits = (h: readonly HitUpdate[]) => {
+      for (const hit of h) metrics.risk.ruleHits.labels(hit.ruleId, hit.category).inc()
+    }
     if (rulesConfig !== null && entityEngine !== null) {
-      const hits = new HitPublisher(kafka, topics.ruleHits)
-      await hits.start()
-      cleanups.push(() => hits.stop())
+      const hitPublisher = new HitPublisher(kafka, topics.ruleHits)
+      await hitPublisher.start()
+      cleanups.push(() => hitPublisher.stop())
+      const hits = {
+        publish: async (h: readonly HitUpdate[]) => {
+          await hitPublisher.publish(h)
+          countHits(h)
+        },
+      }
       const baselines = new Baselines({ store, logger: log, minCohort: config.rules.minCohort })
       const refresh = () =>
         baselines.refresh(deps.now()).then(
@@ -244,6 +259,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
         logger: log,
         now: deps.now,
         sleep: deps.sleep,
+        metrics,
         ...(rules === null ? {} : { sink: new CompositeSink([rules.stage, rules.publisher]) }),
       },
     )
@@ -265,6 +281,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
         retryInitialMs: config.ingest.retryInitialMs,
         retryMaxMs: config.ingest.retryMaxMs,
         publishHits: (h) => hits.publish(h),
+        metrics,
       })
       await entityStage.start()
       cleanups.push(() => entityStage.stop())
@@ -295,6 +312,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
         retryInitialMs: config.ingest.retryInitialMs,
         retryMaxMs: config.ingest.retryMaxMs,
         restoreTimeoutMs: config.scoring.restoreTimeoutMs,
+        metrics,
       })
       await stage.start()
       cleanups.push(() => stage.stop())
@@ -323,7 +341,13 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     const reloadRules = (): string | null => {
       if (rules === null) return null
       // A bad file keeps the running configuration: a reload must never take detection down.
-      const next = loadRulesConfig(config.rules.configFile, RULES, ENTITY_RULES)
+      let next: ReturnType<typeof loadRulesConfig>
+      try {
+        next = loadRulesConfig(config.rules.configFile, RULES, ENTITY_RULES)
+      } catch (e) {
+        metrics.risk.configReloads.labels('failure').inc()
+        throw e
+      }
       rules.engine.reconfigure({
         layersOf: next.layersOf,
         isWhitelisted: next.isWhitelisted,
@@ -332,6 +356,8 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       // Cross-merchant rules take the new whitelist and hash; their parameters apply from the next start.
       rules.entities.reconfigure({ isWhitelisted: next.isWhitelisted, configHash: next.hash })
       scoringModel = next.scoring
+      metrics.risk.configReloads.labels('success').inc()
+      metrics.risk.configLoadedAt.set(deps.now() / 1000)
       log.info({ configHash: next.hash, file: config.rules.configFile }, 'rules configuration reloaded')
       return next.hash
     }
@@ -343,6 +369,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       simulator,
       rules: rules?.engine ?? null,
       scoring,
+      metrics,
       reloadRules,
       stop: cleanup,
     }

@@ -4,6 +4,8 @@ import { ensureTopics, type TopicSettings } from '../ingest/topics.ts'
 import { asRiskError, isRiskError, type RiskError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
 import { retryWhileRetriable } from '../lib/retry.ts'
+import { instrumentConsumer } from '../metrics/kafka.ts'
+import type { Metrics } from '../metrics/metrics.ts'
 import { RISK_ALERT } from '../schemas/contract.ts'
 import type { RiskAlert } from '../schemas/types.generated.ts'
 import type { Store } from '../store/client.ts'
@@ -46,6 +48,8 @@ export interface ScoringStageOptions {
   restoreTimeoutMs: number
   /** Told of every alert once its transaction committed (metrics, logs). */
   onPublished?: (alerts: readonly PublishedAlert[]) => void
+  /** Alerts per level, event-to-alert time, merchants per level; nothing is counted without it. */
+  metrics?: Metrics
 }
 
 export interface PublishedAlert {
@@ -122,6 +126,7 @@ export class ScoringStage {
       maxWaitTimeInMs: 100,
     })
     this.#admin = opts.kafka.admin()
+    if (opts.metrics !== undefined) instrumentConsumer(this.#consumer, opts.metrics, 'scoring')
   }
 
   get ready(): boolean {
@@ -184,6 +189,7 @@ export class ScoringStage {
     const owned = this.#owned.get(partition)
     if (owned === undefined) return
     this.#owned.delete(partition)
+    for (const state of owned.states.values()) this.#countLevels(state, -1)
     await owned.producer.disconnect().catch(() => {})
   }
 
@@ -249,7 +255,9 @@ export class ScoringStage {
         state = emptyMerchantState(hit.acquirerId, hit.merchantId)
         owned.states.set(key, state)
       }
+      this.#countLevels(state, -1)
       const outcome = applyHit(model, state, hit)
+      this.#countLevels(state, 1)
       if (!outcome.changed) continue
       changed.add(key)
       for (const s of outcome.scores)
@@ -344,7 +352,24 @@ export class ScoringStage {
         'alerts published',
       )
       this.#opts.onPublished?.(published)
+      const m = this.#opts.metrics?.risk
+      if (m !== undefined) {
+        const at = this.#opts.now()
+        for (const { alert } of published) {
+          const category = alert.category.toLowerCase()
+          m.alerts.labels(alert.level, category).inc()
+          m.eventToAlert.labels(category).observe(Math.max(0, at - alert.created_at) / 1000)
+        }
+      }
     }
+  }
+
+  /** Adds (+1) or removes (-1) a merchant's current levels to the merchants-per-level gauge. */
+  #countLevels(state: MerchantScoreState, sign: 1 | -1): void {
+    const gauge = this.#opts.metrics?.risk.merchantsByLevel
+    if (gauge === undefined) return
+    if (state.fraud.level !== null) gauge.labels(state.fraud.level, 'fraud').inc(sign)
+    if (state.compliance.level !== null) gauge.labels(state.compliance.level, 'compliance').inc(sign)
   }
 
   /**
@@ -370,6 +395,7 @@ export class ScoringStage {
       })
       const states = restored.states.get(partition) ?? new Map<string, MerchantScoreState>()
       const checkpoint = restored.checkpoints.get(partition) ?? null
+      for (const state of states.values()) this.#countLevels(state, 1)
       const owned = { producer, states }
       this.#owned.set(partition, owned)
       this.stats.restores++

@@ -2,6 +2,8 @@ import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs'
 import { asRiskError, type RiskError } from '../../lib/errors.ts'
 import type { Logger } from '../../lib/logger.ts'
 import { retryWhileRetriable } from '../../lib/retry.ts'
+import { instrumentConsumer } from '../../metrics/kafka.ts'
+import type { Metrics } from '../../metrics/metrics.ts'
 import type { Store } from '../../store/client.ts'
 import { upsertHits } from '../../store/rule-hits.ts'
 import type { HitUpdate } from '../engine/engine.ts'
@@ -24,6 +26,8 @@ export interface EntityStageOptions {
   concurrency?: number
   /** Sends hit updates on to scoring after they are in ClickHouse, before the offsets are committed. */
   publishHits?: (hits: readonly HitUpdate[]) => Promise<void>
+  /** Counts the consumer's rebalances, crashes and reconnects; nothing without it. */
+  metrics?: Metrics
 }
 
 export interface EntityStageStats {
@@ -72,6 +76,7 @@ export class EntityStage {
       heartbeatInterval: 3_000,
     })
     this.#admin = opts.kafka.admin()
+    if (opts.metrics !== undefined) instrumentConsumer(this.#consumer, opts.metrics, 'entities')
   }
 
   get ready(): boolean {

@@ -3,8 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, inject, it } from 'vitest'
+import { EventCodec } from '../../ingest/codec.ts'
+import { RISK_ALERT, TERMINAL_TRANSACTION } from '../../schemas/contract.ts'
 import { openStore } from '../../store/client.ts'
-import { uniqueName } from '../helpers/kafka.ts'
+import { txn } from '../helpers/events.ts'
+import { readTopic, testKafka, uniqueName, waitFor } from '../helpers/kafka.ts'
 
 const root = new URL('../..', import.meta.url).pathname
 const dirs: string[] = []
@@ -77,6 +80,9 @@ describe('the service entry point (npm start)', () => {
       TOPIC_TRANSACTIONS: `${prefix}.transactions`,
       TOPIC_MERCHANT_EVENTS: `${prefix}.merchant-events`,
       TOPIC_ENTITY_ACTIVITY: `${prefix}.entity-activity`,
+      TOPIC_RULE_HITS: `${prefix}.rule-hits`,
+      TOPIC_SCORING_STATE: `${prefix}.scoring-state`,
+      ALERTS_TOPIC_PATTERN: `${prefix}.alerts.{acquirer}`,
       CHDB_PATH: join(dir, 'chdb'),
       SIMULATOR: 'on',
       SIMULATOR_RATE: '400',
@@ -90,6 +96,8 @@ describe('the service entry point (npm start)', () => {
       `${prefix}.transactions.dlq`,
       `${prefix}.merchant-events.dlq`,
       `${prefix}.entity-activity`,
+      `${prefix}.rule-hits`,
+      `${prefix}.scoring-state`,
     ])
     await waitForLine(run, 'pos-risk-monitor running')
     await new Promise((r) => setTimeout(r, 3000))
@@ -152,5 +160,120 @@ describe('the service entry point (npm start)', () => {
     process.kill(-pid, 'SIGINT')
     expect(await run.exited).toBe(0)
     expect(run.lines().some((l) => l.msg === 'stopped')).toBe(true)
+  })
+})
+
+describe('the whole pipeline, events to alerts', () => {
+  it('alerts once for a card-testing merchant on its acquirer topic only, and not again after re-reading every event', async () => {
+    const brokers = inject('kafkaBrokers')
+    const kafka = testKafka(brokers)
+    const codec = new EventCodec({})
+    const dir = mkdtempSync(join(tmpdir(), 'service-alerts-'))
+    dirs.push(dir)
+    const prefix = uniqueName('e2e')
+    const group = `${prefix}-group`
+    const env = {
+      KAFKA_BROKERS: brokers,
+      KAFKA_GROUP_ID: group,
+      KAFKA_TOPIC_PARTITIONS: '2',
+      TOPIC_TRANSACTIONS: `${prefix}.transactions`,
+      TOPIC_MERCHANT_EVENTS: `${prefix}.merchant-events`,
+      TOPIC_ENTITY_ACTIVITY: `${prefix}.entity-activity`,
+      TOPIC_RULE_HITS: `${prefix}.rule-hits`,
+      TOPIC_SCORING_STATE: `${prefix}.scoring-state`,
+      ALERTS_TOPIC_PATTERN: `${prefix}.alerts.{acquirer}`,
+      ALERTS_ACQUIRER_FORMATS: 'acq-b=json',
+      CHDB_PATH: join(dir, 'chdb'),
+      SIMULATOR: 'off',
+      LOG_LEVEL: 'info',
+    }
+    const first = runMain(env)
+    await waitForLine(first, 'pos-risk-monitor running')
+
+    // Card testing at m-testing (acq-a): 30 attempts on 30 cards in one local day, half declined.
+    // A look-alike at acq-a with 30 ordinary approved sales, and a merchant of acq-b alike.
+    const day = Date.UTC(2026, 10, 20, 2, 0, 0)
+    const events = [
+      ...Array.from({ length: 30 }, (_, i) =>
+        txn({
+          acquirer_id: 'acq-a',
+          merchant_id: 'm-testing',
+          event_time: day + i * 60_000,
+          card_token: `tok-testing-${i}`,
+          response_code: i % 2 === 0 ? '05' : '00',
+        }),
+      ),
+      ...Array.from({ length: 30 }, (_, i) =>
+        txn({ acquirer_id: 'acq-a', merchant_id: 'm-grocer', event_time: day + i * 60_000 }),
+      ),
+      ...Array.from({ length: 30 }, (_, i) =>
+        txn({ acquirer_id: 'acq-b', merchant_id: 'm-b', event_time: day + i * 60_000 }),
+      ),
+    ]
+    const producer = kafka.producer()
+    await producer.connect()
+    await producer.send({
+      topic: env.TOPIC_TRANSACTIONS,
+      messages: await Promise.all(
+        events.map(async (t) => ({
+          key: t.merchant_id,
+          value: await codec.encode(TERMINAL_TRANSACTION, t, 'avro'),
+        })),
+      ),
+    })
+    await producer.disconnect()
+
+    // The scorer creates an acquirer's topic with its first alert.
+    const admin = kafka.admin()
+    await admin.connect()
+    await waitFor(
+      async () => (await admin.listTopics()).includes(`${prefix}.alerts.acq-a`),
+      () => `no alert topic for acq-a; log: ${JSON.stringify(first.lines().slice(-5))}`,
+      90_000,
+    )
+    const [message] = await readTopic(kafka, `${prefix}.alerts.acq-a`, 1, 30_000)
+    const decoded = await codec.decode(RISK_ALERT, message?.value ?? null)
+    if (!decoded.ok) throw decoded.error
+    expect(decoded.record.merchant_id).toBe('m-testing')
+    expect(decoded.record.level).toBe('HIGH')
+    expect(decoded.record.category).toBe('FRAUD')
+    const reasons = decoded.record.reasons
+    expect(Array.isArray(reasons) ? reasons.map((r: { rule_id: string }) => r.rule_id) : null).toEqual([
+      'decline_ratio',
+    ])
+    first.child.kill('SIGTERM')
+    expect(await first.exited).toBe(0)
+
+    // Offsets lost while the service is down: the restarted ingest reads every event again.
+    await admin.deleteGroups([group, `${group}.entities`])
+    await admin.disconnect()
+    const second = runMain(env)
+    await waitForLine(second, 'pos-risk-monitor running')
+    await waitForLine(second, 'scoring state restored')
+    await new Promise((r) => setTimeout(r, 6000))
+    second.child.kill('SIGTERM')
+    expect(await second.exited).toBe(0)
+    const ingest = second.lines().find((l) => l.msg === 'ingest stopped')?.stats as
+      | { duplicates: number }
+      | undefined
+    expect(ingest?.duplicates).toBe(events.length)
+    const scoring = second.lines().find((l) => l.msg === 'scoring stage stopped')?.stats as
+      | { hits: number; alerts: number }
+      | undefined
+    // The rebuilt rule state sent its hits again; the scorer already held them.
+    expect(scoring?.hits).toBeGreaterThan(0)
+    expect(scoring?.alerts).toBe(0)
+
+    const quiet = async (topic: string) => {
+      const got = await readTopic(kafka, topic, 1_000_000, 5_000).catch((e: unknown) => String(e))
+      return typeof got === 'string' ? Number(/read (\d+) of/.exec(got)?.[1] ?? -1) : got.length
+    }
+    expect(await quiet(`${prefix}.alerts.acq-a`)).toBe(1)
+    // acq-b's merchant did nothing wrong: its topic was never even created.
+    const check = kafka.admin()
+    await check.connect()
+    const topicsNow = await check.listTopics()
+    await check.disconnect()
+    expect(topicsNow).not.toContain(`${prefix}.alerts.acq-b`)
   })
 })
