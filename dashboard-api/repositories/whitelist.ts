@@ -152,3 +152,19 @@ export async function writeWhitelistEntry(store: Store, e: WhitelistEntry): Prom
     },
   ])
 }
+
+/**
+ * The entries in the `whitelist` shape of the rules configuration file, for a service that builds its
+ * rules configuration from the file plus the API's entries: buildRulesConfig then checks them again
+ * with the file's own rules (whitelistable, reason, expiry).
+ */
+export function toRulesFileWhitelist(entries: readonly EngineWhitelistEntry[]): Record<string, string>[] {
+  return entries.map((e) => ({
+    acquirer_id: e.acquirerId,
+    merchant_id: e.merchantId,
+    rule_id: e.ruleId,
+    reason: e.reason,
+    expires_at: new Date(e.expiresAt).toISOString(),
+    ...(e.grantedBy === null ? {} : { granted_by: e.grantedBy }),
+  }))
+}
