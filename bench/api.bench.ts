@@ -23,7 +23,6 @@ const ACQUIRERS = Number(process.env.BENCH_API_ACQUIRERS ?? 4)
 const REQUESTS = Number(process.env.BENCH_API_REQUESTS ?? 200)
 const kept = process.env.BENCH_API_CHDB
 const dir = kept ?? mkdtempSync(join(tmpdir(), 'api-bench-'))
-const DAY_MS = 86_400_000
 // Data ends at "now" (the clock the app is given), so default windows (30, 90, 120 days) hold data.
 const NOW = Date.UTC(2026, 10, 20, 12)
 
