@@ -338,6 +338,67 @@ export const CONFIG_SPEC = {
       description: 'Seed of the simulated traffic (same seed, same events).',
     }),
   },
+  api: {
+    enabled: bool({
+      env: 'API_ENABLED',
+      default: true,
+      description:
+        'Serve the dashboard API for risk analysts (queue, evidence, cases, whitelists, audit log) and `/metrics` in this process.',
+    }),
+    host: str({
+      env: 'API_HOST',
+      default: '0.0.0.0',
+      description: 'Address the dashboard API listens on.',
+    }),
+    port: int({
+      env: 'API_PORT',
+      default: 8080,
+      min: 0,
+      max: 65535,
+      description: 'Port of the dashboard API; 0 picks a free port.',
+    }),
+    rateLimitMax: int({
+      env: 'API_RATE_LIMIT_MAX',
+      default: 600,
+      min: 1,
+      max: 1_000_000,
+      description:
+        'Requests one API key (or, without a key, one client address) may make per window; more get 429.',
+    }),
+    rateLimitWindowMs: int({
+      env: 'API_RATE_LIMIT_WINDOW_MS',
+      default: 60_000,
+      min: 1000,
+      max: 3_600_000,
+      description: 'Window of the rate limit, ms.',
+    }),
+    keyCacheMs: int({
+      env: 'API_KEY_CACHE_MS',
+      default: 30_000,
+      min: 0,
+      max: 600_000,
+      description:
+        'How long a looked-up API key is remembered; a revoked key stops working within this time. 0 looks every request up.',
+    }),
+    whitelistMaxDays: int({
+      env: 'API_WHITELIST_MAX_DAYS',
+      default: 365,
+      min: 1,
+      max: 3650,
+      description: 'Longest expiry a whitelist entry granted through the API may have, in days from now.',
+    }),
+    docs: bool({
+      env: 'API_DOCS',
+      default: true,
+      description: 'Serve the OpenAPI description at `/docs/json` and the interactive page at `/docs`.',
+    }),
+    trustProxy: bool({
+      env: 'API_TRUST_PROXY',
+      default: false,
+      description:
+        'Take the client address from `X-Forwarded-For` (behind a load balancer); it keys the rate limit of requests without a key.',
+    }),
+  },
   log: {
     level: oneOf({
       env: 'LOG_LEVEL',

@@ -77,6 +77,38 @@ export const ERROR_CODES = {
     retriable: false,
     description: 'A configuration value is missing or invalid; start-up stops and names the key.',
   },
+  RISK_ERR_API_UNAUTHENTICATED: {
+    retriable: false,
+    description: 'Dashboard API (401): no API key, or a key that is unknown, malformed or revoked.',
+  },
+  RISK_ERR_API_FORBIDDEN: {
+    retriable: false,
+    description: "Dashboard API (403): the key's role may not do this (roles: analyst < supervisor < admin).",
+  },
+  RISK_ERR_API_NOT_FOUND: {
+    retriable: false,
+    description:
+      "Dashboard API (404): no such route or resource; a resource of another acquirer than the key's scope is reported the same way.",
+  },
+  RISK_ERR_API_INVALID_INPUT: {
+    retriable: false,
+    description:
+      'Dashboard API (400): a parameter or body field is invalid; the message and `field` name it.',
+  },
+  RISK_ERR_API_CONFLICT: {
+    retriable: false,
+    description:
+      "Dashboard API (409): the change does not fit the resource's current state (illegal case transition, stale version); the message names the current state.",
+  },
+  RISK_ERR_API_INTERNAL: {
+    retriable: false,
+    description:
+      'Dashboard API (500): an unexpected error; the log has the request id and the details, the reply neither.',
+  },
+  RISK_ERR_API_RATE_LIMITED: {
+    retriable: true,
+    description: 'Dashboard API (429): too many requests for this key (or address) in the window.',
+  },
 } as const satisfies Record<string, { retriable: boolean; description: string }>
 
 export type ErrorCode = keyof typeof ERROR_CODES

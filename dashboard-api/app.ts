@@ -1,0 +1,301 @@
+/**
+ * The dashboard API for risk analysts. `buildApp` returns the Fastify instance (tests call `inject()`
+ * on it and never open a port); `startApi` also listens. Layout, in load order: external plugins
+ * (security headers, OpenAPI), then the app's own pieces (key resolver, locks, repositories reached
+ * through RouteDeps), then the routes: operations at the root, everything for analysts under /v1
+ * behind the API-key hook and the rate limit.
+ */
+import { randomUUID } from 'node:crypto'
+import helmet from '@fastify/helmet'
+import rateLimit from '@fastify/rate-limit'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+  LogController,
+} from 'fastify'
+import type { Registry } from 'prom-client'
+import type { Config } from '../config/spec.ts'
+import { isRiskError } from '../lib/errors.ts'
+import type { Logger } from '../lib/logger.ts'
+import type { WhitelistEntry } from '../rules/engine/config.ts'
+import type { Store } from '../store/client.ts'
+import { hashKey, keyIdOf, type Principal, presentedKey, sameHash, unauthenticated } from './auth.ts'
+import { hasRole } from './case-workflow.ts'
+import { principalOf, type RouteDeps, setPrincipal } from './context.ts'
+import { ApiError, type ApiErrorCode, invalid } from './errors.ts'
+import { findApiKey } from './repositories/api-keys.ts'
+import { KeyedLock } from './repositories/cases.ts'
+import { loadWhitelist } from './repositories/whitelist.ts'
+import { auditRoutes } from './routes/audit.ts'
+import { caseRoutes } from './routes/cases.ts'
+import { merchantRoutes } from './routes/merchants.ts'
+import { operationsRoutes } from './routes/operations.ts'
+import { queueRoutes } from './routes/queue.ts'
+import { whitelistRoutes } from './routes/whitelist.ts'
+import type { ErrorReply, Role } from './schemas.ts'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The least role that may call the route; every /v1 route must name one. */
+    role?: Role | 'public'
+  }
+}
+
+export type ApiConfig = Config['api']
+
+export type Probe = () => boolean | Promise<boolean>
+
+export interface ApiOptions {
+  readonly store: Store
+  readonly config: ApiConfig
+  /** A pino logger; none: no logs. */
+  readonly logger?: Logger
+  readonly now?: () => number
+  /** Served at /metrics; none: /metrics answers with an empty exposition. */
+  readonly registry?: Registry
+  /** Readiness checks for /readyz. ClickHouse defaults to a ping of the store; Kafka to none (null). */
+  readonly probes?: { readonly kafka?: Probe; readonly clickhouse?: Probe }
+  /** Called with every entry in force after a whitelist change, so the rule engine can take them in. */
+  readonly onWhitelistChange?: (entries: WhitelistEntry[]) => void | Promise<void>
+}
+
+/** Resolves presented keys to principals, remembering answers for `cacheMs` (revocation delay). */
+class KeyResolver {
+  readonly #cache = new Map<string, { principal: Principal | null; until: number }>()
+  readonly #store: Store
+  readonly #cacheMs: number
+  readonly #now: () => number
+
+  constructor(store: Store, cacheMs: number, now: () => number) {
+    this.#store = store
+    this.#cacheMs = cacheMs
+    this.#now = now
+  }
+
+  async resolve(key: string): Promise<Principal | null> {
+    const keyId = keyIdOf(key)
+    if (keyId === null) return null
+    const hash = hashKey(key)
+    const now = this.#now()
+    const hit = this.#cache.get(hash)
+    if (hit !== undefined && hit.until > now) return hit.principal
+    const record = await findApiKey(this.#store, keyId)
+    const principal =
+      record !== null && record.revokedAt === null && sameHash(record.hash, hash)
+        ? { keyId: record.keyId, name: record.name, role: record.role, scope: record.scope }
+        : null
+    // Bounded: random keys must not grow the map without end.
+    if (this.#cache.size >= 10_000) this.#cache.clear()
+    if (this.#cacheMs > 0) this.#cache.set(hash, { principal, until: now + this.#cacheMs })
+    return principal
+  }
+}
+
+function errorBody(code: string, message: string, field: string | null): ErrorReply {
+  return { error: { code, message, ...(field === null ? {} : { field }) } }
+}
+
+/** `querystring/limit must be <= 200` as the field `query.limit` and a message naming it. */
+function validationReply(e: FastifyError): ErrorReply {
+  const first = e.validation?.[0]
+  const part = e.validationContext === 'querystring' ? 'query' : (e.validationContext ?? 'request')
+  if (first === undefined) return errorBody('RISK_ERR_API_INVALID_INPUT', e.message, null)
+  const path = first.instancePath.split('/').filter((s) => s !== '')
+  const params = first.params
+  const named =
+    typeof params.missingProperty === 'string'
+      ? params.missingProperty
+      : typeof params.additionalProperty === 'string'
+        ? params.additionalProperty
+        : null
+  if (named !== null) path.push(named)
+  const field = [part, ...path].join('.')
+  const problem =
+    typeof params.additionalProperty === 'string'
+      ? 'is not a known field'
+      : typeof params.missingProperty === 'string'
+        ? 'is required'
+        : (first.message ?? 'is invalid')
+  return errorBody('RISK_ERR_API_INVALID_INPUT', `${field} ${problem}`, field)
+}
+
+export async function buildApp(opts: ApiOptions): Promise<FastifyInstance> {
+  const now = opts.now ?? Date.now
+  const config = opts.config
+  const store = opts.store
+  const loggerInstance: FastifyBaseLogger | undefined = opts.logger
+  const app = Fastify({
+    ...(loggerInstance === undefined ? { logger: false } : { loggerInstance }),
+    // Request lines are logged by the onResponse hook below with the route pattern, never the URL:
+    // a URL can carry a card token or a hostile string, and logs must hold neither.
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: () => randomUUID(),
+    trustProxy: config.trustProxy,
+    bodyLimit: 64 * 1024,
+    // Ids are up to 128 characters; longer path parameters must reach validation and be a 400, not a 404.
+    routerOptions: { maxParamLength: 1024 },
+    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  const resolver = new KeyResolver(store, config.keyCacheMs, now)
+  const deps: RouteDeps = {
+    store,
+    now,
+    locks: new KeyedLock(),
+    whitelistMaxDays: config.whitelistMaxDays,
+    whitelistChanged: async () => {
+      if (opts.onWhitelistChange === undefined) return
+      await opts.onWhitelistChange(await loadWhitelist(store, now()))
+    },
+  }
+
+  app.setErrorHandler((e: FastifyError, req, reply) => {
+    if (e instanceof ApiError) {
+      return reply.code(e.statusCode).send(errorBody(e.code, e.message, e.field))
+    }
+    if (e.validation !== undefined) return reply.code(400).send(validationReply(e))
+    if (isRiskError(e) && e.retriable) {
+      req.log.error({ reqId: req.id, ...e.toLog() }, 'dashboard API: store unavailable')
+      return reply.code(503).send(errorBody(e.code, 'the store is unavailable; try again', null))
+    }
+    const status = e.statusCode ?? 500
+    if (status >= 400 && status < 500) {
+      // Fastify's own client errors: malformed JSON, wrong content type, body too large.
+      const code: ApiErrorCode = status === 404 ? 'RISK_ERR_API_NOT_FOUND' : 'RISK_ERR_API_INVALID_INPUT'
+      return reply.code(status).send(errorBody(code, e.message, status === 404 ? null : 'body'))
+    }
+    req.log.error({ reqId: req.id, error: e.message, stack: e.stack }, 'dashboard API: unexpected error')
+    return reply.code(500).send(errorBody('RISK_ERR_API_INTERNAL', 'internal error', null))
+  })
+  app.setNotFoundHandler((req, reply) => {
+    reply
+      .code(404)
+      .send(errorBody('RISK_ERR_API_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, null))
+  })
+
+  // Ajv coerces `1e400` or `Infinity` in a query string to Infinity and then lets it through integer
+  // and maximum checks; JSON.parse does the same to a body number. Caught here for every route.
+  app.addHook('preHandler', async (req) => {
+    for (const [part, values] of [
+      ['query', req.query],
+      ['body', req.body],
+    ] as const) {
+      if (typeof values !== 'object' || values === null) continue
+      for (const [k, v] of Object.entries(values)) {
+        if (typeof v === 'number' && !Number.isFinite(v))
+          throw invalid(`${part}.${k}`, 'must be a finite number')
+      }
+    }
+  })
+
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.info(
+      {
+        reqId: req.id,
+        method: req.method,
+        route: req.routeOptions.url ?? '(none)',
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      'request',
+    )
+  })
+
+  await app.register(helmet, { global: true })
+  if (config.docs) {
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.0.3',
+        info: {
+          title: 'pos-risk-monitor dashboard API',
+          description:
+            'Flagged-merchant queue, evidence, review cases, whitelists and the audit log. Every /v1 call needs an API key (Authorization: Bearer <key>, or x-api-key) and sees only its acquirer.',
+          version: '1',
+        },
+        components: {
+          securitySchemes: {
+            bearer: { type: 'http', scheme: 'bearer' },
+            apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+          },
+        },
+        security: [{ bearer: [] }, { apiKey: [] }],
+      },
+    })
+    await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
+  }
+
+  await app.register(operationsRoutes, {
+    store,
+    registry: opts.registry ?? null,
+    probes: opts.probes ?? {},
+  })
+
+  await app.register(
+    async (v1) => {
+      v1.addHook('onRoute', (route) => {
+        if (route.config?.role === undefined) {
+          throw new Error(`route ${route.method} ${route.url} declares no role`)
+        }
+      })
+      // Authentication before the rate limit, so that the limit is per key, not per address.
+      v1.addHook('onRequest', async (req: FastifyRequest) => {
+        const key = presentedKey(req.headers)
+        if (key === null) throw unauthenticated('an API key is required (Authorization: Bearer <key>)')
+        const principal = await resolver.resolve(key)
+        if (principal === null) throw unauthenticated('the API key is unknown or revoked')
+        setPrincipal(req, principal)
+        const needed = req.routeOptions.config.role
+        if (needed !== 'public' && needed !== undefined && !hasRole(principal.role, needed)) {
+          throw new ApiError(
+            'RISK_ERR_API_FORBIDDEN',
+            `this needs the ${needed} role; the key is ${principal.role}`,
+          )
+        }
+      })
+      await v1.register(rateLimit, {
+        max: config.rateLimitMax,
+        timeWindow: config.rateLimitWindowMs,
+        keyGenerator: (req) => {
+          try {
+            return `key:${principalOf(req).keyId}`
+          } catch {
+            return `ip:${req.ip}`
+          }
+        },
+        errorResponseBuilder: (_req, ctx) =>
+          new ApiError(
+            'RISK_ERR_API_RATE_LIMITED',
+            `rate limit of ${ctx.max} requests per ${ctx.after} exceeded`,
+          ),
+      })
+      await v1.register(queueRoutes, deps)
+      await v1.register(merchantRoutes, deps)
+      await v1.register(caseRoutes, deps)
+      await v1.register(whitelistRoutes, deps)
+      await v1.register(auditRoutes, deps)
+    },
+    { prefix: '/v1' },
+  )
+
+  await app.ready()
+  return app
+}
+
+export interface RunningApi {
+  readonly app: FastifyInstance
+  /** `http://host:port` the API listens on. */
+  readonly address: string
+  close(): Promise<void>
+}
+
+/** Builds the app and listens on `config.host:config.port`. */
+export async function startApi(opts: ApiOptions): Promise<RunningApi> {
+  const app = await buildApp(opts)
+  const address = await app.listen({ host: opts.config.host, port: opts.config.port })
+  return { app, address, close: () => app.close() }
+}

@@ -1,0 +1,52 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { listScope } from '../auth.ts'
+import { ERRORS, principalOf, type RouteDeps } from '../context.ts'
+import { decodeCursor, encodeCursor, filtersFingerprint } from '../cursor.ts'
+import { timeRange } from '../params.ts'
+import { queuePage } from '../repositories/queue.ts'
+import { QueueQuery, QueueReply } from '../schemas.ts'
+
+const DEFAULT_LEVELS = ['MEDIUM', 'HIGH', 'CRITICAL']
+
+export const queueRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
+  app.get(
+    '/queue',
+    {
+      config: { role: 'analyst' },
+      schema: {
+        summary: 'Flagged merchants, highest score first',
+        description:
+          'One row per merchant and score category. Filters: level (repeatable), category, rule (merchants with a hit of it, in the time range when one is given), case_status (of the newest case; none: never had one), acquirer (all-acquirer keys), from/to (scored_at). Pages with next_cursor.',
+        tags: ['queue'],
+        querystring: QueueQuery,
+        response: { 200: QueueReply, ...ERRORS },
+      },
+    },
+    async (req) => {
+      const q = req.query
+      const scope = listScope(principalOf(req), q.acquirer)
+      if (scope.empty) return { items: [], next_cursor: null }
+      const range = timeRange('query', q)
+      const levels =
+        q.level === undefined || q.level.length === 0 ? DEFAULT_LEVELS : [...new Set(q.level)].sort()
+      const limit = q.limit ?? 50
+      const filters = { ...q, cursor: undefined, limit: undefined, level: levels, acquirer: scope.acquirer }
+      const fingerprint = filtersFingerprint(filters)
+      const page = await queuePage(deps.store, {
+        acquirer: scope.acquirer,
+        levels,
+        limit,
+        ...range,
+        ...(q.category === undefined ? {} : { category: q.category }),
+        ...(q.rule === undefined ? {} : { rule: q.rule }),
+        ...(q.case_status === undefined ? {} : { caseStatus: q.case_status }),
+        ...(q.cursor === undefined ? {} : { after: decodeCursor(q.cursor, 'nsss', fingerprint) }),
+      })
+      return {
+        items: page.items,
+        next_cursor:
+          page.items.length === limit && page.last !== null ? encodeCursor(page.last, fingerprint) : null,
+      }
+    },
+  )
+}

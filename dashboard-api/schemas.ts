@@ -1,0 +1,453 @@
+/**
+ * Every schema of the dashboard API, in one place. Routes validate params, query and body with them,
+ * serialise replies through them (so a column added to a table never leaks into a reply), and the
+ * OpenAPI description at /docs/json is generated from them. TypeScript types come from `Static<>`.
+ */
+import { type Static, type TSchema, Type } from 'typebox'
+
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()])
+
+// ---- vocabulary -------------------------------------------------------------------------------------
+
+export const ROLES = ['analyst', 'supervisor', 'admin'] as const
+export const LEVELS = ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const
+export const CATEGORIES = ['fraud', 'compliance'] as const
+export const CASE_STATUSES = ['open', 'investigating', 'escalated', 'closed'] as const
+export const DECISIONS = ['false_positive', 'confirmed_cash_out', 'compliance_breach'] as const
+export const ACTIONS = ['delay_settlement', 'set_limits', 'suspend_acceptance', 'retrieve_terminal'] as const
+
+export type Role = (typeof ROLES)[number]
+export type Level = (typeof LEVELS)[number]
+export type Category = (typeof CATEGORIES)[number]
+export type CaseStatus = (typeof CASE_STATUSES)[number]
+export type Decision = (typeof DECISIONS)[number]
+export type CaseAction = (typeof ACTIONS)[number]
+
+/** Ids as the ingest contract allows them: 1 to 128 characters, no control characters. */
+export const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f\\u007f]+$' })
+export const Time = Type.String({ format: 'date-time', description: 'ISO-8601 time with offset' })
+export const Day = Type.String({ format: 'date', description: 'calendar day, YYYY-MM-DD' })
+export const Level = Type.Enum([...LEVELS])
+export const Category = Type.Enum([...CATEGORIES])
+export const CaseStatus = Type.Enum([...CASE_STATUSES])
+export const Decision = Type.Enum([...DECISIONS])
+export const CaseAction = Type.Enum([...ACTIONS])
+export const RuleId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9_]+$' })
+export const Cursor = Type.String({
+  minLength: 1,
+  maxLength: 1024,
+  pattern: '^[A-Za-z0-9_-]+$',
+  description: 'opaque; the next_cursor of the previous page, with the same filters',
+})
+const limit = (max: number, def: number) =>
+  Type.Integer({ minimum: 1, maximum: max, default: def, description: `page size, at most ${max}` })
+export const Text = (max: number) => Type.String({ minLength: 1, maxLength: max })
+
+// ---- errors -----------------------------------------------------------------------------------------
+
+export const ErrorReply = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String({ description: 'RISK_ERR_API_*; see the README error table' }),
+      message: Type.String(),
+      field: Type.Optional(Type.String({ description: 'the parameter or field at fault' })),
+    }),
+  },
+  { $id: 'ErrorReply' },
+)
+export type ErrorReply = Static<typeof ErrorReply>
+
+// ---- params -----------------------------------------------------------------------------------------
+
+export const AcquirerParams = Type.Object({ acquirerId: Id }, { additionalProperties: false })
+export const MerchantParams = Type.Object({ acquirerId: Id, merchantId: Id }, { additionalProperties: false })
+export const CaseParams = Type.Object({ acquirerId: Id, caseId: Id }, { additionalProperties: false })
+export const WhitelistParams = Type.Object({ acquirerId: Id, entryId: Id }, { additionalProperties: false })
+
+// ---- queue ------------------------------------------------------------------------------------------
+
+export const QueueQuery = Type.Object(
+  {
+    acquirer: Type.Optional(Id),
+    level: Type.Optional(
+      Type.Array(Level, { maxItems: 4, description: 'levels to show; default MEDIUM, HIGH, CRITICAL' }),
+    ),
+    category: Type.Optional(Category),
+    rule: Type.Optional(RuleId),
+    case_status: Type.Optional(Type.Enum([...CASE_STATUSES, 'none'])),
+    from: Type.Optional(Time),
+    to: Type.Optional(Time),
+    limit: Type.Optional(limit(200, 50)),
+    cursor: Type.Optional(Cursor),
+  },
+  { additionalProperties: false },
+)
+export type QueueQuery = Static<typeof QueueQuery>
+
+export const CaseSummary = Type.Object({
+  case_id: Type.String(),
+  status: Type.String(),
+  assignee: Type.String(),
+  version: Type.Integer(),
+})
+
+export const QueueItem = Type.Object({
+  acquirer_id: Type.String(),
+  merchant_id: Type.String(),
+  merchant_name: Nullable(Type.String()),
+  registered_mcc: Nullable(Type.String()),
+  category: Type.String(),
+  score: Type.Integer(),
+  level: Type.String(),
+  hit_count: Type.Integer(),
+  families: Type.Array(Type.String()),
+  scored_at: Type.String(),
+  case: Nullable(CaseSummary),
+})
+export type QueueItem = Static<typeof QueueItem>
+
+export const QueueReply = Type.Object({ items: Type.Array(QueueItem), next_cursor: Nullable(Type.String()) })
+export type QueueReply = Static<typeof QueueReply>
+
+// ---- merchant ---------------------------------------------------------------------------------------
+
+export const ScoreNow = Type.Object({
+  category: Type.String(),
+  score: Type.Integer(),
+  level: Type.String(),
+  hit_count: Type.Integer(),
+  families: Type.Array(Type.String()),
+  scored_at: Type.String(),
+  breakdown: Type.Array(Type.Object({}, { additionalProperties: true }), {
+    description: "the scorer's explanation, strongest hit first (see 0003_scores_alerts_cases.sql)",
+  }),
+})
+export type ScoreNow = Static<typeof ScoreNow>
+
+export const MerchantReply = Type.Object({
+  acquirer_id: Type.String(),
+  merchant_id: Type.String(),
+  profile: Nullable(
+    Type.Object({
+      name: Nullable(Type.String()),
+      registered_mcc: Nullable(Type.String()),
+      latitude: Nullable(Type.Number()),
+      longitude: Nullable(Type.Number()),
+      settlement_account_token: Nullable(Type.String()),
+      onboarded_at: Nullable(Type.String()),
+      closed_at: Nullable(Type.String()),
+      settlement_account_changes: Type.Integer(),
+      last_event_at: Type.String(),
+    }),
+  ),
+  terminals: Type.Array(
+    Type.Object({ terminal_id: Type.String(), bound: Type.Boolean(), changed_at: Type.String() }),
+  ),
+  terminals_seen: Type.Array(
+    Type.Object({
+      terminal_id: Type.String(),
+      transactions: Type.Integer(),
+      last_seen: Type.String(),
+    }),
+    { description: 'terminals in the last 30 days of transactions' },
+  ),
+  settlement_account_changes: Type.Array(
+    Type.Object({ at: Type.String(), account_token: Nullable(Type.String()) }),
+  ),
+  scores: Type.Array(ScoreNow),
+  cases: Type.Array(CaseSummary, { description: 'cases not closed' }),
+})
+export type MerchantReply = Static<typeof MerchantReply>
+
+export const RangeQuery = Type.Object(
+  { from: Type.Optional(Time), to: Type.Optional(Time), limit: Type.Optional(limit(1000, 200)) },
+  { additionalProperties: false },
+)
+export type RangeQuery = Static<typeof RangeQuery>
+
+export const ScoreHistoryQuery = Type.Object(
+  {
+    category: Type.Optional(Category),
+    from: Type.Optional(Time),
+    to: Type.Optional(Time),
+    limit: Type.Optional(limit(1000, 200)),
+  },
+  { additionalProperties: false },
+)
+export type ScoreHistoryQuery = Static<typeof ScoreHistoryQuery>
+
+export const ScoreHistoryReply = Type.Object({
+  items: Type.Array(
+    Type.Object({
+      category: Type.String(),
+      scored_at: Type.String(),
+      score: Type.Integer(),
+      level: Type.String(),
+    }),
+  ),
+})
+export type ScoreHistoryReply = Static<typeof ScoreHistoryReply>
+
+export const HitsQuery = Type.Object(
+  {
+    rule: Type.Optional(RuleId),
+    from: Type.Optional(Time),
+    to: Type.Optional(Time),
+    limit: Type.Optional(limit(1000, 200)),
+  },
+  { additionalProperties: false },
+)
+export type HitsQuery = Static<typeof HitsQuery>
+
+export const Hit = Type.Object({
+  hit_id: Type.String(),
+  rule_id: Type.String(),
+  rule_version: Type.Integer(),
+  category: Type.String(),
+  observed: Type.Number(),
+  threshold: Type.Number(),
+  window_start: Type.String(),
+  window_end: Type.String(),
+  sample_txn_ids: Type.Array(Type.String()),
+  detail: Type.String(),
+  config_hash: Type.String(),
+  detected_at: Type.String(),
+})
+export type Hit = Static<typeof Hit>
+export const HitsReply = Type.Object({ items: Type.Array(Hit) })
+
+export const DailyQuery = Type.Object(
+  { from: Type.Optional(Day), to: Type.Optional(Day) },
+  { additionalProperties: false },
+)
+export type DailyQuery = Static<typeof DailyQuery>
+
+export const DailyRow = Type.Object({
+  date: Type.String(),
+  currency: Type.String(),
+  attempts: Type.Integer(),
+  declines: Type.Integer(),
+  approved_sales: Type.Integer(),
+  approved_amount_minor: Type.Number(),
+  refunds: Type.Integer(),
+  refund_amount_minor: Type.Number(),
+  credit_sales: Type.Integer(),
+  credit_amount_minor: Type.Number(),
+  debit_sales: Type.Integer(),
+  debit_amount_minor: Type.Number(),
+  round_thousand_sales: Type.Integer(),
+  whole_unit_sales: Type.Integer(),
+  night_sales: Type.Integer(),
+  night_amount_minor: Type.Number(),
+  max_ticket_minor: Type.Number(),
+  distinct_cards: Type.Integer(),
+})
+export type DailyRow = Static<typeof DailyRow>
+export const DailyReply = Type.Object({ items: Type.Array(DailyRow) })
+
+export const TransactionsQuery = Type.Object(
+  {
+    card: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'card token' })),
+    terminal: Type.Optional(Id),
+    from: Type.Optional(Time),
+    to: Type.Optional(Time),
+    limit: Type.Optional(limit(500, 100)),
+    cursor: Type.Optional(Cursor),
+  },
+  { additionalProperties: false },
+)
+export type TransactionsQuery = Static<typeof TransactionsQuery>
+
+export const Transaction = Type.Object({
+  txn_id: Type.String(),
+  event_time: Type.String(),
+  terminal_id: Type.String(),
+  card_token: Type.String(),
+  card_bin: Nullable(Type.String()),
+  card_type: Type.String(),
+  txn_type: Type.String(),
+  amount_minor: Type.Number(),
+  currency: Type.String(),
+  mcc: Type.String(),
+  entry_mode: Type.String(),
+  response_code: Type.String(),
+  latitude: Nullable(Type.Number()),
+  longitude: Nullable(Type.Number()),
+})
+export type Transaction = Static<typeof Transaction>
+export const TransactionsReply = Type.Object({
+  items: Type.Array(Transaction),
+  next_cursor: Nullable(Type.String()),
+})
+export type TransactionsReply = Static<typeof TransactionsReply>
+
+export const TopCardsQuery = Type.Object(
+  { from: Type.Optional(Time), to: Type.Optional(Time), limit: Type.Optional(limit(100, 20)) },
+  { additionalProperties: false },
+)
+export type TopCardsQuery = Static<typeof TopCardsQuery>
+
+export const TopCard = Type.Object({
+  card_token: Type.String(),
+  card_type: Type.String(),
+  card_bin: Nullable(Type.String()),
+  swipes: Type.Integer(),
+  approved_amount_minor: Type.Number(),
+  active_days: Type.Integer(),
+  active_months: Type.Integer(),
+  terminals: Type.Integer(),
+  first_seen: Type.String(),
+  last_seen: Type.String(),
+})
+export type TopCard = Static<typeof TopCard>
+export const TopCardsReply = Type.Object({ items: Type.Array(TopCard) })
+
+// ---- cases ------------------------------------------------------------------------------------------
+
+export const Case = Type.Object({
+  acquirer_id: Type.String(),
+  case_id: Type.String(),
+  merchant_id: Type.String(),
+  status: Type.String(),
+  assignee: Type.String(),
+  decision: Nullable(Type.String()),
+  actions: Type.Array(Type.String()),
+  opened_by: Type.String(),
+  opened_reason: Type.String(),
+  opened_at: Type.String(),
+  updated_at: Type.String(),
+  version: Type.Integer({ description: 'send it back as expected_version to change the case' }),
+})
+export type Case = Static<typeof Case>
+
+export const Note = Type.Object({
+  note_id: Type.String(),
+  author: Type.String(),
+  body: Type.String(),
+  created_at: Type.String(),
+})
+export type Note = Static<typeof Note>
+
+export const CaseDetail = Type.Object({ case: Case, notes: Type.Array(Note) })
+export type CaseDetail = Static<typeof CaseDetail>
+
+export const CasesQuery = Type.Object(
+  {
+    status: Type.Optional(CaseStatus),
+    merchant: Type.Optional(Id),
+    assignee: Type.Optional(Type.String({ maxLength: 128 })),
+    limit: Type.Optional(limit(200, 50)),
+    cursor: Type.Optional(Cursor),
+  },
+  { additionalProperties: false },
+)
+export type CasesQuery = Static<typeof CasesQuery>
+export const CasesReply = Type.Object({ items: Type.Array(Case), next_cursor: Nullable(Type.String()) })
+export type CasesReply = Static<typeof CasesReply>
+
+export const OpenCaseBody = Type.Object(
+  { reason: Text(2000), assignee: Type.Optional(Type.String({ maxLength: 128 })) },
+  { additionalProperties: false },
+)
+export type OpenCaseBody = Static<typeof OpenCaseBody>
+
+export const UpdateCaseBody = Type.Object(
+  {
+    expected_version: Type.Integer({
+      minimum: 1,
+      maximum: 4294967295,
+      description: 'the version the change was made on; a case changed since is a 409',
+    }),
+    status: Type.Optional(CaseStatus),
+    assignee: Type.Optional(Type.String({ maxLength: 128, description: 'empty unassigns' })),
+    decision: Type.Optional(Decision),
+    actions: Type.Optional(
+      Type.Array(CaseAction, { minItems: 1, maxItems: 4, uniqueItems: true, description: 'actions taken' }),
+    ),
+  },
+  { additionalProperties: false, minProperties: 2 },
+)
+export type UpdateCaseBody = Static<typeof UpdateCaseBody>
+
+export const NoteBody = Type.Object({ body: Text(4000) }, { additionalProperties: false })
+export type NoteBody = Static<typeof NoteBody>
+
+// ---- whitelist --------------------------------------------------------------------------------------
+
+export const WhitelistEntry = Type.Object({
+  entry_id: Type.String(),
+  acquirer_id: Type.String(),
+  merchant_id: Type.String(),
+  rule_id: Type.String(),
+  reason: Type.String(),
+  expires_at: Type.String(),
+  granted_by: Type.String(),
+  granted_at: Type.String(),
+  removed_at: Nullable(Type.String()),
+  removed_by: Nullable(Type.String()),
+  version: Type.Integer(),
+})
+export type WhitelistEntry = Static<typeof WhitelistEntry>
+
+export const WhitelistQuery = Type.Object(
+  { merchant: Type.Optional(Id), include_inactive: Type.Optional(Type.Boolean({ default: false })) },
+  { additionalProperties: false },
+)
+export type WhitelistQuery = Static<typeof WhitelistQuery>
+export const WhitelistReply = Type.Object({ items: Type.Array(WhitelistEntry) })
+export type WhitelistReply = Static<typeof WhitelistReply>
+
+export const AddWhitelistBody = Type.Object(
+  { merchant_id: Id, rule_id: RuleId, reason: Text(2000), expires_at: Time },
+  { additionalProperties: false },
+)
+export type AddWhitelistBody = Static<typeof AddWhitelistBody>
+
+// ---- audit ------------------------------------------------------------------------------------------
+
+export const AuditQuery = Type.Object(
+  {
+    acquirer: Type.Optional(Id),
+    actor: Type.Optional(Type.String({ maxLength: 128, description: 'key id' })),
+    entity_type: Type.Optional(Type.Enum(['case', 'whitelist'])),
+    entity_id: Type.Optional(Id),
+    merchant: Type.Optional(Id),
+    from: Type.Optional(Time),
+    to: Type.Optional(Time),
+    limit: Type.Optional(limit(500, 100)),
+    cursor: Type.Optional(Cursor),
+  },
+  { additionalProperties: false },
+)
+export type AuditQuery = Static<typeof AuditQuery>
+
+export const AuditEvent = Type.Object({
+  audit_id: Type.String(),
+  acquirer_id: Type.String(),
+  at: Type.String(),
+  actor_key_id: Type.String(),
+  actor_name: Type.String(),
+  actor_role: Type.String(),
+  action: Type.String(),
+  entity_type: Type.String(),
+  entity_id: Type.String(),
+  merchant_id: Type.String(),
+  before: Type.Unknown({ description: 'the entity before the action (null when there was none)' }),
+  after: Type.Unknown({ description: 'the entity after the action' }),
+  request_id: Type.String(),
+})
+export type AuditEvent = Static<typeof AuditEvent>
+export const AuditReply = Type.Object({ items: Type.Array(AuditEvent), next_cursor: Nullable(Type.String()) })
+export type AuditReply = Static<typeof AuditReply>
+
+// ---- operations -------------------------------------------------------------------------------------
+
+export const HealthReply = Type.Object({ status: Type.Literal('ok') })
+export const ReadyReply = Type.Object({
+  status: Type.Enum(['ready', 'not_ready']),
+  checks: Type.Object({
+    clickhouse: Type.Boolean(),
+    kafka: Nullable(Type.Boolean({ description: 'null when this process has no Kafka probe' })),
+  }),
+})
+export type ReadyReply = Static<typeof ReadyReply>
