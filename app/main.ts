@@ -12,7 +12,11 @@ import { startService } from './service.ts'
 
 let config: Config
 try {
-  config = loadConfig({ env: process.env })
+  // `--role api` is the same as SERVICE_ROLE=api: the dashboard API alone.
+  const args = process.argv.slice(2)
+  const roleAt = args.indexOf('--role')
+  const env = roleAt >= 0 ? { ...process.env, SERVICE_ROLE: args[roleAt + 1] ?? '' } : process.env
+  config = loadConfig({ env })
 } catch (e) {
   process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`)
   process.exit(2)
@@ -60,10 +64,24 @@ process.on('SIGINT', () => shutdown('SIGINT'))
 
 try {
   const service = await started
-  log.info({ brokers: service.brokers, simulator: service.simulator !== null }, 'pos-risk-monitor running')
-  setInterval(() => {
-    log.info({ ingest: service.ingest.stats, ready: service.ingest.ready }, 'ingest progress')
-  }, 30_000).unref()
+  log.info(
+    {
+      role: config.service.role,
+      brokers: service.brokers,
+      simulator: service.simulator !== null,
+      api: service.api?.address ?? null,
+    },
+    'pos-risk-monitor running',
+  )
+  const ingest = service.ingest
+  if (ingest !== null) {
+    setInterval(() => {
+      log.info(
+        { ingest: ingest.stats, ready: ingest.ready, scoring: service.scoring?.stats ?? null },
+        'pipeline progress',
+      )
+    }, 30_000).unref()
+  }
 } catch (e) {
   log.fatal(
     isRiskError(e) ? e.toLog() : { error: e instanceof Error ? e.stack : String(e) },

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import type { Config } from '../config/spec.ts'
+import { loadWhitelist, type RunningApi, startApi } from '../dashboard-api/index.ts'
 import { EventCodec } from '../ingest/codec.ts'
 import { CompositeSink } from '../ingest/composite-sink.ts'
 import { IngestConsumer } from '../ingest/consumer.ts'
@@ -11,7 +12,7 @@ import { isRiskError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
 import { createMetrics, type Metrics, storeObserver } from '../metrics/metrics.ts'
 import { Baselines } from '../rules/baselines.ts'
-import { createEngine, loadRulesConfig } from '../rules/engine/config.ts'
+import { createEngine, loadRulesConfig, type WhitelistEntry } from '../rules/engine/config.ts'
 import type { HitUpdate, RuleEngine } from '../rules/engine/engine.ts'
 import { EntityEngine } from '../rules/entity/engine.ts'
 import { ENTITY_RULES } from '../rules/entity/index.ts'
@@ -25,6 +26,7 @@ import { ScoringStage } from '../scoring/stage.ts'
 import { TrafficSimulator } from '../simulator/generator.ts'
 import { LiveSimulator } from '../simulator/producer.ts'
 import { openStore, type Store } from '../store/client.ts'
+import { combinedWhitelist } from './whitelist.ts'
 
 export interface ServiceDeps {
   logger: Logger
@@ -35,7 +37,10 @@ export interface ServiceDeps {
 export interface RunningService {
   readonly brokers: readonly string[]
   readonly store: Store
-  readonly ingest: IngestConsumer
+  /** Null in the `api` role. */
+  readonly ingest: IngestConsumer | null
+  /** The HTTP server (dashboard API, /metrics, /healthz, /readyz); null when `api.enabled` is off. */
+  readonly api: RunningApi | null
   readonly simulator: LiveSimulator | null
   readonly rules: RuleEngine | null
   readonly scoring: ScoringStage | null
@@ -64,6 +69,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     }
   }
   try {
+    if (config.service.role === 'api') return await startApiOnly(config, deps, cleanups, cleanup)
     let brokers = config.kafka.brokers
     let local: LocalKafka | null = null
     if (brokers.length === 0) {
@@ -239,6 +245,30 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       )
     }
 
+    // Whitelists: the rules file's entries plus those analysts granted through the API.
+    let fileWhitelist = rulesConfig?.isWhitelisted ?? (() => false)
+    let granted: WhitelistEntry[] = []
+    const applyWhitelist = () => {
+      const isWhitelisted = combinedWhitelist(fileWhitelist, granted)
+      rules?.engine.reconfigure({ isWhitelisted })
+      rules?.entities.reconfigure({ isWhitelisted })
+    }
+    const refreshWhitelist = async () => {
+      try {
+        granted = await loadWhitelist(store, deps.now())
+        applyWhitelist()
+      } catch (e) {
+        // The entries in force stay; detection goes on.
+        log.warn(isRiskError(e) ? e.toLog() : { error: String(e) }, 'granted whitelist not refreshed')
+      }
+    }
+    if (rules !== null) {
+      await refreshWhitelist()
+      const timer = setInterval(() => void refreshWhitelist(), config.rules.whitelistRefreshMs)
+      timer.unref()
+      cleanups.push(async () => clearInterval(timer))
+    }
+
     const ingest = new IngestConsumer(
       {
         groupId: config.kafka.groupId,
@@ -338,6 +368,27 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       cleanups.push(() => sim.stop())
     }
 
+    let api: RunningApi | null = null
+    if (config.api.enabled) {
+      const stage = scoring
+      api = await startApi({
+        store,
+        config: config.api,
+        logger: log,
+        now: deps.now,
+        registry: metrics.registry,
+        // Ready when the consumers are in their groups and not stuck retrying.
+        probes: { kafka: () => ingest.ready && (stage?.ready ?? true) },
+        onWhitelistChange: (entries) => {
+          granted = entries
+          applyWhitelist()
+        },
+      })
+      const running = api
+      cleanups.push(() => running.close())
+      log.info({ address: api.address }, 'dashboard API listening')
+    }
+
     const reloadRules = (): string | null => {
       if (rules === null) return null
       // A bad file keeps the running configuration: a reload must never take detection down.
@@ -348,13 +399,11 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
         metrics.risk.configReloads.labels('failure').inc()
         throw e
       }
-      rules.engine.reconfigure({
-        layersOf: next.layersOf,
-        isWhitelisted: next.isWhitelisted,
-        configHash: next.hash,
-      })
+      fileWhitelist = next.isWhitelisted
+      const isWhitelisted = combinedWhitelist(fileWhitelist, granted)
+      rules.engine.reconfigure({ layersOf: next.layersOf, isWhitelisted, configHash: next.hash })
       // Cross-merchant rules take the new whitelist and hash; their parameters apply from the next start.
-      rules.entities.reconfigure({ isWhitelisted: next.isWhitelisted, configHash: next.hash })
+      rules.entities.reconfigure({ isWhitelisted, configHash: next.hash })
       scoringModel = next.scoring
       metrics.risk.configReloads.labels('success').inc()
       metrics.risk.configLoadedAt.set(deps.now() / 1000)
@@ -366,6 +415,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       brokers,
       store,
       ingest,
+      api,
       simulator,
       rules: rules?.engine ?? null,
       scoring,
@@ -376,5 +426,65 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
   } catch (e) {
     await cleanup()
     throw e
+  }
+}
+
+/**
+ * The `api` role: the dashboard API alone, against the ClickHouse the pipeline writes. No broker is
+ * started; /readyz checks Kafka only when `KAFKA_BROKERS` is set.
+ */
+async function startApiOnly(
+  config: Config,
+  deps: ServiceDeps,
+  cleanups: (() => Promise<void>)[],
+  cleanup: () => Promise<void>,
+): Promise<RunningService> {
+  const log = deps.logger
+  const metrics = createMetrics({ version: process.env.npm_package_version ?? 'dev' })
+  const ch = config.clickhouse
+  const store = await openStore({
+    observer: storeObserver(metrics),
+    ...(ch.url === null ? {} : { url: ch.url, username: ch.username, password: ch.password }),
+    database: ch.database,
+    chdbPath: resolve(ch.chdbPath),
+    logger: log,
+  })
+  cleanups.push(() => store.close())
+  const brokers = config.kafka.brokers
+  let kafkaProbe: (() => Promise<boolean>) | undefined
+  if (brokers.length > 0) {
+    const admin = createKafka(config.kafka, brokers, log).admin()
+    cleanups.push(() => admin.disconnect())
+    kafkaProbe = async () => {
+      try {
+        await admin.connect()
+        await admin.describeCluster()
+        return true
+      } catch {
+        return false
+      }
+    }
+  }
+  const api = await startApi({
+    store,
+    config: config.api,
+    logger: log,
+    now: deps.now,
+    registry: metrics.registry,
+    ...(kafkaProbe === undefined ? {} : { probes: { kafka: kafkaProbe } }),
+  })
+  cleanups.push(() => api.close())
+  log.info({ address: api.address, role: 'api' }, 'dashboard API listening')
+  return {
+    brokers,
+    store,
+    ingest: null,
+    api,
+    simulator: null,
+    rules: null,
+    scoring: null,
+    metrics,
+    reloadRules: () => null,
+    stop: cleanup,
   }
 }

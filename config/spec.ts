@@ -20,6 +20,15 @@ const topicName = /^[A-Za-z0-9._-]{1,200}$/
 const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 export const CONFIG_SPEC = {
+  service: {
+    role: oneOf({
+      env: 'SERVICE_ROLE',
+      default: 'all',
+      values: ['all', 'api'],
+      description:
+        'What this process runs: `all` (the pipeline, and the HTTP server of `api.*` when `API_ENABLED`), or `api` (the dashboard API alone, against the same ClickHouse, for scaling analysts apart from the pipeline). `npm start -- --role api` sets it too.',
+    }),
+  },
   kafka: {
     brokers: list({
       env: 'KAFKA_BROKERS',
@@ -269,6 +278,13 @@ export const CONFIG_SPEC = {
       min: 2,
       description:
         'Merchants with at least 20 sales in 30 days a cohort needs before its spreads are used; smaller cohorts leave the rules on their absolute thresholds.',
+    }),
+    whitelistRefreshMs: int({
+      env: 'RULES_WHITELIST_REFRESH_MS',
+      default: 60_000,
+      min: 1_000,
+      description:
+        'How often whitelist entries granted through the dashboard API are re-read from ClickHouse (a grant in the same process applies at once; this covers an API running as its own process).',
     }),
     allowedLatenessMs: int({
       env: 'RULES_ALLOWED_LATENESS_MS',

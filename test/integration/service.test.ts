@@ -23,7 +23,8 @@ interface Run {
 function runMain(env: Record<string, string>): Run {
   const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', 'app/main.ts'], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    // A free port for the HTTP server unless a test says otherwise: tests run side by side.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', API_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, as under a supervisor or a terminal: tests can signal the whole group.
     detached: true,
@@ -188,7 +189,7 @@ describe('the whole pipeline, events to alerts', () => {
       LOG_LEVEL: 'info',
     }
     const first = runMain(env)
-    await waitForLine(first, 'pos-risk-monitor running')
+    const running = await waitForLine(first, 'pos-risk-monitor running')
 
     // Card testing at m-testing (acq-a): 30 attempts on 30 cards in one local day, half declined.
     // A look-alike at acq-a with 30 ordinary approved sales, and a merchant of acq-b alike.
@@ -241,6 +242,11 @@ describe('the whole pipeline, events to alerts', () => {
     expect(Array.isArray(reasons) ? reasons.map((r: { rule_id: string }) => r.rule_id) : null).toEqual([
       'decline_ratio',
     ])
+    // The same process serves the metrics of what it did.
+    const exposition = await (await fetch(`${String(running.api)}/metrics`)).text()
+    expect(exposition).toMatch(/risk_alerts_total\{level="HIGH",category="fraud"\} 1/)
+    expect(exposition).toMatch(/risk_rule_hits_total\{rule="decline_ratio",category="fraud"\} [1-9]/)
+    expect(exposition).toMatch(/risk_merchants_by_level\{level="HIGH",category="fraud"\} 1/)
     first.child.kill('SIGTERM')
     expect(await first.exited).toBe(0)
 
