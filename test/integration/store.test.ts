@@ -129,6 +129,11 @@ describe('openStore and migrations', () => {
       'SELECT name FROM system.tables WHERE database = {db:String} ORDER BY name',
     )
     expect(tables.map((t) => t.name)).toEqual([
+      'alerts',
+      'api_keys',
+      'audit_log',
+      'case_notes',
+      'cases',
       'merchant_daily',
       'merchant_daily_mv',
       'merchant_daily_v',
@@ -136,12 +141,15 @@ describe('openStore and migrations', () => {
       'merchant_profile',
       'merchant_profile_mv',
       'merchant_profile_v',
+      'merchant_scores',
       'rule_hits',
       'schema_migrations',
+      'score_history',
       'terminal_bindings',
       'terminal_bindings_mv',
       'terminal_bindings_v',
       'transactions',
+      'whitelist_entries',
     ])
     // Running again on the open store is a no-op.
     expect(await migrate(first.client, first.database)).toEqual({ applied: [], skipped: files })

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest'
+import { combinedWhitelist } from '../../app/whitelist.ts'
+
+const T = Date.UTC(2026, 10, 22)
+
+describe('the combined whitelist', () => {
+  const granted = [
+    {
+      acquirerId: 'acq-a',
+      merchantId: 'm-1',
+      ruleId: 'round_amount',
+      reason: 'jeweller',
+      expiresAt: T + 1000,
+      grantedBy: 'sup',
+    },
+    {
+      acquirerId: 'acq-a',
+      merchantId: 'm-1',
+      ruleId: 'round_amount',
+      reason: 'older',
+      expiresAt: T - 1000,
+      grantedBy: 'sup',
+    },
+  ]
+  const fromFile = (a: string, m: string, r: string) => a === 'acq-a' && m === 'm-2' && r === 'night_share'
+  const isWhitelisted = combinedWhitelist(fromFile, granted)
+
+  it('honours a granted entry until its latest expiry', () => {
+    expect(isWhitelisted('acq-a', 'm-1', 'round_amount', T)).toBe(true)
+    expect(isWhitelisted('acq-a', 'm-1', 'round_amount', T + 1000)).toBe(false)
+  })
+
+  it('never crosses merchants, rules or acquirers', () => {
+    expect(isWhitelisted('acq-b', 'm-1', 'round_amount', T)).toBe(false)
+    expect(isWhitelisted('acq-a', 'm-3', 'round_amount', T)).toBe(false)
+    expect(isWhitelisted('acq-a', 'm-1', 'near_round_amount', T)).toBe(false)
+  })
+
+  it("keeps the rules file's entries", () => {
+    expect(isWhitelisted('acq-a', 'm-2', 'night_share', T)).toBe(true)
+    expect(combinedWhitelist(() => false, [])('acq-a', 'm-2', 'night_share', T)).toBe(false)
+  })
+})
