@@ -3,8 +3,8 @@
  * No broker, no store: only the code the consumer runs per committed part (TopicInstruments.part with
  * a part of new events, as in ingest) and the registry's text exposition at a realistic size.
  *
- *   npx node bench/metrics.bench.ts
- *   BENCH_PART=5000 npx node bench/metrics.bench.ts
+ *   npm run bench:metrics
+ *   BENCH_PART=5000 npm run bench:metrics
  */
 import { TopicInstruments } from '../ingest/instruments.ts'
 import { createMetrics, storeObserver } from '../metrics/metrics.ts'
