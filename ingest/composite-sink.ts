@@ -1,8 +1,8 @@
 import type { StoredBatch, StoredEventSink } from './consumer.ts'
 
 /**
- * Several stages fed from one ingest consumer, called in order. The consumer retries a failed
- * `prepare` or `flush` as a whole, so the sinks before the failing one are called again: each sink's
+ * Several stages fed from one ingest consumer, called in order (flushes run concurrently). The consumer
+ * retries a failed `prepare` or `flush` as a whole, so the sinks that succeeded are called again: each sink's
  * `flush` must be a no-op once it has succeeded (RulesStage and EntityPublisher clear what they
  * persisted), and each `prepare` must return at once for a partition it already prepared.
  */
@@ -21,8 +21,10 @@ export class CompositeSink implements StoredEventSink {
     for (const s of this.#sinks) s.process(batch, partition)
   }
 
+  /** All at once: the sinks write to different places, and each flush is on every event's path to an alert. */
   async flush(): Promise<void> {
-    for (const s of this.#sinks) await s.flush()
+    const results = await Promise.allSettled(this.#sinks.map((s) => s.flush()))
+    for (const r of results) if (r.status === 'rejected') throw r.reason
   }
 
   revoked(topic: string, partitions: readonly number[]): void {

@@ -101,8 +101,12 @@ export class RulesStage implements StoredEventSink {
 
   async flush(): Promise<void> {
     if (this.#pending.length === 0) return
-    this.hitsWritten += await upsertHits(this.#opts.store, this.#pending, this.#opts.now())
-    await this.#opts.publishHits?.(this.#pending)
+    // Both before the offsets are committed; neither needs the other, so they overlap.
+    const [written] = await Promise.all([
+      upsertHits(this.#opts.store, this.#pending, this.#opts.now()),
+      this.#opts.publishHits?.(this.#pending),
+    ])
+    this.hitsWritten += written
     this.#pending = []
   }
 

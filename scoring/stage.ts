@@ -283,12 +283,17 @@ export class ScoringStage {
       topic: this.#opts.alertTopicOf(alert.acquirer_id),
     }))
     const now = this.#opts.now()
-    await retryWhileRetriable(async () => {
-      await writeScores(this.#opts.store, scores, now)
-      await writeAlerts(this.#opts.store, published, now)
-      await openCases(this.#opts.store, cases)
-    }, retry)
-    await retryWhileRetriable(() => this.#ensureAlertTopics(published.map((p) => p.topic)), retry)
+    // Independent idempotent writes and the topic check, all at once: they are on every alert's path.
+    await Promise.all([
+      retryWhileRetriable(async () => {
+        await Promise.all([
+          writeScores(this.#opts.store, scores, now),
+          writeAlerts(this.#opts.store, published, now),
+          openCases(this.#opts.store, cases),
+        ])
+      }, retry),
+      retryWhileRetriable(() => this.#ensureAlertTopics(published.map((p) => p.topic)), retry),
+    ])
 
     const byTopic = new Map<string, Message[]>()
     for (const { alert, topic: t } of published) {

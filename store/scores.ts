@@ -50,16 +50,18 @@ export async function writeScores(store: Store, scores: readonly ScoreRow[], now
     scored_at: dateTime64(s.at),
     written_at: dateTime64(now),
   }))
-  await insertRows(
-    store,
-    'merchant_scores',
-    common.map((row, i) => ({
-      ...row,
-      hit_count: scores[i]?.result.contributions.length ?? 0,
-      families: scores[i]?.result.families ?? [],
-    })),
-  )
-  await insertRows(store, 'score_history', common)
+  await Promise.all([
+    insertRows(
+      store,
+      'merchant_scores',
+      common.map((row, i) => ({
+        ...row,
+        hit_count: scores[i]?.result.contributions.length ?? 0,
+        families: scores[i]?.result.families ?? [],
+      })),
+    ),
+    insertRows(store, 'score_history', common),
+  ])
 }
 
 /** Writes published alerts, once per alert_id. Throws RISK_ERR_STORE_WRITE (retriable). */
