@@ -342,6 +342,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
         retryInitialMs: config.ingest.retryInitialMs,
         retryMaxMs: config.ingest.retryMaxMs,
         restoreTimeoutMs: config.scoring.restoreTimeoutMs,
+        concurrency: config.scoring.concurrency,
         metrics,
       })
       await stage.start()

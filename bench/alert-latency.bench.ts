@@ -44,6 +44,8 @@ try {
     const run = `r${rate}-${Date.now().toString(36)}`
     const config = loadConfig({
       env: {
+        // Tuning variables (INGEST_CONCURRENCY, SCORING_CONCURRENCY, ...) pass through.
+        ...process.env,
         KAFKA_BROKERS: brokers,
         KAFKA_GROUP_ID: `bench-${run}`,
         TOPIC_TRANSACTIONS: `${run}.transactions`,

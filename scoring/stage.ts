@@ -46,6 +46,8 @@ export interface ScoringStageOptions {
   retryInitialMs: number
   retryMaxMs: number
   restoreTimeoutMs: number
+  /** Partitions processed at once: each has its own producer and state, so they never interfere. */
+  concurrency?: number
   /** Told of every alert once its transaction committed (metrics, logs). */
   onPublished?: (alerts: readonly PublishedAlert[]) => void
   /** Alerts per level, event-to-alert time, merchants per level; nothing is counted without it. */
@@ -171,6 +173,7 @@ export class ScoringStage {
     await this.#consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.#opts.concurrency ?? 1,
       eachBatch: (payload) => this.#eachBatch(payload),
     })
   }
