@@ -77,7 +77,10 @@ export interface Contribution {
   readonly points: number
   /** Points after decay. */
   readonly decayed: number
-  /** False for a weak rule without a second live family: shown in the breakdown, adds nothing. */
+  /**
+   * False for a weak rule without a second live family, and for every hit of a rule but its strongest:
+   * shown in the breakdown, adds nothing.
+   */
   readonly counted: boolean
 }
 
@@ -123,7 +126,17 @@ export function scoreCategory(
     raw.push({ hit, family: rule.family, strong: rule.strong, points: rule.points, decayed })
   }
   const combined = liveFamilies.size >= model.weakMinFamilies
-  const contributions: Contribution[] = raw.map((c) => ({ ...c, counted: c.strong || combined }))
+  // One rule counts once: a rolling-window rule reports the same pattern for each day's window, which
+  // is one piece of evidence, not one per day. Its strongest live hit counts; the others are shown.
+  const best = new Map<string, number>()
+  for (const c of raw) best.set(c.hit.ruleId, Math.max(best.get(c.hit.ruleId) ?? 0, c.decayed))
+  const contributions: Contribution[] = []
+  for (const c of raw) {
+    const top = best.get(c.hit.ruleId) === c.decayed
+    // Equal strongest hits of one rule (same points, same time): only the first is counted.
+    if (top) best.set(c.hit.ruleId, Number.POSITIVE_INFINITY)
+    contributions.push({ ...c, counted: top && (c.strong || combined) })
+  }
   contributions.sort(
     (a, b) =>
       Number(b.counted) - Number(a.counted) ||

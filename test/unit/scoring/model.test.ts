@@ -353,3 +353,29 @@ describe('scoring configuration', () => {
     expect(r.score).toBe(35)
   })
 })
+
+describe('one rule, many windows', () => {
+  it('counts a rule once, by its strongest live hit, and shows the others', () => {
+    const model = modelOf()
+    const hits = [hit('structuring', T0 - 2 * DAY), hit('structuring', T0 - DAY), hit('structuring', T0)]
+    const r = scoreCategory(model, hits, 'fraud', T0)
+    expect(r.score).toBe(60)
+    expect(r.contributions.map((c) => c.counted)).toEqual([true, false, false])
+    expect(r.contributions[0]?.hit.detectedAt).toBe(T0)
+  })
+
+  it('still adds different rules', () => {
+    const model = modelOf()
+    const r = scoreCategory(
+      model,
+      [hit('structuring', T0), hit('structuring', T0), hit('swipe_gap', T0)],
+      'fraud',
+      T0,
+    )
+    expect(r.score).toBe(100)
+    expect(r.contributions.filter((c) => c.counted).map((c) => c.hit.ruleId)).toEqual([
+      'structuring',
+      'swipe_gap',
+    ])
+  })
+})
