@@ -209,13 +209,29 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
           baselines.peersOf(acquirerId, mcc, latitude, longitude),
         baselineOf: (acquirerId, merchantId) => baselines.baselineOf(acquirerId, merchantId),
       })
-      const timer = setInterval(() => {
-        void refresh().then((refreshed) => {
-          if (refreshed) engine.referencesChanged()
-        })
-      }, config.rules.baselineRefreshMs)
-      timer.unref()
-      cleanups.push(async () => clearInterval(timer))
+      // Until the first cohorts exist (a new store), refresh every minute: the relative rules fall back to
+      // absolute thresholds without peers, and look-alikes (car dealers, jewellers) fire on those.
+      let timer: NodeJS.Timeout | null = null
+      let stopped = false
+      const schedule = () => {
+        if (stopped) return
+        const delay =
+          baselines.cohorts === 0
+            ? Math.min(60_000, config.rules.baselineRefreshMs)
+            : config.rules.baselineRefreshMs
+        timer = setTimeout(() => {
+          void refresh().then((refreshed) => {
+            if (refreshed) engine.referencesChanged()
+            schedule()
+          })
+        }, delay)
+        timer.unref()
+      }
+      schedule()
+      cleanups.push(async () => {
+        stopped = true
+        if (timer !== null) clearTimeout(timer)
+      })
       const stage = new RulesStage({
         store,
         engine,

@@ -270,7 +270,7 @@ export const CONFIG_SPEC = {
       default: 900_000,
       min: 10_000,
       description:
-        "How often peer cohorts (acquirer × registered MCC) and merchants' own 90-day baselines are recomputed from ClickHouse for the rules that compare with them.",
+        "How often peer cohorts (acquirer × registered MCC × region) and merchants' own 90-day baselines are recomputed from ClickHouse for the rules that compare with them. While no cohort exists yet (a new store), every minute.",
     }),
     minCohort: int({
       env: 'RULES_MIN_COHORT',
