@@ -4,7 +4,6 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import type { Registry } from 'prom-client'
 import { parse } from 'yaml'
 
 export const DEPLOY_DIR = resolve(import.meta.dirname, '../../deploy')
@@ -50,29 +49,6 @@ export function alertRules(): AlertRule[] {
     }
   }
   return out
-}
-
-/**
- * Serves a registry on /metrics with node:http, standing in for the dashboard API (which will serve the
- * same registry) so a real Prometheus has something to scrape.
- */
-export async function serveMetrics(registry: Registry): Promise<{ url: string; close: () => Promise<void> }> {
-  const server: Server = createServer((req, res) => {
-    if (req.url !== '/metrics') {
-      res.writeHead(404).end()
-      return
-    }
-    registry.metrics().then(
-      (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
-      (e: unknown) => res.writeHead(500).end(String(e)),
-    )
-  })
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok))
-  const { port } = addressOf(server)
-  return {
-    url: `127.0.0.1:${port}`,
-    close: () => new Promise((ok, fail) => server.close((e) => (e ? fail(e) : ok()))),
-  }
 }
 
 function addressOf(server: Server): AddressInfo {
