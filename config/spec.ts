@@ -324,7 +324,7 @@ export const CONFIG_SPEC = {
       min: 1,
       max: 64,
       description:
-        'Rule-hits partitions the scoring stage processes at once. Each partition has its own transactional producer and state, so they run side by side; a transaction per batch is on every alert\'s path.',
+        "Rule-hits partitions the scoring stage processes at once. Each partition has its own transactional producer and state, so they run side by side; a transaction per batch is on every alert's path.",
     }),
     restoreTimeoutMs: int({
       env: 'SCORING_RESTORE_TIMEOUT_MS',
