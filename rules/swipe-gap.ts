@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayRing, Recent } from './engine/window.ts'
+import { DayTable, Recent } from './engine/window.ts'
 
 /**
  * The playbook tells operators to leave "at least 5 minutes" between two swipes of one card, and they
@@ -13,11 +13,10 @@ const KEPT_DAYS = 2
 /** Swipes kept per card and day; a card swiped more often is repeated_card's business, not a gap pattern. */
 const MAX_SWIPES = 32
 
-interface Gaps {
-  gaps: number
-  inBand: number
-  cards: number
-}
+/** Columns of a day: gaps between repeat swipes, those in the band, cards swiped more than once. */
+const GAPS = 0
+const IN_BAND = 1
+const CARDS = 2
 
 interface CardDay {
   day: number
@@ -26,7 +25,7 @@ interface CardDay {
 }
 
 interface State {
-  days: DayRing<Gaps>
+  days: DayTable
   cards: Map<string, CardDay[]>
   prunedDay: number
   samples: Recent<string>
@@ -86,7 +85,7 @@ export const swipeGap = defineRule({
     }),
   },
   createState: (): State => ({
-    days: new DayRing<Gaps>(KEPT_DAYS, () => ({ gaps: 0, inBand: 0, cards: 0 })),
+    days: new DayTable(KEPT_DAYS, 3),
     cards: new Map(),
     prunedDay: Number.NaN,
     samples: new Recent<string>(5),
@@ -94,8 +93,9 @@ export const swipeGap = defineRule({
   onTransaction(state, txn, ctx) {
     const p = ctx.params
     if (!txn.approved || !txn.sale || txn.amount_minor < p.minAmount * txn.minorPerMajor) return
-    const bucket = state.days.at(txn.localDay)
-    if (bucket === undefined) return
+    const days = state.days
+    const bucket = days.at(txn.localDay)
+    if (bucket < 0) return
     if (state.prunedDay !== ctx.watermarkDay) prune(state, ctx.watermarkDay)
 
     let slots = state.cards.get(txn.card_token)
@@ -116,7 +116,7 @@ export const swipeGap = defineRule({
     }
     const times = slot.times
     if (times.length >= MAX_SWIPES) return
-    if (times.length === 1) bucket.cards++
+    if (times.length === 1) days.add(bucket, CARDS, 1)
 
     const t = txn.event_time
     let k = times.length
@@ -127,28 +127,32 @@ export const swipeGap = defineRule({
     const hi = p.maxGapMin * MINUTE_MS
     // A late swipe between two others replaces the gap it falls in with two shorter ones.
     if (prev !== undefined && next !== undefined) {
-      bucket.gaps--
-      bucket.inBand -= inBand(next - prev, lo, hi)
+      days.add(bucket, GAPS, -1)
+      days.add(bucket, IN_BAND, -inBand(next - prev, lo, hi))
     }
     let hit = 0
     if (prev !== undefined) {
-      bucket.gaps++
+      days.add(bucket, GAPS, 1)
       hit += inBand(t - prev, lo, hi)
     }
     if (next !== undefined) {
-      bucket.gaps++
+      days.add(bucket, GAPS, 1)
       hit += inBand(next - t, lo, hi)
     }
-    bucket.inBand += hit
+    days.add(bucket, IN_BAND, hit)
     times.splice(k, 0, t)
     if (hit > 0) state.samples.push(txn.txn_id)
   },
   evaluate(state, ctx) {
     const p = ctx.params
     const wd = ctx.watermarkDay
-    const day = state.days.peek(wd)
-    if (day === undefined || day.gaps < p.minGaps) return null
-    const share = day.inBand / day.gaps
+    const days = state.days
+    const day = days.peek(wd)
+    if (day < 0) return null
+    const gaps = days.get(day, GAPS)
+    const inBandGaps = days.get(day, IN_BAND)
+    if (gaps < p.minGaps) return null
+    const share = inBandGaps / gaps
     if (share <= p.minShare) return null
     return {
       observed: share,
@@ -156,7 +160,7 @@ export const swipeGap = defineRule({
       windowStart: ctx.dayStart(wd),
       windowEnd: ctx.dayStart(wd + 1),
       sampleTxnIds: state.samples.toArray(),
-      detail: `${day.inBand} of ${day.gaps} gaps between repeat swipes of ${day.cards} cards today fell between ${p.minGapMin} and ${p.maxGapMin} minutes (${(share * 100).toFixed(1)}%), a timed pause rather than customers coming back.`,
+      detail: `${inBandGaps} of ${gaps} gaps between repeat swipes of ${days.get(day, CARDS)} cards today fell between ${p.minGapMin} and ${p.maxGapMin} minutes (${(share * 100).toFixed(1)}%), a timed pause rather than customers coming back.`,
     }
   },
 })

@@ -145,3 +145,122 @@ export class Recent<T> {
     return out
   }
 }
+
+/** Below any local day number, and a small integer, so a table's fields stay unboxed. */
+const NO_DAY = -1_000_000_000
+
+/**
+ * Numeric counters per event-time day: the window of a DayRing (the last `size` days, sparse, late
+ * days refused), but every day is a row of `width` numbers in one flat array, the day number first.
+ * A DayRing of small objects allocated one to three objects per rule and new day that lived for the
+ * whole window: with sparse traffic nearly every event opens a day, and that was most of the engine's
+ * garbage-collection time and memory (measured with bench/engine.bench.ts).
+ *
+ * Rows are addressed by offset into the flat array (`at`, `peek`, `first`, `next`); an offset is valid
+ * only until the next `at`, which may insert or drop rows.
+ */
+export class DayTable {
+  readonly #cells: number[] = []
+  readonly #stride: number
+  readonly #size: number
+  #latest = NO_DAY
+
+  constructor(size: number, width: number) {
+    if (!Number.isInteger(size) || size < 1)
+      throw new Error(`DayTable size must be a positive integer, got ${size}`)
+    this.#size = size
+    this.#stride = width + 1
+  }
+
+  get size(): number {
+    return this.#size
+  }
+
+  /** Offset of `day`'s counters, the row created (zeroed) when new; -1 when older than the table keeps. */
+  at(day: number): number {
+    if (day <= this.#latest - this.#size) return -1
+    const cells = this.#cells
+    const stride = this.#stride
+    // Nearly always the latest day: scan from the end.
+    let o = cells.length - stride
+    while (o >= 0 && (cells[o] ?? 0) > day) o -= stride
+    if (o >= 0 && cells[o] === day) return o + 1
+    if (day > this.#latest) {
+      this.#latest = day
+      const oldest = day - this.#size
+      let drop = 0
+      while (drop < cells.length && (cells[drop] ?? 0) <= oldest) drop += stride
+      if (drop > 0) {
+        cells.splice(0, drop)
+        o -= drop
+      }
+    }
+    const row = o + stride
+    if (row === cells.length) {
+      cells.push(day)
+      for (let i = 1; i < stride; i++) cells.push(0)
+    } else {
+      const fresh: number[] = new Array(stride).fill(0)
+      fresh[0] = day
+      cells.splice(row, 0, ...fresh)
+    }
+    return row + 1
+  }
+
+  /** Offset of `day`'s counters if the day holds data, without creating it; -1 otherwise. */
+  peek(day: number): number {
+    const cells = this.#cells
+    if (day <= this.#latest - this.#size) return -1
+    for (let o = cells.length - this.#stride; o >= 0; o -= this.#stride) {
+      const d = cells[o] ?? 0
+      if (d === day) return o + 1
+      if (d < day) return -1
+    }
+    return -1
+  }
+
+  /**
+   * Offset of the first stored day in [from, to] (the days DayRing.forEach visits), or -1. With `next`:
+   * `for (let o = t.first(from, to); o >= 0; o = t.next(o, to))`, oldest first.
+   */
+  first(from: number, to: number): number {
+    const start = Math.max(from, to - this.#size + 1, this.#latest - this.#size + 1)
+    const cells = this.#cells
+    for (let o = 0; o < cells.length; o += this.#stride) {
+      const d = cells[o] ?? 0
+      if (d > to) return -1
+      if (d >= start) return o + 1
+    }
+    return -1
+  }
+
+  /** Offset of the stored day after the one at `offset`, if it is at most `to`; -1 otherwise. */
+  next(offset: number, to: number): number {
+    const o = offset - 1 + this.#stride
+    const cells = this.#cells
+    if (o >= cells.length || (cells[o] ?? 0) > to) return -1
+    return o + 1
+  }
+
+  /** The day of the row at `offset`. */
+  dayOf(offset: number): number {
+    return this.#cells[offset - 1] ?? NO_DAY
+  }
+
+  /** Counter `column` of the row at `offset`. */
+  get(offset: number, column: number): number {
+    return this.#cells[offset + column] ?? 0
+  }
+
+  add(offset: number, column: number, value: number): void {
+    const i = offset + column
+    this.#cells[i] = (this.#cells[i] ?? 0) + value
+  }
+
+  /** Sum of counter `column` over the stored days in [from, to], oldest first. */
+  sum(from: number, to: number, column: number): number {
+    let s = 0
+    for (let o = this.first(from, to); o >= 0; o = this.next(o, to)) s += this.get(o, column)
+    return s
+  }
+}
