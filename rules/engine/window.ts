@@ -146,6 +146,17 @@ export class Recent<T> {
   }
 }
 
+/**
+ * An empty array that holds unboxed doubles from the start. Arrays of small integers switch to doubles
+ * at the first amount that is not one, so tables would mix two element kinds and every access site
+ * would be polymorphic.
+ */
+function doubles(): number[] {
+  const a = [0.5]
+  a.length = 0
+  return a
+}
+
 /** Below any local day number, and a small integer, so a table's fields stay unboxed. */
 const NO_DAY = -1_000_000_000
 
@@ -156,24 +167,38 @@ const NO_DAY = -1_000_000_000
  * whole window: with sparse traffic nearly every event opens a day, and that was most of the engine's
  * garbage-collection time and memory (measured with bench/engine.bench.ts).
  *
+ * With `samples` > 0, each day also keeps its last `samples` ids (what a Recent per day kept), in a
+ * second flat array aligned with the rows.
+ *
  * Rows are addressed by offset into the flat array (`at`, `peek`, `first`, `next`); an offset is valid
  * only until the next `at`, which may insert or drop rows.
  */
 export class DayTable {
-  readonly #cells: number[] = []
+  readonly #cells: number[] = doubles()
+  readonly #ids: string[] = []
+  readonly #width: number
   readonly #stride: number
+  readonly #samples: number
   readonly #size: number
   #latest = NO_DAY
 
-  constructor(size: number, width: number) {
+  constructor(size: number, width: number, samples = 0) {
     if (!Number.isInteger(size) || size < 1)
       throw new Error(`DayTable size must be a positive integer, got ${size}`)
     this.#size = size
-    this.#stride = width + 1
+    this.#width = width
+    this.#samples = samples
+    // The day, the counters, and the length and next slot of the day's sample ring.
+    this.#stride = width + 1 + (samples > 0 ? 2 : 0)
   }
 
   get size(): number {
     return this.#size
+  }
+
+  /** The latest day a row was created for. */
+  get latest(): number {
+    return this.#latest
   }
 
   /** Offset of `day`'s counters, the row created (zeroed) when new; -1 when older than the table keeps. */
@@ -192,6 +217,7 @@ export class DayTable {
       while (drop < cells.length && (cells[drop] ?? 0) <= oldest) drop += stride
       if (drop > 0) {
         cells.splice(0, drop)
+        if (this.#samples > 0) this.#ids.splice(0, (drop / stride) * this.#samples)
         o -= drop
       }
     }
@@ -199,10 +225,15 @@ export class DayTable {
     if (row === cells.length) {
       cells.push(day)
       for (let i = 1; i < stride; i++) cells.push(0)
+      for (let i = 0; i < this.#samples; i++) this.#ids.push('')
     } else {
       const fresh: number[] = new Array(stride).fill(0)
       fresh[0] = day
       cells.splice(row, 0, ...fresh)
+      if (this.#samples > 0) {
+        const ids: string[] = new Array(this.#samples).fill('')
+        this.#ids.splice((row / stride) * this.#samples, 0, ...ids)
+      }
     }
     return row + 1
   }
@@ -262,5 +293,45 @@ export class DayTable {
     let s = 0
     for (let o = this.first(from, to); o >= 0; o = this.next(o, to)) s += this.get(o, column)
     return s
+  }
+
+  /** Keeps `id` among the day's last `samples` ids (a Recent per day, without the objects). */
+  pushSample(offset: number, id: string): void {
+    const cap = this.#samples
+    if (cap === 0) return
+    const cells = this.#cells
+    const lengthAt = offset + this.#width
+    const length = cells[lengthAt] ?? 0
+    const base = ((offset - 1) / this.#stride) * cap
+    if (length < cap) {
+      this.#ids[base + length] = id
+      cells[lengthAt] = length + 1
+    } else {
+      const next = cells[lengthAt + 1] ?? 0
+      this.#ids[base + next] = id
+      cells[lengthAt + 1] = (next + 1) % cap
+    }
+  }
+
+  /** The day's sample ids, oldest first. */
+  samples(offset: number): string[] {
+    const out: string[] = []
+    const cap = this.#samples
+    if (cap === 0) return out
+    const length = this.#cells[offset + this.#width] ?? 0
+    const next = this.#cells[offset + this.#width + 1] ?? 0
+    const base = ((offset - 1) / this.#stride) * cap
+    for (let i = 0; i < length; i++) {
+      const id = this.#ids[base + ((next + i) % length)]
+      if (id !== undefined) out.push(id)
+    }
+    return out
+  }
+
+  /** Forgets the day's sample ids. */
+  clearSamples(offset: number): void {
+    if (this.#samples === 0) return
+    this.#cells[offset + this.#width] = 0
+    this.#cells[offset + this.#width + 1] = 0
   }
 }

@@ -151,7 +151,13 @@ export function hostileTraffic(seed: number, events: number, start = Date.UTC(20
       txn_type: txnType,
       amount_minor: amount,
       currency: m.currency,
-      mcc: rand() < 0.85 ? pick(MCCS.slice(0, 1)) : pick(MCCS),
+      // Now and then an MCC of no known tier, so a day can run out of MCC slots.
+      mcc:
+        rand() < 0.85
+          ? pick(MCCS.slice(0, 1))
+          : rand() < 0.8
+            ? pick(MCCS)
+            : String(1000 + Math.floor(rand() * 9000)),
       entry_mode: 'CHIP',
       response_code:
         code < (m.merchantId.endsWith('-2') ? 0.5 : 0.8)
