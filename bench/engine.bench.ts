@@ -75,6 +75,13 @@ console.log(
       eventsPerCpuSecond: Math.round(N / cpuSeconds),
       cpuMicrosecondsPerEvent: Number(((cpuSeconds * 1e6) / N).toFixed(2)),
       hitUpdates: hits,
+      // Share of rule evaluations the engine skipped (state and context unchanged since a silent one).
+      evaluationsSkipped: Number(
+        (
+          engine.stats.skippedEvaluations /
+          (engine.stats.evaluations + engine.stats.skippedEvaluations)
+        ).toFixed(3),
+      ),
       retainedHeapMb: Number((retained / 1024 / 1024).toFixed(1)),
       bytesPerMerchant: Math.round(retained / engine.merchantCount),
       merchantCardTerminalTriples: triples.size,

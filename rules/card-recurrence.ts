@@ -123,6 +123,7 @@ export const cardRecurrence = defineRule({
     "Share of the merchant's approved sales amount over about 120 days (four calendar months) from cards that return with a large amount in consecutive months or on a roughly monthly cycle.",
   whitelistable: true,
   retentionDays: 123,
+  clock: 'day',
   params: {
     minShare: num({
       default: 0.5,
@@ -170,10 +171,10 @@ export const cardRecurrence = defineRule({
     samples: new Recent<string>(5),
   }),
   onTransaction(state, txn, ctx) {
-    if (!txn.approved || !txn.sale) return
+    if (!txn.approved || !txn.sale) return false
     const month = monthOf(state, txn.localDay)
     const bucket = state.totals.at(month)
-    if (bucket < 0) return
+    if (bucket < 0) return false
     state.totals.add(bucket, VOLUME, txn.amount_minor)
     state.totals.add(bucket, SALES, 1)
     const p = ctx.params

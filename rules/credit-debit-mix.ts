@@ -76,6 +76,7 @@ export const creditDebitMix = defineRule({
     'Credit share of approved sales amount over 30 days, above thresholds and above peers; or a moderate credit share with small, uniform debit tickets beside large credit tickets (a 4:1 mix made to hide cash-out).',
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
+  clock: 'day',
   params: {
     mediumShare: num({
       default: 0.8,
@@ -151,9 +152,9 @@ export const creditDebitMix = defineRule({
     debit: new Recent<string>(5),
   }),
   onTransaction(state, txn, ctx) {
-    if (!txn.approved || !txn.sale) return
+    if (!txn.approved || !txn.sale) return false
     const o = state.days.at(txn.localDay)
-    if (o < 0) return
+    if (o < 0) return false
     const major = txn.amount_minor / txn.minorPerMajor
     recordDay(state.days, o, txn.amount_minor, major, txn.card_type)
     // A late event of a past day inside the window must also reach the cached sum of past days.

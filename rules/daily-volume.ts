@@ -32,6 +32,7 @@ export const dailyVolume = defineRule({
     'silent while the baseline or the cohort is unknown or too thin.',
   whitelistable: true,
   retentionDays: RING_DAYS,
+  clock: 'day',
   params: {
     capMajor: num({
       default: 300_000,
@@ -74,10 +75,10 @@ export const dailyVolume = defineRule({
     minorPerMajor: 100,
   }),
   onTransaction(state, txn) {
-    if (!txn.approved || !txn.sale) return
+    if (!txn.approved || !txn.sale) return false
     const days = state.days
     const day = days.at(txn.localDay)
-    if (day < 0) return
+    if (day < 0) return false
     days.add(day, VOLUME, txn.amount_minor)
     days.add(day, SALES, 1)
     days.pushSample(day, txn.txn_id)

@@ -32,6 +32,7 @@ export const declineRatio = defineRule({
   description: 'Share of declined attempts in a local day, across many distinct cards (card testing).',
   whitelistable: true,
   retentionDays: 2,
+  clock: 'day',
   params: {
     threshold: num({
       default: 0.3,
@@ -56,10 +57,10 @@ export const declineRatio = defineRule({
     samples: new Recent<string>(5),
   }),
   onTransaction(state, txn) {
-    if (TECHNICAL_DECLINES.has(txn.response_code)) return
+    if (TECHNICAL_DECLINES.has(txn.response_code)) return false
     const days = state.days
     const day = days.at(txn.localDay)
-    if (day < 0) return
+    if (day < 0) return false
     days.add(day, ATTEMPTS, 1)
     if (!txn.approved) {
       days.add(day, DECLINES, 1)

@@ -26,6 +26,7 @@ export const highTicket = defineRule({
     '(1.4826 · MAD). Silent while the peers are unknown, too few, or all alike (MAD 0).',
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
+  clock: 'day',
   params: {
     zThreshold: num({
       default: 3,
@@ -49,9 +50,9 @@ export const highTicket = defineRule({
     minorPerMajor: 100,
   }),
   onTransaction(state, txn, ctx) {
-    if (!txn.approved || !txn.sale) return
+    if (!txn.approved || !txn.sale) return false
     const day = state.days.at(txn.localDay)
-    if (day < 0) return
+    if (day < 0) return false
     state.days.add(day, SALES, 1)
     state.days.add(day, AMOUNT, txn.amount_minor)
     state.minorPerMajor = txn.minorPerMajor

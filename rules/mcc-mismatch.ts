@@ -180,6 +180,7 @@ export const mccMismatch = defineRule({
     'Approved sales submitted under an MCC other than the registered one: any into a cheaper fee tier, or a share of volume under other MCCs (30 days).',
   whitelistable: false,
   retentionDays: WINDOW_DAYS,
+  clock: 'day',
   params: {
     minCheaperTxns: int({
       default: 1,
@@ -227,10 +228,10 @@ export const mccMismatch = defineRule({
     rates: { feeStandardBp: -1, feeEssentialBp: -1, feePublicBp: -1 },
   }),
   onTransaction(state, txn, ctx) {
-    if (!txn.approved || !txn.sale) return
+    if (!txn.approved || !txn.sale) return false
     const days = state.days
     const day = days.at(txn.localDay)
-    if (day < 0) return
+    if (day < 0) return false
     let mcc = txn.mcc
     let slot = slotOf(days, day, mccId(mcc))
     if (slot < 0) {

@@ -35,6 +35,7 @@ export const nearRoundAmount = defineRule({
     'being exact (9,950, 10,150), when that share is also well above what evenly spread amounts give.',
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
+  clock: 'day',
   params: {
     minAmountMajor: num({
       default: 5_000,
@@ -78,14 +79,14 @@ export const nearRoundAmount = defineRule({
     samples: new Recent<string>(5),
   }),
   onTransaction(state, txn, ctx) {
-    if (!txn.approved || !txn.sale) return
+    if (!txn.approved || !txn.sale) return false
     const p = ctx.params
     const unit = txn.minorPerMajor
     const amount = txn.amount_minor
-    if (amount < p.minAmountMajor * unit) return
+    if (amount < p.minAmountMajor * unit) return false
     const days = state.days
     const day = days.at(txn.localDay)
-    if (day < 0) return
+    if (day < 0) return false
     const thousand = 1_000 * unit
     const roundK = Math.round(amount / thousand) * thousand
     const band = p.tolerance * roundK

@@ -32,11 +32,12 @@ function localDayOf(t: number, dayStart: (day: number) => number): number {
   return d
 }
 
-function syncOnboarding(state: State, ctx: RuleContext<unknown>): void {
+function syncOnboarding(state: State, ctx: RuleContext<unknown>): boolean {
   const at = ctx.profile.onboardedAt
-  if (at === state.onboardedAt) return
+  if (at === state.onboardedAt) return false
   state.onboardedAt = at
   if (at !== null) state.onboardDay = localDayOf(at, ctx.dayStart)
+  return true
 }
 
 export const newMerchantRamp = defineRule({
@@ -87,10 +88,10 @@ export const newMerchantRamp = defineRule({
     onboardDay: 0,
   }),
   onTransaction(state, txn, ctx) {
-    syncOnboarding(state, ctx)
-    if (!txn.approved || !txn.sale) return
+    const synced = syncOnboarding(state, ctx)
+    if (!txn.approved || !txn.sale) return synced
     const day = state.days.at(txn.localDay)
-    if (day < 0) return
+    if (day < 0) return synced
     state.days.add(day, COUNT, 1)
     state.days.add(day, AMOUNT, txn.amount_minor)
     state.minorPerMajor = txn.minorPerMajor

@@ -28,9 +28,9 @@ interface State {
 }
 
 /** Moves the window to end at `watermarkDay`, subtracting the days that leave it. */
-function advance(state: State, watermarkDay: number): void {
+function advance(state: State, watermarkDay: number): boolean {
   const from = watermarkDay - WINDOW_DAYS + 1
-  if (from <= state.from) return
+  if (from <= state.from) return false
   const t = state.total
   const days = state.days
   const to = from - 1
@@ -38,6 +38,7 @@ function advance(state: State, watermarkDay: number): void {
     for (let c = 0; c < WIDTH; c++) t[c] = (t[c] ?? 0) - days.get(o, c)
   }
   state.from = from
+  return true
 }
 
 export const nightShare = defineRule({
@@ -48,6 +49,7 @@ export const nightShare = defineRule({
   description: 'Share of approved volume between 00:00 and 05:00 local time, against peers (30 days).',
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
+  clock: 'day',
   params: {
     peerMultiple: num({
       default: 3,
@@ -96,11 +98,11 @@ export const nightShare = defineRule({
   }),
   onTransaction(state, txn, ctx) {
     // Before `at`, which drops the days that leave the ring: they must be subtracted first.
-    advance(state, ctx.watermarkDay)
-    if (!txn.approved || !txn.sale) return
+    const moved = advance(state, ctx.watermarkDay)
+    if (!txn.approved || !txn.sale) return moved
     const days = state.days
     const day = days.at(txn.localDay)
-    if (day < 0) return
+    if (day < 0) return moved
     const night = txn.localHour < ctx.params.nightEndHour
     const amount = txn.amount_minor
     days.add(day, COUNT, 1)

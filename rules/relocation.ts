@@ -108,6 +108,7 @@ export const relocation = defineRule({
     'Several position fixes in one local day far from the registered location: the terminal is used elsewhere.',
   whitelistable: false,
   retentionDays: 2,
+  clock: 'day',
   params: {
     maxDistanceKm: num({
       default: 10,
@@ -129,7 +130,7 @@ export const relocation = defineRule({
   onTransaction(state, txn, ctx) {
     const { latitude: lat, longitude: lon } = txn
     // (0, 0) is what a receiver without a fix reports on many terminals, not a place in the Gulf of Guinea.
-    if (lat === null || lon === null || (lat === 0 && lon === 0)) return
+    if (lat === null || lon === null || (lat === 0 && lon === 0)) return false
     const fix = { day: txn.localDay, lat, lon, txnId: txn.txn_id, terminalId: txn.terminal_id }
     const p = ctx.profile
     if (p.latitude === null || p.longitude === null) {

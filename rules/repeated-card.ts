@@ -113,6 +113,7 @@ export const repeatedCard = defineRule({
     'Share of 7-day approved volume from cards swiped repeatedly with large amounts at the merchant: more than N a day, several of one amount a day, or about twice a day on most days of the week.',
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
+  clock: 'day',
   params: {
     minAmount: num({
       default: 1_000,
@@ -170,9 +171,9 @@ export const repeatedCard = defineRule({
     samples: new Recent<string>(5),
   }),
   onTransaction(state, txn, ctx) {
-    if (!txn.approved || !txn.sale) return
+    if (!txn.approved || !txn.sale) return false
     const bucket = state.totals.at(txn.localDay)
-    if (bucket < 0) return
+    if (bucket < 0) return false
     state.totals.add(bucket, VOLUME, txn.amount_minor)
     state.totals.add(bucket, SALES, 1)
     const p = ctx.params

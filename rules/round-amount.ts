@@ -41,6 +41,7 @@ export const roundAmount = defineRule({
     'with absolute thresholds otherwise.',
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
+  clock: 'day',
   params: {
     largeAmountMajor: num({
       default: 1_000,
@@ -99,10 +100,10 @@ export const roundAmount = defineRule({
     wholeSamples: new Recent<string>(5),
   }),
   onTransaction(state, txn, ctx) {
-    if (!txn.approved || !txn.sale) return
+    if (!txn.approved || !txn.sale) return false
     const days = state.days
     const day = days.at(txn.localDay)
-    if (day < 0) return
+    if (day < 0) return false
     const unit = txn.minorPerMajor
     const amount = txn.amount_minor
     const isLarge = amount >= ctx.params.largeAmountMajor * unit

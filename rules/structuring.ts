@@ -32,6 +32,7 @@ export const structuring = defineRule({
     'volume lands just under the daily limit (amounts kept under the limits on purpose).',
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
+  clock: 'day',
   params: {
     singleLimitMajor: num({
       default: 50_000,
@@ -98,10 +99,10 @@ export const structuring = defineRule({
     minorPerMajor: 100,
   }),
   onTransaction(state, txn, ctx) {
-    if (!txn.approved || !txn.sale) return
+    if (!txn.approved || !txn.sale) return false
     const days = state.days
     const day = days.at(txn.localDay)
-    if (day < 0) return
+    if (day < 0) return false
     const p = ctx.params
     const limit = p.singleLimitMajor * txn.minorPerMajor
     const amount = txn.amount_minor

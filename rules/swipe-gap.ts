@@ -55,6 +55,7 @@ export const swipeGap = defineRule({
     'Share of gaps between consecutive swipes of one card at the merchant, in a local day, that fall in a narrow band just above the playbook pause (5–10 minutes).',
   whitelistable: true,
   retentionDays: KEPT_DAYS,
+  clock: 'day',
   params: {
     minGapMin: num({
       default: 5,
@@ -92,10 +93,10 @@ export const swipeGap = defineRule({
   }),
   onTransaction(state, txn, ctx) {
     const p = ctx.params
-    if (!txn.approved || !txn.sale || txn.amount_minor < p.minAmount * txn.minorPerMajor) return
+    if (!txn.approved || !txn.sale || txn.amount_minor < p.minAmount * txn.minorPerMajor) return false
     const days = state.days
     const bucket = days.at(txn.localDay)
-    if (bucket < 0) return
+    if (bucket < 0) return false
     if (state.prunedDay !== ctx.watermarkDay) prune(state, ctx.watermarkDay)
 
     let slots = state.cards.get(txn.card_token)
