@@ -18,15 +18,14 @@ const GAPS = 0
 const IN_BAND = 1
 const CARDS = 2
 
-interface CardDay {
-  day: number
-  /** Event times of the card's swipes that day, sorted, so a late swipe splits the gap it falls in. */
-  times: number[]
-}
-
 interface State {
   days: DayTable
-  cards: Map<string, CardDay[]>
+  /**
+   * Per card, its days in one flat array of blocks: the day, the number of swipes, then their event
+   * times, sorted so that a late swipe splits the gap it falls in. One array per card instead of an
+   * object and an array per card and day: most cards of a merchant are seen once.
+   */
+  cards: Map<string, number[]>
   prunedDay: number
   samples: Recent<string>
 }
@@ -38,11 +37,18 @@ function inBand(gap: number, lo: number, hi: number): number {
 function prune(state: State, wd: number): void {
   state.prunedDay = wd
   // Compacted in place: this runs on every new day of a merchant, and a copy per card was garbage.
-  for (const [token, slots] of state.cards) {
+  for (const [token, blocks] of state.cards) {
     let kept = 0
-    for (const s of slots) if (s.day > wd - KEPT_DAYS) slots[kept++] = s
+    for (let r = 0; r < blocks.length; ) {
+      const size = (blocks[r + 1] ?? 0) + 2
+      if ((blocks[r] ?? 0) > wd - KEPT_DAYS) {
+        if (kept !== r) for (let i = 0; i < size; i++) blocks[kept + i] = blocks[r + i] ?? 0
+        kept += size
+      }
+      r += size
+    }
     if (kept === 0) state.cards.delete(token)
-    else slots.length = kept
+    else blocks.length = kept
   }
 }
 
@@ -99,31 +105,27 @@ export const swipeGap = defineRule({
     if (bucket < 0) return false
     if (state.prunedDay !== ctx.watermarkDay) prune(state, ctx.watermarkDay)
 
-    let slots = state.cards.get(txn.card_token)
-    if (slots === undefined) {
-      slots = []
-      state.cards.set(txn.card_token, slots)
+    let blocks = state.cards.get(txn.card_token)
+    if (blocks === undefined) {
+      blocks = []
+      state.cards.set(txn.card_token, blocks)
     }
-    let slot: CardDay | undefined
-    for (const s of slots) {
-      if (s.day === txn.localDay) {
-        slot = s
-        break
-      }
+    let r = 0
+    while (r < blocks.length && blocks[r] !== txn.localDay) r += (blocks[r + 1] ?? 0) + 2
+    if (r >= blocks.length) {
+      r = blocks.length
+      blocks.push(txn.localDay, 0)
     }
-    if (slot === undefined) {
-      slot = { day: txn.localDay, times: [] }
-      slots.push(slot)
-    }
-    const times = slot.times
-    if (times.length >= MAX_SWIPES) return
-    if (times.length === 1) days.add(bucket, CARDS, 1)
+    const n = blocks[r + 1] ?? 0
+    if (n >= MAX_SWIPES) return
+    if (n === 1) days.add(bucket, CARDS, 1)
 
     const t = txn.event_time
-    let k = times.length
-    while (k > 0 && (times[k - 1] ?? t) > t) k--
-    const prev = times[k - 1]
-    const next = times[k]
+    const first = r + 2
+    let k = n
+    while (k > 0 && (blocks[first + k - 1] ?? t) > t) k--
+    const prev = k > 0 ? blocks[first + k - 1] : undefined
+    const next = k < n ? blocks[first + k] : undefined
     const lo = p.minGapMin * MINUTE_MS
     const hi = p.maxGapMin * MINUTE_MS
     // A late swipe between two others replaces the gap it falls in with two shorter ones.
@@ -141,7 +143,8 @@ export const swipeGap = defineRule({
       hit += inBand(next - t, lo, hi)
     }
     days.add(bucket, IN_BAND, hit)
-    times.splice(k, 0, t)
+    blocks.splice(first + k, 0, t)
+    blocks[r + 1] = n + 1
     if (hit > 0) state.samples.push(txn.txn_id)
   },
   evaluate(state, ctx) {

@@ -288,6 +288,10 @@ export class DayTable {
     this.#cells[i] = (this.#cells[i] ?? 0) + value
   }
 
+  set(offset: number, column: number, value: number): void {
+    this.#cells[offset + column] = value
+  }
+
   /** Sum of counter `column` over the stored days in [from, to], oldest first. */
   sum(from: number, to: number, column: number): number {
     let s = 0
