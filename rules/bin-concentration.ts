@@ -21,29 +21,31 @@ const MAX_BINS = 64
 const POOLED = '*'
 const BITS = 64
 
-interface DayBin {
-  amount: number
-  credit: number
-  count: number
-  /** Card bitmap, bits 0–31 and 32–63. */
-  lo: number
-  hi: number
-}
+/** Columns of a bin's entry in a bucket: amount, credit amount, sales, card bitmap (bits 0–31, 32–63). */
+const AMOUNT = 0
+const CREDIT = 1
+const COUNT = 2
+const LO = 3
+const HI = 4
 
-/** A five-day bucket. */
+/**
+ * A five-day bucket: its bins' entries side by side in one flat array, found by bin. An object per
+ * bin and bucket (and per bin in the window) was this rule's garbage: most sales bring a new BIN.
+ */
 interface Day {
-  bins: Map<string, DayBin>
-}
-
-interface WindowBin {
-  amount: number
-  credit: number
+  entries: Map<string, number>
+  cells: number[]
 }
 
 interface State {
   days: DayRing<Day>
-  /** Totals over the window's buckets [from, bucket of the watermark], kept as buckets enter and leave. */
-  bins: Map<string, WindowBin>
+  /**
+   * Totals over the window's buckets [from, bucket of the watermark], kept as buckets enter and leave:
+   * per bin, the offset of its amount and credit amount in `totals` (freed offsets are reused).
+   */
+  bins: Map<string, number>
+  totals: number[]
+  free: number[]
   amount: number
   count: number
   from: number
@@ -79,9 +81,10 @@ function estimateCards(bitsSet: number): number {
 function findTop(state: State): void {
   let top: string | null = null
   let best = 0
-  for (const [bin, b] of state.bins) {
-    if (bin !== POOLED && b.amount > best) {
-      best = b.amount
+  for (const [bin, w] of state.bins) {
+    const amount = state.totals[w] ?? 0
+    if (bin !== POOLED && amount > best) {
+      best = amount
       top = bin
     }
   }
@@ -94,18 +97,25 @@ function advance(state: State, to: number): boolean {
   if (newFrom <= state.from) return false
   if (newFrom - state.from > state.days.size) {
     state.bins.clear()
+    state.totals.length = 0
+    state.free.length = 0
     state.amount = 0
     state.count = 0
   } else {
+    const totals = state.totals
     state.days.forEach(state.from, newFrom - 1, (day) => {
-      for (const [bin, d] of day.bins) {
+      for (const [bin, d] of day.entries) {
         const w = state.bins.get(bin)
         if (w === undefined) continue
-        w.amount -= d.amount
-        w.credit -= d.credit
-        state.amount -= d.amount
-        state.count -= d.count
-        if (w.amount <= 0) state.bins.delete(bin)
+        const amount = day.cells[d + AMOUNT] ?? 0
+        totals[w] = (totals[w] ?? 0) - amount
+        totals[w + 1] = (totals[w + 1] ?? 0) - (day.cells[d + CREDIT] ?? 0)
+        state.amount -= amount
+        state.count -= day.cells[d + COUNT] ?? 0
+        if ((totals[w] ?? 0) <= 0) {
+          state.bins.delete(bin)
+          state.free.push(w)
+        }
       }
     })
   }
@@ -165,8 +175,10 @@ export const binConcentration = defineRule({
   },
   createState: (): State => ({
     // One bucket more than the window, so a bucket leaving it can still be read and subtracted.
-    days: new DayRing<Day>(BUCKETS + 1, () => ({ bins: new Map() })),
+    days: new DayRing<Day>(BUCKETS + 1, () => ({ entries: new Map(), cells: [] })),
     bins: new Map(),
+    totals: [],
+    free: [],
     amount: 0,
     count: 0,
     from: Number.NEGATIVE_INFINITY,
@@ -180,35 +192,46 @@ export const binConcentration = defineRule({
     if (!txn.approved || !txn.sale || txn.card_bin === null || bucket < state.from) return moved
     const day = state.days.at(bucket)
     if (day === undefined) return moved
+    const totals = state.totals
     let bin = txn.card_bin
     let w = state.bins.get(bin)
     if (w === undefined) {
       if (state.bins.size >= MAX_BINS) bin = POOLED
       w = state.bins.get(bin)
       if (w === undefined) {
-        w = { amount: 0, credit: 0 }
+        w = state.free.pop()
+        if (w === undefined) {
+          w = totals.length
+          totals.push(0, 0)
+        } else {
+          totals[w] = 0
+          totals[w + 1] = 0
+        }
         state.bins.set(bin, w)
       }
     }
     // The day's entry uses the window's key, so that the day subtracts exactly what it added.
-    let d = day.bins.get(bin)
+    const cells = day.cells
+    let d = day.entries.get(bin)
     if (d === undefined) {
-      d = { amount: 0, credit: 0, count: 0, lo: 0, hi: 0 }
-      day.bins.set(bin, d)
+      d = cells.length
+      cells.push(0, 0, 0, 0, 0)
+      day.entries.set(bin, d)
     }
-    const credit = txn.card_type === 'CREDIT' ? txn.amount_minor : 0
+    const amount = txn.amount_minor
+    const credit = txn.card_type === 'CREDIT' ? amount : 0
     const bit = cardBit(txn.card_token)
-    if (bit < 32) d.lo |= 1 << bit
-    else d.hi |= 1 << (bit - 32)
-    d.amount += txn.amount_minor
-    d.credit += credit
-    d.count++
-    w.amount += txn.amount_minor
-    w.credit += credit
-    state.amount += txn.amount_minor
+    if (bit < 32) cells[d + LO] = (cells[d + LO] ?? 0) | (1 << bit)
+    else cells[d + HI] = (cells[d + HI] ?? 0) | (1 << (bit - 32))
+    cells[d + AMOUNT] = (cells[d + AMOUNT] ?? 0) + amount
+    cells[d + CREDIT] = (cells[d + CREDIT] ?? 0) + credit
+    cells[d + COUNT] = (cells[d + COUNT] ?? 0) + 1
+    totals[w] = (totals[w] ?? 0) + amount
+    totals[w + 1] = (totals[w + 1] ?? 0) + credit
+    state.amount += amount
     state.count++
     const top = state.top === null ? undefined : state.bins.get(state.top)
-    if (bin !== POOLED && (top === undefined || w.amount > top.amount)) state.top = bin
+    if (bin !== POOLED && (top === undefined || (totals[w] ?? 0) > (totals[top] ?? 0))) state.top = bin
     state.sampleBins.push(bin)
     state.sampleTxnIds.push(txn.txn_id)
   },
@@ -221,15 +244,17 @@ export const binConcentration = defineRule({
     const bin = state.top
     const w = state.bins.get(bin)
     if (w === undefined) return null
-    const share = w.amount / state.amount
-    if (share <= p.shareThreshold || w.credit / w.amount < p.minCreditShare) return null
+    const amount = state.totals[w] ?? 0
+    const credit = state.totals[w + 1] ?? 0
+    const share = amount / state.amount
+    if (share <= p.shareThreshold || credit / amount < p.minCreditShare) return null
     let lo = 0
     let hi = 0
     state.days.forEach(state.from, Math.floor(ctx.watermarkDay / BUCKET_DAYS), (day) => {
-      const d = day.bins.get(bin)
+      const d = day.entries.get(bin)
       if (d === undefined) return
-      lo |= d.lo
-      hi |= d.hi
+      lo |= day.cells[d + LO] ?? 0
+      hi |= day.cells[d + HI] ?? 0
     })
     const cards = estimateCards(popcount(lo) + popcount(hi))
     if (cards < p.minCards) return null
@@ -241,7 +266,7 @@ export const binConcentration = defineRule({
       sampleTxnIds: sampleOf(state, bin),
       detail:
         `${(100 * share).toFixed(1)}% of approved volume since ${new Date(ctx.dayStart(state.from * BUCKET_DAYS) + 43_200_000).toISOString().slice(0, 10)} came from BIN ${bin} ` +
-        `(${(100 * (w.credit / w.amount)).toFixed(0)}% credit) on about ${Number.isFinite(cards) ? Math.round(cards) : 'over 250'} distinct cards.`,
+        `(${(100 * (credit / amount)).toFixed(0)}% credit) on about ${Number.isFinite(cards) ? Math.round(cards) : 'over 250'} distinct cards.`,
     }
   },
 })

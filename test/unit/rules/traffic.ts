@@ -106,10 +106,19 @@ export function hostileTraffic(seed: number, events: number, start = Date.UTC(20
           : clock - Math.floor(rand() * 9 * DAY)
     // Repeat swipes of one card a timed pause after the previous one (swipe_gap, repeated_card).
     const prev = last.get(m.merchantId)
-    const repeat = prev !== undefined && rand() < 0.3
+    // Merchant 1 runs cards through on a timer most of the time.
+    const repeat = prev !== undefined && rand() < (m.merchantId.endsWith('-1') ? 0.8 : 0.3)
     const cardIndex = repeat ? prev.card : Math.floor(rand() * m.cards.length)
+    // Merchant 4 sees new cards of many BINs, more than bin_concentration tracks; the others one BIN.
+    const wide = m.merchantId.endsWith('-4')
     const card =
-      rand() < 0.1 ? { token: `tok-new-${seq++}`, bin: '401200', type: 'DEBIT' as const } : m.cards[cardIndex]
+      rand() < (wide ? 0.8 : 0.1)
+        ? {
+            token: `tok-new-${seq++}`,
+            bin: wide ? String(400_000 + Math.floor(rand() * 300)) : '401200',
+            type: 'DEBIT' as const,
+          }
+        : m.cards[cardIndex]
     const time = repeat ? prev.at + (5 + Math.floor(rand() * 6)) * 60_000 : at
     if (card === undefined) continue
     last.set(m.merchantId, { card: cardIndex, at: time })
