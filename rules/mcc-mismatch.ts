@@ -47,14 +47,18 @@ const FEE_AVOIDED = 4
 const OTHER_COUNT = 5
 const OTHER_AMOUNT = 6
 const MEASURES = 7
-/** Then the day's approved sales by submitted MCC, the raw material to re-measure when the registered
- * MCC changes: how many MCCs, and (MCC id, count, amount) for each, in order of first submission. */
+/**
+ * Then the day's approved sales by submitted MCC, the raw material to re-measure when the registered
+ * MCC changes: how many MCCs, and a tally (MCC id, count, amount) for each, in order of first
+ * submission. The first tally is in the row; a day's further ones (rare) are in `State.more`.
+ */
 const MCCS = 7
-const SLOTS = MCCS + 1
-const SLOT_WIDTH = 3
-/** The regular MCCs and the overflow entry. */
-const MAX_SLOTS = MAX_MCCS_PER_DAY + 1
-const WIDTH = SLOTS + MAX_SLOTS * SLOT_WIDTH
+const FIRST = 8
+const ID = 0
+const TALLY_COUNT = 1
+const TALLY_AMOUNT = 2
+const TALLY = 3
+const WIDTH = FIRST + TALLY
 
 /**
  * MCC strings as small numbers, so a day's tallies fit in its table row. Ingest admits four-digit MCCs
@@ -75,6 +79,8 @@ function mccId(mcc: string): number {
 
 interface State {
   days: DayTable
+  /** The tallies after the first of the days that have more than one, by day. */
+  more: Map<number, number[]>
   /** The registered MCC the day counters were measured against. */
   ref: string | null
   /** The rates the counters were measured with, so a reload of parameters re-measures. */
@@ -131,10 +137,11 @@ function remeasure(state: State, ref: string, r: Rates, today: number): void {
     for (let c = 0; c < MEASURES; c++) days.add(o, c, -days.get(o, c))
     days.clearSamples(o)
     const n = days.get(o, MCCS)
+    const dayNo = days.dayOf(o)
     for (let k = 0; k < n; k++) {
-      const slot = SLOTS + k * SLOT_WIDTH
-      const mcc = MCC_NAMES[days.get(o, slot)] ?? OVERFLOW
-      measure(days, o, mcc, days.get(o, slot + 1), days.get(o, slot + 2), ref, r)
+      const mcc = MCC_NAMES[tally(state, o, dayNo, k, ID)] ?? OVERFLOW
+      const count = tally(state, o, dayNo, k, TALLY_COUNT)
+      measure(days, o, mcc, count, tally(state, o, dayNo, k, TALLY_AMOUNT), ref, r)
     }
   }
 }
@@ -151,13 +158,43 @@ function sync(state: State, ref: string | null, r: Rates, today: number): void {
     remeasure(state, ref, r, today)
 }
 
-/** The column of `id`'s tally in the day at `day`, or -1. */
-function slotOf(days: DayTable, day: number, id: number): number {
-  const n = days.get(day, MCCS)
-  for (let k = 0; k < n; k++) {
-    const slot = SLOTS + k * SLOT_WIDTH
-    if (days.get(day, slot) === id) return slot
+/** Field `field` of the `k`th tally of the day `dayNo` at offset `o`. */
+function tally(state: State, o: number, dayNo: number, k: number, field: number): number {
+  if (k === 0) return state.days.get(o, FIRST + field)
+  return state.more.get(dayNo)?.[(k - 1) * TALLY + field] ?? 0
+}
+
+function addToTally(state: State, o: number, dayNo: number, k: number, field: number, v: number): void {
+  if (k === 0) {
+    state.days.add(o, FIRST + field, v)
+    return
   }
+  const more = state.more.get(dayNo)
+  const i = (k - 1) * TALLY + field
+  if (more !== undefined) more[i] = (more[i] ?? 0) + v
+}
+
+/** Starts the `k`th tally of a day (k is the day's number of tallies so far). */
+function newTally(state: State, o: number, dayNo: number, k: number, id: number): void {
+  state.days.add(o, MCCS, 1)
+  if (k === 0) {
+    state.days.set(o, FIRST + ID, id)
+    return
+  }
+  let more = state.more.get(dayNo)
+  if (more === undefined) {
+    // The tallies follow the table's rows: those of days it dropped go with them.
+    for (const d of state.more.keys()) if (d <= state.days.latest - state.days.size) state.more.delete(d)
+    more = []
+    state.more.set(dayNo, more)
+  }
+  more.push(id, 0, 0)
+}
+
+/** Which tally of the day holds `id`, or -1. */
+function tallyOf(state: State, o: number, dayNo: number, id: number): number {
+  const n = state.days.get(o, MCCS)
+  for (let k = 0; k < n; k++) if (tally(state, o, dayNo, k, ID) === id) return k
   return -1
 }
 
@@ -224,6 +261,7 @@ export const mccMismatch = defineRule({
   },
   createState: (): State => ({
     days: new DayTable(WINDOW_DAYS + 1, WIDTH, 5),
+    more: new Map(),
     ref: null,
     rates: { feeStandardBp: -1, feeEssentialBp: -1, feePublicBp: -1 },
   }),
@@ -232,22 +270,22 @@ export const mccMismatch = defineRule({
     const days = state.days
     const day = days.at(txn.localDay)
     if (day < 0) return false
+    const dayNo = txn.localDay
     let mcc = txn.mcc
-    let slot = slotOf(days, day, mccId(mcc))
-    if (slot < 0) {
+    let k = tallyOf(state, day, dayNo, mccId(mcc))
+    if (k < 0) {
       const n = days.get(day, MCCS)
       if (n >= MAX_MCCS_PER_DAY) {
         mcc = OVERFLOW
-        slot = slotOf(days, day, mccId(mcc))
+        k = tallyOf(state, day, dayNo, mccId(mcc))
       }
-      if (slot < 0) {
-        slot = SLOTS + n * SLOT_WIDTH
-        days.add(day, MCCS, 1)
-        days.add(day, slot, mccId(mcc))
+      if (k < 0) {
+        k = n
+        newTally(state, day, dayNo, k, mccId(mcc))
       }
     }
-    days.add(day, slot + 1, 1)
-    days.add(day, slot + 2, txn.amount_minor)
+    addToTally(state, day, dayNo, k, TALLY_COUNT, 1)
+    addToTally(state, day, dayNo, k, TALLY_AMOUNT, txn.amount_minor)
     const ref = ctx.profile.registeredMcc
     sync(state, ref, ctx.params, ctx.watermarkDay)
     if (ref !== null && measure(days, day, mcc, 1, txn.amount_minor, ref, ctx.params))

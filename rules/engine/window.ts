@@ -216,8 +216,15 @@ export class DayTable {
       let drop = 0
       while (drop < cells.length && (cells[drop] ?? 0) <= oldest) drop += stride
       if (drop > 0) {
-        cells.splice(0, drop)
-        if (this.#samples > 0) this.#ids.splice(0, (drop / stride) * this.#samples)
+        // Moved down in place: splice would also build an array of the dropped cells.
+        cells.copyWithin(0, drop)
+        cells.length -= drop
+        if (this.#samples > 0) {
+          const ids = this.#ids
+          const dropped = (drop / stride) * this.#samples
+          ids.copyWithin(0, dropped)
+          ids.length -= dropped
+        }
         o -= drop
       }
     }
