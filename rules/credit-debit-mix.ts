@@ -65,6 +65,11 @@ function recordDay(t: DayTable, o: number, amountMinor: number, major: number, c
   }
 }
 
+/** Counter `c` over the window: the cached past days plus today (at offset `today`, -1 when none). */
+function windowSum(past: readonly number[], days: DayTable, today: number, c: number): number {
+  return today < 0 ? (past[c] ?? 0) : (past[c] ?? 0) + days.get(today, c)
+}
+
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`
 
 export const creditDebitMix = defineRule({
@@ -180,11 +185,10 @@ export const creditDebitMix = defineRule({
     }
     // The window: the cached past plus today, added in the same order as before the table.
     const today = days.peek(wd)
-    const sum = (c: number) => (today < 0 ? (past[c] ?? 0) : (past[c] ?? 0) + days.get(today, c))
-    const salesCount = sum(SALES_COUNT)
-    const salesAmount = sum(SALES_AMOUNT)
+    const salesCount = windowSum(past, days, today, SALES_COUNT)
+    const salesAmount = windowSum(past, days, today, SALES_AMOUNT)
     if (salesCount < p.minSales || salesAmount <= 0) return null
-    const creditAmount = sum(CREDIT_AMOUNT)
+    const creditAmount = windowSum(past, days, today, CREDIT_AMOUNT)
     const share = creditAmount / salesAmount
 
     const cohort = ctx.peers?.creditShare
@@ -208,14 +212,17 @@ export const creditDebitMix = defineRule({
     }
 
     if (!p.mixEnabled || share <= p.mixMinShare) return null
-    const debitCount = sum(DEBIT_COUNT)
-    const creditCount = sum(CREDIT_COUNT)
+    const debitCount = windowSum(past, days, today, DEBIT_COUNT)
+    const creditCount = windowSum(past, days, today, CREDIT_COUNT)
     if (debitCount < p.mixMinDebit || creditCount < p.mixMinCredit) return null
-    const debitMean = sum(DEBIT_SUM) / debitCount
+    const debitMean = windowSum(past, days, today, DEBIT_SUM) / debitCount
     if (debitMean <= 0) return null
-    const variance = Math.max(0, sum(DEBIT_SUM_SQ) / debitCount - debitMean * debitMean)
+    const variance = Math.max(
+      0,
+      windowSum(past, days, today, DEBIT_SUM_SQ) / debitCount - debitMean * debitMean,
+    )
     const debitCv = Math.sqrt(variance) / debitMean
-    const creditMean = sum(CREDIT_SUM) / creditCount
+    const creditMean = windowSum(past, days, today, CREDIT_SUM) / creditCount
     const ratio = creditMean / debitMean
     if (ratio <= p.mixMinTicketRatio || debitCv >= p.mixMaxDebitCv) return null
     const sales = `${salesCount} approved sales in ${WINDOW_DAYS} days`

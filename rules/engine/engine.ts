@@ -126,9 +126,10 @@ export function compileRule<PS extends ParamSpecs, S>(
     #params: ParamValues<PS> | null = null
     #mcc: string | null = null
     #generation = -1
-    /** The last evaluation found nothing, with these parameters at this stamp of the rule's clock. */
-    #silent = false
-    #silentParams: ParamValues<PS> | null = null
+    /**
+     * The stamp of the rule's clock at which its last evaluation found nothing, with the parameters it
+     * still has; -1 when it found something, or the parameters changed since.
+     */
     #silentAt = -1
 
     constructor(state: S) {
@@ -139,6 +140,7 @@ export function compileRule<PS extends ParamSpecs, S>(
       let params = this.#params
       if (params === null || this.#mcc !== mcc || this.#generation !== generation) {
         params = paramsFor(acquirerId, mcc)
+        if (params !== this.#params) this.#silentAt = -1
         this.#params = params
         this.#mcc = mcc
         this.#generation = generation
@@ -181,11 +183,9 @@ export function compileRule<PS extends ParamSpecs, S>(
       const params = this.#paramsFor(acquirerId, mcc)
       const at = byDay ? stamps.day : stamps.time
       // Same state, same parameters, same context: a pure evaluate would find nothing again.
-      if (!changed && this.#silent && this.#silentAt === at && this.#silentParams === params) return undefined
+      if (!changed && this.#silentAt === at) return undefined
       const finding = rule.evaluate(this.#state, contextFor(params, base, stamps))
-      this.#silent = finding === null
-      this.#silentParams = params
-      this.#silentAt = at
+      this.#silentAt = finding === null ? at : -1
       return finding
     }
   }
@@ -249,8 +249,6 @@ interface MerchantEntry {
   /** The reference generation the context's peers and baseline were looked up at; -1 when stale. */
   referencesSeen: number
   stamps: Stamps
-  /** Which rules the current event changed, reused across events. */
-  changed: boolean[]
 }
 
 export interface EngineStats {
@@ -281,6 +279,8 @@ export class RuleEngine {
   /** One view for every transaction, refilled per event: copying each event was a large part of the cost. */
   readonly #view: Mutable<RuleTxn> = fillView(emptyView(), EMPTY_TXN, 0)
   #count = 0
+  /** Which rules the current event changed; events are handled one at a time, so one array serves all. */
+  readonly #changed: boolean[]
   /** Bumped when peers or baselines are refreshed; merchants compare it with what they looked up. */
   #references = 0
   #opts: EngineOptions
@@ -293,6 +293,7 @@ export class RuleEngine {
       ids.add(r.meta.id)
     }
     this.#opts = opts
+    this.#changed = opts.rules.map(() => true)
     this.#retentionMs = Math.max(1, ...opts.rules.map((r) => r.meta.retentionDays)) * DAY_MS
   }
 
@@ -340,7 +341,7 @@ export class RuleEngine {
     const ctx = this.#context(m, tz)
     const mcc = m.profile.registeredMcc ?? txn.mcc
     const instances = m.instances
-    const changed = m.changed
+    const changed = this.#changed
     for (let i = 0; i < instances.length; i++) {
       const inst = instances[i]
       changed[i] = inst?.onTransaction(view, ctx, m.stamps, m.acquirerId, mcc) ?? false
@@ -380,8 +381,8 @@ export class RuleEngine {
     const ctx = this.#context(m, tz)
     for (const inst of m.instances) inst.onMerchantEvent(event, ctx, m.stamps, m.acquirerId, p.registeredMcc)
     // A lifecycle event may change any rule's state or context: every rule is evaluated.
-    m.changed.fill(true)
-    return this.#evaluate(m, ctx, p.registeredMcc, m.changed)
+    this.#changed.fill(true)
+    return this.#evaluate(m, ctx, p.registeredMcc, this.#changed)
   }
 
   /** Drops the merchants `which` selects (partitions this instance no longer owns); returns how many. */
@@ -445,7 +446,6 @@ export class RuleEngine {
         lastFinding: new Map(),
         referencesSeen: -1,
         stamps: { day: 0, time: 0 },
-        changed: this.#opts.rules.map(() => true),
         profileTimes: {
           mcc: Number.NEGATIVE_INFINITY,
           location: Number.NEGATIVE_INFINITY,
