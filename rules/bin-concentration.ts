@@ -21,31 +21,29 @@ const MAX_BINS = 64
 const POOLED = '*'
 const BITS = 64
 
-/** Columns of a bin's entry in a bucket: amount, credit amount, sales, card bitmap (bits 0–31, 32–63). */
-const AMOUNT = 0
-const CREDIT = 1
-const COUNT = 2
-const LO = 3
-const HI = 4
+interface DayBin {
+  amount: number
+  credit: number
+  count: number
+  /** Card bitmap, bits 0–31 and 32–63. */
+  lo: number
+  hi: number
+}
 
-/**
- * A five-day bucket: its bins' entries side by side in one flat array, found by bin. An object per
- * bin and bucket (and per bin in the window) was this rule's garbage: most sales bring a new BIN.
- */
+/** A five-day bucket. */
 interface Day {
-  entries: Map<string, number>
-  cells: number[]
+  bins: Map<string, DayBin>
+}
+
+interface WindowBin {
+  amount: number
+  credit: number
 }
 
 interface State {
   days: DayRing<Day>
-  /**
-   * Totals over the window's buckets [from, bucket of the watermark], kept as buckets enter and leave:
-   * per bin, the offset of its amount and credit amount in `totals` (freed offsets are reused).
-   */
-  bins: Map<string, number>
-  totals: number[]
-  free: number[]
+  /** Totals over the window's buckets [from, bucket of the watermark], kept as buckets enter and leave. */
+  bins: Map<string, WindowBin>
   amount: number
   count: number
   from: number
@@ -81,10 +79,9 @@ function estimateCards(bitsSet: number): number {
 function findTop(state: State): void {
   let top: string | null = null
   let best = 0
-  for (const [bin, w] of state.bins) {
-    const amount = state.totals[w] ?? 0
-    if (bin !== POOLED && amount > best) {
-      best = amount
+  for (const [bin, b] of state.bins) {
+    if (bin !== POOLED && b.amount > best) {
+      best = b.amount
       top = bin
     }
   }
@@ -97,25 +94,18 @@ function advance(state: State, to: number): boolean {
   if (newFrom <= state.from) return false
   if (newFrom - state.from > state.days.size) {
     state.bins.clear()
-    state.totals.length = 0
-    state.free.length = 0
     state.amount = 0
     state.count = 0
   } else {
-    const totals = state.totals
     state.days.forEach(state.from, newFrom - 1, (day) => {
-      for (const [bin, d] of day.entries) {
+      for (const [bin, d] of day.bins) {
         const w = state.bins.get(bin)
         if (w === undefined) continue
-        const amount = day.cells[d + AMOUNT] ?? 0
-        totals[w] = (totals[w] ?? 0) - amount
-        totals[w + 1] = (totals[w + 1] ?? 0) - (day.cells[d + CREDIT] ?? 0)
-        state.amount -= amount
-        state.count -= day.cells[d + COUNT] ?? 0
-        if ((totals[w] ?? 0) <= 0) {
-          state.bins.delete(bin)
-          state.free.push(w)
-        }
+        w.amount -= d.amount
+        w.credit -= d.credit
+        state.amount -= d.amount
+        state.count -= d.count
+        if (w.amount <= 0) state.bins.delete(bin)
       }
     })
   }
@@ -175,10 +165,8 @@ export const binConcentration = defineRule({
   },
   createState: (): State => ({
     // One bucket more than the window, so a bucket leaving it can still be read and subtracted.
-    days: new DayRing<Day>(BUCKETS + 1, () => ({ entries: new Map(), cells: [] })),
+    days: new DayRing<Day>(BUCKETS + 1, () => ({ bins: new Map() })),
     bins: new Map(),
-    totals: [],
-    free: [],
     amount: 0,
     count: 0,
     from: Number.NEGATIVE_INFINITY,
@@ -192,46 +180,35 @@ export const binConcentration = defineRule({
     if (!txn.approved || !txn.sale || txn.card_bin === null || bucket < state.from) return moved
     const day = state.days.at(bucket)
     if (day === undefined) return moved
-    const totals = state.totals
     let bin = txn.card_bin
     let w = state.bins.get(bin)
     if (w === undefined) {
       if (state.bins.size >= MAX_BINS) bin = POOLED
       w = state.bins.get(bin)
       if (w === undefined) {
-        w = state.free.pop()
-        if (w === undefined) {
-          w = totals.length
-          totals.push(0, 0)
-        } else {
-          totals[w] = 0
-          totals[w + 1] = 0
-        }
+        w = { amount: 0, credit: 0 }
         state.bins.set(bin, w)
       }
     }
     // The day's entry uses the window's key, so that the day subtracts exactly what it added.
-    const cells = day.cells
-    let d = day.entries.get(bin)
+    let d = day.bins.get(bin)
     if (d === undefined) {
-      d = cells.length
-      cells.push(0, 0, 0, 0, 0)
-      day.entries.set(bin, d)
+      d = { amount: 0, credit: 0, count: 0, lo: 0, hi: 0 }
+      day.bins.set(bin, d)
     }
-    const amount = txn.amount_minor
-    const credit = txn.card_type === 'CREDIT' ? amount : 0
+    const credit = txn.card_type === 'CREDIT' ? txn.amount_minor : 0
     const bit = cardBit(txn.card_token)
-    if (bit < 32) cells[d + LO] = (cells[d + LO] ?? 0) | (1 << bit)
-    else cells[d + HI] = (cells[d + HI] ?? 0) | (1 << (bit - 32))
-    cells[d + AMOUNT] = (cells[d + AMOUNT] ?? 0) + amount
-    cells[d + CREDIT] = (cells[d + CREDIT] ?? 0) + credit
-    cells[d + COUNT] = (cells[d + COUNT] ?? 0) + 1
-    totals[w] = (totals[w] ?? 0) + amount
-    totals[w + 1] = (totals[w + 1] ?? 0) + credit
-    state.amount += amount
+    if (bit < 32) d.lo |= 1 << bit
+    else d.hi |= 1 << (bit - 32)
+    d.amount += txn.amount_minor
+    d.credit += credit
+    d.count++
+    w.amount += txn.amount_minor
+    w.credit += credit
+    state.amount += txn.amount_minor
     state.count++
     const top = state.top === null ? undefined : state.bins.get(state.top)
-    if (bin !== POOLED && (top === undefined || (totals[w] ?? 0) > (totals[top] ?? 0))) state.top = bin
+    if (bin !== POOLED && (top === undefined || w.amount > top.amount)) state.top = bin
     state.sampleBins.push(bin)
     state.sampleTxnIds.push(txn.txn_id)
   },
@@ -244,17 +221,15 @@ export const binConcentration = defineRule({
     const bin = state.top
     const w = state.bins.get(bin)
     if (w === undefined) return null
-    const amount = state.totals[w] ?? 0
-    const credit = state.totals[w + 1] ?? 0
-    const share = amount / state.amount
-    if (share <= p.shareThreshold || credit / amount < p.minCreditShare) return null
+    const share = w.amount / state.amount
+    if (share <= p.shareThreshold || w.credit / w.amount < p.minCreditShare) return null
     let lo = 0
     let hi = 0
     state.days.forEach(state.from, Math.floor(ctx.watermarkDay / BUCKET_DAYS), (day) => {
-      const d = day.entries.get(bin)
+      const d = day.bins.get(bin)
       if (d === undefined) return
-      lo |= day.cells[d + LO] ?? 0
-      hi |= day.cells[d + HI] ?? 0
+      lo |= d.lo
+      hi |= d.hi
     })
     const cards = estimateCards(popcount(lo) + popcount(hi))
     if (cards < p.minCards) return null
@@ -266,7 +241,7 @@ export const binConcentration = defineRule({
       sampleTxnIds: sampleOf(state, bin),
       detail:
         `${(100 * share).toFixed(1)}% of approved volume since ${new Date(ctx.dayStart(state.from * BUCKET_DAYS) + 43_200_000).toISOString().slice(0, 10)} came from BIN ${bin} ` +
-        `(${(100 * (credit / amount)).toFixed(0)}% credit) on about ${Number.isFinite(cards) ? Math.round(cards) : 'over 250'} distinct cards.`,
+        `(${(100 * (w.credit / w.amount)).toFixed(0)}% credit) on about ${Number.isFinite(cards) ? Math.round(cards) : 'over 250'} distinct cards.`,
     }
   },
 })
