@@ -89,9 +89,9 @@ function findTop(state: State): void {
 }
 
 /** Moves the window to end at bucket `to`: the buckets that left it are subtracted, once. */
-function advance(state: State, to: number): void {
+function advance(state: State, to: number): boolean {
   const newFrom = to - BUCKETS + 1
-  if (newFrom <= state.from) return
+  if (newFrom <= state.from) return false
   if (newFrom - state.from > state.days.size) {
     state.bins.clear()
     state.amount = 0
@@ -111,6 +111,7 @@ function advance(state: State, to: number): void {
   }
   state.from = newFrom
   findTop(state)
+  return true
 }
 
 const SAMPLES = 32
@@ -135,6 +136,7 @@ export const binConcentration = defineRule({
   description: 'Share of approved volume from one issuer credit BIN, across many cards (30 days).',
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
+  clock: 'day',
   params: {
     shareThreshold: num({
       default: 0.5,
@@ -173,11 +175,11 @@ export const binConcentration = defineRule({
     sampleTxnIds: new Recent<string>(SAMPLES),
   }),
   onTransaction(state, txn, ctx) {
-    advance(state, Math.floor(ctx.watermarkDay / BUCKET_DAYS))
+    const moved = advance(state, Math.floor(ctx.watermarkDay / BUCKET_DAYS))
     const bucket = Math.floor(txn.localDay / BUCKET_DAYS)
-    if (!txn.approved || !txn.sale || txn.card_bin === null || bucket < state.from) return
+    if (!txn.approved || !txn.sale || txn.card_bin === null || bucket < state.from) return moved
     const day = state.days.at(bucket)
-    if (day === undefined) return
+    if (day === undefined) return moved
     let bin = txn.card_bin
     let w = state.bins.get(bin)
     if (w === undefined) {

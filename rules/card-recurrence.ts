@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayRing, Recent } from './engine/window.ts'
+import { DayTable, Recent } from './engine/window.ts'
 
 /**
  * Cash-out cards come back month after month, each soon after its statement date, so the cash stays
@@ -32,14 +32,13 @@ interface Card {
   volume: number
 }
 
-interface Totals {
-  volume: number
-  sales: number
-}
+/** Columns of the merchant's month totals: approved sales amount and count. */
+const VOLUME = 0
+const SALES = 1
 
 interface State {
   /** Merchant totals by calendar month: the ring is indexed by month number instead of day. */
-  totals: DayRing<Totals>
+  totals: DayTable
   /** Only cards with a large swipe in the window; a grocery's customers never allocate one. */
   cards: Map<string, Card>
   aggMonth: number
@@ -124,6 +123,7 @@ export const cardRecurrence = defineRule({
     "Share of the merchant's approved sales amount over about 120 days (four calendar months) from cards that return with a large amount in consecutive months or on a roughly monthly cycle.",
   whitelistable: true,
   retentionDays: 123,
+  clock: 'day',
   params: {
     minShare: num({
       default: 0.5,
@@ -161,7 +161,7 @@ export const cardRecurrence = defineRule({
     }),
   },
   createState: (): State => ({
-    totals: new DayRing<Totals>(WINDOW_MONTHS, () => ({ volume: 0, sales: 0 })),
+    totals: new DayTable(WINDOW_MONTHS, 2),
     cards: new Map(),
     aggMonth: Number.NaN,
     recurringCards: 0,
@@ -171,12 +171,12 @@ export const cardRecurrence = defineRule({
     samples: new Recent<string>(5),
   }),
   onTransaction(state, txn, ctx) {
-    if (!txn.approved || !txn.sale) return
+    if (!txn.approved || !txn.sale) return false
     const month = monthOf(state, txn.localDay)
     const bucket = state.totals.at(month)
-    if (bucket === undefined) return
-    bucket.volume += txn.amount_minor
-    bucket.sales++
+    if (bucket < 0) return false
+    state.totals.add(bucket, VOLUME, txn.amount_minor)
+    state.totals.add(bucket, SALES, 1)
     const p = ctx.params
     const major = txn.amount_minor / txn.minorPerMajor
     if (major < p.minAmount) return
@@ -215,10 +215,11 @@ export const cardRecurrence = defineRule({
     const from = wm - WINDOW_MONTHS + 1
     let volume = 0
     let sales = 0
-    state.totals.forEach(from, wm, (b) => {
-      volume += b.volume
-      sales += b.sales
-    })
+    const totals = state.totals
+    for (let o = totals.first(from, wm); o >= 0; o = totals.next(o, wm)) {
+      volume += totals.get(o, VOLUME)
+      sales += totals.get(o, SALES)
+    }
     if (sales < p.minSales || volume <= 0) return null
     const share = state.recurringVolume / volume
     if (share <= p.minShare) return null

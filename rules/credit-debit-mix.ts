@@ -1,6 +1,6 @@
 import { bool, int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayRing, Recent } from './engine/window.ts'
+import { DayTable, Recent } from './engine/window.ts'
 
 /**
  * Credit-card cash-out needs credit cards: a merchant whose approved sales are almost all credit stands
@@ -10,83 +10,64 @@ import { DayRing, Recent } from './engine/window.ts'
  */
 const WINDOW_DAYS = 30
 
-interface Totals {
-  /** Approved sales, every card type: the denominator of the credit share, as the peers measure it. */
-  salesAmount: number
-  salesCount: number
-  creditAmount: number
-  creditCount: number
-  /** Credit amounts in major units, for a ticket ratio in the same units as the debit moments. */
-  creditSum: number
-  debitCount: number
-  /** Debit amounts in major units: keeps the sum of squares within exact double range. */
-  debitSum: number
-  debitSumSq: number
-}
-
-function zero(): Totals {
-  return {
-    salesAmount: 0,
-    salesCount: 0,
-    creditAmount: 0,
-    creditCount: 0,
-    creditSum: 0,
-    debitCount: 0,
-    debitSum: 0,
-    debitSumSq: 0,
-  }
-}
-
-function copy(into: Totals, from: Readonly<Totals>): void {
-  into.salesAmount = from.salesAmount
-  into.salesCount = from.salesCount
-  into.creditAmount = from.creditAmount
-  into.creditCount = from.creditCount
-  into.creditSum = from.creditSum
-  into.debitCount = from.debitCount
-  into.debitSum = from.debitSum
-  into.debitSumSq = from.debitSumSq
-}
-
-const ZERO: Readonly<Totals> = zero()
-
-function add(into: Totals, from: Totals): void {
-  into.salesAmount += from.salesAmount
-  into.salesCount += from.salesCount
-  into.creditAmount += from.creditAmount
-  into.creditCount += from.creditCount
-  into.creditSum += from.creditSum
-  into.debitCount += from.debitCount
-  into.debitSum += from.debitSum
-  into.debitSumSq += from.debitSumSq
-}
+/** Counters of a day (and of the cached window before today), columns of a DayTable row. */
+const SALES_AMOUNT = 0
+const SALES_COUNT = 1
+const CREDIT_AMOUNT = 2
+const CREDIT_COUNT = 3
+/** Credit amounts in major units, for a ticket ratio in the same units as the debit moments. */
+const CREDIT_SUM = 4
+const DEBIT_COUNT = 5
+/** Debit amounts in major units: keeps the sum of squares within exact double range. */
+const DEBIT_SUM = 6
+const DEBIT_SUM_SQ = 7
+const WIDTH = 8
 
 interface State {
-  days: DayRing<Totals>
+  /** Approved sales by day; the sales columns cover every card type, as the peers measure them. */
+  days: DayTable
   /**
    * The window's days before `pastDay`, summed once per day change: evaluate then adds only the
-   * current day, so the 30-day window costs O(1) per event instead of 30 bucket reads.
+   * current day, so the 30-day window costs O(1) per event instead of 30 row reads.
    */
-  past: Totals
+  past: number[]
   pastDay: number
   credit: Recent<string>
   debit: Recent<string>
-  /** Reused by evaluate so the hot path allocates nothing. */
-  scratch: Totals
 }
 
-function record(t: Totals, amountMinor: number, major: number, cardType: string): void {
-  t.salesAmount += amountMinor
-  t.salesCount++
+/** Adds one approved sale to counters laid out as a DayTable row, starting at `at`. */
+function record(cells: number[], at: number, amountMinor: number, major: number, cardType: string): void {
+  cells[at + SALES_AMOUNT] = (cells[at + SALES_AMOUNT] ?? 0) + amountMinor
+  cells[at + SALES_COUNT] = (cells[at + SALES_COUNT] ?? 0) + 1
   if (cardType === 'CREDIT') {
-    t.creditAmount += amountMinor
-    t.creditCount++
-    t.creditSum += major
+    cells[at + CREDIT_AMOUNT] = (cells[at + CREDIT_AMOUNT] ?? 0) + amountMinor
+    cells[at + CREDIT_COUNT] = (cells[at + CREDIT_COUNT] ?? 0) + 1
+    cells[at + CREDIT_SUM] = (cells[at + CREDIT_SUM] ?? 0) + major
   } else if (cardType === 'DEBIT') {
-    t.debitCount++
-    t.debitSum += major
-    t.debitSumSq += major * major
+    cells[at + DEBIT_COUNT] = (cells[at + DEBIT_COUNT] ?? 0) + 1
+    cells[at + DEBIT_SUM] = (cells[at + DEBIT_SUM] ?? 0) + major
+    cells[at + DEBIT_SUM_SQ] = (cells[at + DEBIT_SUM_SQ] ?? 0) + major * major
   }
+}
+
+function recordDay(t: DayTable, o: number, amountMinor: number, major: number, cardType: string): void {
+  t.add(o, SALES_AMOUNT, amountMinor)
+  t.add(o, SALES_COUNT, 1)
+  if (cardType === 'CREDIT') {
+    t.add(o, CREDIT_AMOUNT, amountMinor)
+    t.add(o, CREDIT_COUNT, 1)
+    t.add(o, CREDIT_SUM, major)
+  } else if (cardType === 'DEBIT') {
+    t.add(o, DEBIT_COUNT, 1)
+    t.add(o, DEBIT_SUM, major)
+    t.add(o, DEBIT_SUM_SQ, major * major)
+  }
+}
+
+/** Counter `c` over the window: the cached past days plus today (at offset `today`, -1 when none). */
+function windowSum(past: readonly number[], days: DayTable, today: number, c: number): number {
+  return today < 0 ? (past[c] ?? 0) : (past[c] ?? 0) + days.get(today, c)
 }
 
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`
@@ -100,6 +81,7 @@ export const creditDebitMix = defineRule({
     'Credit share of approved sales amount over 30 days, above thresholds and above peers; or a moderate credit share with small, uniform debit tickets beside large credit tickets (a 4:1 mix made to hide cash-out).',
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
+  clock: 'day',
   params: {
     mediumShare: num({
       default: 0.8,
@@ -168,42 +150,46 @@ export const creditDebitMix = defineRule({
     }),
   },
   createState: (): State => ({
-    days: new DayRing<Totals>(WINDOW_DAYS, zero, (b) => copy(b, ZERO)),
-    past: zero(),
+    days: new DayTable(WINDOW_DAYS, WIDTH),
+    past: new Array<number>(WIDTH).fill(0),
     pastDay: Number.NaN,
     credit: new Recent<string>(5),
     debit: new Recent<string>(5),
-    scratch: zero(),
   }),
   onTransaction(state, txn, ctx) {
-    if (!txn.approved || !txn.sale) return
-    const day = state.days.at(txn.localDay)
-    if (day === undefined) return
+    if (!txn.approved || !txn.sale) return false
+    const o = state.days.at(txn.localDay)
+    if (o < 0) return false
     const major = txn.amount_minor / txn.minorPerMajor
-    record(day, txn.amount_minor, major, txn.card_type)
+    recordDay(state.days, o, txn.amount_minor, major, txn.card_type)
     // A late event of a past day inside the window must also reach the cached sum of past days.
     const wd = ctx.watermarkDay
     if (state.pastDay === wd && txn.localDay < wd && txn.localDay > wd - WINDOW_DAYS)
-      record(state.past, txn.amount_minor, major, txn.card_type)
+      record(state.past, 0, txn.amount_minor, major, txn.card_type)
     if (txn.card_type === 'CREDIT') state.credit.push(txn.txn_id)
     else if (txn.card_type === 'DEBIT') state.debit.push(txn.txn_id)
   },
   evaluate(state, ctx) {
     const p = ctx.params
     const wd = ctx.watermarkDay
+    const days = state.days
+    const past = state.past
     if (state.pastDay !== wd) {
       // Refilled in place: the cache is private to this state, so no new object per day change.
-      const past = state.past
-      copy(past, ZERO)
-      state.days.forEach(wd - WINDOW_DAYS + 1, wd - 1, (b) => add(past, b))
+      past.fill(0)
+      const to = wd - 1
+      for (let o = days.first(wd - WINDOW_DAYS + 1, to); o >= 0; o = days.next(o, to)) {
+        for (let c = 0; c < WIDTH; c++) past[c] = (past[c] ?? 0) + days.get(o, c)
+      }
       state.pastDay = wd
     }
-    const t = state.scratch
-    copy(t, state.past)
-    const today = state.days.peek(wd)
-    if (today !== undefined) add(t, today)
-    if (t.salesCount < p.minSales || t.salesAmount <= 0) return null
-    const share = t.creditAmount / t.salesAmount
+    // The window: the cached past plus today, added in the same order as before the table.
+    const today = days.peek(wd)
+    const salesCount = windowSum(past, days, today, SALES_COUNT)
+    const salesAmount = windowSum(past, days, today, SALES_AMOUNT)
+    if (salesCount < p.minSales || salesAmount <= 0) return null
+    const creditAmount = windowSum(past, days, today, CREDIT_AMOUNT)
+    const share = creditAmount / salesAmount
 
     const cohort = ctx.peers?.creditShare
     const peerBound =
@@ -214,7 +200,7 @@ export const creditDebitMix = defineRule({
       const high = share > p.highShare
       const threshold = high ? p.highShare : p.mediumShare
       const peerText = peerBound === null ? 'no peer cohort to compare' : `peer bound ${pct(peerBound)}`
-      const sales = `${t.salesCount} approved sales in ${WINDOW_DAYS} days`
+      const sales = `${salesCount} approved sales in ${WINDOW_DAYS} days`
       return {
         observed: share,
         threshold,
@@ -226,22 +212,27 @@ export const creditDebitMix = defineRule({
     }
 
     if (!p.mixEnabled || share <= p.mixMinShare) return null
-    if (t.debitCount < p.mixMinDebit || t.creditCount < p.mixMinCredit) return null
-    const debitMean = t.debitSum / t.debitCount
+    const debitCount = windowSum(past, days, today, DEBIT_COUNT)
+    const creditCount = windowSum(past, days, today, CREDIT_COUNT)
+    if (debitCount < p.mixMinDebit || creditCount < p.mixMinCredit) return null
+    const debitMean = windowSum(past, days, today, DEBIT_SUM) / debitCount
     if (debitMean <= 0) return null
-    const variance = Math.max(0, t.debitSumSq / t.debitCount - debitMean * debitMean)
+    const variance = Math.max(
+      0,
+      windowSum(past, days, today, DEBIT_SUM_SQ) / debitCount - debitMean * debitMean,
+    )
     const debitCv = Math.sqrt(variance) / debitMean
-    const creditMean = t.creditSum / t.creditCount
+    const creditMean = windowSum(past, days, today, CREDIT_SUM) / creditCount
     const ratio = creditMean / debitMean
     if (ratio <= p.mixMinTicketRatio || debitCv >= p.mixMaxDebitCv) return null
-    const sales = `${t.salesCount} approved sales in ${WINDOW_DAYS} days`
+    const sales = `${salesCount} approved sales in ${WINDOW_DAYS} days`
     return {
       observed: share,
       threshold: p.mixMinShare,
       windowStart: ctx.dayStart(wd - WINDOW_DAYS + 1),
       windowEnd: ctx.dayStart(wd + 1),
       sampleTxnIds: [...state.credit.toArray().slice(-3), ...state.debit.toArray().slice(-2)],
-      detail: `Credit was ${pct(share)} of approved sales amount over ${sales}, with mean credit ticket ${creditMean.toFixed(0)} ${ratio.toFixed(1)}× the mean debit ticket ${debitMean.toFixed(0)} and debit tickets uniform (CV ${debitCv.toFixed(2)} over ${t.debitCount} debit sales), the 4:1 mix that hides cash-out.`,
+      detail: `Credit was ${pct(share)} of approved sales amount over ${sales}, with mean credit ticket ${creditMean.toFixed(0)} ${ratio.toFixed(1)}× the mean debit ticket ${debitMean.toFixed(0)} and debit tickets uniform (CV ${debitCv.toFixed(2)} over ${debitCount} debit sales), the 4:1 mix that hides cash-out.`,
     }
   },
 })

@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayRing, Recent } from './engine/window.ts'
+import { DayTable } from './engine/window.ts'
 
 /**
  * Daily volume: approved sales amount of one local calendar day against three bars, each able to fire:
@@ -15,11 +15,9 @@ const DAY_MS = 86_400_000
 // Days a late event can still land in; the engine's allowed lateness is far below this.
 const RING_DAYS = 7
 
-interface Day {
-  volume: number
-  sales: number
-  samples: Recent<string>
-}
+/** Columns of a day: approved sales amount and count; each day also keeps its last five sale ids. */
+const VOLUME = 0
+const SALES = 1
 
 type Bar = { threshold: number; text: string }
 
@@ -34,6 +32,7 @@ export const dailyVolume = defineRule({
     'silent while the baseline or the cohort is unknown or too thin.',
   whitelistable: true,
   retentionDays: RING_DAYS,
+  clock: 'day',
   params: {
     capMajor: num({
       default: 300_000,
@@ -71,27 +70,29 @@ export const dailyVolume = defineRule({
     }),
   },
   createState: () => ({
-    days: new DayRing<Day>(RING_DAYS, () => ({ volume: 0, sales: 0, samples: new Recent<string>(5) })),
+    days: new DayTable(RING_DAYS, 2, 5),
     lastDay: Number.NaN,
     minorPerMajor: 100,
   }),
   onTransaction(state, txn) {
-    if (!txn.approved || !txn.sale) return
-    const day = state.days.at(txn.localDay)
-    if (day === undefined) return
-    day.volume += txn.amount_minor
-    day.sales++
-    day.samples.push(txn.txn_id)
+    if (!txn.approved || !txn.sale) return false
+    const days = state.days
+    const day = days.at(txn.localDay)
+    if (day < 0) return false
+    days.add(day, VOLUME, txn.amount_minor)
+    days.add(day, SALES, 1)
+    days.pushSample(day, txn.txn_id)
     state.lastDay = txn.localDay
     state.minorPerMajor = txn.minorPerMajor
   },
   evaluate(state, ctx) {
     const p = ctx.params
     const dayNo = state.lastDay
-    const day = state.days.peek(dayNo)
-    if (day === undefined) return null
+    const days = state.days
+    const day = days.peek(dayNo)
+    if (day < 0) return null
     const unit = state.minorPerMajor
-    const v = day.volume
+    const v = days.get(day, VOLUME)
     // Infinity where a bar does not apply, so the hot path (nothing fires) allocates nothing.
     const cap = p.capMajor * unit
     let baseBar = Number.POSITIVE_INFINITY
@@ -134,9 +135,9 @@ export const dailyVolume = defineRule({
       threshold: top.threshold,
       windowStart: ctx.dayStart(dayNo),
       windowEnd: ctx.dayStart(dayNo + 1),
-      sampleTxnIds: day.samples.toArray(),
+      sampleTxnIds: days.samples(day),
       detail:
-        `Approved volume on ${date} was ${major(v)} over ${day.sales} sales, ${top.text}` +
+        `Approved volume on ${date} was ${major(v)} over ${days.get(day, SALES)} sales, ${top.text}` +
         `${others.length > 0 ? `; also ${others.map((b) => b.text).join('; ')}` : ''}.`,
     }
   },

@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayRing, Recent } from './engine/window.ts'
+import { DayTable, Recent } from './engine/window.ts'
 
 /**
  * Card testing: a terminal used to try many stolen or generated cards shows a high share of declined
@@ -9,10 +9,19 @@ import { DayRing, Recent } from './engine/window.ts'
  */
 const TECHNICAL_DECLINES = new Set(['91', '96', '68'])
 
-interface Day {
-  attempts: number
-  declines: number
-  declinedCards: Set<string>
+/** Columns of a day: attempts and declines. */
+const ATTEMPTS = 0
+const DECLINES = 1
+const KEPT_DAYS = 2
+
+interface State {
+  days: DayTable
+  /**
+   * Distinct declined cards of the days in the table, created on a day's first decline: most days have
+   * none, and a set per day and merchant was most of this rule's memory.
+   */
+  declinedCards: Map<number, Set<string>>
+  samples: Recent<string>
 }
 
 export const declineRatio = defineRule({
@@ -23,6 +32,7 @@ export const declineRatio = defineRule({
   description: 'Share of declined attempts in a local day, across many distinct cards (card testing).',
   whitelistable: true,
   retentionDays: 2,
+  clock: 'day',
   params: {
     threshold: num({
       default: 0.3,
@@ -41,27 +51,41 @@ export const declineRatio = defineRule({
       description: 'Distinct declined cards needed: one customer retrying one card is not card testing.',
     }),
   },
-  createState: () => ({
-    days: new DayRing<Day>(2, () => ({ attempts: 0, declines: 0, declinedCards: new Set<string>() })),
+  createState: (): State => ({
+    days: new DayTable(KEPT_DAYS, 2),
+    declinedCards: new Map(),
     samples: new Recent<string>(5),
   }),
   onTransaction(state, txn) {
-    if (TECHNICAL_DECLINES.has(txn.response_code)) return
-    const day = state.days.at(txn.localDay)
-    if (day === undefined) return
-    day.attempts++
+    if (TECHNICAL_DECLINES.has(txn.response_code)) return false
+    const days = state.days
+    const day = days.at(txn.localDay)
+    if (day < 0) return false
+    days.add(day, ATTEMPTS, 1)
     if (!txn.approved) {
-      day.declines++
-      day.declinedCards.add(txn.card_token)
+      days.add(day, DECLINES, 1)
+      // The sets follow the table's rows: those of days it dropped go with them.
+      for (const d of state.declinedCards.keys())
+        if (d <= days.latest - KEPT_DAYS) state.declinedCards.delete(d)
+      let cards = state.declinedCards.get(txn.localDay)
+      if (cards === undefined) {
+        cards = new Set()
+        state.declinedCards.set(txn.localDay, cards)
+      }
+      cards.add(txn.card_token)
       state.samples.push(txn.txn_id)
     }
   },
   evaluate(state, ctx) {
     const p = ctx.params
-    const day = state.days.peek(ctx.watermarkDay)
-    if (day === undefined || day.attempts < p.minAttempts || day.declinedCards.size < p.minDeclinedCards)
-      return null
-    const ratio = day.declines / day.attempts
+    const days = state.days
+    const day = days.peek(ctx.watermarkDay)
+    if (day < 0) return null
+    const attempts = days.get(day, ATTEMPTS)
+    const declines = days.get(day, DECLINES)
+    const cards = state.declinedCards.get(ctx.watermarkDay)?.size ?? 0
+    if (attempts < p.minAttempts || cards < p.minDeclinedCards) return null
+    const ratio = declines / attempts
     if (ratio <= p.threshold) return null
     return {
       observed: ratio,
@@ -69,7 +93,7 @@ export const declineRatio = defineRule({
       windowStart: ctx.dayStart(ctx.watermarkDay),
       windowEnd: ctx.dayStart(ctx.watermarkDay + 1),
       sampleTxnIds: state.samples.toArray(),
-      detail: `${day.declines} of ${day.attempts} attempts declined today across ${day.declinedCards.size} cards`,
+      detail: `${declines} of ${attempts} attempts declined today across ${cards} cards`,
     }
   },
 })

@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayRing, Recent } from './engine/window.ts'
+import { DayTable, Recent } from './engine/window.ts'
 
 /**
  * High ticket: cash-out swipes are far larger than what the merchant's kind of business sells, so its
@@ -12,10 +12,9 @@ import { DayRing, Recent } from './engine/window.ts'
 const WINDOW_DAYS = 30
 const MAD_TO_SIGMA = 1.4826
 
-interface Day {
-  sales: number
-  amount: number
-}
+/** Columns of a day: approved sales and their amount. */
+const SALES = 0
+const AMOUNT = 1
 
 export const highTicket = defineRule({
   id: 'high_ticket',
@@ -27,6 +26,7 @@ export const highTicket = defineRule({
     '(1.4826 · MAD). Silent while the peers are unknown, too few, or all alike (MAD 0).',
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
+  clock: 'day',
   params: {
     zThreshold: num({
       default: 3,
@@ -45,16 +45,16 @@ export const highTicket = defineRule({
     }),
   },
   createState: () => ({
-    days: new DayRing<Day>(WINDOW_DAYS, () => ({ sales: 0, amount: 0 })),
+    days: new DayTable(WINDOW_DAYS, 2),
     samples: new Recent<string>(5),
     minorPerMajor: 100,
   }),
   onTransaction(state, txn, ctx) {
-    if (!txn.approved || !txn.sale) return
+    if (!txn.approved || !txn.sale) return false
     const day = state.days.at(txn.localDay)
-    if (day === undefined) return
-    day.sales++
-    day.amount += txn.amount_minor
+    if (day < 0) return false
+    state.days.add(day, SALES, 1)
+    state.days.add(day, AMOUNT, txn.amount_minor)
     state.minorPerMajor = txn.minorPerMajor
     // The tickets that pull the average up are the ones to show.
     const peer = ctx.peers?.avgTicket
@@ -69,10 +69,11 @@ export const highTicket = defineRule({
     let sales = 0
     let amount = 0
     // Stored days only, oldest first: most merchants are active on few of the window's days.
-    state.days.forEach(from, to, (b) => {
-      sales += b.sales
-      amount += b.amount
-    })
+    const days = state.days
+    for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
+      sales += days.get(o, SALES)
+      amount += days.get(o, AMOUNT)
+    }
     if (sales < p.minSales) return null
     const avg = amount / sales
     const z = (avg - peer.median) / (MAD_TO_SIGMA * peer.mad)

@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayRing, Recent } from './engine/window.ts'
+import { DayTable } from './engine/window.ts'
 
 /**
  * MCC jumping: a merchant submits transactions under a category other than the one it registered,
@@ -37,40 +37,50 @@ const WINDOW_DAYS = 30
 const MAX_MCCS_PER_DAY = 8
 const OVERFLOW = '*'
 
-interface Tally {
-  count: number
-  amount: number
-}
+/** Columns of a day, measured against the registered MCC in `State.ref`. */
+const COUNT = 0
+const AMOUNT = 1
+const CHEAPER_COUNT = 2
+const CHEAPER_AMOUNT = 3
+/** Fee the registered category would have charged on the cheaper-mismatched amount, minus the fee paid. */
+const FEE_AVOIDED = 4
+const OTHER_COUNT = 5
+const OTHER_AMOUNT = 6
+const MEASURES = 7
+/**
+ * Then the day's approved sales by submitted MCC, the raw material to re-measure when the registered
+ * MCC changes: how many MCCs, and a tally (MCC id, count, amount) for each, in order of first
+ * submission. The first tally is in the row; a day's further ones (rare) are in `State.more`.
+ */
+const MCCS = 7
+const FIRST = 8
+const ID = 0
+const TALLY_COUNT = 1
+const TALLY_AMOUNT = 2
+const TALLY = 3
+const WIDTH = FIRST + TALLY
 
-/** Counters of one day, measured against the registered MCC in `State.ref`. */
-interface Day {
-  /** Approved sales by submitted MCC: the raw material to re-measure when the registered MCC changes. */
-  byMcc: Map<string, Tally>
-  count: number
-  amount: number
-  cheaperCount: number
-  cheaperAmount: number
-  /** Fee the registered category would have charged on the cheaper-mismatched amount, minus the fee paid. */
-  feeAvoided: number
-  otherCount: number
-  otherAmount: number
-  samples: Recent<string>
-}
+/**
+ * MCC strings as small numbers, so a day's tallies fit in its table row. Ingest admits four-digit MCCs
+ * only, so the table holds at most 10,001 entries whatever the traffic.
+ */
+const MCC_IDS = new Map<string, number>()
+const MCC_NAMES: string[] = []
 
-interface Sums {
-  count: number
-  amount: number
-  cheaperCount: number
-  cheaperAmount: number
-  feeAvoided: number
-  otherCount: number
-  otherAmount: number
+function mccId(mcc: string): number {
+  let id = MCC_IDS.get(mcc)
+  if (id === undefined) {
+    id = MCC_NAMES.length
+    MCC_NAMES.push(mcc)
+    MCC_IDS.set(mcc, id)
+  }
+  return id
 }
 
 interface State {
-  days: DayRing<Day>
-  /** Reused by evaluate so the hot path allocates no totals. */
-  scratch: Sums
+  days: DayTable
+  /** The tallies after the first of the days that have more than one, by day. */
+  more: Map<number, number[]>
   /** The registered MCC the day counters were measured against. */
   ref: string | null
   /** The rates the counters were measured with, so a reload of parameters re-measures. */
@@ -89,33 +99,27 @@ function feeBp(mcc: string, r: Rates): number {
   return r.feeStandardBp
 }
 
-function newDay(): Day {
-  return {
-    byMcc: new Map(),
-    count: 0,
-    amount: 0,
-    cheaperCount: 0,
-    cheaperAmount: 0,
-    feeAvoided: 0,
-    otherCount: 0,
-    otherAmount: 0,
-    samples: new Recent<string>(5),
-  }
-}
-
-/** Adds `count` sales of `amount` submitted under `mcc` to a day's counters. */
-function measure(day: Day, mcc: string, count: number, amount: number, ref: string, r: Rates): boolean {
-  day.count += count
-  day.amount += amount
+/** Adds `count` sales of `amount` submitted under `mcc` to the counters of the day at `day`. */
+function measure(
+  days: DayTable,
+  day: number,
+  mcc: string,
+  count: number,
+  amount: number,
+  ref: string,
+  r: Rates,
+): boolean {
+  days.add(day, COUNT, count)
+  days.add(day, AMOUNT, amount)
   if (mcc === ref) return false
   const gap = mcc === OVERFLOW ? 0 : feeBp(ref, r) - feeBp(mcc, r)
   if (gap > 0) {
-    day.cheaperCount += count
-    day.cheaperAmount += amount
-    day.feeAvoided += (amount * gap) / 10_000
+    days.add(day, CHEAPER_COUNT, count)
+    days.add(day, CHEAPER_AMOUNT, amount)
+    days.add(day, FEE_AVOIDED, (amount * gap) / 10_000)
   } else {
-    day.otherCount += count
-    day.otherAmount += amount
+    days.add(day, OTHER_COUNT, count)
+    days.add(day, OTHER_AMOUNT, amount)
   }
   return true
 }
@@ -128,11 +132,18 @@ function remeasure(state: State, ref: string, r: Rates, today: number): void {
     feeEssentialBp: r.feeEssentialBp,
     feePublicBp: r.feePublicBp,
   }
-  state.days.forEach(today - WINDOW_DAYS, today, (day) => {
-    const { byMcc } = day
-    Object.assign(day, newDay(), { byMcc })
-    for (const [mcc, t] of byMcc) measure(day, mcc, t.count, t.amount, ref, r)
-  })
+  const days = state.days
+  for (let o = days.first(today - WINDOW_DAYS, today); o >= 0; o = days.next(o, today)) {
+    for (let c = 0; c < MEASURES; c++) days.add(o, c, -days.get(o, c))
+    days.clearSamples(o)
+    const n = days.get(o, MCCS)
+    const dayNo = days.dayOf(o)
+    for (let k = 0; k < n; k++) {
+      const mcc = MCC_NAMES[tally(state, o, dayNo, k, ID)] ?? OVERFLOW
+      const count = tally(state, o, dayNo, k, TALLY_COUNT)
+      measure(days, o, mcc, count, tally(state, o, dayNo, k, TALLY_AMOUNT), ref, r)
+    }
+  }
 }
 
 function sync(state: State, ref: string | null, r: Rates, today: number): void {
@@ -147,12 +158,53 @@ function sync(state: State, ref: string | null, r: Rates, today: number): void {
     remeasure(state, ref, r, today)
 }
 
+/** Field `field` of the `k`th tally of the day `dayNo` at offset `o`. */
+function tally(state: State, o: number, dayNo: number, k: number, field: number): number {
+  if (k === 0) return state.days.get(o, FIRST + field)
+  return state.more.get(dayNo)?.[(k - 1) * TALLY + field] ?? 0
+}
+
+function addToTally(state: State, o: number, dayNo: number, k: number, field: number, v: number): void {
+  if (k === 0) {
+    state.days.add(o, FIRST + field, v)
+    return
+  }
+  const more = state.more.get(dayNo)
+  const i = (k - 1) * TALLY + field
+  if (more !== undefined) more[i] = (more[i] ?? 0) + v
+}
+
+/** Starts the `k`th tally of a day (k is the day's number of tallies so far). */
+function newTally(state: State, o: number, dayNo: number, k: number, id: number): void {
+  state.days.add(o, MCCS, 1)
+  if (k === 0) {
+    state.days.set(o, FIRST + ID, id)
+    return
+  }
+  let more = state.more.get(dayNo)
+  if (more === undefined) {
+    // The tallies follow the table's rows: those of days it dropped go with them.
+    for (const d of state.more.keys()) if (d <= state.days.latest - state.days.size) state.more.delete(d)
+    more = []
+    state.more.set(dayNo, more)
+  }
+  more.push(id, 0, 0)
+}
+
+/** Which tally of the day holds `id`, or -1. */
+function tallyOf(state: State, o: number, dayNo: number, id: number): number {
+  const n = state.days.get(o, MCCS)
+  for (let k = 0; k < n; k++) if (tally(state, o, dayNo, k, ID) === id) return k
+  return -1
+}
+
 /** Bounds and sample ids of a firing window [from, to]: built only when the rule fires. */
 function windowOf(state: State, from: number, to: number, dayStart: (day: number) => number) {
   const samples: string[] = []
-  state.days.forEach(from, to, (day) => {
-    if (day.cheaperCount + day.otherCount > 0) samples.push(...day.samples.toArray())
-  })
+  const days = state.days
+  for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
+    if (days.get(o, CHEAPER_COUNT) + days.get(o, OTHER_COUNT) > 0) samples.push(...days.samples(o))
+  }
   return { windowStart: dayStart(from), windowEnd: dayStart(to + 1), sampleTxnIds: samples.slice(-5) }
 }
 
@@ -165,6 +217,7 @@ export const mccMismatch = defineRule({
     'Approved sales submitted under an MCC other than the registered one: any into a cheaper fee tier, or a share of volume under other MCCs (30 days).',
   whitelistable: false,
   retentionDays: WINDOW_DAYS,
+  clock: 'day',
   params: {
     minCheaperTxns: int({
       default: 1,
@@ -207,38 +260,36 @@ export const mccMismatch = defineRule({
     }),
   },
   createState: (): State => ({
-    days: new DayRing<Day>(WINDOW_DAYS + 1, newDay),
-    scratch: {
-      count: 0,
-      amount: 0,
-      cheaperCount: 0,
-      cheaperAmount: 0,
-      feeAvoided: 0,
-      otherCount: 0,
-      otherAmount: 0,
-    },
+    days: new DayTable(WINDOW_DAYS + 1, WIDTH, 5),
+    more: new Map(),
     ref: null,
     rates: { feeStandardBp: -1, feeEssentialBp: -1, feePublicBp: -1 },
   }),
   onTransaction(state, txn, ctx) {
-    if (!txn.approved || !txn.sale) return
-    const day = state.days.at(txn.localDay)
-    if (day === undefined) return
+    if (!txn.approved || !txn.sale) return false
+    const days = state.days
+    const day = days.at(txn.localDay)
+    if (day < 0) return false
+    const dayNo = txn.localDay
     let mcc = txn.mcc
-    let tally = day.byMcc.get(mcc)
-    if (tally === undefined) {
-      if (day.byMcc.size >= MAX_MCCS_PER_DAY) mcc = OVERFLOW
-      tally = day.byMcc.get(mcc)
-      if (tally === undefined) {
-        tally = { count: 0, amount: 0 }
-        day.byMcc.set(mcc, tally)
+    let k = tallyOf(state, day, dayNo, mccId(mcc))
+    if (k < 0) {
+      const n = days.get(day, MCCS)
+      if (n >= MAX_MCCS_PER_DAY) {
+        mcc = OVERFLOW
+        k = tallyOf(state, day, dayNo, mccId(mcc))
+      }
+      if (k < 0) {
+        k = n
+        newTally(state, day, dayNo, k, mccId(mcc))
       }
     }
-    tally.count++
-    tally.amount += txn.amount_minor
+    addToTally(state, day, dayNo, k, TALLY_COUNT, 1)
+    addToTally(state, day, dayNo, k, TALLY_AMOUNT, txn.amount_minor)
     const ref = ctx.profile.registeredMcc
     sync(state, ref, ctx.params, ctx.watermarkDay)
-    if (ref !== null && measure(day, mcc, 1, txn.amount_minor, ref, ctx.params)) day.samples.push(txn.txn_id)
+    if (ref !== null && measure(days, day, mcc, 1, txn.amount_minor, ref, ctx.params))
+      days.pushSample(day, txn.txn_id)
   },
   onMerchantEvent(state, _event, ctx) {
     sync(state, ctx.profile.registeredMcc, ctx.params, ctx.watermarkDay)
@@ -249,23 +300,26 @@ export const mccMismatch = defineRule({
     if (ref === null || ref !== state.ref) return null
     const from = ctx.watermarkDay - WINDOW_DAYS + 1
     // Sums only: samples, bounds and text are built once the rule fires, not on every event.
-    const t = state.scratch
-    t.count = 0
-    t.amount = 0
-    t.cheaperCount = 0
-    t.cheaperAmount = 0
-    t.feeAvoided = 0
-    t.otherCount = 0
-    t.otherAmount = 0
-    state.days.forEach(from, ctx.watermarkDay, (day) => {
-      t.count += day.count
-      t.amount += day.amount
-      t.cheaperCount += day.cheaperCount
-      t.cheaperAmount += day.cheaperAmount
-      t.feeAvoided += day.feeAvoided
-      t.otherCount += day.otherCount
-      t.otherAmount += day.otherAmount
-    })
+    const t = {
+      count: 0,
+      amount: 0,
+      cheaperCount: 0,
+      cheaperAmount: 0,
+      feeAvoided: 0,
+      otherCount: 0,
+      otherAmount: 0,
+    }
+    const days = state.days
+    const to = ctx.watermarkDay
+    for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
+      t.count += days.get(o, COUNT)
+      t.amount += days.get(o, AMOUNT)
+      t.cheaperCount += days.get(o, CHEAPER_COUNT)
+      t.cheaperAmount += days.get(o, CHEAPER_AMOUNT)
+      t.feeAvoided += days.get(o, FEE_AVOIDED)
+      t.otherCount += days.get(o, OTHER_COUNT)
+      t.otherAmount += days.get(o, OTHER_AMOUNT)
+    }
     const { otherCount, otherAmount } = t
     const feeDue = (t.amount * feeBp(ref, p)) / 10_000
     if (t.cheaperCount >= p.minCheaperTxns && feeDue > 0) {

@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayRing, Recent } from './engine/window.ts'
+import { DayTable, Recent } from './engine/window.ts'
 
 /**
  * Near-round sums: the playbook says "never swipe exact round sums; do 9,950 or 10,150 instead of
@@ -18,14 +18,12 @@ import { DayRing, Recent } from './engine/window.ts'
  */
 const WINDOW_DAYS = 30
 
-interface Day {
-  /** Approved sales at or above the minimum amount. */
-  counted: number
-  /** Of those, within the band around a round thousand but not exact. */
-  near: number
-  /** Sum over counted sales of the chance each had to fall in its band. */
-  expected: number
-}
+/** Columns of a day: approved sales at or above the minimum amount. */
+const COUNTED = 0
+/** Of those, within the band around a round thousand but not exact. */
+const NEAR = 1
+/** Sum over counted sales of the chance each had to fall in its band. */
+const EXPECTED = 2
 
 export const nearRoundAmount = defineRule({
   id: 'near_round_amount',
@@ -37,6 +35,7 @@ export const nearRoundAmount = defineRule({
     'being exact (9,950, 10,150), when that share is also well above what evenly spread amounts give.',
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
+  clock: 'day',
   params: {
     minAmountMajor: num({
       default: 5_000,
@@ -76,28 +75,29 @@ export const nearRoundAmount = defineRule({
     }),
   },
   createState: () => ({
-    days: new DayRing<Day>(WINDOW_DAYS, () => ({ counted: 0, near: 0, expected: 0 })),
+    days: new DayTable(WINDOW_DAYS, 3),
     samples: new Recent<string>(5),
   }),
   onTransaction(state, txn, ctx) {
-    if (!txn.approved || !txn.sale) return
+    if (!txn.approved || !txn.sale) return false
     const p = ctx.params
     const unit = txn.minorPerMajor
     const amount = txn.amount_minor
-    if (amount < p.minAmountMajor * unit) return
-    const day = state.days.at(txn.localDay)
-    if (day === undefined) return
+    if (amount < p.minAmountMajor * unit) return false
+    const days = state.days
+    const day = days.at(txn.localDay)
+    if (day < 0) return false
     const thousand = 1_000 * unit
     const roundK = Math.round(amount / thousand) * thousand
     const band = p.tolerance * roundK
     const psych = p.psychBelowMajor * unit
-    day.counted++
+    days.add(day, COUNTED, 1)
     // Chance of landing in the band for an amount spread evenly over its thousand, less the excluded
     // price-list endings; capped at 1 where the band covers the whole thousand.
-    day.expected += Math.max(0, Math.min(2 * band, thousand) - Math.min(psych, band)) / thousand
+    days.add(day, EXPECTED, Math.max(0, Math.min(2 * band, thousand) - Math.min(psych, band)) / thousand)
     const off = amount - roundK
     if (off === 0 || Math.abs(off) > band || (off < 0 && -off <= psych)) return
-    day.near++
+    days.add(day, NEAR, 1)
     state.samples.push(txn.txn_id)
   },
   evaluate(state, ctx) {
@@ -108,11 +108,12 @@ export const nearRoundAmount = defineRule({
     let near = 0
     let expected = 0
     // Stored days only, oldest first: most merchants are active on few of the window's days.
-    state.days.forEach(from, to, (b) => {
-      counted += b.counted
-      near += b.near
-      expected += b.expected
-    })
+    const days = state.days
+    for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
+      counted += days.get(o, COUNTED)
+      near += days.get(o, NEAR)
+      expected += days.get(o, EXPECTED)
+    }
     if (counted < p.minSales) return null
     const share = near / counted
     const chance = expected / counted

@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule, type RuleContext } from './engine/types.ts'
-import { DayRing, Recent } from './engine/window.ts'
+import { DayTable, Recent } from './engine/window.ts'
 
 /**
  * New-merchant ramp: a shell merchant signed up for cash-out runs at full volume within weeks, while a
@@ -11,13 +11,12 @@ import { DayRing, Recent } from './engine/window.ts'
 const DAY_MS = 86_400_000
 const WINDOW_DAYS = 30
 
-interface Day {
-  count: number
-  amount: number
-}
+/** Columns of a day: approved sales and their amount. */
+const COUNT = 0
+const AMOUNT = 1
 
 interface State {
-  days: DayRing<Day>
+  days: DayTable
   samples: Recent<string>
   minorPerMajor: number
   /** The onboarding time and its local day, cached: converting time zones is not free. */
@@ -33,11 +32,12 @@ function localDayOf(t: number, dayStart: (day: number) => number): number {
   return d
 }
 
-function syncOnboarding(state: State, ctx: RuleContext<unknown>): void {
+function syncOnboarding(state: State, ctx: RuleContext<unknown>): boolean {
   const at = ctx.profile.onboardedAt
-  if (at === state.onboardedAt) return
+  if (at === state.onboardedAt) return false
   state.onboardedAt = at
   if (at !== null) state.onboardDay = localDayOf(at, ctx.dayStart)
+  return true
 }
 
 export const newMerchantRamp = defineRule({
@@ -81,19 +81,19 @@ export const newMerchantRamp = defineRule({
     minTxns: int({ default: 20, min: 1, description: 'Count floor: approved sales in the window.' }),
   },
   createState: (): State => ({
-    days: new DayRing<Day>(WINDOW_DAYS, () => ({ count: 0, amount: 0 })),
+    days: new DayTable(WINDOW_DAYS, 2),
     samples: new Recent<string>(5),
     minorPerMajor: 100,
     onboardedAt: null,
     onboardDay: 0,
   }),
   onTransaction(state, txn, ctx) {
-    syncOnboarding(state, ctx)
-    if (!txn.approved || !txn.sale) return
+    const synced = syncOnboarding(state, ctx)
+    if (!txn.approved || !txn.sale) return synced
     const day = state.days.at(txn.localDay)
-    if (day === undefined) return
-    day.count++
-    day.amount += txn.amount_minor
+    if (day < 0) return synced
+    state.days.add(day, COUNT, 1)
+    state.days.add(day, AMOUNT, txn.amount_minor)
     state.minorPerMajor = txn.minorPerMajor
     state.samples.push(txn.txn_id)
   },
@@ -109,12 +109,14 @@ export const newMerchantRamp = defineRule({
     let count = 0
     let amount = 0
     let activeDays = 0
-    state.days.forEach(from, ctx.watermarkDay, (d) => {
-      if (d.count === 0) return
+    const days = state.days
+    const to = ctx.watermarkDay
+    for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
+      if (days.get(o, COUNT) === 0) continue
       activeDays++
-      count += d.count
-      amount += d.amount
-    })
+      count += days.get(o, COUNT)
+      amount += days.get(o, AMOUNT)
+    }
     if (activeDays < p.minActiveDays || count < p.minTxns) return null
     const perDay = amount / activeDays
     const peer = ctx.peers?.dailyVolume

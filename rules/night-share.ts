@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayRing, Recent } from './engine/window.ts'
+import { DayTable, Recent } from './engine/window.ts'
 
 /**
  * Night-time volume: cash-out swipes are often run after hours, when no real customer is in the shop.
@@ -9,49 +9,36 @@ import { DayRing, Recent } from './engine/window.ts'
  */
 const WINDOW_DAYS = 30
 
-interface Day {
-  count: number
-  amount: number
-  nightCount: number
-  nightAmount: number
-}
+/** Columns of a day, and of the window's running total. */
+const COUNT = 0
+const AMOUNT = 1
+const NIGHT_COUNT = 2
+const NIGHT_AMOUNT = 3
+const WIDTH = 4
 
 interface State {
-  days: DayRing<Day>
+  days: DayTable
   /**
    * Sums over the window's days [from, watermark day], kept as events arrive and days leave, so evaluate
    * is O(1). All counts and amounts are integers (minor units), so adding and subtracting is exact.
    */
-  total: Day
+  total: number[]
   from: number
   samples: Recent<string>
 }
 
-function zero(): Day {
-  return { count: 0, amount: 0, nightCount: 0, nightAmount: 0 }
-}
-
-function record(d: Day, amountMinor: number, night: boolean): void {
-  d.count++
-  d.amount += amountMinor
-  if (night) {
-    d.nightCount++
-    d.nightAmount += amountMinor
-  }
-}
-
 /** Moves the window to end at `watermarkDay`, subtracting the days that leave it. */
-function advance(state: State, watermarkDay: number): void {
+function advance(state: State, watermarkDay: number): boolean {
   const from = watermarkDay - WINDOW_DAYS + 1
-  if (from <= state.from) return
+  if (from <= state.from) return false
   const t = state.total
-  state.days.forEach(state.from, from - 1, (d) => {
-    t.count -= d.count
-    t.amount -= d.amount
-    t.nightCount -= d.nightCount
-    t.nightAmount -= d.nightAmount
-  })
+  const days = state.days
+  const to = from - 1
+  for (let o = days.first(state.from, to); o >= 0; o = days.next(o, to)) {
+    for (let c = 0; c < WIDTH; c++) t[c] = (t[c] ?? 0) - days.get(o, c)
+  }
   state.from = from
+  return true
 }
 
 export const nightShare = defineRule({
@@ -62,6 +49,7 @@ export const nightShare = defineRule({
   description: 'Share of approved volume between 00:00 and 05:00 local time, against peers (30 days).',
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
+  clock: 'day',
   params: {
     peerMultiple: num({
       default: 3,
@@ -103,28 +91,47 @@ export const nightShare = defineRule({
     minNightTxns: int({ default: 10, min: 1, description: 'Count floor: approved night sales in 30 days.' }),
   },
   createState: (): State => ({
-    days: new DayRing<Day>(WINDOW_DAYS, zero),
-    total: zero(),
+    days: new DayTable(WINDOW_DAYS, WIDTH),
+    total: new Array<number>(WIDTH).fill(0),
     from: Number.NEGATIVE_INFINITY,
     samples: new Recent<string>(5),
   }),
   onTransaction(state, txn, ctx) {
     // Before `at`, which drops the days that leave the ring: they must be subtracted first.
-    advance(state, ctx.watermarkDay)
-    if (!txn.approved || !txn.sale) return
-    const day = state.days.at(txn.localDay)
-    if (day === undefined) return
+    const moved = advance(state, ctx.watermarkDay)
+    if (!txn.approved || !txn.sale) return moved
+    const days = state.days
+    const day = days.at(txn.localDay)
+    if (day < 0) return moved
     const night = txn.localHour < ctx.params.nightEndHour
-    record(day, txn.amount_minor, night)
+    const amount = txn.amount_minor
+    days.add(day, COUNT, 1)
+    days.add(day, AMOUNT, amount)
+    if (night) {
+      days.add(day, NIGHT_COUNT, 1)
+      days.add(day, NIGHT_AMOUNT, amount)
+    }
     // A late event of a day before the window is in no window the rule will evaluate.
-    if (txn.localDay >= state.from) record(state.total, txn.amount_minor, night)
+    if (txn.localDay >= state.from) {
+      const t = state.total
+      t[COUNT] = (t[COUNT] ?? 0) + 1
+      t[AMOUNT] = (t[AMOUNT] ?? 0) + amount
+      if (night) {
+        t[NIGHT_COUNT] = (t[NIGHT_COUNT] ?? 0) + 1
+        t[NIGHT_AMOUNT] = (t[NIGHT_AMOUNT] ?? 0) + amount
+      }
+    }
     if (night) state.samples.push(txn.txn_id)
   },
   evaluate(state, ctx) {
     const p = ctx.params
     advance(state, ctx.watermarkDay)
     const from = state.from
-    const { count, amount, nightCount, nightAmount } = state.total
+    const t = state.total
+    const count = t[COUNT] ?? 0
+    const amount = t[AMOUNT] ?? 0
+    const nightCount = t[NIGHT_COUNT] ?? 0
+    const nightAmount = t[NIGHT_AMOUNT] ?? 0
     if (count < p.minTxns || nightCount < p.minNightTxns || amount <= 0) return null
     const share = nightAmount / amount
     const peer = ctx.peers?.nightShare

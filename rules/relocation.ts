@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule, type MerchantProfile } from './engine/types.ts'
-import { DayRing, Recent } from './engine/window.ts'
+import { DayTable, Recent } from './engine/window.ts'
 
 /**
  * Terminal relocation: a device taken away from its registered address (to a cash-out shop, or lent to
@@ -22,14 +22,19 @@ function haversineKm(lat1: number, lon1: number, lat2: number, lon2: number): nu
   return 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(a)))
 }
 
-interface Day {
-  /** The registered location the distances were measured against. */
-  refLat: number
-  refLon: number
-  fixes: number
-  farFixes: number
-  /** The largest far distances of the day, descending, at most TOP. */
-  top: number[]
+/** Columns of a day: the registered location the distances were measured against, the fixes. */
+const REF_LAT = 0
+const REF_LON = 1
+const FIXES = 2
+const FAR_FIXES = 3
+/** How many of the day's largest far distances follow, descending, at most TOP. */
+const TOP_LENGTH = 4
+const TOP_FIRST = 5
+const WIDTH = TOP_FIRST + TOP
+const KEPT_DAYS = 2
+
+/** What a day with far fixes also keeps; most days have none, so it is created on the first. */
+interface Far {
   terminals: Set<string>
   samples: Recent<string>
 }
@@ -43,59 +48,63 @@ interface Fix {
 }
 
 interface State {
-  days: DayRing<Day>
+  days: DayTable
+  far: Map<number, Far>
   pending: Fix[]
 }
 
-function newDay(): Day {
-  return {
-    refLat: Number.NaN,
-    refLon: Number.NaN,
-    fixes: 0,
-    farFixes: 0,
-    top: [],
-    terminals: new Set(),
-    samples: new Recent<string>(5),
-  }
-}
-
-/** Clears a day in place: a fresh day (the common case) is left as it is, with nothing allocated. */
-function restart(day: Day): void {
-  day.fixes = 0
-  day.farFixes = 0
-  day.top.length = 0
-  day.terminals.clear()
-  day.samples.clear()
-}
-
-function record(state: State, fix: Fix, lat0: number, lon0: number, maxKm: number): void {
-  const day = state.days.at(fix.day)
-  if (day === undefined) return
+function record(
+  state: State,
+  dayNo: number,
+  lat: number,
+  lon: number,
+  txnId: string,
+  terminalId: string,
+  lat0: number,
+  lon0: number,
+  maxKm: number,
+): void {
+  const days = state.days
+  const day = days.at(dayNo)
+  if (day < 0) return
   // A new registered address restarts the day: fixes measured against the old one prove nothing now.
-  if (day.refLat !== lat0 || day.refLon !== lon0) {
-    restart(day)
-    day.refLat = lat0
-    day.refLon = lon0
+  // (A fresh row reads 0, 0: restarting it changes nothing, so no row needs another mark of "new".)
+  if (days.get(day, REF_LAT) !== lat0 || days.get(day, REF_LON) !== lon0) {
+    days.set(day, FIXES, 0)
+    days.set(day, FAR_FIXES, 0)
+    days.set(day, TOP_LENGTH, 0)
+    state.far.delete(dayNo)
+    days.set(day, REF_LAT, lat0)
+    days.set(day, REF_LON, lon0)
   }
-  day.fixes++
-  const km = haversineKm(lat0, lon0, fix.lat, fix.lon)
+  days.add(day, FIXES, 1)
+  const km = haversineKm(lat0, lon0, lat, lon)
   if (km <= maxKm) return
-  day.farFixes++
-  if (day.terminals.size < TOP) day.terminals.add(fix.terminalId)
-  day.samples.push(fix.txnId)
-  const top = day.top
-  if (top.length === TOP && km <= (top[TOP - 1] ?? 0)) return
-  let i = top.length < TOP ? top.length : TOP - 1
-  while (i > 0 && (top[i - 1] ?? 0) < km) {
-    top[i] = top[i - 1] ?? 0
+  days.add(day, FAR_FIXES, 1)
+  let far = state.far.get(dayNo)
+  if (far === undefined) {
+    // The details follow the table's rows: those of days it dropped go with them.
+    for (const d of state.far.keys()) if (d <= days.latest - KEPT_DAYS) state.far.delete(d)
+    far = { terminals: new Set(), samples: new Recent<string>(5) }
+    state.far.set(dayNo, far)
+  }
+  if (far.terminals.size < TOP) far.terminals.add(terminalId)
+  far.samples.push(txnId)
+  const length = days.get(day, TOP_LENGTH)
+  if (length === TOP && km <= days.get(day, TOP_FIRST + TOP - 1)) return
+  let i = length < TOP ? length : TOP - 1
+  if (length < TOP) days.set(day, TOP_LENGTH, length + 1)
+  while (i > 0 && days.get(day, TOP_FIRST + i - 1) < km) {
+    days.set(day, TOP_FIRST + i, days.get(day, TOP_FIRST + i - 1))
     i--
   }
-  top[i] = km
+  days.set(day, TOP_FIRST + i, km)
 }
 
 function flushPending(state: State, p: Readonly<MerchantProfile>, maxKm: number): void {
   if (state.pending.length === 0 || p.latitude === null || p.longitude === null) return
-  for (const fix of state.pending) record(state, fix, p.latitude, p.longitude, maxKm)
+  for (const f of state.pending)
+    record(state, f.day, f.lat, f.lon, f.txnId, f.terminalId, p.latitude, p.longitude, maxKm)
   state.pending.length = 0
 }
 
@@ -108,6 +117,7 @@ export const relocation = defineRule({
     'Several position fixes in one local day far from the registered location: the terminal is used elsewhere.',
   whitelistable: false,
   retentionDays: 2,
+  clock: 'day',
   params: {
     maxDistanceKm: num({
       default: 10,
@@ -123,22 +133,23 @@ export const relocation = defineRule({
     }),
   },
   createState: (): State => ({
-    days: new DayRing<Day>(2, newDay),
+    days: new DayTable(KEPT_DAYS, WIDTH),
+    far: new Map(),
     pending: [],
   }),
   onTransaction(state, txn, ctx) {
     const { latitude: lat, longitude: lon } = txn
     // (0, 0) is what a receiver without a fix reports on many terminals, not a place in the Gulf of Guinea.
-    if (lat === null || lon === null || (lat === 0 && lon === 0)) return
-    const fix = { day: txn.localDay, lat, lon, txnId: txn.txn_id, terminalId: txn.terminal_id }
+    if (lat === null || lon === null || (lat === 0 && lon === 0)) return false
     const p = ctx.profile
     if (p.latitude === null || p.longitude === null) {
       if (state.pending.length === PENDING) state.pending.shift()
-      state.pending.push(fix)
+      state.pending.push({ day: txn.localDay, lat, lon, txnId: txn.txn_id, terminalId: txn.terminal_id })
       return
     }
-    flushPending(state, p, ctx.params.maxDistanceKm)
-    record(state, fix, p.latitude, p.longitude, ctx.params.maxDistanceKm)
+    const maxKm = ctx.params.maxDistanceKm
+    flushPending(state, p, maxKm)
+    record(state, txn.localDay, lat, lon, txn.txn_id, txn.terminal_id, p.latitude, p.longitude, maxKm)
   },
   onMerchantEvent(state, _event, ctx) {
     flushPending(state, ctx.profile, ctx.params.maxDistanceKm)
@@ -146,20 +157,23 @@ export const relocation = defineRule({
   evaluate(state, ctx) {
     const p = ctx.params
     const { latitude, longitude } = ctx.profile
-    const day = state.days.peek(ctx.watermarkDay)
-    if (day === undefined || day.refLat !== latitude || day.refLon !== longitude) return null
-    if (day.farFixes < p.minFarFixes) return null
+    const days = state.days
+    const day = days.peek(ctx.watermarkDay)
+    if (day < 0 || days.get(day, REF_LAT) !== latitude || days.get(day, REF_LON) !== longitude) return null
+    const farFixes = days.get(day, FAR_FIXES)
+    if (farFixes < p.minFarFixes) return null
     // The distance that `minFarFixes` fixes all exceed: robust to the one wild fix that the maximum is not.
-    const observed = day.top[Math.min(p.minFarFixes, day.top.length) - 1] ?? 0
-    const farthest = day.top[0] ?? 0
+    const observed = days.get(day, TOP_FIRST + Math.min(p.minFarFixes, days.get(day, TOP_LENGTH)) - 1)
+    const farthest = days.get(day, TOP_FIRST)
+    const far = state.far.get(ctx.watermarkDay)
     return {
       observed,
       threshold: p.maxDistanceKm,
       windowStart: ctx.dayStart(ctx.watermarkDay),
       windowEnd: ctx.dayStart(ctx.watermarkDay + 1),
-      sampleTxnIds: day.samples.toArray(),
+      sampleTxnIds: far?.samples.toArray() ?? [],
       detail:
-        `${day.farFixes} of ${day.fixes} position fixes today on ${day.terminals.size} terminal(s) were more than ` +
+        `${farFixes} of ${days.get(day, FIXES)} position fixes today on ${far?.terminals.size ?? 0} terminal(s) were more than ` +
         `${p.maxDistanceKm} km from the registered location; ${p.minFarFixes} of them at least ` +
         `${observed.toFixed(1)} km away, the farthest ${farthest.toFixed(1)} km.`,
     }

@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayRing, Recent } from './engine/window.ts'
+import { DayTable, Recent } from './engine/window.ts'
 
 /**
  * Cash-out runs the same few credit cards through the same terminal again and again. The playbook caps
@@ -31,13 +31,12 @@ interface Card {
   volume: number
 }
 
-interface Totals {
-  volume: number
-  sales: number
-}
+/** Columns of the merchant's day totals: approved sales amount and count. */
+const VOLUME = 0
+const SALES = 1
 
 interface State {
-  totals: DayRing<Totals>
+  totals: DayTable
   /** Only cards with a large swipe in the window: small everyday purchases never allocate a record. */
   cards: Map<string, Card>
   /** The window the aggregate below describes; rebuilt (and cards pruned) when the day moves. */
@@ -114,6 +113,7 @@ export const repeatedCard = defineRule({
     'Share of 7-day approved volume from cards swiped repeatedly with large amounts at the merchant: more than N a day, several of one amount a day, or about twice a day on most days of the week.',
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
+  clock: 'day',
   params: {
     minAmount: num({
       default: 1_000,
@@ -162,7 +162,7 @@ export const repeatedCard = defineRule({
     }),
   },
   createState: (): State => ({
-    totals: new DayRing<Totals>(WINDOW_DAYS, () => ({ volume: 0, sales: 0 })),
+    totals: new DayTable(WINDOW_DAYS, 2),
     cards: new Map(),
     aggDay: Number.NaN,
     flaggedCards: 0,
@@ -171,11 +171,11 @@ export const repeatedCard = defineRule({
     samples: new Recent<string>(5),
   }),
   onTransaction(state, txn, ctx) {
-    if (!txn.approved || !txn.sale) return
+    if (!txn.approved || !txn.sale) return false
     const bucket = state.totals.at(txn.localDay)
-    if (bucket === undefined) return
-    bucket.volume += txn.amount_minor
-    bucket.sales++
+    if (bucket < 0) return false
+    state.totals.add(bucket, VOLUME, txn.amount_minor)
+    state.totals.add(bucket, SALES, 1)
     const p = ctx.params
     if (txn.amount_minor < p.minAmount * txn.minorPerMajor) return
     const wd = ctx.watermarkDay
@@ -214,10 +214,11 @@ export const repeatedCard = defineRule({
     if (state.flaggedCards < p.minFlaggedCards) return null
     let volume = 0
     let sales = 0
-    state.totals.forEach(wd - WINDOW_DAYS + 1, wd, (b) => {
-      volume += b.volume
-      sales += b.sales
-    })
+    const totals = state.totals
+    for (let o = totals.first(wd - WINDOW_DAYS + 1, wd); o >= 0; o = totals.next(o, wd)) {
+      volume += totals.get(o, VOLUME)
+      sales += totals.get(o, SALES)
+    }
     if (sales < p.minSales || volume <= 0) return null
     const share = state.flaggedVolume / volume
     if (share <= p.minVolumeShare) return null

@@ -1,7 +1,7 @@
 import { int, num } from './engine/params.ts'
 import type { Spread } from './engine/types.ts'
 import { defineRule } from './engine/types.ts'
-import { DayRing, Recent } from './engine/window.ts'
+import { DayTable, Recent } from './engine/window.ts'
 
 /**
  * Round sums: a purchase that never happened gets a made-up amount, and made-up amounts are exact
@@ -15,16 +15,14 @@ import { DayRing, Recent } from './engine/window.ts'
 const WINDOW_DAYS = 30
 const MAD_TO_SIGMA = 1.4826
 
-interface Day {
-  /** Approved sales at or above the large-amount floor. */
-  large: number
-  /** Of those, exact round thousands. */
-  round: number
-  /** Approved sales in a currency that has a minor unit (the whole-unit share means nothing in JPY). */
-  minorSales: number
-  /** Of those, whole-unit amounts. */
-  whole: number
-}
+/** Columns of a day: approved sales at or above the large-amount floor. */
+const LARGE = 0
+/** Of those, exact round thousands. */
+const ROUND = 1
+/** Approved sales in a currency that has a minor unit (the whole-unit share means nothing in JPY). */
+const MINOR_SALES = 2
+/** Of those, whole-unit amounts. */
+const WHOLE = 3
 
 /** Upper bound of what is normal in the cohort, or null when the cohort cannot say. */
 function peerBound(s: Spread | undefined, z: number, minPeers: number): number | null {
@@ -43,6 +41,7 @@ export const roundAmount = defineRule({
     'with absolute thresholds otherwise.',
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
+  clock: 'day',
   params: {
     largeAmountMajor: num({
       default: 1_000,
@@ -96,28 +95,29 @@ export const roundAmount = defineRule({
     }),
   },
   createState: () => ({
-    days: new DayRing<Day>(WINDOW_DAYS, () => ({ large: 0, round: 0, minorSales: 0, whole: 0 })),
+    days: new DayTable(WINDOW_DAYS, 4),
     roundSamples: new Recent<string>(5),
     wholeSamples: new Recent<string>(5),
   }),
   onTransaction(state, txn, ctx) {
-    if (!txn.approved || !txn.sale) return
-    const day = state.days.at(txn.localDay)
-    if (day === undefined) return
+    if (!txn.approved || !txn.sale) return false
+    const days = state.days
+    const day = days.at(txn.localDay)
+    if (day < 0) return false
     const unit = txn.minorPerMajor
     const amount = txn.amount_minor
     const isLarge = amount >= ctx.params.largeAmountMajor * unit
     if (isLarge) {
-      day.large++
+      days.add(day, LARGE, 1)
       if (amount % (1_000 * unit) === 0) {
-        day.round++
+        days.add(day, ROUND, 1)
         state.roundSamples.push(txn.txn_id)
       }
     }
     if (unit > 1) {
-      day.minorSales++
+      days.add(day, MINOR_SALES, 1)
       if (amount % unit === 0) {
-        day.whole++
+        days.add(day, WHOLE, 1)
         // Large whole-unit amounts are the ones an analyst wants to look at, not a 15.00 coffee.
         if (isLarge) state.wholeSamples.push(txn.txn_id)
       }
@@ -132,12 +132,13 @@ export const roundAmount = defineRule({
     let minorSales = 0
     let whole = 0
     // Stored days only, oldest first: most merchants are active on few of the window's days.
-    state.days.forEach(from, to, (b) => {
-      large += b.large
-      round += b.round
-      minorSales += b.minorSales
-      whole += b.whole
-    })
+    const days = state.days
+    for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
+      large += days.get(o, LARGE)
+      round += days.get(o, ROUND)
+      minorSales += days.get(o, MINOR_SALES)
+      whole += days.get(o, WHOLE)
+    }
     if (large < p.minLargeSales) return null
 
     const roundShare = round / large

@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayRing, Recent } from './engine/window.ts'
+import { DayTable, Recent } from './engine/window.ts'
 
 /**
  * Structuring: the playbook says "keep single swipes under 50,000 and daily volume under 300,000",
@@ -15,14 +15,12 @@ import { DayRing, Recent } from './engine/window.ts'
  */
 const WINDOW_DAYS = 30
 
-interface Day {
-  /** Approved sales at or above consideredFrom × the single limit. */
-  considered: number
-  /** Of those, in [bandFrom, 1) × the single limit. */
-  band: number
-  /** Approved sales amount, minor units. */
-  volume: number
-}
+/** Columns of a day: approved sales at or above consideredFrom × the single limit. */
+const CONSIDERED = 0
+/** Of those, in [bandFrom, 1) × the single limit. */
+const BAND = 1
+/** Approved sales amount, minor units. */
+const VOLUME = 2
 
 export const structuring = defineRule({
   id: 'structuring',
@@ -34,6 +32,7 @@ export const structuring = defineRule({
     'volume lands just under the daily limit (amounts kept under the limits on purpose).',
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
+  clock: 'day',
   params: {
     singleLimitMajor: num({
       default: 50_000,
@@ -93,26 +92,27 @@ export const structuring = defineRule({
     }),
   },
   createState: () => ({
-    days: new DayRing<Day>(WINDOW_DAYS, () => ({ considered: 0, band: 0, volume: 0 })),
+    days: new DayTable(WINDOW_DAYS, 3),
     bandSamples: new Recent<string>(5),
     saleSamples: new Recent<string>(5),
     // Limits are in major units; evaluate sees no transaction, so it uses the last one's currency.
     minorPerMajor: 100,
   }),
   onTransaction(state, txn, ctx) {
-    if (!txn.approved || !txn.sale) return
-    const day = state.days.at(txn.localDay)
-    if (day === undefined) return
+    if (!txn.approved || !txn.sale) return false
+    const days = state.days
+    const day = days.at(txn.localDay)
+    if (day < 0) return false
     const p = ctx.params
     const limit = p.singleLimitMajor * txn.minorPerMajor
     const amount = txn.amount_minor
     state.minorPerMajor = txn.minorPerMajor
-    day.volume += amount
+    days.add(day, VOLUME, amount)
     state.saleSamples.push(txn.txn_id)
     if (amount < p.consideredFrom * limit) return
-    day.considered++
+    days.add(day, CONSIDERED, 1)
     if (amount >= p.bandFrom * limit && amount < limit) {
-      day.band++
+      days.add(day, BAND, 1)
       state.bandSamples.push(txn.txn_id)
     }
   },
@@ -129,17 +129,19 @@ export const structuring = defineRule({
     let bandDays = 0
     let overDays = 0
     // Stored days only, oldest first: most merchants are active on few of the window's days.
-    state.days.forEach(from, to, (b) => {
-      considered += b.considered
-      band += b.band
+    const days = state.days
+    for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
+      considered += days.get(o, CONSIDERED)
+      band += days.get(o, BAND)
       // Recomputed from the totals on every evaluation: a day that goes over the limit later (or gets a
       // late event) moves out of the band by itself.
-      if (b.volume > 0 && b.volume >= dayConsideredFrom) {
+      const volume = days.get(o, VOLUME)
+      if (volume > 0 && volume >= dayConsideredFrom) {
         consideredDays++
-        if (b.volume >= dailyLimit) overDays++
-        else if (b.volume >= dayBandFrom) bandDays++
+        if (volume >= dailyLimit) overDays++
+        else if (volume >= dayBandFrom) bandDays++
       }
-    })
+    }
     const swipeShare = considered > 0 ? band / considered : 0
     const swipeFires = considered >= p.minSwipes && swipeShare > p.swipeShareThreshold
     const dayShare = consideredDays > 0 ? bandDays / consideredDays : 0

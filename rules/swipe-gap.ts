@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayRing, Recent } from './engine/window.ts'
+import { DayTable, Recent } from './engine/window.ts'
 
 /**
  * The playbook tells operators to leave "at least 5 minutes" between two swipes of one card, and they
@@ -13,21 +13,19 @@ const KEPT_DAYS = 2
 /** Swipes kept per card and day; a card swiped more often is repeated_card's business, not a gap pattern. */
 const MAX_SWIPES = 32
 
-interface Gaps {
-  gaps: number
-  inBand: number
-  cards: number
-}
-
-interface CardDay {
-  day: number
-  /** Event times of the card's swipes that day, sorted, so a late swipe splits the gap it falls in. */
-  times: number[]
-}
+/** Columns of a day: gaps between repeat swipes, those in the band, cards swiped more than once. */
+const GAPS = 0
+const IN_BAND = 1
+const CARDS = 2
 
 interface State {
-  days: DayRing<Gaps>
-  cards: Map<string, CardDay[]>
+  days: DayTable
+  /**
+   * Per card, its days in one flat array of blocks: the day, the number of swipes, then their event
+   * times, sorted so that a late swipe splits the gap it falls in. One array per card instead of an
+   * object and an array per card and day: most cards of a merchant are seen once.
+   */
+  cards: Map<string, number[]>
   prunedDay: number
   samples: Recent<string>
 }
@@ -39,11 +37,18 @@ function inBand(gap: number, lo: number, hi: number): number {
 function prune(state: State, wd: number): void {
   state.prunedDay = wd
   // Compacted in place: this runs on every new day of a merchant, and a copy per card was garbage.
-  for (const [token, slots] of state.cards) {
+  for (const [token, blocks] of state.cards) {
     let kept = 0
-    for (const s of slots) if (s.day > wd - KEPT_DAYS) slots[kept++] = s
+    for (let r = 0; r < blocks.length; ) {
+      const size = (blocks[r + 1] ?? 0) + 2
+      if ((blocks[r] ?? 0) > wd - KEPT_DAYS) {
+        if (kept !== r) for (let i = 0; i < size; i++) blocks[kept + i] = blocks[r + i] ?? 0
+        kept += size
+      }
+      r += size
+    }
     if (kept === 0) state.cards.delete(token)
-    else slots.length = kept
+    else blocks.length = kept
   }
 }
 
@@ -56,6 +61,7 @@ export const swipeGap = defineRule({
     'Share of gaps between consecutive swipes of one card at the merchant, in a local day, that fall in a narrow band just above the playbook pause (5–10 minutes).',
   whitelistable: true,
   retentionDays: KEPT_DAYS,
+  clock: 'day',
   params: {
     minGapMin: num({
       default: 5,
@@ -86,69 +92,71 @@ export const swipeGap = defineRule({
     }),
   },
   createState: (): State => ({
-    days: new DayRing<Gaps>(KEPT_DAYS, () => ({ gaps: 0, inBand: 0, cards: 0 })),
+    days: new DayTable(KEPT_DAYS, 3),
     cards: new Map(),
     prunedDay: Number.NaN,
     samples: new Recent<string>(5),
   }),
   onTransaction(state, txn, ctx) {
     const p = ctx.params
-    if (!txn.approved || !txn.sale || txn.amount_minor < p.minAmount * txn.minorPerMajor) return
-    const bucket = state.days.at(txn.localDay)
-    if (bucket === undefined) return
+    if (!txn.approved || !txn.sale || txn.amount_minor < p.minAmount * txn.minorPerMajor) return false
+    const days = state.days
+    const bucket = days.at(txn.localDay)
+    if (bucket < 0) return false
     if (state.prunedDay !== ctx.watermarkDay) prune(state, ctx.watermarkDay)
 
-    let slots = state.cards.get(txn.card_token)
-    if (slots === undefined) {
-      slots = []
-      state.cards.set(txn.card_token, slots)
+    let blocks = state.cards.get(txn.card_token)
+    if (blocks === undefined) {
+      blocks = []
+      state.cards.set(txn.card_token, blocks)
     }
-    let slot: CardDay | undefined
-    for (const s of slots) {
-      if (s.day === txn.localDay) {
-        slot = s
-        break
-      }
+    let r = 0
+    while (r < blocks.length && blocks[r] !== txn.localDay) r += (blocks[r + 1] ?? 0) + 2
+    if (r >= blocks.length) {
+      r = blocks.length
+      blocks.push(txn.localDay, 0)
     }
-    if (slot === undefined) {
-      slot = { day: txn.localDay, times: [] }
-      slots.push(slot)
-    }
-    const times = slot.times
-    if (times.length >= MAX_SWIPES) return
-    if (times.length === 1) bucket.cards++
+    const n = blocks[r + 1] ?? 0
+    if (n >= MAX_SWIPES) return
+    if (n === 1) days.add(bucket, CARDS, 1)
 
     const t = txn.event_time
-    let k = times.length
-    while (k > 0 && (times[k - 1] ?? t) > t) k--
-    const prev = times[k - 1]
-    const next = times[k]
+    const first = r + 2
+    let k = n
+    while (k > 0 && (blocks[first + k - 1] ?? t) > t) k--
+    const prev = k > 0 ? blocks[first + k - 1] : undefined
+    const next = k < n ? blocks[first + k] : undefined
     const lo = p.minGapMin * MINUTE_MS
     const hi = p.maxGapMin * MINUTE_MS
     // A late swipe between two others replaces the gap it falls in with two shorter ones.
     if (prev !== undefined && next !== undefined) {
-      bucket.gaps--
-      bucket.inBand -= inBand(next - prev, lo, hi)
+      days.add(bucket, GAPS, -1)
+      days.add(bucket, IN_BAND, -inBand(next - prev, lo, hi))
     }
     let hit = 0
     if (prev !== undefined) {
-      bucket.gaps++
+      days.add(bucket, GAPS, 1)
       hit += inBand(t - prev, lo, hi)
     }
     if (next !== undefined) {
-      bucket.gaps++
+      days.add(bucket, GAPS, 1)
       hit += inBand(next - t, lo, hi)
     }
-    bucket.inBand += hit
-    times.splice(k, 0, t)
+    days.add(bucket, IN_BAND, hit)
+    blocks.splice(first + k, 0, t)
+    blocks[r + 1] = n + 1
     if (hit > 0) state.samples.push(txn.txn_id)
   },
   evaluate(state, ctx) {
     const p = ctx.params
     const wd = ctx.watermarkDay
-    const day = state.days.peek(wd)
-    if (day === undefined || day.gaps < p.minGaps) return null
-    const share = day.inBand / day.gaps
+    const days = state.days
+    const day = days.peek(wd)
+    if (day < 0) return null
+    const gaps = days.get(day, GAPS)
+    const inBandGaps = days.get(day, IN_BAND)
+    if (gaps < p.minGaps) return null
+    const share = inBandGaps / gaps
     if (share <= p.minShare) return null
     return {
       observed: share,
@@ -156,7 +164,7 @@ export const swipeGap = defineRule({
       windowStart: ctx.dayStart(wd),
       windowEnd: ctx.dayStart(wd + 1),
       sampleTxnIds: state.samples.toArray(),
-      detail: `${day.inBand} of ${day.gaps} gaps between repeat swipes of ${day.cards} cards today fell between ${p.minGapMin} and ${p.maxGapMin} minutes (${(share * 100).toFixed(1)}%), a timed pause rather than customers coming back.`,
+      detail: `${inBandGaps} of ${gaps} gaps between repeat swipes of ${days.get(day, CARDS)} cards today fell between ${p.minGapMin} and ${p.maxGapMin} minutes (${(share * 100).toFixed(1)}%), a timed pause rather than customers coming back.`,
     }
   },
 })

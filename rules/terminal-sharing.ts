@@ -78,6 +78,7 @@ export const terminalSharing = defineRule({
     'Sales on a terminal not bound to the merchant, never or no longer (30 days; terminals bound to several merchants are not covered yet).',
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
+  clock: 'day',
   params: {
     minForeignTxns: int({
       default: 3,
@@ -95,12 +96,12 @@ export const terminalSharing = defineRule({
   createState: (): State => ({ bindings: new Map(), foreign: new Map(), foreignCount: 0 }),
   onTransaction(state, txn, ctx) {
     // Bindings unknown: nothing to judge against, and no memory spent on merchants without a lifecycle feed.
-    if (state.bindings.size === 0) return
+    if (state.bindings.size === 0) return false
     const graceMs = ctx.params.graceMinutes * MINUTE_MS
-    if (covered(state.bindings.get(txn.terminal_id), txn.event_time, graceMs)) return
+    if (covered(state.bindings.get(txn.terminal_id), txn.event_time, graceMs)) return false
     let f = state.foreign.get(txn.terminal_id)
     if (f === undefined) {
-      if (state.foreign.size >= MAX_FOREIGN_TERMINALS) return
+      if (state.foreign.size >= MAX_FOREIGN_TERMINALS) return false
       f = { times: [], ids: [] }
       state.foreign.set(txn.terminal_id, f)
     }
@@ -108,7 +109,7 @@ export const terminalSharing = defineRule({
       // Keep the newest: drop the oldest by event time (late sales make arrival order unreliable).
       let oldest = 0
       for (let i = 1; i < f.times.length; i++) if ((f.times[i] ?? 0) < (f.times[oldest] ?? 0)) oldest = i
-      if ((f.times[oldest] ?? 0) >= txn.event_time) return
+      if ((f.times[oldest] ?? 0) >= txn.event_time) return false
       f.times.splice(oldest, 1)
       f.ids.splice(oldest, 1)
       state.foreignCount--

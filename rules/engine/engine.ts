@@ -33,10 +33,41 @@ export type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 type MutableContext<P> = Mutable<RuleContext<P>>
 type BaseContext = Omit<MutableContext<never>, 'params'>
 
+/**
+ * Where a merchant's context stands: `day` changes with the local day of the watermark and with
+ * anything else in the context (profile, peers, baseline), `time` with those and every move of the
+ * watermark. A rule whose last evaluation found nothing need not be evaluated again while the stamp
+ * of its clock and its state stay the same.
+ */
+interface Stamps {
+  day: number
+  time: number
+}
+
 interface RuleInstance {
-  onTransaction(txn: RuleTxn, ctx: BaseContext, acquirerId: string, mcc: string | null): void
-  onMerchantEvent(event: MerchantEvent, ctx: BaseContext, acquirerId: string, mcc: string | null): void
-  evaluate(ctx: BaseContext, acquirerId: string, mcc: string | null): Finding | null
+  /** False when the transaction left the rule's state as it was. */
+  onTransaction(
+    txn: RuleTxn,
+    ctx: BaseContext,
+    stamps: Stamps,
+    acquirerId: string,
+    mcc: string | null,
+  ): boolean
+  onMerchantEvent(
+    event: MerchantEvent,
+    ctx: BaseContext,
+    stamps: Stamps,
+    acquirerId: string,
+    mcc: string | null,
+  ): void
+  /** The rule's finding; undefined when the evaluation was skipped as described above (nothing found). */
+  evaluate(
+    ctx: BaseContext,
+    stamps: Stamps,
+    acquirerId: string,
+    mcc: string | null,
+    changed: boolean,
+  ): Finding | null | undefined
 }
 
 /** A rule bound to its parameter resolver, with its types closed over so rules can sit side by side. */
@@ -60,12 +91,25 @@ export function compileRule<PS extends ParamSpecs, S>(
   // One context per rule, shared by all merchants and refilled on every call: a context per merchant
   // and rule was a large part of the engine's memory, and calls never overlap (rules keep no context).
   let shared: MutableContext<ParamValues<PS>> | null = null
-  const contextFor = (params: ParamValues<PS>, base: BaseContext): MutableContext<ParamValues<PS>> => {
+  // The merchant context and its time stamp the shared context was last filled from: consecutive
+  // calls for one event (a transaction, then the evaluation) then only swap the parameters.
+  let filledFrom: BaseContext | null = null
+  let filledAt = -1
+  const contextFor = (
+    params: ParamValues<PS>,
+    base: BaseContext,
+    stamps: Stamps,
+  ): MutableContext<ParamValues<PS>> => {
     if (shared === null) {
       shared = { ...base, params }
+      filledFrom = base
+      filledAt = stamps.time
       return shared
     }
     shared.params = params
+    if (filledFrom === base && filledAt === stamps.time) return shared
+    filledFrom = base
+    filledAt = stamps.time
     shared.profile = base.profile
     shared.peers = base.peers
     shared.baseline = base.baseline
@@ -76,39 +120,73 @@ export function compileRule<PS extends ParamSpecs, S>(
   }
   // A class, not closures: one small object per merchant and rule instead of a context and four
   // closures (measured with bench/engine.bench.ts).
+  const byDay = rule.clock === 'day'
   class Instance implements RuleInstance {
     readonly #state: S
     #params: ParamValues<PS> | null = null
     #mcc: string | null = null
     #generation = -1
+    /**
+     * The stamp of the rule's clock at which its last evaluation found nothing, with the parameters it
+     * still has; -1 when it found something, or the parameters changed since.
+     */
+    #silentAt = -1
 
     constructor(state: S) {
       this.#state = state
     }
 
-    #context(base: BaseContext, acquirerId: string, mcc: string | null): MutableContext<ParamValues<PS>> {
+    #paramsFor(acquirerId: string, mcc: string | null): ParamValues<PS> {
       let params = this.#params
       if (params === null || this.#mcc !== mcc || this.#generation !== generation) {
         params = paramsFor(acquirerId, mcc)
+        if (params !== this.#params) this.#silentAt = -1
         this.#params = params
         this.#mcc = mcc
         this.#generation = generation
       }
-      return contextFor(params, base)
+      return params
     }
 
-    onTransaction(txn: RuleTxn, base: BaseContext, acquirerId: string, mcc: string | null): void {
-      if (rule.onTransaction !== undefined)
-        rule.onTransaction(this.#state, txn, this.#context(base, acquirerId, mcc))
+    onTransaction(
+      txn: RuleTxn,
+      base: BaseContext,
+      stamps: Stamps,
+      acquirerId: string,
+      mcc: string | null,
+    ): boolean {
+      if (rule.onTransaction === undefined) return false
+      const params = this.#paramsFor(acquirerId, mcc)
+      return rule.onTransaction(this.#state, txn, contextFor(params, base, stamps)) !== false
     }
 
-    onMerchantEvent(event: MerchantEvent, base: BaseContext, acquirerId: string, mcc: string | null): void {
-      if (rule.onMerchantEvent !== undefined)
-        rule.onMerchantEvent(this.#state, event, this.#context(base, acquirerId, mcc))
+    onMerchantEvent(
+      event: MerchantEvent,
+      base: BaseContext,
+      stamps: Stamps,
+      acquirerId: string,
+      mcc: string | null,
+    ): void {
+      if (rule.onMerchantEvent !== undefined) {
+        const params = this.#paramsFor(acquirerId, mcc)
+        rule.onMerchantEvent(this.#state, event, contextFor(params, base, stamps))
+      }
     }
 
-    evaluate(base: BaseContext, acquirerId: string, mcc: string | null): Finding | null {
-      return rule.evaluate(this.#state, this.#context(base, acquirerId, mcc))
+    evaluate(
+      base: BaseContext,
+      stamps: Stamps,
+      acquirerId: string,
+      mcc: string | null,
+      changed: boolean,
+    ): Finding | null | undefined {
+      const params = this.#paramsFor(acquirerId, mcc)
+      const at = byDay ? stamps.day : stamps.time
+      // Same state, same parameters, same context: a pure evaluate would find nothing again.
+      if (!changed && this.#silentAt === at) return undefined
+      const finding = rule.evaluate(this.#state, contextFor(params, base, stamps))
+      this.#silentAt = finding === null ? at : -1
+      return finding
     }
   }
   return {
@@ -170,6 +248,7 @@ interface MerchantEntry {
   profileTimes: { mcc: number; location: number; account: number }
   /** The reference generation the context's peers and baseline were looked up at; -1 when stale. */
   referencesSeen: number
+  stamps: Stamps
 }
 
 export interface EngineStats {
@@ -177,6 +256,9 @@ export interface EngineStats {
   tooLate: number
   hits: number
   merchants: number
+  /** Rule evaluations run, and those skipped because neither the rule's state nor its context changed. */
+  evaluations: number
+  skippedEvaluations: number
 }
 
 /**
@@ -185,11 +267,20 @@ export interface EngineStats {
  * state inside; a merchant idle for longer than the widest rule window is dropped by `evict`.
  */
 export class RuleEngine {
-  readonly stats: EngineStats = { events: 0, tooLate: 0, hits: 0, merchants: 0 }
+  readonly stats: EngineStats = {
+    events: 0,
+    tooLate: 0,
+    hits: 0,
+    merchants: 0,
+    evaluations: 0,
+    skippedEvaluations: 0,
+  }
   readonly #merchants = new Map<string, Map<string, MerchantEntry>>()
   /** One view for every transaction, refilled per event: copying each event was a large part of the cost. */
   readonly #view: Mutable<RuleTxn> = fillView(emptyView(), EMPTY_TXN, 0)
   #count = 0
+  /** Which rules the current event changed; events are handled one at a time, so one array serves all. */
+  readonly #changed: boolean[]
   /** Bumped when peers or baselines are refreshed; merchants compare it with what they looked up. */
   #references = 0
   #opts: EngineOptions
@@ -202,6 +293,7 @@ export class RuleEngine {
       ids.add(r.meta.id)
     }
     this.#opts = opts
+    this.#changed = opts.rules.map(() => true)
     this.#retentionMs = Math.max(1, ...opts.rules.map((r) => r.meta.retentionDays)) * DAY_MS
   }
 
@@ -248,8 +340,13 @@ export class RuleEngine {
     const view = fillView(this.#view, txn, local)
     const ctx = this.#context(m, tz)
     const mcc = m.profile.registeredMcc ?? txn.mcc
-    for (const inst of m.instances) inst.onTransaction(view, ctx, m.acquirerId, mcc)
-    return this.#evaluate(m, ctx, mcc)
+    const instances = m.instances
+    const changed = this.#changed
+    for (let i = 0; i < instances.length; i++) {
+      const inst = instances[i]
+      changed[i] = inst?.onTransaction(view, ctx, m.stamps, m.acquirerId, mcc) ?? false
+    }
+    return this.#evaluate(m, ctx, mcc, changed)
   }
 
   onMerchantEvent(event: MerchantEvent): readonly HitUpdate[] {
@@ -282,8 +379,10 @@ export class RuleEngine {
     if (event.event_time > m.watermark) m.watermark = event.event_time
     const tz = this.#opts.timeZoneOf(m.acquirerId)
     const ctx = this.#context(m, tz)
-    for (const inst of m.instances) inst.onMerchantEvent(event, ctx, m.acquirerId, p.registeredMcc)
-    return this.#evaluate(m, ctx, p.registeredMcc)
+    for (const inst of m.instances) inst.onMerchantEvent(event, ctx, m.stamps, m.acquirerId, p.registeredMcc)
+    // A lifecycle event may change any rule's state or context: every rule is evaluated.
+    this.#changed.fill(true)
+    return this.#evaluate(m, ctx, p.registeredMcc, this.#changed)
   }
 
   /** Drops the merchants `which` selects (partitions this instance no longer owns); returns how many. */
@@ -346,6 +445,7 @@ export class RuleEngine {
         instances: this.#opts.rules.map((r) => r.createInstance()),
         lastFinding: new Map(),
         referencesSeen: -1,
+        stamps: { day: 0, time: 0 },
         profileTimes: {
           mcc: Number.NEGATIVE_INFINITY,
           location: Number.NEGATIVE_INFINITY,
@@ -373,9 +473,15 @@ export class RuleEngine {
   /** Brings the merchant's context up to its watermark and current peers and baseline. */
   #context(m: MerchantEntry, tz: string): BaseContext {
     const ctx = m.ctx
+    const stamps = m.stamps
     if (ctx.watermark !== m.watermark) {
       ctx.watermark = m.watermark
-      ctx.watermarkDay = Math.floor((m.watermark + utcOffsetMs(m.watermark, tz)) / DAY_MS)
+      stamps.time++
+      const day = Math.floor((m.watermark + utcOffsetMs(m.watermark, tz)) / DAY_MS)
+      if (day !== ctx.watermarkDay) {
+        ctx.watermarkDay = day
+        stamps.day++
+      }
     }
     // Peers and baseline change only when the merchant's profile changes or the references are
     // refreshed, not per event: looked up again only then.
@@ -384,18 +490,31 @@ export class RuleEngine {
       ctx.peers = this.#opts.peersOf(m.acquirerId, p.registeredMcc, p.latitude, p.longitude)
       ctx.baseline = this.#opts.baselineOf(m.acquirerId, m.merchantId)
       m.referencesSeen = this.#references
+      // The profile (an object updated in place) may also have changed: merchant events come here.
+      stamps.day++
+      stamps.time++
     }
     return ctx
   }
 
-  #evaluate(m: MerchantEntry, ctx: BaseContext, mcc: string | null): readonly HitUpdate[] {
+  #evaluate(
+    m: MerchantEntry,
+    ctx: BaseContext,
+    mcc: string | null,
+    changed: readonly boolean[],
+  ): readonly HitUpdate[] {
     let out: HitUpdate[] | null = null
     const rules = this.#opts.rules
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i]
       const inst = m.instances[i]
       if (rule === undefined || inst === undefined) continue
-      const finding = inst.evaluate(ctx, m.acquirerId, mcc)
+      const finding = inst.evaluate(ctx, m.stamps, m.acquirerId, mcc, changed[i] !== false)
+      if (finding === undefined) {
+        this.stats.skippedEvaluations++
+        continue
+      }
+      this.stats.evaluations++
       if (finding === null) continue
       const meta = rule.meta
       if (meta.whitelistable && this.#opts.isWhitelisted(m.acquirerId, m.merchantId, meta.id, m.watermark))

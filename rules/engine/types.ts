@@ -116,10 +116,27 @@ export interface RuleDefinition<PS extends ParamSpecs, S> {
   readonly params: PS
   /** Days of history the rule's state must keep; the engine keeps state for the widest. */
   readonly retentionDays: number
+  /**
+   * What of the merchant's clock `evaluate` reads: 'day' when only `ctx.watermarkDay`, so its finding
+   * cannot change while the watermark moves within a local day; 'time' (the default) when it also
+   * reads `ctx.watermark`. With 'day', the engine skips evaluating the rule on events that changed
+   * neither its state nor anything else it reads (see `onTransaction`).
+   */
+  readonly clock?: 'day' | 'time'
   createState(): S
-  onTransaction?(state: S, txn: RuleTxn, ctx: RuleContext<ParamValues<PS>>): void
+  /**
+   * Applies a transaction to the state. Returns false when the transaction left the state exactly as
+   * it was (a declined sale for a rule about approved sales): then, if the rule's last evaluation
+   * found nothing and its context did not change, the engine does not evaluate it again, since a pure
+   * `evaluate` would find nothing again. Any other return value means the state may have changed.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a rule that never reports "unchanged" returns nothing.
+  onTransaction?(state: S, txn: RuleTxn, ctx: RuleContext<ParamValues<PS>>): boolean | void
   onMerchantEvent?(state: S, event: MerchantEvent, ctx: RuleContext<ParamValues<PS>>): void
-  /** Called after each event that changed the state; returns a finding when the rule fires. */
+  /**
+   * Returns a finding when the rule fires. Called after every event of the merchant, except the skips
+   * described at `onTransaction`; a pure function of the state and the context.
+   */
   evaluate(state: S, ctx: RuleContext<ParamValues<PS>>): Finding | null
 }
 

@@ -145,3 +145,204 @@ export class Recent<T> {
     return out
   }
 }
+
+/**
+ * An empty array that holds unboxed doubles from the start. Arrays of small integers switch to doubles
+ * at the first amount that is not one, so tables would mix two element kinds and every access site
+ * would be polymorphic.
+ */
+function doubles(): number[] {
+  const a = [0.5]
+  a.length = 0
+  return a
+}
+
+/** Below any local day number, and a small integer, so a table's fields stay unboxed. */
+const NO_DAY = -1_000_000_000
+
+/**
+ * Numeric counters per event-time day: the window of a DayRing (the last `size` days, sparse, late
+ * days refused), but every day is a row of `width` numbers in one flat array, the day number first.
+ * A DayRing of small objects allocated one to three objects per rule and new day that lived for the
+ * whole window: with sparse traffic nearly every event opens a day, and that was most of the engine's
+ * garbage-collection time and memory (measured with bench/engine.bench.ts).
+ *
+ * With `samples` > 0, each day also keeps its last `samples` ids (what a Recent per day kept), in a
+ * second flat array aligned with the rows.
+ *
+ * Rows are addressed by offset into the flat array (`at`, `peek`, `first`, `next`); an offset is valid
+ * only until the next `at`, which may insert or drop rows.
+ */
+export class DayTable {
+  readonly #cells: number[] = doubles()
+  readonly #ids: string[] = []
+  readonly #width: number
+  readonly #stride: number
+  readonly #samples: number
+  readonly #size: number
+  #latest = NO_DAY
+
+  constructor(size: number, width: number, samples = 0) {
+    if (!Number.isInteger(size) || size < 1)
+      throw new Error(`DayTable size must be a positive integer, got ${size}`)
+    this.#size = size
+    this.#width = width
+    this.#samples = samples
+    // The day, the counters, and the length and next slot of the day's sample ring.
+    this.#stride = width + 1 + (samples > 0 ? 2 : 0)
+  }
+
+  get size(): number {
+    return this.#size
+  }
+
+  /** The latest day a row was created for. */
+  get latest(): number {
+    return this.#latest
+  }
+
+  /** Offset of `day`'s counters, the row created (zeroed) when new; -1 when older than the table keeps. */
+  at(day: number): number {
+    if (day <= this.#latest - this.#size) return -1
+    const cells = this.#cells
+    const stride = this.#stride
+    // Nearly always the latest day: scan from the end.
+    let o = cells.length - stride
+    while (o >= 0 && (cells[o] ?? 0) > day) o -= stride
+    if (o >= 0 && cells[o] === day) return o + 1
+    if (day > this.#latest) {
+      this.#latest = day
+      const oldest = day - this.#size
+      let drop = 0
+      while (drop < cells.length && (cells[drop] ?? 0) <= oldest) drop += stride
+      if (drop > 0) {
+        // Moved down in place: splice would also build an array of the dropped cells.
+        cells.copyWithin(0, drop)
+        cells.length -= drop
+        if (this.#samples > 0) {
+          const ids = this.#ids
+          const dropped = (drop / stride) * this.#samples
+          ids.copyWithin(0, dropped)
+          ids.length -= dropped
+        }
+        o -= drop
+      }
+    }
+    const row = o + stride
+    if (row === cells.length) {
+      cells.push(day)
+      for (let i = 1; i < stride; i++) cells.push(0)
+      for (let i = 0; i < this.#samples; i++) this.#ids.push('')
+    } else {
+      const fresh: number[] = new Array(stride).fill(0)
+      fresh[0] = day
+      cells.splice(row, 0, ...fresh)
+      if (this.#samples > 0) {
+        const ids: string[] = new Array(this.#samples).fill('')
+        this.#ids.splice((row / stride) * this.#samples, 0, ...ids)
+      }
+    }
+    return row + 1
+  }
+
+  /** Offset of `day`'s counters if the day holds data, without creating it; -1 otherwise. */
+  peek(day: number): number {
+    const cells = this.#cells
+    if (day <= this.#latest - this.#size) return -1
+    for (let o = cells.length - this.#stride; o >= 0; o -= this.#stride) {
+      const d = cells[o] ?? 0
+      if (d === day) return o + 1
+      if (d < day) return -1
+    }
+    return -1
+  }
+
+  /**
+   * Offset of the first stored day in [from, to] (the days DayRing.forEach visits), or -1. With `next`:
+   * `for (let o = t.first(from, to); o >= 0; o = t.next(o, to))`, oldest first.
+   */
+  first(from: number, to: number): number {
+    const start = Math.max(from, to - this.#size + 1, this.#latest - this.#size + 1)
+    const cells = this.#cells
+    for (let o = 0; o < cells.length; o += this.#stride) {
+      const d = cells[o] ?? 0
+      if (d > to) return -1
+      if (d >= start) return o + 1
+    }
+    return -1
+  }
+
+  /** Offset of the stored day after the one at `offset`, if it is at most `to`; -1 otherwise. */
+  next(offset: number, to: number): number {
+    const o = offset - 1 + this.#stride
+    const cells = this.#cells
+    if (o >= cells.length || (cells[o] ?? 0) > to) return -1
+    return o + 1
+  }
+
+  /** The day of the row at `offset`. */
+  dayOf(offset: number): number {
+    return this.#cells[offset - 1] ?? NO_DAY
+  }
+
+  /** Counter `column` of the row at `offset`. */
+  get(offset: number, column: number): number {
+    return this.#cells[offset + column] ?? 0
+  }
+
+  add(offset: number, column: number, value: number): void {
+    const i = offset + column
+    this.#cells[i] = (this.#cells[i] ?? 0) + value
+  }
+
+  set(offset: number, column: number, value: number): void {
+    this.#cells[offset + column] = value
+  }
+
+  /** Sum of counter `column` over the stored days in [from, to], oldest first. */
+  sum(from: number, to: number, column: number): number {
+    let s = 0
+    for (let o = this.first(from, to); o >= 0; o = this.next(o, to)) s += this.get(o, column)
+    return s
+  }
+
+  /** Keeps `id` among the day's last `samples` ids (a Recent per day, without the objects). */
+  pushSample(offset: number, id: string): void {
+    const cap = this.#samples
+    if (cap === 0) return
+    const cells = this.#cells
+    const lengthAt = offset + this.#width
+    const length = cells[lengthAt] ?? 0
+    const base = ((offset - 1) / this.#stride) * cap
+    if (length < cap) {
+      this.#ids[base + length] = id
+      cells[lengthAt] = length + 1
+    } else {
+      const next = cells[lengthAt + 1] ?? 0
+      this.#ids[base + next] = id
+      cells[lengthAt + 1] = (next + 1) % cap
+    }
+  }
+
+  /** The day's sample ids, oldest first. */
+  samples(offset: number): string[] {
+    const out: string[] = []
+    const cap = this.#samples
+    if (cap === 0) return out
+    const length = this.#cells[offset + this.#width] ?? 0
+    const next = this.#cells[offset + this.#width + 1] ?? 0
+    const base = ((offset - 1) / this.#stride) * cap
+    for (let i = 0; i < length; i++) {
+      const id = this.#ids[base + ((next + i) % length)]
+      if (id !== undefined) out.push(id)
+    }
+    return out
+  }
+
+  /** Forgets the day's sample ids. */
+  clearSamples(offset: number): void {
+    if (this.#samples === 0) return
+    this.#cells[offset + this.#width] = 0
+    this.#cells[offset + this.#width + 1] = 0
+  }
+}
