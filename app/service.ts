@@ -202,12 +202,22 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
           },
         )
       await refresh()
+      const timers = new Map<string, ReturnType<typeof metrics.risk.ruleEvaluation.labels>>()
+      const ruleEvaluation = (ruleId: string) => {
+        let t = timers.get(ruleId)
+        if (t === undefined) {
+          t = metrics.risk.ruleEvaluation.labels(ruleId)
+          timers.set(ruleId, t)
+        }
+        return t
+      }
       const engine = createEngine(rulesConfig, {
         timeZoneOf,
         allowedLatenessMs: config.rules.allowedLatenessMs,
         peersOf: (acquirerId, mcc, latitude, longitude) =>
           baselines.peersOf(acquirerId, mcc, latitude, longitude),
         baselineOf: (acquirerId, merchantId) => baselines.baselineOf(acquirerId, merchantId),
+        ruleTiming: (ruleId, seconds) => ruleEvaluation(ruleId).observe(seconds),
       })
       // Until the first cohorts exist (a new store), refresh every minute: the relative rules fall back to
       // absolute thresholds without peers, and look-alikes (car dealers, jewellers) fire on those.

@@ -287,6 +287,8 @@ export interface EngineSetup {
   peersOf?: EngineOptions['peersOf']
   /** Own baselines; none by default. */
   baselineOf?: EngineOptions['baselineOf']
+  /** Sampled per-rule evaluation times (metrics); none by default. */
+  ruleTiming?: EngineOptions['ruleTiming']
 }
 
 /** A rule engine running a loaded configuration: its rules, whitelist and hash. */
@@ -299,5 +301,6 @@ export function createEngine(config: RulesConfig, setup: EngineSetup): RuleEngin
     configHash: config.hash,
     peersOf: setup.peersOf ?? (() => null),
     baselineOf: setup.baselineOf ?? (() => null),
+    ...(setup.ruleTiming === undefined ? {} : { ruleTiming: setup.ruleTiming }),
   })
 }

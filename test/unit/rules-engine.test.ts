@@ -401,3 +401,22 @@ describe('the reused transaction view', () => {
     expect(view.get('localHour')).toBe(10)
   })
 })
+
+describe('sampled rule timings', () => {
+  it('times every rule on one event in TIMING_SAMPLE_EVERY, and none without a listener', async () => {
+    const { RULES } = await import('../../rules/index.ts')
+    const { TIMING_SAMPLE_EVERY } = await import('../../rules/engine/engine.ts')
+    const timed: [string, number][] = []
+    const engine = createEngine(buildRulesConfig({}, RULES), {
+      timeZoneOf: () => '+08:00',
+      allowedLatenessMs: 3_600_000,
+      ruleTiming: (rule, seconds) => timed.push([rule, seconds]),
+    })
+    for (let i = 0; i < TIMING_SAMPLE_EVERY + 1; i++)
+      engine.onTransaction(sampleTxn({ txn_id: `t-${i}`, event_time: Date.UTC(2026, 10, 1) + i * 1000 }))
+    // The first and the (TIMING_SAMPLE_EVERY + 1)th event were timed, each for every rule.
+    expect(timed).toHaveLength(2 * RULES.length)
+    expect(new Set(timed.map(([r]) => r))).toEqual(new Set(RULES.map((r) => r.meta.id)))
+    expect(timed.every(([, s]) => s >= 0 && s < 1)).toBe(true)
+  })
+})
