@@ -11,20 +11,24 @@ import { EventCodec } from '../../ingest/codec.ts'
 import { sleep } from '../../lib/retry.ts'
 import { openStore } from '../../store/client.ts'
 import {
+  clickhouseOutage,
   committedCount,
   deployment,
   exactness,
   expectedAlerts,
   expectOneAlertPerSituation,
   faultTraffic,
+  groupLag,
   impliedDaily,
   pipelineGroups,
   produceTransactions,
+  readyz,
   report,
   type Spawned,
   type StoreFacts,
   serviceEnv,
   spawnMain,
+  startInProcess,
   storedDaily,
   storeFacts,
   tallyAlerts,
@@ -162,4 +166,117 @@ export async function sigkillScenario(
   } finally {
     work.remove()
   }
+}
+
+/**
+ * ClickHouse writes failing for `outageMs` while traffic keeps coming: the consumer stops storing and
+ * committing, retries with exponential back-off, /readyz answers 503, and afterwards it catches up with
+ * every event stored once and one alert per card-testing merchant.
+ */
+export async function clickhouseOutageScenario(
+  brokers: string,
+  size: TrafficSize & { outageMs: number; mode: 'writes' | 'all'; drainMs: number },
+): Promise<void> {
+  const kafka = testKafka(brokers)
+  const codec = new EventCodec({})
+  const work = scratch('fault-ch-')
+  const retryInitialMs = 250
+  const retryMaxMs = 4_000
+  const d = deployment(uniqueName('chdown'))
+  const inproc = await startInProcess(
+    serviceEnv(d, brokers, join(work.dir, 'chdb'), {
+      KAFKA_TOPIC_PARTITIONS: String(size.partitions),
+      INGEST_RETRY_INITIAL_MS: String(retryInitialMs),
+      INGEST_RETRY_MAX_MS: String(retryMaxMs),
+    }),
+  )
+  const { service } = inproc
+  try {
+    const ingest = service.ingest
+    const address = service.api?.address
+    if (ingest === null || address === undefined) throw new Error('the service runs no ingest or no API')
+    const traffic = faultTraffic({ runId: uniqueName('o'), acquirers: ACQUIRERS, ...size })
+    const events = traffic.events
+    const third = Math.floor(events.length / 3)
+    const started = performance.now()
+
+    await produceTransactions(kafka, codec, d.transactions, events.slice(0, third))
+    await waitDrained(kafka, pipelineGroups(d), size.drainMs)
+    expect(await readyz(address)).toMatchObject({ code: 200 })
+    const storedBefore = ingest.stats.stored
+    const outage = clickhouseOutage(service.store)
+    outage.start(size.mode)
+    const outageStarted = performance.now()
+    // Traffic goes on during the outage: Kafka holds it.
+    const during = produceTransactions(kafka, codec, d.transactions, events.slice(third, 2 * third))
+    const probes: { code: number; checks: unknown }[] = []
+    while (performance.now() - outageStarted < size.outageMs) {
+      probes.push(await readyz(address))
+      await sleep(1_000)
+    }
+    await during
+    const storedDuring = ingest.stats.stored - storedBefore
+    const retriesDuring = ingest.stats.retries
+    const lagAtEnd = await groupLagOf(kafka, d)
+    outage.end()
+    const healed = performance.now()
+    await produceTransactions(kafka, codec, d.transactions, events.slice(2 * third))
+    await waitDrained(kafka, pipelineGroups(d), size.drainMs)
+    const catchUpSeconds = (performance.now() - healed) / 1000
+    const after = await readyz(address)
+
+    // Paused: nothing stored while the store refused, the backlog waited in Kafka.
+    expect(storedDuring).toBe(0)
+    expect(lagAtEnd).toBeGreaterThanOrEqual(third)
+    // Not ready for (nearly) the whole outage: the first probe may come before the first failed write.
+    const notReady = probes.filter((p) => p.code === 503).length
+    expect(notReady).toBeGreaterThanOrEqual(probes.length - 2)
+    expect(probes.at(-1)).toMatchObject({ code: 503, checks: { kafka: false } })
+    expect(after).toMatchObject({ code: 200, checks: { clickhouse: true, kafka: true } })
+    // Exponential back-off, capped: attempt n waited initial · 2^(n-1), at most the maximum.
+    const retries = inproc
+      .lines()
+      .filter((l) => l.msg === 'retrying' && l.component === 'ingest')
+      .map((l) => ({ attempt: Number(l.attempt), delayMs: Number(l.delayMs) }))
+    expect(retries.length).toBeGreaterThan(0)
+    for (const r of retries)
+      expect(r.delayMs).toBe(Math.min(retryInitialMs * 2 ** (r.attempt - 1), retryMaxMs))
+    expect(Math.max(...retries.map((r) => r.delayMs))).toBe(retryMaxMs)
+    expect(inproc.lines().filter((l) => String(l.msg).includes('crashed'))).toEqual([])
+
+    const facts = await storeFacts(service.store)
+    const exact = exactness(events, facts)
+    expect(exact).toEqual({ produced: events.length, stored: events.length, lost: 0, duplicated: 0 })
+    expect(storedDaily(facts)).toEqual(impliedDaily(events, 8))
+    const alerts = await tallyAlerts(kafka, codec, d, ACQUIRERS, expectedAlerts(traffic.testers))
+    expectOneAlertPerSituation(alerts, traffic.testers)
+
+    report(`clickhouse-outage-${size.mode}`, {
+      events: events.length,
+      partitions: size.partitions,
+      outageSeconds: size.outageMs / 1000,
+      producedDuringOutage: third,
+      storedDuringOutage: storedDuring,
+      lagAtOutageEnd: lagAtEnd,
+      callsRefused: outage.refused,
+      ingestRetries: retriesDuring,
+      longestBackoffMs: Math.max(...retries.map((r) => r.delayMs)),
+      readyzDuringOutage: `${notReady}/${probes.length} not ready`,
+      catchUpSeconds: Number(catchUpSeconds.toFixed(1)),
+      seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
+      stored: exact.stored,
+      losses: exact.lost,
+      duplicates: exact.duplicated,
+      alerts: alerts.perId.size,
+      alertsPublishedTwice: [...alerts.perId.values()].filter((n) => n > 1).length,
+    })
+  } finally {
+    await service.stop()
+    work.remove()
+  }
+}
+
+async function groupLagOf(kafka: ReturnType<typeof testKafka>, d: ReturnType<typeof deployment>) {
+  const lag = await groupLag(kafka, [{ groupId: d.group, topics: [d.transactions] }])
+  return lag[d.group] ?? 0
 }

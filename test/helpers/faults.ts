@@ -602,3 +602,60 @@ export function exactness(events: readonly TerminalTransaction[], facts: StoreFa
 export function report(name: string, figures: Record<string, unknown>): void {
   console.log(`[fault] ${name}: ${JSON.stringify(figures)}`)
 }
+
+// ---------------------------------------------------------------------------------------------------
+// ClickHouse outage
+// ---------------------------------------------------------------------------------------------------
+
+export interface Outage {
+  /** 'writes': inserts and DDL fail (the embedded engine's disk refusing); 'all': reads and pings too. */
+  start(mode: 'writes' | 'all'): void
+  end(): void
+  /** Calls refused so far. */
+  readonly refused: number
+}
+
+/**
+ * Wraps the store's client (the one object every stage of the service writes through) so that its calls
+ * fail as an unreachable server's do, until `end()`. The wrapping is the test's: production code has no
+ * switch for it.
+ */
+export function clickhouseOutage(store: Store): Outage {
+  const c = store.client
+  const exec = c.exec.bind(c)
+  const insert = c.insert.bind(c)
+  const command = c.command.bind(c)
+  const query = c.query.bind(c)
+  const ping = c.ping.bind(c)
+  let mode: 'writes' | 'all' | null = null
+  let refused = 0
+  const refuse = (): Promise<never> => {
+    refused++
+    const e = new Error('connect ECONNREFUSED 127.0.0.1:8123 (ClickHouse outage injected by the fault test)')
+    return Promise.reject(Object.assign(e, { code: 'ECONNREFUSED' }))
+  }
+  c.exec = (p) => (mode === null ? exec(p) : refuse())
+  c.insert = (p) => (mode === null ? insert(p) : refuse())
+  c.command = (p) => (mode === null ? command(p) : refuse())
+  c.query = (p) => (mode === 'all' ? refuse() : query(p))
+  c.ping = (p) => (mode === 'all' ? refuse() : ping(p))
+  return {
+    start: (m) => {
+      mode = m
+    },
+    end: () => {
+      mode = null
+    },
+    get refused() {
+      return refused
+    },
+  }
+}
+
+/** GET /readyz of an in-process service: the status code and its checks. */
+export async function readyz(address: string): Promise<{ code: number; checks: unknown }> {
+  const res = await fetch(`${address}/readyz`)
+  const body: unknown = await res.json()
+  const checks = typeof body === 'object' && body !== null && 'checks' in body ? body.checks : null
+  return { code: res.status, checks }
+}
