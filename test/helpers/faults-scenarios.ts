@@ -3,11 +3,12 @@
  * test/faults/*.test.ts runs them at full size (`npm run test:faults`). Each performs its fault on the
  * real broker and the real ClickHouse engine, asserts exact counts, and reports its figures.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect } from 'vitest'
 import { EventCodec } from '../../ingest/codec.ts'
+import { startLocalKafka } from '../../kafka-local/broker.ts'
 import { sleep } from '../../lib/retry.ts'
 import { openStore } from '../../store/client.ts'
 import {
@@ -18,6 +19,7 @@ import {
   expectedAlerts,
   expectOneAlertPerSituation,
   faultTraffic,
+  freePort,
   groupLag,
   impliedDaily,
   pipelineGroups,
@@ -279,4 +281,208 @@ export async function clickhouseOutageScenario(
 async function groupLagOf(kafka: ReturnType<typeof testKafka>, d: ReturnType<typeof deployment>) {
   const lag = await groupLag(kafka, [{ groupId: d.group, topics: [d.transactions] }])
   return lag[d.group] ?? 0
+}
+
+/**
+ * The broker stopped mid-stream (a controlled shutdown, or SIGKILL) and started again on the same ports
+ * and data directory: the service reconnects by itself and continues, every event stored once, one
+ * alert per card-testing merchant.
+ */
+export async function brokerRestartScenario(
+  size: TrafficSize & { downMs: number; signal: 'SIGTERM' | 'SIGKILL'; drainMs: number },
+): Promise<void> {
+  const work = scratch('fault-broker-')
+  const dataDir = join(work.dir, 'kafka')
+  const ports = { port: await freePort(), controllerPort: await freePort() }
+  let broker = await startLocalKafka({ dataDir, ...ports })
+  const brokers = broker.brokers.join(',')
+  const kafka = testKafka(brokers)
+  const codec = new EventCodec({})
+  const d = deployment(uniqueName('brk'))
+  let inproc: Awaited<ReturnType<typeof startInProcess>> | null = null
+  try {
+    inproc = await startInProcess(
+      serviceEnv(d, brokers, join(work.dir, 'chdb'), { KAFKA_TOPIC_PARTITIONS: String(size.partitions) }),
+    )
+    const { service } = inproc
+    const ingest = service.ingest
+    if (ingest === null) throw new Error('the service runs no ingest')
+    const traffic = faultTraffic({ runId: uniqueName('b'), acquirers: ACQUIRERS, ...size })
+    const events = traffic.events
+    const half = Math.floor(events.length / 2)
+    const started = performance.now()
+
+    // Stopped while the first half is being worked through.
+    await produceTransactions(kafka, codec, d.transactions, events.slice(0, half))
+    const stopAt = Math.floor(half * (0.2 + Math.random() * 0.5))
+    while (ingest.stats.stored < stopAt) await sleep(20)
+    const storedWhenStopped = ingest.stats.stored
+    if (size.signal === 'SIGKILL') {
+      process.kill(broker.pid, 'SIGKILL')
+      await broker.exited
+    } else await broker.stop()
+    const stopped = performance.now()
+    await sleep(size.downMs)
+    broker = await startLocalKafka({ dataDir, ...ports })
+    const back = performance.now()
+    const downSeconds = (back - stopped) / 1000
+    // Nobody restarts the service: it must reconnect and finish the first half by itself.
+    await waitDrained(kafka, pipelineGroups(d), size.drainMs)
+    const caughtUpSeconds = (performance.now() - back) / 1000
+    await produceTransactions(kafka, codec, d.transactions, events.slice(half))
+    await waitDrained(kafka, pipelineGroups(d), size.drainMs, () =>
+      JSON.stringify({ ingest: ingest.stats, scoring: service.scoring?.stats }),
+    )
+    const seconds = (performance.now() - started) / 1000
+
+    const facts = await storeFacts(service.store)
+    const exact = exactness(events, facts)
+    expect(exact).toEqual({ produced: events.length, stored: events.length, lost: 0, duplicated: 0 })
+    expect(storedDaily(facts)).toEqual(impliedDaily(events, 8))
+    const alerts = await tallyAlerts(kafka, codec, d, ACQUIRERS, expectedAlerts(traffic.testers))
+    expectOneAlertPerSituation(alerts, traffic.testers)
+
+    report(`broker-restart-${size.signal}`, {
+      events: events.length,
+      partitions: size.partitions,
+      firstHalf: half,
+      storedWhenStopped,
+      brokerDownSeconds: Number(downSeconds.toFixed(1)),
+      caughtUpSecondsAfterBrokerBack: Number(caughtUpSeconds.toFixed(1)),
+      seconds: Number(seconds.toFixed(1)),
+      stored: exact.stored,
+      losses: exact.lost,
+      duplicates: exact.duplicated,
+      replayedDuplicatesDropped: ingest.stats.duplicates,
+      ingestRetries: ingest.stats.retries,
+      alerts: alerts.perId.size,
+      alertsPublishedTwice: [...alerts.perId.values()].filter((n) => n > 1).length,
+      crashes: inproc.lines().filter((l) => String(l.msg).includes('crashed')).length,
+    })
+  } finally {
+    if (process.env.FAULTS_DUMP !== undefined && inproc !== null)
+      writeFileSync(
+        process.env.FAULTS_DUMP,
+        inproc
+          .lines()
+          .map((l) => JSON.stringify(l))
+          .join('\n'),
+      )
+    await inproc?.service.stop()
+    await broker.stop()
+    work.remove()
+  }
+}
+
+/** Partitions of `topic` in the newest 'joined consumer group' line of an instance's ingest. */
+function assignedPartitions(lines: Record<string, unknown>[], topic: string): number[] | null {
+  const joins = lines.filter((l) => l.msg === 'joined consumer group' && l.component === 'ingest')
+  const assignment = joins.at(-1)?.assignment
+  if (typeof assignment !== 'object' || assignment === null) return null
+  const list: unknown = Object.entries(assignment).find(([t]) => t === topic)?.[1]
+  return Array.isArray(list) ? list.map(Number) : null
+}
+
+/**
+ * Two instances in one consumer group sharing one store (one process: chDB binds a data directory to
+ * one process), one stopped halfway through every card-testing burst: the other takes its partitions,
+ * rebuilds their rule state from ClickHouse and their scoring state from the changelog, and the bursts
+ * split across the hand-over still alert, once each.
+ */
+export async function handOverScenario(
+  brokers: string,
+  size: TrafficSize & { drainMs: number },
+): Promise<void> {
+  const kafka = testKafka(brokers)
+  const codec = new EventCodec({})
+  const work = scratch('fault-handover-')
+  const d = deployment(uniqueName('ho'))
+  const env = serviceEnv(d, brokers, join(work.dir, 'chdb'), {
+    KAFKA_TOPIC_PARTITIONS: String(size.partitions),
+  })
+  const a = await startInProcess(env)
+  const b = await startInProcess(env)
+  let aStopped = false
+  try {
+    const all = Array.from({ length: size.partitions }, (_, i) => i)
+    const deadline = Date.now() + 120_000
+    let ofA: number[] | null = null
+    let ofB: number[] | null = null
+    while (Date.now() < deadline) {
+      ofA = assignedPartitions(a.lines(), d.transactions)
+      ofB = assignedPartitions(b.lines(), d.transactions)
+      if (ofA !== null && ofB !== null && [...ofA, ...ofB].sort().join() === all.join()) break
+      await sleep(200)
+    }
+    if (ofA === null || ofB === null || ofA.length === 0 || ofB.length === 0)
+      throw new Error(`the group did not split: A ${JSON.stringify(ofA)}, B ${JSON.stringify(ofB)}`)
+    const aOwned = ofA
+
+    const traffic = faultTraffic({ runId: uniqueName('h'), acquirers: ACQUIRERS, ...size })
+    const events = traffic.events
+    // Every merchant's events are spread over the stream: the first half holds 15 of each tester's 30
+    // attempts, below decline_ratio's floor of 20, so no burst can alert before the hand-over.
+    const half = Math.floor(events.length / 2)
+    const started = performance.now()
+    await produceTransactions(kafka, codec, d.transactions, events.slice(0, half))
+    await waitDrained(kafka, pipelineGroups(d), size.drainMs)
+    const alertsBefore = await tallyAlerts(kafka, codec, d, ACQUIRERS, {})
+    expect(alertsBefore.perId.size).toBe(0)
+
+    const stopping = performance.now()
+    await a.service.stop()
+    aStopped = true
+    const stopSeconds = (performance.now() - stopping) / 1000
+    await produceTransactions(kafka, codec, d.transactions, events.slice(half))
+    await waitDrained(kafka, pipelineGroups(d), size.drainMs)
+    const seconds = (performance.now() - started) / 1000
+    expect(assignedPartitions(b.lines(), d.transactions)).toEqual(all)
+
+    const store = b.service.store
+    const facts = await storeFacts(store)
+    const exact = exactness(events, facts)
+    expect(exact).toEqual({ produced: events.length, stored: events.length, lost: 0, duplicated: 0 })
+    expect(storedDaily(facts)).toEqual(impliedDaily(events, 8))
+    const alerts = await tallyAlerts(kafka, codec, d, ACQUIRERS, expectedAlerts(traffic.testers))
+    expectOneAlertPerSituation(alerts, traffic.testers)
+
+    // The bursts whose partitions moved from A to B: their first half lived in A's rule state.
+    const rows = await (
+      await store.client.query({
+        query: `SELECT DISTINCT merchant_id, toFloat64(kafka_partition) AS p FROM {db:Identifier}.transactions
+                WHERE startsWith(merchant_id, 'tester-')`,
+        query_params: { db: store.database },
+        format: 'JSONEachRow',
+      })
+    ).json<{ merchant_id: string; p: number }>()
+    const movedTesters = rows.filter((r) => aOwned.includes(Number(r.p))).length
+    expect(movedTesters).toBeGreaterThan(0)
+    const rebuilt = b
+      .lines()
+      .filter((l) => l.msg === 'rule state rebuilt from ClickHouse' && Number(l.transactions) > 0)
+    const restored = b.lines().filter((l) => l.msg === 'scoring state restored')
+    expect(rebuilt.length).toBeGreaterThanOrEqual(1)
+
+    report('two-instances-one-stopped', {
+      events: events.length,
+      partitions: size.partitions,
+      partitionsOfStopped: aOwned,
+      stopSeconds: Number(stopSeconds.toFixed(1)),
+      burstsSplitAcrossHandOver: traffic.testers.length,
+      burstsMovedWithTheirPartition: movedTesters,
+      ruleStateRebuilds: rebuilt.map((l) => ({ partition: l.partition, transactions: l.transactions })),
+      scoringRestores: restored.length,
+      seconds: Number(seconds.toFixed(1)),
+      stored: exact.stored,
+      losses: exact.lost,
+      duplicates: exact.duplicated,
+      alertsBeforeHandOver: alertsBefore.perId.size,
+      alerts: alerts.perId.size,
+      alertsPublishedTwice: [...alerts.perId.values()].filter((n) => n > 1).length,
+    })
+  } finally {
+    if (!aStopped) await a.service.stop()
+    await b.service.stop()
+    work.remove()
+  }
 }
