@@ -8,8 +8,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect } from 'vitest'
 import { EventCodec } from '../../ingest/codec.ts'
+import { DLQ_HEADERS } from '../../ingest/dlq.ts'
 import { startLocalKafka } from '../../kafka-local/broker.ts'
 import { sleep } from '../../lib/retry.ts'
+import { TERMINAL_TRANSACTION } from '../../schemas/contract.ts'
 import { openStore } from '../../store/client.ts'
 import {
   clickhouseOutage,
@@ -22,8 +24,12 @@ import {
   freePort,
   groupLag,
   impliedDaily,
+  POISON_KINDS,
   pipelineGroups,
+  poison,
+  produceRaw,
   produceTransactions,
+  readAll,
   readyz,
   report,
   type Spawned,
@@ -483,6 +489,123 @@ export async function handOverScenario(
   } finally {
     if (!aStopped) await a.service.stop()
     await b.service.stop()
+    work.remove()
+  }
+}
+
+/**
+ * A flood of malformed messages interleaved with good ones: every bad one in the DLQ once with its
+ * reason (counted per reason), card numbers never in the DLQ copy, every good one stored once, one
+ * alert per card-testing merchant; throughput measured without and with the flood (reported only).
+ */
+export async function poisonFloodScenario(
+  brokers: string,
+  size: TrafficSize & { poison: number; drainMs: number },
+): Promise<void> {
+  const kafka = testKafka(brokers)
+  const codec = new EventCodec({})
+  const work = scratch('fault-poison-')
+  const d = deployment(uniqueName('poison'))
+  const inproc = await startInProcess(
+    serviceEnv(d, brokers, join(work.dir, 'chdb'), { KAFKA_TOPIC_PARTITIONS: String(size.partitions) }),
+  )
+  const { service } = inproc
+  try {
+    const ingest = service.ingest
+    if (ingest === null) throw new Error('the service runs no ingest')
+    const clean = faultTraffic({ runId: uniqueName('pc'), acquirers: ACQUIRERS, ...size, testers: 0 })
+    const mixed = faultTraffic({ runId: uniqueName('pm'), acquirers: ACQUIRERS, ...size })
+
+    // Good events alone, as the yardstick.
+    let t0 = performance.now()
+    await produceTransactions(kafka, codec, d.transactions, clean.events)
+    await waitDrained(kafka, pipelineGroups(d), size.drainMs)
+    const cleanSeconds = (performance.now() - t0) / 1000
+
+    // The flood: bad messages spread evenly among as many good ones.
+    const expectedByCode: Record<string, number> = {}
+    const pans = new Set<string>()
+    const placed: { at: number; key: string; value: Buffer | null }[] = []
+    for (let i = 0; i < size.poison; i++) {
+      const kind = POISON_KINDS[i % POISON_KINDS.length] ?? 'RISK_ERR_BAD_FRAME'
+      const base = mixed.events[i % mixed.events.length]
+      if (base === undefined) throw new Error('no events to build poison from')
+      const bad = await poison(codec, kind, { ...base, txn_id: `bad-${i}` }, i)
+      if (bad.pan !== null) pans.add(bad.pan)
+      expectedByCode[kind] = (expectedByCode[kind] ?? 0) + 1
+      placed.push({ at: (i + 0.5) / size.poison, key: `bad-key-${i}`, value: bad.value })
+    }
+    for (let i = 0; i < mixed.events.length; i++) {
+      const t = mixed.events[i]
+      if (t === undefined) continue
+      placed.push({
+        at: (i + 0.25) / mixed.events.length,
+        key: t.merchant_id,
+        value: await codec.encode(TERMINAL_TRANSACTION, t, 'avro'),
+      })
+    }
+    placed.sort((x, y) => x.at - y.at)
+    const rejectedBefore = ingest.stats.rejected
+    t0 = performance.now()
+    await produceRaw(kafka, d.transactions, placed)
+    await waitDrained(kafka, pipelineGroups(d), size.drainMs)
+    const mixedSeconds = (performance.now() - t0) / 1000
+
+    const dlq = await readAll(kafka, `${d.transactions}.dlq`, { atLeast: size.poison })
+    const byCode: Record<string, number> = {}
+    const sources = new Set<string>()
+    let leakedPans = 0
+    for (const m of dlq) {
+      const code = String(m.headers?.[DLQ_HEADERS.code] ?? 'none')
+      byCode[code] = (byCode[code] ?? 0) + 1
+      sources.add(`${String(m.headers?.[DLQ_HEADERS.partition])}/${String(m.headers?.[DLQ_HEADERS.offset])}`)
+      const text = m.value?.toString('latin1') ?? ''
+      for (const pan of pans) if (text.includes(pan)) leakedPans++
+    }
+    expect(byCode).toEqual(expectedByCode)
+    expect(dlq.length).toBe(size.poison)
+    expect(sources.size).toBe(size.poison)
+    expect(leakedPans).toBe(0)
+    expect(ingest.stats.rejected - rejectedBefore).toBe(size.poison)
+    // Nor in the log: a rejected card number is never written anywhere.
+    const log = JSON.stringify(inproc.lines())
+    expect([...pans].filter((pan) => log.includes(pan))).toEqual([])
+
+    const good = [...clean.events, ...mixed.events]
+    const facts = await storeFacts(service.store)
+    const exact = exactness(good, facts)
+    expect(exact).toEqual({ produced: good.length, stored: good.length, lost: 0, duplicated: 0 })
+    expect(storedDaily(facts)).toEqual(impliedDaily(good, 8))
+    const alerts = await tallyAlerts(kafka, codec, d, ACQUIRERS, expectedAlerts(mixed.testers))
+    expectOneAlertPerSituation(alerts, mixed.testers)
+
+    report('poison-flood', {
+      good: good.length,
+      poison: size.poison,
+      partitions: size.partitions,
+      dlqByReason: byCode,
+      dlqMessages: dlq.length,
+      cardNumbersLeaked: leakedPans,
+      clean: {
+        events: clean.events.length,
+        seconds: Number(cleanSeconds.toFixed(1)),
+        eventsPerSecond: Math.round(clean.events.length / cleanSeconds),
+      },
+      flooded: {
+        messages: placed.length,
+        goodEvents: mixed.events.length,
+        seconds: Number(mixedSeconds.toFixed(1)),
+        messagesPerSecond: Math.round(placed.length / mixedSeconds),
+        goodEventsPerSecond: Math.round(mixed.events.length / mixedSeconds),
+      },
+      stored: exact.stored,
+      losses: exact.lost,
+      duplicates: exact.duplicated,
+      alerts: alerts.perId.size,
+      alertsPublishedTwice: [...alerts.perId.values()].filter((n) => n > 1).length,
+    })
+  } finally {
+    await service.stop()
     work.remove()
   }
 }

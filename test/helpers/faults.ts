@@ -659,3 +659,87 @@ export async function readyz(address: string): Promise<{ code: number; checks: u
   const checks = typeof body === 'object' && body !== null && 'checks' in body ? body.checks : null
   return { code: res.status, checks }
 }
+
+/** Produces ready-made values (good and bad alike), keyed as given, in chunks. */
+export async function produceRaw(
+  kafka: Kafka,
+  topic: string,
+  messages: readonly { key: string; value: Buffer | null }[],
+  chunk = 500,
+): Promise<void> {
+  const producer = kafka.producer()
+  await producer.connect()
+  try {
+    for (let i = 0; i < messages.length; i += chunk)
+      await producer.send({ topic, acks: -1, messages: messages.slice(i, i + chunk) })
+  } finally {
+    await producer.disconnect()
+  }
+}
+
+/** A 16-digit number passing the Luhn check (a test card number), distinct per `n`. */
+export function luhnCardNumber(n: number): string {
+  const body = `411111${String(n).padStart(9, '0')}`
+  let sum = 0
+  for (let i = 0; i < body.length; i++) {
+    // Doubling starts at the digit left of the check digit, i.e. the last digit of the body.
+    let digit = Number(body[body.length - 1 - i])
+    if (i % 2 === 0) {
+      digit *= 2
+      if (digit > 9) digit -= 9
+    }
+    sum += digit
+  }
+  return `${body}${(10 - (sum % 10)) % 10}`
+}
+
+/** The kinds of malformed message the flood carries, and the DLQ reason each must get. */
+export const POISON_KINDS = [
+  'RISK_ERR_BAD_FRAME',
+  'RISK_ERR_UNKNOWN_SCHEMA_ID',
+  'RISK_ERR_AVRO_DECODE',
+  'RISK_ERR_JSON_PARSE',
+  'RISK_ERR_MISSING_FIELD',
+  'RISK_ERR_INVALID_FIELD',
+  'RISK_ERR_RAW_CARD_NUMBER',
+  'RISK_ERR_FUTURE_EVENT',
+] as const
+export type PoisonKind = (typeof POISON_KINDS)[number]
+
+/** One malformed message of `kind`, built from a valid transaction `t` (the n-th of the flood). */
+export async function poison(
+  codec: EventCodec,
+  kind: PoisonKind,
+  t: TerminalTransaction,
+  n: number,
+): Promise<{ value: Buffer | null; pan: string | null }> {
+  const avro = (x: TerminalTransaction) => codec.encode(TERMINAL_TRANSACTION, x, 'avro')
+  const json = (x: unknown) => Buffer.from(JSON.stringify(x), 'utf8')
+  switch (kind) {
+    case 'RISK_ERR_BAD_FRAME':
+      return { value: Buffer.from(`garbage-${n}-\u0001\u0002`, 'utf8'), pan: null }
+    case 'RISK_ERR_UNKNOWN_SCHEMA_ID': {
+      const frame = await avro(t)
+      frame.writeUInt32BE(900_000 + n, 1)
+      return { value: frame, pan: null }
+    }
+    case 'RISK_ERR_AVRO_DECODE': {
+      const frame = await avro(t)
+      return { value: frame.subarray(0, 5 + Math.floor((frame.length - 5) / 2)), pan: null }
+    }
+    case 'RISK_ERR_JSON_PARSE':
+      return { value: Buffer.from(`{"txn_id": "${t.txn_id}", "amount_minor": `, 'utf8'), pan: null }
+    case 'RISK_ERR_MISSING_FIELD': {
+      const { merchant_id: _, ...rest } = t
+      return { value: json(rest), pan: null }
+    }
+    case 'RISK_ERR_INVALID_FIELD':
+      return { value: json({ ...t, amount_minor: -100 - n }), pan: null }
+    case 'RISK_ERR_RAW_CARD_NUMBER': {
+      const pan = luhnCardNumber(n)
+      return { value: await avro({ ...t, card_token: pan }), pan }
+    }
+    case 'RISK_ERR_FUTURE_EVENT':
+      return { value: await avro({ ...t, event_time: Date.now() + 86_400_000 }), pan: null }
+  }
+}
