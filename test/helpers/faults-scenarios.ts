@@ -548,7 +548,9 @@ export async function poisonFloodScenario(
     const rejectedBefore = ingest.stats.rejected
     t0 = performance.now()
     await produceRaw(kafka, d.transactions, placed)
-    await waitDrained(kafka, pipelineGroups(d), size.drainMs)
+    await waitDrained(kafka, pipelineGroups(d), size.drainMs, () =>
+      JSON.stringify({ ingest: ingest.stats, lastFailure: ingest.lastFailure?.toLog() ?? null }),
+    )
     const mixedSeconds = (performance.now() - t0) / 1000
 
     const dlq = await readAll(kafka, `${d.transactions}.dlq`, { atLeast: size.poison })
@@ -605,6 +607,14 @@ export async function poisonFloodScenario(
       alertsPublishedTwice: [...alerts.perId.values()].filter((n) => n > 1).length,
     })
   } finally {
+    if (process.env.FAULTS_DUMP !== undefined)
+      writeFileSync(
+        process.env.FAULTS_DUMP,
+        inproc
+          .lines()
+          .map((l) => JSON.stringify(l))
+          .join('\n'),
+      )
     await service.stop()
     work.remove()
   }
