@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config'
 
-// Two projects: unit tests of pure logic (no broker, no ClickHouse), and integration tests that talk to
-// the real local Kafka broker (started once by test/global-setup.ts) and the real ClickHouse engine.
+// Unit tests of pure logic (no broker, no ClickHouse); integration tests that talk to the real local Kafka
+// broker (started once by test/global-setup.ts) and the real ClickHouse engine; and the full fault suite
+// (test/faults/), which takes many minutes and so runs only when named: `npm run test:faults`.
 // Forks, not threads: chDB binds one data directory per process, so every test file gets its own.
 export default defineConfig({
   test: {
@@ -21,6 +22,15 @@ export default defineConfig({
           globalSetup: ['test/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          globalSetup: ['test/global-setup.ts'],
+          testTimeout: 1_800_000,
+          hookTimeout: 300_000,
         },
       },
     ],

@@ -347,8 +347,9 @@ export class IngestConsumer {
       await this.#consumer.commitOffsets([
         { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
       ])
-      await heartbeat()
 
+      // Counted as soon as it is committed: a heartbeat failing next (the broker going away) must not
+      // leave a stored and committed part out of the stats and metrics.
       this.stats.batches++
       this.stats.consumed += part.length
       this.stats.stored += written.inserted
@@ -372,6 +373,7 @@ export class IngestConsumer {
           'message rejected to the dead-letter topic',
         )
       }
+      await heartbeat()
     }
   }
 
