@@ -1,5 +1,6 @@
 import type { IHeaders, KafkaMessage, Producer } from 'kafkajs'
 import { asRiskError, type RiskError } from '../lib/errors.ts'
+import { chunkBySize } from '../lib/kafka-chunks.ts'
 
 /** Headers a dead-lettered message carries, beside its original headers. */
 export const DLQ_HEADERS = {
@@ -56,10 +57,10 @@ export class DeadLetterWriter {
       byTopic.set(target, list)
     }
     try {
-      await this.#producer.sendBatch({
-        acks: -1,
-        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-      })
+      // Cut to stay under the broker's batch limit: a flood of bad messages is exactly when parts are big.
+      for (const [topic, messages] of byTopic)
+        for (const chunk of chunkBySize(messages))
+          await this.#producer.send({ topic, acks: -1, messages: chunk })
     } catch (e) {
       throw asRiskError(e, 'RISK_ERR_KAFKA', 'cannot write to the dead-letter topic', {
         topics: [...byTopic.keys()].join(','),

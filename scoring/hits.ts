@@ -1,5 +1,6 @@
 import { type Kafka, Partitioners, type Producer } from 'kafkajs'
 import { asRiskError } from '../lib/errors.ts'
+import { chunkBySize } from '../lib/kafka-chunks.ts'
 import type { HitUpdate } from '../rules/engine/engine.ts'
 import type { IncomingHit } from './model.ts'
 
@@ -127,11 +128,10 @@ export class HitPublisher {
     const latest = new Map<string, HitUpdate>()
     for (const h of hits) latest.set(h.hitId, h)
     try {
-      await this.#producer.send({
-        topic: this.#topic,
-        acks: -1,
-        messages: [...latest.values()].map((h) => ({ key: h.merchantId, value: encodeHit(h) })),
-      })
+      // A rule-state rebuild sends thousands of hits at once: cut under the broker's batch limit.
+      const messages = [...latest.values()].map((h) => ({ key: h.merchantId, value: encodeHit(h) }))
+      for (const chunk of chunkBySize(messages))
+        await this.#producer.send({ topic: this.#topic, acks: -1, messages: chunk })
     } catch (e) {
       throw asRiskError(e, 'RISK_ERR_KAFKA', 'cannot publish rule hits', {
         topic: this.#topic,

@@ -2,6 +2,7 @@ import type { Admin, Consumer, EachBatchPayload, Kafka, Message, Producer } from
 import type { EventCodec, WireFormat } from '../ingest/codec.ts'
 import { ensureTopics, type TopicSettings } from '../ingest/topics.ts'
 import { asRiskError, isRiskError, type RiskError } from '../lib/errors.ts'
+import { chunkBySize } from '../lib/kafka-chunks.ts'
 import type { Logger } from '../lib/logger.ts'
 import { retryWhileRetriable } from '../lib/retry.ts'
 import { instrumentConsumer } from '../metrics/kafka.ts'
@@ -325,13 +326,11 @@ export class ScoringStage {
 
     const txn = await owned.producer.transaction()
     try {
-      await txn.sendBatch({
-        acks: -1,
-        topicMessages: [
-          ...[...byTopic].map(([t, messages]) => ({ topic: t, messages })),
-          { topic: this.#opts.topics.state, messages: stateMessages },
-        ],
-      })
+      // Several sends in one transaction are still all-or-nothing; each stays under the batch limit.
+      // The checkpoint is the changelog partition's last record, as the restore expects.
+      const sends: [string, Message[]][] = [...byTopic, [this.#opts.topics.state, stateMessages]]
+      for (const [t, messages] of sends)
+        for (const chunk of chunkBySize(messages)) await txn.send({ topic: t, acks: -1, messages: chunk })
       await txn.sendOffsets({
         consumerGroupId: this.#opts.groupId,
         topics: [{ topic, partitions: [{ partition, offset: next }] }],

@@ -1,6 +1,7 @@
 import { type Kafka, Partitioners, type Producer } from 'kafkajs'
 import type { StoredBatch, StoredEventSink } from '../../ingest/consumer.ts'
 import { asRiskError } from '../../lib/errors.ts'
+import { chunkBySize } from '../../lib/kafka-chunks.ts'
 import type { MerchantEvent, TerminalTransaction } from '../../schemas/types.generated.ts'
 import type { Store } from '../../store/client.ts'
 import { MERCHANT_EVENT_COLUMNS, TRANSACTION_COLUMNS } from '../stage.ts'
@@ -147,11 +148,13 @@ export class EntityPublisher implements StoredEventSink {
     if (this.#pending.length === 0) return
     const timestamp = String(this.#opts.now())
     try {
-      await this.#producer.send({
-        topic: this.#opts.topic,
-        acks: -1,
-        messages: this.#pending.map((r) => ({ key: entityKeyOf(r), value: encodeActivity(r), timestamp })),
-      })
+      const messages = this.#pending.map((r) => ({
+        key: entityKeyOf(r),
+        value: encodeActivity(r),
+        timestamp,
+      }))
+      for (const chunk of chunkBySize(messages))
+        await this.#producer.send({ topic: this.#opts.topic, acks: -1, messages: chunk })
     } catch (e) {
       throw asRiskError(e, 'RISK_ERR_KAFKA', 'cannot publish entity activity', {
         topic: this.#opts.topic,
