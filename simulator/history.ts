@@ -7,7 +7,7 @@
  * out in event-time order, a day at a time, so a month of a few thousand merchants never sits in memory.
  */
 import type { CardType, EntryMode, MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
-import { CITIES, type Category, type City, LOOKALIKES, ORDINARY } from './catalogue.ts'
+import { type Category, CITIES, type City, LOOKALIKES, ORDINARY } from './catalogue.ts'
 import { prng } from './generator.ts'
 import { type LabelsFile, type MerchantLabel, SCENARIOS, type ScenarioSpec, type Tactic } from './labels.ts'
 
@@ -275,11 +275,11 @@ export class HistorySimulator {
     m.label.expected_rules = [...spec.expectedRules]
     const days = this.opts.days
     if (spec.label === 'fraud') {
-      // The shop front stays open but small: the cash moves through the terminal.
-      m.size *= 0.4
+      // The shop front is little more than a front: most swipes are cash-out.
+      m.size *= 0.15
       if (spec.id === 'card_testing') {
         m.breach = { tactic: 'card_testing', fromDay: Math.floor(this.#rand() * 6) }
-        m.size /= 0.4
+        m.size /= 0.15
         return
       }
       const shared = members[0]?.cashOut
@@ -368,13 +368,15 @@ export class HistorySimulator {
         longitude: m.lon,
         settlement_account_token: m.account,
       })
-      m.terminals.forEach((t, i) =>
-        this.#event(out, m, at + (30 + i) * MINUTE_MS, 'TERMINAL_BOUND', { terminal_id: t }),
-      )
+      m.terminals.forEach((t, i) => {
+        this.#event(out, m, at + (30 + i) * MINUTE_MS, 'TERMINAL_BOUND', { terminal_id: t })
+      })
     }
     const b = m.breach
     if (day === null || b === null) return
-    const at = this.#dayStart(day) + 10 * HOUR_MS + Math.floor(this.#rand() * 6 * HOUR_MS)
+    // Paperwork happens at 04:30, when no category trades: a sale of the same day must not precede
+    // the binding it relies on (or follow the unbinding) by accident of the simulation.
+    const at = this.#dayStart(day) + 4.5 * HOUR_MS + Math.floor(this.#rand() * 10 * MINUTE_MS)
     if (b.tactic === 'settlement_churn') {
       // Honest: one change. Churn: a change every week or so from the first day of the breach.
       const changeDay =
@@ -460,7 +462,10 @@ export class HistorySimulator {
 
   #cashOut(m: SimMerchant, co: CashOut, day: number, out: SimEvent[]): void {
     const t = co.tactics
-    if (t.has('card_cycle')) return this.#cycle(m, co, day, out)
+    if (t.has('card_cycle')) {
+      this.#cycle(m, co, day, out)
+      return
+    }
     if (this.#rand() > co.activeShare) return
     const dayStart = this.#dayStart(day)
     const slot = () => dayStart + 9 * HOUR_MS + Math.floor(this.#rand() * 11 * HOUR_MS)
