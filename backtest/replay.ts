@@ -9,6 +9,8 @@
  * `merchant_daily` at every local day boundary, from the days before it only. A look-alike is thus
  * judged against the peers it would have had on that day, never against the future.
  */
+import { Readable } from 'node:stream'
+import { finished } from 'node:stream/promises'
 import type { StoredBatch } from '../ingest/consumer.ts'
 import type { Baselines } from '../rules/baselines.ts'
 import type { RulesConfig } from '../rules/engine/config.ts'
@@ -21,8 +23,8 @@ import { hitRecordOf } from '../scoring/hits.ts'
 import { applyHit, emptyMerchantState, levelRank, type MerchantScoreState } from '../scoring/model.ts'
 import type { SimEvent } from '../simulator/history.ts'
 import type { Store } from '../store/client.ts'
-import { insertMerchantEvents } from '../store/merchant-events.ts'
-import { insertTransactions } from '../store/transactions.ts'
+import { merchantEventRow } from '../store/merchant-events.ts'
+import { transactionRow } from '../store/transactions.ts'
 import type { MerchantResult } from './metrics.ts'
 
 const DAY_MS = 86_400_000
@@ -42,6 +44,12 @@ export interface ReplayOptions {
    * time sweeping. An hour only delays the re-evaluation of a terminal overlap waiting on the clock.
    */
   entitySweepMs: number
+  /**
+   * UTC ms where measuring starts. Earlier events (the history that warms windows, peers and
+   * baselines) go through the store, the engines and the scorer like the others, but their hits,
+   * scores and alerts are not counted, nor their days.
+   */
+  measureFrom: number
   /**
    * The store the events are loaded into and the baselines computed from; null replays without peers
    * or own baselines (every rule on its absolute thresholds), which is faster but not what production sees.
@@ -67,7 +75,7 @@ export interface ReplayResult {
   /** UTC ms of the first and last event. */
   firstEvent: number
   lastEvent: number
-  /** Local days with transactions. */
+  /** Measured local days with transactions. */
   days: number
   baselineRefreshes: number
 }
@@ -128,22 +136,27 @@ export async function replay(
   /** Loads the buffered events into the store and recomputes the references from them. */
   const closeDay = async (latest: number) => {
     if (ref !== null) {
-      const writeOpts = { timeZoneOf: opts.timeZoneOf, now: latest }
-      if (eventBuffer.length > 0)
-        await insertMerchantEvents(
-          ref.store,
-          eventBuffer.map((event) => ({ event, topic: STORE_TOPIC, partition: 0, offset: String(offset++) })),
-          writeOpts,
+      if (eventBuffer.length > 0) {
+        const rows = eventBuffer.map((event) =>
+          merchantEventRow({ event, topic: STORE_TOPIC, partition: 0, offset: String(offset++) }, latest),
         )
-      for (let i = 0; i < txnBuffer.length; i += 20_000) {
-        await insertTransactions(
-          ref.store,
-          txnBuffer
-            .slice(i, i + 20_000)
-            .map((txn) => ({ txn, topic: STORE_TOPIC, partition: 0, offset: String(offset++) })),
-          writeOpts,
-        )
+        await load(ref.store, 'merchant_events', rows)
       }
+      const tz = new Map<string, string>()
+      const rows = txnBuffer.map((txn) => {
+        let zone = tz.get(txn.acquirer_id)
+        if (zone === undefined) {
+          zone = opts.timeZoneOf(txn.acquirer_id)
+          tz.set(txn.acquirer_id, zone)
+        }
+        return transactionRow(
+          { txn, topic: STORE_TOPIC, partition: 0, offset: String(offset++) },
+          zone,
+          latest,
+        )
+      })
+      for (let i = 0; i < rows.length; i += 50_000)
+        await load(ref.store, 'transactions', rows.slice(i, i + 50_000))
       await ref.baselines.refresh(latest)
       refreshes++
       for (const s of stacks) s.engine.referencesChanged()
@@ -167,19 +180,19 @@ export async function replay(
     if (t > lastEvent) lastEvent = t
     if (e.topic === 'transactions') {
       transactions++
-      txnDays.add(d)
+      if (t >= opts.measureFrom) txnDays.add(d)
       txnBuffer.push(e.value)
       const batch: StoredBatch = { kind: 'transactions', items: [e.value] }
       for (const s of stacks) {
-        score(s, s.engine.onTransaction(e.value))
-        for (const r of activitiesOf(batch)) score(s, s.entities.onRecord(r))
+        score(s, s.engine.onTransaction(e.value), opts.measureFrom)
+        for (const r of activitiesOf(batch)) score(s, s.entities.onRecord(r), opts.measureFrom)
       }
     } else {
       eventBuffer.push(e.value)
       const batch: StoredBatch = { kind: 'merchantEvents', items: [e.value] }
       for (const s of stacks) {
-        score(s, s.engine.onMerchantEvent(e.value))
-        for (const r of activitiesOf(batch)) score(s, s.entities.onRecord(r))
+        score(s, s.engine.onMerchantEvent(e.value), opts.measureFrom)
+        for (const r of activitiesOf(batch)) score(s, s.entities.onRecord(r), opts.measureFrom)
       }
     }
   }
@@ -202,19 +215,45 @@ export async function replay(
   }
 }
 
+/**
+ * Inserts rows built by the store's own row functions (the columns, local day and flags the writers
+ * derive). Not through insertTransactions: its look-up of already-stored ids is what makes ingest
+ * exactly-once, finds nothing in a fresh store, and was most of the replay's time.
+ */
+async function load(
+  store: Store,
+  table: 'transactions' | 'merchant_events',
+  rows: readonly object[],
+): Promise<void> {
+  if (rows.length === 0) return
+  const query =
+    table === 'transactions'
+      ? 'INSERT INTO {db:Identifier}.transactions FORMAT JSONEachRow'
+      : 'INSERT INTO {db:Identifier}.merchant_events FORMAT JSONEachRow'
+  const result = await store.client.exec({
+    query,
+    query_params: { db: store.database },
+    values: Readable.from([`${rows.map((r) => JSON.stringify(r)).join('\n')}\n`]),
+  })
+  result.stream.resume()
+  await finished(result.stream)
+}
+
 /** Scores hit updates as the scoring stage does, and records what each merchant went through. */
-function score(s: Stack, hits: readonly HitUpdate[]): void {
+function score(s: Stack, hits: readonly HitUpdate[], measureFrom: number): void {
   for (const h of hits) {
-    s.hitUpdates++
+    const measured = h.detectedAt >= measureFrom
+    if (measured) s.hitUpdates++
     const key = `${h.acquirerId}\u0000${h.merchantId}`
     let state = s.states.get(key)
     if (state === undefined) {
       state = emptyMerchantState(h.acquirerId, h.merchantId)
       s.states.set(key, state)
     }
+    const outcome = applyHit(s.config.scoring, state, hitRecordOf(h))
+    if (!measured) continue
     const result = resultOf(s, h.acquirerId, h.merchantId)
     if (!result.rules.includes(h.ruleId)) result.rules.push(h.ruleId)
-    const outcome = applyHit(s.config.scoring, state, hitRecordOf(h))
     for (const change of outcome.scores) {
       if (change.result.score > result.max_score) result.max_score = change.result.score
       if (result.max_level === null || levelRank(change.result.level) > levelRank(result.max_level))

@@ -56,6 +56,7 @@ export async function runBacktest(opts: BacktestOptions): Promise<BacktestResult
       dayOffsetMs: utcOffsetMs(opts.labels.start, tz),
       allowedLatenessMs: opts.allowedLatenessMs,
       entitySweepMs: 3_600_000,
+      measureFrom: opts.labels.start,
       reference,
       ...(opts.progress === undefined ? {} : { progress: opts.progress }),
     })
@@ -96,6 +97,8 @@ export function readLabels(path: string): LabelsFile {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw bad('expected a JSON object')
   const o: Readonly<Record<string, unknown>> = Object.fromEntries(Object.entries(raw))
   const { seed, start, days, timeZone, merchants } = o
+  const historyDays = o.historyDays ?? 0
+  if (typeof historyDays !== 'number') throw bad('historyDays must be a number')
   if (typeof seed !== 'number' || typeof start !== 'number' || typeof days !== 'number')
     throw bad('seed, start and days must be numbers')
   if (typeof timeZone !== 'string') throw bad('timeZone must be a string')
@@ -129,5 +132,5 @@ export function readLabels(path: string): LabelsFile {
       expected_rules: expected.map(String),
     }
   })
-  return { seed, start, days, timeZone, merchants: labels }
+  return { seed, start, days, historyDays, timeZone, merchants: labels }
 }

@@ -1,12 +1,14 @@
 /**
- * `npm run simulate -- [--seed 42] [--days 30] [--merchants 1500] [--start 2026-10-17]
+ * `npm run simulate -- [--seed 42] [--days 30] [--history-days 30] [--merchants 1500] [--start 2026-10-17]
  *    (--out events.jsonl[.gz] | --kafka [--rate R | --as-fast-as-possible]) [--labels labels.json]`
  *
  * Generates a labelled history (simulator/history.ts): legitimate merchants, cash-out merchants using
  * the evasion playbook, compliance breaches and the legitimate look-alikes. Writes the events as JSON
  * lines in event-time order, or produces them to the service's topics as framed Avro (configuration
  * from the environment as `npm start` reads it; the local broker when KAFKA_BROKERS is unset). The
- * labels (one per merchant) go to --labels. Progress goes to stderr.
+ * labels (one per merchant) go to --labels. Progress goes to stderr. The --history-days before --start
+ * (30 by default) warm the rule windows, peers and baselines; a backtest replays them without
+ * measuring them, as if the service had been running before the measured month.
  */
 import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -19,7 +21,7 @@ import { createLogger } from '../lib/logger.ts'
 import { DEFAULT_START, HistorySimulator } from '../simulator/history.ts'
 import { type Progress, produceEvents, writeEventsFile } from '../simulator/stream.ts'
 
-const usage = `usage: npm run simulate -- [--seed 42] [--days 30] [--merchants 1500] [--start YYYY-MM-DD]
+const usage = `usage: npm run simulate -- [--seed 42] [--days 30] [--history-days 30] [--merchants 1500] [--start YYYY-MM-DD]
     (--out events.jsonl[.gz] | --kafka [--rate R | --as-fast-as-possible]) [--labels labels.json]`
 
 function fail(message: string): never {
@@ -32,6 +34,7 @@ function parse() {
     options: {
       seed: { type: 'string', default: '42' },
       days: { type: 'string', default: '30' },
+      'history-days': { type: 'string', default: '30' },
       merchants: { type: 'string', default: '1500' },
       start: { type: 'string' },
       out: { type: 'string' },
@@ -56,6 +59,7 @@ const int = (name: string, text: string, min: number, max: number): number => {
 }
 const seed = int('seed', values.seed, 0, 2 ** 31 - 1)
 const days = int('days', values.days, 1, 400)
+const historyDays = int('history-days', values['history-days'], 0, 400)
 const merchants = int('merchants', values.merchants, 300, 1_000_000)
 let start = DEFAULT_START
 if (values.start !== undefined) {
@@ -72,7 +76,7 @@ if (!values.kafka && (rate !== null || values['as-fast-as-possible']))
 
 let sim: HistorySimulator
 try {
-  sim = new HistorySimulator({ seed, merchants, days, start })
+  sim = new HistorySimulator({ seed, merchants, days, historyDays, start })
 } catch (e) {
   fail(e instanceof Error ? e.message : String(e))
 }
@@ -84,10 +88,10 @@ const progress: Progress = (done, eventTime) => {
   const t = Date.now()
   if (t - lastReport < 2000) return
   lastReport = t
-  const day = Math.floor((eventTime - start) / 86_400_000) + 1
+  const day = Math.floor((eventTime - start) / 86_400_000) + 1 + historyDays
   const perSecond = Math.round(done / ((t - began) / 1000))
   process.stderr.write(
-    `  ${done.toLocaleString('en')} events, day ${Math.max(0, day)} of ${days}, ${perSecond.toLocaleString('en')}/s\n`,
+    `  ${done.toLocaleString('en')} events, day ${Math.max(0, day)} of ${historyDays + days}, ${perSecond.toLocaleString('en')}/s\n`,
   )
 }
 
@@ -126,5 +130,5 @@ if (values.out !== undefined) {
 const counts = new Map<string, number>()
 for (const l of sim.labels.merchants) counts.set(l.label, (counts.get(l.label) ?? 0) + 1)
 process.stderr.write(
-  `${written.toLocaleString('en')} events of ${merchants} merchants over ${days} days in ${((Date.now() - began) / 1000).toFixed(1)} s (${[...counts].map(([k, v]) => `${v} ${k}`).join(', ')})\n`,
+  `${written.toLocaleString('en')} events of ${merchants} merchants over ${historyDays} + ${days} days in ${((Date.now() - began) / 1000).toFixed(1)} s (${[...counts].map(([k, v]) => `${v} ${k}`).join(', ')})\n`,
 )

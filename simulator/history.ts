@@ -24,8 +24,14 @@ export interface HistoryOptions {
   seed: number
   /** Simulated merchants, scenario merchants included. */
   merchants: number
+  /** Days measured by a backtest, from `start`. */
   days: number
-  /** UTC ms of the first local day's start (midnight in `timeZoneOffsetHours`). */
+  /**
+   * Days of traffic before `start`, so that rule windows, peers and baselines are warm when the
+   * measured days begin (a backtest replays them but does not count them). Breaches start after it.
+   */
+  historyDays?: number
+  /** UTC ms of the first measured local day's start (midnight in `timeZoneOffsetHours`). */
   start: number
   /** The merchants' fixed UTC offset, hours (the reference deployment is UTC+8). */
   timeZoneOffsetHours?: number
@@ -108,6 +114,7 @@ export class HistorySimulator {
   constructor(options: HistoryOptions) {
     this.opts = {
       timeZoneOffsetHours: 8,
+      historyDays: 0,
       acquirers: ['acq-alpha', 'acq-beta'],
       runId: `s${options.seed}`,
       lookalikesPer1000: 35,
@@ -125,6 +132,7 @@ export class HistorySimulator {
       seed: this.opts.seed,
       start: this.opts.start,
       days: this.opts.days,
+      historyDays: this.opts.historyDays,
       timeZone: `${sign}${String(Math.floor(abs)).padStart(2, '0')}:${String(Math.round((abs % 1) * 60)).padStart(2, '0')}`,
       merchants: this.merchants.map((m) => m.label),
     }
@@ -135,15 +143,20 @@ export class HistorySimulator {
     for (const day of this.days()) yield* day
   }
 
-  /** The events of each simulated day in event-time order; the first batch also holds earlier history. */
+  /**
+   * The events of each simulated day in event-time order, history days (negative) first; the first
+   * batch also holds the lifecycle events of merchants onboarded before it.
+   */
   *days(): Generator<SimEvent[]> {
+    const first = -this.opts.historyDays
     const before: SimEvent[] = []
-    for (const m of this.merchants) this.#lifecycle(m, null, before)
-    for (let day = 0; day < this.opts.days; day++) {
-      const out: SimEvent[] = day === 0 ? before : []
+    for (const m of this.merchants) if (m.onboardedDay < first) this.#lifecycle(m, null, before)
+    for (let day = first; day < this.opts.days; day++) {
+      const out: SimEvent[] = day === first ? before : []
       for (const m of this.merchants) {
         this.#lifecycle(m, day, out)
-        if (day < m.onboardedDay || (day === m.onboardedDay && m.onboardedDay >= 0)) continue
+        // A merchant trades from the day after its onboarding.
+        if (day <= m.onboardedDay) continue
         this.#trade(m, day, out)
         if (m.cashOut !== null) this.#cashOut(m, m.cashOut, day, out)
         if (m.breach !== null) this.#breach(m, m.breach, day, out)
@@ -356,10 +369,9 @@ export class HistorySimulator {
 
   // ---- lifecycle ----
 
-  /** The merchant's lifecycle events of local day `day`, or (day null) those before the first day. */
+  /** The merchant's lifecycle events of local day `day`, or (day null) its onboarding before the first day. */
   #lifecycle(m: SimMerchant, day: number | null, out: SimEvent[]): void {
-    if ((day === null && m.onboardedDay < 0) || day === m.onboardedDay) {
-      // A merchant starts trading the day after its onboarding (see days()).
+    if (day === null || day === m.onboardedDay) {
       const at = this.#dayStart(m.onboardedDay) + 9 * HOUR_MS + Math.floor(this.#rand() * 8 * HOUR_MS)
       this.#event(out, m, at, 'ONBOARDED', {
         registered_mcc: m.category.mcc,
@@ -487,7 +499,8 @@ export class HistorySimulator {
       // Each card of the ring's pool visits the ring's merchants in turn, a different one every day.
       const index = co.group.indexOf(m)
       co.cards.forEach((card, k) => {
-        if ((k + day) % co.group.length === index && this.#rand() < 0.6) swipes.push({ card, at: slot() })
+        const turn = (((k + day) % co.group.length) + co.group.length) % co.group.length
+        if (turn === index && this.#rand() < 0.6) swipes.push({ card, at: slot() })
       })
     } else if (t.has('naive')) {
       for (const card of co.cards.slice(0, 6)) for (let k = 0; k < 4; k++) swipes.push({ card, at: slot() })

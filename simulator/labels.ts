@@ -51,9 +51,12 @@ export interface MerchantLabel {
 /** The labels file: the run's parameters, then one label per merchant. */
 export interface LabelsFile {
   seed: number
-  /** UTC ms of the first simulated local day's start. */
+  /** UTC ms of the first measured local day's start. */
   start: number
+  /** Measured days from `start`. */
   days: number
+  /** Days of history before `start`, replayed to warm windows and baselines but not measured. */
+  historyDays: number
   timeZone: string
   merchants: MerchantLabel[]
 }
