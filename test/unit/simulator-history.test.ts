@@ -42,6 +42,28 @@ describe('labelled history simulator', () => {
     expect(c.labels).not.toEqual(a.labels)
   })
 
+  it('replays history days before the measured start, with breaches only after it', () => {
+    const h = new HistorySimulator({ seed: 4, merchants: 300, days: 6, historyDays: 3, start: DEFAULT_START })
+    expect(h.labels).toMatchObject({ start: DEFAULT_START, days: 6, historyDays: 3 })
+    const all = [...h.events()]
+    const sales = all.filter((e) => e.topic === 'transactions')
+    const first = Math.min(...sales.map((e) => e.value.event_time))
+    expect(first).toBeLessThan(DEFAULT_START - 2 * DAY)
+    expect(first).toBeGreaterThanOrEqual(DEFAULT_START - 3 * DAY)
+    const churners = new Set(
+      h.labels.merchants.filter((l) => l.label === 'compliance').map((l) => l.merchant_id),
+    )
+    const breaches = all.filter(
+      (e) =>
+        e.topic === 'merchantEvents' &&
+        churners.has(e.value.merchant_id) &&
+        e.value.kind !== 'ONBOARDED' &&
+        e.value.kind !== 'TERMINAL_BOUND',
+    )
+    expect(breaches.length).toBeGreaterThan(0)
+    for (const e of breaches) expect(e.value.event_time).toBeGreaterThanOrEqual(DEFAULT_START)
+  })
+
   it('hands out valid events in event-time order, each id once', () => {
     const opts = { now: Date.now(), maxFutureSkewMs: 0 }
     let backwards = 0
