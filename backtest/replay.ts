@@ -55,8 +55,8 @@ export interface ReplayOptions {
    * or own baselines (every rule on its absolute thresholds), which is faster but not what production sees.
    */
   reference: { store: Store; baselines: Baselines } | null
-  /** Called after each replayed day. */
-  progress?: (day: number, events: number) => void
+  /** Called after each replayed day with sales, with its local day number (days since 1970) and the events so far. */
+  progress?: (localDay: number, events: number) => void
 }
 
 export interface ConfigRun {
@@ -172,7 +172,7 @@ export async function replay(
     // events wait in the buffer for the next day that has sales.
     if (day !== null && d > day && txnBuffer.length > 0) {
       await closeDay(lastEvent)
-      opts.progress?.(txnDays.size, count)
+      opts.progress?.(day, count)
     }
     if (day === null || d > day) day = d
     count++

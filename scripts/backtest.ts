@@ -83,8 +83,9 @@ const result = await runBacktest({
   withStore: !values['no-store'],
   minCohort: service.rules.minCohort,
   allowedLatenessMs: service.rules.allowedLatenessMs,
-  progress: (day, events) => {
+  progress: (localDay, events) => {
     const s = (Date.now() - began) / 1000
+    const day = `${new Date(localDay * 86_400_000).toISOString().slice(0, 10)}${localDay * 86_400_000 < labels.start ? ' (history)' : ''}`
     process.stderr.write(
       `  day ${day} replayed, ${events.toLocaleString('en')} events, ${Math.round(events / s).toLocaleString('en')}/s\n`,
     )

@@ -110,6 +110,7 @@ export class HistorySimulator {
   readonly #offsetMs: number
   #seq = 0
   #eventSeq = 0
+  #started = false
 
   constructor(options: HistoryOptions) {
     this.opts = {
@@ -148,6 +149,10 @@ export class HistorySimulator {
    * batch also holds the lifecycle events of merchants onboarded before it.
    */
   *days(): Generator<SimEvent[]> {
+    // The traffic draws from the same generator as the population and changes merchants as it goes
+    // (accounts, terminals): a second pass would be another history. Build another simulator instead.
+    if (this.#started) throw new Error('a HistorySimulator hands out its events once')
+    this.#started = true
     const first = -this.opts.historyDays
     const before: SimEvent[] = []
     for (const m of this.merchants) if (m.onboardedDay < first) this.#lifecycle(m, null, before)

@@ -40,6 +40,8 @@ describe('labelled history simulator', () => {
     expect(digest(b)).toBe(da)
     expect(digest(c)).not.toBe(da)
     expect(c.labels).not.toEqual(a.labels)
+    // One pass per simulator: a second would silently be another history.
+    expect(() => [...a.events()]).toThrow(/once/)
   })
 
   it('replays history days before the measured start, with breaches only after it', () => {
