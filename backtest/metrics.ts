@@ -7,7 +7,8 @@
  * - Per rule, a merchant is *flagged* when the rule hit it at least once. Precision = flagged positives /
  *   flagged. Recall = merchants that expect the rule (their label's expected_rules) and were hit by it /
  *   merchants that expect it.
- * - Overall, a merchant is flagged when the scorer alerted on it at MEDIUM or above (either score).
+ * - Overall, a merchant is flagged when the scorer alerted on it at MEDIUM or above (either score),
+ *   or held it at that level during the measured days after an alert in the warm-up history.
  *   Precision = alerted positives / alerted; recall = alerted positives / positives.
  * - Top-k: the merchants ranked by the highest score they reached (ties by merchant id), positives
  *   among the first k / k (or among all ranked when fewer than k have a score). Per rule, the
@@ -33,6 +34,13 @@ export interface MerchantResult {
   /** Highest score, fraud or compliance, the merchant reached. */
   max_score: number
   max_level: RiskLevel | null
+  /**
+   * In alert during the measured days: the scorer alerted on it at the alerts' minimum level (MEDIUM)
+   * or above then, or had alerted before and its level was still that high then (an analyst's queue
+   * does not forget a merchant because its alert came during the warm-up history).
+   */
+  alerted: boolean
+  /** The alerts raised during the measured days. */
   alerts: AlertRecord[]
 }
 
@@ -85,7 +93,7 @@ export function computeMetrics(
   const positive = (r: MerchantResult) => POSITIVE.has(labelOf.get(keyOf(r))?.label ?? 'legit')
   const positives = labels.filter((l) => POSITIVE.has(l.label)).length
   const days = Math.max(1, opts.days)
-  const alerted = (r: MerchantResult) => r.alerts.length > 0
+  const alerted = (r: MerchantResult) => r.alerted
   const allAlerts = results.reduce((s, r) => s + r.alerts.length, 0)
 
   const rates = (

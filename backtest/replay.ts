@@ -258,9 +258,12 @@ function score(s: Stack, hits: readonly HitUpdate[], measureFrom: number): void 
       if (change.result.score > result.max_score) result.max_score = change.result.score
       if (result.max_level === null || levelRank(change.result.level) > levelRank(result.max_level))
         result.max_level = change.result.level
+      // Entering this level alerted, now or (during the history) before: the merchant is in the queue.
+      if (levelRank(change.result.level) >= levelRank(s.config.scoring.alerts.minLevel)) result.alerted = true
     }
     for (const a of outcome.alerts) {
       s.alerts++
+      result.alerted = true
       result.alerts.push({
         at: a.alert.created_at,
         category: a.alert.category === 'FRAUD' ? 'fraud' : 'compliance',
@@ -281,6 +284,7 @@ function resultOf(s: Stack, acquirerId: string, merchantId: string): MerchantRes
       rules: [],
       max_score: 0,
       max_level: null,
+      alerted: false,
       alerts: [],
     }
     s.results.set(key, r)

@@ -58,7 +58,7 @@ export function formatReport(runs: readonly NamedMetrics[]): string {
     '',
     table(header, rows),
     '',
-    'flagged: merchants the rule hit (ALERTED: merchants with an alert at MEDIUM or above); precision: share of',
+    'flagged: merchants the rule hit (ALERTED: merchants in alert at MEDIUM or above); precision: share of',
     'them labelled fraud or compliance; recall: merchants expecting the rule that it hit (ALERTED: positives',
     `alerted); P@${k}: positives among the ${k} highest-scored of them; alerts/day: alerts (with the rule among the reasons).`,
     '',

@@ -33,6 +33,7 @@ const result = (id: string, rules: string[], max: number, alerts: string[][]): M
   rules,
   max_score: max,
   max_level: null,
+  alerted: alerts.length > 0,
   alerts: alerts.map((r, i) => ({ at: i, category: 'fraud', level: 'HIGH', rules: r })),
 })
 
