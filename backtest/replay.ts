@@ -1,0 +1,293 @@
+/**
+ * Replays a stream of events through the production code, in process: the per-merchant rule engine
+ * (createEngine), the cross-merchant EntityEngine fed with the activity records ingest derives
+ * (activitiesOf), and the scoring model (applyHit). Several rule configurations run side by side on the
+ * same pass, each with its own engines and scorer state, so a comparison sees exactly the same events.
+ *
+ * Peers and baselines come from ClickHouse as in production: the events go into a (temporary) store
+ * through the real writers, and rules/baselines.ts recomputes cohorts and own baselines from
+ * `merchant_daily` at every local day boundary, from the days before it only. A look-alike is thus
+ * judged against the peers it would have had on that day, never against the future.
+ */
+import { Readable } from 'node:stream'
+import { finished } from 'node:stream/promises'
+import type { StoredBatch } from '../ingest/consumer.ts'
+import type { Baselines } from '../rules/baselines.ts'
+import type { RulesConfig } from '../rules/engine/config.ts'
+import { createEngine } from '../rules/engine/config.ts'
+import type { HitUpdate, RuleEngine } from '../rules/engine/engine.ts'
+import { activitiesOf } from '../rules/entity/activity.ts'
+import { EntityEngine } from '../rules/entity/engine.ts'
+import type { MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
+import { hitRecordOf } from '../scoring/hits.ts'
+import { applyHit, emptyMerchantState, levelRank, type MerchantScoreState } from '../scoring/model.ts'
+import type { SimEvent } from '../simulator/history.ts'
+import type { Store } from '../store/client.ts'
+import { merchantEventRow } from '../store/merchant-events.ts'
+import { transactionRow } from '../store/transactions.ts'
+import type { MerchantResult } from './metrics.ts'
+
+const DAY_MS = 86_400_000
+const STORE_TOPIC = 'backtest'
+
+export interface ReplayOptions {
+  /** The configurations to measure, each under a name. */
+  configs: readonly { name: string; config: RulesConfig }[]
+  timeZoneOf: (acquirerId: string) => string
+  /** Fixed UTC offset of the day boundaries at which baselines are refreshed, ms. */
+  dayOffsetMs: number
+  allowedLatenessMs: number
+  /**
+   * Event time between the entity engine's sweeps. Production sweeps every 5 minutes of event time, and
+   * each sweep walks every live entity (hundreds of thousands of cards): fine at live rates, where 5
+   * minutes hold many events, but a replay crosses a month in minutes and would spend nearly all its
+   * time sweeping. An hour only delays the re-evaluation of a terminal overlap waiting on the clock.
+   */
+  entitySweepMs: number
+  /**
+   * UTC ms where measuring starts. Earlier events (the history that warms windows, peers and
+   * baselines) go through the store, the engines and the scorer like the others, but their hits,
+   * scores and alerts are not counted, nor their days.
+   */
+  measureFrom: number
+  /**
+   * The store the events are loaded into and the baselines computed from; null replays without peers
+   * or own baselines (every rule on its absolute thresholds), which is faster but not what production sees.
+   */
+  reference: { store: Store; baselines: Baselines } | null
+  /** Called after each replayed day with sales, with its local day number (days since 1970) and the events so far. */
+  progress?: (localDay: number, events: number) => void
+}
+
+export interface ConfigRun {
+  name: string
+  hash: string
+  merchants: MerchantResult[]
+  /** Hit updates of each rule (a hit growing over days is one hit id with several updates). */
+  hitUpdates: number
+  alerts: number
+}
+
+export interface ReplayResult {
+  runs: ConfigRun[]
+  events: number
+  transactions: number
+  /** UTC ms of the first and last event. */
+  firstEvent: number
+  lastEvent: number
+  /** Measured local days with transactions. */
+  days: number
+  baselineRefreshes: number
+}
+
+interface Stack {
+  name: string
+  config: RulesConfig
+  engine: RuleEngine
+  entities: EntityEngine
+  states: Map<string, MerchantScoreState>
+  results: Map<string, MerchantResult>
+  hitUpdates: number
+  alerts: number
+}
+
+export async function replay(
+  events: AsyncIterable<SimEvent> | Iterable<SimEvent>,
+  opts: ReplayOptions,
+): Promise<ReplayResult> {
+  const ref = opts.reference
+  const stacks: Stack[] = opts.configs.map(({ name, config }) => ({
+    name,
+    config,
+    engine: createEngine(config, {
+      timeZoneOf: opts.timeZoneOf,
+      allowedLatenessMs: opts.allowedLatenessMs,
+      ...(ref === null
+        ? {}
+        : {
+            peersOf: (a: string, mcc: string | null, lat: number | null, lon: number | null) =>
+              ref.baselines.peersOf(a, mcc, lat, lon),
+            baselineOf: (a: string, m: string) => ref.baselines.baselineOf(a, m),
+          }),
+    }),
+    entities: new EntityEngine({
+      rules: config.entityRules,
+      isWhitelisted: config.isWhitelisted,
+      configHash: config.hash,
+      sweepEveryMs: opts.entitySweepMs,
+    }),
+    states: new Map(),
+    results: new Map(),
+    hitUpdates: 0,
+    alerts: 0,
+  }))
+
+  let txnBuffer: TerminalTransaction[] = []
+  let eventBuffer: MerchantEvent[] = []
+  let offset = 0
+  let day: number | null = null
+  let count = 0
+  let transactions = 0
+  let firstEvent = Number.POSITIVE_INFINITY
+  let lastEvent = Number.NEGATIVE_INFINITY
+  const txnDays = new Set<number>()
+  let refreshes = 0
+
+  /** Loads the buffered events into the store and recomputes the references from them. */
+  const closeDay = async (latest: number) => {
+    if (ref !== null) {
+      if (eventBuffer.length > 0) {
+        const rows = eventBuffer.map((event) =>
+          merchantEventRow({ event, topic: STORE_TOPIC, partition: 0, offset: String(offset++) }, latest),
+        )
+        await load(ref.store, 'merchant_events', rows)
+      }
+      const tz = new Map<string, string>()
+      const rows = txnBuffer.map((txn) => {
+        let zone = tz.get(txn.acquirer_id)
+        if (zone === undefined) {
+          zone = opts.timeZoneOf(txn.acquirer_id)
+          tz.set(txn.acquirer_id, zone)
+        }
+        return transactionRow(
+          { txn, topic: STORE_TOPIC, partition: 0, offset: String(offset++) },
+          zone,
+          latest,
+        )
+      })
+      for (let i = 0; i < rows.length; i += 50_000)
+        await load(ref.store, 'transactions', rows.slice(i, i + 50_000))
+      await ref.baselines.refresh(latest)
+      refreshes++
+      for (const s of stacks) s.engine.referencesChanged()
+    }
+    txnBuffer = []
+    eventBuffer = []
+  }
+
+  for await (const e of events) {
+    const t = e.value.event_time
+    const d = Math.floor((t + opts.dayOffsetMs) / DAY_MS)
+    // Days without sales (the lifecycle history before the first one) need no references: their
+    // events wait in the buffer for the next day that has sales.
+    if (day !== null && d > day && txnBuffer.length > 0) {
+      await closeDay(lastEvent)
+      opts.progress?.(day, count)
+    }
+    if (day === null || d > day) day = d
+    count++
+    if (t < firstEvent) firstEvent = t
+    if (t > lastEvent) lastEvent = t
+    if (e.topic === 'transactions') {
+      transactions++
+      if (t >= opts.measureFrom) txnDays.add(d)
+      txnBuffer.push(e.value)
+      const batch: StoredBatch = { kind: 'transactions', items: [e.value] }
+      for (const s of stacks) {
+        score(s, s.engine.onTransaction(e.value), opts.measureFrom)
+        for (const r of activitiesOf(batch)) score(s, s.entities.onRecord(r), opts.measureFrom)
+      }
+    } else {
+      eventBuffer.push(e.value)
+      const batch: StoredBatch = { kind: 'merchantEvents', items: [e.value] }
+      for (const s of stacks) {
+        score(s, s.engine.onMerchantEvent(e.value), opts.measureFrom)
+        for (const r of activitiesOf(batch)) score(s, s.entities.onRecord(r), opts.measureFrom)
+      }
+    }
+  }
+  if (txnBuffer.length > 0 || eventBuffer.length > 0) await closeDay(lastEvent)
+
+  return {
+    runs: stacks.map((s) => ({
+      name: s.name,
+      hash: s.config.hash,
+      merchants: [...s.results.values()],
+      hitUpdates: s.hitUpdates,
+      alerts: s.alerts,
+    })),
+    events: count,
+    transactions,
+    firstEvent,
+    lastEvent,
+    days: txnDays.size,
+    baselineRefreshes: refreshes,
+  }
+}
+
+/**
+ * Inserts rows built by the store's own row functions (the columns, local day and flags the writers
+ * derive). Not through insertTransactions: its look-up of already-stored ids is what makes ingest
+ * exactly-once, finds nothing in a fresh store, and was most of the replay's time.
+ */
+async function load(
+  store: Store,
+  table: 'transactions' | 'merchant_events',
+  rows: readonly object[],
+): Promise<void> {
+  if (rows.length === 0) return
+  const query =
+    table === 'transactions'
+      ? 'INSERT INTO {db:Identifier}.transactions FORMAT JSONEachRow'
+      : 'INSERT INTO {db:Identifier}.merchant_events FORMAT JSONEachRow'
+  const result = await store.client.exec({
+    query,
+    query_params: { db: store.database },
+    values: Readable.from([`${rows.map((r) => JSON.stringify(r)).join('\n')}\n`]),
+  })
+  result.stream.resume()
+  await finished(result.stream)
+}
+
+/** Scores hit updates as the scoring stage does, and records what each merchant went through. */
+function score(s: Stack, hits: readonly HitUpdate[], measureFrom: number): void {
+  for (const h of hits) {
+    const measured = h.detectedAt >= measureFrom
+    if (measured) s.hitUpdates++
+    const key = `${h.acquirerId}\u0000${h.merchantId}`
+    let state = s.states.get(key)
+    if (state === undefined) {
+      state = emptyMerchantState(h.acquirerId, h.merchantId)
+      s.states.set(key, state)
+    }
+    const outcome = applyHit(s.config.scoring, state, hitRecordOf(h))
+    if (!measured) continue
+    const result = resultOf(s, h.acquirerId, h.merchantId)
+    if (!result.rules.includes(h.ruleId)) result.rules.push(h.ruleId)
+    for (const change of outcome.scores) {
+      if (change.result.score > result.max_score) result.max_score = change.result.score
+      if (result.max_level === null || levelRank(change.result.level) > levelRank(result.max_level))
+        result.max_level = change.result.level
+      // Entering this level alerted, now or (during the history) before: the merchant is in the queue.
+      if (levelRank(change.result.level) >= levelRank(s.config.scoring.alerts.minLevel)) result.alerted = true
+    }
+    for (const a of outcome.alerts) {
+      s.alerts++
+      result.alerted = true
+      result.alerts.push({
+        at: a.alert.created_at,
+        category: a.alert.category === 'FRAUD' ? 'fraud' : 'compliance',
+        level: a.alert.level,
+        rules: [...new Set(a.alert.reasons.map((r) => r.rule_id))],
+      })
+    }
+  }
+}
+
+function resultOf(s: Stack, acquirerId: string, merchantId: string): MerchantResult {
+  const key = `${acquirerId}\u0000${merchantId}`
+  let r = s.results.get(key)
+  if (r === undefined) {
+    r = {
+      acquirer_id: acquirerId,
+      merchant_id: merchantId,
+      rules: [],
+      max_score: 0,
+      max_level: null,
+      alerted: false,
+      alerts: [],
+    }
+    s.results.set(key, r)
+  }
+  return r
+}

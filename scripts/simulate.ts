@@ -1,0 +1,134 @@
+/**
+ * `npm run simulate -- [--seed 42] [--days 30] [--history-days 30] [--merchants 1500] [--start 2026-10-17]
+ *    (--out events.jsonl[.gz] | --kafka [--rate R | --as-fast-as-possible]) [--labels labels.json]`
+ *
+ * Generates a labelled history (simulator/history.ts): legitimate merchants, cash-out merchants using
+ * the evasion playbook, compliance breaches and the legitimate look-alikes. Writes the events as JSON
+ * lines in event-time order, or produces them to the service's topics as framed Avro (configuration
+ * from the environment as `npm start` reads it; the local broker when KAFKA_BROKERS is unset). The
+ * labels (one per merchant) go to --labels. Progress goes to stderr. The --history-days before --start
+ * (30 by default) warm the rule windows, peers and baselines; a backtest replays them without
+ * measuring them, as if the service had been running before the measured month.
+ */
+import { writeFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { loadConfig } from '../config/load.ts'
+import { EventCodec } from '../ingest/codec.ts'
+import { createKafka } from '../ingest/kafka.ts'
+import { SchemaRegistryClient } from '../ingest/schema-registry.ts'
+import { ensureTopics } from '../ingest/topics.ts'
+import { createLogger } from '../lib/logger.ts'
+import { DEFAULT_START, HistorySimulator } from '../simulator/history.ts'
+import { type Progress, produceEvents, writeEventsFile } from '../simulator/stream.ts'
+
+const usage = `usage: npm run simulate -- [--seed 42] [--days 30] [--history-days 30] [--merchants 1500] [--start YYYY-MM-DD]
+    (--out events.jsonl[.gz] | --kafka [--rate R | --as-fast-as-possible]) [--labels labels.json]`
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n${usage}\n`)
+  process.exit(2)
+}
+
+function parse() {
+  return parseArgs({
+    options: {
+      seed: { type: 'string', default: '42' },
+      days: { type: 'string', default: '30' },
+      'history-days': { type: 'string', default: '30' },
+      merchants: { type: 'string', default: '1500' },
+      start: { type: 'string' },
+      out: { type: 'string' },
+      labels: { type: 'string' },
+      kafka: { type: 'boolean', default: false },
+      rate: { type: 'string' },
+      'as-fast-as-possible': { type: 'boolean', default: false },
+    },
+  })
+}
+let parsed: ReturnType<typeof parse>
+try {
+  parsed = parse()
+} catch (e) {
+  fail(e instanceof Error ? e.message : String(e))
+}
+const { values } = parsed
+const int = (name: string, text: string, min: number, max: number): number => {
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < min || n > max) fail(`--${name}: expected an integer in [${min}, ${max}]`)
+  return n
+}
+const seed = int('seed', values.seed, 0, 2 ** 31 - 1)
+const days = int('days', values.days, 1, 400)
+const historyDays = int('history-days', values['history-days'], 0, 400)
+const merchants = int('merchants', values.merchants, 300, 1_000_000)
+let start = DEFAULT_START
+if (values.start !== undefined) {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(values.start)) fail('--start: expected YYYY-MM-DD')
+  start = Date.parse(`${values.start}T00:00:00+08:00`)
+  if (!Number.isFinite(start)) fail('--start: not a date')
+}
+if ((values.out === undefined) === !values.kafka) fail('give either --out FILE or --kafka')
+if (values.rate !== undefined && values['as-fast-as-possible'])
+  fail('--rate and --as-fast-as-possible exclude each other')
+const rate = values.rate === undefined ? null : int('rate', values.rate, 1, 10_000_000)
+if (!values.kafka && (rate !== null || values['as-fast-as-possible']))
+  fail('--rate and --as-fast-as-possible go with --kafka')
+
+let sim: HistorySimulator
+try {
+  sim = new HistorySimulator({ seed, merchants, days, historyDays, start })
+} catch (e) {
+  fail(e instanceof Error ? e.message : String(e))
+}
+if (values.labels !== undefined) writeFileSync(values.labels, `${JSON.stringify(sim.labels, null, 1)}\n`)
+
+const began = Date.now()
+let lastReport = 0
+const progress: Progress = (done, eventTime) => {
+  const t = Date.now()
+  if (t - lastReport < 2000) return
+  lastReport = t
+  const day = Math.floor((eventTime - start) / 86_400_000) + 1 + historyDays
+  const perSecond = Math.round(done / ((t - began) / 1000))
+  process.stderr.write(
+    `  ${done.toLocaleString('en')} events, day ${Math.max(0, day)} of ${historyDays + days}, ${perSecond.toLocaleString('en')}/s\n`,
+  )
+}
+
+let written: number
+if (values.out !== undefined) {
+  written = await writeEventsFile(values.out, sim.events(), progress)
+} else {
+  let config: ReturnType<typeof loadConfig>
+  try {
+    config = loadConfig({ env: process.env })
+  } catch (e) {
+    fail(e instanceof Error ? e.message : String(e))
+  }
+  const log = createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr)
+  const brokers =
+    config.kafka.brokers.length > 0 ? config.kafka.brokers : [`localhost:${config.kafka.local.port}`]
+  const kafka = createKafka(config.kafka, brokers, log)
+  const sr = config.schemaRegistry
+  const codec = new EventCodec(
+    sr.url === null
+      ? {}
+      : {
+          schemaRegistry: new SchemaRegistryClient({
+            url: sr.url,
+            ...(sr.username === '' ? {} : { username: sr.username, password: sr.password }),
+          }),
+        },
+  )
+  const topics = { transactions: config.topics.transactions, merchantEvents: config.topics.merchantEvents }
+  await ensureTopics(kafka, [topics.transactions, topics.merchantEvents], {
+    partitions: config.kafka.topicPartitions,
+    replicationFactor: config.kafka.replicationFactor,
+  })
+  written = await produceEvents(kafka, codec, sim.events(), { topics, ratePerSecond: rate, progress })
+}
+const counts = new Map<string, number>()
+for (const l of sim.labels.merchants) counts.set(l.label, (counts.get(l.label) ?? 0) + 1)
+process.stderr.write(
+  `${written.toLocaleString('en')} events of ${merchants} merchants over ${historyDays} + ${days} days in ${((Date.now() - began) / 1000).toFixed(1)} s (${[...counts].map(([k, v]) => `${v} ${k}`).join(', ')})\n`,
+)

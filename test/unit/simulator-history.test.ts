@@ -1,0 +1,271 @@
+import { createHash } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { validateMerchantEvent, validateTransaction } from '../../ingest/validate.ts'
+import { isWholeUnit } from '../../lib/currency.ts'
+import type { MerchantEvent, TerminalTransaction } from '../../schemas/types.generated.ts'
+import { categoryByMcc } from '../../simulator/catalogue.ts'
+import { DEFAULT_START, HistorySimulator, type SimEvent } from '../../simulator/history.ts'
+import type { MerchantLabel } from '../../simulator/labels.ts'
+
+const DAY = 86_400_000
+
+function digest(sim: HistorySimulator): string {
+  const h = createHash('sha256')
+  for (const e of sim.events()) h.update(JSON.stringify(e))
+  return h.digest('hex')
+}
+
+// One month of 400 merchants, generated once for the label checks below.
+const sim = new HistorySimulator({ seed: 5, merchants: 400, days: 30, start: DEFAULT_START })
+const events: SimEvent[] = [...sim.events()]
+const txns: TerminalTransaction[] = []
+const lifecycle: MerchantEvent[] = []
+for (const e of events) {
+  if (e.topic === 'transactions') txns.push(e.value)
+  else lifecycle.push(e.value)
+}
+const labels = sim.labels.merchants
+const byScenario = (s: string): MerchantLabel[] => labels.filter((l) => l.scenario === s)
+const sales = (merchantId: string) =>
+  txns.filter((t) => t.merchant_id === merchantId && t.response_code === '00' && t.txn_type === 'PURCHASE')
+const localDay = (t: number) => Math.floor((t - DEFAULT_START) / DAY)
+
+describe('labelled history simulator', () => {
+  it('gives the same events and labels for the same seed, and others for another seed', () => {
+    const a = new HistorySimulator({ seed: 9, merchants: 300, days: 3, start: DEFAULT_START })
+    const b = new HistorySimulator({ seed: 9, merchants: 300, days: 3, start: DEFAULT_START })
+    const c = new HistorySimulator({ seed: 10, merchants: 300, days: 3, start: DEFAULT_START })
+    expect(b.labels).toEqual(a.labels)
+    const da = digest(a)
+    expect(digest(b)).toBe(da)
+    expect(digest(c)).not.toBe(da)
+    expect(c.labels).not.toEqual(a.labels)
+    // One pass per simulator: a second would silently be another history.
+    expect(() => [...a.events()]).toThrow(/once/)
+  })
+
+  it('replays history days before the measured start, with breaches only after it', () => {
+    const h = new HistorySimulator({ seed: 4, merchants: 300, days: 6, historyDays: 3, start: DEFAULT_START })
+    expect(h.labels).toMatchObject({ start: DEFAULT_START, days: 6, historyDays: 3 })
+    const all = [...h.events()]
+    const sales = all.filter((e) => e.topic === 'transactions')
+    const first = Math.min(...sales.map((e) => e.value.event_time))
+    expect(first).toBeLessThan(DEFAULT_START - 2 * DAY)
+    expect(first).toBeGreaterThanOrEqual(DEFAULT_START - 3 * DAY)
+    const churners = new Set(
+      h.labels.merchants.filter((l) => l.label === 'compliance').map((l) => l.merchant_id),
+    )
+    const breaches = all.filter(
+      (e) =>
+        e.topic === 'merchantEvents' &&
+        churners.has(e.value.merchant_id) &&
+        e.value.kind !== 'ONBOARDED' &&
+        e.value.kind !== 'TERMINAL_BOUND',
+    )
+    expect(breaches.length).toBeGreaterThan(0)
+    for (const e of breaches) expect(e.value.event_time).toBeGreaterThanOrEqual(DEFAULT_START)
+  })
+
+  it('hands out valid events in event-time order, each id once', () => {
+    const opts = { now: Date.now(), maxFutureSkewMs: 0 }
+    let backwards = 0
+    for (let i = 1; i < events.length; i++)
+      if ((events[i]?.value.event_time ?? 0) < (events[i - 1]?.value.event_time ?? 0)) backwards++
+    expect(backwards).toBe(0)
+    for (const t of txns.slice(0, 20_000)) {
+      const r = validateTransaction(t, opts)
+      expect(r.ok ? '' : r.error.message).toBe('')
+    }
+    for (const e of lifecycle) expect(validateMerchantEvent(e, opts).ok).toBe(true)
+    expect(new Set(txns.map((t) => t.txn_id)).size).toBe(txns.length)
+    expect(new Set(lifecycle.map((e) => e.event_id)).size).toBe(lifecycle.length)
+  })
+
+  it('labels every merchant once, with every scenario present and ids that do not give labels away', () => {
+    expect(labels).toHaveLength(400)
+    expect(new Set(labels.map((l) => l.merchant_id)).size).toBe(400)
+    const scenarios = new Set(labels.map((l) => l.scenario))
+    for (const s of [
+      'structuring',
+      'near_round',
+      'whole_units',
+      'credit_mix',
+      'card_pairs',
+      'card_cycle',
+      'ring',
+    ])
+      expect(scenarios).toContain(s)
+    for (const s of ['relocation', 'mcc_mismatch', 'settlement_churn', 'shared_account', 'terminal_lent'])
+      expect(scenarios).toContain(s)
+    for (const s of [
+      'car_dealer',
+      'jeweller',
+      'school',
+      'hospital',
+      'wholesaler',
+      'night_bar',
+      'market_stall',
+    ])
+      expect(scenarios).toContain(s)
+    for (const l of labels) {
+      if (l.label === 'legit' || l.label === 'lookalike') expect(l.expected_rules).toEqual([])
+      expect(l.merchant_id).toMatch(/^m-5-\d{6}$/)
+    }
+    // Look-alikes trade in their category; every merchant has an onboarding event.
+    const onboarded = new Map(lifecycle.filter((e) => e.kind === 'ONBOARDED').map((e) => [e.merchant_id, e]))
+    for (const l of labels) {
+      const mcc = onboarded.get(l.merchant_id)?.registered_mcc
+      expect(mcc).toBeDefined()
+      if (l.label === 'lookalike') expect(categoryByMcc(mcc ?? '').lookalike).toBe(l.scenario)
+    }
+  })
+
+  it('structuring merchants keep large swipes and days just under the limits', () => {
+    for (const l of byScenario('structuring')) {
+      const large = sales(l.merchant_id).filter((t) => t.amount_minor >= 2_500_000)
+      expect(large.length).toBeGreaterThan(40)
+      for (const t of large) {
+        expect(t.amount_minor).toBeGreaterThanOrEqual(4_500_000)
+        expect(t.amount_minor).toBeLessThan(5_000_000)
+      }
+      const perDay = new Map<number, number>()
+      for (const t of large)
+        perDay.set(localDay(t.event_time), (perDay.get(localDay(t.event_time)) ?? 0) + t.amount_minor)
+      for (const total of perDay.values()) expect(total).toBeLessThan(30_000_000)
+    }
+  })
+
+  it('near-round, whole-unit and credit-mix merchants show their tactic in the amounts', () => {
+    for (const l of byScenario('near_round')) {
+      const large = sales(l.merchant_id).filter((t) => t.amount_minor >= 500_000)
+      expect(large.length).toBeGreaterThan(50)
+      const near = large.filter((t) => {
+        const major = t.amount_minor / 100
+        const round = Math.round(major / 1000) * 1000
+        return major !== round && Math.abs(major - round) <= 0.02 * round
+      })
+      expect(near.length / large.length).toBeGreaterThan(0.9)
+    }
+    for (const l of byScenario('whole_units')) {
+      // The shop front's rare large sales have cents; the cash-out swipes never do.
+      const large = sales(l.merchant_id).filter((t) => t.amount_minor >= 200_000)
+      expect(large.length).toBeGreaterThan(50)
+      expect(large.filter((t) => isWholeUnit(t.amount_minor, 'CNY')).length / large.length).toBeGreaterThan(
+        0.95,
+      )
+    }
+    for (const l of byScenario('credit_mix')) {
+      const s = sales(l.merchant_id)
+      const debit = s.filter(
+        (t) => t.card_type === 'DEBIT' && t.amount_minor >= 10_000 && t.amount_minor < 12_500,
+      )
+      const credit = s.filter((t) => t.card_type === 'CREDIT' && t.amount_minor >= 200_000)
+      expect(debit.length).toBeGreaterThan(10)
+      // About four credit swipes to one debit.
+      expect(credit.length / debit.length).toBeGreaterThan(3)
+      expect(credit.length / debit.length).toBeLessThan(5.5)
+    }
+  })
+
+  it('card-pair merchants swipe the same card twice a day, 5 to 9 minutes apart', () => {
+    for (const l of byScenario('card_pairs')) {
+      const large = txns.filter((t) => t.merchant_id === l.merchant_id && t.amount_minor >= 200_000)
+      const byCardDay = new Map<string, number[]>()
+      for (const t of large) {
+        const k = `${t.card_token}|${localDay(t.event_time)}`
+        byCardDay.set(k, [...(byCardDay.get(k) ?? []), t.event_time])
+      }
+      const pairs = [...byCardDay.values()].filter((ts) => ts.length === 2)
+      expect(pairs.length).toBeGreaterThan(100)
+      for (const [a = 0, b = 0] of pairs) {
+        const gap = Math.abs(b - a) / 60_000
+        expect(gap).toBeGreaterThanOrEqual(5)
+        expect(gap).toBeLessThan(9)
+      }
+    }
+  })
+
+  it('rings spread their cards over several merchants of one acquirer; card cycles cross the month, then move', () => {
+    const byCard = new Map<string, TerminalTransaction[]>()
+    for (const t of txns) byCard.set(t.card_token, [...(byCard.get(t.card_token) ?? []), t])
+    for (const l of byScenario('ring')) {
+      const ring = byScenario('ring')
+        .filter((x) => x.acquirer_id === l.acquirer_id)
+        .map((x) => x.merchant_id)
+      const cards = new Set(
+        sales(l.merchant_id)
+          .filter((t) => t.amount_minor >= 200_000)
+          .map((t) => t.card_token),
+      )
+      const spread = [...cards].filter((c) => {
+        const week = (byCard.get(c) ?? []).filter((t) => localDay(t.event_time) < 7)
+        return new Set(week.map((t) => t.merchant_id).filter((m) => ring.includes(m))).size >= 3
+      })
+      expect(spread.length).toBeGreaterThan(5)
+    }
+    const cycle = byScenario('card_cycle')
+    expect(cycle.length).toBeGreaterThanOrEqual(2)
+    for (const l of cycle) {
+      const mine = txns.filter((t) => t.merchant_id === l.merchant_id && t.amount_minor >= 600_000)
+      const months = new Map<string, Set<number>>()
+      for (const t of mine) {
+        const month = new Date(t.event_time + 8 * 3_600_000).getUTCMonth()
+        months.set(t.card_token, (months.get(t.card_token) ?? new Set()).add(month))
+      }
+      const recurring = [...months.entries()].filter(([, m]) => m.size >= 2).map(([c]) => c)
+      expect(recurring.length).toBeGreaterThanOrEqual(10)
+      // ...and then each of them shows up at the sibling merchant.
+      const elsewhere = recurring.filter((c) =>
+        (byCard.get(c) ?? []).some((t) => t.merchant_id !== l.merchant_id),
+      )
+      expect(elsewhere.length).toBe(recurring.length)
+    }
+  })
+
+  it('compliance merchants show their breach in the events', () => {
+    const registered = new Map(lifecycle.filter((e) => e.kind === 'ONBOARDED').map((e) => [e.merchant_id, e]))
+    const km = (a: TerminalTransaction, on: MerchantEvent | undefined) =>
+      111 *
+      Math.hypot((a.latitude ?? 0) - (on?.latitude ?? 0), ((a.longitude ?? 0) - (on?.longitude ?? 0)) * 0.86)
+    for (const l of byScenario('relocation')) {
+      const far = txns.filter(
+        (t) => t.merchant_id === l.merchant_id && km(t, registered.get(l.merchant_id)) > 10,
+      )
+      expect(far.length).toBeGreaterThan(30)
+    }
+    for (const l of byScenario('mcc_mismatch')) {
+      const reg = registered.get(l.merchant_id)?.registered_mcc
+      expect(txns.filter((t) => t.merchant_id === l.merchant_id && t.mcc !== reg).length).toBeGreaterThan(10)
+    }
+    for (const l of byScenario('settlement_churn')) {
+      expect(
+        lifecycle.filter((e) => e.merchant_id === l.merchant_id && e.kind === 'SETTLEMENT_ACCOUNT_CHANGED')
+          .length,
+      ).toBeGreaterThanOrEqual(2)
+    }
+    const shared = new Map<string, Set<string>>()
+    for (const e of lifecycle)
+      if (e.kind === 'SETTLEMENT_ACCOUNT_CHANGED' && e.settlement_account_token !== null)
+        shared.set(
+          e.settlement_account_token,
+          (shared.get(e.settlement_account_token) ?? new Set()).add(e.merchant_id),
+        )
+    for (const l of byScenario('shared_account'))
+      expect([...shared.values()].some((ms) => ms.size >= 3 && ms.has(l.merchant_id))).toBe(true)
+    const boundTo = new Map<string, Set<string>>()
+    for (const e of lifecycle)
+      if (e.kind === 'TERMINAL_BOUND' && e.terminal_id !== null)
+        boundTo.set(e.terminal_id, (boundTo.get(e.terminal_id) ?? new Set()).add(e.merchant_id))
+    const doubles = [...boundTo.values()].filter((ms) => ms.size > 1)
+    expect(doubles.length).toBe(byScenario('terminal_double_bound').length / 2)
+    // A borrower sells on terminals bound to someone else only.
+    const borrowers = byScenario('terminal_lent').filter((l) => l.expected_rules.length > 0)
+    expect(borrowers.length).toBeGreaterThan(0)
+    for (const l of borrowers) {
+      const foreign = txns.filter(
+        (t) => t.merchant_id === l.merchant_id && !boundTo.get(t.terminal_id)?.has(l.merchant_id),
+      )
+      expect(foreign.length).toBeGreaterThan(5)
+    }
+  })
+})
