@@ -17,7 +17,9 @@ import type { StoreObserver } from '../store/client.ts'
 /** ClickHouse round trips: a 1 ms insert on chDB up to a server struggling for 30 s. */
 const QUERY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 /** One rule over one batch part: microseconds per event, so a part takes from 10 µs to a second. */
-const RULE_BUCKETS = [0.000001, 0.0000025, 0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.0005, 0.001, 0.01, 0.1]
+const RULE_BUCKETS = [
+  0.000001, 0.0000025, 0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.0005, 0.001, 0.01, 0.1,
+]
 /**
  * Event time to processing or to alert: under a second when live, minutes when lagging, up to days
  * when terminals upload offline batches late or a topic is replayed.
