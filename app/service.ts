@@ -1,16 +1,14 @@
 import { resolve } from 'node:path'
 import type { Config } from '../config/spec.ts'
 import { loadWhitelist, type RunningApi, startApi } from '../dashboard-api/index.ts'
-import { EventCodec } from '../ingest/codec.ts'
 import { CompositeSink } from '../ingest/composite-sink.ts'
 import { IngestConsumer } from '../ingest/consumer.ts'
 import { createKafka } from '../ingest/kafka.ts'
-import { SchemaRegistryClient } from '../ingest/schema-registry.ts'
 import { ensureTopics } from '../ingest/topics.ts'
 import { type LocalKafka, startLocalKafka } from '../kafka-local/broker.ts'
 import { isRiskError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
-import { createMetrics, type Metrics, storeObserver } from '../metrics/metrics.ts'
+import { createMetrics, type Metrics } from '../metrics/metrics.ts'
 import { Baselines } from '../rules/baselines.ts'
 import { createEngine, loadRulesConfig, type WhitelistEntry } from '../rules/engine/config.ts'
 import type { HitUpdate, RuleEngine } from '../rules/engine/engine.ts'
@@ -25,7 +23,8 @@ import type { ScoringModel } from '../scoring/model.ts'
 import { ScoringStage } from '../scoring/stage.ts'
 import { TrafficSimulator } from '../simulator/generator.ts'
 import { LiveSimulator } from '../simulator/producer.ts'
-import { openStore, type Store } from '../store/client.ts'
+import type { Store } from '../store/client.ts'
+import { codecFor, openConfiguredStore } from './clients.ts'
 import { combinedWhitelist } from './whitelist.ts'
 
 export interface ServiceDeps {
@@ -101,13 +100,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
 
     const metrics = createMetrics({ version: process.env.npm_package_version ?? 'dev' })
     const ch = config.clickhouse
-    const store = await openStore({
-      observer: storeObserver(metrics),
-      ...(ch.url === null ? {} : { url: ch.url, username: ch.username, password: ch.password }),
-      database: ch.database,
-      chdbPath: resolve(ch.chdbPath),
-      logger: log,
-    })
+    const store = await openConfiguredStore(config, log, metrics)
     cleanups.push(() => store.close())
     log.info(
       { backend: ch.url === null ? 'chdb' : 'server', database: ch.database },
@@ -153,17 +146,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     )
     if (created.length > 0) log.info({ created }, 'created topics')
 
-    const sr = config.schemaRegistry
-    const codec = new EventCodec(
-      sr.url === null
-        ? {}
-        : {
-            schemaRegistry: new SchemaRegistryClient({
-              url: sr.url,
-              ...(sr.username === '' ? {} : { username: sr.username, password: sr.password }),
-            }),
-          },
-    )
+    const codec = codecFor(config)
 
     const zones = config.time.acquirerTimeZones
     const timeZoneOf = (acquirerId: string) => zones[acquirerId] ?? config.time.defaultTimeZone
@@ -468,14 +451,7 @@ async function startApiOnly(
 ): Promise<RunningService> {
   const log = deps.logger
   const metrics = createMetrics({ version: process.env.npm_package_version ?? 'dev' })
-  const ch = config.clickhouse
-  const store = await openStore({
-    observer: storeObserver(metrics),
-    ...(ch.url === null ? {} : { url: ch.url, username: ch.username, password: ch.password }),
-    database: ch.database,
-    chdbPath: resolve(ch.chdbPath),
-    logger: log,
-  })
+  const store = await openConfiguredStore(config, log, metrics)
   cleanups.push(() => store.close())
   const brokers = config.kafka.brokers
   let kafkaProbe: (() => Promise<boolean>) | undefined

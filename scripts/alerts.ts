@@ -5,10 +5,8 @@
  * broker `npm start` runs (localhost:KAFKA_LOCAL_PORT). Stops on Ctrl-C, or after --max N alerts.
  */
 import { parseArgs } from 'node:util'
+import { codecFor, toolKafka } from '../app/clients.ts'
 import { loadConfig } from '../config/load.ts'
-import { EventCodec } from '../ingest/codec.ts'
-import { createKafka } from '../ingest/kafka.ts'
-import { SchemaRegistryClient } from '../ingest/schema-registry.ts'
 import { createLogger } from '../lib/logger.ts'
 import { tailAlerts } from '../scoring/alerts-reader.ts'
 
@@ -51,26 +49,14 @@ try {
 }
 // Logs go to stderr, so stdout carries the alerts only and can be piped.
 const log = createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr)
-const brokers =
-  config.kafka.brokers.length > 0 ? config.kafka.brokers : [`localhost:${config.kafka.local.port}`]
-const sr = config.schemaRegistry
-const codec = new EventCodec(
-  sr.url === null
-    ? {}
-    : {
-        schemaRegistry: new SchemaRegistryClient({
-          url: sr.url,
-          ...(sr.username === '' ? {} : { username: sr.username, password: sr.password }),
-        }),
-      },
-)
+const codec = codecFor(config)
 const topic = config.alerts.topicPattern.replaceAll('{acquirer}', acquirer)
 let seen = 0
 let stop: (() => Promise<void>) | null = null
 const finish = (code: number) => {
   void (stop ?? (async () => {}))().finally(() => process.exit(code))
 }
-stop = await tailAlerts(createKafka(config.kafka, brokers, log), codec, topic, {
+stop = await tailAlerts(toolKafka(config, log), codec, topic, {
   fromBeginning: values['from-beginning'],
   onAlert: (m) => {
     process.stdout.write(

@@ -12,10 +12,8 @@
  */
 import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { codecFor, toolKafka } from '../app/clients.ts'
 import { loadConfig } from '../config/load.ts'
-import { EventCodec } from '../ingest/codec.ts'
-import { createKafka } from '../ingest/kafka.ts'
-import { SchemaRegistryClient } from '../ingest/schema-registry.ts'
 import { ensureTopics } from '../ingest/topics.ts'
 import { createLogger } from '../lib/logger.ts'
 import { DEFAULT_START, HistorySimulator } from '../simulator/history.ts'
@@ -106,20 +104,8 @@ if (values.out !== undefined) {
     fail(e instanceof Error ? e.message : String(e))
   }
   const log = createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr)
-  const brokers =
-    config.kafka.brokers.length > 0 ? config.kafka.brokers : [`localhost:${config.kafka.local.port}`]
-  const kafka = createKafka(config.kafka, brokers, log)
-  const sr = config.schemaRegistry
-  const codec = new EventCodec(
-    sr.url === null
-      ? {}
-      : {
-          schemaRegistry: new SchemaRegistryClient({
-            url: sr.url,
-            ...(sr.username === '' ? {} : { username: sr.username, password: sr.password }),
-          }),
-        },
-  )
+  const kafka = toolKafka(config, log)
+  const codec = codecFor(config)
   const topics = { transactions: config.topics.transactions, merchantEvents: config.topics.merchantEvents }
   await ensureTopics(kafka, [topics.transactions, topics.merchantEvents], {
     partitions: config.kafka.topicPartitions,
