@@ -43,6 +43,13 @@ const limit = (max: number, def: number) =>
   Type.Integer({ minimum: 1, maximum: max, default: def, description: `page size, at most ${max}` })
 export const Text = (max: number) => Type.String({ minLength: 1, maxLength: max })
 
+/** `from`, `to` and a `limit` of at most `max` (default `def`): the window and page of a list query. */
+const rangeOf = (max: number, def: number) => ({
+  from: Type.Optional(Time),
+  to: Type.Optional(Time),
+  limit: Type.Optional(limit(max, def)),
+})
+
 // ---- errors -----------------------------------------------------------------------------------------
 
 export const ErrorReply = Type.Object(
@@ -75,9 +82,7 @@ export const QueueQuery = Type.Object(
     category: Type.Optional(Category),
     rule: Type.Optional(RuleId),
     case_status: Type.Optional(Type.Enum([...CASE_STATUSES, 'none'])),
-    from: Type.Optional(Time),
-    to: Type.Optional(Time),
-    limit: Type.Optional(limit(200, 50)),
+    ...rangeOf(200, 50),
     cursor: Type.Optional(Cursor),
   },
   { additionalProperties: false },
@@ -159,18 +164,13 @@ export const MerchantReply = Type.Object({
 })
 export type MerchantReply = Static<typeof MerchantReply>
 
-export const RangeQuery = Type.Object(
-  { from: Type.Optional(Time), to: Type.Optional(Time), limit: Type.Optional(limit(1000, 200)) },
-  { additionalProperties: false },
-)
+export const RangeQuery = Type.Object(rangeOf(1000, 200), { additionalProperties: false })
 export type RangeQuery = Static<typeof RangeQuery>
 
 export const ScoreHistoryQuery = Type.Object(
   {
     category: Type.Optional(Category),
-    from: Type.Optional(Time),
-    to: Type.Optional(Time),
-    limit: Type.Optional(limit(1000, 200)),
+    ...rangeOf(1000, 200),
   },
   { additionalProperties: false },
 )
@@ -191,9 +191,7 @@ export type ScoreHistoryReply = Static<typeof ScoreHistoryReply>
 export const HitsQuery = Type.Object(
   {
     rule: Type.Optional(RuleId),
-    from: Type.Optional(Time),
-    to: Type.Optional(Time),
-    limit: Type.Optional(limit(1000, 200)),
+    ...rangeOf(1000, 200),
   },
   { additionalProperties: false },
 )
@@ -249,9 +247,7 @@ export const TransactionsQuery = Type.Object(
   {
     card: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'card token' })),
     terminal: Type.Optional(Id),
-    from: Type.Optional(Time),
-    to: Type.Optional(Time),
-    limit: Type.Optional(limit(500, 100)),
+    ...rangeOf(500, 100),
     cursor: Type.Optional(Cursor),
   },
   { additionalProperties: false },
@@ -281,10 +277,7 @@ export const TransactionsReply = Type.Object({
 })
 export type TransactionsReply = Static<typeof TransactionsReply>
 
-export const TopCardsQuery = Type.Object(
-  { from: Type.Optional(Time), to: Type.Optional(Time), limit: Type.Optional(limit(100, 20)) },
-  { additionalProperties: false },
-)
+export const TopCardsQuery = Type.Object(rangeOf(100, 20), { additionalProperties: false })
 export type TopCardsQuery = Static<typeof TopCardsQuery>
 
 export const TopCard = Type.Object({
@@ -412,9 +405,7 @@ export const AuditQuery = Type.Object(
     entity_type: Type.Optional(Type.Enum(['case', 'whitelist'])),
     entity_id: Type.Optional(Id),
     merchant: Type.Optional(Id),
-    from: Type.Optional(Time),
-    to: Type.Optional(Time),
-    limit: Type.Optional(limit(500, 100)),
+    ...rangeOf(500, 100),
     cursor: Type.Optional(Cursor),
   },
   { additionalProperties: false },
