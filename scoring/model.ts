@@ -325,8 +325,20 @@ export function applyHit(model: ScoringModel, state: MerchantScoreState, hit: In
   const known = state.hits[hit.hitId]
   if (known !== undefined && known.detectedAt >= hit.detectedAt) return outcome
   outcome.changed = true
-  const { acquirerId: _a, merchantId: _m, ...kept } = hit
-  state.hits[hit.hitId] = kept
+  // Only what scoring reads: the incoming record also carries routing and provenance fields, and the
+  // state is written to the changelog on every change.
+  state.hits[hit.hitId] = {
+    hitId: hit.hitId,
+    ruleId: hit.ruleId,
+    ruleVersion: hit.ruleVersion,
+    observed: hit.observed,
+    threshold: hit.threshold,
+    windowStart: hit.windowStart,
+    windowEnd: hit.windowEnd,
+    sampleTxnIds: hit.sampleTxnIds,
+    detail: hit.detail,
+    detectedAt: hit.detectedAt,
+  }
   if (hit.detectedAt > state.watermark) state.watermark = hit.detectedAt
   const now = state.watermark
 
