@@ -20,6 +20,7 @@ import { insertTransactions } from '../store/transactions.ts'
 import type { EventCodec } from './codec.ts'
 import { DeadLetterWriter, type Rejected } from './dlq.ts'
 import { TopicInstruments } from './instruments.ts'
+import { type Membership, watchMembership } from './membership.ts'
 import { type Validated, validateMerchantEvent, validateTransaction } from './validate.ts'
 
 export interface IngestSettings {
@@ -165,7 +166,7 @@ export class IngestConsumer {
   readonly #pipelines: Map<string, TopicPipeline>
   readonly #instruments = new Map<string, TopicInstruments>()
   #running = false
-  #joined = false
+  #membership: Membership = { joined: false }
   #failing: RiskError | null = null
   #assignment = new Map<string, number[]>()
 
@@ -237,7 +238,7 @@ export class IngestConsumer {
 
   /** Joined its group and no write is currently failing. */
   get ready(): boolean {
-    return this.#running && this.#joined && this.#failing === null
+    return this.#running && this.#membership.joined && this.#failing === null
   }
 
   get lastFailure(): RiskError | null {
@@ -245,15 +246,13 @@ export class IngestConsumer {
   }
 
   async start(): Promise<void> {
-    const { events } = this.#consumer
-    this.#consumer.on(events.GROUP_JOIN, (e) => {
-      this.#joined = true
+    this.#membership = watchMembership(this.#consumer, this.#log, 'consumer', (assignment) => {
       for (const [topic, instruments] of this.#instruments) {
-        instruments.assigned(e.payload.memberAssignment[topic] ?? [])
+        instruments.assigned(assignment[topic] ?? [])
       }
       const sink = this.#deps.sink
       if (sink !== undefined) {
-        const owned = e.payload.memberAssignment
+        const owned = assignment
         for (const [topic, previous] of this.#assignment) {
           const now = new Set(owned[topic] ?? [])
           const gone = previous.filter((p) => !now.has(p))
@@ -261,17 +260,7 @@ export class IngestConsumer {
         }
         this.#assignment = new Map(Object.entries(owned))
       }
-      this.#log.info(
-        { memberId: e.payload.memberId, assignment: e.payload.memberAssignment },
-        'joined consumer group',
-      )
-    })
-    this.#consumer.on(events.REBALANCING, () => {
-      this.#joined = false
-    })
-    this.#consumer.on(events.CRASH, (e) => {
-      this.#joined = false
-      this.#log.error({ error: e.payload.error.message, restart: e.payload.restart }, 'consumer crashed')
+      this.#log.info({ assignment }, 'joined consumer group')
     })
     await this.#producer.connect()
     await this.#consumer.connect()

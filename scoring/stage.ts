@@ -1,5 +1,6 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka, Message, Producer } from 'kafkajs'
 import type { EventCodec, WireFormat } from '../ingest/codec.ts'
+import { type Membership, watchMembership } from '../ingest/membership.ts'
 import { ensureTopics, type TopicSettings } from '../ingest/topics.ts'
 import { asRiskError, isRiskError, type RiskError } from '../lib/errors.ts'
 import { chunkBySize } from '../lib/kafka-chunks.ts'
@@ -115,7 +116,7 @@ export class ScoringStage {
   readonly #owned = new Map<number, Owned>()
   readonly #alertTopics = new Set<string>()
   #running = false
-  #joined = false
+  #membership: Membership = { joined: false }
   #failing: RiskError | null = null
 
   constructor(opts: ScoringStageOptions) {
@@ -133,7 +134,7 @@ export class ScoringStage {
   }
 
   get ready(): boolean {
-    return this.#running && this.#joined && this.#failing === null
+    return this.#running && this.#membership.joined && this.#failing === null
   }
 
   /** Merchants whose state this instance holds, over all owned partitions. */
@@ -144,22 +145,10 @@ export class ScoringStage {
   }
 
   async start(): Promise<void> {
-    const { events } = this.#consumer
-    this.#consumer.on(events.GROUP_JOIN, (e) => {
-      this.#joined = true
-      const assigned = new Set(e.payload.memberAssignment[this.#opts.topics.hits] ?? [])
+    this.#membership = watchMembership(this.#consumer, this.#log, 'scoring consumer', (assignment) => {
+      const assigned = new Set(assignment[this.#opts.topics.hits] ?? [])
       for (const p of [...this.#owned.keys()]) if (!assigned.has(p)) void this.#release(p)
       this.#log.info({ partitions: [...assigned] }, 'joined scoring consumer group')
-    })
-    this.#consumer.on(events.REBALANCING, () => {
-      this.#joined = false
-    })
-    this.#consumer.on(events.CRASH, (e) => {
-      this.#joined = false
-      this.#log.error(
-        { error: e.payload.error.message, restart: e.payload.restart },
-        'scoring consumer crashed',
-      )
     })
     try {
       await this.#admin.connect()

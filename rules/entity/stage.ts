@@ -1,4 +1,5 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs'
+import { type Membership, watchMembership } from '../../ingest/membership.ts'
 import { asRiskError, type RiskError } from '../../lib/errors.ts'
 import type { Logger } from '../../lib/logger.ts'
 import { retryWhileRetriable } from '../../lib/retry.ts'
@@ -64,7 +65,7 @@ export class EntityStage {
   readonly #positioning = new Map<number, Promise<bigint>>()
   #owned = new Set<number>()
   #running = false
-  #joined = false
+  #membership: Membership = { joined: false }
   #failing: RiskError | null = null
 
   constructor(opts: EntityStageOptions) {
@@ -80,14 +81,12 @@ export class EntityStage {
   }
 
   get ready(): boolean {
-    return this.#running && this.#joined && this.#failing === null
+    return this.#running && this.#membership.joined && this.#failing === null
   }
 
   async start(): Promise<void> {
-    const { events } = this.#consumer
-    this.#consumer.on(events.GROUP_JOIN, (e) => {
-      this.#joined = true
-      const owned = new Set(e.payload.memberAssignment[this.#opts.topic] ?? [])
+    this.#membership = watchMembership(this.#consumer, this.#log, 'entity consumer', (assignment) => {
+      const owned = new Set(assignment[this.#opts.topic] ?? [])
       const gone = [...this.#owned].filter((p) => !owned.has(p))
       if (gone.length > 0) this.#forget(gone)
       // Replay starts now rather than at the partition's next record, which may be hours away.
@@ -102,16 +101,6 @@ export class EntityStage {
           })
       this.#owned = owned
       this.#log.info({ partitions: [...owned] }, 'joined entity consumer group')
-    })
-    this.#consumer.on(events.REBALANCING, () => {
-      this.#joined = false
-    })
-    this.#consumer.on(events.CRASH, (e) => {
-      this.#joined = false
-      this.#log.error(
-        { error: e.payload.error.message, restart: e.payload.restart },
-        'entity consumer crashed',
-      )
     })
     try {
       await this.#admin.connect()
