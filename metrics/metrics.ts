@@ -190,7 +190,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     }),
     writeErrors: new Counter({
       name: 'risk_clickhouse_write_errors_total',
-      help: 'Failed ClickHouse writes per table; op is lookup (the duplicate check before an insert) or insert.',
+      help: 'Failed ClickHouse writes per table; op is lookup (the duplicate check before an insert), insert, or repair (of the views after a replay).',
       labelNames: ['table', 'op'],
       registers,
     }),
@@ -284,7 +284,7 @@ export function storeObserver(metrics: Metrics): StoreObserver {
         h = metrics.store.insertDuration.labels(table)
         durations.set(table, h)
         // The first insert makes the table known: its error counter starts at 0 next to it.
-        for (const op of ['lookup', 'insert']) metrics.store.writeErrors.labels(table, op).inc(0)
+        for (const op of ['lookup', 'insert', 'repair']) metrics.store.writeErrors.labels(table, op).inc(0)
       }
       h.observe(seconds)
     },

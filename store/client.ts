@@ -30,8 +30,11 @@ export interface StoreLogger {
 export interface StoreObserver {
   /** An insert into `table` succeeded after `seconds`. */
   inserted(table: string, seconds: number): void
-  /** A write to `table` failed: the duplicate look-up before an insert, or the insert itself. */
-  failed(table: string, op: 'lookup' | 'insert'): void
+  /**
+   * A write to `table` failed: the duplicate look-up before an insert, the insert itself, or the repair
+   * of its views after a replay (store/insert-once.ts).
+   */
+  failed(table: string, op: 'lookup' | 'insert' | 'repair'): void
 }
 
 export interface OpenStoreOptions {

@@ -20,10 +20,15 @@ import type { Store } from './client.ts'
  *    chDB: a retried insert is dropped by both, while a different batch aggregating to identical
  *    view rows is still counted).
  *
+ * 4. Non-replicated MergeTree has no transaction spanning a table and its views: a process killed (or
+ *    a view failing) after the table took its part and before the views took theirs leaves rows that
+ *    the views never counted. The batch was not committed, so it comes back, and step 2 finds its rows
+ *    stored. Whenever step 2 finds stored rows, `repairViews` is called with them: it recomputes the
+ *    view rows they belong to from the table and adds what is missing (a test kills the service
+ *    mid-stream and compares the aggregates with an uninterrupted run).
+ *
  * Not covered: two writers inserting the same new key in different batches at the same moment
- * (events are keyed by merchant, so one partition and so one consumer owns a merchant), and a view
- * failing after its table took the rows: the retry finds the rows stored and skips them, so the view
- * misses them. Non-replicated MergeTree has no transaction spanning a table and its views.
+ * (events are keyed by merchant, so one partition and so one consumer owns a merchant).
  */
 
 export interface KeyedRow {
@@ -56,6 +61,11 @@ export interface InsertOnceSpec {
   readonly lookupSql: string
   /** `INSERT INTO {db:Identifier}.<table>` without SETTINGS or FORMAT. */
   readonly insertSql: string
+  /**
+   * Brings what the table's materialized views feed up to date for rows found already stored (step 4
+   * above). Must be idempotent: it also runs for an event that was simply produced twice.
+   */
+  readonly repairViews?: (store: Store, stored: readonly KeyedRow[]) => Promise<void>
 }
 
 // Keys per look-up query. On a server the parameters travel in the URL, and 1,000 ids keep it far
@@ -107,8 +117,33 @@ export async function insertOnce(
 
   const fresh: KeyedRow[] = []
   for (const [k, r] of unique) if (!stored.has(k)) fresh.push(r)
-  if (fresh.length === 0) return { inserted: 0, duplicates: rows.length, insertedIds: [] }
+  if (fresh.length > 0) await insertFresh(store, spec, fresh, context)
+  if (stored.size > 0 && spec.repairViews) {
+    const found: KeyedRow[] = []
+    for (const k of stored) found.push(unique.get(k) as KeyedRow)
+    try {
+      await spec.repairViews(store, found)
+    } catch (e) {
+      store.observer?.failed(spec.table, 'repair')
+      throw asRiskError(e, 'RISK_ERR_STORE_WRITE', `cannot repair the views of ${spec.table}`, {
+        ...context,
+        stored: found.length,
+      })
+    }
+  }
+  return {
+    inserted: fresh.length,
+    duplicates: rows.length - fresh.length,
+    insertedIds: fresh.map((r) => r.id),
+  }
+}
 
+async function insertFresh(
+  store: Store,
+  spec: InsertOnceSpec,
+  fresh: readonly KeyedRow[],
+  context: Record<string, unknown>,
+): Promise<void> {
   const token = dedupToken(spec.table, fresh)
   const started = performance.now()
   try {
@@ -131,11 +166,6 @@ export async function insertOnce(
     })
   }
   store.observer?.inserted(spec.table, (performance.now() - started) / 1000)
-  return {
-    inserted: fresh.length,
-    duplicates: rows.length - fresh.length,
-    insertedIds: fresh.map((r) => r.id),
-  }
 }
 
 /** The same new rows give the same token, so a retried insert is recognised whatever its timing. */

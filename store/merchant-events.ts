@@ -1,6 +1,7 @@
+import { TupleParam } from '@clickhouse/client'
 import type { MerchantEvent } from '../schemas/types.generated.ts'
 import type { Store } from './client.ts'
-import { insertOnce, type WriteResult } from './insert-once.ts'
+import { insertOnce, type KeyedRow, type WriteResult } from './insert-once.ts'
 import { dateTime64, type WriteOptions } from './transactions.ts'
 
 export type { WriteResult } from './insert-once.ts'
@@ -58,6 +59,69 @@ const LOOKUP_SQL = `SELECT acquirer_id, merchant_id, event_id AS id
 FROM {db:Identifier}.merchant_events
 WHERE (acquirer_id, merchant_id) IN {keys:Array(Tuple(String, String))} AND event_id IN {ids:Array(String)}`
 
+// The select lists of merchant_profile_mv and terminal_bindings_mv (0001_initial.sql), repeated for the
+// repair below; a test checks a repaired store equals one written without interruption.
+const PROFILE_STATES = `argMaxState(e.registered_mcc, (e.event_time, e.event_id)) AS registered_mcc,
+    argMaxState(e.merchant_name, (e.event_time, e.event_id)) AS merchant_name,
+    argMaxState(if(e.longitude IS NULL, NULL, e.latitude), (e.event_time, e.event_id)) AS latitude,
+    argMaxState(if(e.latitude IS NULL, NULL, e.longitude), (e.event_time, e.event_id)) AS longitude,
+    argMaxState(e.settlement_account_token, (e.event_time, e.event_id)) AS settlement_account_token,
+    minIf(toNullable(e.event_time), e.kind = 'ONBOARDED') AS onboarded_at,
+    maxIf(toNullable(e.event_time), e.kind = 'CLOSED') AS closed_at,
+    countIf(e.kind = 'SETTLEMENT_ACCOUNT_CHANGED') AS settlement_account_changes,
+    max(e.event_time) AS last_event_at`
+
+/**
+ * The merchants' profiles recomputed from all their events. Every column but one is a latest-value,
+ * min or max state, which merges idempotently, so it is written again as is; the count of settlement
+ * account changes gets only what merchant_profile lacks.
+ */
+const REPAIR_PROFILE_SQL = `INSERT INTO {db:Identifier}.merchant_profile
+  (acquirer_id, merchant_id, registered_mcc, merchant_name, latitude, longitude, settlement_account_token,
+   onboarded_at, closed_at, settlement_account_changes, last_event_at)
+SELECT acquirer_id, merchant_id, t.registered_mcc, t.merchant_name, t.latitude, t.longitude,
+  t.settlement_account_token, t.onboarded_at, t.closed_at,
+  t.settlement_account_changes - d.changes, t.last_event_at
+FROM (
+  SELECT e.acquirer_id AS acquirer_id, e.merchant_id AS merchant_id, ${PROFILE_STATES}
+  FROM {db:Identifier}.merchant_events AS e
+  WHERE (e.acquirer_id, e.merchant_id) IN {keys:Array(Tuple(String, String))}
+  GROUP BY e.acquirer_id, e.merchant_id
+) AS t
+LEFT JOIN (
+  SELECT acquirer_id, merchant_id, sum(settlement_account_changes) AS changes
+  FROM {db:Identifier}.merchant_profile
+  WHERE (acquirer_id, merchant_id) IN {keys:Array(Tuple(String, String))}
+  GROUP BY acquirer_id, merchant_id
+) AS d USING (acquirer_id, merchant_id)
+WHERE t.settlement_account_changes >= d.changes`
+
+/** The merchants' terminal bindings recomputed from their events: latest-value states, idempotent. */
+const REPAIR_BINDINGS_SQL = `INSERT INTO {db:Identifier}.terminal_bindings
+  (acquirer_id, terminal_id, merchant_id, bound, changed_at)
+SELECT
+  e.acquirer_id AS acquirer_id,
+  assumeNotNull(e.terminal_id) AS terminal_id,
+  e.merchant_id AS merchant_id,
+  argMaxState(toBool(e.kind = 'TERMINAL_BOUND'), (e.event_time, e.event_id)) AS bound,
+  max(e.event_time) AS changed_at
+FROM {db:Identifier}.merchant_events AS e
+WHERE e.kind IN ('TERMINAL_BOUND', 'TERMINAL_UNBOUND') AND e.terminal_id IS NOT NULL
+  AND (e.acquirer_id, e.merchant_id) IN {keys:Array(Tuple(String, String))}
+GROUP BY e.acquirer_id, e.terminal_id, e.merchant_id`
+
+/** repairViews of merchant_events: the profiles and bindings of the merchants of rows found stored. */
+async function repairProfiles(store: Store, stored: readonly KeyedRow[]): Promise<void> {
+  const merchants = new Map<string, TupleParam>()
+  for (const r of stored) {
+    const k = `${r.acquirerId}\u0000${r.merchantId}`
+    if (!merchants.has(k)) merchants.set(k, new TupleParam([r.acquirerId, r.merchantId]))
+  }
+  const params = { db: store.database, keys: [...merchants.values()] }
+  await store.client.command({ query: REPAIR_PROFILE_SQL, query_params: params })
+  await store.client.command({ query: REPAIR_BINDINGS_SQL, query_params: params })
+}
+
 /**
  * Stores merchant lifecycle events exactly once per (acquirer_id, merchant_id, event_id), so the
  * settlement-account change count in `merchant_profile` never counts a replay. The profile and the
@@ -82,6 +146,7 @@ export async function insertMerchantEvents(
       table: 'merchant_events',
       lookupSql: LOOKUP_SQL,
       insertSql: 'INSERT INTO {db:Identifier}.merchant_events',
+      repairViews: repairProfiles,
     },
     keyed,
   )

@@ -1,9 +1,10 @@
+import { TupleParam } from '@clickhouse/client'
 import { isRoundThousand, isWholeUnit } from '../lib/currency.ts'
 import { RiskError } from '../lib/errors.ts'
 import { localDateHour } from '../lib/local-time.ts'
 import type { TerminalTransaction } from '../schemas/types.generated.ts'
 import type { Store } from './client.ts'
-import { insertOnce, type WriteResult } from './insert-once.ts'
+import { insertOnce, type KeyedRow, type WriteResult } from './insert-once.ts'
 
 export type { WriteResult } from './insert-once.ts'
 
@@ -97,6 +98,68 @@ const LOOKUP_SQL = `SELECT acquirer_id, merchant_id, txn_id AS id
 FROM {db:Identifier}.transactions
 WHERE (acquirer_id, merchant_id) IN {keys:Array(Tuple(String, String))} AND txn_id IN {ids:Array(String)}`
 
+// merchant_daily_mv's counters, column and expression over `transactions`: the repair below recomputes
+// them exactly as the view does (a test checks the two agree).
+const DAILY_COUNTERS: ReadonlyArray<readonly [string, string]> = [
+  ['attempts', 'count()'],
+  ['declines', 'countIf(NOT is_approved)'],
+  ['approved_sales', 'countIf(is_sale AND is_approved)'],
+  ['approved_amount_minor', 'sumIf(amount_minor, is_sale AND is_approved)'],
+  ['refunds', "countIf(txn_type = 'REFUND' AND is_approved)"],
+  ['refund_amount_minor', "sumIf(amount_minor, txn_type = 'REFUND' AND is_approved)"],
+  ['credit_sales', "countIf(is_sale AND is_approved AND card_type = 'CREDIT')"],
+  ['credit_amount_minor', "sumIf(amount_minor, is_sale AND is_approved AND card_type = 'CREDIT')"],
+  ['debit_sales', "countIf(is_sale AND is_approved AND card_type = 'DEBIT')"],
+  ['debit_amount_minor', "sumIf(amount_minor, is_sale AND is_approved AND card_type = 'DEBIT')"],
+  ['prepaid_sales', "countIf(is_sale AND is_approved AND card_type = 'PREPAID')"],
+  ['prepaid_amount_minor', "sumIf(amount_minor, is_sale AND is_approved AND card_type = 'PREPAID')"],
+  ['round_thousand_sales', 'countIf(is_sale AND is_approved AND is_round_thousand)'],
+  ['round_thousand_amount_minor', 'sumIf(amount_minor, is_sale AND is_approved AND is_round_thousand)'],
+  ['whole_unit_sales', 'countIf(is_sale AND is_approved AND is_whole_unit)'],
+  ['night_sales', 'countIf(is_sale AND is_approved AND local_hour < 5)'],
+  ['night_amount_minor', 'sumIf(amount_minor, is_sale AND is_approved AND local_hour < 5)'],
+]
+const DAY_KEY = 'acquirer_id, merchant_id, local_date, currency'
+
+/**
+ * For the merchant-days of `keys`: what the transactions imply (t) against what merchant_daily holds
+ * (d), and where d lacks rows of t, a row with the missing counts. The maximum ticket and the distinct
+ * cards are states that merge idempotently, so they are simply written again. A day where d counts
+ * more than t (which the writer never produces) is left alone.
+ */
+const REPAIR_DAILY_SQL = `INSERT INTO {db:Identifier}.merchant_daily
+  (${DAY_KEY}, ${DAILY_COUNTERS.map(([c]) => c).join(', ')}, max_ticket_minor, distinct_cards)
+SELECT ${DAY_KEY}, ${DAILY_COUNTERS.map(([c]) => `t.${c} - d.${c}`).join(', ')}, t.max_ticket_minor, t.distinct_cards
+FROM (
+  SELECT ${DAY_KEY}, ${DAILY_COUNTERS.map(([c, e]) => `${e} AS ${c}`).join(', ')},
+    maxIf(amount_minor, is_sale AND is_approved) AS max_ticket_minor,
+    uniqExactStateIf(card_token, is_sale AND is_approved) AS distinct_cards
+  FROM {db:Identifier}.transactions
+  WHERE (acquirer_id, merchant_id, local_date) IN {keys:Array(Tuple(String, String, Date))}
+  GROUP BY ${DAY_KEY}
+) AS t
+LEFT JOIN (
+  SELECT ${DAY_KEY}, ${DAILY_COUNTERS.map(([c]) => `sum(${c}) AS ${c}`).join(', ')}
+  FROM {db:Identifier}.merchant_daily
+  WHERE (acquirer_id, merchant_id, local_date) IN {keys:Array(Tuple(String, String, Date))}
+  GROUP BY ${DAY_KEY}
+) AS d USING (${DAY_KEY})
+WHERE t.attempts > d.attempts AND ${DAILY_COUNTERS.map(([c]) => `t.${c} >= d.${c}`).join(' AND ')}`
+
+/** repairViews of the transactions table: the merchant-days of the rows found already stored. */
+async function repairDaily(store: Store, stored: readonly KeyedRow[]): Promise<void> {
+  const days = new Map<string, TupleParam>()
+  for (const r of stored) {
+    const date = (JSON.parse(r.json) as TransactionRow).local_date
+    const k = `${r.acquirerId}\u0000${r.merchantId}\u0000${date}`
+    if (!days.has(k)) days.set(k, new TupleParam([r.acquirerId, r.merchantId, date]))
+  }
+  await store.client.command({
+    query: REPAIR_DAILY_SQL,
+    query_params: { db: store.database, keys: [...days.values()] },
+  })
+}
+
 /**
  * Stores transactions exactly once per (acquirer_id, merchant_id, txn_id), so `merchant_daily` never
  * counts a replayed one twice (see insert-once.ts). Throws RISK_ERR_STORE_WRITE (retriable) when
@@ -133,7 +196,12 @@ export async function insertTransactions(
   })
   return insertOnce(
     store,
-    { table: 'transactions', lookupSql: LOOKUP_SQL, insertSql: 'INSERT INTO {db:Identifier}.transactions' },
+    {
+      table: 'transactions',
+      lookupSql: LOOKUP_SQL,
+      insertSql: 'INSERT INTO {db:Identifier}.transactions',
+      repairViews: repairDaily,
+    },
     keyed,
   )
 }

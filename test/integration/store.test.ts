@@ -542,6 +542,75 @@ describe('insertTransactions', () => {
     ).toEqual([{ attempts: 4 }])
   })
 
+  it('repairs merchant_daily when a replayed batch finds rows its view never counted (killed between the two)', async () => {
+    const local = (day: number, hour: number) =>
+      Date.parse(`2024-03-${String(day).padStart(2, '0')}T${String(hour).padStart(2, '0')}:17:00+08:00`)
+    const types = ['PURCHASE', 'PURCHASE', 'REFUND', 'PREAUTH_COMPLETION', 'REVERSAL'] as const
+    const cards = ['CREDIT', 'DEBIT', 'PREPAID'] as const
+    const all = Array.from({ length: 48 }, (_, i) =>
+      at(
+        txn({
+          txn_id: `k-${i}`,
+          merchant_id: `m-${i % 3}`,
+          card_token: `card-${i % 7}`,
+          card_type: cards[i % 3],
+          txn_type: types[i % 5],
+          response_code: i % 11 === 0 ? '51' : '00',
+          currency: i % 8 === 0 ? 'USD' : 'CNY',
+          amount_minor: i % 4 === 0 ? 100_000 * (1 + (i % 3)) : 1_234 + 977 * i,
+          event_time: local(10 + (i % 2), (i * 5) % 24),
+        }),
+        i,
+      ),
+    )
+    const viewRows = (store: Store) =>
+      rows<Record<string, unknown>>(
+        store,
+        `SELECT * FROM {db:Identifier}.merchant_daily_v ORDER BY merchant_id, local_date, currency`,
+      )
+
+    // The yardstick: the same events written without interruption.
+    const ref = await openAt(freshDir())
+    await insertTransactions(ref, all.slice(0, 20), UTC8)
+    await insertTransactions(ref, all.slice(20), UTC8)
+    const expected = await viewRows(ref)
+    await ref.close()
+
+    const store = await openAt(freshDir())
+    await insertTransactions(store, all.slice(0, 12), UTC8)
+    // Rows 12..29 reach the table but not the view, as when the process dies between the two parts.
+    await store.client.command({
+      query: 'DETACH TABLE {db:Identifier}.merchant_daily_mv',
+      query_params: { db: store.database },
+    })
+    await insertTransactions(store, all.slice(12, 30), UTC8)
+    await store.client.command({
+      query: 'ATTACH TABLE {db:Identifier}.merchant_daily_mv',
+      query_params: { db: store.database },
+    })
+    const [partial] = await rows<{ attempts: number }>(
+      store,
+      'SELECT sum(attempts) AS attempts FROM {db:Identifier}.merchant_daily_v',
+    )
+    expect(Number(partial?.attempts)).toBe(12)
+
+    // The uncommitted batch comes back, with later events after it.
+    expect(await insertTransactions(store, all.slice(12, 40), UTC8)).toMatchObject({
+      inserted: 10,
+      duplicates: 18,
+    })
+    await insertTransactions(store, all.slice(40), UTC8)
+    expect(await viewRows(store)).toEqual(expected)
+    // Replaying everything again, or an event produced twice, changes nothing.
+    expect(await insertTransactions(store, all, UTC8)).toMatchObject({ inserted: 0, duplicates: 48 })
+    expect(
+      await insertTransactions(store, [at(all[3]?.txn as TerminalTransaction, 999)], UTC8),
+    ).toMatchObject({
+      inserted: 0,
+    })
+    expect(await viewRows(store)).toEqual(expected)
+  })
+
   it('looks up duplicates in chunks when a batch is larger than one look-up', async () => {
     const store = await openAt(freshDir())
     const batch = Array.from({ length: 2_500 }, (_, i) =>
@@ -787,6 +856,44 @@ describe('insertMerchantEvents', () => {
     })
     const stored = await rows(store, 'SELECT event_id FROM {db:Identifier}.merchant_events FINAL')
     expect(stored).toHaveLength(history.length + 2)
+  })
+
+  it('repairs the profile and the bindings when a replayed batch finds events their views never counted', async () => {
+    const views = async (store: Store) => ({
+      profiles: await rows(store, 'SELECT * FROM {db:Identifier}.merchant_profile_v ORDER BY merchant_id'),
+      bindings: await rows(
+        store,
+        'SELECT * FROM {db:Identifier}.terminal_bindings_v ORDER BY terminal_id, merchant_id',
+      ),
+    })
+    const inputs = history.map((e, i) => evAt(e, i))
+    const ref = await openAt(freshDir())
+    await insertMerchantEvents(ref, inputs, UTC8)
+    const expected = await views(ref)
+    await ref.close()
+
+    const store = await openAt(freshDir())
+    await insertMerchantEvents(store, inputs.slice(0, 2), UTC8)
+    const detach = async (verb: 'DETACH' | 'ATTACH') => {
+      for (const view of ['merchant_profile_mv', 'terminal_bindings_mv'])
+        await store.client.command({
+          query: `${verb} TABLE {db:Identifier}.${view}`,
+          query_params: { db: store.database },
+        })
+    }
+    // e3 (a settlement change), e4..e8 and x1 reach the table, not the views.
+    await detach('DETACH')
+    await insertMerchantEvents(store, inputs.slice(2, 8), UTC8)
+    await detach('ATTACH')
+    expect((await views(store)).profiles).not.toEqual(expected.profiles)
+
+    expect(await insertMerchantEvents(store, inputs.slice(2), UTC8)).toMatchObject({
+      inserted: 2,
+      duplicates: 6,
+    })
+    expect(await views(store)).toEqual(expected)
+    expect(await insertMerchantEvents(store, inputs, UTC8)).toMatchObject({ inserted: 0 })
+    expect(await views(store)).toEqual(expected)
   })
 
   it('stores every field and the Kafka position', async () => {
