@@ -2,6 +2,8 @@ import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from 'kafkajs'
 import type { Config } from '../config/spec.ts'
 import type { Logger } from '../lib/logger.ts'
 
+const CONCURRENT_TRANSACTIONS = /another concurrent operation on the same transaction/
+
 /** A kafkajs client whose own logs go to our structured logger. */
 export function createKafka(config: Config['kafka'], brokers: readonly string[], logger: Logger): Kafka {
   const log = logger.child({ component: 'kafkajs' })
@@ -14,7 +16,10 @@ export function createKafka(config: Config['kafka'], brokers: readonly string[],
       () =>
       ({ level, log: entry }) => {
         const { message, ...rest } = entry
-        if (level === logLevel.ERROR || level === logLevel.NOTHING) log.error(rest, message)
+        // A transaction begun right after a commit is refused until the broker has written the commit
+        // markers; the producer retries it within milliseconds (scoring/stage.ts). Expected, not an error.
+        if (CONCURRENT_TRANSACTIONS.test(`${message} ${String(rest.error ?? '')}`)) log.debug(rest, message)
+        else if (level === logLevel.ERROR || level === logLevel.NOTHING) log.error(rest, message)
         else if (level === logLevel.WARN) log.warn(rest, message)
         else if (level === logLevel.INFO) log.info(rest, message)
         else log.debug(rest, message)
