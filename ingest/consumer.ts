@@ -15,8 +15,8 @@ import type { Metrics } from '../metrics/metrics.ts'
 import { MERCHANT_EVENT, type SchemaName, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
 import type { MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
 import type { Store } from '../store/client.ts'
-import { insertMerchantEvents } from '../store/merchant-events.ts'
-import { insertTransactions } from '../store/transactions.ts'
+import { planMerchantEvents } from '../store/merchant-events.ts'
+import { planTransactions } from '../store/transactions.ts'
 import type { EventCodec } from './codec.ts'
 import { DeadLetterWriter, type Rejected } from './dlq.ts'
 import { TopicInstruments } from './instruments.ts'
@@ -53,7 +53,10 @@ export interface StoredEventSink {
   process(batch: StoredBatch, partition: number): void
   /** Persists what `process` produced (rule hits); retried until it succeeds, before the commit. */
   flush(): Promise<void>
-  /** Partitions this instance no longer owns: their state can go. */
+  /**
+   * Partitions this instance no longer owns, or whose last part failed after `process`: their state can
+   * go, and `prepare` rebuilds it from the store before their next batch.
+   */
   revoked(topic: string, partitions: readonly number[]): void
 }
 
@@ -88,7 +91,13 @@ interface Positioned<T> {
   offset: string
 }
 
-type WriteResult = { inserted: number; duplicates: number; insertedIds: readonly string[] }
+/** A write whose duplicate check is done; `apply` stores the new rows (see store/insert-once.ts). */
+type PlannedWrite = {
+  inserted: number
+  duplicates: number
+  insertedIds: readonly string[]
+  apply: () => Promise<void>
+}
 
 /** What differs between the two input topics: their schema, validation and table writer. */
 interface TopicPipeline {
@@ -100,15 +109,16 @@ interface TopicPipeline {
 interface PipelineBatch {
   /** Validates and keeps the record; returns the validation error instead when it is bad. */
   add: (record: unknown, position: Omit<Positioned<unknown>, 'value'>) => RiskError | null
-  write: () => Promise<WriteResult>
-  /** The events among those added whose ids the store wrote (see WriteResult.insertedIds). */
+  /** The duplicate check of the events added; the insert is the returned write's `apply`. */
+  plan: () => Promise<PlannedWrite>
+  /** The events among those added whose ids are new to the store (PlannedWrite.insertedIds). */
   stored: (insertedIds: readonly string[]) => StoredBatch
 }
 
 function pipeline<T>(
   schema: SchemaName,
   validate: (record: unknown, now: number) => Validated<T>,
-  write: (items: Positioned<T>[]) => Promise<WriteResult>,
+  plan: (items: Positioned<T>[]) => Promise<PlannedWrite>,
   idOf: (value: T) => string,
   wrap: (items: T[]) => StoredBatch,
 ): TopicPipeline {
@@ -123,7 +133,7 @@ function pipeline<T>(
           items.push({ ...position, value: v.value })
           return null
         },
-        write: () => write(items),
+        plan: () => plan(items),
         stored: (insertedIds) => {
           const ids = new Set(insertedIds)
           const out: T[] = []
@@ -197,7 +207,7 @@ export class IngestConsumer {
           TERMINAL_TRANSACTION,
           (r, now) => validateTransaction(r, { now, maxFutureSkewMs: skew }),
           (items) =>
-            insertTransactions(
+            planTransactions(
               deps.store,
               items.map((i) => ({ txn: i.value, topic: i.topic, partition: i.partition, offset: i.offset })),
               { timeZoneOf: tzOf, now: deps.now() },
@@ -212,7 +222,7 @@ export class IngestConsumer {
           MERCHANT_EVENT,
           (r, now) => validateMerchantEvent(r, { now, maxFutureSkewMs: skew }),
           (items) =>
-            insertMerchantEvents(
+            planMerchantEvents(
               deps.store,
               items.map((i) => ({
                 event: i.value,
@@ -320,13 +330,23 @@ export class IngestConsumer {
         () => this.#decode(pipeline, batch.topic, batch.partition, part),
         retry,
       )
-      const written = await retryWhileRetriable(() => good.write(), retry)
+      const written = await retryWhileRetriable(() => good.plan(), retry)
       const fresh = sink !== undefined || instruments !== undefined ? good.stored(written.insertedIds) : null
+      const store = () => retryWhileRetriable(() => written.apply(), retry)
       if (sink !== undefined && fresh !== null) {
-        // Applied once, right after the write that made these events new; only the flush is retried.
+        // The duplicate check has told which events are new: the rules take them now, once, and their
+        // hits are flushed while the insert runs, since neither needs the other. Only the insert and
+        // the flush are retried. If either gives up, the part will be read again and its events may
+        // still be new to the store, so the rule state they went into is dropped, to be rebuilt from
+        // what was stored (as after a crash).
         sink.process(fresh, batch.partition)
-        await retryWhileRetriable(() => sink.flush(), retry)
-      }
+        try {
+          await settleAll([store(), retryWhileRetriable(() => sink.flush(), retry)])
+        } catch (e) {
+          sink.revoked(batch.topic, [batch.partition])
+          throw e
+        }
+      } else await store()
       await retryWhileRetriable(() => this.#dlq.send(rejected), retry)
       this.#failing = null
 
@@ -406,4 +426,10 @@ export class IngestConsumer {
 function partitionLag(highWatermark: string, offset: string): number {
   const lag = BigInt(highWatermark) - BigInt(offset) - 1n
   return lag > 0n ? Number(lag) : 0
+}
+
+/** Waits for every promise, then throws the first failure: no retry loop is left running behind. */
+async function settleAll(work: readonly Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(work)
+  for (const r of results) if (r.status === 'rejected') throw r.reason
 }

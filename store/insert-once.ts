@@ -75,11 +75,32 @@ const LOOKUP_CHUNK = 1_000
 const keyOf = (r: { acquirerId: string; merchantId: string; id: string }) =>
   `${r.acquirerId}\u0000${r.merchantId}\u0000${r.id}`
 
+/**
+ * A write whose duplicate check is done (steps 1 and 2) and whose insert is not: `apply` performs steps
+ * 3 and 4. Callers that know which rows are new before they are stored can start work on them (the rule
+ * engine) while the insert runs. `apply` may be called again after it failed: the same rows carry the
+ * same token, so an insert that did land is not stored twice.
+ */
+export interface PlannedWrite extends WriteResult {
+  apply(): Promise<void>
+}
+
+/** Steps 1–4 at once; see {@link planInsertOnce} to overlap the insert with other work. */
 export async function insertOnce(
   store: Store,
   spec: InsertOnceSpec,
   rows: readonly KeyedRow[],
 ): Promise<WriteResult> {
+  const planned = await planInsertOnce(store, spec, rows)
+  await planned.apply()
+  return { inserted: planned.inserted, duplicates: planned.duplicates, insertedIds: planned.insertedIds }
+}
+
+export async function planInsertOnce(
+  store: Store,
+  spec: InsertOnceSpec,
+  rows: readonly KeyedRow[],
+): Promise<PlannedWrite> {
   const unique = new Map<string, KeyedRow>()
   for (const r of rows) {
     const k = keyOf(r)
@@ -117,24 +138,26 @@ export async function insertOnce(
 
   const fresh: KeyedRow[] = []
   for (const [k, r] of unique) if (!stored.has(k)) fresh.push(r)
-  if (fresh.length > 0) await insertFresh(store, spec, fresh, context)
-  if (stored.size > 0 && spec.repairViews) {
-    const found: KeyedRow[] = []
-    for (const k of stored) found.push(unique.get(k) as KeyedRow)
-    try {
-      await spec.repairViews(store, found)
-    } catch (e) {
-      store.observer?.failed(spec.table, 'repair')
-      throw asRiskError(e, 'RISK_ERR_STORE_WRITE', `cannot repair the views of ${spec.table}`, {
-        ...context,
-        stored: found.length,
-      })
-    }
-  }
+  const found: KeyedRow[] = []
+  for (const k of stored) found.push(unique.get(k) as KeyedRow)
+  const repair = spec.repairViews
   return {
     inserted: fresh.length,
     duplicates: rows.length - fresh.length,
     insertedIds: fresh.map((r) => r.id),
+    apply: async () => {
+      if (fresh.length > 0) await insertFresh(store, spec, fresh, context)
+      if (found.length === 0 || repair === undefined) return
+      try {
+        await repair(store, found)
+      } catch (e) {
+        store.observer?.failed(spec.table, 'repair')
+        throw asRiskError(e, 'RISK_ERR_STORE_WRITE', `cannot repair the views of ${spec.table}`, {
+          ...context,
+          stored: found.length,
+        })
+      }
+    },
   }
 }
 

@@ -1,7 +1,7 @@
 import { TupleParam } from '@clickhouse/client'
 import type { MerchantEvent } from '../schemas/types.generated.ts'
 import type { Store } from './client.ts'
-import { insertOnce, type KeyedRow, type WriteResult } from './insert-once.ts'
+import { type KeyedRow, type PlannedWrite, planInsertOnce, type WriteResult } from './insert-once.ts'
 import { dateTime64, type WriteOptions } from './transactions.ts'
 
 export type { WriteResult } from './insert-once.ts'
@@ -134,13 +134,24 @@ export async function insertMerchantEvents(
   rows: ReadonlyArray<MerchantEventInput>,
   opts: WriteOptions,
 ): Promise<WriteResult> {
+  const planned = await planMerchantEvents(store, rows, opts)
+  await planned.apply()
+  return { inserted: planned.inserted, duplicates: planned.duplicates, insertedIds: planned.insertedIds }
+}
+
+/** {@link insertMerchantEvents} in two steps: the duplicate check now, the insert on `apply()`. */
+export async function planMerchantEvents(
+  store: Store,
+  rows: ReadonlyArray<MerchantEventInput>,
+  opts: WriteOptions,
+): Promise<PlannedWrite> {
   const keyed = rows.map((input) => ({
     acquirerId: input.event.acquirer_id,
     merchantId: input.event.merchant_id,
     id: input.event.event_id,
     json: JSON.stringify(merchantEventRow(input, opts.now)),
   }))
-  return insertOnce(
+  return planInsertOnce(
     store,
     {
       table: 'merchant_events',

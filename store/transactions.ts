@@ -4,7 +4,7 @@ import { RiskError } from '../lib/errors.ts'
 import { localDateHour } from '../lib/local-time.ts'
 import type { TerminalTransaction } from '../schemas/types.generated.ts'
 import type { Store } from './client.ts'
-import { insertOnce, type KeyedRow, type WriteResult } from './insert-once.ts'
+import { type KeyedRow, type PlannedWrite, planInsertOnce, type WriteResult } from './insert-once.ts'
 
 export type { WriteResult } from './insert-once.ts'
 
@@ -170,6 +170,17 @@ export async function insertTransactions(
   rows: ReadonlyArray<TransactionInput>,
   opts: WriteOptions,
 ): Promise<WriteResult> {
+  const planned = await planTransactions(store, rows, opts)
+  await planned.apply()
+  return { inserted: planned.inserted, duplicates: planned.duplicates, insertedIds: planned.insertedIds }
+}
+
+/** {@link insertTransactions} in two steps: the duplicate check now, the insert on `apply()`. */
+export async function planTransactions(
+  store: Store,
+  rows: ReadonlyArray<TransactionInput>,
+  opts: WriteOptions,
+): Promise<PlannedWrite> {
   const zones = new Map<string, string>()
   const keyed = rows.map((input) => {
     const acquirerId = input.txn.acquirer_id
@@ -194,7 +205,7 @@ export async function insertTransactions(
     }
     return { acquirerId, merchantId: input.txn.merchant_id, id: input.txn.txn_id, json: JSON.stringify(row) }
   })
-  return insertOnce(
+  return planInsertOnce(
     store,
     {
       table: 'transactions',
