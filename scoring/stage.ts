@@ -1,4 +1,4 @@
-import type { Admin, Consumer, EachBatchPayload, Kafka, Message, Producer } from 'kafkajs'
+import type { Admin, Consumer, EachBatchPayload, Kafka, Message, Producer, Transaction } from 'kafkajs'
 import type { EventCodec, WireFormat } from '../ingest/codec.ts'
 import { type Membership, watchMembership } from '../ingest/membership.ts'
 import { ensureTopics, type TopicSettings } from '../ingest/topics.ts'
@@ -276,17 +276,21 @@ export class ScoringStage {
       topic: this.#opts.alertTopicOf(alert.acquirer_id),
     }))
     const now = this.#opts.now()
-    // Independent idempotent writes and the topic check, all at once: they are on every alert's path.
-    await Promise.all([
-      retryWhileRetriable(async () => {
-        await Promise.all([
-          writeScores(this.#opts.store, scores, now),
-          writeAlerts(this.#opts.store, published, now),
-          openCases(this.#opts.store, cases),
-        ])
-      }, retry),
-      retryWhileRetriable(() => this.#ensureAlertTopics(published.map((p) => p.topic)), retry),
-    ])
+    // The rows go to ClickHouse while the transaction is built; it commits only once they are in, so
+    // an alert is never visible without its stored evidence. They are idempotent rewrites, so a replay
+    // after a crash writes them again harmlessly. First attempt here, unretried: its failure is
+    // collected, not thrown, and handled below.
+    const writeAll = () =>
+      Promise.all([
+        writeScores(this.#opts.store, scores, now),
+        writeAlerts(this.#opts.store, published, now),
+        openCases(this.#opts.store, cases),
+      ])
+    const written = writeAll().then(
+      () => null,
+      (e: unknown) => e,
+    )
+    await retryWhileRetriable(() => this.#ensureAlertTopics(published.map((p) => p.topic)), retry)
 
     const byTopic = new Map<string, Message[]>()
     for (const { alert, topic: t } of published) {
@@ -312,18 +316,23 @@ export class ScoringStage {
       }
     })
     stateMessages.push({ key: CHECKPOINT_KEY, partition, value: encodeCheckpoint(next) })
+    // Several sends in one transaction are still all-or-nothing; each stays under the batch limit.
+    // The checkpoint is the changelog partition's last record, as the restore expects.
+    const sends: [string, Message[]][] = [...byTopic, [this.#opts.topics.state, stateMessages]]
+    const offsets = [{ topic, partitions: [{ partition, offset: next }] }]
 
-    const txn = await owned.producer.transaction()
+    let txn = await this.#transaction(owned, sends, offsets, partition)
+    const failed = await written
+    if (failed !== null) {
+      // ClickHouse refused the rows: publish nothing until they are in.
+      await txn.abort().catch(() => {})
+      if (!isRiskError(failed) || !failed.retriable) throw failed
+      await retryWhileRetriable(async () => {
+        await writeAll()
+      }, retry)
+      txn = await this.#transaction(owned, sends, offsets, partition)
+    }
     try {
-      // Several sends in one transaction are still all-or-nothing; each stays under the batch limit.
-      // The checkpoint is the changelog partition's last record, as the restore expects.
-      const sends: [string, Message[]][] = [...byTopic, [this.#opts.topics.state, stateMessages]]
-      for (const [t, messages] of sends)
-        for (const chunk of chunkBySize(messages)) await txn.send({ topic: t, acks: -1, messages: chunk })
-      await txn.sendOffsets({
-        consumerGroupId: this.#opts.groupId,
-        topics: [{ topic, partitions: [{ partition, offset: next }] }],
-      })
       await txn.commit()
     } catch (e) {
       await txn.abort().catch(() => {})
@@ -357,6 +366,28 @@ export class ScoringStage {
           m.eventToAlert.labels(category).observe(Math.max(0, at - alert.created_at) / 1000)
         }
       }
+    }
+  }
+
+  /** A transaction holding `sends` and the consumer offsets, not yet committed; aborted if it fails. */
+  async #transaction(
+    owned: Owned,
+    sends: readonly [string, Message[]][],
+    offsets: { topic: string; partitions: { partition: number; offset: string }[] }[],
+    partition: number,
+  ): Promise<Transaction> {
+    const txn = await owned.producer.transaction()
+    try {
+      for (const [t, messages] of sends)
+        for (const chunk of chunkBySize(messages)) await txn.send({ topic: t, acks: -1, messages: chunk })
+      await txn.sendOffsets({ consumerGroupId: this.#opts.groupId, topics: offsets })
+      return txn
+    } catch (e) {
+      await txn.abort().catch(() => {})
+      throw asRiskError(e, 'RISK_ERR_KAFKA', 'scoring transaction failed', {
+        topic: offsets[0]?.topic,
+        partition,
+      })
     }
   }
 
