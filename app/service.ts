@@ -412,8 +412,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       fileWhitelist = next.isWhitelisted
       const isWhitelisted = combinedWhitelist(fileWhitelist, granted)
       rules.engine.reconfigure({ layersOf: next.layersOf, isWhitelisted, configHash: next.hash })
-      // Cross-merchant rules take the new whitelist and hash; their parameters apply from the next start.
-      rules.entities.reconfigure({ isWhitelisted, configHash: next.hash })
+      rules.entities.reconfigure({ isWhitelisted, configHash: next.hash, rules: next.entityRules })
       scoringModel = next.scoring
       metrics.risk.configReloads.labels('success').inc()
       metrics.risk.configLoadedAt.set(deps.now() / 1000)

@@ -96,6 +96,13 @@ export interface CompiledEntityRule {
   readonly meta: EntityRuleMeta
   readonly params: ParamSpecs
   createInstance(): EntityRuleInstance
+  /** This rule's parameters for an acquirer (opaque: only `rebind` of the same rule reads them). */
+  paramsOf(acquirerId: string): unknown
+  /**
+   * Takes the parameters of `next`, a compilation of the same rule from a reloaded configuration:
+   * instances created before see them from their next evaluation, with their state kept.
+   */
+  rebind(next: CompiledEntityRule): void
 }
 
 /** Binds a rule to its parameters per acquirer (cross-merchant rules have no MCC layer). */
@@ -104,14 +111,21 @@ export function compileEntityRule<PS extends ParamSpecs, S>(
   paramsFor: (acquirerId: string) => ParamValues<PS>,
 ): CompiledEntityRule {
   const { id, version, category, family, description, whitelistable, kind, retentionDays } = rule
+  let current = paramsFor
   return {
     meta: { id, version, category, family, description, whitelistable, kind, retentionDays },
     params: rule.params,
     createInstance() {
       const state = rule.createState()
       return {
-        evaluate: (entity, clock) => rule.evaluate(state, entity, paramsFor(entity.acquirerId), clock),
+        evaluate: (entity, clock) => rule.evaluate(state, entity, current(entity.acquirerId), clock),
       }
+    },
+    paramsOf: (acquirerId) => current(acquirerId),
+    rebind(next) {
+      if (next.meta.id !== id) throw new Error(`cannot rebind entity rule ${id} to ${next.meta.id}`)
+      // Same rule id, same definition: its parameters have this rule's types.
+      current = (acq) => next.paramsOf(acq) as ParamValues<PS>
     },
   }
 }
@@ -285,9 +299,21 @@ export class EntityEngine {
     return this.#entities.size
   }
 
-  /** A reloaded configuration: whitelist and hash change in place, entity state is kept. */
-  reconfigure(opts: Partial<Pick<EntityEngineOptions, 'isWhitelisted' | 'configHash'>>): void {
-    this.#opts = { ...this.#opts, ...opts }
+  /**
+   * A reloaded configuration: whitelist, hash and the rules' parameters change in place, entity state
+   * is kept. `rules` must be the same rules (a new compilation of the same registry); their parameters
+   * are taken over by the running ones.
+   */
+  reconfigure(opts: Partial<Pick<EntityEngineOptions, 'isWhitelisted' | 'configHash' | 'rules'>>): void {
+    const { rules, ...rest } = opts
+    if (rules !== undefined) {
+      const next = new Map(rules.map((r) => [r.meta.id, r]))
+      const running = this.#opts.rules
+      if (next.size !== running.length || running.some((r) => !next.has(r.meta.id)))
+        throw new Error('entity rules can only be reconfigured with the same rules')
+      for (const r of running) r.rebind(next.get(r.meta.id) as CompiledEntityRule)
+    }
+    this.#opts = { ...this.#opts, ...rest }
   }
 
   onRecord(r: ActivityRecord): HitUpdate[] {

@@ -123,6 +123,31 @@ describe('card_spread', () => {
     expect(merchantsOf(run(records, { whitelisted: ['B'] }).rows, 'card_spread')).toEqual(['A', 'C'])
   })
 
+  it('takes reloaded parameters in place, keeping what it has seen', () => {
+    const engine = new EntityEngine({
+      rules: buildEntityRules({ rules: { card_spread: { minMerchants: 5 } } }, ENTITY_RULES),
+      isWhitelisted: () => false,
+      configHash: 'before',
+    })
+    expect(
+      [card('A', T0), card('B', T0 + DAY), card('C', T0 + 2 * DAY)].flatMap((r) => engine.onRecord(r)),
+    ).toEqual([])
+    engine.reconfigure({
+      rules: buildEntityRules({ rules: { card_spread: { minMerchants: 3 } } }, ENTITY_RULES),
+      configHash: 'after',
+    })
+    // The next record of the card is evaluated with the new floor (the old one, 5, would stay silent),
+    // over all four merchants seen.
+    const hits = engine.onRecord(card('D', T0 + 3 * DAY))
+    expect(merchantsOf(hits, 'card_spread')).toEqual(['A', 'B', 'C', 'D'])
+    expect(new Set(hits.map((h) => [h.configHash, h.finding.threshold].join(' ')))).toEqual(
+      new Set(['after 3']),
+    )
+    expect(() => engine.reconfigure({ rules: buildEntityRules({}, ENTITY_RULES).slice(1) })).toThrow(
+      /same rules/,
+    )
+  })
+
   it('rejects unknown rules and bad parameters with their path', () => {
     expect(() => buildEntityRules({ rules: { card_spread: { minMerchants: 1 } } }, ENTITY_RULES)).toThrow(
       /entity\.rules\.card_spread\.minMerchants/,
