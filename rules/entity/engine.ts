@@ -416,7 +416,11 @@ export class EntityEngine {
   #prune(e: EntityEntry, horizon: number): void {
     for (const [m, c] of e.contacts) if (c.at <= horizon) e.contacts.delete(m)
     for (const [m, list] of e.bindings) {
-      while (list.length > 0 && (list[0]?.at ?? 0) <= horizon) list.shift()
+      // A binding is a state, not an event in a window: the last change at or before the horizon is
+      // what held at the horizon, and a terminal bound years ago is still bound. Keep it if it binds.
+      let k = 0
+      while (k < list.length && (list[k]?.at ?? 0) <= horizon) k++
+      if (k > 0) list.splice(0, list[k - 1]?.bound === true ? k - 1 : k)
       if (list.length === 0) e.bindings.delete(m)
     }
   }
@@ -478,7 +482,8 @@ export class EntityEngine {
     this.#lastSweep = this.#clock
     for (const [key, e] of this.#entities) {
       const retention = this.#retentionOf.get(e.kind) ?? 0
-      if (e.watermark <= this.#clock - retention) {
+      // An idle terminal still bound to a merchant stays: the next binding elsewhere overlaps with it.
+      if (e.watermark <= this.#clock - retention && countBoundNow(e) === 0) {
         this.#entities.delete(key)
         this.#watch.delete(key)
       }

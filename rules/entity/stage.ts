@@ -1,4 +1,4 @@
-import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs'
+import { type Admin, type Consumer, type EachBatchPayload, type Kafka, Partitioners } from 'kafkajs'
 import { type Membership, watchMembership } from '../../ingest/membership.ts'
 import { asRiskError, type RiskError } from '../../lib/errors.ts'
 import type { Logger } from '../../lib/logger.ts'
@@ -7,8 +7,9 @@ import { instrumentConsumer } from '../../metrics/kafka.ts'
 import type { Metrics } from '../../metrics/metrics.ts'
 import type { Store } from '../../store/client.ts'
 import { upsertHits } from '../../store/rule-hits.ts'
+import { dateTime64 } from '../../store/transactions.ts'
 import type { HitUpdate } from '../engine/engine.ts'
-import { decodeActivity, entityKeyOf } from './activity.ts'
+import { type ActivityRecord, decodeActivity, entityKeyOf } from './activity.ts'
 import type { EntityEngine } from './engine.ts'
 
 export interface EntityStageOptions {
@@ -64,6 +65,7 @@ export class EntityStage {
   readonly #partitionOf = new Map<string, number>()
   readonly #positioning = new Map<number, Promise<bigint>>()
   #owned = new Set<number>()
+  #seedHits: HitUpdate[] = []
   #running = false
   #membership: Membership = { joined: false }
   #failing: RiskError | null = null
@@ -150,7 +152,8 @@ export class EntityStage {
       const first = batch.messages[0]
       if (isStale() || (first !== undefined && BigInt(first.offset) > from)) return
     }
-    const hits: HitUpdate[] = []
+    // Hits found while seeding standing bindings go out with the first batch after it.
+    const hits: HitUpdate[] = this.#seedHits.splice(0)
     const engine = this.#opts.engine
     for (const message of batch.messages) {
       if (!keepGoing()) return
@@ -198,22 +201,80 @@ export class EntityStage {
   #position(partition: number): Promise<bigint> {
     let p = this.#positioning.get(partition)
     if (p === undefined) {
-      p = this.#replayOffset(partition).then((from) => {
-        this.#dropState([partition])
-        this.#replayFrom.set(partition, from)
-        this.stats.replays++
-        this.#log.info({ partition, from: from.toString() }, 'replaying entity activity')
-        this.#consumer.seek({ topic: this.#opts.topic, partition, offset: from.toString() })
-        return from
-      })
+      const since = this.#opts.now() - this.#opts.engine.retentionMs
+      p = Promise.all([this.#replayOffset(partition, since), this.#standingBindings(partition, since)]).then(
+        ([from, standing]) => {
+          this.#dropState([partition])
+          for (const r of standing) {
+            this.#partitionOf.set(entityKeyOf(r), partition)
+            this.#seedHits.push(...this.#opts.engine.onRecord(r))
+          }
+          this.#replayFrom.set(partition, from)
+          this.stats.replays++
+          this.#log.info({ partition, from: from.toString() }, 'replaying entity activity')
+          this.#consumer.seek({ topic: this.#opts.topic, partition, offset: from.toString() })
+          return from
+        },
+      )
       p.catch(() => this.#positioning.delete(partition))
       this.#positioning.set(partition, p)
     }
     return p
   }
 
-  async #replayOffset(partition: number): Promise<bigint> {
-    const since = this.#opts.now() - this.#opts.engine.retentionMs
+  /**
+   * The terminal bindings of this partition that still hold but began before the replay window: the
+   * topic no longer has them, and a terminal bound to its owner for years is shared the day a second
+   * merchant binds it. Read from the stored lifecycle events: per terminal and merchant, the latest
+   * binding event, when it binds.
+   */
+  async #standingBindings(partition: number, since: number): Promise<ActivityRecord[]> {
+    try {
+      const meta = await this.#admin.fetchTopicMetadata({ topics: [this.#opts.topic] })
+      const partitions = meta.topics[0]?.partitions.length ?? 0
+      if (partitions === 0) return []
+      const partitionMetadata = Array.from({ length: partitions }, (_, i) => ({
+        partitionId: i,
+        leader: 0,
+        replicas: [0],
+        isr: [0],
+        partitionErrorCode: 0,
+      }))
+      // The publisher's partitioner, so a record is seeded where the publisher would have put it.
+      const partitionOf = Partitioners.DefaultPartitioner()
+      const rs = await this.#opts.store.client.query({
+        query: STANDING_BINDINGS_SQL,
+        query_params: { db: this.#opts.store.database, since: dateTime64(since) },
+        format: 'JSONEachRow',
+      })
+      const out: ActivityRecord[] = []
+      for (const row of await rs.json<StandingBinding>()) {
+        const r: ActivityRecord = {
+          id: row.last_event_id,
+          kind: 'terminal',
+          key: row.terminal,
+          acquirerId: row.acquirer_id,
+          merchantId: row.merchant_id,
+          at: Number(row.last_ms),
+          bound: true,
+        }
+        const key = entityKeyOf(r)
+        if (
+          partitionOf({ topic: this.#opts.topic, partitionMetadata, message: { key, value: null } }) ===
+          partition
+        )
+          out.push(r)
+      }
+      return out
+    } catch (e) {
+      throw asRiskError(e, 'RISK_ERR_STORE_QUERY', 'cannot read the standing terminal bindings', {
+        topic: this.#opts.topic,
+        partition,
+      })
+    }
+  }
+
+  async #replayOffset(partition: number, since: number): Promise<bigint> {
     try {
       const offsets = await this.#admin.fetchTopicOffsetsByTimestamp(this.#opts.topic, since)
       const entry = offsets.find((o) => o.partition === partition)
@@ -242,6 +303,24 @@ export class EntityStage {
     if (dropped > 0) this.#log.info({ partitions, dropped }, 'entity state of partitions dropped')
   }
 }
+
+interface StandingBinding {
+  acquirer_id: string
+  terminal: string
+  merchant_id: string
+  last_event_id: string
+  last_ms: string | number
+}
+
+// Aliases differ from the column names: ClickHouse would otherwise read them in HAVING as the columns.
+const STANDING_BINDINGS_SQL = `SELECT acquirer_id, assumeNotNull(terminal_id) AS terminal, merchant_id,
+  argMax(event_id, (event_time, event_id)) AS last_event_id,
+  toUnixTimestamp64Milli(max(event_time)) AS last_ms,
+  argMax(kind, (event_time, event_id)) AS last_kind
+FROM {db:Identifier}.merchant_events
+WHERE kind IN ('TERMINAL_BOUND', 'TERMINAL_UNBOUND') AND terminal_id IS NOT NULL
+GROUP BY acquirer_id, terminal_id, merchant_id
+HAVING last_kind = 'TERMINAL_BOUND' AND max(event_time) < {since:DateTime64(3, 'UTC')}`
 
 /**
  * Topic settings of the entity-activity topic: it is the stage's only memory, so it must keep at least

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Kafka } from 'kafkajs'
+import { type Kafka, Partitioners } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { EventCodec } from '../../ingest/codec.ts'
 import { CompositeSink } from '../../ingest/composite-sink.ts'
@@ -9,6 +9,7 @@ import { IngestConsumer } from '../../ingest/consumer.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { sleep } from '../../lib/retry.ts'
 import { buildRulesConfig, createEngine } from '../../rules/engine/config.ts'
+import { encodeActivity, entityKeyOf } from '../../rules/entity/activity.ts'
 import { buildEntityRules, EntityEngine } from '../../rules/entity/engine.ts'
 import { ENTITY_RULES } from '../../rules/entity/index.ts'
 import { EntityPublisher } from '../../rules/entity/publisher.ts'
@@ -16,7 +17,9 @@ import { EntityStage } from '../../rules/entity/stage.ts'
 import { RULES } from '../../rules/index.ts'
 import { RulesStage } from '../../rules/stage.ts'
 import { TERMINAL_TRANSACTION } from '../../schemas/contract.ts'
+import type { MerchantEvent } from '../../schemas/types.generated.ts'
 import { openStore, type Store } from '../../store/client.ts'
+import { insertMerchantEvents } from '../../store/merchant-events.ts'
 import { txn } from '../helpers/events.ts'
 import { createInputTopics, ingestSettings } from '../helpers/ingest.ts'
 import { testKafka, uniqueName, waitFor } from '../helpers/kafka.ts'
@@ -152,5 +155,90 @@ describe('cross-merchant rules on the live stream', () => {
       { merchant_id: 'm-spread-b', observed: 3, n: 1 },
       { merchant_id: 'm-spread-c', observed: 3, n: 1 },
     ])
+  })
+
+  it('remembers a terminal bound to its owner before the replay window, from the stored lifecycle events', async () => {
+    // The owner bound the terminal 200 days ago: long gone from the activity topic (and never on this
+    // one), but still in merchant_events. A second merchant binds it today.
+    const topic = uniqueName('eact-standing')
+    await createInputTopics(
+      kafka,
+      { transactions: uniqueName('unused-t'), merchantEvents: uniqueName('unused-e') },
+      2,
+      [topic],
+    )
+    const day = 86_400_000
+    const old = Date.now() - 200 * day
+    const bound = (event_id: string, merchant_id: string, at: number, kind = 'TERMINAL_BOUND') => ({
+      event: {
+        event_id,
+        event_time: at,
+        acquirer_id: 'acq-test',
+        merchant_id,
+        kind,
+        terminal_id: 'T-standing',
+        registered_mcc: null,
+        merchant_name: null,
+        latitude: null,
+        longitude: null,
+        settlement_account_token: null,
+      } as MerchantEvent,
+      topic: 'pos.merchant-events',
+      partition: 0,
+      offset: '0',
+    })
+    await insertMerchantEvents(
+      store,
+      [
+        bound('own-1', 'm-owner', old),
+        // Another merchant bound and unbound long ago: not standing, not seeded.
+        bound('gone-1', 'm-gone', old),
+        bound('gone-2', 'm-gone', old + day, 'TERMINAL_UNBOUND'),
+      ],
+      { timeZoneOf: () => '+08:00', now: Date.now() },
+    )
+    const stage = new EntityStage({
+      kafka,
+      store,
+      engine: new EntityEngine({
+        rules: buildEntityRules({ rules: { shared_terminal: { graceMinutes: 0 } } }, ENTITY_RULES),
+        isWhitelisted: () => false,
+        configHash: 'entity-test',
+      }),
+      topic,
+      groupId: uniqueName('entity-standing'),
+      logger,
+      now: Date.now,
+      sleep,
+      retryInitialMs: 100,
+      retryMaxMs: 1000,
+    })
+    await stage.start()
+    cleanups.push(() => stage.stop())
+    const record = {
+      id: 'new-1',
+      kind: 'terminal' as const,
+      key: 'T-standing',
+      acquirerId: 'acq-test',
+      merchantId: 'm-newcomer',
+      at: Date.now() - 60_000,
+      bound: true,
+    }
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
+    await producer.connect()
+    await producer.send({ topic, messages: [{ key: entityKeyOf(record), value: encodeActivity(record) }] })
+    await producer.disconnect()
+    const sharedTerminal = async () => {
+      const rs = await store.client.query({
+        query: `SELECT merchant_id FROM rule_hits FINAL WHERE rule_id = 'shared_terminal' ORDER BY merchant_id`,
+        format: 'JSONEachRow',
+      })
+      return (await rs.json<{ merchant_id: string }>()).map((r) => r.merchant_id)
+    }
+    await waitFor(
+      async () => (await sharedTerminal()).length >= 2,
+      async () => `shared_terminal hits for ${JSON.stringify(await sharedTerminal())}`,
+    )
+    expect(await sharedTerminal()).toEqual(['m-newcomer', 'm-owner'])
   })
 })

@@ -197,6 +197,20 @@ describe('shared_terminal', () => {
     ])
   })
 
+  it('fires when the owner was bound long before the entity window, whatever happened in between', () => {
+    const raw = { rules: { shared_terminal: { graceMinutes: 0 } } }
+    // Other terminals' activity moves the clock on, so sweeps of idle entities run in between.
+    const traffic = Array.from({ length: 40 }, (_, i) => card('X', T0 + (i + 1) * 5 * DAY, `tok-${i}`))
+    const records = [bind('A', T0), bind('A', T0 + DAY, false), bind('A', T0 + 2 * DAY), ...traffic]
+    records.push(bind('B', T0 + 200 * DAY))
+    const { rows, engine } = run(records, { raw })
+    expect(merchantsOf(rows, 'shared_terminal')).toEqual(['A', 'B'])
+    expect(rows.find((h) => h.merchantId === 'B')?.finding.windowStart).toBe(T0 + 200 * DAY)
+    // An unbound terminal is still forgotten once idle for longer than the window.
+    const idle = run([bind('C', T0, true, 'T-2'), bind('C', T0 + DAY, false, 'T-2'), ...traffic])
+    expect(idle.engine.entityCount).toBeLessThan(engine.entityCount)
+  })
+
   it('does not fire for bound, unbound, then bound elsewhere', () => {
     const records = [
       bind('A', T0),
