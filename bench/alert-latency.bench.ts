@@ -58,11 +58,12 @@ async function stageBreakdown(registry: Registry): Promise<string> {
     }
     for (const [key, e] of sums) {
       if (e.count === 0) continue
+      const seconds = metric.name.endsWith('_seconds')
       const short = metric.name.replace(/^risk_/, '').replace(/_seconds$/, '')
-      if (short === 'rule_evaluation_duration') continue
-      parts.push(
-        `${short}${key ? `{${key}}` : ''} ${((e.sum / e.count) * 1000).toFixed(1)} ms (n=${e.count})`,
-      )
+      if (short === 'rule_evaluation_duration' || metric.name.startsWith('nodejs_')) continue
+      const mean = e.sum / e.count
+      const shown = seconds ? `${(mean * 1000).toFixed(1)} ms` : mean.toFixed(0)
+      parts.push(`${short}${key ? `{${key}}` : ''} ${shown} (n=${e.count})`)
     }
   }
   return parts.join('; ')
