@@ -90,9 +90,9 @@ export async function resolveRanges(
 }
 
 export interface TopicSource {
-  /** The transactions topic. */
+  /** The transactions topic: `from` and `to` select its records. */
   transactions: string
-  /** The merchant-events (lifecycle) topic; null reads none. */
+  /** The merchant-events (lifecycle) topic, read from its earliest offset, to `to` if a time; null reads none. */
   merchantEvents: string | null
   from: RangeBound | null
   to: RangeBound | null
@@ -118,9 +118,13 @@ export async function* readTopicRange(
   stats: TopicReadStats,
 ): AsyncGenerator<SimEvent> {
   const range = { from: source.from, to: source.to }
+  // Lifecycle events are the merchants' state, not traffic: read from the start, so that a merchant
+  // onboarded before the range still has its profile; cut only at a time, which means the same on
+  // both topics (an offset of the transactions topic says nothing about the other).
+  const lifecycle = { from: null, to: source.to !== null && 'time' in source.to ? source.to : null }
   const ranges = [
     ...(await resolveRanges(kafka, source.transactions, range)),
-    ...(source.merchantEvents === null ? [] : await resolveRanges(kafka, source.merchantEvents, range)),
+    ...(source.merchantEvents === null ? [] : await resolveRanges(kafka, source.merchantEvents, lifecycle)),
   ]
   stats.ranges = ranges
   const dir = mkdtempSync(join(tmpdir(), 'backtest-topic-'))

@@ -10,11 +10,11 @@ import { ensureTopics } from '../../ingest/topics.ts'
 import { buildRulesConfig } from '../../rules/engine/config.ts'
 import { ENTITY_RULES } from '../../rules/entity/index.ts'
 import { RULES } from '../../rules/index.ts'
-import { TERMINAL_TRANSACTION } from '../../schemas/contract.ts'
+import { MERCHANT_EVENT, TERMINAL_TRANSACTION } from '../../schemas/contract.ts'
 import { DEFAULT_START, HistorySimulator, type SimEvent } from '../../simulator/history.ts'
 import { deliverLate, parseLate } from '../../simulator/late.ts'
 import { produceEvents, type ReadStats, readEventsFile, writeEventsFile } from '../../simulator/stream.ts'
-import { sampleTxn } from '../helpers/events.ts'
+import { sampleMerchantEvent, sampleTxn } from '../helpers/events.ts'
 import { testKafka, uniqueName } from '../helpers/kafka.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'backtest-topic-it-'))
@@ -110,7 +110,9 @@ describe('backtest of a topic range', () => {
     const kafka = testKafka(inject('kafkaBrokers'))
     const codec = new EventCodec()
     const topic = uniqueName('bt-range')
+    const lifecycle = uniqueName('bt-range-ev')
     await ensureTopics(kafka, [topic], { partitions: 3, replicationFactor: 1 })
+    await ensureTopics(kafka, [lifecycle], { partitions: 1, replicationFactor: 1 })
     const producer = kafka.producer()
     await producer.connect()
     const pause = () => new Promise((r) => setTimeout(r, 20))
@@ -131,6 +133,19 @@ describe('backtest of a topic range', () => {
         }
       }
       await producer.send({ topic, messages })
+      // Two lifecycle events per phase on the other topic.
+      const events = [0, 1].map((i) =>
+        sampleMerchantEvent({ event_id: `${name}-ev-${i}`, event_time: Date.UTC(2026, 9, 19, i) }),
+      )
+      await producer.send({
+        topic: lifecycle,
+        messages: await Promise.all(
+          events.map(async (e) => ({
+            key: e.merchant_id,
+            value: await codec.encode(MERCHANT_EVENT, e, 'avro'),
+          })),
+        ),
+      })
     }
     let t1 = ''
     let t2 = ''
@@ -166,11 +181,11 @@ describe('backtest of a topic range', () => {
       await producer.disconnect()
     }
 
-    const read = async (from: string | null, to: string | null) => {
+    const read = async (from: string | null, to: string | null, withLifecycle = false) => {
       const s = stats()
       const source: TopicSource = {
         transactions: topic,
-        merchantEvents: null,
+        merchantEvents: withLifecycle ? lifecycle : null,
         from: from === null ? null : parseBound(from),
         to: to === null ? null : parseBound(to),
       }
@@ -203,6 +218,28 @@ describe('backtest of a topic range', () => {
     expect(byTime.stats).toMatchObject({ read: 32, rejected: 2 })
     expect(byTime.stats.problems.join(' ')).toMatch(/card/i)
     expect(byTime.stats.problems.join(' ')).not.toContain('4111111111111111')
+
+    // Lifecycle events are read from the start whatever --from is (a merchant's profile precedes the
+    // range), and cut at a time --to, never at an offset of the other topic.
+    const offsetsWithLifecycle = await read('5', '12', true)
+    expect(offsetsWithLifecycle.ids.filter((id) => id.includes('-ev-')).sort()).toEqual([
+      'a-ev-0',
+      'a-ev-1',
+      'b-ev-0',
+      'b-ev-1',
+      'c-ev-0',
+      'c-ev-1',
+    ])
+    expect(offsetsWithLifecycle.ids).toHaveLength(21 + 6)
+    const timesWithLifecycle = await read(t1, t2, true)
+    expect(timesWithLifecycle.ids.filter((id) => id.includes('-ev-')).sort()).toEqual([
+      'a-ev-0',
+      'a-ev-1',
+      'b-ev-0',
+      'b-ev-1',
+    ])
+    // Merged by event time: the lifecycle events (the day before) come first.
+    expect(timesWithLifecycle.ids.slice(0, 4).every((id) => id.includes('-ev-'))).toBe(true)
 
     // From a time to the end, and an empty range.
     expect((await read(t2, null)).ids).toHaveLength(30)
