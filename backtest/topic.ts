@@ -66,6 +66,8 @@ export async function resolveRanges(
   const admin = kafka.admin()
   await admin.connect()
   try {
+    // kafkajs retries a missing topic for half a minute before it says so.
+    if (!(await admin.listTopics()).includes(topic)) throw new Error(`topic ${topic} does not exist`)
     const offsets = await admin.fetchTopicOffsets(topic)
     const atTime = async (time: number) =>
       new Map(
@@ -217,25 +219,32 @@ async function spill(
         const r = open.get(key(batch.topic, batch.partition))
         if (r === undefined || r.next >= r.range.end) return
         progressAt = Date.now()
-        const lines: string[] = []
-        for (const m of batch.messages) {
-          const offset = Number(m.offset)
-          // Before the seek took effect (a first fetch from the earliest offset), or past the range.
-          if (offset < r.next || offset >= r.range.end) continue
-          r.next = offset + 1
-          stats.read++
-          const where = `${batch.topic}[${batch.partition}]@${offset}`
-          const line = await decodeLine(codec, batch.topic === source.transactions, m.value, m.headers, opts)
-          if (typeof line === 'string') lines.push(line)
-          else {
-            stats.rejected++
-            if (stats.problems.length < 5) stats.problems.push(`${where}: ${line.error}`)
+        // A failure ends the read: kafkajs would retry the batch, after part of it was counted.
+        try {
+          const lines: string[] = []
+          for (const m of batch.messages) {
+            const offset = Number(m.offset)
+            // Before the seek took effect (a first fetch from the earliest offset), or past the range.
+            if (offset < r.next || offset >= r.range.end) continue
+            r.next = offset + 1
+            stats.read++
+            const isTxn = batch.topic === source.transactions
+            const line = await decodeLine(codec, isTxn, m.value, m.headers, opts)
+            if (typeof line === 'string') lines.push(line)
+            else {
+              stats.rejected++
+              const where = `${batch.topic}[${batch.partition}]@${offset}`
+              if (stats.problems.length < 5) stats.problems.push(`${where}: ${line.error}`)
+            }
           }
+          // Offsets without a record (transaction markers, compacted records) still count as read.
+          const last = Number(batch.lastOffset())
+          if (batch.firstOffset() !== null && last + 1 > r.next) r.next = Math.min(r.range.end, last + 1)
+          if (lines.length > 0 && !r.out.write(`${lines.join('\n')}\n`)) await once(r.out, 'drain')
+        } catch (e) {
+          fail(e)
+          return
         }
-        // Offsets without a record (transaction markers, compacted records) still count as read.
-        const last = Number(batch.lastOffset())
-        if (batch.firstOffset() !== null && last + 1 > r.next) r.next = Math.min(r.range.end, last + 1)
-        if (lines.length > 0 && !r.out.write(`${lines.join('\n')}\n`)) await once(r.out, 'drain')
         if (r.next >= r.range.end) {
           waiting--
           consumer.pause([{ topic: batch.topic, partitions: [batch.partition] }])

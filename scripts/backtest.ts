@@ -16,7 +16,7 @@ import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { codecFor, toolKafka } from '../app/clients.ts'
 import { formatReport } from '../backtest/report.ts'
-import { readLabels, runBacktest } from '../backtest/run.ts'
+import { type BacktestResult, readLabels, runBacktest } from '../backtest/run.ts'
 import { parseBound, type RangeBound, readTopicRange, type TopicReadStats } from '../backtest/topic.ts'
 import { loadConfig } from '../config/load.ts'
 import { createLogger } from '../lib/logger.ts'
@@ -121,22 +121,29 @@ else {
   )
 }
 const began = Date.now()
-const result = await runBacktest({
-  labels,
-  events,
-  configs,
-  topK,
-  withStore: !values['no-store'],
-  minCohort: service.rules.minCohort,
-  allowedLatenessMs: service.rules.allowedLatenessMs,
-  progress: (localDay, events) => {
-    const s = (Date.now() - began) / 1000
-    const day = `${new Date(localDay * 86_400_000).toISOString().slice(0, 10)}${localDay * 86_400_000 < labels.start ? ' (history)' : ''}`
-    process.stderr.write(
-      `  day ${day} replayed, ${events.toLocaleString('en')} events, ${Math.round(events / s).toLocaleString('en')}/s\n`,
-    )
-  },
-})
+let result: BacktestResult
+try {
+  result = await runBacktest({
+    labels,
+    events,
+    configs,
+    topK,
+    withStore: !values['no-store'],
+    minCohort: service.rules.minCohort,
+    allowedLatenessMs: service.rules.allowedLatenessMs,
+    progress: (localDay, events) => {
+      const s = (Date.now() - began) / 1000
+      const day = `${new Date(localDay * 86_400_000).toISOString().slice(0, 10)}${localDay * 86_400_000 < labels.start ? ' (history)' : ''}`
+      process.stderr.write(
+        `  day ${day} replayed, ${events.toLocaleString('en')} events, ${Math.round(events / s).toLocaleString('en')}/s\n`,
+      )
+    },
+  })
+} catch (e) {
+  // Kafka and topic faults (a missing topic, an unreachable broker) end the run with their reason.
+  process.stderr.write(`backtest failed: ${e instanceof Error ? e.message : String(e)}\n`)
+  process.exit(1)
+}
 
 for (const c of configs)
   process.stdout.write(

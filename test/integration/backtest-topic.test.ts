@@ -246,5 +246,13 @@ describe('backtest of a topic range', () => {
     const empty = await read('40', null)
     expect(empty.ids).toHaveLength(0)
     expect(empty.stats.read).toBe(0)
+    // A topic that is not there is named at once, not after kafkajs's retries.
+    const missing: TopicSource = {
+      transactions: uniqueName('none'),
+      merchantEvents: null,
+      from: null,
+      to: null,
+    }
+    await expect(collect(readTopicRange(kafka, codec, missing, stats()))).rejects.toThrow(/does not exist/)
   }, 180_000)
 })
