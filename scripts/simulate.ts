@@ -1,6 +1,7 @@
 /**
  * `npm run simulate -- [--seed 42] [--days 30] [--history-days 30] [--merchants 1500] [--start 2026-10-17]
- *    (--out events.jsonl[.gz] | --kafka [--rate R | --as-fast-as-possible]) [--labels labels.json]`
+ *    [--late 0.015@1m-30m,0.003@1h-24h] (--out events.jsonl[.gz] | --kafka [--rate R | --as-fast-as-possible])
+ *    [--labels labels.json]`
  *
  * Generates a labelled history (simulator/history.ts): legitimate merchants, cash-out merchants using
  * the evasion playbook, compliance breaches and the legitimate look-alikes. Writes the events as JSON
@@ -8,7 +9,8 @@
  * from the environment as `npm start` reads it; the local broker when KAFKA_BROKERS is unset). The
  * labels (one per merchant) go to --labels. Progress goes to stderr. The --history-days before --start
  * (30 by default) warm the rule windows, peers and baselines; a backtest replays them without
- * measuring them, as if the service had been running before the measured month.
+ * measuring them, as if the service had been running before the measured month. --late delivers a
+ * seeded share of the transactions late (simulator/late.ts), in the file and on the topics alike.
  */
 import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -17,10 +19,11 @@ import { loadConfig } from '../config/load.ts'
 import { ensureTopics } from '../ingest/topics.ts'
 import { createLogger } from '../lib/logger.ts'
 import { DEFAULT_START, HistorySimulator } from '../simulator/history.ts'
+import { DEFAULT_LATE, deliverLate, type LateClass, parseLate } from '../simulator/late.ts'
 import { type Progress, produceEvents, writeEventsFile } from '../simulator/stream.ts'
 
 const usage = `usage: npm run simulate -- [--seed 42] [--days 30] [--history-days 30] [--merchants 1500] [--start YYYY-MM-DD]
-    (--out events.jsonl[.gz] | --kafka [--rate R | --as-fast-as-possible]) [--labels labels.json]`
+    [--late ${DEFAULT_LATE} | --late 0] (--out events.jsonl[.gz] | --kafka [--rate R | --as-fast-as-possible]) [--labels labels.json]`
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n${usage}\n`)
@@ -35,6 +38,7 @@ function parse() {
       'history-days': { type: 'string', default: '30' },
       merchants: { type: 'string', default: '1500' },
       start: { type: 'string' },
+      late: { type: 'string', default: DEFAULT_LATE },
       out: { type: 'string' },
       labels: { type: 'string' },
       kafka: { type: 'boolean', default: false },
@@ -72,6 +76,13 @@ const rate = values.rate === undefined ? null : int('rate', values.rate, 1, 10_0
 if (!values.kafka && (rate !== null || values['as-fast-as-possible']))
   fail('--rate and --as-fast-as-possible go with --kafka')
 
+let late: LateClass[]
+try {
+  late = parseLate(values.late)
+} catch (e) {
+  fail(e instanceof Error ? e.message : String(e))
+}
+
 let sim: HistorySimulator
 try {
   sim = new HistorySimulator({ seed, merchants, days, historyDays, start })
@@ -95,7 +106,7 @@ const progress: Progress = (done, eventTime) => {
 
 let written: number
 if (values.out !== undefined) {
-  written = await writeEventsFile(values.out, sim.events(), progress)
+  written = await writeEventsFile(values.out, deliverLate(sim.events(), late, seed), progress)
 } else {
   let config: ReturnType<typeof loadConfig>
   try {
@@ -111,7 +122,11 @@ if (values.out !== undefined) {
     partitions: config.kafka.topicPartitions,
     replicationFactor: config.kafka.replicationFactor,
   })
-  written = await produceEvents(kafka, codec, sim.events(), { topics, ratePerSecond: rate, progress })
+  written = await produceEvents(kafka, codec, deliverLate(sim.events(), late, seed), {
+    topics,
+    ratePerSecond: rate,
+    progress,
+  })
 }
 const counts = new Map<string, number>()
 for (const l of sim.labels.merchants) counts.set(l.label, (counts.get(l.label) ?? 0) + 1)

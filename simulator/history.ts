@@ -15,10 +15,13 @@ const DAY_MS = 86_400_000
 const HOUR_MS = 3_600_000
 const MINUTE_MS = 60_000
 
-/** One event of the simulated stream, tagged with the topic it belongs to. */
+/**
+ * One event of the simulated stream, tagged with the topic it belongs to. `deliveredAt` is set on an
+ * event delivered late (simulator/late.ts): when it reached the acquirer, after its event time.
+ */
 export type SimEvent =
-  | { readonly topic: 'transactions'; readonly value: TerminalTransaction }
-  | { readonly topic: 'merchantEvents'; readonly value: MerchantEvent }
+  | { readonly topic: 'transactions'; readonly value: TerminalTransaction; readonly deliveredAt?: number }
+  | { readonly topic: 'merchantEvents'; readonly value: MerchantEvent; readonly deliveredAt?: number }
 
 export interface HistoryOptions {
   seed: number

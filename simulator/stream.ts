@@ -1,7 +1,8 @@
 /**
- * Where a simulated history goes: a file of JSON lines (`{ "topic": ..., "value": ... }` in event-time
- * order, gzip when the name ends in .gz), or the service's Kafka topics as framed Avro at a target
- * rate. The backtest reads the same file back, validating every event as ingest does.
+ * Where a simulated history goes: a file of JSON lines (`{ "topic": ..., "value": ... }` in delivery
+ * order, gzip when the name ends in .gz; a late event also has `"deliveredAt"`), or the service's Kafka
+ * topics as framed Avro at a target rate (a late record with its delivery time in the
+ * `x-delivered-at` header). The backtest reads the same file back, validating every event as ingest does.
  */
 import { createReadStream, createWriteStream } from 'node:fs'
 import { createInterface } from 'node:readline'
@@ -13,6 +14,13 @@ import { type EventCodec, valueSubject } from '../ingest/codec.ts'
 import { validateMerchantEvent, validateTransaction } from '../ingest/validate.ts'
 import { MERCHANT_EVENT, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
 import type { SimEvent } from './history.ts'
+
+/**
+ * Header of a record the simulator delivers late: the simulated time (epoch ms) it reached the acquirer.
+ * The Kafka timestamp cannot carry it: it is the real time of production, and a simulated month in the
+ * past as record timestamps would fall to the topic's time-based retention at once.
+ */
+export const DELIVERED_AT_HEADER = 'x-delivered-at'
 
 /** Called now and then on long runs with the events written so far and the event time reached. */
 export type Progress = (done: number, eventTime: number) => void
@@ -85,14 +93,18 @@ export async function* readEventsFile(path: string, stats: ReadStats): AsyncGene
       reject('expected { "topic", "value" }')
       continue
     }
+    const late =
+      'deliveredAt' in parsed && typeof parsed.deliveredAt === 'number' && Number.isFinite(parsed.deliveredAt)
+        ? { deliveredAt: parsed.deliveredAt }
+        : {}
     if (parsed.topic === 'transactions') {
       const v = validateTransaction(parsed.value, opts)
       if (!v.ok) reject(v.error.message)
-      else yield { topic: 'transactions', value: v.value }
+      else yield { topic: 'transactions', value: v.value, ...late }
     } else if (parsed.topic === 'merchantEvents') {
       const v = validateMerchantEvent(parsed.value, opts)
       if (!v.ok) reject(v.error.message)
-      else yield { topic: 'merchantEvents', value: v.value }
+      else yield { topic: 'merchantEvents', value: v.value, ...late }
     } else reject(`unknown topic ${JSON.stringify(parsed.topic)}`)
   }
 }
@@ -158,7 +170,11 @@ export async function produceEvents(
               subject: valueSubject(opts.topics.merchantEvents),
             })
       batch ??= { topic: e.topic, messages: [] }
-      batch.messages.push({ key: e.value.merchant_id, value })
+      batch.messages.push(
+        e.deliveredAt === undefined
+          ? { key: e.value.merchant_id, value }
+          : { key: e.value.merchant_id, value, headers: { [DELIVERED_AT_HEADER]: String(e.deliveredAt) } },
+      )
       lastTime = e.value.event_time
     }
     await send()
