@@ -22,6 +22,7 @@ import { HitPublisher } from '../scoring/hits.ts'
 import type { ScoringModel } from '../scoring/model.ts'
 import { ScoringStage } from '../scoring/stage.ts'
 import { TrafficSimulator } from '../simulator/generator.ts'
+import { parseLate } from '../simulator/late.ts'
 import { LiveSimulator } from '../simulator/producer.ts'
 import type { Store } from '../store/client.ts'
 import { codecFor, openConfiguredStore } from './clients.ts'
@@ -368,6 +369,8 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
           seed: config.simulator.seed,
           merchants: config.simulator.merchants,
           runId: `${config.simulator.seed}-${deps.now().toString(36)}`,
+          // Checked when the configuration was loaded.
+          late: parseLate(config.simulator.late),
         }),
         codec,
         { topics, ratePerSecond: config.simulator.ratePerSecond },

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { RiskError } from '../lib/errors.ts'
+import { parseLate } from '../simulator/late.ts'
 import { isSetting } from './settings.ts'
 import { CONFIG_SPEC, type Config, timeZoneProblem } from './spec.ts'
 
@@ -60,6 +61,15 @@ export function loadConfig(opts: LoadOptions): Config {
       {
         context: { key: 'time.defaultTimeZone' },
       },
+    )
+  }
+  try {
+    parseLate(config.simulator.late)
+  } catch (e) {
+    throw new RiskError(
+      'RISK_ERR_CONFIG',
+      `invalid configuration:\n  simulator.late (SIMULATOR_LATE): ${(e as Error).message}`,
+      { context: { key: 'simulator.late' } },
     )
   }
   return config

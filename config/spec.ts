@@ -3,7 +3,13 @@
  * The `Config` type is inferred from this object, the loader validates against it, and the README's
  * configuration reference is generated from it (`npm run gen`; a test fails when the README drifts).
  */
+
 import { bool, int, list, oneOf, optionalStr, type Setting, str, stringMap } from './settings.ts'
+
+const DURATION = String.raw`\d+(?:\.\d+)?(?:ms|s|m|h|d)`
+const LATE_CLASS = String.raw`\d+(?:\.\d+)?%?@${DURATION}-${DURATION}`
+/** The shape of SIMULATOR_LATE; simulator/late.ts parseLate checks the values (shares add up to <= 1). */
+const LATE_PATTERN = new RegExp(`^(?:0|off|none|${LATE_CLASS}(?:,${LATE_CLASS})*)$`)
 
 /** A time zone is an IANA name (Asia/Shanghai) or a fixed UTC offset (+08:00). */
 export function timeZoneProblem(tz: string): string | null {
@@ -360,6 +366,14 @@ export const CONFIG_SPEC = {
       env: 'SIMULATOR_SEED',
       default: 42,
       description: 'Seed of the simulated traffic (same seed, same events).',
+    }),
+    late: str({
+      env: 'SIMULATOR_LATE',
+      default: '0.015@1m-30m,0.003@1h-24h',
+      pattern: LATE_PATTERN,
+      patternHint: '0, or comma-separated <share>@<min>-<max> such as 0.015@1m-30m',
+      description:
+        'Late transactions in the simulated traffic: each class `<share>@<min>-<max>` gives that share of the transactions an event time a log-uniform delay in the past (units ms, s, m, h, d), as terminals uploading late do; `0` for none. The default makes 0.3% later than the allowed lateness.',
     }),
   },
   api: {

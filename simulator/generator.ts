@@ -4,6 +4,8 @@
  * clock. This is the legitimate baseline; labelled abuse scenarios are layered on top of it.
  */
 import type { CardType, EntryMode, MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
+// late.ts imports prng from here: a cycle, harmless since neither uses the other while loading.
+import { drawDelay, LATE_SALT, type LateClass } from './late.ts'
 
 /** mulberry32: a tiny, fast, well-distributed 32-bit PRNG; the same seed gives the same stream. */
 export function prng(seed: number): () => number {
@@ -159,18 +161,28 @@ export interface SimulatorOptions {
   acquirers?: readonly string[]
   /** Distinguishes runs so that transaction ids of two runs never collide. */
   runId: string
+  /**
+   * Late delivery (simulator/late.ts): a transaction produced now carries an event time this much in
+   * the past, as when a terminal uploads a batch late. Drawn from a generator of its own, so the other
+   * draws, hence the traffic itself, are the same with or without it. None by default.
+   */
+  late?: readonly LateClass[]
 }
 
 export class TrafficSimulator {
   readonly merchants: SimMerchant[] = []
   readonly #rand: () => number
   readonly #runId: string
+  readonly #late: readonly LateClass[]
+  readonly #lateRand: () => number
   readonly #cumulative: number[] = []
   #seq = 0
 
   constructor(opts: SimulatorOptions) {
     this.#rand = prng(opts.seed)
     this.#runId = opts.runId
+    this.#late = opts.late ?? []
+    this.#lateRand = prng((opts.seed ^ LATE_SALT) >>> 0)
     const acquirers = opts.acquirers ?? ['acq-alpha', 'acq-beta']
     const totalWeight = CATEGORIES.reduce((s, c) => s + c.weight, 0)
     for (let i = 0; i < opts.merchants; i++) {
@@ -252,9 +264,10 @@ export class TrafficSimulator {
       : Math.max(1, Math.round(major) - (this.#rand() < 0.6 ? 1 : 0))
     const approved = this.#rand() < 0.975
     this.#seq++
+    const late = this.#late.length === 0 ? 0 : drawDelay(this.#late, this.#lateRand)
     return {
       txn_id: `tx-${this.#runId}-${this.#seq}`,
-      event_time: now,
+      event_time: now - late,
       acquirer_id: m.acquirerId,
       merchant_id: m.merchantId,
       terminal_id: this.#pick(m.terminals),

@@ -11,7 +11,7 @@ import type { SimEvent } from './history.ts'
 const MINUTE_MS = 60_000
 const HOUR_MS = 3_600_000
 /** Mixed into the seed so the lateness draws never repeat the history's own draws. */
-const LATE_SALT = 0x1a7e_d1e5
+export const LATE_SALT = 0x1a7e_d1e5
 
 /** One class of late events: this share of the transactions, each late by a log-uniform delay in [minMs, maxMs]. */
 export interface LateClass {
@@ -139,7 +139,8 @@ export function* deliverLate(
 }
 
 /** 0 for an on-time event, else a delay of the class the draw falls in. */
-function drawDelay(classes: readonly LateClass[], rand: () => number): number {
+/** A transaction's lateness: 0 (on time), or a log-uniform delay of the class the first draw falls in. */
+export function drawDelay(classes: readonly LateClass[], rand: () => number): number {
   const u = rand()
   let acc = 0
   for (const c of classes) {

@@ -89,6 +89,15 @@ describe('configuration', () => {
     expect(e.message).toContain('log.level')
   })
 
+  it('checks the simulator lateness: its shape, then its values, with the key', () => {
+    expect(loadConfig({ env: { SIMULATOR_LATE: '0.02@30s-2h' } }).simulator.late).toBe('0.02@30s-2h')
+    expect(configError({ SIMULATOR_LATE: 'sometimes' }).message).toContain('simulator.late')
+    const shares = configError({ SIMULATOR_LATE: '0.7@1m-2m,0.5@1h-2h' })
+    expect(shares.message).toContain('simulator.late (SIMULATOR_LATE)')
+    expect(shares.message).toContain('more than 1')
+    expect(configError({ SIMULATOR_LATE: '0.1@5m-1m' }).message).toContain('min <= max')
+  })
+
   it('rejects a file that is not JSON', () => {
     expect(configError({}, jsonFile('{ nope')).message).toContain('config file')
   })

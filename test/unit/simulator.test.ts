@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { validateMerchantEvent, validateTransaction } from '../../ingest/validate.ts'
 import { TrafficSimulator } from '../../simulator/generator.ts'
+import { parseLate } from '../../simulator/late.ts'
 
 const NOW = Date.UTC(2026, 10, 22, 4, 0, 0)
 
@@ -14,6 +15,27 @@ describe('traffic simulator', () => {
     expect(take(b)).toEqual(ta)
     expect(take(c)).not.toEqual(ta)
     expect(a.lifecycle(NOW)).toEqual(b.lifecycle(NOW))
+  })
+
+  it('delivers a seeded share of transactions late, leaving the traffic itself unchanged', () => {
+    const late = parseLate('0.05@1m-30m,0.01@1h-24h')
+    const onTime = new TrafficSimulator({ seed: 7, merchants: 50, runId: 'r' })
+    const withLate = new TrafficSimulator({ seed: 7, merchants: 50, runId: 'r', late })
+    const again = new TrafficSimulator({ seed: 7, merchants: 50, runId: 'r', late })
+    const n = 20_000
+    const a = Array.from({ length: n }, () => onTime.next(NOW))
+    const b = Array.from({ length: n }, () => withLate.next(NOW))
+    expect(Array.from({ length: n }, () => again.next(NOW))).toEqual(b)
+    // Everything but the event time is the same transaction.
+    expect(b.map((t) => ({ ...t, event_time: NOW }))).toEqual(a)
+    const delays = b.map((t) => NOW - t.event_time)
+    const minutes = delays.filter((d) => d >= 60_000 && d <= 30 * 60_000).length
+    const hours = delays.filter((d) => d >= 3_600_000 && d <= 86_400_000).length
+    expect(minutes + hours + delays.filter((d) => d === 0).length).toBe(n)
+    expect(minutes / n).toBeGreaterThan(0.04)
+    expect(minutes / n).toBeLessThan(0.06)
+    expect(hours / n).toBeGreaterThan(0.006)
+    expect(hours / n).toBeLessThan(0.014)
   })
 
   it('produces only events that pass ingest validation', () => {
