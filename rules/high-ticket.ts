@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayTable, Recent } from './engine/window.ts'
+import { Recent } from './engine/window.ts'
 
 /**
  * High ticket: cash-out swipes are far larger than what the merchant's kind of business sells, so its
@@ -44,8 +44,8 @@ export const highTicket = defineRule({
       description: 'Merchants needed in the cohort before a comparison means anything.',
     }),
   },
-  createState: () => ({
-    days: new DayTable(WINDOW_DAYS, 2),
+  createState: (sales) => ({
+    days: sales.columns(WINDOW_DAYS, 2),
     samples: new Recent<string>(5),
     minorPerMajor: 100,
   }),

@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule, type RuleContext } from './engine/types.ts'
-import { DayTable, Recent } from './engine/window.ts'
+import { type DayColumns, Recent } from './engine/window.ts'
 
 /**
  * New-merchant ramp: a shell merchant signed up for cash-out runs at full volume within weeks, while a
@@ -16,7 +16,7 @@ const COUNT = 0
 const AMOUNT = 1
 
 interface State {
-  days: DayTable
+  days: DayColumns
   samples: Recent<string>
   minorPerMajor: number
   /** The onboarding time and its local day, cached: converting time zones is not free. */
@@ -80,8 +80,8 @@ export const newMerchantRamp = defineRule({
     }),
     minTxns: int({ default: 20, min: 1, description: 'Count floor: approved sales in the window.' }),
   },
-  createState: (): State => ({
-    days: new DayTable(WINDOW_DAYS, 2),
+  createState: (sales): State => ({
+    days: sales.columns(WINDOW_DAYS, 2),
     samples: new Recent<string>(5),
     minorPerMajor: 100,
     onboardedAt: null,

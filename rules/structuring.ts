@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayTable, Recent } from './engine/window.ts'
+import { Recent } from './engine/window.ts'
 
 /**
  * Structuring: the playbook says "keep single swipes under 50,000 and daily volume under 300,000",
@@ -91,8 +91,8 @@ export const structuring = defineRule({
         'day leg to fire: a business trading around the limit also closes over it.',
     }),
   },
-  createState: () => ({
-    days: new DayTable(WINDOW_DAYS, 3),
+  createState: (sales) => ({
+    days: sales.columns(WINDOW_DAYS, 3),
     bandSamples: new Recent<string>(5),
     saleSamples: new Recent<string>(5),
     // Limits are in major units; evaluate sees no transaction, so it uses the last one's currency.

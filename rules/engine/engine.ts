@@ -14,6 +14,7 @@ import type {
   RuleDefinition,
   RuleTxn,
 } from './types.ts'
+import { SaleDays } from './window.ts'
 
 const DAY_MS = 86_400_000
 const MAX_REMEMBERED_HITS = 64
@@ -41,7 +42,7 @@ export interface CompiledRule {
   readonly meta: RuleMeta
   /** True for clock 'day': its evaluation reads only the local day of the watermark. */
   readonly byDay: boolean
-  createState(): RuleState
+  createState(sales: SaleDays): RuleState
   /** The rule's validated parameters for a merchant's acquirer and MCC (cached by the resolver). */
   paramsFor(acquirerId: string, mcc: string | null): RuleParams
   /** False when the transaction left the state as it was. */
@@ -82,7 +83,7 @@ export function compileRule<PS extends ParamSpecs, S>(
   return {
     meta: { id, version, category, family, description, whitelistable, retentionDays },
     byDay: rule.clock === 'day',
-    createState: () => rule.createState() as unknown as RuleState,
+    createState: (sales) => rule.createState(sales) as unknown as RuleState,
     paramsFor: (acquirerId, mcc) => paramsFor(acquirerId, mcc) as unknown as RuleParams,
     onTransaction:
       onTransaction === undefined
@@ -165,6 +166,8 @@ interface MerchantEntry {
   watermark: number
   /** Each rule's state, by rule index. */
   readonly states: RuleState[]
+  /** Day rows of the approved sales, shared by the rules that took columns in them. */
+  readonly sales: SaleDays
   /**
    * By rule index: the stamp of the rule's clock at which its last evaluation found nothing, with the
    * parameters it still has; -1 when it found something, or its parameters changed since.
@@ -306,6 +309,8 @@ export class RuleEngine {
     const tz = this.#opts.timeZoneOf(m.acquirerId)
     const local = txn.event_time + utcOffsetMs(txn.event_time, tz)
     const view = fillView(this.#view, txn, local)
+    // The day's row of the shared counters, before any rule looks for it (see SaleDays).
+    if (view.approved && view.sale && m.sales.used) m.sales.at(view.localDay)
     const ctx = this.#context(m, tz)
     const params = this.#paramsOf(m, m.profile.registeredMcc ?? txn.mcc)
     const rules = this.#rules
@@ -413,8 +418,9 @@ export class RuleEngine {
       const rules = this.#rules
       const states: RuleState[] = []
       const silentAt: number[] = []
+      const sales = new SaleDays()
       for (const r of rules) {
-        states.push(r.createState())
+        states.push(r.createState(sales))
         silentAt.push(-1)
       }
       m = {
@@ -430,6 +436,7 @@ export class RuleEngine {
         timeZone: this.#opts.timeZoneOf(acquirerId),
         watermark: Number.NEGATIVE_INFINITY,
         states,
+        sales,
         silentAt,
         params: null,
         lastFinding: null,
