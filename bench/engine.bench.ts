@@ -22,7 +22,10 @@ function heapAfterGc(): number {
   // Run with --expose-gc (the npm script does) so that retained memory is measured, not garbage.
   globalThis.gc?.()
   globalThis.gc?.()
-  return process.memoryUsage().heapUsed
+  // Typed arrays keep their data outside the JS heap (arrayBuffers): counted too, or memory kept in
+  // them would look free.
+  const m = process.memoryUsage()
+  return m.heapUsed + m.arrayBuffers
 }
 
 const sim = new TrafficSimulator({ seed: 11, merchants: MERCHANTS, runId: 'engine-bench' })
