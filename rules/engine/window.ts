@@ -206,11 +206,14 @@ export class DayTable {
     if (day <= this.#latest - this.#size) return -1
     const cells = this.#cells
     const stride = this.#stride
-    // Nearly always the latest day: scan from the end.
+    // The latest day is the last row: found, or a new one appended, without reading the rows, which
+    // are rarely in cache when a sparse merchant's event comes.
+    if (day === this.#latest) return cells.length - stride + 1
     let o = cells.length - stride
-    while (o >= 0 && (cells[o] ?? 0) > day) o -= stride
-    if (o >= 0 && cells[o] === day) return o + 1
-    if (day > this.#latest) {
+    if (day < this.#latest) {
+      while (o >= 0 && (cells[o] ?? 0) > day) o -= stride
+      if (o >= 0 && cells[o] === day) return o + 1
+    } else {
       this.#latest = day
       const oldest = day - this.#size
       let drop = 0
