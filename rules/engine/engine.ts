@@ -14,7 +14,7 @@ import type {
   RuleDefinition,
   RuleTxn,
 } from './types.ts'
-import { SaleDays } from './window.ts'
+import { SaleDays, SaleLayout } from './window.ts'
 
 const DAY_MS = 86_400_000
 const MAX_REMEMBERED_HITS = 64
@@ -239,6 +239,8 @@ export class RuleEngine {
   readonly #paramSets = new Map<string, ParamSet>()
   /** `dayStart` per time zone: a closure per merchant was memory for nothing. */
   readonly #dayStarts = new Map<string, (day: number) => number>()
+  /** The layout of every merchant's SaleDays, and whose rows the rules' views read (see SaleLayout). */
+  readonly #layout = new SaleLayout()
   /** Events evaluated, for sampling the rule timings. */
   #sampled = 0
   #opts: EngineOptions
@@ -309,7 +311,8 @@ export class RuleEngine {
     const tz = this.#opts.timeZoneOf(m.acquirerId)
     const local = txn.event_time + utcOffsetMs(txn.event_time, tz)
     const view = fillView(this.#view, txn, local)
-    // The day's row of the shared counters, before any rule looks for it (see SaleDays).
+    // The rules' day columns read this merchant's rows; the day's row is made before any rule looks.
+    this.#layout.current = m.sales
     if (view.approved && view.sale && m.sales.used) m.sales.at(view.localDay)
     const ctx = this.#context(m, tz)
     const params = this.#paramsOf(m, m.profile.registeredMcc ?? txn.mcc)
@@ -356,6 +359,7 @@ export class RuleEngine {
     if (event.event_time > m.watermark) m.watermark = event.event_time
     const tz = this.#opts.timeZoneOf(m.acquirerId)
     const ctx = this.#context(m, tz)
+    this.#layout.current = m.sales
     const params = this.#paramsOf(m, p.registeredMcc)
     const rules = this.#rules
     for (let i = 0; i < rules.length; i++) {
@@ -418,7 +422,7 @@ export class RuleEngine {
       const rules = this.#rules
       const states: RuleState[] = []
       const silentAt: number[] = []
-      const sales = new SaleDays()
+      const sales = new SaleDays(this.#layout)
       for (const r of rules) {
         states.push(r.createState(sales))
         silentAt.push(-1)

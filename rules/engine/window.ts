@@ -363,30 +363,47 @@ export class DayTable {
  * kept for the widest rule, and each view refuses and skips the days older than its own `size`.
  */
 export class SaleDays {
+  readonly #layout: SaleLayout
   #cells: number[] | null = null
   #ids: string[] | null = null
-  /** The day, then each view's columns (and the length and next slot of its sample ring). */
-  #stride = 1
-  /** Sample ids per row, all views together. */
-  #idStride = 0
-  #size = 1
   #latest = NO_DAY
+  /** Views this merchant's rules took so far: the layout's views are handed out in that order. */
+  #taken = 0
 
-  /** A view of `width` counters per day for the last `size` days, with `samples` ids per day. */
+  /** Rows laid out by `layout` (an engine's, shared by its merchants); alone, rows with their own layout. */
+  constructor(layout?: SaleLayout) {
+    if (layout === undefined) {
+      this.#layout = new SaleLayout()
+      this.#layout.current = this
+    } else this.#layout = layout
+  }
+
+  /**
+   * A view of `width` counters per day for the last `size` days, with `samples` ids per day. The first
+   * merchant of a layout lays the columns out; every later one gets the same views, in the same order.
+   */
   columns(size: number, width: number, samples = 0): DayColumns {
     if (!Number.isInteger(size) || size < 1)
       throw new Error(`day columns size must be a positive integer, got ${size}`)
-    if (this.#cells !== null) throw new Error('day columns must be taken before the first row')
-    const view = new DayColumns(this, size, this.#stride, width, this.#idStride, samples)
-    this.#stride += width + (samples > 0 ? 2 : 0)
-    this.#idStride += samples
-    this.#size = Math.max(this.#size, size)
+    const layout = this.#layout
+    const existing = layout.views[this.#taken++]
+    if (existing !== undefined) {
+      if (!existing.is(size, width, samples))
+        throw new Error('rules took different day columns for another merchant of the same engine')
+      return existing
+    }
+    if (layout.sealed) throw new Error('day columns must be taken before the first row')
+    const view = new DayColumns(layout, size, layout.stride, width, layout.idStride, samples)
+    layout.views.push(view)
+    layout.stride += width + (samples > 0 ? 2 : 0)
+    layout.idStride += samples
+    layout.size = Math.max(layout.size, size)
     return view
   }
 
   /** True when some rule took columns: otherwise the engine keeps no rows. */
   get used(): boolean {
-    return this.#stride > 1
+    return this.#layout.stride > 1
   }
 
   get latest(): number {
@@ -394,11 +411,11 @@ export class SaleDays {
   }
 
   get stride(): number {
-    return this.#stride
+    return this.#layout.stride
   }
 
   get idStride(): number {
-    return this.#idStride
+    return this.#layout.idStride
   }
 
   /** The flat rows, valid until the next `at`. */
@@ -416,19 +433,22 @@ export class SaleDays {
    * the widest view keeps.
    */
   at(day: number): number {
-    if (day <= this.#latest - this.#size) return -1
+    const layout = this.#layout
+    if (day <= this.#latest - layout.size) return -1
     let cells = this.#cells
     if (cells === null) {
       cells = doubles()
       this.#cells = cells
-      if (this.#idStride > 0) this.#ids = []
+      layout.sealed = true
+      if (layout.idStride > 0) this.#ids = []
     }
-    const stride = this.#stride
+    const stride = layout.stride
+    const idStride = layout.idStride
     if (day === this.#latest) return cells.length - stride
     let o: number
     if (day > this.#latest) {
       this.#latest = day
-      const oldest = day - this.#size
+      const oldest = day - layout.size
       let drop = 0
       while (drop < cells.length && (cells[drop] ?? 0) <= oldest) drop += stride
       if (drop > 0) {
@@ -436,7 +456,7 @@ export class SaleDays {
         cells.length -= drop
         const ids = this.#ids
         if (ids !== null) {
-          const dropped = (drop / stride) * this.#idStride
+          const dropped = (drop / stride) * idStride
           ids.copyWithin(0, dropped)
           ids.length -= dropped
         }
@@ -452,14 +472,14 @@ export class SaleDays {
     if (row === cells.length) {
       cells.push(day)
       for (let i = 1; i < stride; i++) cells.push(0)
-      if (ids !== null) for (let i = 0; i < this.#idStride; i++) ids.push('')
+      if (ids !== null) for (let i = 0; i < idStride; i++) ids.push('')
     } else {
       const fresh: number[] = new Array(stride).fill(0)
       fresh[0] = day
       cells.splice(row, 0, ...fresh)
       if (ids !== null) {
-        const blank: string[] = new Array(this.#idStride).fill('')
-        ids.splice((row / stride) * this.#idStride, 0, ...blank)
+        const blank: string[] = new Array(idStride).fill('')
+        ids.splice((row / stride) * idStride, 0, ...blank)
       }
     }
     return row
@@ -469,7 +489,7 @@ export class SaleDays {
   find(day: number): number {
     const cells = this.#cells
     if (cells === null) return -1
-    const stride = this.#stride
+    const stride = this.#layout.stride
     for (let o = cells.length - stride; o >= 0; o -= stride) {
       const d = cells[o] ?? 0
       if (d === day) return o
@@ -482,7 +502,7 @@ export class SaleDays {
   firstIn(start: number, to: number): number {
     const cells = this.#cells
     if (cells === null) return -1
-    const stride = this.#stride
+    const stride = this.#layout.stride
     // From the end: the views' windows are the last days, and older rows are kept for the widest.
     let o = cells.length - stride
     if (o < 0) return -1
@@ -490,6 +510,26 @@ export class SaleDays {
     const d = cells[o] ?? 0
     return d < start || d > to ? -1 : o
   }
+}
+
+/**
+ * The column layout of an engine's SaleDays, and the views over it. The rules' views are made for the
+ * engine's first merchant and serve every merchant, reading the rows of the one whose event is being
+ * handled (`current`, set by the engine before any rule runs): a view object per merchant and rule was
+ * one more cold read per rule and event with sparse traffic.
+ */
+export class SaleLayout {
+  /** The merchant whose event is being handled: the rows every view reads. */
+  current: SaleDays | null = null
+  readonly views: DayColumns[] = []
+  /** The day, then each view's columns (and the length and next slot of its sample ring). */
+  stride = 1
+  /** Sample ids per row, all views together. */
+  idStride = 0
+  /** The widest view's days. */
+  size = 1
+  /** Set at the first row of any merchant: from then on the layout cannot change. */
+  sealed = false
 }
 
 const EMPTY_CELLS: number[] = []
@@ -501,7 +541,7 @@ const EMPTY_IDS: string[] = []
  * Offsets point at the rule's first column of a row, valid until the next approved sale.
  */
 export class DayColumns {
-  readonly #rows: SaleDays
+  readonly #layout: SaleLayout
   readonly #size: number
   /** Where the rule's columns start in a row, and its samples in a row's ids. */
   readonly #base: number
@@ -509,8 +549,15 @@ export class DayColumns {
   readonly #idBase: number
   readonly #samples: number
 
-  constructor(rows: SaleDays, size: number, base: number, width: number, idBase: number, samples: number) {
-    this.#rows = rows
+  constructor(
+    layout: SaleLayout,
+    size: number,
+    base: number,
+    width: number,
+    idBase: number,
+    samples: number,
+  ) {
+    this.#layout = layout
     this.#size = size
     this.#base = base
     this.#width = width
@@ -520,6 +567,18 @@ export class DayColumns {
 
   get size(): number {
     return this.#size
+  }
+
+  /** Whether this view has that shape. */
+  is(size: number, width: number, samples: number): boolean {
+    return this.#size === size && this.#width === width && this.#samples === samples
+  }
+
+  /** The rows of the merchant whose event is being handled. */
+  get #rows(): SaleDays {
+    const rows = this.#layout.current
+    if (rows === null) throw new Error('day columns read with no merchant bound')
+    return rows
   }
 
   get latest(): number {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DayTable, SaleDays } from '../../../rules/engine/window.ts'
+import { DayTable, SaleDays, SaleLayout } from '../../../rules/engine/window.ts'
 import { prng } from '../../../simulator/generator.ts'
 
 /**
@@ -94,5 +94,25 @@ describe('SaleDays', () => {
     expect(a.samples(oa)).toEqual([])
     expect(a.get(oa, 0)).toBe(5)
     expect(b.samples(ob)).toEqual(['b1'])
+  })
+
+  it("serves every merchant of a layout with the same views, reading the bound merchant's rows", () => {
+    const layout = new SaleLayout()
+    const a = new SaleDays(layout)
+    const viewA = a.columns(30, 2)
+    layout.current = a
+    a.at(100)
+    viewA.add(viewA.at(100), 0, 7)
+    // A merchant created later gets the same view, over rows of its own.
+    const b = new SaleDays(layout)
+    const viewB = b.columns(30, 2)
+    expect(viewB).toBe(viewA)
+    layout.current = b
+    b.at(100)
+    expect(viewB.get(viewB.at(100), 0)).toBe(0)
+    viewB.add(viewB.at(100), 0, 3)
+    layout.current = a
+    expect(viewA.get(viewA.at(100), 0)).toBe(7)
+    expect(() => new SaleDays(layout).columns(7, 2)).toThrow(/different day columns/)
   })
 })
