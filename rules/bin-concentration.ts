@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayRing, Recent } from './engine/window.ts'
+import { DayRing, type SampleRing } from './engine/window.ts'
 
 /**
  * Issuer-BIN concentration: card farmers apply for many credit cards at the one issuer with the laxest
@@ -55,8 +55,8 @@ interface State {
   /** The entry of `top` in `bins` (fixed while it is there): one map look-up less per sale. */
   topBin: WindowBin | null
   /** Recent sales as two rings pushed together (same capacity, so they stay aligned): no object per sale. */
-  sampleBins: Recent<string>
-  sampleTxnIds: Recent<string>
+  sampleBins: SampleRing
+  sampleTxnIds: SampleRing
 }
 
 function cardBit(token: string): number {
@@ -171,7 +171,7 @@ export const binConcentration = defineRule({
         'Credit share of the dominant BIN volume needed to fire: the neighbour of a bank branch sees its debit BIN.',
     }),
   },
-  createState: (): State => ({
+  createState: (_sales, samples): State => ({
     // One bucket more than the window, so a bucket leaving it can still be read and subtracted.
     days: new DayRing<Day>(BUCKETS + 1, () => ({ bins: new Map() })),
     bins: new Map(),
@@ -180,8 +180,8 @@ export const binConcentration = defineRule({
     from: Number.NEGATIVE_INFINITY,
     top: null,
     topBin: null,
-    sampleBins: new Recent<string>(SAMPLES),
-    sampleTxnIds: new Recent<string>(SAMPLES),
+    sampleBins: samples.ring(SAMPLES),
+    sampleTxnIds: samples.ring(SAMPLES),
   }),
   onTransaction(state, txn, ctx) {
     const moved = advance(state, Math.floor(ctx.watermarkDay / BUCKET_DAYS))

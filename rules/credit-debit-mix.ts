@@ -1,6 +1,6 @@
 import { bool, int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { type DayColumns, Recent } from './engine/window.ts'
+import type { DayColumns, SampleRing } from './engine/window.ts'
 
 /**
  * Credit-card cash-out needs credit cards: a merchant whose approved sales are almost all credit stands
@@ -32,8 +32,8 @@ interface State {
    */
   past: number[]
   pastDay: number
-  credit: Recent<string>
-  debit: Recent<string>
+  credit: SampleRing
+  debit: SampleRing
 }
 
 /** Adds one approved sale to counters laid out as a DayColumns row, starting at `at`. */
@@ -149,12 +149,12 @@ export const creditDebitMix = defineRule({
       description: 'Count floor: credit sales in the 30 days before the ticket ratio counts.',
     }),
   },
-  createState: (sales): State => ({
+  createState: (sales, samples): State => ({
     days: sales.columns(WINDOW_DAYS, WIDTH),
     past: new Array<number>(WIDTH).fill(0),
     pastDay: Number.NaN,
-    credit: new Recent<string>(5),
-    debit: new Recent<string>(5),
+    credit: samples.ring(5),
+    debit: samples.ring(5),
   }),
   onTransaction(state, txn, ctx) {
     if (!txn.approved || !txn.sale) return false

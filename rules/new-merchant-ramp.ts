@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule, type RuleContext } from './engine/types.ts'
-import { type DayColumns, Recent } from './engine/window.ts'
+import type { DayColumns, SampleRing } from './engine/window.ts'
 
 /**
  * New-merchant ramp: a shell merchant signed up for cash-out runs at full volume within weeks, while a
@@ -17,7 +17,7 @@ const AMOUNT = 1
 
 interface State {
   days: DayColumns
-  samples: Recent<string>
+  samples: SampleRing
   minorPerMajor: number
   /** The onboarding time and its local day, cached: converting time zones is not free. */
   onboardedAt: number | null
@@ -80,9 +80,9 @@ export const newMerchantRamp = defineRule({
     }),
     minTxns: int({ default: 20, min: 1, description: 'Count floor: approved sales in the window.' }),
   },
-  createState: (sales): State => ({
+  createState: (sales, samples): State => ({
     days: sales.columns(WINDOW_DAYS, 2),
-    samples: new Recent<string>(5),
+    samples: samples.ring(5),
     minorPerMajor: 100,
     onboardedAt: null,
     onboardDay: 0,

@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { type DayColumns, Recent } from './engine/window.ts'
+import type { DayColumns, SampleRing } from './engine/window.ts'
 
 /**
  * Cash-out runs the same few credit cards through the same terminal again and again. The playbook caps
@@ -44,7 +44,7 @@ interface State {
   flaggedCards: number
   flaggedVolume: number
   byReason: [number, number, number]
-  samples: Recent<string>
+  samples: SampleRing
 }
 
 interface Params {
@@ -161,14 +161,14 @@ export const repeatedCard = defineRule({
       description: 'Count floor: approved sales in the 7 days before the share counts.',
     }),
   },
-  createState: (sales): State => ({
+  createState: (sales, samples): State => ({
     totals: sales.columns(WINDOW_DAYS, 2),
     cards: new Map(),
     aggDay: Number.NaN,
     flaggedCards: 0,
     flaggedVolume: 0,
     byReason: [0, 0, 0],
-    samples: new Recent<string>(5),
+    samples: samples.ring(5),
   }),
   onTransaction(state, txn, ctx) {
     if (!txn.approved || !txn.sale) return false

@@ -14,7 +14,7 @@ import type {
   RuleDefinition,
   RuleTxn,
 } from './types.ts'
-import { SaleDays, SaleLayout } from './window.ts'
+import { SaleDays, SaleLayout, SampleLayout, Samples } from './window.ts'
 
 const DAY_MS = 86_400_000
 const MAX_REMEMBERED_HITS = 64
@@ -42,7 +42,7 @@ export interface CompiledRule {
   readonly meta: RuleMeta
   /** True for clock 'day': its evaluation reads only the local day of the watermark. */
   readonly byDay: boolean
-  createState(sales: SaleDays): RuleState
+  createState(sales: SaleDays, samples: Samples): RuleState
   /** The rule's validated parameters for a merchant's acquirer and MCC (cached by the resolver). */
   paramsFor(acquirerId: string, mcc: string | null): RuleParams
   /** False when the transaction left the state as it was. */
@@ -83,7 +83,7 @@ export function compileRule<PS extends ParamSpecs, S>(
   return {
     meta: { id, version, category, family, description, whitelistable, retentionDays },
     byDay: rule.clock === 'day',
-    createState: (sales) => rule.createState(sales) as unknown as RuleState,
+    createState: (sales, samples) => rule.createState(sales, samples) as unknown as RuleState,
     paramsFor: (acquirerId, mcc) => paramsFor(acquirerId, mcc) as unknown as RuleParams,
     onTransaction:
       onTransaction === undefined
@@ -168,6 +168,8 @@ interface MerchantEntry {
   readonly states: RuleState[]
   /** Day rows of the approved sales, shared by the rules that took columns in them. */
   readonly sales: SaleDays
+  /** Sample-id rings of all rules. */
+  readonly samples: Samples
   /**
    * By rule index: the stamp of the rule's clock at which its last evaluation found nothing, with the
    * parameters it still has; -1 when it found something, or its parameters changed since.
@@ -241,6 +243,8 @@ export class RuleEngine {
   readonly #dayStarts = new Map<string, (day: number) => number>()
   /** The layout of every merchant's SaleDays, and whose rows the rules' views read (see SaleLayout). */
   readonly #layout = new SaleLayout()
+  /** The same for the rules' sample rings (see SampleLayout). */
+  readonly #sampleLayout = new SampleLayout()
   /** Events evaluated, for sampling the rule timings. */
   #sampled = 0
   #opts: EngineOptions
@@ -313,6 +317,7 @@ export class RuleEngine {
     const view = fillView(this.#view, txn, local)
     // The rules' day columns read this merchant's rows; the day's row is made before any rule looks.
     this.#layout.current = m.sales
+    this.#sampleLayout.current = m.samples
     if (view.approved && view.sale && m.sales.used) m.sales.at(view.localDay)
     const ctx = this.#context(m, tz)
     const params = this.#paramsOf(m, m.profile.registeredMcc ?? txn.mcc)
@@ -360,6 +365,7 @@ export class RuleEngine {
     const tz = this.#opts.timeZoneOf(m.acquirerId)
     const ctx = this.#context(m, tz)
     this.#layout.current = m.sales
+    this.#sampleLayout.current = m.samples
     const params = this.#paramsOf(m, p.registeredMcc)
     const rules = this.#rules
     for (let i = 0; i < rules.length; i++) {
@@ -423,8 +429,9 @@ export class RuleEngine {
       const states: RuleState[] = []
       const silentAt: number[] = []
       const sales = new SaleDays(this.#layout)
+      const samples = new Samples(this.#sampleLayout)
       for (const r of rules) {
-        states.push(r.createState(sales))
+        states.push(r.createState(sales, samples))
         silentAt.push(-1)
       }
       m = {
@@ -441,6 +448,7 @@ export class RuleEngine {
         watermark: Number.NEGATIVE_INFINITY,
         states,
         sales,
+        samples,
         silentAt,
         params: null,
         lastFinding: null,

@@ -685,3 +685,139 @@ export class DayColumns {
     cells[offset + this.#width + 1] = 0
   }
 }
+
+/**
+ * The layout of an engine's sample rings (see Samples): the rings are made for the engine's first
+ * merchant and serve every merchant, over the ids of the one whose event is being handled.
+ */
+export class SampleLayout {
+  /** The merchant whose event is being handled: the ids every ring reads and writes. */
+  current: Samples | null = null
+  readonly rings: SampleRing[] = []
+  /** Slots of all rings together. */
+  slots = 0
+  sealed = false
+}
+
+/**
+ * A merchant's sample transaction ids, every rule's rings in one array: a Recent per rule was two
+ * objects (the ring and its array) to reach per push, and a sale pushes to six or seven of them. Rules
+ * take rings with `ring(capacity)` when their state is created; a ring behaves as a Recent<string>.
+ */
+export class Samples {
+  readonly #layout: SampleLayout
+  /** Every ring's slots, allocated at the first push. */
+  #ids: string[] | null = null
+  /** Per ring: how many ids it holds, and its next slot once full. */
+  #counts: number[] | null = null
+  #taken = 0
+
+  /** Rings laid out by `layout` (an engine's, shared by its merchants); alone, with a layout of its own. */
+  constructor(layout?: SampleLayout) {
+    if (layout === undefined) {
+      this.#layout = new SampleLayout()
+      this.#layout.current = this
+    } else this.#layout = layout
+  }
+
+  /** A ring of the last `capacity` ids; the first merchant of a layout lays the rings out. */
+  ring(capacity: number): SampleRing {
+    const layout = this.#layout
+    const index = this.#taken++
+    const existing = layout.rings[index]
+    if (existing !== undefined) {
+      if (existing.capacity !== capacity)
+        throw new Error('rules took different sample rings for another merchant of the same engine')
+      return existing
+    }
+    if (layout.sealed) throw new Error('sample rings must be taken before the first sample')
+    const ring = new SampleRing(layout, index, layout.slots, capacity)
+    layout.rings.push(ring)
+    layout.slots += capacity
+    return ring
+  }
+
+  /** The slots and the counters, made at the first push of any ring. */
+  ids(): string[] {
+    let ids = this.#ids
+    if (ids === null) {
+      const layout = this.#layout
+      layout.sealed = true
+      ids = new Array<string>(layout.slots).fill('')
+      this.#ids = ids
+      this.#counts = new Array<number>(2 * layout.rings.length).fill(0)
+    }
+    return ids
+  }
+
+  counts(): number[] {
+    this.ids()
+    return this.#counts ?? []
+  }
+
+  /** Whether any ring was ever pushed to (before that, every ring is empty). */
+  get started(): boolean {
+    return this.#ids !== null
+  }
+}
+
+/** One rule's ring of the last `capacity` ids, over the Samples of the merchant being handled. */
+export class SampleRing {
+  readonly #layout: SampleLayout
+  readonly #index: number
+  readonly #base: number
+  readonly capacity: number
+
+  constructor(layout: SampleLayout, index: number, base: number, capacity: number) {
+    this.#layout = layout
+    this.#index = index
+    this.#base = base
+    this.capacity = capacity
+  }
+
+  get #samples(): Samples {
+    const samples = this.#layout.current
+    if (samples === null) throw new Error('sample ring used with no merchant bound')
+    return samples
+  }
+
+  push(id: string): void {
+    const samples = this.#samples
+    const ids = samples.ids()
+    const counts = samples.counts()
+    const at = 2 * this.#index
+    const length = counts[at] ?? 0
+    if (length < this.capacity) {
+      ids[this.#base + length] = id
+      counts[at] = length + 1
+    } else {
+      const next = counts[at + 1] ?? 0
+      ids[this.#base + next] = id
+      counts[at + 1] = (next + 1) % this.capacity
+    }
+  }
+
+  clear(): void {
+    const samples = this.#samples
+    if (!samples.started) return
+    const counts = samples.counts()
+    counts[2 * this.#index] = 0
+    counts[2 * this.#index + 1] = 0
+  }
+
+  /** Oldest first. */
+  toArray(): string[] {
+    const out: string[] = []
+    const samples = this.#samples
+    if (!samples.started) return out
+    const ids = samples.ids()
+    const counts = samples.counts()
+    const length = counts[2 * this.#index] ?? 0
+    const next = counts[2 * this.#index + 1] ?? 0
+    for (let i = 0; i < length; i++) {
+      const id = ids[this.#base + ((next + i) % length)]
+      if (id !== undefined) out.push(id)
+    }
+    return out
+  }
+}
