@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayRing, Recent } from './engine/window.ts'
+import { DayRing, type SampleRing } from './engine/window.ts'
 
 /**
  * Issuer-BIN concentration: card farmers apply for many credit cards at the one issuer with the laxest
@@ -22,6 +22,8 @@ const POOLED = '*'
 const BITS = 64
 
 interface DayBin {
+  /** Its key in the bucket's map. */
+  readonly bin: string
   amount: number
   credit: number
   count: number
@@ -36,6 +38,8 @@ interface Day {
 }
 
 interface WindowBin {
+  /** Its key in `State.bins`, so the totals can be walked without an entry array per bin. */
+  readonly bin: string
   amount: number
   credit: number
 }
@@ -48,9 +52,11 @@ interface State {
   count: number
   from: number
   top: string | null
+  /** The entry of `top` in `bins` (fixed while it is there): one map look-up less per sale. */
+  topBin: WindowBin | null
   /** Recent sales as two rings pushed together (same capacity, so they stay aligned): no object per sale. */
-  sampleBins: Recent<string>
-  sampleTxnIds: Recent<string>
+  sampleBins: SampleRing
+  sampleTxnIds: SampleRing
 }
 
 function cardBit(token: string): number {
@@ -77,15 +83,16 @@ function estimateCards(bitsSet: number): number {
 }
 
 function findTop(state: State): void {
-  let top: string | null = null
+  let top: WindowBin | null = null
   let best = 0
-  for (const [bin, b] of state.bins) {
-    if (bin !== POOLED && b.amount > best) {
+  for (const b of state.bins.values()) {
+    if (b.bin !== POOLED && b.amount > best) {
       best = b.amount
-      top = bin
+      top = b
     }
   }
-  state.top = top
+  state.top = top?.bin ?? null
+  state.topBin = top
 }
 
 /** Moves the window to end at bucket `to`: the buckets that left it are subtracted, once. */
@@ -98,7 +105,8 @@ function advance(state: State, to: number): boolean {
     state.count = 0
   } else {
     state.days.forEach(state.from, newFrom - 1, (day) => {
-      for (const [bin, d] of day.bins) {
+      for (const d of day.bins.values()) {
+        const bin = d.bin
         const w = state.bins.get(bin)
         if (w === undefined) continue
         w.amount -= d.amount
@@ -163,7 +171,7 @@ export const binConcentration = defineRule({
         'Credit share of the dominant BIN volume needed to fire: the neighbour of a bank branch sees its debit BIN.',
     }),
   },
-  createState: (): State => ({
+  createState: (_sales, samples): State => ({
     // One bucket more than the window, so a bucket leaving it can still be read and subtracted.
     days: new DayRing<Day>(BUCKETS + 1, () => ({ bins: new Map() })),
     bins: new Map(),
@@ -171,8 +179,9 @@ export const binConcentration = defineRule({
     count: 0,
     from: Number.NEGATIVE_INFINITY,
     top: null,
-    sampleBins: new Recent<string>(SAMPLES),
-    sampleTxnIds: new Recent<string>(SAMPLES),
+    topBin: null,
+    sampleBins: samples.ring(SAMPLES),
+    sampleTxnIds: samples.ring(SAMPLES),
   }),
   onTransaction(state, txn, ctx) {
     const moved = advance(state, Math.floor(ctx.watermarkDay / BUCKET_DAYS))
@@ -186,14 +195,14 @@ export const binConcentration = defineRule({
       if (state.bins.size >= MAX_BINS) bin = POOLED
       w = state.bins.get(bin)
       if (w === undefined) {
-        w = { amount: 0, credit: 0 }
+        w = { bin, amount: 0, credit: 0 }
         state.bins.set(bin, w)
       }
     }
     // The day's entry uses the window's key, so that the day subtracts exactly what it added.
     let d = day.bins.get(bin)
     if (d === undefined) {
-      d = { amount: 0, credit: 0, count: 0, lo: 0, hi: 0 }
+      d = { bin, amount: 0, credit: 0, count: 0, lo: 0, hi: 0 }
       day.bins.set(bin, d)
     }
     const credit = txn.card_type === 'CREDIT' ? txn.amount_minor : 0
@@ -207,8 +216,11 @@ export const binConcentration = defineRule({
     w.credit += credit
     state.amount += txn.amount_minor
     state.count++
-    const top = state.top === null ? undefined : state.bins.get(state.top)
-    if (bin !== POOLED && (top === undefined || w.amount > top.amount)) state.top = bin
+    const top = state.topBin
+    if (bin !== POOLED && (top === null || w.amount > top.amount)) {
+      state.top = bin
+      state.topBin = w
+    }
     state.sampleBins.push(bin)
     state.sampleTxnIds.push(txn.txn_id)
   },

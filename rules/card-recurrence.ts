@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayTable, Recent } from './engine/window.ts'
+import { DayTable, type SampleRing } from './engine/window.ts'
 
 /**
  * Cash-out cards come back month after month, each soon after its statement date, so the cash stays
@@ -47,7 +47,7 @@ interface State {
   /** One-entry cache of day → month: nearly every event falls on the day of the one before. */
   cachedDay: number
   cachedMonth: number
-  samples: Recent<string>
+  samples: SampleRing
 }
 
 interface Params {
@@ -160,7 +160,7 @@ export const cardRecurrence = defineRule({
       description: 'Count floor: approved sales in the window before the share counts.',
     }),
   },
-  createState: (): State => ({
+  createState: (_sales, samples): State => ({
     totals: new DayTable(WINDOW_MONTHS, 2),
     cards: new Map(),
     aggMonth: Number.NaN,
@@ -168,7 +168,7 @@ export const cardRecurrence = defineRule({
     recurringVolume: 0,
     cachedDay: Number.NaN,
     cachedMonth: 0,
-    samples: new Recent<string>(5),
+    samples: samples.ring(5),
   }),
   onTransaction(state, txn, ctx) {
     if (!txn.approved || !txn.sale) return false

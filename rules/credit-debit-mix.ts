@@ -1,6 +1,6 @@
 import { bool, int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayTable, Recent } from './engine/window.ts'
+import type { DayColumns, SampleRing } from './engine/window.ts'
 
 /**
  * Credit-card cash-out needs credit cards: a merchant whose approved sales are almost all credit stands
@@ -10,7 +10,7 @@ import { DayTable, Recent } from './engine/window.ts'
  */
 const WINDOW_DAYS = 30
 
-/** Counters of a day (and of the cached window before today), columns of a DayTable row. */
+/** Counters of a day (and of the cached window before today), columns of a DayColumns row. */
 const SALES_AMOUNT = 0
 const SALES_COUNT = 1
 const CREDIT_AMOUNT = 2
@@ -25,18 +25,18 @@ const WIDTH = 8
 
 interface State {
   /** Approved sales by day; the sales columns cover every card type, as the peers measure them. */
-  days: DayTable
+  days: DayColumns
   /**
    * The window's days before `pastDay`, summed once per day change: evaluate then adds only the
    * current day, so the 30-day window costs O(1) per event instead of 30 row reads.
    */
   past: number[]
   pastDay: number
-  credit: Recent<string>
-  debit: Recent<string>
+  credit: SampleRing
+  debit: SampleRing
 }
 
-/** Adds one approved sale to counters laid out as a DayTable row, starting at `at`. */
+/** Adds one approved sale to counters laid out as a DayColumns row, starting at `at`. */
 function record(cells: number[], at: number, amountMinor: number, major: number, cardType: string): void {
   cells[at + SALES_AMOUNT] = (cells[at + SALES_AMOUNT] ?? 0) + amountMinor
   cells[at + SALES_COUNT] = (cells[at + SALES_COUNT] ?? 0) + 1
@@ -51,7 +51,7 @@ function record(cells: number[], at: number, amountMinor: number, major: number,
   }
 }
 
-function recordDay(t: DayTable, o: number, amountMinor: number, major: number, cardType: string): void {
+function recordDay(t: DayColumns, o: number, amountMinor: number, major: number, cardType: string): void {
   t.add(o, SALES_AMOUNT, amountMinor)
   t.add(o, SALES_COUNT, 1)
   if (cardType === 'CREDIT') {
@@ -66,7 +66,7 @@ function recordDay(t: DayTable, o: number, amountMinor: number, major: number, c
 }
 
 /** Counter `c` over the window: the cached past days plus today (at offset `today`, -1 when none). */
-function windowSum(past: readonly number[], days: DayTable, today: number, c: number): number {
+function windowSum(past: readonly number[], days: DayColumns, today: number, c: number): number {
   return today < 0 ? (past[c] ?? 0) : (past[c] ?? 0) + days.get(today, c)
 }
 
@@ -149,12 +149,12 @@ export const creditDebitMix = defineRule({
       description: 'Count floor: credit sales in the 30 days before the ticket ratio counts.',
     }),
   },
-  createState: (): State => ({
-    days: new DayTable(WINDOW_DAYS, WIDTH),
+  createState: (sales, samples): State => ({
+    days: sales.columns(WINDOW_DAYS, WIDTH),
     past: new Array<number>(WIDTH).fill(0),
     pastDay: Number.NaN,
-    credit: new Recent<string>(5),
-    debit: new Recent<string>(5),
+    credit: samples.ring(5),
+    debit: samples.ring(5),
   }),
   onTransaction(state, txn, ctx) {
     if (!txn.approved || !txn.sale) return false

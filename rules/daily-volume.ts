@@ -1,6 +1,5 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayTable } from './engine/window.ts'
 
 /**
  * Daily volume: approved sales amount of one local calendar day against three bars, each able to fire:
@@ -69,8 +68,8 @@ export const dailyVolume = defineRule({
         'takings moves no cash worth a review.',
     }),
   },
-  createState: () => ({
-    days: new DayTable(RING_DAYS, 2, 5),
+  createState: (sales) => ({
+    days: sales.columns(RING_DAYS, 2, 5),
     lastDay: Number.NaN,
     minorPerMajor: 100,
   }),

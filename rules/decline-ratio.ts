@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayTable, Recent } from './engine/window.ts'
+import { DayTable, type SampleRing } from './engine/window.ts'
 
 /**
  * Card testing: a terminal used to try many stolen or generated cards shows a high share of declined
@@ -21,7 +21,7 @@ interface State {
    * none, and a set per day and merchant was most of this rule's memory.
    */
   declinedCards: Map<number, Set<string>>
-  samples: Recent<string>
+  samples: SampleRing
 }
 
 export const declineRatio = defineRule({
@@ -51,10 +51,10 @@ export const declineRatio = defineRule({
       description: 'Distinct declined cards needed: one customer retrying one card is not card testing.',
     }),
   },
-  createState: (): State => ({
+  createState: (_sales, samples): State => ({
     days: new DayTable(KEPT_DAYS, 2),
     declinedCards: new Map(),
-    samples: new Recent<string>(5),
+    samples: samples.ring(5),
   }),
   onTransaction(state, txn) {
     if (TECHNICAL_DECLINES.has(txn.response_code)) return false

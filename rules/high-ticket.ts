@@ -1,6 +1,5 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayTable, Recent } from './engine/window.ts'
 
 /**
  * High ticket: cash-out swipes are far larger than what the merchant's kind of business sells, so its
@@ -44,9 +43,9 @@ export const highTicket = defineRule({
       description: 'Merchants needed in the cohort before a comparison means anything.',
     }),
   },
-  createState: () => ({
-    days: new DayTable(WINDOW_DAYS, 2),
-    samples: new Recent<string>(5),
+  createState: (sales, samples) => ({
+    days: sales.columns(WINDOW_DAYS, 2),
+    samples: samples.ring(5),
     minorPerMajor: 100,
   }),
   onTransaction(state, txn, ctx) {

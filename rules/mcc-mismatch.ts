@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayTable } from './engine/window.ts'
+import type { DayColumns } from './engine/window.ts'
 
 /**
  * MCC jumping: a merchant submits transactions under a category other than the one it registered,
@@ -78,7 +78,7 @@ function mccId(mcc: string): number {
 }
 
 interface State {
-  days: DayTable
+  days: DayColumns
   /** The tallies after the first of the days that have more than one, by day. */
   more: Map<number, number[]>
   /** The registered MCC the day counters were measured against. */
@@ -101,7 +101,7 @@ function feeBp(mcc: string, r: Rates): number {
 
 /** Adds `count` sales of `amount` submitted under `mcc` to the counters of the day at `day`. */
 function measure(
-  days: DayTable,
+  days: DayColumns,
   day: number,
   mcc: string,
   count: number,
@@ -259,8 +259,8 @@ export const mccMismatch = defineRule({
         'Rate of public-welfare categories (hospitals, schools, charities, government), basis points.',
     }),
   },
-  createState: (): State => ({
-    days: new DayTable(WINDOW_DAYS + 1, WIDTH, 5),
+  createState: (sales): State => ({
+    days: sales.columns(WINDOW_DAYS + 1, WIDTH, 5),
     more: new Map(),
     ref: null,
     rates: { feeStandardBp: -1, feeEssentialBp: -1, feePublicBp: -1 },

@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayTable, Recent } from './engine/window.ts'
+import { DayTable } from './engine/window.ts'
 
 /**
  * Near-round sums: the playbook says "never swipe exact round sums; do 9,950 or 10,150 instead of
@@ -74,9 +74,9 @@ export const nearRoundAmount = defineRule({
         'endings and never count as near-round; 0 disables.',
     }),
   },
-  createState: () => ({
+  createState: (_sales, samples) => ({
     days: new DayTable(WINDOW_DAYS, 3),
-    samples: new Recent<string>(5),
+    samples: samples.ring(5),
   }),
   onTransaction(state, txn, ctx) {
     if (!txn.approved || !txn.sale) return false

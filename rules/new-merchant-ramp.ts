@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule, type RuleContext } from './engine/types.ts'
-import { DayTable, Recent } from './engine/window.ts'
+import type { DayColumns, SampleRing } from './engine/window.ts'
 
 /**
  * New-merchant ramp: a shell merchant signed up for cash-out runs at full volume within weeks, while a
@@ -16,8 +16,8 @@ const COUNT = 0
 const AMOUNT = 1
 
 interface State {
-  days: DayTable
-  samples: Recent<string>
+  days: DayColumns
+  samples: SampleRing
   minorPerMajor: number
   /** The onboarding time and its local day, cached: converting time zones is not free. */
   onboardedAt: number | null
@@ -80,9 +80,9 @@ export const newMerchantRamp = defineRule({
     }),
     minTxns: int({ default: 20, min: 1, description: 'Count floor: approved sales in the window.' }),
   },
-  createState: (): State => ({
-    days: new DayTable(WINDOW_DAYS, 2),
-    samples: new Recent<string>(5),
+  createState: (sales, samples): State => ({
+    days: sales.columns(WINDOW_DAYS, 2),
+    samples: samples.ring(5),
     minorPerMajor: 100,
     onboardedAt: null,
     onboardDay: 0,

@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayTable, Recent } from './engine/window.ts'
+import { DayTable, type SampleRing } from './engine/window.ts'
 
 /**
  * Night-time volume: cash-out swipes are often run after hours, when no real customer is in the shop.
@@ -24,7 +24,7 @@ interface State {
    */
   total: number[]
   from: number
-  samples: Recent<string>
+  samples: SampleRing
 }
 
 /** Moves the window to end at `watermarkDay`, subtracting the days that leave it. */
@@ -90,11 +90,11 @@ export const nightShare = defineRule({
     minTxns: int({ default: 30, min: 1, description: 'Count floor: approved sales in 30 days.' }),
     minNightTxns: int({ default: 10, min: 1, description: 'Count floor: approved night sales in 30 days.' }),
   },
-  createState: (): State => ({
+  createState: (_sales, samples): State => ({
     days: new DayTable(WINDOW_DAYS, WIDTH),
     total: new Array<number>(WIDTH).fill(0),
     from: Number.NEGATIVE_INFINITY,
-    samples: new Recent<string>(5),
+    samples: samples.ring(5),
   }),
   onTransaction(state, txn, ctx) {
     // Before `at`, which drops the days that leave the ring: they must be subtracted first.

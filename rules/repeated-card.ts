@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayTable, Recent } from './engine/window.ts'
+import type { DayColumns, SampleRing } from './engine/window.ts'
 
 /**
  * Cash-out runs the same few credit cards through the same terminal again and again. The playbook caps
@@ -36,7 +36,7 @@ const VOLUME = 0
 const SALES = 1
 
 interface State {
-  totals: DayTable
+  totals: DayColumns
   /** Only cards with a large swipe in the window: small everyday purchases never allocate a record. */
   cards: Map<string, Card>
   /** The window the aggregate below describes; rebuilt (and cards pruned) when the day moves. */
@@ -44,7 +44,7 @@ interface State {
   flaggedCards: number
   flaggedVolume: number
   byReason: [number, number, number]
-  samples: Recent<string>
+  samples: SampleRing
 }
 
 interface Params {
@@ -161,14 +161,14 @@ export const repeatedCard = defineRule({
       description: 'Count floor: approved sales in the 7 days before the share counts.',
     }),
   },
-  createState: (): State => ({
-    totals: new DayTable(WINDOW_DAYS, 2),
+  createState: (sales, samples): State => ({
+    totals: sales.columns(WINDOW_DAYS, 2),
     cards: new Map(),
     aggDay: Number.NaN,
     flaggedCards: 0,
     flaggedVolume: 0,
     byReason: [0, 0, 0],
-    samples: new Recent<string>(5),
+    samples: samples.ring(5),
   }),
   onTransaction(state, txn, ctx) {
     if (!txn.approved || !txn.sale) return false

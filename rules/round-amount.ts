@@ -1,7 +1,6 @@
 import { int, num } from './engine/params.ts'
 import type { Spread } from './engine/types.ts'
 import { defineRule } from './engine/types.ts'
-import { DayTable, Recent } from './engine/window.ts'
 
 /**
  * Round sums: a purchase that never happened gets a made-up amount, and made-up amounts are exact
@@ -94,10 +93,10 @@ export const roundAmount = defineRule({
         'Merchants needed in the cohort before peers can raise the bar; below it the absolute thresholds apply.',
     }),
   },
-  createState: () => ({
-    days: new DayTable(WINDOW_DAYS, 4),
-    roundSamples: new Recent<string>(5),
-    wholeSamples: new Recent<string>(5),
+  createState: (sales, samples) => ({
+    days: sales.columns(WINDOW_DAYS, 4),
+    roundSamples: samples.ring(5),
+    wholeSamples: samples.ring(5),
   }),
   onTransaction(state, txn, ctx) {
     if (!txn.approved || !txn.sale) return false

@@ -1,6 +1,5 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayTable, Recent } from './engine/window.ts'
 
 /**
  * Structuring: the playbook says "keep single swipes under 50,000 and daily volume under 300,000",
@@ -91,10 +90,10 @@ export const structuring = defineRule({
         'day leg to fire: a business trading around the limit also closes over it.',
     }),
   },
-  createState: () => ({
-    days: new DayTable(WINDOW_DAYS, 3),
-    bandSamples: new Recent<string>(5),
-    saleSamples: new Recent<string>(5),
+  createState: (sales, samples) => ({
+    days: sales.columns(WINDOW_DAYS, 3),
+    bandSamples: samples.ring(5),
+    saleSamples: samples.ring(5),
     // Limits are in major units; evaluate sees no transaction, so it uses the last one's currency.
     minorPerMajor: 100,
   }),

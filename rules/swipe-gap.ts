@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayTable, Recent } from './engine/window.ts'
+import { DayTable, type SampleRing } from './engine/window.ts'
 
 /**
  * The playbook tells operators to leave "at least 5 minutes" between two swipes of one card, and they
@@ -27,7 +27,7 @@ interface State {
    */
   cards: Map<string, number[]>
   prunedDay: number
-  samples: Recent<string>
+  samples: SampleRing
 }
 
 function inBand(gap: number, lo: number, hi: number): number {
@@ -91,11 +91,11 @@ export const swipeGap = defineRule({
         'Only approved sales of at least this amount (major units) are tracked: cash-out swipes are large, and a coffee costs no memory.',
     }),
   },
-  createState: (): State => ({
+  createState: (_sales, samples): State => ({
     days: new DayTable(KEPT_DAYS, 3),
     cards: new Map(),
     prunedDay: Number.NaN,
-    samples: new Recent<string>(5),
+    samples: samples.ring(5),
   }),
   onTransaction(state, txn, ctx) {
     const p = ctx.params

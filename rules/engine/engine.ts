@@ -14,6 +14,7 @@ import type {
   RuleDefinition,
   RuleTxn,
 } from './types.ts'
+import { SaleDays, SaleLayout, SampleLayout, Samples } from './window.ts'
 
 const DAY_MS = 86_400_000
 const MAX_REMEMBERED_HITS = 64
@@ -30,53 +31,38 @@ export interface RuleMeta {
 }
 
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] }
-type MutableContext<P> = Mutable<RuleContext<P>>
-type BaseContext = Omit<MutableContext<never>, 'params'>
 
 /**
- * Where a merchant's context stands: `day` changes with the local day of the watermark and with
- * anything else in the context (profile, peers, baseline), `time` with those and every move of the
- * watermark. A rule whose last evaluation found nothing need not be evaluated again while the stamp
- * of its clock and its state stay the same.
+ * A rule bound to its parameter resolver, with its types closed over so rules can sit side by side.
+ * The engine keeps each merchant's rule states in one array and calls these with them: one object
+ * per merchant and rule (an instance holding the state, parameters and skip mark) was one more cold
+ * object to reach per rule and event, and with sparse traffic every one of them is a cache miss.
  */
-interface Stamps {
-  day: number
-  time: number
-}
-
-interface RuleInstance {
-  /** False when the transaction left the rule's state as it was. */
-  onTransaction(
-    txn: RuleTxn,
-    ctx: BaseContext,
-    stamps: Stamps,
-    acquirerId: string,
-    mcc: string | null,
-  ): boolean
-  onMerchantEvent(
-    event: MerchantEvent,
-    ctx: BaseContext,
-    stamps: Stamps,
-    acquirerId: string,
-    mcc: string | null,
-  ): void
-  /** The rule's finding; undefined when the evaluation was skipped as described above (nothing found). */
-  evaluate(
-    ctx: BaseContext,
-    stamps: Stamps,
-    acquirerId: string,
-    mcc: string | null,
-    changed: boolean,
-  ): Finding | null | undefined
-}
-
-/** A rule bound to its parameter resolver, with its types closed over so rules can sit side by side. */
 export interface CompiledRule {
   readonly meta: RuleMeta
-  createInstance(): RuleInstance
-  /** Switches to new parameters (a configuration reload); instances keep their state. */
+  /** True for clock 'day': its evaluation reads only the local day of the watermark. */
+  readonly byDay: boolean
+  createState(sales: SaleDays, samples: Samples): RuleState
+  /** The rule's validated parameters for a merchant's acquirer and MCC (cached by the resolver). */
+  paramsFor(acquirerId: string, mcc: string | null): RuleParams
+  /** False when the transaction left the state as it was. */
+  onTransaction(state: RuleState, txn: RuleTxn, ctx: EngineContext): boolean
+  onMerchantEvent(state: RuleState, event: MerchantEvent, ctx: EngineContext): void
+  evaluate(state: RuleState, ctx: EngineContext): Finding | null
+  /** Switches to new parameters (a configuration reload); merchants keep their state. */
   retune?(layers: OverrideLayers): void
 }
+
+/**
+ * What the engine holds for a rule without knowing its type: the state a rule's `createState` made and
+ * the parameters its resolver returned. Branded so that only compileRule makes and opens them.
+ */
+declare const opaque: unique symbol
+export type RuleState = { readonly [opaque]: 'state' }
+export type RuleParams = { readonly [opaque]: 'params' }
+
+/** The context every rule call gets: one object, refilled per event, its `params` swapped per rule. */
+export type EngineContext = Mutable<RuleContext<RuleParams>>
 
 /** Parameters of a rule for a merchant's acquirer and MCC, already validated. */
 export type ParamsFor<PS extends ParamSpecs> = (acquirerId: string, mcc: string | null) => ParamValues<PS>
@@ -84,119 +70,30 @@ export type ParamsFor<PS extends ParamSpecs> = (acquirerId: string, mcc: string 
 export function compileRule<PS extends ParamSpecs, S>(
   rule: RuleDefinition<PS, S>,
   paramsFor: ParamsFor<PS>,
-): CompiledRule & { readonly invalidate: () => void } {
+): CompiledRule {
   const { id, version, category, family, description, whitelistable, retentionDays } = rule
-  // Bumped by a reload, so instances re-resolve their parameters on their next event.
-  let generation = 0
-  // One context per rule, shared by all merchants and refilled on every call: a context per merchant
-  // and rule was a large part of the engine's memory, and calls never overlap (rules keep no context).
-  let shared: MutableContext<ParamValues<PS>> | null = null
-  // The merchant context and its time stamp the shared context was last filled from: consecutive
-  // calls for one event (a transaction, then the evaluation) then only swap the parameters.
-  let filledFrom: BaseContext | null = null
-  let filledAt = -1
-  const contextFor = (
-    params: ParamValues<PS>,
-    base: BaseContext,
-    stamps: Stamps,
-  ): MutableContext<ParamValues<PS>> => {
-    if (shared === null) {
-      shared = { ...base, params }
-      filledFrom = base
-      filledAt = stamps.time
-      return shared
-    }
-    shared.params = params
-    if (filledFrom === base && filledAt === stamps.time) return shared
-    filledFrom = base
-    filledAt = stamps.time
-    shared.profile = base.profile
-    shared.peers = base.peers
-    shared.baseline = base.baseline
-    shared.watermark = base.watermark
-    shared.watermarkDay = base.watermarkDay
-    shared.dayStart = base.dayStart
-    return shared
-  }
-  // A class, not closures: one small object per merchant and rule instead of a context and four
-  // closures (measured with bench/engine.bench.ts).
-  const byDay = rule.clock === 'day'
-  class Instance implements RuleInstance {
-    readonly #state: S
-    #params: ParamValues<PS> | null = null
-    #mcc: string | null = null
-    #generation = -1
-    /**
-     * The stamp of the rule's clock at which its last evaluation found nothing, with the parameters it
-     * still has; -1 when it found something, or the parameters changed since.
-     */
-    #silentAt = -1
-
-    constructor(state: S) {
-      this.#state = state
-    }
-
-    #paramsFor(acquirerId: string, mcc: string | null): ParamValues<PS> {
-      let params = this.#params
-      if (params === null || this.#mcc !== mcc || this.#generation !== generation) {
-        params = paramsFor(acquirerId, mcc)
-        if (params !== this.#params) this.#silentAt = -1
-        this.#params = params
-        this.#mcc = mcc
-        this.#generation = generation
-      }
-      return params
-    }
-
-    onTransaction(
-      txn: RuleTxn,
-      base: BaseContext,
-      stamps: Stamps,
-      acquirerId: string,
-      mcc: string | null,
-    ): boolean {
-      if (rule.onTransaction === undefined) return false
-      const params = this.#paramsFor(acquirerId, mcc)
-      return rule.onTransaction(this.#state, txn, contextFor(params, base, stamps)) !== false
-    }
-
-    onMerchantEvent(
-      event: MerchantEvent,
-      base: BaseContext,
-      stamps: Stamps,
-      acquirerId: string,
-      mcc: string | null,
-    ): void {
-      if (rule.onMerchantEvent !== undefined) {
-        const params = this.#paramsFor(acquirerId, mcc)
-        rule.onMerchantEvent(this.#state, event, contextFor(params, base, stamps))
-      }
-    }
-
-    evaluate(
-      base: BaseContext,
-      stamps: Stamps,
-      acquirerId: string,
-      mcc: string | null,
-      changed: boolean,
-    ): Finding | null | undefined {
-      const params = this.#paramsFor(acquirerId, mcc)
-      const at = byDay ? stamps.day : stamps.time
-      // Same state, same parameters, same context: a pure evaluate would find nothing again.
-      if (!changed && this.#silentAt === at) return undefined
-      const finding = rule.evaluate(this.#state, contextFor(params, base, stamps))
-      this.#silentAt = finding === null ? at : -1
-      return finding
-    }
-  }
+  // The engine stores states and parameters untyped, side by side for all rules; these are the only
+  // places they are made and opened, each with the types of this one rule. The casts are sound because
+  // an engine passes a rule only the states it created and the parameters it resolved (see RuleEngine).
+  const state = (s: RuleState): S => s as unknown as S
+  const context = (ctx: EngineContext): RuleContext<ParamValues<PS>> =>
+    ctx as unknown as RuleContext<ParamValues<PS>>
+  const onTransaction = rule.onTransaction
+  const onMerchantEvent = rule.onMerchantEvent
   return {
     meta: { id, version, category, family, description, whitelistable, retentionDays },
-    invalidate: () => {
-      generation++
-    },
-    createInstance() {
-      return new Instance(rule.createState())
-    },
+    byDay: rule.clock === 'day',
+    createState: (sales, samples) => rule.createState(sales, samples) as unknown as RuleState,
+    paramsFor: (acquirerId, mcc) => paramsFor(acquirerId, mcc) as unknown as RuleParams,
+    onTransaction:
+      onTransaction === undefined
+        ? () => false
+        : (s, txn, ctx) => onTransaction(state(s), txn, context(ctx)) !== false,
+    onMerchantEvent:
+      onMerchantEvent === undefined
+        ? () => {}
+        : (s, event, ctx) => onMerchantEvent(state(s), event, context(ctx)),
+    evaluate: (s, ctx) => rule.evaluate(state(s), context(ctx)),
   }
 }
 
@@ -242,21 +139,64 @@ export interface EngineOptions {
 /** One event in this many has each rule's evaluation timed (when `ruleTiming` is set). */
 export const TIMING_SAMPLE_EVERY = 256
 
+/**
+ * The parameters of every rule for one acquirer and MCC, resolved once and shared by the merchants
+ * that have them: looking them up per rule and event meant reading a field of one cold object per rule.
+ */
+interface ParamSet {
+  readonly acquirerId: string
+  readonly mcc: string | null
+  /** The engine's parameter generation they were resolved at; a reload makes them stale. */
+  readonly generation: number
+  /** By rule index. */
+  readonly values: readonly RuleParams[]
+}
+
+/**
+ * A merchant's state: flat fields and one array per concern, indexed by rule, so that an event reads
+ * a few cache lines of the merchant before the rules' own state (objects per rule, or the context and
+ * stamps as objects of their own, were each one more cold line per event with sparse traffic).
+ */
 interface MerchantEntry {
-  acquirerId: string
-  merchantId: string
-  profile: MerchantProfile
+  readonly acquirerId: string
+  readonly merchantId: string
+  readonly profile: MerchantProfile
+  /** The time zone at creation, for `dayStart`. */
+  readonly timeZone: string
   watermark: number
-  instances: RuleInstance[]
-  /** Last finding per rule by hit id, so an unchanged finding is not written again. */
-  lastFinding: Map<string, string>
-  /** The merchant's rule context, updated in place on every event. */
-  ctx: BaseContext
+  /** Each rule's state, by rule index. */
+  readonly states: RuleState[]
+  /** Day rows of the approved sales, shared by the rules that took columns in them. */
+  readonly sales: SaleDays
+  /** Sample-id rings of all rules. */
+  readonly samples: Samples
+  /**
+   * By rule index: the stamp of the rule's clock at which its last evaluation found nothing, with the
+   * parameters it still has; -1 when it found something, or its parameters changed since.
+   */
+  readonly silentAt: number[]
+  params: ParamSet | null
+  /** Last finding per rule by hit id, so an unchanged finding is not written again; made at the first hit. */
+  lastFinding: Map<string, string> | null
+  /** The watermark, its local day, peers and baseline as the rules' context last saw them. */
+  seenWatermark: number
+  watermarkDay: number
+  peers: PeerStats | null
+  baseline: MerchantBaseline | null
   /** Event time of the lifecycle event that set each profile field. */
-  profileTimes: { mcc: number; location: number; account: number }
-  /** The reference generation the context's peers and baseline were looked up at; -1 when stale. */
+  mccSince: number
+  locationSince: number
+  accountSince: number
+  /** The reference generation peers and baseline were looked up at; -1 when stale. */
   referencesSeen: number
-  stamps: Stamps
+  /**
+   * Where the merchant's context stands: `stampDay` changes with the local day of the watermark and
+   * with anything else in the context (profile, peers, baseline), `stampTime` with those and every move
+   * of the watermark. A rule whose last evaluation found nothing need not be evaluated again while the
+   * stamp of its clock and its state stay the same.
+   */
+  stampDay: number
+  stampTime: number
 }
 
 export interface EngineStats {
@@ -286,14 +226,29 @@ export class RuleEngine {
   readonly #merchants = new Map<string, Map<string, MerchantEntry>>()
   /** One view for every transaction, refilled per event: copying each event was a large part of the cost. */
   readonly #view: Mutable<RuleTxn> = fillView(emptyView(), EMPTY_TXN, 0)
+  /**
+   * One context for every rule call, refilled per event with the merchant's fields, its `params`
+   * swapped per rule. Calls never overlap and rules keep no context, so one serves all.
+   */
+  readonly #ctx: EngineContext
   #count = 0
   /** Which rules the current event changed; events are handled one at a time, so one array serves all. */
   readonly #changed: boolean[]
   /** Bumped when peers or baselines are refreshed; merchants compare it with what they looked up. */
   #references = 0
+  /** Bumped by a reload of parameters; merchants compare it with their ParamSet's. */
+  #generation = 0
+  readonly #paramSets = new Map<string, ParamSet>()
+  /** `dayStart` per time zone: a closure per merchant was memory for nothing. */
+  readonly #dayStarts = new Map<string, (day: number) => number>()
+  /** The layout of every merchant's SaleDays, and whose rows the rules' views read (see SaleLayout). */
+  readonly #layout = new SaleLayout()
+  /** The same for the rules' sample rings (see SampleLayout). */
+  readonly #sampleLayout = new SampleLayout()
   /** Events evaluated, for sampling the rule timings. */
   #sampled = 0
   #opts: EngineOptions
+  readonly #rules: readonly CompiledRule[]
   readonly #retentionMs: number
 
   constructor(opts: EngineOptions) {
@@ -303,8 +258,18 @@ export class RuleEngine {
       ids.add(r.meta.id)
     }
     this.#opts = opts
+    this.#rules = opts.rules
     this.#changed = opts.rules.map(() => true)
     this.#retentionMs = Math.max(1, ...opts.rules.map((r) => r.meta.retentionDays)) * DAY_MS
+    this.#ctx = {
+      params: NO_PARAMS,
+      profile: EMPTY_PROFILE,
+      peers: null,
+      baseline: null,
+      watermark: Number.NEGATIVE_INFINITY,
+      watermarkDay: 0,
+      dayStart: (day) => day * DAY_MS,
+    }
   }
 
   /**
@@ -320,10 +285,12 @@ export class RuleEngine {
     const { layersOf, ...rest } = opts
     if (rest.peersOf !== undefined || rest.baselineOf !== undefined) this.#references++
     if (layersOf !== undefined) {
-      for (const rule of this.#opts.rules) {
+      for (const rule of this.#rules) {
         const layers = layersOf(rule.meta.id)
         if (layers !== undefined) rule.retune?.(layers)
       }
+      this.#generation++
+      this.#paramSets.clear()
     }
     this.#opts = { ...this.#opts, ...rest }
   }
@@ -348,15 +315,24 @@ export class RuleEngine {
     const tz = this.#opts.timeZoneOf(m.acquirerId)
     const local = txn.event_time + utcOffsetMs(txn.event_time, tz)
     const view = fillView(this.#view, txn, local)
+    // The rules' day columns read this merchant's rows; the day's row is made before any rule looks.
+    this.#layout.current = m.sales
+    this.#sampleLayout.current = m.samples
+    if (view.approved && view.sale && m.sales.used) m.sales.at(view.localDay)
     const ctx = this.#context(m, tz)
-    const mcc = m.profile.registeredMcc ?? txn.mcc
-    const instances = m.instances
+    const params = this.#paramsOf(m, m.profile.registeredMcc ?? txn.mcc)
+    const rules = this.#rules
+    const states = m.states
     const changed = this.#changed
-    for (let i = 0; i < instances.length; i++) {
-      const inst = instances[i]
-      changed[i] = inst?.onTransaction(view, ctx, m.stamps, m.acquirerId, mcc) ?? false
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i]
+      const state = states[i]
+      const p = params[i]
+      if (rule === undefined || state === undefined || p === undefined) continue
+      ctx.params = p
+      changed[i] = rule.onTransaction(state, view, ctx)
     }
-    return this.#evaluate(m, ctx, mcc, changed)
+    return this.#evaluate(m, ctx, params, changed)
   }
 
   onMerchantEvent(event: MerchantEvent): readonly HitUpdate[] {
@@ -366,22 +342,21 @@ export class RuleEngine {
     // The MCC or location may change: the cohort is looked up again on this event.
     m.referencesSeen = -1
     const t = event.event_time
-    const since = m.profileTimes
     // Lifecycle facts are kept whatever their lateness (a late onboarding is still the onboarding), but
     // each field takes a value only from an event at least as recent as the one that set it: a late
     // event must not overwrite a newer MCC, address or account.
-    if (event.registered_mcc !== null && t >= since.mcc) {
+    if (event.registered_mcc !== null && t >= m.mccSince) {
       p.registeredMcc = event.registered_mcc
-      since.mcc = t
+      m.mccSince = t
     }
-    if (event.latitude !== null && event.longitude !== null && t >= since.location) {
+    if (event.latitude !== null && event.longitude !== null && t >= m.locationSince) {
       p.latitude = event.latitude
       p.longitude = event.longitude
-      since.location = t
+      m.locationSince = t
     }
-    if (event.settlement_account_token !== null && t >= since.account) {
+    if (event.settlement_account_token !== null && t >= m.accountSince) {
       p.settlementAccount = event.settlement_account_token
-      since.account = t
+      m.accountSince = t
     }
     if (event.kind === 'ONBOARDED' && (p.onboardedAt === null || event.event_time < p.onboardedAt)) {
       p.onboardedAt = event.event_time
@@ -389,10 +364,21 @@ export class RuleEngine {
     if (event.event_time > m.watermark) m.watermark = event.event_time
     const tz = this.#opts.timeZoneOf(m.acquirerId)
     const ctx = this.#context(m, tz)
-    for (const inst of m.instances) inst.onMerchantEvent(event, ctx, m.stamps, m.acquirerId, p.registeredMcc)
+    this.#layout.current = m.sales
+    this.#sampleLayout.current = m.samples
+    const params = this.#paramsOf(m, p.registeredMcc)
+    const rules = this.#rules
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i]
+      const state = m.states[i]
+      const rp = params[i]
+      if (rule === undefined || state === undefined || rp === undefined) continue
+      ctx.params = rp
+      rule.onMerchantEvent(state, event, ctx)
+    }
     // A lifecycle event may change any rule's state or context: every rule is evaluated.
     this.#changed.fill(true)
-    return this.#evaluate(m, ctx, p.registeredMcc, this.#changed)
+    return this.#evaluate(m, ctx, params, this.#changed)
   }
 
   /** Drops the merchants `which` selects (partitions this instance no longer owns); returns how many. */
@@ -439,39 +425,43 @@ export class RuleEngine {
     }
     let m = byMerchant.get(merchantId)
     if (m === undefined) {
-      const tz = this.#opts.timeZoneOf(acquirerId)
-      const profile: MerchantProfile = {
-        registeredMcc: null,
-        latitude: null,
-        longitude: null,
-        onboardedAt: null,
-        settlementAccount: null,
+      const rules = this.#rules
+      const states: RuleState[] = []
+      const silentAt: number[] = []
+      const sales = new SaleDays(this.#layout)
+      const samples = new Samples(this.#sampleLayout)
+      for (const r of rules) {
+        states.push(r.createState(sales, samples))
+        silentAt.push(-1)
       }
       m = {
         acquirerId,
         merchantId,
-        profile,
+        profile: {
+          registeredMcc: null,
+          latitude: null,
+          longitude: null,
+          onboardedAt: null,
+          settlementAccount: null,
+        },
+        timeZone: this.#opts.timeZoneOf(acquirerId),
         watermark: Number.NEGATIVE_INFINITY,
-        instances: this.#opts.rules.map((r) => r.createInstance()),
-        lastFinding: new Map(),
+        states,
+        sales,
+        samples,
+        silentAt,
+        params: null,
+        lastFinding: null,
+        seenWatermark: Number.NEGATIVE_INFINITY,
+        watermarkDay: 0,
+        peers: null,
+        baseline: null,
+        mccSince: Number.NEGATIVE_INFINITY,
+        locationSince: Number.NEGATIVE_INFINITY,
+        accountSince: Number.NEGATIVE_INFINITY,
         referencesSeen: -1,
-        stamps: { day: 0, time: 0 },
-        profileTimes: {
-          mcc: Number.NEGATIVE_INFINITY,
-          location: Number.NEGATIVE_INFINITY,
-          account: Number.NEGATIVE_INFINITY,
-        },
-        ctx: {
-          profile,
-          peers: null,
-          baseline: null,
-          watermark: Number.NEGATIVE_INFINITY,
-          watermarkDay: 0,
-          dayStart: (day) => {
-            const guess = day * DAY_MS
-            return guess - utcOffsetMs(guess, tz)
-          },
-        },
+        stampDay: 0,
+        stampTime: 0,
       }
       byMerchant.set(merchantId, m)
       this.#count++
@@ -480,54 +470,107 @@ export class RuleEngine {
     return m
   }
 
-  /** Brings the merchant's context up to its watermark and current peers and baseline. */
-  #context(m: MerchantEntry, tz: string): BaseContext {
-    const ctx = m.ctx
-    const stamps = m.stamps
-    if (ctx.watermark !== m.watermark) {
-      ctx.watermark = m.watermark
-      stamps.time++
+  /**
+   * The rules' parameters for the merchant and `mcc`. A rule whose parameters are not the ones it was
+   * last evaluated with loses its "silent" mark: the same state may now fire.
+   */
+  #paramsOf(m: MerchantEntry, mcc: string | null): readonly RuleParams[] {
+    const current = m.params
+    if (current !== null && current.mcc === mcc && current.generation === this.#generation)
+      return current.values
+    const key = `${m.acquirerId}\u0000${mcc ?? '\u0001'}`
+    let next = this.#paramSets.get(key)
+    if (next === undefined) {
+      const { acquirerId } = m
+      next = {
+        acquirerId,
+        mcc,
+        generation: this.#generation,
+        values: this.#rules.map((r) => r.paramsFor(acquirerId, mcc)),
+      }
+      this.#paramSets.set(key, next)
+    }
+    const silentAt = m.silentAt
+    for (let i = 0; i < next.values.length; i++) {
+      if (current === null || current.values[i] !== next.values[i]) silentAt[i] = -1
+    }
+    m.params = next
+    return next.values
+  }
+
+  /** Brings the shared context to the merchant, its watermark and current peers and baseline. */
+  #context(m: MerchantEntry, tz: string): EngineContext {
+    if (m.seenWatermark !== m.watermark) {
+      m.seenWatermark = m.watermark
+      m.stampTime++
       const day = Math.floor((m.watermark + utcOffsetMs(m.watermark, tz)) / DAY_MS)
-      if (day !== ctx.watermarkDay) {
-        ctx.watermarkDay = day
-        stamps.day++
+      if (day !== m.watermarkDay) {
+        m.watermarkDay = day
+        m.stampDay++
       }
     }
     // Peers and baseline change only when the merchant's profile changes or the references are
     // refreshed, not per event: looked up again only then.
     if (m.referencesSeen !== this.#references) {
       const p = m.profile
-      ctx.peers = this.#opts.peersOf(m.acquirerId, p.registeredMcc, p.latitude, p.longitude)
-      ctx.baseline = this.#opts.baselineOf(m.acquirerId, m.merchantId)
+      m.peers = this.#opts.peersOf(m.acquirerId, p.registeredMcc, p.latitude, p.longitude)
+      m.baseline = this.#opts.baselineOf(m.acquirerId, m.merchantId)
       m.referencesSeen = this.#references
       // The profile (an object updated in place) may also have changed: merchant events come here.
-      stamps.day++
-      stamps.time++
+      m.stampDay++
+      m.stampTime++
     }
+    const ctx = this.#ctx
+    ctx.profile = m.profile
+    ctx.peers = m.peers
+    ctx.baseline = m.baseline
+    ctx.watermark = m.watermark
+    ctx.watermarkDay = m.watermarkDay
+    ctx.dayStart = this.#dayStartOf(m.timeZone)
     return ctx
+  }
+
+  #dayStartOf(tz: string): (day: number) => number {
+    let fn = this.#dayStarts.get(tz)
+    if (fn === undefined) {
+      fn = (day) => {
+        const guess = day * DAY_MS
+        return guess - utcOffsetMs(guess, tz)
+      }
+      this.#dayStarts.set(tz, fn)
+    }
+    return fn
   }
 
   #evaluate(
     m: MerchantEntry,
-    ctx: BaseContext,
-    mcc: string | null,
+    ctx: EngineContext,
+    params: readonly RuleParams[],
     changed: readonly boolean[],
   ): readonly HitUpdate[] {
     let out: HitUpdate[] | null = null
-    const rules = this.#opts.rules
+    const rules = this.#rules
     const timing = this.#opts.ruleTiming
     const timed = timing !== undefined && this.#sampled++ % TIMING_SAMPLE_EVERY === 0
+    const silentAt = m.silentAt
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i]
-      const inst = m.instances[i]
-      if (rule === undefined || inst === undefined) continue
+      const state = m.states[i]
+      const p = params[i]
+      if (rule === undefined || state === undefined || p === undefined) continue
       const started = timed ? performance.now() : 0
-      const finding = inst.evaluate(ctx, m.stamps, m.acquirerId, mcc, changed[i] !== false)
-      if (timed) timing?.(rule.meta.id, (performance.now() - started) / 1000)
-      if (finding === undefined) {
+      const at = rule.byDay ? m.stampDay : m.stampTime
+      // Same state, same parameters, same context: a pure evaluate would find nothing again.
+      if (changed[i] === false && silentAt[i] === at) {
         this.stats.skippedEvaluations++
+        // Timed too: the metric covers every rule on a sampled event, skipped or not.
+        if (timed) timing?.(rule.meta.id, (performance.now() - started) / 1000)
         continue
       }
+      ctx.params = p
+      const finding = rule.evaluate(state, ctx)
+      if (timed) timing?.(rule.meta.id, (performance.now() - started) / 1000)
+      silentAt[i] = finding === null ? at : -1
       this.stats.evaluations++
       if (finding === null) continue
       const meta = rule.meta
@@ -537,6 +580,7 @@ export class RuleEngine {
       // evidence is the common case, and writes nothing.
       const key = `${meta.id}\u0000${finding.windowStart}`
       const signature = `${finding.observed}|${finding.threshold}|${finding.windowEnd}|${finding.detail}|${this.#opts.configHash}`
+      m.lastFinding ??= new Map()
       if (m.lastFinding.get(key) === signature) continue
       m.lastFinding.delete(key)
       m.lastFinding.set(key, signature)
@@ -562,6 +606,17 @@ export class RuleEngine {
     return out ?? NO_HITS
   }
 }
+
+/** Placeholder parameters of the shared context before its first rule call. */
+const NO_PARAMS: RuleParams = Object.freeze({}) as unknown as RuleParams
+
+const EMPTY_PROFILE: MerchantProfile = Object.freeze({
+  registeredMcc: null,
+  latitude: null,
+  longitude: null,
+  onboardedAt: null,
+  settlementAccount: null,
+})
 
 const NO_HITS: readonly HitUpdate[] = Object.freeze([])
 

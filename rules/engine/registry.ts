@@ -64,9 +64,9 @@ export function register<PS extends ParamSpecs, S>(rule: RuleDefinition<PS, S>):
       const compiled = compileRule(rule, (acquirerId, mcc) => current(acquirerId, mcc))
       return {
         ...compiled,
+        // The engine that calls retune looks every merchant's parameters up again afterwards.
         retune: (next) => {
           current = resolverFor(next)
-          compiled.invalidate()
         },
       }
     },

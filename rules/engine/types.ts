@@ -1,5 +1,6 @@
 import type { MerchantEvent, TerminalTransaction } from '../../schemas/types.generated.ts'
 import type { ParamSpecs, ParamValues } from './params.ts'
+import type { SaleDays, Samples } from './window.ts'
 
 export type RuleCategory = 'fraud' | 'compliance'
 
@@ -123,7 +124,14 @@ export interface RuleDefinition<PS extends ParamSpecs, S> {
    * neither its state nor anything else it reads (see `onTransaction`).
    */
   readonly clock?: 'day' | 'time'
-  createState(): S
+  /**
+   * A new merchant's state. `sales` are the merchant's day rows of approved sales, shared by the rules:
+   * a rule that keeps counters per local day of exactly its approved sales takes its columns there
+   * (`sales.columns(size, width)`) instead of a DayTable of its own; see SaleDays. `samples` are the
+   * merchant's sample-id rings, one array for all rules: a rule takes its rings with
+   * `samples.ring(capacity)` instead of a Recent of its own.
+   */
+  createState(sales: SaleDays, samples: Samples): S
   /**
    * Applies a transaction to the state. Returns false when the transaction left the state exactly as
    * it was (a declined sale for a rule about approved sales): then, if the rule's last evaluation

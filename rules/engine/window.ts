@@ -206,11 +206,14 @@ export class DayTable {
     if (day <= this.#latest - this.#size) return -1
     const cells = this.#cells
     const stride = this.#stride
-    // Nearly always the latest day: scan from the end.
+    // The latest day is the last row: found, or a new one appended, without reading the rows, which
+    // are rarely in cache when a sparse merchant's event comes.
+    if (day === this.#latest) return cells.length - stride + 1
     let o = cells.length - stride
-    while (o >= 0 && (cells[o] ?? 0) > day) o -= stride
-    if (o >= 0 && cells[o] === day) return o + 1
-    if (day > this.#latest) {
+    if (day < this.#latest) {
+      while (o >= 0 && (cells[o] ?? 0) > day) o -= stride
+      if (o >= 0 && cells[o] === day) return o + 1
+    } else {
       this.#latest = day
       const oldest = day - this.#size
       let drop = 0
@@ -344,5 +347,477 @@ export class DayTable {
     if (this.#samples === 0) return
     this.#cells[offset + this.#width] = 0
     this.#cells[offset + this.#width + 1] = 0
+  }
+}
+
+/**
+ * The day rows of one merchant's approved sales, shared by the rules that keep counters per local day
+ * of exactly those events: each takes its columns with `columns()` when its state is created, and the
+ * engine creates the day's row once per approved sale, before the rules see it. With sparse traffic
+ * nearly every event opens a new day in every table, and each table was three cold objects to reach
+ * (the table, its array, the array's elements) and an array to grow; one shared row per day is one
+ * (measured with bench/engine.bench.ts).
+ *
+ * Every rule sharing the rows would have created a row of its own for the same events, so each sees
+ * exactly the days its own DayTable would have kept: the rows' latest day is its latest day, rows are
+ * kept for the widest rule, and each view refuses and skips the days older than its own `size`.
+ */
+export class SaleDays {
+  readonly #layout: SaleLayout
+  #cells: number[] | null = null
+  #ids: string[] | null = null
+  #latest = NO_DAY
+  /** Views this merchant's rules took so far: the layout's views are handed out in that order. */
+  #taken = 0
+
+  /** Rows laid out by `layout` (an engine's, shared by its merchants); alone, rows with their own layout. */
+  constructor(layout?: SaleLayout) {
+    if (layout === undefined) {
+      this.#layout = new SaleLayout()
+      this.#layout.current = this
+    } else this.#layout = layout
+  }
+
+  /**
+   * A view of `width` counters per day for the last `size` days, with `samples` ids per day. The first
+   * merchant of a layout lays the columns out; every later one gets the same views, in the same order.
+   */
+  columns(size: number, width: number, samples = 0): DayColumns {
+    if (!Number.isInteger(size) || size < 1)
+      throw new Error(`day columns size must be a positive integer, got ${size}`)
+    const layout = this.#layout
+    const existing = layout.views[this.#taken++]
+    if (existing !== undefined) {
+      if (!existing.is(size, width, samples))
+        throw new Error('rules took different day columns for another merchant of the same engine')
+      return existing
+    }
+    if (layout.sealed) throw new Error('day columns must be taken before the first row')
+    const view = new DayColumns(layout, size, layout.stride, width, layout.idStride, samples)
+    layout.views.push(view)
+    layout.stride += width + (samples > 0 ? 2 : 0)
+    layout.idStride += samples
+    layout.size = Math.max(layout.size, size)
+    return view
+  }
+
+  /** True when some rule took columns: otherwise the engine keeps no rows. */
+  get used(): boolean {
+    return this.#layout.stride > 1
+  }
+
+  get latest(): number {
+    return this.#latest
+  }
+
+  get stride(): number {
+    return this.#layout.stride
+  }
+
+  get idStride(): number {
+    return this.#layout.idStride
+  }
+
+  /** The flat rows, valid until the next `at`. */
+  get cells(): number[] {
+    return this.#cells ?? EMPTY_CELLS
+  }
+
+  get ids(): string[] {
+    return this.#ids ?? EMPTY_IDS
+  }
+
+  /**
+   * Creates (zeroed) the row of `day` if it has none, as a DayTable of the widest view would: the
+   * engine calls this once per approved sale. Returns the row's start, or -1 when `day` is older than
+   * the widest view keeps.
+   */
+  at(day: number): number {
+    const layout = this.#layout
+    if (day <= this.#latest - layout.size) return -1
+    let cells = this.#cells
+    if (cells === null) {
+      cells = doubles()
+      this.#cells = cells
+      layout.sealed = true
+      if (layout.idStride > 0) this.#ids = []
+    }
+    const stride = layout.stride
+    const idStride = layout.idStride
+    if (day === this.#latest) return cells.length - stride
+    let o: number
+    if (day > this.#latest) {
+      this.#latest = day
+      const oldest = day - layout.size
+      let drop = 0
+      while (drop < cells.length && (cells[drop] ?? 0) <= oldest) drop += stride
+      if (drop > 0) {
+        cells.copyWithin(0, drop)
+        cells.length -= drop
+        const ids = this.#ids
+        if (ids !== null) {
+          const dropped = (drop / stride) * idStride
+          ids.copyWithin(0, dropped)
+          ids.length -= dropped
+        }
+      }
+      o = cells.length - stride
+    } else {
+      o = cells.length - stride
+      while (o >= 0 && (cells[o] ?? 0) > day) o -= stride
+      if (o >= 0 && cells[o] === day) return o
+    }
+    const row = o + stride
+    const ids = this.#ids
+    if (row === cells.length) {
+      cells.push(day)
+      for (let i = 1; i < stride; i++) cells.push(0)
+      if (ids !== null) for (let i = 0; i < idStride; i++) ids.push('')
+    } else {
+      const fresh: number[] = new Array(stride).fill(0)
+      fresh[0] = day
+      cells.splice(row, 0, ...fresh)
+      if (ids !== null) {
+        const blank: string[] = new Array(idStride).fill('')
+        ids.splice((row / stride) * idStride, 0, ...blank)
+      }
+    }
+    return row
+  }
+
+  /** Start of the row of `day` if there is one, else -1; never creates one. */
+  find(day: number): number {
+    const cells = this.#cells
+    if (cells === null) return -1
+    const stride = this.#layout.stride
+    for (let o = cells.length - stride; o >= 0; o -= stride) {
+      const d = cells[o] ?? 0
+      if (d === day) return o
+      if (d < day) return -1
+    }
+    return -1
+  }
+
+  /** Start of the first row with a day in [start, to], or -1. */
+  firstIn(start: number, to: number): number {
+    const cells = this.#cells
+    if (cells === null) return -1
+    const stride = this.#layout.stride
+    // From the end: the views' windows are the last days, and older rows are kept for the widest.
+    let o = cells.length - stride
+    if (o < 0) return -1
+    while (o - stride >= 0 && (cells[o - stride] ?? 0) >= start) o -= stride
+    const d = cells[o] ?? 0
+    return d < start || d > to ? -1 : o
+  }
+}
+
+/**
+ * The column layout of an engine's SaleDays, and the views over it. The rules' views are made for the
+ * engine's first merchant and serve every merchant, reading the rows of the one whose event is being
+ * handled (`current`, set by the engine before any rule runs): a view object per merchant and rule was
+ * one more cold read per rule and event with sparse traffic.
+ */
+export class SaleLayout {
+  /** The merchant whose event is being handled: the rows every view reads. */
+  current: SaleDays | null = null
+  readonly views: DayColumns[] = []
+  /** The day, then each view's columns (and the length and next slot of its sample ring). */
+  stride = 1
+  /** Sample ids per row, all views together. */
+  idStride = 0
+  /** The widest view's days. */
+  size = 1
+  /** Set at the first row of any merchant: from then on the layout cannot change. */
+  sealed = false
+}
+
+const EMPTY_CELLS: number[] = []
+const EMPTY_IDS: string[] = []
+
+/**
+ * One rule's columns of a merchant's SaleDays: the methods of a DayTable of `size` days, over the
+ * shared rows. The rule never creates a row (the engine does, on every approved sale); `at` finds it.
+ * Offsets point at the rule's first column of a row, valid until the next approved sale.
+ */
+export class DayColumns {
+  readonly #layout: SaleLayout
+  readonly #size: number
+  /** Where the rule's columns start in a row, and its samples in a row's ids. */
+  readonly #base: number
+  readonly #width: number
+  readonly #idBase: number
+  readonly #samples: number
+
+  constructor(
+    layout: SaleLayout,
+    size: number,
+    base: number,
+    width: number,
+    idBase: number,
+    samples: number,
+  ) {
+    this.#layout = layout
+    this.#size = size
+    this.#base = base
+    this.#width = width
+    this.#idBase = idBase
+    this.#samples = samples
+  }
+
+  get size(): number {
+    return this.#size
+  }
+
+  /** Whether this view has that shape. */
+  is(size: number, width: number, samples: number): boolean {
+    return this.#size === size && this.#width === width && this.#samples === samples
+  }
+
+  /** The rows of the merchant whose event is being handled. */
+  get #rows(): SaleDays {
+    const rows = this.#layout.current
+    if (rows === null) throw new Error('day columns read with no merchant bound')
+    return rows
+  }
+
+  get latest(): number {
+    return this.#rows.latest
+  }
+
+  /** Offset of `day`'s counters; -1 when the day has no row or is older than this view keeps. */
+  at(day: number): number {
+    const rows = this.#rows
+    if (day <= rows.latest - this.#size) return -1
+    const o = rows.find(day)
+    return o < 0 ? -1 : o + this.#base
+  }
+
+  /** Same as `at`: rows are created by the engine only. */
+  peek(day: number): number {
+    return this.at(day)
+  }
+
+  /** Offset of the first stored day in [from, to] this view keeps, or -1 (see DayTable.first). */
+  first(from: number, to: number): number {
+    const rows = this.#rows
+    const size = this.#size
+    const start = Math.max(from, to - size + 1, rows.latest - size + 1)
+    const o = rows.firstIn(start, to)
+    return o < 0 ? -1 : o + this.#base
+  }
+
+  /** Offset of the stored day after the one at `offset`, if it is at most `to`; -1 otherwise. */
+  next(offset: number, to: number): number {
+    const cells = this.#rows.cells
+    const o = offset - this.#base + this.#rows.stride
+    if (o >= cells.length || (cells[o] ?? 0) > to) return -1
+    return o + this.#base
+  }
+
+  dayOf(offset: number): number {
+    return this.#rows.cells[offset - this.#base] ?? NO_DAY
+  }
+
+  get(offset: number, column: number): number {
+    return this.#rows.cells[offset + column] ?? 0
+  }
+
+  add(offset: number, column: number, value: number): void {
+    const cells = this.#rows.cells
+    const i = offset + column
+    cells[i] = (cells[i] ?? 0) + value
+  }
+
+  set(offset: number, column: number, value: number): void {
+    this.#rows.cells[offset + column] = value
+  }
+
+  sum(from: number, to: number, column: number): number {
+    let s = 0
+    for (let o = this.first(from, to); o >= 0; o = this.next(o, to)) s += this.get(o, column)
+    return s
+  }
+
+  #idsAt(offset: number): number {
+    const rows = this.#rows
+    return ((offset - this.#base) / rows.stride) * rows.idStride + this.#idBase
+  }
+
+  pushSample(offset: number, id: string): void {
+    const cap = this.#samples
+    if (cap === 0) return
+    const cells = this.#rows.cells
+    const ids = this.#rows.ids
+    const lengthAt = offset + this.#width
+    const length = cells[lengthAt] ?? 0
+    const base = this.#idsAt(offset)
+    if (length < cap) {
+      ids[base + length] = id
+      cells[lengthAt] = length + 1
+    } else {
+      const next = cells[lengthAt + 1] ?? 0
+      ids[base + next] = id
+      cells[lengthAt + 1] = (next + 1) % cap
+    }
+  }
+
+  samples(offset: number): string[] {
+    const out: string[] = []
+    const cap = this.#samples
+    if (cap === 0) return out
+    const cells = this.#rows.cells
+    const ids = this.#rows.ids
+    const length = cells[offset + this.#width] ?? 0
+    const next = cells[offset + this.#width + 1] ?? 0
+    const base = this.#idsAt(offset)
+    for (let i = 0; i < length; i++) {
+      const id = ids[base + ((next + i) % length)]
+      if (id !== undefined) out.push(id)
+    }
+    return out
+  }
+
+  clearSamples(offset: number): void {
+    if (this.#samples === 0) return
+    const cells = this.#rows.cells
+    cells[offset + this.#width] = 0
+    cells[offset + this.#width + 1] = 0
+  }
+}
+
+/**
+ * The layout of an engine's sample rings (see Samples): the rings are made for the engine's first
+ * merchant and serve every merchant, over the ids of the one whose event is being handled.
+ */
+export class SampleLayout {
+  /** The merchant whose event is being handled: the ids every ring reads and writes. */
+  current: Samples | null = null
+  readonly rings: SampleRing[] = []
+  /** Slots of all rings together. */
+  slots = 0
+  sealed = false
+}
+
+/**
+ * A merchant's sample transaction ids, every rule's rings in one array: a Recent per rule was two
+ * objects (the ring and its array) to reach per push, and a sale pushes to six or seven of them. Rules
+ * take rings with `ring(capacity)` when their state is created; a ring behaves as a Recent<string>.
+ */
+export class Samples {
+  readonly #layout: SampleLayout
+  /** Every ring's slots, allocated at the first push. */
+  #ids: string[] | null = null
+  /** Per ring: how many ids it holds, and its next slot once full. */
+  #counts: number[] | null = null
+  #taken = 0
+
+  /** Rings laid out by `layout` (an engine's, shared by its merchants); alone, with a layout of its own. */
+  constructor(layout?: SampleLayout) {
+    if (layout === undefined) {
+      this.#layout = new SampleLayout()
+      this.#layout.current = this
+    } else this.#layout = layout
+  }
+
+  /** A ring of the last `capacity` ids; the first merchant of a layout lays the rings out. */
+  ring(capacity: number): SampleRing {
+    const layout = this.#layout
+    const index = this.#taken++
+    const existing = layout.rings[index]
+    if (existing !== undefined) {
+      if (existing.capacity !== capacity)
+        throw new Error('rules took different sample rings for another merchant of the same engine')
+      return existing
+    }
+    if (layout.sealed) throw new Error('sample rings must be taken before the first sample')
+    const ring = new SampleRing(layout, index, layout.slots, capacity)
+    layout.rings.push(ring)
+    layout.slots += capacity
+    return ring
+  }
+
+  /** The slots and the counters, made at the first push of any ring. */
+  ids(): string[] {
+    let ids = this.#ids
+    if (ids === null) {
+      const layout = this.#layout
+      layout.sealed = true
+      ids = new Array<string>(layout.slots).fill('')
+      this.#ids = ids
+      this.#counts = new Array<number>(2 * layout.rings.length).fill(0)
+    }
+    return ids
+  }
+
+  counts(): number[] {
+    this.ids()
+    return this.#counts ?? []
+  }
+
+  /** Whether any ring was ever pushed to (before that, every ring is empty). */
+  get started(): boolean {
+    return this.#ids !== null
+  }
+}
+
+/** One rule's ring of the last `capacity` ids, over the Samples of the merchant being handled. */
+export class SampleRing {
+  readonly #layout: SampleLayout
+  readonly #index: number
+  readonly #base: number
+  readonly capacity: number
+
+  constructor(layout: SampleLayout, index: number, base: number, capacity: number) {
+    this.#layout = layout
+    this.#index = index
+    this.#base = base
+    this.capacity = capacity
+  }
+
+  get #samples(): Samples {
+    const samples = this.#layout.current
+    if (samples === null) throw new Error('sample ring used with no merchant bound')
+    return samples
+  }
+
+  push(id: string): void {
+    const samples = this.#samples
+    const ids = samples.ids()
+    const counts = samples.counts()
+    const at = 2 * this.#index
+    const length = counts[at] ?? 0
+    if (length < this.capacity) {
+      ids[this.#base + length] = id
+      counts[at] = length + 1
+    } else {
+      const next = counts[at + 1] ?? 0
+      ids[this.#base + next] = id
+      counts[at + 1] = (next + 1) % this.capacity
+    }
+  }
+
+  clear(): void {
+    const samples = this.#samples
+    if (!samples.started) return
+    const counts = samples.counts()
+    counts[2 * this.#index] = 0
+    counts[2 * this.#index + 1] = 0
+  }
+
+  /** Oldest first. */
+  toArray(): string[] {
+    const out: string[] = []
+    const samples = this.#samples
+    if (!samples.started) return out
+    const ids = samples.ids()
+    const counts = samples.counts()
+    const length = counts[2 * this.#index] ?? 0
+    const next = counts[2 * this.#index + 1] ?? 0
+    for (let i = 0; i < length; i++) {
+      const id = ids[this.#base + ((next + i) % length)]
+      if (id !== undefined) out.push(id)
+    }
+    return out
   }
 }

@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest'
+import { DayTable, SaleDays, SaleLayout } from '../../../rules/engine/window.ts'
+import { prng } from '../../../simulator/generator.ts'
+
+/**
+ * Rules that kept a DayTable of their approved sales now take columns of the merchant's shared
+ * SaleDays: each view must keep, refuse and visit exactly the days its own DayTable did, with the same
+ * counters and samples, whatever the other views sharing the rows keep.
+ */
+describe('SaleDays', () => {
+  it.each([[[30, 7, 31, 30]], [[7, 2]], [[1, 30]], [[31]]])(
+    'views of %j days behave as DayTables of their own on random out-of-order days',
+    (sizes) => {
+      const rand = prng(sizes.reduce((a, b) => a * 31 + b, 7))
+      const rows = new SaleDays()
+      const views = sizes.map((size, i) => ({
+        size,
+        table: new DayTable(size, 2 + i, i % 2 === 0 ? 3 : 0),
+        view: rows.columns(size, 2 + i, i % 2 === 0 ? 3 : 0),
+        samples: i % 2 === 0,
+      }))
+      let day = 20_000
+      for (let n = 0; n < 4_000; n++) {
+        const r = rand()
+        const widest = Math.max(...sizes)
+        day +=
+          r < 0.55
+            ? 0
+            : r < 0.8
+              ? 1
+              : r < 0.92
+                ? Math.floor(rand() * 2 * widest)
+                : -Math.floor(rand() * 2 * widest)
+        // The engine creates the row, then each rule finds its offset.
+        rows.at(day)
+        for (const { table, view, samples } of views) {
+          const own = table.at(day)
+          const shared = view.at(day)
+          expect(shared < 0, `day ${day}`).toBe(own < 0)
+          if (own < 0) continue
+          const v = Math.floor(rand() * 1_000) / 7
+          table.add(own, 0, v)
+          view.add(shared, 0, v)
+          table.add(own, 1, 1)
+          view.add(shared, 1, 1)
+          if (samples) {
+            table.pushSample(own, `id-${n}`)
+            view.pushSample(shared, `id-${n}`)
+          }
+        }
+        for (const { size, table, view } of views) {
+          const to = day + Math.floor(rand() * 3) - 1
+          const from = to - Math.floor(rand() * (size + 2))
+          const seen: [number, number, number, string[]][] = []
+          for (let o = table.first(from, to); o >= 0; o = table.next(o, to))
+            seen.push([table.dayOf(o), table.get(o, 0), table.get(o, 1), table.samples(o)])
+          const visited: [number, number, number, string[]][] = []
+          for (let o = view.first(from, to); o >= 0; o = view.next(o, to)) {
+            // Days the view keeps without a row of its own hold zeros and add nothing to any window.
+            if (view.get(o, 1) === 0) continue
+            visited.push([view.dayOf(o), view.get(o, 0), view.get(o, 1), view.samples(o)])
+          }
+          expect(visited).toEqual(seen)
+          expect(view.sum(from, to, 0)).toBe(table.sum(from, to, 0))
+          const probe = day - Math.floor(rand() * (size + 1))
+          const own = table.peek(probe)
+          const shared = view.peek(probe)
+          expect(shared < 0 ? 0 : view.get(shared, 1)).toBe(own < 0 ? 0 : table.get(own, 1))
+          expect(view.latest).toBe(table.latest)
+        }
+      }
+    },
+  )
+
+  it('refuses columns taken after the first row', () => {
+    const rows = new SaleDays()
+    rows.columns(30, 2)
+    rows.at(100)
+    expect(() => rows.columns(7, 1)).toThrow(/before the first row/)
+  })
+
+  it('clears the samples of a day without touching its counters or another view', () => {
+    const rows = new SaleDays()
+    const a = rows.columns(3, 1, 2)
+    const b = rows.columns(3, 1, 2)
+    rows.at(100)
+    const oa = a.at(100)
+    const ob = b.at(100)
+    a.add(oa, 0, 5)
+    for (const id of ['a1', 'a2', 'a3']) a.pushSample(oa, id)
+    b.pushSample(ob, 'b1')
+    expect(a.samples(oa)).toEqual(['a2', 'a3'])
+    a.clearSamples(oa)
+    expect(a.samples(oa)).toEqual([])
+    expect(a.get(oa, 0)).toBe(5)
+    expect(b.samples(ob)).toEqual(['b1'])
+  })
+
+  it("serves every merchant of a layout with the same views, reading the bound merchant's rows", () => {
+    const layout = new SaleLayout()
+    const a = new SaleDays(layout)
+    const viewA = a.columns(30, 2)
+    layout.current = a
+    a.at(100)
+    viewA.add(viewA.at(100), 0, 7)
+    // A merchant created later gets the same view, over rows of its own.
+    const b = new SaleDays(layout)
+    const viewB = b.columns(30, 2)
+    expect(viewB).toBe(viewA)
+    layout.current = b
+    b.at(100)
+    expect(viewB.get(viewB.at(100), 0)).toBe(0)
+    viewB.add(viewB.at(100), 0, 3)
+    layout.current = a
+    expect(viewA.get(viewA.at(100), 0)).toBe(7)
+    expect(() => new SaleDays(layout).columns(7, 2)).toThrow(/different day columns/)
+  })
+})
