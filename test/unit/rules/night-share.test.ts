@@ -115,4 +115,21 @@ describe('night_share', () => {
     const { hits } = runRule(nightShare, [...old, ...sales(30, '14:00')], { peers: shops })
     expect(hits).toEqual([])
   })
+
+  it('forgets the night sales of a merchant idle for longer than the table holds', () => {
+    // 40 night sales on one day, then nothing for 70 days, then daytime trade: the old sales must not
+    // come back as part of the new window's total (they once made one sale "97.6% at night").
+    const old = Array.from({ length: 40 }, (_, i) =>
+      tx(local('2026-01-01', `02:${String(i).padStart(2, '0')}`)),
+    )
+    const later = Array.from({ length: 35 }, (_, i) => {
+      const date = new Date(Date.UTC(2026, 2, 12 + (i % 20))).toISOString().slice(0, 10)
+      return tx(local(date, '14:00'), { amount_minor: 50_000 })
+    })
+    const lowFloor = { minTxns: 1, minNightTxns: 1 }
+    const { hits } = runRule(nightShare, timeline(old, later), { peers: shops, params: lowFloor })
+    // The 40 old sales fire on their own day; nothing after the gap does.
+    expect(hits.length).toBeGreaterThan(0)
+    expect(hits.every((h) => h.finding.windowEnd <= local('2026-01-02', '00:00'))).toBe(true)
+  })
 })
