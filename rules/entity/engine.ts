@@ -5,6 +5,8 @@ import type { RuleCategory } from '../engine/types.ts'
 import { type ActivityRecord, type EntityKind, entityKeyOf } from './activity.ts'
 
 const DAY_MS = 86_400_000
+/** Event time between walks that drop idle entities (the re-evaluations run every `sweepEveryMs`). */
+const EVICT_EVERY_MS = 6 * 3_600_000
 /** Merchants remembered per entity, the least recent dropped first: far above any rule's threshold. */
 const MAX_MERCHANTS = 64
 /** Binding events remembered per terminal and merchant. */
@@ -230,7 +232,7 @@ export interface EntityEngineOptions {
   /** True when a whitelist entry silences this rule for this merchant at this time. */
   isWhitelisted: (acquirerId: string, merchantId: string, ruleId: string, at: number) => boolean
   configHash: string
-  /** Event time between sweeps of idle entities and re-evaluations that wait on the clock. */
+  /** Event time between re-evaluations that wait on the clock (idle entities go every 6 hours). */
   sweepEveryMs?: number
 }
 
@@ -276,6 +278,7 @@ export class EntityEngine {
   #opts: EntityEngineOptions
   #clock = Number.NEGATIVE_INFINITY
   #lastSweep = Number.NEGATIVE_INFINITY
+  #lastEviction = Number.NEGATIVE_INFINITY
 
   constructor(opts: EntityEngineOptions) {
     const ids = new Set<string>()
@@ -480,6 +483,20 @@ export class EntityEngine {
    */
   #sweep(out: HitUpdate[]): void {
     this.#lastSweep = this.#clock
+    // Idle entities are dropped at most once per EVICT_EVERY_MS of event time: the walk visits every
+    // entity, and a replay of 90 days at restart would otherwise walk them all every 5 minutes of it.
+    // Dropping them later changes nothing found: an entity past its retention is pruned to nothing by
+    // its next record anyway, and a binding that still holds is kept either way.
+    if (this.#clock >= this.#lastEviction + EVICT_EVERY_MS) this.#evictIdle()
+    this.stats.entities = this.#entities.size
+    for (const key of [...this.#watch]) {
+      const e = this.#entities.get(key)
+      if (e !== undefined) this.#evaluate(key, e, out)
+    }
+  }
+
+  #evictIdle(): void {
+    this.#lastEviction = this.#clock
     for (const [key, e] of this.#entities) {
       const retention = this.#retentionOf.get(e.kind) ?? 0
       // An idle terminal still bound to a merchant stays: the next binding elsewhere overlaps with it.
@@ -487,11 +504,6 @@ export class EntityEngine {
         this.#entities.delete(key)
         this.#watch.delete(key)
       }
-    }
-    this.stats.entities = this.#entities.size
-    for (const key of [...this.#watch]) {
-      const e = this.#entities.get(key)
-      if (e !== undefined) this.#evaluate(key, e, out)
     }
   }
 }
