@@ -332,7 +332,7 @@ export class IngestConsumer {
       )
       const written = await retryWhileRetriable(() => good.plan(), retry)
       const fresh = sink !== undefined || instruments !== undefined ? good.stored(written.insertedIds) : null
-      const store = () => retryWhileRetriable(() => written.apply(), retry)
+      const insert = () => retryWhileRetriable(() => written.apply(), retry)
       if (sink !== undefined && fresh !== null) {
         // The duplicate check has told which events are new: the rules take them now, once, and their
         // hits are flushed while the insert runs, since neither needs the other. Only the insert and
@@ -341,12 +341,12 @@ export class IngestConsumer {
         // what was stored (as after a crash).
         sink.process(fresh, batch.partition)
         try {
-          await settleAll([store(), retryWhileRetriable(() => sink.flush(), retry)])
+          await settleAll([insert(), retryWhileRetriable(() => sink.flush(), retry)])
         } catch (e) {
           sink.revoked(batch.topic, [batch.partition])
           throw e
         }
-      } else await store()
+      } else await insert()
       await retryWhileRetriable(() => this.#dlq.send(rejected), retry)
       this.#failing = null
 

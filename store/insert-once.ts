@@ -91,7 +91,11 @@ export async function insertOnce(
   spec: InsertOnceSpec,
   rows: readonly KeyedRow[],
 ): Promise<WriteResult> {
-  const planned = await planInsertOnce(store, spec, rows)
+  return applied(await planInsertOnce(store, spec, rows))
+}
+
+/** Performs a planned write now; what the one-step writers return. */
+export async function applied(planned: PlannedWrite): Promise<WriteResult> {
   await planned.apply()
   return { inserted: planned.inserted, duplicates: planned.duplicates, insertedIds: planned.insertedIds }
 }

@@ -1,7 +1,7 @@
 import { TupleParam } from '@clickhouse/client'
 import type { MerchantEvent } from '../schemas/types.generated.ts'
 import type { Store } from './client.ts'
-import { type KeyedRow, type PlannedWrite, planInsertOnce, type WriteResult } from './insert-once.ts'
+import { applied, type KeyedRow, type PlannedWrite, planInsertOnce, type WriteResult } from './insert-once.ts'
 import { dateTime64, type WriteOptions } from './transactions.ts'
 
 export type { WriteResult } from './insert-once.ts'
@@ -134,9 +134,7 @@ export async function insertMerchantEvents(
   rows: ReadonlyArray<MerchantEventInput>,
   opts: WriteOptions,
 ): Promise<WriteResult> {
-  const planned = await planMerchantEvents(store, rows, opts)
-  await planned.apply()
-  return { inserted: planned.inserted, duplicates: planned.duplicates, insertedIds: planned.insertedIds }
+  return applied(await planMerchantEvents(store, rows, opts))
 }
 
 /** {@link insertMerchantEvents} in two steps: the duplicate check now, the insert on `apply()`. */

@@ -4,7 +4,7 @@ import { RiskError } from '../lib/errors.ts'
 import { localDateHour } from '../lib/local-time.ts'
 import type { TerminalTransaction } from '../schemas/types.generated.ts'
 import type { Store } from './client.ts'
-import { type KeyedRow, type PlannedWrite, planInsertOnce, type WriteResult } from './insert-once.ts'
+import { applied, type KeyedRow, type PlannedWrite, planInsertOnce, type WriteResult } from './insert-once.ts'
 
 export type { WriteResult } from './insert-once.ts'
 
@@ -170,9 +170,7 @@ export async function insertTransactions(
   rows: ReadonlyArray<TransactionInput>,
   opts: WriteOptions,
 ): Promise<WriteResult> {
-  const planned = await planTransactions(store, rows, opts)
-  await planned.apply()
-  return { inserted: planned.inserted, duplicates: planned.duplicates, insertedIds: planned.insertedIds }
+  return applied(await planTransactions(store, rows, opts))
 }
 
 /** {@link insertTransactions} in two steps: the duplicate check now, the insert on `apply()`. */
