@@ -66,6 +66,7 @@ export class EntityStage {
   readonly #positioning = new Map<number, Promise<bigint>>()
   #owned = new Set<number>()
   #seedHits: HitUpdate[] = []
+  #standing: { until: number; read: Promise<{ partitions: number; records: ActivityRecord[] }> } | null = null
   #running = false
   #membership: Membership = { joined: false }
   #failing: RiskError | null = null
@@ -230,8 +231,7 @@ export class EntityStage {
    */
   async #standingBindings(partition: number, since: number): Promise<ActivityRecord[]> {
     try {
-      const meta = await this.#admin.fetchTopicMetadata({ topics: [this.#opts.topic] })
-      const partitions = meta.topics[0]?.partitions.length ?? 0
+      const { partitions, records } = await this.#allStandingBindings(since)
       if (partitions === 0) return []
       const partitionMetadata = Array.from({ length: partitions }, (_, i) => ({
         partitionId: i,
@@ -242,14 +242,41 @@ export class EntityStage {
       }))
       // The publisher's partitioner, so a record is seeded where the publisher would have put it.
       const partitionOf = Partitioners.DefaultPartitioner()
+      return records.filter(
+        (r) =>
+          r.at < since &&
+          partitionOf({
+            topic: this.#opts.topic,
+            partitionMetadata,
+            message: { key: entityKeyOf(r), value: null },
+          }) === partition,
+      )
+    } catch (e) {
+      this.#standing = null
+      throw asRiskError(e, 'RISK_ERR_STORE_QUERY', 'cannot read the standing terminal bindings', {
+        topic: this.#opts.topic,
+        partition,
+      })
+    }
+  }
+
+  /**
+   * Every standing binding older than `since` (plus a minute), read once for the partitions assigned
+   * together rather than once per partition: a join assigns them all within seconds.
+   */
+  #allStandingBindings(since: number): Promise<{ partitions: number; records: ActivityRecord[] }> {
+    const cached = this.#standing
+    if (cached !== null && since <= cached.until) return cached.read
+    const until = since + STANDING_REUSE_MS
+    const read = (async () => {
+      const meta = await this.#admin.fetchTopicMetadata({ topics: [this.#opts.topic] })
       const rs = await this.#opts.store.client.query({
         query: STANDING_BINDINGS_SQL,
-        query_params: { db: this.#opts.store.database, since: dateTime64(since) },
+        query_params: { db: this.#opts.store.database, since: dateTime64(until) },
         format: 'JSONEachRow',
       })
-      const out: ActivityRecord[] = []
-      for (const row of await rs.json<StandingBinding>()) {
-        const r: ActivityRecord = {
+      const records = (await rs.json<StandingBinding>()).map(
+        (row): ActivityRecord => ({
           id: row.last_event_id,
           kind: 'terminal',
           key: row.terminal,
@@ -257,21 +284,12 @@ export class EntityStage {
           merchantId: row.merchant_id,
           at: Number(row.last_ms),
           bound: true,
-        }
-        const key = entityKeyOf(r)
-        if (
-          partitionOf({ topic: this.#opts.topic, partitionMetadata, message: { key, value: null } }) ===
-          partition
-        )
-          out.push(r)
-      }
-      return out
-    } catch (e) {
-      throw asRiskError(e, 'RISK_ERR_STORE_QUERY', 'cannot read the standing terminal bindings', {
-        topic: this.#opts.topic,
-        partition,
-      })
-    }
+        }),
+      )
+      return { partitions: meta.topics[0]?.partitions.length ?? 0, records }
+    })()
+    this.#standing = { until, read }
+    return read
   }
 
   async #replayOffset(partition: number, since: number): Promise<bigint> {
@@ -303,6 +321,9 @@ export class EntityStage {
     if (dropped > 0) this.#log.info({ partitions, dropped }, 'entity state of partitions dropped')
   }
 }
+
+/** How much later a replay start may be and still use standing bindings read for an earlier one. */
+const STANDING_REUSE_MS = 60_000
 
 interface StandingBinding {
   acquirer_id: string
