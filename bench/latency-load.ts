@@ -7,7 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { Kafka, logLevel, Partitioners } from 'kafkajs'
-import { EventCodec } from '../ingest/codec.ts'
+import { EventCodec } from '../kafka/codec.ts'
 import { createLogger } from '../lib/logger.ts'
 import { sleep } from '../lib/retry.ts'
 import { TERMINAL_TRANSACTION } from '../schemas/contract.ts'

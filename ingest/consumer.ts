@@ -6,6 +6,9 @@ import {
   Partitioners,
   type Producer,
 } from 'kafkajs'
+import type { EventCodec } from '../kafka/codec.ts'
+import { DeadLetterWriter, type Rejected } from '../kafka/dlq.ts'
+import { type Membership, watchMembership } from '../kafka/membership.ts'
 import type { RiskError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
 import { maskCardNumbersInBytes } from '../lib/luhn.ts'
@@ -17,10 +20,7 @@ import type { MerchantEvent, TerminalTransaction } from '../schemas/types.genera
 import type { Store } from '../store/client.ts'
 import { planMerchantEvents } from '../store/merchant-events.ts'
 import { planTransactions } from '../store/transactions.ts'
-import type { EventCodec } from './codec.ts'
-import { DeadLetterWriter, type Rejected } from './dlq.ts'
 import { TopicInstruments } from './instruments.ts'
-import { type Membership, watchMembership } from './membership.ts'
 import { type Validated, validateMerchantEvent, validateTransaction } from './validate.ts'
 
 export interface IngestSettings {

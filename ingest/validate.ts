@@ -1,10 +1,10 @@
 import type { Type } from 'avsc'
 import avro from 'avsc'
+import { compileSchema, MAX_EXACT_LONG, newestBundledSchema } from '../kafka/codec.ts'
 import { type ErrorCode, type ErrorContext, RiskError } from '../lib/errors.ts'
 import { looksLikeCardNumber } from '../lib/luhn.ts'
 import { MERCHANT_EVENT, type SchemaName, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
 import type { MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
-import { compileSchema, MAX_EXACT_LONG, newestBundledSchema } from './codec.ts'
 
 /**
  * Validation beyond Avro: what the schema cannot say (amounts above zero, code formats, plausible

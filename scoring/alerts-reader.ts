@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Kafka } from 'kafkajs'
-import type { EventCodec } from '../ingest/codec.ts'
+import type { EventCodec } from '../kafka/codec.ts'
 import { RISK_ALERT } from '../schemas/contract.ts'
 
 export interface AlertMessage {

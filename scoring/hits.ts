@@ -1,6 +1,6 @@
 import { type Kafka, Partitioners, type Producer } from 'kafkajs'
+import { chunkBySize } from '../kafka/chunks.ts'
 import { asRiskError } from '../lib/errors.ts'
-import { chunkBySize } from '../lib/kafka-chunks.ts'
 import type { HitUpdate } from '../rules/engine/engine.ts'
 import type { IncomingHit } from './model.ts'
 

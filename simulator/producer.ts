@@ -1,5 +1,5 @@
 import { type Kafka, type Message, Partitioners, type Producer } from 'kafkajs'
-import { type EventCodec, valueSubject } from '../ingest/codec.ts'
+import { type EventCodec, valueSubject } from '../kafka/codec.ts'
 import type { Logger } from '../lib/logger.ts'
 import { MERCHANT_EVENT, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
 import type { TrafficSimulator } from './generator.ts'

@@ -1,5 +1,5 @@
 import { type Admin, type Consumer, type EachBatchPayload, type Kafka, Partitioners } from 'kafkajs'
-import { type Membership, watchMembership } from '../../ingest/membership.ts'
+import { type Membership, watchMembership } from '../../kafka/membership.ts'
 import { asRiskError, type RiskError } from '../../lib/errors.ts'
 import type { Logger } from '../../lib/logger.ts'
 import { retryWhileRetriable } from '../../lib/retry.ts'

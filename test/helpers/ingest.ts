@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs'
 import type { IngestSettings } from '../../ingest/consumer.ts'
-import { ensureTopics } from '../../ingest/topics.ts'
+import { ensureTopics } from '../../kafka/topics.ts'
 
 /** Ingest consumer settings for tests: small parts, fast retries, UTC+8; override what a test is about. */
 export function ingestSettings(

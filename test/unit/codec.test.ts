@@ -6,7 +6,7 @@ import {
   MAX_EXACT_LONG,
   newestBundledSchema,
   REDACTED,
-} from '../../ingest/codec.ts'
+} from '../../kafka/codec.ts'
 import type { ErrorCode } from '../../lib/errors.ts'
 import { MERCHANT_EVENT, RISK_ALERT, type SchemaName, TERMINAL_TRANSACTION } from '../../schemas/contract.ts'
 import type { MerchantEvent, RiskAlert, TerminalTransaction } from '../../schemas/types.generated.ts'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { chunkBySize, MAX_SEND_BYTES, messageBytes } from '../../lib/kafka-chunks.ts'
+import { chunkBySize, MAX_SEND_BYTES, messageBytes } from '../../kafka/chunks.ts'
 
 const msg = (bytes: number, i = 0) => ({
   key: `k${i}`,

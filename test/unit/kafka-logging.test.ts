@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../config/load.ts'
-import { createKafka } from '../../ingest/kafka.ts'
+import { createKafka } from '../../kafka/client.ts'
 import { createLogger } from '../../lib/logger.ts'
 
 function capture(): { lines: Record<string, unknown>[]; stream: Writable } {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { MAX_EXACT_LONG } from '../../ingest/codec.ts'
 import {
   MIN_EVENT_TIME,
   parseIsoInstant,
   validateMerchantEvent,
   validateTransaction,
 } from '../../ingest/validate.ts'
+import { MAX_EXACT_LONG } from '../../kafka/codec.ts'
 import type { ErrorCode } from '../../lib/errors.ts'
 import { looksLikeCardNumber, luhnValid } from '../../lib/luhn.ts'
 import type { MerchantEvent, TerminalTransaction } from '../../schemas/types.generated.ts'

@@ -1,6 +1,6 @@
 import type { IHeaders, KafkaMessage, Producer } from 'kafkajs'
 import { asRiskError, type RiskError } from '../lib/errors.ts'
-import { chunkBySize } from '../lib/kafka-chunks.ts'
+import { chunkBySize } from './chunks.ts'
 
 /** Headers a dead-lettered message carries, beside its original headers. */
 export const DLQ_HEADERS = {
