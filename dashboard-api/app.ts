@@ -58,8 +58,11 @@ export interface ApiOptions {
   readonly now?: () => number
   /** Served at /metrics; none: /metrics answers with an empty exposition. */
   readonly registry?: Registry
-  /** Readiness checks for /readyz. ClickHouse defaults to a ping of the store; Kafka to none (null). */
-  readonly probes?: { readonly kafka?: Probe; readonly clickhouse?: Probe }
+  /**
+   * Readiness checks for /readyz (ClickHouse defaults to a ping of the store; Kafka to none, null), and
+   * the liveness check of /healthz (none: the process answering is alive).
+   */
+  readonly probes?: { readonly kafka?: Probe; readonly clickhouse?: Probe; readonly live?: Probe }
   /** Called with every entry in force after a whitelist change, so the rule engine can take them in. */
   readonly onWhitelistChange?: (entries: WhitelistEntry[]) => void | Promise<void>
 }

@@ -1,4 +1,12 @@
-import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from 'kafkajs'
+import {
+  Kafka,
+  type KafkaConfig,
+  logLevel,
+  Partitioners,
+  type Producer,
+  type ProducerConfig,
+  type SASLOptions,
+} from 'kafkajs'
 import type { Config } from '../config/spec.ts'
 import type { Logger } from '../lib/logger.ts'
 
@@ -43,4 +51,20 @@ function saslOptions(config: Config['kafka']): SASLOptions | undefined {
     case 'scram-sha-512':
       return { mechanism: 'scram-sha-512', username, password }
   }
+}
+
+/**
+ * A producer with the partitioner chosen explicitly: the Java client's murmur2 (kafkajs's
+ * `DefaultPartitioner`), so a key lands on the partition any other Kafka client would pick, and kafkajs
+ * does not warn about its changed default. Every producer of the service is made here.
+ */
+export function createProducer(
+  kafka: Kafka,
+  config: Omit<ProducerConfig, 'createPartitioner'> = {},
+): Producer {
+  return kafka.producer({
+    allowAutoTopicCreation: false,
+    ...config,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  })
 }

@@ -155,7 +155,7 @@ describe('ingest instruments', () => {
     }
     t.part({ ...part, partition: 0, lag: 5 })
     t.part({ ...part, partition: 1, lag: 7 })
-    t.assigned([1, 2])
+    t.released([0, 3])
     const text = await m.registry.metrics()
     expect(text).not.toContain('risk_ingest_consumer_lag{topic="txns",partition="0"}')
     expect(text).toContain('risk_ingest_consumer_lag{topic="txns",partition="1"} 7')
