@@ -108,6 +108,8 @@ export class Wiring {
       retryMaxMs: this.config.ingest.retryMaxMs,
       sessionTimeoutMs: this.config.kafka.sessionTimeoutMs,
       heartbeatIntervalMs: this.config.kafka.heartbeatIntervalMs,
+      // A deleted topic must be seen well within the liveness timeout.
+      topicCheckMs: Math.min(30_000, Math.floor(this.config.liveness.timeoutMs / 4)),
     }
   }
 

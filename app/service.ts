@@ -1,6 +1,7 @@
 import type { Config } from '../config/spec.ts'
 import type { RunningApi } from '../dashboard-api/index.ts'
 import type { IngestStage } from '../ingest/stage.ts'
+import type { PartitionStage } from '../kafka/stage-runner.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import { loadRulesConfig } from '../rules/engine/config.ts'
 import type { RuleEngine } from '../rules/engine/engine.ts'
@@ -40,6 +41,8 @@ export interface RunningService {
   readonly rules: RuleEngine | null
   readonly scoring: ScoringStage | null
   readonly metrics: Metrics
+  /** The pipeline's stages in data-flow order (ingest, entities, scoring); empty in the `api` role. */
+  readonly stages: readonly PartitionStage[]
   /** Per stage: ready, healthy, messages behind (the progress log). */
   progress(): { stage: string; ready: boolean; healthy: boolean; lag: number }[]
   /** Re-reads the rules configuration file (SIGHUP); throws RISK_ERR_CONFIG and keeps the old one when invalid. */
@@ -104,6 +107,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     rules: w.engine,
     scoring: w.scoring,
     metrics: w.metrics,
+    stages: w.stages,
     progress: () =>
       w.stages.map((s) => ({
         stage: s.runner.name,

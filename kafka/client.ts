@@ -11,6 +11,13 @@ import type { Config } from '../config/spec.ts'
 import type { Logger } from '../lib/logger.ts'
 
 const CONCURRENT_TRANSACTIONS = /another concurrent operation on the same transaction/
+/**
+ * A partition whose leader is moving or not yet elected (a topic just created, a broker restarting):
+ * kafkajs refreshes its metadata and retries these requests itself, so they are not errors of ours. A
+ * request that finally fails still reaches the caller, which reports it.
+ */
+const LEADERSHIP_MOVING =
+  /not the leader for that topic-partition|There is no leader for this topic-partition|leader is not available/i
 
 /** A kafkajs client whose own logs go to our structured logger. */
 export function createKafka(config: Config['kafka'], brokers: readonly string[], logger: Logger): Kafka {
@@ -26,7 +33,8 @@ export function createKafka(config: Config['kafka'], brokers: readonly string[],
         const { message, ...rest } = entry
         // A transaction begun right after a commit is refused until the broker has written the commit
         // markers; the producer retries it within milliseconds (scoring/stage.ts). Expected, not an error.
-        if (CONCURRENT_TRANSACTIONS.test(`${message} ${String(rest.error ?? '')}`)) log.debug(rest, message)
+        const text = `${message} ${String(rest.error ?? '')}`
+        if (CONCURRENT_TRANSACTIONS.test(text) || LEADERSHIP_MOVING.test(text)) log.debug(rest, message)
         else if (level === logLevel.ERROR || level === logLevel.NOTHING) log.error(rest, message)
         else if (level === logLevel.WARN) log.warn(rest, message)
         else if (level === logLevel.INFO) log.info(rest, message)

@@ -198,6 +198,8 @@ export class StageRunner {
   #failing: RiskError | null = null
   #replacing: Promise<void> | null = null
   #topicTimer: NodeJS.Timeout | null = null
+  /** The last answer to a fetch: the brokers were reachable then. */
+  #lastFetchAt: number | null = null
 
   constructor(settings: StageSettings, handler: StageHandler, deps: StageDeps) {
     this.#s = settings
@@ -213,7 +215,23 @@ export class StageRunner {
 
   /** In its group, its last work succeeded, and nothing keeps it from progress. */
   get ready(): boolean {
-    return this.#running && this.#joined && this.#failing === null && this.#problems.size === 0
+    return (
+      this.#running &&
+      this.#joined &&
+      this.#failing === null &&
+      this.#problems.size === 0 &&
+      this.#fetchStalledSince(this.#deps.now()) === null
+    )
+  }
+
+  /**
+   * Since when no fetch has come back while nothing is in hand (the brokers unreachable: kafkajs retries
+   * quietly for minutes), once that is longer than a session timeout; null otherwise.
+   */
+  #fetchStalledSince(now: number): number | null {
+    const last = this.#lastFetchAt
+    if (!this.#running || !this.#joined || last === null || this.#inFlight.size > 0) return null
+    return now - last > Math.max(this.#s.sessionTimeoutMs, 30_000) ? last : null
   }
 
   get lastFailure(): RiskError | null {
@@ -257,6 +275,11 @@ export class StageRunner {
         since = at
         cause = `no progress on ${k.replace('\u0000', ' partition ')}`
       }
+    }
+    const stalled = this.#fetchStalledSince(now)
+    if (stalled !== null && (since === null || stalled < since)) {
+      since = stalled
+      cause = 'no answer to fetches from the brokers'
     }
     const healthy = since === null
     this.#deps.metrics?.kafka.stageHealthy.labels(this.#s.name).set(healthy ? 1 : 0)
@@ -310,7 +333,15 @@ export class StageRunner {
       // Every topic is created by the service with its settings; one re-created by a fetch would have the
       // broker's defaults (one partition, seven days).
       allowAutoTopicCreation: false,
-      retry: { restartOnFailure: async () => this.#running },
+      // kafkajs retries its fetch loop this many times before it crashes the consumer; the client
+      // default (10 tries, about 10 s) turned every broker restart into crashes. Minutes of retries
+      // ride out a restart; a longer outage shows as 'no fetch' in health() and ends in the watchdog.
+      retry: {
+        initialRetryTime: 300,
+        maxRetryTime: 10_000,
+        retries: 100,
+        restartOnFailure: async () => this.#running,
+      },
       ...this.#s.consumer,
     })
     this.#consumer = consumer
@@ -338,6 +369,11 @@ export class StageRunner {
       this.#problems.delete('crashed')
       this.#assigned(e.payload.memberAssignment)
     })
+    const fetched = () => {
+      if (consumer === this.#consumer) this.#lastFetchAt = this.#deps.now()
+    }
+    consumer.on(events.FETCH, fetched)
+    consumer.on(events.START_BATCH_PROCESS, fetched)
     consumer.on(events.REBALANCING, () => {
       if (consumer !== this.#consumer) return
       this.#joined = false
@@ -702,12 +738,14 @@ export interface StageTiming {
   readonly retryMaxMs: number
   readonly sessionTimeoutMs?: number
   readonly heartbeatIntervalMs?: number
+  /** How often the subscribed topics are checked to still exist. */
+  readonly topicCheckMs?: number
 }
 
 /** Runner settings from a stage's own (name, group, topics, sizes) and the shared timing. */
 export function stageSettings(
   own: Pick<StageSettings, 'name' | 'groupId' | 'topics' | 'fromBeginning' | 'concurrency' | 'maxPartSize'> &
-    Pick<Partial<StageSettings>, 'consumer' | 'topicCheckMs'>,
+    Pick<Partial<StageSettings>, 'consumer'>,
   timing: StageTiming,
 ): StageSettings {
   const sessionTimeoutMs = timing.sessionTimeoutMs ?? 30_000
@@ -717,6 +755,7 @@ export function stageSettings(
     heartbeatIntervalMs: timing.heartbeatIntervalMs ?? 3_000,
     retryInitialMs: timing.retryInitialMs,
     retryMaxMs: timing.retryMaxMs,
+    ...(timing.topicCheckMs === undefined ? {} : { topicCheckMs: timing.topicCheckMs }),
     // A part that has not moved for a whole session would have cost the membership without the ticker.
     stuckAfterMs: sessionTimeoutMs,
   }
