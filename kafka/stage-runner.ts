@@ -207,6 +207,8 @@ export class StageRunner {
     this.#deps = deps
     this.#log = deps.logger.child({ component: settings.name })
     deps.metrics?.kafka.stageHealthy.labels(settings.name).set(0)
+    // At 0 from the start, so increase() sees the first replacement instead of a series appearing.
+    deps.metrics?.kafka.consumerReplacements.labels(settings.name).inc(0)
   }
 
   get name(): string {
