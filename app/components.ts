@@ -113,6 +113,18 @@ export class Wiring {
     }
   }
 
+  /** What every stage takes: the client, logger, clocks, metrics, and the shared timing. */
+  get stageDeps() {
+    return {
+      kafka: this.need(this.kafka, 'the Kafka client'),
+      logger: this.log,
+      now: this.deps.now,
+      sleep: this.deps.sleep,
+      metrics: this.metrics,
+      ...this.timing,
+    }
+  }
+
   timeZoneOf = (acquirerId: string): string =>
     this.config.time.acquirerTimeZones[acquirerId] ?? this.config.time.defaultTimeZone
 
@@ -391,17 +403,12 @@ export function entityStage(w: Wiring): Component {
     async () => {
       if (w.entities === null) return
       w.entityStage = new EntityStage({
-        kafka: w.need(w.kafka, 'the Kafka client'),
+        ...w.stageDeps,
         store: w.need(w.store, 'the store'),
         engine: w.entities,
         topic: w.config.topics.entityActivity,
         groupId: `${w.config.kafka.groupId}.entities`,
-        logger: w.log,
-        now: w.deps.now,
-        sleep: w.deps.sleep,
-        metrics: w.metrics,
         publishHits: (h) => w.need(w.publishHits, 'the hit publisher')(h),
-        ...w.timing,
       })
       await w.entityStage.start()
     },
@@ -418,7 +425,7 @@ export function scoringStage(w: Wiring): Component {
       const { config } = w
       const alerts = config.alerts
       w.scoring = new ScoringStage({
-        kafka: w.need(w.kafka, 'the Kafka client'),
+        ...w.stageDeps,
         store: w.need(w.store, 'the store'),
         codec: w.codec,
         model: () => w.need(w.scoringModel, 'the scoring model'),
@@ -433,13 +440,8 @@ export function scoringStage(w: Wiring): Component {
           replicationFactor: config.kafka.replicationFactor,
         },
         groupId: `${config.kafka.groupId}.scoring`,
-        logger: w.log,
-        now: w.deps.now,
-        sleep: w.deps.sleep,
         restoreTimeoutMs: config.scoring.restoreTimeoutMs,
         concurrency: config.scoring.concurrency,
-        metrics: w.metrics,
-        ...w.timing,
       })
       await w.scoring.start()
     },

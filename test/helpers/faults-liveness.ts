@@ -10,7 +10,6 @@ import { expect } from 'vitest'
 import { EventCodec } from '../../kafka/codec.ts'
 import type { PartitionStage, StageContext, StagePart } from '../../kafka/stage-runner.ts'
 import { sleep } from '../../lib/retry.ts'
-import { openStore } from '../../store/client.ts'
 import {
   committedCount,
   type Deployment,
@@ -25,8 +24,6 @@ import {
   pipelineGroups,
   produceTransactions,
   report,
-  type Spawned,
-  type StoreFacts,
   serviceEnv,
   spawnMain,
   startInProcess,
@@ -36,28 +33,13 @@ import {
   waitDrained,
   waitForLine,
 } from './faults.ts'
-import { scratch, type TrafficSize } from './faults-scenarios.ts'
+import { factsOf, scratch, stopGracefully, type TrafficSize } from './faults-scenarios.ts'
 import { testKafka, uniqueName } from './kafka.ts'
 
 const ACQUIRERS = ['acq-a', 'acq-b'] as const
 
 /** The fastest the broker allows (group.min.session.timeout.ms), so a freeze of seconds expels. */
 const SESSION = { KAFKA_SESSION_TIMEOUT_MS: '6000', KAFKA_HEARTBEAT_INTERVAL_MS: '1000' }
-
-async function factsOf(chdbPath: string): Promise<StoreFacts> {
-  const store = await openStore({ database: 'pos_risk', chdbPath })
-  try {
-    return await storeFacts(store)
-  } finally {
-    await store.close()
-  }
-}
-
-async function stopGracefully(run: Spawned): Promise<void> {
-  run.child.kill('SIGTERM')
-  const { code } = await run.exited
-  expect(code, run.stderr()).toBe(0)
-}
 
 /** Joins of a stage's consumer group, from its log ('joined consumer group' per generation). */
 function joins(lines: Record<string, unknown>[], stage: string): number {

@@ -61,7 +61,8 @@ export function scratch(prefix: string): { dir: string; remove: () => void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
-async function factsOf(chdbPath: string): Promise<StoreFacts> {
+/** What the store in `chdbPath` holds, read after the service that wrote it stopped. */
+export async function factsOf(chdbPath: string): Promise<StoreFacts> {
   const store = await openStore({ database: 'pos_risk', chdbPath })
   try {
     return await storeFacts(store)
@@ -70,7 +71,8 @@ async function factsOf(chdbPath: string): Promise<StoreFacts> {
   }
 }
 
-async function stopGracefully(run: Spawned): Promise<void> {
+/** SIGTERM, and the exit status 0 of a clean stop. */
+export async function stopGracefully(run: Spawned): Promise<void> {
   run.child.kill('SIGTERM')
   const { code } = await run.exited
   expect(code, run.stderr()).toBe(0)
