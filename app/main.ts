@@ -23,11 +23,29 @@ try {
 }
 
 const log = createLogger(config.log.level)
+let stopping = false
 log.info({ config: describeConfig(config) }, 'starting pos-risk-monitor')
 
-const started = startService(config, { logger: log, now: Date.now, sleep })
+/**
+ * A stage that could not recover (app/liveness.ts): stop what can be stopped within 15 s, then exit 70
+ * (EX_SOFTWARE) so the supervisor restarts the process. The cause was logged by the watchdog.
+ */
+function fatal(cause: string): void {
+  if (stopping) return
+  stopping = true
+  const exit = () => process.exit(70)
+  setTimeout(exit, 15_000).unref()
+  started
+    .then((service) => service.stop())
+    .catch(() => {})
+    .finally(() => {
+      log.fatal({ cause }, 'exiting: a pipeline stage could not recover')
+      exit()
+    })
+}
 
-let stopping = false
+const started = startService(config, { logger: log, now: Date.now, sleep, onFatal: fatal })
+
 function shutdown(signal: string): void {
   if (stopping) {
     log.warn({ signal }, 'second signal: exiting now')
@@ -77,7 +95,7 @@ try {
   if (ingest !== null) {
     setInterval(() => {
       log.info(
-        { ingest: ingest.stats, ready: ingest.ready, scoring: service.scoring?.stats ?? null },
+        { stages: service.progress(), ingest: ingest.stats, scoring: service.scoring?.stats ?? null },
         'pipeline progress',
       )
     }, 30_000).unref()

@@ -108,6 +108,32 @@ export const CONFIG_SPEC = {
         description: 'JVM heap of the local broker, MB.',
       }),
     },
+    sessionTimeoutMs: int({
+      env: 'KAFKA_SESSION_TIMEOUT_MS',
+      default: 30000,
+      min: 6000,
+      max: 300000,
+      description:
+        "Consumer group session timeout of every stage: a member not heartbeating for this long is expelled and its partitions go to others. The stages heartbeat while a batch is in hand, so only a frozen process (SIGSTOP, a long GC pause, CPU starvation) reaches it; it then rejoins. Within the broker's group.min/max.session.timeout.ms.",
+    }),
+    heartbeatIntervalMs: int({
+      env: 'KAFKA_HEARTBEAT_INTERVAL_MS',
+      default: 3000,
+      min: 100,
+      max: 60000,
+      description:
+        'How often every stage heartbeats to its group coordinator; at most a third of the session timeout.',
+    }),
+  },
+  liveness: {
+    timeoutMs: int({
+      env: 'LIVENESS_TIMEOUT_MS',
+      default: 180000,
+      min: 5000,
+      max: 3600000,
+      description:
+        'A stage that cannot make progress for this long (out of its consumer group, crashed, retrying the same failure, a topic it consumes deleted, one batch stuck) makes the process exit with status 70 after logging the cause, so a supervisor restarts it; `/healthz` fails from half this time. Retries and rejoins cure what they can before that.',
+    }),
   },
   topics: {
     transactions: str({

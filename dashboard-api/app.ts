@@ -58,8 +58,11 @@ export interface ApiOptions {
   readonly now?: () => number
   /** Served at /metrics; none: /metrics answers with an empty exposition. */
   readonly registry?: Registry
-  /** Readiness checks for /readyz. ClickHouse defaults to a ping of the store; Kafka to none (null). */
-  readonly probes?: { readonly kafka?: Probe; readonly clickhouse?: Probe }
+  /**
+   * Readiness checks for /readyz (ClickHouse defaults to a ping of the store; Kafka to none, null), and
+   * the liveness check of /healthz (none: the process answering is alive).
+   */
+  readonly probes?: { readonly kafka?: Probe; readonly clickhouse?: Probe; readonly live?: Probe }
   /** Called with every entry in force after a whitelist change, so the rule engine can take them in. */
   readonly onWhitelistChange?: (entries: WhitelistEntry[]) => void | Promise<void>
 }
@@ -160,7 +163,7 @@ export async function buildApp(opts: ApiOptions): Promise<FastifyInstance> {
     }
     if (e.validation !== undefined) return reply.code(400).send(validationReply(e))
     if (isRiskError(e) && e.retriable) {
-      req.log.error({ reqId: req.id, ...e.toLog() }, 'dashboard API: store unavailable')
+      req.log.error(e.toLog(), 'dashboard API: store unavailable')
       return reply.code(503).send(errorBody(e.code, 'the store is unavailable; try again', null))
     }
     const status = e.statusCode ?? 500
@@ -169,7 +172,7 @@ export async function buildApp(opts: ApiOptions): Promise<FastifyInstance> {
       const code: ApiErrorCode = status === 404 ? 'RISK_ERR_API_NOT_FOUND' : 'RISK_ERR_API_INVALID_INPUT'
       return reply.code(status).send(errorBody(code, e.message, status === 404 ? null : 'body'))
     }
-    req.log.error({ reqId: req.id, error: e.message, stack: e.stack }, 'dashboard API: unexpected error')
+    req.log.error({ error: e.message, stack: e.stack }, 'dashboard API: unexpected error')
     return reply.code(500).send(errorBody('RISK_ERR_API_INTERNAL', 'internal error', null))
   })
   app.setNotFoundHandler((req, reply) => {
@@ -196,7 +199,7 @@ export async function buildApp(opts: ApiOptions): Promise<FastifyInstance> {
   app.addHook('onResponse', async (req, reply) => {
     req.log.info(
       {
-        reqId: req.id,
+        // req.log already carries reqId.
         method: req.method,
         route: req.routeOptions.url ?? '(none)',
         status: reply.statusCode,

@@ -433,7 +433,9 @@ export type AuditReply = Static<typeof AuditReply>
 
 // ---- operations -------------------------------------------------------------------------------------
 
-export const HealthReply = Type.Object({ status: Type.Literal('ok') })
+export const HealthReply = Type.Object({
+  status: Type.Enum(['ok', 'failing']),
+})
 export const ReadyReply = Type.Object({
   status: Type.Enum(['ready', 'not_ready']),
   checks: Type.Object({

@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs'
-import type { IngestSettings } from '../../ingest/consumer.ts'
+import type { IngestSettings } from '../../ingest/stage.ts'
 import { ensureTopics } from '../../kafka/topics.ts'
 
 /** Ingest consumer settings for tests: small parts, fast retries, UTC+8; override what a test is about. */
