@@ -1,9 +1,18 @@
-import type { Admin, Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs'
+import {
+  type Admin,
+  type Consumer,
+  type ConsumerConfig,
+  type EachBatchPayload,
+  type Kafka,
+  type KafkaMessage,
+  PartitionAssigners,
+} from 'kafkajs'
 import { asRiskError, isRiskError, RiskError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
 import { retryWhileRetriable } from '../lib/retry.ts'
 import { instrumentConsumer } from '../metrics/kafka.ts'
 import type { Metrics } from '../metrics/metrics.ts'
+import { CoPartitionedAssigner } from './co-partitioned-assigner.ts'
 
 /**
  * The one shell around every consumer of the pipeline. A stage (ingest, the cross-merchant rules,
@@ -335,6 +344,9 @@ export class StageRunner {
       // Every topic is created by the service with its settings; one re-created by a fetch would have the
       // broker's defaults (one partition, seven days).
       allowAutoTopicCreation: false,
+      // Partition n of every subscribed topic to the same member (a merchant's transactions and lifecycle
+      // events); round-robin stays listed so a group of older members can still agree on a protocol.
+      partitionAssigners: [CoPartitionedAssigner, PartitionAssigners.roundRobin],
       // kafkajs retries its fetch loop this many times before it crashes the consumer; the client
       // default (10 tries, about 10 s) turned every broker restart into crashes. Minutes of retries
       // ride out a restart; a longer outage shows as 'no fetch' in health() and ends in the watchdog.
