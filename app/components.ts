@@ -2,7 +2,6 @@ import { resolve } from 'node:path'
 import type { Kafka } from 'kafkajs'
 import type { Config } from '../config/spec.ts'
 import { loadWhitelist, type RunningApi, startApi } from '../dashboard-api/index.ts'
-import { CompositeSink } from '../ingest/composite-sink.ts'
 import { IngestStage } from '../ingest/stage.ts'
 import { createKafka } from '../kafka/client.ts'
 import type { EventCodec } from '../kafka/codec.ts'
@@ -17,16 +16,15 @@ import { createEngine, loadRulesConfig, type WhitelistEntry } from '../rules/eng
 import type { HitUpdate, RuleEngine } from '../rules/engine/engine.ts'
 import { EntityEngine } from '../rules/entity/engine.ts'
 import { ENTITY_RULES } from '../rules/entity/index.ts'
-import { EntityPublisher } from '../rules/entity/publisher.ts'
 import { EntityStage, entityTopicConfig } from '../rules/entity/stage.ts'
 import { RULES } from '../rules/index.ts'
 import { RulesStage } from '../rules/stage.ts'
-import { HitPublisher } from '../scoring/hits.ts'
 import type { ScoringModel } from '../scoring/model.ts'
 import { ScoringStage } from '../scoring/stage.ts'
 import { TrafficSimulator } from '../simulator/generator.ts'
 import { parseLate } from '../simulator/late.ts'
 import { LiveSimulator } from '../simulator/producer.ts'
+import { SinkStage } from '../sink/stage.ts'
 import type { Store } from '../store/client.ts'
 import { codecFor, openConfiguredStore } from './clients.ts'
 import { Liveness } from './liveness.ts'
@@ -71,12 +69,11 @@ export class Wiring {
   scoringModel: ScoringModel | null = null
   engine: RuleEngine | null = null
   entities: EntityEngine | null = null
-  rulesStage: RulesStage | null = null
-  publisher: EntityPublisher | null = null
-  publishHits: ((hits: readonly HitUpdate[]) => Promise<void>) | null = null
   ingest: IngestStage | null = null
+  rulesStage: RulesStage | null = null
   entityStage: EntityStage | null = null
   scoring: ScoringStage | null = null
+  sink: SinkStage | null = null
   simulator: LiveSimulator | null = null
   api: RunningApi | null = null
   liveness: Liveness | null = null
@@ -99,7 +96,12 @@ export class Wiring {
 
   /** The stages that decide liveness, in pipeline order. */
   get stages(): PartitionStage[] {
-    return [this.ingest, this.entityStage, this.scoring].filter((s) => s !== null)
+    return [this.ingest, this.rulesStage, this.entityStage, this.scoring, this.sink].filter((s) => s !== null)
+  }
+
+  /** Counts hits as they go to scoring: new hits and updates of a hit's window alike. */
+  countHits = (hits: readonly HitUpdate[]): void => {
+    for (const h of hits) this.metrics.risk.ruleHits.labels(h.ruleId, h.category).inc()
   }
 
   get timing(): StageTiming {
@@ -215,7 +217,7 @@ export function rulesConfiguration(w: Wiring): Component {
 export function topics(w: Wiring): Component {
   return component('topics', async () => {
     const t = w.config.topics
-    const internal = w.entities === null ? [] : [t.entityActivity, t.ruleHits, t.scoringState]
+    const internal = w.entities === null ? [] : [t.entityActivity, t.ruleHits, t.scoringState, t.scoreEvents]
     const created = await ensureTopics(
       w.need(w.kafka, 'the Kafka client'),
       [
@@ -242,14 +244,10 @@ export function topics(w: Wiring): Component {
   })
 }
 
-/**
- * The per-merchant rule engine with its peers and baselines (refreshed on a timer), the publishers of
- * rule hits and entity activity, and the whitelist refresh.
- */
+/** The per-merchant rule engine with its peers and baselines (refreshed on a timer), and the whitelists. */
 export function ruleEngines(w: Wiring): Component {
   const timers: NodeJS.Timeout[] = []
   let stopped = false
-  let hitPublisher: HitPublisher | null = null
   return component(
     'rule-engines',
     async () => {
@@ -257,15 +255,6 @@ export function ruleEngines(w: Wiring): Component {
       if (rules === null) return
       const { config, log, metrics, deps } = w
       const store = w.need(w.store, 'the store')
-      const kafka = w.need(w.kafka, 'the Kafka client')
-      const hits = new HitPublisher(kafka, config.topics.ruleHits)
-      await hits.start()
-      hitPublisher = hits
-      // Counts hits as they go to scoring: new hits and updates of a hit's window alike.
-      w.publishHits = async (h) => {
-        await hits.publish(h)
-        for (const hit of h) metrics.risk.ruleHits.labels(hit.ruleId, hit.category).inc()
-      }
       const baselines = new Baselines({ store, logger: log, minCohort: config.rules.minCohort })
       const refresh = () =>
         baselines.refresh(deps.now()).then(
@@ -310,28 +299,6 @@ export function ruleEngines(w: Wiring): Component {
         timers.push(timer)
       }
       schedule()
-      w.rulesStage = new RulesStage({
-        store,
-        engine,
-        topics: { transactions: config.topics.transactions, merchantEvents: config.topics.merchantEvents },
-        logger: log,
-        now: deps.now,
-        publishHits: (h) => w.need(w.publishHits, 'the hit publisher')(h),
-      })
-      const publisher = new EntityPublisher({
-        kafka,
-        topic: config.topics.entityActivity,
-        now: deps.now,
-        recovery: {
-          store,
-          groupId: config.kafka.groupId,
-          topics: { transactions: config.topics.transactions, merchantEvents: config.topics.merchantEvents },
-          // A crash and restart takes minutes; a day covers a slow restart without re-reading history.
-          lookbackMs: 86_400_000,
-        },
-      })
-      await publisher.start()
-      w.publisher = publisher
       // Whitelists: the rules file's entries plus those analysts granted through the API.
       const refreshWhitelist = async () => {
         try {
@@ -354,8 +321,6 @@ export function ruleEngines(w: Wiring): Component {
     async () => {
       stopped = true
       for (const t of timers) clearTimeout(t)
-      await w.publisher?.stop()
-      await hitPublisher?.stop()
     },
   )
 }
@@ -366,7 +331,6 @@ export function ingestStage(w: Wiring): Component {
     'ingest',
     async () => {
       const { config } = w
-      const sinks = [w.rulesStage, w.publisher].filter((s) => s !== null)
       w.ingest = new IngestStage(
         {
           groupId: config.kafka.groupId,
@@ -387,12 +351,48 @@ export function ingestStage(w: Wiring): Component {
           now: w.deps.now,
           sleep: w.deps.sleep,
           metrics: w.metrics,
-          ...(sinks.length === 0 ? {} : { sink: new CompositeSink(sinks) }),
         },
       )
       await w.ingest.start()
     },
     async () => w.ingest?.stop(),
+  )
+}
+
+/**
+ * The per-merchant rules stage: the input topics → rule engine → hits and entity activity, one Kafka
+ * transaction per part; no ClickHouse on its path but for a partition's rebuild.
+ */
+export function rulesStage(w: Wiring): Component {
+  return component(
+    'rules',
+    async () => {
+      const engine = w.engine
+      if (engine === null) return
+      const { config } = w
+      const t = config.topics
+      w.rulesStage = new RulesStage({
+        ...w.stageDeps,
+        store: w.need(w.store, 'the store'),
+        engine,
+        codec: w.codec,
+        topics: {
+          transactions: t.transactions,
+          merchantEvents: t.merchantEvents,
+          ruleHits: t.ruleHits,
+          entityActivity: t.entityActivity,
+        },
+        groupId: `${config.kafka.groupId}.rules`,
+        storeGroupId: config.kafka.groupId,
+        concurrency: config.rules.concurrency,
+        maxPartSize: config.rules.maxBatchSize,
+        maxFutureSkewMs: config.ingest.maxFutureSkewMs,
+        allowedLatenessMs: config.rules.allowedLatenessMs,
+        onHits: w.countHits,
+      })
+      await w.rulesStage.start()
+    },
+    async () => w.rulesStage?.stop(),
   )
 }
 
@@ -406,9 +406,11 @@ export function entityStage(w: Wiring): Component {
         ...w.stageDeps,
         store: w.need(w.store, 'the store'),
         engine: w.entities,
+        codec: w.codec,
         topic: w.config.topics.entityActivity,
+        ruleHits: w.config.topics.ruleHits,
         groupId: `${w.config.kafka.groupId}.entities`,
-        publishHits: (h) => w.need(w.publishHits, 'the hit publisher')(h),
+        onHits: w.countHits,
       })
       await w.entityStage.start()
     },
@@ -426,10 +428,13 @@ export function scoringStage(w: Wiring): Component {
       const alerts = config.alerts
       w.scoring = new ScoringStage({
         ...w.stageDeps,
-        store: w.need(w.store, 'the store'),
         codec: w.codec,
         model: () => w.need(w.scoringModel, 'the scoring model'),
-        topics: { hits: config.topics.ruleHits, state: config.topics.scoringState },
+        topics: {
+          hits: config.topics.ruleHits,
+          state: config.topics.scoringState,
+          scoreEvents: config.topics.scoreEvents,
+        },
         alertTopicOf: (acquirerId) => alerts.topicPattern.replaceAll('{acquirer}', acquirerId),
         alertFormatOf: (acquirerId) => {
           const own = alerts.acquirerFormats[acquirerId]
@@ -446,6 +451,28 @@ export function scoringStage(w: Wiring): Component {
       await w.scoring.start()
     },
     async () => w.scoring?.stop(),
+  )
+}
+
+/** The sink stage: rule hits and score events → ClickHouse, off the alert path. */
+export function sinkStage(w: Wiring): Component {
+  return component(
+    'sink',
+    async () => {
+      if (w.rulesConfig === null) return
+      const { config } = w
+      w.sink = new SinkStage({
+        ...w.stageDeps,
+        store: w.need(w.store, 'the store'),
+        codec: w.codec,
+        topics: { ruleHits: config.topics.ruleHits, scoreEvents: config.topics.scoreEvents },
+        groupId: `${config.kafka.groupId}.sink`,
+        concurrency: config.ingest.concurrency,
+        maxPartSize: config.ingest.maxBatchSize,
+      })
+      await w.sink.start()
+    },
+    async () => w.sink?.stop(),
   )
 }
 

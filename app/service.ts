@@ -20,9 +20,11 @@ import {
   localBroker,
   ruleEngines,
   rulesConfiguration,
+  rulesStage,
   type ServiceDeps,
   scoringStage,
   simulator,
+  sinkStage,
   storeAndClient,
   topics,
   Wiring,
@@ -64,10 +66,12 @@ function pipeline(w: Wiring): Component[] {
     storeAndClient(w), //     ClickHouse with its migrations; the Kafka client
     rulesConfiguration(w), // the rules file (before the topics: retention follows its windows)
     topics(w), //             inputs, dead letters, internal topics
-    ruleEngines(w), //        engines, peers and baselines, hit and activity publishers, whitelists
-    ingestStage(w), //        inputs → ClickHouse (+ DLQ), the per-merchant rules as its sink
-    entityStage(w), //        entity activity → cross-merchant rules → hits
-    scoringStage(w), //       hits → scores, alerts (one Kafka transaction per part)
+    ruleEngines(w), //        the rule engine, peers and baselines, whitelists
+    ingestStage(w), //        inputs → ClickHouse (+ DLQ)
+    rulesStage(w), //         inputs → per-merchant rules → hits + entity activity (one transaction per part)
+    entityStage(w), //        entity activity → cross-merchant rules → hits (one transaction per part)
+    scoringStage(w), //       hits → scores, alerts, score events (one transaction per part)
+    sinkStage(w), //          hits, score events → ClickHouse
     simulator(w), //          simulated traffic, when asked for
     api(w), //                dashboard API, /metrics, /healthz, /readyz
     liveness(w), //           exit when a stage cannot recover

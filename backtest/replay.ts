@@ -17,9 +17,10 @@ import { createEngine } from '../rules/engine/config.ts'
 import type { HitUpdate, RuleEngine } from '../rules/engine/engine.ts'
 import { activitiesOf } from '../rules/entity/activity.ts'
 import { EntityEngine } from '../rules/entity/engine.ts'
+import { ruleHitOf } from '../rules/hits.ts'
 import type { StoredBatch } from '../schemas/stages.ts'
 import type { MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
-import { hitRecordOf } from '../scoring/hits.ts'
+import { incomingHitOf } from '../scoring/hits.ts'
 import { applyHit, emptyMerchantState, levelRank, type MerchantScoreState } from '../scoring/model.ts'
 import type { SimEvent } from '../simulator/history.ts'
 import type { Store } from '../store/client.ts'
@@ -250,7 +251,7 @@ function score(s: Stack, hits: readonly HitUpdate[], measureFrom: number): void 
       state = emptyMerchantState(h.acquirerId, h.merchantId)
       s.states.set(key, state)
     }
-    const outcome = applyHit(s.config.scoring, state, hitRecordOf(h))
+    const outcome = applyHit(s.config.scoring, state, incomingHitOf(ruleHitOf(h)))
     if (!measured) continue
     const result = resultOf(s, h.acquirerId, h.merchantId)
     if (!result.rules.includes(h.ruleId)) result.rules.push(h.ruleId)

@@ -49,6 +49,7 @@ try {
       TOPIC_ENTITY_ACTIVITY: `${run}.entity-activity`,
       TOPIC_RULE_HITS: `${run}.rule-hits`,
       TOPIC_SCORING_STATE: `${run}.scoring-state`,
+      TOPIC_SCORE_EVENTS: `${run}.score-events`,
       ALERTS_TOPIC_PATTERN: `${run}.alerts.{acquirer}`,
       CHDB_PATH: join(dir, 'chdb'),
       SIMULATOR: 'off',

@@ -1,12 +1,12 @@
 /**
  * Ingest benchmark: N simulated transactions are produced to Kafka first (framed Avro, keyed by
- * merchant); then a fresh consumer group ingests them, and the clock runs until every event is in
- * ClickHouse. Prints events per second for produce and ingest, and peak RSS.
+ * merchant); then a fresh ingest stage stores them, and the clock runs until every event is in
+ * ClickHouse. Prints events per second for produce and ingest, and peak RSS. The rules run in a stage
+ * of their own (bench:e2e measures the whole pipeline; bench:engine the engine alone).
  *
  *   npm run bench                      # 200,000 events, local broker in a temp dir, chDB in a temp dir
  *   BENCH_EVENTS=1000000 npm run bench
  *   KAFKA_BROKERS=host:9092 npm run bench
- *   BENCH_RULES=0 npm run bench:ingest   # ingest alone, without the rule engine
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
@@ -18,9 +18,6 @@ import { ensureTopics } from '../kafka/topics.ts'
 import { type LocalKafka, startLocalKafka } from '../kafka-local/broker.ts'
 import { createLogger } from '../lib/logger.ts'
 import { sleep } from '../lib/retry.ts'
-import { buildRulesConfig, createEngine } from '../rules/engine/config.ts'
-import { RULES } from '../rules/index.ts'
-import { RulesStage } from '../rules/stage.ts'
 import { TERMINAL_TRANSACTION } from '../schemas/contract.ts'
 import { TrafficSimulator } from '../simulator/generator.ts'
 import { openStore } from '../store/client.ts'
@@ -29,7 +26,6 @@ const N = Number(process.env.BENCH_EVENTS ?? 200_000)
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 6)
 const BATCH = Number(process.env.BENCH_MAX_BATCH ?? 5000)
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 3)
-const WITH_RULES = process.env.BENCH_RULES !== '0'
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-ingest-'))
 let local: LocalKafka | null = null
@@ -70,21 +66,6 @@ try {
 
   const store = await openStore({ database: 'bench', chdbPath: join(dir, 'chdb') })
   const logger = createLogger('warn')
-  let stage: RulesStage | null = null
-  if (WITH_RULES) {
-    const config = buildRulesConfig({}, RULES)
-    const engine = createEngine(config, {
-      timeZoneOf: () => '+08:00',
-      allowedLatenessMs: 6 * 3_600_000,
-    })
-    stage = new RulesStage({
-      store,
-      engine,
-      topics: { transactions: topic, merchantEvents: events },
-      logger,
-      now: Date.now,
-    })
-  }
   const consumer = new IngestStage(
     {
       groupId: `bench-${Date.now()}`,
@@ -98,7 +79,7 @@ try {
       fromBeginning: true,
       timeZoneOf: () => '+08:00',
     },
-    { kafka, store, codec, logger, now: Date.now, sleep, ...(stage === null ? {} : { sink: stage }) },
+    { kafka, store, codec, logger, now: Date.now, sleep },
   )
   const t1 = performance.now()
   await consumer.start()
@@ -119,8 +100,6 @@ try {
     partitions: PARTITIONS,
     maxBatch: BATCH,
     concurrency: CONCURRENCY,
-    rules: WITH_RULES ? RULES.length : 0,
-    ruleHitsWritten: stage?.hitsWritten ?? 0,
     rowsInClickHouse: Number(rows[0]?.n ?? 0),
     produceEventsPerSecond: Math.round(N / produceSeconds),
     ingestSeconds: Number(ingestSeconds.toFixed(2)),

@@ -174,6 +174,14 @@ export const CONFIG_SPEC = {
       description:
         "Internal compacted changelog of the scoring stage's per-merchant state, written in the same Kafka transactions as the alerts; created with the partition count of the rule-hits topic.",
     }),
+    scoreEvents: str({
+      env: 'TOPIC_SCORE_EVENTS',
+      default: 'pos.score-events',
+      pattern: topicName,
+      patternHint: 'a Kafka topic name',
+      description:
+        'Internal topic of what the scoring stage decided per merchant (scores, alerts, cases: `ScoreEvent`), written in the same Kafka transactions as the alerts and stored in ClickHouse by the sink stage.',
+    }),
     dlqSuffix: str({
       env: 'TOPIC_DLQ_SUFFIX',
       default: '.dlq',
@@ -290,7 +298,24 @@ export const CONFIG_SPEC = {
     enabled: bool({
       env: 'RULES_ENABLED',
       default: true,
-      description: 'Run the rule engine on the stored events (in the ingest consumer) and write rule hits.',
+      description:
+        'Run the rules stages (per-merchant and cross-merchant), scoring and the sink of their results; off, the service only stores and dead-letters the input.',
+    }),
+    concurrency: int({
+      env: 'RULES_CONCURRENCY',
+      default: 6,
+      min: 1,
+      max: 64,
+      description:
+        "Input partitions the per-merchant rules stage processes at once (group `<KAFKA_GROUP_ID>.rules`). Each partition number has its own state and transactional producer; overlapping partitions overlaps their transactions' round trips.",
+    }),
+    maxBatchSize: int({
+      env: 'RULES_MAX_BATCH',
+      default: 1000,
+      min: 1,
+      max: 100000,
+      description:
+        'Most events the rules stage takes into one Kafka transaction (its hits, entity activity and offsets). Smaller parts publish hits sooner; larger ones spend less on transactions.',
     }),
     configFile: optionalStr({
       env: 'RULES_CONFIG_FILE',

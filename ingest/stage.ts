@@ -15,7 +15,7 @@ import { maskCardNumbersInBytes } from '../lib/luhn.ts'
 import { instrumentProducer } from '../metrics/kafka.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import { MERCHANT_EVENT, type SchemaName, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
-import type { StoredBatch, StoredEventSink } from '../schemas/stages.ts'
+import type { StoredBatch } from '../schemas/stages.ts'
 import type { MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
 import type { Store } from '../store/client.ts'
 import { planMerchantEvents } from '../store/merchant-events.ts'
@@ -35,8 +35,6 @@ export interface IngestSettings extends StageTiming {
   timeZoneOf: (acquirerId: string) => string
 }
 
-export type { StoredBatch, StoredEventSink }
-
 export interface IngestDeps {
   kafka: Kafka
   store: Store
@@ -45,8 +43,6 @@ export interface IngestDeps {
   /** Wall clock for the future-skew check and DLQ timestamps; injected so tests control time. */
   now: () => number
   sleep: (ms: number) => Promise<void>
-  /** Downstream stage fed with the stored events; none by default. */
-  sink?: StoredEventSink
   /** Where to count what the consumer does (metrics/metrics.ts); nothing is counted without it. */
   metrics?: Metrics
 }
@@ -240,18 +236,11 @@ export class IngestStage extends PartitionStage {
     this.#log.info({ stats: this.stats }, 'ingest stopped')
   }
 
-  async own(topic: string, partition: number, ctx: StageContext): Promise<'ready'> {
-    const sink = this.#deps.sink
-    if (sink !== undefined) await ctx.retry(() => sink.prepare(topic, partition))
-    return 'ready'
-  }
-
   retried(topic: string, error: RiskError): void {
     this.#instruments.get(topic)?.retry(error.code)
   }
 
   release(topic: string, partitions: readonly number[]): void {
-    this.#deps.sink?.revoked(topic, partitions)
     this.#instruments.get(topic)?.released(partitions)
   }
 
@@ -261,19 +250,10 @@ export class IngestStage extends PartitionStage {
     if (pipeline === undefined) throw new Error(`no pipeline for topic ${topic}`)
     const instruments = this.#instruments.get(topic)
     const started = performance.now()
-    const sink = this.#deps.sink
     const { good, rejected } = await ctx.retry(() => this.#decode(pipeline, topic, partition, messages))
     const written = await ctx.retry(() => good.plan())
-    const fresh = sink !== undefined || instruments !== undefined ? good.stored(written.insertedIds) : null
-    const insert = () => ctx.retry(() => written.apply())
-    if (sink !== undefined && fresh !== null) {
-      // The duplicate check has told which events are new: the rules take them now, once, and their
-      // hits are flushed while the insert runs, since neither needs the other. If either gives up, the
-      // part fails and the runner releases the partition, so the rule state these events went into is
-      // dropped and rebuilt from what was stored (as after a crash).
-      sink.process(fresh, partition)
-      await settleAll([insert(), ctx.retry(() => sink.flush())])
-    } else await insert()
+    const fresh = instruments !== undefined ? good.stored(written.insertedIds) : null
+    await ctx.retry(() => written.apply())
     await ctx.retry(() => this.#dlq.send(rejected))
 
     // Counted before the runner's commit: a part whose commit then fails is read again and found stored,
@@ -344,10 +324,4 @@ export class IngestStage extends PartitionStage {
 function lagAfter(highWatermark: string, nextOffset: string): number {
   const lag = BigInt(highWatermark) - BigInt(nextOffset)
   return lag > 0n ? Number(lag) : 0
-}
-
-/** Waits for every promise, then throws the first failure: no retry loop is left running behind. */
-async function settleAll(work: readonly Promise<unknown>[]): Promise<void> {
-  const results = await Promise.allSettled(work)
-  for (const r of results) if (r.status === 'rejected') throw r.reason
 }

@@ -3,7 +3,13 @@ import avro from 'avsc'
 import { type ErrorCode, type ErrorContext, RiskError } from '../lib/errors.ts'
 import { looksLikeCardNumber } from '../lib/luhn.ts'
 import { BUNDLED_SCHEMAS, loadSchemaFile, type SchemaName } from '../schemas/contract.ts'
-import type { MerchantEvent, RiskAlert, TerminalTransaction } from '../schemas/types.generated.ts'
+import type {
+  MerchantEvent,
+  RiskAlert,
+  RuleHit,
+  ScoreEvent,
+  TerminalTransaction,
+} from '../schemas/types.generated.ts'
 import type { SchemaRegistryClient } from './schema-registry.ts'
 
 /**
@@ -23,6 +29,8 @@ export interface EventTypes {
   'posrisk.events.TerminalTransaction': TerminalTransaction
   'posrisk.events.MerchantEvent': MerchantEvent
   'posrisk.alerts.RiskAlert': RiskAlert
+  'posrisk.internal.RuleHit': RuleHit
+  'posrisk.internal.ScoreEvent': ScoreEvent
 }
 
 export interface EventCodecOptions {
@@ -277,6 +285,25 @@ export class EventCodec {
       return failure('RISK_ERR_AVRO_DECODE', `schema id ${schemaId} did not decode to a record`, avroContext)
     }
     return { ok: true, record, format, schemaId }
+  }
+
+  /**
+   * Decodes a record of the service's own internal topics, typed: the value must decode to exactly the
+   * schema's shape (the reader's `isValid`), which is what makes it an `EventTypes[N]`. Input records
+   * from outside go through `decode` and the validation in ingest/ instead.
+   */
+  async decodeInternal<N extends SchemaName>(
+    name: N,
+    value: Buffer | null,
+  ): Promise<{ ok: true; record: EventTypes[N] } | { ok: false; error: RiskError }> {
+    const decoded = await this.decode(name, value)
+    if (!decoded.ok) return decoded
+    const type = this.#reader(name).type
+    const fits = (r: unknown): r is EventTypes[N] => type.isValid(r)
+    if (!fits(decoded.record)) {
+      return failure('RISK_ERR_INVALID_FIELD', `the record does not fit ${name}`, { schema: name })
+    }
+    return { ok: true, record: decoded.record }
   }
 
   /**

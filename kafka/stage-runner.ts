@@ -61,6 +61,14 @@ export interface StageContext {
   keepGoing(): boolean
   /** Long work (a rebuild) says it is still moving, so it does not count as stuck. */
   progress(): void
+  /**
+   * Resolves while this member is still in its group's current generation (a heartbeat answered within
+   * the heartbeat interval, or one sent now); throws the membership error otherwise. A stage calls it just
+   * before committing a transaction: the broker does not fence an old owner's transactional producer for
+   * kafkajs (no KIP-447, and no epoch fencing on Kafka 4 for this client, as a test shows), so an expelled
+   * member must find out before it commits, not after.
+   */
+  confirm(): Promise<void>
 }
 
 export interface StageHandler {
@@ -464,7 +472,13 @@ export class StageRunner {
     if (own === undefined) return
     const [topic = '', p = '0'] = k.split('\u0000')
     const current = () => this.#running && this.#joined && this.#entries.get(k) === entry
-    const ctx = this.#context(topic, k, current, () => {})
+    const ctx = this.#context(
+      topic,
+      k,
+      current,
+      () => {},
+      async () => {},
+    )
     this.#inFlight.set(k, this.#deps.now())
     try {
       await own.call(this.#handler, topic, Number(p), ctx)
@@ -540,7 +554,18 @@ export class StageRunner {
         })
     }
     const ticker = setInterval(beat, this.#s.heartbeatIntervalMs)
-    const ctx = this.#context(topic, k, keepGoing, beat)
+    const confirm = async () => {
+      if (this.#lost !== null) throw this.#lost
+      try {
+        await payload.heartbeat()
+      } catch (e) {
+        if (isMembershipError(e)) this.#lost ??= e
+        throw e
+      }
+      if (!keepGoing())
+        throw this.#lost ?? new RiskError('RISK_ERR_KAFKA', "the partition is no longer this stage's")
+    }
+    const ctx = this.#context(topic, k, keepGoing, beat, confirm)
     this.#inFlight.set(k, this.#deps.now())
     try {
       if (entry.owning !== null) await entry.owning
@@ -623,9 +648,16 @@ export class StageRunner {
     return cause
   }
 
-  #context(topic: string, k: string, keepGoing: () => boolean, beat: () => void): StageContext {
+  #context(
+    topic: string,
+    k: string,
+    keepGoing: () => boolean,
+    beat: () => void,
+    confirm: () => Promise<void>,
+  ): StageContext {
     return {
       keepGoing,
+      confirm,
       progress: () => {
         this.#inFlight.set(k, this.#deps.now())
         beat()

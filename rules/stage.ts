@@ -1,82 +1,324 @@
+import type { Message, Producer } from 'kafkajs'
+import { validateMerchantEvent, validateTransaction } from '../ingest/validate.ts'
+import type { EventCodec } from '../kafka/codec.ts'
+import {
+  PartitionStage,
+  type StageContext,
+  type StageDeps,
+  type StagePart,
+  type StageTiming,
+  stageSettings,
+} from '../kafka/stage-runner.ts'
+import { commitPart, transactionalProducer } from '../kafka/transactions.ts'
 import { asRiskError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
-import type { StoredBatch, StoredEventSink } from '../schemas/stages.ts'
+import { MERCHANT_EVENT, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
 import type { MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
 import type { Store } from '../store/client.ts'
-import { upsertHits } from '../store/rule-hits.ts'
 import type { HitUpdate, RuleEngine } from './engine/engine.ts'
+import { type ActivityRecord, activitiesOf, encodeActivity, entityKeyOf } from './entity/activity.ts'
+import { hitMessages } from './hits.ts'
 
-const HIT_CHUNK = 5_000
 const EVICT_EVERY_MS = 3_600_000
 
-export interface RulesStageOptions {
+export interface RulesStageOptions extends StageDeps, StageTiming {
+  /** Read only when a partition is taken over: its state is rebuilt from what the store holds. */
   store: Store
   engine: RuleEngine
-  topics: { transactions: string; merchantEvents: string }
-  logger: Logger
-  now: () => number
-  /**
-   * Sends hit updates on to scoring, after they are in ClickHouse and before the batch's offsets are
-   * committed (at least once). Rebuilt hits go too: they cover the hits of events a crash left stored
-   * but unscored.
-   */
-  publishHits?: (hits: readonly HitUpdate[]) => Promise<void>
+  codec: EventCodec
+  topics: { transactions: string; merchantEvents: string; ruleHits: string; entityActivity: string }
+  /** This stage's consumer group. */
+  groupId: string
+  /** The ingest (store) stage's group: the rebuild waits until it has stored what this stage read. */
+  storeGroupId: string
+  concurrency: number
+  maxPartSize: number
+  /** As ingest's: an event further ahead of its Kafka timestamp is not an event (ingest dead-letters it). */
+  maxFutureSkewMs: number
+  /** Events this far behind their merchant's latest change no rule state, and need no de-duplication. */
+  allowedLatenessMs: number
+  /** Told of every hit update published (metrics). */
+  onHits?: (hits: readonly HitUpdate[]) => void
+}
+
+export interface RulesStageStats {
+  events: number
+  /** Events ingest dead-letters (undecodable, invalid): skipped here. */
+  invalid: number
+  /** The same event read again (produced twice): applied once. */
+  duplicates: number
+  hits: number
+  activity: number
+  transactions: number
+  rebuilds: number
 }
 
 /**
- * Runs the rule engine on what ingest stored, inside the ingest consumer: the engine sees exactly the
- * events the store accepted as new, in partition order, so a replay can never count twice in a rule.
+ * The per-merchant rules as a stage of their own, off the ClickHouse write: a consumer group on both
+ * input topics that decodes and validates what it reads (as ingest does; what ingest dead-letters is
+ * skipped here), applies each new event to the rule engine, and in one Kafka transaction per part
+ * publishes the hit updates (to the rule-hits topic, keyed by merchant), the entity activity (to the
+ * cross-merchant rules' topic, keyed by entity) and commits its offsets. An alert therefore waits for
+ * nothing but Kafka; storing into ClickHouse is the ingest stage's business, in its own group.
  *
- * State is rebuilt, not snapshotted: before the first batch of a partition, the stage replays from
- * ClickHouse that partition's merchant events and its transactions of the widest rule window, in event
- * time order. ClickHouse is the source of truth and holds every event whose offset was committed (and
- * possibly a few more, whose replay the store then drops), so a restarted or rebalanced instance
- * continues every window where the last one stopped. A merchant's transactions and lifecycle events
- * share a partition index because both topics are keyed by merchant_id with the same partition count
- * (the service creates them so).
+ * Exactly once. The transaction makes the output and the offsets one: after a crash, a part is either
+ * wholly published with its offsets or not at all. The engine's state is the function of the events
+ * below the committed offsets, which ClickHouse holds (ingest stores every valid event exactly once), so
+ * a taken-over partition is rebuilt by replaying from the store the partition's lifecycle events and
+ * its transactions of the widest rule window, bounded by the offsets this group committed, once the
+ * ingest group has committed at least as far. A merchant's two topics share a partition number (both
+ * keyed by merchant, same partition count; the co-partitioned assignor keeps them on one member), so
+ * the state, the rebuild and the transactional producer are per partition number.
+ *
+ * The same event produced twice (at another offset) reaches the engine once: ids are remembered per
+ * merchant while their event time is within the allowed lateness, beyond which the engine ignores the
+ * event anyway.
  */
-export class RulesStage implements StoredEventSink {
+export class RulesStage extends PartitionStage {
+  readonly commits = 'stage'
+  readonly stats: RulesStageStats = {
+    events: 0,
+    invalid: 0,
+    duplicates: 0,
+    hits: 0,
+    activity: 0,
+    transactions: 0,
+    rebuilds: 0,
+  }
   readonly #opts: RulesStageOptions
   readonly #log: Logger
-  readonly #restored = new Set<number>()
+  /** Per partition number: its transactional producer, created (fencing any earlier owner) with its state. */
+  readonly #producers = new Map<number, Promise<Producer>>()
   readonly #partitionOf = new Map<string, number>()
-  #pending: HitUpdate[] = []
+  readonly #seen = new RecentIds()
   #latest = Number.NEGATIVE_INFINITY
   #lastEviction = Number.NEGATIVE_INFINITY
-  hitsWritten = 0
 
   constructor(opts: RulesStageOptions) {
+    super(
+      stageSettings(
+        {
+          name: 'rules',
+          groupId: opts.groupId,
+          topics: [opts.topics.transactions, opts.topics.merchantEvents],
+          fromBeginning: true,
+          concurrency: opts.concurrency,
+          maxPartSize: opts.maxPartSize,
+          consumer: { maxBytesPerPartition: 4 * 1024 * 1024 },
+        },
+        opts,
+      ),
+      opts,
+    )
     this.#opts = opts
     this.#log = opts.logger.child({ component: 'rules' })
   }
 
-  async prepare(_topic: string, partition: number): Promise<void> {
-    if (this.#restored.has(partition)) return
-    const started = this.#opts.now()
-    const replayed = await this.#rebuild(partition)
-    this.#restored.add(partition)
-    this.#log.info(
-      { partition, ...replayed, ms: this.#opts.now() - started, merchants: this.#opts.engine.merchantCount },
-      'rule state rebuilt from ClickHouse',
-    )
+  override async stop(): Promise<void> {
+    await super.stop()
+    for (const n of [...this.#producers.keys()]) await this.#dropPartition(n)
+    this.#log.info({ stats: this.stats, engine: this.#opts.engine.stats }, 'rules stage stopped')
   }
 
-  process(batch: StoredBatch, partition: number): void {
+  async own(_topic: string, partition: number, ctx: StageContext): Promise<'ready'> {
+    await ctx.retry(() => this.#take(partition, ctx))
+    return 'ready'
+  }
+
+  release(_topic: string, partitions: readonly number[]): Promise<void> {
+    return Promise.all(partitions.map((n) => this.#dropPartition(n))).then(() => {})
+  }
+
+  async process(part: StagePart, ctx: StageContext): Promise<void> {
+    const n = part.partition
+    const producer = await ctx.retry(() => this.#take(n, ctx))
     const engine = this.#opts.engine
-    if (batch.kind === 'transactions') {
-      for (const t of batch.items) {
-        this.#track(t.acquirer_id, t.merchant_id, partition)
-        this.#pending.push(...engine.onTransaction(t))
-        if (t.event_time > this.#latest) this.#latest = t.event_time
+    const isTxns = part.topic === this.#opts.topics.transactions
+    const hits: HitUpdate[] = []
+    const activity: ActivityRecord[] = []
+    for (const message of part.messages) {
+      const at = Number(message.timestamp)
+      const event = await this.#decode(
+        isTxns,
+        message.value,
+        Number.isFinite(at) && at > 0 ? at : this.#opts.now(),
+      )
+      if (event === null) {
+        this.stats.invalid++
+        continue
       }
-    } else {
-      for (const e of batch.items) {
-        this.#track(e.acquirer_id, e.merchant_id, partition)
-        this.#pending.push(...engine.onMerchantEvent(e))
-        if (e.event_time > this.#latest) this.#latest = e.event_time
+      this.stats.events++
+      const { acquirer_id, merchant_id, event_time } = event.value
+      if (!this.#admit(n, acquirer_id, merchant_id, event.id, event_time)) {
+        this.stats.duplicates++
+        continue
       }
+      if (event.kind === 'transactions') {
+        for (const h of engine.onTransaction(event.value)) hits.push(h)
+        for (const r of activitiesOf({ kind: 'transactions', items: [event.value] })) activity.push(r)
+      } else {
+        for (const h of engine.onMerchantEvent(event.value)) hits.push(h)
+        for (const r of activitiesOf({ kind: 'merchantEvents', items: [event.value] })) activity.push(r)
+      }
+      if (event.value.event_time > this.#latest) this.#latest = event.value.event_time
     }
     this.#evictIfDue()
+    const latest = new Map<string, HitUpdate>()
+    for (const h of hits) latest.set(h.hitId, h)
+    const timestamp = String(this.#opts.now())
+    const hitsOut = await hitMessages(this.#opts.codec, [...latest.values()])
+    const activityMessages: Message[] = activity.map((r) => ({
+      key: entityKeyOf(r),
+      value: encodeActivity(r),
+      // The entity stage replays its topic by publication time: the time of publication, not of the event.
+      timestamp,
+    }))
+    // No retry of the transaction itself: the engine already took the part, so a failure must drop the
+    // partition's state (the runner releases it) and the part is read again onto rebuilt state.
+    await ctx.confirm()
+    await commitPart(
+      producer,
+      {
+        sends: [
+          [this.#opts.topics.ruleHits, hitsOut],
+          [this.#opts.topics.entityActivity, activityMessages],
+        ],
+        groupId: this.#opts.groupId,
+        offsets: [{ topic: part.topic, partitions: [{ partition: n, offset: part.nextOffset }] }],
+      },
+      { topic: part.topic, partition: n },
+    )
+    this.stats.transactions++
+    this.stats.hits += latest.size
+    this.stats.activity += activity.length
+    if (latest.size > 0) this.#opts.onHits?.([...latest.values()])
+  }
+
+  async #decode(
+    isTxns: boolean,
+    value: Buffer | null,
+    at: number,
+  ): Promise<
+    | { kind: 'transactions'; id: string; value: TerminalTransaction }
+    | { kind: 'merchantEvents'; id: string; value: MerchantEvent }
+    | null
+  > {
+    const decoded = await this.#opts.codec.decode(isTxns ? TERMINAL_TRANSACTION : MERCHANT_EVENT, value)
+    if (!decoded.ok) {
+      // The Schema Registry unreachable is an outage to wait for, not a bad event.
+      if (decoded.error.retriable) throw decoded.error
+      return null
+    }
+    const opts = { now: at, maxFutureSkewMs: this.#opts.maxFutureSkewMs }
+    if (isTxns) {
+      const v = validateTransaction(decoded.record, opts)
+      return v.ok ? { kind: 'transactions', id: v.value.txn_id, value: v.value } : null
+    }
+    const v = validateMerchantEvent(decoded.record, opts)
+    return v.ok ? { kind: 'merchantEvents', id: v.value.event_id, value: v.value } : null
+  }
+
+  /** Whether an event is new to the engine; remembers it and its partition either way. */
+  #admit(partition: number, acquirerId: string, merchantId: string, id: string, eventTime: number): boolean {
+    const key = `${acquirerId}\u0000${merchantId}`
+    this.#partitionOf.set(key, partition)
+    return this.#seen.admit(key, id, eventTime, this.#opts.allowedLatenessMs)
+  }
+
+  /**
+   * The partition number's producer, once its state is rebuilt: created on the first part of either topic
+   * in an ownership. The producer's start fences any earlier owner before the rebuild reads the offsets
+   * that owner may otherwise still move.
+   */
+  #take(partition: number, ctx: StageContext): Promise<Producer> {
+    let p = this.#producers.get(partition)
+    if (p === undefined) {
+      p = this.#rebuild(partition, ctx)
+      this.#producers.set(partition, p)
+      p.catch(() => this.#producers.delete(partition))
+    }
+    return p
+  }
+
+  async #rebuild(partition: number, ctx: StageContext): Promise<Producer> {
+    const { store, engine, topics } = this.#opts
+    const started = this.#opts.now()
+    const producer = await transactionalProducer(this.#opts.kafka, `${this.#opts.groupId}-p${partition}`)
+    try {
+      this.#forget(partition)
+      const bound = await this.#rebuildBound(partition, ctx)
+      const replayed = await replayStored(store, {
+        partition,
+        topics,
+        until: bound,
+        days: Math.ceil(engine.retentionDays),
+        progress: () => ctx.progress(),
+        apply: (event) => {
+          if (event.kind === 'transactions') {
+            const t = event.value
+            this.#admit(partition, t.acquirer_id, t.merchant_id, t.txn_id, t.event_time)
+            engine.onTransaction(t)
+          } else {
+            const e = event.value
+            this.#admit(partition, e.acquirer_id, e.merchant_id, e.event_id, e.event_time)
+            engine.onMerchantEvent(e)
+          }
+        },
+      })
+      this.stats.rebuilds++
+      this.#log.info(
+        { partition, ...replayed, ms: this.#opts.now() - started, merchants: engine.merchantCount },
+        'rule state rebuilt from ClickHouse',
+      )
+      return producer
+    } catch (e) {
+      this.#forget(partition)
+      await producer.disconnect().catch(() => {})
+      throw e
+    }
+  }
+
+  /**
+   * The offsets below which a partition's events are this stage's state: what this group committed on
+   * each topic. Waits (retriable) until the ingest group has committed at least as far, so that the store
+   * holds every one of them.
+   */
+  async #rebuildBound(
+    partition: number,
+    ctx: StageContext,
+  ): Promise<{ transactions: string; merchantEvents: string }> {
+    const { topics } = this.#opts
+    const admin = this.runner.admin()
+    const committedOf = async (groupId: string, topic: string) => {
+      const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] })
+      const o = offsets?.partitions.find((p) => p.partition === partition)?.offset ?? '-1'
+      return BigInt(o === '-1' ? '0' : o)
+    }
+    for (;;) {
+      let ours: bigint[]
+      let stored: bigint[]
+      try {
+        ours = await Promise.all([
+          committedOf(this.#opts.groupId, topics.transactions),
+          committedOf(this.#opts.groupId, topics.merchantEvents),
+        ])
+        stored = await Promise.all([
+          committedOf(this.#opts.storeGroupId, topics.transactions),
+          committedOf(this.#opts.storeGroupId, topics.merchantEvents),
+        ])
+      } catch (e) {
+        throw asRiskError(e, 'RISK_ERR_KAFKA', 'cannot read committed offsets', { partition })
+      }
+      const [ourT = 0n, ourE = 0n] = ours
+      const [storedT = 0n, storedE = 0n] = stored
+      if (storedT >= ourT && storedE >= ourE)
+        return { transactions: ourT.toString(), merchantEvents: ourE.toString() }
+      if (!ctx.keepGoing())
+        throw asRiskError(new Error('stopped'), 'RISK_ERR_KAFKA', 'rebuild interrupted', { partition })
+      // Ingest is behind this stage (a restart after ClickHouse was down): its progress is progress here.
+      ctx.progress()
+      await this.#opts.sleep(500)
+    }
   }
 
   /**
@@ -86,100 +328,136 @@ export class RulesStage implements StoredEventSink {
   #evictIfDue(): void {
     if (this.#latest - this.#lastEviction < EVICT_EVERY_MS) return
     this.#lastEviction = this.#latest
-    const dropped = this.#opts.engine.evict(this.#latest)
+    const engine = this.#opts.engine
+    const dropped = engine.evict(this.#latest)
+    this.#seen.evict(this.#latest - this.#opts.allowedLatenessMs)
     if (dropped > 0) {
       for (const [key] of this.#partitionOf) {
         const [a = '', m = ''] = key.split('\u0000')
-        if (!this.#opts.engine.has(a, m)) this.#partitionOf.delete(key)
+        if (!engine.has(a, m)) this.#partitionOf.delete(key)
       }
-      this.#log.info(
-        { dropped, merchants: this.#opts.engine.merchantCount },
-        'idle merchants dropped from rule state',
-      )
+      this.#log.info({ dropped, merchants: engine.merchantCount }, 'idle merchants dropped from rule state')
     }
   }
 
-  async flush(): Promise<void> {
-    if (this.#pending.length === 0) return
-    // Both before the offsets are committed; neither needs the other, so they overlap.
-    const [written] = await Promise.all([
-      upsertHits(this.#opts.store, this.#pending, this.#opts.now()),
-      this.#opts.publishHits?.(this.#pending),
-    ])
-    this.hitsWritten += written
-    this.#pending = []
+  /** Forgets a partition number's merchants: their rule state and remembered ids. */
+  #forget(partition: number): void {
+    const gone = (a: string, m: string) => this.#partitionOf.get(`${a}\u0000${m}`) === partition
+    const dropped = this.#opts.engine.drop(gone)
+    for (const [key, p] of this.#partitionOf) {
+      if (p !== partition) continue
+      this.#partitionOf.delete(key)
+      this.#seen.forget(key)
+    }
+    if (dropped > 0) this.#log.info({ partition, dropped }, 'rule state of a partition dropped')
   }
 
-  revoked(_topic: string, partitions: readonly number[]): void {
-    const gone = new Set(partitions)
-    for (const p of partitions) this.#restored.delete(p)
-    const dropped = this.#opts.engine.drop((a, m) => gone.has(this.#partitionOf.get(`${a}\u0000${m}`) ?? -1))
-    for (const [key, p] of this.#partitionOf) if (gone.has(p)) this.#partitionOf.delete(key)
-    this.#log.info({ partitions, dropped }, 'rule state of revoked partitions dropped')
+  async #dropPartition(partition: number): Promise<void> {
+    const p = this.#producers.get(partition)
+    this.#producers.delete(partition)
+    this.#forget(partition)
+    if (p !== undefined) await p.then((producer) => producer.disconnect()).catch(() => {})
+  }
+}
+
+/**
+ * Event ids per merchant while they can still matter: an event whose time is further behind its
+ * merchant's latest than the allowed lateness changes no rule state, so neither can its second copy.
+ */
+export class RecentIds {
+  readonly #byMerchant = new Map<string, { watermark: number; ids: Map<string, number>; pruneAt: number }>()
+
+  /** True the first time an id is seen for a merchant (within the lateness horizon); remembers it. */
+  admit(merchant: string, id: string, eventTime: number, latenessMs: number): boolean {
+    let m = this.#byMerchant.get(merchant)
+    if (m === undefined) {
+      m = { watermark: eventTime, ids: new Map(), pruneAt: 64 }
+      this.#byMerchant.set(merchant, m)
+    }
+    if (m.ids.has(id)) return false
+    if (eventTime > m.watermark) m.watermark = eventTime
+    m.ids.set(id, eventTime)
+    // What fell behind the horizon goes when the set has doubled since the last sweep: amortised
+    // constant time per event, at most twice the ids a merchant's lateness window holds.
+    if (m.ids.size >= m.pruneAt) {
+      const horizon = m.watermark - latenessMs
+      for (const [k, t] of m.ids) if (t < horizon) m.ids.delete(k)
+      m.pruneAt = Math.max(64, m.ids.size * 2)
+    }
+    return true
   }
 
-  #track(acquirerId: string, merchantId: string, partition: number): void {
-    this.#partitionOf.set(`${acquirerId}\u0000${merchantId}`, partition)
+  /** Forgets merchants whose latest event is before `before` (idle past the lateness horizon). */
+  evict(before: number): void {
+    for (const [k, m] of this.#byMerchant) if (m.watermark < before) this.#byMerchant.delete(k)
   }
 
-  async #rebuild(partition: number): Promise<{ merchantEvents: number; transactions: number; hits: number }> {
-    const { store, engine, topics } = this.#opts
-    // Forget what an earlier ownership of this partition left, so nothing is applied twice.
-    engine.drop((a, m) => this.#partitionOf.get(`${a}\u0000${m}`) === partition)
-    try {
-      const events = await (
-        await store.client.query({
-          query: MERCHANT_EVENTS_SQL,
-          query_params: { db: store.database, topic: topics.merchantEvents, partition },
-          format: 'JSONEachRow',
-        })
-      ).json<MerchantEvent>()
-      let e = 0
-      let hits: HitUpdate[] = []
-      let count = 0
-      let written = 0
-      const flushHits = async () => {
-        written += await upsertHits(store, hits, this.#opts.now())
-        await this.#opts.publishHits?.(hits)
-        hits = []
-      }
-      const rs = await store.client.query({
-        query: TRANSACTIONS_SQL,
+  forget(merchant: string): void {
+    this.#byMerchant.delete(merchant)
+  }
+}
+
+type StoredEvent =
+  | { kind: 'transactions'; value: TerminalTransaction }
+  | { kind: 'merchantEvents'; value: MerchantEvent }
+
+/**
+ * Replays a partition's stored events in event-time order (lifecycle events before the transactions at
+ * the same time): its lifecycle events, and its transactions of the last `days` before its latest, both
+ * below the given offsets.
+ */
+async function replayStored(
+  store: Store,
+  req: {
+    partition: number
+    topics: { transactions: string; merchantEvents: string }
+    until: { transactions: string; merchantEvents: string }
+    days: number
+    progress: () => void
+    apply: (event: StoredEvent) => void
+  },
+): Promise<{ merchantEvents: number; transactions: number }> {
+  try {
+    const events = await (
+      await store.client.query({
+        query: MERCHANT_EVENTS_SQL,
         query_params: {
           db: store.database,
-          topic: topics.transactions,
-          partition,
-          days: Math.ceil(engine.retentionDays),
+          topic: req.topics.merchantEvents,
+          partition: req.partition,
+          until: req.until.merchantEvents,
         },
         format: 'JSONEachRow',
       })
-      for await (const rows of rs.stream<TerminalTransaction>()) {
-        for (const row of rows) {
-          const t = row.json<TerminalTransaction>()
-          // Lifecycle events up to this transaction's time first, as they happened.
-          for (
-            let next = events[e];
-            next !== undefined && next.event_time <= t.event_time;
-            next = events[++e]
-          ) {
-            this.#track(next.acquirer_id, next.merchant_id, partition)
-            hits.push(...engine.onMerchantEvent(next))
-          }
-          this.#track(t.acquirer_id, t.merchant_id, partition)
-          hits.push(...engine.onTransaction(t))
-          count++
-          if (hits.length >= HIT_CHUNK) await flushHits()
-        }
+    ).json<MerchantEvent>()
+    let e = 0
+    let count = 0
+    const rs = await store.client.query({
+      query: TRANSACTIONS_SQL,
+      query_params: {
+        db: store.database,
+        topic: req.topics.transactions,
+        partition: req.partition,
+        until: req.until.transactions,
+        days: req.days,
+      },
+      format: 'JSONEachRow',
+    })
+    for await (const rows of rs.stream<TerminalTransaction>()) {
+      for (const row of rows) {
+        const t = row.json<TerminalTransaction>()
+        for (let next = events[e]; next !== undefined && next.event_time <= t.event_time; next = events[++e])
+          req.apply({ kind: 'merchantEvents', value: next })
+        req.apply({ kind: 'transactions', value: t })
+        count++
       }
-      for (let next = events[e]; next !== undefined; next = events[++e]) {
-        this.#track(next.acquirer_id, next.merchant_id, partition)
-        hits.push(...engine.onMerchantEvent(next))
-      }
-      await flushHits()
-      return { merchantEvents: events.length, transactions: count, hits: written }
-    } catch (e) {
-      throw asRiskError(e, 'RISK_ERR_STORE_QUERY', 'cannot rebuild rule state', { partition })
+      req.progress()
     }
+    for (let next = events[e]; next !== undefined; next = events[++e])
+      req.apply({ kind: 'merchantEvents', value: next })
+    return { merchantEvents: events.length, transactions: count }
+  } catch (e) {
+    throw asRiskError(e, 'RISK_ERR_STORE_QUERY', 'cannot rebuild rule state', { partition: req.partition })
   }
 }
 
@@ -201,6 +479,7 @@ SELECT ${MERCHANT_EVENT_COLUMNS}
 FROM (
   SELECT * FROM {db:Identifier}.merchant_events FINAL
   WHERE kafka_topic = {topic:String} AND kafka_partition = {partition:UInt32}
+    AND kafka_offset < {until:UInt64}
 )
 ORDER BY event_time, event_id`
 
@@ -209,10 +488,12 @@ SELECT ${TRANSACTION_COLUMNS}
 FROM (
   SELECT * FROM {db:Identifier}.transactions FINAL
   WHERE kafka_topic = {topic:String} AND kafka_partition = {partition:UInt32}
+    AND kafka_offset < {until:UInt64}
     -- Windows follow event time: history is cut at the partition's latest event, not at the clock.
     AND event_time >= (
       SELECT max(event_time) FROM {db:Identifier}.transactions
       WHERE kafka_topic = {topic:String} AND kafka_partition = {partition:UInt32}
+        AND kafka_offset < {until:UInt64}
     ) - toIntervalDay({days:UInt32})
 )
 ORDER BY event_time, txn_id`

@@ -21,13 +21,17 @@ export const BUNDLED_SCHEMAS = [
   { name: 'posrisk.events.TerminalTransaction', id: 1001, file: 'terminal-transaction.avsc' },
   { name: 'posrisk.events.MerchantEvent', id: 1002, file: 'merchant-event.avsc' },
   { name: 'posrisk.alerts.RiskAlert', id: 1003, file: 'risk-alert.avsc' },
+  { name: 'posrisk.internal.RuleHit', id: 1004, file: 'rule-hit.avsc' },
+  { name: 'posrisk.internal.ScoreEvent', id: 1005, file: 'score-event.avsc' },
 ] as const satisfies readonly BundledSchema[]
 
 export type SchemaName = (typeof BUNDLED_SCHEMAS)[number]['name']
 
 export const TERMINAL_TRANSACTION: SchemaName = 'posrisk.events.TerminalTransaction'
 export const MERCHANT_EVENT: SchemaName = 'posrisk.events.MerchantEvent'
-export const RISK_ALERT: SchemaName = 'posrisk.alerts.RiskAlert'
+export const RISK_ALERT = 'posrisk.alerts.RiskAlert' satisfies SchemaName
+export const RULE_HIT = 'posrisk.internal.RuleHit' satisfies SchemaName
+export const SCORE_EVENT = 'posrisk.internal.ScoreEvent' satisfies SchemaName
 
 const schemaDir = fileURLToPath(new URL('.', import.meta.url))
 

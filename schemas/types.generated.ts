@@ -129,3 +129,87 @@ export interface RiskAlert {
   /** The rule hits behind the score, strongest first. */
   reasons: AlertReason[]
 }
+
+/** A rule hit update, from either rules stage, on the internal rule-hits topic (key merchant_id): what the scoring stage scores and the sink stage stores in rule_hits. A hit is one rule's finding for one merchant and window; a later update of the same hit_id supersedes it. Fields may only be added, and only as optional. */
+export interface RuleHit {
+  /** Deterministic id of the hit: acquirer, merchant, rule and window start. */
+  hit_id: string
+  /** The acquirer the merchant belongs to. */
+  acquirer_id: string
+  /** The merchant the rule fired for. */
+  merchant_id: string
+  /** Id of the rule that fired. */
+  rule_id: string
+  /** Version of the rule's logic. */
+  rule_version: number
+  /** fraud or compliance. */
+  category: string
+  /** The value the rule measured (a share, a count, an amount in minor units, a distance in km). */
+  observed: number
+  /** The threshold the observed value crossed. */
+  threshold: number
+  /** Start of the window the rule looked at, UTC milliseconds. */
+  window_start: number
+  /** End of the window (exclusive), UTC milliseconds. */
+  window_end: number
+  /** A few transaction ids that show the pattern. */
+  sample_txn_ids: string[]
+  /** One sentence for the analyst: what was seen, in numbers. */
+  detail: string
+  /** Event time at which the rule fired (the merchant's watermark), UTC milliseconds. */
+  detected_at: number
+  /** Hash of the rules configuration that produced the hit. */
+  config_hash: string
+}
+
+/** A category's score after the part. */
+export interface ScoreChange {
+  /** fraud or compliance. */
+  category: string
+  /** 0 to 100, after decay. */
+  score: number
+  /** LOW, MEDIUM, HIGH or CRITICAL. */
+  level: string
+  /** How many live hits stand behind the score, counted or not. */
+  hit_count: number
+  /** Families of the counted hits, sorted. */
+  families: string[]
+  /** JSON array: the counted hits and the strongest of the others, each with its points before and after decay, observed value, threshold, window and sample transaction ids; bounded, whatever hit_count is. */
+  breakdown: string
+  /** Event time of the scoring (the merchant's watermark), UTC milliseconds. */
+  scored_at: number
+}
+
+/** One alert as published. */
+export interface PublishedAlert {
+  /** The acquirer's alert topic it went to. */
+  topic: string
+  /** Families behind the alert. */
+  families: string[]
+  /** The RiskAlert, Confluent-framed Avro, as the acquirer's consumers read it. */
+  alert: Buffer
+}
+
+/** A case opened by the system. */
+export interface CaseOpened {
+  /** Deterministic id (from the hit), so a replay opens the same case. */
+  case_id: string
+  /** Why it was opened. */
+  reason: string
+  /** Event time of the opening, UTC milliseconds. */
+  opened_at: number
+}
+
+/** What the scoring stage decided for one merchant in one part of its input: published to the internal score-events topic (key merchant_id) in the same Kafka transaction as the alerts it lists, and written to ClickHouse by the sink stage. Fields may only be added, and only as optional. */
+export interface ScoreEvent {
+  /** The acquirer the merchant belongs to. */
+  acquirer_id: string
+  /** The merchant scored. */
+  merchant_id: string
+  /** The merchant's latest fraud and/or compliance score after the part, one per category that changed. */
+  scores: ScoreChange[]
+  /** The alerts published for the merchant in the same transaction. */
+  alerts: PublishedAlert[]
+  /** Review cases the scoring opened for the merchant (mandatory compliance follow-ups). */
+  cases: CaseOpened[]
+}

@@ -1,6 +1,4 @@
-import type { Message, Producer, Transaction } from 'kafkajs'
-import { chunkBySize } from '../kafka/chunks.ts'
-import { createProducer } from '../kafka/client.ts'
+import type { Message, Producer } from 'kafkajs'
 import type { EventCodec, WireFormat } from '../kafka/codec.ts'
 import {
   PartitionStage,
@@ -11,25 +9,25 @@ import {
   stageSettings,
 } from '../kafka/stage-runner.ts'
 import { ensureTopics, type TopicSettings } from '../kafka/topics.ts'
+import { commitPart, transactionalProducer } from '../kafka/transactions.ts'
 import { asRiskError, isRiskError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
-import { RISK_ALERT } from '../schemas/contract.ts'
-import type { RiskAlert } from '../schemas/types.generated.ts'
-import type { Store } from '../store/client.ts'
-import { openCases, type ScoreRow, writeAlerts, writeScores } from '../store/scores.ts'
+import { RISK_ALERT, SCORE_EVENT } from '../schemas/contract.ts'
+import type { RiskAlert, ScoreEvent } from '../schemas/types.generated.ts'
 import { CHECKPOINT_KEY, encodeCheckpoint, restoreChangelog, stateKeyOf } from './changelog.ts'
 import { decodeHit } from './hits.ts'
 import {
   type AlertOut,
   applyHit,
   type CaseRequest,
+  type CategoryScore,
   emptyMerchantState,
   type MerchantScoreState,
   type ScoringModel,
 } from './model.ts'
+import { scoreChangeOf } from './score-events.ts'
 
 export interface ScoringStageOptions extends StageDeps, StageTiming {
-  store: Store
   codec: EventCodec
   /** The current scoring model; read on every batch, so a configuration reload applies at once. */
   model: () => ScoringModel
@@ -38,6 +36,8 @@ export interface ScoringStageOptions extends StageDeps, StageTiming {
     hits: string
     /** The compacted state changelog (same partition count as `hits`). */
     state: string
+    /** What was decided per merchant (scores, alerts, cases), for the ClickHouse sink. */
+    scoreEvents: string
   }
   /** The topic an acquirer's alerts go to (risk.alerts.<acquirer_id> by default). */
   alertTopicOf: (acquirerId: string) => string
@@ -78,10 +78,12 @@ interface Owned {
  * alert topics, exactly once through Kafka transactions.
  *
  * Each input partition has its own transactional producer (transactional id `<group>-p<partition>`).
- * For each batch, the stage applies the hits to the merchants' score states, writes scores, alerts and
- * cases to ClickHouse (idempotent rewrites), then in one transaction publishes the alerts, writes the
- * changed states and a checkpoint to the changelog partition of the same number, and commits the
- * consumer offsets. Either all of it is visible to read_committed readers or none of it.
+ * For each part, the stage applies the hits to the merchants' score states, then in one transaction
+ * publishes the alerts, one score event per changed merchant (its scores, alerts and cases, which the
+ * sink stage writes to ClickHouse), the changed states and a checkpoint to the changelog partition of
+ * the same number, and commits the consumer offsets. Either all of it is visible to read_committed
+ * readers or none of it. Nothing on this path waits for ClickHouse: the stored evidence of an alert
+ * follows it by the sink's delay.
  *
  * Why a producer per partition: when a partition moves to another instance, the new owner's producer
  * starts with the same transactional id, which fences the old owner (its pending transaction is
@@ -166,11 +168,12 @@ export class ScoringStage extends PartitionStage {
     const { partition, topic } = part
     const model = this.#opts.model()
     const changed = new Set<string>()
-    const scores: ScoreRow[] = []
+    /** The latest score per merchant and category in this part: one row each, not one per hit. */
+    const scores = new Map<string, { result: CategoryScore; at: number }>()
     const alerts = new Map<string, AlertOut>()
     const cases: CaseRequest[] = []
     for (const message of part.messages) {
-      const decoded = decodeHit(message.value)
+      const decoded = await decodeHit(this.#opts.codec, message.value)
       if (!decoded.ok) {
         // We write this topic ourselves; a record that does not decode is a bug to see, not to retry.
         this.stats.bad++
@@ -194,9 +197,9 @@ export class ScoringStage extends PartitionStage {
       if (!outcome.changed) continue
       changed.add(key)
       for (const s of outcome.scores)
-        scores.push({ acquirerId: hit.acquirerId, merchantId: hit.merchantId, result: s.result, at: s.at })
-      // One alert per merchant and category per batch: a merchant that climbs MEDIUM → HIGH → CRITICAL
-      // within one batch gets the CRITICAL one, which carries every reason and the level it came from.
+        scores.set(`${key}\u0000${s.result.category}`, { result: s.result, at: s.at })
+      // One alert per merchant and category per part: a merchant that climbs MEDIUM → HIGH → CRITICAL
+      // within one part gets the CRITICAL one, which carries every reason and the level it came from.
       for (const a of outcome.alerts) {
         const k = `${key}\u0000${a.alert.category}`
         const first = alerts.get(k)
@@ -215,37 +218,47 @@ export class ScoringStage extends PartitionStage {
       families,
       topic: this.#opts.alertTopicOf(alert.acquirer_id),
     }))
-    const now = this.#opts.now()
-    // The rows go to ClickHouse while the transaction is built; it commits only once they are in, so
-    // an alert is never visible without its stored evidence. They are idempotent rewrites, so a replay
-    // after a crash writes them again harmlessly. First attempt here, unretried: its failure is
-    // collected, not thrown, and handled below.
-    const writeAll = () =>
-      Promise.all([
-        writeScores(this.#opts.store, scores, now),
-        writeAlerts(this.#opts.store, published, now),
-        openCases(this.#opts.store, cases),
-      ])
-    const written = writeAll().then(
-      () => null,
-      (e: unknown) => e,
-    )
     await ctx.retry(() => this.#ensureAlertTopics(published.map((p) => p.topic)))
 
+    // One score event per changed merchant: its scores, the alerts as published, the cases it opened.
+    const events = new Map<string, ScoreEvent>()
+    const eventOf = (acquirerId: string, merchantId: string): ScoreEvent => {
+      const key = stateKeyOf(acquirerId, merchantId)
+      let e = events.get(key)
+      if (e === undefined) {
+        e = { acquirer_id: acquirerId, merchant_id: merchantId, scores: [], alerts: [], cases: [] }
+        events.set(key, e)
+      }
+      return e
+    }
     const byTopic = new Map<string, Message[]>()
-    for (const { alert, topic: t } of published) {
-      const value = await this.#opts.codec.encode(
-        RISK_ALERT,
-        alert,
-        this.#opts.alertFormatOf(alert.acquirer_id),
-        {
-          subject: `${t}-value`,
-        },
-      )
+    for (const { alert, topic: t, families } of published) {
+      const format = this.#opts.alertFormatOf(alert.acquirer_id)
+      const value = await this.#opts.codec.encode(RISK_ALERT, alert, format, { subject: `${t}-value` })
       const list = byTopic.get(t) ?? []
       list.push({ key: alert.merchant_id, value, headers: { alert_id: alert.alert_id } })
       byTopic.set(t, list)
+      // The sink stores the alert from its framed Avro, whatever the acquirer's own format.
+      const framed =
+        format === 'avro'
+          ? value
+          : await this.#opts.codec.encode(RISK_ALERT, alert, 'avro', { subject: `${t}-value` })
+      eventOf(alert.acquirer_id, alert.merchant_id).alerts.push({
+        topic: t,
+        families: [...families],
+        alert: framed,
+      })
     }
+    for (const [key, { result, at }] of scores) {
+      const [acquirerId = '', merchantId = ''] = key.split('\u0000')
+      eventOf(acquirerId, merchantId).scores.push(scoreChangeOf(result, at))
+    }
+    for (const c of cases)
+      eventOf(c.acquirerId, c.merchantId).cases.push({ case_id: c.caseId, reason: c.reason, opened_at: c.at })
+    const eventMessages: Message[] = []
+    for (const e of events.values())
+      eventMessages.push({ key: e.merchant_id, value: await this.#opts.codec.encode(SCORE_EVENT, e, 'avro') })
+
     const next = part.nextOffset
     const stateMessages: Message[] = [...changed].map((key) => {
       const state = owned.states.get(key)
@@ -256,31 +269,24 @@ export class ScoringStage extends PartitionStage {
       }
     })
     stateMessages.push({ key: CHECKPOINT_KEY, partition, value: encodeCheckpoint(next) })
-    // Several sends in one transaction are still all-or-nothing; each stays under the batch limit.
     // The checkpoint is the changelog partition's last record, as the restore expects.
-    const sends: [string, Message[]][] = [...byTopic, [this.#opts.topics.state, stateMessages]]
-    const offsets = [{ topic, partitions: [{ partition, offset: next }] }]
-
-    let txn = await this.#transaction(owned, sends, offsets, partition)
-    const failed = await written
-    if (failed !== null) {
-      // ClickHouse refused the rows: publish nothing until they are in.
-      await txn.abort().catch(() => {})
-      if (!isRiskError(failed) || !failed.retriable) throw failed
-      await ctx.retry(async () => {
-        await writeAll()
-      })
-      txn = await this.#transaction(owned, sends, offsets, partition)
-    }
-    try {
-      await txn.commit()
-    } catch (e) {
-      await txn.abort().catch(() => {})
-      throw asRiskError(e, 'RISK_ERR_KAFKA', 'scoring transaction failed', { topic, partition })
-    }
+    await ctx.confirm()
+    await commitPart(
+      owned.producer,
+      {
+        sends: [
+          ...byTopic,
+          [this.#opts.topics.scoreEvents, eventMessages],
+          [this.#opts.topics.state, stateMessages],
+        ],
+        groupId: this.#opts.groupId,
+        offsets: [{ topic, partitions: [{ partition, offset: next }] }],
+      },
+      { topic, partition },
+    )
     this.stats.transactions++
     this.stats.alerts += published.length
-    this.stats.scoreRows += scores.length
+    this.stats.scoreRows += scores.size
     this.stats.cases += cases.length
     if (published.length > 0) {
       this.#log.info(
@@ -309,28 +315,6 @@ export class ScoringStage extends PartitionStage {
     }
   }
 
-  /** A transaction holding `sends` and the consumer offsets, not yet committed; aborted if it fails. */
-  async #transaction(
-    owned: Owned,
-    sends: readonly [string, Message[]][],
-    offsets: { topic: string; partitions: { partition: number; offset: string }[] }[],
-    partition: number,
-  ): Promise<Transaction> {
-    const txn = await owned.producer.transaction()
-    try {
-      for (const [t, messages] of sends)
-        for (const chunk of chunkBySize(messages)) await txn.send({ topic: t, acks: -1, messages: chunk })
-      await txn.sendOffsets({ consumerGroupId: this.#opts.groupId, topics: offsets })
-      return txn
-    } catch (e) {
-      await txn.abort().catch(() => {})
-      throw asRiskError(e, 'RISK_ERR_KAFKA', 'scoring transaction failed', {
-        topic: offsets[0]?.topic,
-        partition,
-      })
-    }
-  }
-
   /** Adds (+1) or removes (-1) a merchant's current levels to the merchants-per-level gauge. */
   #countLevels(state: MerchantScoreState, sign: 1 | -1): void {
     const gauge = this.#opts.metrics?.risk.merchantsByLevel
@@ -348,18 +332,8 @@ export class ScoringStage extends PartitionStage {
     const known = this.#owned.get(partition)
     if (known !== undefined) return known
     const started = this.#opts.now()
-    const producer = createProducer(this.#opts.kafka, {
-      transactionalId: `${this.#opts.groupId}-p${partition}`,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      // The first send of a transaction started right after the previous commit is often refused with
-      // CONCURRENT_TRANSACTIONS while the broker writes the commit markers; the client's default first
-      // retry waits 300 ms, which was the largest single part of an alert's latency. The Java producer
-      // retries that case after 20 ms. Still unlimited retries, doubling up to 30 s, as idempotence needs.
-      retry: { initialRetryTime: 20, maxRetryTime: 30_000, retries: Number.MAX_SAFE_INTEGER },
-    })
+    const producer = await transactionalProducer(this.#opts.kafka, `${this.#opts.groupId}-p${partition}`)
     try {
-      await producer.connect()
       const restored = await restoreChangelog(this.#opts.kafka, this.#opts.topics.state, {
         partitions: [partition],
         groupPrefix: this.#opts.groupId,

@@ -1,66 +1,36 @@
-import type { RiskAlert } from '../schemas/types.generated.ts'
-import type { CaseRequest, CategoryScore, Contribution } from '../scoring/model.ts'
+import type { RiskAlert, ScoreEvent } from '../schemas/types.generated.ts'
 import type { Store } from './client.ts'
 import { insertRows } from './json-rows.ts'
 import { dateTime64 } from './transactions.ts'
 
-/** One change of a merchant's score, as the scoring stage hands it to the store. */
-export interface ScoreRow {
-  acquirerId: string
-  merchantId: string
-  result: CategoryScore
-  /** Event time of the scoring (the merchant's watermark). */
-  at: number
-}
-
-/** The breakdown of a score as stored (JSON): every contributing hit, counted ones first. */
-export function breakdownOf(contributions: readonly Contribution[]): object[] {
-  return contributions.map((c) => ({
-    hit_id: c.hit.hitId,
-    rule_id: c.hit.ruleId,
-    rule_version: c.hit.ruleVersion,
-    family: c.family,
-    strong: c.strong,
-    counted: c.counted,
-    points: c.points,
-    decayed_points: Math.round(c.decayed * 100) / 100,
-    observed: c.hit.observed,
-    threshold: c.hit.threshold,
-    window_start: c.hit.windowStart,
-    window_end: c.hit.windowEnd,
-    detected_at: c.hit.detectedAt,
-    sample_txn_ids: c.hit.sampleTxnIds,
-    detail: c.hit.detail,
-  }))
-}
-
 /**
- * Writes score changes: the latest score table and the history. Both collapse a rewrite of the same
- * key, so a replay writes nothing twice. Throws RISK_ERR_STORE_WRITE (retriable).
+ * Writes what the scoring stage decided for merchants (score events, decoded by the sink stage): the
+ * latest score table and its history, one row per merchant, category and event. Both collapse a
+ * rewrite of the same key, so a replay writes nothing twice. Throws RISK_ERR_STORE_WRITE (retriable).
  */
-export async function writeScores(store: Store, scores: readonly ScoreRow[], now: number): Promise<void> {
-  if (scores.length === 0) return
-  const common = scores.map((s) => ({
-    acquirer_id: s.acquirerId,
-    merchant_id: s.merchantId,
-    category: s.result.category,
-    score: s.result.score,
-    level: s.result.level,
-    breakdown: JSON.stringify(breakdownOf(s.result.contributions)),
-    scored_at: dateTime64(s.at),
-    written_at: dateTime64(now),
-  }))
+export async function writeScores(store: Store, events: readonly ScoreEvent[], now: number): Promise<void> {
+  const rows = events.flatMap((e) =>
+    e.scores.map((s) => ({
+      acquirer_id: e.acquirer_id,
+      merchant_id: e.merchant_id,
+      category: s.category,
+      score: s.score,
+      level: s.level,
+      breakdown: s.breakdown,
+      scored_at: dateTime64(s.scored_at),
+      written_at: dateTime64(now),
+      hit_count: s.hit_count,
+      families: s.families,
+    })),
+  )
+  if (rows.length === 0) return
   await Promise.all([
+    insertRows(store, 'merchant_scores', rows),
     insertRows(
       store,
-      'merchant_scores',
-      common.map((row, i) => ({
-        ...row,
-        hit_count: scores[i]?.result.contributions.length ?? 0,
-        families: scores[i]?.result.families ?? [],
-      })),
+      'score_history',
+      rows.map(({ hit_count: _h, families: _f, ...row }) => row),
     ),
-    insertRows(store, 'score_history', common),
   ])
 }
 
@@ -95,23 +65,22 @@ export async function writeAlerts(
  * Opens the cases that mandatory compliance rules ask for, as version 1 rows. The case id comes from
  * the hit, so a replay writes the same row; and an analyst's later versions of the case outrank it.
  */
-export async function openCases(store: Store, cases: readonly CaseRequest[]): Promise<void> {
-  await insertRows(
-    store,
-    'cases',
-    cases.map((c) => ({
-      acquirer_id: c.acquirerId,
-      case_id: c.caseId,
-      merchant_id: c.merchantId,
+export async function openCases(store: Store, events: readonly ScoreEvent[]): Promise<void> {
+  const rows = events.flatMap((e) =>
+    e.cases.map((c) => ({
+      acquirer_id: e.acquirer_id,
+      case_id: c.case_id,
+      merchant_id: e.merchant_id,
       status: 'open',
       assignee: '',
       decision: '',
       actions: [],
       opened_by: 'system',
       opened_reason: c.reason,
-      opened_at: dateTime64(c.at),
-      updated_at: dateTime64(c.at),
+      opened_at: dateTime64(c.opened_at),
+      updated_at: dateTime64(c.opened_at),
       version: 1,
     })),
   )
+  await insertRows(store, 'cases', rows)
 }

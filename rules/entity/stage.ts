@@ -1,4 +1,5 @@
-import { Partitioners } from 'kafkajs'
+import { Partitioners, type Producer } from 'kafkajs'
+import type { EventCodec } from '../../kafka/codec.ts'
 import {
   PartitionStage,
   type StageContext,
@@ -7,30 +8,35 @@ import {
   type StageTiming,
   stageSettings,
 } from '../../kafka/stage-runner.ts'
+import { commitPart, transactionalProducer } from '../../kafka/transactions.ts'
 import { asRiskError } from '../../lib/errors.ts'
 import type { Store } from '../../store/client.ts'
-import { upsertHits } from '../../store/rule-hits.ts'
 import { dateTime64 } from '../../store/transactions.ts'
 import type { HitUpdate } from '../engine/engine.ts'
+import { hitMessages } from '../hits.ts'
 import { type ActivityRecord, decodeActivity, entityKeyOf } from './activity.ts'
 import type { EntityEngine } from './engine.ts'
 
 export interface EntityStageOptions extends StageDeps, StageTiming {
+  /** Read only when a partition is taken over, for the terminal bindings older than the replay. */
   store: Store
   engine: EntityEngine
+  codec: EventCodec
   /** The internal entity-activity topic. */
   topic: string
+  /** The rule-hits topic the stage publishes to, in the transaction of each part. */
+  ruleHits: string
   groupId: string
   concurrency?: number
-  /** Sends hit updates on to scoring after they are in ClickHouse, before the offsets are committed. */
-  publishHits?: (hits: readonly HitUpdate[]) => Promise<void>
+  /** Told of every hit update published (metrics). */
+  onHits?: (hits: readonly HitUpdate[]) => void
 }
 
 export interface EntityStageStats {
   records: number
   /** Records that do not decode: skipped, since we produce this topic ourselves. */
   bad: number
-  hitsWritten: number
+  hitsPublished: number
   /** Partitions whose state was rebuilt by replay. */
   replays: number
 }
@@ -43,20 +49,23 @@ export interface EntityStageStats {
  * State is rebuilt by replay, with no snapshot: before the first part of each newly owned partition,
  * the stage seeks it to the first record published within the engine's retention before now (Kafka
  * timestamps are publication time, which is never earlier than the event time minus the ingest skew,
- * so this covers every record whose event time can still matter) and re-applies from there. Hits are
- * upserts by hit id, so a replay rewrites the same rows. The runner commits after each part's hits are
- * written; the offsets only matter for partitions kept across a rebalance, which keep their state too.
+ * so this covers every record whose event time can still matter) and re-applies from there. Each part's
+ * hit updates are published with its offsets in one Kafka transaction (a producer per partition, which
+ * fences an earlier owner); a replay publishes the same hit versions again, which scoring ignores and the
+ * sink's upserts collapse. The offsets only matter for partitions kept across a rebalance, which keep
+ * their state too.
  */
 export class EntityStage extends PartitionStage {
-  readonly commits = 'runner'
+  readonly commits = 'stage'
   // The replay starts when the partition is assigned, not when its next record arrives hours later.
   readonly ownEagerly = true
-  readonly stats: EntityStageStats = { records: 0, bad: 0, hitsWritten: 0, replays: 0 }
+  readonly stats: EntityStageStats = { records: 0, bad: 0, hitsPublished: 0, replays: 0 }
   readonly #opts: EntityStageOptions
   readonly #log: EntityStageOptions['logger']
   /** Partitions positioned for replay in the current ownership, with the offset the replay starts at. */
   readonly #replayFrom = new Map<number, bigint>()
   readonly #partitionOf = new Map<string, number>()
+  readonly #producers = new Map<number, Promise<Producer>>()
   #seedHits: HitUpdate[] = []
   #standing: { until: number; read: Promise<{ partitions: number; records: ActivityRecord[] }> } | null = null
 
@@ -81,6 +90,7 @@ export class EntityStage extends PartitionStage {
 
   override async stop(): Promise<void> {
     await super.stop()
+    for (const p of [...this.#producers.keys()]) await this.#dropProducer(p)
     this.#log.info({ stats: this.stats, engine: this.#opts.engine.stats }, 'entity stage stopped')
   }
 
@@ -89,6 +99,8 @@ export class EntityStage extends PartitionStage {
    * re-applies it), seeds the standing terminal bindings, and seeks to the replay start.
    */
   async own(_topic: string, partition: number, ctx: StageContext): Promise<'seeked'> {
+    // The producer first: it fences an earlier owner before the replay starts.
+    await ctx.retry(() => this.#producer(partition))
     const since = this.#opts.now() - this.#opts.engine.retentionMs
     const [from, standing] = await ctx.retry(() =>
       Promise.all([this.#replayOffset(partition, since), this.#standingBindings(partition, since)]),
@@ -105,9 +117,26 @@ export class EntityStage extends PartitionStage {
     return 'seeked'
   }
 
-  release(_topic: string, partitions: readonly number[]): void {
+  async release(_topic: string, partitions: readonly number[]): Promise<void> {
     for (const p of partitions) this.#replayFrom.delete(p)
     this.#dropState(partitions)
+    for (const p of partitions) await this.#dropProducer(p)
+  }
+
+  #producer(partition: number): Promise<Producer> {
+    let p = this.#producers.get(partition)
+    if (p === undefined) {
+      p = transactionalProducer(this.#opts.kafka, `${this.#opts.groupId}-p${partition}`)
+      this.#producers.set(partition, p)
+      p.catch(() => this.#producers.delete(partition))
+    }
+    return p
+  }
+
+  async #dropProducer(partition: number): Promise<void> {
+    const p = this.#producers.get(partition)
+    this.#producers.delete(partition)
+    if (p !== undefined) await p.then((producer) => producer.disconnect()).catch(() => {})
   }
 
   async process(part: StagePart, ctx: StageContext): Promise<void> {
@@ -131,10 +160,20 @@ export class EntityStage extends PartitionStage {
       this.#partitionOf.set(entityKeyOf(decoded.record), partition)
       for (const h of engine.onRecord(decoded.record)) hits.push(h)
     }
-    if (hits.length === 0) return
-    this.stats.hitsWritten += await ctx.retry(() => upsertHits(this.#opts.store, hits, this.#opts.now()))
-    const publish = this.#opts.publishHits
-    if (publish !== undefined) await ctx.retry(() => publish(hits))
+    const producer = await ctx.retry(() => this.#producer(partition))
+    const messages = await hitMessages(this.#opts.codec, hits)
+    await ctx.confirm()
+    await commitPart(
+      producer,
+      {
+        sends: [[this.#opts.ruleHits, messages]],
+        groupId: this.#opts.groupId,
+        offsets: [{ topic, partitions: [{ partition, offset: part.nextOffset }] }],
+      },
+      { topic, partition },
+    )
+    this.stats.hitsPublished += messages.length
+    if (hits.length > 0) this.#opts.onHits?.(hits)
   }
 
   /**

@@ -113,7 +113,7 @@ describe('full fault suite', () => {
     })
   })
 
-  for (const stage of ['ingest', 'entities', 'scoring'] as const) {
+  for (const stage of ['ingest', 'rules', 'entities', 'scoring', 'sink'] as const) {
     it(`the ${stage} stage: a part slower than the session keeps the membership; expelled with a part in hand, it rejoins`, async () => {
       await expulsionScenario(inject('kafkaBrokers'), {
         stage,

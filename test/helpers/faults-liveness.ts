@@ -149,7 +149,7 @@ export async function freezeScenario(
 export async function expulsionScenario(
   brokers: string,
   size: TrafficSize & {
-    stage: 'ingest' | 'entities' | 'scoring'
+    stage: 'ingest' | 'rules' | 'entities' | 'scoring' | 'sink'
     slowMs: number
     blockMs: number
     drainMs: number
@@ -175,9 +175,9 @@ export async function expulsionScenario(
     const split = Math.floor((events.length * 2) / 3)
 
     // 1. Slow but alive: the part waits longer than a session; the ticker heartbeats through it.
-    const slow = interceptOnce(stage, async (run) => {
+    const slow = interceptOnce(stage, async (run, ctx) => {
       await sleep(size.slowMs)
-      await run()
+      await run(ctx)
     })
     await produceTransactions(kafka, codec, d.transactions, events.slice(0, split))
     await waitDrained(kafka, pipelineGroups(d), size.drainMs)
@@ -185,10 +185,21 @@ export async function expulsionScenario(
     const joinsAfterSlow = joins(inproc.lines(), size.stage)
     expect(joinsAfterSlow, 'no rebalance while a slow part was in hand').toBe(1)
 
-    // 2. Frozen with the part's work done and its commit not yet made: expelled, then rejoined.
-    const blocked = interceptOnce(stage, async (run) => {
-      await run()
-      freezeThisProcess(size.blockMs)
+    // 2. Frozen with the part's work done and its commit not yet made: expelled, then rejoined. A stage
+    // that commits in its own transaction is frozen as it asks to commit; the others, after the part.
+    const blocked = interceptOnce(stage, async (run, ctx) => {
+      if (stage.commits === 'stage') {
+        await run({
+          ...ctx,
+          confirm: async () => {
+            freezeThisProcess(size.blockMs)
+            await ctx.confirm()
+          },
+        })
+      } else {
+        await run(ctx)
+        freezeThisProcess(size.blockMs)
+      }
     })
     await produceTransactions(kafka, codec, d.transactions, events.slice(split))
     await waitDrained(kafka, pipelineGroups(d), size.drainMs)
@@ -232,7 +243,7 @@ export async function expulsionScenario(
  */
 function interceptOnce(
   stage: PartitionStage,
-  around: (run: () => Promise<void>) => Promise<void>,
+  around: (run: (ctx: StageContext) => Promise<void>, ctx: StageContext) => Promise<void>,
 ): { fired: () => boolean } {
   const original = stage.process.bind(stage)
   let fired = false
@@ -240,7 +251,7 @@ function interceptOnce(
     if (fired || part.messages.length === 0) return original(part, ctx)
     fired = true
     stage.process = original
-    await around(() => original(part, ctx))
+    await around((c) => original(part, c), ctx)
   }
   return { fired: () => fired }
 }

@@ -32,6 +32,7 @@ export interface Deployment {
   entityActivity: string
   ruleHits: string
   scoringState: string
+  scoreEvents: string
   alertsOf: (acquirerId: string) => string
 }
 
@@ -44,6 +45,7 @@ export function deployment(prefix: string): Deployment {
     entityActivity: `${prefix}.entity-activity`,
     ruleHits: `${prefix}.rule-hits`,
     scoringState: `${prefix}.scoring-state`,
+    scoreEvents: `${prefix}.score-events`,
     alertsOf: (acquirerId) => `${prefix}.alerts.${acquirerId}`,
   }
 }
@@ -64,6 +66,7 @@ export function serviceEnv(
     TOPIC_ENTITY_ACTIVITY: d.entityActivity,
     TOPIC_RULE_HITS: d.ruleHits,
     TOPIC_SCORING_STATE: d.scoringState,
+    TOPIC_SCORE_EVENTS: d.scoreEvents,
     ALERTS_TOPIC_PATTERN: `${d.prefix}.alerts.{acquirer}`,
     CHDB_PATH: chdbPath,
     SIMULATOR: 'off',
@@ -314,8 +317,10 @@ export interface GroupTopics {
 export function pipelineGroups(d: Deployment): GroupTopics[] {
   return [
     { groupId: d.group, topics: [d.transactions, d.merchantEvents] },
+    { groupId: `${d.group}.rules`, topics: [d.transactions, d.merchantEvents] },
     { groupId: `${d.group}.entities`, topics: [d.entityActivity] },
     { groupId: `${d.group}.scoring`, topics: [d.ruleHits] },
+    { groupId: `${d.group}.sink`, topics: [d.ruleHits, d.scoreEvents] },
   ]
 }
 

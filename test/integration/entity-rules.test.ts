@@ -3,8 +3,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Kafka, Partitioners } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { CompositeSink } from '../../ingest/composite-sink.ts'
-import { IngestStage } from '../../ingest/stage.ts'
 import { EventCodec } from '../../kafka/codec.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { sleep } from '../../lib/retry.ts'
@@ -12,25 +10,30 @@ import { buildRulesConfig, createEngine } from '../../rules/engine/config.ts'
 import { encodeActivity, entityKeyOf } from '../../rules/entity/activity.ts'
 import { buildEntityRules, EntityEngine } from '../../rules/entity/engine.ts'
 import { ENTITY_RULES } from '../../rules/entity/index.ts'
-import { EntityPublisher } from '../../rules/entity/publisher.ts'
 import { EntityStage } from '../../rules/entity/stage.ts'
 import { RULES } from '../../rules/index.ts'
-import { RulesStage } from '../../rules/stage.ts'
 import { TERMINAL_TRANSACTION } from '../../schemas/contract.ts'
 import type { MerchantEvent } from '../../schemas/types.generated.ts'
+import { SinkStage } from '../../sink/stage.ts'
 import { openStore, type Store } from '../../store/client.ts'
 import { insertMerchantEvents } from '../../store/merchant-events.ts'
 import { txn } from '../helpers/events.ts'
-import { createInputTopics, ingestSettings } from '../helpers/ingest.ts'
 import { testKafka, uniqueName, waitFor } from '../helpers/kafka.ts'
+import { createPathTopics, startPath } from '../helpers/stages.ts'
 
 describe('cross-merchant rules on the live stream', () => {
   let kafka: Kafka
   let dir: string
   let store: Store
   const codec = new EventCodec({})
-  const topics = { transactions: uniqueName('etx'), merchantEvents: uniqueName('eev') }
-  const activityTopic = uniqueName('eact')
+  const topics = {
+    transactions: uniqueName('etx'),
+    merchantEvents: uniqueName('eev'),
+    ruleHits: uniqueName('ehits'),
+    entityActivity: uniqueName('eact'),
+    scoreEvents: uniqueName('escore'),
+  }
+  const activityTopic = topics.entityActivity
   const entityGroup = uniqueName('entity')
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'warn')
   const cleanups: (() => Promise<void>)[] = []
@@ -47,7 +50,9 @@ describe('cross-merchant rules on the live stream', () => {
       kafka,
       store,
       engine,
+      codec,
       topic: activityTopic,
+      ruleHits: topics.ruleHits,
       groupId: entityGroup,
       logger,
       now: Date.now,
@@ -72,7 +77,7 @@ describe('cross-merchant rules on the live stream', () => {
     kafka = testKafka(inject('kafkaBrokers'))
     dir = mkdtempSync(join(tmpdir(), 'entity-rules-test-'))
     store = await openStore({ database: 'entity_test', chdbPath: join(dir, 'chdb') })
-    await createInputTopics(kafka, topics, 2, [activityTopic])
+    await createPathTopics(kafka, topics, 2)
   })
 
   afterAll(async () => {
@@ -83,32 +88,10 @@ describe('cross-merchant rules on the live stream', () => {
 
   it('fires card_spread for each of 3 merchants, and a restarted stage replays to the same rows', async () => {
     const config = buildRulesConfig({}, RULES)
-    const rulesStage = new RulesStage({
-      store,
-      engine: createEngine(config, {
-        timeZoneOf: () => '+08:00',
-        allowedLatenessMs: 6 * 3_600_000,
-      }),
-      topics,
-      logger,
-      now: Date.now,
-    })
-    const publisher = new EntityPublisher({ kafka, topic: activityTopic, now: Date.now })
-    await publisher.start()
-    const ingest = new IngestStage(ingestSettings(uniqueName('ingest'), topics), {
-      kafka,
-      store,
-      codec,
-      logger,
-      now: Date.now,
-      sleep,
-      sink: new CompositeSink([rulesStage, publisher]),
-    })
-    await ingest.start()
-    cleanups.push(async () => {
-      await ingest.stop()
-      await publisher.stop()
-    })
+    const engine = createEngine(config, { timeZoneOf: () => '+08:00', allowedLatenessMs: 6 * 3_600_000 })
+    // Ingest, the per-merchant rules (which publish the card activity) and the sink (which stores hits).
+    const path = await startPath({ kafka, store, codec, engine, topics, group: uniqueName('epath'), logger })
+    cleanups.push(() => path.stop())
     let stage = entityStage()
     await stage.start()
 
@@ -133,19 +116,19 @@ describe('cross-merchant rules on the live stream', () => {
     await waitFor(
       async () => (await cardSpreadHits()).length === 3,
       async () =>
-        `card_spread hits ${JSON.stringify(await cardSpreadHits())}, published ${publisher.published}`,
+        `card_spread hits ${JSON.stringify(await cardSpreadHits())}, activity ${path.rules.stats.activity}`,
     )
-    expect(publisher.published).toBe(3)
+    expect(path.rules.stats.activity).toBe(3)
     await stage.stop()
 
     // A restart with empty memory: the replay reaches the same three rows, not three more.
-    const before = stage.stats.hitsWritten
+    const before = stage.stats.hitsPublished
     stage = entityStage()
     await stage.start()
     cleanups.push(() => stage.stop())
     await waitFor(
-      async () => stage.stats.records >= 3 && stage.stats.hitsWritten >= 3,
-      () => `replayed ${stage.stats.records} records, wrote ${stage.stats.hitsWritten} hits`,
+      async () => stage.stats.records >= 3 && stage.stats.hitsPublished >= 3,
+      () => `replayed ${stage.stats.records} records, published ${stage.stats.hitsPublished} hits`,
     )
     expect(before).toBe(3)
     expect(stage.stats.replays).toBe(2)
@@ -160,13 +143,31 @@ describe('cross-merchant rules on the live stream', () => {
   it('remembers a terminal bound to its owner before the replay window, from the stored lifecycle events', async () => {
     // The owner bound the terminal 200 days ago: long gone from the activity topic (and never on this
     // one), but still in merchant_events. A second merchant binds it today.
-    const topic = uniqueName('eact-standing')
-    await createInputTopics(
+    const own = {
+      transactions: uniqueName('unused-t'),
+      merchantEvents: uniqueName('unused-e'),
+      ruleHits: uniqueName('hits-standing'),
+      entityActivity: uniqueName('eact-standing'),
+      scoreEvents: uniqueName('score-standing'),
+    }
+    const topic = own.entityActivity
+    await createPathTopics(kafka, own, 2)
+    const sink = new SinkStage({
       kafka,
-      { transactions: uniqueName('unused-t'), merchantEvents: uniqueName('unused-e') },
-      2,
-      [topic],
-    )
+      logger,
+      now: Date.now,
+      sleep,
+      retryInitialMs: 100,
+      retryMaxMs: 1000,
+      store,
+      codec,
+      topics: { ruleHits: own.ruleHits, scoreEvents: own.scoreEvents },
+      groupId: uniqueName('sink-standing'),
+      concurrency: 1,
+      maxPartSize: 500,
+    })
+    await sink.start()
+    cleanups.push(() => sink.stop())
     const day = 86_400_000
     const old = Date.now() - 200 * day
     const bound = (event_id: string, merchant_id: string, at: number, kind = 'TERMINAL_BOUND') => ({
@@ -200,6 +201,8 @@ describe('cross-merchant rules on the live stream', () => {
     const stage = new EntityStage({
       kafka,
       store,
+      codec,
+      ruleHits: own.ruleHits,
       engine: new EntityEngine({
         rules: buildEntityRules({ rules: { shared_terminal: { graceMinutes: 0 } } }, ENTITY_RULES),
         isWhitelisted: () => false,

@@ -20,7 +20,7 @@ describe('fault: liveness', () => {
     })
   }, 600_000)
 
-  for (const stage of ['ingest', 'entities', 'scoring'] as const) {
+  for (const stage of ['ingest', 'rules', 'entities', 'scoring', 'sink'] as const) {
     it(`the ${stage} stage keeps its membership through a slow part, and rejoins after being expelled with a part in hand`, async () => {
       await expulsionScenario(inject('kafkaBrokers'), {
         stage,

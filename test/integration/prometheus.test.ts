@@ -65,6 +65,7 @@ describe('Prometheus scrapes the running service; every dashboard and alert quer
         TOPIC_ENTITY_ACTIVITY: `${prefix}.entity-activity`,
         TOPIC_RULE_HITS: `${prefix}.rule-hits`,
         TOPIC_SCORING_STATE: `${prefix}.scoring-state`,
+        TOPIC_SCORE_EVENTS: `${prefix}.score-events`,
         ALERTS_TOPIC_PATTERN: `${prefix}.alerts.{acquirer}`,
         CHDB_PATH: join(dir, 'chdb'),
         CLICKHOUSE_DATABASE: 'prometheus_test',

@@ -1,63 +1,163 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Kafka } from 'kafkajs'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { IngestStage } from '../../ingest/stage.ts'
+import { EventCodec } from '../../kafka/codec.ts'
 import { createLogger } from '../../lib/logger.ts'
+import { sleep } from '../../lib/retry.ts'
 import { buildRulesConfig, createEngine } from '../../rules/engine/config.ts'
 import { RULES } from '../../rules/index.ts'
 import { RulesStage } from '../../rules/stage.ts'
+import { RULE_HIT, TERMINAL_TRANSACTION } from '../../schemas/contract.ts'
+import type { RuleHit, TerminalTransaction } from '../../schemas/types.generated.ts'
 import { openStore, type Store } from '../../store/client.ts'
 import { txn } from '../helpers/events.ts'
+import { readAll } from '../helpers/faults.ts'
+import { ingestSettings } from '../helpers/ingest.ts'
+import { testKafka, uniqueName, waitFor } from '../helpers/kafka.ts'
+import { createPathTopics, type PathTopics } from '../helpers/stages.ts'
 
-const DAY = 86_400_000
+const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent')
+const codec = new EventCodec({})
+const timing = { retryInitialMs: 100, retryMaxMs: 1000 }
 
-describe('rules stage memory: idle merchants leave the engine', () => {
-  let store: Store
+/** Card testing at one merchant on one local day: 30 attempts on 30 cards, every other one declined. */
+function burst(merchant: string, day: number): TerminalTransaction[] {
+  return Array.from({ length: 30 }, (_, i) =>
+    txn({
+      merchant_id: merchant,
+      event_time: day + i * 60_000,
+      card_token: `tok-${merchant}-${i}`,
+      response_code: i % 2 === 0 ? '05' : '00',
+    }),
+  )
+}
+
+describe('the rules stage, off the ClickHouse write', () => {
+  let kafka: Kafka
   let dir: string
+  let store: Store
+  const cleanups: (() => Promise<void>)[] = []
 
   beforeAll(async () => {
+    kafka = testKafka(inject('kafkaBrokers'))
     dir = mkdtempSync(join(tmpdir(), 'rules-stage-'))
     store = await openStore({ database: 'stage_test', chdbPath: join(dir, 'chdb') })
   })
 
   afterAll(async () => {
+    for (const c of cleanups.reverse()) await c()
     await store?.close()
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it('drops a merchant idle for longer than the widest rule window, by event time, and keeps the active one', async () => {
+  function topicsOf(prefix: string): PathTopics {
+    return {
+      transactions: uniqueName(`${prefix}-t`),
+      merchantEvents: uniqueName(`${prefix}-e`),
+      ruleHits: uniqueName(`${prefix}-h`),
+      entityActivity: uniqueName(`${prefix}-a`),
+      scoreEvents: uniqueName(`${prefix}-s`),
+    }
+  }
+
+  function rulesStage(topics: PathTopics, group: string): RulesStage {
     const engine = createEngine(buildRulesConfig({}, RULES), {
       timeZoneOf: () => '+08:00',
-      allowedLatenessMs: 0,
+      allowedLatenessMs: 6 * 3_600_000,
     })
-    const stage = new RulesStage({
+    return new RulesStage({
+      kafka,
+      logger,
+      now: Date.now,
+      sleep,
+      ...timing,
       store,
       engine,
-      topics: { transactions: 't', merchantEvents: 'e' },
-      logger: createLogger('silent'),
-      now: Date.now,
+      codec,
+      topics,
+      groupId: `${group}.rules`,
+      storeGroupId: group,
+      concurrency: 1,
+      maxPartSize: 10,
+      maxFutureSkewMs: 300_000,
+      allowedLatenessMs: 6 * 3_600_000,
     })
-    const start = Date.UTC(2026, 0, 1)
-    stage.process({ kind: 'transactions', items: [txn({ merchant_id: 'idle', event_time: start })] }, 0)
-    stage.process({ kind: 'transactions', items: [txn({ merchant_id: 'busy', event_time: start })] }, 0)
-    expect(engine.merchantCount).toBe(2)
+  }
 
-    // Just inside the widest window: nothing is dropped yet.
-    const widest = engine.retentionDays * DAY
-    stage.process(
-      { kind: 'transactions', items: [txn({ merchant_id: 'busy', event_time: start + widest - DAY })] },
-      0,
-    )
-    expect(engine.has('acq-test', 'idle')).toBe(true)
+  function ingest(topics: PathTopics, group: string): IngestStage {
+    return new IngestStage(ingestSettings(group, topics), {
+      kafka,
+      store,
+      codec,
+      logger,
+      now: Date.now,
+      sleep,
+    })
+  }
 
-    // A day past it, by event time (the clock plays no part): the idle merchant goes.
-    stage.process(
-      { kind: 'transactions', items: [txn({ merchant_id: 'busy', event_time: start + widest + DAY })] },
-      0,
+  async function produce(topic: string, txns: TerminalTransaction[]): Promise<void> {
+    const producer = kafka.producer()
+    await producer.connect()
+    await producer.send({
+      topic,
+      messages: await Promise.all(
+        txns.map(async (t) => ({
+          key: t.merchant_id,
+          value: await codec.encode(TERMINAL_TRANSACTION, t, 'avro'),
+        })),
+      ),
+    })
+    await producer.disconnect()
+  }
+
+  /** The decline_ratio hit updates on the hits topic, committed ones only, decoded. */
+  async function declineHits(topic: string, atLeast: number): Promise<RuleHit[]> {
+    const out: RuleHit[] = []
+    for (const m of await readAll(kafka, topic, { atLeast, quietMs: 1_500 })) {
+      const d = await codec.decodeInternal(RULE_HIT, m.value)
+      if (d.ok && d.record.rule_id === 'decline_ratio') out.push(d.record)
+    }
+    return out
+  }
+
+  it('rebuilds only once the store holds what it read: a restart ahead of ingest waits for it', async () => {
+    const topics = topicsOf('wait')
+    const group = uniqueName('wait')
+    await createPathTopics(kafka, topics, 1)
+    const events = burst('m-waits', Date.UTC(2026, 10, 21, 2))
+    // The rules stage alone takes the first half: nothing is stored yet.
+    await produce(topics.transactions, events.slice(0, 15))
+    const first = rulesStage(topics, group)
+    await first.start()
+    await waitFor(
+      async () => first.stats.events >= 15,
+      () => `rules took ${first.stats.events} of 15`,
     )
-    expect(engine.has('acq-test', 'idle')).toBe(false)
-    expect(engine.has('acq-test', 'busy')).toBe(true)
-    expect(engine.merchantCount).toBe(1)
-    await stage.flush()
+    await first.stop()
+
+    // Restarted with empty memory and ingest still not running: it must not rebuild from an empty store.
+    const second = rulesStage(topics, group)
+    await second.start()
+    cleanups.push(() => second.stop())
+    await produce(topics.transactions, events.slice(15))
+    await sleep(4_000)
+    expect(second.stats.rebuilds).toBe(0)
+    expect(second.stats.events).toBe(0)
+
+    // Ingest stores the lot; the rules stage rebuilds the first half from it and takes the second.
+    const storing = ingest(topics, group)
+    await storing.start()
+    cleanups.push(() => storing.stop())
+    await waitFor(
+      async () => second.stats.events >= 15,
+      () =>
+        `stored ${storing.stats.stored}, rebuilds ${second.stats.rebuilds}, rules took ${second.stats.events}`,
+    )
+    expect(second.stats.rebuilds).toBe(1)
+    const hits = await declineHits(topics.ruleHits, 1)
+    expect(hits.at(-1)?.detail).toBe('15 of 30 attempts declined today across 15 cards')
   })
 })

@@ -3,19 +3,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Kafka, Producer } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { IngestStage } from '../../ingest/stage.ts'
 import { EventCodec } from '../../kafka/codec.ts'
 import { createLogger } from '../../lib/logger.ts'
-import { sleep } from '../../lib/retry.ts'
 import { buildRulesConfig, createEngine } from '../../rules/engine/config.ts'
 import { RULES } from '../../rules/index.ts'
-import { RulesStage } from '../../rules/stage.ts'
 import { TERMINAL_TRANSACTION } from '../../schemas/contract.ts'
 import type { TerminalTransaction } from '../../schemas/types.generated.ts'
 import { openStore, type Store } from '../../store/client.ts'
 import { txn } from '../helpers/events.ts'
-import { createInputTopics, ingestSettings } from '../helpers/ingest.ts'
 import { testKafka, uniqueName, waitFor } from '../helpers/kafka.ts'
+import { createPathTopics, type RunningPath, startPath } from '../helpers/stages.ts'
 
 interface HitRow {
   rule_id: string
@@ -34,10 +31,16 @@ describe('rule engine on the live stream', () => {
   let producer: Producer
   let dir: string
   const codec = new EventCodec({})
-  const topics = { transactions: uniqueName('rtx'), merchantEvents: uniqueName('rev') }
+  const topics = {
+    transactions: uniqueName('rtx'),
+    merchantEvents: uniqueName('rev'),
+    ruleHits: uniqueName('rhits'),
+    entityActivity: uniqueName('ract'),
+    scoreEvents: uniqueName('rscore'),
+  }
   const groupId = uniqueName('rules')
   const config = buildRulesConfig({}, RULES)
-  let running: { store: Store; consumer: IngestStage; stage: RulesStage } | null = null
+  let running: { store: Store; path: RunningPath } | null = null
 
   /** One instance of the pipeline: a fresh engine (empty memory), the same chDB directory and group. */
   async function startInstance() {
@@ -47,24 +50,14 @@ describe('rule engine on the live stream', () => {
       allowedLatenessMs: 6 * 3_600_000,
     })
     const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'warn')
-    const stage = new RulesStage({ store, engine, topics, logger, now: Date.now })
-    const consumer = new IngestStage(ingestSettings(groupId, topics), {
-      kafka,
-      store,
-      codec,
-      logger,
-      now: Date.now,
-      sleep,
-      sink: stage,
-    })
-    await consumer.start()
-    running = { store, consumer, stage }
+    const path = await startPath({ kafka, store, codec, engine, topics, group: groupId, logger })
+    running = { store, path }
     return running
   }
 
   async function stopInstance() {
     if (running === null) return
-    await running.consumer.stop()
+    await running.path.stop()
     await running.store.close()
     running = null
   }
@@ -94,7 +87,7 @@ describe('rule engine on the live stream', () => {
   beforeAll(async () => {
     kafka = testKafka(inject('kafkaBrokers'))
     dir = mkdtempSync(join(tmpdir(), 'rules-test-'))
-    await createInputTopics(kafka, topics, 2)
+    await createPathTopics(kafka, topics, 2)
     producer = kafka.producer()
     await producer.connect()
   })
@@ -118,23 +111,27 @@ describe('rule engine on the live stream', () => {
   )
 
   it('writes no hit while the day is under the count floor', async () => {
-    const { consumer, store } = await startInstance()
+    const { path, store } = await startInstance()
     await produce(attempts.slice(0, 15))
     await waitFor(
-      async () => consumer.stats.stored >= 15,
-      () => `stored ${consumer.stats.stored} of 15`,
+      async () => path.ingest.stats.stored >= 15 && path.rules.stats.events >= 15,
+      () => `stored ${path.ingest.stats.stored}, rules took ${path.rules.stats.events} of 15`,
     )
     expect(await hits(store, 'decline_ratio')).toEqual([])
+    expect(path.rules.stats.hits).toBe(0)
   })
 
   it('continues the window after a restart: the first half still counts', async () => {
     await stopInstance()
-    const { consumer, store } = await startInstance()
+    const { path, store } = await startInstance()
     await produce(attempts.slice(15))
     await waitFor(
-      async () => consumer.stats.stored >= 15,
-      () => `stored ${consumer.stats.stored} of 15 after the restart`,
+      async () => path.ingest.stats.stored >= 15 && path.rules.stats.events >= 15,
+      () =>
+        `stored ${path.ingest.stats.stored}, rules took ${path.rules.stats.events} of 15 after the restart`,
     )
+    // The restarted rules stage rebuilt the partition from the store, up to its committed offsets.
+    expect(path.rules.stats.rebuilds).toBeGreaterThanOrEqual(1)
     await waitFor(
       async () => (await hits(store, 'decline_ratio')).length === 1,
       () => 'no decline_ratio hit after the restart',
@@ -154,11 +151,14 @@ describe('rule engine on the live stream', () => {
   it('does not count the same attempts again when they are produced twice', async () => {
     const current = running
     if (current === null) throw new Error('no running instance')
-    const before = current.consumer.stats.duplicates
+    const { ingest, rules } = current.path
+    const before = { stored: ingest.stats.duplicates, rules: rules.stats.duplicates }
     await produce(attempts)
     await waitFor(
-      async () => current.consumer.stats.duplicates >= before + 30,
-      () => `duplicates ${current.consumer.stats.duplicates - before} of 30`,
+      async () =>
+        ingest.stats.duplicates >= before.stored + 30 && rules.stats.duplicates >= before.rules + 30,
+      () =>
+        `duplicates: stored ${ingest.stats.duplicates - before.stored}, rules ${rules.stats.duplicates - before.rules} of 30`,
     )
     const [hit] = await hits(current.store, 'decline_ratio')
     expect(hit?.detail).toBe('15 of 30 attempts declined today across 15 cards')

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Kafka } from 'kafkajs'
+import type { Kafka, Producer } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { EventCodec } from '../../kafka/codec.ts'
 import { ensureTopics } from '../../kafka/topics.ts'
@@ -10,10 +10,11 @@ import { sleep } from '../../lib/retry.ts'
 import { buildRulesConfig } from '../../rules/engine/config.ts'
 import type { HitUpdate } from '../../rules/engine/engine.ts'
 import { ENTITY_RULES } from '../../rules/entity/index.ts'
+import { hitMessages } from '../../rules/hits.ts'
 import { RULES } from '../../rules/index.ts'
 import { tailAlerts } from '../../scoring/alerts-reader.ts'
-import { HitPublisher } from '../../scoring/hits.ts'
 import { ScoringStage } from '../../scoring/stage.ts'
+import { SinkStage } from '../../sink/stage.ts'
 import { openStore, type Store } from '../../store/client.ts'
 import { testKafka, uniqueName, waitFor } from '../helpers/kafka.ts'
 
@@ -48,10 +49,21 @@ describe('scoring stage on the real broker', () => {
   let kafka: Kafka
   let dir: string
   let store: Store
-  let hits: HitPublisher
+  let producer: Producer
+  let sink: SinkStage
   const codec = new EventCodec({})
   const prefix = uniqueName('score')
-  const topics = { hits: `${prefix}.rule-hits`, state: `${prefix}.scoring-state` }
+  const topics = {
+    hits: `${prefix}.rule-hits`,
+    state: `${prefix}.scoring-state`,
+    scoreEvents: `${prefix}.score-events`,
+  }
+  /** Hit updates onto the hits topic, as the rules stages publish them. */
+  const hits = {
+    publish: async (h: readonly HitUpdate[]) => {
+      await producer.send({ topic: topics.hits, acks: -1, messages: await hitMessages(codec, h) })
+    },
+  }
   const alertTopicOf = (acquirerId: string) => `${prefix}.alerts.${acquirerId}`
   const groupId = `${prefix}-scoring`
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'warn')
@@ -60,7 +72,6 @@ describe('scoring stage on the real broker', () => {
   async function startStage(): Promise<ScoringStage> {
     const s = new ScoringStage({
       kafka,
-      store,
       codec,
       model: () => model,
       topics,
@@ -131,23 +142,48 @@ describe('scoring stage on the real broker', () => {
     return rs.json<T>()
   }
 
+  /** Waits until the sink has stored every score event published so far. */
+  async function sunk(scoreEvents: number): Promise<void> {
+    await waitFor(
+      async () => sink.stats.scoreEvents >= scoreEvents,
+      () => `the sink stored ${sink.stats.scoreEvents} of ${scoreEvents} score events`,
+    )
+  }
+
   beforeAll(async () => {
     kafka = testKafka(inject('kafkaBrokers'))
     dir = mkdtempSync(join(tmpdir(), 'scoring-test-'))
     store = await openStore({ database: 'scoring_test', chdbPath: join(dir, 'chdb') })
-    await ensureTopics(kafka, [topics.hits], { partitions: 2, replicationFactor: 1 })
+    await ensureTopics(kafka, [topics.hits, topics.scoreEvents], { partitions: 2, replicationFactor: 1 })
     await ensureTopics(kafka, [topics.state], {
       partitions: 2,
       replicationFactor: 1,
       configEntries: { [topics.state]: [{ name: 'cleanup.policy', value: 'compact' }] },
     })
-    hits = new HitPublisher(kafka, topics.hits)
-    await hits.start()
+    producer = kafka.producer()
+    await producer.connect()
+    // The sink stores what scoring decides, as the service runs it beside the scoring stage.
+    sink = new SinkStage({
+      kafka,
+      store,
+      codec,
+      topics: { ruleHits: topics.hits, scoreEvents: topics.scoreEvents },
+      groupId: `${prefix}-sink`,
+      concurrency: 2,
+      maxPartSize: 500,
+      logger,
+      now: Date.now,
+      sleep,
+      retryInitialMs: 100,
+      retryMaxMs: 1000,
+    })
+    await sink.start()
   })
 
   afterAll(async () => {
     await stage?.stop()
-    await hits?.stop()
+    await sink?.stop()
+    await producer?.disconnect()
     await store?.close()
     rmSync(dir, { recursive: true, force: true })
   })
@@ -195,7 +231,10 @@ describe('scoring stage on the real broker', () => {
     expect(b.map((x) => [x.merchant_id, x.category, x.level])).toEqual([['m-b1', 'COMPLIANCE', 'HIGH']])
     expect(s.stats.bad).toBe(0)
 
-    // ClickHouse: the alerts, the scores with their breakdown, the case regulation asks for.
+    // ClickHouse, through the sink: the alerts, the scores with their breakdown, the case regulation
+    // asks for. Three merchants changed, one score event each.
+    await sunk(3)
+    expect(sink.stats.bad).toBe(0)
     const stored = await rows<{ alert_id: string; merchant_id: string; level: string; acquirer_id: string }>(
       'SELECT alert_id, merchant_id, level, acquirer_id FROM alerts FINAL ORDER BY acquirer_id',
       {},

@@ -1,0 +1,43 @@
+import type { ScoreChange } from '../schemas/types.generated.ts'
+import type { CategoryScore, Contribution } from './model.ts'
+
+/**
+ * The most hits a stored breakdown lists: the counted ones first, then the strongest of the others.
+ * A merchant can hold hundreds of live hits; writing them all on every change made scoring's cost
+ * grow with the square of a merchant's history. `hit_count` still says how many there are.
+ */
+export const BREAKDOWN_MAX = 24
+
+/** The breakdown of a score as stored (JSON): counted hits first, then the strongest uncounted, bounded. */
+export function breakdownOf(contributions: readonly Contribution[]): object[] {
+  return contributions.slice(0, BREAKDOWN_MAX).map((c) => ({
+    hit_id: c.hit.hitId,
+    rule_id: c.hit.ruleId,
+    rule_version: c.hit.ruleVersion,
+    family: c.family,
+    strong: c.strong,
+    counted: c.counted,
+    points: c.points,
+    decayed_points: Math.round(c.decayed * 100) / 100,
+    observed: c.hit.observed,
+    threshold: c.hit.threshold,
+    window_start: c.hit.windowStart,
+    window_end: c.hit.windowEnd,
+    detected_at: c.hit.detectedAt,
+    sample_txn_ids: c.hit.sampleTxnIds,
+    detail: c.hit.detail,
+  }))
+}
+
+/** A category's score as the score event carries it to the sink. */
+export function scoreChangeOf(result: CategoryScore, at: number): ScoreChange {
+  return {
+    category: result.category,
+    score: result.score,
+    level: result.level,
+    hit_count: result.contributions.length,
+    families: [...result.families],
+    breakdown: JSON.stringify(breakdownOf(result.contributions)),
+    scored_at: at,
+  }
+}

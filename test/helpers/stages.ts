@@ -1,0 +1,109 @@
+import type { Kafka } from 'kafkajs'
+import { IngestStage } from '../../ingest/stage.ts'
+import type { EventCodec } from '../../kafka/codec.ts'
+import { ensureTopics } from '../../kafka/topics.ts'
+import type { Logger } from '../../lib/logger.ts'
+import { sleep } from '../../lib/retry.ts'
+import type { RuleEngine } from '../../rules/engine/engine.ts'
+import { RulesStage } from '../../rules/stage.ts'
+import { SinkStage } from '../../sink/stage.ts'
+import type { Store } from '../../store/client.ts'
+import { ingestSettings } from './ingest.ts'
+
+/** The topics of the store → rules → sink path of one test. */
+export interface PathTopics {
+  transactions: string
+  merchantEvents: string
+  ruleHits: string
+  entityActivity: string
+  scoreEvents: string
+}
+
+/** Creates the path's topics (inputs and their DLQs, hits, activity, score events). */
+export async function createPathTopics(kafka: Kafka, t: PathTopics, partitions: number): Promise<void> {
+  await ensureTopics(
+    kafka,
+    [
+      t.transactions,
+      t.merchantEvents,
+      `${t.transactions}.dlq`,
+      `${t.merchantEvents}.dlq`,
+      t.ruleHits,
+      t.entityActivity,
+      t.scoreEvents,
+    ],
+    { partitions, replicationFactor: 1 },
+  )
+}
+
+export interface RunningPath {
+  ingest: IngestStage
+  rules: RulesStage
+  sink: SinkStage
+  stop(): Promise<void>
+}
+
+/**
+ * The three stages a rule hit takes to ClickHouse, as the service wires them: ingest stores the input,
+ * the rules stage turns it into hits on their topic (rebuilding from the store when it takes a
+ * partition), the sink stores the hits. Fast retries; `group` prefixes the three consumer groups.
+ */
+export async function startPath(opts: {
+  kafka: Kafka
+  store: Store
+  codec: EventCodec
+  engine: RuleEngine
+  topics: PathTopics
+  group: string
+  logger: Logger
+}): Promise<RunningPath> {
+  const { kafka, store, codec, engine, topics, group, logger } = opts
+  const timing = { retryInitialMs: 100, retryMaxMs: 1000 }
+  const ingest = new IngestStage(
+    ingestSettings(group, { transactions: topics.transactions, merchantEvents: topics.merchantEvents }),
+    { kafka, store, codec, logger, now: Date.now, sleep },
+  )
+  const rules = new RulesStage({
+    kafka,
+    logger,
+    now: Date.now,
+    sleep,
+    ...timing,
+    store,
+    engine,
+    codec,
+    topics,
+    groupId: `${group}.rules`,
+    storeGroupId: group,
+    concurrency: 2,
+    maxPartSize: 500,
+    maxFutureSkewMs: 300_000,
+    allowedLatenessMs: 6 * 3_600_000,
+  })
+  const sink = new SinkStage({
+    kafka,
+    logger,
+    now: Date.now,
+    sleep,
+    ...timing,
+    store,
+    codec,
+    topics: { ruleHits: topics.ruleHits, scoreEvents: topics.scoreEvents },
+    groupId: `${group}.sink`,
+    concurrency: 2,
+    maxPartSize: 500,
+  })
+  await ingest.start()
+  await rules.start()
+  await sink.start()
+  return {
+    ingest,
+    rules,
+    sink,
+    stop: async () => {
+      await rules.stop()
+      await sink.stop()
+      await ingest.stop()
+    },
+  }
+}
