@@ -396,6 +396,12 @@ export class StageRunner {
     }
     consumer.on(events.FETCH, fetched)
     consumer.on(events.START_BATCH_PROCESS, fetched)
+    // A fetch that brought only transaction markers calls no handler; its offsets are committed here, so
+    // a stage reading a transactional topic reaches the topic's end.
+    consumer.on(events.END_BATCH_PROCESS, (e) => {
+      if (consumer !== this.#consumer || e.payload.batchSize !== 0) return
+      void this.#commitMarkers(e.payload.topic, e.payload.partition, e.payload.lastOffset)
+    })
     consumer.on(events.REBALANCING, () => {
       if (consumer !== this.#consumer) return
       this.#joined = false
@@ -587,7 +593,11 @@ export class StageRunner {
         const messages = batch.messages.slice(i, i + size)
         const last = messages[messages.length - 1]
         if (last === undefined) break
-        const nextOffset = (BigInt(last.offset) + 1n).toString()
+        // The batch's last part commits past the transaction markers that may close the batch (they are
+        // records too, never handed over): a consumer of a transactional topic would otherwise stay one
+        // record behind its end forever.
+        const isLast = i + size >= batch.messages.length
+        const nextOffset = ((isLast ? BigInt(batch.lastOffset()) : BigInt(last.offset)) + 1n).toString()
         this.#inFlight.set(k, this.#deps.now())
         try {
           await this.#handler.process(
@@ -720,6 +730,25 @@ export class StageRunner {
     entry.owned = false
     entry.committed = null
     await this.#releaseKeys([key(topic, partition)])
+  }
+
+  /**
+   * Commits past a batch of nothing but transaction markers, when the partition is owned, nothing of it
+   * is in hand, and its last commit is behind. Best effort: a failure leaves a marker's worth of lag,
+   * which the next part's commit covers.
+   */
+  async #commitMarkers(topic: string, partition: number, lastOffset: string): Promise<void> {
+    const k = key(topic, partition)
+    const entry = this.#entries.get(k)
+    if (entry === undefined || !entry.owned || this.#inFlight.has(k)) return
+    const next = (BigInt(lastOffset) + 1n).toString()
+    if (entry.committed !== null && BigInt(entry.committed) >= BigInt(next)) return
+    try {
+      await this.#consumer?.commitOffsets([{ topic, partition, offset: next }])
+      if (this.#entries.get(k) === entry && !this.#inFlight.has(k)) entry.committed = next
+    } catch {
+      // Retried by the next part, or by the next marker-only batch.
+    }
   }
 
   async #commit(topic: string, partition: number, offset: string): Promise<void> {
