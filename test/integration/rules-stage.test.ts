@@ -5,6 +5,7 @@ import type { Kafka } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { IngestStage } from '../../ingest/stage.ts'
 import { EventCodec } from '../../kafka/codec.ts'
+import { transactionalProducer } from '../../kafka/transactions.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { sleep } from '../../lib/retry.ts'
 import { buildRulesConfig, createEngine } from '../../rules/engine/config.ts'
@@ -122,6 +123,30 @@ describe('the rules stage, off the ClickHouse write', () => {
     }
     return out
   }
+
+  it('is not protected by producer fencing on this broker: why a stage confirms its membership before committing', async () => {
+    // Two transactional producers with one id, as an expelled owner and its successor would hold: on
+    // Kafka 4 with kafkajs both commit (no epoch fencing for this client, no KIP-447 group metadata), so
+    // the stages cannot rely on fencing and check their generation right before each commit instead.
+    const topic = uniqueName('fence')
+    await createPathTopics(kafka, { ...topicsOf('fence'), ruleHits: topic }, 1)
+    const id = uniqueName('fence-txn')
+    const old = await transactionalProducer(kafka, id)
+    const successor = await transactionalProducer(kafka, id)
+    try {
+      const t = await old.transaction()
+      await t.send({ topic, messages: [{ value: 'from the old owner' }] })
+      await t.commit()
+      const u = await successor.transaction()
+      await u.send({ topic, messages: [{ value: 'from the successor' }] })
+      await u.commit()
+    } finally {
+      await old.disconnect()
+      await successor.disconnect()
+    }
+    const values = (await readAll(kafka, topic, { atLeast: 2, quietMs: 1_000 })).map((m) => String(m.value))
+    expect(values).toEqual(['from the old owner', 'from the successor'])
+  })
 
   it('rebuilds only once the store holds what it read: a restart ahead of ingest waits for it', async () => {
     const topics = topicsOf('wait')
