@@ -419,8 +419,7 @@ export const CONFIG_SPEC = {
       default: 600,
       min: 1,
       max: 1_000_000,
-      description:
-        'Requests one API key (or, without a key, one client address) may make per window; more get 429.',
+      description: 'Requests one API key may make per window; more get 429.',
     }),
     rateLimitWindowMs: int({
       env: 'API_RATE_LIMIT_WINDOW_MS',
@@ -428,6 +427,22 @@ export const CONFIG_SPEC = {
       min: 1000,
       max: 3_600_000,
       description: 'Window of the rate limit, ms.',
+    }),
+    authFailureMax: int({
+      env: 'API_AUTH_FAILURE_MAX',
+      default: 20,
+      min: 1,
+      max: 1_000_000,
+      description:
+        'Failed authentications (no key, or a malformed, unknown or revoked one) one client address may have per rate-limit window; beyond, its requests are answered 429 before their key is looked up, except with a key already known to be good.',
+    }),
+    authFailureTotalMax: int({
+      env: 'API_AUTH_FAILURE_TOTAL_MAX',
+      default: 600,
+      min: 1,
+      max: 10_000_000,
+      description:
+        'Failed authentications all addresses together may have per rate-limit window; beyond, only keys already known to be good are served (a flood of invented keys from many addresses costs no store look-ups).',
     }),
     keyCacheMs: int({
       env: 'API_KEY_CACHE_MS',
