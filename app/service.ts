@@ -21,10 +21,11 @@ import { RulesStage } from '../rules/stage.ts'
 import { HitPublisher } from '../scoring/hits.ts'
 import type { ScoringModel } from '../scoring/model.ts'
 import { ScoringStage } from '../scoring/stage.ts'
-import { TrafficSimulator } from '../simulator/generator.ts'
+import { SIMULATED_ACQUIRERS, TrafficSimulator } from '../simulator/generator.ts'
 import { parseLate } from '../simulator/late.ts'
 import { LiveSimulator } from '../simulator/producer.ts'
 import type { Store } from '../store/client.ts'
+import { openAcquirers } from './acquirers.ts'
 import { codecFor, openConfiguredStore } from './clients.ts'
 import { combinedWhitelist } from './whitelist.ts'
 
@@ -148,6 +149,14 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     if (created.length > 0) log.info({ created }, 'created topics')
 
     const codec = codecFor(config)
+    const simulate = config.simulator.mode === 'on' || (config.simulator.mode === 'auto' && local !== null)
+    // The simulated traffic's acquirers are served too: they are the deployment's while it simulates.
+    const acquirers = await openAcquirers(
+      config,
+      { store, kafka, logger: log, now: deps.now, sleep: deps.sleep },
+      simulate ? SIMULATED_ACQUIRERS : [],
+    )
+    cleanups.push(acquirers.stop)
 
     const zones = config.time.acquirerTimeZones
     const timeZoneOf = (acquirerId: string) => zones[acquirerId] ?? config.time.defaultTimeZone
@@ -300,6 +309,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
         now: deps.now,
         sleep: deps.sleep,
         metrics,
+        acquirers: acquirers.registry,
         ...(rules === null ? {} : { sink: new CompositeSink([rules.stage, rules.publisher]) }),
       },
     )
@@ -361,7 +371,6 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     }
 
     let simulator: LiveSimulator | null = null
-    const simulate = config.simulator.mode === 'on' || (config.simulator.mode === 'auto' && local !== null)
     if (simulate) {
       simulator = new LiveSimulator(
         kafka,
@@ -392,6 +401,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
         registry: metrics.registry,
         // Ready when the consumers are in their groups and not stuck retrying.
         probes: { kafka: () => ingest.ready && (stage?.ready ?? true) },
+        acquirers: acquirers.registry,
         onWhitelistChange: (entries) => {
           granted = entries
           applyWhitelist()
@@ -456,9 +466,18 @@ async function startApiOnly(
   const store = await openConfiguredStore(config, log, metrics)
   cleanups.push(() => store.close())
   const brokers = config.kafka.brokers
+  const kafka = brokers.length > 0 ? createKafka(config.kafka, brokers, log) : null
+  const acquirers = await openAcquirers(config, {
+    store,
+    kafka,
+    logger: log,
+    now: deps.now,
+    sleep: deps.sleep,
+  })
+  cleanups.push(acquirers.stop)
   let kafkaProbe: (() => Promise<boolean>) | undefined
-  if (brokers.length > 0) {
-    const admin = createKafka(config.kafka, brokers, log).admin()
+  if (kafka !== null) {
+    const admin = kafka.admin()
     cleanups.push(() => admin.disconnect())
     kafkaProbe = async () => {
       try {
@@ -476,6 +495,7 @@ async function startApiOnly(
     logger: log,
     now: deps.now,
     registry: metrics.registry,
+    acquirers: acquirers.registry,
     ...(kafkaProbe === undefined ? {} : { probes: { kafka: kafkaProbe } }),
   })
   cleanups.push(() => api.close())
