@@ -2,6 +2,7 @@ import type { Kafka } from 'kafkajs'
 import { ensureTopics, type TopicSettings } from '../kafka/topics.ts'
 import { asRiskError, isRiskError, RiskError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
+import { retryWhileRetriable } from '../lib/retry.ts'
 import { readRegisteredAcquirers, writeRegisteredAcquirer } from '../store/acquirers.ts'
 import type { Store } from '../store/client.ts'
 import {
@@ -51,9 +52,12 @@ export interface AcquirerRegistryOptions {
   readonly reservedTopics: readonly string[]
   readonly logger: Logger
   readonly now: () => number
+  /** Waits between the few attempts at creating a topic (a broker's metadata lags a moment). */
+  readonly sleep: (ms: number) => Promise<void>
 }
 
 const CONFIG_KEY = 'acquirers.known (ACQUIRERS)'
+const TOPIC_ATTEMPTS = 6
 
 function configError(message: string): RiskError {
   return new RiskError('RISK_ERR_CONFIG', `${CONFIG_KEY}: ${message}`, {
@@ -269,7 +273,16 @@ export class AcquirerRegistry {
   async #createTopics(topics: readonly string[]): Promise<void> {
     const kafka = this.#opts.kafka
     if (kafka === null || topics.length === 0) return
-    const created = await ensureTopics(kafka, topics, this.#opts.topicSettings)
+    // Right after other topics were created, the broker may answer a metadata request with "does not
+    // host this topic-partition" for a moment: a few attempts, then the error is the caller's.
+    let attempts = 0
+    const created = await retryWhileRetriable(() => ensureTopics(kafka, topics, this.#opts.topicSettings), {
+      initialMs: 200,
+      maxMs: 2_000,
+      shouldContinue: () => ++attempts < TOPIC_ATTEMPTS,
+      onRetry: (error, attempt) => this.#log.warn({ ...error.toLog(), attempt }, 'retrying alert topics'),
+      sleep: this.#opts.sleep,
+    })
     if (created.length > 0) this.#log.info({ created }, 'created alert topics')
   }
 }

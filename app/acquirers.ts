@@ -30,7 +30,13 @@ export interface OpenedAcquirers {
  */
 export async function openAcquirers(
   config: Config,
-  deps: { store: Store; kafka: Kafka | null; logger: Logger; now: () => number },
+  deps: {
+    store: Store
+    kafka: Kafka | null
+    logger: Logger
+    now: () => number
+    sleep: (ms: number) => Promise<void>
+  },
   also: readonly string[] = [],
 ): Promise<OpenedAcquirers> {
   const registry = await AcquirerRegistry.open({
@@ -45,6 +51,7 @@ export async function openAcquirers(
     reservedTopics: serviceTopics(config.topics),
     logger: deps.logger,
     now: deps.now,
+    sleep: deps.sleep,
   })
   const known = registry.list().map((a) => a.acquirerId)
   if (known.length === 0) {

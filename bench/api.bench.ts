@@ -160,7 +160,13 @@ try {
   const defaults = loadConfig({ env: {} })
   const config = { ...defaults.api, rateLimitMax: 1_000_000 }
   const logger = createLogger('silent')
-  const acquirers = await openAcquirers(defaults, { store, kafka: null, logger, now: () => NOW })
+  const acquirers = await openAcquirers(defaults, {
+    store,
+    kafka: null,
+    logger,
+    now: () => NOW,
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  })
   const app = await buildApp({ store, config, now: () => NOW, acquirers: acquirers.registry })
   const analyst = await createApiKey(
     store,

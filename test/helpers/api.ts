@@ -6,6 +6,7 @@ import { createApiKey } from '../../dashboard-api/repositories/api-keys.ts'
 import type { Role } from '../../dashboard-api/schemas.ts'
 import { chTime, insertRows } from '../../dashboard-api/sql.ts'
 import { createLogger } from '../../lib/logger.ts'
+import { sleep } from '../../lib/retry.ts'
 import type { MerchantEvent, TerminalTransaction } from '../../schemas/types.generated.ts'
 import type { Store } from '../../store/client.ts'
 import { insertMerchantEvents } from '../../store/merchant-events.ts'
@@ -34,6 +35,7 @@ export function testAcquirers(store: Store, known: readonly string[] = []): Prom
     reservedTopics: [],
     logger: createLogger('silent'),
     now: Date.now,
+    sleep,
   })
 }
 

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'v
 import { AcquirerRegistry, type AcquirerRegistryOptions } from '../../acquirers/registry.ts'
 import { ensureTopics } from '../../kafka/topics.ts'
 import { createLogger } from '../../lib/logger.ts'
+import { sleep } from '../../lib/retry.ts'
 import { writeRegisteredAcquirer } from '../../store/acquirers.ts'
 import { openStore, type Store } from '../../store/client.ts'
 import { testKafka, uniqueName } from '../helpers/kafka.ts'
@@ -49,6 +50,7 @@ describe('acquirer registry', () => {
       reservedTopics: [`${prefix}.transactions`, `${prefix}.rule-hits`],
       logger: createLogger('silent'),
       now: Date.now,
+      sleep,
       ...overrides,
     }
   }
