@@ -235,13 +235,20 @@ function childPath(path: string, key: string): string {
   return path === '' ? key : `${path}.${key}`
 }
 
+/** Paths of numbers not to scan; NO_NUMBERS skips them all (a log's counters and times). */
+export interface SkippedPaths {
+  has(path: string): boolean
+}
+
+export const NO_NUMBERS: SkippedPaths = { has: () => true }
+
 /**
  * The path of the first place in a decoded value (a record from JSON or Avro) that holds a card
  * number, or null: every string at any depth, every object key, bytes, and whole numbers long enough
  * to be one (a long can carry a card number as well as a string can). `skip` names paths of numbers
  * that are times: epoch milliseconds have 13 digits and pass Luhn one time in ten.
  */
-export function findCardNumberIn(value: unknown, skip: ReadonlySet<string>, path = ''): string | null {
+export function findCardNumberIn(value: unknown, skip: SkippedPaths, path = ''): string | null {
   if (typeof value === 'string') return containsCardNumber(value) ? path : null
   if (typeof value === 'number' || typeof value === 'bigint') {
     const text = skip.has(path) ? null : wholeNumberText(value)
@@ -270,7 +277,7 @@ export function findCardNumberIn(value: unknown, skip: ReadonlySet<string>, path
  * bytes become `*`; a number holding one becomes 0, the only replacement every numeric type can hold.
  * The same reference when there is nothing to mask, so a caller can tell.
  */
-export function maskCardNumbersIn(value: unknown, skip: ReadonlySet<string>, path = ''): unknown {
+export function maskCardNumbersIn(value: unknown, skip: SkippedPaths, path = ''): unknown {
   if (typeof value === 'string') return maskCardNumbers(value)
   if (typeof value === 'number' || typeof value === 'bigint') {
     const text = skip.has(path) ? null : wholeNumberText(value)
@@ -287,16 +294,23 @@ export function maskCardNumbersIn(value: unknown, skip: ReadonlySet<string>, pat
     })
     return changed ? out : value
   }
-  if (typeof value === 'object' && value !== null) {
-    let changed = false
-    const out: Record<string, unknown> = {}
-    for (const [k, item] of Object.entries(value)) {
-      const key = maskCardNumbers(k)
-      const masked = maskCardNumbersIn(item, skip, childPath(path, k))
-      if (key !== k || masked !== item) changed = true
-      out[key] = masked
-    }
-    return changed ? out : value
-  }
+  if (typeof value === 'object' && value !== null) return maskCardNumbersInRecord(value, skip, path)
   return value
+}
+
+/** maskCardNumbersIn of an object's keys and values, typed as the record it is. */
+export function maskCardNumbersInRecord<T extends object>(
+  record: T,
+  skip: SkippedPaths,
+  path = '',
+): T | Record<string, unknown> {
+  let changed = false
+  const out: Record<string, unknown> = {}
+  for (const [k, item] of Object.entries(record)) {
+    const key = maskCardNumbers(k)
+    const masked = maskCardNumbersIn(item, skip, childPath(path, k))
+    if (key !== k || masked !== item) changed = true
+    out[key] = masked
+  }
+  return changed ? out : record
 }
