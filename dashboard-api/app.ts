@@ -252,22 +252,18 @@ export async function buildApp(opts: ApiOptions): Promise<FastifyInstance> {
       // authentication comes before the rate limit, so that the limit is per key, not per address.
       v1.addHook('onRequest', async (req: FastifyRequest, reply) => {
         const key = presentedKey(req.headers)
-        if ((key === null || !resolver.wasGood(key)) && !throttle.allows(req.ip)) {
+        const knownGood = key !== null && resolver.wasGood(key)
+        if (!knownGood && !throttle.take(req.ip)) {
           reply.header('retry-after', String(throttle.retryAfterSeconds()))
           throw new ApiError(
             'RISK_ERR_API_RATE_LIMITED',
             'too many failed authentications from this address or in total; retry later',
           )
         }
-        if (key === null) {
-          throttle.failed(req.ip)
-          throw unauthenticated('an API key is required (Authorization: Bearer <key>)')
-        }
+        if (key === null) throw unauthenticated('an API key is required (Authorization: Bearer <key>)')
         const principal = await resolver.resolve(key)
-        if (principal === null) {
-          throttle.failed(req.ip)
-          throw unauthenticated('the API key is unknown or revoked')
-        }
+        if (principal === null) throw unauthenticated('the API key is unknown or revoked')
+        if (!knownGood) throttle.giveBack(req.ip)
         setPrincipal(req, principal)
         const needed = req.routeOptions.config.role
         if (needed !== 'public' && needed !== undefined && !hasRole(principal.role, needed)) {

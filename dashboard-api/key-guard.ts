@@ -95,7 +95,11 @@ export interface AuthThrottleOptions {
   readonly now: () => number
 }
 
-/** Counts failed authentications in fixed windows, per client address and in total. */
+/**
+ * Counts authentications that may fail, in fixed windows, per client address and in total. A request
+ * takes its unit before its key is looked up, so that requests in flight at once cannot all slip under
+ * the limit; a key that turns out good gives it back.
+ */
 export class AuthThrottle {
   readonly #opts: AuthThrottleOptions
   #windowStart = 0
@@ -106,19 +110,22 @@ export class AuthThrottle {
     this.#opts = opts
   }
 
-  /** Whether a request from `address` whose key is not known to be good may be authenticated now. */
-  allows(address: string): boolean {
+  /** Takes one unit for a request from `address` whose key is not known to be good; false when spent. */
+  take(address: string): boolean {
     this.#roll()
-    return this.#total < this.#opts.total && (this.#byAddress.get(address) ?? 0) < this.#opts.perAddress
+    const count = this.#byAddress.get(address) ?? 0
+    if (this.#total >= this.#opts.total || count >= this.#opts.perAddress) return false
+    this.#total++
+    // Bounded: past the limit of addresses, a new one is held by the total alone.
+    if (count > 0 || this.#byAddress.size < MAX_ENTRIES * 10) this.#byAddress.set(address, count + 1)
+    return true
   }
 
-  failed(address: string): void {
-    this.#roll()
-    this.#total++
+  /** Gives the unit back: the key was good. */
+  giveBack(address: string): void {
     const count = this.#byAddress.get(address)
-    // Bounded: past the limit of addresses, a new one is held by the total alone.
-    if (count !== undefined || this.#byAddress.size < MAX_ENTRIES * 10)
-      this.#byAddress.set(address, (count ?? 0) + 1)
+    if (count !== undefined && count > 0) this.#byAddress.set(address, count - 1)
+    if (this.#total > 0) this.#total--
   }
 
   /** Seconds until the current window ends, for Retry-After. */
