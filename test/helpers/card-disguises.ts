@@ -106,3 +106,24 @@ export const NOT_CARD_NUMBERS: readonly { readonly name: string; readonly text: 
   { name: 'an amount with separators', text: '1,234,567.89' },
   { name: 'no digits at all', text: 'corner store' },
 ]
+
+/** Every Unicode decimal digit of a text, as ASCII: what anyone could rebuild a number from. */
+export function digitsOf(text: string): string {
+  let out = ''
+  for (const ch of text) {
+    if (ch >= '0' && ch <= '9') out += ch
+    else if (/\p{Nd}/u.test(ch)) {
+      const cp = ch.codePointAt(0) ?? 0
+      let zero = cp
+      while (cp - zero < 9 && /\p{Nd}/u.test(String.fromCodePoint(zero - 1))) zero--
+      out += String((cp - zero) % 10)
+    }
+  }
+  return out
+}
+
+/** The PANs of the disguise table found in `text`, however they are written. */
+export function pansIn(text: string): string[] {
+  const digits = digitsOf(text)
+  return [...new Set(DISGUISES.map((d) => d.pan))].filter((pan) => digits.includes(pan))
+}

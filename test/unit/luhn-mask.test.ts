@@ -6,21 +6,7 @@ import {
   maskCardNumbers,
   maskCardNumbersInBytes,
 } from '../../lib/luhn.ts'
-import { DISGUISES, NOT_CARD_NUMBERS, PANS } from '../helpers/card-disguises.ts'
-
-/** Every ASCII or Unicode decimal digit of a text, as ASCII: what a reader could rebuild from it. */
-function digitsOf(text: string): string {
-  let out = ''
-  for (const ch of text) {
-    const cp = ch.codePointAt(0) ?? 0
-    if (/\p{Nd}/u.test(ch)) {
-      let zero = cp
-      while (/\p{Nd}/u.test(String.fromCodePoint(zero - 1)) && cp - zero < 9) zero--
-      out += String((cp - zero) % 10)
-    }
-  }
-  return out
-}
+import { DISGUISES, digitsOf, NOT_CARD_NUMBERS, PANS } from '../helpers/card-disguises.ts'
 
 describe('the card-number scanner', () => {
   it.each(Object.entries(PANS))('knows the %s test number passes Luhn', (_scheme, pan) => {
