@@ -9,7 +9,7 @@ import { createLogger } from '../../lib/logger.ts'
 import { sleep } from '../../lib/retry.ts'
 import { writeRegisteredAcquirer } from '../../store/acquirers.ts'
 import { openStore, type Store } from '../../store/client.ts'
-import { testKafka, uniqueName } from '../helpers/kafka.ts'
+import { testKafka, topicsUnder, uniqueName } from '../helpers/kafka.ts'
 
 /**
  * The acquirer registry on the real broker and chDB: which ids become known, which topics exist
@@ -55,16 +55,6 @@ describe('acquirer registry', () => {
     }
   }
 
-  async function topicsOf(prefix: string): Promise<string[]> {
-    const admin = kafka.admin()
-    await admin.connect()
-    try {
-      return (await admin.listTopics()).filter((t) => t.startsWith(`${prefix}.`)).sort()
-    } finally {
-      await admin.disconnect()
-    }
-  }
-
   it('knows the configured acquirers and creates their alert topics at start-up', async () => {
     const p = uniqueName('acq-conf')
     const registry = await AcquirerRegistry.open(options(p, { configured: ['acq-a', 'acq_b', 'acq-a'] }))
@@ -74,7 +64,7 @@ describe('acquirer registry', () => {
     ])
     expect(registry.isKnown('acq-a')).toBe(true)
     expect(registry.isKnown('acq.b')).toBe(false)
-    expect(await topicsOf(p)).toEqual([`${p}.alerts.acq-a`, `${p}.alerts.acq_b`])
+    expect(await topicsUnder(kafka, p)).toEqual([`${p}.alerts.acq-a`, `${p}.alerts.acq_b`])
     expect(() => registry.alertTopicOf('acq-invented')).toThrow(
       expect.objectContaining({ code: 'RISK_ERR_UNKNOWN_ACQUIRER', retriable: false }),
     )
@@ -98,7 +88,7 @@ describe('acquirer registry', () => {
         message: expect.stringMatching(new RegExp(`^acquirers\\.known \\(ACQUIRERS\\): .*${problem}`)),
       }),
     )
-    expect(await topicsOf(p)).toEqual([])
+    expect(await topicsUnder(kafka, p)).toEqual([])
   })
 
   it('stops start-up on a configured id whose topic collides with one on the broker', async () => {
@@ -141,7 +131,7 @@ describe('acquirer registry', () => {
     if (collision.ok) throw new Error('expected a refusal')
     expect(collision.message).toContain(`${p}.alerts.acq.zz`)
     expect(collision.message).toContain(`${p}.alerts.acq_zz`)
-    expect(await topicsOf(p)).toEqual([`${p}.alerts.acq-a`, `${p}.alerts.acq_zz`])
+    expect(await topicsUnder(kafka, p)).toEqual([`${p}.alerts.acq-a`, `${p}.alerts.acq_zz`])
   })
 
   it('lets another process see a registration, creating the topic when the registrar had no broker', async () => {
@@ -149,12 +139,12 @@ describe('acquirer registry', () => {
     const pipeline = await AcquirerRegistry.open(options(p))
     const apiOnly = await AcquirerRegistry.open(options(p, { kafka: null }))
     expect(await apiOnly.register('acq-new', 'admin@api')).toMatchObject({ ok: true, created: true })
-    expect(await topicsOf(p)).toEqual([])
+    expect(await topicsUnder(kafka, p)).toEqual([])
     expect(pipeline.isKnown('acq-new')).toBe(false)
     const added = await pipeline.refresh()
     expect(added.map((a) => a.acquirerId)).toEqual(['acq-new'])
     expect(pipeline.isKnown('acq-new')).toBe(true)
-    expect(await topicsOf(p)).toEqual([`${p}.alerts.acq-new`])
+    expect(await topicsUnder(kafka, p)).toEqual([`${p}.alerts.acq-new`])
     // A third process opened afterwards knows it from the start.
     const later = await AcquirerRegistry.open(options(p))
     expect(later.list().map((a) => [a.acquirerId, a.source, a.registeredBy])).toEqual([
@@ -190,7 +180,7 @@ describe('acquirer registry', () => {
     const pipeline = await AcquirerRegistry.open(options(p))
     expect(pipeline.list().map((a) => a.acquirerId)).toEqual(['acq_s'])
     expect(pipeline.isKnown('acq.s')).toBe(false)
-    expect(await topicsOf(p)).toEqual([`${p}.alerts.acq_s`])
+    expect(await topicsUnder(kafka, p)).toEqual([`${p}.alerts.acq_s`])
   })
 
   it('stops start-up when a configured id collides with a registered one', async () => {

@@ -3,7 +3,7 @@
  * running service on the real broker and chDB, from outside, as an attacker would: a producer writing
  * to the input topics and an admin client of the API. The API half is hostile-api.test.ts.
  */
-import type { Kafka, KafkaMessage } from 'kafkajs'
+import type { KafkaMessage } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createApiKey } from '../../dashboard-api/repositories/api-keys.ts'
 import { EventCodec } from '../../kafka/codec.ts'
@@ -30,7 +30,7 @@ import {
   waitDrained,
 } from '../helpers/faults.ts'
 import { scratch } from '../helpers/faults-scenarios.ts'
-import { testKafka, uniqueName } from '../helpers/kafka.ts'
+import { testKafka, topicsUnder, uniqueName } from '../helpers/kafka.ts'
 
 /** The texts a Kafka message carries: its value (as UTF-8), key, and header names and values. */
 function textsOf(m: KafkaMessage): string[] {
@@ -40,16 +40,6 @@ function textsOf(m: KafkaMessage): string[] {
     for (const x of Array.isArray(v) ? v : [v]) if (x !== undefined) out.push(x.toString())
   }
   return out
-}
-
-async function topicsWith(kafka: Kafka, prefix: string): Promise<string[]> {
-  const admin = kafka.admin()
-  await admin.connect()
-  try {
-    return (await admin.listTopics()).filter((t) => t.startsWith(`${prefix}.`)).sort()
-  } finally {
-    await admin.disconnect()
-  }
 }
 
 describe('hostile input against the running service', () => {
@@ -116,14 +106,14 @@ describe('hostile input against the running service', () => {
   }
 
   it('refuses an acquirer whose alert topic would collide; its events go to the DLQ while the others alert', async () => {
-    const before = await topicsWith(kafka, d.prefix)
+    const before = await topicsUnder(kafka, d.prefix)
     const zz = await register('acq_zz')
     expect(zz.status).toBe(201)
     expect(JSON.parse(zz.body)).toMatchObject({ alert_topic: `${d.prefix}.alerts.acq_zz` })
     const colliding = await register('acq.zz')
     expect(colliding.status).toBe(409)
     expect(colliding.body).toContain(`${d.prefix}.alerts.acq_zz`)
-    expect(await topicsWith(kafka, d.prefix)).toEqual([...before, `${d.prefix}.alerts.acq_zz`].sort())
+    expect(await topicsUnder(kafka, d.prefix)).toEqual([...before, `${d.prefix}.alerts.acq_zz`].sort())
 
     // Card testing at a merchant of each known acquirer, and the same from the refused id.
     const good = faultTraffic({
@@ -153,7 +143,7 @@ describe('hostile input against the running service', () => {
     const alerts = await tallyAlerts(kafka, codec, d, ['acq-a', 'acq_zz'], expectedAlerts(good.testers))
     expectOneAlertPerSituation(alerts, good.testers)
     expect(await readyz(api)).toMatchObject({ code: 200 })
-    expect(await topicsWith(kafka, d.prefix)).toEqual([...before, `${d.prefix}.alerts.acq_zz`].sort())
+    expect(await topicsUnder(kafka, d.prefix)).toEqual([...before, `${d.prefix}.alerts.acq_zz`].sort())
 
     const listed = JSON.parse(await (await fetch(`${api}/v1/acquirers`, { headers: admin })).text())
     expect(
@@ -162,7 +152,7 @@ describe('hostile input against the running service', () => {
   })
 
   it('creates no topic for a flood of 1,000 invented acquirers, each card testing, and keeps alerting', async () => {
-    const before = await topicsWith(kafka, d.prefix)
+    const before = await topicsUnder(kafka, d.prefix)
     const invented = Array.from({ length: 1000 }, (_, i) => `inv-${i}`)
     const flood = faultTraffic({
       runId: uniqueName('inv'),
@@ -186,7 +176,7 @@ describe('hostile input against the running service', () => {
     const dead = await deadLetters('RISK_ERR_UNKNOWN_ACQUIRER', flood.events.length)
     unknownSoFar += flood.events.length
     expect(dead).toHaveLength(unknownSoFar)
-    expect(await topicsWith(kafka, d.prefix)).toEqual(before)
+    expect(await topicsUnder(kafka, d.prefix)).toEqual(before)
     expect(await readyz(api)).toMatchObject({ code: 200 })
     const alerts = await readAll(kafka, d.alertsOf('acq-a'), { atLeast: 2 })
     const merchants = await Promise.all(
