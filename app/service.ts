@@ -387,6 +387,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       api = await startApi({
         store,
         config: config.api,
+        time: config.time,
         logger: log,
         now: deps.now,
         registry: metrics.registry,
@@ -473,6 +474,7 @@ async function startApiOnly(
   const api = await startApi({
     store,
     config: config.api,
+    time: config.time,
     logger: log,
     now: deps.now,
     registry: metrics.registry,
