@@ -418,6 +418,14 @@ export const CONFIG_SPEC = {
       description:
         'How long a looked-up API key is remembered; a revoked key stops working within this time. 0 looks every request up.',
     }),
+    sessionTtlMs: int({
+      env: 'API_SESSION_TTL_MS',
+      default: 1_800_000,
+      min: 60_000,
+      max: 43_200_000,
+      description:
+        'How long a console session (the cookie an analyst gets by signing in with an API key) lasts without use, ms. Use keeps it alive up to 12 hours; signing out, or revoking the key, ends it.',
+    }),
     whitelistMaxDays: int({
       env: 'API_WHITELIST_MAX_DAYS',
       default: 365,
