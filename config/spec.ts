@@ -433,6 +433,12 @@ export const CONFIG_SPEC = {
       max: 3650,
       description: 'Longest expiry a whitelist entry granted through the API may have, in days from now.',
     }),
+    consoleDir: str({
+      env: 'API_CONSOLE_DIR',
+      default: 'console/dist',
+      description:
+        "Directory of the built analysts' console, served at `/console` (`npm start` and `npm test` build it there with `npm run build:console`; the Docker image holds it built).",
+    }),
     docs: bool({
       env: 'API_DOCS',
       default: true,

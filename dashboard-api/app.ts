@@ -6,7 +6,7 @@
  * behind the API-key hook and the rate limit.
  */
 import { randomUUID } from 'node:crypto'
-import { fileURLToPath } from 'node:url'
+import { resolve } from 'node:path'
 import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
@@ -72,11 +72,7 @@ export interface ApiOptions {
   readonly onWhitelistChange?: (entries: WhitelistEntry[]) => void | Promise<void>
   /** The acquirers' time zones (the service's `time` configuration); none: the configuration's defaults. */
   readonly time?: TimeConfig
-  /** The built console (index.html, assets/); none: console/dist of this checkout. */
-  readonly consoleDir?: string
 }
-
-const BUILT_CONSOLE = fileURLToPath(new URL('../console/dist', import.meta.url))
 
 /** Resolves presented keys to principals, remembering answers for `cacheMs` (revocation delay). */
 class KeyResolver {
@@ -247,10 +243,15 @@ export async function buildApp(opts: ApiOptions): Promise<FastifyInstance> {
         security: [{ bearer: [] }, { apiKey: [] }],
       },
     })
-    await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
+    await app.register(swaggerUi, {
+      routePrefix: '/docs',
+      staticCSP: true,
+      // Swagger UI writes its own CSP, with upgrade-insecure-requests: removed for plain http, as above.
+      transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/g, ''),
+    })
   }
 
-  registerConsole(app, loadConsole(opts.consoleDir ?? BUILT_CONSOLE))
+  registerConsole(app, loadConsole(resolve(config.consoleDir)))
   await app.register(operationsRoutes, {
     store,
     registry: opts.registry ?? null,
