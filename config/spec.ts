@@ -433,6 +433,12 @@ export const CONFIG_SPEC = {
       max: 3650,
       description: 'Longest expiry a whitelist entry granted through the API may have, in days from now.',
     }),
+    adminKeyFile: str({
+      env: 'API_ADMIN_KEY_FILE',
+      default: '.data/admin-key',
+      description:
+        'Where the first start, on a store without any API key, keeps the admin key it creates (readable by the service user only); `npm run api-keys` reads it to manage keys through a running service.',
+    }),
     consoleDir: str({
       env: 'API_CONSOLE_DIR',
       default: 'console/dist',
