@@ -10,12 +10,12 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chromium } from 'playwright-core'
 import { loadConfig } from '../config/load.ts'
 import { buildConsole } from '../console/build.ts'
 import { startApi } from '../dashboard-api/app.ts'
 import { createApiKey } from '../dashboard-api/repositories/api-keys.ts'
 import { openStore } from '../store/client.ts'
+import { launchChromium } from '../test/helpers/browser.ts'
 import { ensureBenchStore, NOW } from './api-data.ts'
 
 const PAGES = Number(process.env.BENCH_CONSOLE_PAGES ?? 30)
@@ -49,18 +49,8 @@ try {
     { name: 'bench', role: 'analyst', scope: 'acq-0', createdBy: 'bench' },
     NOW,
   )
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
+  const chromium = await launchChromium()
+  const browser = chromium.browser
   try {
     const page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage()
     await page.goto(`${api.address}/console/`)
@@ -81,14 +71,39 @@ try {
     const queueLoads: number[] = []
     const merchantPages: number[] = []
     const back: number[] = []
+    // Where a merchant page's time goes: each request's duration in the browser, by route.
+    const requests = new Map<string, number[]>()
+    const lastResponse: number[] = []
+    const collect = async () => {
+      const entries = await page.evaluate(() =>
+        performance
+          .getEntriesByType('resource')
+          .filter((e) => e.name.includes('/v1/'))
+          .map((e) => ({
+            name: e.name,
+            start: e.startTime,
+            end: (e as PerformanceResourceTiming).responseEnd,
+          })),
+      )
+      const t0 = Math.min(...entries.map((e) => e.start))
+      lastResponse.push(Math.max(...entries.map((e) => e.end)) - t0)
+      for (const e of entries) {
+        const route = new URL(e.name).pathname
+          .replace(/merchants\/[^/]+/, 'merchants/{m}')
+          .replace(/cases\/[^/?]+/, 'cases/{c}')
+        requests.set(route, [...(requests.get(route) ?? []), e.end - e.start])
+      }
+    }
     // Two warm-up rounds, not counted: the first chDB reads of a part are cold.
     for (let i = -2; i < PAGES; i++) {
       const m = merchants[(i + 2) % merchants.length] ?? ''
       const q = await timeTo(() => page.reload(), 'queue')
+      await page.evaluate(() => performance.clearResourceTimings())
       const d = await timeTo(
         () => page.evaluate((id) => (location.hash = `#/merchant/acq-0/${id}`), m),
         'merchant',
       )
+      if (i >= 0) await collect()
       const b = await timeTo(() => page.evaluate(() => (location.hash = '#/queue')), 'queue')
       if (i >= 0) {
         queueLoads.push(q)
@@ -106,8 +121,13 @@ try {
       row('merchant evidence page (9 requests, 7 charts, case and whitelist panels)', merchantPages),
     )
     console.log(row('back to the queue (in-page navigation)', back))
+    console.log('\nmerchant page: requests as the browser timed them (they run in parallel)')
+    console.log('| request | n | median ms | p90 ms | max ms |')
+    console.log('|---|---|---|---|---|')
+    for (const [route, times] of [...requests].sort()) console.log(row(route, times))
+    console.log(row('first request sent to last response received', lastResponse))
   } finally {
-    await browser.close()
+    await chromium.close()
     await api.close()
   }
 } finally {

@@ -15,16 +15,9 @@ import { WHITELISTABLE } from '../dashboard-api/repositories/whitelist.ts'
 import { buildEntityRules } from '../rules/entity/engine.ts'
 import { ENTITY_RULES } from '../rules/entity/index.ts'
 import { RULES } from '../rules/index.ts'
+import type { RuleInfo } from './src/rules.ts'
 
 const HERE = fileURLToPath(new URL('.', import.meta.url))
-
-export interface RuleInfo {
-  id: string
-  category: string
-  family: string
-  description: string
-  whitelistable: boolean
-}
 
 export function ruleCatalogue(): RuleInfo[] {
   const entity = buildEntityRules({}, ENTITY_RULES)

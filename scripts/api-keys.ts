@@ -10,7 +10,8 @@ import { parseArgs } from 'node:util'
 import { loadConfig } from '../config/load.ts'
 import type { Config } from '../config/spec.ts'
 import { isRole } from '../dashboard-api/case-workflow.ts'
-import { createApiKey, listApiKeys, revokeApiKey } from '../dashboard-api/repositories/api-keys.ts'
+import { createApiKey, keyInfoOf, listApiKeys, revokeApiKey } from '../dashboard-api/repositories/api-keys.ts'
+import type { ApiKeyInfo } from '../dashboard-api/schemas.ts'
 import { isRiskError } from '../lib/errors.ts'
 import { openStore, type Store } from '../store/client.ts'
 
@@ -116,17 +117,7 @@ try {
   fail(e instanceof Error ? e.message : String(e))
 }
 
-interface KeyInfo {
-  key_id: string
-  name: string
-  role: string
-  acquirer_scope: string
-  created_at: string
-  created_by: string
-  revoked_at: string | null
-}
-
-function printKey(k: KeyInfo): void {
+function printKey(k: ApiKeyInfo): void {
   process.stdout.write(
     `${k.key_id}  ${k.role.padEnd(10)} ${k.acquirer_scope.padEnd(16)} ${k.name}  created ${k.created_at} by ${k.created_by}${
       k.revoked_at === null ? '' : `  REVOKED ${k.revoked_at}`
@@ -180,13 +171,13 @@ async function viaApi(base: string): Promise<void> {
     return data
   }
   if (create !== null) {
-    const k = (await call('POST', '/api-keys', create)) as KeyInfo & { key: string }
+    const k = (await call('POST', '/api-keys', create)) as ApiKeyInfo & { key: string }
     printCreated(k.key_id, k.key)
   } else if (keyId !== undefined) {
     await call('DELETE', `/api-keys/${keyId}`)
     process.stdout.write(`revoked ${keyId}\n`)
   } else {
-    for (const k of ((await call('GET', '/api-keys')) as { items: KeyInfo[] }).items) printKey(k)
+    for (const k of ((await call('GET', '/api-keys')) as { items: ApiKeyInfo[] }).items) printKey(k)
   }
 }
 
@@ -226,17 +217,7 @@ async function viaStore(): Promise<void> {
       if (!(await revokeApiKey(store, keyId, Date.now()))) problem(`no key ${keyId}`)
       process.stdout.write(`revoked ${keyId}\n`)
     } else {
-      for (const k of await listApiKeys(store)) {
-        printKey({
-          key_id: k.keyId,
-          name: k.name,
-          role: k.role,
-          acquirer_scope: k.scope,
-          created_at: k.createdAt,
-          created_by: k.createdBy,
-          revoked_at: k.revokedAt,
-        })
-      }
+      for (const k of await listApiKeys(store)) printKey(keyInfoOf(k))
     }
   } catch (e) {
     process.stderr.write(`${isRiskError(e) ? `${e.code}: ${e.message}` : String(e)}\n`)

@@ -222,11 +222,11 @@ export function ticketSizes(rows: readonly DailyRow[], ev: EvidenceReply): HTMLE
 
 /** The amount distribution on a log scale, exact and near round thousands stacked, the single limit marked. */
 export function amounts(ev: EvidenceReply): HTMLElement {
-  const b = ev.amounts.bins
+  const b = continuous(ev.amounts.bins)
   const el = frame(
     'amounts',
     'Amount distribution',
-    `${ev.amounts.sales} approved sales · light blue: other amounts · orange: near a round thousand (±${(ev.limits.near_round_tolerance * 100).toFixed(0)}%) · red: exact round thousands · red line: single limit ${money(ev.limits.single_minor, ev.currency)}; ${ev.amounts.near_single_limit} swipes just under it`,
+    `${ev.amounts.sales} approved sales, log scale · light blue: other amounts · orange: near a round thousand (±${(ev.limits.near_round_tolerance * 100).toFixed(0)}%) · red: exact round thousands · red line: single limit ${money(ev.limits.single_minor, ev.currency)}; ${ev.amounts.near_single_limit} swipes just under it`,
     b.length,
   )
   const limitAt = b.findIndex(
@@ -305,6 +305,30 @@ export function amounts(ev: EvidenceReply): HTMLElement {
     ),
   )
   return el
+}
+
+/**
+ * The API sends the bins that hold sales; the chart needs the empty ones between them too, or the
+ * log scale would close up around the gaps. Bins are 1/8 of a decade of minor units.
+ */
+function continuous(bins: EvidenceReply['amounts']['bins']): EvidenceReply['amounts']['bins'] {
+  const at = (minor: number) => Math.round(Math.log10(minor) * 8)
+  const byIndex = new Map(bins.map((x) => [at(x.from_minor), x]))
+  const idx = [...byIndex.keys()]
+  if (idx.length === 0) return []
+  const out: EvidenceReply['amounts']['bins'] = []
+  for (let i = Math.min(...idx); i <= Math.max(...idx); i++) {
+    out.push(
+      byIndex.get(i) ?? {
+        from_minor: Math.round(10 ** (i / 8)),
+        to_minor: Math.round(10 ** ((i + 1) / 8)),
+        count: 0,
+        exact_round: 0,
+        near_round: 0,
+      },
+    )
+  }
+  return out
 }
 
 function short(minor: number, currency: string | null): string {

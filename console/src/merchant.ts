@@ -27,6 +27,12 @@ import { RULE_BY_ID, RULES } from './rules.ts'
 export async function merchantView(ctx: Ctx, args: string[]): Promise<KeyHandler> {
   const [a = '', m = ''] = args
   const base = `/acquirers/${enc(a)}/merchants/${enc(m)}`
+  // The side panels fetch and draw themselves alongside the evidence, not after it.
+  const casePanel = h('section', { class: 'panel', id: 'case-panel', 'aria-labelledby': 'case-h' })
+  const whitelistPanel = h('section', { class: 'panel', id: 'whitelist-panel', 'aria-labelledby': 'wl-h' })
+  const panels = Promise.all([drawCase(ctx, a, m, casePanel), drawWhitelist(ctx, a, m, whitelistPanel)])
+  // Awaited below; should the evidence fail first, the view's error is the one reported.
+  panels.catch(() => undefined)
   const [detail, hits, daily, ev, cards, events] = await Promise.all([
     api<MerchantReply>('GET', base),
     api<{ items: Hit[] }>('GET', `${base}/hits?limit=100`),
@@ -56,9 +62,6 @@ export async function merchantView(ctx: Ctx, args: string[]): Promise<KeyHandler
     queue.selected = next
     location.hash = merchantHref(item)
   }
-
-  const casePanel = h('section', { class: 'panel', id: 'case-panel', 'aria-labelledby': 'case-h' })
-  const whitelistPanel = h('section', { class: 'panel', id: 'whitelist-panel', 'aria-labelledby': 'wl-h' })
 
   ctx.view.append(
     h(
@@ -133,7 +136,7 @@ export async function merchantView(ctx: Ctx, args: string[]): Promise<KeyHandler
     ),
   )
   charts.drawPending()
-  await Promise.all([drawCase(ctx, a, m, casePanel), drawWhitelist(ctx, a, m, whitelistPanel)])
+  await panels
 
   return (e) => {
     switch (e.key) {

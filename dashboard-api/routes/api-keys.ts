@@ -2,27 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ALL_ACQUIRERS, type Principal } from '../auth.ts'
 import { ERRORS, principalOf, type RouteDeps } from '../context.ts'
 import { invalid, notFound } from '../errors.ts'
-import {
-  type ApiKeyRecord,
-  createApiKey,
-  findApiKey,
-  listApiKeys,
-  revokeApiKey,
-} from '../repositories/api-keys.ts'
+import { createApiKey, findApiKey, keyInfoOf, listApiKeys, revokeApiKey } from '../repositories/api-keys.ts'
 import { appendAudit } from '../repositories/audit.ts'
 import { ApiKeyInfo, ApiKeyParams, ApiKeysReply, CreateApiKeyBody, CreatedApiKey } from '../schemas.ts'
-
-function infoOf(k: ApiKeyRecord): ApiKeyInfo {
-  return {
-    key_id: k.keyId,
-    name: k.name,
-    role: k.role,
-    acquirer_scope: k.scope,
-    created_at: k.createdAt,
-    created_by: k.createdBy,
-    revoked_at: k.revokedAt,
-  }
-}
 
 /** An admin key of one acquirer manages that acquirer's keys only; an all-acquirer admin, every key. */
 function manages(admin: Principal, scope: string): boolean {
@@ -48,7 +30,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
     },
     async (req) => {
       const admin = principalOf(req)
-      return { items: (await listApiKeys(store)).filter((k) => manages(admin, k.scope)).map(infoOf) }
+      return { items: (await listApiKeys(store)).filter((k) => manages(admin, k.scope)).map(keyInfoOf) }
     },
   )
 
@@ -86,12 +68,12 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
         entityId: created.keyId,
         merchantId: '',
         before: null,
-        after: infoOf(record),
+        after: keyInfoOf(record),
         requestId: req.id,
         at: now,
       })
       reply.code(201)
-      return { ...infoOf(record), key: created.key }
+      return { ...keyInfoOf(record), key: created.key }
     },
   )
 
@@ -120,8 +102,8 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
           entityType: 'api_key',
           entityId: keyId,
           merchantId: '',
-          before: infoOf(before),
-          after: { ...infoOf(before), revoked_at: new Date(now).toISOString() },
+          before: keyInfoOf(before),
+          after: { ...keyInfoOf(before), revoked_at: new Date(now).toISOString() },
           requestId: req.id,
           at: now,
         })
@@ -129,7 +111,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
       }
       const after = await findApiKey(store, keyId)
       if (after === null) throw notFound('API key', keyId)
-      return infoOf(after)
+      return keyInfoOf(after)
     },
   )
 }
