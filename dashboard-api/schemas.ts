@@ -580,7 +580,9 @@ export const CardPattern = Type.Object({
   gaps_5_10_min: Type.Integer({ description: 'same-day gaps between 5 and 10 minutes' }),
   gaps: Type.Integer({ description: 'same-day gaps in all' }),
   approved_amount_minor: Type.Number(),
-  other_merchants: Type.Integer({ description: "the acquirer's other merchants that saw the card" }),
+  other_merchants: Type.Integer({
+    description: "the acquirer's other merchants that saw the card in the last 30 days of the window",
+  }),
   other_merchant_ids: Type.Array(Type.String(), { description: 'up to 5 of them' }),
   per_day: Type.Array(Type.Object({ date: Type.String(), swipes: Type.Integer() })),
 })

@@ -21,6 +21,9 @@ const NEAR_ROUND = defaults(nearRoundAmount.params)
 const MAX_PEERS = 200
 /** Amount histogram: bins per decade of major units, on a log scale (1 to 10^7 major units). */
 const BINS_PER_DECADE = 8
+/** Days back in which a card's other merchants are looked for. */
+const OTHERS_DAYS = 30
+const DAY_MS = 86_400_000
 const DECADES = 7
 
 export interface EvidenceWindow {
@@ -61,26 +64,94 @@ async function registeredOf(
  * Up to MAX_PEERS other merchants of the acquirer registered under the same MCC: the first found in
  * the lifecycle events that registered it. Merging every profile of a large acquirer to filter on the
  * current MCC took most of a second with 250,000 merchants; a plain filter with a LIMIT stops reading
- * as soon as it has enough. A peer that moved to another MCC since may stay in the sample.
+ * as soon as it has enough. A peer that moved to another MCC since may stay in the sample, and the
+ * merchant itself is one of the cohort when it was found among the first.
  */
-async function peersOf(store: Store, w: EvidenceWindow, mcc: string): Promise<string[]> {
+async function peersOf(store: Store, w: Pick<EvidenceWindow, 'acquirer'>, mcc: string): Promise<string[]> {
   const rows = await select<{ merchant_id: string }>(
     store,
     `SELECT DISTINCT merchant_id FROM {db:Identifier}.merchant_events
-     WHERE acquirer_id = {a:String} AND registered_mcc = {mcc:String} AND merchant_id != {m:String}
+     WHERE acquirer_id = {a:String} AND registered_mcc = {mcc:String}
      LIMIT {n:UInt32}`,
-    { a: w.acquirer, m: w.merchant, mcc, n: MAX_PEERS },
+    { a: w.acquirer, mcc, n: MAX_PEERS },
   )
   return rows.map((r) => r.merchant_id)
 }
 
-export async function evidenceOf(store: Store, w: EvidenceWindow): Promise<EvidenceReply> {
+interface PeerFigures {
+  readonly merchants: number
+  readonly daily: EvidenceReply['peer_daily']
+  readonly hours: number[]
+}
+
+const NO_PEERS: PeerFigures = { merchants: 0, daily: [], hours: new Array<number>(24).fill(0) }
+
+/** The cohort's median day and hour profile: the same for every merchant of an acquirer and MCC. */
+async function peerFiguresOf(
+  store: Store,
+  p: { a: string; mcc: string; from: string; to: string; cur: string },
+): Promise<PeerFigures> {
+  const peers = await peersOf(store, { acquirer: p.a }, p.mcc)
+  if (peers.length === 0) return NO_PEERS
+  const [daily, hours] = await Promise.all([
+    select<{ date: string; med: number; n: number }>(
+      store,
+      `SELECT toString(local_date) AS date, toFloat64(quantileExact(0.5)(v)) AS med, toUInt32(count()) AS n
+       FROM (
+         SELECT local_date, merchant_id, sum(approved_amount_minor) AS v FROM {db:Identifier}.merchant_daily
+         WHERE acquirer_id = {a:String} AND merchant_id IN {peers:Array(String)} AND currency = {cur:String}
+           AND local_date >= {from:Date} AND local_date <= {to:Date}
+         GROUP BY local_date, merchant_id HAVING v > 0)
+       GROUP BY local_date ORDER BY local_date`,
+      { ...p, peers },
+    ),
+    hoursOf(store, { ...p, merchants: peers }),
+  ])
+  return {
+    merchants: peers.length,
+    daily: daily.map((r) => ({ date: r.date, median_minor: r.med, merchants: Number(r.n) })),
+    hours,
+  }
+}
+
+/**
+ * Peer figures, remembered for PEER_CACHE_MS per acquirer, MCC, window and currency: an analyst going
+ * down the queue meets the same cohorts again and again, and a cohort's medians move slowly (the
+ * rules' own baselines are refreshed every 15 minutes). A failed computation is not remembered.
+ */
+const PEER_CACHE_MS = 10 * 60_000
+const PEER_CACHE_SIZE = 1000
+
+export class PeerCache {
+  readonly #entries = new Map<string, { at: number; value: Promise<PeerFigures> }>()
+  readonly #now: () => number
+
+  constructor(now: () => number) {
+    this.#now = now
+  }
+
+  get(key: string, make: () => Promise<PeerFigures>): Promise<PeerFigures> {
+    const now = this.#now()
+    const hit = this.#entries.get(key)
+    if (hit !== undefined && now - hit.at < PEER_CACHE_MS) return hit.value
+    if (this.#entries.size >= PEER_CACHE_SIZE) this.#entries.clear()
+    const value = make()
+    this.#entries.set(key, { at: now, value })
+    value.catch(() => this.#entries.delete(key))
+    return value
+  }
+}
+
+export async function evidenceOf(
+  store: Store,
+  w: EvidenceWindow,
+  peerCache: PeerCache,
+): Promise<EvidenceReply> {
   const [currency, registered] = await Promise.all([mainCurrency(store, w), registeredOf(store, w)])
   const unit = minorPerMajor(currency ?? 'CNY')
-  const peers = registered.mcc === null ? [] : await peersOf(store, w, registered.mcc)
   const base = { a: w.acquirer, m: w.merchant, from: w.from, to: w.to, cur: currency ?? '' }
   const single = STRUCTURING.singleLimitMajor * unit
-  const [own, peerDaily, bins, hours, peerHours, fixes] = await Promise.all([
+  const [own, bins, hours, peer, fixes] = await Promise.all([
     select<{ med: number | null }>(
       store,
       `SELECT if(count() = 0, NULL, toFloat64(quantileExact(0.5)(v))) AS med FROM (
@@ -90,19 +161,6 @@ export async function evidenceOf(store: Store, w: EvidenceWindow): Promise<Evide
          GROUP BY local_date HAVING v > 0)`,
       base,
     ),
-    peers.length === 0
-      ? Promise.resolve([])
-      : select<{ date: string; med: number; n: number }>(
-          store,
-          `SELECT toString(local_date) AS date, toFloat64(quantileExact(0.5)(v)) AS med, toUInt32(count()) AS n
-           FROM (
-             SELECT local_date, merchant_id, sum(approved_amount_minor) AS v FROM {db:Identifier}.merchant_daily
-             WHERE acquirer_id = {a:String} AND merchant_id IN {peers:Array(String)} AND currency = {cur:String}
-               AND local_date >= {from:Date} AND local_date <= {to:Date}
-             GROUP BY local_date, merchant_id HAVING v > 0)
-           GROUP BY local_date ORDER BY local_date`,
-          { ...base, peers },
-        ),
     // One pass over the merchant's sales gives the histogram and, summed, the totals.
     select<{ bin: number; n: number; exact: number; near: number; band: number }>(
       store,
@@ -127,9 +185,11 @@ export async function evidenceOf(store: Store, w: EvidenceWindow): Promise<Evide
       },
     ),
     hoursOf(store, { ...base, merchants: [w.merchant] }),
-    peers.length === 0
-      ? Promise.resolve(new Array<number>(24).fill(0))
-      : hoursOf(store, { ...base, merchants: peers }),
+    registered.mcc === null
+      ? Promise.resolve(NO_PEERS)
+      : peerCache.get([w.acquirer, registered.mcc, w.from, w.to, base.cur].join('\u0000'), () =>
+          peerFiguresOf(store, { ...base, mcc: registered.mcc ?? '' }),
+        ),
     select<{ terminal_id: string; lat: number; lon: number; n: number; km: number | null; last: string }>(
       store,
       `SELECT terminal_id, round(latitude, 3) AS lat, round(longitude, 3) AS lon, toUInt32(count()) AS n,
@@ -162,9 +222,9 @@ export async function evidenceOf(store: Store, w: EvidenceWindow): Promise<Evide
     baseline: {
       own_daily_median_minor: own[0]?.med ?? null,
       peer_mcc: registered.mcc,
-      peer_merchants: peers.length,
+      peer_merchants: peer.merchants,
     },
-    peer_daily: peerDaily.map((r) => ({ date: r.date, median_minor: r.med, merchants: Number(r.n) })),
+    peer_daily: peer.daily,
     amounts: {
       bins: bins.map((b) => ({
         from_minor: Math.round(10 ** (Number(b.bin) / BINS_PER_DECADE) * unit),
@@ -178,7 +238,7 @@ export async function evidenceOf(store: Store, w: EvidenceWindow): Promise<Evide
       near_round: total((b) => b.near),
       near_single_limit: total((b) => b.band),
     },
-    hours: { merchant: hours, peers: peerHours },
+    hours: { merchant: hours, peers: peer.hours },
     locations: {
       registered:
         registered.lat === null || registered.lon === null
@@ -273,9 +333,11 @@ export async function cardPatternsOf(
       `SELECT card_token, toUInt32(uniqExact(merchant_id)) AS n, groupUniqArray(5)(merchant_id) AS ids
        FROM {db:Identifier}.transactions
        WHERE acquirer_id = {a:String} AND card_token IN {cards:Array(String)} AND merchant_id != {m:String}
-         AND event_time >= {from:DateTime64(3, 'UTC')} AND event_time < {to:DateTime64(3, 'UTC')}
+         AND event_time >= {othersFrom:DateTime64(3, 'UTC')} AND event_time < {to:DateTime64(3, 'UTC')}
        GROUP BY card_token`,
-      { ...window, cards },
+      // The acquirer's every transaction in the range is read here (cards are not in the sort key), so
+      // the range is the card_spread rule's horizon, not the whole window.
+      { ...window, cards, othersFrom: chTime(Math.max(q.from, q.to - OTHERS_DAYS * DAY_MS)) },
     ),
   ])
   const otherOf = new Map(others.map((o) => [o.card_token, o]))

@@ -3,7 +3,7 @@ import { checkScope } from '../auth.ts'
 import { ERRORS, principalOf, type RouteDeps } from '../context.ts'
 import { notFound } from '../errors.ts'
 import { dayOf, dayParam } from '../params.ts'
-import { cardPatternsOf, evidenceOf, lifecycleOf } from '../repositories/evidence.ts'
+import { cardPatternsOf, evidenceOf, lifecycleOf, PeerCache } from '../repositories/evidence.ts'
 import { merchantExists } from '../repositories/merchants.ts'
 import {
   CardPatternsQuery,
@@ -25,6 +25,7 @@ const DAY_MS = 86_400_000
  */
 export const evidenceRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
   const { store } = deps
+  const peerCache = new PeerCache(deps.now)
   const base = '/acquirers/:acquirerId/merchants/:merchantId'
 
   const known = async (principal: ReturnType<typeof principalOf>, a: string, m: string) => {
@@ -54,7 +55,7 @@ export const evidenceRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, 
       const to = dayParam('query.to', req.query.to, localDay(deps.now(), timeZone))
       const days = req.query.days ?? 90
       const from = dayOf(Date.parse(`${to}T00:00:00Z`) - (days - 1) * DAY_MS)
-      return evidenceOf(store, { acquirer: a, merchant: m, from, to, timeZone })
+      return evidenceOf(store, { acquirer: a, merchant: m, from, to, timeZone }, peerCache)
     },
   )
 

@@ -316,7 +316,8 @@ describe('console API', () => {
     const binned = ev.amounts.bins.reduce((s: number, b: { count: number }) => s + b.count, 0)
     expect(binned).toBe(ev.amounts.sales)
     for (const b of ev.amounts.bins) expect(b.from_minor).toBeLessThan(b.to_minor)
-    expect(ev.baseline).toMatchObject({ peer_mcc: '5411', peer_merchants: 1 })
+    // The cohort of MCC 5411: the peer and the merchant itself.
+    expect(ev.baseline).toMatchObject({ peer_mcc: '5411', peer_merchants: 2 })
     expect(ev.peer_daily.length).toBeGreaterThan(0)
     expect(ev.hours.merchant.reduce((s: number, x: number) => s + x, 0)).toBeCloseTo(1, 6)
     expect(ev.hours.merchant).toHaveLength(24)
