@@ -280,6 +280,8 @@ export async function queueView(ctx: Ctx): Promise<KeyHandler> {
     drawCounts(c.counts)
     drawRows()
     refreshed.textContent = `updated ${new Date().toLocaleTimeString()}`
+    // A count of refreshes, so that a test (or a curious analyst) can tell one from the next.
+    refreshed.dataset.refreshes = String(Number(refreshed.dataset.refreshes ?? 0) + 1)
   }
   const restart = async () => {
     queue.back = []

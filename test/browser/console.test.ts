@@ -255,7 +255,7 @@ describe("the analysts' console in Chromium", () => {
         page.$$eval('#queue tbody tr td:nth-child(8)', (tds) => [...new Set(tds.map((t) => t.textContent))]),
       )
       .toEqual(['none'])
-    await page.selectOption('select[name=case_status]', '')
+    await afterRefresh(page, () => page.selectOption('select[name=case_status]', ''))
 
     // j moves the selection down, k up, Enter opens the merchant (once the focus has left the filters).
     await page.waitForSelector('#queue tbody tr.selected')
@@ -266,8 +266,27 @@ describe("the analysts' console in Chromium", () => {
     expect(after).not.toBe(before)
     await page.keyboard.press('k')
     expect(await page.getAttribute('#queue tbody tr.selected', 'data-key')).toBe(before)
+
+    // A refresh (every 30 s, or r) keeps the page and the selected merchant.
+    await afterRefresh(page, () => page.click('#next-page'))
+    expect(await page.textContent('.pager .muted')).toBe('page 2')
+    await page.keyboard.press('j')
+    await page.keyboard.press('j')
+    const chosen = await page.getAttribute('#queue tbody tr.selected', 'data-key')
+    await afterRefresh(page, () => page.keyboard.press('r'))
+    expect(await page.textContent('.pager .muted')).toBe('page 2')
+    expect(await page.getAttribute('#queue tbody tr.selected', 'data-key')).toBe(chosen)
+
+    // Enter opens the selected merchant; j and k go on to the next and previous one in the queue.
     await page.keyboard.press('Enter')
     await page.waitForSelector('body[data-ready="merchant"]')
+    const opened = page.url()
+    expect(decodeURIComponent(opened)).toContain(`/${chosen?.split('/')[1]}`)
+    await page.keyboard.press('j')
+    await expect.poll(() => page.url()).not.toBe(opened)
+    await page.waitForSelector('body[data-ready="merchant"]')
+    await page.keyboard.press('k')
+    await expect.poll(() => page.url()).toBe(opened)
     await context.close()
   })
 
@@ -480,6 +499,14 @@ describe("the analysts' console in Chromium", () => {
     await context.close()
   })
 })
+
+/** Does something that refreshes the queue, and waits until the refresh has been drawn. */
+async function afterRefresh(page: Page, action: () => Promise<unknown>): Promise<void> {
+  const count = async () => Number(await page.getAttribute('#refreshed', 'data-refreshes'))
+  const before = await count()
+  await action()
+  await expect.poll(count).toBeGreaterThan(before)
+}
 
 /**
  * Another site's page: a form posted to the console's API (text/plain, the one body a form can send
