@@ -484,6 +484,7 @@ export function api(w: Wiring): Component {
       w.api = await startApi({
         store: w.need(w.store, 'the store'),
         config: w.config.api,
+        time: w.config.time,
         logger: w.log,
         now: w.deps.now,
         registry: w.metrics.registry,
@@ -533,6 +534,7 @@ export function apiOnly(w: Wiring): Component {
       w.api = await startApi({
         store: w.need(w.store, 'the store'),
         config: w.config.api,
+        time: w.config.time,
         logger: w.log,
         now: w.deps.now,
         registry: w.metrics.registry,

@@ -444,12 +444,32 @@ export const CONFIG_SPEC = {
       description:
         'How long a looked-up API key is remembered; a revoked key stops working within this time. 0 looks every request up.',
     }),
+    sessionTtlMs: int({
+      env: 'API_SESSION_TTL_MS',
+      default: 1_800_000,
+      min: 60_000,
+      max: 43_200_000,
+      description:
+        'How long a console session (the cookie an analyst gets by signing in with an API key) lasts without use, ms. Use keeps it alive up to 12 hours; signing out, or revoking the key, ends it.',
+    }),
     whitelistMaxDays: int({
       env: 'API_WHITELIST_MAX_DAYS',
       default: 365,
       min: 1,
       max: 3650,
       description: 'Longest expiry a whitelist entry granted through the API may have, in days from now.',
+    }),
+    adminKeyFile: str({
+      env: 'API_ADMIN_KEY_FILE',
+      default: '.data/admin-key',
+      description:
+        'Where the first start, on a store without any API key, keeps the admin key it creates (readable by the service user only); `npm run api-keys` reads it to manage keys through a running service.',
+    }),
+    consoleDir: str({
+      env: 'API_CONSOLE_DIR',
+      default: 'console/dist',
+      description:
+        "Directory of the built analysts' console, served at `/console` (`npm start` and `npm test` build it there with `npm run build:console`; the Docker image holds it built).",
     }),
     docs: bool({
       env: 'API_DOCS',

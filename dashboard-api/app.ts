@@ -6,6 +6,7 @@
  * behind the API-key hook and the rate limit.
  */
 import { randomUUID } from 'node:crypto'
+import { resolve } from 'node:path'
 import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
@@ -19,6 +20,7 @@ import Fastify, {
   LogController,
 } from 'fastify'
 import type { Registry } from 'prom-client'
+import { loadConfig } from '../config/load.ts'
 import type { Config } from '../config/spec.ts'
 import { isRiskError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
@@ -26,18 +28,24 @@ import type { WhitelistEntry } from '../rules/engine/config.ts'
 import type { Store } from '../store/client.ts'
 import { hashKey, keyIdOf, type Principal, presentedKey, sameHash, unauthenticated } from './auth.ts'
 import { hasRole } from './case-workflow.ts'
+import { loadConsole, registerConsole } from './console.ts'
 import { principalOf, type RouteDeps, setPrincipal } from './context.ts'
 import { ApiError, type ApiErrorCode, invalid } from './errors.ts'
 import { findApiKey } from './repositories/api-keys.ts'
 import { KeyedLock } from './repositories/cases.ts'
 import { loadWhitelist } from './repositories/whitelist.ts'
+import { apiKeyRoutes } from './routes/api-keys.ts'
 import { auditRoutes } from './routes/audit.ts'
 import { caseRoutes } from './routes/cases.ts'
+import { evidenceRoutes } from './routes/evidence.ts'
 import { merchantRoutes } from './routes/merchants.ts'
 import { operationsRoutes } from './routes/operations.ts'
-import { queueRoutes } from './routes/queue.ts'
+import { queueCountRoutes, queueRoutes } from './routes/queue.ts'
+import { sessionRoutes } from './routes/session.ts'
 import { whitelistRoutes } from './routes/whitelist.ts'
 import type { ErrorReply, Role } from './schemas.ts'
+import { Sessions, setSession } from './session.ts'
+import { type TimeConfig, timeZoneResolver } from './time-zones.ts'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -65,6 +73,8 @@ export interface ApiOptions {
   readonly probes?: { readonly kafka?: Probe; readonly clickhouse?: Probe; readonly live?: Probe }
   /** Called with every entry in force after a whitelist change, so the rule engine can take them in. */
   readonly onWhitelistChange?: (entries: WhitelistEntry[]) => void | Promise<void>
+  /** The acquirers' time zones (the service's `time` configuration); none: the configuration's defaults. */
+  readonly time?: TimeConfig
 }
 
 /** Resolves presented keys to principals, remembering answers for `cacheMs` (revocation delay). */
@@ -146,7 +156,9 @@ export async function buildApp(opts: ApiOptions): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   const resolver = new KeyResolver(store, config.keyCacheMs, now)
+  const sessions = new Sessions({ store, ttlMs: config.sessionTtlMs, keyCacheMs: config.keyCacheMs, now })
   const deps: RouteDeps = {
+    timeZoneOf: timeZoneResolver(opts.time ?? loadConfig({ env: {} }).time),
     store,
     now,
     locks: new KeyedLock(),
@@ -209,7 +221,12 @@ export async function buildApp(opts: ApiOptions): Promise<FastifyInstance> {
     )
   })
 
-  await app.register(helmet, { global: true })
+  // No `upgrade-insecure-requests`: behind plain http in a private network it made browsers fetch
+  // every asset of /docs over https, which is not there, and the page stayed blank.
+  await app.register(helmet, {
+    global: true,
+    contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+  })
   if (config.docs) {
     await app.register(swagger, {
       openapi: {
@@ -229,9 +246,15 @@ export async function buildApp(opts: ApiOptions): Promise<FastifyInstance> {
         security: [{ bearer: [] }, { apiKey: [] }],
       },
     })
-    await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
+    await app.register(swaggerUi, {
+      routePrefix: '/docs',
+      staticCSP: true,
+      // Swagger UI writes its own CSP, with upgrade-insecure-requests: removed for plain http, as above.
+      transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/g, ''),
+    })
   }
 
+  registerConsole(app, loadConsole(resolve(config.consoleDir)))
   await app.register(operationsRoutes, {
     store,
     registry: opts.registry ?? null,
@@ -246,14 +269,24 @@ export async function buildApp(opts: ApiOptions): Promise<FastifyInstance> {
         }
       })
       // Authentication before the rate limit, so that the limit is per key, not per address.
-      v1.addHook('onRequest', async (req: FastifyRequest) => {
+      v1.addHook('onRequest', async (req: FastifyRequest, reply) => {
+        const needed = req.routeOptions.config.role
+        // Sign-in: the key comes in the body.
+        if (needed === 'public') return
         const key = presentedKey(req.headers)
-        if (key === null) throw unauthenticated('an API key is required (Authorization: Bearer <key>)')
-        const principal = await resolver.resolve(key)
+        let principal: Principal | null
+        if (key === null) {
+          // The console's session cookie (CSRF-checked for changes), else no credentials at all.
+          const session = await sessions.authenticate(req, reply)
+          if (session === null) throw unauthenticated('an API key is required (Authorization: Bearer <key>)')
+          setSession(req, session)
+          principal = session.principal
+        } else {
+          principal = await resolver.resolve(key)
+        }
         if (principal === null) throw unauthenticated('the API key is unknown or revoked')
         setPrincipal(req, principal)
-        const needed = req.routeOptions.config.role
-        if (needed !== 'public' && needed !== undefined && !hasRole(principal.role, needed)) {
+        if (needed !== undefined && !hasRole(principal.role, needed)) {
           throw new ApiError(
             'RISK_ERR_API_FORBIDDEN',
             `this needs the ${needed} role; the key is ${principal.role}`,
@@ -276,8 +309,12 @@ export async function buildApp(opts: ApiOptions): Promise<FastifyInstance> {
             `rate limit of ${ctx.max} requests per ${ctx.after} exceeded`,
           ),
       })
+      await v1.register(sessionRoutes, { sessions, resolveKey: (k) => resolver.resolve(k) })
       await v1.register(queueRoutes, deps)
+      await v1.register(queueCountRoutes, deps)
       await v1.register(merchantRoutes, deps)
+      await v1.register(evidenceRoutes, deps)
+      await v1.register(apiKeyRoutes, deps)
       await v1.register(caseRoutes, deps)
       await v1.register(whitelistRoutes, deps)
       await v1.register(auditRoutes, deps)
