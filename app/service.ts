@@ -1,515 +1,145 @@
-import { resolve } from 'node:path'
 import type { Config } from '../config/spec.ts'
-import { loadWhitelist, type RunningApi, startApi } from '../dashboard-api/index.ts'
-import { CompositeSink } from '../ingest/composite-sink.ts'
-import { IngestConsumer } from '../ingest/consumer.ts'
-import { createKafka } from '../kafka/client.ts'
-import { ensureTopics } from '../kafka/topics.ts'
-import { type LocalKafka, startLocalKafka } from '../kafka-local/broker.ts'
-import { isRiskError } from '../lib/errors.ts'
-import type { Logger } from '../lib/logger.ts'
-import { createMetrics, type Metrics } from '../metrics/metrics.ts'
-import { Baselines } from '../rules/baselines.ts'
-import { createEngine, loadRulesConfig, type WhitelistEntry } from '../rules/engine/config.ts'
-import type { HitUpdate, RuleEngine } from '../rules/engine/engine.ts'
-import { EntityEngine } from '../rules/entity/engine.ts'
+import type { RunningApi } from '../dashboard-api/index.ts'
+import type { IngestStage } from '../ingest/stage.ts'
+import type { PartitionStage } from '../kafka/stage-runner.ts'
+import type { Metrics } from '../metrics/metrics.ts'
+import { loadRulesConfig } from '../rules/engine/config.ts'
+import type { RuleEngine } from '../rules/engine/engine.ts'
 import { ENTITY_RULES } from '../rules/entity/index.ts'
-import { EntityPublisher } from '../rules/entity/publisher.ts'
-import { EntityStage, entityTopicConfig } from '../rules/entity/stage.ts'
 import { RULES } from '../rules/index.ts'
-import { RulesStage } from '../rules/stage.ts'
-import { HitPublisher } from '../scoring/hits.ts'
-import type { ScoringModel } from '../scoring/model.ts'
-import { ScoringStage } from '../scoring/stage.ts'
-import { SIMULATED_ACQUIRERS, TrafficSimulator } from '../simulator/generator.ts'
-import { parseLate } from '../simulator/late.ts'
-import { LiveSimulator } from '../simulator/producer.ts'
+import type { ScoringStage } from '../scoring/stage.ts'
+import type { LiveSimulator } from '../simulator/producer.ts'
 import type { Store } from '../store/client.ts'
-import { openAcquirers } from './acquirers.ts'
-import { codecFor, openConfiguredStore } from './clients.ts'
-import { combinedWhitelist } from './whitelist.ts'
+import {
+  acquirers,
+  api,
+  apiOnly,
+  type Component,
+  entityStage,
+  ingestStage,
+  liveness,
+  localBroker,
+  ruleEngines,
+  rulesConfiguration,
+  type ServiceDeps,
+  scoringStage,
+  simulator,
+  storeAndClient,
+  topics,
+  Wiring,
+} from './components.ts'
 
-export interface ServiceDeps {
-  logger: Logger
-  now: () => number
-  sleep: (ms: number) => Promise<void>
-}
+export type { ServiceDeps }
 
 export interface RunningService {
   readonly brokers: readonly string[]
   readonly store: Store
   /** Null in the `api` role. */
-  readonly ingest: IngestConsumer | null
+  readonly ingest: IngestStage | null
   /** The HTTP server (dashboard API, /metrics, /healthz, /readyz); null when `api.enabled` is off. */
   readonly api: RunningApi | null
   readonly simulator: LiveSimulator | null
   readonly rules: RuleEngine | null
   readonly scoring: ScoringStage | null
   readonly metrics: Metrics
+  /** The pipeline's stages in data-flow order (ingest, entities, scoring); empty in the `api` role. */
+  readonly stages: readonly PartitionStage[]
+  /** Per stage: ready, healthy, messages behind (the progress log). */
+  progress(): { stage: string; ready: boolean; healthy: boolean; lag: number }[]
   /** Re-reads the rules configuration file (SIGHUP); throws RISK_ERR_CONFIG and keeps the old one when invalid. */
   reloadRules(): string | null
-  /** Stops in dependency order: traffic, then consumer (batch finished and committed), store, broker. */
+  /** Stops every component in the reverse of the start order. */
   stop(): Promise<void>
 }
 
 /**
- * Starts the pipeline from a validated configuration: the broker (a local one when none is given), the
- * store with its migrations, the topics, the ingest consumer, and simulated traffic when asked for.
- * Whatever started is stopped again if a later step fails, so a failed start leaves no JVM behind.
+ * The service as an ordered list of components (app/components.ts). They start in this order, each
+ * after the ones it needs, and stop in the reverse order: traffic and readers before the writers they
+ * feed, the store and the broker last. Whatever started is stopped again if a later step fails, so a
+ * failed start leaves no JVM behind.
  */
+function pipeline(w: Wiring): Component[] {
+  if (w.config.service.role === 'api') return [storeAndClient(w), acquirers(w), apiOnly(w)]
+  return [
+    localBroker(w), //        a local broker when KAFKA_BROKERS is unset
+    storeAndClient(w), //     ClickHouse with its migrations; the Kafka client
+    rulesConfiguration(w), // the rules file (before the topics: retention follows its windows)
+    topics(w), //             inputs, dead letters, internal topics
+    acquirers(w), //          the acquirers served, their alert topics (acquirers/registry.ts)
+    ruleEngines(w), //        engines, peers and baselines, hit and activity publishers, whitelists
+    ingestStage(w), //        inputs → ClickHouse (+ DLQ), the per-merchant rules as its sink
+    entityStage(w), //        entity activity → cross-merchant rules → hits
+    scoringStage(w), //       hits → scores, alerts (one Kafka transaction per part)
+    simulator(w), //          simulated traffic, when asked for
+    api(w), //                dashboard API, /metrics, /healthz, /readyz
+    liveness(w), //           exit when a stage cannot recover
+  ]
+}
+
 export async function startService(config: Config, deps: ServiceDeps): Promise<RunningService> {
-  const log = deps.logger
-  const cleanups: (() => Promise<void>)[] = []
-  const cleanup = async () => {
-    for (const fn of cleanups.reverse()) {
+  const w = new Wiring(config, deps)
+  const started: Component[] = []
+  const stop = async () => {
+    for (const c of started.splice(0).reverse()) {
       try {
-        await fn()
+        await c.stop()
       } catch (e) {
-        log.error({ error: e instanceof Error ? e.message : String(e) }, 'error while stopping')
+        w.log.error(
+          { component: c.name, error: e instanceof Error ? e.message : String(e) },
+          'error while stopping',
+        )
       }
     }
   }
   try {
-    if (config.service.role === 'api') return await startApiOnly(config, deps, cleanups, cleanup)
-    let brokers = config.kafka.brokers
-    let local: LocalKafka | null = null
-    if (brokers.length === 0) {
-      log.info(
-        { dataDir: config.kafka.local.dataDir },
-        'KAFKA_BROKERS is not set: starting a local Kafka broker',
-      )
-      local = await startLocalKafka({
-        dataDir: resolve(config.kafka.local.dataDir),
-        port: config.kafka.local.port,
-        controllerPort: config.kafka.local.controllerPort,
-        heapMb: config.kafka.local.heapMb,
-        log: (msg) => log.info({ component: 'kafka-local' }, msg),
-      })
-      const started = local
-      let stoppingBroker = false
-      cleanups.push(() => {
-        stoppingBroker = true
-        return started.stop()
-      })
-      // The broker dying under a running service is an outage the operator must see at once; the
-      // consumer keeps retrying, so nothing is lost while it is restarted.
-      void started.exited.then((info) => {
-        if (!stoppingBroker) log.error({ ...info, logFile: started.logFile }, 'the local Kafka broker exited')
-      })
-      brokers = started.brokers
-      log.info({ brokers }, 'local Kafka broker ready')
-    }
-
-    const metrics = createMetrics({ version: process.env.npm_package_version ?? 'dev' })
-    const ch = config.clickhouse
-    const store = await openConfiguredStore(config, log, metrics)
-    cleanups.push(() => store.close())
-    log.info(
-      { backend: ch.url === null ? 'chdb' : 'server', database: ch.database },
-      'ClickHouse store ready',
-    )
-
-    const kafka = createKafka(config.kafka, brokers, log)
-    const topics = config.topics
-    // Loaded before the topics: a bad rules file stops start-up before anything is created, and the
-    // entity topic's retention follows the cross-merchant rules' widest window.
-    const rulesConfig = config.rules.enabled
-      ? loadRulesConfig(config.rules.configFile, RULES, ENTITY_RULES)
-      : null
-    const entityEngine =
-      rulesConfig === null
-        ? null
-        : new EntityEngine({
-            rules: rulesConfig.entityRules,
-            isWhitelisted: rulesConfig.isWhitelisted,
-            configHash: rulesConfig.hash,
-          })
-    const created = await ensureTopics(
-      kafka,
-      [
-        topics.transactions,
-        topics.merchantEvents,
-        `${topics.transactions}${topics.dlqSuffix}`,
-        `${topics.merchantEvents}${topics.dlqSuffix}`,
-        ...(entityEngine === null ? [] : [topics.entityActivity, topics.ruleHits, topics.scoringState]),
-      ],
-      {
-        partitions: config.kafka.topicPartitions,
-        replicationFactor: config.kafka.replicationFactor,
-        configEntries:
-          entityEngine === null
-            ? {}
-            : {
-                [topics.entityActivity]: entityTopicConfig(entityEngine.retentionMs),
-                // One record per merchant survives compaction: the changelog stays as small as the state.
-                [topics.scoringState]: [{ name: 'cleanup.policy', value: 'compact' }],
-              },
-      },
-    )
-    if (created.length > 0) log.info({ created }, 'created topics')
-
-    const codec = codecFor(config)
-    const simulate = config.simulator.mode === 'on' || (config.simulator.mode === 'auto' && local !== null)
-    // The simulated traffic's acquirers are served too: they are the deployment's while it simulates.
-    const acquirers = await openAcquirers(
-      config,
-      { store, kafka, logger: log, now: deps.now, sleep: deps.sleep },
-      simulate ? SIMULATED_ACQUIRERS : [],
-    )
-    cleanups.push(acquirers.stop)
-
-    const zones = config.time.acquirerTimeZones
-    const timeZoneOf = (acquirerId: string) => zones[acquirerId] ?? config.time.defaultTimeZone
-
-    let rules: {
-      engine: RuleEngine
-      stage: RulesStage
-      publisher: EntityPublisher
-      entities: EntityEngine
-      hits: { publish: (h: readonly HitUpdate[]) => Promise<void> }
-    } | null = null
-    let scoringModel: ScoringModel | null = rulesConfig?.scoring ?? null
-    if (rulesConfig !== null) metrics.risk.configLoadedAt.set(deps.now() / 1000)
-    // Counts hits as they go to scoring: new hits and updates of a hit's window alike.
-    const countHits = (h: readonly HitUpdate[]) => {
-      for (const hit of h) metrics.risk.ruleHits.labels(hit.ruleId, hit.category).inc()
-    }
-    if (rulesConfig !== null && entityEngine !== null) {
-      const hitPublisher = new HitPublisher(kafka, topics.ruleHits)
-      await hitPublisher.start()
-      cleanups.push(() => hitPublisher.stop())
-      const hits = {
-        publish: async (h: readonly HitUpdate[]) => {
-          await hitPublisher.publish(h)
-          countHits(h)
-        },
-      }
-      const baselines = new Baselines({ store, logger: log, minCohort: config.rules.minCohort })
-      const refresh = () =>
-        baselines.refresh(deps.now()).then(
-          () => true,
-          (e: unknown) => {
-            // Stale or missing baselines only make the relative rules fall back; detection goes on.
-            log.warn(isRiskError(e) ? e.toLog() : { error: String(e) }, 'rule baselines not refreshed')
-            return false
-          },
-        )
-      await refresh()
-      const timers = new Map<string, ReturnType<typeof metrics.risk.ruleEvaluation.labels>>()
-      const ruleEvaluation = (ruleId: string) => {
-        let t = timers.get(ruleId)
-        if (t === undefined) {
-          t = metrics.risk.ruleEvaluation.labels(ruleId)
-          timers.set(ruleId, t)
-        }
-        return t
-      }
-      const engine = createEngine(rulesConfig, {
-        timeZoneOf,
-        allowedLatenessMs: config.rules.allowedLatenessMs,
-        peersOf: (acquirerId, mcc, latitude, longitude) =>
-          baselines.peersOf(acquirerId, mcc, latitude, longitude),
-        baselineOf: (acquirerId, merchantId) => baselines.baselineOf(acquirerId, merchantId),
-        ruleTiming: (ruleId, seconds) => ruleEvaluation(ruleId).observe(seconds),
-      })
-      // Until the first cohorts exist (a new store), refresh every minute: the relative rules fall back to
-      // absolute thresholds without peers, and look-alikes (car dealers, jewellers) fire on those.
-      let timer: NodeJS.Timeout | null = null
-      let stopped = false
-      const schedule = () => {
-        if (stopped) return
-        const delay =
-          baselines.cohorts === 0
-            ? Math.min(60_000, config.rules.baselineRefreshMs)
-            : config.rules.baselineRefreshMs
-        timer = setTimeout(() => {
-          void refresh().then((refreshed) => {
-            if (refreshed) engine.referencesChanged()
-            schedule()
-          })
-        }, delay)
-        timer.unref()
-      }
-      schedule()
-      cleanups.push(async () => {
-        stopped = true
-        if (timer !== null) clearTimeout(timer)
-      })
-      const stage = new RulesStage({
-        store,
-        engine,
-        topics: { transactions: topics.transactions, merchantEvents: topics.merchantEvents },
-        logger: log,
-        now: deps.now,
-        publishHits: (h) => hits.publish(h),
-      })
-      const publisher = new EntityPublisher({
-        kafka,
-        topic: topics.entityActivity,
-        now: deps.now,
-        recovery: {
-          store,
-          groupId: config.kafka.groupId,
-          topics: { transactions: topics.transactions, merchantEvents: topics.merchantEvents },
-          // A crash and restart takes minutes; a day covers a slow restart without re-reading history.
-          lookbackMs: 86_400_000,
-        },
-      })
-      await publisher.start()
-      cleanups.push(() => publisher.stop())
-      rules = { engine, stage, publisher, entities: entityEngine, hits }
-      log.info(
-        { rules: RULES.length, configHash: rulesConfig.hash, file: config.rules.configFile },
-        'rule engine ready',
-      )
-    }
-
-    // Whitelists: the rules file's entries plus those analysts granted through the API.
-    let fileWhitelist = rulesConfig?.isWhitelisted ?? (() => false)
-    let granted: WhitelistEntry[] = []
-    const applyWhitelist = () => {
-      const isWhitelisted = combinedWhitelist(fileWhitelist, granted)
-      rules?.engine.reconfigure({ isWhitelisted })
-      rules?.entities.reconfigure({ isWhitelisted })
-    }
-    const refreshWhitelist = async () => {
-      try {
-        granted = await loadWhitelist(store, deps.now())
-        applyWhitelist()
-      } catch (e) {
-        // The entries in force stay; detection goes on.
-        log.warn(isRiskError(e) ? e.toLog() : { error: String(e) }, 'granted whitelist not refreshed')
-      }
-    }
-    if (rules !== null) {
-      await refreshWhitelist()
-      const timer = setInterval(() => void refreshWhitelist(), config.rules.whitelistRefreshMs)
-      timer.unref()
-      cleanups.push(async () => clearInterval(timer))
-    }
-
-    const ingest = new IngestConsumer(
-      {
-        groupId: config.kafka.groupId,
-        topics: { transactions: topics.transactions, merchantEvents: topics.merchantEvents },
-        dlqSuffix: topics.dlqSuffix,
-        maxBatchSize: config.ingest.maxBatchSize,
-        concurrency: config.ingest.concurrency,
-        maxFutureSkewMs: config.ingest.maxFutureSkewMs,
-        retryInitialMs: config.ingest.retryInitialMs,
-        retryMaxMs: config.ingest.retryMaxMs,
-        fromBeginning: config.ingest.fromBeginning,
-        timeZoneOf,
-      },
-      {
-        kafka,
-        store,
-        codec,
-        logger: log,
-        now: deps.now,
-        sleep: deps.sleep,
-        metrics,
-        acquirers: acquirers.registry,
-        ...(rules === null ? {} : { sink: new CompositeSink([rules.stage, rules.publisher]) }),
-      },
-    )
-    await ingest.start()
-    cleanups.push(() => ingest.stop())
-
-    let scoring: ScoringStage | null = null
-    if (rules !== null) {
-      const hits = rules.hits
-      const entityStage = new EntityStage({
-        kafka,
-        store,
-        engine: rules.entities,
-        topic: topics.entityActivity,
-        groupId: `${config.kafka.groupId}.entities`,
-        logger: log,
-        now: deps.now,
-        sleep: deps.sleep,
-        retryInitialMs: config.ingest.retryInitialMs,
-        retryMaxMs: config.ingest.retryMaxMs,
-        publishHits: (h) => hits.publish(h),
-        metrics,
-      })
-      await entityStage.start()
-      cleanups.push(() => entityStage.stop())
-
-      const alerts = config.alerts
-      const stage = new ScoringStage({
-        kafka,
-        store,
-        codec,
-        model: () => {
-          if (scoringModel === null) throw new Error('scoring started without a model')
-          return scoringModel
-        },
-        topics: { hits: topics.ruleHits, state: topics.scoringState },
-        alertTopicOf: (acquirerId) => alerts.topicPattern.replaceAll('{acquirer}', acquirerId),
-        alertFormatOf: (acquirerId) => {
-          const own = alerts.acquirerFormats[acquirerId]
-          return own === 'json' || own === 'avro' ? own : alerts.format
-        },
-        alertTopicSettings: {
-          partitions: config.kafka.topicPartitions,
-          replicationFactor: config.kafka.replicationFactor,
-        },
-        groupId: `${config.kafka.groupId}.scoring`,
-        logger: log,
-        now: deps.now,
-        sleep: deps.sleep,
-        retryInitialMs: config.ingest.retryInitialMs,
-        retryMaxMs: config.ingest.retryMaxMs,
-        restoreTimeoutMs: config.scoring.restoreTimeoutMs,
-        concurrency: config.scoring.concurrency,
-        metrics,
-      })
-      await stage.start()
-      cleanups.push(() => stage.stop())
-      scoring = stage
-    }
-
-    let simulator: LiveSimulator | null = null
-    if (simulate) {
-      simulator = new LiveSimulator(
-        kafka,
-        new TrafficSimulator({
-          seed: config.simulator.seed,
-          merchants: config.simulator.merchants,
-          runId: `${config.simulator.seed}-${deps.now().toString(36)}`,
-          // Checked when the configuration was loaded.
-          late: parseLate(config.simulator.late),
-        }),
-        codec,
-        { topics, ratePerSecond: config.simulator.ratePerSecond },
-        { logger: log, now: deps.now },
-      )
-      await simulator.start()
-      const sim = simulator
-      cleanups.push(() => sim.stop())
-    }
-
-    let api: RunningApi | null = null
-    if (config.api.enabled) {
-      const stage = scoring
-      api = await startApi({
-        store,
-        config: config.api,
-        logger: log,
-        now: deps.now,
-        registry: metrics.registry,
-        // Ready when the consumers are in their groups and not stuck retrying.
-        probes: { kafka: () => ingest.ready && (stage?.ready ?? true) },
-        acquirers: acquirers.registry,
-        onWhitelistChange: (entries) => {
-          granted = entries
-          applyWhitelist()
-        },
-      })
-      const running = api
-      cleanups.push(() => running.close())
-      log.info({ address: api.address }, 'dashboard API listening')
-    }
-
-    const reloadRules = (): string | null => {
-      if (rules === null) return null
-      // A bad file keeps the running configuration: a reload must never take detection down.
-      let next: ReturnType<typeof loadRulesConfig>
-      try {
-        next = loadRulesConfig(config.rules.configFile, RULES, ENTITY_RULES)
-      } catch (e) {
-        metrics.risk.configReloads.labels('failure').inc()
-        throw e
-      }
-      fileWhitelist = next.isWhitelisted
-      const isWhitelisted = combinedWhitelist(fileWhitelist, granted)
-      rules.engine.reconfigure({ layersOf: next.layersOf, isWhitelisted, configHash: next.hash })
-      rules.entities.reconfigure({ isWhitelisted, configHash: next.hash, rules: next.entityRules })
-      scoringModel = next.scoring
-      metrics.risk.configReloads.labels('success').inc()
-      metrics.risk.configLoadedAt.set(deps.now() / 1000)
-      log.info({ configHash: next.hash, file: config.rules.configFile }, 'rules configuration reloaded')
-      return next.hash
-    }
-
-    return {
-      brokers,
-      store,
-      ingest,
-      api,
-      simulator,
-      rules: rules?.engine ?? null,
-      scoring,
-      metrics,
-      reloadRules,
-      stop: cleanup,
+    for (const c of pipeline(w)) {
+      started.push(c)
+      await c.start()
     }
   } catch (e) {
-    await cleanup()
+    await stop()
     throw e
+  }
+  return {
+    brokers: w.brokers,
+    store: w.need(w.store, 'the store'),
+    ingest: w.ingest,
+    api: w.api,
+    simulator: w.simulator,
+    rules: w.engine,
+    scoring: w.scoring,
+    metrics: w.metrics,
+    stages: w.stages,
+    progress: () =>
+      w.stages.map((s) => ({
+        stage: s.runner.name,
+        ready: s.ready,
+        healthy: s.health().healthy,
+        lag: s.runner.lag,
+      })),
+    reloadRules: () => reloadRules(w),
+    stop,
   }
 }
 
-/**
- * The `api` role: the dashboard API alone, against the ClickHouse the pipeline writes. No broker is
- * started; /readyz checks Kafka only when `KAFKA_BROKERS` is set.
- */
-async function startApiOnly(
-  config: Config,
-  deps: ServiceDeps,
-  cleanups: (() => Promise<void>)[],
-  cleanup: () => Promise<void>,
-): Promise<RunningService> {
-  const log = deps.logger
-  const metrics = createMetrics({ version: process.env.npm_package_version ?? 'dev' })
-  const store = await openConfiguredStore(config, log, metrics)
-  cleanups.push(() => store.close())
-  const brokers = config.kafka.brokers
-  const kafka = brokers.length > 0 ? createKafka(config.kafka, brokers, log) : null
-  const acquirers = await openAcquirers(config, {
-    store,
-    kafka,
-    logger: log,
-    now: deps.now,
-    sleep: deps.sleep,
-  })
-  cleanups.push(acquirers.stop)
-  let kafkaProbe: (() => Promise<boolean>) | undefined
-  if (kafka !== null) {
-    const admin = kafka.admin()
-    cleanups.push(() => admin.disconnect())
-    kafkaProbe = async () => {
-      try {
-        await admin.connect()
-        await admin.describeCluster()
-        return true
-      } catch {
-        return false
-      }
-    }
+/** SIGHUP: a bad file keeps the running configuration; a reload must never take detection down. */
+function reloadRules(w: Wiring): string | null {
+  const engine = w.engine
+  if (engine === null) return null
+  let next: ReturnType<typeof loadRulesConfig>
+  try {
+    next = loadRulesConfig(w.config.rules.configFile, RULES, ENTITY_RULES)
+  } catch (e) {
+    w.metrics.risk.configReloads.labels('failure').inc()
+    throw e
   }
-  const api = await startApi({
-    store,
-    config: config.api,
-    logger: log,
-    now: deps.now,
-    registry: metrics.registry,
-    acquirers: acquirers.registry,
-    ...(kafkaProbe === undefined ? {} : { probes: { kafka: kafkaProbe } }),
-  })
-  cleanups.push(() => api.close())
-  log.info({ address: api.address, role: 'api' }, 'dashboard API listening')
-  return {
-    brokers,
-    store,
-    ingest: null,
-    api,
-    simulator: null,
-    rules: null,
-    scoring: null,
-    metrics,
-    reloadRules: () => null,
-    stop: cleanup,
-  }
+  w.rulesConfig = next
+  w.scoringModel = next.scoring
+  engine.reconfigure({ layersOf: next.layersOf, configHash: next.hash })
+  w.entities?.reconfigure({ configHash: next.hash, rules: next.entityRules })
+  w.applyWhitelist()
+  w.metrics.risk.configReloads.labels('success').inc()
+  w.metrics.risk.configLoadedAt.set(w.deps.now() / 1000)
+  w.log.info({ configHash: next.hash, file: w.config.rules.configFile }, 'rules configuration reloaded')
+  return next.hash
 }

@@ -22,6 +22,7 @@ import { MERCHANT_EVENT, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
 import type { TerminalTransaction } from '../schemas/types.generated.ts'
 import { tailAlerts } from '../scoring/alerts-reader.ts'
 import { TrafficSimulator } from '../simulator/generator.ts'
+import { clientFloor } from './client-floor.ts'
 
 const N = Number(process.env.BENCH_EVENTS ?? 300_000)
 const BURST_EVERY = 10_000
@@ -119,6 +120,10 @@ try {
     `produced ${produced} transactions (${bursts} card-testing bursts) in ${produceSeconds.toFixed(1)} s`,
   )
 
+  // The floor first, on the same broker and data: kafkajs and avsc alone reading the topic.
+  const floor = await clientFloor(kafka, topics.transactions, produced)
+  console.log(`client floor: ${floor.events} events read and decoded in ${floor.seconds.toFixed(1)} s`)
+
   const logger = createLogger(config.log.level)
   // Burst merchants alerted, as an acquirer sees them: committed alerts on the acquirer's topic.
   const alerted = new Set<string>()
@@ -152,12 +157,13 @@ try {
   await (await tail)()
   console.log(JSON.stringify(stats))
   console.log(`alerts on acq-alpha's topic about other (simulated legitimate) merchants: ${others}`)
+  const e2e = Math.round(produced / all)
   console.log(
-    '\n| Events | Partitions | Ingest concurrency | All in ClickHouse | Every alert published | Events/s (end to end) | Alerts | Peak RSS |',
+    '\n| Events | Partitions | Ingest concurrency | All in ClickHouse | Every alert published | Events/s (end to end) | Client floor (kafkajs + avsc) | Service / floor | Alerts | Peak RSS |',
   )
-  console.log('|---|---|---|---|---|---|---|---|')
+  console.log('|---|---|---|---|---|---|---|---|---|---|')
   console.log(
-    `| ${produced.toLocaleString('en-US')} | ${PARTITIONS} | ${config.ingest.concurrency} | ${ingestSeconds.toFixed(1)} s | ${all.toFixed(1)} s | ${Math.round(produced / all).toLocaleString('en-US')} | ${alerted.size} | ${Math.round(peakRss / 1e6)} MB |`,
+    `| ${produced.toLocaleString('en-US')} | ${PARTITIONS} | ${config.ingest.concurrency} | ${ingestSeconds.toFixed(1)} s | ${all.toFixed(1)} s | ${e2e.toLocaleString('en-US')} | ${floor.eventsPerSecond.toLocaleString('en-US')} | ${((100 * e2e) / floor.eventsPerSecond).toFixed(1)}% | ${alerted.size} | ${Math.round(peakRss / 1e6)} MB |`,
   )
 } finally {
   clearInterval(rssTimer)

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Kafka, logLevel, type Message, Partitioners } from 'kafkajs'
-import { IngestConsumer } from '../ingest/consumer.ts'
+import { IngestStage } from '../ingest/stage.ts'
 import { EventCodec } from '../kafka/codec.ts'
 import { ensureTopics } from '../kafka/topics.ts'
 import { type LocalKafka, startLocalKafka } from '../kafka-local/broker.ts'
@@ -85,7 +85,7 @@ try {
       now: Date.now,
     })
   }
-  const consumer = new IngestConsumer(
+  const consumer = new IngestStage(
     {
       groupId: `bench-${Date.now()}`,
       topics: { transactions: topic, merchantEvents: events },

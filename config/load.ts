@@ -63,6 +63,13 @@ export function loadConfig(opts: LoadOptions): Config {
       },
     )
   }
+  if (config.kafka.heartbeatIntervalMs * 3 > config.kafka.sessionTimeoutMs) {
+    throw new RiskError(
+      'RISK_ERR_CONFIG',
+      `invalid configuration:\n  kafka.heartbeatIntervalMs (KAFKA_HEARTBEAT_INTERVAL_MS): ${config.kafka.heartbeatIntervalMs} is more than a third of kafka.sessionTimeoutMs (${config.kafka.sessionTimeoutMs})`,
+      { context: { key: 'kafka.heartbeatIntervalMs' } },
+    )
+  }
   try {
     parseLate(config.simulator.late)
   } catch (e) {

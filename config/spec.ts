@@ -109,6 +109,32 @@ export const CONFIG_SPEC = {
         description: 'JVM heap of the local broker, MB.',
       }),
     },
+    sessionTimeoutMs: int({
+      env: 'KAFKA_SESSION_TIMEOUT_MS',
+      default: 30000,
+      min: 6000,
+      max: 300000,
+      description:
+        "Consumer group session timeout of every stage: a member not heartbeating for this long is expelled and its partitions go to others. The stages heartbeat while a batch is in hand, so only a frozen process (SIGSTOP, a long GC pause, CPU starvation) reaches it; it then rejoins. Within the broker's group.min/max.session.timeout.ms.",
+    }),
+    heartbeatIntervalMs: int({
+      env: 'KAFKA_HEARTBEAT_INTERVAL_MS',
+      default: 3000,
+      min: 100,
+      max: 60000,
+      description:
+        'How often every stage heartbeats to its group coordinator; at most a third of the session timeout.',
+    }),
+  },
+  liveness: {
+    timeoutMs: int({
+      env: 'LIVENESS_TIMEOUT_MS',
+      default: 180000,
+      min: 5000,
+      max: 3600000,
+      description:
+        'A stage that cannot make progress for this long (out of its consumer group, crashed, retrying the same failure, a topic it consumes deleted, one batch stuck) makes the process exit with status 70 after logging the cause, so a supervisor restarts it; `/healthz` fails from half this time. Retries and rejoins cure what they can before that.',
+    }),
   },
   topics: {
     transactions: str({
@@ -452,12 +478,32 @@ export const CONFIG_SPEC = {
       description:
         'How long a looked-up API key is remembered; a revoked key stops working within this time. 0 looks every request up.',
     }),
+    sessionTtlMs: int({
+      env: 'API_SESSION_TTL_MS',
+      default: 1_800_000,
+      min: 60_000,
+      max: 43_200_000,
+      description:
+        'How long a console session (the cookie an analyst gets by signing in with an API key) lasts without use, ms. Use keeps it alive up to 12 hours; signing out, or revoking the key, ends it.',
+    }),
     whitelistMaxDays: int({
       env: 'API_WHITELIST_MAX_DAYS',
       default: 365,
       min: 1,
       max: 3650,
       description: 'Longest expiry a whitelist entry granted through the API may have, in days from now.',
+    }),
+    adminKeyFile: str({
+      env: 'API_ADMIN_KEY_FILE',
+      default: '.data/admin-key',
+      description:
+        'Where the first start, on a store without any API key, keeps the admin key it creates (readable by the service user only); `npm run api-keys` reads it to manage keys through a running service.',
+    }),
+    consoleDir: str({
+      env: 'API_CONSOLE_DIR',
+      default: 'console/dist',
+      description:
+        "Directory of the built analysts' console, served at `/console` (`npm start` and `npm test` build it there with `npm run build:console`; the Docker image holds it built).",
     }),
     docs: bool({
       env: 'API_DOCS',

@@ -6,6 +6,7 @@
  * behind the API-key hook and the rate limit.
  */
 import { randomUUID } from 'node:crypto'
+import { resolve } from 'node:path'
 import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
@@ -15,32 +16,40 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
+  type FastifyReply,
   type FastifyRequest,
   LogController,
 } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { AcquirerRegistry } from '../acquirers/registry.ts'
+import { loadConfig } from '../config/load.ts'
 import type { Config } from '../config/spec.ts'
 import { isRiskError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
 import { findCardNumberIn, maskCardNumbers } from '../lib/luhn.ts'
 import type { WhitelistEntry } from '../rules/engine/config.ts'
 import type { Store } from '../store/client.ts'
-import { presentedKey, unauthenticated } from './auth.ts'
+import { type Principal, presentedKey, unauthenticated } from './auth.ts'
 import { hasRole } from './case-workflow.ts'
+import { loadConsole, registerConsole } from './console.ts'
 import { principalOf, type RouteDeps, setPrincipal } from './context.ts'
 import { ApiError, type ApiErrorCode, invalid } from './errors.ts'
 import { AuthThrottle, KeyResolver } from './key-guard.ts'
 import { KeyedLock } from './repositories/cases.ts'
 import { loadWhitelist } from './repositories/whitelist.ts'
 import { acquirerRoutes } from './routes/acquirers.ts'
+import { apiKeyRoutes } from './routes/api-keys.ts'
 import { auditRoutes } from './routes/audit.ts'
 import { caseRoutes } from './routes/cases.ts'
+import { evidenceRoutes } from './routes/evidence.ts'
 import { merchantRoutes } from './routes/merchants.ts'
 import { operationsRoutes } from './routes/operations.ts'
-import { queueRoutes } from './routes/queue.ts'
+import { queueCountRoutes, queueRoutes } from './routes/queue.ts'
+import { sessionRoutes } from './routes/session.ts'
 import { whitelistRoutes } from './routes/whitelist.ts'
 import { type ErrorReply, PATTERN_PROBLEMS, type Role } from './schemas.ts'
+import { Sessions, setSession } from './session.ts'
+import { type TimeConfig, timeZoneResolver } from './time-zones.ts'
 import { strictBodies } from './validators.ts'
 
 declare module 'fastify' {
@@ -62,10 +71,15 @@ export interface ApiOptions {
   readonly now?: () => number
   /** Served at /metrics; none: /metrics answers with an empty exposition. */
   readonly registry?: Registry
-  /** Readiness checks for /readyz. ClickHouse defaults to a ping of the store; Kafka to none (null). */
-  readonly probes?: { readonly kafka?: Probe; readonly clickhouse?: Probe }
+  /**
+   * Readiness checks for /readyz (ClickHouse defaults to a ping of the store; Kafka to none, null), and
+   * the liveness check of /healthz (none: the process answering is alive).
+   */
+  readonly probes?: { readonly kafka?: Probe; readonly clickhouse?: Probe; readonly live?: Probe }
   /** Called with every entry in force after a whitelist change, so the rule engine can take them in. */
   readonly onWhitelistChange?: (entries: WhitelistEntry[]) => void | Promise<void>
+  /** The acquirers' time zones (the service's `time` configuration); none: the configuration's defaults. */
+  readonly time?: TimeConfig
   /** The acquirers the deployment serves; admins list and register them under /v1/acquirers. */
   readonly acquirers: AcquirerRegistry
 }
@@ -128,7 +142,9 @@ export async function buildApp(opts: ApiOptions): Promise<FastifyInstance> {
     windowMs: config.rateLimitWindowMs,
     now,
   })
+  const sessions = new Sessions({ store, ttlMs: config.sessionTtlMs, keyCacheMs: config.keyCacheMs, now })
   const deps: RouteDeps = {
+    timeZoneOf: timeZoneResolver(opts.time ?? loadConfig({ env: {} }).time),
     store,
     now,
     acquirers: opts.acquirers,
@@ -151,7 +167,7 @@ export async function buildApp(opts: ApiOptions): Promise<FastifyInstance> {
     }
     if (e.validation !== undefined) return reply.code(400).send(validationReply(e))
     if (isRiskError(e) && e.retriable) {
-      req.log.error({ reqId: req.id, ...e.toLog() }, 'dashboard API: store unavailable')
+      req.log.error(e.toLog(), 'dashboard API: store unavailable')
       return reply.code(503).send(errorBody(e.code, 'the store is unavailable; try again', null))
     }
     const status = e.statusCode ?? 500
@@ -160,7 +176,7 @@ export async function buildApp(opts: ApiOptions): Promise<FastifyInstance> {
       const code: ApiErrorCode = status === 404 ? 'RISK_ERR_API_NOT_FOUND' : 'RISK_ERR_API_INVALID_INPUT'
       return reply.code(status).send(errorBody(code, e.message, status === 404 ? null : 'body'))
     }
-    req.log.error({ reqId: req.id, error: e.message, stack: e.stack }, 'dashboard API: unexpected error')
+    req.log.error({ error: e.message, stack: e.stack }, 'dashboard API: unexpected error')
     return reply.code(500).send(errorBody('RISK_ERR_API_INTERNAL', 'internal error', null))
   })
   app.setNotFoundHandler((req, reply) => {
@@ -202,7 +218,7 @@ export async function buildApp(opts: ApiOptions): Promise<FastifyInstance> {
   app.addHook('onResponse', async (req, reply) => {
     req.log.info(
       {
-        reqId: req.id,
+        // req.log already carries reqId.
         method: req.method,
         route: req.routeOptions.url ?? '(none)',
         status: reply.statusCode,
@@ -212,7 +228,12 @@ export async function buildApp(opts: ApiOptions): Promise<FastifyInstance> {
     )
   })
 
-  await app.register(helmet, { global: true })
+  // No `upgrade-insecure-requests`: behind plain http in a private network it made browsers fetch
+  // every asset of /docs over https, which is not there, and the page stayed blank.
+  await app.register(helmet, {
+    global: true,
+    contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+  })
   if (config.docs) {
     await app.register(swagger, {
       openapi: {
@@ -232,9 +253,15 @@ export async function buildApp(opts: ApiOptions): Promise<FastifyInstance> {
         security: [{ bearer: [] }, { apiKey: [] }],
       },
     })
-    await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
+    await app.register(swaggerUi, {
+      routePrefix: '/docs',
+      staticCSP: true,
+      // Swagger UI writes its own CSP, with upgrade-insecure-requests: removed for plain http, as above.
+      transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/g, ''),
+    })
   }
 
+  registerConsole(app, loadConsole(resolve(config.consoleDir)))
   await app.register(operationsRoutes, {
     store,
     registry: opts.registry ?? null,
@@ -248,25 +275,48 @@ export async function buildApp(opts: ApiOptions): Promise<FastifyInstance> {
           throw new Error(`route ${route.method} ${route.url} declares no role`)
         }
       })
-      // Failed authentications are limited per address before a key is looked up (key-guard.ts);
-      // authentication comes before the rate limit, so that the limit is per key, not per address.
+      // Failed authentications are limited per address before a key is looked up (key-guard.ts):
+      // a request whose key is not known to be good takes a unit first, and gives it back when the key
+      // is good. A session cookie costs no look-up (sessions live in memory) and takes none.
+      const chargeOrRefuse = (req: FastifyRequest, reply: FastifyReply) => {
+        if (throttle.take(req.ip)) return
+        reply.header('retry-after', String(throttle.retryAfterSeconds()))
+        throw new ApiError(
+          'RISK_ERR_API_RATE_LIMITED',
+          'too many failed authentications from this address or in total; retry later',
+        )
+      }
+      const signIns = new WeakSet<FastifyRequest>()
+      // Authentication before the rate limit, so that the limit is per key, not per address.
       v1.addHook('onRequest', async (req: FastifyRequest, reply) => {
-        const key = presentedKey(req.headers)
-        const knownGood = key !== null && resolver.wasGood(key)
-        if (!knownGood && !throttle.take(req.ip)) {
-          reply.header('retry-after', String(throttle.retryAfterSeconds()))
-          throw new ApiError(
-            'RISK_ERR_API_RATE_LIMITED',
-            'too many failed authentications from this address or in total; retry later',
-          )
-        }
-        if (key === null) throw unauthenticated('an API key is required (Authorization: Bearer <key>)')
-        const principal = await resolver.resolve(key)
-        if (principal === null) throw unauthenticated('the API key is unknown or revoked')
-        if (!knownGood) throttle.giveBack(req.ip)
-        setPrincipal(req, principal)
         const needed = req.routeOptions.config.role
-        if (needed !== 'public' && needed !== undefined && !hasRole(principal.role, needed)) {
+        // Sign-in: the key comes in the body, and the route looks it up; its unit is given back when
+        // the sign-in succeeds (onResponse below).
+        if (needed === 'public') {
+          chargeOrRefuse(req, reply)
+          signIns.add(req)
+          return
+        }
+        const key = presentedKey(req.headers)
+        let principal: Principal | null
+        if (key === null) {
+          // The console's session cookie (CSRF-checked for changes), else no credentials at all.
+          const session = await sessions.authenticate(req, reply)
+          if (session === null) {
+            chargeOrRefuse(req, reply)
+            throw unauthenticated('an API key is required (Authorization: Bearer <key>)')
+          }
+          setSession(req, session)
+          principal = session.principal
+        } else {
+          const knownGood = resolver.wasGood(key)
+          if (!knownGood) chargeOrRefuse(req, reply)
+          principal = await resolver.resolve(key)
+          if (principal !== null && !knownGood) throttle.giveBack(req.ip)
+        }
+        if (principal === null) throw unauthenticated('the API key is unknown or revoked')
+        setPrincipal(req, principal)
+        if (needed !== undefined && !hasRole(principal.role, needed)) {
           throw new ApiError(
             'RISK_ERR_API_FORBIDDEN',
             `this needs the ${needed} role; the key is ${principal.role}`,
@@ -289,8 +339,15 @@ export async function buildApp(opts: ApiOptions): Promise<FastifyInstance> {
             `rate limit of ${ctx.max} requests per ${ctx.after} exceeded`,
           ),
       })
+      v1.addHook('onResponse', async (req, reply) => {
+        if (signIns.has(req) && reply.statusCode < 400) throttle.giveBack(req.ip)
+      })
+      await v1.register(sessionRoutes, { sessions, resolveKey: (k) => resolver.resolve(k) })
       await v1.register(queueRoutes, deps)
+      await v1.register(queueCountRoutes, deps)
       await v1.register(merchantRoutes, deps)
+      await v1.register(evidenceRoutes, deps)
+      await v1.register(apiKeyRoutes, deps)
       await v1.register(caseRoutes, deps)
       await v1.register(whitelistRoutes, deps)
       await v1.register(auditRoutes, deps)

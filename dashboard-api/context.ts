@@ -14,6 +14,8 @@ export interface RouteDeps {
   readonly whitelistMaxDays: number
   /** Called after a whitelist change with the entries now in force, for the rule engine. */
   readonly whitelistChanged: () => Promise<void>
+  /** The acquirer's time zone, for the local days of day-based queries. */
+  readonly timeZoneOf: (acquirerId: string) => string
 }
 
 const principals = new WeakMap<FastifyRequest, Principal>()

@@ -1,4 +1,4 @@
-import type { StoredBatch, StoredEventSink } from './consumer.ts'
+import type { StoredBatch, StoredEventSink } from '../schemas/stages.ts'
 
 /**
  * Several stages fed from one ingest consumer, called in order (flushes run concurrently). The consumer

@@ -1,7 +1,7 @@
 import type { Counter, Gauge, Histogram } from 'prom-client'
 import { ERROR_CODES } from '../lib/errors.ts'
 import type { Metrics } from '../metrics/metrics.ts'
-import type { StoredBatch } from './consumer.ts'
+import type { StoredBatch } from '../schemas/stages.ts'
 
 /** What one processed (written and committed) part of a Kafka batch amounted to. */
 export interface PartOutcome {
@@ -82,15 +82,13 @@ export class TopicInstruments {
   }
 
   /**
-   * The partitions this instance owns now. A partition handed to another instance loses its lag
-   * series here, or its last value would stay exported forever and be summed with the new owner's.
+   * Partitions this instance no longer owns lose their lag series here, or the last value would stay
+   * exported forever and be summed with the new owner's.
    */
-  assigned(partitions: readonly number[]): void {
-    const owned = new Set(partitions)
-    for (const p of [...this.#lag.keys()]) {
-      if (owned.has(p)) continue
+  released(partitions: readonly number[]): void {
+    for (const p of partitions) {
+      if (!this.#lag.delete(p)) continue
       this.#metrics.ingest.consumerLag.remove(this.#topic, String(p))
-      this.#lag.delete(p)
     }
   }
 }

@@ -1,8 +1,23 @@
-import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from 'kafkajs'
+import {
+  Kafka,
+  type KafkaConfig,
+  logLevel,
+  Partitioners,
+  type Producer,
+  type ProducerConfig,
+  type SASLOptions,
+} from 'kafkajs'
 import type { Config } from '../config/spec.ts'
 import type { Logger } from '../lib/logger.ts'
 
 const CONCURRENT_TRANSACTIONS = /another concurrent operation on the same transaction/
+/**
+ * A partition whose leader is moving or not yet elected (a topic just created, a broker restarting):
+ * kafkajs refreshes its metadata and retries these requests itself, so they are not errors of ours. A
+ * request that finally fails still reaches the caller, which reports it.
+ */
+const LEADERSHIP_MOVING =
+  /not the leader for that topic-partition|There is no leader for this topic-partition|leader is not available/i
 
 /** A kafkajs client whose own logs go to our structured logger. */
 export function createKafka(config: Config['kafka'], brokers: readonly string[], logger: Logger): Kafka {
@@ -18,7 +33,8 @@ export function createKafka(config: Config['kafka'], brokers: readonly string[],
         const { message, ...rest } = entry
         // A transaction begun right after a commit is refused until the broker has written the commit
         // markers; the producer retries it within milliseconds (scoring/stage.ts). Expected, not an error.
-        if (CONCURRENT_TRANSACTIONS.test(`${message} ${String(rest.error ?? '')}`)) log.debug(rest, message)
+        const text = `${message} ${String(rest.error ?? '')}`
+        if (CONCURRENT_TRANSACTIONS.test(text) || LEADERSHIP_MOVING.test(text)) log.debug(rest, message)
         else if (level === logLevel.ERROR || level === logLevel.NOTHING) log.error(rest, message)
         else if (level === logLevel.WARN) log.warn(rest, message)
         else if (level === logLevel.INFO) log.info(rest, message)
@@ -43,4 +59,20 @@ function saslOptions(config: Config['kafka']): SASLOptions | undefined {
     case 'scram-sha-512':
       return { mechanism: 'scram-sha-512', username, password }
   }
+}
+
+/**
+ * A producer with the partitioner chosen explicitly: the Java client's murmur2 (kafkajs's
+ * `DefaultPartitioner`), so a key lands on the partition any other Kafka client would pick, and kafkajs
+ * does not warn about its changed default. Every producer of the service is made here.
+ */
+export function createProducer(
+  kafka: Kafka,
+  config: Omit<ProducerConfig, 'createPartitioner'> = {},
+): Producer {
+  return kafka.producer({
+    allowAutoTopicCreation: false,
+    ...config,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  })
 }

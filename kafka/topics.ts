@@ -1,4 +1,4 @@
-import type { Kafka } from 'kafkajs'
+import type { Admin, Kafka } from 'kafkajs'
 import { asRiskError } from '../lib/errors.ts'
 
 export interface TopicSettings {
@@ -34,10 +34,31 @@ export async function ensureTopics(
         configEntries: [...(settings.configEntries?.[topic] ?? [])],
       })),
     })
+    await leadersReady(admin, missing)
     return missing
   } catch (e) {
     throw asRiskError(e, 'RISK_ERR_KAFKA', 'cannot create topics', { topics: names.join(',') })
   } finally {
     await admin.disconnect()
+  }
+}
+
+/**
+ * Waits until every partition of the new topics answers a ListOffsets: `waitForLeaders` returns once the
+ * controller elected leaders, but a KRaft broker serves them a moment later, and the stages' first
+ * offset look-ups would otherwise be refused with NOT_LEADER_FOR_PARTITION and retried.
+ */
+async function leadersReady(admin: Admin, topics: readonly string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (const topic of topics) {
+    for (;;) {
+      try {
+        await admin.fetchTopicOffsets(topic)
+        break
+      } catch (e) {
+        if (Date.now() > deadline) throw e
+        await new Promise((r) => setTimeout(r, 100))
+      }
+    }
   }
 }

@@ -67,6 +67,12 @@ export interface KafkaMetrics {
   readonly crashes: Counter<'client' | 'restart'>
   /** Requests to a broker that timed out. */
   readonly requestTimeouts: Counter<'client'>
+  /** Messages after the last one a stage committed, per partition (after each part). */
+  readonly consumerLag: Gauge<'client' | 'topic' | 'partition'>
+  /** 1 while a stage makes progress; 0 while it is out of its group, crashed, failing or stuck. */
+  readonly stageHealthy: Gauge<'client'>
+  /** Consumers a stage replaced after kafkajs gave up on them (the runner's own rejoin). */
+  readonly consumerReplacements: Counter<'client'>
 }
 
 export interface RiskMetrics {
@@ -218,6 +224,24 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     requestTimeouts: new Counter({
       name: 'risk_kafka_request_timeouts_total',
       help: 'Requests to a broker that timed out.',
+      labelNames: ['client'],
+      registers,
+    }),
+    consumerLag: new Gauge({
+      name: 'risk_kafka_consumer_lag',
+      help: 'Messages after the last one a stage committed, per topic and partition, as of its last part.',
+      labelNames: ['client', 'topic', 'partition'],
+      registers,
+    }),
+    stageHealthy: new Gauge({
+      name: 'risk_stage_healthy',
+      help: '1 while a pipeline stage makes progress; 0 while it is out of its group, crashed, failing or stuck.',
+      labelNames: ['client'],
+      registers,
+    }),
+    consumerReplacements: new Counter({
+      name: 'risk_kafka_consumer_replacements_total',
+      help: 'Consumers a stage replaced with a new one after kafkajs gave up on them.',
       labelNames: ['client'],
       registers,
     }),

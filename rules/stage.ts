@@ -1,6 +1,6 @@
-import type { StoredBatch, StoredEventSink } from '../ingest/consumer.ts'
 import { asRiskError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
+import type { StoredBatch, StoredEventSink } from '../schemas/stages.ts'
 import type { MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
 import type { Store } from '../store/client.ts'
 import { upsertHits } from '../store/rule-hits.ts'

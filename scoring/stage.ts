@@ -1,13 +1,18 @@
-import type { Admin, Consumer, EachBatchPayload, Kafka, Message, Producer, Transaction } from 'kafkajs'
+import type { Message, Producer, Transaction } from 'kafkajs'
 import { chunkBySize } from '../kafka/chunks.ts'
+import { createProducer } from '../kafka/client.ts'
 import type { EventCodec, WireFormat } from '../kafka/codec.ts'
-import { type Membership, watchMembership } from '../kafka/membership.ts'
+import {
+  PartitionStage,
+  type StageContext,
+  type StageDeps,
+  type StagePart,
+  type StageTiming,
+  stageSettings,
+} from '../kafka/stage-runner.ts'
 import { ensureTopics, type TopicSettings } from '../kafka/topics.ts'
-import { asRiskError, isRiskError, type RiskError } from '../lib/errors.ts'
+import { asRiskError, isRiskError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
-import { retryWhileRetriable } from '../lib/retry.ts'
-import { instrumentConsumer } from '../metrics/kafka.ts'
-import type { Metrics } from '../metrics/metrics.ts'
 import { RISK_ALERT } from '../schemas/contract.ts'
 import type { RiskAlert } from '../schemas/types.generated.ts'
 import type { Store } from '../store/client.ts'
@@ -23,8 +28,7 @@ import {
   type ScoringModel,
 } from './model.ts'
 
-export interface ScoringStageOptions {
-  kafka: Kafka
+export interface ScoringStageOptions extends StageDeps, StageTiming {
   store: Store
   codec: EventCodec
   /** The current scoring model; read on every batch, so a configuration reload applies at once. */
@@ -42,18 +46,11 @@ export interface ScoringStageOptions {
   /** Settings for alert topics created on first use. */
   alertTopicSettings: TopicSettings
   groupId: string
-  logger: Logger
-  now: () => number
-  sleep: (ms: number) => Promise<void>
-  retryInitialMs: number
-  retryMaxMs: number
   restoreTimeoutMs: number
   /** Partitions processed at once: each has its own producer and state, so they never interfere. */
   concurrency?: number
   /** Told of every alert once its transaction committed (metrics, logs). */
   onPublished?: (alerts: readonly PublishedAlert[]) => void
-  /** Alerts per level, event-to-alert time, merchants per level; nothing is counted without it. */
-  metrics?: Metrics
 }
 
 export interface PublishedAlert {
@@ -69,7 +66,6 @@ export interface ScoringStageStats {
   cases: number
   transactions: number
   restores: number
-  retries: number
 }
 
 interface Owned {
@@ -98,7 +94,8 @@ interface Owned {
  * the batch is then re-read and the state restored again, so a failed batch can never leave half its
  * effects in memory.
  */
-export class ScoringStage {
+export class ScoringStage extends PartitionStage {
+  readonly commits = 'stage'
   readonly stats: ScoringStageStats = {
     hits: 0,
     bad: 0,
@@ -107,34 +104,30 @@ export class ScoringStage {
     cases: 0,
     transactions: 0,
     restores: 0,
-    retries: 0,
   }
   readonly #opts: ScoringStageOptions
   readonly #log: Logger
-  readonly #consumer: Consumer
-  readonly #admin: Admin
   readonly #owned = new Map<number, Owned>()
   readonly #alertTopics = new Set<string>()
-  #running = false
-  #membership: Membership = { joined: false }
-  #failing: RiskError | null = null
 
   constructor(opts: ScoringStageOptions) {
+    super(
+      stageSettings(
+        {
+          name: 'scoring',
+          groupId: opts.groupId,
+          topics: [opts.topics.hits],
+          fromBeginning: true,
+          concurrency: opts.concurrency ?? 1,
+          maxPartSize: 2_000,
+          consumer: { readUncommitted: false, maxWaitTimeInMs: 100 },
+        },
+        opts,
+      ),
+      opts,
+    )
     this.#opts = opts
     this.#log = opts.logger.child({ component: 'scoring' })
-    this.#consumer = opts.kafka.consumer({
-      groupId: opts.groupId,
-      readUncommitted: false,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
-      maxWaitTimeInMs: 100,
-    })
-    this.#admin = opts.kafka.admin()
-    if (opts.metrics !== undefined) instrumentConsumer(this.#consumer, opts.metrics, 'scoring')
-  }
-
-  get ready(): boolean {
-    return this.#running && this.#membership.joined && this.#failing === null
   }
 
   /** Merchants whose state this instance holds, over all owned partitions. */
@@ -144,38 +137,20 @@ export class ScoringStage {
     return n
   }
 
-  async start(): Promise<void> {
-    this.#membership = watchMembership(this.#consumer, this.#log, 'scoring consumer', (assignment) => {
-      const assigned = new Set(assignment[this.#opts.topics.hits] ?? [])
-      for (const p of [...this.#owned.keys()]) if (!assigned.has(p)) void this.#release(p)
-      this.#log.info({ partitions: [...assigned] }, 'joined scoring consumer group')
-    })
-    try {
-      await this.#admin.connect()
-      await this.#consumer.connect()
-      await this.#consumer.subscribe({ topics: [this.#opts.topics.hits], fromBeginning: true })
-    } catch (e) {
-      throw asRiskError(e, 'RISK_ERR_KAFKA', 'cannot start the scoring stage', {
-        topic: this.#opts.topics.hits,
-      })
-    }
-    this.#running = true
-    await this.#consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.#opts.concurrency ?? 1,
-      eachBatch: (payload) => this.#eachBatch(payload),
-    })
+  /** Finishes the part in hand (its transaction committed or aborted), leaves the group, disconnects. */
+  override async stop(): Promise<void> {
+    await super.stop()
+    for (const p of [...this.#owned.keys()]) await this.#release(p)
+    this.#log.info({ stats: this.stats }, 'scoring stage stopped')
   }
 
-  /** Finishes the batch in hand (its transaction committed or aborted), leaves the group, disconnects. */
-  async stop(): Promise<void> {
-    if (!this.#running) return
-    this.#running = false
-    await this.#consumer.disconnect()
-    for (const p of [...this.#owned.keys()]) await this.#release(p)
-    await this.#admin.disconnect()
-    this.#log.info({ stats: this.stats }, 'scoring stage stopped')
+  async own(_topic: string, partition: number, ctx: StageContext): Promise<'ready'> {
+    await ctx.retry(() => this.#own(partition))
+    return 'ready'
+  }
+
+  async release(_topic: string, partitions: readonly number[]): Promise<void> {
+    for (const p of partitions) await this.#release(p)
   }
 
   async #release(partition: number): Promise<void> {
@@ -186,50 +161,15 @@ export class ScoringStage {
     await owned.producer.disconnect().catch(() => {})
   }
 
-  async #eachBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, heartbeat, isRunning, isStale, resolveOffset } = payload
-    const { partition, topic } = batch
-    const last = batch.messages.at(-1)
-    if (last === undefined || !isRunning() || isStale()) return
-    const retry = {
-      initialMs: this.#opts.retryInitialMs,
-      maxMs: this.#opts.retryMaxMs,
-      shouldContinue: () => isRunning() && !isStale(),
-      sleep: this.#opts.sleep,
-      onRetry: async (error: RiskError, attempt: number, delayMs: number) => {
-        this.#failing = error
-        this.stats.retries++
-        this.#log.warn({ ...error.toLog(), attempt, delayMs, topic, partition }, 'retrying')
-        await heartbeat()
-      },
-    }
-    const owned = await retryWhileRetriable(() => this.#own(partition), retry)
-    await heartbeat()
-    try {
-      await this.#process(payload, owned, retry)
-    } catch (e) {
-      // Whatever this batch changed in memory goes too: the batch is re-read onto restored state.
-      await this.#release(partition)
-      throw e
-    }
-    this.#failing = null
-    resolveOffset(last.offset)
-    await heartbeat()
-  }
-
-  async #process(
-    payload: EachBatchPayload,
-    owned: Owned,
-    retry: Parameters<typeof retryWhileRetriable>[1],
-  ): Promise<void> {
-    const { batch } = payload
-    const { partition, topic } = batch
+  async process(part: StagePart, ctx: StageContext): Promise<void> {
+    const owned = await ctx.retry(() => this.#own(part.partition))
+    const { partition, topic } = part
     const model = this.#opts.model()
     const changed = new Set<string>()
     const scores: ScoreRow[] = []
     const alerts = new Map<string, AlertOut>()
     const cases: CaseRequest[] = []
-    for (const message of batch.messages) {
+    for (const message of part.messages) {
       const decoded = decodeHit(message.value)
       if (!decoded.ok) {
         // We write this topic ourselves; a record that does not decode is a bug to see, not to retry.
@@ -290,7 +230,7 @@ export class ScoringStage {
       () => null,
       (e: unknown) => e,
     )
-    await retryWhileRetriable(() => this.#ensureAlertTopics(published.map((p) => p.topic)), retry)
+    await ctx.retry(() => this.#ensureAlertTopics(published.map((p) => p.topic)))
 
     const byTopic = new Map<string, Message[]>()
     for (const { alert, topic: t } of published) {
@@ -306,7 +246,7 @@ export class ScoringStage {
       list.push({ key: alert.merchant_id, value, headers: { alert_id: alert.alert_id } })
       byTopic.set(t, list)
     }
-    const next = (BigInt(batch.lastOffset()) + 1n).toString()
+    const next = part.nextOffset
     const stateMessages: Message[] = [...changed].map((key) => {
       const state = owned.states.get(key)
       return {
@@ -327,9 +267,9 @@ export class ScoringStage {
       // ClickHouse refused the rows: publish nothing until they are in.
       await txn.abort().catch(() => {})
       if (!isRiskError(failed) || !failed.retriable) throw failed
-      await retryWhileRetriable(async () => {
+      await ctx.retry(async () => {
         await writeAll()
-      }, retry)
+      })
       txn = await this.#transaction(owned, sends, offsets, partition)
     }
     try {
@@ -408,7 +348,7 @@ export class ScoringStage {
     const known = this.#owned.get(partition)
     if (known !== undefined) return known
     const started = this.#opts.now()
-    const producer = this.#opts.kafka.producer({
+    const producer = createProducer(this.#opts.kafka, {
       transactionalId: `${this.#opts.groupId}-p${partition}`,
       idempotent: true,
       maxInFlightRequests: 1,

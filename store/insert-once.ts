@@ -68,9 +68,12 @@ export interface InsertOnceSpec {
   readonly repairViews?: (store: Store, stored: readonly KeyedRow[]) => Promise<void>
 }
 
-// Keys per look-up query. On a server the parameters travel in the URL, and 1,000 ids keep it far
-// below the 1 MiB ClickHouse accepts (http_max_uri_size) whatever the batch size.
-const LOOKUP_CHUNK = 1_000
+// What one look-up query takes. Each query has a fixed cost (on chDB about as much as looking up 4,000
+// ids: bench/store-insert.bench.ts), so chunks are as large as the URL allows: on a server the parameters
+// travel in it, and ClickHouse accepts 1 MiB (http_max_uri_size); 400,000 characters of ids and keys
+// leave room for their URL encoding.
+const LOOKUP_MAX_KEYS = 10_000
+const LOOKUP_MAX_CHARS = 400_000
 
 const keyOf = (r: { acquirerId: string; merchantId: string; id: string }) =>
   `${r.acquirerId}\u0000${r.merchantId}\u0000${r.id}`
@@ -114,9 +117,7 @@ export async function planInsertOnce(
 
   const stored = new Set<string>()
   try {
-    const candidates = [...unique.values()]
-    for (let i = 0; i < candidates.length; i += LOOKUP_CHUNK) {
-      const chunk = candidates.slice(i, i + LOOKUP_CHUNK)
+    for (const chunk of lookupChunks([...unique.values()])) {
       const pairs = new Map<string, [string, string]>()
       for (const r of chunk) pairs.set(`${r.acquirerId}\u0000${r.merchantId}`, [r.acquirerId, r.merchantId])
       const rs = await store.client.query({
@@ -163,6 +164,25 @@ export async function planInsertOnce(
       }
     },
   }
+}
+
+/** Consecutive runs of rows within the look-up's limits of keys and characters. */
+function lookupChunks(rows: readonly KeyedRow[]): KeyedRow[][] {
+  const chunks: KeyedRow[][] = []
+  let current: KeyedRow[] = []
+  let chars = 0
+  for (const r of rows) {
+    const size = r.id.length + r.acquirerId.length + r.merchantId.length + 8
+    if (current.length > 0 && (current.length >= LOOKUP_MAX_KEYS || chars + size > LOOKUP_MAX_CHARS)) {
+      chunks.push(current)
+      current = []
+      chars = 0
+    }
+    current.push(r)
+    chars += size
+  }
+  if (current.length > 0) chunks.push(current)
+  return chunks
 }
 
 async function insertFresh(

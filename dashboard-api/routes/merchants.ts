@@ -32,6 +32,7 @@ import {
   TransactionsQuery,
   TransactionsReply,
 } from '../schemas.ts'
+import { localDay } from '../time-zones.ts'
 
 const DAY_MS = 86_400_000
 
@@ -151,8 +152,8 @@ export const merchantRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, 
     async (req) => {
       const { acquirerId: a, merchantId: m } = req.params
       await known(principalOf(req), a, m)
-      const now = deps.now()
-      const to = dayParam('query.to', req.query.to, dayOf(now))
+      // The acquirer's current local day: the UTC date would leave out today between 16:00 and 24:00 UTC at UTC+8.
+      const to = dayParam('query.to', req.query.to, localDay(deps.now(), deps.timeZoneOf(a)))
       const from = dayParam('query.from', req.query.from, dayOf(Date.parse(`${to}T00:00:00Z`) - 89 * DAY_MS))
       if (from > to) throw invalid('query.to', 'must not be before from')
       if (Date.parse(to) - Date.parse(from) > 3660 * DAY_MS)
@@ -184,6 +185,7 @@ export const merchantRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, 
         m,
         card: q.card,
         terminal: q.terminal,
+        txn: q.txn,
         from: q.from,
         to: q.to,
       })
@@ -192,6 +194,7 @@ export const merchantRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, 
         limit,
         ...(q.card === undefined ? {} : { card: q.card }),
         ...(q.terminal === undefined ? {} : { terminal: q.terminal }),
+        ...(q.txn === undefined ? {} : { txnIds: q.txn }),
         ...(q.cursor === undefined ? {} : { after: decodeCursor(q.cursor, ['time', 'id'], fingerprint) }),
       })
       return {

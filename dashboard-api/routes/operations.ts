@@ -8,7 +8,7 @@ type Probe = () => boolean | Promise<boolean>
 export interface OperationsDeps {
   readonly store: Store
   readonly registry: Registry | null
-  readonly probes: { readonly kafka?: Probe; readonly clickhouse?: Probe }
+  readonly probes: { readonly kafka?: Probe; readonly clickhouse?: Probe; readonly live?: Probe }
 }
 
 /** A probe that throws or hangs past 2 s counts as down: /readyz must answer even then. */
@@ -37,13 +37,20 @@ export const operationsRoutes: FastifyPluginAsyncTypebox<OperationsDeps> = async
     {
       config: { role: 'public' },
       schema: {
-        summary: 'The process is up',
+        summary: 'The process is alive: every pipeline stage makes progress, or is still curing its failure',
+        description:
+          'Fails (503) once a stage has been unable to progress for half of `LIVENESS_TIMEOUT_MS` (out of its consumer group, crashed, retrying the same failure, its topic gone); the process exits at the full timeout.',
         tags: ['operations'],
         security: [],
-        response: { 200: HealthReply },
+        response: { 200: HealthReply, 503: HealthReply },
       },
     },
-    async () => ({ status: 'ok' as const }),
+    async (_req, reply) => {
+      const live = deps.probes.live
+      const ok = live === undefined ? true : await probe(live)
+      reply.code(ok ? 200 : 503)
+      return { status: ok ? ('ok' as const) : ('failing' as const) }
+    },
   )
 
   app.get(

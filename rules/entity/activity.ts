@@ -1,4 +1,4 @@
-import type { StoredBatch } from '../../ingest/consumer.ts'
+import type { StoredBatch } from '../../schemas/stages.ts'
 
 export type EntityKind = 'card' | 'account' | 'terminal'
 

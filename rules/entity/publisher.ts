@@ -1,7 +1,7 @@
 import { type Kafka, Partitioners, type Producer } from 'kafkajs'
-import type { StoredBatch, StoredEventSink } from '../../ingest/consumer.ts'
 import { chunkBySize } from '../../kafka/chunks.ts'
 import { asRiskError } from '../../lib/errors.ts'
+import type { StoredBatch, StoredEventSink } from '../../schemas/stages.ts'
 import type { MerchantEvent, TerminalTransaction } from '../../schemas/types.generated.ts'
 import type { Store } from '../../store/client.ts'
 import { MERCHANT_EVENT_COLUMNS, TRANSACTION_COLUMNS } from '../stage.ts'

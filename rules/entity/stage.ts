@@ -1,10 +1,13 @@
-import { type Admin, type Consumer, type EachBatchPayload, type Kafka, Partitioners } from 'kafkajs'
-import { type Membership, watchMembership } from '../../kafka/membership.ts'
-import { asRiskError, type RiskError } from '../../lib/errors.ts'
-import type { Logger } from '../../lib/logger.ts'
-import { retryWhileRetriable } from '../../lib/retry.ts'
-import { instrumentConsumer } from '../../metrics/kafka.ts'
-import type { Metrics } from '../../metrics/metrics.ts'
+import { Partitioners } from 'kafkajs'
+import {
+  PartitionStage,
+  type StageContext,
+  type StageDeps,
+  type StagePart,
+  type StageTiming,
+  stageSettings,
+} from '../../kafka/stage-runner.ts'
+import { asRiskError } from '../../lib/errors.ts'
 import type { Store } from '../../store/client.ts'
 import { upsertHits } from '../../store/rule-hits.ts'
 import { dateTime64 } from '../../store/transactions.ts'
@@ -12,24 +15,15 @@ import type { HitUpdate } from '../engine/engine.ts'
 import { type ActivityRecord, decodeActivity, entityKeyOf } from './activity.ts'
 import type { EntityEngine } from './engine.ts'
 
-export interface EntityStageOptions {
-  kafka: Kafka
+export interface EntityStageOptions extends StageDeps, StageTiming {
   store: Store
   engine: EntityEngine
   /** The internal entity-activity topic. */
   topic: string
   groupId: string
-  logger: Logger
-  /** Wall clock: the replay starts at the records published within the engine's retention before now. */
-  now: () => number
-  sleep: (ms: number) => Promise<void>
-  retryInitialMs: number
-  retryMaxMs: number
   concurrency?: number
   /** Sends hit updates on to scoring after they are in ClickHouse, before the offsets are committed. */
   publishHits?: (hits: readonly HitUpdate[]) => Promise<void>
-  /** Counts the consumer's rebalances, crashes and reconnects; nothing without it. */
-  metrics?: Metrics
 }
 
 export interface EntityStageStats {
@@ -39,7 +33,6 @@ export interface EntityStageStats {
   hitsWritten: number
   /** Partitions whose state was rebuilt by replay. */
   replays: number
-  retries: number
 }
 
 /**
@@ -47,117 +40,83 @@ export interface EntityStageStats {
  * entity) puts each card, account and terminal on one partition, so cross-merchant state scales by
  * partitions like the per-merchant stage.
  *
- * State is rebuilt by replay, with no snapshot: on the first batch of each newly assigned partition,
+ * State is rebuilt by replay, with no snapshot: before the first part of each newly owned partition,
  * the stage seeks it to the first record published within the engine's retention before now (Kafka
  * timestamps are publication time, which is never earlier than the event time minus the ingest skew,
  * so this covers every record whose event time can still matter) and re-applies from there. Hits are
- * upserts by hit id, so a replay rewrites the same rows. Offsets are committed after each batch's hits
- * are written; they only matter for partitions kept across a rebalance, which keep their state too.
+ * upserts by hit id, so a replay rewrites the same rows. The runner commits after each part's hits are
+ * written; the offsets only matter for partitions kept across a rebalance, which keep their state too.
  */
-export class EntityStage {
-  readonly stats: EntityStageStats = { records: 0, bad: 0, hitsWritten: 0, replays: 0, retries: 0 }
+export class EntityStage extends PartitionStage {
+  readonly commits = 'runner'
+  // The replay starts when the partition is assigned, not when its next record arrives hours later.
+  readonly ownEagerly = true
+  readonly stats: EntityStageStats = { records: 0, bad: 0, hitsWritten: 0, replays: 0 }
   readonly #opts: EntityStageOptions
-  readonly #log: Logger
-  readonly #consumer: Consumer
-  readonly #admin: Admin
+  readonly #log: EntityStageOptions['logger']
   /** Partitions positioned for replay in the current ownership, with the offset the replay starts at. */
   readonly #replayFrom = new Map<number, bigint>()
   readonly #partitionOf = new Map<string, number>()
-  readonly #positioning = new Map<number, Promise<bigint>>()
-  #owned = new Set<number>()
   #seedHits: HitUpdate[] = []
   #standing: { until: number; read: Promise<{ partitions: number; records: ActivityRecord[] }> } | null = null
-  #running = false
-  #membership: Membership = { joined: false }
-  #failing: RiskError | null = null
 
   constructor(opts: EntityStageOptions) {
+    super(
+      stageSettings(
+        {
+          name: 'entities',
+          groupId: opts.groupId,
+          topics: [opts.topic],
+          fromBeginning: true,
+          concurrency: opts.concurrency ?? 1,
+          maxPartSize: 5_000,
+        },
+        opts,
+      ),
+      opts,
+    )
     this.#opts = opts
     this.#log = opts.logger.child({ component: 'entity-rules' })
-    this.#consumer = opts.kafka.consumer({
-      groupId: opts.groupId,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
-    })
-    this.#admin = opts.kafka.admin()
-    if (opts.metrics !== undefined) instrumentConsumer(this.#consumer, opts.metrics, 'entities')
   }
 
-  get ready(): boolean {
-    return this.#running && this.#membership.joined && this.#failing === null
-  }
-
-  async start(): Promise<void> {
-    this.#membership = watchMembership(this.#consumer, this.#log, 'entity consumer', (assignment) => {
-      const owned = new Set(assignment[this.#opts.topic] ?? [])
-      const gone = [...this.#owned].filter((p) => !owned.has(p))
-      if (gone.length > 0) this.#forget(gone)
-      // Replay starts now rather than at the partition's next record, which may be hours away.
-      for (const p of owned)
-        if (!this.#owned.has(p))
-          this.#position(p).catch((error: unknown) => {
-            this.#positioning.delete(p)
-            this.#log.warn(
-              { partition: p, error: String(error) },
-              'replay positioning deferred to the first batch',
-            )
-          })
-      this.#owned = owned
-      this.#log.info({ partitions: [...owned] }, 'joined entity consumer group')
-    })
-    try {
-      await this.#admin.connect()
-      await this.#consumer.connect()
-      await this.#consumer.subscribe({ topics: [this.#opts.topic], fromBeginning: true })
-    } catch (e) {
-      throw asRiskError(e, 'RISK_ERR_KAFKA', 'cannot start the entity stage', { topic: this.#opts.topic })
-    }
-    this.#running = true
-    await this.#consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.#opts.concurrency ?? 1,
-      eachBatch: (payload) => this.#eachBatch(payload),
-    })
-  }
-
-  /** Finishes the batch in hand (hits written, offsets committed), leaves the group, disconnects. */
-  async stop(): Promise<void> {
-    if (!this.#running) return
-    this.#running = false
-    await this.#consumer.disconnect()
-    await this.#admin.disconnect()
+  override async stop(): Promise<void> {
+    await super.stop()
     this.#log.info({ stats: this.stats, engine: this.#opts.engine.stats }, 'entity stage stopped')
   }
 
-  async #eachBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, heartbeat, isRunning, isStale, resolveOffset } = payload
-    const { partition, topic } = batch
-    const keepGoing = () => isRunning() && !isStale()
-    const retry = {
-      initialMs: this.#opts.retryInitialMs,
-      maxMs: this.#opts.retryMaxMs,
-      shouldContinue: keepGoing,
-      sleep: this.#opts.sleep,
-      onRetry: async (error: RiskError, attempt: number, delayMs: number) => {
-        this.#failing = error
-        this.stats.retries++
-        this.#log.warn({ ...error.toLog(), attempt, delayMs, topic, partition }, 'retrying')
-        await heartbeat()
-      },
+  /**
+   * Positions a newly owned partition for replay: forgets what an earlier ownership left (the replay
+   * re-applies it), seeds the standing terminal bindings, and seeks to the replay start.
+   */
+  async own(_topic: string, partition: number, ctx: StageContext): Promise<'seeked'> {
+    const since = this.#opts.now() - this.#opts.engine.retentionMs
+    const [from, standing] = await ctx.retry(() =>
+      Promise.all([this.#replayOffset(partition, since), this.#standingBindings(partition, since)]),
+    )
+    this.#dropState([partition])
+    for (const r of standing) {
+      this.#partitionOf.set(entityKeyOf(r), partition)
+      this.#seedHits.push(...this.#opts.engine.onRecord(r))
     }
-    let from = this.#replayFrom.get(partition)
-    if (from === undefined) {
-      from = await retryWhileRetriable(() => this.#position(partition), retry)
-      // #position sought back when the group's committed offset was past the replay start.
-      const first = batch.messages[0]
-      if (isStale() || (first !== undefined && BigInt(first.offset) > from)) return
-    }
-    // Hits found while seeding standing bindings go out with the first batch after it.
+    this.#replayFrom.set(partition, from)
+    this.stats.replays++
+    this.#log.info({ partition, from: from.toString() }, 'replaying entity activity')
+    this.runner.seek(this.#opts.topic, partition, from.toString())
+    return 'seeked'
+  }
+
+  release(_topic: string, partitions: readonly number[]): void {
+    for (const p of partitions) this.#replayFrom.delete(p)
+    this.#dropState(partitions)
+  }
+
+  async process(part: StagePart, ctx: StageContext): Promise<void> {
+    const { partition, topic } = part
+    const from = this.#replayFrom.get(partition) ?? 0n
+    // Hits found while seeding standing bindings go out with the first part after it.
     const hits: HitUpdate[] = this.#seedHits.splice(0)
     const engine = this.#opts.engine
-    for (const message of batch.messages) {
-      if (!keepGoing()) return
+    for (const message of part.messages) {
       if (BigInt(message.offset) < from) continue
       this.stats.records++
       const decoded = decodeActivity(message.value)
@@ -172,55 +131,10 @@ export class EntityStage {
       this.#partitionOf.set(entityKeyOf(decoded.record), partition)
       for (const h of engine.onRecord(decoded.record)) hits.push(h)
     }
-    if (hits.length > 0) {
-      this.stats.hitsWritten += await retryWhileRetriable(
-        () => upsertHits(this.#opts.store, hits, this.#opts.now()),
-        retry,
-      )
-      const publish = this.#opts.publishHits
-      if (publish !== undefined) await retryWhileRetriable(() => publish(hits), retry)
-    }
-    this.#failing = null
-    const last = batch.messages.at(-1)
-    if (last === undefined) return
-    resolveOffset(last.offset)
-    try {
-      await this.#consumer.commitOffsets([
-        { topic, partition, offset: (BigInt(last.offset) + 1n).toString() },
-      ])
-    } catch (e) {
-      // Harmless to lose: a kept partition re-applies a few records (idempotent), a new owner replays.
-      this.#log.warn({ topic, partition, error: e instanceof Error ? e.message : String(e) }, 'commit failed')
-    }
-    await heartbeat()
-  }
-
-  /**
-   * Positions a newly owned partition for replay, once per ownership: forgets what an earlier ownership
-   * left (the replay re-applies it) and seeks to the replay start.
-   */
-  #position(partition: number): Promise<bigint> {
-    let p = this.#positioning.get(partition)
-    if (p === undefined) {
-      const since = this.#opts.now() - this.#opts.engine.retentionMs
-      p = Promise.all([this.#replayOffset(partition, since), this.#standingBindings(partition, since)]).then(
-        ([from, standing]) => {
-          this.#dropState([partition])
-          for (const r of standing) {
-            this.#partitionOf.set(entityKeyOf(r), partition)
-            this.#seedHits.push(...this.#opts.engine.onRecord(r))
-          }
-          this.#replayFrom.set(partition, from)
-          this.stats.replays++
-          this.#log.info({ partition, from: from.toString() }, 'replaying entity activity')
-          this.#consumer.seek({ topic: this.#opts.topic, partition, offset: from.toString() })
-          return from
-        },
-      )
-      p.catch(() => this.#positioning.delete(partition))
-      this.#positioning.set(partition, p)
-    }
-    return p
+    if (hits.length === 0) return
+    this.stats.hitsWritten += await ctx.retry(() => upsertHits(this.#opts.store, hits, this.#opts.now()))
+    const publish = this.#opts.publishHits
+    if (publish !== undefined) await ctx.retry(() => publish(hits))
   }
 
   /**
@@ -269,7 +183,7 @@ export class EntityStage {
     if (cached !== null && since <= cached.until) return cached.read
     const until = since + STANDING_REUSE_MS
     const read = (async () => {
-      const meta = await this.#admin.fetchTopicMetadata({ topics: [this.#opts.topic] })
+      const meta = await this.runner.admin().fetchTopicMetadata({ topics: [this.#opts.topic] })
       const rs = await this.#opts.store.client.query({
         query: STANDING_BINDINGS_SQL,
         query_params: { db: this.#opts.store.database, since: dateTime64(until) },
@@ -294,7 +208,7 @@ export class EntityStage {
 
   async #replayOffset(partition: number, since: number): Promise<bigint> {
     try {
-      const offsets = await this.#admin.fetchTopicOffsetsByTimestamp(this.#opts.topic, since)
+      const offsets = await this.runner.admin().fetchTopicOffsetsByTimestamp(this.#opts.topic, since)
       const entry = offsets.find((o) => o.partition === partition)
       if (entry === undefined) throw new Error(`no offset for partition ${partition}`)
       return BigInt(entry.offset)
@@ -304,14 +218,6 @@ export class EntityStage {
         partition,
       })
     }
-  }
-
-  #forget(partitions: readonly number[]): void {
-    for (const p of partitions) {
-      this.#replayFrom.delete(p)
-      this.#positioning.delete(p)
-    }
-    this.#dropState(partitions)
   }
 
   #dropState(partitions: readonly number[]): void {

@@ -5,6 +5,12 @@
  */
 import { describe, inject, it } from 'vitest'
 import {
+  cpuSaturationScenario,
+  expulsionScenario,
+  freezeScenario,
+  unrecoverableScenario,
+} from '../helpers/faults-liveness.ts'
+import {
   brokerRestartScenario,
   clickhouseOutageScenario,
   handOverScenario,
@@ -93,6 +99,55 @@ describe('full fault suite', () => {
       partitions: 4,
       poison: 10_000,
       drainMs,
+    })
+  })
+  it('frozen (SIGSTOP) for 45 s mid-stream, then resumed: rejoins by itself, equal to an undisturbed run', async () => {
+    await freezeScenario(inject('kafkaBrokers'), {
+      shops: 200,
+      perShop: 100,
+      testers: 10,
+      partitions: 4,
+      freezeMs: 45_000,
+      paceMs: 100,
+      drainMs,
+    })
+  })
+
+  for (const stage of ['ingest', 'entities', 'scoring'] as const) {
+    it(`the ${stage} stage: a part slower than the session keeps the membership; expelled with a part in hand, it rejoins`, async () => {
+      await expulsionScenario(inject('kafkaBrokers'), {
+        stage,
+        shops: 100,
+        perShop: 100,
+        testers: 10,
+        partitions: 4,
+        slowMs: 20_000,
+        blockMs: 20_000,
+        drainMs,
+      })
+    })
+  }
+
+  it('a stage made unrecoverable (its topic deleted): /healthz fails, then the process exits 70', async () => {
+    await unrecoverableScenario(inject('kafkaBrokers'), {
+      shops: 50,
+      perShop: 20,
+      testers: 2,
+      partitions: 4,
+      livenessMs: 60_000,
+      drainMs,
+    })
+  })
+
+  it('both cores saturated by busy processes during a 500,000-event ingest: lag grows, drains, no crash', async () => {
+    await cpuSaturationScenario(inject('kafkaBrokers'), {
+      shops: 2_500,
+      perShop: 200,
+      testers: 20,
+      partitions: 6,
+      burners: 6,
+      burnMs: 240_000,
+      drainMs: 1_800_000,
     })
   })
 })

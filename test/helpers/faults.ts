@@ -654,6 +654,17 @@ export function clickhouseOutage(store: Store): Outage {
   }
 }
 
+/** The sum of a metric's samples in a Prometheus exposition, over the label sets that match `labels`. */
+export function metricSum(exposition: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0
+  for (const line of exposition.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue
+    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1))
+  }
+  return sum
+}
+
 /** GET /readyz of an in-process service: the status code and its checks. */
 export async function readyz(address: string): Promise<{ code: number; checks: unknown }> {
   const res = await fetch(`${address}/readyz`)

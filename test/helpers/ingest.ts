@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs'
-import type { IngestSettings } from '../../ingest/consumer.ts'
+import type { IngestSettings } from '../../ingest/stage.ts'
 import { ensureTopics } from '../../kafka/topics.ts'
 
 /**

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { type Kafka, Partitioners } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { CompositeSink } from '../../ingest/composite-sink.ts'
-import { IngestConsumer } from '../../ingest/consumer.ts'
+import { IngestStage } from '../../ingest/stage.ts'
 import { EventCodec } from '../../kafka/codec.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { sleep } from '../../lib/retry.ts'
@@ -95,7 +95,7 @@ describe('cross-merchant rules on the live stream', () => {
     })
     const publisher = new EntityPublisher({ kafka, topic: activityTopic, now: Date.now })
     await publisher.start()
-    const ingest = new IngestConsumer(ingestSettings(uniqueName('ingest'), topics), {
+    const ingest = new IngestStage(ingestSettings(uniqueName('ingest'), topics), {
       kafka,
       store,
       codec,

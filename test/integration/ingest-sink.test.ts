@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { IngestConsumer, type StoredBatch, type StoredEventSink } from '../../ingest/consumer.ts'
+import { IngestStage, type StoredBatch, type StoredEventSink } from '../../ingest/stage.ts'
 import { EventCodec } from '../../kafka/codec.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { sleep } from '../../lib/retry.ts'
@@ -84,7 +84,7 @@ describe('ingest and its rules stage when the insert of a part gives up', () => 
       sink,
       acquirers: EVERY_ACQUIRER_KNOWN,
     }
-    const first = new IngestConsumer(ingestSettings(group, topics), deps)
+    const first = new IngestStage(ingestSettings(group, topics), deps)
     await first.start()
     await waitFor(
       async () => sink.calls.includes('process 0 10'),
@@ -105,7 +105,7 @@ describe('ingest and its rules stage when the insert of a part gives up', () => 
     // state, and they are stored once.
     failing = false
     sink.calls.length = 0
-    const second = new IngestConsumer(ingestSettings(group, topics), deps)
+    const second = new IngestStage(ingestSettings(group, topics), deps)
     await second.start()
     await waitFor(
       async () => (await stored()) === 10,

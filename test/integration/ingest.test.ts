@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Kafka, Producer } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { IngestConsumer } from '../../ingest/consumer.ts'
+import { IngestStage } from '../../ingest/stage.ts'
 import { EventCodec } from '../../kafka/codec.ts'
 import { DLQ_HEADERS } from '../../kafka/dlq.ts'
 import { createLogger } from '../../lib/logger.ts'
@@ -23,10 +23,10 @@ describe('ingest: Kafka to ClickHouse, exactly once, bad input to the DLQ', () =
   let dir: string
   const codec = new EventCodec({})
   const topics = { transactions: uniqueName('txns'), merchantEvents: uniqueName('mevents') }
-  const consumers: IngestConsumer[] = []
+  const consumers: IngestStage[] = []
 
-  function startConsumer(groupId: string): IngestConsumer {
-    const consumer = new IngestConsumer(ingestSettings(groupId, topics), {
+  function startConsumer(groupId: string): IngestStage {
+    const consumer = new IngestStage(ingestSettings(groupId, topics), {
       kafka,
       store,
       codec,

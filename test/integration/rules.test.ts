@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Kafka, Producer } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { IngestConsumer } from '../../ingest/consumer.ts'
+import { IngestStage } from '../../ingest/stage.ts'
 import { EventCodec } from '../../kafka/codec.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { sleep } from '../../lib/retry.ts'
@@ -37,7 +37,7 @@ describe('rule engine on the live stream', () => {
   const topics = { transactions: uniqueName('rtx'), merchantEvents: uniqueName('rev') }
   const groupId = uniqueName('rules')
   const config = buildRulesConfig({}, RULES)
-  let running: { store: Store; consumer: IngestConsumer; stage: RulesStage } | null = null
+  let running: { store: Store; consumer: IngestStage; stage: RulesStage } | null = null
 
   /** One instance of the pipeline: a fresh engine (empty memory), the same chDB directory and group. */
   async function startInstance() {
@@ -48,7 +48,7 @@ describe('rule engine on the live stream', () => {
     })
     const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'warn')
     const stage = new RulesStage({ store, engine, topics, logger, now: Date.now })
-    const consumer = new IngestConsumer(ingestSettings(groupId, topics), {
+    const consumer = new IngestStage(ingestSettings(groupId, topics), {
       kafka,
       store,
       codec,

@@ -614,19 +614,23 @@ describe('insertTransactions', () => {
 
   it('looks up duplicates in chunks when a batch is larger than one look-up', async () => {
     const store = await openAt(freshDir())
-    const batch = Array.from({ length: 2_500 }, (_, i) =>
+    // Over 10,000 keys: more than one look-up query, whose limit is 10,000 keys.
+    const batch = Array.from({ length: 25_000 }, (_, i) =>
       at(txn({ txn_id: `bulk-${i}`, merchant_id: `m-${i % 7}`, card_token: `card-${i}` }), i),
     )
-    expect(await insertTransactions(store, batch.slice(0, 1_200), UTC8)).toMatchObject({
-      inserted: 1_200,
+    expect(await insertTransactions(store, batch.slice(0, 12_000), UTC8)).toMatchObject({
+      inserted: 12_000,
       duplicates: 0,
     })
-    expect(await insertTransactions(store, batch, UTC8)).toMatchObject({ inserted: 1_300, duplicates: 1_200 })
+    expect(await insertTransactions(store, batch, UTC8)).toMatchObject({
+      inserted: 13_000,
+      duplicates: 12_000,
+    })
     const [sum] = await rows<Record<string, unknown>>(
       store,
       'SELECT sum(attempts) AS attempts, sum(distinct_cards) AS cards FROM {db:Identifier}.merchant_daily_v',
     )
-    expect(sum).toEqual({ attempts: 2_500, cards: 2_500 })
+    expect(sum).toEqual({ attempts: 25_000, cards: 25_000 })
   })
 
   it('round-trips hostile strings as data', async () => {

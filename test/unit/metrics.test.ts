@@ -22,6 +22,9 @@ const EXPECTED: readonly [string, string, readonly string[]][] = [
   ['risk_kafka_rebalances_total', 'counter', ['client']],
   ['risk_kafka_consumer_crashes_total', 'counter', ['client', 'restart']],
   ['risk_kafka_request_timeouts_total', 'counter', ['client']],
+  ['risk_kafka_consumer_lag', 'gauge', ['client', 'topic', 'partition']],
+  ['risk_kafka_consumer_replacements_total', 'counter', ['client']],
+  ['risk_stage_healthy', 'gauge', ['client']],
   ['risk_rule_hits_total', 'counter', ['rule', 'category']],
   ['risk_rule_evaluation_duration_seconds', 'histogram', ['rule']],
   ['risk_alerts_total', 'counter', ['level', 'category']],
@@ -155,7 +158,7 @@ describe('ingest instruments', () => {
     }
     t.part({ ...part, partition: 0, lag: 5 })
     t.part({ ...part, partition: 1, lag: 7 })
-    t.assigned([1, 2])
+    t.released([0, 3])
     const text = await m.registry.metrics()
     expect(text).not.toContain('risk_ingest_consumer_lag{topic="txns",partition="0"}')
     expect(text).toContain('risk_ingest_consumer_lag{topic="txns",partition="1"} 7')

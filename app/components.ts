@@ -1,0 +1,602 @@
+import { resolve } from 'node:path'
+import type { Kafka } from 'kafkajs'
+import type { AcquirerRegistry } from '../acquirers/registry.ts'
+import type { Config } from '../config/spec.ts'
+import { loadWhitelist, type RunningApi, startApi } from '../dashboard-api/index.ts'
+import { CompositeSink } from '../ingest/composite-sink.ts'
+import { IngestStage } from '../ingest/stage.ts'
+import { createKafka } from '../kafka/client.ts'
+import type { EventCodec } from '../kafka/codec.ts'
+import type { PartitionStage, StageTiming } from '../kafka/stage-runner.ts'
+import { ensureTopics } from '../kafka/topics.ts'
+import { type LocalKafka, startLocalKafka } from '../kafka-local/broker.ts'
+import { isRiskError } from '../lib/errors.ts'
+import type { Logger } from '../lib/logger.ts'
+import { createMetrics, type Metrics } from '../metrics/metrics.ts'
+import { Baselines } from '../rules/baselines.ts'
+import { createEngine, loadRulesConfig, type WhitelistEntry } from '../rules/engine/config.ts'
+import type { HitUpdate, RuleEngine } from '../rules/engine/engine.ts'
+import { EntityEngine } from '../rules/entity/engine.ts'
+import { ENTITY_RULES } from '../rules/entity/index.ts'
+import { EntityPublisher } from '../rules/entity/publisher.ts'
+import { EntityStage, entityTopicConfig } from '../rules/entity/stage.ts'
+import { RULES } from '../rules/index.ts'
+import { RulesStage } from '../rules/stage.ts'
+import { HitPublisher } from '../scoring/hits.ts'
+import type { ScoringModel } from '../scoring/model.ts'
+import { ScoringStage } from '../scoring/stage.ts'
+import { SIMULATED_ACQUIRERS, TrafficSimulator } from '../simulator/generator.ts'
+import { parseLate } from '../simulator/late.ts'
+import { LiveSimulator } from '../simulator/producer.ts'
+import type { Store } from '../store/client.ts'
+import { openAcquirers } from './acquirers.ts'
+import { codecFor, openConfiguredStore } from './clients.ts'
+import { Liveness } from './liveness.ts'
+import { combinedWhitelist } from './whitelist.ts'
+
+/**
+ * The parts of the service, each with start and stop. `service.ts` lists them in start order; they are
+ * stopped in the reverse order. A component reads what earlier ones made from the shared `Wiring` when
+ * it starts, and adds what it makes; a disabled component is a no-op.
+ */
+export interface Component {
+  readonly name: string
+  start(): Promise<void>
+  stop(): Promise<void>
+}
+
+export interface ServiceDeps {
+  logger: Logger
+  now: () => number
+  sleep: (ms: number) => Promise<void>
+  /**
+   * A stage could not recover within `liveness.timeoutMs`: stop and exit non-zero (app/main.ts). Tests
+   * that run the service in their own process pass their own.
+   */
+  onFatal?: (cause: string) => void
+}
+
+type Rules = ReturnType<typeof loadRulesConfig>
+
+/** What the components make, for the ones started after them (and the RunningService). */
+export class Wiring {
+  readonly config: Config
+  readonly deps: ServiceDeps
+  readonly log: Logger
+  readonly metrics: Metrics
+  brokers: readonly string[]
+  local: LocalKafka | null = null
+  store: Store | null = null
+  kafka: Kafka | null = null
+  codec: EventCodec
+  acquirers: AcquirerRegistry | null = null
+  rulesConfig: Rules | null = null
+  scoringModel: ScoringModel | null = null
+  engine: RuleEngine | null = null
+  entities: EntityEngine | null = null
+  rulesStage: RulesStage | null = null
+  publisher: EntityPublisher | null = null
+  publishHits: ((hits: readonly HitUpdate[]) => Promise<void>) | null = null
+  ingest: IngestStage | null = null
+  entityStage: EntityStage | null = null
+  scoring: ScoringStage | null = null
+  simulator: LiveSimulator | null = null
+  api: RunningApi | null = null
+  liveness: Liveness | null = null
+  /** The whitelist entries analysts granted through the API; the file's come from rulesConfig. */
+  granted: WhitelistEntry[] = []
+
+  constructor(config: Config, deps: ServiceDeps) {
+    this.config = config
+    this.deps = deps
+    this.log = deps.logger
+    this.metrics = createMetrics({ version: process.env.npm_package_version ?? 'dev' })
+    this.brokers = config.kafka.brokers
+    this.codec = codecFor(config)
+  }
+
+  need<T>(value: T | null, what: string): T {
+    if (value === null) throw new Error(`${what} is started after it is needed`)
+    return value
+  }
+
+  /** The stages that decide liveness, in pipeline order. */
+  get stages(): PartitionStage[] {
+    return [this.ingest, this.entityStage, this.scoring].filter((s) => s !== null)
+  }
+
+  get timing(): StageTiming {
+    return {
+      retryInitialMs: this.config.ingest.retryInitialMs,
+      retryMaxMs: this.config.ingest.retryMaxMs,
+      sessionTimeoutMs: this.config.kafka.sessionTimeoutMs,
+      heartbeatIntervalMs: this.config.kafka.heartbeatIntervalMs,
+      // A deleted topic must be seen well within the liveness timeout.
+      topicCheckMs: Math.min(30_000, Math.floor(this.config.liveness.timeoutMs / 4)),
+    }
+  }
+
+  /** What every stage takes: the client, logger, clocks, metrics, and the shared timing. */
+  get stageDeps() {
+    return {
+      kafka: this.need(this.kafka, 'the Kafka client'),
+      logger: this.log,
+      now: this.deps.now,
+      sleep: this.deps.sleep,
+      metrics: this.metrics,
+      ...this.timing,
+    }
+  }
+
+  timeZoneOf = (acquirerId: string): string =>
+    this.config.time.acquirerTimeZones[acquirerId] ?? this.config.time.defaultTimeZone
+
+  /** Both engines take the file's whitelist plus the granted entries, whenever either changes. */
+  applyWhitelist(): void {
+    const fromFile = this.rulesConfig?.isWhitelisted ?? (() => false)
+    const isWhitelisted = combinedWhitelist(fromFile, this.granted)
+    this.engine?.reconfigure({ isWhitelisted })
+    this.entities?.reconfigure({ isWhitelisted })
+  }
+}
+
+const noop = async () => {}
+
+function component(name: string, start: () => Promise<void>, stop: () => Promise<void> = noop): Component {
+  return { name, start, stop }
+}
+
+/** A local single-node broker when `KAFKA_BROKERS` is unset; its death under a running service is logged. */
+export function localBroker(w: Wiring): Component {
+  let stopping = false
+  return component(
+    'kafka-local',
+    async () => {
+      if (w.brokers.length > 0) return
+      const { local } = w.config.kafka
+      w.log.info({ dataDir: local.dataDir }, 'KAFKA_BROKERS is not set: starting a local Kafka broker')
+      const started = await startLocalKafka({
+        dataDir: resolve(local.dataDir),
+        port: local.port,
+        controllerPort: local.controllerPort,
+        heapMb: local.heapMb,
+        log: (msg) => w.log.info({ component: 'kafka-local' }, msg),
+      })
+      w.local = started
+      w.brokers = started.brokers
+      // An outage the operator must see at once; the stages keep retrying, so nothing is lost meanwhile.
+      void started.exited.then((info) => {
+        if (!stopping) w.log.error({ ...info, logFile: started.logFile }, 'the local Kafka broker exited')
+      })
+      w.log.info({ brokers: w.brokers }, 'local Kafka broker ready')
+    },
+    async () => {
+      stopping = true
+      await w.local?.stop()
+    },
+  )
+}
+
+/** ClickHouse (chDB or a server) with its migrations applied, and the Kafka client. */
+export function storeAndClient(w: Wiring): Component {
+  return component(
+    'store',
+    async () => {
+      w.store = await openConfiguredStore(w.config, w.log, w.metrics)
+      w.log.info(
+        {
+          backend: w.config.clickhouse.url === null ? 'chdb' : 'server',
+          database: w.config.clickhouse.database,
+        },
+        'ClickHouse store ready',
+      )
+      if (w.brokers.length > 0) w.kafka = createKafka(w.config.kafka, w.brokers, w.log)
+    },
+    async () => w.store?.close(),
+  )
+}
+
+/**
+ * The rules file, loaded before the topics: a bad file stops start-up before anything is created, and
+ * the entity topic's retention follows the cross-merchant rules' widest window.
+ */
+export function rulesConfiguration(w: Wiring): Component {
+  return component('rules-config', async () => {
+    if (!w.config.rules.enabled) return
+    const rules = loadRulesConfig(w.config.rules.configFile, RULES, ENTITY_RULES)
+    w.rulesConfig = rules
+    w.scoringModel = rules.scoring
+    w.entities = new EntityEngine({
+      rules: rules.entityRules,
+      isWhitelisted: rules.isWhitelisted,
+      configHash: rules.hash,
+    })
+    w.metrics.risk.configLoadedAt.set(w.deps.now() / 1000)
+  })
+}
+
+export function topics(w: Wiring): Component {
+  return component('topics', async () => {
+    const t = w.config.topics
+    const internal = w.entities === null ? [] : [t.entityActivity, t.ruleHits, t.scoringState]
+    const created = await ensureTopics(
+      w.need(w.kafka, 'the Kafka client'),
+      [
+        t.transactions,
+        t.merchantEvents,
+        `${t.transactions}${t.dlqSuffix}`,
+        `${t.merchantEvents}${t.dlqSuffix}`,
+        ...internal,
+      ],
+      {
+        partitions: w.config.kafka.topicPartitions,
+        replicationFactor: w.config.kafka.replicationFactor,
+        configEntries:
+          w.entities === null
+            ? {}
+            : {
+                [t.entityActivity]: entityTopicConfig(w.entities.retentionMs),
+                // One record per merchant survives compaction: the changelog stays as small as the state.
+                [t.scoringState]: [{ name: 'cleanup.policy', value: 'compact' }],
+              },
+      },
+    )
+    if (created.length > 0) w.log.info({ created }, 'created topics')
+  })
+}
+
+/**
+ * The acquirers the deployment serves (acquirers/registry.ts), each with its alert topic created: the
+ * configured ones, those registered through the API, and while the service simulates, the simulator's.
+ * Without a broker (the `api` role without KAFKA_BROKERS) a registration's topic is the pipeline's to
+ * create.
+ */
+export function acquirers(w: Wiring): Component {
+  let stop = noop
+  return component(
+    'acquirers',
+    async () => {
+      const { mode } = w.config.simulator
+      const simulates =
+        w.config.service.role !== 'api' && (mode === 'on' || (mode === 'auto' && w.local !== null))
+      const opened = await openAcquirers(
+        w.config,
+        {
+          store: w.need(w.store, 'the store'),
+          kafka: w.kafka,
+          logger: w.log,
+          now: w.deps.now,
+          sleep: w.deps.sleep,
+        },
+        simulates ? SIMULATED_ACQUIRERS : [],
+      )
+      w.acquirers = opened.registry
+      stop = opened.stop
+    },
+    () => stop(),
+  )
+}
+
+/**
+ * The per-merchant rule engine with its peers and baselines (refreshed on a timer), the publishers of
+ * rule hits and entity activity, and the whitelist refresh.
+ */
+export function ruleEngines(w: Wiring): Component {
+  const timers: NodeJS.Timeout[] = []
+  let stopped = false
+  let hitPublisher: HitPublisher | null = null
+  return component(
+    'rule-engines',
+    async () => {
+      const rules = w.rulesConfig
+      if (rules === null) return
+      const { config, log, metrics, deps } = w
+      const store = w.need(w.store, 'the store')
+      const kafka = w.need(w.kafka, 'the Kafka client')
+      const hits = new HitPublisher(kafka, config.topics.ruleHits)
+      await hits.start()
+      hitPublisher = hits
+      // Counts hits as they go to scoring: new hits and updates of a hit's window alike.
+      w.publishHits = async (h) => {
+        await hits.publish(h)
+        for (const hit of h) metrics.risk.ruleHits.labels(hit.ruleId, hit.category).inc()
+      }
+      const baselines = new Baselines({ store, logger: log, minCohort: config.rules.minCohort })
+      const refresh = () =>
+        baselines.refresh(deps.now()).then(
+          () => true,
+          (e: unknown) => {
+            // Stale or missing baselines only make the relative rules fall back; detection goes on.
+            log.warn(isRiskError(e) ? e.toLog() : { error: String(e) }, 'rule baselines not refreshed')
+            return false
+          },
+        )
+      await refresh()
+      const timerOf = new Map<string, ReturnType<typeof metrics.risk.ruleEvaluation.labels>>()
+      const engine = createEngine(rules, {
+        timeZoneOf: w.timeZoneOf,
+        allowedLatenessMs: config.rules.allowedLatenessMs,
+        peersOf: (acquirerId, mcc, latitude, longitude) =>
+          baselines.peersOf(acquirerId, mcc, latitude, longitude),
+        baselineOf: (acquirerId, merchantId) => baselines.baselineOf(acquirerId, merchantId),
+        ruleTiming: (ruleId, seconds) => {
+          let t = timerOf.get(ruleId)
+          if (t === undefined) {
+            t = metrics.risk.ruleEvaluation.labels(ruleId)
+            timerOf.set(ruleId, t)
+          }
+          t.observe(seconds)
+        },
+      })
+      w.engine = engine
+      // Until the first cohorts exist (a new store), refresh every minute: the relative rules fall back
+      // to absolute thresholds without peers, and look-alikes (car dealers, jewellers) fire on those.
+      const schedule = () => {
+        if (stopped) return
+        const every = config.rules.baselineRefreshMs
+        const delay = baselines.cohorts === 0 ? Math.min(60_000, every) : every
+        const timer = setTimeout(() => {
+          void refresh().then((refreshed) => {
+            if (refreshed) engine.referencesChanged()
+            schedule()
+          })
+        }, delay)
+        timer.unref()
+        timers.push(timer)
+      }
+      schedule()
+      w.rulesStage = new RulesStage({
+        store,
+        engine,
+        topics: { transactions: config.topics.transactions, merchantEvents: config.topics.merchantEvents },
+        logger: log,
+        now: deps.now,
+        publishHits: (h) => w.need(w.publishHits, 'the hit publisher')(h),
+      })
+      const publisher = new EntityPublisher({
+        kafka,
+        topic: config.topics.entityActivity,
+        now: deps.now,
+        recovery: {
+          store,
+          groupId: config.kafka.groupId,
+          topics: { transactions: config.topics.transactions, merchantEvents: config.topics.merchantEvents },
+          // A crash and restart takes minutes; a day covers a slow restart without re-reading history.
+          lookbackMs: 86_400_000,
+        },
+      })
+      await publisher.start()
+      w.publisher = publisher
+      // Whitelists: the rules file's entries plus those analysts granted through the API.
+      const refreshWhitelist = async () => {
+        try {
+          w.granted = await loadWhitelist(store, deps.now())
+          w.applyWhitelist()
+        } catch (e) {
+          // The entries in force stay; detection goes on.
+          log.warn(isRiskError(e) ? e.toLog() : { error: String(e) }, 'granted whitelist not refreshed')
+        }
+      }
+      await refreshWhitelist()
+      const whitelistTimer = setInterval(() => void refreshWhitelist(), config.rules.whitelistRefreshMs)
+      whitelistTimer.unref()
+      timers.push(whitelistTimer)
+      log.info(
+        { rules: RULES.length, configHash: rules.hash, file: config.rules.configFile },
+        'rule engine ready',
+      )
+    },
+    async () => {
+      stopped = true
+      for (const t of timers) clearTimeout(t)
+      await w.publisher?.stop()
+      await hitPublisher?.stop()
+    },
+  )
+}
+
+/** The ingest stage: decode, validate, store, dead-letter; the rules and the entity publisher as sinks. */
+export function ingestStage(w: Wiring): Component {
+  return component(
+    'ingest',
+    async () => {
+      const { config } = w
+      const sinks = [w.rulesStage, w.publisher].filter((s) => s !== null)
+      w.ingest = new IngestStage(
+        {
+          groupId: config.kafka.groupId,
+          topics: { transactions: config.topics.transactions, merchantEvents: config.topics.merchantEvents },
+          dlqSuffix: config.topics.dlqSuffix,
+          maxBatchSize: config.ingest.maxBatchSize,
+          concurrency: config.ingest.concurrency,
+          maxFutureSkewMs: config.ingest.maxFutureSkewMs,
+          fromBeginning: config.ingest.fromBeginning,
+          timeZoneOf: w.timeZoneOf,
+          ...w.timing,
+        },
+        {
+          kafka: w.need(w.kafka, 'the Kafka client'),
+          store: w.need(w.store, 'the store'),
+          codec: w.codec,
+          logger: w.log,
+          now: w.deps.now,
+          sleep: w.deps.sleep,
+          metrics: w.metrics,
+          acquirers: w.need(w.acquirers, 'the acquirer registry'),
+          ...(sinks.length === 0 ? {} : { sink: new CompositeSink(sinks) }),
+        },
+      )
+      await w.ingest.start()
+    },
+    async () => w.ingest?.stop(),
+  )
+}
+
+/** The cross-merchant rules stage, on the entity-activity topic. */
+export function entityStage(w: Wiring): Component {
+  return component(
+    'entities',
+    async () => {
+      if (w.entities === null) return
+      w.entityStage = new EntityStage({
+        ...w.stageDeps,
+        store: w.need(w.store, 'the store'),
+        engine: w.entities,
+        topic: w.config.topics.entityActivity,
+        groupId: `${w.config.kafka.groupId}.entities`,
+        publishHits: (h) => w.need(w.publishHits, 'the hit publisher')(h),
+      })
+      await w.entityStage.start()
+    },
+    async () => w.entityStage?.stop(),
+  )
+}
+
+/** The scoring stage: rule hits in, scores and alerts out, one Kafka transaction per part. */
+export function scoringStage(w: Wiring): Component {
+  return component(
+    'scoring',
+    async () => {
+      if (w.rulesConfig === null) return
+      const { config } = w
+      const alerts = config.alerts
+      w.scoring = new ScoringStage({
+        ...w.stageDeps,
+        store: w.need(w.store, 'the store'),
+        codec: w.codec,
+        model: () => w.need(w.scoringModel, 'the scoring model'),
+        topics: { hits: config.topics.ruleHits, state: config.topics.scoringState },
+        alertTopicOf: (acquirerId) => alerts.topicPattern.replaceAll('{acquirer}', acquirerId),
+        alertFormatOf: (acquirerId) => {
+          const own = alerts.acquirerFormats[acquirerId]
+          return own === 'json' || own === 'avro' ? own : alerts.format
+        },
+        alertTopicSettings: {
+          partitions: config.kafka.topicPartitions,
+          replicationFactor: config.kafka.replicationFactor,
+        },
+        groupId: `${config.kafka.groupId}.scoring`,
+        restoreTimeoutMs: config.scoring.restoreTimeoutMs,
+        concurrency: config.scoring.concurrency,
+      })
+      await w.scoring.start()
+    },
+    async () => w.scoring?.stop(),
+  )
+}
+
+/** Simulated traffic: `on`, or `auto` with the service's own local broker. */
+export function simulator(w: Wiring): Component {
+  return component(
+    'simulator',
+    async () => {
+      const { mode, seed, merchants, late, ratePerSecond } = w.config.simulator
+      if (mode === 'off' || (mode === 'auto' && w.local === null)) return
+      w.simulator = new LiveSimulator(
+        w.need(w.kafka, 'the Kafka client'),
+        new TrafficSimulator({
+          seed,
+          merchants,
+          runId: `${seed}-${w.deps.now().toString(36)}`,
+          // Checked when the configuration was loaded.
+          late: parseLate(late),
+        }),
+        w.codec,
+        { topics: w.config.topics, ratePerSecond },
+        { logger: w.log, now: w.deps.now },
+      )
+      await w.simulator.start()
+    },
+    async () => w.simulator?.stop(),
+  )
+}
+
+/** The HTTP server: dashboard API, /metrics, /healthz (liveness), /readyz (every stage ready). */
+export function api(w: Wiring): Component {
+  return component(
+    'api',
+    async () => {
+      if (!w.config.api.enabled) return
+      w.api = await startApi({
+        store: w.need(w.store, 'the store'),
+        config: w.config.api,
+        time: w.config.time,
+        logger: w.log,
+        now: w.deps.now,
+        registry: w.metrics.registry,
+        acquirers: w.need(w.acquirers, 'the acquirer registry'),
+        probes: {
+          kafka: () => w.stages.every((s) => s.ready),
+          live: () => w.liveness?.report().live ?? true,
+        },
+        onWhitelistChange: (entries) => {
+          w.granted = entries
+          w.applyWhitelist()
+        },
+      })
+      w.log.info({ address: w.api.address }, 'dashboard API listening')
+    },
+    async () => w.api?.close(),
+  )
+}
+
+/** The watchdog that ends a process whose stage cannot recover (app/liveness.ts). */
+export function liveness(w: Wiring): Component {
+  return component(
+    'liveness',
+    async () => {
+      const onFatal = w.deps.onFatal
+      if (onFatal === undefined) return
+      w.liveness = new Liveness({
+        stages: w.stages,
+        timeoutMs: w.config.liveness.timeoutMs,
+        now: w.deps.now,
+        logger: w.log,
+        onFatal: (h) => onFatal(`${h.stage}: ${h.cause ?? 'no progress'}`),
+      })
+      w.liveness.start()
+    },
+    async () => w.liveness?.stop(),
+  )
+}
+
+/** The `api` role's only Kafka need: a probe of the brokers, when some are configured. */
+export function apiOnly(w: Wiring): Component {
+  let admin: ReturnType<Kafka['admin']> | null = null
+  return component(
+    'api',
+    async () => {
+      if (w.brokers.length > 0) admin = createKafka(w.config.kafka, w.brokers, w.log).admin()
+      const probe = admin
+      w.api = await startApi({
+        store: w.need(w.store, 'the store'),
+        config: w.config.api,
+        time: w.config.time,
+        logger: w.log,
+        now: w.deps.now,
+        registry: w.metrics.registry,
+        acquirers: w.need(w.acquirers, 'the acquirer registry'),
+        ...(probe === null
+          ? {}
+          : {
+              probes: {
+                kafka: async () => {
+                  try {
+                    await probe.connect()
+                    await probe.describeCluster()
+                    return true
+                  } catch {
+                    return false
+                  }
+                },
+              },
+            }),
+      })
+      w.log.info({ address: w.api.address, role: 'api' }, 'dashboard API listening')
+    },
+    async () => {
+      await w.api?.close()
+      await admin?.disconnect()
+    },
+  )
+}
