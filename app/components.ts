@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import type { Kafka } from 'kafkajs'
+import type { AcquirerRegistry } from '../acquirers/registry.ts'
 import type { Config } from '../config/spec.ts'
 import { loadWhitelist, type RunningApi, startApi } from '../dashboard-api/index.ts'
 import { CompositeSink } from '../ingest/composite-sink.ts'
@@ -24,10 +25,11 @@ import { RulesStage } from '../rules/stage.ts'
 import { HitPublisher } from '../scoring/hits.ts'
 import type { ScoringModel } from '../scoring/model.ts'
 import { ScoringStage } from '../scoring/stage.ts'
-import { TrafficSimulator } from '../simulator/generator.ts'
+import { SIMULATED_ACQUIRERS, TrafficSimulator } from '../simulator/generator.ts'
 import { parseLate } from '../simulator/late.ts'
 import { LiveSimulator } from '../simulator/producer.ts'
 import type { Store } from '../store/client.ts'
+import { openAcquirers } from './acquirers.ts'
 import { codecFor, openConfiguredStore } from './clients.ts'
 import { Liveness } from './liveness.ts'
 import { combinedWhitelist } from './whitelist.ts'
@@ -67,6 +69,7 @@ export class Wiring {
   store: Store | null = null
   kafka: Kafka | null = null
   codec: EventCodec
+  acquirers: AcquirerRegistry | null = null
   rulesConfig: Rules | null = null
   scoringModel: ScoringModel | null = null
   engine: RuleEngine | null = null
@@ -243,6 +246,38 @@ export function topics(w: Wiring): Component {
 }
 
 /**
+ * The acquirers the deployment serves (acquirers/registry.ts), each with its alert topic created: the
+ * configured ones, those registered through the API, and while the service simulates, the simulator's.
+ * Without a broker (the `api` role without KAFKA_BROKERS) a registration's topic is the pipeline's to
+ * create.
+ */
+export function acquirers(w: Wiring): Component {
+  let stop = noop
+  return component(
+    'acquirers',
+    async () => {
+      const { mode } = w.config.simulator
+      const simulates =
+        w.config.service.role !== 'api' && (mode === 'on' || (mode === 'auto' && w.local !== null))
+      const opened = await openAcquirers(
+        w.config,
+        {
+          store: w.need(w.store, 'the store'),
+          kafka: w.kafka,
+          logger: w.log,
+          now: w.deps.now,
+          sleep: w.deps.sleep,
+        },
+        simulates ? SIMULATED_ACQUIRERS : [],
+      )
+      w.acquirers = opened.registry
+      stop = opened.stop
+    },
+    () => stop(),
+  )
+}
+
+/**
  * The per-merchant rule engine with its peers and baselines (refreshed on a timer), the publishers of
  * rule hits and entity activity, and the whitelist refresh.
  */
@@ -387,6 +422,7 @@ export function ingestStage(w: Wiring): Component {
           now: w.deps.now,
           sleep: w.deps.sleep,
           metrics: w.metrics,
+          acquirers: w.need(w.acquirers, 'the acquirer registry'),
           ...(sinks.length === 0 ? {} : { sink: new CompositeSink(sinks) }),
         },
       )
@@ -488,6 +524,7 @@ export function api(w: Wiring): Component {
         logger: w.log,
         now: w.deps.now,
         registry: w.metrics.registry,
+        acquirers: w.need(w.acquirers, 'the acquirer registry'),
         probes: {
           kafka: () => w.stages.every((s) => s.ready),
           live: () => w.liveness?.report().live ?? true,
@@ -538,6 +575,7 @@ export function apiOnly(w: Wiring): Component {
         logger: w.log,
         now: w.deps.now,
         registry: w.metrics.registry,
+        acquirers: w.need(w.acquirers, 'the acquirer registry'),
         ...(probe === null
           ? {}
           : {

@@ -91,6 +91,8 @@ try {
         TOPIC_RULE_HITS: `${run}.rule-hits`,
         TOPIC_SCORING_STATE: `${run}.scoring-state`,
         ALERTS_TOPIC_PATTERN: `${run}.alerts.{acquirer}`,
+        // The acquirers of latency-load.ts's traffic.
+        ACQUIRERS: `${ACQUIRER},acq-beta`,
         CHDB_PATH: join(dir, `chdb-${run}`),
         SIMULATOR: 'off',
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',

@@ -12,9 +12,11 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { openAcquirers } from '../app/acquirers.ts'
 import { loadConfig } from '../config/load.ts'
 import { buildApp } from '../dashboard-api/app.ts'
 import { createApiKey } from '../dashboard-api/repositories/api-keys.ts'
+import { createLogger } from '../lib/logger.ts'
 import { openStore } from '../store/client.ts'
 import { ensureBenchStore, NOW } from './api-data.ts'
 
@@ -30,8 +32,17 @@ const store = await openStore({ database: 'api_bench', chdbPath: join(dir, 'chdb
 try {
   await ensureBenchStore(store)
 
-  const config = { ...loadConfig({ env: {} }).api, rateLimitMax: 1_000_000 }
-  const app = await buildApp({ store, config, now: () => NOW })
+  const defaults = loadConfig({ env: {} })
+  const config = { ...defaults.api, rateLimitMax: 1_000_000 }
+  const logger = createLogger('silent')
+  const acquirers = await openAcquirers(defaults, {
+    store,
+    kafka: null,
+    logger,
+    now: () => NOW,
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  })
+  const app = await buildApp({ store, config, now: () => NOW, acquirers: acquirers.registry })
   const analyst = await createApiKey(
     store,
     { name: 'bench', role: 'analyst', scope: 'acq-0', createdBy: 'bench' },

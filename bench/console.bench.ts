@@ -10,10 +10,12 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { openAcquirers } from '../app/acquirers.ts'
 import { loadConfig } from '../config/load.ts'
 import { buildConsole } from '../console/build.ts'
 import { startApi } from '../dashboard-api/app.ts'
 import { createApiKey } from '../dashboard-api/repositories/api-keys.ts'
+import { createLogger } from '../lib/logger.ts'
 import { openStore } from '../store/client.ts'
 import { launchChromium } from '../test/helpers/browser.ts'
 import { ensureBenchStore, NOW } from './api-data.ts'
@@ -43,7 +45,15 @@ try {
     port: 0,
     consoleDir: built,
   }
-  const api = await startApi({ store, config, now: () => NOW })
+  const defaults = loadConfig({ env: {} })
+  const acquirers = await openAcquirers(defaults, {
+    store,
+    kafka: null,
+    logger: createLogger('silent'),
+    now: () => NOW,
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  })
+  const api = await startApi({ store, config, now: () => NOW, acquirers: acquirers.registry })
   const analyst = await createApiKey(
     store,
     { name: 'bench', role: 'analyst', scope: 'acq-0', createdBy: 'bench' },

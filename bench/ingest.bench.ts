@@ -22,7 +22,7 @@ import { buildRulesConfig, createEngine } from '../rules/engine/config.ts'
 import { RULES } from '../rules/index.ts'
 import { RulesStage } from '../rules/stage.ts'
 import { TERMINAL_TRANSACTION } from '../schemas/contract.ts'
-import { TrafficSimulator } from '../simulator/generator.ts'
+import { SIMULATED_ACQUIRERS, TrafficSimulator } from '../simulator/generator.ts'
 import { openStore } from '../store/client.ts'
 
 const N = Number(process.env.BENCH_EVENTS ?? 200_000)
@@ -98,7 +98,16 @@ try {
       fromBeginning: true,
       timeZoneOf: () => '+08:00',
     },
-    { kafka, store, codec, logger, now: Date.now, sleep, ...(stage === null ? {} : { sink: stage }) },
+    {
+      kafka,
+      store,
+      codec,
+      logger,
+      now: Date.now,
+      sleep,
+      acquirers: { isKnown: (id) => SIMULATED_ACQUIRERS.includes(id) },
+      ...(stage === null ? {} : { sink: stage }),
+    },
   )
   const t1 = performance.now()
   await consumer.start()

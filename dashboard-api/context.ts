@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify'
+import type { AcquirerRegistry } from '../acquirers/registry.ts'
 import type { Store } from '../store/client.ts'
 import { type Principal, unauthenticated } from './auth.ts'
 import type { KeyedLock } from './repositories/cases.ts'
@@ -8,6 +9,7 @@ import { ErrorReply } from './schemas.ts'
 export interface RouteDeps {
   readonly store: Store
   readonly now: () => number
+  readonly acquirers: AcquirerRegistry
   readonly locks: KeyedLock
   readonly whitelistMaxDays: number
   /** Called after a whitelist change with the entries now in force, for the rule engine. */

@@ -4,6 +4,7 @@
  * OpenAPI description at /docs/json is generated from them. TypeScript types come from `Static<>`.
  */
 import { type Static, type TSchema, Type } from 'typebox'
+import { ACQUIRER_ID, ACQUIRER_ID_RULE } from '../acquirers/ids.ts'
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()])
 
@@ -23,8 +24,27 @@ export type CaseStatus = (typeof CASE_STATUSES)[number]
 export type Decision = (typeof DECISIONS)[number]
 export type CaseAction = (typeof ACTIONS)[number]
 
+const ID_PATTERN = '^[^\\u0000-\\u001f\\u007f]+$'
+/**
+ * Free text (reasons, notes): no control characters but tabs and line breaks, and none of the
+ * invisible bidirectional controls (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069), which make
+ * a text display differently from what it holds ("Trojan Source").
+ */
+const TEXT_PATTERN =
+  '^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$'
+/** A name on one line (an assignee): as free text, without tabs and line breaks either. */
+const LINE_PATTERN = '^[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$'
+
+/** What a 400 says when a value fails one of these patterns (app.ts), instead of the pattern itself. */
+export const PATTERN_PROBLEMS: Readonly<Record<string, string>> = {
+  [ID_PATTERN]: 'must not contain control characters',
+  [TEXT_PATTERN]: 'must not contain control characters (but tabs and line breaks) or bidirectional controls',
+  [LINE_PATTERN]: 'must not contain control characters, line breaks or bidirectional controls',
+  [ACQUIRER_ID.source]: `must be ${ACQUIRER_ID_RULE}`,
+}
+
 /** Ids as the ingest contract allows them: 1 to 128 characters, no control characters. */
-export const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f\\u007f]+$' })
+export const Id = Type.String({ minLength: 1, maxLength: 128, pattern: ID_PATTERN })
 export const Time = Type.String({ format: 'date-time', description: 'ISO-8601 time with offset' })
 export const Day = Type.String({ format: 'date', description: 'calendar day, YYYY-MM-DD' })
 export const Level = Type.Enum([...LEVELS])
@@ -41,7 +61,14 @@ export const Cursor = Type.String({
 })
 const limit = (max: number, def: number) =>
   Type.Integer({ minimum: 1, maximum: max, default: def, description: `page size, at most ${max}` })
-export const Text = (max: number) => Type.String({ minLength: 1, maxLength: max })
+export const Text = (max: number) => Type.String({ minLength: 1, maxLength: max, pattern: TEXT_PATTERN })
+/** An assignee: a name on one line, empty for nobody. */
+export const Assignee = (description?: string) =>
+  Type.String({
+    maxLength: 128,
+    pattern: LINE_PATTERN,
+    ...(description === undefined ? {} : { description }),
+  })
 
 /** `from`, `to` and a `limit` of at most `max` (default `def`): the window and page of a list query. */
 const rangeOf = (max: number, def: number) => ({
@@ -331,7 +358,7 @@ export const CasesQuery = Type.Object(
   {
     status: Type.Optional(CaseStatus),
     merchant: Type.Optional(Id),
-    assignee: Type.Optional(Type.String({ maxLength: 128 })),
+    assignee: Type.Optional(Assignee()),
     limit: Type.Optional(limit(200, 50)),
     cursor: Type.Optional(Cursor),
   },
@@ -342,7 +369,7 @@ export const CasesReply = Type.Object({ items: Type.Array(Case), next_cursor: Nu
 export type CasesReply = Static<typeof CasesReply>
 
 export const OpenCaseBody = Type.Object(
-  { reason: Text(2000), assignee: Type.Optional(Type.String({ maxLength: 128 })) },
+  { reason: Text(2000), assignee: Type.Optional(Assignee()) },
   { additionalProperties: false },
 )
 export type OpenCaseBody = Static<typeof OpenCaseBody>
@@ -355,7 +382,7 @@ export const UpdateCaseBody = Type.Object(
       description: 'the version the change was made on; a case changed since is a 409',
     }),
     status: Type.Optional(CaseStatus),
-    assignee: Type.Optional(Type.String({ maxLength: 128, description: 'empty unassigns' })),
+    assignee: Type.Optional(Assignee('empty unassigns')),
     decision: Type.Optional(Decision),
     actions: Type.Optional(
       Type.Array(CaseAction, { minItems: 1, maxItems: 4, uniqueItems: true, description: 'actions taken' }),
@@ -405,7 +432,7 @@ export const AuditQuery = Type.Object(
   {
     acquirer: Type.Optional(Id),
     actor: Type.Optional(Type.String({ maxLength: 128, description: 'key id' })),
-    entity_type: Type.Optional(Type.Enum(['case', 'whitelist', 'api_key'])),
+    entity_type: Type.Optional(Type.Enum(['case', 'whitelist', 'api_key', 'acquirer'])),
     entity_id: Type.Optional(Id),
     merchant: Type.Optional(Id),
     ...rangeOf(500, 100),
@@ -433,6 +460,29 @@ export const AuditEvent = Type.Object({
 export type AuditEvent = Static<typeof AuditEvent>
 export const AuditReply = Type.Object({ items: Type.Array(AuditEvent), next_cursor: Nullable(Type.String()) })
 export type AuditReply = Static<typeof AuditReply>
+
+// ---- acquirers --------------------------------------------------------------------------------------
+
+export const RegisterAcquirerBody = Type.Object(
+  {
+    acquirer_id: Type.String({
+      pattern: ACQUIRER_ID.source,
+      description: `${ACQUIRER_ID_RULE}; it names the acquirer's alert topic`,
+    }),
+  },
+  { additionalProperties: false },
+)
+export type RegisterAcquirerBody = Static<typeof RegisterAcquirerBody>
+
+export const Acquirer = Type.Object({
+  acquirer_id: Type.String(),
+  alert_topic: Type.String(),
+  source: Type.Enum(['configured', 'registered']),
+  registered_at: Nullable(Type.String()),
+  registered_by: Nullable(Type.String()),
+})
+export type Acquirer = Static<typeof Acquirer>
+export const AcquirersReply = Type.Object({ items: Type.Array(Acquirer) })
 
 // ---- operations -------------------------------------------------------------------------------------
 

@@ -40,7 +40,9 @@ export const queueRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
         ...(q.category === undefined ? {} : { category: q.category }),
         ...(q.rule === undefined ? {} : { rule: q.rule }),
         ...(q.case_status === undefined ? {} : { caseStatus: q.case_status }),
-        ...(q.cursor === undefined ? {} : { after: decodeCursor(q.cursor, 'nsss', fingerprint) }),
+        ...(q.cursor === undefined
+          ? {}
+          : { after: decodeCursor(q.cursor, ['score', 'id', 'id', 'id'], fingerprint) }),
       })
       return {
         items: page.items,

@@ -79,6 +79,8 @@ describe("the analysts' console in Chromium", () => {
         TOPIC_RULE_HITS: `${prefix}.rule-hits`,
         TOPIC_SCORING_STATE: `${prefix}.scoring-state`,
         ALERTS_TOPIC_PATTERN: `${prefix}.alerts.{acquirer}`,
+        // The simulator's acquirers: its labelled history is what the test produces.
+        ACQUIRERS: 'acq-alpha,acq-beta',
         CHDB_PATH: join(dir, 'chdb'),
         CLICKHOUSE_DATABASE: 'console_browser',
         SIMULATOR: 'off',

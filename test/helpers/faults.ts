@@ -65,6 +65,8 @@ export function serviceEnv(
     TOPIC_RULE_HITS: d.ruleHits,
     TOPIC_SCORING_STATE: d.scoringState,
     ALERTS_TOPIC_PATTERN: `${d.prefix}.alerts.{acquirer}`,
+    // The acquirers of faultTraffic (faults-scenarios.ts); the hostile-input suite adds its own.
+    ACQUIRERS: 'acq-a,acq-b',
     CHDB_PATH: chdbPath,
     SIMULATOR: 'off',
     API_PORT: '0',

@@ -162,6 +162,14 @@ describe('dashboard API access', () => {
         scoped: true,
       },
       { method: 'GET', url: '/v1/audit', role: 'supervisor', scoped: false },
+      { method: 'GET', url: '/v1/acquirers', role: 'admin', scoped: false },
+      {
+        method: 'POST',
+        url: '/v1/acquirers',
+        role: 'admin',
+        scoped: false,
+        payload: { acquirer_id: 'acq-c' },
+      },
     ] as const
   }
 
@@ -211,18 +219,26 @@ describe('dashboard API access', () => {
   })
 
   it('answers 403 to a role below the route, and lets the role itself through', async () => {
-    for (const r of routes().filter((x) => x.role !== 'analyst')) {
+    const below = [
+      ...routes()
+        .filter((x) => x.role !== 'analyst')
+        .map((r) => ({ r, who: 'analystA' })),
+      ...routes()
+        .filter((x) => x.role === 'admin')
+        .map((r) => ({ r, who: 'supervisorA' })),
+    ]
+    for (const { r, who } of below) {
       const res = await app.inject({
         method: r.method,
         url: r.url,
-        headers: key(r.role === 'admin' ? 'supervisorA' : 'analystA'),
+        headers: key(who),
         payload: 'payload' in r ? r.payload : undefined,
       })
-      expect([r.url, res.statusCode]).toEqual([r.url, 403])
+      expect([r.url, who, res.statusCode]).toEqual([r.url, who, 403])
       expect(res.json().error.code).toBe('RISK_ERR_API_FORBIDDEN')
     }
     for (const r of routes()) {
-      const who = r.role === 'analyst' ? 'analystA' : r.role === 'admin' ? 'admin' : 'supervisorA'
+      const who = r.role === 'analyst' ? 'analystA' : r.role === 'supervisor' ? 'supervisorA' : 'admin'
       const res = await app.inject({
         method: r.method,
         url: r.url,

@@ -6,7 +6,7 @@ import { consoleAddress, ensureInitialAdminKey } from '../../app/initial-key.ts'
 import { type RunningApi, startApi } from '../../dashboard-api/app.ts'
 import { findApiKey, listApiKeys } from '../../dashboard-api/repositories/api-keys.ts'
 import { openStore, type Store } from '../../store/client.ts'
-import { apiConfig } from '../helpers/api.ts'
+import { apiConfig, testAcquirers } from '../helpers/api.ts'
 import { runScript } from '../helpers/cli.ts'
 
 /**
@@ -23,7 +23,11 @@ describe('first key and the api-keys command', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'console-cli-'))
     store = await openStore({ database: 'console_cli', chdbPath: join(dir, 'chdb') })
-    api = await startApi({ store, config: apiConfig({ host: '127.0.0.1', port: 0 }) })
+    api = await startApi({
+      store,
+      config: apiConfig({ host: '127.0.0.1', port: 0 }),
+      acquirers: await testAcquirers(store),
+    })
     keyFile = join(dir, 'data', 'admin-key')
   })
 

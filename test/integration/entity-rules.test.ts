@@ -21,7 +21,7 @@ import type { MerchantEvent } from '../../schemas/types.generated.ts'
 import { openStore, type Store } from '../../store/client.ts'
 import { insertMerchantEvents } from '../../store/merchant-events.ts'
 import { txn } from '../helpers/events.ts'
-import { createInputTopics, ingestSettings } from '../helpers/ingest.ts'
+import { createInputTopics, EVERY_ACQUIRER_KNOWN, ingestSettings } from '../helpers/ingest.ts'
 import { testKafka, uniqueName, waitFor } from '../helpers/kafka.ts'
 
 describe('cross-merchant rules on the live stream', () => {
@@ -102,6 +102,7 @@ describe('cross-merchant rules on the live stream', () => {
       logger,
       now: Date.now,
       sleep,
+      acquirers: EVERY_ACQUIRER_KNOWN,
       sink: new CompositeSink([rulesStage, publisher]),
     })
     await ingest.start()

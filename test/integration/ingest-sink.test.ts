@@ -9,7 +9,7 @@ import { sleep } from '../../lib/retry.ts'
 import { TERMINAL_TRANSACTION } from '../../schemas/contract.ts'
 import { openStore, type Store } from '../../store/client.ts'
 import { txn } from '../helpers/events.ts'
-import { createInputTopics, ingestSettings } from '../helpers/ingest.ts'
+import { createInputTopics, EVERY_ACQUIRER_KNOWN, ingestSettings } from '../helpers/ingest.ts'
 import { testKafka, uniqueName, waitFor } from '../helpers/kafka.ts'
 
 /** Records what the consumer asks of its downstream stage, in order. */
@@ -74,7 +74,16 @@ describe('ingest and its rules stage when the insert of a part gives up', () => 
 
     const group = uniqueName('sink-group')
     const sink = new RecordingSink()
-    const deps = { kafka, store, codec, logger: createLogger('silent'), now: Date.now, sleep, sink }
+    const deps = {
+      kafka,
+      store,
+      codec,
+      logger: createLogger('silent'),
+      now: Date.now,
+      sleep,
+      sink,
+      acquirers: EVERY_ACQUIRER_KNOWN,
+    }
     const first = new IngestStage(ingestSettings(group, topics), deps)
     await first.start()
     await waitFor(

@@ -14,7 +14,7 @@ import { TERMINAL_TRANSACTION } from '../../schemas/contract.ts'
 import type { TerminalTransaction } from '../../schemas/types.generated.ts'
 import { openStore, type Store } from '../../store/client.ts'
 import { txn } from '../helpers/events.ts'
-import { createInputTopics, ingestSettings } from '../helpers/ingest.ts'
+import { createInputTopics, EVERY_ACQUIRER_KNOWN, ingestSettings } from '../helpers/ingest.ts'
 import { testKafka, uniqueName, waitFor } from '../helpers/kafka.ts'
 
 interface HitRow {
@@ -55,6 +55,7 @@ describe('rule engine on the live stream', () => {
       logger,
       now: Date.now,
       sleep,
+      acquirers: EVERY_ACQUIRER_KNOWN,
       sink: stage,
     })
     await consumer.start()
