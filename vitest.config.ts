@@ -25,6 +25,16 @@ export default defineConfig({
         },
       },
       {
+        // The console in real headless Chromium (Debian's package) over the real service.
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          globalSetup: ['test/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 420_000,
+        },
+      },
+      {
         test: {
           name: 'faults',
           include: ['test/faults/**/*.test.ts'],

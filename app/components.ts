@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import type { Kafka } from 'kafkajs'
+import type { AcquirerRegistry } from '../acquirers/registry.ts'
 import type { Config } from '../config/spec.ts'
 import { loadWhitelist, type RunningApi, startApi } from '../dashboard-api/index.ts'
 import { IngestStage } from '../ingest/stage.ts'
@@ -21,11 +22,12 @@ import { RULES } from '../rules/index.ts'
 import { RulesStage } from '../rules/stage.ts'
 import type { ScoringModel } from '../scoring/model.ts'
 import { ScoringStage } from '../scoring/stage.ts'
-import { TrafficSimulator } from '../simulator/generator.ts'
+import { SIMULATED_ACQUIRERS, TrafficSimulator } from '../simulator/generator.ts'
 import { parseLate } from '../simulator/late.ts'
 import { LiveSimulator } from '../simulator/producer.ts'
 import { SinkStage } from '../sink/stage.ts'
 import type { Store } from '../store/client.ts'
+import { openAcquirers } from './acquirers.ts'
 import { codecFor, openConfiguredStore } from './clients.ts'
 import { Liveness } from './liveness.ts'
 import { combinedWhitelist } from './whitelist.ts'
@@ -65,6 +67,7 @@ export class Wiring {
   store: Store | null = null
   kafka: Kafka | null = null
   codec: EventCodec
+  acquirers: AcquirerRegistry | null = null
   rulesConfig: Rules | null = null
   scoringModel: ScoringModel | null = null
   engine: RuleEngine | null = null
@@ -244,6 +247,38 @@ export function topics(w: Wiring): Component {
   })
 }
 
+/**
+ * The acquirers the deployment serves (acquirers/registry.ts), each with its alert topic created: the
+ * configured ones, those registered through the API, and while the service simulates, the simulator's.
+ * Without a broker (the `api` role without KAFKA_BROKERS) a registration's topic is the pipeline's to
+ * create.
+ */
+export function acquirers(w: Wiring): Component {
+  let stop = noop
+  return component(
+    'acquirers',
+    async () => {
+      const { mode } = w.config.simulator
+      const simulates =
+        w.config.service.role !== 'api' && (mode === 'on' || (mode === 'auto' && w.local !== null))
+      const opened = await openAcquirers(
+        w.config,
+        {
+          store: w.need(w.store, 'the store'),
+          kafka: w.kafka,
+          logger: w.log,
+          now: w.deps.now,
+          sleep: w.deps.sleep,
+        },
+        simulates ? SIMULATED_ACQUIRERS : [],
+      )
+      w.acquirers = opened.registry
+      stop = opened.stop
+    },
+    () => stop(),
+  )
+}
+
 /** The per-merchant rule engine with its peers and baselines (refreshed on a timer), and the whitelists. */
 export function ruleEngines(w: Wiring): Component {
   const timers: NodeJS.Timeout[] = []
@@ -351,6 +386,7 @@ export function ingestStage(w: Wiring): Component {
           now: w.deps.now,
           sleep: w.deps.sleep,
           metrics: w.metrics,
+          acquirers: w.need(w.acquirers, 'the acquirer registry'),
         },
       )
       await w.ingest.start()
@@ -376,6 +412,7 @@ export function rulesStage(w: Wiring): Component {
         store: w.need(w.store, 'the store'),
         engine,
         codec: w.codec,
+        acquirers: w.need(w.acquirers, 'the acquirer registry'),
         topics: {
           transactions: t.transactions,
           merchantEvents: t.merchantEvents,
@@ -511,9 +548,11 @@ export function api(w: Wiring): Component {
       w.api = await startApi({
         store: w.need(w.store, 'the store'),
         config: w.config.api,
+        time: w.config.time,
         logger: w.log,
         now: w.deps.now,
         registry: w.metrics.registry,
+        acquirers: w.need(w.acquirers, 'the acquirer registry'),
         probes: {
           kafka: () => w.stages.every((s) => s.ready),
           live: () => w.liveness?.report().live ?? true,
@@ -560,9 +599,11 @@ export function apiOnly(w: Wiring): Component {
       w.api = await startApi({
         store: w.need(w.store, 'the store'),
         config: w.config.api,
+        time: w.config.time,
         logger: w.log,
         now: w.deps.now,
         registry: w.metrics.registry,
+        acquirers: w.need(w.acquirers, 'the acquirer registry'),
         ...(probe === null
           ? {}
           : {

@@ -3,22 +3,47 @@
  * the key), starts the pipeline, and shuts down cleanly on SIGTERM or SIGINT: the batch in hand is
  * written and committed before the consumer leaves its group. A second signal exits at once.
  */
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
 import { describeConfig, loadConfig } from '../config/load.ts'
 import type { Config } from '../config/spec.ts'
 import { isRiskError } from '../lib/errors.ts'
 import { createLogger } from '../lib/logger.ts'
 import { sleep } from '../lib/retry.ts'
+import { consoleAddress, ensureInitialAdminKey } from './initial-key.ts'
 import { startService } from './service.ts'
+
+const USAGE = `usage: npm start [-- --role all|api]
+
+Starts pos-risk-monitor: with KAFKA_BROKERS unset, a local Kafka broker; ClickHouse (embedded chDB in
+.data/chdb unless CLICKHOUSE_URL is set); ingest, the rules, scoring; and the dashboard API with the
+analysts' console at http://localhost:8080/console/ (API_PORT). On the first start (no API key stored)
+it creates an admin key, prints it once and keeps it in .data/admin-key (API_ADMIN_KEY_FILE).
+
+options:
+  --role all   the pipeline and the API (default; SERVICE_ROLE)
+  --role api   the dashboard API alone, against the same ClickHouse
+  --help       this text
+
+Every setting is an environment variable (or a key of the JSON file named by CONFIG_FILE); the
+README's "Configuration" table lists them all. SIGTERM or SIGINT stops cleanly; SIGHUP reloads the
+rules file.`
 
 let config: Config
 try {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: { role: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  })
+  if (values.help === true) {
+    process.stdout.write(`${USAGE}\n`)
+    process.exit(0)
+  }
   // `--role api` is the same as SERVICE_ROLE=api: the dashboard API alone.
-  const args = process.argv.slice(2)
-  const roleAt = args.indexOf('--role')
-  const env = roleAt >= 0 ? { ...process.env, SERVICE_ROLE: args[roleAt + 1] ?? '' } : process.env
+  const env = values.role === undefined ? process.env : { ...process.env, SERVICE_ROLE: values.role }
   config = loadConfig({ env })
 } catch (e) {
-  process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`)
+  process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n\n${USAGE}\n`)
   process.exit(2)
 }
 
@@ -91,6 +116,20 @@ try {
     },
     'pos-risk-monitor running',
   )
+  if (service.api !== null) {
+    const where = consoleAddress(service.api.address)
+    const first = await ensureInitialAdminKey(service.store, resolve(config.api.adminKeyFile), Date.now())
+    // On stderr, for the person at the terminal: stdout carries JSON log lines, and a key has no
+    // place in a log.
+    process.stderr.write(
+      first === null
+        ? `\nThe analysts' console is at ${where}\n\n`
+        : `\nThe analysts' console is at ${where}\n` +
+            'First start: an admin API key was created. Sign in with it; it is shown this once, and kept,\n' +
+            `readable by this user only, in ${first.file}:\n\n    ${first.key}\n\n` +
+            'Give analysts their own keys: npm run api-keys -- create --name <who> --role analyst --acquirer <id>\n\n',
+    )
+  }
   const ingest = service.ingest
   if (ingest !== null) {
     setInterval(() => {

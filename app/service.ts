@@ -11,6 +11,7 @@ import type { ScoringStage } from '../scoring/stage.ts'
 import type { LiveSimulator } from '../simulator/producer.ts'
 import type { Store } from '../store/client.ts'
 import {
+  acquirers,
   api,
   apiOnly,
   type Component,
@@ -60,12 +61,13 @@ export interface RunningService {
  * failed start leaves no JVM behind.
  */
 function pipeline(w: Wiring): Component[] {
-  if (w.config.service.role === 'api') return [storeAndClient(w), apiOnly(w)]
+  if (w.config.service.role === 'api') return [storeAndClient(w), acquirers(w), apiOnly(w)]
   return [
     localBroker(w), //        a local broker when KAFKA_BROKERS is unset
     storeAndClient(w), //     ClickHouse with its migrations; the Kafka client
     rulesConfiguration(w), // the rules file (before the topics: retention follows its windows)
     topics(w), //             inputs, dead letters, internal topics
+    acquirers(w), //          the acquirers served, their alert topics (acquirers/registry.ts)
     ruleEngines(w), //        the rule engine, peers and baselines, whitelists
     ingestStage(w), //        inputs → ClickHouse (+ DLQ)
     rulesStage(w), //         inputs → per-merchant rules → hits + entity activity (one transaction per part)

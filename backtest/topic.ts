@@ -23,7 +23,13 @@ import { createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:f
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { IHeaders, Kafka } from 'kafkajs'
-import { parseIsoInstant, validateMerchantEvent, validateTransaction } from '../ingest/validate.ts'
+import {
+  EVERY_ACQUIRER,
+  parseIsoInstant,
+  type ValidateOptions,
+  validateMerchantEvent,
+  validateTransaction,
+} from '../ingest/validate.ts'
 import type { EventCodec } from '../kafka/codec.ts'
 import { MERCHANT_EVENT, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
 import type { SimEvent } from '../simulator/history.ts'
@@ -191,8 +197,9 @@ async function spill(
   }
   if (open.size === 0) return files
   let waiting = open.size
-  // A replay of the past, as for files: no event is "from the future", whatever the clock says.
-  const opts = { now: 0, maxFutureSkewMs: Number.MAX_SAFE_INTEGER }
+  // A replay of the past, as for files: no event is "from the future", whatever the clock says; and
+  // the acquirers are those of the labelled stream, not of a deployment.
+  const opts = { now: 0, maxFutureSkewMs: Number.MAX_SAFE_INTEGER, isKnownAcquirer: EVERY_ACQUIRER }
   const groupId = `backtest-${randomBytes(6).toString('hex')}`
   const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false })
   let finish: () => void = () => {}
@@ -277,7 +284,7 @@ async function decodeLine(
   isTransaction: boolean,
   value: Buffer | null,
   headers: IHeaders | undefined,
-  opts: { now: number; maxFutureSkewMs: number },
+  opts: ValidateOptions,
 ): Promise<string | { error: string }> {
   const decoded = await codec.decode(isTransaction ? TERMINAL_TRANSACTION : MERCHANT_EVENT, value)
   if (!decoded.ok) {

@@ -92,6 +92,8 @@ try {
         TOPIC_SCORING_STATE: `${run}.scoring-state`,
         TOPIC_SCORE_EVENTS: `${run}.score-events`,
         ALERTS_TOPIC_PATTERN: `${run}.alerts.{acquirer}`,
+        // The acquirers of latency-load.ts's traffic.
+        ACQUIRERS: `${ACQUIRER},acq-beta`,
         CHDB_PATH: join(dir, `chdb-${run}`),
         SIMULATOR: 'off',
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',

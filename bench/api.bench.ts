@@ -12,132 +12,17 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { openAcquirers } from '../app/acquirers.ts'
 import { loadConfig } from '../config/load.ts'
 import { buildApp } from '../dashboard-api/app.ts'
 import { createApiKey } from '../dashboard-api/repositories/api-keys.ts'
-import { openStore, type Store } from '../store/client.ts'
+import { createLogger } from '../lib/logger.ts'
+import { openStore } from '../store/client.ts'
+import { ensureBenchStore, NOW } from './api-data.ts'
 
-const MERCHANTS = Number(process.env.BENCH_API_MERCHANTS ?? 1_000_000)
-const TXNS = Number(process.env.BENCH_API_TXNS ?? 10_000_000)
-const ACQUIRERS = Number(process.env.BENCH_API_ACQUIRERS ?? 4)
 const REQUESTS = Number(process.env.BENCH_API_REQUESTS ?? 200)
 const kept = process.env.BENCH_API_CHDB
 const dir = kept ?? mkdtempSync(join(tmpdir(), 'api-bench-'))
-// Data ends at "now" (the clock the app is given), so default windows (30, 90, 120 days) hold data.
-const NOW = Date.UTC(2026, 10, 20, 12)
-
-async function run(store: Store, what: string, query: string, params: Record<string, string | number> = {}) {
-  const t0 = performance.now()
-  await store.client.command({ query, query_params: { db: store.database, ...params } })
-  console.log(`  ${what}: ${((performance.now() - t0) / 1000).toFixed(1)} s`)
-}
-
-async function count(store: Store, table: string): Promise<number> {
-  const rs = await store.client.query({
-    query: 'SELECT toFloat64(count()) AS n FROM {db:Identifier}.{t:Identifier}',
-    query_params: { db: store.database, t: table },
-    format: 'JSONEachRow',
-  })
-  const rows = await rs.json<{ n: number }>()
-  return rows[0]?.n ?? 0
-}
-
-/** Merchant i is `m-<i>` of acquirer `acq-<i % ACQUIRERS>`. */
-async function generate(store: Store): Promise<void> {
-  const p = { merchants: MERCHANTS, acquirers: ACQUIRERS, now: NOW }
-  console.log(`generating ${MERCHANTS} merchants, ${TXNS} transactions in ${ACQUIRERS} acquirers`)
-  await run(
-    store,
-    'merchant_events (onboarding + a bound terminal per merchant, a settlement change for 1 in 20)',
-    `INSERT INTO {db:Identifier}.merchant_events
-     SELECT concat('acq-', toString(m % {acquirers:UInt32})), concat('m-', toString(m)),
-            concat('ev-', toString(m), '-', toString(k)),
-            fromUnixTimestamp64Milli(toInt64({now:Int64} - (400 - k) * 86400000 - m % 86400000), 'UTC'),
-            ['ONBOARDED', 'TERMINAL_BOUND', 'SETTLEMENT_ACCOUNT_CHANGED'][k + 1],
-            if(k = 1, concat('T-', toString(m)), NULL),
-            if(k = 0, ['5411', '5311', '5812', '5944', '5511'][m % 5 + 1], NULL),
-            if(k = 0, concat('Merchant ', toString(m)), NULL),
-            if(k = 0, 22.0 + (m % 1000) / 100.0, NULL), if(k = 0, 113.0 + (m % 977) / 100.0, NULL),
-            if(k != 1, concat('acct-', toString(m), '-', toString(k)), NULL),
-            'bench', 0, m * 3 + k, now64(3)
-     FROM (SELECT number AS m FROM numbers({merchants:UInt32})) ARRAY JOIN [0, 1, 2] AS k
-     WHERE k < 2 OR m % 20 = 0`,
-    p,
-  )
-  // Transactions in chunks, so that one INSERT never holds the whole set in memory.
-  const chunk = 2_000_000
-  for (let start = 0; start < TXNS; start += chunk) {
-    const size = Math.min(chunk, TXNS - start)
-    await run(
-      store,
-      `transactions ${start + size}/${TXNS}`,
-      `INSERT INTO {db:Identifier}.transactions
-       SELECT acq, mer, concat('tx-', toString(i)), t, concat('T-', toString(m)),
-              concat('tok-', toString(cityHash64(i) % 2000000)), '622202',
-              if(i % 5 = 0, 'DEBIT', 'CREDIT'), 'PURCHASE', amount, 'CNY', '5411', 'CHIP',
-              if(i % 50 = 0, '05', '00'), 22.5, 113.9,
-              toDate(t + toIntervalHour(8)), toHour(t + toIntervalHour(8)), i % 50 != 0, 1,
-              amount % 100000 = 0, amount % 100 = 0, 'bench', 0, i, now64(3)
-       FROM (
-         SELECT number + {start:UInt64} AS i, cityHash64(i, 1) % {merchants:UInt32} AS m,
-                concat('acq-', toString(m % {acquirers:UInt32})) AS acq, concat('m-', toString(m)) AS mer,
-                fromUnixTimestamp64Milli(toInt64({now:Int64} - cityHash64(i, 2) % (90 * 86400000)), 'UTC') AS t,
-                1000 + cityHash64(i, 3) % 5000000 AS amount
-         FROM numbers({size:UInt64})
-       )`,
-      { ...p, start, size },
-    )
-  }
-  await run(
-    store,
-    'merchant_scores (fraud and compliance per merchant; about 12% flagged)',
-    `INSERT INTO {db:Identifier}.merchant_scores
-     SELECT concat('acq-', toString(m % {acquirers:UInt32})), concat('m-', toString(m)), cat, s,
-            multiIf(s >= 85, 'CRITICAL', s >= 60, 'HIGH', s >= 35, 'MEDIUM', 'LOW'),
-            '[{"hit_id":"h","rule_id":"round_amount","points":12}]', 2, ['amount'],
-            fromUnixTimestamp64Milli(toInt64({now:Int64} - cityHash64(m, cat, 2) % (30 * 86400000)), 'UTC'), now64(3)
-     FROM (
-       SELECT m, cat, toUInt8(if(cityHash64(m, cat) % 100 < 6, 35 + cityHash64(m, cat, 1) % 65,
-                                 cityHash64(m, cat, 1) % 35)) AS s
-       FROM (SELECT number AS m FROM numbers({merchants:UInt32})) ARRAY JOIN ['fraud', 'compliance'] AS cat
-     )`,
-    p,
-  )
-  await run(
-    store,
-    'score_history (3 changes per merchant and category)',
-    `INSERT INTO {db:Identifier}.score_history
-     SELECT concat('acq-', toString(m % {acquirers:UInt32})), concat('m-', toString(m)), cat,
-            fromUnixTimestamp64Milli(toInt64({now:Int64} - v * 7 * 86400000 - m % 86400000), 'UTC'),
-            toUInt8(cityHash64(m, cat, v) % 100), 'MEDIUM', '[]', now64(3)
-     FROM (SELECT number AS m FROM numbers({merchants:UInt32}))
-     ARRAY JOIN ['fraud', 'compliance'] AS cat ARRAY JOIN [0, 1, 2] AS v`,
-    p,
-  )
-  await run(
-    store,
-    'rule_hits (3 per flagged-looking merchant)',
-    `INSERT INTO {db:Identifier}.rule_hits
-     SELECT concat('acq-', toString(m % {acquirers:UInt32})), concat('m-', toString(m)),
-            ['round_amount', 'repeated_card', 'structuring', 'night_share'][v % 4 + 1], ws, ws + toIntervalDay(1),
-            concat('h-', toString(m), '-', toString(v)), 1, 'fraud', 0.9, 0.8, ['tx-1', 'tx-2'], 'bench hit', 'bench', ws, now64(3)
-     FROM (
-       SELECT m, v, fromUnixTimestamp64Milli(toInt64({now:Int64} - (v + 1) * 86400000), 'UTC') AS ws
-       FROM (SELECT number AS m FROM numbers({merchants:UInt32}) WHERE number % 8 = 0) ARRAY JOIN [0, 1, 2] AS v
-     )`,
-    p,
-  )
-  await run(
-    store,
-    'cases (1 in 50 merchants)',
-    `INSERT INTO {db:Identifier}.cases
-     SELECT concat('acq-', toString(m % {acquirers:UInt32})), concat('case-', toString(m)), concat('m-', toString(m)),
-            ['open', 'investigating', 'escalated', 'closed'][m % 4 + 1], '', if(m % 4 = 3, 'false_positive', ''), [],
-            'system', 'bench', now64(3), now64(3), 1
-     FROM (SELECT number AS m FROM numbers({merchants:UInt32}) WHERE number % 50 = 0)`,
-    p,
-  )
-}
 
 function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN
@@ -145,18 +30,19 @@ function quantile(sorted: readonly number[], q: number): number {
 
 const store = await openStore({ database: 'api_bench', chdbPath: join(dir, 'chdb') })
 try {
-  if ((await count(store, 'transactions')) < TXNS) await generate(store)
-  const sizes = {
-    merchants: await count(store, 'merchant_profile'),
-    transactions: await count(store, 'transactions'),
-    merchant_scores: await count(store, 'merchant_scores'),
-    rule_hits: await count(store, 'rule_hits'),
-    cases: await count(store, 'cases'),
-  }
-  console.log('stored rows:', sizes)
+  await ensureBenchStore(store)
 
-  const config = { ...loadConfig({ env: {} }).api, rateLimitMax: 1_000_000 }
-  const app = await buildApp({ store, config, now: () => NOW })
+  const defaults = loadConfig({ env: {} })
+  const config = { ...defaults.api, rateLimitMax: 1_000_000 }
+  const logger = createLogger('silent')
+  const acquirers = await openAcquirers(defaults, {
+    store,
+    kafka: null,
+    logger,
+    now: () => NOW,
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  })
+  const app = await buildApp({ store, config, now: () => NOW, acquirers: acquirers.registry })
   const analyst = await createApiKey(
     store,
     { name: 'bench', role: 'analyst', scope: 'acq-0', createdBy: 'bench' },
@@ -208,6 +94,28 @@ try {
       'merchant top cards (120 d)',
       (i) => ({
         url: `/v1/acquirers/acq-0/merchants/${flagged[i % flagged.length]}/top-cards`,
+        key: analyst.key,
+      }),
+    ],
+    ['queue counts per level', () => ({ url: '/v1/queue/counts', key: analyst.key })],
+    [
+      'merchant evidence series (90 d, peers)',
+      (i) => ({
+        url: `/v1/acquirers/acq-0/merchants/${flagged[i % flagged.length]}/evidence`,
+        key: analyst.key,
+      }),
+    ],
+    [
+      'merchant card patterns (120 d)',
+      (i) => ({
+        url: `/v1/acquirers/acq-0/merchants/${flagged[i % flagged.length]}/card-patterns`,
+        key: analyst.key,
+      }),
+    ],
+    [
+      'merchant lifecycle events',
+      (i) => ({
+        url: `/v1/acquirers/acq-0/merchants/${flagged[i % flagged.length]}/events`,
         key: analyst.key,
       }),
     ],

@@ -51,6 +51,7 @@ try {
       TOPIC_SCORING_STATE: `${run}.scoring-state`,
       TOPIC_SCORE_EVENTS: `${run}.score-events`,
       ALERTS_TOPIC_PATTERN: `${run}.alerts.{acquirer}`,
+      ACQUIRERS: 'acq-alpha,acq-beta',
       CHDB_PATH: join(dir, 'chdb'),
       SIMULATOR: 'off',
       API_ENABLED: 'false',

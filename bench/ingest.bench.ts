@@ -19,7 +19,7 @@ import { type LocalKafka, startLocalKafka } from '../kafka-local/broker.ts'
 import { createLogger } from '../lib/logger.ts'
 import { sleep } from '../lib/retry.ts'
 import { TERMINAL_TRANSACTION } from '../schemas/contract.ts'
-import { TrafficSimulator } from '../simulator/generator.ts'
+import { SIMULATED_ACQUIRERS, TrafficSimulator } from '../simulator/generator.ts'
 import { openStore } from '../store/client.ts'
 
 const N = Number(process.env.BENCH_EVENTS ?? 200_000)
@@ -79,7 +79,15 @@ try {
       fromBeginning: true,
       timeZoneOf: () => '+08:00',
     },
-    { kafka, store, codec, logger, now: Date.now, sleep },
+    {
+      kafka,
+      store,
+      codec,
+      logger,
+      now: Date.now,
+      sleep,
+      acquirers: { isKnown: (id) => SIMULATED_ACQUIRERS.includes(id) },
+    },
   )
   const t1 = performance.now()
   await consumer.start()

@@ -4,6 +4,7 @@
  * configuration reference is generated from it (`npm run gen`; a test fails when the README drifts).
  */
 
+import { ACQUIRER_ID, ACQUIRER_ID_RULE } from '../acquirers/ids.ts'
 import { bool, int, list, oneOf, optionalStr, type Setting, str, stringMap } from './settings.ts'
 
 const DURATION = String.raw`\d+(?:\.\d+)?(?:ms|s|m|h|d)`
@@ -351,6 +352,24 @@ export const CONFIG_SPEC = {
         "How far behind a merchant's latest event an event may arrive and still change rule state (terminals upload offline transactions late). Later events are still stored and counted in the daily aggregates.",
     }),
   },
+  acquirers: {
+    known: list({
+      env: 'ACQUIRERS',
+      default: [],
+      description:
+        "The acquirers this deployment serves, `acq-a,acq-b`: only their events are accepted (any other acquirer's go to the DLQ with `RISK_ERR_UNKNOWN_ACQUIRER`), and each gets its alert topic at start-up. More can be registered at run time through `POST /v1/acquirers` (admin). Ids whose alert topics would collide (Kafka treats `.` and `_` alike; case is ignored too) stop start-up. `npm start`'s simulated traffic adds its own acquirers.",
+      item: ACQUIRER_ID,
+      itemHint: ACQUIRER_ID_RULE,
+    }),
+    refreshMs: int({
+      env: 'ACQUIRERS_REFRESH_MS',
+      default: 10_000,
+      min: 1_000,
+      max: 3_600_000,
+      description:
+        'How often the acquirers registered through the API are re-read from ClickHouse, so that a registration made by another process (an API of its own) is accepted here within this time.',
+    }),
+  },
   alerts: {
     topicPattern: str({
       env: 'ALERTS_TOPIC_PATTERN',
@@ -358,7 +377,7 @@ export const CONFIG_SPEC = {
       pattern: /^[A-Za-z0-9._-]*\{acquirer\}[A-Za-z0-9._-]*$/,
       patternHint: 'a topic name containing {acquirer}',
       description:
-        "Topic of an acquirer's alerts; `{acquirer}` is replaced by the acquirer_id. Created on first use. Acquirers subscribe to their own topic only.",
+        "Topic of an acquirer's alerts; `{acquirer}` is replaced by the acquirer_id. Created when the acquirer becomes known (configured or registered). Acquirers subscribe to their own topic only.",
     }),
     format: oneOf({
       env: 'ALERTS_FORMAT',
@@ -451,8 +470,7 @@ export const CONFIG_SPEC = {
       default: 600,
       min: 1,
       max: 1_000_000,
-      description:
-        'Requests one API key (or, without a key, one client address) may make per window; more get 429.',
+      description: 'Requests one API key may make per window; more get 429.',
     }),
     rateLimitWindowMs: int({
       env: 'API_RATE_LIMIT_WINDOW_MS',
@@ -460,6 +478,22 @@ export const CONFIG_SPEC = {
       min: 1000,
       max: 3_600_000,
       description: 'Window of the rate limit, ms.',
+    }),
+    authFailureMax: int({
+      env: 'API_AUTH_FAILURE_MAX',
+      default: 20,
+      min: 1,
+      max: 1_000_000,
+      description:
+        'Failed authentications (no key, or a malformed, unknown or revoked one) one client address may have per rate-limit window; beyond, its requests are answered 429 before their key is looked up, except with a key already known to be good.',
+    }),
+    authFailureTotalMax: int({
+      env: 'API_AUTH_FAILURE_TOTAL_MAX',
+      default: 600,
+      min: 1,
+      max: 10_000_000,
+      description:
+        'Failed authentications all addresses together may have per rate-limit window; beyond, only keys already known to be good are served (a flood of invented keys from many addresses costs no store look-ups).',
     }),
     keyCacheMs: int({
       env: 'API_KEY_CACHE_MS',
@@ -469,12 +503,32 @@ export const CONFIG_SPEC = {
       description:
         'How long a looked-up API key is remembered; a revoked key stops working within this time. 0 looks every request up.',
     }),
+    sessionTtlMs: int({
+      env: 'API_SESSION_TTL_MS',
+      default: 1_800_000,
+      min: 60_000,
+      max: 43_200_000,
+      description:
+        'How long a console session (the cookie an analyst gets by signing in with an API key) lasts without use, ms. Use keeps it alive up to 12 hours; signing out, or revoking the key, ends it.',
+    }),
     whitelistMaxDays: int({
       env: 'API_WHITELIST_MAX_DAYS',
       default: 365,
       min: 1,
       max: 3650,
       description: 'Longest expiry a whitelist entry granted through the API may have, in days from now.',
+    }),
+    adminKeyFile: str({
+      env: 'API_ADMIN_KEY_FILE',
+      default: '.data/admin-key',
+      description:
+        'Where the first start, on a store without any API key, keeps the admin key it creates (readable by the service user only); `npm run api-keys` reads it to manage keys through a running service.',
+    }),
+    consoleDir: str({
+      env: 'API_CONSOLE_DIR',
+      default: 'console/dist',
+      description:
+        "Directory of the built analysts' console, served at `/console` (`npm start` and `npm test` build it there with `npm run build:console`; the Docker image holds it built).",
     }),
     docs: bool({
       env: 'API_DOCS',

@@ -11,8 +11,10 @@ import type { CaseAction, CaseStatus, Decision, Role } from './schemas.ts'
  *   escalated     → investigating, closed              (supervisor)
  *   closed        → open (reopened, decision cleared)  (supervisor)
  *
- * An escalated case is the supervisor's: only a supervisor sends it back or closes it, and only a
- * supervisor reopens a closed case.
+ * An escalated case is the supervisor's: only a supervisor changes anything of it (status, assignee,
+ * decision, actions), and a case is escalated as it stands (an analyst's move into escalated changes
+ * nothing else), so what the supervisor decides is the supervisor's alone. Only a supervisor reopens a
+ * closed case. Notes are not changes of the case: anyone may add one, to any case.
  */
 
 export const ROLE_RANK: Readonly<Record<Role, number>> = { analyst: 1, supervisor: 2, admin: 3 }
@@ -80,6 +82,22 @@ export function applyChange(current: CaseState, change: CaseChange, actor: Actor
     throw conflict(
       `${here}, not version ${change.expectedVersion}: someone changed it since; reload it and apply the change again`,
     )
+  }
+  if (!hasRole(actor.role, 'supervisor')) {
+    if (current.status === 'escalated') {
+      throw new ApiError(
+        'RISK_ERR_API_FORBIDDEN',
+        `${here}: an escalated case is changed by a supervisor only`,
+      )
+    }
+    const other =
+      change.assignee !== undefined || change.decision !== undefined || change.actions !== undefined
+    if (change.status === 'escalated' && other) {
+      throw new ApiError(
+        'RISK_ERR_API_FORBIDDEN',
+        'a case is escalated as it stands: send the move to escalated alone, without assignee, decision or actions',
+      )
+    }
   }
   let status = current.status
   let decision = current.decision

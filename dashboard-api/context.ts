@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify'
+import type { AcquirerRegistry } from '../acquirers/registry.ts'
 import type { Store } from '../store/client.ts'
 import { type Principal, unauthenticated } from './auth.ts'
 import type { KeyedLock } from './repositories/cases.ts'
@@ -8,10 +9,13 @@ import { ErrorReply } from './schemas.ts'
 export interface RouteDeps {
   readonly store: Store
   readonly now: () => number
+  readonly acquirers: AcquirerRegistry
   readonly locks: KeyedLock
   readonly whitelistMaxDays: number
   /** Called after a whitelist change with the entries now in force, for the rule engine. */
   readonly whitelistChanged: () => Promise<void>
+  /** The acquirer's time zone, for the local days of day-based queries. */
+  readonly timeZoneOf: (acquirerId: string) => string
 }
 
 const principals = new WeakMap<FastifyRequest, Principal>()

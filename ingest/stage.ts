@@ -11,7 +11,6 @@ import {
 } from '../kafka/stage-runner.ts'
 import type { RiskError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
-import { maskCardNumbersInBytes } from '../lib/luhn.ts'
 import { instrumentProducer } from '../metrics/kafka.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import { MERCHANT_EVENT, type SchemaName, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
@@ -21,7 +20,7 @@ import type { Store } from '../store/client.ts'
 import { planMerchantEvents } from '../store/merchant-events.ts'
 import { planTransactions } from '../store/transactions.ts'
 import { TopicInstruments } from './instruments.ts'
-import { type Validated, validateMerchantEvent, validateTransaction } from './validate.ts'
+import { checkEnvelope, type Validated, validateMerchantEvent, validateTransaction } from './validate.ts'
 
 export interface IngestSettings extends StageTiming {
   groupId: string
@@ -43,6 +42,8 @@ export interface IngestDeps {
   /** Wall clock for the future-skew check and DLQ timestamps; injected so tests control time. */
   now: () => number
   sleep: (ms: number) => Promise<void>
+  /** The acquirers the deployment serves (acquirers/registry.ts); events of others are rejected. */
+  acquirers: { isKnown: (acquirerId: string) => boolean }
   /** Where to count what the consumer does (metrics/metrics.ts); nothing is counted without it. */
   metrics?: Metrics
 }
@@ -174,12 +175,13 @@ export class IngestStage extends PartitionStage {
     this.#dlq = new DeadLetterWriter(this.#producer, settings.dlqSuffix, deps.now)
     const tzOf = settings.timeZoneOf
     const skew = settings.maxFutureSkewMs
+    const isKnownAcquirer = (id: string) => deps.acquirers.isKnown(id)
     this.#pipelines = new Map<string, TopicPipeline>([
       [
         settings.topics.transactions,
         pipeline<TerminalTransaction>(
           TERMINAL_TRANSACTION,
-          (r, now) => validateTransaction(r, { now, maxFutureSkewMs: skew }),
+          (r, now) => validateTransaction(r, { now, maxFutureSkewMs: skew, isKnownAcquirer }),
           (items) =>
             planTransactions(
               deps.store,
@@ -194,7 +196,7 @@ export class IngestStage extends PartitionStage {
         settings.topics.merchantEvents,
         pipeline<MerchantEvent>(
           MERCHANT_EVENT,
-          (r, now) => validateMerchantEvent(r, { now, maxFutureSkewMs: skew }),
+          (r, now) => validateMerchantEvent(r, { now, maxFutureSkewMs: skew, isKnownAcquirer }),
           (items) =>
             planMerchantEvents(
               deps.store,
@@ -297,24 +299,23 @@ export class IngestStage extends PartitionStage {
     const good = pipeline.open(this.#deps.now())
     const rejected: Rejected[] = []
     for (const message of messages) {
-      const decoded = await this.#deps.codec.decode(pipeline.schema, message.value)
-      if (!decoded.ok) {
-        if (decoded.error.retriable) throw decoded.error
-        const r: Rejected = { topic, partition, message, error: decoded.error }
-        // Undecodable bytes may still hold a card number somewhere; it must not be stored in the DLQ.
-        const masked = message.value === null ? null : maskCardNumbersInBytes(message.value)
-        if (masked !== null) r.replacementValue = masked
-        rejected.push(r)
-        continue
+      // A card number in the key or a header rejects the message before its value is looked at.
+      let error = checkEnvelope(message.key, message.headers)
+      if (error === null) {
+        const decoded = await this.#deps.codec.decode(pipeline.schema, message.value)
+        if (!decoded.ok && decoded.error.retriable) throw decoded.error
+        error = decoded.ok
+          ? good.add(decoded.record, { topic, partition, offset: message.offset })
+          : decoded.error
       }
-      const error = good.add(decoded.record, { topic, partition, offset: message.offset })
-      if (error !== null) {
-        const r: Rejected = { topic, partition, message, error }
-        if (error.code === 'RISK_ERR_RAW_CARD_NUMBER' && message.value !== null) {
-          r.replacementValue = await this.#deps.codec.redactCardToken(pipeline.schema, message.value)
-        }
-        rejected.push(r)
+      if (error === null) continue
+      const r: Rejected = { topic, partition, message, error }
+      // Whatever the reason, no card number goes to the DLQ (the writer masks key and headers itself).
+      if (message.value !== null) {
+        const copy = await this.#deps.codec.redactCardNumbers(pipeline.schema, message.value)
+        if (copy !== message.value) r.replacementValue = copy
       }
+      rejected.push(r)
     }
     return { good, rejected }
   }

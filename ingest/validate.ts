@@ -1,8 +1,10 @@
 import type { Type } from 'avsc'
 import avro from 'avsc'
+import type { IHeaders } from 'kafkajs'
+import { ACQUIRER_ID, ACQUIRER_ID_RULE } from '../acquirers/ids.ts'
 import { compileSchema, MAX_EXACT_LONG, newestBundledSchema } from '../kafka/codec.ts'
 import { type ErrorCode, type ErrorContext, RiskError } from '../lib/errors.ts'
-import { looksLikeCardNumber } from '../lib/luhn.ts'
+import { containsCardNumber, findCardNumberIn, maskCardNumbers, maskCardNumbersInBytes } from '../lib/luhn.ts'
 import { MERCHANT_EVENT, type SchemaName, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
 import type { MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
 
@@ -20,7 +22,15 @@ export interface ValidateOptions {
   now: number
   /** How far event_time may lie after `now` before the event counts as from the future. */
   maxFutureSkewMs: number
+  /**
+   * Whether the deployment serves this acquirer (acquirers/registry.ts). An event of any other acquirer
+   * is rejected: traffic must not invent acquirers, each of which would get its own alert topic.
+   */
+  isKnownAcquirer: (acquirerId: string) => boolean
 }
+
+/** For replays of labelled files (backtests, simulations): every acquirer in the file is served. */
+export const EVERY_ACQUIRER = (_acquirerId: string): boolean => true
 
 /** Earliest plausible event_time: anything before is a zero or a seconds-for-milliseconds mix-up. */
 export const MIN_EVENT_TIME = Date.UTC(2000, 0, 1)
@@ -53,6 +63,8 @@ interface FieldSpec {
 interface RecordSpec {
   type: Type
   fields: readonly FieldSpec[]
+  /** Names of the timestamp fields. */
+  times: ReadonlySet<string>
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -105,7 +117,7 @@ function recordSpec(name: SchemaName): RecordSpec {
       : describe(f.type)
     return { name: f.name, type: f.type, fill, timestamp, expected }
   })
-  return { type, fields }
+  return { type, fields, times: new Set(fields.filter((f) => f.timestamp).map((f) => f.name)) }
 }
 
 const TRANSACTION_SPEC = recordSpec(TERMINAL_TRANSACTION)
@@ -120,7 +132,11 @@ function isMerchantEvent(v: unknown): v is MerchantEvent {
   return MERCHANT_EVENT_SPEC.type.isValid(v)
 }
 
-/** A value for an error message: quoted, truncated, and never for a sensitive field. */
+/**
+ * A value for an error message: quoted, truncated, and never for a sensitive field. The scan for card
+ * numbers runs before every other rule, so a value quoted here holds none; masking it again costs
+ * little and keeps that true if the order ever changes.
+ */
 function quote(field: string, value: unknown): string {
   if (SENSITIVE_FIELDS.has(field)) return ''
   let text: string
@@ -130,6 +146,7 @@ function quote(field: string, value: unknown): string {
   } catch {
     text = String(value)
   }
+  text = maskCardNumbers(text)
   return `; got ${text.length > MAX_QUOTED ? `${text.slice(0, MAX_QUOTED - 1)}…` : text}`
 }
 
@@ -160,9 +177,23 @@ export function parseIsoInstant(text: string): number | null {
   return local.getTime() - offsetMinutes * 60_000
 }
 
+const CARD_NUMBER_RULE = 'must not hold a card number (13-19 digits passing Luhn, separators ignored)'
+
+function cardNumberError(field: string): RiskError {
+  // A field path can come from a JSON key, which is input too: it is masked like a value.
+  const named = maskCardNumbers(field)
+  return fieldError(
+    'RISK_ERR_RAW_CARD_NUMBER',
+    named,
+    `${named} ${CARD_NUMBER_RULE}; the value is withheld`,
+    { rule: 'no-card-number' },
+  )
+}
+
 /**
- * Checks the record against the schema and fills defaults. A raw card number is looked for first, and
- * wins over every other fault: only a RISK_ERR_RAW_CARD_NUMBER rejection gets a redacted DLQ copy.
+ * Checks the record against the schema and fills defaults. A card number is looked for first, in every
+ * field (known or not), and wins over every other fault: no other error message may quote a value
+ * that holds one, and a RISK_ERR_RAW_CARD_NUMBER rejection is dead-lettered redacted.
  */
 function conform(record: unknown, spec: RecordSpec): Validated<Record<string, unknown>> {
   if (!isObject(record)) {
@@ -174,14 +205,8 @@ function conform(record: unknown, spec: RecordSpec): Validated<Record<string, un
     )
     return { ok: false, error }
   }
-  for (const field of spec.fields) {
-    if (!SENSITIVE_FIELDS.has(field.name)) continue
-    const v = record[field.name]
-    if ((typeof v === 'string' || typeof v === 'number') && looksLikeCardNumber(String(v))) {
-      const message = `${field.name} looks like a raw card number (13-19 digits passing Luhn), not a token; the value is withheld`
-      return { ok: false, error: fieldError('RISK_ERR_RAW_CARD_NUMBER', field.name, message) }
-    }
-  }
+  const card = findCardNumberIn(record, spec.times)
+  if (card !== null) return { ok: false, error: cardNumberError(card) }
   const out: Record<string, unknown> = {}
   for (const field of spec.fields) {
     let v = record[field.name]
@@ -261,18 +286,20 @@ function positionRule(r: { latitude: number | null; longitude: number | null }):
 }
 
 // An acquirer id names the acquirer's alert topic (risk.alerts.<acquirer_id>), so it must be a valid,
-// unambiguous topic-name part: rewriting odd characters could make two acquirers share a topic.
-const ACQUIRER_ID = /^[A-Za-z0-9._-]{1,64}$/
+// unambiguous topic-name part (acquirers/ids.ts): rewriting odd characters could make two acquirers
+// share a topic.
 
-function acquirerRule(r: { acquirer_id: string }): RiskError | null {
-  return (
+function acquirerRule(r: { acquirer_id: string }, opts: ValidateOptions): RiskError | null {
+  const malformed =
     idRule('acquirer_id', r.acquirer_id) ??
-    patternRule(
-      'acquirer_id',
-      r.acquirer_id,
-      ACQUIRER_ID,
-      '1 to 64 letters, digits, dots, dashes or underscores',
-    )
+    patternRule('acquirer_id', r.acquirer_id, ACQUIRER_ID, ACQUIRER_ID_RULE)
+  if (malformed !== null) return malformed
+  if (opts.isKnownAcquirer(r.acquirer_id)) return null
+  return fieldError(
+    'RISK_ERR_UNKNOWN_ACQUIRER',
+    'acquirer_id',
+    `acquirer_id ${JSON.stringify(r.acquirer_id)} is not an acquirer this deployment serves (acquirers.known, or POST /v1/acquirers)`,
+    { expected: 'a known acquirer' },
   )
 }
 
@@ -334,6 +361,25 @@ function validate<T>(
     if (error !== null) return { ok: false, error }
   }
   return { ok: true, value }
+}
+
+/**
+ * What a message carries besides its value: the Kafka key and headers (names and values). A card
+ * number there rejects the message like one in a field; the field is named `kafka.key` or
+ * `kafka.headers.<name>`.
+ */
+export function checkEnvelope(key: Buffer | null, headers: IHeaders | undefined): RiskError | null {
+  if (key !== null && maskCardNumbersInBytes(key) !== null) return cardNumberError('kafka.key')
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const field = `kafka.headers.${name}`
+    if (containsCardNumber(name)) return cardNumberError(field)
+    for (const v of Array.isArray(value) ? value : [value]) {
+      if (v === undefined) continue
+      if (typeof v === 'string' ? containsCardNumber(v) : maskCardNumbersInBytes(v) !== null)
+        return cardNumberError(field)
+    }
+  }
+  return null
 }
 
 /** Validates a decoded transaction (Avro or JSON) into a TerminalTransaction with defaults filled. */

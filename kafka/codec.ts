@@ -1,7 +1,7 @@
 import type { Type } from 'avsc'
 import avro from 'avsc'
 import { type ErrorCode, type ErrorContext, RiskError } from '../lib/errors.ts'
-import { looksLikeCardNumber } from '../lib/luhn.ts'
+import { findCardNumberIn, maskCardNumbersIn, maskCardNumbersInBytes } from '../lib/luhn.ts'
 import { BUNDLED_SCHEMAS, loadSchemaFile, type SchemaName } from '../schemas/contract.ts'
 import type {
   MerchantEvent,
@@ -52,8 +52,6 @@ export interface EncodeOptions {
 
 export const MAGIC_BYTE = 0
 const HEADER_SIZE = 5
-/** What redactCardToken puts in place of a raw card number. */
-export const REDACTED = 'REDACTED'
 
 /** The Confluent TopicNameStrategy subject of a topic's values. */
 export function valueSubject(topic: string): string {
@@ -334,39 +332,58 @@ export class EventCodec {
   }
 
   /**
-   * The dead-letter copy of a message whose card_token is a raw card number: the same framing, writer
-   * schema id and fields, with card_token set to REDACTED. Null when the message cannot be decoded and
-   * re-encoded, or when the number would still appear in the copy (it also sat in another field).
+   * The dead-letter copy of a rejected message, with every card number in it masked (see
+   * lib/luhn.ts maskCardNumbersIn): the same framing, writer schema id and fields, decoded with the
+   * writer schema so that fields the reader schema drops are masked too. The same buffer when it holds
+   * no card number; the bytes masked one for one when it cannot be decoded; null when a masked copy
+   * cannot be made (it would not encode, or would still hold a number), so that the value is dropped.
    * A JSON copy is re-serialised, so its layout may differ from the original.
    */
-  async redactCardToken(expected: SchemaName, value: Buffer): Promise<Buffer | null> {
+  async redactCardNumbers(expected: SchemaName, value: Buffer): Promise<Buffer | null> {
+    const times = this.#times(expected)
+    const format = value.length === 0 ? null : detectFormat(value)
+    if (format === 'json') {
+      const record = parseJsonObject(value)
+      if (record === null) return maskCardNumbersInBytes(value) ?? value
+      const masked = maskCardNumbersIn(record, times)
+      if (masked === record) return value
+      const copy = Buffer.from(JSON.stringify(masked), 'utf8')
+      const reread = parseJsonObject(copy)
+      return reread !== null && findCardNumberIn(reread, times) === null ? copy : null
+    }
+    if (format !== 'avro' || value.length < HEADER_SIZE) return maskCardNumbersInBytes(value) ?? value
+    const schemaId = value.readUInt32BE(1)
+    const writer = await this.#writer(expected, schemaId)
+    if (!writer.ok) return maskCardNumbersInBytes(value) ?? value
+    let record: unknown
     try {
-      const format = value.length === 0 ? null : detectFormat(value)
-      let original: unknown
-      let copy: Buffer
-      if (format === 'json') {
-        const record = parseJsonObject(value)
-        if (record === null || !('card_token' in record)) return null
-        original = record.card_token
-        record.card_token = REDACTED
-        copy = Buffer.from(JSON.stringify(record), 'utf8')
-      } else if (format === 'avro' && value.length >= HEADER_SIZE) {
-        const schemaId = value.readUInt32BE(1)
-        const writer = await this.#writer(expected, schemaId)
-        if (!writer.ok) return null
-        // The writer schema, not the reader: the copy keeps the exact schema id and fields it came with.
-        const record: unknown = writer.type.fromBuffer(value.subarray(HEADER_SIZE))
-        if (!isRecordObject(record) || !('card_token' in record)) return null
-        original = record.card_token
-        record.card_token = REDACTED
-        copy = frame(schemaId, writer.type.toBuffer(record))
-      } else {
-        return null
-      }
-      return leaks(copy, original) ? null : copy
+      // The writer schema, not the reader: the copy keeps the exact schema id and fields it came with.
+      record = writer.type.fromBuffer(value.subarray(HEADER_SIZE))
     } catch {
+      return maskCardNumbersInBytes(value) ?? value
+    }
+    const masked = maskCardNumbersIn(record, times)
+    if (masked === record) return value
+    try {
+      const copy = frame(schemaId, writer.type.toBuffer(masked))
+      const reread: unknown = writer.type.fromBuffer(copy.subarray(HEADER_SIZE))
+      return findCardNumberIn(reread, times) === null ? copy : null
+    } catch {
+      // A masked enum symbol, say: no longer a valid record.
       return null
     }
+  }
+
+  /** The timestamp fields of a record, whose epoch milliseconds are not card numbers. */
+  #times(name: SchemaName): ReadonlySet<string> {
+    const schema = this.#reader(name).schema
+    const fields = isRecordObject(schema) && Array.isArray(schema.fields) ? schema.fields : []
+    const times = new Set<string>()
+    for (const f of fields) {
+      if (isRecordObject(f) && isRecordObject(f.type) && f.type.logicalType === 'timestamp-millis')
+        times.add(String(f.name))
+    }
+    return times
   }
 
   #reader(name: SchemaName): { schema: unknown; type: Type } {
@@ -515,11 +532,4 @@ function invalidPath(type: Type, record: unknown): string | null {
     },
   })
   return valid ? null : (path ?? '(record)')
-}
-
-function leaks(copy: Buffer, original: unknown): boolean {
-  if (typeof original !== 'string' && typeof original !== 'number') return false
-  const raw = String(original)
-  if (!looksLikeCardNumber(raw)) return false
-  return copy.includes(raw) || copy.includes(raw.replace(/[\s-]/g, ''))
 }

@@ -1,5 +1,6 @@
 import type { IHeaders, KafkaMessage, Producer } from 'kafkajs'
 import { asRiskError, type RiskError } from '../lib/errors.ts'
+import { maskCardNumbers, maskCardNumbersInBytes } from '../lib/luhn.ts'
 import { chunkBySize } from './chunks.ts'
 
 /** Headers a dead-lettered message carries, beside its original headers. */
@@ -22,15 +23,29 @@ export interface Rejected {
   error: RiskError
   /**
    * The value to dead-letter instead of the original bytes, when the original holds data that must
-   * never be stored (a raw card number); null drops the value altogether.
+   * never be stored (a card number; EventCodec.redactCardNumbers); null drops the value altogether.
    */
   replacementValue?: Buffer | null
+}
+
+type HeaderValue = NonNullable<IHeaders[string]>
+
+function maskHeaderValue(v: HeaderValue): HeaderValue {
+  if (Array.isArray(v)) {
+    const masked = v.map((x) =>
+      typeof x === 'string' ? maskCardNumbers(x) : (maskCardNumbersInBytes(x) ?? x),
+    )
+    return masked.some((x, i) => x !== v[i]) ? masked : v
+  }
+  return typeof v === 'string' ? maskCardNumbers(v) : (maskCardNumbersInBytes(v) ?? v)
 }
 
 /**
  * Writes rejected messages to `<topic><suffix>` with their original key, bytes and headers, and the
  * reason in headers. The producer is idempotent with acks from all replicas, and the caller commits
- * the source offsets only after `send` resolved: a rejected message is never lost.
+ * the source offsets only after `send` resolved: a rejected message is never lost. No card number
+ * leaves through it: the key, header names and values and the error message are masked here
+ * (lib/luhn.ts), whatever the caller did; the value is the caller's, who alone can decode it.
  */
 export class DeadLetterWriter {
   readonly #producer: Producer
@@ -53,7 +68,8 @@ export class DeadLetterWriter {
     for (const r of rejected) {
       const target = this.dlqTopic(r.topic)
       const list = byTopic.get(target) ?? []
-      list.push({ key: r.message.key, value: this.#value(r), headers: this.#headers(r) })
+      const key = r.message.key === null ? null : maskCardNumbersInBytes(r.message.key)
+      list.push({ key: key ?? r.message.key, value: this.#value(r), headers: this.#headers(r, key !== null) })
       byTopic.set(target, list)
     }
     try {
@@ -72,25 +88,32 @@ export class DeadLetterWriter {
     return r.replacementValue === undefined ? r.message.value : r.replacementValue
   }
 
-  #headers(r: Rejected): IHeaders {
-    const headers: IHeaders = { ...(r.message.headers ?? {}) }
+  #headers(r: Rejected, keyMasked: boolean): IHeaders {
+    const headers: IHeaders = {}
+    let headersMasked = false
+    for (const [name, value] of Object.entries(r.message.headers ?? {})) {
+      if (value === undefined) continue
+      const maskedName = maskCardNumbers(name)
+      const masked = maskHeaderValue(value)
+      if (maskedName !== name || masked !== value) headersMasked = true
+      headers[maskedName] = masked
+    }
     headers[DLQ_HEADERS.code] = r.error.code
-    headers[DLQ_HEADERS.message] = r.error.message
+    headers[DLQ_HEADERS.message] = maskCardNumbers(r.error.message)
     const field = r.error.context.field
-    if (typeof field === 'string') headers[DLQ_HEADERS.field] = field
+    if (typeof field === 'string') headers[DLQ_HEADERS.field] = maskCardNumbers(field)
     headers[DLQ_HEADERS.topic] = r.topic
     headers[DLQ_HEADERS.partition] = String(r.partition)
     headers[DLQ_HEADERS.offset] = r.message.offset
     headers[DLQ_HEADERS.timestamp] = r.message.timestamp
     headers[DLQ_HEADERS.failedAt] = new Date(this.#now()).toISOString()
-    if (r.replacementValue !== undefined) {
-      headers[DLQ_HEADERS.redacted] =
-        r.replacementValue === null
-          ? 'value-dropped'
-          : r.error.code === 'RISK_ERR_RAW_CARD_NUMBER'
-            ? 'card_token'
-            : 'card-number-digits'
-    }
+    // Which parts had card numbers masked: value (or value-dropped), key, headers.
+    const redacted = [
+      ...(r.replacementValue === undefined ? [] : [r.replacementValue === null ? 'value-dropped' : 'value']),
+      ...(keyMasked ? ['key'] : []),
+      ...(headersMasked ? ['headers'] : []),
+    ]
+    if (redacted.length > 0) headers[DLQ_HEADERS.redacted] = redacted.join(',')
     return headers
   }
 }

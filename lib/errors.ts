@@ -42,7 +42,12 @@ export const ERROR_CODES = {
   RISK_ERR_RAW_CARD_NUMBER: {
     retriable: false,
     description:
-      'card_token looks like a real card number (13-19 digits passing Luhn). The number is redacted in the DLQ copy and never logged.',
+      'A field of the event (any string, at any depth), the Kafka key or a header holds what looks like a card number: 13-19 digits passing Luhn, in any digits and with any separators. The error names the field, never the value; the number is masked in the DLQ copy (value, key, headers) and never logged or stored.',
+  },
+  RISK_ERR_UNKNOWN_ACQUIRER: {
+    retriable: false,
+    description:
+      'acquirer_id names an acquirer this deployment does not serve (neither in `acquirers.known` nor registered through `POST /v1/acquirers`). The event is dead-lettered; traffic never creates an acquirer or its alert topic.',
   },
   RISK_ERR_FUTURE_EVENT: {
     retriable: false,

@@ -1,5 +1,5 @@
 import type { Message, Producer } from 'kafkajs'
-import { validateMerchantEvent, validateTransaction } from '../ingest/validate.ts'
+import { checkEnvelope, validateMerchantEvent, validateTransaction } from '../ingest/validate.ts'
 import type { EventCodec } from '../kafka/codec.ts'
 import {
   PartitionStage,
@@ -26,6 +26,8 @@ export interface RulesStageOptions extends StageDeps, StageTiming {
   store: Store
   engine: RuleEngine
   codec: EventCodec
+  /** As ingest's: events of acquirers the deployment does not serve are not events (ingest dead-letters them). */
+  acquirers: { isKnown: (acquirerId: string) => boolean }
   topics: { transactions: string; merchantEvents: string; ruleHits: string; entityActivity: string }
   /** This stage's consumer group. */
   groupId: string
@@ -209,7 +211,12 @@ export class RulesStage extends PartitionStage {
       if (decoded.error.retriable) throw decoded.error
       return null
     }
-    const opts = { now: at, maxFutureSkewMs: this.#opts.maxFutureSkewMs }
+    const acquirers = this.#opts.acquirers
+    const opts = {
+      now: at,
+      maxFutureSkewMs: this.#opts.maxFutureSkewMs,
+      isKnownAcquirer: (id: string) => acquirers.isKnown(id),
+    }
     if (isTxns) {
       const v = validateTransaction(decoded.record, opts)
       return v.ok ? { kind: 'transactions', id: v.value.txn_id, value: v.value } : null

@@ -10,7 +10,16 @@ import { loadConfig } from '../config/load.ts'
 import { createLogger } from '../lib/logger.ts'
 import { tailAlerts } from '../scoring/alerts-reader.ts'
 
-const usage = 'usage: npm run alerts -- tail --acquirer <acquirer_id> [--from-beginning] [--max N]'
+const usage = `usage: npm run alerts -- tail --acquirer <acquirer_id> [--from-beginning] [--max N]
+
+Prints the acquirer's alerts (topic ALERTS_TOPIC_PATTERN) as JSON lines on stdout, decoded from framed
+Avro or JSON, until Ctrl-C or --max alerts. Uses the service's configuration: KAFKA_BROKERS (unset: the
+local broker npm start runs, on KAFKA_LOCAL_PORT), SCHEMA_REGISTRY_URL, ALERTS_FORMAT.
+options:
+  --acquirer <id>     whose alerts (required)
+  --from-beginning    from the topic's first alert, not only new ones
+  --max N             stop after N alerts
+  --help              this text`
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n${usage}\n`)
@@ -25,6 +34,7 @@ function parse() {
       acquirer: { type: 'string' },
       'from-beginning': { type: 'boolean', default: false },
       max: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   })
 }
@@ -34,6 +44,10 @@ try {
   fail(e instanceof Error ? e.message : String(e))
 }
 const { values, positionals } = parsed
+if (values.help) {
+  process.stdout.write(`${usage}\n`)
+  process.exit(0)
+}
 if (positionals[0] !== 'tail' || positionals.length !== 1) fail('the only command is `tail`')
 const acquirer = values.acquirer
 if (acquirer === undefined || !/^[A-Za-z0-9._-]{1,64}$/.test(acquirer))

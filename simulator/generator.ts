@@ -155,6 +155,9 @@ export interface SimCard {
   type: CardType
 }
 
+/** The acquirers of the live traffic unless told otherwise; the service serves them when it simulates. */
+export const SIMULATED_ACQUIRERS: readonly string[] = ['acq-alpha', 'acq-beta']
+
 export interface SimulatorOptions {
   seed: number
   merchants: number
@@ -183,7 +186,7 @@ export class TrafficSimulator {
     this.#runId = opts.runId
     this.#late = opts.late ?? []
     this.#lateRand = prng((opts.seed ^ LATE_SALT) >>> 0)
-    const acquirers = opts.acquirers ?? ['acq-alpha', 'acq-beta']
+    const acquirers = opts.acquirers ?? SIMULATED_ACQUIRERS
     const totalWeight = CATEGORIES.reduce((s, c) => s + c.weight, 0)
     for (let i = 0; i < opts.merchants; i++) {
       const category = this.#weighted(CATEGORIES, (c) => c.weight / totalWeight)
@@ -288,10 +291,11 @@ export class TrafficSimulator {
   #card(creditShare: number): SimCard {
     const r = this.#rand()
     const type: CardType = r < creditShare ? 'CREDIT' : r < 0.97 ? 'DEBIT' : 'PREPAID'
-    // Tokens are hex, so they can never look like a card number.
+    // Hex in two parts split by a letter: a run of 13 or more digits could pass Luhn and look like a
+    // card number (lib/luhn.ts), and twelve hex digits may all be decimal ones.
     const token = `tok${Math.floor(this.#rand() * 2 ** 48)
       .toString(16)
-      .padStart(12, '0')}${Math.floor(this.#rand() * 2 ** 32).toString(16)}`
+      .padStart(12, '0')}x${Math.floor(this.#rand() * 2 ** 32).toString(16)}`
     const bin = String(400000 + Math.floor(this.#rand() * 250000))
     return { token, bin, type }
   }

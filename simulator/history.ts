@@ -641,10 +641,11 @@ export class HistorySimulator {
   #card(creditShare: number): Card {
     const r = this.#rand()
     const type: CardType = r < creditShare ? 'CREDIT' : r < 0.97 ? 'DEBIT' : 'PREPAID'
-    // Tokens are hex, so they can never look like a card number.
+    // Hex in two parts split by a letter: a run of 13 or more digits could pass Luhn and look like a
+    // card number (lib/luhn.ts), and twelve hex digits may all be decimal ones.
     const token = `tok${Math.floor(this.#rand() * 2 ** 48)
       .toString(16)
-      .padStart(12, '0')}${Math.floor(this.#rand() * 2 ** 32).toString(16)}`
+      .padStart(12, '0')}x${Math.floor(this.#rand() * 2 ** 32).toString(16)}`
     // A few dozen issuers, so that a BIN is shared by many cards as in life.
     const bin = String(622_200 + Math.floor(this.#rand() * 60) * 7)
     return { token, bin, type }

@@ -10,7 +10,7 @@ import type { Readable, Writable } from 'node:stream'
 import { finished } from 'node:stream/promises'
 import { createGunzip, createGzip } from 'node:zlib'
 import { type Kafka, type Message, Partitioners } from 'kafkajs'
-import { validateMerchantEvent, validateTransaction } from '../ingest/validate.ts'
+import { EVERY_ACQUIRER, validateMerchantEvent, validateTransaction } from '../ingest/validate.ts'
 import { type EventCodec, valueSubject } from '../kafka/codec.ts'
 import { MERCHANT_EVENT, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
 import type { SimEvent } from './history.ts'
@@ -73,8 +73,9 @@ export async function* readEventsFile(path: string, stats: ReadStats): AsyncGene
   const raw: Readable = createReadStream(path)
   const input = path.endsWith('.gz') ? raw.pipe(createGunzip()) : raw
   const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })
-  // The file is a replay of the past: no event is "from the future", whatever the clock says.
-  const opts = { now: 0, maxFutureSkewMs: Number.MAX_SAFE_INTEGER }
+  // The file is a replay of the past: no event is "from the future", whatever the clock says; and its
+  // acquirers are those of the labelled stream, not of a deployment.
+  const opts = { now: 0, maxFutureSkewMs: Number.MAX_SAFE_INTEGER, isKnownAcquirer: EVERY_ACQUIRER }
   const reject = (why: string) => {
     stats.rejected++
     if (stats.problems.length < 5) stats.problems.push(`line ${stats.read}: ${why}`)

@@ -2,7 +2,7 @@ import { RiskError } from '../../lib/errors.ts'
 import type { Store } from '../../store/client.ts'
 import { ALL_ACQUIRERS, generateKey, type Principal } from '../auth.ts'
 import { isRole } from '../case-workflow.ts'
-import type { Role } from '../schemas.ts'
+import type { ApiKeyInfo, Role } from '../schemas.ts'
 import { chTime, insertRows, isoOrNull, select } from '../sql.ts'
 
 export interface ApiKeyRecord extends Principal {
@@ -36,6 +36,19 @@ function toRecord(r: Row): ApiKeyRecord | null {
     createdAt: isoOrNull(r.created_at) ?? '',
     createdBy: r.created_by,
     revokedAt: isoOrNull(r.revoked_at),
+  }
+}
+
+/** A key as the API and the CLI show it: everything but its hash. */
+export function keyInfoOf(k: ApiKeyRecord): ApiKeyInfo {
+  return {
+    key_id: k.keyId,
+    name: k.name,
+    role: k.role,
+    acquirer_scope: k.scope,
+    created_at: k.createdAt,
+    created_by: k.createdBy,
+    revoked_at: k.revokedAt,
   }
 }
 

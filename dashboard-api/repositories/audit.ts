@@ -14,7 +14,7 @@ export interface AuditInput {
   readonly acquirerId: string
   readonly actor: Principal
   readonly action: string
-  readonly entityType: 'case' | 'whitelist'
+  readonly entityType: 'case' | 'whitelist' | 'api_key' | 'acquirer'
   readonly entityId: string
   readonly merchantId: string
   readonly before: unknown

@@ -309,6 +309,7 @@ interface TxnRow extends Omit<Transaction, 'amount_minor'> {
 export interface TxnFilter extends Range {
   readonly card?: string
   readonly terminal?: string
+  readonly txnIds?: readonly string[]
   /** [event_time ms, txn_id] of the last row of the previous page. */
   readonly after?: CursorKey
 }
@@ -329,6 +330,10 @@ export async function transactionsOf(
   if (f.terminal !== undefined) {
     where.push('terminal_id = {terminal:String}')
     params.terminal = f.terminal
+  }
+  if (f.txnIds !== undefined) {
+    where.push('txn_id IN {txnIds:Array(String)}')
+    params.txnIds = f.txnIds
   }
   timeRange(where, params, 'event_time', f)
   if (f.after !== undefined) {

@@ -37,13 +37,17 @@ interface Row {
   scored_at: string
 }
 
-export async function queuePage(
-  store: Store,
-  f: QueueFilter,
-): Promise<{ items: QueueItem[]; last: CursorKey | null }> {
+/** The filters every view of the queue shares (the page and the counts per level). */
+export type QueueScope = Omit<QueueFilter, 'levels' | 'limit' | 'after'>
+
+/**
+ * The WHERE parts of a queue query: `inner` on the raw rows before FINAL (key columns only), `outer`
+ * on the merged rows.
+ */
+function conditions(f: QueueScope): { inner: string[]; outer: string[]; params: Params } {
   const inner: string[] = []
-  const outer: string[] = ['level IN {levels:Array(String)}']
-  const params: Params = { levels: f.levels, limit: f.limit }
+  const outer: string[] = []
+  const params: Params = {}
   // The same acquirer filter goes into every subquery, so none reads another acquirer's rows.
   const acq = f.acquirer === null ? '' : 'acquirer_id = {acquirer:String} AND'
   if (f.acquirer !== null) {
@@ -90,6 +94,17 @@ export async function queuePage(
     )
     params.caseStatus = f.caseStatus
   }
+  return { inner, outer, params }
+}
+
+export async function queuePage(
+  store: Store,
+  f: QueueFilter,
+): Promise<{ items: QueueItem[]; last: CursorKey | null }> {
+  const { inner, outer, params } = conditions(f)
+  outer.push('level IN {levels:Array(String)}')
+  params.levels = f.levels
+  params.limit = f.limit
   if (f.after !== undefined) {
     outer.push(
       `(score < {cScore:UInt8} OR (score = {cScore:UInt8} AND
@@ -122,6 +137,24 @@ export async function queuePage(
         ? null
         : [Number(lastRow.score), lastRow.acquirer_id, lastRow.merchant_id, lastRow.category],
   }
+}
+
+/** How many rows of the queue are at each level, under the same filters as the page. */
+export async function queueCounts(store: Store, f: QueueScope): Promise<Record<string, number>> {
+  const { inner, outer, params } = conditions(f)
+  const rows = await select<{ level: string; n: number }>(
+    store,
+    `SELECT level, toUInt32(count()) AS n
+     FROM (
+       SELECT acquirer_id, merchant_id, category, level, scored_at
+       FROM {db:Identifier}.merchant_scores FINAL
+       ${inner.length > 0 ? `WHERE ${inner.join(' AND ')}` : ''}
+     )
+     ${outer.length > 0 ? `WHERE ${outer.join(' AND ')}` : ''}
+     GROUP BY level`,
+    params,
+  )
+  return Object.fromEntries(rows.map((r) => [r.level, Number(r.n)]))
 }
 
 /** Adds the merchant's name, registered MCC and newest case to a page of queue rows. */

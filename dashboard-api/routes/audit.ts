@@ -37,7 +37,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
         ...(q.entity_type === undefined ? {} : { entityType: q.entity_type }),
         ...(q.entity_id === undefined ? {} : { entityId: q.entity_id }),
         ...(q.merchant === undefined ? {} : { merchant: q.merchant }),
-        ...(q.cursor === undefined ? {} : { after: decodeCursor(q.cursor, 'ns', fingerprint) }),
+        ...(q.cursor === undefined ? {} : { after: decodeCursor(q.cursor, ['time', 'id'], fingerprint) }),
       })
       return {
         items: page.items,

@@ -80,7 +80,7 @@ export const caseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps
         ...(q.status === undefined ? {} : { status: q.status }),
         ...(q.merchant === undefined ? {} : { merchant: q.merchant }),
         ...(q.assignee === undefined ? {} : { assignee: q.assignee }),
-        ...(q.cursor === undefined ? {} : { after: decodeCursor(q.cursor, 'ns', fingerprint) }),
+        ...(q.cursor === undefined ? {} : { after: decodeCursor(q.cursor, ['time', 'id'], fingerprint) }),
       })
       return {
         items: page.items,

@@ -3,8 +3,8 @@ import { listScope } from '../auth.ts'
 import { ERRORS, principalOf, type RouteDeps } from '../context.ts'
 import { decodeCursor, encodeCursor, filtersFingerprint } from '../cursor.ts'
 import { timeRange } from '../params.ts'
-import { queuePage } from '../repositories/queue.ts'
-import { QueueQuery, QueueReply } from '../schemas.ts'
+import { queueCounts, queuePage } from '../repositories/queue.ts'
+import { QueueCountsQuery, QueueCountsReply, QueueQuery, QueueReply } from '../schemas.ts'
 
 const DEFAULT_LEVELS = ['MEDIUM', 'HIGH', 'CRITICAL']
 
@@ -40,12 +40,51 @@ export const queueRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
         ...(q.category === undefined ? {} : { category: q.category }),
         ...(q.rule === undefined ? {} : { rule: q.rule }),
         ...(q.case_status === undefined ? {} : { caseStatus: q.case_status }),
-        ...(q.cursor === undefined ? {} : { after: decodeCursor(q.cursor, 'nsss', fingerprint) }),
+        ...(q.cursor === undefined
+          ? {}
+          : { after: decodeCursor(q.cursor, ['score', 'id', 'id', 'id'], fingerprint) }),
       })
       return {
         items: page.items,
         next_cursor:
           page.items.length === limit && page.last !== null ? encodeCursor(page.last, fingerprint) : null,
+      }
+    },
+  )
+}
+
+/** The count of queue rows per level, under the queue's other filters: the figures above the queue. */
+export const queueCountRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
+  app.get(
+    '/queue/counts',
+    {
+      config: { role: 'analyst' },
+      schema: {
+        summary: 'How many queue rows are at each level, under the same filters as /queue',
+        tags: ['queue'],
+        querystring: QueueCountsQuery,
+        response: { 200: QueueCountsReply, ...ERRORS },
+      },
+    },
+    async (req) => {
+      const q = req.query
+      const counts = { LOW: 0, MEDIUM: 0, HIGH: 0, CRITICAL: 0 }
+      const scope = listScope(principalOf(req), q.acquirer)
+      if (scope.empty) return { counts }
+      const found = await queueCounts(deps.store, {
+        acquirer: scope.acquirer,
+        ...timeRange('query', q),
+        ...(q.category === undefined ? {} : { category: q.category }),
+        ...(q.rule === undefined ? {} : { rule: q.rule }),
+        ...(q.case_status === undefined ? {} : { caseStatus: q.case_status }),
+      })
+      return {
+        counts: {
+          LOW: found.LOW ?? 0,
+          MEDIUM: found.MEDIUM ?? 0,
+          HIGH: found.HIGH ?? 0,
+          CRITICAL: found.CRITICAL ?? 0,
+        },
       }
     },
   )

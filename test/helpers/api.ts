@@ -1,21 +1,46 @@
 import type { FastifyInstance } from 'fastify'
+import { AcquirerRegistry } from '../../acquirers/registry.ts'
 import { loadConfig } from '../../config/load.ts'
 import { type ApiOptions, buildApp } from '../../dashboard-api/app.ts'
 import { createApiKey } from '../../dashboard-api/repositories/api-keys.ts'
 import type { Role } from '../../dashboard-api/schemas.ts'
 import { chTime, insertRows } from '../../dashboard-api/sql.ts'
+import { createLogger } from '../../lib/logger.ts'
+import { sleep } from '../../lib/retry.ts'
 import type { MerchantEvent, TerminalTransaction } from '../../schemas/types.generated.ts'
 import type { Store } from '../../store/client.ts'
 import { insertMerchantEvents } from '../../store/merchant-events.ts'
 import { insertTransactions } from '../../store/transactions.ts'
 
-/** The API configuration of tests: the defaults, with a rate limit no test reaches unless it means to. */
+/** The API configuration of tests: the defaults, with rate limits no test reaches unless it means to. */
 export function apiConfig(overrides: Partial<ApiOptions['config']> = {}): ApiOptions['config'] {
-  return { ...loadConfig({ env: {} }).api, rateLimitMax: 100_000, keyCacheMs: 0, ...overrides }
+  return {
+    ...loadConfig({ env: {} }).api,
+    rateLimitMax: 100_000,
+    authFailureMax: 100_000,
+    authFailureTotalMax: 100_000,
+    keyCacheMs: 0,
+    ...overrides,
+  }
+}
+
+/** An acquirer registry over `store` without a broker, knowing `known`. */
+export function testAcquirers(store: Store, known: readonly string[] = []): Promise<AcquirerRegistry> {
+  return AcquirerRegistry.open({
+    store,
+    kafka: null,
+    configured: known,
+    topicPattern: 'risk.alerts.{acquirer}',
+    topicSettings: { partitions: 1, replicationFactor: 1 },
+    reservedTopics: [],
+    logger: createLogger('silent'),
+    now: Date.now,
+    sleep,
+  })
 }
 
 export async function testApp(store: Store, opts: Partial<ApiOptions> = {}): Promise<FastifyInstance> {
-  return buildApp({ store, config: apiConfig(), ...opts })
+  return buildApp({ store, config: apiConfig(), acquirers: await testAcquirers(store), ...opts })
 }
 
 /** A new key's Authorization header. */

@@ -68,6 +68,8 @@ export function serviceEnv(
     TOPIC_SCORING_STATE: d.scoringState,
     TOPIC_SCORE_EVENTS: d.scoreEvents,
     ALERTS_TOPIC_PATTERN: `${d.prefix}.alerts.{acquirer}`,
+    // The acquirers of faultTraffic (faults-scenarios.ts); the hostile-input suite adds its own.
+    ACQUIRERS: 'acq-a,acq-b',
     CHDB_PATH: chdbPath,
     SIMULATOR: 'off',
     API_PORT: '0',

@@ -2,6 +2,12 @@ import type { Kafka } from 'kafkajs'
 import type { IngestSettings } from '../../ingest/stage.ts'
 import { ensureTopics } from '../../kafka/topics.ts'
 
+/**
+ * For tests about other things than acquirers: every acquirer is served. The acquirer check has its
+ * own tests (validate.test.ts, hostile-acquirers.test.ts).
+ */
+export const EVERY_ACQUIRER_KNOWN = { isKnown: (_acquirerId: string): boolean => true }
+
 /** Ingest consumer settings for tests: small parts, fast retries, UTC+8; override what a test is about. */
 export function ingestSettings(
   groupId: string,

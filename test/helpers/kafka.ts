@@ -56,3 +56,14 @@ export async function waitFor(
   }
   throw new Error(`timed out: ${await describe()}`)
 }
+
+/** The topics on the broker whose names start with `prefix.`, sorted. */
+export async function topicsUnder(kafka: Kafka, prefix: string): Promise<string[]> {
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    return (await admin.listTopics()).filter((t) => t.startsWith(`${prefix}.`)).sort()
+  } finally {
+    await admin.disconnect()
+  }
+}

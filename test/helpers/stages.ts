@@ -8,7 +8,7 @@ import type { RuleEngine } from '../../rules/engine/engine.ts'
 import { RulesStage } from '../../rules/stage.ts'
 import { SinkStage } from '../../sink/stage.ts'
 import type { Store } from '../../store/client.ts'
-import { ingestSettings } from './ingest.ts'
+import { EVERY_ACQUIRER_KNOWN, ingestSettings } from './ingest.ts'
 
 /** The topics of the store → rules → sink path of one test. */
 export interface PathTopics {
@@ -61,7 +61,7 @@ export async function startPath(opts: {
   const timing = { retryInitialMs: 100, retryMaxMs: 1000 }
   const ingest = new IngestStage(
     ingestSettings(group, { transactions: topics.transactions, merchantEvents: topics.merchantEvents }),
-    { kafka, store, codec, logger, now: Date.now, sleep },
+    { kafka, store, codec, logger, now: Date.now, sleep, acquirers: EVERY_ACQUIRER_KNOWN },
   )
   const rules = new RulesStage({
     kafka,
@@ -72,6 +72,7 @@ export async function startPath(opts: {
     store,
     engine,
     codec,
+    acquirers: EVERY_ACQUIRER_KNOWN,
     topics,
     groupId: `${group}.rules`,
     storeGroupId: group,

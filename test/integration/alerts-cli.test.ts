@@ -1,41 +1,13 @@
-import { spawn } from 'node:child_process'
 import { describe, expect, inject, it } from 'vitest'
 import { EventCodec } from '../../kafka/codec.ts'
 import { ensureTopics } from '../../kafka/topics.ts'
 import { RISK_ALERT } from '../../schemas/contract.ts'
 import type { RiskAlert } from '../../schemas/types.generated.ts'
+import { runScript } from '../helpers/cli.ts'
 import { testKafka, uniqueName } from '../helpers/kafka.ts'
 
-const root = new URL('../..', import.meta.url).pathname
-
-function run(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(
-    process.execPath,
-    ['--disable-warning=TimeoutNegativeWarning', 'scripts/alerts.ts', ...args],
-    {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  )
-  let out = ''
-  let err = ''
-  child.stdout.on('data', (d: Buffer) => {
-    out += d.toString()
-  })
-  child.stderr.on('data', (d: Buffer) => {
-    err += d.toString()
-  })
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
-  return new Promise((resolve) =>
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      resolve({ code, out, err })
-    }),
-  )
+function run(args: string[], env: Record<string, string>) {
+  return runScript('scripts/alerts.ts', args, env)
 }
 
 function alertOf(merchantId: string, acquirerId: string): RiskAlert {

@@ -115,6 +115,21 @@ describe('dashboard API access', () => {
       { method: 'GET', url: `${m}/daily`, role: 'analyst', scoped: true },
       { method: 'GET', url: `${m}/transactions`, role: 'analyst', scoped: true },
       { method: 'GET', url: `${m}/top-cards`, role: 'analyst', scoped: true },
+      { method: 'GET', url: `${m}/evidence`, role: 'analyst', scoped: true },
+      { method: 'GET', url: `${m}/card-patterns`, role: 'analyst', scoped: true },
+      { method: 'GET', url: `${m}/events`, role: 'analyst', scoped: true },
+      { method: 'GET', url: '/v1/queue/counts', role: 'analyst', scoped: false },
+      { method: 'GET', url: '/v1/session', role: 'analyst', scoped: false },
+      { method: 'DELETE', url: '/v1/session', role: 'analyst', scoped: false },
+      { method: 'GET', url: '/v1/api-keys', role: 'admin', scoped: false },
+      {
+        method: 'POST',
+        url: '/v1/api-keys',
+        role: 'admin',
+        scoped: false,
+        payload: { name: 'new analyst', role: 'analyst', acquirer: 'acq-a' },
+      },
+      { method: 'DELETE', url: '/v1/api-keys/0123456789abcdef', role: 'admin', scoped: false },
       { method: 'GET', url: '/v1/acquirers/acq-a/cases', role: 'analyst', scoped: true },
       { method: 'GET', url: `/v1/acquirers/acq-a/cases/${caseA}`, role: 'analyst', scoped: true },
       {
@@ -147,6 +162,14 @@ describe('dashboard API access', () => {
         scoped: true,
       },
       { method: 'GET', url: '/v1/audit', role: 'supervisor', scoped: false },
+      { method: 'GET', url: '/v1/acquirers', role: 'admin', scoped: false },
+      {
+        method: 'POST',
+        url: '/v1/acquirers',
+        role: 'admin',
+        scoped: false,
+        payload: { acquirer_id: 'acq-c' },
+      },
     ] as const
   }
 
@@ -157,13 +180,16 @@ describe('dashboard API access', () => {
       if (!path.startsWith('/v1/')) continue
       for (const method of Object.keys(ops)) documented.push(`${method.toUpperCase()} ${path}`)
     }
+    // Sign-in is the one route that takes no key (its key is in the body): console-session.test.ts.
+    documented.splice(documented.indexOf('POST /v1/session'), 1)
     const tested = routes().map(
       (r) =>
         `${r.method} ${r.url
           .replace('/acq-a/', '/{acquirerId}/')
           .replace('/m-1', '/{merchantId}')
           .replace(caseA, '{caseId}')
-          .replace('wl-none', '{entryId}')}`,
+          .replace('wl-none', '{entryId}')
+          .replace('0123456789abcdef', '{keyId}')}`,
     )
     expect(new Set(tested)).toEqual(new Set(documented))
   })
@@ -193,18 +219,26 @@ describe('dashboard API access', () => {
   })
 
   it('answers 403 to a role below the route, and lets the role itself through', async () => {
-    for (const r of routes().filter((x) => x.role === 'supervisor')) {
+    const below = [
+      ...routes()
+        .filter((x) => x.role !== 'analyst')
+        .map((r) => ({ r, who: 'analystA' })),
+      ...routes()
+        .filter((x) => x.role === 'admin')
+        .map((r) => ({ r, who: 'supervisorA' })),
+    ]
+    for (const { r, who } of below) {
       const res = await app.inject({
         method: r.method,
         url: r.url,
-        headers: key('analystA'),
+        headers: key(who),
         payload: 'payload' in r ? r.payload : undefined,
       })
-      expect([r.url, res.statusCode]).toEqual([r.url, 403])
+      expect([r.url, who, res.statusCode]).toEqual([r.url, who, 403])
       expect(res.json().error.code).toBe('RISK_ERR_API_FORBIDDEN')
     }
     for (const r of routes()) {
-      const who = r.role === 'analyst' ? 'analystA' : 'supervisorA'
+      const who = r.role === 'analyst' ? 'analystA' : r.role === 'supervisor' ? 'supervisorA' : 'admin'
       const res = await app.inject({
         method: r.method,
         url: r.url,

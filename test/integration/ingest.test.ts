@@ -11,7 +11,7 @@ import { sleep } from '../../lib/retry.ts'
 import { MERCHANT_EVENT, TERMINAL_TRANSACTION } from '../../schemas/contract.ts'
 import { openStore, type Store } from '../../store/client.ts'
 import { merchantEvent, txn } from '../helpers/events.ts'
-import { createInputTopics, ingestSettings } from '../helpers/ingest.ts'
+import { createInputTopics, EVERY_ACQUIRER_KNOWN, ingestSettings } from '../helpers/ingest.ts'
 import { readTopic, testKafka, uniqueName, waitFor } from '../helpers/kafka.ts'
 
 const NOW = Date.UTC(2026, 10, 22, 0, 0, 0)
@@ -33,6 +33,7 @@ describe('ingest: Kafka to ClickHouse, exactly once, bad input to the DLQ', () =
       logger: createLogger('warn'),
       now: () => NOW,
       sleep,
+      acquirers: EVERY_ACQUIRER_KNOWN,
     })
     consumers.push(consumer)
     return consumer
@@ -194,10 +195,11 @@ describe('ingest: Kafka to ClickHouse, exactly once, bad input to the DLQ', () =
       expect(String(m?.headers?.[DLQ_HEADERS.message]).length).toBeGreaterThan(5)
       if (b.code === 'RISK_ERR_RAW_CARD_NUMBER') {
         expect(m?.value?.includes(pan)).toBe(false)
-        expect(String(m?.headers?.[DLQ_HEADERS.redacted])).toBe('card_token')
+        expect(String(m?.headers?.[DLQ_HEADERS.redacted])).toBe('value')
+        expect(String(m?.headers?.[DLQ_HEADERS.field])).toBe('card_token')
       } else if (b.value.includes(pan)) {
         expect(m?.value?.toString()).toBe('card=****************;')
-        expect(String(m?.headers?.[DLQ_HEADERS.redacted])).toBe('card-number-digits')
+        expect(String(m?.headers?.[DLQ_HEADERS.redacted])).toBe('value')
       } else {
         expect(m?.value?.equals(b.value), `${b.name}: original bytes kept`).toBe(true)
       }

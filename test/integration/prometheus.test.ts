@@ -67,6 +67,7 @@ describe('Prometheus scrapes the running service; every dashboard and alert quer
         TOPIC_SCORING_STATE: `${prefix}.scoring-state`,
         TOPIC_SCORE_EVENTS: `${prefix}.score-events`,
         ALERTS_TOPIC_PATTERN: `${prefix}.alerts.{acquirer}`,
+        ACQUIRERS: 'acq-prom,acq-test',
         CHDB_PATH: join(dir, 'chdb'),
         CLICKHOUSE_DATABASE: 'prometheus_test',
         SIMULATOR: 'off',

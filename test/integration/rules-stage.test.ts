@@ -16,7 +16,7 @@ import type { RuleHit, TerminalTransaction } from '../../schemas/types.generated
 import { openStore, type Store } from '../../store/client.ts'
 import { txn } from '../helpers/events.ts'
 import { readAll } from '../helpers/faults.ts'
-import { ingestSettings } from '../helpers/ingest.ts'
+import { EVERY_ACQUIRER_KNOWN, ingestSettings } from '../helpers/ingest.ts'
 import { testKafka, uniqueName, waitFor } from '../helpers/kafka.ts'
 import { createPathTopics, type PathTopics } from '../helpers/stages.ts'
 
@@ -78,6 +78,7 @@ describe('the rules stage, off the ClickHouse write', () => {
       store,
       engine,
       codec,
+      acquirers: EVERY_ACQUIRER_KNOWN,
       topics,
       groupId: `${group}.rules`,
       storeGroupId: group,
@@ -96,6 +97,7 @@ describe('the rules stage, off the ClickHouse write', () => {
       logger,
       now: Date.now,
       sleep,
+      acquirers: EVERY_ACQUIRER_KNOWN,
     })
   }
 

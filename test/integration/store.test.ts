@@ -129,6 +129,7 @@ describe('openStore and migrations', () => {
       'SELECT name FROM system.tables WHERE database = {db:String} ORDER BY name',
     )
     expect(tables.map((t) => t.name)).toEqual([
+      'acquirers',
       'alerts',
       'api_keys',
       'audit_log',

@@ -7,7 +7,8 @@ import {
   TRANSITIONS,
 } from '../../dashboard-api/case-workflow.ts'
 import { ApiError } from '../../dashboard-api/errors.ts'
-import { CASE_STATUSES, type CaseStatus, type Decision } from '../../dashboard-api/schemas.ts'
+import { CASE_STATUSES, type CaseStatus, type Decision, type Role } from '../../dashboard-api/schemas.ts'
+import { CASE_MATRIX, changeOf } from '../helpers/case-matrix.ts'
 
 const analyst: Actor = { name: 'ana', role: 'analyst' }
 const supervisor: Actor = { name: 'sue', role: 'supervisor' }
@@ -121,4 +122,43 @@ describe('case workflow', () => {
     )
     expect(next.actions).toEqual(['delay_settlement', 'suspend_acceptance'])
   })
+})
+
+describe('who may change which field of a case', () => {
+  const actors: Record<Role, Actor> = {
+    analyst,
+    supervisor,
+    admin: { name: 'adm', role: 'admin' },
+  }
+
+  it.each(CASE_MATRIX)(
+    '$role changing $field of a $state case: $expected',
+    ({ state: s, field, role, expected }) => {
+      const current = state(s, { decision: 'false_positive', assignee: 'ana' })
+      const change = { expectedVersion: 3, ...changeOf(s, field) }
+      if (expected === 200) {
+        const next = applyChange(current, change, actors[role])
+        expect(next.version).toBe(4)
+        if (field === 'status') expect(next.status).toBe(change.status)
+        if (field === 'assignee') expect(next.assignee).toBe('someone.else')
+        if (field === 'decision') expect(next.decision).toBe('confirmed_cash_out')
+        if (field === 'actions') expect(next.actions).toEqual(['set_limits'])
+      } else {
+        expect(fails(current, change, actors[role]).statusCode).toBe(expected)
+      }
+    },
+  )
+
+  it('covers every field, role and state', () => {
+    expect(CASE_MATRIX).toHaveLength(4 * 3 * 4)
+  })
+
+  it.each(['assignee', 'decision', 'actions'] as const)(
+    'refuses an analyst escalating a case and changing its %s in the same move',
+    (field) => {
+      const change = { expectedVersion: 3, status: 'escalated' as const, ...changeOf('open', field) }
+      expect(fails(state('open'), change, analyst).statusCode).toBe(403)
+      expect(applyChange(state('open'), change, supervisor).status).toBe('escalated')
+    },
+  )
 })

@@ -14,32 +14,13 @@ import { ApiError } from '../../dashboard-api/errors.ts'
 
 describe('cursors', () => {
   const f = filtersFingerprint({ level: ['HIGH'], acquirer: 'acq-a' })
+  const QUEUE = ['score', 'id', 'id', 'id'] as const
+  const PAGE = ['time', 'id'] as const
+  const T = Date.UTC(2026, 10, 20, 3)
 
-  it('round-trip the sort key', () => {
-    const c = encodeCursor([87, 'acq-a', "m-'1", 'fraud'], f)
-    expect(c).toMatch(/^[A-Za-z0-9_-]+$/)
-    expect(decodeCursor(c, 'nsss', f)).toEqual([87, 'acq-a', "m-'1", 'fraud'])
-  })
-
-  it('do not depend on the order filters are listed in', () => {
-    expect(filtersFingerprint({ a: 1, b: [2] })).toBe(filtersFingerprint({ b: [2], a: 1 }))
-    expect(filtersFingerprint({ a: 1 })).not.toBe(filtersFingerprint({ a: 2 }))
-  })
-
-  it.each([
-    ['another filter set', encodeCursor([87, 'a', 'm', 'fraud'], 'other'), 'other filters'],
-    ['a wrong shape', encodeCursor(['87', 'a', 'm', 'fraud'], f), 'not a cursor'],
-    ['too few keys', encodeCursor([87, 'a'], f), 'not a cursor'],
-    ['not JSON', Buffer.from("1' OR '1'='1").toString('base64url'), 'not a cursor'],
-    ['not an object', Buffer.from('[1,2]').toString('base64url'), 'not a cursor'],
-    [
-      'a huge number',
-      Buffer.from(`{"k":[1e999,"a","m","f"],"f":"${f}"}`).toString('base64url'),
-      'not a cursor',
-    ],
-  ])('refuse %s with a 400 on query.cursor', (_what, cursor, message) => {
+  function refused(cursor: string, parts: readonly ('score' | 'time' | 'id')[], message: string) {
     try {
-      decodeCursor(cursor, 'nsss', f)
+      decodeCursor(cursor, parts, f)
       expect.unreachable()
     } catch (e) {
       expect(e).toBeInstanceOf(ApiError)
@@ -49,6 +30,73 @@ describe('cursors', () => {
         expect(e.message).toContain(message)
       }
     }
+  }
+
+  it('round-trip the sort key', () => {
+    const c = encodeCursor([87, 'acq-a', "m-'1", 'fraud'], f)
+    expect(c).toMatch(/^[A-Za-z0-9_-]+$/)
+    expect(decodeCursor(c, QUEUE, f)).toEqual([87, 'acq-a', "m-'1", 'fraud'])
+    expect(decodeCursor(encodeCursor([T, 'case-1'], f), PAGE, f)).toEqual([T, 'case-1'])
+  })
+
+  it('do not depend on the order filters are listed in', () => {
+    expect(filtersFingerprint({ a: 1, b: [2] })).toBe(filtersFingerprint({ b: [2], a: 1 }))
+    expect(filtersFingerprint({ a: 1 })).not.toBe(filtersFingerprint({ a: 2 }))
+  })
+
+  it('refuse every change of a single character, every cut and every addition', () => {
+    const c = encodeCursor([T, 'txn-123'], f)
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+    let tried = 0
+    for (let i = 0; i < c.length; i++) {
+      for (const ch of alphabet) {
+        if (ch === c[i]) continue
+        refused(`${c.slice(0, i)}${ch}${c.slice(i + 1)}`, PAGE, 'cursor')
+        tried++
+      }
+      refused(c.slice(0, i), PAGE, 'cursor')
+      refused(`${c.slice(0, i)}${c.slice(i + 1)}`, PAGE, 'cursor')
+    }
+    refused(`${c}A`, PAGE, 'cursor')
+    expect(tried).toBe(c.length * 63)
+  })
+
+  const forged: [string, readonly (string | number)[], readonly ('score' | 'time' | 'id')[]][] = [
+    ['a score above 255', [256, 'a', 'm', 'f'], QUEUE],
+    ['a negative score', [-1, 'a', 'm', 'f'], QUEUE],
+    ['a fractional score', [1.5, 'a', 'm', 'f'], QUEUE],
+    ['a huge time', [1e20, 'x'], PAGE],
+    ['the largest number', [Number.MAX_VALUE, 'x'], PAGE],
+    ['a time before 2000', [0, 'x'], PAGE],
+    ['a time in 2200', [Date.UTC(2200, 0, 1), 'x'], PAGE],
+    ['a fractional time', [T + 0.5, 'x'], PAGE],
+    ['a time as a string', ['1768478400000', 'x'], PAGE],
+    ['an id as a number', [T, 7], PAGE],
+    ['an id of 257 characters', [T, 'x'.repeat(257)], PAGE],
+    ['an id with a NUL', [T, 'x\u0000'], PAGE],
+  ]
+  it.each(forged)('refuse a cursor forged with %s, checksum and all', (_what, key, parts) => {
+    refused(encodeCursor(key, f), parts, 'out of range')
+  })
+
+  it.each([
+    ['another filter set', encodeCursor([87, 'a', 'm', 'fraud'], 'other'), 'other filters'],
+    ['too few keys', encodeCursor([87, 'a'], f), 'not a cursor'],
+    ['not JSON', Buffer.from("1' OR '1'='1").toString('base64url'), 'not a cursor'],
+    ['not an object', Buffer.from('[1,2]').toString('base64url'), 'not a cursor'],
+    [
+      'no checksum',
+      Buffer.from(JSON.stringify({ k: [87, 'a', 'm', 'f'], f })).toString('base64url'),
+      'not a cursor',
+    ],
+    [
+      'a huge number',
+      Buffer.from(`{"k":[1e999,"a","m","f"],"f":"${f}"}`).toString('base64url'),
+      'not a cursor',
+    ],
+    ['invalid UTF-8', Buffer.from([0xff, 0xfe, 0x7b]).toString('base64url'), 'not a cursor'],
+  ])('refuse %s with a 400 on query.cursor', (_what, cursor, message) => {
+    refused(cursor, QUEUE, message)
   })
 })
 

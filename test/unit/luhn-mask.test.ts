@@ -1,25 +1,63 @@
 import { describe, expect, it } from 'vitest'
-import { maskCardNumbersInBytes } from '../../lib/luhn.ts'
+import {
+  containsCardNumber,
+  findCardNumbers,
+  luhnValid,
+  maskCardNumbers,
+  maskCardNumbersInBytes,
+} from '../../lib/luhn.ts'
+import { DISGUISES, digitsOf, NOT_CARD_NUMBERS, PANS } from '../helpers/card-disguises.ts'
 
-describe('maskCardNumbersInBytes', () => {
-  it.each([
-    ['garbage 4111111111111111 garbage', 'garbage **************** garbage'],
-    ['{"card":"5555555555554444","x":1', '{"card":"****************","x":1'],
-    ['a 378282246310005 and 6011111111111117', 'a *************** and ****************'],
-  ])('masks card numbers in %j', (input, expected) => {
-    expect(maskCardNumbersInBytes(Buffer.from(input, 'latin1'))?.toString('latin1')).toBe(expected)
+describe('the card-number scanner', () => {
+  it.each(Object.entries(PANS))('knows the %s test number passes Luhn', (_scheme, pan) => {
+    expect(luhnValid(pan)).toBe(true)
   })
 
-  it.each([
-    ['4111111111111112', 'fails Luhn'],
-    ['411111111111', 'too short'],
-    ['41111111111111111111', 'too long (20 digits)'],
-    ['no digits at all', 'nothing to mask'],
-  ])('leaves %j alone (%s)', (input) => {
-    expect(maskCardNumbersInBytes(Buffer.from(input))).toBeNull()
+  it.each(DISGUISES)('finds a card number written $name', ({ text, pan }) => {
+    expect(containsCardNumber(text)).toBe(true)
+    const masked = maskCardNumbers(text)
+    expect(containsCardNumber(masked)).toBe(false)
+    expect(digitsOf(masked)).not.toContain(pan)
+    // Only digits change: the shape of the text stays, so a reader sees where something was withheld.
+    expect([...masked].length).toBe([...text].length)
   })
 
-  it('keeps the length and the bytes around the number, and never changes its input', () => {
+  it.each(DISGUISES)(
+    'masks the bytes of a card number written $name, keeping their length',
+    ({ text, pan }) => {
+      const bytes = Buffer.from(text, 'utf8')
+      const masked = maskCardNumbersInBytes(bytes)
+      expect(masked).not.toBeNull()
+      expect(masked?.length).toBe(bytes.length)
+      expect(digitsOf(masked?.toString('utf8') ?? '')).not.toContain(pan)
+    },
+  )
+
+  it.each(NOT_CARD_NUMBERS)('leaves $name alone', ({ text }) => {
+    expect(findCardNumbers(text)).toEqual([])
+    expect(maskCardNumbers(text)).toBe(text)
+    expect(maskCardNumbersInBytes(Buffer.from(text))).toBeNull()
+  })
+
+  it('masks only the digits of the number, not the text around it', () => {
+    expect(maskCardNumbers('paid 4111 1111 1111 1111 at 10:30, txn 42')).toBe(
+      'paid **** **** **** **** at 10:30, txn 42',
+    )
+    expect(maskCardNumbers(`a ${PANS.amex} and ${PANS.discover}`)).toBe(
+      'a *************** and ****************',
+    )
+  })
+
+  it('reports where each number is, as string indices', () => {
+    const text = `x ${PANS.visa} y ４１１１１１１１１１１１１１１１`
+    const spans = findCardNumbers(text)
+    expect(spans.map((s) => text.slice(s.start, s.end))).toEqual([
+      PANS.visa,
+      '４１１１１１１１１１１１１１１１',
+    ])
+  })
+
+  it('keeps the bytes around a number in raw bytes, and never changes its input', () => {
     const input = Buffer.concat([
       Buffer.from([0, 0, 0, 3, 0xe9]),
       Buffer.from('4111111111111111'),
@@ -29,7 +67,13 @@ describe('maskCardNumbersInBytes', () => {
     const masked = maskCardNumbersInBytes(input)
     expect(masked?.length).toBe(input.length)
     expect(masked?.subarray(0, 5).equals(input.subarray(0, 5))).toBe(true)
+    expect(masked?.subarray(5, 21).toString('latin1')).toBe('*'.repeat(16))
     expect(masked?.at(-1)).toBe(0xff)
     expect(input.equals(copy)).toBe(true)
+  })
+
+  it('finds a number in JSON bytes that are cut off', () => {
+    const masked = maskCardNumbersInBytes(Buffer.from('{"card":"5555555555554444","x":1', 'latin1'))
+    expect(masked?.toString('latin1')).toBe('{"card":"****************","x":1')
   })
 })

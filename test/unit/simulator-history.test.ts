@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { validateMerchantEvent, validateTransaction } from '../../ingest/validate.ts'
+import { EVERY_ACQUIRER, validateMerchantEvent, validateTransaction } from '../../ingest/validate.ts'
 import { isWholeUnit } from '../../lib/currency.ts'
 import type { MerchantEvent, TerminalTransaction } from '../../schemas/types.generated.ts'
 import { categoryByMcc } from '../../simulator/catalogue.ts'
@@ -67,7 +67,7 @@ describe('labelled history simulator', () => {
   })
 
   it('hands out valid events in event-time order, each id once', () => {
-    const opts = { now: Date.now(), maxFutureSkewMs: 0 }
+    const opts = { now: Date.now(), maxFutureSkewMs: 0, isKnownAcquirer: EVERY_ACQUIRER }
     let backwards = 0
     for (let i = 1; i < events.length; i++)
       if ((events[i]?.value.event_time ?? 0) < (events[i - 1]?.value.event_time ?? 0)) backwards++

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { validateMerchantEvent, validateTransaction } from '../../ingest/validate.ts'
+import { EVERY_ACQUIRER, validateMerchantEvent, validateTransaction } from '../../ingest/validate.ts'
 import { TrafficSimulator } from '../../simulator/generator.ts'
 import { parseLate } from '../../simulator/late.ts'
 
@@ -40,7 +40,7 @@ describe('traffic simulator', () => {
 
   it('produces only events that pass ingest validation', () => {
     const sim = new TrafficSimulator({ seed: 1, merchants: 100, runId: 'v' })
-    const opts = { now: NOW, maxFutureSkewMs: 0 }
+    const opts = { now: NOW, maxFutureSkewMs: 0, isKnownAcquirer: EVERY_ACQUIRER }
     for (const e of sim.lifecycle(NOW)) expect(validateMerchantEvent(e, opts).ok).toBe(true)
     for (let i = 0; i < 2000; i++) {
       const r = validateTransaction(sim.next(NOW), opts)
