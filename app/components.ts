@@ -220,7 +220,8 @@ export function rulesConfiguration(w: Wiring): Component {
 export function topics(w: Wiring): Component {
   return component('topics', async () => {
     const t = w.config.topics
-    const internal = w.entities === null ? [] : [t.entityActivity, t.ruleHits, t.scoringState, t.scoreEvents]
+    const internal =
+      w.entities === null ? [] : [t.entityActivity, t.ruleHits, t.scoringState, t.scoreEvents, t.parked]
     const created = await ensureTopics(
       w.need(w.kafka, 'the Kafka client'),
       [
@@ -471,15 +472,13 @@ export function scoringStage(w: Wiring): Component {
           hits: config.topics.ruleHits,
           state: config.topics.scoringState,
           scoreEvents: config.topics.scoreEvents,
+          parked: config.topics.parked,
         },
-        alertTopicOf: (acquirerId) => alerts.topicPattern.replaceAll('{acquirer}', acquirerId),
+        // Known acquirers only, their topics created when they became known; others' alerts are parked.
+        alertTopicOf: (acquirerId) => w.need(w.acquirers, 'the acquirer registry').alertTopicOf(acquirerId),
         alertFormatOf: (acquirerId) => {
           const own = alerts.acquirerFormats[acquirerId]
           return own === 'json' || own === 'avro' ? own : alerts.format
-        },
-        alertTopicSettings: {
-          partitions: config.kafka.topicPartitions,
-          replicationFactor: config.kafka.replicationFactor,
         },
         groupId: `${config.kafka.groupId}.scoring`,
         restoreTimeoutMs: config.scoring.restoreTimeoutMs,

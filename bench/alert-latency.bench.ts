@@ -91,6 +91,7 @@ try {
         TOPIC_RULE_HITS: `${run}.rule-hits`,
         TOPIC_SCORING_STATE: `${run}.scoring-state`,
         TOPIC_SCORE_EVENTS: `${run}.score-events`,
+        TOPIC_PARKED: `${run}.parked`,
         ALERTS_TOPIC_PATTERN: `${run}.alerts.{acquirer}`,
         // The acquirers of latency-load.ts's traffic.
         ACQUIRERS: `${ACQUIRER},acq-beta`,

@@ -175,6 +175,14 @@ export const CONFIG_SPEC = {
       description:
         "Internal compacted changelog of the scoring stage's per-merchant state, written in the same Kafka transactions as the alerts; created with the partition count of the rule-hits topic.",
     }),
+    parked: str({
+      env: 'TOPIC_PARKED',
+      default: 'pos.parked',
+      pattern: topicName,
+      patternHint: 'a Kafka topic name',
+      description:
+        'Internal topic of the hits and alerts a stage could not process or publish (an alert of an acquirer the deployment does not serve, or whose topic is gone; a hit that does not decode), each with its reason in `x-parked-*` headers. Written in the transaction of the part, so the stage moves on; `risk_records_parked_total` counts them.',
+    }),
     scoreEvents: str({
       env: 'TOPIC_SCORE_EVENTS',
       default: 'pos.score-events',

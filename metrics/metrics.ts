@@ -90,6 +90,8 @@ export interface RiskMetrics {
   readonly configReloads: Counter<'result'>
   /** When the running rules configuration was loaded, in seconds since the epoch. */
   readonly configLoadedAt: Gauge
+  /** Hits and alerts a stage could not process or publish, parked with the reason (see topics.parked). */
+  readonly parked: Counter<'kind' | 'code'>
 }
 
 export interface Metrics {
@@ -284,6 +286,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       name: 'risk_config_reloads_total',
       help: 'Rules configuration reloads; result="failure" keeps the previous configuration running.',
       labelNames: ['result'],
+      registers,
+    }),
+    parked: new Counter({
+      name: 'risk_records_parked_total',
+      help: 'Hits and alerts a stage could not process or publish (an unknown acquirer, a missing alert topic, an undecodable hit), parked on the parked topic with the reason.',
+      labelNames: ['kind', 'code'],
       registers,
     }),
     configLoadedAt: new Gauge({

@@ -1,5 +1,6 @@
 import type { Message, Producer } from 'kafkajs'
 import type { EventCodec, WireFormat } from '../kafka/codec.ts'
+import { PARKED_HEADERS, parkedMessage } from '../kafka/parked.ts'
 import {
   PartitionStage,
   type StageContext,
@@ -8,7 +9,6 @@ import {
   type StageTiming,
   stageSettings,
 } from '../kafka/stage-runner.ts'
-import { ensureTopics, type TopicSettings } from '../kafka/topics.ts'
 import { commitPart, transactionalProducer } from '../kafka/transactions.ts'
 import { asRiskError, isRiskError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
@@ -38,13 +38,20 @@ export interface ScoringStageOptions extends StageDeps, StageTiming {
     state: string
     /** What was decided per merchant (scores, alerts, cases), for the ClickHouse sink. */
     scoreEvents: string
+    /**
+     * Where a record goes that cannot be scored or published (a hit that does not decode, an alert of an
+     * unknown acquirer or whose topic is gone), with the reason in headers: in the same transaction, so
+     * the stage moves on and the other acquirers' alerts keep flowing.
+     */
+    parked: string
   }
-  /** The topic an acquirer's alerts go to (risk.alerts.<acquirer_id> by default). */
+  /**
+   * The topic an acquirer's alerts go to; created when the acquirer became known (acquirers/registry.ts).
+   * Throws (RISK_ERR_UNKNOWN_ACQUIRER) for an acquirer the deployment does not serve: its alert is parked.
+   */
   alertTopicOf: (acquirerId: string) => string
   /** Framed Avro or JSON, per acquirer. */
   alertFormatOf: (acquirerId: string) => WireFormat
-  /** Settings for alert topics created on first use. */
-  alertTopicSettings: TopicSettings
   groupId: string
   restoreTimeoutMs: number
   /** Partitions processed at once: each has its own producer and state, so they never interfere. */
@@ -66,6 +73,8 @@ export interface ScoringStageStats {
   cases: number
   transactions: number
   restores: number
+  /** Hits and alerts parked (see `topics.parked`). */
+  parked: number
 }
 
 interface Owned {
@@ -106,11 +115,13 @@ export class ScoringStage extends PartitionStage {
     cases: 0,
     transactions: 0,
     restores: 0,
+    parked: 0,
   }
   readonly #opts: ScoringStageOptions
   readonly #log: Logger
   readonly #owned = new Map<number, Owned>()
-  readonly #alertTopics = new Set<string>()
+  /** Topics known to exist, refreshed from the broker when an alert names one not in it. */
+  #existing: { topics: Set<string>; at: number } | null = null
 
   constructor(opts: ScoringStageOptions) {
     super(
@@ -130,6 +141,10 @@ export class ScoringStage extends PartitionStage {
     )
     this.#opts = opts
     this.#log = opts.logger.child({ component: 'scoring' })
+    // At 0 from the start, so increase() sees the first parked record instead of a series appearing.
+    const parked = opts.metrics?.risk.parked
+    for (const code of ['RISK_ERR_UNKNOWN_ACQUIRER', 'RISK_ERR_KAFKA']) parked?.labels('alert', code).inc(0)
+    parked?.labels('hit', 'RISK_ERR_INVALID_FIELD').inc(0)
   }
 
   /** Merchants whose state this instance holds, over all owned partitions. */
@@ -172,14 +187,22 @@ export class ScoringStage extends PartitionStage {
     const scores = new Map<string, { result: CategoryScore; at: number }>()
     const alerts = new Map<string, AlertOut>()
     const cases: CaseRequest[] = []
+    const parked: Message[] = []
     for (const message of part.messages) {
       const decoded = await decodeHit(this.#opts.codec, message.value)
       if (!decoded.ok) {
         // We write this topic ourselves; a record that does not decode is a bug to see, not to retry.
         this.stats.bad++
+        parked.push(
+          parkedMessage('hit', message.key, message.value, 'RISK_ERR_INVALID_FIELD', decoded.problem, {
+            topic,
+            partition,
+            offset: message.offset,
+          }),
+        )
         this.#log.warn(
           { topic, partition, offset: message.offset, problem: decoded.problem },
-          'bad hit record skipped',
+          'bad hit record parked',
         )
         continue
       }
@@ -213,12 +236,23 @@ export class ScoringStage extends PartitionStage {
       cases.push(...outcome.cases)
     }
 
-    const published = [...alerts.values()].map(({ alert, families }) => ({
-      alert,
-      families,
-      topic: this.#opts.alertTopicOf(alert.acquirer_id),
-    }))
-    await ctx.retry(() => this.#ensureAlertTopics(published.map((p) => p.topic)))
+    const published: { alert: RiskAlert; families: readonly string[]; topic: string }[] = []
+    for (const { alert, families } of alerts.values()) {
+      const where = await ctx.retry(() => this.#alertTopic(alert.acquirer_id))
+      if (where.ok) {
+        published.push({ alert, families, topic: where.topic })
+        continue
+      }
+      // Never published, so not in the score event: the parked record is the alert, with the reason.
+      const value = await this.#opts.codec.encode(RISK_ALERT, alert, 'avro')
+      parked.push(
+        parkedMessage('alert', alert.merchant_id, value, where.code, where.reason, { topic, partition }),
+      )
+      this.#log.error(
+        { acquirer: alert.acquirer_id, merchant: alert.merchant_id, code: where.code, reason: where.reason },
+        'alert parked: it cannot be published',
+      )
+    }
 
     // One score event per changed merchant: its scores, the alerts as published, the cases it opened.
     const events = new Map<string, ScoreEvent>()
@@ -277,6 +311,7 @@ export class ScoringStage extends PartitionStage {
         sends: [
           ...byTopic,
           [this.#opts.topics.scoreEvents, eventMessages],
+          [this.#opts.topics.parked, parked],
           [this.#opts.topics.state, stateMessages],
         ],
         groupId: this.#opts.groupId,
@@ -285,6 +320,14 @@ export class ScoringStage extends PartitionStage {
       { topic, partition },
     )
     this.stats.transactions++
+    if (parked.length > 0) {
+      const counter = this.#opts.metrics?.risk.parked
+      for (const m of parked)
+        counter
+          ?.labels(String(m.headers?.[PARKED_HEADERS.kind]), String(m.headers?.[PARKED_HEADERS.code]))
+          .inc()
+      this.stats.parked += parked.length
+    }
     this.stats.alerts += published.length
     this.stats.scoreRows += scores.size
     this.stats.cases += cases.length
@@ -363,11 +406,32 @@ export class ScoringStage extends PartitionStage {
     }
   }
 
-  async #ensureAlertTopics(topics: readonly string[]): Promise<void> {
-    const missing = [...new Set(topics)].filter((t) => !this.#alertTopics.has(t))
-    if (missing.length === 0) return
-    const created = await ensureTopics(this.#opts.kafka, missing, this.#opts.alertTopicSettings)
-    if (created.length > 0) this.#log.info({ created }, 'created alert topics')
-    for (const t of missing) this.#alertTopics.add(t)
+  /**
+   * Where an acquirer's alert can go: its topic when the acquirer is known and the topic exists, or why
+   * not. Topic existence is read from the broker at most once a minute, and again whenever a topic is
+   * not in the last list (just created by a registration). Broker failures throw (retriable).
+   */
+  async #alertTopic(
+    acquirerId: string,
+  ): Promise<{ ok: true; topic: string } | { ok: false; code: string; reason: string }> {
+    let topic: string
+    try {
+      topic = this.#opts.alertTopicOf(acquirerId)
+    } catch (e) {
+      if (isRiskError(e) && !e.retriable) return { ok: false, code: e.code, reason: e.message }
+      throw e
+    }
+    const now = this.#opts.now()
+    const cached = this.#existing
+    if (cached !== null && cached.topics.has(topic) && now - cached.at < 60_000) return { ok: true, topic }
+    let topics: string[]
+    try {
+      topics = await this.runner.admin().listTopics()
+    } catch (e) {
+      throw asRiskError(e, 'RISK_ERR_KAFKA', 'cannot list topics', { topic })
+    }
+    this.#existing = { topics: new Set(topics), at: now }
+    if (this.#existing.topics.has(topic)) return { ok: true, topic }
+    return { ok: false, code: 'RISK_ERR_KAFKA', reason: `the alert topic ${topic} does not exist` }
   }
 }

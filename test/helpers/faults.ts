@@ -33,6 +33,7 @@ export interface Deployment {
   ruleHits: string
   scoringState: string
   scoreEvents: string
+  parked: string
   alertsOf: (acquirerId: string) => string
 }
 
@@ -46,6 +47,7 @@ export function deployment(prefix: string): Deployment {
     ruleHits: `${prefix}.rule-hits`,
     scoringState: `${prefix}.scoring-state`,
     scoreEvents: `${prefix}.score-events`,
+    parked: `${prefix}.parked`,
     alertsOf: (acquirerId) => `${prefix}.alerts.${acquirerId}`,
   }
 }
@@ -67,6 +69,7 @@ export function serviceEnv(
     TOPIC_RULE_HITS: d.ruleHits,
     TOPIC_SCORING_STATE: d.scoringState,
     TOPIC_SCORE_EVENTS: d.scoreEvents,
+    TOPIC_PARKED: d.parked,
     ALERTS_TOPIC_PATTERN: `${d.prefix}.alerts.{acquirer}`,
     // The acquirers of faultTraffic (faults-scenarios.ts); the hostile-input suite adds its own.
     ACQUIRERS: 'acq-a,acq-b',

@@ -66,6 +66,7 @@ describe('Prometheus scrapes the running service; every dashboard and alert quer
         TOPIC_RULE_HITS: `${prefix}.rule-hits`,
         TOPIC_SCORING_STATE: `${prefix}.scoring-state`,
         TOPIC_SCORE_EVENTS: `${prefix}.score-events`,
+        TOPIC_PARKED: `${prefix}.parked`,
         ALERTS_TOPIC_PATTERN: `${prefix}.alerts.{acquirer}`,
         ACQUIRERS: 'acq-prom,acq-test',
         CHDB_PATH: join(dir, 'chdb'),

@@ -5,6 +5,7 @@ import type { Kafka, Producer } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { EventCodec } from '../../kafka/codec.ts'
 import { ensureTopics } from '../../kafka/topics.ts'
+import { RiskError } from '../../lib/errors.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { sleep } from '../../lib/retry.ts'
 import { buildRulesConfig } from '../../rules/engine/config.ts'
@@ -12,10 +13,12 @@ import type { HitUpdate } from '../../rules/engine/engine.ts'
 import { ENTITY_RULES } from '../../rules/entity/index.ts'
 import { hitMessages } from '../../rules/hits.ts'
 import { RULES } from '../../rules/index.ts'
+import { RISK_ALERT } from '../../schemas/contract.ts'
 import { tailAlerts } from '../../scoring/alerts-reader.ts'
 import { ScoringStage } from '../../scoring/stage.ts'
 import { SinkStage } from '../../sink/stage.ts'
 import { openStore, type Store } from '../../store/client.ts'
+import { readAll } from '../helpers/faults.ts'
 import { testKafka, uniqueName, waitFor } from '../helpers/kafka.ts'
 
 const DAY = 86_400_000
@@ -57,6 +60,7 @@ describe('scoring stage on the real broker', () => {
     hits: `${prefix}.rule-hits`,
     state: `${prefix}.scoring-state`,
     scoreEvents: `${prefix}.score-events`,
+    parked: `${prefix}.parked`,
   }
   /** Hit updates onto the hits topic, as the rules stages publish them. */
   const hits = {
@@ -65,6 +69,12 @@ describe('scoring stage on the real broker', () => {
     },
   }
   const alertTopicOf = (acquirerId: string) => `${prefix}.alerts.${acquirerId}`
+  /** The registry's answer: acq-a and acq-b are served, any other acquirer is not. */
+  const servedTopicOf = (acquirerId: string) => {
+    if (acquirerId !== 'acq-a' && acquirerId !== 'acq-b')
+      throw new RiskError('RISK_ERR_UNKNOWN_ACQUIRER', `acquirer ${acquirerId} is not served`)
+    return alertTopicOf(acquirerId)
+  }
   const groupId = `${prefix}-scoring`
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'warn')
   let stage: ScoringStage | null = null
@@ -75,10 +85,9 @@ describe('scoring stage on the real broker', () => {
       codec,
       model: () => model,
       topics,
-      alertTopicOf,
+      alertTopicOf: servedTopicOf,
       // acq-b reads JSON, everyone else framed Avro.
       alertFormatOf: (a) => (a === 'acq-b' ? 'json' : 'avro'),
-      alertTopicSettings: { partitions: 2, replicationFactor: 1 },
       groupId,
       logger,
       now: Date.now,
@@ -154,7 +163,11 @@ describe('scoring stage on the real broker', () => {
     kafka = testKafka(inject('kafkaBrokers'))
     dir = mkdtempSync(join(tmpdir(), 'scoring-test-'))
     store = await openStore({ database: 'scoring_test', chdbPath: join(dir, 'chdb') })
-    await ensureTopics(kafka, [topics.hits, topics.scoreEvents], { partitions: 2, replicationFactor: 1 })
+    await ensureTopics(
+      kafka,
+      [topics.hits, topics.scoreEvents, topics.parked, alertTopicOf('acq-a'), alertTopicOf('acq-b')],
+      { partitions: 2, replicationFactor: 1 },
+    )
     await ensureTopics(kafka, [topics.state], {
       partitions: 2,
       replicationFactor: 1,
@@ -306,5 +319,28 @@ describe('scoring stage on the real broker', () => {
     // 60 for repeated cards, plus the amount hits, now counted in combination (decayed one day).
     expect(a[1]?.level).toBe('CRITICAL')
     expect(a[1]?.previous_level).toBe('LOW')
+  })
+
+  it('parks the alert of an acquirer it does not serve, and goes on alerting for the others', async () => {
+    const before = stage?.stats.parked ?? 0
+    await hits.publish([
+      hitOf('acq-zz', 'm-zz', 'structuring', T0 + 2 * DAY),
+      hitOf('acq-zz', 'm-zz', 'repeated_card', T0 + 2 * DAY + 60_000),
+      hitOf('acq-a', 'm-next', 'structuring', T0 + 2 * DAY),
+      hitOf('acq-a', 'm-next', 'repeated_card', T0 + 2 * DAY + 60_000),
+    ])
+    await processed()
+    const parked = await readAll(kafka, topics.parked, { atLeast: 1, quietMs: 1_500 })
+    expect(parked).toHaveLength(1)
+    const headers = parked[0]?.headers ?? {}
+    expect(String(headers['x-parked-kind'])).toBe('alert')
+    expect(String(headers['x-parked-error-code'])).toBe('RISK_ERR_UNKNOWN_ACQUIRER')
+    const alert = await codec.decode(RISK_ALERT, parked[0]?.value ?? null)
+    expect(alert.ok && alert.record.merchant_id).toBe('m-zz')
+    expect((stage?.stats.parked ?? 0) - before).toBe(1)
+    // The served acquirer's alert went out in the same part.
+    const a = await alertsOn(alertTopicOf('acq-a'))
+    expect(a.map((x) => x.merchant_id)).toContain('m-next')
+    expect(stage?.ready).toBe(true)
   })
 })

@@ -84,6 +84,7 @@ describe('the service entry point (npm start)', () => {
       TOPIC_RULE_HITS: `${prefix}.rule-hits`,
       TOPIC_SCORING_STATE: `${prefix}.scoring-state`,
       TOPIC_SCORE_EVENTS: `${prefix}.score-events`,
+      TOPIC_PARKED: `${prefix}.parked`,
       ALERTS_TOPIC_PATTERN: `${prefix}.alerts.{acquirer}`,
       CHDB_PATH: join(dir, 'chdb'),
       SIMULATOR: 'on',
@@ -101,6 +102,7 @@ describe('the service entry point (npm start)', () => {
       `${prefix}.rule-hits`,
       `${prefix}.scoring-state`,
       `${prefix}.score-events`,
+      `${prefix}.parked`,
     ])
     await waitForLine(run, 'pos-risk-monitor running')
     await new Promise((r) => setTimeout(r, 3000))
@@ -185,6 +187,7 @@ describe('the whole pipeline, events to alerts', () => {
       TOPIC_RULE_HITS: `${prefix}.rule-hits`,
       TOPIC_SCORING_STATE: `${prefix}.scoring-state`,
       TOPIC_SCORE_EVENTS: `${prefix}.score-events`,
+      TOPIC_PARKED: `${prefix}.parked`,
       ALERTS_TOPIC_PATTERN: `${prefix}.alerts.{acquirer}`,
       ALERTS_ACQUIRER_FORMATS: 'acq-b=json',
       ACQUIRERS: 'acq-a,acq-b',

@@ -32,6 +32,7 @@ const EXPECTED: readonly [string, string, readonly string[]][] = [
   ['risk_event_to_alert_seconds', 'histogram', ['category']],
   ['risk_config_reloads_total', 'counter', ['result']],
   ['risk_config_loaded_timestamp_seconds', 'gauge', []],
+  ['risk_records_parked_total', 'counter', ['kind', 'code']],
 ]
 
 /** prom-client keeps its label names on the metric object; read them without a cast. */
