@@ -18,9 +18,16 @@ import { createEngine } from '../rules/engine/config.ts'
 import type { HitUpdate, RuleEngine } from '../rules/engine/engine.ts'
 import { activitiesOf } from '../rules/entity/activity.ts'
 import { EntityEngine } from '../rules/entity/engine.ts'
-import type { MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
+import type { MerchantEvent, RiskLevel, TerminalTransaction } from '../schemas/types.generated.ts'
 import { hitRecordOf } from '../scoring/hits.ts'
-import { applyHit, emptyMerchantState, levelRank, type MerchantScoreState } from '../scoring/model.ts'
+import {
+  applyHit,
+  CATEGORIES,
+  emptyMerchantState,
+  levelRank,
+  type MerchantScoreState,
+  scoreCategory,
+} from '../scoring/model.ts'
 import type { SimEvent } from '../simulator/history.ts'
 import type { Store } from '../store/client.ts'
 import { merchantEventRow } from '../store/merchant-events.ts'
@@ -59,10 +66,22 @@ export interface ReplayOptions {
   progress?: (localDay: number, events: number) => void
 }
 
+/** The queue at the end of one measured local day, scored at midnight. */
+export interface QueueDay {
+  /** Local date, YYYY-MM-DD. */
+  date: string
+  /** Merchants that first reached MEDIUM or above (either category) that day. */
+  entered: number
+  /** Merchants at MEDIUM or above (either category) at the end of the day, after decay. */
+  queue: number
+}
+
 export interface ConfigRun {
   name: string
   hash: string
   merchants: MerchantResult[]
+  /** The queue day by day over the measured days. */
+  queue: QueueDay[]
   /** Hit updates of each rule (a hit growing over days is one hit id with several updates). */
   hitUpdates: number
   alerts: number
@@ -87,6 +106,7 @@ interface Stack {
   entities: EntityEngine
   states: Map<string, MerchantScoreState>
   results: Map<string, MerchantResult>
+  queue: QueueDay[]
   hitUpdates: number
   alerts: number
 }
@@ -118,6 +138,7 @@ export async function replay(
     }),
     states: new Map(),
     results: new Map(),
+    queue: [],
     hitUpdates: 0,
     alerts: 0,
   }))
@@ -172,6 +193,8 @@ export async function replay(
     // events wait in the buffer for the next day that has sales.
     if (day !== null && d > day && txnBuffer.length > 0) {
       await closeDay(lastEvent)
+      const dayEnd = (day + 1) * DAY_MS - opts.dayOffsetMs
+      if (dayEnd > opts.measureFrom) for (const s of stacks) closeQueueDay(s, day, dayEnd)
       opts.progress?.(day, count)
     }
     if (day === null || d > day) day = d
@@ -184,25 +207,33 @@ export async function replay(
       txnBuffer.push(e.value)
       const batch: StoredBatch = { kind: 'transactions', items: [e.value] }
       for (const s of stacks) {
-        score(s, s.engine.onTransaction(e.value), opts.measureFrom)
-        for (const r of activitiesOf(batch)) score(s, s.entities.onRecord(r), opts.measureFrom)
+        score(s, s.engine.onTransaction(e.value), opts.measureFrom, opts.dayOffsetMs)
+        for (const r of activitiesOf(batch))
+          score(s, s.entities.onRecord(r), opts.measureFrom, opts.dayOffsetMs)
       }
     } else {
       eventBuffer.push(e.value)
       const batch: StoredBatch = { kind: 'merchantEvents', items: [e.value] }
       for (const s of stacks) {
-        score(s, s.engine.onMerchantEvent(e.value), opts.measureFrom)
-        for (const r of activitiesOf(batch)) score(s, s.entities.onRecord(r), opts.measureFrom)
+        score(s, s.engine.onMerchantEvent(e.value), opts.measureFrom, opts.dayOffsetMs)
+        for (const r of activitiesOf(batch))
+          score(s, s.entities.onRecord(r), opts.measureFrom, opts.dayOffsetMs)
       }
     }
   }
   if (txnBuffer.length > 0 || eventBuffer.length > 0) await closeDay(lastEvent)
+  if (day !== null) {
+    const dayEnd = (day + 1) * DAY_MS - opts.dayOffsetMs
+    if (dayEnd > opts.measureFrom) for (const s of stacks) closeQueueDay(s, day, dayEnd)
+  }
+  for (const s of stacks) endLevels(s, lastEvent)
 
   return {
     runs: stacks.map((s) => ({
       name: s.name,
       hash: s.config.hash,
       merchants: [...s.results.values()],
+      queue: s.queue,
       hitUpdates: s.hitUpdates,
       alerts: s.alerts,
     })),
@@ -240,7 +271,8 @@ async function load(
 }
 
 /** Scores hit updates as the scoring stage does, and records what each merchant went through. */
-function score(s: Stack, hits: readonly HitUpdate[], measureFrom: number): void {
+function score(s: Stack, hits: readonly HitUpdate[], measureFrom: number, dayOffsetMs: number): void {
+  const minRank = levelRank(s.config.scoring.alerts.minLevel)
   for (const h of hits) {
     const measured = h.detectedAt >= measureFrom
     if (measured) s.hitUpdates++
@@ -254,23 +286,69 @@ function score(s: Stack, hits: readonly HitUpdate[], measureFrom: number): void 
     if (!measured) continue
     const result = resultOf(s, h.acquirerId, h.merchantId)
     if (!result.rules.includes(h.ruleId)) result.rules.push(h.ruleId)
+    const day = Math.floor((h.detectedAt + dayOffsetMs) / DAY_MS)
     for (const change of outcome.scores) {
-      if (change.result.score > result.max_score) result.max_score = change.result.score
-      if (result.max_level === null || levelRank(change.result.level) > levelRank(result.max_level))
-        result.max_level = change.result.level
-      // Entering this level alerted, now or (during the history) before: the merchant is in the queue.
-      if (levelRank(change.result.level) >= levelRank(s.config.scoring.alerts.minLevel)) result.alerted = true
+      const c = change.result
+      if (c.score > result.max_score) result.max_score = c.score
+      if (c.category === 'fraud' && c.score > result.max_fraud) result.max_fraud = c.score
+      if (result.max_level === null || levelRank(c.level) > levelRank(result.max_level))
+        result.max_level = c.level
+      // Standing at this level alerted, now or (during the history) before: the merchant is in the queue.
+      if (levelRank(c.level) >= minRank) flag(result, c.category, day)
     }
     for (const a of outcome.alerts) {
       s.alerts++
-      result.alerted = true
+      const category = a.alert.category === 'FRAUD' ? 'fraud' : 'compliance'
+      flag(result, category, day)
       result.alerts.push({
         at: a.alert.created_at,
-        category: a.alert.category === 'FRAUD' ? 'fraud' : 'compliance',
+        category,
         level: a.alert.level,
         rules: [...new Set(a.alert.reasons.map((r) => r.rule_id))],
       })
     }
+  }
+}
+
+function flag(result: MerchantResult, category: 'fraud' | 'compliance', day: number): void {
+  result.alerted = true
+  if (category === 'fraud') result.fraud_alerted = true
+  else result.compliance_alerted = true
+  result.first_alerted_day ??= day
+}
+
+/** The levels a merchant's state gives at `at`, per category (pure: the state is not changed). */
+function levelsAt(
+  s: Stack,
+  state: MerchantScoreState,
+  at: number,
+): Record<'fraud' | 'compliance', RiskLevel> {
+  const hits = Object.values(state.hits)
+  const [fraud, compliance] = CATEGORIES.map((c) => scoreCategory(s.config.scoring, hits, c, at).level)
+  return { fraud: fraud ?? 'LOW', compliance: compliance ?? 'LOW' }
+}
+
+/** Records the queue at the end of local day `day`. */
+function closeQueueDay(s: Stack, day: number, dayEnd: number): void {
+  const minRank = levelRank(s.config.scoring.alerts.minLevel)
+  let queue = 0
+  for (const state of s.states.values()) {
+    const l = levelsAt(s, state, dayEnd)
+    if (levelRank(l.fraud) >= minRank || levelRank(l.compliance) >= minRank) queue++
+  }
+  let entered = 0
+  for (const r of s.results.values()) if (r.first_alerted_day === day) entered++
+  s.queue.push({ date: new Date(day * DAY_MS).toISOString().slice(0, 10), entered, queue })
+}
+
+/** The levels every merchant has at the end of the replay, decayed to its last event. */
+function endLevels(s: Stack, at: number): void {
+  for (const state of s.states.values()) {
+    const l = levelsAt(s, state, at)
+    const r = s.results.get(`${state.acquirerId}\u0000${state.merchantId}`)
+    if (r === undefined) continue
+    r.end_fraud = l.fraud
+    r.end_compliance = l.compliance
   }
 }
 
@@ -284,6 +362,12 @@ function resultOf(s: Stack, acquirerId: string, merchantId: string): MerchantRes
       rules: [],
       max_score: 0,
       max_level: null,
+      max_fraud: 0,
+      fraud_alerted: false,
+      compliance_alerted: false,
+      first_alerted_day: null,
+      end_fraud: null,
+      end_compliance: null,
       alerted: false,
       alerts: [],
     }

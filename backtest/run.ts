@@ -15,8 +15,8 @@ import { RULES } from '../rules/index.ts'
 import type { SimEvent } from '../simulator/history.ts'
 import { type LabelsFile, type MerchantLabel, TACTICS, type Tactic } from '../simulator/labels.ts'
 import { openStore } from '../store/client.ts'
-import { computeMetrics, type Metrics } from './metrics.ts'
-import { type ReplayResult, replay } from './replay.ts'
+import { type Acceptance, computeAcceptance, computeMetrics, type Metrics } from './metrics.ts'
+import { type QueueDay, type ReplayResult, replay } from './replay.ts'
 
 export interface BacktestOptions {
   labels: LabelsFile
@@ -33,7 +33,15 @@ export interface BacktestOptions {
 
 export interface BacktestResult {
   replay: ReplayResult
-  metrics: { name: string; hash: string; metrics: Metrics; alerts: number; hitUpdates: number }[]
+  metrics: {
+    name: string
+    hash: string
+    metrics: Metrics
+    acceptance: Acceptance
+    queue: QueueDay[]
+    alerts: number
+    hitUpdates: number
+  }[]
   seconds: number
 }
 
@@ -73,6 +81,8 @@ export async function runBacktest(opts: BacktestOptions): Promise<BacktestResult
           days: result.days,
           ruleIds,
         }),
+        acceptance: computeAcceptance(opts.labels.merchants, run.merchants),
+        queue: run.queue,
       })),
       seconds: (performance.now() - started) / 1000,
     }
@@ -96,7 +106,7 @@ export function readLabels(path: string): LabelsFile {
   const bad = (why: string) => new RiskError('RISK_ERR_CONFIG', `labels ${path}: ${why}`)
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw bad('expected a JSON object')
   const o: Readonly<Record<string, unknown>> = Object.fromEntries(Object.entries(raw))
-  const { seed, start, days, timeZone, merchants } = o
+  const { seed, start, days, timeZone, merchants, population } = o
   const historyDays = o.historyDays ?? 0
   if (typeof historyDays !== 'number') throw bad('historyDays must be a number')
   if (typeof seed !== 'number' || typeof start !== 'number' || typeof days !== 'number')
@@ -132,5 +142,13 @@ export function readLabels(path: string): LabelsFile {
       expected_rules: expected.map(String),
     }
   })
-  return { seed, start, days, historyDays, timeZone, merchants: labels }
+  return {
+    ...(typeof population === 'string' ? { population } : {}),
+    seed,
+    start,
+    days,
+    historyDays,
+    timeZone,
+    merchants: labels,
+  }
 }

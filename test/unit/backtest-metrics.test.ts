@@ -33,6 +33,12 @@ const result = (id: string, rules: string[], max: number, alerts: string[][]): M
   rules,
   max_score: max,
   max_level: null,
+  max_fraud: max,
+  fraud_alerted: alerts.length > 0,
+  compliance_alerted: false,
+  first_alerted_day: alerts.length > 0 ? 0 : null,
+  end_fraud: null,
+  end_compliance: null,
   alerted: alerts.length > 0,
   alerts: alerts.map((r, i) => ({ at: i, category: 'fraud', level: 'HIGH', rules: r })),
 })
