@@ -9,6 +9,7 @@ import type {
   MerchantBaseline,
   MerchantProfile,
   PeerStats,
+  References,
   RuleCategory,
   RuleContext,
   RuleDefinition,
@@ -119,14 +120,21 @@ export interface EngineOptions {
   /** True when a whitelist entry silences this rule for this merchant at this time. */
   isWhitelisted: (acquirerId: string, merchantId: string, ruleId: string, at: number) => boolean
   configHash: string
-  /** The cohort of a merchant (by acquirer and MCC); null when unknown. */
-  /** The cohort of a merchant (acquirer, registered MCC, and its registered location for the region). */
+  /**
+   * The references of a merchant: its cohort (acquirer, registered MCC, and its registered location for
+   * the region) and its acquirer's population; null when neither is known.
+   */
   peersOf: (
     acquirerId: string,
     mcc: string | null,
     latitude: number | null,
     longitude: number | null,
-  ) => PeerStats | null
+  ) => References | null
+  /**
+   * What a distribution must rest on before a rule may compare with it; below, the rule sees none
+   * (rules/engine/calibration.ts). The defaults are CALIBRATION_DEFAULTS.
+   */
+  calibration?: Calibration
   /** A merchant's own history; null when it has none yet. */
   baselineOf: (acquirerId: string, merchantId: string) => MerchantBaseline | null
   /**
@@ -134,6 +142,29 @@ export interface EngineOptions {
    * every call would cost more than most rules do.
    */
   ruleTiming?: (ruleId: string, seconds: number) => void
+}
+
+/** The minima of the rules file's `calibration` section. */
+export interface Calibration {
+  /** Merchants (with enough sales) the acquirer-wide distribution needs. */
+  readonly minPopulation: number
+  /** Local days of data a distribution needs, cohort and population alike. */
+  readonly minDays: number
+}
+
+export const CALIBRATION_DEFAULTS: Calibration = { minPopulation: 30, minDays: 7 }
+
+/** The distributions a merchant's rules may compare with, under the calibration minima. */
+export function adequate(
+  refs: References | null,
+  c: Calibration,
+): { peers: PeerStats | null; population: PeerStats | null } {
+  const enough = (s: PeerStats | null, merchants: number): PeerStats | null =>
+    s !== null && s.creditShare.n >= merchants && s.creditShare.days >= c.minDays ? s : null
+  const population = enough(refs?.population ?? null, c.minPopulation)
+  // The cohort's size was checked where it was computed (RULES_MIN_COHORT); a cohort of a population
+  // the calibration does not trust yet is no better than it.
+  return { peers: population === null ? null : enough(refs?.cohort ?? null, 1), population }
 }
 
 /** One event in this many has each rule's evaluation timed (when `ruleTiming` is set). */
@@ -182,6 +213,7 @@ interface MerchantEntry {
   seenWatermark: number
   watermarkDay: number
   peers: PeerStats | null
+  population: PeerStats | null
   baseline: MerchantBaseline | null
   /** Event time of the lifecycle event that set each profile field. */
   mccSince: number
@@ -265,6 +297,7 @@ export class RuleEngine {
       params: NO_PARAMS,
       profile: EMPTY_PROFILE,
       peers: null,
+      population: null,
       baseline: null,
       watermark: Number.NEGATIVE_INFINITY,
       watermarkDay: 0,
@@ -455,6 +488,7 @@ export class RuleEngine {
         seenWatermark: Number.NEGATIVE_INFINITY,
         watermarkDay: 0,
         peers: null,
+        population: null,
         baseline: null,
         mccSince: Number.NEGATIVE_INFINITY,
         locationSince: Number.NEGATIVE_INFINITY,
@@ -513,7 +547,12 @@ export class RuleEngine {
     // refreshed, not per event: looked up again only then.
     if (m.referencesSeen !== this.#references) {
       const p = m.profile
-      m.peers = this.#opts.peersOf(m.acquirerId, p.registeredMcc, p.latitude, p.longitude)
+      const refs = adequate(
+        this.#opts.peersOf(m.acquirerId, p.registeredMcc, p.latitude, p.longitude),
+        this.#opts.calibration ?? CALIBRATION_DEFAULTS,
+      )
+      m.peers = refs.peers
+      m.population = refs.population
       m.baseline = this.#opts.baselineOf(m.acquirerId, m.merchantId)
       m.referencesSeen = this.#references
       // The profile (an object updated in place) may also have changed: merchant events come here.
@@ -523,6 +562,7 @@ export class RuleEngine {
     const ctx = this.#ctx
     ctx.profile = m.profile
     ctx.peers = m.peers
+    ctx.population = m.population
     ctx.baseline = m.baseline
     ctx.watermark = m.watermark
     ctx.watermarkDay = m.watermarkDay

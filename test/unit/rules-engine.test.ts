@@ -9,7 +9,7 @@ import { checkRegistry, register } from '../../rules/engine/registry.ts'
 import { defineRule } from '../../rules/engine/types.ts'
 import { DayRing } from '../../rules/engine/window.ts'
 import { sampleMerchantEvent, sampleTxn } from '../helpers/events.ts'
-import { local, peers, spread, tx } from '../helpers/rules.ts'
+import { dist, local, measures, tx } from '../helpers/rules.ts'
 
 /** A regulatory rule for the tests: fires on every transaction whose amount reaches `limit`. */
 const bigTicket = defineRule({
@@ -324,7 +324,7 @@ describe('rule engine', () => {
         params: {},
         createState: () => null,
         evaluate(_state, ctx) {
-          seen = ctx.peers?.creditShare.median ?? -1
+          seen = ctx.peers?.creditShare.q[3] ?? -1
           return null
         },
       }),
@@ -335,7 +335,7 @@ describe('rule engine', () => {
       allowedLatenessMs: 3_600_000,
       peersOf: () => {
         lookups++
-        return peers({ creditShare: spread(median, 0.1) })
+        return { cohort: measures({ creditShare: dist([median]) }), population: measures({}, 400) }
       },
     })
     for (let i = 0; i < 5; i++) engine.onTransaction(tx(at + i * 60_000))
