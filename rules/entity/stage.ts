@@ -1,4 +1,12 @@
-import { type Admin, type Consumer, type EachBatchPayload, type Kafka, Partitioners } from 'kafkajs'
+import {
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  type Kafka,
+  Partitioners,
+  type Producer,
+} from 'kafkajs'
+import { chunkBySize } from '../../kafka/chunks.ts'
 import { type Membership, watchMembership } from '../../kafka/membership.ts'
 import { asRiskError, type RiskError } from '../../lib/errors.ts'
 import type { Logger } from '../../lib/logger.ts'
@@ -9,7 +17,7 @@ import type { Store } from '../../store/client.ts'
 import { upsertHits } from '../../store/rule-hits.ts'
 import { dateTime64 } from '../../store/transactions.ts'
 import type { HitUpdate } from '../engine/engine.ts'
-import { type ActivityRecord, decodeActivity, entityKeyOf } from './activity.ts'
+import { type ActivityRecord, decodeActivity, encodeActivity, entityKeyOf } from './activity.ts'
 import type { EntityEngine } from './engine.ts'
 
 export interface EntityStageOptions {
@@ -60,6 +68,8 @@ export class EntityStage {
   readonly #log: Logger
   readonly #consumer: Consumer
   readonly #admin: Admin
+  /** Publishes the records the engine derives (card_ring's links) back to the topic, keyed by entity. */
+  readonly #derived: Producer
   /** Partitions positioned for replay in the current ownership, with the offset the replay starts at. */
   readonly #replayFrom = new Map<number, bigint>()
   readonly #partitionOf = new Map<string, number>()
@@ -80,6 +90,10 @@ export class EntityStage {
       heartbeatInterval: 3_000,
     })
     this.#admin = opts.kafka.admin()
+    this.#derived = opts.kafka.producer({
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    })
     if (opts.metrics !== undefined) instrumentConsumer(this.#consumer, opts.metrics, 'entities')
   }
 
@@ -107,6 +121,7 @@ export class EntityStage {
     })
     try {
       await this.#admin.connect()
+      await this.#derived.connect()
       await this.#consumer.connect()
       await this.#consumer.subscribe({ topics: [this.#opts.topic], fromBeginning: true })
     } catch (e) {
@@ -126,6 +141,7 @@ export class EntityStage {
     if (!this.#running) return
     this.#running = false
     await this.#consumer.disconnect()
+    await this.#derived.disconnect()
     await this.#admin.disconnect()
     this.#log.info({ stats: this.stats, engine: this.#opts.engine.stats }, 'entity stage stopped')
   }
@@ -172,6 +188,10 @@ export class EntityStage {
       this.#partitionOf.set(entityKeyOf(decoded.record), partition)
       for (const h of engine.onRecord(decoded.record)) hits.push(h)
     }
+    // Records derived from this batch go out before its offsets are committed: at least once, and the
+    // rules that read them apply them idempotently.
+    const derived = engine.takeDerived()
+    if (derived.length > 0) await retryWhileRetriable(() => this.#publishDerived(derived), retry)
     if (hits.length > 0) {
       this.stats.hitsWritten += await retryWhileRetriable(
         () => upsertHits(this.#opts.store, hits, this.#opts.now()),
@@ -193,6 +213,18 @@ export class EntityStage {
       this.#log.warn({ topic, partition, error: e instanceof Error ? e.message : String(e) }, 'commit failed')
     }
     await heartbeat()
+  }
+
+  async #publishDerived(records: readonly ActivityRecord[]): Promise<void> {
+    try {
+      const messages = records.map((r) => ({ key: entityKeyOf(r), value: encodeActivity(r) }))
+      for (const chunk of chunkBySize(messages))
+        await this.#derived.send({ topic: this.#opts.topic, acks: -1, messages: chunk })
+    } catch (e) {
+      throw asRiskError(e, 'RISK_ERR_KAFKA', 'cannot publish derived entity records', {
+        topic: this.#opts.topic,
+      })
+    }
   }
 
   /**
