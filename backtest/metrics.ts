@@ -217,6 +217,18 @@ export interface Acceptance {
   end: { cashOut: Share; legit: Share; lookalike: Share; compliance: Share }
   /** Each target and whether it holds. */
   checks: { name: string; value: number | null; target: number; pass: boolean }[]
+  /** Legitimate and look-alike merchants at MEDIUM or above: the rules of their alerts, their peak. */
+  falsePositives: Mistake[]
+  /** Cash-out, card-testing and detectable compliance merchants never at MEDIUM in their category. */
+  missed: Mistake[]
+}
+
+export interface Mistake {
+  merchant_id: string
+  scenario: string
+  max_score: number
+  /** The rules among its alerts' reasons (false positives) or every rule that hit it (missed). */
+  rules: string[]
 }
 
 const atLeastMedium = (l: RiskLevel | null) => l === 'MEDIUM' || l === 'HIGH' || l === 'CRITICAL'
@@ -290,6 +302,21 @@ export function computeAcceptance(
       ),
     },
     checks: [],
+    falsePositives: [...legit, ...lookalike].filter(flagged).map((l) => ({
+      merchant_id: l.merchant_id,
+      scenario: l.scenario,
+      max_score: of(l)?.max_score ?? 0,
+      rules: [...new Set((of(l)?.alerts ?? []).flatMap((a) => a.rules))].sort(),
+    })),
+    missed: [
+      ...[...cashOut, ...testers].filter((l) => !fraudCaught(l)),
+      ...detectable.filter((l) => !complianceCaught(l)),
+    ].map((l) => ({
+      merchant_id: l.merchant_id,
+      scenario: l.scenario,
+      max_score: of(l)?.max_score ?? 0,
+      rules: [...(of(l)?.rules ?? [])].sort(),
+    })),
   }
   const worstKind = Math.max(0, ...acceptance.lookalikes.map((x) => x.rate ?? 0))
   const check = (name: string, value: number | null, target: number, atLeast: boolean) => ({

@@ -16,17 +16,27 @@ import type { Baselines } from '../rules/baselines.ts'
 import type { RulesConfig } from '../rules/engine/config.ts'
 import { createEngine } from '../rules/engine/config.ts'
 import type { HitUpdate, RuleEngine } from '../rules/engine/engine.ts'
-import { activitiesOf } from '../rules/entity/activity.ts'
+import { type ActivityRecord, activitiesOf } from '../rules/entity/activity.ts'
 import { EntityEngine } from '../rules/entity/engine.ts'
 import type { MerchantEvent, RiskLevel, TerminalTransaction } from '../schemas/types.generated.ts'
 import { hitRecordOf } from '../scoring/hits.ts'
 import {
+  advanceClock,
   applyHit,
   CATEGORIES,
+  capacityOf,
+  type DecayClock,
+  decayTo,
   emptyMerchantState,
+  type Levels,
   levelRank,
+  levelsForCapacity,
   type MerchantScoreState,
+  newDecayClock,
+  type Outcome,
+  type ScoringModel,
   scoreCategory,
+  withLevels,
 } from '../scoring/model.ts'
 import type { SimEvent } from '../simulator/history.ts'
 import type { Store } from '../store/client.ts'
@@ -104,7 +114,12 @@ interface Stack {
   config: RulesConfig
   engine: RuleEngine
   entities: EntityEngine
+  /** The scoring model in force: the configuration's, with levels calibrated to capacity day by day. */
+  model: ScoringModel
+  clock: DecayClock
   states: Map<string, MerchantScoreState>
+  /** Merchants that reached MEDIUM at the configured thresholds: the day they first did, their peak since. */
+  entrants: Map<string, { acquirerId: string; day: number; peak: number }>
   results: Map<string, MerchantResult>
   queue: QueueDay[]
   hitUpdates: number
@@ -136,7 +151,10 @@ export async function replay(
       configHash: config.hash,
       sweepEveryMs: opts.entitySweepMs,
     }),
+    model: config.scoring,
+    clock: newDecayClock(),
     states: new Map(),
+    entrants: new Map(),
     results: new Map(),
     queue: [],
     hitUpdates: 0,
@@ -194,6 +212,7 @@ export async function replay(
     if (day !== null && d > day && txnBuffer.length > 0) {
       await closeDay(lastEvent)
       const dayEnd = (day + 1) * DAY_MS - opts.dayOffsetMs
+      for (const s of stacks) calibrateCapacity(s, day)
       if (dayEnd > opts.measureFrom) for (const s of stacks) closeQueueDay(s, day, dayEnd)
       opts.progress?.(day, count)
     }
@@ -208,16 +227,14 @@ export async function replay(
       const batch: StoredBatch = { kind: 'transactions', items: [e.value] }
       for (const s of stacks) {
         score(s, s.engine.onTransaction(e.value), opts.measureFrom, opts.dayOffsetMs)
-        for (const r of activitiesOf(batch))
-          score(s, s.entities.onRecord(r), opts.measureFrom, opts.dayOffsetMs)
+        for (const r of activitiesOf(batch)) entity(s, r, opts.measureFrom, opts.dayOffsetMs)
       }
     } else {
       eventBuffer.push(e.value)
       const batch: StoredBatch = { kind: 'merchantEvents', items: [e.value] }
       for (const s of stacks) {
         score(s, s.engine.onMerchantEvent(e.value), opts.measureFrom, opts.dayOffsetMs)
-        for (const r of activitiesOf(batch))
-          score(s, s.entities.onRecord(r), opts.measureFrom, opts.dayOffsetMs)
+        for (const r of activitiesOf(batch)) entity(s, r, opts.measureFrom, opts.dayOffsetMs)
       }
     }
   }
@@ -270,10 +287,26 @@ async function load(
   await finished(result.stream)
 }
 
-/** Scores hit updates as the scoring stage does, and records what each merchant went through. */
+/**
+ * Applies an activity record to the entity engine and the records it derives (card_ring's links),
+ * which the service publishes to the entity-activity topic and reads back; here they go straight in.
+ */
+function entity(s: Stack, r: ActivityRecord, measureFrom: number, dayOffsetMs: number): void {
+  score(s, s.entities.onRecord(r), measureFrom, dayOffsetMs)
+  for (let derived = s.entities.takeDerived(); derived.length > 0; derived = s.entities.takeDerived())
+    for (const d of derived) score(s, s.entities.onRecord(d), measureFrom, dayOffsetMs)
+}
+
+/**
+ * Scores hit updates as the scoring stage does (decay passes as the event-time clock crosses a tick,
+ * then the hit), and records what each merchant went through.
+ */
 function score(s: Stack, hits: readonly HitUpdate[], measureFrom: number, dayOffsetMs: number): void {
-  const minRank = levelRank(s.config.scoring.alerts.minLevel)
   for (const h of hits) {
+    const tick = advanceClock(s.clock, h.detectedAt, s.model.decayTickMs)
+    if (tick !== null)
+      for (const state of s.states.values())
+        record(s, state, decayTo(s.model, state, tick), tick, measureFrom, dayOffsetMs)
     const measured = h.detectedAt >= measureFrom
     if (measured) s.hitUpdates++
     const key = `${h.acquirerId}\u0000${h.merchantId}`
@@ -282,32 +315,83 @@ function score(s: Stack, hits: readonly HitUpdate[], measureFrom: number, dayOff
       state = emptyMerchantState(h.acquirerId, h.merchantId)
       s.states.set(key, state)
     }
-    const outcome = applyHit(s.config.scoring, state, hitRecordOf(h))
-    if (!measured) continue
-    const result = resultOf(s, h.acquirerId, h.merchantId)
-    if (!result.rules.includes(h.ruleId)) result.rules.push(h.ruleId)
-    const day = Math.floor((h.detectedAt + dayOffsetMs) / DAY_MS)
-    for (const change of outcome.scores) {
-      const c = change.result
-      if (c.score > result.max_score) result.max_score = c.score
-      if (c.category === 'fraud' && c.score > result.max_fraud) result.max_fraud = c.score
-      if (result.max_level === null || levelRank(c.level) > levelRank(result.max_level))
-        result.max_level = c.level
-      // Standing at this level alerted, now or (during the history) before: the merchant is in the queue.
-      if (levelRank(c.level) >= minRank) flag(result, c.category, day)
+    const outcome = applyHit(s.model, state, hitRecordOf(h))
+    if (measured) {
+      const rules = resultOf(s, h.acquirerId, h.merchantId).rules
+      if (!rules.includes(h.ruleId)) rules.push(h.ruleId)
     }
-    for (const a of outcome.alerts) {
-      s.alerts++
-      const category = a.alert.category === 'FRAUD' ? 'fraud' : 'compliance'
-      flag(result, category, day)
-      result.alerts.push({
-        at: a.alert.created_at,
-        category,
-        level: a.alert.level,
-        rules: [...new Set(a.alert.reasons.map((r) => r.rule_id))],
-      })
-    }
+    record(s, state, outcome, h.detectedAt, measureFrom, dayOffsetMs)
   }
+}
+
+/** Records what an outcome of a merchant's scoring at `at` means for its result and the queue. */
+function record(
+  s: Stack,
+  state: MerchantScoreState,
+  outcome: Outcome,
+  at: number,
+  measureFrom: number,
+  dayOffsetMs: number,
+): void {
+  if (outcome.scores.length === 0 && outcome.alerts.length === 0) return
+  const day = Math.floor((at + dayOffsetMs) / DAY_MS)
+  const key = `${state.acquirerId}\u0000${state.merchantId}`
+  const configured = s.config.scoring.levels.medium
+  for (const change of outcome.scores) {
+    if (change.result.score < configured) continue
+    const e = s.entrants.get(key)
+    if (e === undefined) s.entrants.set(key, { acquirerId: state.acquirerId, day, peak: change.result.score })
+    else if (change.result.score > e.peak) e.peak = change.result.score
+  }
+  if (at < measureFrom) return
+  const minRank = levelRank(s.model.alerts.minLevel)
+  const result = resultOf(s, state.acquirerId, state.merchantId)
+  for (const change of outcome.scores) {
+    const c = change.result
+    if (c.score > result.max_score) result.max_score = c.score
+    if (c.category === 'fraud' && c.score > result.max_fraud) result.max_fraud = c.score
+    if (result.max_level === null || levelRank(c.level) > levelRank(result.max_level))
+      result.max_level = c.level
+    // Standing at this level alerted, now or (during the history) before: the merchant is in the queue.
+    if (levelRank(c.level) >= minRank) flag(result, c.category, day)
+  }
+  for (const a of outcome.alerts) {
+    s.alerts++
+    const category = a.alert.category === 'FRAUD' ? 'fraud' : 'compliance'
+    flag(result, category, day)
+    result.alerts.push({
+      at: a.alert.created_at,
+      category,
+      level: a.alert.level,
+      rules: [...new Set(a.alert.reasons.map((r) => r.rule_id))],
+    })
+  }
+}
+
+/**
+ * The capacity calibration at the end of local day `day`: per acquirer, the merchants that first reached
+ * MEDIUM (at the configured thresholds) within the capacity's days, and the levels that fit them into
+ * its review capacity (levelsForCapacity). As the service would run it from the stored score history.
+ */
+function calibrateCapacity(s: Stack, day: number): void {
+  const configured = s.config.scoring
+  const since = day - configured.capacity.days
+  const peaks = new Map<string, number[]>()
+  for (const e of s.entrants.values()) {
+    if (e.day <= since) continue
+    peaks.set(e.acquirerId, [...(peaks.get(e.acquirerId) ?? []), e.peak])
+  }
+  const levels = new Map<string, Levels>()
+  for (const [acquirerId, list] of peaks) {
+    const l = levelsForCapacity(
+      configured.levels,
+      list,
+      capacityOf(configured, acquirerId),
+      configured.capacity.days,
+    )
+    if (l !== configured.levels) levels.set(acquirerId, l)
+  }
+  s.model = withLevels(configured, levels)
 }
 
 function flag(result: MerchantResult, category: 'fraud' | 'compliance', day: number): void {
@@ -324,13 +408,15 @@ function levelsAt(
   at: number,
 ): Record<'fraud' | 'compliance', RiskLevel> {
   const hits = Object.values(state.hits)
-  const [fraud, compliance] = CATEGORIES.map((c) => scoreCategory(s.config.scoring, hits, c, at).level)
+  const [fraud, compliance] = CATEGORIES.map(
+    (c) => scoreCategory(s.model, hits, c, at, state.acquirerId).level,
+  )
   return { fraud: fraud ?? 'LOW', compliance: compliance ?? 'LOW' }
 }
 
 /** Records the queue at the end of local day `day`. */
 function closeQueueDay(s: Stack, day: number, dayEnd: number): void {
-  const minRank = levelRank(s.config.scoring.alerts.minLevel)
+  const minRank = levelRank(s.model.alerts.minLevel)
   let queue = 0
   for (const state of s.states.values()) {
     const l = levelsAt(s, state, dayEnd)

@@ -2,7 +2,7 @@
  * The backtest's tables on stdout: per rule and overall for every configuration side by side, then per
  * scenario (how many of its merchants were alerted, which rules hit them, which expected rules missed).
  */
-import type { Acceptance, Metrics, Rates, Share } from './metrics.ts'
+import type { Acceptance, Metrics, Mistake, Rates, Share } from './metrics.ts'
 import type { QueueDay } from './replay.ts'
 
 export interface NamedMetrics {
@@ -143,5 +143,13 @@ export function formatAcceptance(columns: readonly AcceptanceColumn[]): string {
       const k = a.lookalikes.find((x) => x.kind === kind)
       return k === undefined ? '–' : frac(k)
     })
-  return `${table(header, rows)}\n`
+  const lines = [table(header, rows), '']
+  for (const c of columns) {
+    const list = (m: readonly Mistake[]) =>
+      m.map((x) => `${x.merchant_id} ${x.scenario} ${x.max_score} [${x.rules.join(', ')}]`).join('; ') ||
+      'none'
+    lines.push(`${c.name}: flagged legitimate or look-alike: ${list(c.acceptance.falsePositives)}`)
+    lines.push(`${c.name}: missed: ${list(c.acceptance.missed)}`)
+  }
+  return `${lines.join('\n')}\n`
 }
