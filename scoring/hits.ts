@@ -33,6 +33,7 @@ export function hitRecordOf(h: HitUpdate): HitRecord {
     detail: h.finding.detail,
     detectedAt: h.detectedAt,
     configHash: h.configHash,
+    ...(h.finding.basis === undefined ? {} : { basis: h.finding.basis }),
   }
 }
 
@@ -63,6 +64,9 @@ export function decodeHit(value: Buffer | null): DecodedHit {
   const samples = o.sampleTxnIds
   if (!Array.isArray(samples) || !samples.every((s) => typeof s === 'string'))
     return { ok: false, problem: 'sampleTxnIds is not a list of strings' }
+  const basis = o.basis
+  if (basis !== undefined && basis !== 'peers' && basis !== 'population' && basis !== 'none')
+    return { ok: false, problem: 'basis is not peers, population or none' }
   const str = (k: (typeof STRINGS)[number]) => String(o[k])
   const n = (k: (typeof NUMBERS)[number]) => Number(o[k])
   return {
@@ -83,6 +87,7 @@ export function decodeHit(value: Buffer | null): DecodedHit {
       detail: str('detail'),
       detectedAt: n('detectedAt'),
       configHash: str('configHash'),
+      ...(basis === undefined ? {} : { basis }),
     },
   }
 }
