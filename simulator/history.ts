@@ -602,9 +602,14 @@ export class HistorySimulator {
     if (c.stays !== undefined) this.#hotelGuests(m, day, mean, out)
     const walkIns =
       c.stays === undefined ? this.#poisson(mean) : this.#poisson(mean * (1 - c.stays.guestShare))
+    // A regular comes once a day, now and then twice: a second pick of the same card that day is
+    // mostly somebody else.
+    const today = new Set<Card>()
     for (let i = 0; i < walkIns; i++) {
       const at = dayStart + this.#hourOf(c.hours) * HOUR_MS + Math.floor(this.#rand() * HOUR_MS)
-      const card = this.#rand() < c.regulars ? this.#pick(m.regulars) : this.#walkIn(m)
+      let card = this.#rand() < c.regulars ? this.#pick(m.regulars) : this.#walkIn(m)
+      if (today.has(card) && this.#rand() < 0.9) card = this.#walkIn(m)
+      today.add(card)
       if (c.tabs !== undefined && this.#rand() < 0.5) {
         // A party runs a tab: a round now and then, each paid with the same card.
         const rounds = 1 + Math.floor(this.#rand() * c.tabs.rounds)

@@ -305,8 +305,11 @@ describe('labelled history simulator', () => {
   })
 
   it('has wholesalers share business customers and hotels charge guests day after day', () => {
-    const cardsOf = (id: string) => new Set(sales(id).map((t) => t.card_token))
     const wholesalers = sim.merchants.filter((m) => m.label.scenario === 'wholesaler')
+    const cards = new Map(
+      wholesalers.map((m) => [m.merchantId, new Set(sales(m.merchantId).map((t) => t.card_token))]),
+    )
+    const cardsOf = (id: string) => cards.get(id) ?? new Set<string>()
     const overlaps = wholesalers.flatMap((a, i) =>
       wholesalers
         .slice(i + 1)
