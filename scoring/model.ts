@@ -500,10 +500,41 @@ export function emptyOutcome(): Outcome {
 export function decayTo(model: ScoringModel, state: MerchantScoreState, now: number): Outcome {
   const outcome = emptyOutcome()
   if (now <= state.watermark) return outcome
-  state.watermark = now
-  outcome.changed = true
   rescore(model, state, now, outcome)
+  // The clock moves only with a change to store: a pass that changed nothing leaves the state exactly
+  // as the changelog has it, so a restart resumes from the same state as a run that never stopped.
+  if (outcome.changed) state.watermark = now
   return outcome
+}
+
+/**
+ * A decay pass over a partition's merchants at tick `at`: the outcomes of those whose state changed,
+ * by key, in the map's order.
+ */
+export function decayAll(
+  model: ScoringModel,
+  states: ReadonlyMap<string, MerchantScoreState>,
+  at: number,
+): Map<string, Outcome> {
+  const out = new Map<string, Outcome>()
+  for (const [key, state] of states) {
+    const o = decayTo(model, state, at)
+    if (o.changed) out.set(key, o)
+  }
+  return out
+}
+
+/**
+ * A partition's decay clock after a restore from the changelog: at its merchants' newest clock, with
+ * the tick it passed. A tick passed but not yet written before a crash is passed again, to the same
+ * effect, by the next hit.
+ */
+export function restoreClock(states: Iterable<MerchantScoreState>, tickMs: number): DecayClock {
+  let watermark = Number.NEGATIVE_INFINITY
+  for (const s of states) if (s.watermark > watermark) watermark = s.watermark
+  return watermark === Number.NEGATIVE_INFINITY
+    ? newDecayClock()
+    : { watermark, lastTick: Math.floor(watermark / tickMs) * tickMs }
 }
 
 /** A partition's event-time clock for the decay passes: its watermark and the last tick it passed. */
