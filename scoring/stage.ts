@@ -16,10 +16,15 @@ import { CHECKPOINT_KEY, encodeCheckpoint, restoreChangelog, stateKeyOf } from '
 import { decodeHit } from './hits.ts'
 import {
   type AlertOut,
+  advanceClock,
   applyHit,
   type CaseRequest,
+  type DecayClock,
+  decayAll,
   emptyMerchantState,
   type MerchantScoreState,
+  type Outcome,
+  restoreClock,
   type ScoringModel,
 } from './model.ts'
 
@@ -75,6 +80,8 @@ export interface ScoringStageStats {
 interface Owned {
   producer: Producer
   states: Map<string, MerchantScoreState>
+  /** The partition's event-time clock for the decay passes (scoring/model.ts, advanceClock). */
+  clock: DecayClock
 }
 
 /**
@@ -229,32 +236,18 @@ export class ScoringStage {
     const scores: ScoreRow[] = []
     const alerts = new Map<string, AlertOut>()
     const cases: CaseRequest[] = []
-    for (const message of batch.messages) {
-      const decoded = decodeHit(message.value)
-      if (!decoded.ok) {
-        // We write this topic ourselves; a record that does not decode is a bug to see, not to retry.
-        this.stats.bad++
-        this.#log.warn(
-          { topic, partition, offset: message.offset, problem: decoded.problem },
-          'bad hit record skipped',
-        )
-        continue
-      }
-      this.stats.hits++
-      const hit = decoded.record
-      const key = stateKeyOf(hit.acquirerId, hit.merchantId)
-      let state = owned.states.get(key)
-      if (state === undefined) {
-        state = emptyMerchantState(hit.acquirerId, hit.merchantId)
-        owned.states.set(key, state)
-      }
-      this.#countLevels(state, -1)
-      const outcome = applyHit(model, state, hit)
-      this.#countLevels(state, 1)
-      if (!outcome.changed) continue
+    const collect = (key: string, outcome: Outcome) => {
+      if (!outcome.changed) return
+      const state = owned.states.get(key)
+      if (state === undefined) return
       changed.add(key)
       for (const s of outcome.scores)
-        scores.push({ acquirerId: hit.acquirerId, merchantId: hit.merchantId, result: s.result, at: s.at })
+        scores.push({
+          acquirerId: state.acquirerId,
+          merchantId: state.merchantId,
+          result: s.result,
+          at: s.at,
+        })
       // One alert per merchant and category per batch: a merchant that climbs MEDIUM → HIGH → CRITICAL
       // within one batch gets the CRITICAL one, which carries every reason and the level it came from.
       for (const a of outcome.alerts) {
@@ -268,6 +261,38 @@ export class ScoringStage {
         )
       }
       cases.push(...outcome.cases)
+    }
+    for (const message of batch.messages) {
+      const decoded = decodeHit(message.value)
+      if (!decoded.ok) {
+        // We write this topic ourselves; a record that does not decode is a bug to see, not to retry.
+        this.stats.bad++
+        this.#log.warn(
+          { topic, partition, offset: message.offset, problem: decoded.problem },
+          'bad hit record skipped',
+        )
+        continue
+      }
+      this.stats.hits++
+      const hit = decoded.record
+      // The partition's clock passes a tick before this hit: every merchant decays to it first.
+      const tick = advanceClock(owned.clock, hit.detectedAt, model.decayTickMs)
+      if (tick !== null) {
+        for (const state of owned.states.values()) this.#countLevels(state, -1)
+        const decayed = decayAll(model, owned.states, tick)
+        for (const state of owned.states.values()) this.#countLevels(state, 1)
+        for (const [k, outcome] of decayed) collect(k, outcome)
+      }
+      const key = stateKeyOf(hit.acquirerId, hit.merchantId)
+      let state = owned.states.get(key)
+      if (state === undefined) {
+        state = emptyMerchantState(hit.acquirerId, hit.merchantId)
+        owned.states.set(key, state)
+      }
+      this.#countLevels(state, -1)
+      const outcome = applyHit(model, state, hit)
+      this.#countLevels(state, 1)
+      collect(key, outcome)
     }
 
     const published = [...alerts.values()].map(({ alert, families }) => ({
@@ -428,7 +453,7 @@ export class ScoringStage {
       const states = restored.states.get(partition) ?? new Map<string, MerchantScoreState>()
       const checkpoint = restored.checkpoints.get(partition) ?? null
       for (const state of states.values()) this.#countLevels(state, 1)
-      const owned = { producer, states }
+      const owned = { producer, states, clock: restoreClock(states.values(), this.#opts.model().decayTickMs) }
       this.#owned.set(partition, owned)
       this.stats.restores++
       this.#log.info(

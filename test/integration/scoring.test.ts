@@ -269,3 +269,97 @@ describe('scoring stage on the real broker', () => {
     expect(a[1]?.previous_level).toBe('LOW')
   })
 })
+
+describe('scores decay on the partition clock', () => {
+  let kafka: Kafka
+  let dir: string
+  let store: Store
+  const codec = new EventCodec({})
+  const prefix = uniqueName('decay')
+  const hitsTopic = `${prefix}.rule-hits`
+  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'warn')
+  const H = 3_600_000
+
+  /** A stage reading the hits topic from the start with a group and changelog of its own. */
+  async function run(name: string): Promise<ScoringStage> {
+    const state = `${prefix}.${name}.state`
+    await ensureTopics(kafka, [state], {
+      partitions: 1,
+      replicationFactor: 1,
+      configEntries: { [state]: [{ name: 'cleanup.policy', value: 'compact' }] },
+    })
+    const groupId = `${prefix}-${name}`
+    const s = new ScoringStage({
+      kafka,
+      store,
+      codec,
+      model: () => model,
+      topics: { hits: hitsTopic, state },
+      alertTopicOf: () => `${prefix}.${name}.alerts`,
+      alertFormatOf: () => 'json',
+      alertTopicSettings: { partitions: 1, replicationFactor: 1 },
+      groupId,
+      logger,
+      now: Date.now,
+      sleep,
+      retryInitialMs: 100,
+      retryMaxMs: 1000,
+      restoreTimeoutMs: 30_000,
+    })
+    await s.start()
+    await waitFor(
+      async () => s.stats.hits >= 11,
+      () => `${name} read ${s.stats.hits} hits`,
+      60_000,
+    )
+    await s.stop()
+    return s
+  }
+
+  async function history(): Promise<{ scored_at: string; score: number; level: string }[]> {
+    const rs = await store.client.query({
+      query: `SELECT toString(scored_at) AS scored_at, score, level FROM score_history FINAL
+              WHERE merchant_id = 'm-decay' AND category = 'fraud' ORDER BY scored_at`,
+      format: 'JSONEachRow',
+    })
+    return rs.json()
+  }
+
+  beforeAll(async () => {
+    kafka = testKafka(inject('kafkaBrokers'))
+    dir = mkdtempSync(join(tmpdir(), 'decay-test-'))
+    store = await openStore({ database: 'decay_test', chdbPath: join(dir, 'chdb') })
+    // One partition: both merchants' hits move one clock.
+    await ensureTopics(kafka, [hitsTopic], { partitions: 1, replicationFactor: 1 })
+    const publisher = new HitPublisher(kafka, hitsTopic)
+    await publisher.start()
+    // m-decay goes HIGH on repeated cards; then only another merchant's hits come, a day apart.
+    await publisher.publish([
+      hitOf('acq-a', 'm-decay', 'repeated_card', T0),
+      ...Array.from({ length: 10 }, (_, d) => hitOf('acq-a', 'm-clock', 'round_amount', T0 + (d + 1) * DAY)),
+    ])
+    await publisher.stop()
+  })
+
+  afterAll(async () => {
+    await store?.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('brings a merchant flagged HIGH down to LOW after its half-life with no hit of its own, and a replay writes the same scores', async () => {
+    const first = await run('first')
+    const scores = await history()
+    expect(scores[0]).toMatchObject({ score: 60, level: 'HIGH' })
+    // Velocity points halve every 7 days: ten days later it is LOW, through MEDIUM, all by the clock.
+    expect(scores.at(-1)).toMatchObject({ score: Math.round(60 * 2 ** (-10 / 7)), level: 'LOW' })
+    expect(scores.map((r) => r.level)).toContain('MEDIUM')
+    // Decay passes fall on whole hours of event time.
+    for (const r of scores.slice(1)) expect(Date.parse(`${r.scored_at}Z`) % H).toBe(0)
+    expect(first.stats.alerts).toBe(1)
+
+    // A second group replays the same hits from scratch: the same rows, nothing added.
+    const second = await run('second')
+    expect(await history()).toEqual(scores)
+    expect(second.stats.alerts).toBe(1)
+  }, 180_000)
+})
