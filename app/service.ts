@@ -18,6 +18,7 @@ import { EntityPublisher } from '../rules/entity/publisher.ts'
 import { EntityStage, entityTopicConfig } from '../rules/entity/stage.ts'
 import { RULES } from '../rules/index.ts'
 import { RulesStage } from '../rules/stage.ts'
+import { CapacityCalibration } from '../scoring/capacity.ts'
 import { HitPublisher } from '../scoring/hits.ts'
 import type { ScoringModel } from '../scoring/model.ts'
 import { ScoringStage } from '../scoring/stage.ts'
@@ -327,14 +328,19 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       cleanups.push(() => entityStage.stop())
 
       const alerts = config.alerts
+      const configured = () => {
+        if (scoringModel === null) throw new Error('scoring started without a model')
+        return scoringModel
+      }
+      // Levels raised to fit each acquirer's review capacity, from the stored score history.
+      const capacity = new CapacityCalibration({ store, logger: log })
+      capacity.start(config.rules.baselineRefreshMs, configured)
+      cleanups.push(async () => capacity.stop())
       const stage = new ScoringStage({
         kafka,
         store,
         codec,
-        model: () => {
-          if (scoringModel === null) throw new Error('scoring started without a model')
-          return scoringModel
-        },
+        model: () => capacity.apply(configured()),
         topics: { hits: topics.ruleHits, state: topics.scoringState },
         alertTopicOf: (acquirerId) => alerts.topicPattern.replaceAll('{acquirer}', acquirerId),
         alertFormatOf: (acquirerId) => {
