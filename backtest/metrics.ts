@@ -24,6 +24,8 @@ export interface AlertRecord {
   level: RiskLevel
   /** Rules among the alert's reasons. */
   rules: string[]
+  /** What each of them was calibrated on (peers, population, none), '-' for rules that compare with nothing. */
+  bases?: Record<string, string>
 }
 
 /** What one merchant went through in a replay (merchants no rule hit are absent). */
@@ -306,7 +308,9 @@ export function computeAcceptance(
       merchant_id: l.merchant_id,
       scenario: l.scenario,
       max_score: of(l)?.max_score ?? 0,
-      rules: [...new Set((of(l)?.alerts ?? []).flatMap((a) => a.rules))].sort(),
+      rules: [
+        ...new Set((of(l)?.alerts ?? []).flatMap((a) => a.rules.map((r) => `${r}(${a.bases?.[r] ?? '-'})`))),
+      ].sort(),
     })),
     missed: [
       ...[...cashOut, ...testers].filter((l) => !fraudCaught(l)),

@@ -359,12 +359,10 @@ function record(
     s.alerts++
     const category = a.alert.category === 'FRAUD' ? 'fraud' : 'compliance'
     flag(result, category, day)
-    result.alerts.push({
-      at: a.alert.created_at,
-      category,
-      level: a.alert.level,
-      rules: [...new Set(a.alert.reasons.map((r) => r.rule_id))],
-    })
+    const rules = [...new Set(a.alert.reasons.map((r) => r.rule_id))]
+    const bases: Record<string, string> = {}
+    for (const h of Object.values(state.hits)) if (rules.includes(h.ruleId)) bases[h.ruleId] = h.basis ?? '-'
+    result.alerts.push({ at: a.alert.created_at, category, level: a.alert.level, rules, bases })
   }
 }
 

@@ -280,7 +280,7 @@ export const CONFIG_SPEC = {
     }),
     minCohort: int({
       env: 'RULES_MIN_COHORT',
-      default: 10,
+      default: 20,
       min: 2,
       description:
         "Merchants with at least 20 sales in 30 days a peer cohort (acquirer × registered MCC) needs before the relative rules compare with its distribution; a regional cohort (the same in one 1-degree cell) needs twice as many. A merchant without one is compared with its acquirer's population only, and scoring counts such hits only beside calibrated evidence.",

@@ -10,9 +10,9 @@ import type { DayColumns, SampleRing } from './engine/window.ts'
  * one size while credit tickets are many times larger.
  *
  * Calibration: the credit share must exceed the fence of its peers' and of the acquirer's distribution
- * of credit shares (rules/engine/calibration.ts: the 0.75 quantile plus twice its distance from the
+ * of credit shares (rules/engine/calibration.ts: the 0.75 quantile plus three times its distance from the
  * median) and the floor of 0.6; a cohort of jewellers puts the fence above 0.9, a cohort of groceries
- * near 0.6. The mix leg compares with nothing: uniform small debit beside large credit is the
+ * near 0.7. A share of amount swings with a few large tickets, so the count floor is 50 sales. The mix leg compares with nothing: uniform small debit beside large credit is the
  * playbook's own trace, not a trait of any trade.
  */
 const WINDOW_DAYS = 30
@@ -98,9 +98,9 @@ export const creditDebitMix = defineRule({
         'Credit share of approved sales amount the share leg never fires at or below, however credit-light the peers.',
     }),
     quantile: quantileParam(0.75),
-    margin: marginParam(2, 'linear'),
+    margin: marginParam(3, 'linear'),
     minSales: int({
-      default: 30,
+      default: 50,
       min: 1,
       description: 'Count floor: approved sales in the 30 days before any share counts.',
     }),

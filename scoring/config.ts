@@ -64,6 +64,7 @@ export const DEFAULT_HALF_LIFE_DAYS: Readonly<Record<string, number>> = {
   amount: 14,
   volume: 7,
   cards: 30,
+  network: 30,
   location: 30,
   lifecycle: 90,
 }

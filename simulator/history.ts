@@ -103,6 +103,8 @@ export interface SimMerchant {
   breach: Breach | null
   /** Hotels: the guests staying, and the last night of each stay. */
   guests: { card: Card; until: number }[]
+  /** An honest terminal swap: sales before it still run on the old terminals. */
+  swap: { at: number; old: string[] } | null
 }
 
 type Role =
@@ -334,6 +336,7 @@ export class HistorySimulator {
       cashOut: null,
       breach: null,
       guests: [],
+      swap: null,
     }
   }
 
@@ -543,6 +546,8 @@ export class HistorySimulator {
         const fresh = `${old}-r${day}`
         if (old !== undefined) this.#event(out, m, at, 'TERMINAL_UNBOUND', { terminal_id: old })
         this.#event(out, m, at + MINUTE_MS, 'TERMINAL_BOUND', { terminal_id: fresh })
+        // A bar's sales after midnight belong to the night before the swap: they ran on the old one.
+        m.swap = { at: at + MINUTE_MS, old: m.terminals }
         m.terminals = [fresh, ...m.terminals.slice(1)]
       } else if (b.terminal !== undefined) {
         // The owner keeps it bound: the same device now serves two merchants.
@@ -824,7 +829,7 @@ export class HistorySimulator {
   #txn(m: SimMerchant, at: number, card: Card, amountMinor: number): TerminalTransaction {
     this.#seq++
     const approved = this.#rand() < 0.975
-    const terminal = this.#pick(m.terminals)
+    const terminal = this.#pick(m.swap !== null && at < m.swap.at ? m.swap.old : m.terminals)
     return {
       txn_id: `tx-${this.opts.runId}-${this.#seq}`,
       event_time: at,

@@ -4,7 +4,13 @@ import { RiskError } from '../../lib/errors.ts'
 import { buildScoringModel } from '../../scoring/config.ts'
 import type { ScoringModel } from '../../scoring/model.ts'
 import { buildEntityRules, type CompiledEntityRule, type RegisteredEntityRule } from '../entity/engine.ts'
-import { CALIBRATION_DEFAULTS, type Calibration, type CompiledRule, type EngineOptions, RuleEngine } from './engine.ts'
+import {
+  CALIBRATION_DEFAULTS,
+  type Calibration,
+  type CompiledRule,
+  type EngineOptions,
+  RuleEngine,
+} from './engine.ts'
 import type { OverrideLayers, RegisteredRule } from './registry.ts'
 
 /** A per-merchant, per-rule exemption granted by an analyst, with its reason and expiry. */

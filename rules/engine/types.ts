@@ -139,7 +139,7 @@ export interface RuleDefinition<PS extends ParamSpecs, S> {
   readonly version: number
   readonly category: RuleCategory
   /** Rule family for scoring (decay half-life): velocity patterns decay in days, lifecycle in months. */
-  readonly family: 'velocity' | 'amount' | 'volume' | 'cards' | 'location' | 'lifecycle'
+  readonly family: 'velocity' | 'amount' | 'volume' | 'cards' | 'network' | 'location' | 'lifecycle'
   readonly description: string
   /** Relocation, MCC mismatch and settlement churn are regulatory: no whitelist can silence them. */
   readonly whitelistable: boolean

@@ -27,7 +27,7 @@ import { defineEntityRule } from './engine.ts'
  * one market), so the rule is weak: it counts beside another family of evidence, never alone.
  */
 const DAY_MS = 86_400_000
-const MAX_WINDOW_DAYS = 62
+const MAX_WINDOW_DAYS = 35
 /** A card's merchants kept by the first hop; a card at more is shopping, and its oldest merchant goes. */
 const MAX_CARD_MERCHANTS = 16
 /** Large sales kept per card and merchant: enough to count visits, bounded. */
@@ -117,7 +117,9 @@ export const cardRing = defineEntityRule({
   id: 'card_ring',
   version: 1,
   category: 'fraud',
-  family: 'cards',
+  // Who the cards are and what else they do (the graph), not what kind of card they are: independent
+  // of credit_debit_mix's and bin_concentration's evidence, so a family of its own.
+  family: 'network',
   kind: 'link',
   description:
     "Of a merchant's repeat large-ticket cards (large sales on two or more visits within 30 days), the share that are also repeat large-ticket cards of one other merchant of the acquirer: a ring farming the same cards across a few terminals.",
@@ -167,6 +169,7 @@ export const cardRing = defineEntityRule({
     kind: 'card',
     retentionDays: MAX_WINDOW_DAYS,
     createState: (): CardState => ({ merchants: new Map() }),
+    accepts: (r, p) => (r.amount ?? 0) >= p.minAmount,
     onRecord(state, r, p) {
       if ((r.amount ?? 0) < p.minAmount) return []
       const horizon = r.at - p.windowDays * DAY_MS

@@ -61,7 +61,7 @@ export interface EntityRuleDefinition<PS extends ParamSpecs, S, SS = never> {
   readonly id: string
   readonly version: number
   readonly category: RuleCategory
-  readonly family: 'velocity' | 'amount' | 'volume' | 'cards' | 'location' | 'lifecycle'
+  readonly family: 'velocity' | 'amount' | 'volume' | 'cards' | 'network' | 'location' | 'lifecycle'
   readonly description: string
   readonly whitelistable: boolean
   readonly kind: EntityKind
@@ -90,6 +90,11 @@ export interface EntitySource<PS extends ParamSpecs, SS> {
   /** Days of event time the source state keeps. */
   readonly retentionDays: number
   createState(): SS
+  /**
+   * Whether a record of the source kind can matter at all (card_ring: a large sale). Entities are kept
+   * only for records some rule or source wants: a card seen only buying groceries costs no memory.
+   */
+  accepts(record: ActivityRecord, params: ParamValues<PS>): boolean
   /** Applies a record of the source kind; returns the records it derives (idempotent, like onRecord). */
   onRecord(state: SS, record: ActivityRecord, params: ParamValues<PS>): ActivityRecord[]
 }
@@ -129,6 +134,8 @@ export interface CompiledEntityRule {
   /** The kind of entity the rule's first hop keeps state for, and for how many days; null without one. */
   readonly source: { readonly kind: EntityKind; readonly retentionDays: number } | null
   createSource(): EntitySourceInstance
+  /** Whether the rule's first hop wants a record of its source kind (false without a source). */
+  sourceAccepts(record: ActivityRecord): boolean
   /** This rule's parameters for an acquirer (opaque: only `rebind` of the same rule reads them). */
   paramsOf(acquirerId: string): unknown
   /**
@@ -159,6 +166,7 @@ export function compileEntityRule<PS extends ParamSpecs, S, SS>(
       }
     },
     source: source === undefined ? null : { kind: source.kind, retentionDays: source.retentionDays },
+    sourceAccepts: (record) => source?.accepts(record, current(record.acquirerId)) ?? false,
     createSource() {
       if (source === undefined) throw new Error(`entity rule ${id} has no source`)
       const state = source.createState()
@@ -387,9 +395,15 @@ export class EntityEngine {
     const rules = this.#rulesOf.get(r.kind) ?? NO_RULES
     const sources = this.#sourcesOf.get(r.kind) ?? NO_RULES
     const retention = this.#retentionOf.get(r.kind)
-    if ((rules.length === 0 && sources.length === 0) || retention === undefined) return []
+    if (retention === undefined) return []
     const out: HitUpdate[] = []
     if (r.at > this.#clock) this.#clock = r.at
+    // A kind kept only for first hops (cards, for card_ring) needs an entity only for records they
+    // want; the record still moves the clock the sweeps run on.
+    if (rules.length === 0 && !sources.some((rule) => rule.sourceAccepts(r))) {
+      if (this.#clock >= this.#lastSweep + this.#sweepEveryMs) this.#sweep(out)
+      return out
+    }
     const key = entityKeyOf(r)
     const e = this.#entry(key, r, rules, sources)
     if (r.at <= e.watermark - retention) {
@@ -449,8 +463,9 @@ export class EntityEngine {
 
   /** Applies a record; false when it changes nothing (a duplicate or an older contact). */
   #apply(e: EntityEntry, r: ActivityRecord): boolean {
-    // A link's evidence is its card, kept by the rule itself (idempotently): every link goes through.
-    if (r.kind === 'link') return true
+    // A link's evidence is its card, kept by the rule itself (idempotently): every link goes through;
+    // so do the records of a kind kept only for first hops, which keep their own state (idempotently).
+    if (r.kind === 'link' || (this.#rulesOf.get(r.kind)?.length ?? 0) === 0) return true
     if (r.kind === 'terminal') {
       let list = e.bindings.get(r.merchantId)
       if (list === undefined) {

@@ -84,7 +84,7 @@ function row<PS extends ParamSpecs, S>(c: {
 const CASES = [
   row({
     rule: creditDebitMix,
-    shape: 'a car dealer, 88% credit',
+    shape: 'a car dealer, 93% credit',
     events: [
       ...sales(
         '2026-03-09',
@@ -94,7 +94,7 @@ const CASES = [
       ),
       ...sales(
         '2026-03-10',
-        30,
+        45,
         (i) => 12_000 + i * 700,
         () => ({ card_type: 'CREDIT' }),
       ),
