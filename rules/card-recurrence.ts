@@ -14,7 +14,7 @@ import { DayTable, type SampleRing } from './engine/window.ts'
  *
  * Calibration: none yet. No population distribution of recurring volume is kept (it needs months of
  * card history per merchant that the daily aggregates do not hold), so the share is compared with an
- * absolute threshold and the finding says so (basis `none`): scoring counts it only beside calibrated,
+ * absolute threshold and the finding says so (basis `absolute`): scoring counts it only beside calibrated,
  * independent evidence, never alone and never as the second half of a pair of uncalibrated hits. A
  * wholesaler whose business customers come back every month thus cannot be flagged by it.
  */
@@ -236,7 +236,7 @@ export const cardRecurrence = defineRule({
       windowStart: ctx.dayStart(start),
       windowEnd: ctx.dayStart(ctx.watermarkDay + 1),
       sampleTxnIds: state.samples.toArray(),
-      basis: 'none',
+      basis: 'absolute',
       detail: `${state.recurringCards} cards that came back with at least ${p.minMonthlyAmount} a month in consecutive months (or within ${p.maxCycleDays} days) carried ${(share * 100).toFixed(1)}% of the approved sales amount of ${sales} sales since ${new Date(start * DAY_MS).toISOString().slice(0, 10)}.`,
     }
   },

@@ -69,7 +69,7 @@ export const structuring = defineRule({
       description: 'Count floor: considered swipes in the window before the swipe share counts.',
     }),
     minBandDays: int({
-      default: 3,
+      default: 5,
       min: 1,
       description: 'Days with volume in the band needed for the day leg to fire.',
     }),

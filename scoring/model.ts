@@ -143,10 +143,11 @@ export function decayedPoints(points: number, halfLifeMs: number, ageMs: number)
  * Scores one category of a merchant at event time `now` from its live hits.
  *
  * A strong rule counts alone. A weak rule counts when hits of at least `weakMinFamilies` families are
- * live. A provisional hit (a weak rule compared with no peers: its cohort is too thin, or no baseline
- * exists yet) counts only when a strong or calibrated weak hit of another family is live: two
- * uncalibrated hits never make a pair, since a car dealer without a cohort of car dealers is
- * "above the population" on credit share, ticket and round amounts at once, by being a car dealer.
+ * live. A provisional hit (a weak rule compared with the population only, its cohort being too thin, or
+ * with an absolute threshold by design) counts only when a strong or calibrated weak hit of another
+ * family is live: two uncalibrated hits never make a pair, since a car dealer without a cohort of car
+ * dealers is "above the population" on credit share, ticket and round amounts at once, by being a car
+ * dealer. A weak hit on floors alone (basis none: no baseline yet) is shown and never counted.
  */
 export function scoreCategory(
   model: ScoringModel,
@@ -163,12 +164,14 @@ export function scoreCategory(
     const halfLife = model.halfLifeMs.get(rule.family) ?? Number.POSITIVE_INFINITY
     const decayed = decayedPoints(rule.points, halfLife, now - hit.detectedAt)
     if (decayed < model.minLivePoints) continue
-    const provisional = !rule.strong && (hit.basis === 'population' || hit.basis === 'none')
+    const provisional =
+      !rule.strong && (hit.basis === 'population' || hit.basis === 'absolute' || hit.basis === 'none')
     if (!provisional) anchors.add(rule.family)
     raw.push({ hit, family: rule.family, strong: rule.strong, points: rule.points, decayed, provisional })
   }
+  // A weak hit on floors alone (no baseline yet) is shown, never counted.
   const eligible = (c: Omit<Contribution, 'counted'>) =>
-    !c.provisional || [...anchors].some((f) => f !== c.family)
+    !c.provisional || (c.hit.basis !== 'none' && [...anchors].some((f) => f !== c.family))
   const liveFamilies = new Set<string>()
   for (const c of raw) if (eligible(c)) liveFamilies.add(c.family)
   const combined = liveFamilies.size >= model.weakMinFamilies

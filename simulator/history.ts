@@ -190,7 +190,10 @@ export class HistorySimulator {
     // Roles first, then shuffled over merchant numbers: ids say nothing about labels.
     const roles: Role[] = []
     let group = 0
+    // At least one group of every scenario a population has at all, so every one is measured; none of
+    // a kind whose share is zero (an ordinary-only population).
     const addScenario = (s: ScenarioSpec, count: number) => {
+      if (count <= 0) return
       const members = Math.max(s.groupSize, Math.round(count / s.groupSize) * s.groupSize)
       for (let i = 0; i < members; i += s.groupSize) {
         for (let k = 0; k < s.groupSize; k++) roles.push({ kind: 'scenario', spec: s, group, member: k })

@@ -1,25 +1,30 @@
 /**
  * How a relative rule decides "far above normal": its measure against the distribution of the same
- * measure over the population the service sees (the acquirer's merchants) and over the merchant's
- * cohort (registered MCC × region, or MCC-wide where the region is thin), refreshed from ClickHouse
- * (rules/baselines.ts). A rule fires beyond a configurable quantile of each distribution, widened by a
- * margin, *and* above an absolute floor:
+ * measure over the merchant's cohort (registered MCC × region, or MCC-wide where the region is thin)
+ * where that cohort is large enough, else over the population the service sees (the acquirer's
+ * merchants), refreshed from ClickHouse (rules/baselines.ts). A rule fires beyond a configurable
+ * quantile of the distribution, widened by a margin, *and* above an absolute floor:
  *
- *   bound(d) = Q(q) + margin · (Q(q) − Q(0.5))        (shares, on a linear scale)
- *   bound(d) = Q(q) · (Q(q) / Q(0.5)) ^ margin        (amounts, on a log scale)
- *   threshold = max(floor, bound(population), bound(cohort))
+ *   fence(d) = Q(q) + margin · (Q(q) − Q(0.5))        (shares, on a linear scale)
+ *   fence(d) = Q(q) · (Q(q) / Q(0.5)) ^ margin        (amounts, on a log scale)
+ *   threshold = max(floor, fence(cohort))       when the cohort is large enough
+ *             = max(floor, fence(population))   otherwise
+ *
+ * The cohort replaces the population rather than adding to it: an acquirer's tickets run from a market
+ * stall's 28 to a car dealer's 48,000, so the population's fence on ticket size or daily volume would
+ * hide a grocery ten times the size of groceries.
  *
  * The quantile is taken below the top of the distribution (0.75 by default) and widened by the spread
  * of its upper half, rather than read at 0.99: cash-out merchants sit in the same cohorts (8% of a
  * portfolio is enough to own a cohort's 95th percentile), and a fence built from the middle of the
  * distribution cannot be moved by the outliers it is meant to catch.
  *
- * The finding says what it was compared with (its basis): `peers` when an adequate cohort was part of
- * the threshold, `population` when only the acquirer-wide distribution was (the cohort is too thin,
- * which is where look-alikes live), `none` while no baseline exists (a new deployment): the floor alone.
- * Scoring counts a hit without a peer basis only beside independent, calibrated evidence
- * (scoring/model.ts), so no rule reaches HIGH on absolute fall-backs or on a portfolio-wide comparison
- * that a car dealer fails by being a car dealer.
+ * The finding says what it was compared with (its basis): `peers` when an adequate cohort set the
+ * threshold, `population` when the acquirer-wide distribution did (the cohort is too thin, which is
+ * where look-alikes live), `none` while no baseline exists (a new deployment): the floor alone. Scoring
+ * (scoring/model.ts) counts a `population` hit only beside independent, calibrated evidence, and a
+ * `none` hit never: no rule reaches HIGH on absolute fall-backs, nor on a portfolio-wide comparison that
+ * a car dealer fails by being a car dealer.
  */
 import { num, type ParamSpec } from './params.ts'
 import type { Basis, Distribution } from './types.ts'
@@ -76,9 +81,9 @@ export interface Bound {
 }
 
 /**
- * The threshold of a relative measure: beyond the tail of the population's and of the cohort's
- * distribution (each when given: the engine hands a rule only distributions resting on enough merchants
- * and days) and above the floor.
+ * The threshold of a relative measure: beyond the fence of the cohort's distribution when given, else
+ * of the population's (the engine hands a rule only distributions resting on enough merchants and
+ * days), and above the floor.
  */
 export function calibratedBound(
   floor: number,
@@ -87,9 +92,9 @@ export function calibratedBound(
   population: Distribution | undefined,
 ): Bound {
   const p = peers === undefined ? null : tailBound(peers, tail)
-  const a = population === undefined ? null : tailBound(population, tail)
+  const a = p !== null || population === undefined ? null : tailBound(population, tail)
   return {
-    threshold: Math.max(floor, p ?? Number.NEGATIVE_INFINITY, a ?? Number.NEGATIVE_INFINITY),
+    threshold: Math.max(floor, p ?? a ?? Number.NEGATIVE_INFINITY),
     basis: p !== null ? 'peers' : a !== null ? 'population' : 'none',
     peers: p,
     population: a,

@@ -72,13 +72,13 @@ export interface References {
 }
 
 /**
- * What a relative finding was compared with: `peers` (an adequate cohort, and the population; or the
- * merchant's own long history),
- * `population` (the acquirer's merchants only: the cohort is too thin), `none` (no baseline yet: the
- * absolute floor alone). Findings of rules that compare with nothing (the playbook's own traces,
- * compliance breaches) carry no basis.
+ * What a relative finding was compared with: `peers` (an adequate cohort), `population` (the acquirer's
+ * merchants: the cohort is too thin), `absolute` (a fixed threshold by design: no population measure of
+ * it is kept), `none` (no baseline yet: the absolute floor alone, in a new deployment's first days).
+ * Findings of rules that compare with nothing (the playbook's own traces, compliance breaches) carry
+ * no basis.
  */
-export type Basis = 'peers' | 'population' | 'none'
+export type Basis = 'peers' | 'population' | 'absolute' | 'none'
 
 /** The merchant's own history, refreshed periodically from ClickHouse aggregates. */
 export interface MerchantBaseline {

@@ -244,7 +244,7 @@ describe('calibrated rules against the population they see', () => {
       ),
     )
     const { last } = runRule(cardRecurrence, events, { peers: measures(), population: measures({}, 400) })
-    expect(last?.basis).toBe('none')
+    expect(last?.basis).toBe('absolute')
     const level = scoreCategory(
       model,
       [scored('card_recurrence', last ?? FINDING)],
@@ -286,8 +286,10 @@ describe('the fence', () => {
     expect(calibratedBound(0.9, tail, shares, shares)).toMatchObject({ threshold: 0.9, basis: 'peers' })
     expect(calibratedBound(0.1, tail, undefined, shares)).toMatchObject({ basis: 'population' })
     expect(calibratedBound(0.1, tail, undefined, undefined)).toMatchObject({ threshold: 0.1, basis: 'none' })
-    // The strictest of the two distributions sets the bar.
+    // A cohort, where there is one, replaces the population: a grocery is not compared with car dealers.
     const high = dist(range(0.6, 0.9, 101))
-    expect(calibratedBound(0, tail, shares, high).threshold).toBeCloseTo(0.82 + 2 * 0.07, 1)
+    expect(calibratedBound(0, tail, shares, high)).toMatchObject({ basis: 'peers', population: null })
+    expect(calibratedBound(0, tail, shares, high).threshold).toBeCloseTo(0.7, 1)
+    expect(calibratedBound(0, tail, undefined, high).threshold).toBeCloseTo(0.82 + 2 * 0.07, 1)
   })
 })

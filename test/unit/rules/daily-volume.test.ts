@@ -26,7 +26,7 @@ describe('daily_volume', () => {
   it.each([
     {
       bar: 'its own 90-day baseline',
-      opts: { baseline: { dailyVolumeMedian: 20_000 * Y, activeDays: 60 }, population: null },
+      opts: { baseline: { dailyVolumeMedian: 20_000 * Y, activeDays: 60 }, peers: large },
       n: 5,
       volume: 5 * 30_000,
       threshold: 6 * 20_000 * Y,
@@ -94,7 +94,7 @@ describe('daily_volume', () => {
     expect(runRule(dailyVolume, events, { peers: bigPeers }).hits).toEqual([])
     const s = runRule(structuring, events).last
     expect(s?.observed).toBe(5)
-    expect(s?.threshold).toBe(3)
+    expect(s?.threshold).toBe(5)
   })
 
   it('counts per local calendar day (UTC+8), not per UTC day', () => {

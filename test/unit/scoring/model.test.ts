@@ -422,13 +422,26 @@ describe('calibration basis', () => {
     },
     {
       name: 'but not beside calibrated evidence of its own family',
-      hits: [hit('credit_debit_mix', T0, { basis: 'peers' }), hit('card_recurrence', T0, { basis: 'none' })],
+      hits: [
+        hit('credit_debit_mix', T0, { basis: 'peers' }),
+        hit('card_recurrence', T0, { basis: 'absolute' }),
+      ],
       score: 0,
     },
     {
       name: 'an uncalibrated hit counts beside a strong rule of another family',
-      hits: [hit('structuring', T0), hit('credit_debit_mix', T0, { basis: 'none' })],
+      hits: [hit('structuring', T0), hit('credit_debit_mix', T0, { basis: 'population' })],
       score: 95,
+    },
+    {
+      name: 'a hit on floors alone (no baseline yet) never counts, not even beside a strong rule',
+      hits: [hit('structuring', T0), hit('credit_debit_mix', T0, { basis: 'none' })],
+      score: 60,
+    },
+    {
+      name: 'a hit on an absolute threshold by design counts beside calibrated evidence',
+      hits: [hit('high_ticket', T0, { basis: 'peers' }), hit('card_recurrence', T0, { basis: 'absolute' })],
+      score: 60,
     },
     {
       name: 'a weak rule that compares with nothing (a playbook trace) counts as calibrated',
@@ -440,7 +453,9 @@ describe('calibration basis', () => {
     expect(r.score).toBe(score)
     const provisional = r.contributions.filter((c) => c.provisional).map((c) => c.hit.ruleId)
     expect(provisional).toEqual(
-      hits.filter((h) => h.basis === 'population' || h.basis === 'none').map((h) => h.ruleId),
+      hits
+        .filter((h) => h.basis === 'population' || h.basis === 'absolute' || h.basis === 'none')
+        .map((h) => h.ruleId),
     )
   })
 })
