@@ -65,8 +65,14 @@ export function decodeHit(value: Buffer | null): DecodedHit {
   if (!Array.isArray(samples) || !samples.every((s) => typeof s === 'string'))
     return { ok: false, problem: 'sampleTxnIds is not a list of strings' }
   const basis = o.basis
-  if (basis !== undefined && basis !== 'peers' && basis !== 'population' && basis !== 'none')
-    return { ok: false, problem: 'basis is not peers, population or none' }
+  if (
+    basis !== undefined &&
+    basis !== 'peers' &&
+    basis !== 'population' &&
+    basis !== 'absolute' &&
+    basis !== 'none'
+  )
+    return { ok: false, problem: 'basis is not peers, population, absolute or none' }
   const str = (k: (typeof STRINGS)[number]) => String(o[k])
   const n = (k: (typeof NUMBERS)[number]) => Number(o[k])
   return {
