@@ -36,7 +36,7 @@ const playbook = [
 ]
 
 // An acquirer of ordinary shops: credit shares from 0.25 to 0.55, so a fence of 0.7 (Q75 0.475 plus
-// twice its distance from the median of 0.4).
+// three times its distance from the median of 0.4).
 const shops = measures({ creditShare: dist(range(0.25, 0.55)) }, 400)
 // Credit-heavy merchants everywhere (a fence of 0.975): the share leg stays out of the way of the mix leg.
 const heavy = measures({ creditShare: dist(range(0.6, 0.9)) }, 400)
@@ -54,7 +54,62 @@ describe('credit_debit_mix', () => {
     expect(last?.observed).toBeCloseTo(share, 6)
     expect(last?.threshold).toBeCloseTo(0.7, 1)
     expect(last?.basis).toBe('peers')
-    expect(last?.detail).toMatch(/its 50 peers' fence \d+\.\d% and the floor 60\.0%/)
+    expect(last?.detail).toContain('60 approved sales')
+    expect(last?.windowStart).toBe(local('2026-02-09', '00:00'))
+    expect(last?.windowEnd).toBe(local('2026-03-11', '00:00'))
+    expect(last?.sampleTxnIds.length).toBe(5)
+  })
+
+  it('stays silent at a credit share of 0.75 with ordinary, varied debit tickets', () => {
+    const events = [
+      ...sales('2026-03-09', 20, 'DEBIT', (i) => 200 + i * 40),
+      ...sales('2026-03-10', 40, 'CREDIT', () => 1_000),
+    ]
+    expect(runRule(creditDebitMix, events, quiet).last).toBeNull()
+  })
+
+  it('catches the evasive 4:1 mix below the share fence: small uniform debit beside large credit', () => {
+    const { last } = runRule(creditDebitMix, playbook, quiet)
+    expect(last?.observed).toBeCloseTo(240_000 / (240_000 + 80_000), 3)
+    expect(last?.threshold).toBe(0.6)
+    expect(last?.detail).toMatch(/40\.\d× the mean debit ticket 500/)
+    expect(last?.detail).toContain('over 160 debit sales')
+    expect(last?.sampleTxnIds.length).toBe(5)
+  })
+
+  it.each([
+    { name: 'the mix check is off', params: { mixEnabled: false } },
+    { name: 'debit tickets must be more uniform', params: { mixMaxDebitCv: 0.01 } },
+    { name: 'credit tickets must be 50× debit', params: { mixMinTicketRatio: 50 } },
+    { name: 'the debit floor is above 160', params: { mixMinDebit: 161 } },
+  ])('stays silent on the evasive mix when $name', ({ params }) => {
+    expect(runRule(creditDebitMix, playbook, { params, ...quiet }).last).toBeNull()
+  })
+
+  it('stays silent for a car dealer whose credit share is high like its peers (look-alike)', () => {
+    const dealer = [
+      // Down payments on debit: large and varied, not a uniform filler.
+      ...sales('2026-03-09', 10, 'DEBIT', (i) => 5_000 + i * 6_000),
+      ...sales('2026-03-10', 45, 'CREDIT', (i) => 30_000 + i * 1_500),
+    ]
+    const dealers = measures({ creditShare: dist(range(0.8, 0.97)) })
+    expect(runRule(creditDebitMix, dealer, { peers: dealers, population: shops }).last).toBeNull()
+    // The peers are what silence it: with no cohort, the acquirer's shops make it stand out.
+    const alone = runRule(creditDebitMix, dealer, { population: shops }).last
+    expect(alone?.observed).toBeCloseTo(2_835_000 / 3_155_000, 6)
+    expect(alone?.basis).toBe('population')
+    expect(alone?.detail).toContain('peer cohort too thin')
+  })
+
+  it('fires above a cohort whose share is far lower, naming its fence', () => {
+    const grocers = measures({ creditShare: dist(range(0.2, 0.5)) })
+    const { last } = runRule(creditDebitMix, mix('2026-03-10', 51, 9, 1_000, 1_000), {
+      peers: grocers,
+      population: shops,
+    })
+    expect(last?.observed).toBeCloseTo(0.85, 6)
+    // The cohort sets the fence; the acquirer's population is not consulted beside it.
+    expect(last?.detail).toMatch(/its 50 peers' fence \d+\.\d% and the floor 60\.0%\.$/)
   })
 
   it.each([
