@@ -72,6 +72,8 @@ export interface ReplayOptions {
    * or own baselines (every rule on its absolute thresholds), which is faster but not what production sees.
    */
   reference: { store: Store; baselines: Baselines } | null
+  /** Merchants whose every hit update and score change is told to `onTrace` (why was it flagged, or not). */
+  trace?: { merchants: ReadonlySet<string>; onTrace: (line: string) => void }
   /** Called after each replayed day with sales, with its local day number (days since 1970) and the events so far. */
   progress?: (localDay: number, events: number) => void
 }
@@ -226,15 +228,15 @@ export async function replay(
       txnBuffer.push(e.value)
       const batch: StoredBatch = { kind: 'transactions', items: [e.value] }
       for (const s of stacks) {
-        score(s, s.engine.onTransaction(e.value), opts.measureFrom, opts.dayOffsetMs)
-        for (const r of activitiesOf(batch)) entity(s, r, opts.measureFrom, opts.dayOffsetMs)
+        score(s, s.engine.onTransaction(e.value), opts.measureFrom, opts.dayOffsetMs, opts.trace)
+        for (const r of activitiesOf(batch)) entity(s, r, opts.measureFrom, opts.dayOffsetMs, opts.trace)
       }
     } else {
       eventBuffer.push(e.value)
       const batch: StoredBatch = { kind: 'merchantEvents', items: [e.value] }
       for (const s of stacks) {
-        score(s, s.engine.onMerchantEvent(e.value), opts.measureFrom, opts.dayOffsetMs)
-        for (const r of activitiesOf(batch)) entity(s, r, opts.measureFrom, opts.dayOffsetMs)
+        score(s, s.engine.onMerchantEvent(e.value), opts.measureFrom, opts.dayOffsetMs, opts.trace)
+        for (const r of activitiesOf(batch)) entity(s, r, opts.measureFrom, opts.dayOffsetMs, opts.trace)
       }
     }
   }
@@ -291,17 +293,29 @@ async function load(
  * Applies an activity record to the entity engine and the records it derives (card_ring's links),
  * which the service publishes to the entity-activity topic and reads back; here they go straight in.
  */
-function entity(s: Stack, r: ActivityRecord, measureFrom: number, dayOffsetMs: number): void {
-  score(s, s.entities.onRecord(r), measureFrom, dayOffsetMs)
+function entity(
+  s: Stack,
+  r: ActivityRecord,
+  measureFrom: number,
+  dayOffsetMs: number,
+  trace?: ReplayOptions['trace'],
+): void {
+  score(s, s.entities.onRecord(r), measureFrom, dayOffsetMs, trace)
   for (let derived = s.entities.takeDerived(); derived.length > 0; derived = s.entities.takeDerived())
-    for (const d of derived) score(s, s.entities.onRecord(d), measureFrom, dayOffsetMs)
+    for (const d of derived) score(s, s.entities.onRecord(d), measureFrom, dayOffsetMs, trace)
 }
 
 /**
  * Scores hit updates as the scoring stage does (decay passes as the event-time clock crosses a tick,
  * then the hit), and records what each merchant went through.
  */
-function score(s: Stack, hits: readonly HitUpdate[], measureFrom: number, dayOffsetMs: number): void {
+function score(
+  s: Stack,
+  hits: readonly HitUpdate[],
+  measureFrom: number,
+  dayOffsetMs: number,
+  trace?: ReplayOptions['trace'],
+): void {
   for (const h of hits) {
     const tick = advanceClock(s.clock, h.detectedAt, s.model.decayTickMs)
     if (tick !== null)
@@ -316,6 +330,14 @@ function score(s: Stack, hits: readonly HitUpdate[], measureFrom: number, dayOff
       s.states.set(key, state)
     }
     const outcome = applyHit(s.model, state, hitRecordOf(h))
+    if (trace?.merchants.has(h.merchantId) === true) {
+      const f = h.finding
+      trace.onTrace(
+        `${s.name} ${new Date(h.detectedAt).toISOString()} ${h.merchantId} ${h.ruleId}(${f.basis ?? '-'}) ` +
+          `${f.observed.toPrecision(4)} > ${f.threshold.toPrecision(4)}` +
+          outcome.scores.map((c) => ` => ${c.result.category} ${c.result.score} ${c.result.level}`).join(''),
+      )
+    }
     if (measured) {
       const rules = resultOf(s, h.acquirerId, h.merchantId).rules
       if (!rules.includes(h.ruleId)) rules.push(h.ruleId)

@@ -29,6 +29,8 @@ export interface BacktestOptions {
   minCohort: number
   allowedLatenessMs: number
   progress?: (day: number, events: number) => void
+  /** Merchants whose hits and scores are told as they happen (scripts/backtest.ts --trace). */
+  trace?: { merchants: ReadonlySet<string>; onTrace: (line: string) => void }
 }
 
 export interface BacktestResult {
@@ -67,6 +69,7 @@ export async function runBacktest(opts: BacktestOptions): Promise<BacktestResult
       measureFrom: opts.labels.start,
       reference,
       ...(opts.progress === undefined ? {} : { progress: opts.progress }),
+      ...(opts.trace === undefined ? {} : { trace: opts.trace }),
     })
     const ruleIds = [...RULES.map((r) => r.meta.id), ...ENTITY_RULES.map((r) => r.id)]
     return {

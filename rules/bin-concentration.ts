@@ -147,7 +147,9 @@ export const binConcentration = defineRule({
   category: 'fraud',
   family: 'cards',
   description:
-    "Share of approved volume from one issuer credit BIN, across many cards, beyond its peers' and the acquirer's distribution and a floor (30 days).",
+    "Share of approved volume from one issuer credit BIN, across many cards, beyond the distribution of its peers (or of the acquirer's merchants) and a floor (30 days).",
+  calibration:
+    "The largest BIN's share must exceed the fence of its peer cohort's distribution of largest-BIN shares (the 0.75 quantile plus three times its distance from the median; the acquirer's population where the cohort is thin, then provisional) and 50%, on 10 or more cards, mostly credit.",
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
   clock: 'day',

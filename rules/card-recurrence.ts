@@ -127,6 +127,8 @@ export const cardRecurrence = defineRule({
   family: 'cards',
   description:
     "Share of the merchant's approved sales amount over about 120 days (four calendar months) from cards that return with a large amount in consecutive months or on a roughly monthly cycle.",
+  calibration:
+    'An absolute threshold by design (basis absolute): no population measure of recurring volume is kept, so its hits count only beside calibrated evidence of another family.',
   whitelistable: true,
   retentionDays: 123,
   clock: 'day',

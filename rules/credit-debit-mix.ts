@@ -85,7 +85,9 @@ export const creditDebitMix = defineRule({
   category: 'fraud',
   family: 'cards',
   description:
-    "Credit share of approved sales amount over 30 days, beyond its peers' and the acquirer's distribution and a floor; or a moderate credit share with small, uniform debit tickets beside large credit tickets (a 4:1 mix made to hide cash-out).",
+    "Credit share of approved sales amount over 30 days, beyond the distribution of its peers (or of the acquirer's merchants) and a floor; or a moderate credit share with small, uniform debit tickets beside large credit tickets (a 4:1 mix made to hide cash-out).",
+  calibration:
+    "Share leg: the credit share must exceed the fence of its peer cohort's distribution of credit shares (the 0.75 quantile plus three times its distance from the median; the acquirer's population where the cohort is thin, then provisional) and a floor of 0.6, over 50 sales. Mix leg: compares with nothing: small, uniform debit tickets beside credit tickets five times larger are the playbook's trace, not a trade's.",
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
   clock: 'day',

@@ -31,7 +31,9 @@ export const dailyVolume = defineRule({
   family: 'volume',
   description:
     "Approved volume of a local calendar day above a multiple of the merchant's 90-day median day, or " +
-    "beyond its peers' and the acquirer's distribution of volume per active day; both above a floor.",
+    "beyond the distribution of its peers (or of the acquirer's merchants) of volume per active day; both above a floor.",
+  calibration:
+    "A day must exceed the fence of its peer cohort's distribution of volume per active day (log scale: the 0.75 quantile times its ratio to the median, cubed; the acquirer's population where the cohort is thin, then provisional), or six times the merchant's own 90-day median day (20 active days); and 10,000 either way. Silent without a baseline: volume says nothing by itself.",
   whitelistable: true,
   retentionDays: RING_DAYS,
   clock: 'day',

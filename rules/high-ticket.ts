@@ -25,7 +25,9 @@ export const highTicket = defineRule({
   category: 'fraud',
   family: 'amount',
   description:
-    "30-day average approved ticket beyond its peers' and the acquirer's distribution of average tickets (log scale) and a floor.",
+    "30-day average approved ticket beyond the distribution of its peers (or of the acquirer's merchants) of average tickets (log scale) and a floor.",
+  calibration:
+    "The 30-day average ticket must exceed the fence of its peer cohort's distribution of average tickets (log scale: the 0.75 quantile times its ratio to the median, cubed; the acquirer's population where the cohort is thin, then provisional) and 500, over 20 sales.",
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
   clock: 'day',

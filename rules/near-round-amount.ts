@@ -38,6 +38,8 @@ export const nearRoundAmount = defineRule({
   description:
     'Over 30 days: share of approved sales ≥ 5,000 that lie within ±2% of a round thousand without ' +
     'being exact (9,950, 10,150), when that share is also well above what evenly spread amounts give.',
+  calibration:
+    "Compares with chance, for the merchant's own amounts: the near-round share must exceed 0.4 and 1.5 times what evenly spread amounts give, and the count must stand 4 standard deviations above chance, over 20 or more sales of 5,000 or more.",
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
   clock: 'day',

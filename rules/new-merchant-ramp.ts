@@ -49,7 +49,9 @@ export const newMerchantRamp = defineRule({
   category: 'fraud',
   family: 'volume',
   description:
-    "A merchant in its first months whose volume per active day is beyond the top of its peers' and the acquirer's distribution (30 days).",
+    "A merchant in its first months whose volume per active day is beyond the top of the distribution of its peers (or of the acquirer's merchants) (30 days).",
+  calibration:
+    "Volume per active day in the first 90 days must exceed the fence of its peer cohort's distribution (log scale: the 0.9 quantile times its ratio to the median; the acquirer's population where the cohort is thin, then provisional) and 20,000, over 5 active days and 20 sales.",
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
   params: {

@@ -56,7 +56,9 @@ export const nightShare = defineRule({
   category: 'fraud',
   family: 'velocity',
   description:
-    "Share of approved volume between 00:00 and 05:00 local time, beyond its peers' and the acquirer's distribution and a floor (30 days).",
+    "Share of approved volume between 00:00 and 05:00 local time, beyond the distribution of its peers (or of the acquirer's merchants) and a floor (30 days).",
+  calibration:
+    "The night share must exceed the fence of its peer cohort's distribution (the 0.75 quantile plus three times its distance from the median; the acquirer's population where the cohort is thin, then provisional), capped at 90%, and a floor of 15%, over 30 sales with 10 at night.",
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
   clock: 'day',

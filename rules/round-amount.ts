@@ -33,7 +33,9 @@ export const roundAmount = defineRule({
   family: 'amount',
   description:
     'Over 30 days: share of large approved sales that are exact round thousands, and share of ' +
-    "whole-unit sales (no cents); each beyond its peers' and the acquirer's distribution and a floor.",
+    "whole-unit sales (no cents); each beyond the distribution of its peers (or of the acquirer's merchants) and a floor.",
+  calibration:
+    "Each share must exceed the fence of its peer cohort's distribution of the same share (the 0.75 quantile plus three times its distance from the median; the acquirer's population where the cohort is thin, then provisional) and a floor: 30% round thousands among 10 or more large sales, 50% whole units among 30 or more sales.",
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
   clock: 'day',

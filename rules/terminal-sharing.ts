@@ -76,6 +76,8 @@ export const terminalSharing = defineRule({
   family: 'lifecycle',
   description:
     'Sales on a terminal not bound to the merchant, never or no longer (30 days; terminals bound to several merchants are not covered yet).',
+  calibration:
+    'Compares with the terminal bindings: sales on a terminal not bound to the merchant. Opens a case by itself.',
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
   clock: 'day',

@@ -46,7 +46,8 @@ const usage = `usage: npm run backtest -- (--population ${Object.keys(POPULATION
   --config       the rules file to measure (default: every default)
   --compare      a second rules file, measured on the same pass
   --top-k        k of the per-rule precision at k        --json     write every figure here
-  --no-store     no chDB store: no peers or baselines (absolute thresholds only)`
+  --no-store     no chDB store: no peers or baselines (absolute thresholds only)
+  --trace M      print every hit and score change of merchant M as it happens (repeatable)`
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n${usage}\n`)
@@ -73,6 +74,7 @@ function parse() {
       'top-k': { type: 'string', default: '50' },
       json: { type: 'string' },
       'no-store': { type: 'boolean', default: false },
+      trace: { type: 'string', multiple: true },
     },
   })
 }
@@ -206,6 +208,14 @@ for (const source of sources) {
       withStore: !values['no-store'],
       minCohort: service.rules.minCohort,
       allowedLatenessMs: service.rules.allowedLatenessMs,
+      ...(values.trace === undefined
+        ? {}
+        : {
+            trace: {
+              merchants: new Set(values.trace),
+              onTrace: (line: string) => process.stderr.write(`  trace ${line}\n`),
+            },
+          }),
       progress: (localDay, events) => {
         const s = (Date.now() - began) / 1000
         const day = `${new Date(localDay * 86_400_000).toISOString().slice(0, 10)}${localDay * 86_400_000 < labels.start ? ' (history)' : ''}`

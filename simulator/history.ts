@@ -288,7 +288,12 @@ export class HistorySimulator {
     const traced = s.tactics.some((t) => t === 'card_pairs' || t === 'structuring' || t === 'ring')
     if (s.label === 'fraud' && traced && this.#rand() < this.opts.cashOutAsLookalike)
       return this.#pick(LOOKALIKES.filter((c) => ['5944', '5712', '5722'].includes(c.mcc)))
-    if (s.label === 'fraud') return this.#pick(ORDINARY.filter((c) => c.ticket < 1000))
+    // In proportion to the honest shops of each category, as a fraudster picks a common front: drawn
+    // evenly, a rare category (fuel stations) ended up a third cash-out.
+    if (s.label === 'fraud') {
+      const fronts = ORDINARY.filter((c) => c.ticket < 1000)
+      return this.#weighted(fronts, fronts.reduce((sum, c) => sum + c.weight, 0))
+    }
     return this.#weighted(
       ORDINARY,
       ORDINARY.reduce((sum, c) => sum + c.weight, 0),

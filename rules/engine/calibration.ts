@@ -17,7 +17,9 @@
  * The quantile is taken below the top of the distribution (0.75 by default) and widened by the spread
  * of its upper half, rather than read at 0.99: cash-out merchants sit in the same cohorts (8% of a
  * portfolio is enough to own a cohort's 95th percentile), and a fence built from the middle of the
- * distribution cannot be moved by the outliers it is meant to catch.
+ * distribution cannot be moved by the outliers it is meant to catch, as long as they are fewer than a
+ * quarter of the cohort (the default quantile; lower it for an acquirer whose fraud clusters in one
+ * trade).
  *
  * The finding says what it was compared with (its basis): `peers` when an adequate cohort set the
  * threshold, `population` when the acquirer-wide distribution did (the cohort is too thin, which is

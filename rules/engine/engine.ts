@@ -27,6 +27,7 @@ export interface RuleMeta {
   readonly category: RuleCategory
   readonly family: string
   readonly description: string
+  readonly calibration: string
   readonly whitelistable: boolean
   readonly retentionDays: number
 }
@@ -72,7 +73,7 @@ export function compileRule<PS extends ParamSpecs, S>(
   rule: RuleDefinition<PS, S>,
   paramsFor: ParamsFor<PS>,
 ): CompiledRule {
-  const { id, version, category, family, description, whitelistable, retentionDays } = rule
+  const { id, version, category, family, description, calibration, whitelistable, retentionDays } = rule
   // The engine stores states and parameters untyped, side by side for all rules; these are the only
   // places they are made and opened, each with the types of this one rule. The casts are sound because
   // an engine passes a rule only the states it created and the parameters it resolved (see RuleEngine).
@@ -82,7 +83,16 @@ export function compileRule<PS extends ParamSpecs, S>(
   const onTransaction = rule.onTransaction
   const onMerchantEvent = rule.onMerchantEvent
   return {
-    meta: { id, version, category, family, description, whitelistable, retentionDays },
+    meta: {
+      id,
+      version,
+      category,
+      family,
+      description,
+      calibration: calibration ?? '',
+      whitelistable,
+      retentionDays,
+    },
     byDay: rule.clock === 'day',
     createState: (sales, samples) => rule.createState(sales, samples) as unknown as RuleState,
     paramsFor: (acquirerId, mcc) => paramsFor(acquirerId, mcc) as unknown as RuleParams,

@@ -141,6 +141,12 @@ export interface RuleDefinition<PS extends ParamSpecs, S> {
   /** Rule family for scoring (decay half-life): velocity patterns decay in days, lifecycle in months. */
   readonly family: 'velocity' | 'amount' | 'volume' | 'cards' | 'network' | 'location' | 'lifecycle'
   readonly description: string
+  /**
+   * What the rule compares its measure with, and why (the population and peer fences of
+   * rules/engine/calibration.ts, a fixed threshold the playbook or regulation sets, or chance): the
+   * rules reference prints it under the rule. Every registered rule has one (a test checks).
+   */
+  readonly calibration?: string
   /** Relocation, MCC mismatch and settlement churn are regulatory: no whitelist can silence them. */
   readonly whitelistable: boolean
   readonly params: PS

@@ -123,6 +123,8 @@ export const cardRing = defineEntityRule({
   kind: 'link',
   description:
     "Of a merchant's repeat large-ticket cards (large sales on two or more visits within 30 days), the share that are also repeat large-ticket cards of one other merchant of the acquirer: a ring farming the same cards across a few terminals.",
+  calibration:
+    "Compares with the merchant's own repeat large-ticket customers: one partner merchant sharing 8 or more of them, and more than half. No population model of card overlap is kept (the stream cannot hold one without a third hop), so the rule is weak: a market of wholesalers shares its business customers too.",
   whitelistable: true,
   retentionDays: MAX_WINDOW_DAYS,
   params: {

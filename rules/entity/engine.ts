@@ -63,6 +63,8 @@ export interface EntityRuleDefinition<PS extends ParamSpecs, S, SS = never> {
   readonly category: RuleCategory
   readonly family: 'velocity' | 'amount' | 'volume' | 'cards' | 'network' | 'location' | 'lifecycle'
   readonly description: string
+  /** As a per-merchant rule's: what the rule compares with, and why (printed in the reference). */
+  readonly calibration?: string
   readonly whitelistable: boolean
   readonly kind: EntityKind
   readonly params: PS
@@ -111,6 +113,7 @@ export interface EntityRuleMeta {
   readonly category: RuleCategory
   readonly family: string
   readonly description: string
+  readonly calibration: string
   readonly whitelistable: boolean
   readonly kind: EntityKind
   readonly retentionDays: number
@@ -150,11 +153,21 @@ export function compileEntityRule<PS extends ParamSpecs, S, SS>(
   rule: EntityRuleDefinition<PS, S, SS>,
   paramsFor: (acquirerId: string) => ParamValues<PS>,
 ): CompiledEntityRule {
-  const { id, version, category, family, description, whitelistable, kind, retentionDays } = rule
+  const { id, version, category, family, description, calibration, whitelistable, kind, retentionDays } = rule
   let current = paramsFor
   const source = rule.source
   return {
-    meta: { id, version, category, family, description, whitelistable, kind, retentionDays },
+    meta: {
+      id,
+      version,
+      category,
+      family,
+      description,
+      calibration: calibration ?? '',
+      whitelistable,
+      kind,
+      retentionDays,
+    },
     params: rule.params,
     createInstance() {
       const state = rule.createState()

@@ -293,3 +293,13 @@ describe('the fence', () => {
     expect(calibratedBound(0, tail, undefined, high).threshold).toBeCloseTo(0.82 + 2 * 0.07, 1)
   })
 })
+
+describe('the catalogue', () => {
+  it('explains the calibration of every registered rule (printed in rules/README.md)', () => {
+    const entity = buildRulesConfig({}, RULES, 'test', ENTITY_RULES).entityRules
+    const missing = [...RULES.map((r) => r.meta), ...entity.map((r) => r.meta)]
+      .filter((m) => m.calibration.length < 40)
+      .map((m) => m.id)
+    expect(missing).toEqual([])
+  })
+})
