@@ -113,7 +113,14 @@ export class TrafficSimulator {
       if (population() < LOOKALIKE_SHARE) category = pick(LOOKALIKES)
       else {
         let x = population() * ordinaryWeight
-        category = ORDINARY.find((c) => (x -= c.weight) <= 0) ?? pick(ORDINARY)
+        category = pick(ORDINARY)
+        for (const c of ORDINARY) {
+          x -= c.weight
+          if (x <= 0) {
+            category = c
+            break
+          }
+        }
       }
       const city = Math.floor(population() * CITIES.length)
       const where: City = CITIES[city] ?? { name: 'Shanghai', lat: 31.2304, lon: 121.4737 }

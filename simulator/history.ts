@@ -292,7 +292,10 @@ export class HistorySimulator {
     // evenly, a rare category (fuel stations) ended up a third cash-out.
     if (s.label === 'fraud') {
       const fronts = ORDINARY.filter((c) => c.ticket < 1000)
-      return this.#weighted(fronts, fronts.reduce((sum, c) => sum + c.weight, 0))
+      return this.#weighted(
+        fronts,
+        fronts.reduce((sum, c) => sum + c.weight, 0),
+      )
     }
     return this.#weighted(
       ORDINARY,

@@ -67,9 +67,9 @@ function farmed(merchants: readonly string[], cards: number, visits: number, pre
   const out: ActivityRecord[] = []
   for (let v = 0; v < visits; v++)
     for (let c = 0; c < cards; c++)
-      merchants.forEach((m, i) =>
-        out.push(sale(m, from + v * 3 * DAY + i * DAY + c * 60_000, `${prefix}-${c}`)),
-      )
+      merchants.forEach((m, i) => {
+        out.push(sale(m, from + v * 3 * DAY + i * DAY + c * 60_000, `${prefix}-${c}`))
+      })
   return out.sort((a, b) => a.at - b.at)
 }
 
