@@ -15,7 +15,13 @@ import { RULES } from '../rules/index.ts'
 import type { SimEvent } from '../simulator/history.ts'
 import { type LabelsFile, type MerchantLabel, TACTICS, type Tactic } from '../simulator/labels.ts'
 import { openStore } from '../store/client.ts'
-import { type Acceptance, computeAcceptance, computeMetrics, type Metrics } from './metrics.ts'
+import {
+  type Acceptance,
+  computeAcceptance,
+  computeMetrics,
+  type MerchantResult,
+  type Metrics,
+} from './metrics.ts'
 import { type QueueDay, type ReplayResult, replay } from './replay.ts'
 
 export interface BacktestOptions {
@@ -41,6 +47,8 @@ export interface BacktestResult {
     metrics: Metrics
     acceptance: Acceptance
     queue: QueueDay[]
+    /** What each merchant went through (merchants no rule hit are absent). */
+    merchants: MerchantResult[]
     alerts: number
     hitUpdates: number
   }[]
@@ -86,6 +94,7 @@ export async function runBacktest(opts: BacktestOptions): Promise<BacktestResult
         }),
         acceptance: computeAcceptance(opts.labels.merchants, run.merchants),
         queue: run.queue,
+        merchants: run.merchants,
       })),
       seconds: (performance.now() - started) / 1000,
     }

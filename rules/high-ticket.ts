@@ -7,11 +7,11 @@ import { defineRule } from './engine/types.ts'
  * 30-day average ticket stands out from peers of the same MCC. A jeweller is compared with jewellers, so
  * high tickets that are normal for the trade stay silent.
  *
- * Calibration: the average must exceed, on a log scale, the fence of its peers' and of the acquirer's
- * distribution of average tickets (the 0.75 quantile times its ratio to the median, cubed: about ten
- * times a grocery's typical ticket) and a floor of 500 major units (a merchant selling cheaper moves no
- * cash worth catching). Without any baseline the floor alone decides, and scoring counts such a hit only
- * beside calibrated evidence.
+ * Calibration: the average must exceed, on a log scale, the fence of its peers' distribution of
+ * average tickets (the acquirer's where the cohort is thin): the 0.75 quantile times its ratio to the
+ * median to the fourth power, about ten times a grocery's typical ticket; and a floor of 500 major
+ * units (a merchant selling cheaper moves no cash worth catching), over 30 sales. A small shop's few
+ * large tickets swing its average, so the fence stands well clear of the cohort.
  */
 const WINDOW_DAYS = 30
 
@@ -27,7 +27,7 @@ export const highTicket = defineRule({
   description:
     "30-day average approved ticket beyond the distribution of its peers (or of the acquirer's merchants) of average tickets (log scale) and a floor.",
   calibration:
-    "The 30-day average ticket must exceed the fence of its peer cohort's distribution of average tickets (log scale: the 0.75 quantile times its ratio to the median, cubed; the acquirer's population where the cohort is thin, then provisional) and 500, over 20 sales.",
+    "The 30-day average ticket must exceed the fence of its peer cohort's distribution of average tickets (log scale: the 0.75 quantile times its ratio to the median to the fourth power; the acquirer's population where the cohort is thin, then provisional) and 500, over 30 sales: a small shop's few large tickets swing its average, so the fence stands well clear of the cohort.",
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
   clock: 'day',
@@ -38,9 +38,9 @@ export const highTicket = defineRule({
       description: 'Average ticket, major units, the rule never fires at or below.',
     }),
     quantile: quantileParam(0.75),
-    margin: marginParam(3, 'log'),
+    margin: marginParam(4, 'log'),
     minSales: int({
-      default: 20,
+      default: 30,
       min: 1,
       description: 'Count floor: approved sales in the window before the average counts.',
     }),

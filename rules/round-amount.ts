@@ -35,7 +35,7 @@ export const roundAmount = defineRule({
     'Over 30 days: share of large approved sales that are exact round thousands, and share of ' +
     "whole-unit sales (no cents); each beyond the distribution of its peers (or of the acquirer's merchants) and a floor.",
   calibration:
-    "Each share must exceed the fence of its peer cohort's distribution of the same share (the 0.75 quantile plus three times its distance from the median; the acquirer's population where the cohort is thin, then provisional) and a floor: 30% round thousands among 10 or more large sales, 50% whole units among 30 or more sales.",
+    "Each share must exceed the fence of its peer cohort's distribution of the same share (the 0.75 quantile plus three times its distance from the median; the acquirer's population where the cohort is thin, then provisional) and a floor: 30% round thousands among 20 or more large sales, 50% whole units among 30 or more sales.",
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
   clock: 'day',
@@ -53,7 +53,7 @@ export const roundAmount = defineRule({
         'Share of large sales that are exact round thousands the round leg never fires at or below.',
     }),
     minLargeSales: int({
-      default: 10,
+      default: 20,
       min: 1,
       description:
         'Count floor: large sales in the window before either leg counts (a merchant without large ' +

@@ -273,6 +273,17 @@ for (const source of sources) {
       acceptance: m.acceptance,
       queue: m.queue,
       ...m.metrics,
+      // The queue at the end (decayed levels), to compare with the service's over the API.
+      endQueue: m.merchants
+        .filter((r) =>
+          [r.end_fraud, r.end_compliance].some((l) => l === 'MEDIUM' || l === 'HIGH' || l === 'CRITICAL'),
+        )
+        .map((r) => ({
+          acquirer_id: r.acquirer_id,
+          merchant_id: r.merchant_id,
+          fraud: r.end_fraud,
+          compliance: r.end_compliance,
+        })),
     })),
   })
 }

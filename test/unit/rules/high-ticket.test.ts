@@ -22,7 +22,7 @@ const fence = tailBound(grocers.avgTicket, { quantile: 0.75, margin: 3, scale: '
 
 describe('high_ticket', () => {
   it('fires when the average ticket is far above peers of the same MCC', () => {
-    const { last } = runRule(highTicket, sales('2026-03-10', times(20, 2_000)), { peers: grocers })
+    const { last } = runRule(highTicket, sales('2026-03-10', times(30, 2_000)), { peers: grocers })
     expect(last?.observed).toBe(2_000 * Y)
     // The peers' fence or the floor, whichever is higher: the population (car dealers too) is not consulted.
     expect(last?.threshold).toBeCloseTo(Math.max(500 * Y, fence), 6)
@@ -30,7 +30,7 @@ describe('high_ticket', () => {
     expect(last?.sampleTxnIds).toHaveLength(5)
     expect(last?.windowStart).toBe(local('2026-02-09', '00:00'))
     expect(last?.windowEnd).toBe(local('2026-03-11', '00:00'))
-    expect(last?.detail).toContain('average of 20 approved sales was 2000.00, above its 50 peers')
+    expect(last?.detail).toContain('average of 30 approved sales was 2000.00, above its 50 peers')
   })
 
   it('is not fooled by swipes kept under 50,000 and diluted with small sales', () => {
@@ -61,9 +61,9 @@ describe('high_ticket', () => {
   })
 
   it.each([
-    { n: 19, fires: false },
-    { n: 20, fires: true },
-  ])('needs 20 approved sales before the average counts ($n)', (c) => {
+    { n: 29, fires: false },
+    { n: 30, fires: true },
+  ])('needs 30 approved sales before the average counts ($n)', (c) => {
     const { last } = runRule(highTicket, sales('2026-03-10', times(c.n, 2_000)), { peers: grocers })
     expect(last?.observed ?? null).toBe(c.fires ? 2_000 * Y : null)
   })
@@ -71,14 +71,14 @@ describe('high_ticket', () => {
   it('counts a late sale in the window and drops days older than 30', () => {
     const late = runRule(
       highTicket,
-      [...sales('2026-03-10', times(19, 2_000)), ...sales('2026-03-09', [2_000])],
+      [...sales('2026-03-10', times(29, 2_000)), ...sales('2026-03-09', [2_000])],
       { peers: grocers, allowedLatenessMs: 2 * 86_400_000 },
     )
     expect(late.last?.observed).toBe(2_000 * Y)
 
     const old = runRule(
       highTicket,
-      [...sales('2026-03-01', times(20, 2_000)), ...sales('2026-03-31', times(20, 150))],
+      [...sales('2026-03-01', times(30, 2_000)), ...sales('2026-03-31', times(30, 150))],
       { peers: grocers },
     )
     expect(old.hits.length).toBeGreaterThan(0)
@@ -87,7 +87,7 @@ describe('high_ticket', () => {
 
   it('counts only approved sales', () => {
     const events = [
-      ...sales('2026-03-10', times(20, 150)),
+      ...sales('2026-03-10', times(30, 150)),
       ...times(20, 0).map((_, i) =>
         tx(local('2026-03-10', `11:${String(i).padStart(2, '0')}`), {
           amount_minor: 40_000 * Y,

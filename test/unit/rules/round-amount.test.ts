@@ -18,13 +18,13 @@ const times = <T>(n: number, v: T): T[] => Array.from({ length: n }, () => v)
 
 describe('round_amount', () => {
   it('fires on exact round thousands among large sales, with the window and samples', () => {
-    const { last } = runRule(roundAmount, sales('2026-03-10', [...times(10, 10_000), ...times(10, 3_456.78)]))
+    const { last } = runRule(roundAmount, sales('2026-03-10', [...times(12, 10_000), ...times(12, 3_456.78)]))
     expect(last?.observed).toBe(0.5)
     expect(last?.threshold).toBe(0.3)
     expect(last?.sampleTxnIds).toHaveLength(5)
     expect(last?.windowStart).toBe(local('2026-02-09', '00:00'))
     expect(last?.windowEnd).toBe(local('2026-03-11', '00:00'))
-    expect(last?.detail).toContain('10 of 20 large sales are exact round thousands')
+    expect(last?.detail).toContain('12 of 24 large sales are exact round thousands')
   })
 
   it.each([
@@ -72,9 +72,9 @@ describe('round_amount', () => {
   })
 
   it.each([
-    { large: 9, fires: false },
-    { large: 10, fires: true },
-  ])('needs $large large sales before the round share counts (floor 10)', (c) => {
+    { large: 19, fires: false },
+    { large: 20, fires: true },
+  ])('needs $large large sales before the round share counts (floor 20)', (c) => {
     const { last } = runRule(roundAmount, sales('2026-03-10', times(c.large, 5_000)), {
       params: { minSales: 1_000 },
     })
@@ -117,7 +117,7 @@ describe('round_amount', () => {
   })
 
   it('drops days older than 30 from the window', () => {
-    const events = [...sales('2026-03-01', times(10, 10_000)), ...sales('2026-03-31', times(10, 3_456.78))]
+    const events = [...sales('2026-03-01', times(20, 10_000)), ...sales('2026-03-31', times(20, 3_456.78))]
     const { hits } = runRule(roundAmount, events)
     // Fired while 03-01 was in the window; the first event of 03-31 pushed it out.
     expect(hits.length).toBeGreaterThan(0)
