@@ -130,7 +130,7 @@ export const CONFIG_SPEC = {
       pattern: topicName,
       patternHint: 'a Kafka topic name',
       description:
-        'Internal topic of card, settlement-account and terminal activity, keyed by entity, that feeds the cross-merchant rules (card_spread, shared_settlement_account, shared_terminal). Created with a retention longer than their widest window.',
+        'Internal topic of card, settlement-account and terminal activity, keyed by entity, that feeds the cross-merchant rules (card_ring, shared_settlement_account, shared_terminal); the link records card_ring derives go back to it. Created with a retention longer than their widest window.',
     }),
     ruleHits: str({
       env: 'TOPIC_RULE_HITS',
