@@ -19,6 +19,8 @@
 import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { codecFor, toolKafka } from '../app/clients.ts'
+import type { MerchantResult } from '../backtest/metrics.ts'
+import { compareQueues, readServiceQueue } from '../backtest/queue.ts'
 import { type AcceptanceColumn, formatAcceptance, formatReport } from '../backtest/report.ts'
 import { type BacktestResult, readLabels, runBacktest } from '../backtest/run.ts'
 import { parseBound, type RangeBound, readTopicRange, type TopicReadStats } from '../backtest/topic.ts'
@@ -47,7 +49,9 @@ const usage = `usage: npm run backtest -- (--population ${Object.keys(POPULATION
   --compare      a second rules file, measured on the same pass
   --top-k        k of the per-rule precision at k        --json     write every figure here
   --no-store     no chDB store: no peers or baselines (absolute thresholds only)
-  --trace M      print every hit and score change of merchant M as it happens (repeatable)`
+  --trace M      print every hit and score change of merchant M as it happens (repeatable)
+  --service-queue URL   also read the running service's queue over its API (key in API_KEY) and
+                 compare it with the backtest's queue at the end of the stream (one source only)`
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n${usage}\n`)
@@ -75,6 +79,7 @@ function parse() {
       json: { type: 'string' },
       'no-store': { type: 'boolean', default: false },
       trace: { type: 'string', multiple: true },
+      'service-queue': { type: 'string' },
     },
   })
 }
@@ -102,6 +107,8 @@ if (
   fail('--merchant-events-topic, --brokers, --from and --to go with --topic')
 if (populations.length === 0 && [values.days, values.merchants].some((v) => v !== undefined))
   fail('--days and --merchants go with --population')
+if (values['service-queue'] !== undefined && (populations.length > 1 || process.env.API_KEY === undefined))
+  fail('--service-queue compares one stream, with the API key in API_KEY')
 const topK = Number(values['top-k'])
 if (!Number.isInteger(topK) || topK < 1) fail('--top-k: expected a positive integer')
 
@@ -194,6 +201,8 @@ if (values.events !== undefined) {
 }
 
 const columns: AcceptanceColumn[] = []
+/** The last source's merchants under the first configuration, for --service-queue. */
+let lastMerchants: MerchantResult[] = []
 const json: object[] = []
 for (const source of sources) {
   const { labels, stats } = source
@@ -236,6 +245,7 @@ for (const source of sources) {
       `${c.name}: ${values[c.name === 'B' ? 'compare' : 'config'] ?? 'defaults'} (config hash ${c.config.hash})\n`,
     )
   process.stdout.write(formatReport(result.metrics.map((m) => ({ name: m.name, metrics: m.metrics }))))
+  lastMerchants = result.metrics[0]?.merchants ?? []
   for (const m of result.metrics)
     columns.push({
       name: configs.length > 1 ? `${source.name} ${m.name}` : source.name,
@@ -289,5 +299,33 @@ for (const source of sources) {
 }
 
 process.stdout.write(`\n## Acceptance (issue 13), side by side\n\n${formatAcceptance(columns)}`)
+const serviceUrl = values['service-queue']
+if (serviceUrl !== undefined) {
+  const queue = await readServiceQueue(serviceUrl, process.env.API_KEY ?? '')
+  const labels = sources[0]?.labels.merchants ?? []
+  const agreement = compareQueues(queue, lastMerchants)
+  const kind = new Map(labels.map((l) => [`${l.acquirer_id}/${l.merchant_id}`, l]))
+  const count = (pred: (label: string, scenario: string, category: string) => boolean) =>
+    new Set(
+      queue
+        .filter((e) => {
+          const l = kind.get(`${e.acquirer_id}/${e.merchant_id}`)
+          return l !== undefined && pred(l.label, l.scenario, e.category)
+        })
+        .map((e) => e.merchant_id),
+    ).size
+  const of = (label: string) => labels.filter((l) => l.label === label).length
+  const cashOut = labels.filter((l) => l.label === 'fraud' && l.scenario !== 'card_testing').length
+  process.stdout.write(
+    `\n## The service's queue (GET /v1/queue at ${serviceUrl})\n\n` +
+      `${queue.length} rows at MEDIUM or above. Against the backtest's queue at the end of the stream: ` +
+      `${agreement.both} merchant-category pairs in both (${agreement.sameLevel} at the same level), ` +
+      `${agreement.serviceOnly.length} in the service's only [${agreement.serviceOnly.join(', ')}], ` +
+      `${agreement.backtestOnly.length} in the backtest's only [${agreement.backtestOnly.join(', ')}].\n` +
+      `In the service's queue: cash-out at fraud ${count((l, s, c) => l === 'fraud' && s !== 'card_testing' && c === 'fraud')}/${cashOut}, ` +
+      `compliance ${count((l, _s, c) => l === 'compliance' && c === 'compliance')}/${of('compliance')}, ` +
+      `legitimate ${count((l) => l === 'legit')}/${of('legit')}, look-alikes ${count((l) => l === 'lookalike')}/${of('lookalike')}.\n`,
+  )
+}
 if (values.json !== undefined)
   writeFileSync(values.json, `${JSON.stringify(json.length === 1 ? json[0] : { runs: json }, null, 1)}\n`)
