@@ -264,6 +264,24 @@ describe('rule engine', () => {
     expect(engine.merchantCount).toBe(1)
   })
 
+  it('measures idleness on the stream: an onboarding a year old, replayed now, is not idle', () => {
+    const { engine } = engineWith({})
+    const now = at + 5 * 86_400_000
+    engine.onTransaction(tx(now, { merchant_id: 'busy' }))
+    // A new deployment reads the lifecycle feed: this merchant's onboarding is a year old.
+    engine.onMerchantEvent(
+      sampleMerchantEvent({
+        merchant_id: 'old-shop',
+        acquirer_id: 'acq-1',
+        event_time: now - 365 * 86_400_000,
+      }),
+    )
+    expect(engine.evict(now)).toBe(0)
+    expect(engine.has('acq-1', 'old-shop')).toBe(true)
+    // Idle for the widest window on the stream's clock: dropped then.
+    expect(engine.evict(now + engine.retentionDays * 86_400_000 + 1)).toBe(2)
+  })
+
   it('keeps the newest profile facts when lifecycle events arrive out of order', () => {
     let seen: string | null = null
     const probe = register(
