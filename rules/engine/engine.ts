@@ -34,6 +34,21 @@ export interface RuleMeta {
 
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
+/** The catalogue fields of a rule definition (per-merchant or cross-merchant), as the engines expose them. */
+export function ruleMeta(rule: Omit<RuleMeta, 'calibration'> & { readonly calibration?: string }): RuleMeta {
+  const { id, version, category, family, description, calibration, whitelistable, retentionDays } = rule
+  return {
+    id,
+    version,
+    category,
+    family,
+    description,
+    calibration: calibration ?? '',
+    whitelistable,
+    retentionDays,
+  }
+}
+
 /**
  * A rule bound to its parameter resolver, with its types closed over so rules can sit side by side.
  * The engine keeps each merchant's rule states in one array and calls these with them: one object
@@ -73,7 +88,6 @@ export function compileRule<PS extends ParamSpecs, S>(
   rule: RuleDefinition<PS, S>,
   paramsFor: ParamsFor<PS>,
 ): CompiledRule {
-  const { id, version, category, family, description, calibration, whitelistable, retentionDays } = rule
   // The engine stores states and parameters untyped, side by side for all rules; these are the only
   // places they are made and opened, each with the types of this one rule. The casts are sound because
   // an engine passes a rule only the states it created and the parameters it resolved (see RuleEngine).
@@ -83,16 +97,7 @@ export function compileRule<PS extends ParamSpecs, S>(
   const onTransaction = rule.onTransaction
   const onMerchantEvent = rule.onMerchantEvent
   return {
-    meta: {
-      id,
-      version,
-      category,
-      family,
-      description,
-      calibration: calibration ?? '',
-      whitelistable,
-      retentionDays,
-    },
+    meta: ruleMeta(rule),
     byDay: rule.clock === 'day',
     createState: (sales, samples) => rule.createState(sales, samples) as unknown as RuleState,
     paramsFor: (acquirerId, mcc) => paramsFor(acquirerId, mcc) as unknown as RuleParams,

@@ -1,5 +1,5 @@
 import { RiskError } from '../../lib/errors.ts'
-import { type HitUpdate, hitIdOf } from '../engine/engine.ts'
+import { type HitUpdate, hitIdOf, ruleMeta } from '../engine/engine.ts'
 import { defaults, type ParamSpecs, type ParamValues, resolveParams } from '../engine/params.ts'
 import type { RuleCategory } from '../engine/types.ts'
 import { type ActivityRecord, type EntityKind, entityKeyOf } from './activity.ts'
@@ -153,20 +153,13 @@ export function compileEntityRule<PS extends ParamSpecs, S, SS>(
   rule: EntityRuleDefinition<PS, S, SS>,
   paramsFor: (acquirerId: string) => ParamValues<PS>,
 ): CompiledEntityRule {
-  const { id, version, category, family, description, calibration, whitelistable, kind, retentionDays } = rule
+  const { id, kind } = rule
   let current = paramsFor
   const source = rule.source
   return {
     meta: {
-      id,
-      version,
-      category,
-      family,
-      description,
-      calibration: calibration ?? '',
-      whitelistable,
+      ...ruleMeta(rule),
       kind,
-      retentionDays,
     },
     params: rule.params,
     createInstance() {
