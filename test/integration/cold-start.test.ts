@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,9 +8,9 @@ import { HistorySimulator } from '../../simulator/history.ts'
 import { population } from '../../simulator/population.ts'
 import { produceEvents } from '../../simulator/stream.ts'
 import { openStore } from '../../store/client.ts'
+import { spawnMain } from '../helpers/faults.ts'
 import { testKafka, uniqueName, waitFor } from '../helpers/kafka.ts'
 
-const root = new URL('../..', import.meta.url).pathname
 const DAY = 86_400_000
 const dir = mkdtempSync(join(tmpdir(), 'cold-start-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -52,38 +51,24 @@ describe('a cold store fed a few days of ordinary traffic', () => {
       ratePerSecond: null,
     })
 
-    const child: ChildProcess = spawn(
-      process.execPath,
-      ['--disable-warning=TimeoutNegativeWarning', 'app/main.ts'],
-      {
-        cwd: root,
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: process.env.HOME ?? '',
-          API_PORT: '0',
-          KAFKA_BROKERS: inject('kafkaBrokers'),
-          KAFKA_GROUP_ID: groupId,
-          KAFKA_TOPIC_PARTITIONS: '2',
-          TOPIC_TRANSACTIONS: topics.transactions,
-          TOPIC_MERCHANT_EVENTS: topics.merchantEvents,
-          TOPIC_ENTITY_ACTIVITY: `${prefix}.entity-activity`,
-          TOPIC_RULE_HITS: `${prefix}.rule-hits`,
-          TOPIC_SCORING_STATE: `${prefix}.scoring-state`,
-          ALERTS_TOPIC_PATTERN: `${prefix}.alerts.{acquirer}`,
-          CHDB_PATH: join(dir, 'chdb'),
-          SIMULATOR: 'off',
-          // Refresh the baselines often, as a new deployment does while it has none.
-          RULES_BASELINE_REFRESH_MS: '10000',
-          LOG_LEVEL: 'warn',
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    )
-    let stderr = ''
-    child.stderr?.on('data', (d: Buffer) => {
-      stderr += d.toString()
+    // The real entry point, as npm start runs it.
+    const run = spawnMain({
+      API_PORT: '0',
+      KAFKA_BROKERS: inject('kafkaBrokers'),
+      KAFKA_GROUP_ID: groupId,
+      KAFKA_TOPIC_PARTITIONS: '2',
+      TOPIC_TRANSACTIONS: topics.transactions,
+      TOPIC_MERCHANT_EVENTS: topics.merchantEvents,
+      TOPIC_ENTITY_ACTIVITY: `${prefix}.entity-activity`,
+      TOPIC_RULE_HITS: `${prefix}.rule-hits`,
+      TOPIC_SCORING_STATE: `${prefix}.scoring-state`,
+      ALERTS_TOPIC_PATTERN: `${prefix}.alerts.{acquirer}`,
+      CHDB_PATH: join(dir, 'chdb'),
+      SIMULATOR: 'off',
+      // Refresh the baselines often, as a new deployment does while it has none.
+      RULES_BASELINE_REFRESH_MS: '10000',
+      LOG_LEVEL: 'warn',
     })
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
     const admin = kafka.admin()
     await admin.connect()
     try {
@@ -102,7 +87,7 @@ describe('a cold store fed a few days of ordinary traffic', () => {
           (await caughtUp(groupId, topics.merchantEvents)) &&
           (await caughtUp(`${groupId}.entities`, `${prefix}.entity-activity`)) &&
           (await caughtUp(`${groupId}.scoring`, `${prefix}.rule-hits`)),
-        () => `the service did not catch up with ${events} events; stderr: ${stderr.slice(-2000)}`,
+        () => `the service did not catch up with ${events} events; stderr: ${run.stderr().slice(-2000)}`,
         240_000,
       )
       // The entity stage publishes derived links back to its topic: let it settle, then check again.
@@ -111,14 +96,14 @@ describe('a cold store fed a few days of ordinary traffic', () => {
         async () =>
           (await caughtUp(`${groupId}.entities`, `${prefix}.entity-activity`)) &&
           (await caughtUp(`${groupId}.scoring`, `${prefix}.rule-hits`)),
-        () => `the entity and scoring stages did not settle; stderr: ${stderr.slice(-2000)}`,
+        () => `the entity and scoring stages did not settle; stderr: ${run.stderr().slice(-2000)}`,
         60_000,
       )
     } finally {
       await admin.disconnect()
-      child.kill('SIGTERM')
+      run.child.kill('SIGTERM')
     }
-    expect(await exited).toBe(0)
+    expect((await run.exited).code).toBe(0)
 
     const store = await openStore({ database: 'pos_risk', chdbPath: join(dir, 'chdb') })
     try {
