@@ -211,12 +211,14 @@ interface MerchantEntry {
   readonly timeZone: string
   watermark: number
   /**
-   * The engine's clock (latest event time it has seen, any merchant) at this merchant's latest event:
-   * what idleness is measured from. A lifecycle feed replayed at a new deployment brings onboardings
-   * a year old; by their own time such merchants would look idle, and lose their bindings, MCC and
+   * The `now` of the first eviction sweep after this merchant's latest event: what idleness is
+   * measured from, with `watermark`. A lifecycle feed replayed at a new deployment brings onboardings
+   * years old; by their own time such merchants would look idle, and lose their bindings, MCC and
    * address, before their first sale arrives.
    */
   touched: number
+  /** An event arrived since the last sweep: the next one stamps `touched`. */
+  fresh: boolean
   /** Each rule's state, by rule index. */
   readonly states: RuleState[]
   /** Day rows of the approved sales, shared by the rules that took columns in them. */
@@ -286,8 +288,6 @@ export class RuleEngine {
    */
   readonly #ctx: EngineContext
   #count = 0
-  /** The latest event time applied, any merchant: the clock idleness is measured on (`evict`). */
-  #clock = Number.NEGATIVE_INFINITY
   /** Which rules the current event changed; events are handled one at a time, so one array serves all. */
   readonly #changed: boolean[]
   /** Bumped when peers or baselines are refreshed; merchants compare it with what they looked up. */
@@ -369,7 +369,7 @@ export class RuleEngine {
       return NO_HITS
     }
     if (txn.event_time > m.watermark) m.watermark = txn.event_time
-    this.#touch(m, txn.event_time)
+    m.fresh = true
     const tz = this.#opts.timeZoneOf(m.acquirerId)
     const local = txn.event_time + utcOffsetMs(txn.event_time, tz)
     const view = fillView(this.#view, txn, local)
@@ -420,7 +420,7 @@ export class RuleEngine {
       p.onboardedAt = event.event_time
     }
     if (event.event_time > m.watermark) m.watermark = event.event_time
-    this.#touch(m, event.event_time)
+    m.fresh = true
     const tz = this.#opts.timeZoneOf(m.acquirerId)
     const ctx = this.#context(m, tz)
     this.#layout.current = m.sales
@@ -456,18 +456,19 @@ export class RuleEngine {
   }
 
   /**
-   * Drops merchants with no event within the widest rule window before `now` (event time), on the
-   * engine's clock: a merchant whose latest event arrived when the stream stood at T is kept until
-   * T plus the window, however old that event's own time (an onboarding replayed from the lifecycle
-   * feed). The clock moves with the events applied, so a replay in the same order drops the same.
+   * Drops merchants with no event within the widest rule window before `now` (event time), measured
+   * on the sweeps' clock: a merchant with an event since the previous sweep counts as seen at this
+   * sweep's `now`, however old that event's own time (an onboarding replayed from the lifecycle feed),
+   * and is kept until `now` plus the window. The same events and sweeps drop the same merchants.
    */
   evict(now: number): number {
-    return this.#dropWhere((m) => Math.max(m.watermark, m.touched) < now - this.#retentionMs)
-  }
-
-  #touch(m: MerchantEntry, eventTime: number): void {
-    if (eventTime > this.#clock) this.#clock = eventTime
-    m.touched = this.#clock
+    return this.#dropWhere((m) => {
+      if (m.fresh) {
+        m.touched = Math.max(m.touched, now)
+        m.fresh = false
+      }
+      return Math.max(m.watermark, m.touched) < now - this.#retentionMs
+    })
   }
 
   #dropWhere(which: (m: MerchantEntry) => boolean): number {
@@ -516,6 +517,7 @@ export class RuleEngine {
         timeZone: this.#opts.timeZoneOf(acquirerId),
         watermark: Number.NEGATIVE_INFINITY,
         touched: Number.NEGATIVE_INFINITY,
+        fresh: true,
         states,
         sales,
         samples,

@@ -258,27 +258,31 @@ describe('rule engine', () => {
   it('evicts merchants idle for longer than the widest rule window', () => {
     const { engine } = engineWith({})
     engine.onTransaction(tx(at, { merchant_id: 'old' }))
+    // The sweeps run as the stream advances (the rules stage: every hour of event time).
+    expect(engine.evict(at)).toBe(0)
     engine.onTransaction(tx(at + 5 * 86_400_000, { merchant_id: 'new' }))
     expect(engine.merchantCount).toBe(2)
     expect(engine.evict(at + 5 * 86_400_000)).toBe(1)
     expect(engine.merchantCount).toBe(1)
   })
 
-  it('measures idleness on the stream: an onboarding a year old, replayed now, is not idle', () => {
+  it('measures idleness on the stream: an onboarding years old, replayed now, is not idle', () => {
     const { engine } = engineWith({})
     const now = at + 5 * 86_400_000
-    engine.onTransaction(tx(now, { merchant_id: 'busy' }))
-    // A new deployment reads the lifecycle feed: this merchant's onboarding is a year old.
+    // A new deployment reads the lifecycle feed first: this merchant's onboarding is years old...
     engine.onMerchantEvent(
       sampleMerchantEvent({
         merchant_id: 'old-shop',
         acquirer_id: 'acq-1',
-        event_time: now - 365 * 86_400_000,
+        event_time: now - 900 * 86_400_000,
       }),
     )
+    // ...then today's sales of others.
+    engine.onTransaction(tx(now, { merchant_id: 'busy' }))
     expect(engine.evict(now)).toBe(0)
     expect(engine.has('acq-1', 'old-shop')).toBe(true)
-    // Idle for the widest window on the stream's clock: dropped then.
+    // Idle for the widest window since the sweep that saw it: dropped then, with the busy one.
+    expect(engine.evict(now + engine.retentionDays * 86_400_000 - 1)).toBe(0)
     expect(engine.evict(now + engine.retentionDays * 86_400_000 + 1)).toBe(2)
   })
 
