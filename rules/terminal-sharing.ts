@@ -81,7 +81,7 @@ export const terminalSharing = defineRule({
   description:
     'Sales on a terminal not bound to the merchant, never or no longer (30 days; terminals bound to several merchants are not covered yet).',
   calibration:
-    "Compares with the terminal bindings: sales on a terminal not bound to the merchant, counted once their local day is over (a binding keyed in late the same day covers them first). Opens a case by itself.",
+    'Compares with the terminal bindings: sales on a terminal not bound to the merchant, counted once their local day is over (a binding keyed in late the same day covers them first). Opens a case by itself.',
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
   clock: 'day',
