@@ -211,10 +211,10 @@ interface MerchantEntry {
   readonly timeZone: string
   watermark: number
   /**
-   * The `now` of the first eviction sweep after this merchant's latest event: what idleness is
-   * measured from, with `watermark`. A lifecycle feed replayed at a new deployment brings onboardings
-   * years old; by their own time such merchants would look idle, and lose their bindings, MCC and
-   * address, before their first sale arrives.
+   * Where the sweeps' clock (`#swept`) stood at the first eviction sweep after this merchant's latest
+   * event: what idleness is measured from, with `watermark`. A lifecycle feed replayed at a new
+   * deployment brings onboardings years old; by their own time such merchants would look idle, and
+   * lose their bindings, MCC and address, before their first sale arrives.
    */
   touched: number
   /** An event arrived since the last sweep: the next one stamps `touched`. */
@@ -288,6 +288,9 @@ export class RuleEngine {
    */
   readonly #ctx: EngineContext
   #count = 0
+  /** The stream's progress as the eviction sweeps saw it (ms, each step at most a day), and the last sweep's `now`. */
+  #swept = 0
+  #sweptAt: number | null = null
   /** Which rules the current event changed; events are handled one at a time, so one array serves all. */
   readonly #changed: boolean[]
   /** Bumped when peers or baselines are refreshed; merchants compare it with what they looked up. */
@@ -456,18 +459,24 @@ export class RuleEngine {
   }
 
   /**
-   * Drops merchants with no event within the widest rule window before `now` (event time), measured
-   * on the sweeps' clock: a merchant with an event since the previous sweep counts as seen at this
-   * sweep's `now`, however old that event's own time (an onboarding replayed from the lifecycle feed),
-   * and is kept until `now` plus the window. The same events and sweeps drop the same merchants.
+   * Drops merchants idle for longer than the widest rule window at `now` (event time): their own latest
+   * event is older than the window, and the stream has moved on by the window since they last had one.
+   * The stream's progress is counted sweep by sweep, each step at most a day: the stream's first
+   * events may be years old (a lifecycle feed read from its start at a new deployment) and its next
+   * ones today's, and that jump is not time in which the merchants stayed silent. The same events and
+   * sweeps drop the same merchants.
    */
   evict(now: number): number {
+    if (this.#sweptAt !== null && now > this.#sweptAt) this.#swept += Math.min(now - this.#sweptAt, DAY_MS)
+    if (this.#sweptAt === null || now > this.#sweptAt) this.#sweptAt = now
+    const swept = this.#swept
+    const horizon = now - this.#retentionMs
     return this.#dropWhere((m) => {
       if (m.fresh) {
-        m.touched = Math.max(m.touched, now)
+        m.touched = swept
         m.fresh = false
       }
-      return Math.max(m.watermark, m.touched) < now - this.#retentionMs
+      return m.watermark < horizon && swept - m.touched > this.#retentionMs
     })
   }
 

@@ -255,15 +255,25 @@ describe('rule engine', () => {
     expect(after.at(-1)?.configHash).toBe(next.hash)
   })
 
+  /** Sweeps once a day of event time from `from` to `to` (as the rules stage does, hourly); dropped. */
+  const sweepDaily = (engine: RuleEngine, from: number, to: number) => {
+    let dropped = 0
+    for (let t = from; t <= to; t += 86_400_000) dropped += engine.evict(t)
+    return dropped
+  }
+
   it('evicts merchants idle for longer than the widest rule window', () => {
     const { engine } = engineWith({})
     engine.onTransaction(tx(at, { merchant_id: 'old' }))
-    // The sweeps run as the stream advances (the rules stage: every hour of event time).
-    expect(engine.evict(at)).toBe(0)
-    engine.onTransaction(tx(at + 5 * 86_400_000, { merchant_id: 'new' }))
+    // Silent while the stream moves on by the widest window: kept...
+    const window = engine.retentionDays * 86_400_000
+    expect(sweepDaily(engine, at, at + window)).toBe(0)
+    // ...and dropped a day later.
+    const later = at + window + 86_400_000
+    engine.onTransaction(tx(later, { merchant_id: 'new' }))
     expect(engine.merchantCount).toBe(2)
-    expect(engine.evict(at + 5 * 86_400_000)).toBe(1)
-    expect(engine.merchantCount).toBe(1)
+    expect(engine.evict(later)).toBe(1)
+    expect(engine.has('acq-1', 'new')).toBe(true)
   })
 
   it('measures idleness on the stream: an onboarding years old, replayed now, is not idle', () => {
@@ -277,13 +287,15 @@ describe('rule engine', () => {
         event_time: now - 900 * 86_400_000,
       }),
     )
-    // ...then today's sales of others.
+    expect(engine.evict(now - 900 * 86_400_000)).toBe(0)
+    // ...then today's sales of others: the jump of 900 days is not 900 days of silence.
     engine.onTransaction(tx(now, { merchant_id: 'busy' }))
     expect(engine.evict(now)).toBe(0)
     expect(engine.has('acq-1', 'old-shop')).toBe(true)
-    // Idle for the widest window since the sweep that saw it: dropped then, with the busy one.
-    expect(engine.evict(now + engine.retentionDays * 86_400_000 - 1)).toBe(0)
-    expect(engine.evict(now + engine.retentionDays * 86_400_000 + 1)).toBe(2)
+    // Silent while the stream moves on by the widest window: dropped then, with the busy one.
+    const window = engine.retentionDays * 86_400_000
+    expect(sweepDaily(engine, now + 86_400_000, now + window - 86_400_000)).toBe(0)
+    expect(sweepDaily(engine, now + window, now + window + 86_400_000)).toBe(2)
   })
 
   it('keeps the newest profile facts when lifecycle events arrive out of order', () => {
