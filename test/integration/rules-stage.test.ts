@@ -42,19 +42,20 @@ describe('rules stage memory: idle merchants leave the engine', () => {
     stage.process({ kind: 'transactions', items: [txn({ merchant_id: 'busy', event_time: start })] }, 0)
     expect(engine.merchantCount).toBe(2)
 
-    // Just inside the widest window: nothing is dropped yet.
+    // The busy merchant sells every day (the stream moves on day by day, as it does: a sweep counts at
+    // most a day of progress). Just inside the widest window: nothing is dropped yet.
     const widest = engine.retentionDays * DAY
-    stage.process(
-      { kind: 'transactions', items: [txn({ merchant_id: 'busy', event_time: start + widest - DAY })] },
-      0,
-    )
+    let day = start
+    const sellUntil = (end: number) => {
+      for (day += DAY; day <= end; day += DAY)
+        stage.process({ kind: 'transactions', items: [txn({ merchant_id: 'busy', event_time: day })] }, 0)
+      day -= DAY
+    }
+    sellUntil(start + widest - DAY)
     expect(engine.has('acq-test', 'idle')).toBe(true)
 
     // A day past it, by event time (the clock plays no part): the idle merchant goes.
-    stage.process(
-      { kind: 'transactions', items: [txn({ merchant_id: 'busy', event_time: start + widest + DAY })] },
-      0,
-    )
+    sellUntil(start + widest + DAY)
     expect(engine.has('acq-test', 'idle')).toBe(false)
     expect(engine.has('acq-test', 'busy')).toBe(true)
     expect(engine.merchantCount).toBe(1)
