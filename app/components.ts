@@ -20,6 +20,7 @@ import { ENTITY_RULES } from '../rules/entity/index.ts'
 import { EntityStage, entityTopicConfig } from '../rules/entity/stage.ts'
 import { RULES } from '../rules/index.ts'
 import { RulesStage } from '../rules/stage.ts'
+import { CapacityCalibration } from '../scoring/capacity.ts'
 import type { ScoringModel } from '../scoring/model.ts'
 import { ScoringStage } from '../scoring/stage.ts'
 import { SIMULATED_ACQUIRERS, TrafficSimulator } from '../simulator/generator.ts'
@@ -76,6 +77,7 @@ export class Wiring {
   rulesStage: RulesStage | null = null
   entityStage: EntityStage | null = null
   scoring: ScoringStage | null = null
+  capacity: CapacityCalibration | null = null
   sink: SinkStage | null = null
   simulator: LiveSimulator | null = null
   api: RunningApi | null = null
@@ -464,10 +466,15 @@ export function scoringStage(w: Wiring): Component {
       if (w.rulesConfig === null) return
       const { config } = w
       const alerts = config.alerts
+      const configured = () => w.need(w.scoringModel, 'the scoring model')
+      // Levels raised to fit each acquirer's review capacity, from the stored score history.
+      const capacity = new CapacityCalibration({ store: w.need(w.store, 'the store'), logger: w.log })
+      capacity.start(config.rules.baselineRefreshMs, configured)
+      w.capacity = capacity
       w.scoring = new ScoringStage({
         ...w.stageDeps,
         codec: w.codec,
-        model: () => w.need(w.scoringModel, 'the scoring model'),
+        model: () => capacity.apply(configured()),
         topics: {
           hits: config.topics.ruleHits,
           state: config.topics.scoringState,
@@ -486,7 +493,10 @@ export function scoringStage(w: Wiring): Component {
       })
       await w.scoring.start()
     },
-    async () => w.scoring?.stop(),
+    async () => {
+      w.capacity?.stop()
+      await w.scoring?.stop()
+    },
   )
 }
 

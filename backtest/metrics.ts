@@ -24,6 +24,8 @@ export interface AlertRecord {
   level: RiskLevel
   /** Rules among the alert's reasons. */
   rules: string[]
+  /** What each of them was calibrated on (peers, population, none), '-' for rules that compare with nothing. */
+  bases?: Record<string, string>
 }
 
 /** What one merchant went through in a replay (merchants no rule hit are absent). */
@@ -34,6 +36,16 @@ export interface MerchantResult {
   /** Highest score, fraud or compliance, the merchant reached. */
   max_score: number
   max_level: RiskLevel | null
+  /** Highest fraud score reached in the measured days: the order of the fraud queue. */
+  max_fraud: number
+  /** At the alerts' minimum level (MEDIUM) or above in the measured days, per category. */
+  fraud_alerted: boolean
+  compliance_alerted: boolean
+  /** Local day (days since 1970) the merchant first stood at MEDIUM or above in the measured days. */
+  first_alerted_day: number | null
+  /** Levels at the end of the replay, decayed to its last event: the queue an analyst opens then. */
+  end_fraud: RiskLevel | null
+  end_compliance: RiskLevel | null
   /**
    * In alert during the measured days: the scorer alerted on it at the alerts' minimum level (MEDIUM)
    * or above then, or had alerted before and its level was still that high then (an analyst's queue
@@ -170,4 +182,169 @@ export function computeMetrics(
 
 function keyOf(x: { acquirer_id: string; merchant_id: string }): string {
   return `${x.acquirer_id}\u0000${x.merchant_id}`
+}
+
+/** What issue 13 asks of the default configuration on every population. */
+export const TARGETS = {
+  cashOutRecall: 0.95,
+  fraudPrecisionAt100: 0.95,
+  legitRate: 0.005,
+  lookalikeRate: 0.01,
+  complianceRecall: 0.95,
+} as const
+
+export interface Share {
+  merchants: number
+  count: number
+  /** null when there are no merchants. */
+  rate: number | null
+}
+
+export interface Acceptance {
+  /** Cash-out merchants (fraud but card testing) at fraud MEDIUM or above in the measured days. */
+  cashOut: Share
+  cardTesting: Share
+  /**
+   * Compliance merchants at compliance MEDIUM or above, over those whose own events can show the breach
+   * (labels that expect a rule); `undetectable` counts the others (a terminal's lender).
+   */
+  compliance: Share & { undetectable: number; caughtUndetectable: number }
+  /** Legitimate (plain) merchants at MEDIUM or above in either category. */
+  legit: Share
+  /** Each look-alike kind at MEDIUM or above in either category. */
+  lookalikes: ({ kind: string } & Share)[]
+  /** Fraud-labelled merchants among the k highest by fraud score. */
+  fraudAtK: { k: number; ranked: number; positives: number; precision: number | null }
+  /** The same, at the end of the replay (decayed levels): who sits in the queue then. */
+  end: { cashOut: Share; legit: Share; lookalike: Share; compliance: Share }
+  /** Each target and whether it holds. */
+  checks: { name: string; value: number | null; target: number; pass: boolean }[]
+  /** Legitimate and look-alike merchants at MEDIUM or above: the rules of their alerts, their peak. */
+  falsePositives: Mistake[]
+  /** Cash-out, card-testing and detectable compliance merchants never at MEDIUM in their category. */
+  missed: Mistake[]
+}
+
+export interface Mistake {
+  merchant_id: string
+  scenario: string
+  max_score: number
+  /** The rules among its alerts' reasons (false positives) or every rule that hit it (missed). */
+  rules: string[]
+}
+
+const atLeastMedium = (l: RiskLevel | null) => l === 'MEDIUM' || l === 'HIGH' || l === 'CRITICAL'
+
+function share(merchants: number, count: number): Share {
+  return { merchants, count, rate: merchants === 0 ? null : count / merchants }
+}
+
+/** The acceptance figures of issue 13 for one run (see TARGETS). */
+export function computeAcceptance(
+  labels: readonly MerchantLabel[],
+  results: readonly MerchantResult[],
+  k = 100,
+): Acceptance {
+  const resultOf = new Map(results.map((r) => [keyOf(r), r]))
+  const of = (l: MerchantLabel) => resultOf.get(keyOf(l))
+  const flagged = (l: MerchantLabel) => {
+    const r = of(l)
+    return r !== undefined && (r.fraud_alerted || r.compliance_alerted)
+  }
+  const endFlagged = (l: MerchantLabel) => {
+    const r = of(l)
+    return r !== undefined && (atLeastMedium(r.end_fraud) || atLeastMedium(r.end_compliance))
+  }
+  const cashOut = labels.filter((l) => l.label === 'fraud' && l.scenario !== 'card_testing')
+  const testers = labels.filter((l) => l.scenario === 'card_testing')
+  const compliance = labels.filter((l) => l.label === 'compliance')
+  const detectable = compliance.filter((l) => l.expected_rules.length > 0)
+  const hidden = compliance.filter((l) => l.expected_rules.length === 0)
+  const legit = labels.filter((l) => l.label === 'legit')
+  const lookalike = labels.filter((l) => l.label === 'lookalike')
+  const fraudCaught = (l: MerchantLabel) => of(l)?.fraud_alerted === true
+  const complianceCaught = (l: MerchantLabel) => of(l)?.compliance_alerted === true
+  const kinds = [...new Set(lookalike.map((l) => l.scenario))].sort()
+  const fraud = new Set(labels.filter((l) => l.label === 'fraud').map(keyOf))
+  const ranked = [...results]
+    .filter((r) => r.max_fraud > 0)
+    .sort(
+      (a, b) =>
+        b.max_fraud - a.max_fraud ||
+        (a.merchant_id < b.merchant_id ? -1 : a.merchant_id > b.merchant_id ? 1 : 0),
+    )
+    .slice(0, k)
+  const positives = ranked.filter((r) => fraud.has(keyOf(r))).length
+  const acceptance: Acceptance = {
+    cashOut: share(cashOut.length, cashOut.filter(fraudCaught).length),
+    cardTesting: share(testers.length, testers.filter(fraudCaught).length),
+    compliance: {
+      ...share(detectable.length, detectable.filter(complianceCaught).length),
+      undetectable: hidden.length,
+      caughtUndetectable: hidden.filter(complianceCaught).length,
+    },
+    legit: share(legit.length, legit.filter(flagged).length),
+    lookalikes: kinds.map((kind) => {
+      const members = lookalike.filter((l) => l.scenario === kind)
+      return { kind, ...share(members.length, members.filter(flagged).length) }
+    }),
+    fraudAtK: {
+      k,
+      ranked: ranked.length,
+      positives,
+      precision: ranked.length === 0 ? null : positives / ranked.length,
+    },
+    end: {
+      cashOut: share(cashOut.length, cashOut.filter((l) => atLeastMedium(of(l)?.end_fraud ?? null)).length),
+      legit: share(legit.length, legit.filter(endFlagged).length),
+      lookalike: share(lookalike.length, lookalike.filter(endFlagged).length),
+      compliance: share(
+        detectable.length,
+        detectable.filter((l) => atLeastMedium(of(l)?.end_compliance ?? null)).length,
+      ),
+    },
+    checks: [],
+    falsePositives: [...legit, ...lookalike].filter(flagged).map((l) => ({
+      merchant_id: l.merchant_id,
+      scenario: l.scenario,
+      max_score: of(l)?.max_score ?? 0,
+      rules: [
+        ...new Set((of(l)?.alerts ?? []).flatMap((a) => a.rules.map((r) => `${r}(${a.bases?.[r] ?? '-'})`))),
+      ].sort(),
+    })),
+    missed: [
+      ...[...cashOut, ...testers].filter((l) => !fraudCaught(l)),
+      ...detectable.filter((l) => !complianceCaught(l)),
+    ].map((l) => ({
+      merchant_id: l.merchant_id,
+      scenario: l.scenario,
+      max_score: of(l)?.max_score ?? 0,
+      rules: [...(of(l)?.rules ?? [])].sort(),
+    })),
+  }
+  const worstKind = Math.max(0, ...acceptance.lookalikes.map((x) => x.rate ?? 0))
+  const check = (name: string, value: number | null, target: number, atLeast: boolean) => ({
+    name,
+    value,
+    target,
+    pass: value !== null && (atLeast ? value >= target : value <= target),
+  })
+  acceptance.checks = [
+    check('cash-out recall (fraud >= MEDIUM)', acceptance.cashOut.rate, TARGETS.cashOutRecall, true),
+    check(
+      `fraud precision of the top ${k}`,
+      acceptance.fraudAtK.precision,
+      TARGETS.fraudPrecisionAt100,
+      true,
+    ),
+    check('legitimate at >= MEDIUM', acceptance.legit.rate, TARGETS.legitRate, false),
+    check('worst look-alike kind at >= MEDIUM', worstKind, TARGETS.lookalikeRate, false),
+    check(
+      'compliance recall (compliance >= MEDIUM)',
+      acceptance.compliance.rate,
+      TARGETS.complianceRecall,
+      true,
+    ),
+  ]
+  return acceptance
 }

@@ -15,13 +15,30 @@ import type { Baselines } from '../rules/baselines.ts'
 import type { RulesConfig } from '../rules/engine/config.ts'
 import { createEngine } from '../rules/engine/config.ts'
 import type { HitUpdate, RuleEngine } from '../rules/engine/engine.ts'
-import { activitiesOf } from '../rules/entity/activity.ts'
+import { type ActivityRecord, activitiesOf } from '../rules/entity/activity.ts'
 import { EntityEngine } from '../rules/entity/engine.ts'
 import { ruleHitOf } from '../rules/hits.ts'
 import type { StoredBatch } from '../schemas/stages.ts'
-import type { MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
+import type { MerchantEvent, RiskLevel, TerminalTransaction } from '../schemas/types.generated.ts'
 import { incomingHitOf } from '../scoring/hits.ts'
-import { applyHit, emptyMerchantState, levelRank, type MerchantScoreState } from '../scoring/model.ts'
+import {
+  advanceClock,
+  applyHit,
+  CATEGORIES,
+  capacityOf,
+  type DecayClock,
+  decayTo,
+  emptyMerchantState,
+  type Levels,
+  levelRank,
+  levelsForCapacity,
+  type MerchantScoreState,
+  newDecayClock,
+  type Outcome,
+  type ScoringModel,
+  scoreCategory,
+  withLevels,
+} from '../scoring/model.ts'
 import type { SimEvent } from '../simulator/history.ts'
 import type { Store } from '../store/client.ts'
 import { merchantEventRow } from '../store/merchant-events.ts'
@@ -56,14 +73,28 @@ export interface ReplayOptions {
    * or own baselines (every rule on its absolute thresholds), which is faster but not what production sees.
    */
   reference: { store: Store; baselines: Baselines } | null
+  /** Merchants whose every hit update and score change is told to `onTrace` (why was it flagged, or not). */
+  trace?: { merchants: ReadonlySet<string>; onTrace: (line: string) => void }
   /** Called after each replayed day with sales, with its local day number (days since 1970) and the events so far. */
   progress?: (localDay: number, events: number) => void
+}
+
+/** The queue at the end of one measured local day, scored at midnight. */
+export interface QueueDay {
+  /** Local date, YYYY-MM-DD. */
+  date: string
+  /** Merchants that first reached MEDIUM or above (either category) that day. */
+  entered: number
+  /** Merchants at MEDIUM or above (either category) at the end of the day, after decay. */
+  queue: number
 }
 
 export interface ConfigRun {
   name: string
   hash: string
   merchants: MerchantResult[]
+  /** The queue day by day over the measured days. */
+  queue: QueueDay[]
   /** Hit updates of each rule (a hit growing over days is one hit id with several updates). */
   hitUpdates: number
   alerts: number
@@ -86,8 +117,14 @@ interface Stack {
   config: RulesConfig
   engine: RuleEngine
   entities: EntityEngine
+  /** The scoring model in force: the configuration's, with levels calibrated to capacity day by day. */
+  model: ScoringModel
+  clock: DecayClock
   states: Map<string, MerchantScoreState>
+  /** Merchants that reached MEDIUM at the configured thresholds: the day they first did, their peak since. */
+  entrants: Map<string, { acquirerId: string; day: number; peak: number }>
   results: Map<string, MerchantResult>
+  queue: QueueDay[]
   hitUpdates: number
   alerts: number
 }
@@ -117,8 +154,12 @@ export async function replay(
       configHash: config.hash,
       sweepEveryMs: opts.entitySweepMs,
     }),
+    model: config.scoring,
+    clock: newDecayClock(),
     states: new Map(),
+    entrants: new Map(),
     results: new Map(),
+    queue: [],
     hitUpdates: 0,
     alerts: 0,
   }))
@@ -173,6 +214,9 @@ export async function replay(
     // events wait in the buffer for the next day that has sales.
     if (day !== null && d > day && txnBuffer.length > 0) {
       await closeDay(lastEvent)
+      const dayEnd = (day + 1) * DAY_MS - opts.dayOffsetMs
+      for (const s of stacks) calibrateCapacity(s, day)
+      if (dayEnd > opts.measureFrom) for (const s of stacks) closeQueueDay(s, day, dayEnd)
       opts.progress?.(day, count)
     }
     if (day === null || d > day) day = d
@@ -185,25 +229,31 @@ export async function replay(
       txnBuffer.push(e.value)
       const batch: StoredBatch = { kind: 'transactions', items: [e.value] }
       for (const s of stacks) {
-        score(s, s.engine.onTransaction(e.value), opts.measureFrom)
-        for (const r of activitiesOf(batch)) score(s, s.entities.onRecord(r), opts.measureFrom)
+        score(s, s.engine.onTransaction(e.value), opts.measureFrom, opts.dayOffsetMs, opts.trace)
+        for (const r of activitiesOf(batch)) entity(s, r, opts.measureFrom, opts.dayOffsetMs, opts.trace)
       }
     } else {
       eventBuffer.push(e.value)
       const batch: StoredBatch = { kind: 'merchantEvents', items: [e.value] }
       for (const s of stacks) {
-        score(s, s.engine.onMerchantEvent(e.value), opts.measureFrom)
-        for (const r of activitiesOf(batch)) score(s, s.entities.onRecord(r), opts.measureFrom)
+        score(s, s.engine.onMerchantEvent(e.value), opts.measureFrom, opts.dayOffsetMs, opts.trace)
+        for (const r of activitiesOf(batch)) entity(s, r, opts.measureFrom, opts.dayOffsetMs, opts.trace)
       }
     }
   }
   if (txnBuffer.length > 0 || eventBuffer.length > 0) await closeDay(lastEvent)
+  if (day !== null) {
+    const dayEnd = (day + 1) * DAY_MS - opts.dayOffsetMs
+    if (dayEnd > opts.measureFrom) for (const s of stacks) closeQueueDay(s, day, dayEnd)
+  }
+  for (const s of stacks) endLevels(s, lastEvent)
 
   return {
     runs: stacks.map((s) => ({
       name: s.name,
       hash: s.config.hash,
       merchants: [...s.results.values()],
+      queue: s.queue,
       hitUpdates: s.hitUpdates,
       alerts: s.alerts,
     })),
@@ -240,9 +290,38 @@ async function load(
   await finished(result.stream)
 }
 
-/** Scores hit updates as the scoring stage does, and records what each merchant went through. */
-function score(s: Stack, hits: readonly HitUpdate[], measureFrom: number): void {
+/**
+ * Applies an activity record to the entity engine and the records it derives (card_ring's links),
+ * which the service publishes to the entity-activity topic and reads back; here they go straight in.
+ */
+function entity(
+  s: Stack,
+  r: ActivityRecord,
+  measureFrom: number,
+  dayOffsetMs: number,
+  trace?: ReplayOptions['trace'],
+): void {
+  score(s, s.entities.onRecord(r), measureFrom, dayOffsetMs, trace)
+  for (let derived = s.entities.takeDerived(); derived.length > 0; derived = s.entities.takeDerived())
+    for (const d of derived) score(s, s.entities.onRecord(d), measureFrom, dayOffsetMs, trace)
+}
+
+/**
+ * Scores hit updates as the scoring stage does (decay passes as the event-time clock crosses a tick,
+ * then the hit), and records what each merchant went through.
+ */
+function score(
+  s: Stack,
+  hits: readonly HitUpdate[],
+  measureFrom: number,
+  dayOffsetMs: number,
+  trace?: ReplayOptions['trace'],
+): void {
   for (const h of hits) {
+    const tick = advanceClock(s.clock, h.detectedAt, s.model.decayTickMs)
+    if (tick !== null)
+      for (const state of s.states.values())
+        record(s, state, decayTo(s.model, state, tick), tick, measureFrom, dayOffsetMs)
     const measured = h.detectedAt >= measureFrom
     if (measured) s.hitUpdates++
     const key = `${h.acquirerId}\u0000${h.merchantId}`
@@ -251,27 +330,132 @@ function score(s: Stack, hits: readonly HitUpdate[], measureFrom: number): void 
       state = emptyMerchantState(h.acquirerId, h.merchantId)
       s.states.set(key, state)
     }
-    const outcome = applyHit(s.config.scoring, state, incomingHitOf(ruleHitOf(h)))
-    if (!measured) continue
-    const result = resultOf(s, h.acquirerId, h.merchantId)
-    if (!result.rules.includes(h.ruleId)) result.rules.push(h.ruleId)
-    for (const change of outcome.scores) {
-      if (change.result.score > result.max_score) result.max_score = change.result.score
-      if (result.max_level === null || levelRank(change.result.level) > levelRank(result.max_level))
-        result.max_level = change.result.level
-      // Entering this level alerted, now or (during the history) before: the merchant is in the queue.
-      if (levelRank(change.result.level) >= levelRank(s.config.scoring.alerts.minLevel)) result.alerted = true
+    const outcome = applyHit(s.model, state, incomingHitOf(ruleHitOf(h)))
+    if (trace?.merchants.has(h.merchantId) === true) {
+      const f = h.finding
+      trace.onTrace(
+        `${s.name} ${new Date(h.detectedAt).toISOString()} ${h.merchantId} ${h.ruleId}(${f.basis ?? '-'}) ` +
+          `${f.observed.toPrecision(4)} > ${f.threshold.toPrecision(4)}` +
+          outcome.scores.map((c) => ` => ${c.result.category} ${c.result.score} ${c.result.level}`).join(''),
+      )
     }
-    for (const a of outcome.alerts) {
-      s.alerts++
-      result.alerted = true
-      result.alerts.push({
-        at: a.alert.created_at,
-        category: a.alert.category === 'FRAUD' ? 'fraud' : 'compliance',
-        level: a.alert.level,
-        rules: [...new Set(a.alert.reasons.map((r) => r.rule_id))],
-      })
+    if (measured) {
+      const rules = resultOf(s, h.acquirerId, h.merchantId).rules
+      if (!rules.includes(h.ruleId)) rules.push(h.ruleId)
     }
+    record(s, state, outcome, h.detectedAt, measureFrom, dayOffsetMs)
+  }
+}
+
+/** Records what an outcome of a merchant's scoring at `at` means for its result and the queue. */
+function record(
+  s: Stack,
+  state: MerchantScoreState,
+  outcome: Outcome,
+  at: number,
+  measureFrom: number,
+  dayOffsetMs: number,
+): void {
+  if (outcome.scores.length === 0 && outcome.alerts.length === 0) return
+  const day = Math.floor((at + dayOffsetMs) / DAY_MS)
+  const key = `${state.acquirerId}\u0000${state.merchantId}`
+  const configured = s.config.scoring.levels.medium
+  for (const change of outcome.scores) {
+    if (change.result.score < configured) continue
+    const e = s.entrants.get(key)
+    if (e === undefined) s.entrants.set(key, { acquirerId: state.acquirerId, day, peak: change.result.score })
+    else if (change.result.score > e.peak) e.peak = change.result.score
+  }
+  if (at < measureFrom) return
+  const minRank = levelRank(s.model.alerts.minLevel)
+  const result = resultOf(s, state.acquirerId, state.merchantId)
+  for (const change of outcome.scores) {
+    const c = change.result
+    if (c.score > result.max_score) result.max_score = c.score
+    if (c.category === 'fraud' && c.score > result.max_fraud) result.max_fraud = c.score
+    if (result.max_level === null || levelRank(c.level) > levelRank(result.max_level))
+      result.max_level = c.level
+    // Standing at this level alerted, now or (during the history) before: the merchant is in the queue.
+    if (levelRank(c.level) >= minRank) flag(result, c.category, day)
+  }
+  for (const a of outcome.alerts) {
+    s.alerts++
+    const category = a.alert.category === 'FRAUD' ? 'fraud' : 'compliance'
+    flag(result, category, day)
+    const rules = [...new Set(a.alert.reasons.map((r) => r.rule_id))]
+    const bases: Record<string, string> = {}
+    for (const h of Object.values(state.hits)) if (rules.includes(h.ruleId)) bases[h.ruleId] = h.basis ?? '-'
+    result.alerts.push({ at: a.alert.created_at, category, level: a.alert.level, rules, bases })
+  }
+}
+
+/**
+ * The capacity calibration at the end of local day `day`: per acquirer, the merchants that first reached
+ * MEDIUM (at the configured thresholds) within the capacity's days, and the levels that fit them into
+ * its review capacity (levelsForCapacity). As the service would run it from the stored score history.
+ */
+function calibrateCapacity(s: Stack, day: number): void {
+  const configured = s.config.scoring
+  const since = day - configured.capacity.days
+  const peaks = new Map<string, number[]>()
+  for (const e of s.entrants.values()) {
+    if (e.day <= since) continue
+    peaks.set(e.acquirerId, [...(peaks.get(e.acquirerId) ?? []), e.peak])
+  }
+  const levels = new Map<string, Levels>()
+  for (const [acquirerId, list] of peaks) {
+    const l = levelsForCapacity(
+      configured.levels,
+      list,
+      capacityOf(configured, acquirerId),
+      configured.capacity.days,
+    )
+    if (l !== configured.levels) levels.set(acquirerId, l)
+  }
+  s.model = withLevels(configured, levels)
+}
+
+function flag(result: MerchantResult, category: 'fraud' | 'compliance', day: number): void {
+  result.alerted = true
+  if (category === 'fraud') result.fraud_alerted = true
+  else result.compliance_alerted = true
+  result.first_alerted_day ??= day
+}
+
+/** The levels a merchant's state gives at `at`, per category (pure: the state is not changed). */
+function levelsAt(
+  s: Stack,
+  state: MerchantScoreState,
+  at: number,
+): Record<'fraud' | 'compliance', RiskLevel> {
+  const hits = Object.values(state.hits)
+  const [fraud, compliance] = CATEGORIES.map(
+    (c) => scoreCategory(s.model, hits, c, at, state.acquirerId).level,
+  )
+  return { fraud: fraud ?? 'LOW', compliance: compliance ?? 'LOW' }
+}
+
+/** Records the queue at the end of local day `day`. */
+function closeQueueDay(s: Stack, day: number, dayEnd: number): void {
+  const minRank = levelRank(s.model.alerts.minLevel)
+  let queue = 0
+  for (const state of s.states.values()) {
+    const l = levelsAt(s, state, dayEnd)
+    if (levelRank(l.fraud) >= minRank || levelRank(l.compliance) >= minRank) queue++
+  }
+  let entered = 0
+  for (const r of s.results.values()) if (r.first_alerted_day === day) entered++
+  s.queue.push({ date: new Date(day * DAY_MS).toISOString().slice(0, 10), entered, queue })
+}
+
+/** The levels every merchant has at the end of the replay, decayed to its last event. */
+function endLevels(s: Stack, at: number): void {
+  for (const state of s.states.values()) {
+    const l = levelsAt(s, state, at)
+    const r = s.results.get(`${state.acquirerId}\u0000${state.merchantId}`)
+    if (r === undefined) continue
+    r.end_fraud = l.fraud
+    r.end_compliance = l.compliance
   }
 }
 
@@ -285,6 +469,12 @@ function resultOf(s: Stack, acquirerId: string, merchantId: string): MerchantRes
       rules: [],
       max_score: 0,
       max_level: null,
+      max_fraud: 0,
+      fraud_alerted: false,
+      compliance_alerted: false,
+      first_alerted_day: null,
+      end_fraud: null,
+      end_compliance: null,
       alerted: false,
       alerts: [],
     }

@@ -2,7 +2,8 @@
  * The backtest's tables on stdout: per rule and overall for every configuration side by side, then per
  * scenario (how many of its merchants were alerted, which rules hit them, which expected rules missed).
  */
-import type { Metrics, Rates } from './metrics.ts'
+import type { Acceptance, Metrics, Mistake, Rates, Share } from './metrics.ts'
+import type { QueueDay } from './replay.ts'
 
 export interface NamedMetrics {
   name: string
@@ -85,4 +86,70 @@ export function formatReport(runs: readonly NamedMetrics[]): string {
     table(scenarioHeader, scenarioRows, 2),
   )
   return `${out.join('\n')}\n`
+}
+
+/** One column of the side-by-side acceptance table: a population under a configuration. */
+export interface AcceptanceColumn {
+  name: string
+  acceptance: Acceptance
+  queue: readonly QueueDay[]
+}
+
+const frac = (s: Share) => (s.rate === null ? '–' : `${pct(s.rate)} (${s.count}/${s.merchants})`)
+
+/**
+ * Issue 13's acceptance figures, populations (and configurations) side by side: a change that helps one
+ * and hurts the other shows on one line.
+ */
+export function formatAcceptance(columns: readonly AcceptanceColumn[]): string {
+  if (columns.length === 0) return ''
+  const header = ['measure', ...columns.map((c) => c.name)]
+  const first = columns[0]?.acceptance
+  const rows: string[][] = []
+  const row = (name: string, cell: (a: Acceptance, q: readonly QueueDay[]) => string) =>
+    rows.push([name, ...columns.map((c) => cell(c.acceptance, c.queue))])
+  for (const [i, check] of (first?.checks ?? []).entries()) {
+    const target =
+      check.name.includes('recall') || check.name.includes('precision')
+        ? `>= ${pct(check.target)}`
+        : `<= ${pct(check.target)}`
+    row(`${check.name} (${target})`, (a) => {
+      const c = a.checks[i]
+      return c === undefined ? '–' : `${pct(c.value)} ${c.pass ? 'ok' : 'MISS'}`
+    })
+  }
+  row('cash-out at fraud >= MEDIUM', (a) => frac(a.cashOut))
+  row('card testers at fraud >= MEDIUM', (a) => frac(a.cardTesting))
+  row('compliance at >= MEDIUM (detectable)', (a) => frac(a.compliance))
+  row(
+    'compliance, no trace of its own (lenders)',
+    (a) => `${a.compliance.caughtUndetectable}/${a.compliance.undetectable}`,
+  )
+  row('legitimate at >= MEDIUM', (a) => frac(a.legit))
+  row('fraud among the top 100 by fraud score', (a) => `${a.fraudAtK.positives}/${a.fraudAtK.ranked}`)
+  row('end of month: cash-out at fraud >= MEDIUM', (a) => frac(a.end.cashOut))
+  row('end of month: legitimate at >= MEDIUM', (a) => frac(a.end.legit))
+  row('end of month: look-alikes at >= MEDIUM', (a) => frac(a.end.lookalike))
+  row('queue: merchants entering per day (mean)', (_a, q) =>
+    q.length === 0 ? '–' : (q.reduce((s, d) => s + d.entered, 0) / q.length).toFixed(1),
+  )
+  row('queue: at MEDIUM+ after day 1 / 3 / 7', (_a, q) =>
+    [q[0], q[2], q[6]].map((d) => (d === undefined ? '–' : String(d.queue))).join(' / '),
+  )
+  row('queue: at MEDIUM+ at the end', (_a, q) => String(q.at(-1)?.queue ?? '–'))
+  const kinds = [...new Set(columns.flatMap((c) => c.acceptance.lookalikes.map((x) => x.kind)))].sort()
+  for (const kind of kinds)
+    row(`look-alike ${kind} at >= MEDIUM`, (a) => {
+      const k = a.lookalikes.find((x) => x.kind === kind)
+      return k === undefined ? '–' : frac(k)
+    })
+  const lines = [table(header, rows), '']
+  for (const c of columns) {
+    const list = (m: readonly Mistake[]) =>
+      m.map((x) => `${x.merchant_id} ${x.scenario} ${x.max_score} [${x.rules.join(', ')}]`).join('; ') ||
+      'none'
+    lines.push(`${c.name}: flagged legitimate or look-alike: ${list(c.acceptance.falsePositives)}`)
+    lines.push(`${c.name}: missed: ${list(c.acceptance.missed)}`)
+  }
+  return `${lines.join('\n')}\n`
 }

@@ -15,8 +15,14 @@ import { RULES } from '../rules/index.ts'
 import type { SimEvent } from '../simulator/history.ts'
 import { type LabelsFile, type MerchantLabel, TACTICS, type Tactic } from '../simulator/labels.ts'
 import { openStore } from '../store/client.ts'
-import { computeMetrics, type Metrics } from './metrics.ts'
-import { type ReplayResult, replay } from './replay.ts'
+import {
+  type Acceptance,
+  computeAcceptance,
+  computeMetrics,
+  type MerchantResult,
+  type Metrics,
+} from './metrics.ts'
+import { type QueueDay, type ReplayResult, replay } from './replay.ts'
 
 export interface BacktestOptions {
   labels: LabelsFile
@@ -29,11 +35,23 @@ export interface BacktestOptions {
   minCohort: number
   allowedLatenessMs: number
   progress?: (day: number, events: number) => void
+  /** Merchants whose hits and scores are told as they happen (scripts/backtest.ts --trace). */
+  trace?: { merchants: ReadonlySet<string>; onTrace: (line: string) => void }
 }
 
 export interface BacktestResult {
   replay: ReplayResult
-  metrics: { name: string; hash: string; metrics: Metrics; alerts: number; hitUpdates: number }[]
+  metrics: {
+    name: string
+    hash: string
+    metrics: Metrics
+    acceptance: Acceptance
+    queue: QueueDay[]
+    /** What each merchant went through (merchants no rule hit are absent). */
+    merchants: MerchantResult[]
+    alerts: number
+    hitUpdates: number
+  }[]
   seconds: number
 }
 
@@ -59,6 +77,7 @@ export async function runBacktest(opts: BacktestOptions): Promise<BacktestResult
       measureFrom: opts.labels.start,
       reference,
       ...(opts.progress === undefined ? {} : { progress: opts.progress }),
+      ...(opts.trace === undefined ? {} : { trace: opts.trace }),
     })
     const ruleIds = [...RULES.map((r) => r.meta.id), ...ENTITY_RULES.map((r) => r.id)]
     return {
@@ -73,6 +92,9 @@ export async function runBacktest(opts: BacktestOptions): Promise<BacktestResult
           days: result.days,
           ruleIds,
         }),
+        acceptance: computeAcceptance(opts.labels.merchants, run.merchants),
+        queue: run.queue,
+        merchants: run.merchants,
       })),
       seconds: (performance.now() - started) / 1000,
     }
@@ -96,7 +118,7 @@ export function readLabels(path: string): LabelsFile {
   const bad = (why: string) => new RiskError('RISK_ERR_CONFIG', `labels ${path}: ${why}`)
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw bad('expected a JSON object')
   const o: Readonly<Record<string, unknown>> = Object.fromEntries(Object.entries(raw))
-  const { seed, start, days, timeZone, merchants } = o
+  const { seed, start, days, timeZone, merchants, population } = o
   const historyDays = o.historyDays ?? 0
   if (typeof historyDays !== 'number') throw bad('historyDays must be a number')
   if (typeof seed !== 'number' || typeof start !== 'number' || typeof days !== 'number')
@@ -132,5 +154,13 @@ export function readLabels(path: string): LabelsFile {
       expected_rules: expected.map(String),
     }
   })
-  return { seed, start, days, historyDays, timeZone, merchants: labels }
+  return {
+    ...(typeof population === 'string' ? { population } : {}),
+    seed,
+    start,
+    days,
+    historyDays,
+    timeZone,
+    merchants: labels,
+  }
 }

@@ -157,7 +157,7 @@ export const CONFIG_SPEC = {
       pattern: topicName,
       patternHint: 'a Kafka topic name',
       description:
-        'Internal topic of card, settlement-account and terminal activity, keyed by entity, that feeds the cross-merchant rules (card_spread, shared_settlement_account, shared_terminal). Created with a retention longer than their widest window.',
+        'Internal topic of card, settlement-account and terminal activity, keyed by entity, that feeds the cross-merchant rules (card_ring, shared_settlement_account, shared_terminal); the link records card_ring derives go back to it. Created with a retention longer than their widest window.',
     }),
     ruleHits: str({
       env: 'TOPIC_RULE_HITS',
@@ -343,7 +343,7 @@ export const CONFIG_SPEC = {
       default: 20,
       min: 2,
       description:
-        'Merchants with at least 20 sales in 30 days a cohort needs before its spreads are used; smaller cohorts leave the rules on their absolute thresholds.',
+        "Merchants with at least 20 sales in 30 days a peer cohort (acquirer × registered MCC) needs before the relative rules compare with its distribution; a regional cohort (the same in one 1-degree cell) needs twice as many. A merchant without one is compared with its acquirer's population only, and scoring counts such hits only beside calibrated evidence.",
     }),
     whitelistRefreshMs: int({
       env: 'RULES_WHITELIST_REFRESH_MS',

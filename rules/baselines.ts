@@ -1,29 +1,44 @@
+import { CURRENCY_EXPONENTS } from '../lib/currency.ts'
 import { asRiskError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
 import type { Store } from '../store/client.ts'
-import type { MerchantBaseline, PeerStats, Spread } from './engine/types.ts'
+import { QUANTILE_GRID } from './engine/calibration.ts'
+import type { Distribution, MerchantBaseline, PeerStats, References } from './engine/types.ts'
 
 export interface BaselineOptions {
   store: Store
   logger: Logger
-  /** Merchants in a cohort below which its spread is not published (the rules then use absolute thresholds). */
+  /**
+   * Merchants (with enough sales) a cohort needs before its distribution is published; a regional cohort
+   * needs twice as many, else the MCC-wide one stands in. Thinner cohorts leave the rules with the
+   * acquirer's population alone.
+   */
   minCohort: number
 }
 
+/** Sales a merchant needs in the 30 days before its measures count in any distribution. */
+export const MIN_MEASURED_SALES = 20
+
 /**
- * Peer cohorts and merchants' own history, computed in ClickHouse from `merchant_daily` and kept in
- * memory for the rule engine. Refreshed periodically (the caller's timer): these are slow-moving
- * references, and an hour-old median is as good as a live one.
+ * The distributions the relative rules calibrate against, and merchants' own history, computed in
+ * ClickHouse and kept in memory for the rule engine. Refreshed periodically (the caller's timer): these
+ * are slow-moving references, and an hour-old quantile is as good as a live one.
  *
- * Windows end at the latest local day in the table, not at the clock, so a replayed or simulated
- * history gets the baselines it would have had. Cohorts are acquirer × registered MCC × region, with an
- * MCC-wide cohort as the fallback where a region is too thin; the region is the 1-degree cell of the
- * registered location (see regionOf). Spreads are the median and half the interquartile range, which
- * equals the median absolute deviation for normal data and resists outliers the same way.
+ * Per acquirer, each merchant's 30-day measures (credit share, average ticket, night share, volume per
+ * active day, round share of large sales, whole-unit share, share of the largest BIN; merchants with at
+ * least 20 sales) are
+ * summarised as quantiles at QUANTILE_GRID three ways: over the acquirer's whole population, over its
+ * merchants of one registered MCC in one region, and over its merchants of one MCC anywhere (the
+ * stand-in where a region is thin). Each distribution carries the merchants and the local days of data
+ * it rests on, so the engine can hold a new deployment's first days back (rules/engine/engine.ts,
+ * `adequate`). Windows end at the latest local day in the table, not at the clock, so a replayed or
+ * simulated history gets the baselines it would have had. The region is the 1-degree cell of the
+ * registered location (see regionOf).
  */
 export class Baselines {
   readonly #opts: BaselineOptions
   #peers = new Map<string, PeerStats>()
+  #population = new Map<string, PeerStats>()
   #own = new Map<string, MerchantBaseline>()
   refreshedAt: number | null = null
 
@@ -32,19 +47,27 @@ export class Baselines {
   }
 
   /**
-   * The merchant's cohort: same acquirer and registered MCC in the same region when that cohort is large
-   * enough, else the same acquirer and MCC anywhere. Null when neither is.
+   * The merchant's references: its cohort (same acquirer and registered MCC in the same region when that
+   * cohort has twice the minimum, else the same acquirer and MCC anywhere when it has the minimum) and
+   * its acquirer's population. Null when neither is known.
    */
   peersOf(
     acquirerId: string,
     mcc: string | null,
     latitude: number | null,
     longitude: number | null,
-  ): PeerStats | null {
-    if (mcc === null) return null
-    const region = regionOf(latitude, longitude)
-    const regional = region === '' ? undefined : this.#peers.get(`${acquirerId}\u0000${mcc}\u0000${region}`)
-    return regional ?? this.#peers.get(`${acquirerId}\u0000${mcc}\u0000`) ?? null
+  ): References | null {
+    const population = this.#population.get(acquirerId) ?? null
+    let cohort: PeerStats | null = null
+    if (mcc !== null) {
+      const region = regionOf(latitude, longitude)
+      const regional = region === '' ? undefined : this.#peers.get(`${acquirerId}\u0000${mcc}\u0000${region}`)
+      cohort =
+        regional !== undefined && regional.creditShare.n >= 2 * this.#opts.minCohort
+          ? regional
+          : (this.#peers.get(`${acquirerId}\u0000${mcc}\u0000`) ?? null)
+    }
+    return population === null && cohort === null ? null : { cohort, population }
   }
 
   baselineOf(acquirerId: string, merchantId: string): MerchantBaseline | null {
@@ -59,7 +82,7 @@ export class Baselines {
     return this.#own.size
   }
 
-  /** Recomputes both maps; the old ones stay in use until the new ones are complete. */
+  /** Recomputes every map; the old ones stay in use until the new ones are complete. */
   async refresh(now: number): Promise<void> {
     const { store } = this.#opts
     try {
@@ -79,33 +102,45 @@ export class Baselines {
       }
 
       const peers = new Map<string, PeerStats>()
+      const population = new Map<string, PeerStats>()
+      const currencies = [...CURRENCY_EXPONENTS.entries()]
       const peerRows = await (
         await store.client.query({
           query: PEERS_SQL,
-          query_params: { db: store.database, minCohort: this.#opts.minCohort },
+          query_params: {
+            db: store.database,
+            minCohort: this.#opts.minCohort,
+            minSales: MIN_MEASURED_SALES,
+            currencies: currencies.map(([c]) => c),
+            units: currencies.map(([, e]) => 10 ** e),
+          },
           format: 'JSONEachRow',
         })
       ).json<PeerRow>()
       for (const r of peerRows) {
         const n = Number(r.n)
-        const spread = (q: readonly number[]): Spread => ({
-          median: Number(q[1]),
-          mad: (Number(q[2]) - Number(q[0])) / 2,
-          n,
-        })
-        peers.set(`${r.acquirer_id}\u0000${r.mcc}\u0000${r.region}`, {
-          creditShare: spread(r.credit_share),
-          avgTicket: spread(r.avg_ticket),
-          nightShare: spread(r.night_share),
-          dailyVolume: spread(r.daily_volume),
-          roundShare: spread(r.round_share),
-          wholeUnitShare: spread(r.whole_unit_share),
-        })
+        const days = Number(r.days)
+        const dist = (q: readonly number[]): Distribution => ({ n, days, q: q.map(Number) })
+        const stats: PeerStats = {
+          creditShare: dist(r.credit_share),
+          avgTicket: dist(r.avg_ticket),
+          nightShare: dist(r.night_share),
+          dailyVolume: dist(r.daily_volume),
+          roundShare: dist(r.round_share),
+          wholeUnitShare: dist(r.whole_unit_share),
+          topBinShare: dist(r.top_bin_share),
+        }
+        if (r.mcc === '') population.set(r.acquirer_id, stats)
+        else peers.set(`${r.acquirer_id}\u0000${r.mcc}\u0000${r.region}`, stats)
       }
       this.#own = own
       this.#peers = peers
+      this.#population = population
       this.refreshedAt = now
-      this.#opts.logger.info({ cohorts: peers.size, merchants: own.size }, 'rule baselines refreshed')
+      this.#opts.logger.info(
+        { cohorts: peers.size, acquirers: population.size, merchants: own.size },
+        'rule baselines refreshed',
+      )
     } catch (e) {
       throw asRiskError(e, 'RISK_ERR_STORE_QUERY', 'cannot refresh rule baselines')
     }
@@ -124,16 +159,19 @@ export function regionOf(latitude: number | null, longitude: number | null): str
 
 interface PeerRow {
   acquirer_id: string
+  /** '' for the acquirer's whole population. */
   mcc: string
-  /** '' for the MCC-wide cohort. */
+  /** '' for the MCC-wide cohort and the population. */
   region: string
   n: number
+  days: number
   credit_share: number[]
   avg_ticket: number[]
   night_share: number[]
   daily_volume: number[]
   round_share: number[]
   whole_unit_share: number[]
+  top_bin_share: number[]
 }
 
 // Median approved volume per active day over the last 90 local days, per merchant.
@@ -149,53 +187,82 @@ FROM (
 )
 GROUP BY acquirer_id, merchant_id`
 
-// Each merchant's 30-day measures, then per acquirer and registered MCC the quartiles of each measure
-// (q25, median, q75) across the merchants with enough sales to have a meaningful ratio.
-// round_share is over all sales, not only those of 1,000 major units or more as the rule measures it:
-// merchant_daily has no count of large sales yet. For the cohorts where it matters (car dealers,
-// jewellers: nearly every sale is large) the two agree; for small-ticket cohorts both are near zero.
-const QUARTILES = `
+const LEVELS = QUANTILE_GRID.join(', ')
+const QUANTILES = `
   toUInt32(count()) AS n,
-  quantilesExact(0.25, 0.5, 0.75)(credit_share) AS credit_share,
-  quantilesExact(0.25, 0.5, 0.75)(avg_ticket) AS avg_ticket,
-  quantilesExact(0.25, 0.5, 0.75)(night_share) AS night_share,
-  quantilesExact(0.25, 0.5, 0.75)(daily_volume) AS daily_volume,
-  quantilesExact(0.25, 0.5, 0.75)(round_share) AS round_share,
-  quantilesExact(0.25, 0.5, 0.75)(whole_unit_share) AS whole_unit_share`
+  any(window_days) AS days,
+  quantilesExact(${LEVELS})(credit_share) AS credit_share,
+  quantilesExact(${LEVELS})(avg_ticket) AS avg_ticket,
+  quantilesExact(${LEVELS})(night_share) AS night_share,
+  quantilesExact(${LEVELS})(daily_volume) AS daily_volume,
+  quantilesExact(${LEVELS})(round_share) AS round_share,
+  quantilesExact(${LEVELS})(whole_unit_share) AS whole_unit_share,
+  quantilesExact(${LEVELS})(top_bin_share) AS top_bin_share`
 
-// Each cohort twice: per region, and MCC-wide (region '') as the fallback for thin regions.
+// Each merchant's 30-day measures from the stored transactions, exactly as the rules measure them
+// (the round share is over sales of 1,000 major units or more, which the daily aggregates do not
+// count), then per acquirer the quantiles of each measure across merchants with enough sales: per
+// registered MCC and region, per MCC, and over the whole population (mcc '').
 const PEERS_SQL = `
 WITH
   (SELECT max(local_date) FROM {db:Identifier}.merchant_daily) AS last_day,
+  windows AS (
+    SELECT acquirer_id, toUInt32(uniqExact(local_date)) AS window_days
+    FROM {db:Identifier}.merchant_daily
+    WHERE local_date > last_day - 30
+    GROUP BY acquirer_id
+  ),
+  sales AS (
+    SELECT acquirer_id, merchant_id, local_date, local_hour, card_type, card_bin, amount_minor, is_round_thousand,
+      is_whole_unit, transform(currency, {currencies:Array(String)}, {units:Array(UInt64)}, toUInt64(100)) AS unit
+    FROM {db:Identifier}.transactions
+    WHERE local_date > last_day - 30 AND is_sale AND is_approved
+  ),
+  merchants AS (
+    SELECT
+      acquirer_id,
+      merchant_id,
+      toFloat64(sumIf(amount_minor, card_type = 'CREDIT')) / sum(amount_minor) AS credit_share,
+      toFloat64(sum(amount_minor)) / count() AS avg_ticket,
+      toFloat64(sumIf(amount_minor, local_hour < 5)) / sum(amount_minor) AS night_share,
+      toFloat64(sum(amount_minor)) / uniqExact(local_date) AS daily_volume,
+      if(countIf(amount_minor >= 1000 * unit) = 0, 0,
+         countIf(amount_minor >= 1000 * unit AND is_round_thousand) / countIf(amount_minor >= 1000 * unit)) AS round_share,
+      if(countIf(unit > 1) = 0, 0, countIf(unit > 1 AND is_whole_unit) / countIf(unit > 1)) AS whole_unit_share
+    FROM sales
+    GROUP BY acquirer_id, merchant_id
+    HAVING count() >= {minSales:UInt32} AND sum(amount_minor) > 0
+  ),
+  bins AS (
+    SELECT acquirer_id, merchant_id, if(sum(amount) = 0, 0, max(amount) / sum(amount)) AS top_bin_share
+    FROM (
+      SELECT acquirer_id, merchant_id, card_bin, toFloat64(sum(amount_minor)) AS amount
+      FROM sales WHERE card_bin IS NOT NULL
+      GROUP BY acquirer_id, merchant_id, card_bin
+    )
+    GROUP BY acquirer_id, merchant_id
+  ),
   measured AS (
     SELECT
       m.acquirer_id AS acquirer_id,
       p.registered_mcc AS mcc,
       if(p.latitude IS NULL OR p.longitude IS NULL, '',
          concat(toString(toInt32(floor(p.latitude))), ':', toString(toInt32(floor(p.longitude))))) AS region,
+      w.window_days AS window_days,
       m.credit_share AS credit_share, m.avg_ticket AS avg_ticket, m.night_share AS night_share,
-      m.daily_volume AS daily_volume, m.round_share AS round_share, m.whole_unit_share AS whole_unit_share
-    FROM (
-      SELECT
-        acquirer_id,
-        merchant_id,
-        toFloat64(sum(credit_amount_minor)) / sum(approved_amount_minor) AS credit_share,
-        toFloat64(sum(approved_amount_minor)) / sum(approved_sales) AS avg_ticket,
-        toFloat64(sum(night_amount_minor)) / sum(approved_amount_minor) AS night_share,
-        toFloat64(sum(approved_amount_minor)) / countIf(approved_sales > 0) AS daily_volume,
-        toFloat64(sum(round_thousand_sales)) / sum(approved_sales) AS round_share,
-        toFloat64(sum(whole_unit_sales)) / sum(approved_sales) AS whole_unit_share
-      FROM {db:Identifier}.merchant_daily_v
-      WHERE local_date > last_day - 30
-      GROUP BY acquirer_id, merchant_id
-      HAVING sum(approved_sales) >= 20
-    ) AS m
-    INNER JOIN {db:Identifier}.merchant_profile_v AS p
+      m.daily_volume AS daily_volume, m.round_share AS round_share, m.whole_unit_share AS whole_unit_share,
+      b.top_bin_share AS top_bin_share
+    FROM merchants AS m
+    INNER JOIN windows AS w ON w.acquirer_id = m.acquirer_id
+    LEFT JOIN bins AS b ON b.acquirer_id = m.acquirer_id AND b.merchant_id = m.merchant_id
+    LEFT JOIN {db:Identifier}.merchant_profile_v AS p
       ON p.acquirer_id = m.acquirer_id AND p.merchant_id = m.merchant_id
-    WHERE p.registered_mcc IS NOT NULL
   )
-SELECT acquirer_id, mcc, region, ${QUARTILES}
-FROM measured WHERE region != '' GROUP BY acquirer_id, mcc, region HAVING n >= {minCohort:UInt32}
+SELECT acquirer_id, assumeNotNull(mcc) AS mcc, region, ${QUANTILES}
+FROM measured WHERE mcc IS NOT NULL AND region != '' GROUP BY acquirer_id, mcc, region HAVING n >= {minCohort:UInt32}
 UNION ALL
-SELECT acquirer_id, mcc, '' AS region, ${QUARTILES}
-FROM measured GROUP BY acquirer_id, mcc HAVING n >= {minCohort:UInt32}`
+SELECT acquirer_id, assumeNotNull(mcc) AS mcc, '' AS region, ${QUANTILES}
+FROM measured WHERE mcc IS NOT NULL GROUP BY acquirer_id, mcc HAVING n >= {minCohort:UInt32}
+UNION ALL
+SELECT acquirer_id, '' AS mcc, '' AS region, ${QUANTILES}
+FROM measured GROUP BY acquirer_id`

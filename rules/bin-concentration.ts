@@ -1,3 +1,4 @@
+import { calibratedBound, describeBound, marginParam, quantileParam } from './engine/calibration.ts'
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
 import { DayRing, type SampleRing } from './engine/window.ts'
@@ -12,6 +13,10 @@ import { DayRing, type SampleRing } from './engine/window.ts'
  * five-day buckets (the window is the current bucket and the five before it: 26 to 30 days), and
  * distinct cards per BIN are estimated with a 64-bit linear-counting bitmap per bucket and BIN, since
  * exact counts would need every card token of the window.
+ *
+ * Calibration: the share must exceed the fence of its peers' and of the acquirer's distribution of the
+ * largest BIN's share (the 0.75 quantile plus three times its distance from the median) and a floor of
+ * 50%: a city where one bank issues most cards raises the fence for every merchant in it.
  */
 const BUCKET_DAYS = 5
 const BUCKETS = 6
@@ -138,20 +143,26 @@ function sampleOf(state: State, bin: string): string[] {
 
 export const binConcentration = defineRule({
   id: 'bin_concentration',
-  version: 1,
+  version: 2,
   category: 'fraud',
   family: 'cards',
-  description: 'Share of approved volume from one issuer credit BIN, across many cards (30 days).',
+  description:
+    "Share of approved volume from one issuer credit BIN, across many cards, beyond the distribution of its peers (or of the acquirer's merchants) and a floor (30 days).",
+  calibration:
+    "The largest BIN's share must exceed the fence of its peer cohort's distribution of largest-BIN shares (the 0.75 quantile plus three times its distance from the median; the acquirer's population where the cohort is thin, then provisional) and 50%, on 10 or more cards, mostly credit.",
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
   clock: 'day',
   params: {
-    shareThreshold: num({
+    floor: num({
       default: 0.5,
       min: 0,
       max: 1,
-      description: 'Share of approved volume (with a known BIN) from one BIN above which the rule fires.',
+      description:
+        'Share of approved volume (with a known BIN) from one BIN the rule never fires at or below.',
     }),
+    quantile: quantileParam(0.75),
+    margin: marginParam(3, 'linear'),
     minCards: int({
       default: 10,
       min: 1,
@@ -234,7 +245,13 @@ export const binConcentration = defineRule({
     const w = state.bins.get(bin)
     if (w === undefined) return null
     const share = w.amount / state.amount
-    if (share <= p.shareThreshold || w.credit / w.amount < p.minCreditShare) return null
+    const bound = calibratedBound(
+      p.floor,
+      { quantile: p.quantile, margin: p.margin, scale: 'linear' },
+      ctx.peers?.topBinShare,
+      ctx.population?.topBinShare,
+    )
+    if (share <= bound.threshold || w.credit / w.amount < p.minCreditShare) return null
     let lo = 0
     let hi = 0
     state.days.forEach(state.from, Math.floor(ctx.watermarkDay / BUCKET_DAYS), (day) => {
@@ -247,13 +264,15 @@ export const binConcentration = defineRule({
     if (cards < p.minCards) return null
     return {
       observed: share,
-      threshold: p.shareThreshold,
+      threshold: bound.threshold,
       windowStart: ctx.dayStart(state.from * BUCKET_DAYS),
       windowEnd: ctx.dayStart(ctx.watermarkDay + 1),
       sampleTxnIds: sampleOf(state, bin),
       detail:
         `${(100 * share).toFixed(1)}% of approved volume since ${new Date(ctx.dayStart(state.from * BUCKET_DAYS) + 43_200_000).toISOString().slice(0, 10)} came from BIN ${bin} ` +
-        `(${(100 * (w.credit / w.amount)).toFixed(0)}% credit) on about ${Number.isFinite(cards) ? Math.round(cards) : 'over 250'} distinct cards.`,
+        `(${(100 * (w.credit / w.amount)).toFixed(0)}% credit) on about ${Number.isFinite(cards) ? Math.round(cards) : 'over 250'} distinct cards, ` +
+        `above ${describeBound(bound, p.floor, (x) => `${(100 * x).toFixed(1)}%`)}.`,
+      basis: bound.basis,
     }
   },
 })

@@ -11,6 +11,12 @@ import { DayTable, type SampleRing } from './engine/window.ts'
  *
  * The window is the current calendar month and the three before it (about 120 days, up to 123):
  * recurrence is defined on calendar months, so month buckets keep the window exact.
+ *
+ * Calibration: none yet. No population distribution of recurring volume is kept (it needs months of
+ * card history per merchant that the daily aggregates do not hold), so the share is compared with an
+ * absolute threshold and the finding says so (basis `absolute`): scoring counts it only beside calibrated,
+ * independent evidence, never alone and never as the second half of a pair of uncalibrated hits. A
+ * wholesaler whose business customers come back every month thus cannot be flagged by it.
  */
 const WINDOW_MONTHS = 4
 const DAY_MS = 86_400_000
@@ -121,6 +127,8 @@ export const cardRecurrence = defineRule({
   family: 'cards',
   description:
     "Share of the merchant's approved sales amount over about 120 days (four calendar months) from cards that return with a large amount in consecutive months or on a roughly monthly cycle.",
+  calibration:
+    'An absolute threshold by design (basis absolute): no population measure of recurring volume is kept, so its hits count only beside calibrated evidence of another family.',
   whitelistable: true,
   retentionDays: 123,
   clock: 'day',
@@ -230,6 +238,7 @@ export const cardRecurrence = defineRule({
       windowStart: ctx.dayStart(start),
       windowEnd: ctx.dayStart(ctx.watermarkDay + 1),
       sampleTxnIds: state.samples.toArray(),
+      basis: 'absolute',
       detail: `${state.recurringCards} cards that came back with at least ${p.minMonthlyAmount} a month in consecutive months (or within ${p.maxCycleDays} days) carried ${(share * 100).toFixed(1)}% of the approved sales amount of ${sales} sales since ${new Date(start * DAY_MS).toISOString().slice(0, 10)}.`,
     }
   },

@@ -1,3 +1,4 @@
+import { calibratedBound, describeBound, marginParam, quantileParam } from './engine/calibration.ts'
 import { bool, int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
 import type { DayColumns, SampleRing } from './engine/window.ts'
@@ -7,6 +8,12 @@ import type { DayColumns, SampleRing } from './engine/window.ts'
  * out, unless its peers (car dealers, jewellers) look the same. The playbook answers with a 4:1 mix of
  * small, uniform debit swipes; that mix leaves an asymmetry real shops do not show: debit tickets all of
  * one size while credit tickets are many times larger.
+ *
+ * Calibration: the credit share must exceed the fence of its peers' and of the acquirer's distribution
+ * of credit shares (rules/engine/calibration.ts: the 0.75 quantile plus three times its distance from the
+ * median) and the floor of 0.6; a cohort of jewellers puts the fence above 0.9, a cohort of groceries
+ * near 0.7. A share of amount swings with a few large tickets, so the count floor is 50 sales. The mix leg compares with nothing: uniform small debit beside large credit is the
+ * playbook's own trace, not a trait of any trade.
  */
 const WINDOW_DAYS = 30
 
@@ -74,49 +81,30 @@ const pct = (x: number): string => `${(x * 100).toFixed(1)}%`
 
 export const creditDebitMix = defineRule({
   id: 'credit_debit_mix',
-  version: 1,
+  version: 2,
   category: 'fraud',
   family: 'cards',
   description:
-    'Credit share of approved sales amount over 30 days, above thresholds and above peers; or a moderate credit share with small, uniform debit tickets beside large credit tickets (a 4:1 mix made to hide cash-out).',
+    "Credit share of approved sales amount over 30 days, beyond the distribution of its peers (or of the acquirer's merchants) and a floor; or a moderate credit share with small, uniform debit tickets beside large credit tickets (a 4:1 mix made to hide cash-out).",
+  calibration:
+    "Share leg: the credit share must exceed the fence of its peer cohort's distribution of credit shares (the 0.75 quantile plus three times its distance from the median; the acquirer's population where the cohort is thin, then provisional) and a floor of 0.6, over 50 sales. Mix leg: compares with nothing: small, uniform debit tickets beside credit tickets five times larger are the playbook's trace, not a trade's.",
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
   clock: 'day',
   params: {
-    mediumShare: num({
-      default: 0.8,
+    floor: num({
+      default: 0.6,
       min: 0,
       max: 1,
-      description: 'Credit share of approved sales amount above which the rule fires (medium).',
+      description:
+        'Credit share of approved sales amount the share leg never fires at or below, however credit-light the peers.',
     }),
-    highShare: num({
-      default: 0.9,
-      min: 0,
-      max: 1,
-      description: 'Credit share above which the finding reports the high threshold.',
-    }),
+    quantile: quantileParam(0.75),
+    margin: marginParam(3, 'linear'),
     minSales: int({
-      default: 30,
+      default: 50,
       min: 1,
       description: 'Count floor: approved sales in the 30 days before any share counts.',
-    }),
-    peerK: num({
-      default: 3,
-      min: 0,
-      description:
-        'With known peers, the credit share must also exceed the peer median + peerK × MAD (a car dealer whose share is like its peers stays silent).',
-    }),
-    peerMinMad: num({
-      default: 0.02,
-      min: 0,
-      max: 1,
-      description:
-        'Smallest MAD used in the peer bound, so a cohort that happens to agree exactly does not make any tiny excess fire.',
-    }),
-    minPeerCohort: int({
-      default: 20,
-      min: 1,
-      description: 'Peers are compared only when the cohort has at least this many merchants.',
     }),
     mixEnabled: bool({
       default: true,
@@ -191,23 +179,22 @@ export const creditDebitMix = defineRule({
     const creditAmount = windowSum(past, days, today, CREDIT_AMOUNT)
     const share = creditAmount / salesAmount
 
-    const cohort = ctx.peers?.creditShare
-    const peerBound =
-      cohort !== undefined && cohort.n >= p.minPeerCohort
-        ? cohort.median + p.peerK * Math.max(cohort.mad, p.peerMinMad)
-        : null
-    if (share > p.mediumShare && (peerBound === null || share > peerBound)) {
-      const high = share > p.highShare
-      const threshold = high ? p.highShare : p.mediumShare
-      const peerText = peerBound === null ? 'no peer cohort to compare' : `peer bound ${pct(peerBound)}`
+    const bound = calibratedBound(
+      p.floor,
+      { quantile: p.quantile, margin: p.margin, scale: 'linear' },
+      ctx.peers?.creditShare,
+      ctx.population?.creditShare,
+    )
+    if (share > bound.threshold) {
       const sales = `${salesCount} approved sales in ${WINDOW_DAYS} days`
       return {
         observed: share,
-        threshold,
+        threshold: bound.threshold,
         windowStart: ctx.dayStart(wd - WINDOW_DAYS + 1),
         windowEnd: ctx.dayStart(wd + 1),
         sampleTxnIds: state.credit.toArray(),
-        detail: `Credit was ${pct(share)} of approved sales amount over ${sales}, above the ${high ? 'high' : 'medium'} threshold ${pct(threshold)} (${peerText}).`,
+        detail: `Credit was ${pct(share)} of approved sales amount over ${sales}, above ${describeBound(bound, p.floor, pct)}.`,
+        basis: bound.basis,
       }
     }
 

@@ -1,11 +1,15 @@
+import { calibratedBound, describeBound, marginParam, quantileParam } from './engine/calibration.ts'
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
 
 /**
- * Daily volume: approved sales amount of one local calendar day against three bars, each able to fire:
- * an absolute cap, the merchant's own 90-day median day, and its peers' days (median + k·MAD). The
- * relative bars are what keep a busy supermarket quiet: high volume is normal for it and for its kind.
- * Days kept just under the cap day after day are structuring's to catch, not this rule's.
+ * Daily volume: approved sales amount of one local calendar day against two bars, each able to fire:
+ * the merchant's own 90-day median day times a multiple, and the fence of its peers' and its acquirer's
+ * distribution of volume per active day (on a log scale: the 0.75 quantile times its ratio to the
+ * median, cubed). Both need a floor of 10,000 major units: seven times a stall's usual takings moves no
+ * cash worth a review. A busy supermarket is quiet because high volume is normal for it and its kind.
+ * Days kept just under the playbook's 300,000 cap day after day are structuring's to catch; a day over
+ * it is not by itself a sign of anything but size.
  *
  * The day evaluated is the day of the latest transaction, not the watermark's, so a late event that
  * pushes yesterday over a bar reports yesterday.
@@ -22,21 +26,22 @@ type Bar = { threshold: number; text: string }
 
 export const dailyVolume = defineRule({
   id: 'daily_volume',
-  version: 1,
+  version: 2,
   category: 'fraud',
   family: 'volume',
   description:
-    'Approved volume of a local calendar day above an absolute cap, above a multiple of the ' +
-    "merchant's 90-day median day, or above its peers' days (median + k·MAD); the relative bars stay " +
-    'silent while the baseline or the cohort is unknown or too thin.',
+    "Approved volume of a local calendar day above a multiple of the merchant's 90-day median day, or " +
+    "beyond the distribution of its peers (or of the acquirer's merchants) of volume per active day; both above a floor.",
+  calibration:
+    "A day must exceed the fence of its peer cohort's distribution of volume per active day (log scale: the 0.75 quantile times its ratio to the median, cubed; the acquirer's population where the cohort is thin, then provisional), or six times the merchant's own 90-day median day (20 active days); and 10,000 either way. Silent without a baseline: volume says nothing by itself.",
   whitelistable: true,
   retentionDays: RING_DAYS,
   clock: 'day',
   params: {
-    capMajor: num({
-      default: 300_000,
-      min: 1,
-      description: 'Absolute cap on approved volume per local day, major units.',
+    floorMajor: num({
+      default: 10_000,
+      min: 0,
+      description: 'Day volume, major units, at or below which neither bar fires.',
     }),
     baselineMultiple: num({
       default: 6,
@@ -48,25 +53,8 @@ export const dailyVolume = defineRule({
       min: 1,
       description: 'Count floor: active days behind the 90-day median before the baseline bar applies.',
     }),
-    peerMadMultiple: num({
-      default: 6,
-      min: 0,
-      description:
-        "Fires when the day's volume exceeds the peers' median day + this many MADs (a single day varies " +
-        'more than a 30-day average, so the bar is higher than high_ticket’s).',
-    }),
-    minPeers: int({
-      default: 20,
-      min: 1,
-      description: 'Merchants needed in the cohort before the peer bar applies.',
-    }),
-    minRelativeVolumeMajor: num({
-      default: 10_000,
-      min: 0,
-      description:
-        'The relative bars stay silent below this day volume, major units: seven times a stall’s usual ' +
-        'takings moves no cash worth a review.',
-    }),
+    quantile: quantileParam(0.75),
+    margin: marginParam(3, 'log'),
   },
   createState: (sales) => ({
     days: sales.columns(RING_DAYS, 2, 5),
@@ -92,23 +80,26 @@ export const dailyVolume = defineRule({
     if (day < 0) return null
     const unit = state.minorPerMajor
     const v = days.get(day, VOLUME)
-    // Infinity where a bar does not apply, so the hot path (nothing fires) allocates nothing.
-    const cap = p.capMajor * unit
-    let baseBar = Number.POSITIVE_INFINITY
-    let peerBar = Number.POSITIVE_INFINITY
+    const floor = p.floorMajor * unit
+    if (v <= floor) return null
     const base = ctx.baseline
-    const peer = ctx.peers?.dailyVolume
-    if (v >= p.minRelativeVolumeMajor * unit) {
-      if (base !== null && base.activeDays >= p.minBaselineDays && base.dailyVolumeMedian > 0)
-        baseBar = p.baselineMultiple * base.dailyVolumeMedian
-      if (peer !== undefined && peer.n >= p.minPeers) peerBar = peer.median + p.peerMadMultiple * peer.mad
-    }
-    if (v <= cap && v <= baseBar && v <= peerBar) return null
+    const baseBar =
+      base !== null && base.activeDays >= p.minBaselineDays && base.dailyVolumeMedian > 0
+        ? p.baselineMultiple * base.dailyVolumeMedian
+        : Number.POSITIVE_INFINITY
+    const bound = calibratedBound(
+      floor,
+      { quantile: p.quantile, margin: p.margin, scale: 'log' },
+      ctx.peers?.dailyVolume,
+      ctx.population?.dailyVolume,
+    )
+    // Without a cohort or population the floor alone is no bar: volume says nothing by itself.
+    const peerBar = bound.basis === 'none' ? Number.POSITIVE_INFINITY : bound.threshold
+    if (v <= baseBar && v <= peerBar) return null
 
     const decimals = Math.round(Math.log10(unit))
     const major = (minor: number) => (minor / unit).toFixed(decimals)
     const fired: Bar[] = []
-    if (v > cap) fired.push({ threshold: cap, text: `above the absolute cap of ${major(cap)}` })
     if (v > baseBar && base !== null)
       fired.push({
         threshold: baseBar,
@@ -116,18 +107,15 @@ export const dailyVolume = defineRule({
           `${(v / base.dailyVolumeMedian).toFixed(1)}× its own 90-day median day of ` +
           `${major(base.dailyVolumeMedian)} (bar ${p.baselineMultiple}×, ${base.activeDays} active days)`,
       })
-    if (v > peerBar && peer !== undefined)
-      fired.push({
-        threshold: peerBar,
-        text:
-          `above its ${peer.n} peers' median day of ${major(peer.median)} + ` +
-          `${p.peerMadMultiple} MAD (${major(peerBar)})`,
-      })
-    // All bars share the observed volume, so the lowest bar crossed is the one crossed by the widest
-    // margin: it gives the threshold, and the detail names the others.
+    if (v > peerBar) fired.push({ threshold: peerBar, text: `above ${describeBound(bound, floor, major)}` })
+    // Both bars share the observed volume, so the lowest bar crossed is the one crossed by the widest
+    // margin: it gives the threshold, and the detail names the other.
     fired.sort((a, b) => a.threshold - b.threshold)
     const [top, ...others] = fired
     if (top === undefined) return null
+    // A day far above the merchant's own median is news for a shop of steady takings, not for one of
+    // lumpy ones (a hospital's bills): it is as calibrated as the peer comparison beside it.
+    const basis = bound.basis
     const date = new Date(dayNo * DAY_MS).toISOString().slice(0, 10)
     return {
       observed: v,
@@ -138,6 +126,7 @@ export const dailyVolume = defineRule({
       detail:
         `Approved volume on ${date} was ${major(v)} over ${days.get(day, SALES)} sales, ${top.text}` +
         `${others.length > 0 ? `; also ${others.map((b) => b.text).join('; ')}` : ''}.`,
+      basis,
     }
   },
 })

@@ -30,6 +30,8 @@ export const declineRatio = defineRule({
   category: 'fraud',
   family: 'velocity',
   description: 'Share of declined attempts in a local day, across many distinct cards (card testing).',
+  calibration:
+    'Compares with nothing: over 30% of 20 or more attempts in a day declined, across 5 or more cards, is card testing in any trade (an ordinary shop declines a few percent); technical declines are left out. Strong.',
   whitelistable: true,
   retentionDays: 2,
   clock: 'day',

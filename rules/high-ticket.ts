@@ -1,15 +1,19 @@
+import { calibratedBound, describeBound, marginParam, quantileParam } from './engine/calibration.ts'
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
 
 /**
  * High ticket: cash-out swipes are far larger than what the merchant's kind of business sells, so its
- * 30-day average ticket stands out from peers of the same MCC (robust z-score on median and MAD, which
- * a few cash-out merchants in the cohort cannot drag). A jeweller is compared with jewellers, so high
- * tickets that are normal for the trade stay silent. Without a cohort there is nothing to compare with
- * and the rule stays silent: an absolute bar would only flag the trades that sell expensive things.
+ * 30-day average ticket stands out from peers of the same MCC. A jeweller is compared with jewellers, so
+ * high tickets that are normal for the trade stay silent.
+ *
+ * Calibration: the average must exceed, on a log scale, the fence of its peers' distribution of
+ * average tickets (the acquirer's where the cohort is thin): the 0.75 quantile times its ratio to the
+ * median to the fourth power, about ten times a grocery's typical ticket; and a floor of 500 major
+ * units (a merchant selling cheaper moves no cash worth catching), over 30 sales. A small shop's few
+ * large tickets swing its average, so the fence stands well clear of the cohort.
  */
 const WINDOW_DAYS = 30
-const MAD_TO_SIGMA = 1.4826
 
 /** Columns of a day: approved sales and their amount. */
 const SALES = 0
@@ -17,30 +21,28 @@ const AMOUNT = 1
 
 export const highTicket = defineRule({
   id: 'high_ticket',
-  version: 1,
+  version: 2,
   category: 'fraud',
   family: 'amount',
   description:
-    '30-day average approved ticket against peers of the same MCC: robust z = (avg − median) / ' +
-    '(1.4826 · MAD). Silent while the peers are unknown, too few, or all alike (MAD 0).',
+    "30-day average approved ticket beyond the distribution of its peers (or of the acquirer's merchants) of average tickets (log scale) and a floor.",
+  calibration:
+    "The 30-day average ticket must exceed the fence of its peer cohort's distribution of average tickets (log scale: the 0.75 quantile times its ratio to the median to the fourth power; the acquirer's population where the cohort is thin, then provisional) and 500, over 30 sales: a small shop's few large tickets swing its average, so the fence stands well clear of the cohort.",
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
   clock: 'day',
   params: {
-    zThreshold: num({
-      default: 3,
+    floorMajor: num({
+      default: 500,
       min: 0,
-      description: 'Robust z-score of the average ticket above which the rule fires.',
+      description: 'Average ticket, major units, the rule never fires at or below.',
     }),
+    quantile: quantileParam(0.75),
+    margin: marginParam(4, 'log'),
     minSales: int({
-      default: 20,
+      default: 30,
       min: 1,
       description: 'Count floor: approved sales in the window before the average counts.',
-    }),
-    minPeers: int({
-      default: 20,
-      min: 2,
-      description: 'Merchants needed in the cohort before a comparison means anything.',
     }),
   },
   createState: (sales, samples) => ({
@@ -56,13 +58,10 @@ export const highTicket = defineRule({
     state.days.add(day, AMOUNT, txn.amount_minor)
     state.minorPerMajor = txn.minorPerMajor
     // The tickets that pull the average up are the ones to show.
-    const peer = ctx.peers?.avgTicket
-    if (peer !== undefined && txn.amount_minor > peer.median) state.samples.push(txn.txn_id)
+    if (txn.amount_minor >= ctx.params.floorMajor * txn.minorPerMajor) state.samples.push(txn.txn_id)
   },
   evaluate(state, ctx) {
     const p = ctx.params
-    const peer = ctx.peers?.avgTicket
-    if (peer === undefined || peer.n < p.minPeers || peer.mad <= 0) return null
     const to = ctx.watermarkDay
     const from = to - WINDOW_DAYS + 1
     let sales = 0
@@ -75,21 +74,25 @@ export const highTicket = defineRule({
     }
     if (sales < p.minSales) return null
     const avg = amount / sales
-    const z = (avg - peer.median) / (MAD_TO_SIGMA * peer.mad)
-    if (z <= p.zThreshold) return null
     const unit = state.minorPerMajor
+    const floor = p.floorMajor * unit
+    const bound = calibratedBound(
+      floor,
+      { quantile: p.quantile, margin: p.margin, scale: 'log' },
+      ctx.peers?.avgTicket,
+      ctx.population?.avgTicket,
+    )
+    if (avg <= bound.threshold) return null
     const decimals = Math.round(Math.log10(unit))
     const major = (minor: number) => (minor / unit).toFixed(decimals)
     return {
-      observed: z,
-      threshold: p.zThreshold,
+      observed: avg,
+      threshold: bound.threshold,
       windowStart: ctx.dayStart(from),
       windowEnd: ctx.dayStart(to + 1),
       sampleTxnIds: state.samples.toArray(),
-      detail:
-        `In 30 days the average of ${sales} approved sales was ${major(avg)}, against a median of ` +
-        `${major(peer.median)} (MAD ${major(peer.mad)}) across ${peer.n} peers of the same MCC: ` +
-        `robust z ${z.toFixed(1)} > ${p.zThreshold}.`,
+      detail: `In 30 days the average of ${sales} approved sales was ${major(avg)}, above ${describeBound(bound, floor, major)}.`,
+      basis: bound.basis,
     }
   },
 })

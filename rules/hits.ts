@@ -21,6 +21,7 @@ export function ruleHitOf(h: HitUpdate): RuleHit {
     detail: h.finding.detail,
     detected_at: h.detectedAt,
     config_hash: h.configHash,
+    basis: h.finding.basis ?? null,
   }
 }
 

@@ -215,6 +215,8 @@ export const mccMismatch = defineRule({
   family: 'lifecycle',
   description:
     'Approved sales submitted under an MCC other than the registered one: any into a cheaper fee tier, or a share of volume under other MCCs (30 days).',
+  calibration:
+    'Compares with the registered MCC: any sale into a cheaper fee tier, or a share of volume under other MCCs. Regulatory; opens a case by itself.',
   whitelistable: false,
   retentionDays: WINDOW_DAYS,
   clock: 'day',

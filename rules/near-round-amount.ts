@@ -10,7 +10,12 @@ import { DayTable } from './engine/window.ts'
  * from 25,000 up it covers every amount. So the share alone would fire on any shop with large random
  * tickets. The rule also asks for a lift over chance: the share amounts spread evenly across each
  * thousand would give (each amount adds its band width / 1,000 to that expectation). An evader sits at
- * 2–3× chance; a shop with random cents sits at 1×, whatever its ticket size.
+ * 2–3× chance; a shop with random cents sits at 1×, whatever its ticket size. And since every merchant
+ * is a test, the count must also stand `minZ` standard deviations above chance (a binomial z-score):
+ * among a thousand shops, some with twenty large sales land half of them near a thousand by luck.
+ *
+ * Calibration: none needed. The measure is compared with what chance gives for the merchant's own
+ * amounts, which is the population that matters for a price's last digits; the rule is weak.
  *
  * Price-list endings just under a thousand (9,999, 1,999.99) are psychological pricing, not cash-out:
  * they stay in the denominator but never count as near-round. A ring swiping 9,999.00 again and again
@@ -27,12 +32,14 @@ const EXPECTED = 2
 
 export const nearRoundAmount = defineRule({
   id: 'near_round_amount',
-  version: 1,
+  version: 2,
   category: 'fraud',
   family: 'amount',
   description:
     'Over 30 days: share of approved sales ≥ 5,000 that lie within ±2% of a round thousand without ' +
     'being exact (9,950, 10,150), when that share is also well above what evenly spread amounts give.',
+  calibration:
+    "Compares with chance, for the merchant's own amounts: the near-round share must exceed 0.4 and 1.5 times what evenly spread amounts give, and the count must stand 4 standard deviations above chance, over 20 or more sales of 5,000 or more.",
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
   clock: 'day',
@@ -62,9 +69,15 @@ export const nearRoundAmount = defineRule({
         'that wide bands on large tickets do not fire by chance.',
     }),
     minSales: int({
-      default: 10,
+      default: 20,
       min: 1,
       description: 'Count floor: counted sales in the window before the share counts.',
+    }),
+    minZ: num({
+      default: 4,
+      min: 0,
+      description:
+        'The near-round count must also be this many standard deviations above what evenly spread amounts give (a binomial z-score): a shop with twenty large sales lands half of them near a thousand by chance now and then, an evader every time.',
     }),
     psychBelowMajor: num({
       default: 1,
@@ -119,6 +132,11 @@ export const nearRoundAmount = defineRule({
     const chance = expected / counted
     const threshold = Math.max(p.shareThreshold, p.minLift * chance)
     if (share <= threshold) return null
+    // Each merchant is a test: across a portfolio, chance alone makes some shops' few large sales look
+    // bunched. The count must stand out from chance by minZ standard deviations.
+    const sd = Math.sqrt(counted * chance * (1 - chance))
+    const z = sd > 0 ? (near - expected) / sd : Number.POSITIVE_INFINITY
+    if (z <= p.minZ) return null
     return {
       observed: share,
       threshold,
@@ -128,7 +146,8 @@ export const nearRoundAmount = defineRule({
       detail:
         `In 30 days, ${near} of ${counted} sales of ${p.minAmountMajor} or more lie within ` +
         `±${(p.tolerance * 100).toFixed(1)}% of a round thousand without being exact ` +
-        `(${pct(share)} > ${pct(threshold)}; evenly spread amounts would give ${pct(chance)}).`,
+        `(${pct(share)} > ${pct(threshold)}; evenly spread amounts would give ${pct(chance)}, ` +
+        `${Number.isFinite(z) ? z.toFixed(1) : 'infinitely many'} standard deviations below this count).`,
     }
   },
 })

@@ -1,3 +1,4 @@
+import { calibratedBound, describeBound, marginParam, quantileParam } from './engine/calibration.ts'
 import { int, num } from './engine/params.ts'
 import { defineRule, type RuleContext } from './engine/types.ts'
 import type { DayColumns, SampleRing } from './engine/window.ts'
@@ -5,8 +6,10 @@ import type { DayColumns, SampleRing } from './engine/window.ts'
 /**
  * New-merchant ramp: a shell merchant signed up for cash-out runs at full volume within weeks, while a
  * real new business builds up its custom slowly. Within its first `rampDays`, the merchant's volume per
- * active day is compared with the top of its cohort (established peers of the same MCC and region); a
- * newcomer out-trading nearly all of them is the signal.
+ * active day is compared with the top of its cohort (peers of the same MCC and region) and of the
+ * acquirer's population: beyond the fence of both distributions (the 0.9 quantile times its ratio to the
+ * median, on a log scale) and a floor of 20,000 major units a day. A newcomer out-trading nearly all of
+ * its established peers at once is the signal; a shop opening with a few good days is not.
  */
 const DAY_MS = 86_400_000
 const WINDOW_DAYS = 30
@@ -42,11 +45,13 @@ function syncOnboarding(state: State, ctx: RuleContext<unknown>): boolean {
 
 export const newMerchantRamp = defineRule({
   id: 'new_merchant_ramp',
-  version: 1,
+  version: 2,
   category: 'fraud',
   family: 'volume',
   description:
-    'A merchant in its first months whose volume per active day is at the top of its cohort (30 days).',
+    "A merchant in its first months whose volume per active day is beyond the top of the distribution of its peers (or of the acquirer's merchants) (30 days).",
+  calibration:
+    "Volume per active day in the first 90 days must exceed the fence of its peer cohort's distribution (log scale: the 0.9 quantile times its ratio to the median; the acquirer's population where the cohort is thin, then provisional) and 20,000, over 5 active days and 20 sales.",
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
   params: {
@@ -55,24 +60,13 @@ export const newMerchantRamp = defineRule({
       min: 1,
       description: 'Days after onboarding during which the merchant counts as new.',
     }),
-    madK: num({
-      default: 3,
+    floorMajor: num({
+      default: 20_000,
       min: 0,
-      description: 'Fires above the peer median plus this many median absolute deviations of daily volume.',
+      description: 'Volume per active day, major units, the rule never fires at or below.',
     }),
-    minMultipleOfMedian: num({
-      default: 2,
-      min: 1,
-      description:
-        'And above this multiple of the peer median: a cohort with no spread must not make any excess fire.',
-    }),
-    minPeers: int({ default: 20, min: 1, description: 'Merchants in the cohort before peers are trusted.' }),
-    absoluteDaily: num({
-      default: 100_000,
-      min: 0,
-      description:
-        'Volume per active day, major units, above which a new merchant fires when peers are unknown.',
-    }),
+    quantile: quantileParam(0.9),
+    margin: marginParam(1, 'log'),
     minActiveDays: int({
       default: 5,
       min: 1,
@@ -119,26 +113,26 @@ export const newMerchantRamp = defineRule({
     }
     if (activeDays < p.minActiveDays || count < p.minTxns) return null
     const perDay = amount / activeDays
-    const peer = ctx.peers?.dailyVolume
-    const usePeers = peer !== undefined && peer.n >= p.minPeers
-    const threshold = usePeers
-      ? Math.max(peer.median + p.madK * peer.mad, p.minMultipleOfMedian * peer.median)
-      : p.absoluteDaily * state.minorPerMajor
-    if (perDay <= threshold) return null
+    const floor = p.floorMajor * state.minorPerMajor
+    const bound = calibratedBound(
+      floor,
+      { quantile: p.quantile, margin: p.margin, scale: 'log' },
+      ctx.peers?.dailyVolume,
+      ctx.population?.dailyVolume,
+    )
+    if (perDay <= bound.threshold) return null
     const major = (minor: number) => Math.round(minor / state.minorPerMajor).toLocaleString('en-US')
     const age = Math.floor((ctx.watermark - onboardedAt) / DAY_MS)
-    const against = usePeers
-      ? `the top of ${peer.n} peers (median ${major(peer.median)})`
-      : 'the absolute threshold (peers unknown)'
     return {
       observed: perDay,
-      threshold,
+      threshold: bound.threshold,
       windowStart: ctx.dayStart(from),
       windowEnd: ctx.dayStart(ctx.watermarkDay + 1),
       sampleTxnIds: state.samples.toArray(),
       detail:
         `Onboarded ${age} days ago, the merchant took ${major(perDay)} per active day over ${activeDays} days ` +
-        `(${count} sales), above ${major(threshold)} from ${against}.`,
+        `(${count} sales), above ${describeBound(bound, floor, major)}.`,
+      basis: bound.basis,
     }
   },
 })

@@ -1,3 +1,4 @@
+import { calibratedBound, describeBound, marginParam, quantileParam } from './engine/calibration.ts'
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
 import { DayTable, type SampleRing } from './engine/window.ts'
@@ -5,7 +6,10 @@ import { DayTable, type SampleRing } from './engine/window.ts'
 /**
  * Night-time volume: cash-out swipes are often run after hours, when no real customer is in the shop.
  * Bars, hotels and 24-hour stores trade at night too, so the share is compared with the merchant's
- * peers (same MCC and region); only without peers does an absolute share decide.
+ * peers (same MCC and region) and with the acquirer's population: it must exceed the fence of both
+ * distributions (the 0.75 quantile plus three times its distance from the median) and a floor of 15%.
+ * Most shops never trade at night, so for them the floor decides; among bars the fence does. Without
+ * any baseline the floor alone decides, and scoring counts such a hit only beside calibrated evidence.
  */
 const WINDOW_DAYS = 30
 
@@ -48,43 +52,31 @@ function advance(state: State, watermarkDay: number): boolean {
 
 export const nightShare = defineRule({
   id: 'night_share',
-  version: 1,
+  version: 2,
   category: 'fraud',
   family: 'velocity',
-  description: 'Share of approved volume between 00:00 and 05:00 local time, against peers (30 days).',
+  description:
+    "Share of approved volume between 00:00 and 05:00 local time, beyond the distribution of its peers (or of the acquirer's merchants) and a floor (30 days).",
+  calibration:
+    "The night share must exceed the fence of its peer cohort's distribution (the 0.75 quantile plus three times its distance from the median; the acquirer's population where the cohort is thin, then provisional), capped at 90%, and a floor of 15%, over 30 sales with 10 at night.",
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
   clock: 'day',
   params: {
-    peerMultiple: num({
-      default: 3,
-      min: 1,
-      description: 'Fires above this multiple of the peer median night share.',
-    }),
-    minShare: num({
+    floor: num({
       default: 0.15,
       min: 0,
       max: 1,
-      description:
-        'The threshold never falls below this share: peers that never trade at night would otherwise make any night sale fire.',
+      description: 'Night share the rule never fires at or below, however day-bound the peers.',
     }),
+    quantile: quantileParam(0.75),
+    margin: marginParam(3, 'linear'),
     maxShare: num({
       default: 0.9,
       min: 0,
       max: 1,
       description:
         'The threshold never rises above this share, so a merchant among night traders can still fire when nearly all its volume is at night.',
-    }),
-    absoluteShare: num({
-      default: 0.4,
-      min: 0,
-      max: 1,
-      description: 'Threshold when the peers are unknown or too few.',
-    }),
-    minPeers: int({
-      default: 20,
-      min: 1,
-      description: 'Merchants in the cohort before the peer comparison is trusted.',
     }),
     nightEndHour: int({
       default: 5,
@@ -139,15 +131,15 @@ export const nightShare = defineRule({
     const nightAmount = t[NIGHT_AMOUNT] ?? 0
     if (count < p.minTxns || nightCount < p.minNightTxns || amount <= 0) return null
     const share = nightAmount / amount
-    const peer = ctx.peers?.nightShare
-    const usePeers = peer !== undefined && peer.n >= p.minPeers
-    const threshold = usePeers
-      ? Math.min(p.maxShare, Math.max(p.minShare, p.peerMultiple * peer.median))
-      : p.absoluteShare
+    const bound = calibratedBound(
+      p.floor,
+      { quantile: p.quantile, margin: p.margin, scale: 'linear' },
+      ctx.peers?.nightShare,
+      ctx.population?.nightShare,
+    )
+    const threshold = Math.max(p.floor, Math.min(p.maxShare, bound.threshold))
     if (share <= threshold) return null
-    const against = usePeers
-      ? `the threshold ${(100 * threshold).toFixed(1)}% from ${peer.n} peers with a median of ${(100 * peer.median).toFixed(1)}%`
-      : `the absolute threshold ${(100 * threshold).toFixed(1)}% (peers unknown)`
+    const pct = (x: number) => `${(100 * x).toFixed(1)}%`
     return {
       observed: share,
       threshold,
@@ -155,8 +147,10 @@ export const nightShare = defineRule({
       windowEnd: ctx.dayStart(ctx.watermarkDay + 1),
       sampleTxnIds: state.samples.toArray(),
       detail:
-        `${(100 * share).toFixed(1)}% of approved volume in 30 days (${nightCount} of ${count} sales) was taken ` +
-        `between 00:00 and ${String(p.nightEndHour).padStart(2, '0')}:00 local, above ${against}.`,
+        `${pct(share)} of approved volume in 30 days (${nightCount} of ${count} sales) was taken ` +
+        `between 00:00 and ${String(p.nightEndHour).padStart(2, '0')}:00 local, above ${describeBound(bound, p.floor, pct)}` +
+        `${threshold < bound.threshold ? ` (capped at ${pct(threshold)})` : ''}.`,
+      basis: bound.basis,
     }
   },
 })

@@ -115,6 +115,8 @@ export const relocation = defineRule({
   family: 'location',
   description:
     'Several position fixes in one local day far from the registered location: the terminal is used elsewhere.',
+  calibration:
+    'Compares with the registered location: regulation defines the breach (several fixes in a day 10 km or more away). Opens a review case by itself.',
   whitelistable: false,
   retentionDays: 2,
   clock: 'day',

@@ -111,6 +111,8 @@ export const repeatedCard = defineRule({
   family: 'velocity',
   description:
     'Share of 7-day approved volume from cards swiped repeatedly with large amounts at the merchant: more than N a day, several of one amount a day, or about twice a day on most days of the week.',
+  calibration:
+    "Compares with nothing: the playbook fixes the pattern (a card swiped twice a day, day after day). Only sales of 1,000 or more count, it needs two such cards, and it fires on their share of the merchant's 7-day volume (0.3). Strong.",
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
   clock: 'day',

@@ -1,5 +1,5 @@
+import { calibratedBound, describeBound, marginParam, quantileParam } from './engine/calibration.ts'
 import { int, num } from './engine/params.ts'
-import type { Spread } from './engine/types.ts'
 import { defineRule } from './engine/types.ts'
 
 /**
@@ -8,11 +8,14 @@ import { defineRule } from './engine/types.ts'
  * add up to odd units and cents. Two legs, each able to fire:
  * - round: share of large sales that are exact round thousands;
  * - whole: share of sales with no minor part, which catches the evader who swipes 9,950.00.
- * Both are compared with peers when the cohort is known, so a car dealer taking round payments like
- * other car dealers stays silent.
+ * Calibration: each share must exceed the fence of its peers' and of the acquirer's distribution of the
+ * same share (the 0.75 quantile plus three times its distance from the median) and a floor (30% round,
+ * 50% whole-unit: "never uses cents" means most sales, not a few more than the cohort). A car dealer
+ * taking round deposits like other car dealers stays silent; a grocery whose large sales are round
+ * thousands does not. Without any baseline the floors alone decide, and scoring counts such a hit only
+ * beside calibrated evidence.
  */
 const WINDOW_DAYS = 30
-const MAD_TO_SIGMA = 1.4826
 
 /** Columns of a day: approved sales at or above the large-amount floor. */
 const LARGE = 0
@@ -23,21 +26,16 @@ const MINOR_SALES = 2
 /** Of those, whole-unit amounts. */
 const WHOLE = 3
 
-/** Upper bound of what is normal in the cohort, or null when the cohort cannot say. */
-function peerBound(s: Spread | undefined, z: number, minPeers: number): number | null {
-  if (s === undefined || s.n < minPeers) return null
-  return s.median + z * MAD_TO_SIGMA * s.mad
-}
-
 export const roundAmount = defineRule({
   id: 'round_amount',
-  version: 1,
+  version: 2,
   category: 'fraud',
   family: 'amount',
   description:
     'Over 30 days: share of large approved sales that are exact round thousands, and share of ' +
-    'whole-unit sales (no cents); each compared with peers of the same MCC and region when known, ' +
-    'with absolute thresholds otherwise.',
+    "whole-unit sales (no cents); each beyond the distribution of its peers (or of the acquirer's merchants) and a floor.",
+  calibration:
+    "Each share must exceed the fence of its peer cohort's distribution of the same share (the 0.75 quantile plus three times its distance from the median; the acquirer's population where the cohort is thin, then provisional) and a floor: 30% round thousands among 20 or more large sales, 50% whole units among 30 or more sales.",
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
   clock: 'day',
@@ -47,32 +45,27 @@ export const roundAmount = defineRule({
       min: 1,
       description: 'Sales at or above this amount (major units) are "large" for the round share.',
     }),
-    roundShareThreshold: num({
+    roundShareFloor: num({
       default: 0.3,
       min: 0,
       max: 1,
-      description: 'Share of large sales that are exact round thousands above which the round leg fires.',
+      description:
+        'Share of large sales that are exact round thousands the round leg never fires at or below.',
     }),
     minLargeSales: int({
-      default: 10,
+      default: 20,
       min: 1,
       description:
         'Count floor: large sales in the window before either leg counts (a merchant without large ' +
         'tickets moves no cash worth catching).',
     }),
-    wholeShareFallback: num({
-      default: 0.9,
-      min: 0,
-      max: 1,
-      description: 'Share of whole-unit sales above which the whole leg fires when peers are unknown.',
-    }),
-    wholeShareMin: num({
+    wholeShareFloor: num({
       default: 0.5,
       min: 0,
       max: 1,
       description:
-        'The whole leg never fires at or below this share, however uniform the peers: "never uses ' +
-        'cents" means most sales, not a few more than the cohort.',
+        'Share of whole-unit sales the whole leg never fires at or below, however uniform the peers: ' +
+        '"never uses cents" means most sales, not a few more than the cohort.',
     }),
     minSales: int({
       default: 30,
@@ -80,18 +73,8 @@ export const roundAmount = defineRule({
       description:
         'Count floor: approved sales (in a currency with a minor unit) before the whole share counts.',
     }),
-    peerZ: num({
-      default: 3,
-      min: 0,
-      description:
-        'A share counts as abnormal only above peer median + peerZ × 1.4826 × MAD (robust z-score).',
-    }),
-    minPeers: int({
-      default: 20,
-      min: 1,
-      description:
-        'Merchants needed in the cohort before peers can raise the bar; below it the absolute thresholds apply.',
-    }),
+    quantile: quantileParam(0.75),
+    margin: marginParam(3, 'linear'),
   },
   createState: (sales, samples) => ({
     days: sales.columns(WINDOW_DAYS, 4),
@@ -140,29 +123,38 @@ export const roundAmount = defineRule({
     }
     if (large < p.minLargeSales) return null
 
+    const tail = { quantile: p.quantile, margin: p.margin, scale: 'linear' } as const
     const roundShare = round / large
-    const roundPeer = peerBound(ctx.peers?.roundShare, p.peerZ, p.minPeers)
-    const roundThreshold = Math.max(p.roundShareThreshold, roundPeer ?? 0)
-    const roundFires = roundShare > roundThreshold
+    const roundBound = calibratedBound(
+      p.roundShareFloor,
+      tail,
+      ctx.peers?.roundShare,
+      ctx.population?.roundShare,
+    )
+    const roundFires = roundShare > roundBound.threshold
 
     const wholeShare = minorSales > 0 ? whole / minorSales : 0
-    const wholePeer = peerBound(ctx.peers?.wholeUnitShare, p.peerZ, p.minPeers)
-    const wholeThreshold = wholePeer === null ? p.wholeShareFallback : Math.max(p.wholeShareMin, wholePeer)
-    const wholeFires = minorSales >= p.minSales && wholeShare > wholeThreshold
+    const wholeBound = calibratedBound(
+      p.wholeShareFloor,
+      tail,
+      ctx.peers?.wholeUnitShare,
+      ctx.population?.wholeUnitShare,
+    )
+    const wholeFires = minorSales >= p.minSales && wholeShare > wholeBound.threshold
 
     if (!roundFires && !wholeFires) return null
-    const peerNote = (bound: number | null) => (bound === null ? 'peers unknown' : 'above peers')
-    const roundText = `${round} of ${large} large sales are exact round thousands (${pct(roundShare)} > ${pct(roundThreshold)}, ${peerNote(roundPeer)})`
-    const wholeText = `${whole} of ${minorSales} sales have no cents (${pct(wholeShare)} > ${pct(wholeThreshold)}, ${peerNote(wholePeer)})`
+    const roundText = `${round} of ${large} large sales are exact round thousands (${pct(roundShare)}, above ${describeBound(roundBound, p.roundShareFloor, pct)})`
+    const wholeText = `${whole} of ${minorSales} sales have no cents (${pct(wholeShare)}, above ${describeBound(wholeBound, p.wholeShareFloor, pct)})`
     // The round leg is reported first when both fire: it is the more specific evidence.
-    const [observed, threshold, samples, detail] = roundFires
+    const [observed, threshold, samples, detail, basis] = roundFires
       ? [
           roundShare,
-          roundThreshold,
+          roundBound.threshold,
           state.roundSamples,
           wholeFires ? `${roundText}; also ${wholeText}` : roundText,
+          roundBound.basis,
         ]
-      : [wholeShare, wholeThreshold, state.wholeSamples, wholeText]
+      : [wholeShare, wholeBound.threshold, state.wholeSamples, wholeText, wholeBound.basis]
     return {
       observed,
       threshold,
@@ -170,6 +162,7 @@ export const roundAmount = defineRule({
       windowEnd: ctx.dayStart(to + 1),
       sampleTxnIds: samples.toArray(),
       detail: `In 30 days, ${detail}.`,
+      basis,
     }
   },
 })

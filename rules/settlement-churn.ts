@@ -35,6 +35,8 @@ export const settlementChurn = defineRule({
   family: 'lifecycle',
   description:
     'Changes of the bound settlement account within 90 days (per merchant; accounts shared across merchants are not covered yet).',
+  calibration:
+    "Counts changes of the merchant's own settlement account (2 or more in 90 days): a lifecycle fact, compared with nothing.",
   whitelistable: false,
   retentionDays: MAX_WINDOW_DAYS,
   params: {

@@ -91,6 +91,8 @@ export class RulesStage extends PartitionStage {
   readonly #log: Logger
   /** Per partition number: its transactional producer, created (fencing any earlier owner) with its state. */
   readonly #producers = new Map<number, Promise<Producer>>()
+  /** Per partition number: the part in hand, which the next part of that number waits for. */
+  readonly #lanes = new Map<number, Promise<void>>()
   readonly #partitionOf = new Map<string, number>()
   readonly #seen = new RecentIds()
   #latest = Number.NEGATIVE_INFINITY
@@ -131,7 +133,22 @@ export class RulesStage extends PartitionStage {
     return Promise.all(partitions.map((n) => this.#dropPartition(n))).then(() => {})
   }
 
-  async process(part: StagePart, ctx: StageContext): Promise<void> {
+  /**
+   * Parts of one partition number (a partition of each input topic) run one after the other: they share
+   * the number's transactional producer, which holds one transaction at a time, and its state.
+   */
+  process(part: StagePart, ctx: StageContext): Promise<void> {
+    const n = part.partition
+    const run = (this.#lanes.get(n) ?? Promise.resolve()).then(() => this.#process(part, ctx))
+    const lane = run.catch(() => {})
+    this.#lanes.set(n, lane)
+    void lane.then(() => {
+      if (this.#lanes.get(n) === lane) this.#lanes.delete(n)
+    })
+    return run
+  }
+
+  async #process(part: StagePart, ctx: StageContext): Promise<void> {
     const n = part.partition
     const producer = await ctx.retry(() => this.#take(n, ctx))
     const engine = this.#opts.engine

@@ -29,6 +29,8 @@ export const structuring = defineRule({
   description:
     'Over 30 days: share of large swipes just under the single-swipe limit, and days whose approved ' +
     'volume lands just under the daily limit (amounts kept under the limits on purpose).',
+  calibration:
+    'Compares with the limits the playbook names (50,000 a swipe, 300,000 a day): 30% of the swipes of 25,000 or more just under the single limit (20 such swipes), or 5 or more days just under the daily limit that are most of the large days, with days over it rare. Strong.',
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
   clock: 'day',
@@ -69,7 +71,7 @@ export const structuring = defineRule({
       description: 'Count floor: considered swipes in the window before the swipe share counts.',
     }),
     minBandDays: int({
-      default: 3,
+      default: 5,
       min: 1,
       description: 'Days with volume in the band needed for the day leg to fire.',
     }),

@@ -59,6 +59,8 @@ export const swipeGap = defineRule({
   family: 'velocity',
   description:
     'Share of gaps between consecutive swipes of one card at the merchant, in a local day, that fall in a narrow band just above the playbook pause (5–10 minutes).',
+  calibration:
+    "Compares with nothing: the playbook's pause (5 to 10 minutes between two swipes of a card) is the measure. It needs 10 gaps in a day on sales of 200 or more, most of them in the band. Strong.",
   whitelistable: true,
   retentionDays: KEPT_DAYS,
   clock: 'day',

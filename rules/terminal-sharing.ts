@@ -9,6 +9,10 @@ import { defineRule } from './engine/types.ts'
  * Per merchant only: the other half, one terminal bound to several merchants at once, needs state keyed
  * by terminal across merchants, which the per-merchant engine does not have yet. A merchant whose
  * bindings were never seen (no TERMINAL_BOUND event) stays silent: every terminal would look foreign.
+ *
+ * The rule opens a case by itself, so a sale counts only once its local day is over (`settleDays`): a
+ * lifecycle feed that runs hours behind the sales (an honest terminal swap keyed in after the new
+ * device's first sales) would otherwise put the merchant in the queue until the hit decays.
  */
 const WINDOW_DAYS = 30
 const MINUTE_MS = 60_000
@@ -76,6 +80,8 @@ export const terminalSharing = defineRule({
   family: 'lifecycle',
   description:
     'Sales on a terminal not bound to the merchant, never or no longer (30 days; terminals bound to several merchants are not covered yet).',
+  calibration:
+    'Compares with the terminal bindings: sales on a terminal not bound to the merchant, counted once their local day is over (a binding keyed in late the same day covers them first). Opens a case by itself.',
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
   clock: 'day',
@@ -91,6 +97,13 @@ export const terminalSharing = defineRule({
       min: 0,
       description:
         'Sales this close before a binding or after an unbinding still count as bound (installation, retrieval).',
+    }),
+    settleDays: int({
+      default: 1,
+      min: 0,
+      max: 7,
+      description:
+        "Sales of the merchant's latest this many local days are not counted yet: a binding keyed in hours after the first sales on a new terminal (the lifecycle feed behind the sales) covers them before they count. 0 counts at once.",
     }),
   },
   createState: (): State => ({ bindings: new Map(), foreign: new Map(), foreignCount: 0 }),
@@ -146,6 +159,7 @@ export const terminalSharing = defineRule({
     if (state.bindings.size === 0 || state.foreignCount < p.minForeignTxns) return null
     const from = ctx.watermarkDay - WINDOW_DAYS + 1
     const windowStart = ctx.dayStart(from)
+    const settled = ctx.dayStart(ctx.watermarkDay - p.settleDays + 1)
     let count = 0
     let neverBound = 0
     let unbound = 0
@@ -153,7 +167,7 @@ export const terminalSharing = defineRule({
     for (const [terminal, f] of state.foreign) {
       let n = 0
       f.times.forEach((t, i) => {
-        if (t < windowStart) return
+        if (t < windowStart || t >= settled) return
         n++
         const id = f.ids[i]
         if (id !== undefined && samples.length < 5) samples.push(id)

@@ -160,6 +160,8 @@ export interface RuleHit {
   detected_at: number
   /** Hash of the rules configuration that produced the hit. */
   config_hash: string
+  /** What a relative rule compared the merchant with: peers (an adequate MCC cohort), population (the acquirer's merchants: the cohort is too thin), absolute (a fixed threshold by design), none (no baseline yet: the floor alone). Null for rules that compare with nothing. Scoring counts a weak hit without a peer basis only beside calibrated evidence. */
+  basis: null | string
 }
 
 /** A category's score after the part. */

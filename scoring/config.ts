@@ -31,10 +31,10 @@ export const DEFAULT_RULE_SCORING: Readonly<Record<string, RuleDefault>> = {
   structuring: { points: 60, strong: true },
   repeated_card: { points: 60, strong: true },
   swipe_gap: { points: 60, strong: true },
-  card_spread: { points: 60, strong: true },
   decline_ratio: { points: 60, strong: true },
   // Fraud: patterns legitimate merchants can share with cash-out.
   credit_debit_mix: { points: 35, strong: false },
+  card_ring: { points: 35, strong: false },
   card_recurrence: { points: 35, strong: false },
   near_round_amount: { points: 35, strong: false },
   round_amount: { points: 30, strong: false },
@@ -52,12 +52,19 @@ export const DEFAULT_RULE_SCORING: Readonly<Record<string, RuleDefault>> = {
   shared_settlement_account: { points: 45, strong: true },
 }
 
+/**
+ * New merchants at MEDIUM or above a day an acquirer's analysts can review, unless the configuration
+ * says otherwise: the level thresholds rise when more arrive (levelsForCapacity).
+ */
+export const DEFAULT_CAPACITY_PER_DAY = 20
+
 /** Half-lives per rule family: days for velocity patterns, months for lifecycle events. */
 export const DEFAULT_HALF_LIFE_DAYS: Readonly<Record<string, number>> = {
   velocity: 7,
   amount: 14,
   volume: 7,
   cards: 30,
+  network: 30,
   location: 30,
   lifecycle: 90,
 }
@@ -113,7 +120,9 @@ function section(root: Obj, key: string, path: string, problems: string[]): Obj 
  *     "weakMinFamilies": n, "minLivePoints": p,
  *     "rules": { "<rule>": { "points", "strong", "mandatoryCase" } },
  *     "alerts": { "minLevel", "cooldownHours", "maxReasons" },
- *     "cases": { "reopenAfterDays" } }
+ *     "cases": { "reopenAfterDays" },
+ *     "capacity": { "newPerDay", "days", "acquirers": { "<acquirer>": newPerDay } },
+ *     "decayTickMinutes": m }
  */
 export function buildScoringModel(
   raw: unknown,
@@ -126,7 +135,17 @@ export function buildScoringModel(
   unknownKeys(
     root,
     path,
-    ['levels', 'halfLifeDays', 'weakMinFamilies', 'minLivePoints', 'rules', 'alerts', 'cases'],
+    [
+      'levels',
+      'halfLifeDays',
+      'weakMinFamilies',
+      'minLivePoints',
+      'rules',
+      'alerts',
+      'cases',
+      'capacity',
+      'decayTickMinutes',
+    ],
     problems,
   )
 
@@ -201,6 +220,19 @@ export function buildScoringModel(
   const cs = section(root, 'cases', path, problems)
   unknownKeys(cs, `${path}.cases`, ['reopenAfterDays'], problems)
 
+  const cap = section(root, 'capacity', path, problems)
+  unknownKeys(cap, `${path}.capacity`, ['newPerDay', 'days', 'acquirers'], problems)
+  const perAcquirer = section(cap, 'acquirers', `${path}.capacity`, problems)
+  const byAcquirer = new Map<string, number>()
+  for (const acq of Object.keys(perAcquirer))
+    byAcquirer.set(
+      acq,
+      num(perAcquirer, acq, `${path}.capacity.acquirers`, DEFAULT_CAPACITY_PER_DAY, problems, {
+        min: 1,
+        max: 100_000,
+      }),
+    )
+
   return {
     hash: createHash('sha256')
       .update(JSON.stringify(canonical(root)))
@@ -221,6 +253,17 @@ export function buildScoringModel(
       reopenAfterMs:
         num(cs, 'reopenAfterDays', `${path}.cases`, 30, problems, { min: 0, max: 3650 }) * DAY_MS,
     },
+    levelsByAcquirer: new Map(),
+    capacity: {
+      perDay: num(cap, 'newPerDay', `${path}.capacity`, DEFAULT_CAPACITY_PER_DAY, problems, {
+        min: 1,
+        max: 100_000,
+      }),
+      days: num(cap, 'days', `${path}.capacity`, 7, problems, { min: 1, max: 90, integer: true }),
+      byAcquirer,
+    },
+    decayTickMs:
+      num(root, 'decayTickMinutes', path, 60, problems, { min: 1, max: 24 * 60, integer: true }) * 60_000,
   }
 }
 

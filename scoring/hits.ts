@@ -1,4 +1,5 @@
 import type { EventCodec } from '../kafka/codec.ts'
+import type { Basis } from '../rules/engine/types.ts'
 import { RULE_HIT } from '../schemas/contract.ts'
 import type { RuleHit } from '../schemas/types.generated.ts'
 import type { IncomingHit } from './model.ts'
@@ -18,7 +19,14 @@ export function incomingHitOf(r: RuleHit): IncomingHit {
     sampleTxnIds: r.sample_txn_ids,
     detail: r.detail,
     detectedAt: r.detected_at,
+    ...(isBasis(r.basis) ? { basis: r.basis } : {}),
   }
+}
+
+const BASES: readonly string[] = ['peers', 'population', 'absolute', 'none'] satisfies Basis[]
+
+function isBasis(b: string | null): b is Basis {
+  return b !== null && BASES.includes(b)
 }
 
 export type DecodedHit = { ok: true; record: IncomingHit } | { ok: false; problem: string }

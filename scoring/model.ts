@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto'
-import type { RuleCategory } from '../rules/engine/types.ts'
+import type { Basis, RuleCategory } from '../rules/engine/types.ts'
 import type { AlertReason, RiskAlert, RiskLevel } from '../schemas/types.generated.ts'
 
 /**
  * The scoring model, pure: rule hits in, two scores per merchant (fraud, compliance) with a level, a
- * breakdown and the alert decisions out. No I/O and no clock: "now" is the merchant's event-time
- * watermark (the newest detection time among its hits), so replaying the same hits gives the same
- * scores, the same alerts and the same alert ids.
+ * breakdown and the alert decisions out. No I/O and no clock: "now" is event time, the newest detection
+ * time among the merchant's hits or the partition's watermark when the clock alone moves (decayTo), so
+ * replaying the same hits in the same order gives the same scores, the same alerts and the same ids.
  */
 
 export const LEVELS: readonly RiskLevel[] = ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL']
@@ -14,6 +14,12 @@ export const CATEGORIES: readonly RuleCategory[] = ['fraud', 'compliance']
 
 export function levelRank(level: RiskLevel): number {
   return LEVELS.indexOf(level)
+}
+
+export interface Levels {
+  readonly medium: number
+  readonly high: number
+  readonly critical: number
 }
 
 /** How one rule scores: what the configuration (scoring section) resolved for it. */
@@ -34,8 +40,22 @@ export interface ScoringModel {
   readonly rules: ReadonlyMap<string, RuleScoring>
   /** Half-life of each rule family's points, ms. */
   readonly halfLifeMs: ReadonlyMap<string, number>
-  /** Lowest score of each level above LOW. */
-  readonly levels: { readonly medium: number; readonly high: number; readonly critical: number }
+  /** Lowest score of each level above LOW, as configured. */
+  readonly levels: Levels
+  /**
+   * Levels calibrated to an acquirer's review capacity (levelsForCapacity), where they differ from the
+   * configured ones: never lower than those. Empty in a configuration; set by the capacity calibration.
+   */
+  readonly levelsByAcquirer: ReadonlyMap<string, Levels>
+  /** New merchants at MEDIUM or above an acquirer's analysts can review in a day. */
+  readonly capacity: {
+    readonly perDay: number
+    readonly byAcquirer: ReadonlyMap<string, number>
+    /** Days of entries the calibration looks back over. */
+    readonly days: number
+  }
+  /** Event time between the decay passes over a partition's merchants (decayTo), ms. */
+  readonly decayTickMs: number
   /** Distinct live families needed before weak rules count. */
   readonly weakMinFamilies: number
   /** A hit whose decayed points fall below this is forgotten (and no longer makes a family live). */
@@ -67,6 +87,11 @@ export interface ScoredHit {
   detail: string
   /** Event time of the hit's latest update; its points decay from here. */
   detectedAt: number
+  /**
+   * What a relative rule's threshold was calibrated on (rules/engine/calibration.ts); absent for rules
+   * that compare with nothing. A weak hit without a peer basis counts only beside calibrated evidence.
+   */
+  basis?: Basis
 }
 
 export interface Contribution {
@@ -77,9 +102,11 @@ export interface Contribution {
   readonly points: number
   /** Points after decay. */
   readonly decayed: number
+  /** A weak hit compared with no peers (a thin cohort, or no baseline yet): it needs calibrated company. */
+  readonly provisional: boolean
   /**
-   * False for a weak rule without a second live family, and for every hit of a rule but its strongest:
-   * shown in the breakdown, adds nothing.
+   * False for a weak rule without a second live family, a provisional hit without calibrated evidence of
+   * another family, and every hit of a rule but its strongest: shown in the breakdown, adds nothing.
    */
   readonly counted: boolean
 }
@@ -95,8 +122,13 @@ export interface CategoryScore {
   readonly families: readonly string[]
 }
 
-export function levelOf(model: ScoringModel, score: number): RiskLevel {
-  const { medium, high, critical } = model.levels
+/** The level thresholds in force for an acquirer: calibrated to its capacity, or as configured. */
+export function levelsOf(model: ScoringModel, acquirerId: string | null): Levels {
+  return (acquirerId === null ? undefined : model.levelsByAcquirer.get(acquirerId)) ?? model.levels
+}
+
+export function levelOf(model: ScoringModel, score: number, acquirerId: string | null = null): RiskLevel {
+  const { medium, high, critical } = levelsOf(model, acquirerId)
   if (score >= critical) return 'CRITICAL'
   if (score >= high) return 'HIGH'
   if (score >= medium) return 'MEDIUM'
@@ -107,24 +139,41 @@ export function decayedPoints(points: number, halfLifeMs: number, ageMs: number)
   return points * 2 ** (-Math.max(0, ageMs) / halfLifeMs)
 }
 
-/** Scores one category of a merchant at event time `now` from its live hits. */
+/**
+ * Scores one category of a merchant at event time `now` from its live hits.
+ *
+ * A strong rule counts alone. A weak rule counts when hits of at least `weakMinFamilies` families are
+ * live. A provisional hit (a weak rule compared with the population only, its cohort being too thin, or
+ * with an absolute threshold by design) counts only when a strong or calibrated weak hit of another
+ * family is live: two uncalibrated hits never make a pair, since a car dealer without a cohort of car
+ * dealers is "above the population" on credit share, ticket and round amounts at once, by being a car
+ * dealer. A weak hit on floors alone (basis none: no baseline yet) is shown and never counted.
+ */
 export function scoreCategory(
   model: ScoringModel,
   hits: Iterable<ScoredHit>,
   category: RuleCategory,
   now: number,
+  acquirerId: string | null = null,
 ): CategoryScore {
   const raw: Omit<Contribution, 'counted'>[] = []
-  const liveFamilies = new Set<string>()
+  const anchors = new Set<string>()
   for (const hit of hits) {
     const rule = model.rules.get(hit.ruleId)
     if (rule === undefined || rule.category !== category) continue
     const halfLife = model.halfLifeMs.get(rule.family) ?? Number.POSITIVE_INFINITY
     const decayed = decayedPoints(rule.points, halfLife, now - hit.detectedAt)
     if (decayed < model.minLivePoints) continue
-    liveFamilies.add(rule.family)
-    raw.push({ hit, family: rule.family, strong: rule.strong, points: rule.points, decayed })
+    const provisional =
+      !rule.strong && (hit.basis === 'population' || hit.basis === 'absolute' || hit.basis === 'none')
+    if (!provisional) anchors.add(rule.family)
+    raw.push({ hit, family: rule.family, strong: rule.strong, points: rule.points, decayed, provisional })
   }
+  // A weak hit on floors alone (no baseline yet) is shown, never counted.
+  const eligible = (c: Omit<Contribution, 'counted'>) =>
+    !c.provisional || (c.hit.basis !== 'none' && [...anchors].some((f) => f !== c.family))
+  const liveFamilies = new Set<string>()
+  for (const c of raw) if (eligible(c)) liveFamilies.add(c.family)
   const combined = liveFamilies.size >= model.weakMinFamilies
   // One rule counts once: a rolling-window rule reports the same pattern for each day's window, which
   // is one piece of evidence, not one per day. Its strongest live hit counts; the others are shown.
@@ -135,7 +184,7 @@ export function scoreCategory(
     const top = best.get(c.hit.ruleId) === c.decayed
     // Equal strongest hits of one rule (same points, same time): only the first is counted.
     if (top) best.set(c.hit.ruleId, Number.POSITIVE_INFINITY)
-    contributions.push({ ...c, counted: top && (c.strong || combined) })
+    contributions.push({ ...c, counted: top && eligible(c) && (c.strong || combined) })
   }
   contributions.sort(
     (a, b) =>
@@ -151,7 +200,13 @@ export function scoreCategory(
     families.add(c.family)
   }
   const score = Math.min(100, Math.round(sum))
-  return { category, score, level: levelOf(model, score), contributions, families: [...families].sort() }
+  return {
+    category,
+    score,
+    level: levelOf(model, score, acquirerId),
+    contributions,
+    families: [...families].sort(),
+  }
 }
 
 /** What the scorer remembers of one category between hits. */
@@ -164,10 +219,22 @@ export interface CategoryState {
   lastAlertLevel: RiskLevel | null
   /** Families behind the last alert: a new one at the same level is news. */
   alertedFamilies: string[]
+  /**
+   * Alerts raised so far: part of the alert id, so that an escalation after a fall (decay) has an id of
+   * its own even when the same hits are behind it. Absent in states written before it existed (0).
+   */
+  escalations?: number
 }
 
 export function emptyCategoryState(): CategoryState {
-  return { level: null, score: null, lastAlertAt: null, lastAlertLevel: null, alertedFamilies: [] }
+  return {
+    level: null,
+    score: null,
+    lastAlertAt: null,
+    lastAlertLevel: null,
+    alertedFamilies: [],
+    escalations: 0,
+  }
 }
 
 /**
@@ -194,8 +261,10 @@ export function shouldAlert(
 }
 
 /**
- * The alert id: a hash of the merchant, category, level and the hits behind the score, so the same
- * situation always gives the same id whoever computes it, and consumers can de-duplicate on it.
+ * The alert id: a hash of the merchant, category, level, the escalation's number (the merchant's alerts
+ * in this category so far) and the hits behind the score. The same escalation always gets the same id,
+ * whoever computes it and however often it is replayed, so consumers can de-duplicate on it; a merchant
+ * that falls and climbs again on the same hits raises a new escalation with a new id.
  */
 export function alertIdOf(
   acquirerId: string,
@@ -203,9 +272,14 @@ export function alertIdOf(
   category: RuleCategory,
   level: RiskLevel,
   hitIds: readonly string[],
+  escalation = 0,
 ): string {
   const h = createHash('sha256')
-  h.update([acquirerId, merchantId, category, level, [...hitIds].sort().join(',')].join('\u0000'))
+  h.update(
+    [acquirerId, merchantId, category, level, String(escalation), [...hitIds].sort().join(',')].join(
+      '\u0000',
+    ),
+  )
   return h.digest('hex').slice(0, 32)
 }
 
@@ -232,10 +306,11 @@ export function buildAlert(
   previous: RiskLevel | null,
   result: CategoryScore,
   now: number,
+  escalation = 0,
 ): RiskAlert {
   const counted = result.contributions.filter((c) => c.counted).map((c) => c.hit.hitId)
   return {
-    alert_id: alertIdOf(acquirerId, merchantId, result.category, result.level, counted),
+    alert_id: alertIdOf(acquirerId, merchantId, result.category, result.level, counted, escalation),
     created_at: now,
     acquirer_id: acquirerId,
     merchant_id: merchantId,
@@ -338,6 +413,7 @@ export function applyHit(model: ScoringModel, state: MerchantScoreState, hit: In
     sampleTxnIds: hit.sampleTxnIds,
     detail: hit.detail,
     detectedAt: hit.detectedAt,
+    ...(hit.basis === undefined ? {} : { basis: hit.basis }),
   }
   if (hit.detectedAt > state.watermark) state.watermark = hit.detectedAt
   const now = state.watermark
@@ -379,13 +455,15 @@ export function rescore(
 ): void {
   for (const category of CATEGORIES) {
     const cat = state[category]
-    const result = scoreCategory(model, Object.values(state.hits), category, now)
+    const result = scoreCategory(model, Object.values(state.hits), category, now, state.acquirerId)
     if (cat.level === null && result.contributions.length === 0) continue
     if (shouldAlert(model, cat, result, now)) {
+      const escalation = cat.escalations ?? 0
       outcome.alerts.push({
-        alert: buildAlert(model, state.acquirerId, state.merchantId, cat.level, result, now),
+        alert: buildAlert(model, state.acquirerId, state.merchantId, cat.level, result, now, escalation),
         families: result.families,
       })
+      cat.escalations = escalation + 1
       cat.lastAlertAt = now
       cat.lastAlertLevel = result.level
       cat.alertedFamilies = [...result.families]
@@ -408,4 +486,122 @@ export function rescore(
       outcome.changed = true
     }
   }
+}
+
+export function emptyOutcome(): Outcome {
+  return { changed: false, scores: [], alerts: [], cases: [] }
+}
+
+/**
+ * Scores a merchant again at event time `now` when no hit of its own came: its points decay with the
+ * clock, so the queue shows who is risky now, not who once was. Called for every merchant of a
+ * partition whenever the partition's event-time watermark crosses a tick (see DecayClock); a merchant
+ * whose own clock is already at or past `now` is left alone. Mutates the state like applyHit and says
+ * what follows: score changes (and forgotten hits) to store; never an alert from decay alone, since decay
+ * only lowers a score, except where capacity calibration has lowered a threshold meanwhile.
+ */
+export function decayTo(model: ScoringModel, state: MerchantScoreState, now: number): Outcome {
+  const outcome = emptyOutcome()
+  if (now <= state.watermark) return outcome
+  rescore(model, state, now, outcome)
+  // The clock moves only with a change to store: a pass that changed nothing leaves the state exactly
+  // as the changelog has it, so a restart resumes from the same state as a run that never stopped.
+  if (outcome.changed) state.watermark = now
+  return outcome
+}
+
+/**
+ * A decay pass over a partition's merchants at tick `at`: the outcomes of those whose state changed,
+ * by key, in the map's order.
+ */
+export function decayAll(
+  model: ScoringModel,
+  states: ReadonlyMap<string, MerchantScoreState>,
+  at: number,
+): Map<string, Outcome> {
+  const out = new Map<string, Outcome>()
+  for (const [key, state] of states) {
+    const o = decayTo(model, state, at)
+    if (o.changed) out.set(key, o)
+  }
+  return out
+}
+
+/**
+ * A partition's decay clock after a restore from the changelog: at its merchants' newest clock, with
+ * the tick it passed. A tick passed but not yet written before a crash is passed again, to the same
+ * effect, by the next hit.
+ */
+export function restoreClock(states: Iterable<MerchantScoreState>, tickMs: number): DecayClock {
+  let watermark = Number.NEGATIVE_INFINITY
+  for (const s of states) if (s.watermark > watermark) watermark = s.watermark
+  return watermark === Number.NEGATIVE_INFINITY
+    ? newDecayClock()
+    : { watermark, lastTick: Math.floor(watermark / tickMs) * tickMs }
+}
+
+/** A partition's event-time clock for the decay passes: its watermark and the last tick it passed. */
+export interface DecayClock {
+  watermark: number
+  lastTick: number
+}
+
+export function newDecayClock(): DecayClock {
+  return { watermark: Number.NEGATIVE_INFINITY, lastTick: Number.NEGATIVE_INFINITY }
+}
+
+/**
+ * Moves a partition's clock to the event time of the next hit, before that hit is applied. Returns the
+ * tick the clock passed (a multiple of `tickMs`), at which every merchant of the partition is to be
+ * decayed (decayTo) before the hit; null when no tick was passed. Ticks are whole multiples of event
+ * time and passed in the order of the hits topic, so a replay of a partition decays its merchants at
+ * the same times, between the same hits, whatever the batch boundaries.
+ */
+export function advanceClock(clock: DecayClock, at: number, tickMs: number): number | null {
+  if (at > clock.watermark) clock.watermark = at
+  const tick = Math.floor(clock.watermark / tickMs) * tickMs
+  if (tick <= clock.lastTick) return null
+  const first = clock.lastTick === Number.NEGATIVE_INFINITY
+  clock.lastTick = tick
+  // The partition's first hit sets the clock: nothing is older than it yet.
+  return first ? null : tick
+}
+
+/**
+ * Level thresholds that fit a review capacity: with the configured thresholds, `entrants` merchants
+ * (their peak scores) reached MEDIUM or above over the last `days` days. When more than `perDay` a day
+ * did, MEDIUM rises to the peak score of the (perDay · days)-th of them, so about `perDay` a day enter
+ * the queue, the highest first; HIGH and CRITICAL keep at least their configured distance above it.
+ * Never below the configured thresholds: capacity narrows a queue, it never fills one.
+ */
+export function levelsForCapacity(
+  configured: Levels,
+  entrants: readonly number[],
+  perDay: number,
+  days: number,
+): Levels {
+  const room = Math.max(1, Math.round(perDay * days))
+  if (entrants.length <= room) return configured
+  const sorted = [...entrants].sort((a, b) => b - a)
+  // The score of the last merchant that fits; ties at that score all stay in (the order is by score).
+  const medium = Math.min(98, Math.max(configured.medium, sorted[room - 1] ?? configured.medium))
+  const high = Math.min(
+    99,
+    Math.max(configured.high, medium + (configured.high - configured.medium), medium + 1),
+  )
+  const critical = Math.min(
+    100,
+    Math.max(configured.critical, high + (configured.critical - configured.high), high + 1),
+  )
+  return { medium, high, critical }
+}
+
+/** The model with capacity-calibrated levels for some acquirers (levelsByAcquirer replaced). */
+export function withLevels(model: ScoringModel, levels: ReadonlyMap<string, Levels>): ScoringModel {
+  return { ...model, levelsByAcquirer: levels }
+}
+
+/** An acquirer's review capacity: new merchants at MEDIUM or above a day. */
+export function capacityOf(model: ScoringModel, acquirerId: string): number {
+  return model.capacity.byAcquirer.get(acquirerId) ?? model.capacity.perDay
 }

@@ -26,6 +26,7 @@ export function breakdownOf(contributions: readonly Contribution[]): object[] {
     detected_at: c.hit.detectedAt,
     sample_txn_ids: c.hit.sampleTxnIds,
     detail: c.hit.detail,
+    basis: c.hit.basis ?? null,
   }))
 }
 

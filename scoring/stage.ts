@@ -18,11 +18,16 @@ import { CHECKPOINT_KEY, encodeCheckpoint, restoreChangelog, stateKeyOf } from '
 import { decodeHit } from './hits.ts'
 import {
   type AlertOut,
+  advanceClock,
   applyHit,
   type CaseRequest,
   type CategoryScore,
+  type DecayClock,
+  decayAll,
   emptyMerchantState,
   type MerchantScoreState,
+  type Outcome,
+  restoreClock,
   type ScoringModel,
 } from './model.ts'
 import { scoreChangeOf } from './score-events.ts'
@@ -56,6 +61,11 @@ export interface ScoringStageOptions extends StageDeps, StageTiming {
   restoreTimeoutMs: number
   /** Partitions processed at once: each has its own producer and state, so they never interfere. */
   concurrency?: number
+  /**
+   * Most hits in one part (one transaction); 2,000 by default. A merchant's score is published once
+   * per part, its latest, so smaller parts keep more of the steps between.
+   */
+  maxPartSize?: number
   /** Told of every alert once its transaction committed (metrics, logs). */
   onPublished?: (alerts: readonly PublishedAlert[]) => void
 }
@@ -80,6 +90,8 @@ export interface ScoringStageStats {
 interface Owned {
   producer: Producer
   states: Map<string, MerchantScoreState>
+  /** The partition's event-time clock for the decay passes (scoring/model.ts, advanceClock). */
+  clock: DecayClock
 }
 
 /**
@@ -132,7 +144,7 @@ export class ScoringStage extends PartitionStage {
           topics: [opts.topics.hits],
           fromBeginning: true,
           concurrency: opts.concurrency ?? 1,
-          maxPartSize: 2_000,
+          maxPartSize: opts.maxPartSize ?? 2_000,
           consumer: { readUncommitted: false, maxWaitTimeInMs: 100 },
         },
         opts,
@@ -188,6 +200,25 @@ export class ScoringStage extends PartitionStage {
     const alerts = new Map<string, AlertOut>()
     const cases: CaseRequest[] = []
     const parked: Message[] = []
+    const collect = (key: string, outcome: Outcome) => {
+      if (!outcome.changed) return
+      changed.add(key)
+      for (const s of outcome.scores)
+        scores.set(`${key}\u0000${s.result.category}`, { result: s.result, at: s.at })
+      // One alert per merchant and category per part: a merchant that climbs MEDIUM → HIGH → CRITICAL
+      // within one part gets the CRITICAL one, which carries every reason and the level it came from.
+      for (const a of outcome.alerts) {
+        const k = `${key}\u0000${a.alert.category}`
+        const first = alerts.get(k)
+        alerts.set(
+          k,
+          first === undefined
+            ? a
+            : { ...a, alert: { ...a.alert, previous_level: first.alert.previous_level } },
+        )
+      }
+      cases.push(...outcome.cases)
+    }
     for (const message of part.messages) {
       const decoded = await decodeHit(this.#opts.codec, message.value)
       if (!decoded.ok) {
@@ -208,6 +239,14 @@ export class ScoringStage extends PartitionStage {
       }
       this.stats.hits++
       const hit = decoded.record
+      // The partition's clock passes a tick before this hit: every merchant decays to it first.
+      const tick = advanceClock(owned.clock, hit.detectedAt, model.decayTickMs)
+      if (tick !== null) {
+        for (const state of owned.states.values()) this.#countLevels(state, -1)
+        const decayed = decayAll(model, owned.states, tick)
+        for (const state of owned.states.values()) this.#countLevels(state, 1)
+        for (const [k, outcome] of decayed) collect(k, outcome)
+      }
       const key = stateKeyOf(hit.acquirerId, hit.merchantId)
       let state = owned.states.get(key)
       if (state === undefined) {
@@ -217,23 +256,7 @@ export class ScoringStage extends PartitionStage {
       this.#countLevels(state, -1)
       const outcome = applyHit(model, state, hit)
       this.#countLevels(state, 1)
-      if (!outcome.changed) continue
-      changed.add(key)
-      for (const s of outcome.scores)
-        scores.set(`${key}\u0000${s.result.category}`, { result: s.result, at: s.at })
-      // One alert per merchant and category per part: a merchant that climbs MEDIUM → HIGH → CRITICAL
-      // within one part gets the CRITICAL one, which carries every reason and the level it came from.
-      for (const a of outcome.alerts) {
-        const k = `${key}\u0000${a.alert.category}`
-        const first = alerts.get(k)
-        alerts.set(
-          k,
-          first === undefined
-            ? a
-            : { ...a, alert: { ...a.alert, previous_level: first.alert.previous_level } },
-        )
-      }
-      cases.push(...outcome.cases)
+      collect(key, outcome)
     }
 
     const published: { alert: RiskAlert; families: readonly string[]; topic: string }[] = []
@@ -385,7 +408,7 @@ export class ScoringStage extends PartitionStage {
       const states = restored.states.get(partition) ?? new Map<string, MerchantScoreState>()
       const checkpoint = restored.checkpoints.get(partition) ?? null
       for (const state of states.values()) this.#countLevels(state, 1)
-      const owned = { producer, states }
+      const owned = { producer, states, clock: restoreClock(states.values(), this.#opts.model().decayTickMs) }
       this.#owned.set(partition, owned)
       this.stats.restores++
       this.#log.info(

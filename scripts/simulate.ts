@@ -1,15 +1,16 @@
 /**
- * `npm run simulate -- [--seed 42] [--days 30] [--history-days 30] [--merchants 1500] [--start 2026-10-17]
- *    [--late 0.015@1m-30m,0.003@1h-24h] (--out events.jsonl[.gz] | --kafka [--rate R | --as-fast-as-possible])
- *    [--labels labels.json]`
+ * `npm run simulate -- [--population A|B] [--seed N] [--days N] [--history-days N] [--merchants N]
+ *    [--start YYYY-MM-DD] [--late 0.015@1m-30m,0.003@1h-24h] (--out events.jsonl[.gz] | --kafka
+ *    [--rate R | --as-fast-as-possible]) [--labels labels.json]`
  *
- * Generates a labelled history (simulator/history.ts): legitimate merchants, cash-out merchants using
+ * Generates a labelled history (simulator/history.ts) of one population (simulator/population.ts: A,
+ * the reference month, or B, deliberately unlike it): legitimate merchants, cash-out merchants using
  * the evasion playbook, compliance breaches and the legitimate look-alikes. Writes the events as JSON
  * lines in event-time order, or produces them to the service's topics as framed Avro (configuration
  * from the environment as `npm start` reads it; the local broker when KAFKA_BROKERS is unset). The
- * labels (one per merchant) go to --labels. Progress goes to stderr. The --history-days before --start
- * (30 by default) warm the rule windows, peers and baselines; a backtest replays them without
- * measuring them, as if the service had been running before the measured month. --late delivers a
+ * labels (one per merchant) go to --labels. Progress goes to stderr. --seed, --merchants, --days,
+ * --history-days and --start override the preset; --history-days (0 by default: a new deployment's
+ * empty store) adds traffic before --start that a backtest replays without measuring. --late delivers a
  * seeded share of the transactions late (simulator/late.ts), in the file and on the topics alike.
  */
 import { writeFileSync } from 'node:fs'
@@ -18,12 +19,22 @@ import { codecFor, toolKafka } from '../app/clients.ts'
 import { loadConfig } from '../config/load.ts'
 import { ensureTopics } from '../kafka/topics.ts'
 import { createLogger } from '../lib/logger.ts'
-import { DEFAULT_START, HistorySimulator } from '../simulator/history.ts'
+import { HistorySimulator } from '../simulator/history.ts'
 import { DEFAULT_LATE, deliverLate, type LateClass, parseLate } from '../simulator/late.ts'
+import { POPULATIONS, type PopulationSpec, population } from '../simulator/population.ts'
 import { type Progress, produceEvents, writeEventsFile } from '../simulator/stream.ts'
 
-const usage = `usage: npm run simulate -- [--seed 42] [--days 30] [--history-days 30] [--merchants 1500] [--start YYYY-MM-DD]
-    [--late ${DEFAULT_LATE} | --late 0] (--out events.jsonl[.gz] | --kafka [--rate R | --as-fast-as-possible]) [--labels labels.json]`
+const usage = `usage: npm run simulate -- [--population ${Object.keys(POPULATIONS).join('|')}] [--seed N] [--days N] [--history-days N]
+    [--merchants N] [--start YYYY-MM-DD] [--late ${DEFAULT_LATE} | --late 0]
+    (--out events.jsonl[.gz] | --kafka [--rate R | --as-fast-as-possible]) [--labels labels.json]
+
+  --population      the preset (default A); the options below override its values
+  --seed            seed of every draw                      --merchants  merchants (at least 300)
+  --days            measured days from --start              --start      first measured local day (UTC+8)
+  --history-days    days of traffic before --start (default 0: the store starts empty)
+  --late            late delivery classes, share@min-max, or 0 for none
+  --out FILE        JSON lines (.gz compresses)             --kafka      produce to the service's topics
+  --rate R          events per second when producing        --labels     write the labels file here`
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n${usage}\n`)
@@ -33,10 +44,12 @@ function fail(message: string): never {
 function parse() {
   return parseArgs({
     options: {
-      seed: { type: 'string', default: '42' },
-      days: { type: 'string', default: '30' },
-      'history-days': { type: 'string', default: '30' },
-      merchants: { type: 'string', default: '1500' },
+      help: { type: 'boolean', short: 'h', default: false },
+      population: { type: 'string', default: 'A' },
+      seed: { type: 'string' },
+      days: { type: 'string' },
+      'history-days': { type: 'string' },
+      merchants: { type: 'string' },
       start: { type: 'string' },
       late: { type: 'string', default: DEFAULT_LATE },
       out: { type: 'string' },
@@ -54,20 +67,26 @@ try {
   fail(e instanceof Error ? e.message : String(e))
 }
 const { values } = parsed
+if (values.help) {
+  process.stdout.write(`${usage}\n`)
+  process.exit(0)
+}
 const int = (name: string, text: string, min: number, max: number): number => {
   const n = Number(text)
   if (!Number.isInteger(n) || n < min || n > max) fail(`--${name}: expected an integer in [${min}, ${max}]`)
   return n
 }
-const seed = int('seed', values.seed, 0, 2 ** 31 - 1)
-const days = int('days', values.days, 1, 400)
-const historyDays = int('history-days', values['history-days'], 0, 400)
-const merchants = int('merchants', values.merchants, 300, 1_000_000)
-let start = DEFAULT_START
+const overrides: Partial<PopulationSpec> = {}
+if (values.seed !== undefined) overrides.seed = int('seed', values.seed, 0, 2 ** 31 - 1)
+if (values.days !== undefined) overrides.days = int('days', values.days, 1, 400)
+if (values['history-days'] !== undefined)
+  overrides.historyDays = int('history-days', values['history-days'], 0, 400)
+if (values.merchants !== undefined) overrides.merchants = int('merchants', values.merchants, 300, 1_000_000)
 if (values.start !== undefined) {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(values.start)) fail('--start: expected YYYY-MM-DD')
-  start = Date.parse(`${values.start}T00:00:00+08:00`)
+  const start = Date.parse(`${values.start}T00:00:00+08:00`)
   if (!Number.isFinite(start)) fail('--start: not a date')
+  overrides.start = start
 }
 if ((values.out === undefined) === !values.kafka) fail('give either --out FILE or --kafka')
 if (values.rate !== undefined && values['as-fast-as-possible'])
@@ -75,6 +94,14 @@ if (values.rate !== undefined && values['as-fast-as-possible'])
 const rate = values.rate === undefined ? null : int('rate', values.rate, 1, 10_000_000)
 if (!values.kafka && (rate !== null || values['as-fast-as-possible']))
   fail('--rate and --as-fast-as-possible go with --kafka')
+
+let spec: PopulationSpec
+try {
+  spec = population(values.population, overrides)
+} catch (e) {
+  fail(e instanceof Error ? e.message : String(e))
+}
+const { seed, merchants, days, historyDays, start } = spec
 
 let late: LateClass[]
 try {
@@ -85,7 +112,7 @@ try {
 
 let sim: HistorySimulator
 try {
-  sim = new HistorySimulator({ seed, merchants, days, historyDays, start })
+  sim = new HistorySimulator(spec)
 } catch (e) {
   fail(e instanceof Error ? e.message : String(e))
 }

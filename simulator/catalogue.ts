@@ -2,7 +2,8 @@
  * The merchant categories of the labelled simulator (simulator/history.ts): how each trades, when, and
  * whether it is one of the legitimate look-alikes of cash-out (DOMAIN.md). The figures are plausible
  * shapes, not statistics of a real acquirer; what matters is that categories differ the way real ones
- * do (tickets, cents, credit share, round prices, hours, repeat customers).
+ * do (tickets, cents, credit share, round prices, hours, weekdays, holidays, repeat customers), so that
+ * a rule tuned to one kind of shop meets the others.
  */
 
 /** Weights of the 24 local hours of the day. */
@@ -30,7 +31,30 @@ export const HOURS = {
   }),
   retail: h({ 10: 4, 11: 6, 12: 6, 13: 6, 14: 7, 15: 7, 16: 7, 17: 7, 18: 7, 19: 7, 20: 5, 21: 3 }),
   restaurant: h({ 11: 6, 12: 12, 13: 8, 14: 2, 17: 5, 18: 11, 19: 11, 20: 6, 21: 3 }),
+  fastFood: h({ 7: 5, 8: 7, 9: 3, 11: 7, 12: 11, 13: 7, 14: 3, 17: 5, 18: 8, 19: 6, 20: 4, 21: 3, 22: 2 }),
   office: h({ 8: 4, 9: 8, 10: 9, 11: 9, 12: 5, 13: 6, 14: 9, 15: 9, 16: 8, 17: 4 }),
+  fuel: h({
+    6: 3,
+    7: 6,
+    8: 7,
+    9: 5,
+    10: 4,
+    11: 4,
+    12: 4,
+    13: 4,
+    14: 4,
+    15: 4,
+    16: 5,
+    17: 7,
+    18: 7,
+    19: 5,
+    20: 4,
+    21: 3,
+    22: 2,
+    23: 1,
+    0: 1,
+  }),
+  salon: h({ 10: 4, 11: 6, 12: 5, 13: 6, 14: 7, 15: 8, 16: 8, 17: 7, 18: 6, 19: 5, 20: 3 }),
   // Bars and hotels trade at night: the night_share look-alikes.
   bar: h({ 0: 8, 1: 6, 2: 4, 3: 1, 17: 2, 18: 4, 19: 6, 20: 9, 21: 11, 22: 12, 23: 11 }),
   hotel: h({
@@ -55,7 +79,59 @@ export const HOURS = {
     23: 3,
   }),
   market: h({ 5: 6, 6: 10, 7: 12, 8: 12, 9: 10, 10: 8, 11: 6, 12: 3 }),
+  hospital: h({
+    0: 1,
+    1: 1,
+    2: 1,
+    3: 1,
+    4: 1,
+    5: 1,
+    6: 2,
+    7: 4,
+    8: 9,
+    9: 10,
+    10: 10,
+    11: 9,
+    12: 5,
+    13: 6,
+    14: 9,
+    15: 9,
+    16: 8,
+    17: 5,
+    18: 3,
+    19: 2,
+    20: 2,
+    21: 2,
+    22: 1,
+    23: 1,
+  }),
 } as const satisfies Record<string, HourProfile>
+
+/** Multipliers of the days of the week, Sunday first (0 closes the shop that day). */
+export type WeekProfile = readonly [number, number, number, number, number, number, number]
+
+const FLAT: WeekProfile = [1, 1, 1, 1, 1, 1, 1]
+const WEEKEND_SHOPPING: WeekProfile = [1.2, 0.9, 0.9, 0.95, 1, 1.1, 1.3]
+const WEEKEND_DINING: WeekProfile = [1.1, 0.8, 0.85, 0.9, 1, 1.25, 1.35]
+const NIGHTLIFE: WeekProfile = [0.7, 0.5, 0.6, 0.7, 0.9, 1.5, 1.7]
+const WORKDAYS: WeekProfile = [0, 1.05, 1.05, 1.05, 1.05, 1, 0.4]
+const CLINIC: WeekProfile = [0.4, 1.2, 1.1, 1.1, 1.1, 1, 0.6]
+const SHOWROOM: WeekProfile = [1.4, 0.7, 0.8, 0.8, 0.9, 1.1, 1.6]
+
+/**
+ * How holidays and the calendar move a category (see holidayFactor): everyday needs barely, shops and
+ * showrooms up before a festival, offices, schools and wholesale close during it, hotels fill.
+ */
+export type Season =
+  | 'staple'
+  | 'dining'
+  | 'shopping'
+  | 'luxury'
+  | 'office'
+  | 'lodging'
+  | 'night'
+  | 'school'
+  | 'care'
 
 export interface Category {
   readonly mcc: string
@@ -72,18 +148,28 @@ export interface Category {
   readonly roundShare: number
   /** Share of sales paid by one of the merchant's regular customers. */
   readonly regulars: number
-  /** Regular customers per merchant (a market stall has many). */
+  /** Regular customers per merchant of size 1 (a market stall has many). */
   readonly regularCount: number
   /** Sales per day of a merchant of size 1. */
   readonly dailyTxns: number
   readonly hours: HourProfile
+  readonly week: WeekProfile
+  readonly season: Season
   /** Set for the legitimate look-alikes of cash-out: the scenario their label names. */
   readonly lookalike: string | null
-  /** Relative number of merchants among the plain legitimate population (0 for look-alikes). */
+  /** Relative number of merchants (ordinary ones among the ordinary, look-alikes among look-alikes). */
   readonly weight: number
+  /** Bars: a party pays several rounds with one card, minutes apart. */
+  readonly tabs?: { readonly rounds: number; readonly gapMinutes: readonly [number, number] }
+  /** Hotels: guests stay several nights and are charged every day of their stay. */
+  readonly stays?: { readonly nights: readonly [number, number]; readonly guestShare: number }
+  /** Wholesalers: their regulars are businesses that also buy at the city's other wholesalers. */
+  readonly business?: boolean
+  /** Schools: most payments fall in the first days of a month (fees), by this factor. */
+  readonly termStart?: number
 }
 
-const base = { roundShare: 0, regulars: 0.2, regularCount: 30, lookalike: null, weight: 0 }
+const base = { roundShare: 0, regulars: 0.2, regularCount: 30, lookalike: null, weight: 1 }
 
 /** Ordinary categories: the legitimate population, and the registered categories of cash-out merchants. */
 export const ORDINARY: readonly Category[] = [
@@ -95,10 +181,13 @@ export const ORDINARY: readonly Category[] = [
     sigma: 0.8,
     creditShare: 0.35,
     cents: true,
-    regulars: 0.5,
-    dailyTxns: 40,
+    regulars: 0.45,
+    regularCount: 60,
+    dailyTxns: 45,
     hours: HOURS.grocery,
-    weight: 30,
+    week: WEEKEND_SHOPPING,
+    season: 'staple',
+    weight: 26,
   },
   {
     ...base,
@@ -108,10 +197,29 @@ export const ORDINARY: readonly Category[] = [
     sigma: 0.6,
     creditShare: 0.45,
     cents: true,
-    regulars: 0.3,
-    dailyTxns: 28,
+    regulars: 0.25,
+    regularCount: 40,
+    dailyTxns: 30,
     hours: HOURS.restaurant,
-    weight: 25,
+    week: WEEKEND_DINING,
+    season: 'dining',
+    weight: 20,
+  },
+  {
+    ...base,
+    mcc: '5814',
+    name: 'Fast food',
+    ticket: 38,
+    sigma: 0.5,
+    creditShare: 0.3,
+    cents: true,
+    regulars: 0.3,
+    regularCount: 50,
+    dailyTxns: 55,
+    hours: HOURS.fastFood,
+    week: FLAT,
+    season: 'dining',
+    weight: 8,
   },
   {
     ...base,
@@ -122,9 +230,26 @@ export const ORDINARY: readonly Category[] = [
     creditShare: 0.55,
     cents: true,
     regulars: 0.1,
-    dailyTxns: 22,
+    dailyTxns: 24,
     hours: HOURS.retail,
-    weight: 12,
+    week: WEEKEND_SHOPPING,
+    season: 'shopping',
+    weight: 8,
+  },
+  {
+    ...base,
+    mcc: '5651',
+    name: 'Clothing',
+    ticket: 320,
+    sigma: 0.7,
+    creditShare: 0.55,
+    cents: false,
+    regulars: 0.1,
+    dailyTxns: 12,
+    hours: HOURS.retail,
+    week: WEEKEND_SHOPPING,
+    season: 'shopping',
+    weight: 8,
   },
   {
     ...base,
@@ -137,7 +262,58 @@ export const ORDINARY: readonly Category[] = [
     regulars: 0.05,
     dailyTxns: 8,
     hours: HOURS.retail,
+    week: WEEKEND_SHOPPING,
+    season: 'shopping',
+    weight: 6,
+  },
+  {
+    ...base,
+    mcc: '5912',
+    name: 'Pharmacy',
+    ticket: 95,
+    sigma: 0.7,
+    creditShare: 0.35,
+    cents: true,
+    regulars: 0.35,
+    regularCount: 50,
+    dailyTxns: 28,
+    hours: HOURS.grocery,
+    week: FLAT,
+    season: 'staple',
     weight: 8,
+  },
+  {
+    ...base,
+    mcc: '5541',
+    name: 'Fuel station',
+    ticket: 320,
+    sigma: 0.4,
+    creditShare: 0.5,
+    cents: true,
+    regulars: 0.3,
+    regularCount: 80,
+    dailyTxns: 40,
+    hours: HOURS.fuel,
+    week: FLAT,
+    season: 'staple',
+    weight: 5,
+  },
+  {
+    ...base,
+    mcc: '7230',
+    name: 'Beauty salon',
+    ticket: 260,
+    sigma: 0.6,
+    creditShare: 0.4,
+    cents: false,
+    roundShare: 0.3,
+    regulars: 0.5,
+    regularCount: 40,
+    dailyTxns: 10,
+    hours: HOURS.salon,
+    week: WEEKEND_SHOPPING,
+    season: 'shopping',
+    weight: 5,
   },
   {
     ...base,
@@ -150,13 +326,16 @@ export const ORDINARY: readonly Category[] = [
     regulars: 0.2,
     dailyTxns: 14,
     hours: HOURS.retail,
-    weight: 15,
+    week: WEEKEND_SHOPPING,
+    season: 'shopping',
+    weight: 12,
   },
 ]
 
 /**
  * The look-alikes (DOMAIN.md): large, often round, mostly-credit payments; large tickets; night trade;
- * many repeat customers. Each is a scenario of its own in the labels.
+ * many repeat customers; guests charged day after day; businesses buying at several wholesalers. Each
+ * is a scenario of its own in the labels.
  */
 export const LOOKALIKES: readonly Category[] = [
   {
@@ -164,14 +343,17 @@ export const LOOKALIKES: readonly Category[] = [
     mcc: '5511',
     name: 'Car dealer',
     ticket: 48_000,
-    sigma: 0.5,
+    sigma: 0.6,
     creditShare: 0.8,
     cents: false,
-    roundShare: 0.35,
+    roundShare: 0.4,
     regulars: 0.02,
-    dailyTxns: 1.6,
+    dailyTxns: 1.8,
     hours: HOURS.office,
+    week: SHOWROOM,
+    season: 'luxury',
     lookalike: 'car_dealer',
+    weight: 1,
   },
   {
     ...base,
@@ -181,11 +363,14 @@ export const LOOKALIKES: readonly Category[] = [
     sigma: 0.8,
     creditShare: 0.78,
     cents: false,
-    roundShare: 0.2,
+    roundShare: 0.25,
     regulars: 0.05,
-    dailyTxns: 3,
+    dailyTxns: 3.5,
     hours: HOURS.retail,
+    week: WEEKEND_SHOPPING,
+    season: 'luxury',
     lookalike: 'jeweller',
+    weight: 1.2,
   },
   {
     ...base,
@@ -199,7 +384,10 @@ export const LOOKALIKES: readonly Category[] = [
     regulars: 0.02,
     dailyTxns: 2.5,
     hours: HOURS.retail,
+    week: SHOWROOM,
+    season: 'luxury',
     lookalike: 'furniture_store',
+    weight: 1,
   },
   {
     ...base,
@@ -213,21 +401,27 @@ export const LOOKALIKES: readonly Category[] = [
     regulars: 0.02,
     dailyTxns: 3.5,
     hours: HOURS.retail,
+    week: SHOWROOM,
+    season: 'luxury',
     lookalike: 'appliance_store',
+    weight: 0.8,
   },
   {
     ...base,
     mcc: '8062',
     name: 'Hospital',
     ticket: 1500,
-    sigma: 1.0,
+    sigma: 1.15,
     creditShare: 0.6,
     cents: true,
     roundShare: 0.3,
-    regulars: 0.05,
+    regulars: 0.08,
     dailyTxns: 20,
-    hours: HOURS.office,
+    hours: HOURS.hospital,
+    week: CLINIC,
+    season: 'care',
     lookalike: 'hospital',
+    weight: 1,
   },
   {
     ...base,
@@ -239,9 +433,13 @@ export const LOOKALIKES: readonly Category[] = [
     cents: false,
     roundShare: 0.8,
     regulars: 0.01,
-    dailyTxns: 2,
+    dailyTxns: 2.2,
     hours: HOURS.office,
+    week: WORKDAYS,
+    season: 'school',
     lookalike: 'school',
+    weight: 1,
+    termStart: 4,
   },
   {
     ...base,
@@ -252,24 +450,33 @@ export const LOOKALIKES: readonly Category[] = [
     creditShare: 0.6,
     cents: true,
     roundShare: 0.05,
-    regulars: 0.5,
+    regulars: 0.6,
     regularCount: 25,
     dailyTxns: 4,
     hours: HOURS.office,
+    week: WORKDAYS,
+    season: 'office',
     lookalike: 'wholesaler',
+    weight: 1,
+    business: true,
   },
   {
     ...base,
     mcc: '5813',
     name: 'Bar',
-    ticket: 260,
-    sigma: 0.7,
+    ticket: 180,
+    sigma: 0.6,
     creditShare: 0.55,
     cents: true,
     regulars: 0.3,
-    dailyTxns: 22,
+    regularCount: 40,
+    dailyTxns: 24,
     hours: HOURS.bar,
+    week: NIGHTLIFE,
+    season: 'night',
     lookalike: 'night_bar',
+    weight: 1.3,
+    tabs: { rounds: 4, gapMinutes: [12, 55] },
   },
   {
     ...base,
@@ -280,9 +487,13 @@ export const LOOKALIKES: readonly Category[] = [
     creditShare: 0.7,
     cents: true,
     regulars: 0.03,
-    dailyTxns: 10,
+    dailyTxns: 12,
     hours: HOURS.hotel,
+    week: [1.1, 0.9, 0.9, 0.9, 1, 1.2, 1.3],
+    season: 'lodging',
     lookalike: 'hotel',
+    weight: 1.2,
+    stays: { nights: [1, 6], guestShare: 0.6 },
   },
   {
     ...base,
@@ -293,25 +504,110 @@ export const LOOKALIKES: readonly Category[] = [
     creditShare: 0.2,
     cents: false,
     regulars: 0.85,
-    regularCount: 60,
-    dailyTxns: 35,
+    regularCount: 70,
+    dailyTxns: 38,
     hours: HOURS.market,
+    week: [1.2, 1, 1, 1, 1, 1.1, 1.3],
+    season: 'staple',
     lookalike: 'market_stall',
+    weight: 1.2,
   },
 ]
 
-export const CITIES = [
+export interface City {
+  readonly name: string
+  readonly lat: number
+  readonly lon: number
+}
+
+export const CITIES: readonly City[] = [
   { name: 'Shanghai', lat: 31.2304, lon: 121.4737 },
   { name: 'Beijing', lat: 39.9042, lon: 116.4074 },
   { name: 'Shenzhen', lat: 22.5431, lon: 114.0579 },
   { name: 'Chengdu', lat: 30.5728, lon: 104.0668 },
   { name: 'Hangzhou', lat: 30.2741, lon: 120.1551 },
-] as const
+  { name: 'Guangzhou', lat: 23.1291, lon: 113.2644 },
+  { name: 'Wuhan', lat: 30.5928, lon: 114.3055 },
+  { name: "Xi'an", lat: 34.3416, lon: 108.9398 },
+  { name: 'Nanjing', lat: 32.0603, lon: 118.7969 },
+]
 
-export type City = (typeof CITIES)[number]
+export function cityByName(name: string): City {
+  const c = CITIES.find((x) => x.name === name)
+  if (c === undefined) throw new Error(`no simulated city ${name}`)
+  return c
+}
 
 export function categoryByMcc(mcc: string): Category {
   const c = [...ORDINARY, ...LOOKALIKES].find((x) => x.mcc === mcc)
   if (c === undefined) throw new Error(`no simulated category ${mcc}`)
   return c
+}
+
+/**
+ * Holidays of the calendars the presets span, by local date: what each season does that day. A festival
+ * is preceded by shopping (gifts, gold, food), closes offices, schools and wholesale, empties many
+ * restaurants and shops for days, and fills hotels. Days absent here are ordinary days.
+ */
+const HOLIDAYS: Readonly<Record<string, Partial<Record<Season, number>>>> = {
+  ...span('2026-10-01', 7, {
+    shopping: 1.4,
+    luxury: 1.5,
+    dining: 1.3,
+    lodging: 1.6,
+    night: 1.3,
+    office: 0.15,
+    school: 0,
+    care: 0.6,
+  }),
+  '2026-11-11': { shopping: 1.7, luxury: 1.4 },
+  '2026-11-10': { shopping: 1.2 },
+  // Spring Festival 2026 (17 February): a fortnight of shopping, then a week when much of the city closes.
+  ...span('2026-02-04', 6, { staple: 1.25, shopping: 1.35, luxury: 1.7, dining: 1.1 }),
+  ...span('2026-02-10', 5, { staple: 1.5, shopping: 1.5, luxury: 1.9, dining: 1.2, office: 0.8 }),
+  ...span('2026-02-15', 7, {
+    staple: 0.45,
+    shopping: 0.35,
+    luxury: 0.3,
+    dining: 0.5,
+    office: 0,
+    school: 0,
+    care: 0.5,
+    night: 0.4,
+    lodging: 1.4,
+  }),
+  ...span('2026-02-22', 4, {
+    staple: 0.8,
+    shopping: 0.75,
+    luxury: 0.7,
+    dining: 0.8,
+    office: 0.6,
+    school: 0.3,
+    care: 0.9,
+    night: 0.8,
+  }),
+  '2026-03-03': { dining: 1.3, night: 1.2 },
+}
+
+function span(
+  from: string,
+  days: number,
+  f: Partial<Record<Season, number>>,
+): Record<string, Partial<Record<Season, number>>> {
+  const out: Record<string, Partial<Record<Season, number>>> = {}
+  const t = Date.parse(`${from}T00:00:00Z`)
+  for (let d = 0; d < days; d++) out[new Date(t + d * 86_400_000).toISOString().slice(0, 10)] = f
+  return out
+}
+
+/** The holiday multiplier of a season on a local date (YYYY-MM-DD); 1 on ordinary days. */
+export function holidayFactor(date: string, season: Season): number {
+  return HOLIDAYS[date]?.[season] ?? 1
+}
+
+/** The payday bump at the end of the month (people spend after the 25th), and school fees at its start. */
+export function monthFactor(dayOfMonth: number, c: Category): number {
+  if (c.termStart !== undefined) return dayOfMonth <= 7 ? c.termStart : 0.5
+  if (c.season === 'office' || c.season === 'care') return 1
+  return dayOfMonth >= 25 ? 1.1 : dayOfMonth <= 3 ? 1.05 : 1
 }

@@ -1,9 +1,18 @@
 /**
- * Seeded, reproducible terminal traffic: merchants of several categories and cities, their terminals
- * and regular customers, prices with cents where real shops have them. Pure: the caller passes the
- * clock. This is the legitimate baseline; labelled abuse scenarios are layered on top of it.
+ * Live terminal traffic for `npm start`: legitimate only, produced at the wall clock. Pure: the caller
+ * passes the clock.
+ *
+ * The merchants (categories, cities, terminals, regular customers) come from the seed, so a restarted
+ * service finds the shops it knew. The stream of sales comes from the seed *and the run id*: a restart
+ * continues with new draws instead of replaying the same cards at the same shops minutes later, which
+ * swipe_gap and repeated_card would rightly read as a pattern. Cards belong to one large population per
+ * city (derived from their index, so a million cost no memory), each paying at several shops; a regular
+ * customer comes back at most once in 20 hours, however fast the traffic runs, and not within 20 hours
+ * of a start (the previous run's visits are not known).
  */
 import type { CardType, EntryMode, MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
+import { paymentType } from './cards.ts'
+import { type Category, CITIES, type City, LOOKALIKES, ORDINARY } from './catalogue.ts'
 // late.ts imports prng from here: a cycle, harmless since neither uses the other while loading.
 import { drawDelay, LATE_SALT, type LateClass } from './late.ts'
 
@@ -19,134 +28,34 @@ export function prng(seed: number): () => number {
   }
 }
 
-interface CategoryProfile {
-  mcc: string
-  name: string
-  /** Median ticket in major units. */
-  ticket: number
-  /** Spread of log(ticket). */
-  sigma: number
-  /** Share of approved volume paid by credit card. */
-  creditShare: number
-  /** Prices end in cents (a supermarket) or in whole units (a car dealer). */
-  cents: boolean
-  /** Share of regular customers among swipes. */
-  regulars: number
-  weight: number
+/** FNV-1a of a string: seeds the stream from the run id, names cards from their index. */
+function hash32(text: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
+  return h >>> 0
 }
 
-export const CATEGORIES: readonly CategoryProfile[] = [
-  {
-    mcc: '5411',
-    name: 'Grocery',
-    ticket: 85,
-    sigma: 0.8,
-    creditShare: 0.35,
-    cents: true,
-    regulars: 0.5,
-    weight: 30,
-  },
-  {
-    mcc: '5812',
-    name: 'Restaurant',
-    ticket: 160,
-    sigma: 0.6,
-    creditShare: 0.45,
-    cents: true,
-    regulars: 0.3,
-    weight: 25,
-  },
-  {
-    mcc: '5813',
-    name: 'Bar',
-    ticket: 220,
-    sigma: 0.7,
-    creditShare: 0.5,
-    cents: true,
-    regulars: 0.3,
-    weight: 5,
-  },
-  {
-    mcc: '5311',
-    name: 'Department store',
-    ticket: 420,
-    sigma: 0.9,
-    creditShare: 0.55,
-    cents: true,
-    regulars: 0.1,
-    weight: 10,
-  },
-  {
-    mcc: '5732',
-    name: 'Electronics',
-    ticket: 1800,
-    sigma: 0.9,
-    creditShare: 0.65,
-    cents: false,
-    regulars: 0.05,
-    weight: 8,
-  },
-  {
-    mcc: '7011',
-    name: 'Hotel',
-    ticket: 780,
-    sigma: 0.5,
-    creditShare: 0.7,
-    cents: true,
-    regulars: 0.05,
-    weight: 6,
-  },
-  {
-    mcc: '5944',
-    name: 'Jeweller',
-    ticket: 6500,
-    sigma: 0.8,
-    creditShare: 0.75,
-    cents: false,
-    regulars: 0.05,
-    weight: 3,
-  },
-  {
-    mcc: '5511',
-    name: 'Car dealer',
-    ticket: 48000,
-    sigma: 0.5,
-    creditShare: 0.8,
-    cents: false,
-    regulars: 0.02,
-    weight: 2,
-  },
-  {
-    mcc: '5999',
-    name: 'Miscellaneous retail',
-    ticket: 260,
-    sigma: 0.9,
-    creditShare: 0.45,
-    cents: true,
-    regulars: 0.2,
-    weight: 11,
-  },
-]
-
-export const CITIES = [
-  { name: 'Shanghai', lat: 31.2304, lon: 121.4737 },
-  { name: 'Beijing', lat: 39.9042, lon: 116.4074 },
-  { name: 'Shenzhen', lat: 22.5431, lon: 114.0579 },
-  { name: 'Chengdu', lat: 30.5728, lon: 104.0668 },
-  { name: 'Hangzhou', lat: 30.2741, lon: 120.1551 },
-] as const
+/** Cards per city: at 50 sales a second a card still pays about once a day. */
+const CITY_CARDS = 1_000_000
+/** Hours before a regular customer comes back to the same shop. */
+const REGULAR_GAP_MS = 20 * 3_600_000
+/** Share of the demo's merchants that are look-alikes (DOMAIN.md: 10–15%). */
+const LOOKALIKE_SHARE = 0.12
 
 export interface SimMerchant {
   acquirerId: string
   merchantId: string
   name: string
-  category: CategoryProfile
+  category: Category
+  city: number
   lat: number
   lon: number
   terminals: string[]
-  regulars: SimCard[]
-  /** Relative traffic. */
-  size: number
+  /** Card indices (in the city's population) of its regular customers, and when each came last. */
+  regulars: number[]
+  regularSeen: number[]
+  /** Relative traffic: its category's daily sales times its size. */
+  weight: number
 }
 
 export interface SimCard {
@@ -162,7 +71,10 @@ export interface SimulatorOptions {
   seed: number
   merchants: number
   acquirers?: readonly string[]
-  /** Distinguishes runs so that transaction ids of two runs never collide. */
+  /**
+   * Distinguishes runs: transaction ids never collide, and the stream of sales is drawn from a
+   * generator seeded by it, so each run (a restart) continues the traffic rather than repeating it.
+   */
   runId: string
   /**
    * Late delivery (simulator/late.ts): a transaction produced now carries an event time this much in
@@ -174,44 +86,71 @@ export interface SimulatorOptions {
 
 export class TrafficSimulator {
   readonly merchants: SimMerchant[] = []
+  readonly #seed: number
   readonly #rand: () => number
   readonly #runId: string
   readonly #late: readonly LateClass[]
   readonly #lateRand: () => number
   readonly #cumulative: number[] = []
   #seq = 0
+  /** The clock at the first sale this run produced. */
+  #startedAt: number | null = null
 
   constructor(opts: SimulatorOptions) {
-    this.#rand = prng(opts.seed)
+    this.#seed = opts.seed
+    const population = prng(opts.seed)
+    this.#rand = prng(hash32(`${opts.seed}\u0000${opts.runId}`))
     this.#runId = opts.runId
     this.#late = opts.late ?? []
     this.#lateRand = prng((opts.seed ^ LATE_SALT) >>> 0)
     const acquirers = opts.acquirers ?? SIMULATED_ACQUIRERS
-    const totalWeight = CATEGORIES.reduce((s, c) => s + c.weight, 0)
+    const ordinaryWeight = ORDINARY.reduce((s, c) => s + c.weight, 0)
+    const pick = <T>(items: readonly T[]): T => {
+      const item = items[Math.floor(population() * items.length)]
+      if (item === undefined) throw new Error('pick from an empty list')
+      return item
+    }
+    const normal = () => Math.sqrt(-2 * Math.log(1 - population())) * Math.cos(2 * Math.PI * population())
     for (let i = 0; i < opts.merchants; i++) {
-      const category = this.#weighted(CATEGORIES, (c) => c.weight / totalWeight)
-      const city = this.#pick(CITIES)
+      let category: Category
+      if (population() < LOOKALIKE_SHARE) category = pick(LOOKALIKES)
+      else {
+        let x = population() * ordinaryWeight
+        category = pick(ORDINARY)
+        for (const c of ORDINARY) {
+          x -= c.weight
+          if (x <= 0) {
+            category = c
+            break
+          }
+        }
+      }
+      const city = Math.floor(population() * CITIES.length)
+      const where: City = CITIES[city] ?? { name: 'Shanghai', lat: 31.2304, lon: 121.4737 }
       const merchantId = `m-${opts.seed}-${i.toString().padStart(6, '0')}`
-      const terminalCount = 1 + Math.floor(this.#rand() * 3)
-      const regulars = Array.from({ length: 5 + Math.floor(this.#rand() * 40) }, () =>
-        this.#card(category.creditShare),
+      const size = Math.exp(normal() * 0.8 - 0.32)
+      const regulars = Array.from(
+        { length: Math.max(3, Math.round(category.regularCount * (0.5 + population()) * Math.sqrt(size))) },
+        () => cardIndex(paymentType(population, category.creditShare), population),
       )
       this.merchants.push({
         acquirerId: acquirers[i % acquirers.length] ?? 'acq-alpha',
         merchantId,
-        name: `${city.name} ${category.name} ${i}`,
+        name: `${where.name} ${category.name} ${i}`,
         category,
-        // Registered within ~10 km of the city centre.
-        lat: city.lat + (this.#rand() - 0.5) * 0.15,
-        lon: city.lon + (this.#rand() - 0.5) * 0.15,
-        terminals: Array.from({ length: terminalCount }, (_, t) => `t-${merchantId}-${t}`),
+        city,
+        // Registered within ~7 km of the city centre.
+        lat: where.lat + (population() - 0.5) * 0.12,
+        lon: where.lon + (population() - 0.5) * 0.12,
+        terminals: Array.from({ length: 1 + Math.floor(population() * 3) }, (_, t) => `t-${merchantId}-${t}`),
         regulars,
-        size: Math.exp(this.#normal() * 0.8),
+        regularSeen: regulars.map(() => Number.NEGATIVE_INFINITY),
+        weight: category.dailyTxns * size,
       })
     }
     let sum = 0
     for (const m of this.merchants) {
-      sum += m.size
+      sum += m.weight
       this.#cumulative.push(sum)
     }
   }
@@ -255,16 +194,36 @@ export class TrafficSimulator {
     return out
   }
 
+  /** The card of index `i` in the population of city `city` (the same card every time). */
+  card(city: number, i: number): SimCard {
+    const h1 = hash32(`${this.#seed}:${city}:${i}`)
+    const h2 = hash32(`${i}:${city}:${this.#seed}:card`)
+    // Hex in two parts split by a letter: sixteen hex digits may all be decimal ones, and such a run
+    // could pass Luhn and look like a card number (lib/luhn.ts) to the service's own input check.
+    const token = `tok${h1.toString(16).padStart(8, '0')}x${h2.toString(16).padStart(8, '0')}c${city}`
+    const type: CardType = i < CITY_CARDS * 0.5 ? 'CREDIT' : i < CITY_CARDS * 0.97 ? 'DEBIT' : 'PREPAID'
+    // A few dozen issuers, so that a BIN is shared by many cards as in life.
+    const bin = String(622_200 + (h2 % 48) * 7 + (type === 'CREDIT' ? 1000 : 2000))
+    return { token, bin, type }
+  }
+
   /** The next legitimate transaction at time `now`. */
   next(now: number): TerminalTransaction {
-    const m = this.#merchantBySize()
+    const m = this.#merchantByWeight()
     const c = m.category
-    const card = this.#rand() < c.regulars ? this.#pick(m.regulars) : this.#card(c.creditShare)
-    let major = c.ticket * Math.exp(this.#normal() * c.sigma)
-    // Whole-unit shops still price at odd amounts (1,899 not 1,900); cent shops have cents.
-    major = c.cents
-      ? Math.round(major * 100) / 100
-      : Math.max(1, Math.round(major) - (this.#rand() < 0.6 ? 1 : 0))
+    let index = -1
+    // A started generator does not know when its regulars last came (a restart forgot it): it treats
+    // them all as just seen, so none comes back within the gap of a visit the previous run made.
+    this.#startedAt ??= now
+    if (this.#rand() < c.regulars) {
+      const r = Math.floor(this.#rand() * m.regulars.length)
+      if (Math.max(m.regularSeen[r] ?? 0, this.#startedAt) <= now - REGULAR_GAP_MS) {
+        m.regularSeen[r] = now
+        index = m.regulars[r] ?? -1
+      }
+    }
+    if (index < 0) index = cardIndex(paymentType(this.#rand, c.creditShare), this.#rand)
+    const card = this.card(m.city, index)
     const approved = this.#rand() < 0.975
     this.#seq++
     const late = this.#late.length === 0 ? 0 : drawDelay(this.#late, this.#lateRand)
@@ -278,7 +237,7 @@ export class TrafficSimulator {
       card_bin: card.bin,
       card_type: card.type,
       txn_type: this.#rand() < 0.985 ? 'PURCHASE' : 'REFUND',
-      amount_minor: Math.max(1, Math.round(major * 100)),
+      amount_minor: this.#price(c),
       currency: 'CNY',
       mcc: c.mcc,
       entry_mode: this.#entryMode(),
@@ -288,16 +247,16 @@ export class TrafficSimulator {
     }
   }
 
-  #card(creditShare: number): SimCard {
-    const r = this.#rand()
-    const type: CardType = r < creditShare ? 'CREDIT' : r < 0.97 ? 'DEBIT' : 'PREPAID'
-    // Hex in two parts split by a letter: a run of 13 or more digits could pass Luhn and look like a
-    // card number (lib/luhn.ts), and twelve hex digits may all be decimal ones.
-    const token = `tok${Math.floor(this.#rand() * 2 ** 48)
-      .toString(16)
-      .padStart(12, '0')}x${Math.floor(this.#rand() * 2 ** 32).toString(16)}`
-    const bin = String(400000 + Math.floor(this.#rand() * 250000))
-    return { token, bin, type }
+  /** A price in minor units, as the category prices: cents or whole units, some round. */
+  #price(c: Category): number {
+    const major = c.ticket * Math.exp(this.#normal() * c.sigma)
+    if (this.#rand() < c.roundShare) {
+      const unit = major >= 2000 ? 1000 : 100
+      return Math.max(1, Math.round(major / unit)) * unit * 100
+    }
+    if (c.cents) return Math.max(1, Math.round(major * 100))
+    // Whole-unit shops still price at odd amounts (1,899 rather than 1,900).
+    return Math.max(1, Math.round(major) - (this.#rand() < 0.6 ? 1 : 0)) * 100
   }
 
   #entryMode(): EntryMode {
@@ -305,7 +264,7 @@ export class TrafficSimulator {
     return r < 0.45 ? 'CONTACTLESS' : r < 0.85 ? 'CHIP' : r < 0.95 ? 'QR' : r < 0.99 ? 'MAGSTRIPE' : 'MANUAL'
   }
 
-  #merchantBySize(): SimMerchant {
+  #merchantByWeight(): SimMerchant {
     const total = this.#cumulative[this.#cumulative.length - 1] ?? 0
     const x = this.#rand() * total
     let lo = 0
@@ -326,19 +285,16 @@ export class TrafficSimulator {
     return item
   }
 
-  #weighted<T>(items: readonly T[], weight: (t: T) => number): T {
-    let x = this.#rand()
-    for (const item of items) {
-      x -= weight(item)
-      if (x <= 0) return item
-    }
-    return this.#pick(items)
-  }
-
   /** Standard normal by Box-Muller. */
   #normal(): number {
     const u = 1 - this.#rand()
     const v = this.#rand()
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v)
   }
+}
+
+/** A random card index of the given type: cards are laid out credit, then debit, then prepaid. */
+function cardIndex(type: CardType, rand: () => number): number {
+  const [from, to] = type === 'CREDIT' ? [0, 0.5] : type === 'DEBIT' ? [0.5, 0.97] : [0.97, 1]
+  return Math.floor((from + rand() * (to - from)) * CITY_CARDS)
 }

@@ -1,15 +1,28 @@
 /**
- * The labelled simulator: a seeded, reproducible history of many merchants over whole days, with
- * cash-out, compliance and look-alike scenarios mixed into legitimate traffic, and the label of every
- * merchant. Pure: no clock and no I/O; the same options give the same events and labels.
+ * The labelled simulator: a seeded, reproducible history of a population of merchants over whole days,
+ * with cash-out, compliance and look-alike scenarios mixed into legitimate traffic, and the label of
+ * every merchant. Pure: no clock and no I/O; the same options give the same events and labels.
  *
- * Traffic is generated day by day in the merchants' local time (opening hours per category) and handed
- * out in event-time order, a day at a time, so a month of a few thousand merchants never sits in memory.
+ * The legitimate population is built from the facts of DOMAIN.md rather than from the rules'
+ * assumptions: one card population per city shared by the acquirer's merchants (a card pays at several
+ * shops a week, mostly near its holder's home), regular customers shared by neighbouring shops, opening
+ * hours, weekdays, month-end and holidays, shops opening and ramping up during the month, most shops
+ * small and a few large, and the look-alike trades with their shapes (hotel guests charged day after
+ * day, bar tabs, businesses buying at several wholesalers, school fees at the start of the month).
+ * What a population looks like (cities, shares, tactics, calendar) is a PopulationSpec
+ * (simulator/population.ts).
+ *
+ * Traffic is generated day by day in the merchants' local time and handed out in event-time order, a
+ * day at a time, so a month of a few thousand merchants never sits in memory.
  */
-import type { CardType, EntryMode, MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
-import { type Category, CITIES, type City, LOOKALIKES, ORDINARY } from './catalogue.ts'
+import type { MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
+import { type Card, CityCards, newCard, paymentType } from './cards.ts'
+import { type Category, type City, holidayFactor, LOOKALIKES, monthFactor, ORDINARY } from './catalogue.ts'
 import { prng } from './generator.ts'
 import { type LabelsFile, type MerchantLabel, SCENARIOS, type ScenarioSpec, type Tactic } from './labels.ts'
+import { checkPopulation, POPULATION_A, type PopulationSpec } from './population.ts'
+
+export { DEFAULT_START } from './population.ts'
 
 const DAY_MS = 86_400_000
 const HOUR_MS = 3_600_000
@@ -23,32 +36,17 @@ export type SimEvent =
   | { readonly topic: 'transactions'; readonly value: TerminalTransaction; readonly deliveredAt?: number }
   | { readonly topic: 'merchantEvents'; readonly value: MerchantEvent; readonly deliveredAt?: number }
 
-export interface HistoryOptions {
+/**
+ * A population (population A's values for whatever is not given) and the run's id. `seed`, `merchants`,
+ * `days` and `start` are always given: they are what a caller means by "a history".
+ */
+export interface HistoryOptions extends Partial<PopulationSpec> {
   seed: number
-  /** Simulated merchants, scenario merchants included. */
   merchants: number
-  /** Days measured by a backtest, from `start`. */
   days: number
-  /**
-   * Days of traffic before `start`, so that rule windows, peers and baselines are warm when the
-   * measured days begin (a backtest replays them but does not count them). Breaches start after it.
-   */
-  historyDays?: number
-  /** UTC ms of the first measured local day's start (midnight in `timeZoneOffsetHours`). */
   start: number
-  /** The merchants' fixed UTC offset, hours (the reference deployment is UTC+8). */
-  timeZoneOffsetHours?: number
-  acquirers?: readonly string[]
   /** Prefix of transaction ids, so two runs never collide in one store; `s<seed>` by default. */
   runId?: string
-  /** Look-alike merchants per 1,000 per look-alike category: enough that each has a peer cohort. */
-  lookalikesPer1000?: number
-}
-
-interface Card {
-  token: string
-  bin: string
-  type: CardType
 }
 
 /** How a cash-out merchant swipes: its tactics and its card pools. */
@@ -56,11 +54,12 @@ interface CashOut {
   tactics: ReadonlySet<Tactic>
   cards: Card[]
   debitCards: Card[]
-  /** Card pool shared by a ring, or by the two merchants of a card cycle. */
+  /** The merchants sharing the card pool: a ring, or the two merchants of a card cycle. */
   group: SimMerchant[]
-  /** Day of each card's first cycle swipe (card_cycle). */
+  /** card_cycle: each card's statement day (0–27) and its phase (0–3) in the two-month moves. */
   cycleDay: number[]
-  /** Fraction of days with cash-out. */
+  cycleHome: number[]
+  /** Share of days with cash-out. */
   activeShare: number
 }
 
@@ -87,43 +86,51 @@ export interface SimMerchant {
   name: string
   category: Category
   city: City
+  /** Neighbourhood within the city: where its regulars live and most walk-in cards come from. */
+  hood: number
   lat: number
   lon: number
   terminals: string[]
   regulars: Card[]
   size: number
-  /** Local day of onboarding relative to the first simulated day (negative: before it). */
+  /** Local day of onboarding relative to the first measured day (negative: before it). */
   onboardedDay: number
+  /** Days a new shop takes to reach its full trade. */
+  rampDays: number
   account: string
   label: MerchantLabel
   cashOut: CashOut | null
   breach: Breach | null
+  /** Hotels: the guests staying, and the last night of each stay. */
+  guests: { card: Card; until: number }[]
+  /** An honest terminal swap: sales before it still run on the old terminals. */
+  swap: { at: number; old: string[] } | null
 }
 
-export const DEFAULT_START = Date.parse('2026-10-17T00:00:00+08:00')
+type Role =
+  | { kind: 'scenario'; spec: ScenarioSpec; group: number; member: number }
+  | { kind: 'plain'; category: Category }
 
 /**
- * A month starting on the 17th spans two calendar months, which card_recurrence needs to see a card
- * come back "next month"; the default run is 30 days from DEFAULT_START.
+ * A population's month: see the file comment. The measured month starts at `start`; `historyDays` of
+ * traffic before it may warm a store (0 by default: the store starts empty, as a new deployment).
  */
 export class HistorySimulator {
   readonly merchants: SimMerchant[] = []
-  readonly opts: Required<HistoryOptions>
+  readonly opts: PopulationSpec & { runId: string }
   readonly #rand: () => number
   readonly #offsetMs: number
+  readonly #cities = new Map<string, CityCards>()
+  /** Per city, the business cards its wholesalers share. */
+  readonly #business = new Map<string, Card[]>()
   #seq = 0
   #eventSeq = 0
   #started = false
 
   constructor(options: HistoryOptions) {
-    this.opts = {
-      timeZoneOffsetHours: 8,
-      historyDays: 0,
-      acquirers: ['acq-alpha', 'acq-beta'],
-      runId: `s${options.seed}`,
-      lookalikesPer1000: 35,
-      ...options,
-    }
+    const { runId, ...spec } = options
+    this.opts = { ...POPULATION_A, ...spec, runId: runId ?? `s${options.seed}` }
+    checkPopulation(this.opts)
     this.#rand = prng(this.opts.seed)
     this.#offsetMs = this.opts.timeZoneOffsetHours * HOUR_MS
     this.#populate()
@@ -133,6 +140,7 @@ export class HistorySimulator {
     const sign = this.opts.timeZoneOffsetHours < 0 ? '-' : '+'
     const abs = Math.abs(this.opts.timeZoneOffsetHours)
     return {
+      population: this.opts.name,
       seed: this.opts.seed,
       start: this.opts.start,
       days: this.opts.days,
@@ -153,7 +161,7 @@ export class HistorySimulator {
    */
   *days(): Generator<SimEvent[]> {
     // The traffic draws from the same generator as the population and changes merchants as it goes
-    // (accounts, terminals): a second pass would be another history. Build another simulator instead.
+    // (accounts, terminals, guests): a second pass would be another history. Build another simulator.
     if (this.#started) throw new Error('a HistorySimulator hands out its events once')
     this.#started = true
     const first = -this.opts.historyDays
@@ -177,43 +185,58 @@ export class HistorySimulator {
   // ---- population ----
 
   #populate(): void {
-    const n = this.opts.merchants
-    const acquirers = this.opts.acquirers
+    const spec = this.opts
+    const n = spec.merchants
     // Roles first, then shuffled over merchant numbers: ids say nothing about labels.
-    type Role =
-      | { kind: 'scenario'; spec: ScenarioSpec; group: number; member: number }
-      | { kind: 'plain'; category: Category }
     const roles: Role[] = []
     let group = 0
-    for (const spec of SCENARIOS) {
-      const members = Math.max(
-        spec.groupSize,
-        Math.round((n * spec.per1000) / 1000 / spec.groupSize) * spec.groupSize,
-      )
-      for (let i = 0; i < members; i += spec.groupSize) {
-        for (let k = 0; k < spec.groupSize; k++) roles.push({ kind: 'scenario', spec, group, member: k })
+    // At least one group of every scenario a population has at all, so every one is measured; none of
+    // a kind whose share is zero (an ordinary-only population).
+    const addScenario = (s: ScenarioSpec, count: number) => {
+      if (count <= 0) return
+      const members = Math.max(s.groupSize, Math.round(count / s.groupSize) * s.groupSize)
+      for (let i = 0; i < members; i += s.groupSize) {
+        for (let k = 0; k < s.groupSize; k++) roles.push({ kind: 'scenario', spec: s, group, member: k })
         group++
       }
     }
+    const cashOut = SCENARIOS.filter((s) => s.label === 'fraud' && s.id !== 'card_testing')
+    const cashWeight = (s: ScenarioSpec) => spec.tacticWeights[s.id] ?? s.per1000
+    const cashTotal = cashOut.reduce((sum, s) => sum + cashWeight(s), 0)
+    for (const s of cashOut) {
+      const w = cashWeight(s)
+      if (w > 0) addScenario(s, (n * spec.cashOutShare * w) / cashTotal)
+    }
+    for (const s of SCENARIOS.filter((x) => x.id === 'card_testing'))
+      addScenario(s, n * spec.cardTestingShare)
+    const compliance = SCENARIOS.filter((s) => s.label === 'compliance')
+    const complianceTotal = compliance.reduce((sum, s) => sum + s.per1000, 0)
+    for (const s of compliance) addScenario(s, (n * spec.complianceShare * s.per1000) / complianceTotal)
+
+    const lookWeight = (c: Category) => spec.lookalikeWeights[c.lookalike ?? ''] ?? c.weight
+    const lookTotal = LOOKALIKES.reduce((s, c) => s + lookWeight(c), 0)
     for (const c of LOOKALIKES) {
-      const count = Math.round((n * this.opts.lookalikesPer1000) / 1000)
+      // At least one of each kind, so every kind is measured.
+      const count = Math.max(1, Math.round((n * spec.lookalikeShare * lookWeight(c)) / lookTotal))
       for (let i = 0; i < count; i++) roles.push({ kind: 'plain', category: c })
     }
-    const totalWeight = ORDINARY.reduce((s, c) => s + c.weight, 0)
-    while (roles.length < n) roles.push({ kind: 'plain', category: this.#weighted(ORDINARY, totalWeight) })
+    const ordinaryTotal = ORDINARY.reduce((s, c) => s + c.weight, 0)
+    while (roles.length < n) roles.push({ kind: 'plain', category: this.#weighted(ORDINARY, ordinaryTotal) })
     if (roles.length > n)
       throw new Error(
         `${n} merchants cannot hold the ${roles.length} scenario and look-alike merchants; use more`,
       )
+
     const slots = this.#shuffle(Array.from({ length: n }, (_, i) => i))
     const bySlot: (SimMerchant | undefined)[] = new Array(n)
     const groups = new Map<number, SimMerchant[]>()
+    const scenarioRoles: { m: SimMerchant; role: Extract<Role, { kind: 'scenario' }> }[] = []
     roles.forEach((role, r) => {
       const slot = slots[r] ?? r
       const first = role.kind === 'scenario' ? groups.get(role.group)?.[0] : undefined
-      // A group belongs to one acquirer (rings, shared accounts and terminals never cross acquirers).
-      const acquirerId = first?.acquirerId ?? acquirers[slot % acquirers.length] ?? 'acq-alpha'
-      const category = role.kind === 'plain' ? role.category : this.#cashOutCategory(role.spec)
+      // A group belongs to one acquirer and one city (rings, shared accounts and terminals are local).
+      const acquirerId = first?.acquirerId ?? this.#acquirer()
+      const category = role.kind === 'plain' ? role.category : this.#scenarioCategory(role.spec)
       const m = this.#merchant(slot, acquirerId, category, first?.city)
       bySlot[slot] = m
       if (role.kind === 'plain') {
@@ -223,57 +246,95 @@ export class HistorySimulator {
         const members = groups.get(role.group) ?? []
         members.push(m)
         groups.set(role.group, members)
-        this.#assign(m, role.spec, members, role.member)
+        scenarioRoles.push({ m, role })
       }
     })
     for (const m of bySlot) if (m !== undefined) this.merchants.push(m)
+    this.#cardPopulation()
+    for (const m of this.merchants) m.regulars = this.#regularsOf(m)
+    for (const { m, role } of scenarioRoles)
+      this.#assign(m, role.spec, groups.get(role.group) ?? [m], role.member)
     this.#legitLifecycleNoise()
   }
 
-  #cashOutCategory(spec: ScenarioSpec): Category {
-    // Cash-out merchants register as ordinary shops (their peers are mostly honest ones); compliance
-    // cases are honest shops of any ordinary category apart from the breach. mcc_mismatch registers
-    // in a dearer category than the one it submits under.
-    if (spec.id === 'mcc_mismatch') return this.#pick(ORDINARY.filter((c) => c.mcc !== '5411'))
-    if (spec.label === 'fraud') return this.#pick(ORDINARY.filter((c) => c.mcc !== '5732'))
+  #acquirer(): string {
+    let x = this.#rand()
+    for (const a of this.opts.acquirers) {
+      x -= a.share
+      if (x <= 0) return a.id
+    }
+    return this.opts.acquirers[0]?.id ?? 'acq-alpha'
+  }
+
+  #city(): City {
+    let x = this.#rand() * this.opts.cities.reduce((s, c) => s + c.share, 0)
+    for (const c of this.opts.cities) {
+      x -= c.share
+      if (x <= 0) return c.city
+    }
+    const c = this.opts.cities[0]
+    if (c === undefined) throw new Error('a population without cities')
+    return c.city
+  }
+
+  /**
+   * Cash-out merchants register as ordinary shops (their peers are mostly honest ones), except, in some
+   * populations, a share of those whose swipes carry the playbook's own traces, which hide among
+   * jewellers and furniture stores. Compliance cases are honest shops of any ordinary category apart
+   * from the breach; mcc_mismatch registers in a dearer category than the one it submits under.
+   */
+  #scenarioCategory(s: ScenarioSpec): Category {
+    if (s.id === 'mcc_mismatch') return this.#pick(ORDINARY.filter((c) => c.mcc !== '5411'))
+    const traced = s.tactics.some((t) => t === 'card_pairs' || t === 'structuring' || t === 'ring')
+    if (s.label === 'fraud' && traced && this.#rand() < this.opts.cashOutAsLookalike)
+      return this.#pick(LOOKALIKES.filter((c) => ['5944', '5712', '5722'].includes(c.mcc)))
+    // In proportion to the honest shops of each category, as a fraudster picks a common front: drawn
+    // evenly, a rare category (fuel stations) ended up a third cash-out.
+    if (s.label === 'fraud') {
+      const fronts = ORDINARY.filter((c) => c.ticket < 1000)
+      return this.#weighted(
+        fronts,
+        fronts.reduce((sum, c) => sum + c.weight, 0),
+      )
+    }
     return this.#weighted(
       ORDINARY,
-      ORDINARY.reduce((s, c) => s + c.weight, 0),
+      ORDINARY.reduce((sum, c) => sum + c.weight, 0),
     )
   }
 
   #merchant(i: number, acquirerId: string, category: Category, near?: City): SimMerchant {
-    const city = near ?? this.#pick(CITIES)
+    const city = near ?? this.#city()
     const merchantId = `m-${this.opts.seed}-${i.toString().padStart(6, '0')}`
     const terminals = Array.from(
       { length: 1 + Math.floor(this.#rand() * 2.5) },
       (_, t) => `t-${merchantId}-${t}`,
     )
-    const regulars = Array.from(
-      { length: Math.max(3, Math.round(category.regularCount * (0.5 + this.#rand()))) },
-      () => this.#card(category.creditShare),
-    )
-    // Most merchants have traded for a long time; a few are new, some onboarded during the month.
+    // Most merchants have traded for years; a few are young, and some open during the month.
     const r = this.#rand()
     const onboardedDay =
-      r < 0.03
-        ? Math.floor(this.#rand() * this.opts.days * 0.5)
-        : r < 0.08
+      r < this.opts.newShopShare
+        ? Math.floor(this.#rand() * this.opts.days * 0.7)
+        : r < this.opts.newShopShare + 0.05
           ? -Math.floor(10 + this.#rand() * 70)
           : -Math.floor(120 + this.#rand() * 900)
+    // Log-normal sizes with mean 1: most shops small, a few large.
+    const size = Math.exp(this.#normal() * 0.8 - 0.32)
     return {
       acquirerId,
       merchantId,
       name: `${city.name} ${category.name} ${i}`,
       category,
       city,
-      // Registered within ~8 km of the city centre.
+      hood: 0,
+      // Registered within ~7 km of the city centre.
       lat: round6(city.lat + (this.#rand() - 0.5) * 0.12),
       lon: round6(city.lon + (this.#rand() - 0.5) * 0.12),
       terminals,
-      regulars,
-      size: Math.exp(this.#normal() * 0.5),
+      regulars: [],
+      size,
       onboardedDay,
+      rampDays: 20 + Math.floor(this.#rand() * 40),
       account: `acct-${merchantId}`,
       label: {
         merchant_id: merchantId,
@@ -285,10 +346,70 @@ export class HistorySimulator {
       },
       cashOut: null,
       breach: null,
+      guests: [],
+      swap: null,
     }
   }
 
-  /** Gives a scenario merchant its label and behaviour; `members` are its group so far (itself last). */
+  /**
+   * One card population per city, sized by the city's daily sales (`cardsPerDailySale` cards per sale
+   * of a day), with a neighbourhood for about every 30 merchants; and the business cards its
+   * wholesalers share (each business buys at two or three of them).
+   */
+  #cardPopulation(): void {
+    const byCity = new Map<string, SimMerchant[]>()
+    for (const m of this.merchants) byCity.set(m.city.name, [...(byCity.get(m.city.name) ?? []), m])
+    for (const [name, list] of byCity) {
+      const hoods = Math.max(1, Math.round(list.length / 30))
+      for (const m of list) m.hood = Math.floor(this.#rand() * hoods)
+      const daily = list.reduce((s, m) => s + m.category.dailyTxns * m.size, 0)
+      const count = Math.max(200, Math.round(daily * this.opts.cardsPerDailySale))
+      this.#cities.set(name, new CityCards(this.#rand, count, hoods, () => this.#normal()))
+      const wholesalers = list.filter((m) => m.category.business === true)
+      const businesses = Math.round(wholesalers.reduce((s, m) => s + m.category.regularCount, 0) / 2.5)
+      this.#business.set(
+        name,
+        Array.from({ length: Math.max(10, businesses) }, () =>
+          newCard(this.#rand, this.#rand() < 0.6 ? 'CREDIT' : 'DEBIT'),
+        ),
+      )
+    }
+  }
+
+  #cards(m: SimMerchant): CityCards {
+    const c = this.#cities.get(m.city.name)
+    if (c === undefined) throw new Error(`no card population for ${m.city.name}`)
+    return c
+  }
+
+  /** Regular customers: cards of the merchant's neighbourhood (businesses for a wholesaler). */
+  #regularsOf(m: SimMerchant): Card[] {
+    const c = m.category
+    const count = Math.max(3, Math.round(c.regularCount * (0.5 + this.#rand()) * Math.sqrt(m.size)))
+    if (c.business === true) {
+      const pool = this.#business.get(m.city.name) ?? []
+      return Array.from({ length: Math.min(count, pool.length) }, () => this.#pick(pool))
+    }
+    const cards = this.#cards(m)
+    return Array.from({ length: count }, () =>
+      cards.draw(this.#rand, paymentType(this.#rand, c.creditShare), m.hood),
+    )
+  }
+
+  /** A walk-in customer's card: from the neighbourhood most of the time, else from anywhere in the city. */
+  #walkIn(m: SimMerchant): Card {
+    const hood = this.#rand() < this.opts.localShare ? m.hood : null
+    return this.#cards(m).draw(this.#rand, paymentType(this.#rand, m.category.creditShare), hood)
+  }
+
+  /** A visitor from another city (a hotel guest). */
+  #visitor(m: SimMerchant): Card {
+    const others = [...this.#cities.entries()].filter(([name]) => name !== m.city.name)
+    const [, cards] = others.length > 0 ? this.#pick(others) : [m.city.name, this.#cards(m)]
+    return cards.draw(this.#rand, paymentType(this.#rand, m.category.creditShare), null)
+  }
+
+  /** Gives a scenario merchant its label and behaviour; `members` is its whole group. */
   #assign(m: SimMerchant, spec: ScenarioSpec, members: SimMerchant[], member: number): void {
     m.label.label = spec.label
     m.label.scenario = spec.id
@@ -296,36 +417,47 @@ export class HistorySimulator {
     m.label.expected_rules = [...spec.expectedRules]
     const days = this.opts.days
     if (spec.label === 'fraud') {
-      // The shop front is little more than a front: most swipes are cash-out.
-      m.size *= 0.15
       if (spec.id === 'card_testing') {
         m.breach = { tactic: 'card_testing', fromDay: Math.floor(this.#rand() * 6) }
-        m.size /= 0.15
         return
       }
+      // The shop front is little more than a front: most swipes are cash-out.
+      m.size *= this.opts.shopFront
       const shared = members[0]?.cashOut
+      const ring = spec.tactics.includes('ring') || spec.id === 'card_cycle'
       const cards =
-        shared !== undefined && shared !== null && member > 0 && spec.id !== 'card_cycle'
+        shared !== undefined && shared !== null && member > 0 && ring
           ? shared.cards
           : Array.from(
-              { length: spec.tactics.includes('ring') ? 45 : 10 + Math.floor(this.#rand() * 6) },
-              () => this.#card(1),
+              {
+                length: spec.tactics.includes('ring')
+                  ? 30 + Math.floor(this.#rand() * 25)
+                  : spec.id === 'card_cycle'
+                    ? 24
+                    : 10 + Math.floor(this.#rand() * 6),
+              },
+              () => this.#farmedCard(m),
             )
       m.cashOut = {
         tactics: new Set(spec.tactics),
         cards,
-        debitCards: Array.from({ length: 6 }, () => ({ ...this.#card(0), type: 'DEBIT' as const })),
+        debitCards: Array.from({ length: 6 }, () => this.#cards(m).draw(this.#rand, 'DEBIT', null)),
         group: members,
-        cycleDay: cards.map(() => Math.floor(this.#rand() * 8)),
-        activeShare: spec.id === 'card_cycle' ? 1 : 0.85,
+        cycleDay: shared?.cycleDay ?? cards.map(() => Math.floor(this.#rand() * 28)),
+        cycleHome: shared?.cycleHome ?? cards.map(() => Math.floor(this.#rand() * 4)),
+        activeShare: spec.id === 'card_cycle' ? 1 : this.opts.cashOutDays,
       }
       if (spec.id === 'bust_out') m.onboardedDay = -Math.floor(3 + this.#rand() * 10)
       return
     }
-    const fromDay = Math.floor(days * (0.15 + this.#rand() * 0.45))
+    const fromDay = Math.floor(days * (0.1 + this.#rand() * 0.45))
     switch (spec.id) {
       case 'relocation':
-        m.breach = { tactic: 'relocation', fromDay, city: this.#pick(CITIES.filter((c) => c !== m.city)) }
+        m.breach = {
+          tactic: 'relocation',
+          fromDay,
+          city: this.#pick(this.opts.cities.map((c) => c.city).filter((c) => c !== m.city)),
+        }
         return
       case 'mcc_mismatch':
         m.breach = {
@@ -336,7 +468,7 @@ export class HistorySimulator {
         }
         return
       case 'settlement_churn':
-        m.breach = { tactic: 'settlement_churn', fromDay }
+        m.breach = { tactic: 'settlement_churn', fromDay: Math.min(fromDay, Math.floor(days * 0.3)) }
         return
       case 'shared_account':
         m.breach = {
@@ -364,14 +496,24 @@ export class HistorySimulator {
     }
   }
 
+  /**
+   * A card run through a cash-out terminal: a credit card of the city that its holder also shops with,
+   * `cardOverlap` of the time, else one used for nothing else; farmers favour one lax issuer.
+   */
+  #farmedCard(m: SimMerchant): Card {
+    if (this.#rand() < this.opts.cardOverlap) return this.#cards(m).draw(this.#rand, 'CREDIT', null)
+    return newCard(this.#rand, 'CREDIT', this.#rand() < 0.4 ? 3 : undefined)
+  }
+
   /** Honest lifecycle changes that must not look like churn or sharing: one account change, a terminal swap. */
   #legitLifecycleNoise(): void {
     for (const m of this.merchants) {
       if (m.label.label !== 'legit' && m.label.label !== 'lookalike') continue
       const r = this.#rand()
       const fromDay = Math.floor(this.#rand() * this.opts.days)
-      if (r < 0.04) m.breach = { tactic: 'settlement_churn', fromDay, honest: true }
-      else if (r < 0.08) m.breach = { tactic: 'terminal_double_bound', fromDay, honest: true }
+      if (r < this.opts.lifecycleNoise / 2) m.breach = { tactic: 'settlement_churn', fromDay, honest: true }
+      else if (r < this.opts.lifecycleNoise)
+        m.breach = { tactic: 'terminal_double_bound', fromDay, honest: true }
     }
   }
 
@@ -394,8 +536,8 @@ export class HistorySimulator {
     }
     const b = m.breach
     if (day === null || b === null) return
-    // Paperwork happens at 04:30, when no category trades: a sale of the same day must not precede
-    // the binding it relies on (or follow the unbinding) by accident of the simulation.
+    // Paperwork happens at 04:30, when no category trades much: a sale of the same day must not
+    // precede the binding it relies on (or follow the unbinding) by accident of the simulation.
     const at = this.#dayStart(day) + 4.5 * HOUR_MS + Math.floor(this.#rand() * 10 * MINUTE_MS)
     if (b.tactic === 'settlement_churn') {
       // Honest: one change. Churn: a change every week or so from the first day of the breach.
@@ -415,6 +557,8 @@ export class HistorySimulator {
         const fresh = `${old}-r${day}`
         if (old !== undefined) this.#event(out, m, at, 'TERMINAL_UNBOUND', { terminal_id: old })
         this.#event(out, m, at + MINUTE_MS, 'TERMINAL_BOUND', { terminal_id: fresh })
+        // A bar's sales after midnight belong to the night before the swap: they ran on the old one.
+        m.swap = { at: at + MINUTE_MS, old: m.terminals }
         m.terminals = [fresh, ...m.terminals.slice(1)]
       } else if (b.terminal !== undefined) {
         // The owner keeps it bound: the same device now serves two merchants.
@@ -453,21 +597,88 @@ export class HistorySimulator {
 
   // ---- legitimate trade ----
 
+  /** The merchant's expected sales on `day`: size, weekday, month, holidays and, for a new shop, its ramp. */
+  #expectedSales(m: SimMerchant, day: number): number {
+    const c = m.category
+    const local = new Date(this.#dayStart(day) + this.#offsetMs)
+    const date = local.toISOString().slice(0, 10)
+    let mean = c.dailyTxns * m.size * (c.week[local.getUTCDay()] ?? 1) * monthFactor(local.getUTCDate(), c)
+    mean *= holidayFactor(date, c.season)
+    const open = day - m.onboardedDay
+    if (open <= m.rampDays) mean *= Math.min(1, 0.2 + (0.8 * open) / m.rampDays) * (open <= 3 ? 1.5 : 1)
+    return mean
+  }
+
   #trade(m: SimMerchant, day: number, out: SimEvent[]): void {
     const c = m.category
-    const weekday = new Date(this.#dayStart(day) + this.#offsetMs).getUTCDay()
-    const weekend = weekday === 0 || weekday === 6
-    const mean = c.dailyTxns * m.size * (weekend ? 1.15 : 1)
-    const n = this.#poisson(mean)
-    for (let i = 0; i < n; i++) {
-      const at = this.#dayStart(day) + this.#hourOf(c.hours) * HOUR_MS + Math.floor(this.#rand() * HOUR_MS)
-      const card = this.#rand() < c.regulars ? this.#pick(m.regulars) : this.#card(c.creditShare)
+    const mean = this.#expectedSales(m, day)
+    // A small shop is shut now and then (illness, stock-taking).
+    if (mean <= 0 || this.#rand() < 0.02) return
+    const dayStart = this.#dayStart(day)
+    if (c.stays !== undefined) this.#hotelGuests(m, day, mean, out)
+    const walkIns =
+      c.stays === undefined ? this.#poisson(mean) : this.#poisson(mean * (1 - c.stays.guestShare))
+    // A regular comes once a day, now and then twice: a second pick of the same card that day is
+    // mostly somebody else.
+    const today = new Set<Card>()
+    for (let i = 0; i < walkIns; i++) {
+      const at = dayStart + this.#hourOf(c.hours) * HOUR_MS + Math.floor(this.#rand() * HOUR_MS)
+      let card = this.#rand() < c.regulars ? this.#pick(m.regulars) : this.#walkIn(m)
+      if (today.has(card) && this.#rand() < 0.9) card = this.#walkIn(m)
+      today.add(card)
+      if (c.tabs !== undefined && this.#rand() < 0.5) {
+        // A party runs a tab: a round now and then, each paid with the same card.
+        const rounds = 1 + Math.floor(this.#rand() * c.tabs.rounds)
+        let t = at
+        // The day's events go out together: a tab still open at midnight is closed at the last round.
+        for (let k = 0; k < rounds && t < dayStart + DAY_MS; k++) {
+          out.push(sale(this.#txn(m, t, card, this.#price(c, 0.6))))
+          const [lo, hi] = c.tabs.gapMinutes
+          t += Math.floor((lo + this.#rand() * (hi - lo)) * MINUTE_MS)
+        }
+        continue
+      }
       out.push(sale(this.#txn(m, at, card, this.#price(c))))
     }
   }
 
-  #price(c: Category): number {
-    const major = c.ticket * Math.exp(this.#normal() * c.sigma)
+  /** Hotel guests: arrivals from other cities stay a few nights and are charged every day of the stay. */
+  #hotelGuests(m: SimMerchant, day: number, mean: number, out: SimEvent[]): void {
+    const stays = m.category.stays
+    if (stays === undefined) return
+    const [lo, hi] = stays.nights
+    const arrivals = this.#poisson((mean * stays.guestShare) / ((lo + hi) / 2) / 1.3)
+    for (let i = 0; i < arrivals; i++)
+      m.guests.push({ card: this.#visitor(m), until: day + lo + Math.floor(this.#rand() * (hi - lo + 1)) })
+    const dayStart = this.#dayStart(day)
+    for (const g of m.guests) {
+      out.push(
+        sale(
+          this.#txn(
+            m,
+            dayStart + this.#hourOf(m.category.hours) * HOUR_MS + Math.floor(this.#rand() * HOUR_MS),
+            g.card,
+            this.#price(m.category),
+          ),
+        ),
+      )
+      if (this.#rand() < 0.3)
+        out.push(
+          sale(
+            this.#txn(
+              m,
+              dayStart + (18 + Math.floor(this.#rand() * 5)) * HOUR_MS,
+              g.card,
+              this.#price(m.category, 0.25),
+            ),
+          ),
+        )
+    }
+    m.guests = m.guests.filter((g) => g.until > day)
+  }
+
+  #price(c: Category, scale = 1): number {
+    const major = c.ticket * scale * Math.exp(this.#normal() * c.sigma)
     if (this.#rand() < c.roundShare) {
       // Tuition, deposits: a round hundred, or a round thousand for large sums.
       const unit = major >= 2000 ? 1000 : 100
@@ -541,18 +752,30 @@ export class HistorySimulator {
     return whole * 100 + (t.has('whole_units') ? 0 : this.#cents())
   }
 
-  /** card_cycle: each card once before the month turns and once after, then at the sibling merchant. */
+  /**
+   * card_cycle: each card is swiped just after its statement day and again about 16 days later (the
+   * cash that repays the bill), so it comes back in consecutive months; after two months at one member
+   * it moves on to the other's terminal. Staggered per card, so each member has cards all month.
+   */
   #cycle(m: SimMerchant, co: CashOut, day: number, out: SimEvent[]): void {
-    const sibling = co.group.find((x) => x !== m)
+    const index = co.group.indexOf(m)
+    const local = new Date(this.#dayStart(day) + this.#offsetMs)
+    const dom = local.getUTCDate() - 1
+    const month = local.getUTCFullYear() * 12 + local.getUTCMonth()
     const dayStart = this.#dayStart(day)
     co.cards.forEach((card, k) => {
-      const first = co.cycleDay[k] ?? 0
-      const at = () => dayStart + 10 * HOUR_MS + Math.floor(this.#rand() * 9 * HOUR_MS)
-      const amount = () => (6_000 + Math.floor(this.#rand() * 6_000)) * 100 + this.#cents()
-      if (day === first || day === first + 16) out.push(sale(this.#txn(m, at(), card, amount())))
-      // After two months here the card moves on to the sibling's terminal.
-      if (day === first + 22 && sibling !== undefined)
-        out.push(sale(this.#txn(sibling, at(), card, amount())))
+      const statement = co.cycleDay[k] ?? 0
+      const repay = statement + 16
+      // The month of the statement this swipe belongs to: a repayment may fall in the next month.
+      let cycle: number
+      if (dom === statement || (repay < 28 && dom === repay)) cycle = month
+      else if (repay >= 28 && dom === repay - 28) cycle = month - 1
+      else return
+      // Two months at a member, then the next; four phases so every member has cards every month.
+      const phase = co.cycleHome[k] ?? 0
+      if (Math.floor((cycle + phase) / 2) % co.group.length !== index) return
+      const at = dayStart + 10 * HOUR_MS + Math.floor(this.#rand() * 9 * HOUR_MS)
+      out.push(sale(this.#txn(m, at, card, (6_000 + Math.floor(this.#rand() * 6_000)) * 100 + this.#cents())))
     })
   }
 
@@ -568,7 +791,7 @@ export class HistorySimulator {
         const txn = this.#txn(
           m,
           at0 + k * 20_000,
-          this.#card(0.7),
+          newCard(this.#rand, this.#rand() < 0.7 ? 'CREDIT' : 'DEBIT'),
           (1 + Math.floor(this.#rand() * 50)) * 100 + this.#cents(),
         )
         const declined = this.#rand() < 0.75
@@ -617,7 +840,7 @@ export class HistorySimulator {
   #txn(m: SimMerchant, at: number, card: Card, amountMinor: number): TerminalTransaction {
     this.#seq++
     const approved = this.#rand() < 0.975
-    const terminal = this.#pick(m.terminals)
+    const terminal = this.#pick(m.swap !== null && at < m.swap.at ? m.swap.old : m.terminals)
     return {
       txn_id: `tx-${this.opts.runId}-${this.#seq}`,
       event_time: at,
@@ -636,19 +859,6 @@ export class HistorySimulator {
       latitude: round6(m.lat + (this.#rand() - 0.5) * 0.002),
       longitude: round6(m.lon + (this.#rand() - 0.5) * 0.002),
     }
-  }
-
-  #card(creditShare: number): Card {
-    const r = this.#rand()
-    const type: CardType = r < creditShare ? 'CREDIT' : r < 0.97 ? 'DEBIT' : 'PREPAID'
-    // Hex in two parts split by a letter: a run of 13 or more digits could pass Luhn and look like a
-    // card number (lib/luhn.ts), and twelve hex digits may all be decimal ones.
-    const token = `tok${Math.floor(this.#rand() * 2 ** 48)
-      .toString(16)
-      .padStart(12, '0')}x${Math.floor(this.#rand() * 2 ** 32).toString(16)}`
-    // A few dozen issuers, so that a BIN is shared by many cards as in life.
-    const bin = String(622_200 + Math.floor(this.#rand() * 60) * 7)
-    return { token, bin, type }
   }
 
   /** Non-zero cents. */
@@ -670,7 +880,7 @@ export class HistorySimulator {
     return 12
   }
 
-  #entryMode(): EntryMode {
+  #entryMode(): TerminalTransaction['entry_mode'] {
     const r = this.#rand()
     return r < 0.45 ? 'CONTACTLESS' : r < 0.85 ? 'CHIP' : r < 0.95 ? 'QR' : r < 0.99 ? 'MAGSTRIPE' : 'MANUAL'
   }

@@ -50,6 +50,8 @@ export interface MerchantLabel {
 
 /** The labels file: the run's parameters, then one label per merchant. */
 export interface LabelsFile {
+  /** The population preset the history was built from (simulator/population.ts), when known. */
+  population?: string
   seed: number
   /** UTC ms of the first measured local day's start. */
   start: number
@@ -157,7 +159,7 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
     id: 'ring',
     label: 'fraud',
     tactics: ['ring'],
-    expectedRules: ['card_spread', CASH],
+    expectedRules: ['card_ring', CASH],
     per1000: 5,
     groupSize: 5,
   },
@@ -165,7 +167,7 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
     id: 'ring_evasive',
     label: 'fraud',
     tactics: ['ring', 'near_round', 'whole_units'],
-    expectedRules: ['card_spread', 'near_round_amount', 'round_amount', CASH],
+    expectedRules: ['card_ring', 'near_round_amount', 'round_amount', CASH],
     per1000: 4,
     groupSize: 4,
   },

@@ -21,7 +21,7 @@ const KIND: Record<string, 'share' | 'count' | 'amount' | 'km' | 'ratio' | 'z'> 
   mcc_mismatch: 'share',
   settlement_churn: 'count',
   terminal_sharing: 'count',
-  card_spread: 'count',
+  card_ring: 'share',
   shared_settlement_account: 'count',
   shared_terminal: 'count',
 }

@@ -336,7 +336,7 @@ export async function cardPatternsOf(
          AND event_time >= {othersFrom:DateTime64(3, 'UTC')} AND event_time < {to:DateTime64(3, 'UTC')}
        GROUP BY card_token`,
       // The acquirer's every transaction in the range is read here (cards are not in the sort key), so
-      // the range is the card_spread rule's horizon, not the whole window.
+      // the range is a week (the horizon over which shoppers' cards overlap), not the whole window.
       { ...window, cards, othersFrom: chTime(Math.max(q.from, q.to - OTHERS_DAYS * DAY_MS)) },
     ),
   ])

@@ -4,7 +4,13 @@ import { RiskError } from '../../lib/errors.ts'
 import { buildScoringModel } from '../../scoring/config.ts'
 import type { ScoringModel } from '../../scoring/model.ts'
 import { buildEntityRules, type CompiledEntityRule, type RegisteredEntityRule } from '../entity/engine.ts'
-import { type CompiledRule, type EngineOptions, RuleEngine } from './engine.ts'
+import {
+  CALIBRATION_DEFAULTS,
+  type Calibration,
+  type CompiledRule,
+  type EngineOptions,
+  RuleEngine,
+} from './engine.ts'
 import type { OverrideLayers, RegisteredRule } from './registry.ts'
 
 /** A per-merchant, per-rule exemption granted by an analyst, with its reason and expiry. */
@@ -29,6 +35,8 @@ export interface RulesConfig {
   isWhitelisted(acquirerId: string, merchantId: string, ruleId: string, at: number): boolean
   /** The scoring model (the file's `scoring` section), resolved against every rule above. */
   scoring: ScoringModel
+  /** What the relative rules' baselines must rest on before they are used (the `calibration` section). */
+  calibration: Calibration
 }
 
 type Obj = { readonly [key: string]: unknown }
@@ -74,8 +82,10 @@ export function buildRulesConfig(
   const root = raw ?? {}
   if (!isObj(root)) throw configError(source, ['(root): expected a JSON object'])
   for (const key of Object.keys(root)) {
-    if (!['rules', 'mcc', 'acquirers', 'entities', 'whitelist', 'scoring'].includes(key))
-      problems.push(`${key}: unknown key (expected rules, mcc, acquirers, entities, whitelist, scoring)`)
+    if (!['rules', 'mcc', 'acquirers', 'entities', 'whitelist', 'scoring', 'calibration'].includes(key))
+      problems.push(
+        `${key}: unknown key (expected rules, mcc, acquirers, entities, whitelist, scoring, calibration)`,
+      )
   }
 
   /** Reads `{ "<rule>": { params } }` at `path`, passing each rule's overrides to `put`. */
@@ -160,6 +170,7 @@ export function buildRulesConfig(
     [...registry.map((r) => r.meta), ...entityRules.map((r) => r.meta)],
     problems,
   )
+  const calibration = parseCalibration(root.calibration, problems)
   if (problems.length > 0) throw configError(source, problems)
 
   const rules = registry.map((r) => r.compile(layer(r.meta.id)))
@@ -177,7 +188,36 @@ export function buildRulesConfig(
     isWhitelisted: (acquirerId, merchantId, ruleId, at) =>
       (index.get(`${acquirerId}\u0000${merchantId}\u0000${ruleId}`) ?? []).some((w) => at < w.expiresAt),
     scoring,
+    calibration,
   }
+}
+
+/**
+ * The `calibration` section: `{ "minPopulation": n, "minDays": d }`, each optional. Until an acquirer's
+ * population has `minPopulation` merchants with enough sales and its data spans `minDays` local days,
+ * the relative rules see no baseline (cohorts included) and fall back to their floors, which scoring
+ * counts only beside calibrated evidence: a new deployment's first week is quiet, not loud.
+ */
+function parseCalibration(raw: unknown, problems: string[]): Calibration {
+  if (raw === undefined) return CALIBRATION_DEFAULTS
+  if (!isObj(raw)) {
+    problems.push('calibration: expected an object')
+    return CALIBRATION_DEFAULTS
+  }
+  const out = { ...CALIBRATION_DEFAULTS }
+  for (const [key, v] of Object.entries(raw)) {
+    if (key !== 'minPopulation' && key !== 'minDays') {
+      problems.push(`calibration.${key}: unknown key (expected minPopulation, minDays)`)
+      continue
+    }
+    const max = key === 'minDays' ? 30 : 1_000_000
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
+      problems.push(`calibration.${key}: expected an integer in [1, ${max}]`)
+      continue
+    }
+    out[key] = v
+  }
+  return out
 }
 
 /** Reads and builds the rules configuration from a JSON file; a missing path means all defaults. */
@@ -300,6 +340,7 @@ export function createEngine(config: RulesConfig, setup: EngineSetup): RuleEngin
     isWhitelisted: config.isWhitelisted,
     configHash: config.hash,
     peersOf: setup.peersOf ?? (() => null),
+    calibration: config.calibration,
     baselineOf: setup.baselineOf ?? (() => null),
     ...(setup.ruleTiming === undefined ? {} : { ruleTiming: setup.ruleTiming }),
   })

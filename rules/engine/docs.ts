@@ -39,6 +39,20 @@ export function renderRulesReference(
     'rules configuration file (`RULES_CONFIG_FILE`), per rule, per MCC, per acquirer and per acquirer and',
     'MCC; see the README.',
     '',
+    '**Calibration.** A relative rule compares its measure with the distribution of the same measure over',
+    "the merchant's peers (its acquirer's merchants of the same registered MCC in its region, or MCC-wide",
+    'where the region is thin; `RULES_MIN_COHORT` merchants with 20 sales in 30 days, twice that for a',
+    "region), or, where no such cohort exists, over the acquirer's whole population, refreshed from",
+    'ClickHouse (`baselines.ts`). It fires beyond a fence, a configurable quantile widened by its distance',
+    'from the median (`quantile`, `margin`; `engine/calibration.ts`), *and* above an absolute floor, with',
+    'count floors on every ratio. Until the population rests on `calibration.minPopulation` merchants (30)',
+    'and `calibration.minDays` days of data (7), a relative rule sees no distribution and its hits, made',
+    'on floors alone, are never counted; a hit compared with the population only (a thin cohort, where',
+    'look-alikes live) or with a fixed threshold by design counts only beside calibrated evidence of',
+    "another family. Each hit says what it was compared with (`basis`). Rules on the playbook's own traces",
+    '(structuring, repeated cards, swipe gaps, card testing) and compliance breaches compare with the',
+    'limits the playbook or regulation sets, and are the only ones strong enough to reach HIGH alone.',
+    '',
     '| Rule | Version | Category | Family | Whitelist | State kept (days) | What it finds |',
     '|---|---|---|---|---|---|---|',
   ]
@@ -70,9 +84,19 @@ export function renderRulesReference(
     }
   }
   const sections = [
-    ...rules.map((r) => ({ id: r.meta.id, description: r.meta.description, params: r.params })),
-    ...entityRules.map((r) => ({ id: r.meta.id, description: r.meta.description, params: r.params })),
+    ...rules.map((r) => ({ ...r.meta, params: r.params })),
+    ...entityRules.map((r) => ({ ...r.meta, params: r.params })),
   ]
-  for (const r of sections) out.push('', `## \`${r.id}\``, '', r.description, '', ...paramTable(r.params))
+  for (const r of sections)
+    out.push(
+      '',
+      `## \`${r.id}\``,
+      '',
+      r.description,
+      '',
+      `**Calibration.** ${r.calibration}`,
+      '',
+      ...paramTable(r.params),
+    )
   return `${out.join('\n')}\n`
 }

@@ -9,6 +9,7 @@ import type {
   MerchantBaseline,
   MerchantProfile,
   PeerStats,
+  References,
   RuleCategory,
   RuleContext,
   RuleDefinition,
@@ -26,11 +27,27 @@ export interface RuleMeta {
   readonly category: RuleCategory
   readonly family: string
   readonly description: string
+  readonly calibration: string
   readonly whitelistable: boolean
   readonly retentionDays: number
 }
 
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+/** The catalogue fields of a rule definition (per-merchant or cross-merchant), as the engines expose them. */
+export function ruleMeta(rule: Omit<RuleMeta, 'calibration'> & { readonly calibration?: string }): RuleMeta {
+  const { id, version, category, family, description, calibration, whitelistable, retentionDays } = rule
+  return {
+    id,
+    version,
+    category,
+    family,
+    description,
+    calibration: calibration ?? '',
+    whitelistable,
+    retentionDays,
+  }
+}
 
 /**
  * A rule bound to its parameter resolver, with its types closed over so rules can sit side by side.
@@ -71,7 +88,6 @@ export function compileRule<PS extends ParamSpecs, S>(
   rule: RuleDefinition<PS, S>,
   paramsFor: ParamsFor<PS>,
 ): CompiledRule {
-  const { id, version, category, family, description, whitelistable, retentionDays } = rule
   // The engine stores states and parameters untyped, side by side for all rules; these are the only
   // places they are made and opened, each with the types of this one rule. The casts are sound because
   // an engine passes a rule only the states it created and the parameters it resolved (see RuleEngine).
@@ -81,7 +97,7 @@ export function compileRule<PS extends ParamSpecs, S>(
   const onTransaction = rule.onTransaction
   const onMerchantEvent = rule.onMerchantEvent
   return {
-    meta: { id, version, category, family, description, whitelistable, retentionDays },
+    meta: ruleMeta(rule),
     byDay: rule.clock === 'day',
     createState: (sales, samples) => rule.createState(sales, samples) as unknown as RuleState,
     paramsFor: (acquirerId, mcc) => paramsFor(acquirerId, mcc) as unknown as RuleParams,
@@ -119,14 +135,21 @@ export interface EngineOptions {
   /** True when a whitelist entry silences this rule for this merchant at this time. */
   isWhitelisted: (acquirerId: string, merchantId: string, ruleId: string, at: number) => boolean
   configHash: string
-  /** The cohort of a merchant (by acquirer and MCC); null when unknown. */
-  /** The cohort of a merchant (acquirer, registered MCC, and its registered location for the region). */
+  /**
+   * The references of a merchant: its cohort (acquirer, registered MCC, and its registered location for
+   * the region) and its acquirer's population; null when neither is known.
+   */
   peersOf: (
     acquirerId: string,
     mcc: string | null,
     latitude: number | null,
     longitude: number | null,
-  ) => PeerStats | null
+  ) => References | null
+  /**
+   * What a distribution must rest on before a rule may compare with it; below, the rule sees none
+   * (rules/engine/calibration.ts). The defaults are CALIBRATION_DEFAULTS.
+   */
+  calibration?: Calibration
   /** A merchant's own history; null when it has none yet. */
   baselineOf: (acquirerId: string, merchantId: string) => MerchantBaseline | null
   /**
@@ -134,6 +157,29 @@ export interface EngineOptions {
    * every call would cost more than most rules do.
    */
   ruleTiming?: (ruleId: string, seconds: number) => void
+}
+
+/** The minima of the rules file's `calibration` section. */
+export interface Calibration {
+  /** Merchants (with enough sales) the acquirer-wide distribution needs. */
+  readonly minPopulation: number
+  /** Local days of data a distribution needs, cohort and population alike. */
+  readonly minDays: number
+}
+
+export const CALIBRATION_DEFAULTS: Calibration = { minPopulation: 30, minDays: 7 }
+
+/** The distributions a merchant's rules may compare with, under the calibration minima. */
+export function adequate(
+  refs: References | null,
+  c: Calibration,
+): { peers: PeerStats | null; population: PeerStats | null } {
+  const enough = (s: PeerStats | null, merchants: number): PeerStats | null =>
+    s !== null && s.creditShare.n >= merchants && s.creditShare.days >= c.minDays ? s : null
+  const population = enough(refs?.population ?? null, c.minPopulation)
+  // The cohort's size was checked where it was computed (RULES_MIN_COHORT); a cohort of a population
+  // the calibration does not trust yet is no better than it.
+  return { peers: population === null ? null : enough(refs?.cohort ?? null, 1), population }
 }
 
 /** One event in this many has each rule's evaluation timed (when `ruleTiming` is set). */
@@ -164,6 +210,15 @@ interface MerchantEntry {
   /** The time zone at creation, for `dayStart`. */
   readonly timeZone: string
   watermark: number
+  /**
+   * Where the sweeps' clock (`#swept`) stood at the first eviction sweep after this merchant's latest
+   * event: what idleness is measured from, with `watermark`. A lifecycle feed replayed at a new
+   * deployment brings onboardings years old; by their own time such merchants would look idle, and
+   * lose their bindings, MCC and address, before their first sale arrives.
+   */
+  touched: number
+  /** An event arrived since the last sweep: the next one stamps `touched`. */
+  fresh: boolean
   /** Each rule's state, by rule index. */
   readonly states: RuleState[]
   /** Day rows of the approved sales, shared by the rules that took columns in them. */
@@ -182,6 +237,7 @@ interface MerchantEntry {
   seenWatermark: number
   watermarkDay: number
   peers: PeerStats | null
+  population: PeerStats | null
   baseline: MerchantBaseline | null
   /** Event time of the lifecycle event that set each profile field. */
   mccSince: number
@@ -232,6 +288,9 @@ export class RuleEngine {
    */
   readonly #ctx: EngineContext
   #count = 0
+  /** The stream's progress as the eviction sweeps saw it (ms, each step at most a day), and the last sweep's `now`. */
+  #swept = 0
+  #sweptAt: number | null = null
   /** Which rules the current event changed; events are handled one at a time, so one array serves all. */
   readonly #changed: boolean[]
   /** Bumped when peers or baselines are refreshed; merchants compare it with what they looked up. */
@@ -265,6 +324,7 @@ export class RuleEngine {
       params: NO_PARAMS,
       profile: EMPTY_PROFILE,
       peers: null,
+      population: null,
       baseline: null,
       watermark: Number.NEGATIVE_INFINITY,
       watermarkDay: 0,
@@ -312,6 +372,7 @@ export class RuleEngine {
       return NO_HITS
     }
     if (txn.event_time > m.watermark) m.watermark = txn.event_time
+    m.fresh = true
     const tz = this.#opts.timeZoneOf(m.acquirerId)
     const local = txn.event_time + utcOffsetMs(txn.event_time, tz)
     const view = fillView(this.#view, txn, local)
@@ -362,6 +423,7 @@ export class RuleEngine {
       p.onboardedAt = event.event_time
     }
     if (event.event_time > m.watermark) m.watermark = event.event_time
+    m.fresh = true
     const tz = this.#opts.timeZoneOf(m.acquirerId)
     const ctx = this.#context(m, tz)
     this.#layout.current = m.sales
@@ -396,9 +458,26 @@ export class RuleEngine {
     return this.#retentionMs / DAY_MS
   }
 
-  /** Drops merchants with no event within the widest rule window before `now` (event time). */
+  /**
+   * Drops merchants idle for longer than the widest rule window at `now` (event time): their own latest
+   * event is older than the window, and the stream has moved on by the window since they last had one.
+   * The stream's progress is counted sweep by sweep, each step at most a day: the stream's first
+   * events may be years old (a lifecycle feed read from its start at a new deployment) and its next
+   * ones today's, and that jump is not time in which the merchants stayed silent. The same events and
+   * sweeps drop the same merchants.
+   */
   evict(now: number): number {
-    return this.#dropWhere((m) => m.watermark < now - this.#retentionMs)
+    if (this.#sweptAt !== null && now > this.#sweptAt) this.#swept += Math.min(now - this.#sweptAt, DAY_MS)
+    if (this.#sweptAt === null || now > this.#sweptAt) this.#sweptAt = now
+    const swept = this.#swept
+    const horizon = now - this.#retentionMs
+    return this.#dropWhere((m) => {
+      if (m.fresh) {
+        m.touched = swept
+        m.fresh = false
+      }
+      return m.watermark < horizon && swept - m.touched > this.#retentionMs
+    })
   }
 
   #dropWhere(which: (m: MerchantEntry) => boolean): number {
@@ -446,6 +525,8 @@ export class RuleEngine {
         },
         timeZone: this.#opts.timeZoneOf(acquirerId),
         watermark: Number.NEGATIVE_INFINITY,
+        touched: Number.NEGATIVE_INFINITY,
+        fresh: true,
         states,
         sales,
         samples,
@@ -455,6 +536,7 @@ export class RuleEngine {
         seenWatermark: Number.NEGATIVE_INFINITY,
         watermarkDay: 0,
         peers: null,
+        population: null,
         baseline: null,
         mccSince: Number.NEGATIVE_INFINITY,
         locationSince: Number.NEGATIVE_INFINITY,
@@ -513,7 +595,12 @@ export class RuleEngine {
     // refreshed, not per event: looked up again only then.
     if (m.referencesSeen !== this.#references) {
       const p = m.profile
-      m.peers = this.#opts.peersOf(m.acquirerId, p.registeredMcc, p.latitude, p.longitude)
+      const refs = adequate(
+        this.#opts.peersOf(m.acquirerId, p.registeredMcc, p.latitude, p.longitude),
+        this.#opts.calibration ?? CALIBRATION_DEFAULTS,
+      )
+      m.peers = refs.peers
+      m.population = refs.population
       m.baseline = this.#opts.baselineOf(m.acquirerId, m.merchantId)
       m.referencesSeen = this.#references
       // The profile (an object updated in place) may also have changed: merchant events come here.
@@ -523,6 +610,7 @@ export class RuleEngine {
     const ctx = this.#ctx
     ctx.profile = m.profile
     ctx.peers = m.peers
+    ctx.population = m.population
     ctx.baseline = m.baseline
     ctx.watermark = m.watermark
     ctx.watermarkDay = m.watermarkDay

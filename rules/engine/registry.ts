@@ -1,4 +1,4 @@
-import { type CompiledRule, compileRule, type RuleMeta } from './engine.ts'
+import { type CompiledRule, compileRule, type RuleMeta, ruleMeta } from './engine.ts'
 import { defaults, type ParamSpecs, type ParamValues, resolveParams } from './params.ts'
 import type { RuleDefinition } from './types.ts'
 
@@ -28,7 +28,7 @@ export interface RegisteredRule {
 }
 
 export function register<PS extends ParamSpecs, S>(rule: RuleDefinition<PS, S>): RegisteredRule {
-  const { id, version, category, family, description, whitelistable, retentionDays } = rule
+  const { id } = rule
   const apply = (base: ParamValues<PS>, overrides: Readonly<Record<string, unknown>> | undefined) => {
     if (overrides === undefined) return base
     const r = resolveParams(rule.params, base, overrides, id)
@@ -37,7 +37,7 @@ export function register<PS extends ParamSpecs, S>(rule: RuleDefinition<PS, S>):
     return r.value
   }
   return {
-    meta: { id, version, category, family, description, whitelistable, retentionDays },
+    meta: ruleMeta(rule),
     params: rule.params,
     check(overrides, path) {
       const r = resolveParams(rule.params, defaults(rule.params), overrides, path)

@@ -30,33 +30,55 @@ export interface MerchantProfile {
   settlementAccount: string | null
 }
 
-/** A robust spread of one measure across a cohort: median and median absolute deviation. */
-export interface Spread {
-  readonly median: number
-  readonly mad: number
-  /** Merchants in the cohort; comparisons need enough of them. */
+/**
+ * The distribution of one measure over a set of merchants (a cohort, or an acquirer's whole portfolio):
+ * its quantiles at QUANTILE_GRID (rules/engine/calibration.ts), the merchants behind it and the local
+ * days of data it rests on. A new deployment's first distributions rest on a day or two.
+ */
+export interface Distribution {
   readonly n: number
+  readonly days: number
+  /** Values at the levels of QUANTILE_GRID, ascending. */
+  readonly q: readonly number[]
 }
 
 /**
- * The merchant's peers (same MCC and region), refreshed periodically from ClickHouse aggregates.
- * Rules that compare with peers stay silent on a measure that is normal for the merchant's kind of
- * business (a car dealer's large credit tickets), which is what separates look-alikes from abuse.
+ * The measures the relative rules compare, over 30 days, as distributions across merchants: of the
+ * merchant's peers (same acquirer, registered MCC and region) or of the acquirer's whole population.
+ * Refreshed periodically from ClickHouse (rules/baselines.ts). Comparing with peers is what separates
+ * look-alikes from abuse: a car dealer's large credit tickets are normal among car dealers.
  */
 export interface PeerStats {
-  /** Credit share of approved sales amount, 30 days. */
-  readonly creditShare: Spread
-  /** Average ticket, minor units, 30 days. */
-  readonly avgTicket: Spread
-  /** Share of approved amount between 00:00 and 05:00 local, 30 days. */
-  readonly nightShare: Spread
+  /** Credit share of approved sales amount. */
+  readonly creditShare: Distribution
+  /** Average ticket, minor units. */
+  readonly avgTicket: Distribution
+  /** Share of approved amount between 00:00 and 05:00 local. */
+  readonly nightShare: Distribution
   /** Approved amount per active day, minor units. */
-  readonly dailyVolume: Spread
-  /** Share of sales ≥ 1,000 major units that are exact round thousands. */
-  readonly roundShare: Spread
-  /** Share of sales in whole units (no minor part). */
-  readonly wholeUnitShare: Spread
+  readonly dailyVolume: Distribution
+  /** Share of sales of 1,000 major units or more that are exact round thousands. */
+  readonly roundShare: Distribution
+  /** Share of sales in whole units (no minor part), in currencies that have one. */
+  readonly wholeUnitShare: Distribution
+  /** Share of approved amount (with a known BIN) from the merchant's largest BIN. */
+  readonly topBinShare: Distribution
 }
+
+/** What the engine is given for a merchant: its cohort and its acquirer's population, either may be unknown. */
+export interface References {
+  readonly cohort: PeerStats | null
+  readonly population: PeerStats | null
+}
+
+/**
+ * What a relative finding was compared with: `peers` (an adequate cohort), `population` (the acquirer's
+ * merchants: the cohort is too thin), `absolute` (a fixed threshold by design: no population measure of
+ * it is kept), `none` (no baseline yet: the absolute floor alone, in a new deployment's first days).
+ * Findings of rules that compare with nothing (the playbook's own traces, compliance breaches) carry
+ * no basis.
+ */
+export type Basis = 'peers' | 'population' | 'absolute' | 'none'
 
 /** The merchant's own history, refreshed periodically from ClickHouse aggregates. */
 export interface MerchantBaseline {
@@ -69,8 +91,13 @@ export interface MerchantBaseline {
 export interface RuleContext<P> {
   readonly params: P
   readonly profile: Readonly<MerchantProfile>
-  /** The merchant's cohort, or null while unknown (then peer comparisons cannot silence a rule). */
+  /**
+   * The merchant's cohort, or null while unknown or too thin (fewer merchants than the cohort minimum,
+   * or fewer days of data than the calibration needs).
+   */
   readonly peers: PeerStats | null
+  /** The acquirer's population, or null while it rests on too few merchants or days (a new deployment). */
+  readonly population: PeerStats | null
   /** The merchant's own history, or null for a merchant without one yet. */
   readonly baseline: MerchantBaseline | null
   /**
@@ -97,6 +124,8 @@ export interface Finding {
   sampleTxnIds: string[]
   /** One sentence for the analyst: what was seen, in numbers. */
   detail: string
+  /** What a relative threshold was calibrated on; absent for findings that compare with nothing. */
+  basis?: Basis
 }
 
 /**
@@ -110,8 +139,14 @@ export interface RuleDefinition<PS extends ParamSpecs, S> {
   readonly version: number
   readonly category: RuleCategory
   /** Rule family for scoring (decay half-life): velocity patterns decay in days, lifecycle in months. */
-  readonly family: 'velocity' | 'amount' | 'volume' | 'cards' | 'location' | 'lifecycle'
+  readonly family: 'velocity' | 'amount' | 'volume' | 'cards' | 'network' | 'location' | 'lifecycle'
   readonly description: string
+  /**
+   * What the rule compares its measure with, and why (the population and peer fences of
+   * rules/engine/calibration.ts, a fixed threshold the playbook or regulation sets, or chance): the
+   * rules reference prints it under the rule. Every registered rule has one (a test checks).
+   */
+  readonly calibration?: string
   /** Relocation, MCC mismatch and settlement churn are regulatory: no whitelist can silence them. */
   readonly whitelistable: boolean
   readonly params: PS

@@ -1,6 +1,11 @@
+import { minorPerMajor } from '../../lib/currency.ts'
 import type { StoredBatch } from '../../schemas/stages.ts'
 
-export type EntityKind = 'card' | 'account' | 'terminal'
+/**
+ * Cards, settlement accounts and terminals come from ingest; `link` records are derived by the entity
+ * stage itself from card state (rules/entity/card-ring.ts) and keyed by the merchant they describe.
+ */
+export type EntityKind = 'card' | 'account' | 'terminal' | 'link'
 
 /**
  * One merchant's contact with an entity that several merchants can share (a card, a settlement account,
@@ -18,6 +23,15 @@ export interface ActivityRecord {
   readonly at: number
   /** Terminals only: bound (TERMINAL_BOUND) or unbound (TERMINAL_UNBOUND). */
   readonly bound?: boolean
+  /** Cards only: the sale's amount in major units (a card's large purchases are what rings share). */
+  readonly amount?: number
+  /**
+   * Links only: the card both merchants share (its token), the other merchant if any, and the sale the
+   * link was derived from (sample evidence).
+   */
+  readonly card?: string
+  readonly partner?: string
+  readonly source?: string
 }
 
 /**
@@ -39,13 +53,17 @@ export function encodeActivity(r: ActivityRecord): Buffer {
     at: r.at,
   }
   if (r.bound !== undefined) body.bound = r.bound
+  if (r.amount !== undefined) body.amount = r.amount
+  if (r.card !== undefined) body.card = r.card
+  if (r.partner !== undefined) body.partner = r.partner
+  if (r.source !== undefined) body.source = r.source
   return Buffer.from(JSON.stringify(body))
 }
 
 export type DecodedActivity = { ok: true; record: ActivityRecord } | { ok: false; problem: string }
 
 function isKind(v: unknown): v is EntityKind {
-  return v === 'card' || v === 'account' || v === 'terminal'
+  return v === 'card' || v === 'account' || v === 'terminal' || v === 'link'
 }
 
 function text(o: Readonly<Record<string, unknown>>, field: string): string | null {
@@ -85,6 +103,24 @@ export function decodeActivity(value: Buffer | null): DecodedActivity {
     return { ok: true, record: { id, kind, key, acquirerId, merchantId, at, bound } }
   }
   if (bound !== undefined) return { ok: false, problem: `a ${kind} record has no bound` }
+  if (kind === 'link') {
+    const card = text(o, 'card')
+    const source = text(o, 'source')
+    if (card === null || source === null)
+      return { ok: false, problem: 'a link record needs a card and a source' }
+    const link = { id, kind, key, acquirerId, merchantId, at, card, source }
+    const partner = o.partner
+    if (partner === undefined) return { ok: true, record: link }
+    if (typeof partner !== 'string' || partner.length === 0)
+      return { ok: false, problem: 'partner must be a non-empty string' }
+    return { ok: true, record: { ...link, partner } }
+  }
+  const amount = o.amount
+  if (kind === 'card' && amount !== undefined) {
+    if (typeof amount !== 'number' || !Number.isFinite(amount) || amount < 0)
+      return { ok: false, problem: 'amount must be a non-negative number' }
+    return { ok: true, record: { id, kind, key, acquirerId, merchantId, at, amount } }
+  }
   return { ok: true, record: { id, kind, key, acquirerId, merchantId, at } }
 }
 
@@ -106,6 +142,7 @@ export function activitiesOf(batch: StoredBatch): ActivityRecord[] {
         acquirerId: t.acquirer_id,
         merchantId: t.merchant_id,
         at: t.event_time,
+        amount: t.amount_minor / minorPerMajor(t.currency),
       })
     }
     return out

@@ -1,5 +1,5 @@
 import { RiskError } from '../../lib/errors.ts'
-import { type HitUpdate, hitIdOf } from '../engine/engine.ts'
+import { type HitUpdate, hitIdOf, ruleMeta } from '../engine/engine.ts'
 import { defaults, type ParamSpecs, type ParamValues, resolveParams } from '../engine/params.ts'
 import type { RuleCategory } from '../engine/types.ts'
 import { type ActivityRecord, type EntityKind, entityKeyOf } from './activity.ts'
@@ -57,24 +57,53 @@ export interface EntityFinding {
  * (card, account or terminal) and `evaluate` sees every merchant that touched the entity. Pure: time is
  * the entity's watermark and `clock`, the latest event time the engine has seen on any entity.
  */
-export interface EntityRuleDefinition<PS extends ParamSpecs, S> {
+export interface EntityRuleDefinition<PS extends ParamSpecs, S, SS = never> {
   readonly id: string
   readonly version: number
   readonly category: RuleCategory
-  readonly family: 'velocity' | 'amount' | 'volume' | 'cards' | 'location' | 'lifecycle'
+  readonly family: 'velocity' | 'amount' | 'volume' | 'cards' | 'network' | 'location' | 'lifecycle'
   readonly description: string
+  /** As a per-merchant rule's: what the rule compares with, and why (printed in the reference). */
+  readonly calibration?: string
   readonly whitelistable: boolean
   readonly kind: EntityKind
   readonly params: PS
   /** Days of event time the entity state keeps (the widest window the params allow); drives replay. */
   readonly retentionDays: number
   createState(): S
+  /**
+   * Applies a record of the rule's kind to its own state before `evaluate`, for rules whose evidence is
+   * more than each merchant's latest contact (card_ring's shared cards). Must be idempotent: the topic
+   * is read at least once and replayed after a restart.
+   */
+  onRecord?(state: S, record: ActivityRecord, params: ParamValues<PS>): void
   evaluate(state: S, entity: EntityView, params: ParamValues<PS>, clock: number): EntityFinding | null
+  /**
+   * A first hop, for evidence that needs two keys (card_ring: what a card does across merchants, then
+   * what a merchant's cards do): state kept per entity of another kind, whose records derive records of
+   * this rule's kind, keyed by the entity they describe. The stage publishes derived records to the
+   * entity-activity topic like ingest's, so each reaches the partition of its entity.
+   */
+  readonly source?: EntitySource<PS, SS>
 }
 
-export function defineEntityRule<PS extends ParamSpecs, S>(
-  rule: EntityRuleDefinition<PS, S>,
-): EntityRuleDefinition<PS, S> {
+export interface EntitySource<PS extends ParamSpecs, SS> {
+  readonly kind: EntityKind
+  /** Days of event time the source state keeps. */
+  readonly retentionDays: number
+  createState(): SS
+  /**
+   * Whether a record of the source kind can matter at all (card_ring: a large sale). Entities are kept
+   * only for records some rule or source wants: a card seen only buying groceries costs no memory.
+   */
+  accepts(record: ActivityRecord, params: ParamValues<PS>): boolean
+  /** Applies a record of the source kind; returns the records it derives (idempotent, like onRecord). */
+  onRecord(state: SS, record: ActivityRecord, params: ParamValues<PS>): ActivityRecord[]
+}
+
+export function defineEntityRule<PS extends ParamSpecs, S, SS = never>(
+  rule: EntityRuleDefinition<PS, S, SS>,
+): EntityRuleDefinition<PS, S, SS> {
   return rule
 }
 
@@ -84,13 +113,20 @@ export interface EntityRuleMeta {
   readonly category: RuleCategory
   readonly family: string
   readonly description: string
+  readonly calibration: string
   readonly whitelistable: boolean
   readonly kind: EntityKind
   readonly retentionDays: number
 }
 
 interface EntityRuleInstance {
+  onRecord(record: ActivityRecord): void
   evaluate(entity: EntityView, clock: number): EntityFinding | null
+}
+
+/** A rule's first hop on one entity of its source kind, with its state and parameters closed over. */
+interface EntitySourceInstance {
+  onRecord(record: ActivityRecord): ActivityRecord[]
 }
 
 /** An entity rule bound to its validated parameters, with its types closed over. */
@@ -98,6 +134,11 @@ export interface CompiledEntityRule {
   readonly meta: EntityRuleMeta
   readonly params: ParamSpecs
   createInstance(): EntityRuleInstance
+  /** The kind of entity the rule's first hop keeps state for, and for how many days; null without one. */
+  readonly source: { readonly kind: EntityKind; readonly retentionDays: number } | null
+  createSource(): EntitySourceInstance
+  /** Whether the rule's first hop wants a record of its source kind (false without a source). */
+  sourceAccepts(record: ActivityRecord): boolean
   /** This rule's parameters for an acquirer (opaque: only `rebind` of the same rule reads them). */
   paramsOf(acquirerId: string): unknown
   /**
@@ -108,20 +149,34 @@ export interface CompiledEntityRule {
 }
 
 /** Binds a rule to its parameters per acquirer (cross-merchant rules have no MCC layer). */
-export function compileEntityRule<PS extends ParamSpecs, S>(
-  rule: EntityRuleDefinition<PS, S>,
+export function compileEntityRule<PS extends ParamSpecs, S, SS>(
+  rule: EntityRuleDefinition<PS, S, SS>,
   paramsFor: (acquirerId: string) => ParamValues<PS>,
 ): CompiledEntityRule {
-  const { id, version, category, family, description, whitelistable, kind, retentionDays } = rule
+  const { id, kind } = rule
   let current = paramsFor
+  const source = rule.source
   return {
-    meta: { id, version, category, family, description, whitelistable, kind, retentionDays },
+    meta: {
+      ...ruleMeta(rule),
+      kind,
+    },
     params: rule.params,
     createInstance() {
       const state = rule.createState()
+      const onRecord = rule.onRecord
       return {
+        onRecord:
+          onRecord === undefined ? () => {} : (record) => onRecord(state, record, current(record.acquirerId)),
         evaluate: (entity, clock) => rule.evaluate(state, entity, current(entity.acquirerId), clock),
       }
+    },
+    source: source === undefined ? null : { kind: source.kind, retentionDays: source.retentionDays },
+    sourceAccepts: (record) => source?.accepts(record, current(record.acquirerId)) ?? false,
+    createSource() {
+      if (source === undefined) throw new Error(`entity rule ${id} has no source`)
+      const state = source.createState()
+      return { onRecord: (record) => source.onRecord(state, record, current(record.acquirerId)) }
     },
     paramsOf: (acquirerId) => current(acquirerId),
     rebind(next) {
@@ -143,8 +198,8 @@ export interface RegisteredEntityRule {
   ): CompiledEntityRule
 }
 
-export function registerEntityRule<PS extends ParamSpecs, S>(
-  rule: EntityRuleDefinition<PS, S>,
+export function registerEntityRule<PS extends ParamSpecs, S, SS>(
+  rule: EntityRuleDefinition<PS, S, SS>,
 ): RegisteredEntityRule {
   return {
     id: rule.id,
@@ -244,6 +299,8 @@ interface EntityEntry {
   contacts: Map<string, Contact>
   bindings: Map<string, Binding[]>
   instances: { rule: CompiledEntityRule; instance: EntityRuleInstance }[]
+  /** First hops of rules that derive their records from entities of this kind. */
+  sources: EntitySourceInstance[]
   /** Last finding signature per merchant hit, so an unchanged finding is not written again. */
   lastFinding: Map<string, string>
 }
@@ -271,7 +328,11 @@ export class EntityEngine {
   readonly stats: EntityEngineStats = { records: 0, duplicates: 0, tooOld: 0, hits: 0, entities: 0 }
   readonly #entities = new Map<string, EntityEntry>()
   readonly #rulesOf = new Map<EntityKind, CompiledEntityRule[]>()
+  /** Rules whose first hop keeps state for entities of a kind. */
+  readonly #sourcesOf = new Map<EntityKind, CompiledEntityRule[]>()
   readonly #retentionOf = new Map<EntityKind, number>()
+  /** Records derived by first hops since the last takeDerived. */
+  #derived: ActivityRecord[] = []
   /** Terminal entities whose finding may change with the clock alone (an overlap not yet long enough). */
   readonly #watch = new Set<string>()
   readonly #sweepEveryMs: number
@@ -286,8 +347,14 @@ export class EntityEngine {
       if (ids.has(r.meta.id)) throw new Error(`duplicate entity rule id ${r.meta.id}`)
       ids.add(r.meta.id)
       this.#rulesOf.set(r.meta.kind, [...(this.#rulesOf.get(r.meta.kind) ?? []), r])
-      const days = Math.max(this.#retentionOf.get(r.meta.kind) ?? 0, r.meta.retentionDays)
+      const days = Math.max((this.#retentionOf.get(r.meta.kind) ?? 0) / DAY_MS, r.meta.retentionDays)
       this.#retentionOf.set(r.meta.kind, days * DAY_MS)
+      if (r.source !== null) {
+        const k = r.source.kind
+        this.#sourcesOf.set(k, [...(this.#sourcesOf.get(k) ?? []), r])
+        const sourceDays = Math.max((this.#retentionOf.get(k) ?? 0) / DAY_MS, r.source.retentionDays)
+        this.#retentionOf.set(k, sourceDays * DAY_MS)
+      }
     }
     this.#opts = opts
     this.#sweepEveryMs = opts.sweepEveryMs ?? 300_000
@@ -319,15 +386,32 @@ export class EntityEngine {
     this.#opts = { ...this.#opts, ...rest }
   }
 
+  /**
+   * The records first hops derived since the last call (card_ring's links): the stage publishes them to
+   * the entity-activity topic, keyed by entityKeyOf, after the batch that derived them.
+   */
+  takeDerived(): ActivityRecord[] {
+    const out = this.#derived
+    this.#derived = []
+    return out
+  }
+
   onRecord(r: ActivityRecord): HitUpdate[] {
     this.stats.records++
-    const rules = this.#rulesOf.get(r.kind)
+    const rules = this.#rulesOf.get(r.kind) ?? NO_RULES
+    const sources = this.#sourcesOf.get(r.kind) ?? NO_RULES
     const retention = this.#retentionOf.get(r.kind)
-    if (rules === undefined || retention === undefined) return []
+    if (retention === undefined) return []
     const out: HitUpdate[] = []
     if (r.at > this.#clock) this.#clock = r.at
+    // A kind kept only for first hops (cards, for card_ring) needs an entity only for records they
+    // want; the record still moves the clock the sweeps run on.
+    if (rules.length === 0 && !sources.some((rule) => rule.sourceAccepts(r))) {
+      if (this.#clock >= this.#lastSweep + this.#sweepEveryMs) this.#sweep(out)
+      return out
+    }
     const key = entityKeyOf(r)
-    const e = this.#entry(key, r, rules)
+    const e = this.#entry(key, r, rules, sources)
     if (r.at <= e.watermark - retention) {
       this.stats.tooOld++
     } else if (!this.#apply(e, r)) {
@@ -337,6 +421,8 @@ export class EntityEngine {
         e.watermark = r.at
         this.#prune(e, e.watermark - retention)
       }
+      for (const source of e.sources) for (const d of source.onRecord(r)) this.#derived.push(d)
+      for (const { instance } of e.instances) instance.onRecord(r)
       this.#evaluate(key, e, out)
     }
     if (this.#clock >= this.#lastSweep + this.#sweepEveryMs) this.#sweep(out)
@@ -356,7 +442,12 @@ export class EntityEngine {
     return dropped
   }
 
-  #entry(key: string, r: ActivityRecord, rules: readonly CompiledEntityRule[]): EntityEntry {
+  #entry(
+    key: string,
+    r: ActivityRecord,
+    rules: readonly CompiledEntityRule[],
+    sources: readonly CompiledEntityRule[],
+  ): EntityEntry {
     let e = this.#entities.get(key)
     if (e === undefined) {
       e = {
@@ -367,6 +458,7 @@ export class EntityEngine {
         contacts: new Map(),
         bindings: new Map(),
         instances: rules.map((rule) => ({ rule, instance: rule.createInstance() })),
+        sources: sources.map((rule) => rule.createSource()),
         lastFinding: new Map(),
       }
       this.#entities.set(key, e)
@@ -377,6 +469,9 @@ export class EntityEngine {
 
   /** Applies a record; false when it changes nothing (a duplicate or an older contact). */
   #apply(e: EntityEntry, r: ActivityRecord): boolean {
+    // A link's evidence is its card, kept by the rule itself (idempotently): every link goes through;
+    // so do the records of a kind kept only for first hops, which keep their own state (idempotently).
+    if (r.kind === 'link' || (this.#rulesOf.get(r.kind)?.length ?? 0) === 0) return true
     if (r.kind === 'terminal') {
       let list = e.bindings.get(r.merchantId)
       if (list === undefined) {
@@ -507,6 +602,8 @@ export class EntityEngine {
     }
   }
 }
+
+const NO_RULES: readonly CompiledEntityRule[] = []
 
 function before(a: Binding, b: Binding | undefined): boolean {
   return b !== undefined && (a.at < b.at || (a.at === b.at && a.id < b.id))

@@ -17,6 +17,8 @@ export const sharedSettlementAccount = defineEntityRule({
   family: 'lifecycle',
   kind: 'account',
   description: 'One settlement account token bound to several merchants within 90 days.',
+  calibration:
+    'Counts the merchants bound to one account (3 or more in 90 days): a lifecycle fact, compared with nothing.',
   whitelistable: false,
   retentionDays: MAX_WINDOW_DAYS,
   params: {

@@ -77,6 +77,8 @@ export const sharedTerminal = defineEntityRule({
   kind: 'terminal',
   description:
     'One terminal bound to more than one merchant at the same time (bindings of the last 90 days).',
+  calibration:
+    'Counts the merchants bound to one terminal at the same time: a lifecycle fact, compared with nothing. Opens a case by itself.',
   whitelistable: true,
   retentionDays: RETENTION_DAYS,
   params: {

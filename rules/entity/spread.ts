@@ -8,7 +8,7 @@ export interface SpreadState {
 }
 
 /**
- * The shared measure of card_spread and shared_settlement_account: distinct merchants whose latest
+ * The measure of shared_settlement_account: distinct merchants whose latest
  * contact with the entity is within `windowDays` of the entity's latest event.
  *
  * The window start reported (and hashed into the hit id) is the start of the firing episode: the

@@ -14,7 +14,7 @@ import type { Store } from '../../store/client.ts'
 import { dateTime64 } from '../../store/transactions.ts'
 import type { HitUpdate } from '../engine/engine.ts'
 import { hitMessages } from '../hits.ts'
-import { type ActivityRecord, decodeActivity, entityKeyOf } from './activity.ts'
+import { type ActivityRecord, decodeActivity, encodeActivity, entityKeyOf } from './activity.ts'
 import type { EntityEngine } from './engine.ts'
 
 export interface EntityStageOptions extends StageDeps, StageTiming {
@@ -37,6 +37,8 @@ export interface EntityStageStats {
   /** Records that do not decode: skipped, since we produce this topic ourselves. */
   bad: number
   hitsPublished: number
+  /** Records the engine derived and the stage published back to the topic (card_ring's links). */
+  derived: number
   /** Partitions whose state was rebuilt by replay. */
   replays: number
 }
@@ -52,14 +54,16 @@ export interface EntityStageStats {
  * so this covers every record whose event time can still matter) and re-applies from there. Each part's
  * hit updates are published with its offsets in one Kafka transaction (a producer per partition, which
  * fences an earlier owner); a replay publishes the same hit versions again, which scoring ignores and the
- * sink's upserts collapse. The offsets only matter for partitions kept across a rebalance, which keep
+ * sink's upserts collapse. Records the engine derives (card_ring's second hop, keyed by merchant) are
+ * published back to the topic in the same transaction; a replay derives them again, and the merchant
+ * hop applies a repeated link idempotently. The offsets only matter for partitions kept across a rebalance, which keep
  * their state too.
  */
 export class EntityStage extends PartitionStage {
   readonly commits = 'stage'
   // The replay starts when the partition is assigned, not when its next record arrives hours later.
   readonly ownEagerly = true
-  readonly stats: EntityStageStats = { records: 0, bad: 0, hitsPublished: 0, replays: 0 }
+  readonly stats: EntityStageStats = { records: 0, bad: 0, hitsPublished: 0, derived: 0, replays: 0 }
   readonly #opts: EntityStageOptions
   readonly #log: EntityStageOptions['logger']
   /** Partitions positioned for replay in the current ownership, with the offset the replay starts at. */
@@ -160,19 +164,26 @@ export class EntityStage extends PartitionStage {
       this.#partitionOf.set(entityKeyOf(decoded.record), partition)
       for (const h of engine.onRecord(decoded.record)) hits.push(h)
     }
+    // Records the engine derived from this part (card_ring's links, keyed by the merchant they
+    // describe) go back to this topic in the part's transaction, to the partition of their entity.
+    const derived = engine.takeDerived().map((r) => ({ key: entityKeyOf(r), value: encodeActivity(r) }))
     const producer = await ctx.retry(() => this.#producer(partition))
     const messages = await hitMessages(this.#opts.codec, hits)
     await ctx.confirm()
     await commitPart(
       producer,
       {
-        sends: [[this.#opts.ruleHits, messages]],
+        sends: [
+          [this.#opts.ruleHits, messages],
+          [topic, derived],
+        ],
         groupId: this.#opts.groupId,
         offsets: [{ topic, partitions: [{ partition, offset: part.nextOffset }] }],
       },
       { topic, partition },
     )
     this.stats.hitsPublished += messages.length
+    this.stats.derived += derived.length
     if (hits.length > 0) this.#opts.onHits?.(hits)
   }
 

@@ -1,11 +1,13 @@
+import { QUANTILE_GRID } from '../../rules/engine/calibration.ts'
+import type { Calibration } from '../../rules/engine/engine.ts'
 import { compileRule, type HitUpdate, RuleEngine } from '../../rules/engine/engine.ts'
 import { defaults, type ParamSpecs, type ParamValues } from '../../rules/engine/params.ts'
 import type {
+  Distribution,
   Finding,
   MerchantBaseline,
   PeerStats,
   RuleDefinition,
-  Spread,
 } from '../../rules/engine/types.ts'
 import type { MerchantEvent, TerminalTransaction } from '../../schemas/types.generated.ts'
 import { sampleTxn } from './events.ts'
@@ -14,7 +16,14 @@ export type Event = { txn: TerminalTransaction } | { merchant: MerchantEvent }
 
 export interface RunOptions<PS extends ParamSpecs> {
   params?: Partial<ParamValues<PS>>
+  /** The merchant's cohort; none by default. */
   peers?: PeerStats | null
+  /**
+   * The acquirer's population: an unremarkable one of 400 merchants over 30 days by default (so that a
+   * cohort given in `peers` is used); null for a new deployment without one.
+   */
+  population?: PeerStats | null
+  calibration?: Calibration
   baseline?: MerchantBaseline | null
   timeZone?: string
   allowedLatenessMs?: number
@@ -41,7 +50,11 @@ export function runRule<PS extends ParamSpecs, S>(
     allowedLatenessMs: opts.allowedLatenessMs ?? 3_600_000,
     isWhitelisted: () => false,
     configHash: 'test',
-    peersOf: () => opts.peers ?? null,
+    peersOf: () => ({
+      cohort: opts.peers ?? null,
+      population: opts.population === undefined ? measures({}, 400) : opts.population,
+    }),
+    ...(opts.calibration === undefined ? {} : { calibration: opts.calibration }),
     baselineOf: () => opts.baseline ?? null,
   })
   const hits: HitUpdate[] = []
@@ -66,19 +79,36 @@ export function local(date: string, time = '12:00'): number {
   return Date.parse(`${date}T${time}:00+08:00`)
 }
 
-export function spread(median: number, mad: number, n = 50): Spread {
-  return { median, mad, n }
+/**
+ * The distribution of `values` (one per merchant) as the baselines publish it: its quantiles at
+ * QUANTILE_GRID (nearest rank, like ClickHouse's quantileExact), over `days` days of data.
+ */
+export function dist(values: readonly number[], days = 30): Distribution {
+  const sorted = [...values].sort((a, b) => a - b)
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0
+  return { n: sorted.length, days, q: QUANTILE_GRID.map(at) }
+}
+
+/** `n` values spread evenly from `low` to `high`: a cohort whose members range over that interval. */
+export function range(low: number, high: number, n = 50): number[] {
+  return Array.from({ length: n }, (_, i) => low + ((high - low) * i) / Math.max(1, n - 1))
+}
+
+/** Measures of `n` unremarkable shops over 30 days; override the measure a test is about. */
+export function measures(overrides: Partial<PeerStats> = {}, n = 50, days = 30): PeerStats {
+  return {
+    creditShare: dist(range(0.25, 0.55, n), days),
+    avgTicket: dist(range(8_000, 40_000, n), days),
+    nightShare: dist(range(0, 0.03, n), days),
+    dailyVolume: dist(range(200_000, 1_000_000, n), days),
+    roundShare: dist(range(0, 0.1, n), days),
+    wholeUnitShare: dist(range(0.05, 0.2, n), days),
+    topBinShare: dist(range(0.05, 0.2, n), days),
+    ...overrides,
+  }
 }
 
 /** Peers with unremarkable values; override the measure a test is about. */
 export function peers(overrides: Partial<PeerStats> = {}): PeerStats {
-  return {
-    creditShare: spread(0.4, 0.1),
-    avgTicket: spread(20_000, 8_000),
-    nightShare: spread(0.02, 0.02),
-    dailyVolume: spread(500_000, 200_000),
-    roundShare: spread(0.05, 0.05),
-    wholeUnitShare: spread(0.1, 0.05),
-    ...overrides,
-  }
+  return measures(overrides)
 }

@@ -4,12 +4,15 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger } from '../../lib/logger.ts'
 import { Baselines } from '../../rules/baselines.ts'
+import { QUANTILE_GRID, quantileOf } from '../../rules/engine/calibration.ts'
+import type { Distribution } from '../../rules/engine/types.ts'
 import { openStore, type Store } from '../../store/client.ts'
 import { insertMerchantEvents } from '../../store/merchant-events.ts'
 import { insertTransactions } from '../../store/transactions.ts'
 import { sampleMerchantEvent, sampleTxn } from '../helpers/events.ts'
 
 const DAY = 86_400_000
+const EMPTY: Distribution = { n: 0, days: 0, q: [] }
 const opts = { timeZoneOf: () => '+08:00', now: Date.UTC(2026, 10, 22) }
 
 describe('rule baselines from ClickHouse', () => {
@@ -22,15 +25,15 @@ describe('rule baselines from ClickHouse', () => {
     // Five grocers (5411) and one car dealer (5511). Grocer i sells 30 tickets of (100 + i) CNY over
     // three days, a tenth of them at night and i of 10 on credit; the dealer sells 25 large round tickets.
     const events = [
-      // Three grocers in Shanghai, two in Beijing.
+      // Four grocers in Shanghai, one in Beijing.
       ...[0, 1, 2, 3, 4].map((i) =>
         sampleMerchantEvent({
           event_id: `on-g${i}`,
           acquirer_id: 'acq',
           merchant_id: `g${i}`,
           registered_mcc: '5411',
-          latitude: i < 3 ? 31.2 + i / 100 : 39.9,
-          longitude: i < 3 ? 121.4 : 116.4,
+          latitude: i < 4 ? 31.2 + i / 100 : 39.9,
+          longitude: i < 4 ? 121.4 : 116.4,
         }),
       ),
       sampleMerchantEvent({ event_id: 'on-d', acquirer_id: 'acq', merchant_id: 'd', registered_mcc: '5511' }),
@@ -77,30 +80,40 @@ describe('rule baselines from ClickHouse', () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it('publishes cohort spreads only for cohorts large enough, and each merchant its own median day', async () => {
-    const baselines = new Baselines({ store, logger: createLogger('silent'), minCohort: 3 })
+  it('publishes the distributions of cohorts large enough and of each population, and each merchant its own median day', async () => {
+    const baselines = new Baselines({ store, logger: createLogger('silent'), minCohort: 2 })
     expect(baselines.peersOf('acq', '5411', null, null)).toBeNull()
     await baselines.refresh(Date.now())
+    const median = (d: Distribution | undefined) => d?.q[QUANTILE_GRID.indexOf(0.5)]
 
-    const grocers = baselines.peersOf('acq', '5411', null, null)
+    const refs = baselines.peersOf('acq', '5411', null, null)
+    const grocers = refs?.cohort
     expect(grocers?.creditShare.n).toBe(5)
-    // Credit shares 0, 0.1, 0.2, 0.3, 0.4: median 0.2, quartiles 0.1 and 0.3, half the spread 0.1.
-    expect(grocers?.creditShare.median).toBeCloseTo(0.2, 5)
-    expect(grocers?.creditShare.mad).toBeCloseTo(0.1, 5)
-    // Average tickets 10,000 to 10,400 minor units.
-    expect(grocers?.avgTicket.median).toBeCloseTo(10_200, 5)
-    expect(grocers?.nightShare.median).toBeCloseTo(0.1, 5)
-    expect(grocers?.wholeUnitShare.median).toBe(1)
-    // One dealer is no cohort: the rules fall back to absolute thresholds.
-    expect(baselines.peersOf('acq', '5511', null, null)).toBeNull()
+    // Three local days of data behind it: a new deployment's calibration holds it back (minDays).
+    expect(grocers?.creditShare.days).toBe(3)
+    // Credit shares 0, 0.1, 0.2, 0.3, 0.4 at the grid's quantiles (nearest rank).
+    expect(quantileOf(grocers?.creditShare ?? EMPTY, 0.25)).toBeCloseTo(0.1, 5)
+    expect(median(grocers?.creditShare)).toBeCloseTo(0.2, 5)
+    expect(quantileOf(grocers?.creditShare ?? EMPTY, 0.75)).toBeCloseTo(0.3, 5)
+    // Average tickets 10,000 to 10,400 minor units; a tenth at night; all whole units; no large sales.
+    expect(median(grocers?.avgTicket)).toBeCloseTo(10_200, 5)
+    expect(median(grocers?.nightShare)).toBeCloseTo(0.1, 5)
+    expect(median(grocers?.wholeUnitShare)).toBe(1)
+    expect(median(grocers?.roundShare)).toBe(0)
+    // The acquirer's population: the five grocers and the dealer, whose sales are all large and round.
+    expect(refs?.population?.creditShare.n).toBe(6)
+    expect(refs?.population?.roundShare.q.at(-1)).toBe(1)
+    expect(median(refs?.population?.topBinShare)).toBe(1)
+    // One dealer is no cohort: the rules compare it with the population only.
+    const dealer = baselines.peersOf('acq', '5511', null, null)
+    expect(dealer?.cohort).toBeNull()
+    expect(dealer?.population?.creditShare.n).toBe(6)
     expect(baselines.peersOf('other-acquirer', '5411', null, null)).toBeNull()
 
-    // A Shanghai grocer gets the three Shanghai grocers (credit shares 0, 0.1, 0.2); a Beijing grocer's
-    // region has two, too few, so it gets the MCC-wide cohort of five.
-    const shanghai = baselines.peersOf('acq', '5411', 31.25, 121.4)
-    expect(shanghai?.creditShare.n).toBe(3)
-    expect(shanghai?.creditShare.median).toBeCloseTo(0.1, 5)
-    expect(baselines.peersOf('acq', '5411', 39.9, 116.4)?.creditShare.n).toBe(5)
+    // A Shanghai grocer gets the four Shanghai grocers (twice the minimum); the Beijing grocer's region
+    // has one, so it gets the MCC-wide cohort of five.
+    expect(baselines.peersOf('acq', '5411', 31.25, 121.4)?.cohort?.creditShare.n).toBe(4)
+    expect(baselines.peersOf('acq', '5411', 39.9, 116.4)?.cohort?.creditShare.n).toBe(5)
 
     // Grocer 2: 10 tickets of 10,200 on each of three days.
     expect(baselines.baselineOf('acq', 'g2')).toEqual({ dailyVolumeMedian: 102_000, activeDays: 3 })

@@ -62,12 +62,12 @@ describe('cross-merchant rules on the live stream', () => {
     })
   }
 
-  async function cardSpreadHits(): Promise<{ merchant_id: string; observed: number; n: number }[]> {
+  async function cardRingHits(): Promise<{ merchant_id: string; observed: number; n: number }[]> {
     const rs = await store.client.query({
       query: `SELECT merchant_id, any(observed) AS observed, toFloat64(count()) AS n FROM rule_hits FINAL
               WHERE rule_id = {rule:String} AND acquirer_id = {acquirer:String} AND startsWith(merchant_id, {prefix:String})
               GROUP BY merchant_id ORDER BY merchant_id`,
-      query_params: { rule: 'card_spread', acquirer: 'acq-test', prefix: 'm-spread-' },
+      query_params: { rule: 'card_ring', acquirer: 'acq-test', prefix: 'm-ring-' },
       format: 'JSONEachRow',
     })
     return rs.json()
@@ -86,7 +86,7 @@ describe('cross-merchant rules on the live stream', () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it('fires card_spread for each of 3 merchants, and a restarted stage replays to the same rows', async () => {
+  it('fires card_ring for each of 3 merchants through its two hops, and a restarted stage replays to the same rows', async () => {
     const config = buildRulesConfig({}, RULES)
     const engine = createEngine(config, { timeZoneOf: () => '+08:00', allowedLatenessMs: 6 * 3_600_000 })
     // Ingest, the per-merchant rules (which publish the card activity) and the sink (which stores hits).
@@ -95,10 +95,20 @@ describe('cross-merchant rules on the live stream', () => {
     let stage = entityStage()
     await stage.start()
 
-    // One card at three merchants within three days (event time a day ago and earlier).
-    const base = Date.now() - 3 * 86_400_000
-    const txns = ['m-spread-a', 'm-spread-b', 'm-spread-c'].map((merchant_id, i) =>
-      txn({ merchant_id, card_token: 'tok-spread', event_time: base + i * 86_400_000 }),
+    // Ten cards farmed at three merchants, each with large purchases on two days (event time days ago).
+    const base = Date.now() - 4 * 86_400_000
+    const merchants = ['m-ring-a', 'm-ring-b', 'm-ring-c']
+    const txns = [0, 1].flatMap((day) =>
+      merchants.flatMap((merchant_id, m) =>
+        Array.from({ length: 10 }, (_, c) =>
+          txn({
+            merchant_id,
+            card_token: `tok-ring-${c}`,
+            amount_minor: 500_000,
+            event_time: base + day * 2 * 86_400_000 + m * 3_600_000 + c * 60_000,
+          }),
+        ),
+      ),
     )
     const producer = kafka.producer()
     await producer.connect()
@@ -113,31 +123,30 @@ describe('cross-merchant rules on the live stream', () => {
     })
     await producer.disconnect()
 
+    // The card hop derives links keyed by merchant, the stage publishes them to its own topic, and the
+    // merchant hop reads them back: three rows, one per merchant.
     await waitFor(
-      async () => (await cardSpreadHits()).length === 3,
+      async () => (await cardRingHits()).length === 3,
       async () =>
-        `card_spread hits ${JSON.stringify(await cardSpreadHits())}, activity ${path.rules.stats.activity}`,
+        `card_ring hits ${JSON.stringify(await cardRingHits())}, activity ${path.rules.stats.activity}, derived ${stage.stats.derived}`,
     )
-    expect(path.rules.stats.activity).toBe(3)
+    expect(path.rules.stats.activity).toBe(60)
+    expect(stage.stats.derived).toBeGreaterThan(0)
     await stage.stop()
 
     // A restart with empty memory: the replay reaches the same three rows, not three more.
-    const before = stage.stats.hitsPublished
+    const before = stage.stats.records
     stage = entityStage()
     await stage.start()
     cleanups.push(() => stage.stop())
     await waitFor(
-      async () => stage.stats.records >= 3 && stage.stats.hitsPublished >= 3,
-      () => `replayed ${stage.stats.records} records, published ${stage.stats.hitsPublished} hits`,
+      async () => stage.stats.records >= before && stage.stats.hitsPublished >= 3,
+      () =>
+        `replayed ${stage.stats.records} of ${before} records, published ${stage.stats.hitsPublished} hits`,
     )
-    expect(before).toBe(3)
     expect(stage.stats.replays).toBe(2)
-    const rows = await cardSpreadHits()
-    expect(rows).toEqual([
-      { merchant_id: 'm-spread-a', observed: 3, n: 1 },
-      { merchant_id: 'm-spread-b', observed: 3, n: 1 },
-      { merchant_id: 'm-spread-c', observed: 3, n: 1 },
-    ])
+    const rows = await cardRingHits()
+    expect(rows).toEqual(merchants.map((merchant_id) => ({ merchant_id, observed: 1, n: 1 })))
   })
 
   it('remembers a terminal bound to its owner before the replay window, from the stored lifecycle events', async () => {

@@ -13,7 +13,8 @@ import type { HitUpdate } from '../../rules/engine/engine.ts'
 import { ENTITY_RULES } from '../../rules/entity/index.ts'
 import { hitMessages } from '../../rules/hits.ts'
 import { RULES } from '../../rules/index.ts'
-import { RISK_ALERT } from '../../schemas/contract.ts'
+import { RISK_ALERT, SCORE_EVENT } from '../../schemas/contract.ts'
+import type { ScoreChange } from '../../schemas/types.generated.ts'
 import { tailAlerts } from '../../scoring/alerts-reader.ts'
 import { ScoringStage } from '../../scoring/stage.ts'
 import { SinkStage } from '../../sink/stage.ts'
@@ -343,4 +344,105 @@ describe('scoring stage on the real broker', () => {
     expect(a.map((x) => x.merchant_id)).toContain('m-next')
     expect(stage?.ready).toBe(true)
   })
+})
+
+describe('scores decay on the partition clock', () => {
+  let kafka: Kafka
+  const codec = new EventCodec({})
+  const prefix = uniqueName('decay')
+  const hitsTopic = `${prefix}.rule-hits`
+  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'warn')
+  const H = 3_600_000
+
+  /**
+   * A stage reading the hits topic from the start with a group, changelog and outputs of its own; it
+   * returns with the fraud scores of m-decay it published, in order.
+   */
+  async function run(name: string): Promise<{ stage: ScoringStage; scores: ScoreChange[] }> {
+    const own = {
+      hits: hitsTopic,
+      state: `${prefix}.${name}.state`,
+      scoreEvents: `${prefix}.${name}.score-events`,
+      parked: `${prefix}.${name}.parked`,
+    }
+    const alerts = `${prefix}.${name}.alerts`
+    await ensureTopics(kafka, [own.scoreEvents, own.parked, alerts], { partitions: 1, replicationFactor: 1 })
+    await ensureTopics(kafka, [own.state], {
+      partitions: 1,
+      replicationFactor: 1,
+      configEntries: { [own.state]: [{ name: 'cleanup.policy', value: 'compact' }] },
+    })
+    const s = new ScoringStage({
+      kafka,
+      codec,
+      model: () => model,
+      topics: own,
+      alertTopicOf: () => alerts,
+      alertFormatOf: () => 'json',
+      groupId: `${prefix}-${name}`,
+      // A hit per part: the score of every step is published (a part publishes a merchant's latest).
+      maxPartSize: 1,
+      logger,
+      now: Date.now,
+      sleep,
+      retryInitialMs: 100,
+      retryMaxMs: 1000,
+      restoreTimeoutMs: 30_000,
+    })
+    await s.start()
+    try {
+      await waitFor(
+        async () => s.stats.hits >= 11,
+        () => `${name} read ${s.stats.hits} hits`,
+        60_000,
+      )
+    } finally {
+      await s.stop()
+    }
+    const scores: ScoreChange[] = []
+    for (const m of await readAll(kafka, own.scoreEvents, { atLeast: 1, quietMs: 1_500 })) {
+      const d = await codec.decodeInternal(SCORE_EVENT, m.value)
+      if (!d.ok) throw new Error(`undecodable score event: ${d.error.message}`)
+      if (d.record.merchant_id !== 'm-decay') continue
+      scores.push(...d.record.scores.filter((c) => c.category === 'fraud'))
+    }
+    return { stage: s, scores }
+  }
+
+  beforeAll(async () => {
+    kafka = testKafka(inject('kafkaBrokers'))
+    // One partition: both merchants' hits move one clock.
+    await ensureTopics(kafka, [hitsTopic], { partitions: 1, replicationFactor: 1 })
+    const producer = kafka.producer()
+    await producer.connect()
+    // m-decay goes HIGH on repeated cards; then only another merchant's hits come, a day apart.
+    await producer.send({
+      topic: hitsTopic,
+      acks: -1,
+      messages: await hitMessages(codec, [
+        hitOf('acq-a', 'm-decay', 'repeated_card', T0),
+        ...Array.from({ length: 10 }, (_, d) =>
+          hitOf('acq-a', 'm-clock', 'round_amount', T0 + (d + 1) * DAY),
+        ),
+      ]),
+    })
+    await producer.disconnect()
+  })
+
+  it('brings a merchant flagged HIGH down to LOW after its half-life with no hit of its own, and a replay publishes the same scores', async () => {
+    const first = await run('first')
+    const scores = first.scores
+    expect(scores[0]).toMatchObject({ score: 60, level: 'HIGH' })
+    // Velocity points halve every 7 days: ten days later it is LOW, through MEDIUM, all by the clock.
+    expect(scores.at(-1)).toMatchObject({ score: Math.round(60 * 2 ** (-10 / 7)), level: 'LOW' })
+    expect(scores.map((r) => r.level)).toContain('MEDIUM')
+    // Decay passes fall on whole hours of event time.
+    for (const r of scores.slice(1)) expect(r.scored_at % H).toBe(0)
+    expect(first.stage.stats.alerts).toBe(1)
+
+    // A second group replays the same hits from scratch: the same scores, nothing added.
+    const second = await run('second')
+    expect(second.scores).toEqual(scores)
+    expect(second.stage.stats.alerts).toBe(1)
+  }, 180_000)
 })

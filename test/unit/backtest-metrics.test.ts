@@ -20,7 +20,7 @@ const label = (
 // Six merchants: three positives (A, B, C), a look-alike (D) and two legitimate ones (E, F).
 const labels = [
   label('A', 'fraud', 'structuring', ['structuring', 'credit_debit_mix']),
-  label('B', 'fraud', 'ring', ['card_spread']),
+  label('B', 'fraud', 'ring', ['card_ring']),
   label('C', 'compliance', 'relocation', ['relocation']),
   label('D', 'lookalike', 'car_dealer'),
   label('E', 'legit', 'legit'),
@@ -33,6 +33,12 @@ const result = (id: string, rules: string[], max: number, alerts: string[][]): M
   rules,
   max_score: max,
   max_level: null,
+  max_fraud: max,
+  fraud_alerted: alerts.length > 0,
+  compliance_alerted: false,
+  first_alerted_day: alerts.length > 0 ? 0 : null,
+  end_fraud: null,
+  end_compliance: null,
   alerted: alerts.length > 0,
   alerts: alerts.map((r, i) => ({ at: i, category: 'fraud', level: 'HIGH', rules: r })),
 })
@@ -48,7 +54,7 @@ const results = [
   result('E', ['round_amount'], 0, []),
 ]
 
-const RULES = ['structuring', 'credit_debit_mix', 'round_amount', 'card_spread', 'relocation']
+const RULES = ['structuring', 'credit_debit_mix', 'round_amount', 'card_ring', 'relocation']
 const m = computeMetrics(labels, results, { topK: 2, days: 2, ruleIds: RULES })
 const rule = (id: string) => m.rules.find((r) => r.rule === id)
 
@@ -93,7 +99,7 @@ describe('backtest metrics on a hand-made set', () => {
       rankedAtK: 1,
       alertsPerDay: 0.5,
     })
-    expect(rule('card_spread')).toMatchObject({
+    expect(rule('card_ring')).toMatchObject({
       flagged: 0,
       precision: null,
       expected: 1,
@@ -113,7 +119,7 @@ describe('backtest metrics on a hand-made set', () => {
       'legit',
     ])
     const ring = m.scenarios[0]
-    expect(ring).toMatchObject({ merchants: 1, alerted: 0, missed: [{ rule: 'card_spread', merchants: 1 }] })
+    expect(ring).toMatchObject({ merchants: 1, alerted: 0, missed: [{ rule: 'card_ring', merchants: 1 }] })
     expect(ring?.rulesHit).toEqual([{ rule: 'credit_debit_mix', merchants: 1 }])
     expect(m.scenarios[4]).toMatchObject({
       merchants: 2,

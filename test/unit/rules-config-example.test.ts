@@ -8,7 +8,7 @@ describe('config/rules.example.json', () => {
     const path = new URL('../../config/rules.example.json', import.meta.url).pathname
     const config = loadRulesConfig(path, RULES, ENTITY_RULES)
     expect(config.entityRules.map((r) => r.meta.id)).toEqual([
-      'card_spread',
+      'card_ring',
       'shared_settlement_account',
       'shared_terminal',
     ])
@@ -19,7 +19,37 @@ describe('config/rules.example.json', () => {
     expect(config.isWhitelisted('acq-alpha', 'm-42-000017', 'repeated_card', Date.parse('2027-04-01'))).toBe(
       false,
     )
-    expect(config.layersOf('daily_volume')?.byMcc.get('5511')).toEqual({ capMajor: 2_000_000 })
+    expect(config.layersOf('daily_volume')?.byMcc.get('5511')).toEqual({ floorMajor: 200_000 })
+    expect(config.calibration).toEqual({ minPopulation: 30, minDays: 7 })
+    expect(config.scoring.capacity.byAcquirer.get('acq-beta')).toBe(10)
+  })
+})
+
+describe('the calibration section', () => {
+  const problems = (raw: unknown) => {
+    try {
+      buildRulesConfig(raw, RULES, 'test', ENTITY_RULES)
+      return ''
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e)
+    }
+  }
+
+  it.each([
+    { raw: { calibration: { minDays: 0 } }, path: 'calibration.minDays: expected an integer in [1, 30]' },
+    { raw: { calibration: { minPopulation: 2.5 } }, path: 'calibration.minPopulation: expected an integer' },
+    { raw: { calibration: { minCohort: 3 } }, path: 'calibration.minCohort: unknown key' },
+    { raw: { calibration: [] }, path: 'calibration: expected an object' },
+  ])('names the bad key: $path', ({ raw, path }) => {
+    expect(problems(raw)).toContain(path)
+  })
+
+  it('defaults to 30 merchants over 7 days', () => {
+    expect(buildRulesConfig({}, RULES).calibration).toEqual({ minPopulation: 30, minDays: 7 })
+    expect(buildRulesConfig({ calibration: { minDays: 3 } }, RULES).calibration).toEqual({
+      minPopulation: 30,
+      minDays: 3,
+    })
   })
 })
 
@@ -33,12 +63,12 @@ describe('the rules file and the cross-merchant rules', () => {
         return e instanceof Error ? e.message : String(e)
       }
     }
-    expect(problems({ entities: { rules: { card_spread: { minMerchants: 1 } } } })).toContain(
-      'entities.rules.card_spread.minMerchants',
+    expect(problems({ entities: { rules: { card_ring: { minSharedCards: 1 } } } })).toContain(
+      'entities.rules.card_ring.minSharedCards',
     )
     expect(problems({ entities: { rules: { nope: {} } } })).toContain('entities.rules.nope: unknown rule')
     const entry = { acquirer_id: 'a', merchant_id: 'm', reason: 'r', expires_at: '2027-01-01T00:00:00Z' }
-    expect(problems({ whitelist: [{ ...entry, rule_id: 'card_spread' }] })).toBe('')
+    expect(problems({ whitelist: [{ ...entry, rule_id: 'card_ring' }] })).toBe('')
     expect(problems({ whitelist: [{ ...entry, rule_id: 'shared_settlement_account' }] })).toContain(
       'shared_settlement_account cannot be whitelisted',
     )

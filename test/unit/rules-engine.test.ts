@@ -9,7 +9,7 @@ import { checkRegistry, register } from '../../rules/engine/registry.ts'
 import { defineRule } from '../../rules/engine/types.ts'
 import { DayRing } from '../../rules/engine/window.ts'
 import { sampleMerchantEvent, sampleTxn } from '../helpers/events.ts'
-import { local, peers, spread, tx } from '../helpers/rules.ts'
+import { dist, local, measures, tx } from '../helpers/rules.ts'
 
 /** A regulatory rule for the tests: fires on every transaction whose amount reaches `limit`. */
 const bigTicket = defineRule({
@@ -255,13 +255,47 @@ describe('rule engine', () => {
     expect(after.at(-1)?.configHash).toBe(next.hash)
   })
 
+  /** Sweeps once a day of event time from `from` to `to` (as the rules stage does, hourly); dropped. */
+  const sweepDaily = (engine: RuleEngine, from: number, to: number) => {
+    let dropped = 0
+    for (let t = from; t <= to; t += 86_400_000) dropped += engine.evict(t)
+    return dropped
+  }
+
   it('evicts merchants idle for longer than the widest rule window', () => {
     const { engine } = engineWith({})
     engine.onTransaction(tx(at, { merchant_id: 'old' }))
-    engine.onTransaction(tx(at + 5 * 86_400_000, { merchant_id: 'new' }))
+    // Silent while the stream moves on by the widest window: kept...
+    const window = engine.retentionDays * 86_400_000
+    expect(sweepDaily(engine, at, at + window)).toBe(0)
+    // ...and dropped a day later.
+    const later = at + window + 86_400_000
+    engine.onTransaction(tx(later, { merchant_id: 'new' }))
     expect(engine.merchantCount).toBe(2)
-    expect(engine.evict(at + 5 * 86_400_000)).toBe(1)
-    expect(engine.merchantCount).toBe(1)
+    expect(engine.evict(later)).toBe(1)
+    expect(engine.has('acq-1', 'new')).toBe(true)
+  })
+
+  it('measures idleness on the stream: an onboarding years old, replayed now, is not idle', () => {
+    const { engine } = engineWith({})
+    const now = at + 5 * 86_400_000
+    // A new deployment reads the lifecycle feed first: this merchant's onboarding is years old...
+    engine.onMerchantEvent(
+      sampleMerchantEvent({
+        merchant_id: 'old-shop',
+        acquirer_id: 'acq-1',
+        event_time: now - 900 * 86_400_000,
+      }),
+    )
+    expect(engine.evict(now - 900 * 86_400_000)).toBe(0)
+    // ...then today's sales of others: the jump of 900 days is not 900 days of silence.
+    engine.onTransaction(tx(now, { merchant_id: 'busy' }))
+    expect(engine.evict(now)).toBe(0)
+    expect(engine.has('acq-1', 'old-shop')).toBe(true)
+    // Silent while the stream moves on by the widest window: dropped then, with the busy one.
+    const window = engine.retentionDays * 86_400_000
+    expect(sweepDaily(engine, now + 86_400_000, now + window - 86_400_000)).toBe(0)
+    expect(sweepDaily(engine, now + window, now + window + 86_400_000)).toBe(2)
   })
 
   it('keeps the newest profile facts when lifecycle events arrive out of order', () => {
@@ -324,7 +358,7 @@ describe('rule engine', () => {
         params: {},
         createState: () => null,
         evaluate(_state, ctx) {
-          seen = ctx.peers?.creditShare.median ?? -1
+          seen = ctx.peers?.creditShare.q[3] ?? -1
           return null
         },
       }),
@@ -335,7 +369,7 @@ describe('rule engine', () => {
       allowedLatenessMs: 3_600_000,
       peersOf: () => {
         lookups++
-        return peers({ creditShare: spread(median, 0.1) })
+        return { cohort: measures({ creditShare: dist([median]) }), population: measures({}, 400) }
       },
     })
     for (let i = 0; i < 5; i++) engine.onTransaction(tx(at + i * 60_000))

@@ -50,17 +50,59 @@ describe('traffic simulator', () => {
 
   it('prices with cents where shops have them, and differs by category', () => {
     const sim = new TrafficSimulator({ seed: 3, merchants: 300, runId: 'p' })
-    const txns = Array.from({ length: 20_000 }, () => sim.next(NOW))
+    const txns = Array.from({ length: 60_000 }, () => sim.next(NOW))
     const grocery = txns.filter((t) => t.mcc === '5411')
     const cars = txns.filter((t) => t.mcc === '5511')
     const wholeShare = (ts: typeof txns) => ts.filter((t) => t.amount_minor % 100 === 0).length / ts.length
     expect(grocery.length).toBeGreaterThan(1000)
     expect(wholeShare(grocery)).toBeLessThan(0.05)
-    expect(cars.length).toBeGreaterThan(50)
+    // Car dealers sell a couple of cars a day where a grocery sells dozens of baskets.
+    expect(cars.length).toBeGreaterThan(10)
+    expect(cars.length).toBeLessThan(grocery.length / 5)
     const median = (ts: typeof txns) =>
       [...ts.map((t) => t.amount_minor)].sort((x, y) => x - y)[ts.length >> 1] ?? 0
     expect(median(cars)).toBeGreaterThan(100 * median(grocery))
     // Unique transaction ids.
     expect(new Set(txns.map((t) => t.txn_id)).size).toBe(txns.length)
+  })
+
+  it('continues after a restart instead of replaying: the same merchants, other sales', () => {
+    const before = new TrafficSimulator({ seed: 7, merchants: 200, runId: '7-run1' })
+    const after = new TrafficSimulator({ seed: 7, merchants: 200, runId: '7-run2' })
+    expect(after.lifecycle(NOW)).toEqual(before.lifecycle(NOW))
+    const pairs = (s: TrafficSimulator) =>
+      Array.from({ length: 5_000 }, (_, i) => {
+        const t = s.next(NOW + i * 20)
+        return `${t.merchant_id}|${t.card_token}|${t.amount_minor}`
+      })
+    const a = pairs(before)
+    const b = new Set(pairs(after))
+    // Almost nothing of the first run's sales comes back: regulars now and then, never the sequence.
+    expect(a.filter((p) => b.has(p)).length).toBeLessThan(50)
+  })
+
+  it('brings a card back to a shop within 10 minutes only by coincidence, however fast the traffic', () => {
+    const sim = new TrafficSimulator({ seed: 5, merchants: 200, runId: 'fast' })
+    // An hour at 50 sales a second: 180,000 sales over 200 shops.
+    const last = new Map<string, number>()
+    let soon = 0
+    for (let s = 0; s < 3_600; s++)
+      for (let k = 0; k < 50; k++) {
+        const t = sim.next(NOW + s * 1000)
+        const key = `${t.merchant_id}|${t.card_token}`
+        const prev = last.get(key)
+        if (prev !== undefined && t.event_time - prev < 10 * 60_000) soon++
+        last.set(key, t.event_time)
+      }
+    // A million cards a city: two draws of one card at one busy shop within minutes happen, rarely. A
+    // regular returns at most once in 20 hours, so none of these is a regular's pattern.
+    expect(soon).toBeLessThan(180_000 / 1_000)
+    // And cards shop around: many are seen at two or more shops within the hour.
+    const shops = new Map<string, Set<string>>()
+    for (const key of last.keys()) {
+      const [m = '', c = ''] = key.split('|')
+      shops.set(c, (shops.get(c) ?? new Set()).add(m))
+    }
+    expect([...shops.values()].filter((s) => s.size >= 2).length).toBeGreaterThan(100)
   })
 })

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { creditDebitMix } from '../../../rules/credit-debit-mix.ts'
 import type { TerminalTransaction } from '../../../schemas/types.generated.ts'
-import { local, peers, runRule, spread, tx } from '../../helpers/rules.ts'
+import { dist, local, measures, range, runRule, tx } from '../../helpers/rules.ts'
 
 type Kind = 'CREDIT' | 'DEBIT'
 
@@ -35,34 +35,41 @@ const playbook = [
   ...sales('2026-03-11', 12, 'CREDIT', (i) => 19_000 + (i % 3) * 1_000),
 ]
 
+// An acquirer of ordinary shops: credit shares from 0.25 to 0.55, so a fence of 0.7 (Q75 0.475 plus
+// three times its distance from the median of 0.4).
+const shops = measures({ creditShare: dist(range(0.25, 0.55)) }, 400)
+// Credit-heavy merchants everywhere (a fence of 0.975): the share leg stays out of the way of the mix leg.
+const heavy = measures({ creditShare: dist(range(0.6, 0.9)) }, 400)
+const quiet = { peers: heavy, population: heavy }
+
 describe('credit_debit_mix', () => {
   it.each([
-    { credit: 34, debit: 6, share: 0.85, threshold: 0.8, band: 'medium' },
-    { credit: 38, debit: 2, share: 0.95, threshold: 0.9, band: 'high' },
-  ])(
-    'fires on credit share $share and reports the $band threshold',
-    ({ credit, debit, share, threshold, band }) => {
-      const { last } = runRule(creditDebitMix, mix('2026-03-10', credit, debit, 1_000, 1_000))
-      expect(last?.observed).toBeCloseTo(share, 6)
-      expect(last?.threshold).toBe(threshold)
-      expect(last?.detail).toContain(band)
-      expect(last?.detail).toContain('40 approved sales')
-      expect(last?.windowStart).toBe(local('2026-02-09', '00:00'))
-      expect(last?.windowEnd).toBe(local('2026-03-11', '00:00'))
-      expect(last?.sampleTxnIds.length).toBe(5)
-    },
-  )
+    { credit: 51, debit: 9, share: 0.85 },
+    { credit: 57, debit: 3, share: 0.95 },
+  ])('fires on credit share $share beyond the population and peers', ({ credit, debit, share }) => {
+    const { last } = runRule(creditDebitMix, mix('2026-03-10', credit, debit, 1_000, 1_000), {
+      peers: shops,
+      population: shops,
+    })
+    expect(last?.observed).toBeCloseTo(share, 6)
+    expect(last?.threshold).toBeCloseTo(0.7, 1)
+    expect(last?.basis).toBe('peers')
+    expect(last?.detail).toContain('60 approved sales')
+    expect(last?.windowStart).toBe(local('2026-02-09', '00:00'))
+    expect(last?.windowEnd).toBe(local('2026-03-11', '00:00'))
+    expect(last?.sampleTxnIds.length).toBe(5)
+  })
 
   it('stays silent at a credit share of 0.75 with ordinary, varied debit tickets', () => {
     const events = [
       ...sales('2026-03-09', 20, 'DEBIT', (i) => 200 + i * 40),
-      ...sales('2026-03-10', 30, 'CREDIT', () => 1_000),
+      ...sales('2026-03-10', 40, 'CREDIT', () => 1_000),
     ]
-    expect(runRule(creditDebitMix, events).last).toBeNull()
+    expect(runRule(creditDebitMix, events, quiet).last).toBeNull()
   })
 
-  it('catches the evasive 4:1 mix: share under 0.8, small uniform debit beside large credit', () => {
-    const { last } = runRule(creditDebitMix, playbook)
+  it('catches the evasive 4:1 mix below the share fence: small uniform debit beside large credit', () => {
+    const { last } = runRule(creditDebitMix, playbook, quiet)
     expect(last?.observed).toBeCloseTo(240_000 / (240_000 + 80_000), 3)
     expect(last?.threshold).toBe(0.6)
     expect(last?.detail).toMatch(/40\.\d× the mean debit ticket 500/)
@@ -76,35 +83,39 @@ describe('credit_debit_mix', () => {
     { name: 'credit tickets must be 50× debit', params: { mixMinTicketRatio: 50 } },
     { name: 'the debit floor is above 160', params: { mixMinDebit: 161 } },
   ])('stays silent on the evasive mix when $name', ({ params }) => {
-    expect(runRule(creditDebitMix, playbook, { params }).last).toBeNull()
+    expect(runRule(creditDebitMix, playbook, { params, ...quiet }).last).toBeNull()
   })
 
   it('stays silent for a car dealer whose credit share is high like its peers (look-alike)', () => {
     const dealer = [
       // Down payments on debit: large and varied, not a uniform filler.
       ...sales('2026-03-09', 10, 'DEBIT', (i) => 5_000 + i * 6_000),
-      ...sales('2026-03-10', 40, 'CREDIT', (i) => 30_000 + i * 1_500),
+      ...sales('2026-03-10', 45, 'CREDIT', (i) => 30_000 + i * 1_500),
     ]
-    const dealerPeers = peers({ creditShare: spread(0.9, 0.04) })
-    expect(runRule(creditDebitMix, dealer, { peers: dealerPeers }).last).toBeNull()
-    // The peers are what silence it: with no cohort, or one too small, the absolute threshold fires.
-    const alone = runRule(creditDebitMix, dealer).last
-    expect(alone?.observed).toBeCloseTo(2_370_000 / 2_690_000, 6)
-    expect(alone?.threshold).toBe(0.8)
-    const fewPeers = peers({ creditShare: spread(0.9, 0.04, 5) })
-    expect(runRule(creditDebitMix, dealer, { peers: fewPeers }).last?.detail).toContain('no peer cohort')
+    const dealers = measures({ creditShare: dist(range(0.8, 0.97)) })
+    expect(runRule(creditDebitMix, dealer, { peers: dealers, population: shops }).last).toBeNull()
+    // The peers are what silence it: with no cohort, the acquirer's shops make it stand out.
+    const alone = runRule(creditDebitMix, dealer, { population: shops }).last
+    expect(alone?.observed).toBeCloseTo(2_835_000 / 3_155_000, 6)
+    expect(alone?.basis).toBe('population')
+    expect(alone?.detail).toContain('peer cohort too thin')
   })
 
-  it('fires above a cohort whose share is far lower, naming the peer bound', () => {
-    const { last } = runRule(creditDebitMix, mix('2026-03-10', 34, 6, 1_000, 1_000), { peers: peers() })
+  it('fires above a cohort whose share is far lower, naming its fence', () => {
+    const grocers = measures({ creditShare: dist(range(0.2, 0.5)) })
+    const { last } = runRule(creditDebitMix, mix('2026-03-10', 51, 9, 1_000, 1_000), {
+      peers: grocers,
+      population: shops,
+    })
     expect(last?.observed).toBeCloseTo(0.85, 6)
-    expect(last?.detail).toContain('peer bound 70.0%')
+    // The cohort sets the fence; the acquirer's population is not consulted beside it.
+    expect(last?.detail).toMatch(/its 50 peers' fence \d+\.\d% and the floor 60\.0%\.$/)
   })
 
   it.each([
-    { n: 29, fires: false },
-    { n: 30, fires: true },
-  ])('needs $n sales to pass the count floor of 30: fires=$fires', ({ n, fires }) => {
+    { n: 49, fires: false },
+    { n: 50, fires: true },
+  ])('needs $n sales to pass the count floor of 50: fires=$fires', ({ n, fires }) => {
     const { last } = runRule(
       creditDebitMix,
       sales('2026-03-10', n, 'CREDIT', () => 5_000),
@@ -114,31 +125,39 @@ describe('credit_debit_mix', () => {
 
   it('drops days that leave the 30-day window', () => {
     // Debit on 03-01 dilutes the share until 03-31, when 03-01 leaves the window [03-02, 03-31].
-    const inside = runRule(creditDebitMix, [
-      ...sales('2026-03-02', 20, 'DEBIT', (i) => 100 + i * 30),
-      ...sales('2026-03-31', 30, 'CREDIT', () => 1_000),
-    ])
+    const inside = runRule(
+      creditDebitMix,
+      [
+        ...sales('2026-03-02', 20, 'DEBIT', (i) => 1_000 + i * 300),
+        ...sales('2026-03-31', 50, 'CREDIT', () => 1_000),
+      ],
+      { peers: shops, population: shops },
+    )
     expect(inside.last).toBeNull()
-    const outside = runRule(creditDebitMix, [
-      ...sales('2026-03-01', 20, 'DEBIT', (i) => 100 + i * 30),
-      ...sales('2026-03-31', 30, 'CREDIT', () => 1_000),
-    ])
+    const outside = runRule(
+      creditDebitMix,
+      [
+        ...sales('2026-03-01', 20, 'DEBIT', (i) => 1_000 + i * 300),
+        ...sales('2026-03-31', 50, 'CREDIT', () => 1_000),
+      ],
+      { peers: shops, population: shops },
+    )
     expect(outside.last?.observed).toBe(1)
     expect(outside.last?.windowStart).toBe(local('2026-03-02', '00:00'))
   })
 
   it('counts a late event in its own day inside the window', () => {
-    const onTime = mix('2026-03-20', 38, 2, 1_000, 1_000)
+    const onTime = mix('2026-03-20', 57, 3, 1_000, 1_000)
     // A debit sale of 03-05 arrives after the 03-20 traffic: it lowers the window's share.
     const late = tx(local('2026-03-05', '15:00'), { card_type: 'DEBIT', amount_minor: 1_000_00 })
     const { last } = runRule(creditDebitMix, [...onTime, late], { allowedLatenessMs: 30 * 86_400_000 })
-    expect(last?.observed).toBeCloseTo(38 / 41, 6)
-    expect(last?.detail).toContain('41 approved sales')
+    expect(last?.observed).toBeCloseTo(57 / 61, 6)
+    expect(last?.detail).toContain('61 approved sales')
   })
 
   it('ignores declines, refunds and a day already out of the ring', () => {
     const events = [
-      ...mix('2026-03-20', 34, 6, 1_000, 1_000),
+      ...mix('2026-03-20', 51, 9, 1_000, 1_000),
       tx(local('2026-03-20', '18:00'), { card_type: 'DEBIT', amount_minor: 90_000_00, response_code: '05' }),
       tx(local('2026-03-20', '18:01'), { card_type: 'DEBIT', amount_minor: 90_000_00, txn_type: 'REFUND' }),
       tx(local('2026-02-01', '18:02'), { card_type: 'DEBIT', amount_minor: 90_000_00 }),

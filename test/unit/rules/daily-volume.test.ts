@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { dailyVolume } from '../../../rules/daily-volume.ts'
+import { tailBound } from '../../../rules/engine/calibration.ts'
 import { structuring } from '../../../rules/structuring.ts'
-import { local, peers, runRule, spread, tx } from '../../helpers/rules.ts'
+import { dist, local, measures, range, runRule, tx } from '../../helpers/rules.ts'
 
 const DAY_MS = 86_400_000
 const Y = 100 // fen per yuan
@@ -15,19 +16,17 @@ function sales(date: string, amounts: readonly number[], start = '10') {
 
 const times = <T>(n: number, v: T): T[] => Array.from({ length: n }, () => v)
 
+// Peers trading 30,000 to 70,000 a day: a fence of about 60,000 × (60,000 / 50,000)³ ≈ 103,000.
+const traders = measures({ dailyVolume: dist(range(30_000 * Y, 70_000 * Y)) })
+const fence = tailBound(traders.dailyVolume, { quantile: 0.75, margin: 3, scale: 'log' })
+// Peers trading 150,000 to 200,000 a day: a fence of about 230,600.
+const large = measures({ dailyVolume: dist(range(150_000 * Y, 200_000 * Y)) })
+
 describe('daily_volume', () => {
   it.each([
     {
-      bar: 'the absolute cap',
-      opts: {},
-      n: 7,
-      volume: 7 * 50_000,
-      threshold: 300_000 * Y,
-      text: 'above the absolute cap of 300000.00',
-    },
-    {
       bar: 'its own 90-day baseline',
-      opts: { baseline: { dailyVolumeMedian: 20_000 * Y, activeDays: 60 } },
+      opts: { baseline: { dailyVolumeMedian: 20_000 * Y, activeDays: 60 }, peers: large },
       n: 5,
       volume: 5 * 30_000,
       threshold: 6 * 20_000 * Y,
@@ -35,16 +34,17 @@ describe('daily_volume', () => {
     },
     {
       bar: 'its peers',
-      opts: { peers: peers({ dailyVolume: spread(50_000 * Y, 10_000 * Y) }) },
+      opts: { peers: traders },
       n: 4,
       volume: 4 * 30_000,
-      threshold: 110_000 * Y,
-      text: "above its 50 peers' median day of 50000.00 + 6 MAD (110000.00)",
+      threshold: fence,
+      text: `above its 50 peers' fence ${(fence / Y).toFixed(2)}`,
     },
   ])('fires on a day above $bar and says which bar', (c) => {
     const { last } = runRule(dailyVolume, sales('2026-03-10', times(c.n, c.volume / c.n)), c.opts)
     expect(last?.observed).toBe(c.volume * Y)
-    expect(last?.threshold).toBe(c.threshold)
+    expect(last?.threshold).toBeCloseTo(c.threshold, 0)
+    expect(last?.basis).toBe('peers')
     expect(last?.detail).toContain(c.text)
     expect(last?.detail).not.toContain('also')
     expect(last?.windowStart).toBe(local('2026-03-10', '00:00'))
@@ -52,39 +52,32 @@ describe('daily_volume', () => {
     expect(last?.sampleTxnIds).toHaveLength(Math.min(c.n, 5))
   })
 
-  it('reports the lowest bar crossed and names the others', () => {
+  it('reports the lowest bar crossed and names the other', () => {
     const { last } = runRule(dailyVolume, sales('2026-03-10', times(8, 50_000)), {
       baseline: { dailyVolumeMedian: 20_000 * Y, activeDays: 60 },
-      peers: peers({ dailyVolume: spread(50_000 * Y, 10_000 * Y) }),
+      peers: traders,
     })
     expect(last?.observed).toBe(400_000 * Y)
-    expect(last?.threshold).toBe(110_000 * Y)
-    expect(last?.detail).toMatch(
-      /peers' median day .*; also 20\.0× its own 90-day .*; above the absolute cap/,
-    )
+    expect(last?.threshold).toBeCloseTo(fence, 0)
+    expect(last?.detail).toMatch(/peers' fence .*; also 20\.0× its own 90-day/)
   })
 
-  it('stays silent on the relative bars for a busy supermarket trading like its history and peers', () => {
+  it('stays silent for a busy supermarket trading like its history and peers', () => {
     const supermarket = {
       baseline: { dailyVolumeMedian: 400_000 * Y, activeDays: 90 },
-      peers: peers({ dailyVolume: spread(450_000 * Y, 100_000 * Y) }),
+      peers: measures({ dailyVolume: dist(range(300_000 * Y, 600_000 * Y)) }),
     }
-    const day = sales('2026-03-10', times(42, 10_000))
-    const { last } = runRule(dailyVolume, day, supermarket)
-    // Only the absolute cap speaks, and it says so.
-    expect(last?.threshold).toBe(300_000 * Y)
-    expect(last?.detail).not.toMatch(/median/)
-    expect(runRule(dailyVolume, day, { ...supermarket, params: { capMajor: 1_000_000 } }).hits).toEqual([])
+    expect(runRule(dailyVolume, sales('2026-03-10', times(42, 10_000)), supermarket).hits).toEqual([])
   })
 
   it.each([
     {
-      name: 'baseline from too few active days',
-      opts: { baseline: { dailyVolumeMedian: 2_000 * Y, activeDays: 19 } },
+      name: 'baseline from too few active days, and no population yet',
+      opts: { baseline: { dailyVolumeMedian: 2_000 * Y, activeDays: 19 }, population: null },
     },
-    { name: 'cohort too small', opts: { peers: peers({ dailyVolume: spread(2_000 * Y, 500 * Y, 19) }) } },
+    { name: 'no baseline of any kind (a new deployment)', opts: { population: null } },
     {
-      name: 'day under the 10,000 relative floor',
+      name: 'day under the 10,000 floor',
       opts: { baseline: { dailyVolumeMedian: 500 * Y, activeDays: 60 } },
       amount: 9_000,
     },
@@ -97,41 +90,45 @@ describe('daily_volume', () => {
     const events = [0, 1, 2, 3, 4].flatMap((d) =>
       sales(new Date(Date.UTC(2026, 2, 1 + d)).toISOString().slice(0, 10), times(15, 19_200)),
     )
-    expect(runRule(dailyVolume, events).hits).toEqual([])
+    const bigPeers = measures({ dailyVolume: dist(range(250_000 * Y, 320_000 * Y)) })
+    expect(runRule(dailyVolume, events, { peers: bigPeers }).hits).toEqual([])
     const s = runRule(structuring, events).last
     expect(s?.observed).toBe(5)
-    expect(s?.threshold).toBe(3)
+    expect(s?.threshold).toBe(5)
   })
 
   it('counts per local calendar day (UTC+8), not per UTC day', () => {
-    // 23:30 and 00:30 local are the same UTC day but two local days: 200,000 each, under the cap.
+    // 23:30 and 00:30 local are the same UTC day but two local days: 200,000 each, under the fence.
     const events = [
       ...sales('2026-03-10', times(4, 50_000), '23'),
       ...sales('2026-03-11', times(4, 50_000), '00'),
     ]
-    expect(runRule(dailyVolume, events).hits).toEqual([])
+    expect(runRule(dailyVolume, events, { peers: large }).hits).toEqual([])
+    expect(runRule(dailyVolume, sales('2026-03-10', times(8, 50_000)), { peers: large }).last?.observed).toBe(
+      400_000 * Y,
+    )
   })
 
-  it('reports the day a late event pushed over the cap, not the watermark day', () => {
+  it('reports the day a late event pushed over the fence, not the watermark day', () => {
     const events = [
-      ...sales('2026-03-10', times(5, 50_000)),
+      ...sales('2026-03-10', times(4, 50_000)),
       ...sales('2026-03-11', [120]),
-      // Happened on 03-10, arrives after 03-11 began: 03-10 closes at 320,000.
+      // Happened on 03-10, arrives after 03-11 began: 03-10 closes at 270,000.
       tx(local('2026-03-10', '22:00'), { amount_minor: 70_000 * Y }),
     ]
-    const { last, hits } = runRule(dailyVolume, events, { allowedLatenessMs: DAY_MS })
+    const { last, hits } = runRule(dailyVolume, events, { allowedLatenessMs: DAY_MS, peers: large })
     expect(hits).toHaveLength(1)
-    expect(last?.observed).toBe(320_000 * Y)
+    expect(last?.observed).toBe(270_000 * Y)
     expect(last?.windowStart).toBe(local('2026-03-10', '00:00'))
     expect(last?.detail).toContain('2026-03-10')
   })
 
   it('counts only approved sales', () => {
     const events = [
-      ...sales('2026-03-10', times(5, 50_000)),
+      ...sales('2026-03-10', times(4, 50_000)),
       tx(local('2026-03-10', '12:00'), { amount_minor: 90_000 * Y, response_code: '51' }),
       tx(local('2026-03-10', '12:01'), { amount_minor: 90_000 * Y, txn_type: 'REFUND' }),
     ]
-    expect(runRule(dailyVolume, events).hits).toEqual([])
+    expect(runRule(dailyVolume, events, { peers: large }).hits).toEqual([])
   })
 })

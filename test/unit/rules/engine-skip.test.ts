@@ -64,7 +64,7 @@ const CATALOGUE = [
 ]
 
 const RELOADED = {
-  rules: { round_amount: { roundShareThreshold: 0.2 }, night_share: { nightEndHour: 6 } },
+  rules: { round_amount: { roundShareFloor: 0.2 }, night_share: { nightEndHour: 6 } },
   mcc: { '5411': { credit_debit_mix: { minSales: 10 } } },
 }
 

@@ -28,6 +28,9 @@ const card = (m: string, at: number, key = 'tok-1') => rec('card', key, m, at)
 const account = (m: string, at: number, key = 'acct-1') => rec('account', key, m, at)
 const bind = (m: string, at: number, bound = true, key = 'T-1') => rec('terminal', key, m, at, { bound })
 
+/** A large approved sale of card `key` at merchant `m`, as ingest publishes it. */
+const sale = (m: string, at: number, key: string, amount = 5_000) => rec('card', key, m, at, { amount })
+
 function run(records: readonly ActivityRecord[], opts: { raw?: unknown; whitelisted?: string[] } = {}) {
   const engine = new EntityEngine({
     rules: buildEntityRules(opts.raw ?? {}, ENTITY_RULES),
@@ -35,122 +38,172 @@ function run(records: readonly ActivityRecord[], opts: { raw?: unknown; whitelis
     configHash: 'test',
   })
   const hits: HitUpdate[] = []
-  for (const r of records) hits.push(...engine.onRecord(r))
+  const derived: ActivityRecord[] = []
+  for (const r of records) {
+    hits.push(...engine.onRecord(r))
+    // The stage publishes derived records to the topic and reads them back; here they go straight in.
+    for (const d of engine.takeDerived()) {
+      derived.push(d)
+      hits.push(...engine.onRecord(d))
+    }
+  }
   // The rows a store would keep: the last update per hit id.
   const rows = new Map<string, HitUpdate>()
   for (const h of hits) rows.set(h.hitId, h)
-  return { hits, rows: [...rows.values()], engine }
+  return { hits, rows: [...rows.values()], engine, derived }
 }
 
-const merchantsOf = (rows: readonly HitUpdate[], ruleId: string) =>
-  rows
-    .filter((h) => h.ruleId === ruleId)
-    .map((h) => h.merchantId)
-    .sort()
+const merchantsOf = (rows: readonly HitUpdate[], ruleId: string) => [
+  ...new Set(
+    rows
+      .filter((h) => h.ruleId === ruleId)
+      .map((h) => h.merchantId)
+      .sort(),
+  ),
+]
 
-describe('card_spread', () => {
+/** `cards` cards, each with a large purchase at every merchant of `merchants` on each of `visits` days. */
+function farmed(merchants: readonly string[], cards: number, visits: number, prefix = 'farm', from = T0) {
+  const out: ActivityRecord[] = []
+  for (let v = 0; v < visits; v++)
+    for (let c = 0; c < cards; c++)
+      merchants.forEach((m, i) => {
+        out.push(sale(m, from + v * 3 * DAY + i * DAY + c * 60_000, `${prefix}-${c}`))
+      })
+  return out.sort((a, b) => a.at - b.at)
+}
+
+describe('card_ring', () => {
   const cases: { name: string; records: ActivityRecord[]; fired: string[] }[] = [
     {
-      name: 'a card at 3 merchants in 7 days fires for each',
-      records: [card('A', T0), card('B', T0 + DAY), card('C', T0 + 5 * DAY)],
+      name: 'ten cards farmed at three merchants, each back on several days: all three fire',
+      records: farmed(['A', 'B', 'C'], 10, 3),
       fired: ['A', 'B', 'C'],
     },
     {
-      name: 'a card at 2 merchants stays silent',
-      records: [card('A', T0), card('B', T0 + DAY), card('A', T0 + 2 * DAY)],
+      name: 'the same cards shopping once at each merchant: not repeat customers, silent',
+      records: farmed(['A', 'B', 'C'], 10, 1),
       fired: [],
     },
     {
-      name: 'spread over more than 7 days stays silent',
-      records: [card('A', T0), card('B', T0 + 4 * DAY), card('C', T0 + 8 * DAY)],
+      name: 'regulars back every day with small baskets at two shops: not large, silent',
+      records: farmed(['A', 'B'], 20, 5).map((r) => ({ ...r, amount: 80 })),
       fired: [],
     },
     {
-      name: 'a market of regulars at one merchant stays silent',
-      records: Array.from({ length: 60 }, (_, i) =>
-        card('A', T0 + (i % 7) * DAY + i * 60_000, `tok-${i % 20}`),
+      name: 'a neighbour sharing 5 of 30 repeat customers: under the count floor, silent',
+      records: [...farmed(['A'], 25, 3, 'own'), ...farmed(['A', 'B'], 5, 3, 'both')].sort(
+        (a, b) => a.at - b.at,
       ),
       fired: [],
     },
     {
-      name: 'out-of-order records still count by event time',
-      records: [card('C', T0 + 5 * DAY), card('A', T0), card('B', T0 + DAY)],
-      fired: ['A', 'B', 'C'],
+      name: 'wholesalers sharing 9 of 20 business customers: under half, silent',
+      records: [
+        ...farmed(['A'], 11, 3, 'a'),
+        ...farmed(['B'], 11, 3, 'b'),
+        ...farmed(['A', 'B'], 9, 3, 'both'),
+      ].sort((a, b) => a.at - b.at),
+      fired: [],
     },
     {
-      name: 'a record older than the window behind the card is too old to count',
-      records: [card('C', T0 + 20 * DAY), card('B', T0 + 19 * DAY), card('A', T0)],
+      name: 'repeat visits 40 days apart: outside the 30-day window, silent',
+      records: [
+        ...farmed(['A', 'B'], 10, 1, 'slow', T0),
+        ...farmed(['A', 'B'], 10, 1, 'slow', T0 + 40 * DAY),
+      ],
       fired: [],
     },
   ]
   it.each(cases)('$name', ({ records, fired }) => {
-    expect(merchantsOf(run(records).rows, 'card_spread')).toEqual(fired)
+    expect(merchantsOf(run(records).rows, 'card_ring')).toEqual(fired)
+  })
+
+  it('derives links keyed by merchant from card state, which survive the topic', () => {
+    const { derived } = run(farmed(['A', 'B'], 1, 2))
+    expect(derived.length).toBeGreaterThan(0)
+    for (const d of derived) {
+      expect(d.kind).toBe('link')
+      expect(d.key).toBe(d.merchantId)
+      expect(d.card).toBe('farm-0')
+      expect(decodeActivity(encodeActivity(d))).toEqual({ ok: true, record: d })
+    }
+    expect(
+      new Set(derived.filter((d) => d.partner !== undefined).map((d) => `${d.merchantId}>${d.partner}`)),
+    ).toEqual(new Set(['A>B', 'B>A']))
+  })
+
+  it('reports evidence: the shared cards, the partners, sample sales; one row per merchant as it grows', () => {
+    const records = farmed(['A', 'B', 'C'], 10, 3)
+    const { rows } = run(records)
+    const a = rows.filter((h) => h.merchantId === 'A')
+    expect(a).toHaveLength(1)
+    const finding = a[0]?.finding
+    expect(finding?.observed).toBe(1)
+    expect(finding?.threshold).toBe(0.5)
+    expect(finding?.detail).toMatch(
+      /^10 of the merchant's 10 repeat large-ticket cards .* are repeat large-ticket cards at [BC] too \(100%\); 2 merchant\(s\) share 8\+ of them/,
+    )
+    expect(finding?.sampleTxnIds).toHaveLength(5)
+    for (const id of finding?.sampleTxnIds ?? []) expect(records.some((r) => r.id === id)).toBe(true)
+    expect(a[0]?.category).toBe('fraud')
   })
 
   it('counts a duplicate record once', () => {
-    const a = card('A', T0)
-    const b = card('B', T0 + DAY)
-    const { rows, engine } = run([a, b, a, b, b])
-    expect(rows).toEqual([])
-    expect(engine.stats.duplicates).toBe(3)
-  })
-
-  it('reports evidence: observed, threshold, window, samples, detail; one row per merchant as it grows', () => {
-    const records = [card('A', T0), card('B', T0 + DAY), card('C', T0 + 2 * DAY), card('D', T0 + 3 * DAY)]
-    const { rows } = run(records)
-    expect(merchantsOf(rows, 'card_spread')).toEqual(['A', 'B', 'C', 'D'])
-    const a = rows.find((h) => h.merchantId === 'A')
-    expect(a?.finding.observed).toBe(4)
-    expect(a?.finding.threshold).toBe(3)
-    expect(a?.finding.windowStart).toBe(T0)
-    expect(a?.finding.sampleTxnIds[0]).toBe(records[0]?.id)
-    expect(a?.finding.sampleTxnIds).toHaveLength(4)
-    expect(a?.finding.detail).toBe(
-      'One card was used at 4 merchants of the acquirer within 7 days: this merchant and 3 other merchant(s).',
+    const records = farmed(['A', 'B', 'C'], 10, 3)
+    const once = run(records).rows
+    const twice = run([...records, ...records]).rows
+    expect(twice.map((h) => [h.merchantId, h.finding.observed, h.finding.detail])).toEqual(
+      once.map((h) => [h.merchantId, h.finding.observed, h.finding.detail]),
     )
-    expect(a?.category).toBe('fraud')
-    expect(a?.configHash).toBe('test')
   })
 
   it('keeps cards of different acquirers apart', () => {
-    const other = { ...card('C', T0 + DAY), acquirerId: 'acq-2' }
-    expect(run([card('A', T0), card('B', T0), other]).rows).toEqual([])
+    const records = farmed(['A', 'B'], 10, 3).map((r) =>
+      r.merchantId === 'B' ? { ...r, acquirerId: 'acq-2' } : r,
+    )
+    expect(run(records).rows.filter((h) => h.ruleId === 'card_ring')).toEqual([])
   })
 
-  it('honours the floor parameter and the whitelist', () => {
-    const records = [card('A', T0), card('B', T0 + DAY), card('C', T0 + 2 * DAY)]
-    expect(run(records, { raw: { rules: { card_spread: { minMerchants: 4 } } } }).rows).toEqual([])
-    expect(merchantsOf(run(records, { whitelisted: ['B'] }).rows, 'card_spread')).toEqual(['A', 'C'])
+  it('keeps a bounded view of a card seen at many merchants', () => {
+    const many = Array.from({ length: 40 }, (_, i) => sale(`M${i}`, T0 + i * 3_600_000, 'shopper'))
+    const { engine } = run([...many, ...many.map((r) => ({ ...r, id: `${r.id}b`, at: r.at + DAY }))])
+    // One card entity; links only to the merchants it kept (the 16 most recent).
+    expect(engine.stats.entities).toBeLessThanOrEqual(1 + 16)
+  })
+
+  it('honours its parameters and the whitelist', () => {
+    const records = farmed(['A', 'B', 'C'], 10, 3)
+    expect(run(records, { raw: { rules: { card_ring: { minSharedCards: 11 } } } }).rows).toEqual([])
+    expect(merchantsOf(run(records, { whitelisted: ['B'] }).rows, 'card_ring')).toEqual(['A', 'C'])
   })
 
   it('takes reloaded parameters in place, keeping what it has seen', () => {
     const engine = new EntityEngine({
-      rules: buildEntityRules({ rules: { card_spread: { minMerchants: 5 } } }, ENTITY_RULES),
+      rules: buildEntityRules({ rules: { card_ring: { minSharedCards: 20 } } }, ENTITY_RULES),
       isWhitelisted: () => false,
       configHash: 'before',
     })
-    expect(
-      [card('A', T0), card('B', T0 + DAY), card('C', T0 + 2 * DAY)].flatMap((r) => engine.onRecord(r)),
-    ).toEqual([])
+    const apply = (r: ActivityRecord) => [
+      ...engine.onRecord(r),
+      ...engine.takeDerived().flatMap((d) => engine.onRecord(d)),
+    ]
+    expect(farmed(['A', 'B'], 10, 3).flatMap(apply)).toEqual([])
     engine.reconfigure({
-      rules: buildEntityRules({ rules: { card_spread: { minMerchants: 3 } } }, ENTITY_RULES),
+      rules: buildEntityRules({ rules: { card_ring: { minSharedCards: 5 } } }, ENTITY_RULES),
       configHash: 'after',
     })
-    // The next record of the card is evaluated with the new floor (the old one, 5, would stay silent),
-    // over all four merchants seen.
-    const hits = engine.onRecord(card('D', T0 + 3 * DAY))
-    expect(merchantsOf(hits, 'card_spread')).toEqual(['A', 'B', 'C', 'D'])
-    expect(new Set(hits.map((h) => [h.configHash, h.finding.threshold].join(' ')))).toEqual(
-      new Set(['after 3']),
-    )
+    const hits = farmed(['A', 'B'], 1, 2, 'late', T0 + 10 * DAY).flatMap(apply)
+    expect(merchantsOf(hits, 'card_ring')).toEqual(['A', 'B'])
+    expect(new Set(hits.map((h) => h.configHash))).toEqual(new Set(['after']))
     expect(() => engine.reconfigure({ rules: buildEntityRules({}, ENTITY_RULES).slice(1) })).toThrow(
       /same rules/,
     )
   })
 
   it('rejects unknown rules and bad parameters with their path', () => {
-    expect(() => buildEntityRules({ rules: { card_spread: { minMerchants: 1 } } }, ENTITY_RULES)).toThrow(
-      /entity\.rules\.card_spread\.minMerchants/,
+    expect(() => buildEntityRules({ rules: { card_ring: { minSharedCards: 1 } } }, ENTITY_RULES)).toThrow(
+      /entity\.rules\.card_ring\.minSharedCards/,
     )
     expect(() => buildEntityRules({ rules: { nope: {} } }, ENTITY_RULES)).toThrow(
       /entity\.rules\.nope: unknown rule/,

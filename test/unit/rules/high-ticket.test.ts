@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import { tailBound } from '../../../rules/engine/calibration.ts'
 import { highTicket } from '../../../rules/high-ticket.ts'
-import { local, peers, runRule, spread, tx } from '../../helpers/rules.ts'
+import { dist, local, measures, range, runRule, tx } from '../../helpers/rules.ts'
 
 const Y = 100 // fen per yuan
 
@@ -15,19 +16,21 @@ function sales(date: string, amounts: readonly number[]) {
 
 const times = <T>(n: number, v: T): T[] => Array.from({ length: n }, () => v)
 
-// A grocery cohort: median ticket 200.00, MAD 80.00.
-const grocers = peers({ avgTicket: spread(200 * Y, 80 * Y) })
-const z = (avg: number, median: number, mad: number) => (avg - median) / (1.4826 * mad)
+// A grocery cohort: average tickets from 60 to 200.
+const grocers = measures({ avgTicket: dist(range(60 * Y, 200 * Y)) })
+const fence = tailBound(grocers.avgTicket, { quantile: 0.75, margin: 3, scale: 'log' })
 
 describe('high_ticket', () => {
   it('fires when the average ticket is far above peers of the same MCC', () => {
-    const { last } = runRule(highTicket, sales('2026-03-10', times(20, 2_000)), { peers: grocers })
-    expect(last?.observed).toBeCloseTo(z(2_000, 200, 80), 9)
-    expect(last?.threshold).toBe(3)
+    const { last } = runRule(highTicket, sales('2026-03-10', times(30, 2_000)), { peers: grocers })
+    expect(last?.observed).toBe(2_000 * Y)
+    // The peers' fence or the floor, whichever is higher: the population (car dealers too) is not consulted.
+    expect(last?.threshold).toBeCloseTo(Math.max(500 * Y, fence), 6)
+    expect(last?.basis).toBe('peers')
     expect(last?.sampleTxnIds).toHaveLength(5)
     expect(last?.windowStart).toBe(local('2026-02-09', '00:00'))
     expect(last?.windowEnd).toBe(local('2026-03-11', '00:00'))
-    expect(last?.detail).toContain('average of 20 approved sales was 2000.00, against a median of 200.00')
+    expect(last?.detail).toContain('average of 30 approved sales was 2000.00, above its 50 peers')
   })
 
   it('is not fooled by swipes kept under 50,000 and diluted with small sales', () => {
@@ -36,13 +39,13 @@ describe('high_ticket', () => {
       peers: grocers,
     })
     const avg = (small.reduce((a, b) => a + b, 0) + 20 * 49_500) / 220
-    expect(last?.observed).toBeCloseTo(z(avg, 200, 80), 6)
+    expect(last?.observed).toBeCloseTo(avg * Y, 6)
   })
 
   it.each([
     {
       name: 'a jeweller among jewellers',
-      peers: peers({ avgTicket: spread(15_000 * Y, 5_000 * Y) }),
+      peers: measures({ avgTicket: dist(range(6_000 * Y, 30_000 * Y)) }),
       fires: false,
     },
     { name: 'the same tickets at a grocery', peers: grocers, fires: true },
@@ -51,36 +54,32 @@ describe('high_ticket', () => {
     expect(runRule(highTicket, sales('2026-03-10', tickets), { peers: c.peers }).last !== null).toBe(c.fires)
   })
 
-  it.each([
-    { name: 'peers unknown', peers: null },
-    { name: 'cohort under 20 merchants', peers: peers({ avgTicket: spread(200 * Y, 80 * Y, 19) }) },
-    { name: 'cohort all alike (MAD 0)', peers: peers({ avgTicket: spread(200 * Y, 0) }) },
-  ])('stays silent when peers cannot say: $name', (c) => {
-    expect(runRule(highTicket, sales('2026-03-10', times(50, 20_000)), { peers: c.peers }).hits).toEqual([])
+  it('without peers, compares with the population only and says the cohort is thin', () => {
+    const { last } = runRule(highTicket, sales('2026-03-10', times(30, 20_000)))
+    expect(last?.basis).toBe('population')
+    expect(last?.detail).toContain('peer cohort too thin')
   })
 
   it.each([
-    { n: 19, fires: false },
-    { n: 20, fires: true },
-  ])('needs 20 approved sales before the average counts ($n)', (c) => {
+    { n: 29, fires: false },
+    { n: 30, fires: true },
+  ])('needs 30 approved sales before the average counts ($n)', (c) => {
     const { last } = runRule(highTicket, sales('2026-03-10', times(c.n, 2_000)), { peers: grocers })
-    expect(last?.observed ?? null).toBe(c.fires ? z(2_000, 200, 80) : null)
+    expect(last?.observed ?? null).toBe(c.fires ? 2_000 * Y : null)
   })
 
   it('counts a late sale in the window and drops days older than 30', () => {
     const late = runRule(
       highTicket,
-      [...sales('2026-03-10', times(19, 2_000)), ...sales('2026-03-09', [2_000])],
+      [...sales('2026-03-10', times(29, 2_000)), ...sales('2026-03-09', [2_000])],
       { peers: grocers, allowedLatenessMs: 2 * 86_400_000 },
     )
-    expect(late.last?.observed).toBeCloseTo(z(2_000, 200, 80), 9)
+    expect(late.last?.observed).toBe(2_000 * Y)
 
     const old = runRule(
       highTicket,
-      [...sales('2026-03-01', times(20, 2_000)), ...sales('2026-03-31', times(20, 150))],
-      {
-        peers: grocers,
-      },
+      [...sales('2026-03-01', times(30, 2_000)), ...sales('2026-03-31', times(30, 150))],
+      { peers: grocers },
     )
     expect(old.hits.length).toBeGreaterThan(0)
     expect(old.hits.every((h) => h.finding.windowEnd <= local('2026-03-02', '00:00'))).toBe(true)
@@ -88,7 +87,7 @@ describe('high_ticket', () => {
 
   it('counts only approved sales', () => {
     const events = [
-      ...sales('2026-03-10', times(20, 150)),
+      ...sales('2026-03-10', times(30, 150)),
       ...times(20, 0).map((_, i) =>
         tx(local('2026-03-10', `11:${String(i).padStart(2, '0')}`), {
           amount_minor: 40_000 * Y,

@@ -44,9 +44,9 @@ describe('near_round_amount', () => {
   it('fires with ordinary tickets mixed in, at the absolute 0.4 bar where chance is low', () => {
     // Around 5,000 the band is ±100, so chance is about 0.2 and the absolute 0.4 is the bar; 4,930.50 is
     // under the 5,000 floor and not counted.
-    const amounts = [...times(9, 5_080), 4_930.5, ...times(6, 5_437.21)]
+    const amounts = [...times(18, 5_080), 4_930.5, ...times(12, 5_437.21)]
     const { last } = runRule(nearRoundAmount, sales('2026-03-10', amounts))
-    expect(last?.observed).toBeCloseTo(9 / 15, 9)
+    expect(last?.observed).toBeCloseTo(18 / 30, 9)
     expect(last?.threshold).toBe(0.4)
   })
 
@@ -76,35 +76,45 @@ describe('near_round_amount', () => {
 
   it('raises the bar above 0.4 by 1.5 × the chance of the amounts seen', () => {
     // Half the sales near 10,000 (chance 0.4), half ordinary near 5,000 (chance 0.2): bar 1.5 × 0.3.
-    const amounts = [...times(5, 10_150), ...times(5, 5_437.21)]
+    const amounts = [...times(60, 10_150), ...times(60, 5_437.21)]
     const { last } = runRule(nearRoundAmount, sales('2026-03-10', amounts))
-    const chance = (5 * CHANCE_AT_10K + 5 * ((200 - 1) / 1_000)) / 10
+    const chance = (60 * CHANCE_AT_10K + 60 * ((200 - 1) / 1_000)) / 120
     expect(last?.observed).toBe(0.5)
     expect(last?.threshold).toBeCloseTo(Math.max(0.4, 1.5 * chance), 9)
   })
 
   it.each([
-    { n: 9, fires: false },
-    { n: 10, fires: true },
-  ])('needs $n counted sales before the share counts (floor 10)', (c) => {
+    // 12 of 20 near 5,000 where chance is 0.2: share 0.6, but 4 in 20 are expected, sd 1.8: z 4.5.
+    { near: 12, fires: true },
+    // 11 of 20: z 3.9, which chance gives one shop in several thousand: silent.
+    { near: 11, fires: false },
+  ])('must stand out from chance by 4 standard deviations ($near of 20 near)', (c) => {
+    const amounts = [...times(c.near, 5_080), ...times(20 - c.near, 5_437.21)]
+    expect(runRule(nearRoundAmount, sales('2026-03-10', amounts)).last !== null).toBe(c.fires)
+  })
+
+  it.each([
+    { n: 19, fires: false },
+    { n: 20, fires: true },
+  ])('needs $n counted sales before the share counts (floor 20)', (c) => {
     const { last } = runRule(nearRoundAmount, sales('2026-03-10', times(c.n, 9_950)))
     expect(last?.observed ?? null).toBe(c.fires ? 1 : null)
   })
 
   it('counts a late event in its own day, inside the window', () => {
     const events = [
-      ...sales('2026-03-09', times(9, 10_150)),
+      ...sales('2026-03-09', times(19, 10_150)),
       ...sales('2026-03-10', [7_437.21]),
       // Happened on 03-09, arrives after the 03-10 sale.
       ...sales('2026-03-09', [9_950]),
     ]
     const { last } = runRule(nearRoundAmount, events, { allowedLatenessMs: 2 * DAY_MS })
-    expect(last?.observed).toBeCloseTo(10 / 11, 9)
+    expect(last?.observed).toBeCloseTo(20 / 21, 9)
     expect(last?.windowEnd).toBe(local('2026-03-11', '00:00'))
   })
 
   it('drops days older than 30 from the window', () => {
-    const events = [...sales('2026-03-01', times(10, 9_950)), ...sales('2026-03-31', times(10, 7_437.21))]
+    const events = [...sales('2026-03-01', times(20, 9_950)), ...sales('2026-03-31', times(10, 7_437.21))]
     const { hits } = runRule(nearRoundAmount, events)
     expect(hits.length).toBeGreaterThan(0)
     expect(hits.every((h) => h.finding.windowEnd <= local('2026-03-02', '00:00'))).toBe(true)

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { newMerchantRamp } from '../../../rules/new-merchant-ramp.ts'
 import type { TerminalTransaction } from '../../../schemas/types.generated.ts'
 import { sampleMerchantEvent } from '../../helpers/events.ts'
-import { local, peers, runRule, spread, tx } from '../../helpers/rules.ts'
+import { dist, local, measures, range, runRule, tx } from '../../helpers/rules.ts'
 
 const onboarded = (date = '2026-03-01') => ({
   merchant: sampleMerchantEvent({ event_time: local(date, '09:00') }),
@@ -17,8 +17,9 @@ function trading(start: string, days: number, amount: number): TerminalTransacti
   })
 }
 
-// Established peers take 5,000.00 a day (MAD 2,000.00): the top of the cohort starts at 11,000.00.
-const cohort = peers({ dailyVolume: spread(500_000, 200_000) })
+// Established peers take 3,000.00 to 7,000.00 a day: the top of the cohort (its fence) is under the
+// floor of 20,000.00 a day, which therefore decides.
+const cohort = measures({ dailyVolume: dist(range(300_000, 700_000)) })
 
 describe('new_merchant_ramp', () => {
   it('fires on a merchant out-trading its whole cohort in its first weeks', () => {
@@ -26,7 +27,8 @@ describe('new_merchant_ramp', () => {
       peers: cohort,
     })
     expect(last?.observed).toBe(3_000_000)
-    expect(last?.threshold).toBe(1_100_000)
+    expect(last?.threshold).toBe(2_000_000)
+    expect(last?.basis).toBe('peers')
     expect(last?.windowStart).toBe(local('2026-03-01', '00:00'))
     expect(last?.windowEnd).toBe(local('2026-03-12', '00:00'))
     expect(last?.sampleTxnIds.length).toBe(5)
@@ -39,7 +41,7 @@ describe('new_merchant_ramp', () => {
     [
       'a new car dealer among car dealers (look-alike: big tickets are normal for its kind)',
       [onboarded(), ...trading('2026-03-02', 10, 1_000_000)],
-      peers({ dailyVolume: spread(5_000_000, 2_000_000) }),
+      measures({ dailyVolume: dist(range(3_000_000, 7_000_000)) }),
     ],
     [
       'an old merchant with the same volume (ramp window passed)',
@@ -48,9 +50,9 @@ describe('new_merchant_ramp', () => {
     ],
     ['a merchant without an onboarding date', trading('2026-03-02', 10, 1_000_000), cohort],
     [
-      'a cohort with no spread: just above its median is not the top',
+      'a cohort all alike: just above its level is not the top',
       [onboarded(), ...trading('2026-03-02', 10, 200_000)],
-      peers({ dailyVolume: spread(500_000, 0) }),
+      measures({ dailyVolume: dist(range(500_000, 500_000)) }),
     ],
   ])('stays silent for %s', (_name, events, cohortStats) => {
     expect(runRule(newMerchantRamp, events, { peers: cohortStats }).last).toBeNull()
@@ -64,12 +66,14 @@ describe('new_merchant_ramp', () => {
     ).not.toBeNull()
   })
 
-  it('falls back on an absolute daily volume when peers are unknown', () => {
-    const modest = [onboarded(), ...trading('2026-03-02', 10, 1_000_000)]
-    expect(runRule(newMerchantRamp, modest).last).toBeNull()
-    const { last } = runRule(newMerchantRamp, [onboarded(), ...trading('2026-03-02', 10, 4_000_000)])
-    expect(last?.threshold).toBe(10_000_000)
-    expect(last?.detail).toContain('peers unknown')
+  it('with no baseline yet, only the floor decides, and the finding says so', () => {
+    const none = { peers: null, population: null }
+    const modest = [onboarded(), ...trading('2026-03-02', 10, 500_000)]
+    expect(runRule(newMerchantRamp, modest, none).last).toBeNull()
+    const { last } = runRule(newMerchantRamp, [onboarded(), ...trading('2026-03-02', 10, 4_000_000)], none)
+    expect(last?.threshold).toBe(2_000_000)
+    expect(last?.basis).toBe('none')
+    expect(last?.detail).toContain('no baseline yet')
   })
 
   it('fires once a late onboarding event shows that a busy merchant is new', () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
+import { tailBound } from '../../../rules/engine/calibration.ts'
 import { nightShare } from '../../../rules/night-share.ts'
 import type { TerminalTransaction } from '../../../schemas/types.generated.ts'
-import { local, peers, runRule, spread, tx } from '../../helpers/rules.ts'
+import { dist, local, measures, range, runRule, tx } from '../../helpers/rules.ts'
 
 /** `n` approved sales of 500.00 at local `time`, one per day going back from 2026-03-20. */
 function sales(n: number, time: string, extra: Partial<TerminalTransaction> = {}): TerminalTransaction[] {
@@ -18,54 +19,60 @@ const timeline = (...groups: TerminalTransaction[][]) =>
 /** A merchant with `day` daytime and `night` night sales of equal amounts. */
 const mix = (day: number, night: number) => timeline(sales(day, '14:00'), sales(night, '02:30'))
 
-const shops = peers({ nightShare: spread(0.02, 0.02) })
-const bars = peers({ nightShare: spread(0.35, 0.1) })
+const shops = measures({ nightShare: dist(range(0, 0.04)) })
+const bars = measures({ nightShare: dist(range(0.25, 0.45)) })
+const fence = (d: ReturnType<typeof dist>) => tailBound(d, { quantile: 0.75, margin: 3, scale: 'linear' })
 
 describe('night_share', () => {
   it('fires on night volume far above that of peers', () => {
     const { last } = runRule(nightShare, mix(30, 15), { peers: shops })
     expect(last?.observed).toBeCloseTo(15 / 45, 6)
-    // 3 × 2% is below the 15% floor of the threshold.
+    // The shops' fence is below the 15% floor of the threshold.
+    expect(fence(shops.nightShare)).toBeLessThan(0.15)
     expect(last?.threshold).toBe(0.15)
+    expect(last?.basis).toBe('peers')
     expect(last?.sampleTxnIds.length).toBe(5)
     expect(last?.windowEnd).toBe(local('2026-03-21', '00:00'))
     expect(last?.windowStart).toBe(local('2026-02-19', '00:00'))
     expect(last?.detail).toContain('15 of 45 sales')
   })
 
-  it('uses 3× the peer median when that is above the floor', () => {
-    const { last } = runRule(nightShare, mix(20, 20), { peers: peers({ nightShare: spread(0.1, 0.05) }) })
-    expect(last?.threshold).toBeCloseTo(0.3, 6)
+  it("uses the peers' fence when that is above the floor", () => {
+    const cohort = measures({ nightShare: dist(range(0.05, 0.15)) })
+    const { last } = runRule(nightShare, mix(20, 20), { peers: cohort })
+    expect(fence(cohort.nightShare)).toBeGreaterThan(0.15)
+    expect(last?.threshold).toBeCloseTo(fence(cohort.nightShare), 6)
   })
 
   it.each([
     ['a bar trading at night like its peers (look-alike)', mix(30, 20), bars],
     ['a shop with a few late sales', mix(40, 5), shops],
-    ['a shop at 11% night volume: above 3× peers but under the floor of the threshold', mix(80, 10), shops],
+    ['a shop at 11% night volume: above its peers but under the floor of the threshold', mix(80, 10), shops],
   ])('stays silent for %s', (_name, events, cohort) => {
     expect(runRule(nightShare, events, { peers: cohort }).last).toBeNull()
   })
 
   it('fires at 11% night volume once the floor of the threshold is lowered', () => {
-    const { last } = runRule(nightShare, mix(80, 10), { peers: shops, params: { minShare: 0.05 } })
-    expect(last?.threshold).toBeCloseTo(0.06, 6)
+    const { last } = runRule(nightShare, mix(80, 10), { peers: shops, params: { floor: 0.05 } })
+    expect(last?.threshold).toBeCloseTo(Math.max(0.05, fence(shops.nightShare)), 6)
     expect(last?.observed).toBeCloseTo(10 / 90, 6)
   })
 
   it('still fires for a merchant among night traders when nearly all its volume is at night', () => {
-    const { last } = runRule(nightShare, mix(2, 40), { peers: bars })
+    // Among bars trading from 60% to 95% at night, the fence would pass 100%: it is capped at 90%.
+    const allNight = measures({ nightShare: dist(range(0.6, 0.95)) })
+    const { last } = runRule(nightShare, mix(2, 40), { peers: allNight })
+    expect(fence(allNight.nightShare)).toBeGreaterThan(1)
     expect(last?.threshold).toBe(0.9)
+    expect(last?.detail).toContain('capped at 90.0%')
     expect(last?.observed).toBeCloseTo(40 / 42, 6)
   })
 
-  it.each([
-    ['unknown', null],
-    ['too few', peers({ nightShare: spread(0.35, 0.1, 5) })],
-  ])('falls back on the absolute share when peers are %s', (_name, cohort) => {
-    expect(runRule(nightShare, mix(30, 15), { peers: cohort }).last).toBeNull()
-    const { last } = runRule(nightShare, mix(20, 25), { peers: cohort })
-    expect(last?.threshold).toBe(0.4)
-    expect(last?.detail).toContain('peers unknown')
+  it('with no baseline at all, the floor decides and the finding says so', () => {
+    const { last } = runRule(nightShare, mix(30, 15), { peers: null, population: null })
+    expect(last?.threshold).toBe(0.15)
+    expect(last?.basis).toBe('none')
+    expect(last?.detail).toContain('no baseline yet')
   })
 
   it('needs the count floors: a handful of night sales is no pattern', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { roundAmount } from '../../../rules/round-amount.ts'
-import { local, peers, runRule, spread, tx } from '../../helpers/rules.ts'
+import { dist, local, measures, range, runRule, tx } from '../../helpers/rules.ts'
 
 const DAY_MS = 86_400_000
 
@@ -18,24 +18,25 @@ const times = <T>(n: number, v: T): T[] => Array.from({ length: n }, () => v)
 
 describe('round_amount', () => {
   it('fires on exact round thousands among large sales, with the window and samples', () => {
-    const { last } = runRule(roundAmount, sales('2026-03-10', [...times(10, 10_000), ...times(10, 3_456.78)]))
+    const { last } = runRule(roundAmount, sales('2026-03-10', [...times(12, 10_000), ...times(12, 3_456.78)]))
     expect(last?.observed).toBe(0.5)
     expect(last?.threshold).toBe(0.3)
     expect(last?.sampleTxnIds).toHaveLength(5)
     expect(last?.windowStart).toBe(local('2026-02-09', '00:00'))
     expect(last?.windowEnd).toBe(local('2026-03-11', '00:00'))
-    expect(last?.detail).toContain('10 of 20 large sales are exact round thousands')
+    expect(last?.detail).toContain('12 of 24 large sales are exact round thousands')
   })
 
   it.each([
-    { name: 'peers unknown: absolute fallback', peers: null, threshold: 0.9 },
-    // Peers whose sales mostly have cents: the bar is max(0.5, 0.1 + 3 × 1.4826 × 0.05).
-    { name: 'peers known: far above the cohort', peers: peers(), threshold: 0.5 },
+    { name: 'no baseline yet: the floor', peers: null, population: null, basis: 'none' },
+    // Peers whose sales mostly have cents: their fence is under the floor of 0.5.
+    { name: 'peers known: far above the cohort', peers: measures(), population: measures(), basis: 'peers' },
   ])('catches the evasion "never swipe round sums, never use cents" ($name)', (c) => {
     const evader = sales('2026-03-10', times(10, [9_950, 10_150, 4_730]).flat())
-    const { last } = runRule(roundAmount, evader, { peers: c.peers })
+    const { last } = runRule(roundAmount, evader, { peers: c.peers, population: c.population })
     expect(last?.observed).toBe(1)
-    expect(last?.threshold).toBeCloseTo(c.threshold, 6)
+    expect(last?.threshold).toBe(0.5)
+    expect(last?.basis).toBe(c.basis)
     expect(last?.detail).toContain('30 of 30 sales have no cents')
   })
 
@@ -51,11 +52,11 @@ describe('round_amount', () => {
   it.each([
     {
       name: 'car dealer among car dealers',
-      peers: peers({ roundShare: spread(0.6, 0.1), wholeUnitShare: spread(0.95, 0.03) }),
+      peers: measures({ roundShare: dist(range(0.4, 0.9)), wholeUnitShare: dist(range(0.85, 1)) }),
       fires: false,
     },
     // The same payments at a merchant whose peers do not take round sums.
-    { name: 'the same payments at an ordinary shop', peers: peers(), fires: true },
+    { name: 'the same payments at an ordinary shop', peers: measures(), fires: true },
   ])('compares round credit payments with peers: $name', (c) => {
     const dealer = sales('2026-03-10', [...times(20, 50_000), ...times(10, 12_000)], { card_type: 'CREDIT' })
     const { last } = runRule(roundAmount, dealer, { peers: c.peers })
@@ -71,9 +72,9 @@ describe('round_amount', () => {
   })
 
   it.each([
-    { large: 9, fires: false },
-    { large: 10, fires: true },
-  ])('needs $large large sales before the round share counts (floor 10)', (c) => {
+    { large: 19, fires: false },
+    { large: 20, fires: true },
+  ])('needs $large large sales before the round share counts (floor 20)', (c) => {
     const { last } = runRule(roundAmount, sales('2026-03-10', times(c.large, 5_000)), {
       params: { minSales: 1_000 },
     })
@@ -116,7 +117,7 @@ describe('round_amount', () => {
   })
 
   it('drops days older than 30 from the window', () => {
-    const events = [...sales('2026-03-01', times(10, 10_000)), ...sales('2026-03-31', times(10, 3_456.78))]
+    const events = [...sales('2026-03-01', times(20, 10_000)), ...sales('2026-03-31', times(20, 3_456.78))]
     const { hits } = runRule(roundAmount, events)
     // Fired while 03-01 was in the window; the first event of 03-31 pushed it out.
     expect(hits.length).toBeGreaterThan(0)

@@ -49,19 +49,19 @@ describe('structuring', () => {
   })
 
   it('catches daily totals kept just under the 300,000 daily limit, day after day', () => {
-    const { last } = runRule(structuring, dayTotals([285_000, 292_000, 278_000, 296_000]))
-    expect(last?.observed).toBe(4)
-    expect(last?.threshold).toBe(3)
-    expect(last?.detail).toContain('4 of 4 days of 150000 or more closed in [270000, 300000)')
+    const { last } = runRule(structuring, dayTotals([285_000, 292_000, 278_000, 296_000, 283_000]))
+    expect(last?.observed).toBe(5)
+    expect(last?.threshold).toBe(5)
+    expect(last?.detail).toContain('5 of 5 days of 150000 or more closed in [270000, 300000)')
   })
 
   it('reports the swipe leg and names the day leg when both fire', () => {
     const { last } = runRule(structuring, [
-      ...[0, 1, 2, 3].flatMap((d) => sales(date(d), times(6, 47_500))),
-      ...sales(date(4), [12_345.67]),
+      ...[0, 1, 2, 3, 4].flatMap((d) => sales(date(d), times(6, 47_500))),
+      ...sales(date(5), [12_345.67]),
     ])
     expect(last?.observed).toBe(1)
-    expect(last?.detail).toMatch(/24 of 24 swipes .*; also 4 of 4 days/)
+    expect(last?.detail).toMatch(/30 of 30 swipes .*; also 5 of 5 days/)
   })
 
   it('stays silent for an electronics store whose tickets spread over all ranges', () => {
@@ -87,10 +87,13 @@ describe('structuring', () => {
   })
 
   it('stays silent for a business hovering around the daily limit, over it as often as under', () => {
-    const totals = [285_000, 320_000, 292_000, 310_000, 278_000, 335_000, 296_000, 305_000, 240_000, 315_000]
+    const totals = [
+      285_000, 320_000, 292_000, 310_000, 278_000, 335_000, 296_000, 305_000, 283_000, 315_000, 240_000,
+    ]
     expect(runRule(structuring, dayTotals(totals)).hits).toEqual([])
-    // The same four in-band days without the days over the limit are structuring.
-    expect(runRule(structuring, dayTotals([285_000, 292_000, 278_000, 296_000])).last?.observed).toBe(4)
+    // The same five in-band days without the days over the limit are structuring.
+    const under = [285_000, 292_000, 278_000, 296_000, 283_000]
+    expect(runRule(structuring, dayTotals(under)).last?.observed).toBe(5)
   })
 
   it.each([
@@ -102,21 +105,21 @@ describe('structuring', () => {
   })
 
   it.each([
-    { totals: [285_000, 292_000], observed: null },
-    { totals: [285_000, 292_000, 278_000], observed: 3 },
-  ])('needs 3 days in the band before the day leg fires ($totals.length days)', (c) => {
+    { totals: [285_000, 292_000, 278_000, 296_000], observed: null },
+    { totals: [285_000, 292_000, 278_000, 296_000, 283_000], observed: 5 },
+  ])('needs 5 days in the band before the day leg fires ($totals.length days)', (c) => {
     expect(runRule(structuring, dayTotals(c.totals)).last?.observed ?? null).toBe(c.observed)
   })
 
   it('counts a late sale in the day it happened, moving that day into the band', () => {
     const events = [
-      ...dayTotals([285_000, 292_000, 260_000]),
-      ...sales(date(3), [1_234.56]),
-      // Happened on day 2 (260,000 so far), arrives after day 3 started.
-      ...sales(date(2), [15_000]),
+      ...dayTotals([285_000, 292_000, 278_000, 296_000, 260_000]),
+      ...sales(date(5), [1_234.56]),
+      // Happened on day 4 (260,000 so far), arrives after day 5 started.
+      ...sales(date(4), [15_000]),
     ]
     const { last } = runRule(structuring, events, { allowedLatenessMs: 2 * DAY_MS })
-    expect(last?.observed).toBe(3)
+    expect(last?.observed).toBe(5)
   })
 
   it('takes a day out of the band when a late sale pushes it over the limit', () => {

@@ -22,6 +22,8 @@ const unbound = (terminal: string, at: number) => binding('TERMINAL_UNBOUND', te
 /** Sales on `terminal` at the given local times of 2026-03-10. */
 const sales = (terminal: string, ...times: string[]) =>
   times.map((time) => tx(local('2026-03-10', time), { terminal_id: terminal }))
+/** A sale on `terminal` (bound) the next morning: 2026-03-10 is over, its sales count. */
+const nextDay = (terminal = 'T-1') => tx(local('2026-03-11', '09:00'), { terminal_id: terminal })
 
 describe('terminal_sharing', () => {
   it('fires on sales made on a terminal never bound to the merchant', () => {
@@ -29,22 +31,25 @@ describe('terminal_sharing', () => {
       bound('T-1'),
       ...sales('T-1', '09:00'),
       ...sales('T-9', '10:00', '11:00', '12:00'),
+      nextDay(),
     ])
     expect(last?.observed).toBe(3)
     expect(last?.threshold).toBe(3)
     expect(last?.sampleTxnIds.length).toBe(3)
-    expect(last?.windowEnd).toBe(local('2026-03-11', '00:00'))
-    expect(last?.windowStart).toBe(local('2026-02-09', '00:00'))
+    expect(last?.windowEnd).toBe(local('2026-03-12', '00:00'))
+    expect(last?.windowStart).toBe(local('2026-02-10', '00:00'))
     expect(last?.detail).toContain('1 terminal(s) never bound to it, 0 used outside their binding')
   })
 
   it('fires on sales spread over days on a terminal the merchant had unbound (evasion: slow use)', () => {
     const { last } = runRule(terminalSharing, [
       bound('T-1'),
+      bound('T-2'),
       unbound('T-1', local('2026-03-05')),
       tx(local('2026-03-07'), { terminal_id: 'T-1' }),
       tx(local('2026-03-12'), { terminal_id: 'T-1' }),
       tx(local('2026-03-20'), { terminal_id: 'T-1' }),
+      tx(local('2026-03-21'), { terminal_id: 'T-2' }),
     ])
     expect(last?.observed).toBe(3)
     expect(last?.detail).toContain('0 terminal(s) never bound to it, 1 used outside their binding')
@@ -92,12 +97,29 @@ describe('terminal_sharing', () => {
     expect(hits).toEqual([])
   })
 
+  it('counts no sale before its day is over: an honest swap keyed in hours late never fires', () => {
+    // The old terminal unbound at 04:30, the new one bound at 04:31, but the binding reaches the rule
+    // after the new device's first four sales (the lifecycle feed behind the sales).
+    const events = [
+      bound('T-1'),
+      unbound('T-1', local('2026-03-10', '04:30')),
+      ...sales('T-2', '05:00', '06:00', '07:00', '08:00'),
+      bound('T-2', local('2026-03-10', '04:31')),
+      ...sales('T-2', '09:00'),
+      nextDay('T-2'),
+    ]
+    expect(runRule(terminalSharing, events).hits).toEqual([])
+    // Counted at once, the four sales open a case before the binding arrives.
+    expect(runRule(terminalSharing, events, { params: { settleDays: 0 } }).hits).not.toEqual([])
+  })
+
   it('lets a late binding cover only the sales after it (and within the grace before it)', () => {
     const { last } = runRule(terminalSharing, [
       bound('T-1'),
       ...sales('T-2', '08:00', '09:00', '12:00'),
       bound('T-2', local('2026-03-10', '11:30')),
       ...sales('T-3', '13:00', '14:00'),
+      nextDay(),
     ])
     // T-2's 08:00 and 09:00 stay foreign, its 12:00 is covered; T-3 adds two.
     expect(last?.observed).toBe(4)
@@ -107,8 +129,10 @@ describe('terminal_sharing', () => {
   it('honours a configured floor and grace', () => {
     const events = [
       bound('T-1'),
+      bound('T-5'),
       unbound('T-1', local('2026-03-10', '08:00')),
       ...sales('T-1', '09:30', '10:00'),
+      nextDay('T-5'),
     ]
     expect(runRule(terminalSharing, events).last).toBeNull()
     expect(runRule(terminalSharing, events, { params: { minForeignTxns: 2 } }).last?.observed).toBe(2)

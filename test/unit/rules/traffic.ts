@@ -1,4 +1,4 @@
-import type { MerchantBaseline, PeerStats } from '../../../rules/engine/types.ts'
+import type { Distribution, MerchantBaseline, PeerStats, References } from '../../../rules/engine/types.ts'
 import type {
   CardType,
   MerchantEvent,
@@ -208,20 +208,31 @@ export function hostileTraffic(seed: number, events: number, start = Date.UTC(20
   }
 }
 
-const spread = (median: number, mad: number, n: number) => ({ median, mad, n })
+/** Standard normal quantiles at QUANTILE_GRID: a distribution with a median and a spread. */
+const Z = [-1.645, -1.2816, -0.6745, 0, 0.6745, 1.2816, 1.645, 2.326]
+const around = (median: number, spread: number, n: number): Distribution => ({
+  n,
+  days: 30,
+  q: Z.map((z) => Math.max(0, median + (spread * z) / 0.6745)),
+})
 
-/** Peers by MCC that make the peer comparisons bite; unknown for some MCCs. */
-export function hostilePeers(mcc: string | null): PeerStats | null {
-  if (mcc === null || mcc === '5732') return null
-  const thin = mcc === '5944' ? 5 : 40
+function stats(n: number, scale = 1): PeerStats {
   return {
-    creditShare: spread(0.45, 0.05, thin),
-    avgTicket: spread(800_000, 200_000, thin),
-    nightShare: spread(0.03, 0.02, thin),
-    dailyVolume: spread(2_000_000, 500_000, thin),
-    roundShare: spread(0.05, 0.03, thin),
-    wholeUnitShare: spread(0.2, 0.05, thin),
+    creditShare: around(0.45 * scale, 0.05, n),
+    avgTicket: around(800_000 * scale, 200_000, n),
+    nightShare: around(0.03 * scale, 0.02, n),
+    dailyVolume: around(2_000_000 * scale, 500_000, n),
+    roundShare: around(0.05 * scale, 0.03, n),
+    wholeUnitShare: around(0.2 * scale, 0.05, n),
+    topBinShare: around(0.15 * scale, 0.05, n),
   }
+}
+
+/** Peers by MCC that make the peer comparisons bite; none for some MCCs, a thin cohort for one. */
+export function hostilePeers(mcc: string | null): References | null {
+  const population = stats(400, 1.2)
+  if (mcc === null || mcc === '5732') return { cohort: null, population }
+  return { cohort: stats(mcc === '5944' ? 5 : 40), population }
 }
 
 /** Baselines for some merchants. */

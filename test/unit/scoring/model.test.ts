@@ -4,17 +4,22 @@ import { ENTITY_RULES } from '../../../rules/entity/index.ts'
 import { RULES } from '../../../rules/index.ts'
 import { DEFAULT_RULE_SCORING } from '../../../scoring/config.ts'
 import {
+  advanceClock,
   alertIdOf,
   applyHit,
   decayedPoints,
+  decayTo,
   emptyMerchantState,
   type IncomingHit,
   levelOf,
+  levelsForCapacity,
   type MerchantScoreState,
+  newDecayClock,
   type Outcome,
   rescore,
   type ScoringModel,
   scoreCategory,
+  withLevels,
 } from '../../../scoring/model.ts'
 
 const DAY = 86_400_000
@@ -341,6 +346,10 @@ describe('scoring configuration', () => {
       'scoring.alerts.minLevel: expected one of LOW, MEDIUM, HIGH, CRITICAL',
     ],
     [{ weakMinFamilies: 1.5 }, 'scoring.weakMinFamilies: expected an integer'],
+    [{ capacity: { newPerDay: 0 } }, 'scoring.capacity.newPerDay: 0 is outside [1, 100000]'],
+    [{ capacity: { acquirers: { 'acq-x': 'many' } } }, 'scoring.capacity.acquirers.acq-x: expected a number'],
+    [{ capacity: { perWeek: 3 } }, 'scoring.capacity.perWeek: unknown key'],
+    [{ decayTickMinutes: 0 }, 'scoring.decayTickMinutes: 0 is outside [1, 1440]'],
     [{ colour: 'red' }, 'scoring.colour: unknown key'],
     ['loud', 'scoring: expected an object'],
   ])('rejects %j with the path of the bad key', (scoring, message) => {
@@ -377,5 +386,235 @@ describe('one rule, many windows', () => {
       'structuring',
       'swipe_gap',
     ])
+  })
+})
+
+describe('calibration basis', () => {
+  const model = modelOf()
+  const at = T0 + HOUR
+
+  it.each([
+    {
+      name: 'two weak hits compared with peers make a pair',
+      hits: [hit('credit_debit_mix', T0, { basis: 'peers' }), hit('high_ticket', T0, { basis: 'peers' })],
+      score: 60,
+    },
+    {
+      name: 'two weak hits compared with the population only (a thin cohort) do not',
+      hits: [
+        hit('credit_debit_mix', T0, { basis: 'population' }),
+        hit('high_ticket', T0, { basis: 'population' }),
+      ],
+      score: 0,
+    },
+    {
+      name: 'nor two hits on absolute floors (no baseline yet)',
+      hits: [hit('credit_debit_mix', T0, { basis: 'none' }), hit('round_amount', T0, { basis: 'none' })],
+      score: 0,
+    },
+    {
+      name: 'an uncalibrated hit counts beside calibrated evidence of another family',
+      hits: [
+        hit('credit_debit_mix', T0, { basis: 'peers' }),
+        hit('high_ticket', T0, { basis: 'population' }),
+      ],
+      score: 60,
+    },
+    {
+      name: 'but not beside calibrated evidence of its own family',
+      hits: [
+        hit('credit_debit_mix', T0, { basis: 'peers' }),
+        hit('card_recurrence', T0, { basis: 'absolute' }),
+      ],
+      score: 0,
+    },
+    {
+      name: 'an uncalibrated hit counts beside a strong rule of another family',
+      hits: [hit('structuring', T0), hit('credit_debit_mix', T0, { basis: 'population' })],
+      score: 95,
+    },
+    {
+      name: 'a hit on floors alone (no baseline yet) never counts, not even beside a strong rule',
+      hits: [hit('structuring', T0), hit('credit_debit_mix', T0, { basis: 'none' })],
+      score: 60,
+    },
+    {
+      name: 'a hit on an absolute threshold by design counts beside calibrated evidence',
+      hits: [hit('high_ticket', T0, { basis: 'peers' }), hit('card_recurrence', T0, { basis: 'absolute' })],
+      score: 60,
+    },
+    {
+      name: 'a weak rule that compares with nothing (a playbook trace) counts as calibrated',
+      hits: [hit('near_round_amount', T0), hit('credit_debit_mix', T0, { basis: 'population' })],
+      score: 70,
+    },
+  ])('$name', ({ hits, score }) => {
+    const r = scoreCategory(model, hits, 'fraud', at)
+    expect(r.score).toBe(score)
+    const provisional = r.contributions.filter((c) => c.provisional).map((c) => c.hit.ruleId)
+    expect(provisional).toEqual(
+      hits
+        .filter((h) => h.basis === 'population' || h.basis === 'absolute' || h.basis === 'none')
+        .map((h) => h.ruleId),
+    )
+  })
+})
+
+describe('decay on the clock', () => {
+  const model = modelOf()
+
+  /** Hits of one merchant and pings of others on one partition, in topic order, with decay passes. */
+  function replay(hits: readonly IncomingHit[]) {
+    const states = new Map<string, MerchantScoreState>()
+    const clock = newDecayClock()
+    const log: string[] = []
+    for (const h of hits) {
+      const tick = advanceClock(clock, h.detectedAt, model.decayTickMs)
+      if (tick !== null)
+        for (const st of states.values())
+          for (const s of decayTo(model, st, tick).scores)
+            log.push(`${st.merchantId} ${tick} ${s.result.category} ${s.result.score} ${s.result.level}`)
+      let st = states.get(h.merchantId)
+      if (st === undefined) {
+        st = emptyMerchantState(h.acquirerId, h.merchantId)
+        states.set(h.merchantId, st)
+      }
+      const out = applyHit(model, st, h)
+      for (const s of out.scores)
+        log.push(`${h.merchantId} ${h.detectedAt} ${s.result.category} ${s.result.score} ${s.result.level}`)
+      for (const a of out.alerts) log.push(`alert ${a.alert.alert_id} ${a.alert.level}`)
+    }
+    return { states, log }
+  }
+
+  // m-1 goes HIGH on a strong velocity hit; another merchant's hits move the partition's clock on.
+  const traffic = [
+    hit('repeated_card', T0),
+    ...Array.from({ length: 10 }, (_, d) => hit('round_amount', T0 + (d + 1) * DAY, { merchantId: 'm-2' })),
+  ]
+
+  it('brings a merchant flagged HIGH down to LOW after its family half-life, with no hit of its own', () => {
+    const { states, log } = replay(traffic)
+    expect(log[0]).toMatch(/^m-1 \d+ fraud 60 HIGH$/)
+    const m1 = states.get('m-1')
+    // Ten days on, velocity points (half-life 7 days) are 60 · 2^(-10/7) ≈ 22: LOW.
+    expect(m1?.fraud.level).toBe('LOW')
+    expect(m1?.fraud.score).toBe(Math.round(60 * 2 ** (-10 / 7)))
+    // It went through MEDIUM on the way, by decay alone, at an hour boundary.
+    const steps = log.filter((l) => l.startsWith('m-1 ')).map((l) => l.split(' ').at(-1))
+    expect(steps).toContain('MEDIUM')
+    expect(steps.at(-1)).toBe('LOW')
+    expect(log.some((l) => l.startsWith('alert') && l.endsWith('MEDIUM'))).toBe(false)
+  })
+
+  it('gives the same scores, at the same times, on a replay', () => {
+    expect(replay(traffic).log).toEqual(replay(traffic).log)
+    expect(JSON.stringify([...replay(traffic).states])).toEqual(JSON.stringify([...replay(traffic).states]))
+  })
+
+  it('passes ticks at whole multiples of event time, once each, never backwards', () => {
+    const clock = newDecayClock()
+    expect(advanceClock(clock, T0 + 30 * 60_000, HOUR)).toBeNull()
+    expect(advanceClock(clock, T0 + 50 * 60_000, HOUR)).toBeNull()
+    expect(advanceClock(clock, T0 + 3 * HOUR + 1, HOUR)).toBe(T0 + 3 * HOUR)
+    // A late hit does not move the clock back, nor pass a tick again.
+    expect(advanceClock(clock, T0 + HOUR, HOUR)).toBeNull()
+    expect(advanceClock(clock, T0 + 3 * HOUR + 5, HOUR)).toBeNull()
+    expect(clock.watermark).toBe(T0 + 3 * HOUR + 5)
+  })
+
+  it('leaves a merchant whose own clock is ahead alone', () => {
+    const st = fresh()
+    applyHit(model, st, hit('repeated_card', T0 + DAY))
+    expect(decayTo(model, st, T0).changed).toBe(false)
+    expect(st.fraud.score).toBe(60)
+  })
+})
+
+describe('alert ids', () => {
+  const model = modelOf()
+
+  it('names one escalation: falling and climbing again on the same hits gives a new id', () => {
+    const st = fresh()
+    const h = hit('structuring', T0)
+    const first = applyHit(model, st, h).alerts.map((a) => a.alert)
+    expect(first.map((a) => a.level)).toEqual(['HIGH'])
+    // Ten days with no hit: amount points (half-life 14 days) fall to MEDIUM.
+    decayTo(model, st, T0 + 10 * DAY)
+    expect(st.fraud.level).toBe('MEDIUM')
+    // The same hit, updated (the pattern came back): HIGH again, on the same hit ids.
+    const second = applyHit(model, st, { ...h, detectedAt: T0 + 10 * DAY }).alerts.map((a) => a.alert)
+    expect(second.map((a) => a.level)).toEqual(['HIGH'])
+    expect(second[0]?.alert_id).not.toBe(first[0]?.alert_id)
+    expect(st.fraud.escalations).toBe(2)
+  })
+
+  it('stays the same escalation on a replay, and reads states written before the counter existed', () => {
+    const h = hit('structuring', T0)
+    const run = () => {
+      const st = fresh()
+      const ids = [
+        applyHit(model, st, h),
+        decayTo(model, st, T0 + 10 * DAY),
+        applyHit(model, st, { ...h, detectedAt: T0 + 10 * DAY }),
+      ].flatMap((o) => o.alerts.map((a) => a.alert.alert_id))
+      return ids
+    }
+    expect(run()).toEqual(run())
+    const old = fresh()
+    delete old.fraud.escalations
+    const id = applyHit(model, old, hit('structuring', T0, { hitId: 'x' })).alerts[0]?.alert.alert_id
+    expect(id).toBe(alertIdOf('acq-a', 'm-1', 'fraud', 'HIGH', ['x'], 0))
+  })
+})
+
+describe('review capacity', () => {
+  const levels = { medium: 30, high: 60, critical: 85 }
+
+  it.each([
+    {
+      name: 'a queue within capacity keeps the configured levels',
+      entrants: [95, 70, 40, 35],
+      perDay: 1,
+      days: 7,
+      medium: 30,
+    },
+    {
+      name: 'an overflowing queue raises MEDIUM to the last score that fits',
+      entrants: [99, 90, 80, 70, 60, 50, 45, 40, 35, 31],
+      perDay: 1,
+      days: 5,
+      medium: 60,
+    },
+  ])('$name', ({ entrants, perDay, days, medium }) => {
+    const l = levelsForCapacity(levels, entrants, perDay, days)
+    expect(l.medium).toBe(medium)
+    expect(l.high - l.medium).toBeGreaterThanOrEqual(30)
+    expect(l.critical).toBeGreaterThan(l.high)
+    expect(l.critical).toBeLessThanOrEqual(100)
+  })
+
+  it('never goes past 100, and keeps the levels in order', () => {
+    const l = levelsForCapacity(
+      levels,
+      Array.from({ length: 50 }, () => 100),
+      1,
+      7,
+    )
+    expect(l).toEqual({ medium: 98, high: 99, critical: 100 })
+  })
+
+  it('applies per acquirer: the calibrated levels decide the level of a score', () => {
+    const model = withLevels(modelOf(), new Map([['acq-a', { medium: 60, high: 80, critical: 95 }]]))
+    expect(levelOf(model, 45, 'acq-a')).toBe('LOW')
+    expect(levelOf(model, 45, 'acq-b')).toBe('MEDIUM')
+    const r = scoreCategory(model, [hit('structuring', T0)], 'fraud', T0, 'acq-a')
+    expect(r.level).toBe('MEDIUM')
+  })
+
+  it('reads the capacity per acquirer from the scoring section', () => {
+    const model = modelOf({ capacity: { newPerDay: 12, days: 3, acquirers: { 'acq-b': 4 } } })
+    expect(model.capacity).toEqual({ perDay: 12, days: 3, byAcquirer: new Map([['acq-b', 4]]) })
+    expect(modelOf().capacity.perDay).toBe(20)
   })
 })
