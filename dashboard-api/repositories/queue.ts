@@ -121,9 +121,9 @@ const keyOf = (r: { acquirer_id: string; merchant_id: string; category: string }
 
 /**
  * A page of the queue, as `merchant_scores FINAL` filtered and sorted would give it, without merging
- * the portfolio. Candidates come in queue order from the `by_level` projection of merchant_queue
+ * the portfolio. Candidates come in queue order from the `by_level` projection of merchant_scores
  * (0005), which holds every version a part still has, newest or not; a candidate is kept when the
- * newest version of its row (`merchant_queue FINAL`, read for the candidates' merchants only) has the
+ * newest version of its row (`merchant_scores FINAL`, read for the candidates' merchants only) has the
  * same score and passes the filters. The newest version of every row that belongs on the page is a
  * candidate itself (it passes the same filters), so nothing is missed; a replaced version is dropped;
  * and a row met twice (two versions with the same score) is kept once. When replaced versions leave
@@ -156,7 +156,7 @@ export async function queuePage(
     }
     const candidates = await select<Candidate>(
       store,
-      `SELECT acquirer_id, merchant_id, category, score FROM {db:Identifier}.merchant_queue
+      `SELECT acquirer_id, merchant_id, category, score FROM {db:Identifier}.merchant_scores
        WHERE ${[...where, ...cursor].join(' AND ')}
        ORDER BY score DESC, acquirer_id, merchant_id, category
        LIMIT {size:UInt32}
@@ -205,7 +205,7 @@ async function newestOf(
     `SELECT acquirer_id, merchant_id, category, score, level, hit_count, families, scored_at
      FROM (
        SELECT acquirer_id, merchant_id, category, score, level, hit_count, families, scored_at
-       FROM {db:Identifier}.merchant_queue FINAL
+       FROM {db:Identifier}.merchant_scores FINAL
        WHERE acquirer_id IN {cAcquirers:Array(String)} AND merchant_id IN {cMerchants:Array(String)}
      )
      WHERE ${where.join(' AND ')}`,
@@ -221,7 +221,7 @@ async function newestOf(
 /**
  * How many rows of the queue are at each level, under the same filters as the page. Counting takes
  * the newest version of every row in scope, LOW ones included, so unlike the page this merges the
- * acquirer's portfolio (on the narrow merchant_queue, which saves reading the breakdowns).
+ * acquirer's portfolio.
  */
 export async function queueCounts(store: Store, f: QueueScope): Promise<Record<string, number>> {
   const { key, version, params } = conditions(f)
@@ -230,7 +230,7 @@ export async function queueCounts(store: Store, f: QueueScope): Promise<Record<s
     `SELECT level, toUInt32(count()) AS n
      FROM (
        SELECT acquirer_id, merchant_id, category, level, scored_at
-       FROM {db:Identifier}.merchant_queue FINAL
+       FROM {db:Identifier}.merchant_scores FINAL
        ${key.length > 0 ? `WHERE ${key.join(' AND ')}` : ''}
      )
      ${version.length > 0 ? `WHERE ${version.join(' AND ')}` : ''}

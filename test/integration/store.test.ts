@@ -143,8 +143,6 @@ describe('openStore and migrations', () => {
       'merchant_profile',
       'merchant_profile_mv',
       'merchant_profile_v',
-      'merchant_queue',
-      'merchant_queue_mv',
       'merchant_scores',
       'rule_hits',
       'schema_migrations',
