@@ -352,42 +352,46 @@ export async function cardPatternsOf(
   q: { from: number; to: number; limit: number },
 ): Promise<CardPattern[]> {
   const window = { a, m, from: chTime(q.from), to: chTime(q.to) }
-  const top = await select<{ card_token: string }>(
+  // One read of the merchant's rows gives both the ranking and the top cards' days: the ranking only
+  // needs each card's months, days and swipes, which its day rows hold (two reads cost 37 ms of CPU,
+  // this one 27, with 20 parts).
+  const days = await select<CardDayRow>(
     store,
-    `SELECT card_token FROM {db:Identifier}.transactions
-     WHERE acquirer_id = {a:String} AND merchant_id = {m:String}
-       AND event_time >= {from:DateTime64(3, 'UTC')} AND event_time < {to:DateTime64(3, 'UTC')}
-     GROUP BY card_token
-     ORDER BY uniqExact(toStartOfMonth(local_date)) DESC, uniqExact(local_date) DESC, count() DESC, card_token
-     LIMIT {limit:UInt32}`,
+    `SELECT card_token, c_type, date, times, approved FROM (
+       SELECT card_token, c_type, date, times, approved,
+              dense_rank() OVER (ORDER BY months DESC, days DESC, swipes DESC, card_token) AS card_rank
+       FROM (
+         SELECT card_token, c_type, date, times, approved,
+                uniqExact(toStartOfMonth(local_date)) OVER (PARTITION BY card_token) AS months,
+                count() OVER (PARTITION BY card_token) AS days,
+                sum(length(times)) OVER (PARTITION BY card_token) AS swipes
+         FROM (
+           SELECT card_token, any(card_type) AS c_type, local_date, toString(local_date) AS date,
+                  arraySort(groupArray(toFloat64(toUnixTimestamp64Milli(event_time)))) AS times,
+                  toFloat64(sumIf(amount_minor, is_sale AND is_approved)) AS approved
+           FROM {db:Identifier}.transactions
+           PREWHERE acquirer_id = {a:String} AND merchant_id = {m:String}
+           WHERE event_time >= {from:DateTime64(3, 'UTC')} AND event_time < {to:DateTime64(3, 'UTC')}
+           GROUP BY card_token, local_date)))
+     WHERE card_rank <= {limit:UInt32}
+     ORDER BY card_rank, date`,
     { ...window, limit: q.limit },
   )
-  const cards = top.map((r) => r.card_token)
+  const cards = [...new Set(days.map((d) => d.card_token))]
   if (cards.length === 0) return []
-  const [days, others] = await Promise.all([
-    select<CardDayRow>(
-      store,
-      `SELECT card_token, any(card_type) AS c_type, toString(local_date) AS date,
-              arraySort(groupArray(toFloat64(toUnixTimestamp64Milli(event_time)))) AS times,
-              toFloat64(sumIf(amount_minor, is_sale AND is_approved)) AS approved
-       FROM {db:Identifier}.transactions
-       WHERE acquirer_id = {a:String} AND merchant_id = {m:String} AND card_token IN {cards:Array(String)}
-         AND event_time >= {from:DateTime64(3, 'UTC')} AND event_time < {to:DateTime64(3, 'UTC')}
-       GROUP BY card_token, local_date ORDER BY card_token, local_date`,
-      { ...window, cards },
-    ),
-    select<{ card_token: string; n: number; ids: string[] }>(
-      store,
-      `SELECT card_token, toUInt32(uniqExact(merchant_id)) AS n, groupUniqArray(5)(merchant_id) AS ids
-       FROM {db:Identifier}.transactions
-       WHERE acquirer_id = {a:String} AND card_token IN {cards:Array(String)} AND merchant_id != {m:String}
-         AND event_time >= {othersFrom:DateTime64(3, 'UTC')} AND event_time < {to:DateTime64(3, 'UTC')}
-       GROUP BY card_token`,
-      // The acquirer's every transaction in the range is read here (cards are not in the sort key), so
-      // the range is the card_spread rule's horizon, not the whole window.
-      { ...window, cards, othersFrom: chTime(Math.max(q.from, q.to - OTHERS_DAYS * DAY_MS)) },
-    ),
-  ])
+  // The acquirer's every transaction in the range is read here (cards are not in the sort key), so the
+  // range is the card_spread rule's horizon, not the whole window. A bloom-filter index on card_token
+  // was tried: it left 13 of 176 granules to read, but checking the filters cost the CPU the skipped
+  // reads saved (10.1 against 9.8 ms), and every insert would have paid for it.
+  const others = await select<{ card_token: string; n: number; ids: string[] }>(
+    store,
+    `SELECT card_token, toUInt32(uniqExact(merchant_id)) AS n, groupUniqArray(5)(merchant_id) AS ids
+     FROM {db:Identifier}.transactions
+     WHERE acquirer_id = {a:String} AND card_token IN {cards:Array(String)} AND merchant_id != {m:String}
+       AND event_time >= {othersFrom:DateTime64(3, 'UTC')} AND event_time < {to:DateTime64(3, 'UTC')}
+     GROUP BY card_token`,
+    { ...window, cards, othersFrom: chTime(Math.max(q.from, q.to - OTHERS_DAYS * DAY_MS)) },
+  )
   const otherOf = new Map(others.map((o) => [o.card_token, o]))
   return cards.map((card) => {
     const mine = days.filter((d) => d.card_token === card)
