@@ -109,11 +109,12 @@ interface Candidate {
 }
 
 /**
- * Candidates read in the first round: twice the page and a little more, because a score that fell
- * (decay does that every day) leaves its old, higher version at the top of the projection until the
- * part that holds it is merged with its replacement.
+ * Candidates read in the first round: the page and a few more. A score that fell (decay does that
+ * every day) leaves its old, higher version at the top of the projection until the part holding it is
+ * merged with its replacement, and then a second round reads more; reading twice the page every time
+ * cost more than those second rounds (checking a candidate is most of a page's cost).
  */
-const firstRound = (limit: number) => 2 * limit + 16
+const firstRound = (limit: number) => limit + 16
 const MAX_ROUND = 5000
 
 const keyOf = (r: { acquirer_id: string; merchant_id: string; category: string }) =>
@@ -138,7 +139,6 @@ export async function queuePage(
   params.levels = f.levels
   const rows: Row[] = []
   const seen = new Set<string>()
-  let labels: Promise<Labels> | undefined
   let after: CursorKey | undefined = f.after
   let size = firstRound(f.limit)
   while (rows.length < f.limit) {
@@ -163,8 +163,6 @@ export async function queuePage(
        ${SUBQUERY_SETTINGS}`,
       p,
     )
-    // The first candidates are nearly always the page: their labels are read while they are checked.
-    labels ??= labelsOf(store, candidates)
     const newest = await newestOf(store, candidates, [...version, 'level IN {levels:Array(String)}'], params)
     for (const c of candidates) {
       const k = keyOf(c)
@@ -179,12 +177,10 @@ export async function queuePage(
     after = [Number(last.score), last.acquirer_id, last.merchant_id, last.category]
     size = Math.min(size * 4, MAX_ROUND)
   }
-  const first = await (labels ?? labelsOf(store, []))
-  const missing = rows.filter((r) => !first.read.has(merchantOf(r)))
-  const more = await labelsOf(store, missing)
+  const labels = await labelsOf(store, rows)
   const lastRow = rows.at(-1)
   return {
-    items: rows.map((r) => toItem(r, first, more)),
+    items: rows.map((r) => toItem(r, labels)),
     last:
       lastRow === undefined
         ? null
@@ -246,13 +242,11 @@ const merchantOf = (r: { acquirer_id: string; merchant_id: string }) =>
 
 /** What a queue row shows of its merchant besides its score: name, registered MCC, newest case. */
 interface Labels {
-  /** The merchants looked up (acquirer, NUL, merchant), found or not. */
-  readonly read: ReadonlySet<string>
   readonly names: ReadonlyMap<string, { name: string | null; mcc: string | null }>
   readonly cases: ReadonlyMap<string, QueueItem['case']>
 }
 
-/** The labels of the merchants of `rows`, every acquirer's read at once. */
+/** The labels of the merchants of `rows`: names and cases, every acquirer's, read at once. */
 async function labelsOf(
   store: Store,
   rows: readonly { acquirer_id: string; merchant_id: string }[],
@@ -290,13 +284,12 @@ async function labelsOf(
       ]
     }),
   )
-  return { read: new Set(rows.map(merchantOf)), names, cases }
+  return { names, cases }
 }
 
-function toItem(r: Row, ...labels: readonly Labels[]): QueueItem {
+function toItem(r: Row, labels: Labels): QueueItem {
   const key = merchantOf(r)
-  const l = labels.find((x) => x.read.has(key))
-  const n = l?.names.get(key)
+  const n = labels.names.get(key)
   return {
     acquirer_id: r.acquirer_id,
     merchant_id: r.merchant_id,
@@ -308,6 +301,6 @@ function toItem(r: Row, ...labels: readonly Labels[]): QueueItem {
     hit_count: Number(r.hit_count),
     families: r.families,
     scored_at: iso(r.scored_at),
-    case: l?.cases.get(key) ?? null,
+    case: labels.cases.get(key) ?? null,
   }
 }
