@@ -154,15 +154,19 @@ export async function scoresOf(store: Store, a: string, m: string): Promise<Scor
      ORDER BY category`,
     { a, m },
   )
-  return rows.map((r) => ({
+  return rows.map((r) => ({ ...scoreFields(r), breakdown: parseBreakdown(r.breakdown) }))
+}
+
+/** A stored score's fields as the API shows them, in a queue row and in a merchant's scores alike. */
+export function scoreFields(r: Omit<ScoreRow, 'breakdown'>): Omit<ScoreNow, 'breakdown'> {
+  return {
     category: r.category,
     score: Number(r.score),
     level: r.level,
     hit_count: Number(r.hit_count),
     families: r.families,
     scored_at: iso(r.scored_at),
-    breakdown: parseBreakdown(r.breakdown),
-  }))
+  }
 }
 
 export interface Range {

@@ -1,8 +1,9 @@
 import type { Store } from '../../store/client.ts'
 import { type CursorKey, num, str } from '../cursor.ts'
 import type { QueueItem } from '../schemas.ts'
-import { chTime, iso, type Params, select } from '../sql.ts'
+import { chTime, type Params, select } from '../sql.ts'
 import { latestCases } from './cases.ts'
+import { scoreFields } from './merchants.ts'
 
 /**
  * The flagged-merchant queue: one row per merchant and score category (fraud and compliance are
@@ -295,12 +296,7 @@ function toItem(r: Row, labels: Labels): QueueItem {
     merchant_id: r.merchant_id,
     merchant_name: n?.name ?? null,
     registered_mcc: n?.mcc ?? null,
-    category: r.category,
-    score: Number(r.score),
-    level: r.level,
-    hit_count: Number(r.hit_count),
-    families: r.families,
-    scored_at: iso(r.scored_at),
+    ...scoreFields(r),
     case: labels.cases.get(key) ?? null,
   }
 }
