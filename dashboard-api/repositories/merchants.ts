@@ -11,20 +11,23 @@ import { chTime, iso, isoOrNull, type Params, select } from '../sql.ts'
 
 const DAY_MS = 86_400_000
 
-/** Whether the acquirer knows the merchant at all: a profile, a score or a transaction. */
+/**
+ * Whether the acquirer knows the merchant at all: a profile, a score or a transaction. Asked in that
+ * order, one table at a time: nearly every merchant has a profile, which answers from a few granules,
+ * while asking the three at once read the merchant's granules in every part of transactions too (9.6 ms
+ * of CPU against 3.7 for a merchant with a profile, 20 parts of transactions).
+ */
 export async function merchantExists(store: Store, acquirer: string, merchant: string): Promise<boolean> {
-  const rows = await select<{ x: number }>(
-    store,
-    `SELECT 1 AS x FROM (
-       (SELECT 1 FROM {db:Identifier}.merchant_profile WHERE acquirer_id = {a:String} AND merchant_id = {m:String} LIMIT 1)
-       UNION ALL
-       (SELECT 1 FROM {db:Identifier}.merchant_scores WHERE acquirer_id = {a:String} AND merchant_id = {m:String} LIMIT 1)
-       UNION ALL
-       (SELECT 1 FROM {db:Identifier}.transactions WHERE acquirer_id = {a:String} AND merchant_id = {m:String} LIMIT 1)
-     ) LIMIT 1`,
-    { a: acquirer, m: merchant },
-  )
-  return rows.length > 0
+  for (const table of ['merchant_profile', 'merchant_scores', 'transactions']) {
+    const rows = await select<{ x: number }>(
+      store,
+      `SELECT 1 AS x FROM {db:Identifier}.{table:Identifier}
+       WHERE acquirer_id = {a:String} AND merchant_id = {m:String} LIMIT 1`,
+      { table, a: acquirer, m: merchant },
+    )
+    if (rows.length > 0) return true
+  }
+  return false
 }
 
 interface ProfileRow {
@@ -151,15 +154,19 @@ export async function scoresOf(store: Store, a: string, m: string): Promise<Scor
      ORDER BY category`,
     { a, m },
   )
-  return rows.map((r) => ({
+  return rows.map((r) => ({ ...scoreFields(r), breakdown: parseBreakdown(r.breakdown) }))
+}
+
+/** A stored score's fields as the API shows them, in a queue row and in a merchant's scores alike. */
+export function scoreFields(r: Omit<ScoreRow, 'breakdown'>): Omit<ScoreNow, 'breakdown'> {
+  return {
     category: r.category,
     score: Number(r.score),
     level: r.level,
     hit_count: Number(r.hit_count),
     families: r.families,
     scored_at: iso(r.scored_at),
-    breakdown: parseBreakdown(r.breakdown),
-  }))
+  }
 }
 
 export interface Range {
@@ -321,7 +328,7 @@ export async function transactionsOf(
   m: string,
   f: TxnFilter,
 ): Promise<{ items: Transaction[]; last: CursorKey | null }> {
-  const where = ['acquirer_id = {a:String}', 'merchant_id = {m:String}']
+  const where: string[] = []
   const params: Params = { a, m, limit: f.limit }
   if (f.card !== undefined) {
     where.push('card_token = {card:String}')
@@ -343,13 +350,16 @@ export async function transactionsOf(
     params.cT = chTime(num(f.after, 0))
     params.cId = str(f.after, 1)
   }
+  // PREWHERE: the merchant's rows are found first and the other thirteen columns read for them alone
+  // (measured with 20 parts: 27 ms of CPU against 37 when ClickHouse chose what to read first).
   const rows = await select<TxnRow>(
     store,
     `SELECT txn_id, event_time, toFloat64(toUnixTimestamp64Milli(event_time)) AS event_ms, terminal_id, card_token,
             card_bin, card_type, txn_type, toFloat64(amount_minor) AS amount, currency, mcc, entry_mode,
             response_code, latitude, longitude
      FROM {db:Identifier}.transactions
-     WHERE ${where.join(' AND ')}
+     PREWHERE acquirer_id = {a:String} AND merchant_id = {m:String}
+     ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
      ORDER BY event_time DESC, txn_id DESC LIMIT {limit:UInt32}`,
     params,
   )

@@ -139,6 +139,8 @@ describe('openStore and migrations', () => {
       'merchant_daily_mv',
       'merchant_daily_v',
       'merchant_events',
+      'merchant_names',
+      'merchant_names_mv',
       'merchant_profile',
       'merchant_profile_mv',
       'merchant_profile_v',
