@@ -1,6 +1,6 @@
 /**
  * What an acquirer id may be, and the alert topic it names. Pure; the registry (registry.ts) and ingest
- * validation (ingest/validate.ts) share it.
+ * validation (schemas/validate.ts) share it.
  *
  * An acquirer's alerts go to its own topic, `alerts.topicPattern` with `{acquirer}` replaced by the id
  * as it is: acquirers subscribe to that name, so it is never rewritten. Kafka refuses a topic whose

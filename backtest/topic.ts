@@ -23,15 +23,15 @@ import { createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:f
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { IHeaders, Kafka } from 'kafkajs'
+import type { EventCodec } from '../kafka/codec.ts'
+import { MERCHANT_EVENT, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
 import {
   EVERY_ACQUIRER,
   parseIsoInstant,
   type ValidateOptions,
   validateMerchantEvent,
   validateTransaction,
-} from '../ingest/validate.ts'
-import type { EventCodec } from '../kafka/codec.ts'
-import { MERCHANT_EVENT, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
+} from '../schemas/validate.ts'
 import type { SimEvent } from '../simulator/history.ts'
 import { deliveryOrder } from '../simulator/late.ts'
 import { DELIVERED_AT_HEADER, type ReadStats, readEventsFile } from '../simulator/stream.ts'

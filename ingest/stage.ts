@@ -16,11 +16,16 @@ import type { Metrics } from '../metrics/metrics.ts'
 import { MERCHANT_EVENT, type SchemaName, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
 import type { StoredBatch } from '../schemas/stages.ts'
 import type { MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
+import {
+  checkEnvelope,
+  type Validated,
+  validateMerchantEvent,
+  validateTransaction,
+} from '../schemas/validate.ts'
 import type { Store } from '../store/client.ts'
 import { planMerchantEvents } from '../store/merchant-events.ts'
 import { planTransactions } from '../store/transactions.ts'
 import { TopicInstruments } from './instruments.ts'
-import { checkEnvelope, type Validated, validateMerchantEvent, validateTransaction } from './validate.ts'
 
 export interface IngestSettings extends StageTiming {
   groupId: string

@@ -1,5 +1,4 @@
 import type { Message, Producer } from 'kafkajs'
-import { checkEnvelope, validateMerchantEvent, validateTransaction } from '../ingest/validate.ts'
 import type { EventCodec } from '../kafka/codec.ts'
 import {
   PartitionStage,
@@ -14,6 +13,7 @@ import { asRiskError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
 import { MERCHANT_EVENT, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
 import type { MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
+import { checkEnvelope, validateMerchantEvent, validateTransaction } from '../schemas/validate.ts'
 import type { Store } from '../store/client.ts'
 import type { HitUpdate, RuleEngine } from './engine/engine.ts'
 import { type ActivityRecord, activitiesOf, encodeActivity, entityKeyOf } from './entity/activity.ts'

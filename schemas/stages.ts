@@ -10,3 +10,15 @@ import type { MerchantEvent, TerminalTransaction } from './types.generated.ts'
 export type StoredBatch =
   | { readonly kind: 'transactions'; readonly items: readonly TerminalTransaction[] }
   | { readonly kind: 'merchantEvents'; readonly items: readonly MerchantEvent[] }
+
+/** The two scores a rule's hits count towards. */
+export type RuleCategory = 'fraud' | 'compliance'
+
+/**
+ * What a relative finding was compared with: `peers` (an adequate cohort), `population` (the acquirer's
+ * merchants: the cohort is too thin), `absolute` (a fixed threshold by design: no population measure of
+ * it is kept), `none` (no baseline yet: the absolute floor alone, in a new deployment's first days).
+ * Findings of rules that compare with nothing (the playbook's own traces, compliance breaches) carry
+ * no basis.
+ */
+export type Basis = 'peers' | 'population' | 'absolute' | 'none'

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { RuleCategory } from '../rules/engine/types.ts'
+import type { RuleCategory } from '../schemas/stages.ts'
 import type { RiskLevel } from '../schemas/types.generated.ts'
 import { LEVELS, type RuleScoring, type ScoringModel } from './model.ts'
 

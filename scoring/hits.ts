@@ -1,6 +1,6 @@
 import type { EventCodec } from '../kafka/codec.ts'
-import type { Basis } from '../rules/engine/types.ts'
 import { RULE_HIT } from '../schemas/contract.ts'
+import type { Basis } from '../schemas/stages.ts'
 import type { RuleHit } from '../schemas/types.generated.ts'
 import type { IncomingHit } from './model.ts'
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { Basis, RuleCategory } from '../rules/engine/types.ts'
+import type { Basis, RuleCategory } from '../schemas/stages.ts'
 import type { AlertReason, RiskAlert, RiskLevel } from '../schemas/types.generated.ts'
 
 /**

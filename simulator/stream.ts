@@ -10,9 +10,9 @@ import type { Readable, Writable } from 'node:stream'
 import { finished } from 'node:stream/promises'
 import { createGunzip, createGzip } from 'node:zlib'
 import { type Kafka, type Message, Partitioners } from 'kafkajs'
-import { EVERY_ACQUIRER, validateMerchantEvent, validateTransaction } from '../ingest/validate.ts'
 import { type EventCodec, valueSubject } from '../kafka/codec.ts'
 import { MERCHANT_EVENT, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
+import { EVERY_ACQUIRER, validateMerchantEvent, validateTransaction } from '../schemas/validate.ts'
 import type { SimEvent } from './history.ts'
 
 /**

@@ -1,8 +1,9 @@
+import type { Basis, RuleCategory } from '../../schemas/stages.ts'
 import type { MerchantEvent, TerminalTransaction } from '../../schemas/types.generated.ts'
 import type { ParamSpecs, ParamValues } from './params.ts'
 import type { SaleDays, Samples } from './window.ts'
 
-export type RuleCategory = 'fraud' | 'compliance'
+export type { Basis, RuleCategory }
 
 /**
  * A transaction as rules see it: the validated event plus values the engine derives once per event,
@@ -70,15 +71,6 @@ export interface References {
   readonly cohort: PeerStats | null
   readonly population: PeerStats | null
 }
-
-/**
- * What a relative finding was compared with: `peers` (an adequate cohort), `population` (the acquirer's
- * merchants: the cohort is too thin), `absolute` (a fixed threshold by design: no population measure of
- * it is kept), `none` (no baseline yet: the absolute floor alone, in a new deployment's first days).
- * Findings of rules that compare with nothing (the playbook's own traces, compliance breaches) carry
- * no basis.
- */
-export type Basis = 'peers' | 'population' | 'absolute' | 'none'
 
 /** The merchant's own history, refreshed periodically from ClickHouse aggregates. */
 export interface MerchantBaseline {

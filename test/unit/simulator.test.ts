@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { EVERY_ACQUIRER, validateMerchantEvent, validateTransaction } from '../../ingest/validate.ts'
+import { EVERY_ACQUIRER, validateMerchantEvent, validateTransaction } from '../../schemas/validate.ts'
 import { TrafficSimulator } from '../../simulator/generator.ts'
 import { parseLate } from '../../simulator/late.ts'
 

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest'
+import { MAX_EXACT_LONG } from '../../kafka/codec.ts'
+import type { ErrorCode, RiskError } from '../../lib/errors.ts'
+import { containsCardNumber, luhnValid } from '../../lib/luhn.ts'
+import type { MerchantEvent, TerminalTransaction } from '../../schemas/types.generated.ts'
 import {
   checkEnvelope,
   MIN_EVENT_TIME,
   parseIsoInstant,
   validateMerchantEvent,
   validateTransaction,
-} from '../../ingest/validate.ts'
-import { MAX_EXACT_LONG } from '../../kafka/codec.ts'
-import type { ErrorCode, RiskError } from '../../lib/errors.ts'
-import { containsCardNumber, luhnValid } from '../../lib/luhn.ts'
-import type { MerchantEvent, TerminalTransaction } from '../../schemas/types.generated.ts'
+} from '../../schemas/validate.ts'
 import { DISGUISES } from '../helpers/card-disguises.ts'
 import { sampleMerchantEvent, sampleTxn } from '../helpers/events.ts'
 

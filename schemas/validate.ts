@@ -5,8 +5,8 @@ import { ACQUIRER_ID, ACQUIRER_ID_RULE } from '../acquirers/ids.ts'
 import { compileSchema, MAX_EXACT_LONG, newestBundledSchema } from '../kafka/codec.ts'
 import { type ErrorCode, type ErrorContext, RiskError } from '../lib/errors.ts'
 import { containsCardNumber, findCardNumberIn, maskCardNumbers, maskCardNumbersInBytes } from '../lib/luhn.ts'
-import { MERCHANT_EVENT, type SchemaName, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
-import type { MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
+import { MERCHANT_EVENT, type SchemaName, TERMINAL_TRANSACTION } from './contract.ts'
+import type { MerchantEvent, TerminalTransaction } from './types.generated.ts'
 
 /**
  * Validation beyond Avro: what the schema cannot say (amounts above zero, code formats, plausible
