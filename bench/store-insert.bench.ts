@@ -11,7 +11,7 @@
  * since views read from those tables too.
  *
  *   node bench/store-insert.bench.ts            (BENCH_SIZES=1000,5000,20000,50000 BENCH_ROUNDS=5)
- *   BENCH_STORE_BASELINE=4 node bench/store-insert.bench.ts
+ *   BENCH_STORE_BASELINE=5 node bench/store-insert.bench.ts
  */
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'

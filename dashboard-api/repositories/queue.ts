@@ -124,7 +124,7 @@ const keyOf = (r: { acquirer_id: string; merchant_id: string; category: string }
 /**
  * A page of the queue, as `merchant_scores FINAL` filtered and sorted would give it, without merging
  * the portfolio. Candidates come in queue order from the `by_level` projection of merchant_scores
- * (0005), which holds every version a part still has, newest or not; a candidate is kept when the
+ * (0006), which holds every version a part still has, newest or not; a candidate is kept when the
  * newest version of its row (`merchant_scores FINAL`, read for the candidates' merchants only) has the
  * same score and passes the filters. The newest version of every row that belongs on the page is a
  * candidate itself (it passes the same filters), so nothing is missed; a replaced version is dropped;

@@ -50,6 +50,9 @@ describe("the analysts' console in Chromium", () => {
     days: 12,
     historyDays: 16,
     start: todayStart - 12 * DAY_MS,
+    // Twice the preset's share of cash-out fronts: acq-alpha's queue must fill more than one page of 25,
+    // and with population-calibrated rules the ordinary shops and look-alikes stay out of it.
+    cashOutShare: 0.16,
   })
 
   const api = async (key: string, path: string, init: RequestInit = {}) => {
@@ -78,6 +81,8 @@ describe("the analysts' console in Chromium", () => {
         TOPIC_ENTITY_ACTIVITY: `${prefix}.entity-activity`,
         TOPIC_RULE_HITS: `${prefix}.rule-hits`,
         TOPIC_SCORING_STATE: `${prefix}.scoring-state`,
+        TOPIC_SCORE_EVENTS: `${prefix}.score-events`,
+        TOPIC_PARKED: `${prefix}.parked`,
         ALERTS_TOPIC_PATTERN: `${prefix}.alerts.{acquirer}`,
         // The simulator's acquirers: its labelled history is what the test produces.
         ACQUIRERS: 'acq-alpha,acq-beta',

@@ -14,13 +14,13 @@ const DAY = 86_400_000
 const T0 = Date.UTC(2026, 10, 1)
 
 /**
- * What migration 0005 adds for the queue, against what it is derived from: merchant_names must merge
+ * What migration 0006 adds for the queue, against what it is derived from: merchant_names must merge
  * to the profile's name and MCC, and a queue page read through the by_level projection must be the
  * rows of `merchant_scores FINAL`, filtered and sorted, whatever versions the parts still hold.
  * Merges of merchant_scores are stopped, so the replaced versions stay in the projection the queue
  * reads and the page has to skip them.
  */
-describe('queue reads (0005)', () => {
+describe('queue reads (0006)', () => {
   let dir: string
   let store: Store
 

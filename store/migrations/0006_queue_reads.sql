@@ -1,4 +1,4 @@
--- 0005: what the analysts' queue reads, so that a page costs the same with 1,000 merchants or 1,000,000.
+-- 0006: what the analysts' queue reads, so that a page costs the same with 1,000 merchants or 1,000,000.
 --
 -- `merchant_scores FINAL` over an acquirer's whole portfolio was the price of every queue page: FINAL
 -- merges every version of every row of the acquirer (a portfolio of 250,000 merchants is 500,000 rows)
