@@ -3,7 +3,8 @@
  * it is written, so that none is accepted, stored, logged or dead-lettered. Pure; every input of the
  * service (event fields, Kafka keys and headers, API parameters and bodies) goes through it.
  *
- * What counts as a card number: 13 to 19 digits passing the Luhn check, written
+ * What counts as a card number: 13 to 19 digits passing the Luhn check and beginning as an issued card
+ * can (see `issuable`: not with 0 or 7, nor with 1 unless 15 digits long), written
  * - as one run of digits, or as groups of digits joined by separators (spaces and every other
  *   whitespace, dashes, dots, slashes, underscores, commas, invisible format characters such as a
  *   zero-width space; any number of them between two groups), and
@@ -29,6 +30,19 @@ export function luhnValid(digits: string): boolean {
     double = !double
   }
   return sum % 10 === 0
+}
+
+/**
+ * Whether a card could begin so. A card number's first digit is its Major Industry Identifier: payment
+ * networks issue from 2 to 6 (and 8 or 9 for some national schemes), airlines from 1 (UATP, 15 digits),
+ * and nothing from 0 or 7. Without this, every epoch timestamp in milliseconds (13 digits, starting with
+ * 1 until the year 2286), microseconds (16) or nanoseconds (19) would be a card number one time in ten:
+ * a producer's `x-sent-at: 1764900000000` header must not dead-letter its event.
+ */
+export function issuable(digits: string): boolean {
+  const first = digits.charCodeAt(0) - 48
+  if (first === 0 || first === 7) return false
+  return first !== 1 || digits.length === 15
 }
 
 export const MIN_PAN_DIGITS = 13
@@ -118,7 +132,7 @@ function scanClasses(classes: ArrayLike<number>): CardNumberSpan[] {
       for (let b = a; b < groups.length; b++) {
         digits += groups[b]?.digits ?? ''
         if (digits.length > MAX_PAN_DIGITS) break
-        if (digits.length < MIN_PAN_DIGITS || !luhnValid(digits)) continue
+        if (digits.length < MIN_PAN_DIGITS || !issuable(digits) || !luhnValid(digits)) continue
         const start = groups[a]?.start ?? 0
         const end = groups[b]?.end ?? 0
         const last = spans.at(-1)

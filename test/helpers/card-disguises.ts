@@ -14,6 +14,8 @@ export const PANS = {
   jcb: '3530111333300000',
   unionpay16: '6222021000123450',
   unionpay19: '6212345678901234569',
+  /** An airline card (UATP): the one issuer of numbers beginning with 1, always 15 digits. */
+  uatp: '135412345678911',
 } as const
 
 const FULL_WIDTH_ZERO = 0xff10
@@ -105,6 +107,13 @@ export const NOT_CARD_NUMBERS: readonly { readonly name: string; readonly text: 
   { name: 'a short id', text: 'm-1' },
   { name: 'an amount with separators', text: '1,234,567.89' },
   { name: 'no digits at all', text: 'corner store' },
+  // Each passes Luhn; no card begins with 0 or 7, or with 1 unless it is 15 digits long (UATP).
+  { name: 'an epoch time in milliseconds passing Luhn', text: '1764900000001' },
+  { name: 'an epoch time in microseconds passing Luhn', text: '1764900000000005' },
+  { name: 'an epoch time in nanoseconds passing Luhn', text: '1764900000000000001' },
+  { name: 'a header of epoch milliseconds', text: 'x-sent-at=1764900000001' },
+  { name: '13 digits passing Luhn, beginning with 0', text: '0123456789015' },
+  { name: '16 digits passing Luhn, beginning with 7', text: '7123456789012342' },
 ]
 
 /** Every Unicode decimal digit of a text, as ASCII: what anyone could rebuild a number from. */
