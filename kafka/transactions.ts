@@ -58,10 +58,41 @@ export async function commitPart(
   try {
     for (const [topic, messages] of output.sends)
       for (const chunk of chunkBySize([...messages])) await txn.send({ topic, acks: -1, messages: chunk })
-    await txn.sendOffsets({ consumerGroupId: output.groupId, topics: output.offsets })
+    await sendOffsets(txn, { consumerGroupId: output.groupId, topics: output.offsets })
     await txn.commit()
   } catch (e) {
     await txn.abort().catch(() => {})
     throw asRiskError(e, 'RISK_ERR_KAFKA', 'transaction failed', context)
   }
+}
+
+type Transaction = Awaited<ReturnType<Producer['transaction']>>
+
+/**
+ * The offsets into the transaction, retried while the coordinator is still finishing the previous
+ * transaction (CONCURRENT_TRANSACTIONS), as the Java producer does: kafkajs retries that refusal for the
+ * first send of a transaction but not for AddOffsetsToTxn (tulios/kafkajs#430), so a part with no output
+ * (the offsets alone) right after a commit failed, and the stage dropped and rebuilt the partition's
+ * state for nothing. The refused request added nothing, so the same transaction goes on.
+ */
+async function sendOffsets(
+  txn: Transaction,
+  offsets: Parameters<Transaction['sendOffsets']>[0],
+): Promise<void> {
+  for (let delayMs = 10; ; delayMs *= 2) {
+    try {
+      await txn.sendOffsets(offsets)
+      return
+    } catch (e) {
+      if (!isConcurrentTransactions(e) || delayMs > MAX_CONCURRENT_RETRY_MS) throw e
+      await new Promise((r) => setTimeout(r, delayMs))
+    }
+  }
+}
+
+/** Retries of a refused AddOffsetsToTxn double from 10 ms up to this wait (about 5 s in all). */
+const MAX_CONCURRENT_RETRY_MS = 2_560
+
+export function isConcurrentTransactions(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { type?: unknown }).type === 'CONCURRENT_TRANSACTIONS'
 }
