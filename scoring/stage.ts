@@ -446,7 +446,7 @@ export class ScoringStage extends PartitionStage {
     }
     const now = this.#opts.now()
     const cached = this.#existing
-    if (cached !== null && cached.topics.has(topic) && now - cached.at < 60_000) return { ok: true, topic }
+    if (cached?.topics.has(topic) && now - cached.at < 60_000) return { ok: true, topic }
     let topics: string[]
     try {
       topics = await this.runner.admin().listTopics()

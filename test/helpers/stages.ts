@@ -44,6 +44,43 @@ export interface RunningPath {
 }
 
 /**
+ * A rules stage as the service wires it, with fast retries: group `<group>.rules`, rebuilding from what
+ * group `group` (ingest) stored.
+ */
+export function testRulesStage(opts: {
+  kafka: Kafka
+  store: Store
+  codec: EventCodec
+  engine: RuleEngine
+  topics: PathTopics
+  group: string
+  logger: Logger
+  concurrency?: number
+  maxPartSize?: number
+}): RulesStage {
+  const { kafka, store, codec, engine, topics, group, logger } = opts
+  return new RulesStage({
+    kafka,
+    logger,
+    now: Date.now,
+    sleep,
+    retryInitialMs: 100,
+    retryMaxMs: 1000,
+    store,
+    engine,
+    codec,
+    acquirers: EVERY_ACQUIRER_KNOWN,
+    topics,
+    groupId: `${group}.rules`,
+    storeGroupId: group,
+    concurrency: opts.concurrency ?? 2,
+    maxPartSize: opts.maxPartSize ?? 500,
+    maxFutureSkewMs: 300_000,
+    allowedLatenessMs: 6 * 3_600_000,
+  })
+}
+
+/**
  * The three stages a rule hit takes to ClickHouse, as the service wires them: ingest stores the input,
  * the rules stage turns it into hits on their topic (rebuilding from the store when it takes a
  * partition), the sink stores the hits. Fast retries; `group` prefixes the three consumer groups.
@@ -63,24 +100,7 @@ export async function startPath(opts: {
     ingestSettings(group, { transactions: topics.transactions, merchantEvents: topics.merchantEvents }),
     { kafka, store, codec, logger, now: Date.now, sleep, acquirers: EVERY_ACQUIRER_KNOWN },
   )
-  const rules = new RulesStage({
-    kafka,
-    logger,
-    now: Date.now,
-    sleep,
-    ...timing,
-    store,
-    engine,
-    codec,
-    acquirers: EVERY_ACQUIRER_KNOWN,
-    topics,
-    groupId: `${group}.rules`,
-    storeGroupId: group,
-    concurrency: 2,
-    maxPartSize: 500,
-    maxFutureSkewMs: 300_000,
-    allowedLatenessMs: 6 * 3_600_000,
-  })
+  const rules = testRulesStage({ kafka, store, codec, engine, topics, group, logger })
   const sink = new SinkStage({
     kafka,
     logger,

@@ -10,7 +10,7 @@ import { createLogger } from '../../lib/logger.ts'
 import { sleep } from '../../lib/retry.ts'
 import { buildRulesConfig, createEngine } from '../../rules/engine/config.ts'
 import { RULES } from '../../rules/index.ts'
-import { RulesStage } from '../../rules/stage.ts'
+import type { RulesStage } from '../../rules/stage.ts'
 import { RULE_HIT, TERMINAL_TRANSACTION } from '../../schemas/contract.ts'
 import type { RuleHit, TerminalTransaction } from '../../schemas/types.generated.ts'
 import { openStore, type Store } from '../../store/client.ts'
@@ -18,11 +18,10 @@ import { txn } from '../helpers/events.ts'
 import { readAll } from '../helpers/faults.ts'
 import { EVERY_ACQUIRER_KNOWN, ingestSettings } from '../helpers/ingest.ts'
 import { testKafka, uniqueName, waitFor } from '../helpers/kafka.ts'
-import { createPathTopics, type PathTopics } from '../helpers/stages.ts'
+import { createPathTopics, type PathTopics, testRulesStage } from '../helpers/stages.ts'
 
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent')
 const codec = new EventCodec({})
-const timing = { retryInitialMs: 100, retryMaxMs: 1000 }
 
 /** Card testing at one merchant on one local day: 30 attempts on 30 cards, every other one declined. */
 function burst(merchant: string, day: number): TerminalTransaction[] {
@@ -69,23 +68,16 @@ describe('the rules stage, off the ClickHouse write', () => {
       timeZoneOf: () => '+08:00',
       allowedLatenessMs: 6 * 3_600_000,
     })
-    return new RulesStage({
+    return testRulesStage({
       kafka,
-      logger,
-      now: Date.now,
-      sleep,
-      ...timing,
       store,
-      engine,
       codec,
-      acquirers: EVERY_ACQUIRER_KNOWN,
+      engine,
       topics,
-      groupId: `${group}.rules`,
-      storeGroupId: group,
+      group,
+      logger,
       concurrency: 1,
       maxPartSize: 10,
-      maxFutureSkewMs: 300_000,
-      allowedLatenessMs: 6 * 3_600_000,
     })
   }
 
