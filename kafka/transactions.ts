@@ -9,13 +9,17 @@ import { createProducer } from './client.ts'
  * output and the consumer group's offsets, so read_committed readers see both or neither.
  *
  * Why a producer per partition: when a partition moves to another instance, the new owner's producer
- * starts with the same transactional id, which fences the old owner (its open transaction is aborted
- * and any later one refused), so a zombie cannot publish what the new owner publishes too. kafkajs does
- * not send the consumer group generation with the offsets (no KIP-447), so per-partition ids are the
- * fencing that works with it.
+ * starts with the same transactional id, which aborts any transaction the old owner left open. It does
+ * not stop the old owner's later transactions: kafkajs sends no group generation with the offsets (no
+ * KIP-447), and a Kafka 4 broker does not refuse its old epoch (`test/integration/rules-stage.test.ts`
+ * shows it). So every stage also confirms its membership right before it commits (StageContext.confirm);
+ * together they keep a zombie from publishing what the new owner publishes.
  */
 
-/** A connected transactional producer for `transactionalId`; connecting fences any earlier holder. */
+/**
+ * A connected transactional producer for `transactionalId`; connecting aborts what an earlier holder
+ * left open.
+ */
 export async function transactionalProducer(kafka: Kafka, transactionalId: string): Promise<Producer> {
   const producer = createProducer(kafka, {
     transactionalId,
@@ -93,6 +97,6 @@ async function sendOffsets(
 /** Retries of a refused AddOffsetsToTxn double from 10 ms up to this wait (about 5 s in all). */
 const MAX_CONCURRENT_RETRY_MS = 2_560
 
-export function isConcurrentTransactions(e: unknown): boolean {
+function isConcurrentTransactions(e: unknown): boolean {
   return typeof e === 'object' && e !== null && (e as { type?: unknown }).type === 'CONCURRENT_TRANSACTIONS'
 }

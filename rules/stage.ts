@@ -251,8 +251,8 @@ export class RulesStage extends PartitionStage {
 
   /**
    * The partition number's producer, once its state is rebuilt: created on the first part of either topic
-   * in an ownership. The producer's start fences any earlier owner before the rebuild reads the offsets
-   * that owner may otherwise still move.
+   * in an ownership. The producer's start aborts what an earlier owner left open before the rebuild reads
+   * the offsets (kafka/transactions.ts says what it does not guard against).
    */
   #take(partition: number, ctx: StageContext): Promise<Producer> {
     let p = this.#producers.get(partition)

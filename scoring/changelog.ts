@@ -76,8 +76,8 @@ export interface Restored {
 
 /**
  * Reads changelog partitions from their start to their end: the newest committed state. The caller
- * must have fenced the partition's earlier writer first (started the transactional producer), so no
- * transaction is left open and nothing is written while this reads.
+ * must have started the partition's transactional producer first, so that no transaction an earlier
+ * writer began is left open while this reads.
  *
  * kafkajs has no manual assignment, so a short-lived consumer group of one member subscribes to the
  * changelog and pauses the partitions it does not need. The end is where a fetched batch reaches the

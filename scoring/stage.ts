@@ -106,11 +106,8 @@ interface Owned {
  * readers or none of it. Nothing on this path waits for ClickHouse: the stored evidence of an alert
  * follows it by the sink's delay.
  *
- * Why a producer per partition: when a partition moves to another instance, the new owner's producer
- * starts with the same transactional id, which fences the old owner (its pending transaction is
- * aborted and any later one refused), so a zombie cannot publish an alert the new owner publishes too.
- * kafkajs does not send the consumer group generation with the offsets, so per-partition ids are the
- * fencing that works with it.
+ * Why a producer per partition, and why the stage confirms its membership before each commit:
+ * kafka/transactions.ts.
  *
  * State is restored from the changelog when a partition is first seen in an ownership, to the end
  * of the changelog. Any failure in a batch drops the partition's state and producer;
@@ -391,8 +388,8 @@ export class ScoringStage extends PartitionStage {
 
   /**
    * The partition's producer and state, created on its first batch in an ownership: the producer's
-   * start fences any earlier owner (aborting its open transaction), then the state is read back from
-   * the changelog to its end, which the fenced owner can no longer move.
+   * start aborts any transaction an earlier owner left open, then the state is read back from the
+   * changelog to its end.
    */
   async #own(partition: number): Promise<Owned> {
     const known = this.#owned.get(partition)

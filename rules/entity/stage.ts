@@ -52,8 +52,8 @@ export interface EntityStageStats {
  * the stage seeks it to the first record published within the engine's retention before now (Kafka
  * timestamps are publication time, which is never earlier than the event time minus the ingest skew,
  * so this covers every record whose event time can still matter) and re-applies from there. Each part's
- * hit updates are published with its offsets in one Kafka transaction (a producer per partition, which
- * fences an earlier owner); a replay publishes the same hit versions again, which scoring ignores and the
+ * hit updates are published with its offsets in one Kafka transaction (a producer per partition; see
+ * kafka/transactions.ts); a replay publishes the same hit versions again, which scoring ignores and the
  * sink's upserts collapse. Records the engine derives (card_ring's second hop, keyed by merchant) are
  * published back to the topic in the same transaction; a replay derives them again, and the merchant
  * hop applies a repeated link idempotently. The offsets only matter for partitions kept across a rebalance, which keep
@@ -103,7 +103,7 @@ export class EntityStage extends PartitionStage {
    * re-applies it), seeds the standing terminal bindings, and seeks to the replay start.
    */
   async own(_topic: string, partition: number, ctx: StageContext): Promise<'seeked'> {
-    // The producer first: it fences an earlier owner before the replay starts.
+    // The producer first: it aborts what an earlier owner left open before the replay starts.
     await ctx.retry(() => this.#producer(partition))
     const since = this.#opts.now() - this.#opts.engine.retentionMs
     const [from, standing] = await ctx.retry(() =>
