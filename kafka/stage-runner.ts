@@ -295,10 +295,12 @@ export class StageRunner {
         cause = `no progress on ${k.replace('\u0000', ' partition ')}`
       }
     }
+    // Fetches stop coming back for many reasons (a deleted topic among them): a stall dates the trouble
+    // when it began earlier, but a problem the stage has named is the better cause to report.
     const stalled = this.#fetchStalledSince(now)
     if (stalled !== null && (since === null || stalled < since)) {
       since = stalled
-      cause = 'no answer to fetches from the brokers'
+      cause ??= 'no answer to fetches from the brokers'
     }
     const healthy = since === null
     this.#deps.metrics?.kafka.stageHealthy.labels(this.#s.name).set(healthy ? 1 : 0)
