@@ -130,6 +130,11 @@ try {
       seconds: SECONDS,
       burstEveryMs: BURST_EVERY_MS,
     }
+    // Lag per stage (messages behind its input's end), sampled through the run: bounded means keeping up.
+    const maxLag = new Map<string, number>()
+    const lagTimer = setInterval(() => {
+      for (const p of service.progress()) maxLag.set(p.stage, Math.max(maxLag.get(p.stage) ?? 0, p.lag))
+    }, 500)
     const load = new Worker(new URL('./latency-load.ts', import.meta.url), { workerData: settings })
     const done = new Promise<{ produced: number; seconds: number }>((resolve, reject) => {
       load.on('message', (m: { measured?: string; done?: boolean; produced?: number; seconds?: number }) => {
@@ -139,6 +144,8 @@ try {
       load.on('error', reject)
     })
     const { produced, seconds } = await done
+    clearInterval(lagTimer)
+    const lagAtEnd = service.progress()
     await load.terminate()
     await sleep(5000)
     await (await tail)()
@@ -151,6 +158,14 @@ try {
     results.push(line)
     console.log(line)
     console.log(`  mean per stage at ${rate}/s: ${breakdown}`)
+    console.log(
+      `  lag per stage at ${rate}/s (messages behind), largest during the run / when the load stopped: ${lagAtEnd
+        .map(
+          (p) =>
+            `${p.stage} ${(maxLag.get(p.stage) ?? 0).toLocaleString('en-US')} / ${p.lag.toLocaleString('en-US')}`,
+        )
+        .join('; ')}`,
+    )
   }
   console.log(
     '\n| Rate (events/s) | Bursts | Alerts | Visible median ms | Visible p99 ms | Visible max ms | Sent median ms | Sent p99 ms | Load events/s achieved |',

@@ -1,0 +1,194 @@
+/**
+ * A simulated month through the whole service, to see whether throughput holds as history grows: a
+ * population's month (simulator/population.ts; its cards shop around the city as real cards do) is
+ * produced to Kafka first, the client floor is measured on that topic, then the service (npm start's
+ * code, simulator off) starts on it. Every 250 ms the bench reads the committed offsets of the two
+ * groups that consume the transactions (ingest, which stores them; the rules stage, which publishes
+ * their hits) and prints, per group, the rate of each tenth of the month, the last tenth against the
+ * first, and the time until every stage (entities, scoring, sink) has caught up.
+ *
+ * The first tenth is timed from the group's first commit, so start-up (connecting, joining the group,
+ * reading the empty store) is not counted against it; the later tenths from the moment the previous
+ * tenth was committed.
+ *
+ *   npm run bench:month
+ *   BENCH_POPULATION=B BENCH_DAYS=30 BENCH_MERCHANTS=1500 npm run bench:month
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { Kafka, logLevel } from 'kafkajs'
+import { startService } from '../app/service.ts'
+import { loadConfig } from '../config/load.ts'
+import { EventCodec } from '../kafka/codec.ts'
+import { ensureTopics } from '../kafka/topics.ts'
+import { startLocalKafka } from '../kafka-local/broker.ts'
+import { createLogger } from '../lib/logger.ts'
+import { sleep } from '../lib/retry.ts'
+import { HistorySimulator } from '../simulator/history.ts'
+import { type PopulationSpec, population } from '../simulator/population.ts'
+import { produceEvents } from '../simulator/stream.ts'
+import { clientFloor } from './client-floor.ts'
+
+const POPULATION = process.env.BENCH_POPULATION ?? 'A'
+const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 6)
+const overrides: Partial<PopulationSpec> = {}
+if (process.env.BENCH_DAYS !== undefined) overrides.days = Number(process.env.BENCH_DAYS)
+if (process.env.BENCH_MERCHANTS !== undefined) overrides.merchants = Number(process.env.BENCH_MERCHANTS)
+const spec = population(POPULATION, overrides)
+const TENTHS = 10
+const SAMPLE_MS = 250
+
+/** Seconds at which `committed` first reached each tenth of `total`, from a series of samples. */
+function tenthTimes(samples: readonly { t: number; n: number }[], total: number): number[] {
+  const times: number[] = []
+  for (let k = 1; k <= TENTHS; k++) {
+    const mark = Math.ceil((total * k) / TENTHS)
+    const s = samples.find((x) => x.n >= mark)
+    times.push(s === undefined ? Number.NaN : s.t)
+  }
+  return times
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'bench-month-'))
+const local = await startLocalKafka({ dataDir: join(dir, 'kafka'), heapMb: 1024 })
+try {
+  const kafka = new Kafka({ clientId: 'bench-month', brokers: local.brokers, logLevel: logLevel.NOTHING })
+  const admin = kafka.admin()
+  await admin.connect()
+  const run = `month-${Date.now().toString(36)}`
+  const group = `${run}-group`
+  const config = loadConfig({
+    env: {
+      ...process.env,
+      KAFKA_BROKERS: local.brokers.join(','),
+      KAFKA_GROUP_ID: group,
+      KAFKA_TOPIC_PARTITIONS: String(PARTITIONS),
+      TOPIC_TRANSACTIONS: `${run}.transactions`,
+      TOPIC_MERCHANT_EVENTS: `${run}.merchant-events`,
+      TOPIC_ENTITY_ACTIVITY: `${run}.entity-activity`,
+      TOPIC_RULE_HITS: `${run}.rule-hits`,
+      TOPIC_SCORING_STATE: `${run}.scoring-state`,
+      TOPIC_SCORE_EVENTS: `${run}.score-events`,
+      TOPIC_PARKED: `${run}.parked`,
+      ALERTS_TOPIC_PATTERN: `${run}.alerts.{acquirer}`,
+      ACQUIRERS: spec.acquirers.map((a) => a.id).join(','),
+      CHDB_PATH: join(dir, 'chdb'),
+      SIMULATOR: 'off',
+      API_ENABLED: 'false',
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    },
+  })
+  const topics = { transactions: config.topics.transactions, merchantEvents: config.topics.merchantEvents }
+  await ensureTopics(
+    kafka,
+    [
+      topics.transactions,
+      topics.merchantEvents,
+      `${topics.transactions}.dlq`,
+      `${topics.merchantEvents}.dlq`,
+    ],
+    { partitions: PARTITIONS, replicationFactor: 1 },
+  )
+  const codec = new EventCodec({})
+  const sim = new HistorySimulator(spec)
+  const p0 = performance.now()
+  const produced = await produceEvents(kafka, codec, sim.events(), { topics, ratePerSecond: null })
+  const sumOffsets = (rows: { offset: string }[]) =>
+    rows.reduce((n, r) => n + Math.max(0, Number(r.offset)), 0)
+  const ends = new Map(
+    (await admin.fetchTopicOffsets(topics.transactions)).map((x) => [x.partition, Number(x.high)]),
+  )
+  const transactions = [...ends.values()].reduce((n, x) => n + x, 0)
+  console.log(
+    `population ${POPULATION}: ${produced.toLocaleString('en-US')} events (${transactions.toLocaleString('en-US')} transactions) of ${spec.merchants} merchants over ${spec.days} days, produced in ${((performance.now() - p0) / 1000).toFixed(1)} s`,
+  )
+
+  // The floor first, on the same broker and data: kafkajs and avsc alone reading the topic.
+  const floor = await clientFloor(kafka, topics.transactions, transactions)
+  console.log(`client floor: ${floor.events} events read and decoded in ${floor.seconds.toFixed(1)} s`)
+
+  const logger = createLogger(config.log.level)
+  const t0 = performance.now()
+  // How busy the service's one JavaScript thread was, and the process's CPU (chDB's threads included).
+  const elu0 = performance.eventLoopUtilization()
+  const cpu0 = process.cpuUsage()
+  const service = await startService(config, { logger, now: Date.now, sleep })
+  // RULES_ENABLED=false measures ingest alone (the rules stage does not run).
+  const groups: Partial<Record<'ingest' | 'rules', string>> = config.rules.enabled
+    ? { ingest: group, rules: `${group}.rules` }
+    : { ingest: group }
+  const samples: Record<'ingest' | 'rules', { t: number; n: number }[]> = { ingest: [], rules: [] }
+  // Per group, when each partition was committed to its end: partitions differ in size (keyed by
+  // merchant), so the last tenth of the month runs partly on fewer partitions than the first.
+  const doneAt: Record<'ingest' | 'rules', Map<number, number>> = { ingest: new Map(), rules: new Map() }
+  let caughtUpAt = Number.NaN
+  let quietSince = Number.NaN
+  let quiet = 0
+  for (;;) {
+    const t = (performance.now() - t0) / 1000
+    for (const [name, groupId] of Object.entries(groups) as ['ingest' | 'rules', string][]) {
+      const [offsets] = await admin.fetchOffsets({ groupId, topics: [topics.transactions] })
+      samples[name].push({ t, n: sumOffsets(offsets?.partitions ?? []) })
+      for (const o of offsets?.partitions ?? [])
+        if (!doneAt[name].has(o.partition) && Number(o.offset) >= (ends.get(o.partition) ?? 0))
+          doneAt[name].set(o.partition, t)
+    }
+    const stored = samples.ingest.at(-1)?.n ?? 0
+    const ruled = groups.rules === undefined ? transactions : (samples.rules.at(-1)?.n ?? 0)
+    const behind = service.progress().reduce((n, s) => n + s.lag, 0)
+    // Caught up: both readers of the input at its end, and no stage behind for three samples running.
+    quiet = stored >= transactions && ruled >= transactions && behind === 0 ? quiet + 1 : 0
+    if (quiet === 1) quietSince = t
+    if (quiet >= 3) {
+      caughtUpAt = quietSince
+      break
+    }
+    if (t > 3600) throw new Error(`stuck: ${stored}/${ruled} of ${transactions} committed, ${behind} behind`)
+    await sleep(SAMPLE_MS)
+  }
+  const elu = performance.eventLoopUtilization(elu0)
+  const cpu = process.cpuUsage(cpu0)
+  await service.stop()
+  await admin.disconnect()
+
+  console.log(
+    `\nevery stage caught up ${caughtUpAt.toFixed(0)} s after the service started: ${Math.round(transactions / caughtUpAt).toLocaleString('en-US')} transactions/s end to end, ${((100 * transactions) / caughtUpAt / floor.eventsPerSecond).toFixed(1)}% of the client floor (${floor.eventsPerSecond.toLocaleString('en-US')}/s)`,
+  )
+  console.log(
+    `the JavaScript thread was busy ${(100 * elu.utilization).toFixed(0)}% of the time; the process used ${((cpu.user + cpu.system) / 1e6 / caughtUpAt).toFixed(2)} cores on average (the broker runs in its own process)`,
+  )
+  console.log('\nTransactions per second in each tenth of the month, by committed offsets:\n')
+  console.log(
+    `| Group | ${Array.from({ length: TENTHS }, (_, k) => `${k + 1}`).join(' | ')} | Last / first |`,
+  )
+  console.log(`|---|${'---|'.repeat(TENTHS)}---|`)
+  const finishes: string[] = []
+  for (const name of Object.keys(groups) as ('ingest' | 'rules')[]) {
+    const s = samples[name]
+    const first = s.find((x) => x.n > 0)
+    const times = tenthTimes(s, transactions)
+    const rates = times.map((t, k) => {
+      const from = k === 0 ? (first?.t ?? Number.NaN) : (times[k - 1] ?? Number.NaN)
+      const events = k === 0 ? Math.ceil(transactions / TENTHS) - (first?.n ?? 0) : transactions / TENTHS
+      // A first commit past the first tenth leaves nothing to time it by.
+      return events > 0 ? events / Math.max(SAMPLE_MS / 1000, t - from) : Number.NaN
+    })
+    const ratio = (rates.at(-1) ?? Number.NaN) / (rates[0] ?? Number.NaN)
+    const done = [...doneAt[name].values()].sort((a, b) => a - b)
+    finishes.push(
+      `${name}: first commit at ${first?.t.toFixed(0)} s, first partition done at ${done[0]?.toFixed(0)} s, last at ${done.at(-1)?.toFixed(0)} s; the last tenth began at ${times[TENTHS - 2]?.toFixed(0)} s`,
+    )
+    console.log(
+      `| ${name} | ${rates.map((r) => Math.round(r).toLocaleString('en-US')).join(' | ')} | ${ratio.toFixed(2)} |`,
+    )
+  }
+  const sizes = [...ends.values()]
+  console.log(
+    `\nPartition sizes ${Math.min(...sizes).toLocaleString('en-US')} to ${Math.max(...sizes).toLocaleString('en-US')} transactions. ${finishes.join('. ')}.`,
+  )
+} finally {
+  await local.stop()
+  rmSync(dir, { recursive: true, force: true })
+}
