@@ -43,3 +43,41 @@ export function chunkBySize<M extends Message>(messages: readonly M[], maxBytes 
   if (current.length > 0) chunks.push(current)
   return chunks
 }
+
+/** One produce request: messages per topic. */
+export type TopicMessages = { topic: string; messages: Message[] }
+
+/**
+ * Cuts several topics' messages into as few produce requests as fit `maxBytes` each, in order: a part's
+ * hits and activity records, or a scorer's scores, state and alerts, usually go in one request (one
+ * round trip to the broker) instead of one per topic. A topic's messages keep their order across
+ * requests, and a message larger than the limit goes alone, as with `chunkBySize`.
+ */
+export function packBySize(
+  sends: readonly (readonly [string, readonly Message[]])[],
+  maxBytes = MAX_SEND_BYTES,
+): TopicMessages[][] {
+  const requests: TopicMessages[][] = []
+  let current: TopicMessages[] = []
+  let size = 0
+  for (const [topic, messages] of sends) {
+    let entry: TopicMessages | null = null
+    for (const m of messages) {
+      const n = messageBytes(m)
+      if (size > 0 && size + n > maxBytes) {
+        requests.push(current)
+        current = []
+        size = 0
+        entry = null
+      }
+      if (entry === null) {
+        entry = { topic, messages: [] }
+        current.push(entry)
+      }
+      entry.messages.push(m)
+      size += n
+    }
+  }
+  if (current.length > 0) requests.push(current)
+  return requests
+}

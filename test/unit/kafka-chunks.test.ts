@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { chunkBySize, MAX_SEND_BYTES, messageBytes } from '../../kafka/chunks.ts'
+import {
+  chunkBySize,
+  MAX_SEND_BYTES,
+  messageBytes,
+  packBySize,
+  type TopicMessages,
+} from '../../kafka/chunks.ts'
 
 const msg = (bytes: number, i = 0) => ({
   key: `k${i}`,
@@ -28,5 +34,60 @@ describe('chunkBySize', () => {
       64 + 3 + 100 + 1 + 8 + 3,
     )
     expect(messageBytes({ key: null, value: null })).toBe(64)
+  })
+})
+
+describe('packBySize', () => {
+  const bytesOf = (r: TopicMessages[]) =>
+    r.reduce((n, e) => n + e.messages.reduce((k, m) => k + messageBytes(m), 0), 0)
+
+  it('puts small sends of several topics into one request', () => {
+    const hits = [msg(100, 1), msg(100, 2)]
+    const activity = [msg(50, 3)]
+    expect(
+      packBySize([
+        ['hits', hits],
+        ['activity', activity],
+        ['none', []],
+      ]),
+    ).toEqual([
+      [
+        { topic: 'hits', messages: hits },
+        { topic: 'activity', messages: activity },
+      ],
+    ])
+    expect(packBySize([])).toEqual([])
+  })
+
+  it("keeps every topic's messages in order in requests under the limit", () => {
+    const a = Array.from({ length: 1500 }, (_, i) => msg(900, i))
+    const b = Array.from({ length: 700 }, (_, i) => msg(300, 10_000 + i))
+    const requests = packBySize([
+      ['a', a],
+      ['b', b],
+    ])
+    expect(requests.length).toBeGreaterThan(2)
+    for (const r of requests) expect(bytesOf(r)).toBeLessThanOrEqual(MAX_SEND_BYTES)
+    const of = (topic: string) =>
+      requests.flatMap((r) => r.filter((e) => e.topic === topic).flatMap((e) => e.messages))
+    expect(of('a')).toEqual(a)
+    expect(of('b')).toEqual(b)
+    // The last request of 'a' is shared with the first of 'b' when it has room.
+    expect(requests.some((r) => r.length === 2)).toBe(true)
+  })
+
+  it('sends a message larger than the limit alone', () => {
+    const requests = packBySize(
+      [
+        ['a', [msg(10), msg(2_000_000)]],
+        ['b', [msg(10)]],
+      ],
+      1000,
+    )
+    expect(requests.map((r) => r.map((e) => [e.topic, e.messages.length]))).toEqual([
+      [['a', 1]],
+      [['a', 1]],
+      [['b', 1]],
+    ])
   })
 })
