@@ -246,7 +246,7 @@ export async function queueView(ctx: Ctx): Promise<KeyHandler> {
           type: 'button',
           id: 'prev-page',
           disabled: queue.back.length === 0,
-          on: { click: () => void prevPage() },
+          on: { click: () => attempt(prevPage()) },
         },
         '← Previous page',
       ),
@@ -257,13 +257,17 @@ export async function queueView(ctx: Ctx): Promise<KeyHandler> {
           type: 'button',
           id: 'next-page',
           disabled: queue.next === null,
-          on: { click: () => void nextPage() },
+          on: { click: () => attempt(nextPage()) },
         },
         'Next page →',
       ),
     )
   }
 
+  // What the analyst asked for (a page, a refresh) and could not get is said, not dropped.
+  const attempt = (p: Promise<void>) => {
+    p.catch(() => ctx.say('The queue could not be loaded; press r to try again.', 'error'))
+  }
   const refresh = async () => {
     const selectedKey =
       queue.items[queue.selected] === undefined ? null : rowKey(queue.items[queue.selected] as QueueItem)
@@ -335,13 +339,13 @@ export async function queueView(ctx: Ctx): Promise<KeyHandler> {
         return true
       }
       case 'n':
-        void nextPage()
+        attempt(nextPage())
         return true
       case 'p':
-        void prevPage()
+        attempt(prevPage())
         return true
       case 'r':
-        void refresh()
+        attempt(refresh())
         return true
       default:
         return false
