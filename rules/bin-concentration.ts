@@ -1,7 +1,7 @@
 import { calibratedBound, describeBound, marginParam, quantileParam } from './engine/calibration.ts'
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayRing, type SampleRing } from './engine/window.ts'
+import type { SampleRing } from './engine/window.ts'
 
 /**
  * Issuer-BIN concentration: card farmers apply for many credit cards at the one issuer with the laxest
@@ -26,39 +26,50 @@ const MAX_BINS = 64
 const POOLED = '*'
 const BITS = 64
 
-interface DayBin {
-  /** Its key in the bucket's map. */
-  readonly bin: string
-  amount: number
-  credit: number
-  count: number
-  /** Card bitmap, bits 0–31 and 32–63. */
-  lo: number
-  hi: number
+/**
+ * One BIN's window: its totals over the window's buckets, then a row per bucket in which it had sales
+ * (in the order the buckets were first used), all numbers of one array. A map of BINs per bucket and a
+ * map of totals were some ten cold objects per sale with sparse traffic; this is one look-up and one
+ * array. Totals drop to zero exactly when the BIN's last bucket leaves, since amounts are positive
+ * (the schema's contract for amount_minor) and integers.
+ */
+type BinEntry = number[]
+const AMOUNT = 0
+const CREDIT = 1
+const ROWS = 2
+/** A row: the bucket, its amount, credit amount and sales, and the card bitmap (bits 0–31, 32–63). */
+const R_BUCKET = 0
+const R_AMOUNT = 1
+const R_CREDIT = 2
+const R_COUNT = 3
+const R_LO = 4
+const R_HI = 5
+const ROW = 6
+
+/** A new entry with one zeroed row for `bucket`, holding doubles from the start (see window.ts). */
+function newEntry(bucket: number): BinEntry {
+  const e = [0.5, 0, bucket, 0, 0, 0, 0, 0]
+  e[AMOUNT] = 0
+  return e
 }
 
-/** A five-day bucket. */
-interface Day {
-  bins: Map<string, DayBin>
-}
-
-interface WindowBin {
-  /** Its key in `State.bins`, so the totals can be walked without an entry array per bin. */
-  readonly bin: string
-  amount: number
-  credit: number
+/** Start of `bucket`'s row in `e`, appended (zeroed) when the BIN had no sale in it yet. */
+function rowOf(e: BinEntry, bucket: number): number {
+  for (let o = e.length - ROW; o >= ROWS; o -= ROW) if (e[o + R_BUCKET] === bucket) return o
+  const o = e.length
+  e.push(bucket, 0, 0, 0, 0, 0)
+  return o
 }
 
 interface State {
-  days: DayRing<Day>
-  /** Totals over the window's buckets [from, bucket of the watermark], kept as buckets enter and leave. */
-  bins: Map<string, WindowBin>
+  /** BINs with sales in the window's buckets [from, bucket of the watermark], in order of entry. */
+  bins: Map<string, BinEntry>
   amount: number
   count: number
   from: number
   top: string | null
   /** The entry of `top` in `bins` (fixed while it is there): one map look-up less per sale. */
-  topBin: WindowBin | null
+  topBin: BinEntry | null
   /** Recent sales as two rings pushed together (same capacity, so they stay aligned): no object per sale. */
   sampleBins: SampleRing
   sampleTxnIds: SampleRing
@@ -87,43 +98,49 @@ function estimateCards(bitsSet: number): number {
   return zeros === 0 ? Number.POSITIVE_INFINITY : -BITS * Math.log(zeros / BITS)
 }
 
-function findTop(state: State): void {
-  let top: WindowBin | null = null
-  let best = 0
-  for (const b of state.bins.values()) {
-    if (b.bin !== POOLED && b.amount > best) {
-      best = b.amount
-      top = b
-    }
-  }
-  state.top = top?.bin ?? null
-  state.topBin = top
-}
-
-/** Moves the window to end at bucket `to`: the buckets that left it are subtracted, once. */
+/**
+ * Moves the window to start at bucket `to` − 5: the rows that left it are subtracted, once, and dropped;
+ * BINs left without sales leave the map. The largest BIN is found in the same pass, in map order (the
+ * first of equals wins), so each entry is read once.
+ */
 function advance(state: State, to: number): boolean {
   const newFrom = to - BUCKETS + 1
   if (newFrom <= state.from) return false
-  if (newFrom - state.from > state.days.size) {
+  const moved = newFrom - state.from
+  state.from = newFrom
+  state.top = null
+  state.topBin = null
+  // Every row is older than a window that moved past all of them.
+  if (moved > BUCKETS) {
     state.bins.clear()
     state.amount = 0
     state.count = 0
-  } else {
-    state.days.forEach(state.from, newFrom - 1, (day) => {
-      for (const d of day.bins.values()) {
-        const bin = d.bin
-        const w = state.bins.get(bin)
-        if (w === undefined) continue
-        w.amount -= d.amount
-        w.credit -= d.credit
-        state.amount -= d.amount
-        state.count -= d.count
-        if (w.amount <= 0) state.bins.delete(bin)
-      }
-    })
+    return true
   }
-  state.from = newFrom
-  findTop(state)
+  let best = 0
+  state.bins.forEach((e, bin) => {
+    let kept = ROWS
+    for (let o = ROWS; o < e.length; o += ROW) {
+      if ((e[o + R_BUCKET] ?? 0) < newFrom) {
+        const amount = e[o + R_AMOUNT] ?? 0
+        e[AMOUNT] = (e[AMOUNT] ?? 0) - amount
+        e[CREDIT] = (e[CREDIT] ?? 0) - (e[o + R_CREDIT] ?? 0)
+        state.amount -= amount
+        state.count -= e[o + R_COUNT] ?? 0
+      } else {
+        if (kept !== o) e.copyWithin(kept, o, o + ROW)
+        kept += ROW
+      }
+    }
+    e.length = kept
+    const amount = e[AMOUNT] ?? 0
+    if (amount <= 0) state.bins.delete(bin)
+    else if (bin !== POOLED && amount > best) {
+      best = amount
+      state.top = bin
+      state.topBin = e
+    }
+  })
   return true
 }
 
@@ -183,8 +200,6 @@ export const binConcentration = defineRule({
     }),
   },
   createState: (_sales, samples): State => ({
-    // One bucket more than the window, so a bucket leaving it can still be read and subtracted.
-    days: new DayRing<Day>(BUCKETS + 1, () => ({ bins: new Map() })),
     bins: new Map(),
     amount: 0,
     count: 0,
@@ -198,39 +213,34 @@ export const binConcentration = defineRule({
     const moved = advance(state, Math.floor(ctx.watermarkDay / BUCKET_DAYS))
     const bucket = Math.floor(txn.localDay / BUCKET_DAYS)
     if (!txn.approved || !txn.sale || txn.card_bin === null || bucket < state.from) return moved
-    const day = state.days.at(bucket)
-    if (day === undefined) return moved
     let bin = txn.card_bin
-    let w = state.bins.get(bin)
-    if (w === undefined) {
+    let e = state.bins.get(bin)
+    if (e === undefined) {
       if (state.bins.size >= MAX_BINS) bin = POOLED
-      w = state.bins.get(bin)
-      if (w === undefined) {
-        w = { bin, amount: 0, credit: 0 }
-        state.bins.set(bin, w)
+      e = state.bins.get(bin)
+      if (e === undefined) {
+        e = newEntry(bucket)
+        state.bins.set(bin, e)
       }
     }
-    // The day's entry uses the window's key, so that the day subtracts exactly what it added.
-    let d = day.bins.get(bin)
-    if (d === undefined) {
-      d = { bin, amount: 0, credit: 0, count: 0, lo: 0, hi: 0 }
-      day.bins.set(bin, d)
-    }
-    const credit = txn.card_type === 'CREDIT' ? txn.amount_minor : 0
+    const o = rowOf(e, bucket)
+    const amount = txn.amount_minor
+    const credit = txn.card_type === 'CREDIT' ? amount : 0
     const bit = cardBit(txn.card_token)
-    if (bit < 32) d.lo |= 1 << bit
-    else d.hi |= 1 << (bit - 32)
-    d.amount += txn.amount_minor
-    d.credit += credit
-    d.count++
-    w.amount += txn.amount_minor
-    w.credit += credit
-    state.amount += txn.amount_minor
+    if (bit < 32) e[o + R_LO] = (e[o + R_LO] ?? 0) | (1 << bit)
+    else e[o + R_HI] = (e[o + R_HI] ?? 0) | (1 << (bit - 32))
+    e[o + R_AMOUNT] = (e[o + R_AMOUNT] ?? 0) + amount
+    e[o + R_CREDIT] = (e[o + R_CREDIT] ?? 0) + credit
+    e[o + R_COUNT] = (e[o + R_COUNT] ?? 0) + 1
+    const total = (e[AMOUNT] ?? 0) + amount
+    e[AMOUNT] = total
+    e[CREDIT] = (e[CREDIT] ?? 0) + credit
+    state.amount += amount
     state.count++
     const top = state.topBin
-    if (bin !== POOLED && (top === null || w.amount > top.amount)) {
+    if (bin !== POOLED && (top === null || total > (top[AMOUNT] ?? 0))) {
       state.top = bin
-      state.topBin = w
+      state.topBin = e
     }
     state.sampleBins.push(bin)
     state.sampleTxnIds.push(txn.txn_id)
@@ -242,24 +252,27 @@ export const binConcentration = defineRule({
     const p = ctx.params
     if (state.count < p.minTxns || state.top === null || state.amount <= 0) return null
     const bin = state.top
-    const w = state.bins.get(bin)
-    if (w === undefined) return null
-    const share = w.amount / state.amount
+    const e = state.topBin
+    if (e === null) return null
+    const amount = e[AMOUNT] ?? 0
+    const credit = e[CREDIT] ?? 0
+    const share = amount / state.amount
     const bound = calibratedBound(
       p.floor,
       { quantile: p.quantile, margin: p.margin, scale: 'linear' },
       ctx.peers?.topBinShare,
       ctx.population?.topBinShare,
     )
-    if (share <= bound.threshold || w.credit / w.amount < p.minCreditShare) return null
+    if (share <= bound.threshold || credit / amount < p.minCreditShare) return null
+    const to = Math.floor(ctx.watermarkDay / BUCKET_DAYS)
     let lo = 0
     let hi = 0
-    state.days.forEach(state.from, Math.floor(ctx.watermarkDay / BUCKET_DAYS), (day) => {
-      const d = day.bins.get(bin)
-      if (d === undefined) return
-      lo |= d.lo
-      hi |= d.hi
-    })
+    for (let o = ROWS; o < e.length; o += ROW) {
+      const b = e[o + R_BUCKET] ?? 0
+      if (b < state.from || b > to) continue
+      lo |= e[o + R_LO] ?? 0
+      hi |= e[o + R_HI] ?? 0
+    }
     const cards = estimateCards(popcount(lo) + popcount(hi))
     if (cards < p.minCards) return null
     return {
@@ -270,7 +283,7 @@ export const binConcentration = defineRule({
       sampleTxnIds: sampleOf(state, bin),
       detail:
         `${(100 * share).toFixed(1)}% of approved volume since ${new Date(ctx.dayStart(state.from * BUCKET_DAYS) + 43_200_000).toISOString().slice(0, 10)} came from BIN ${bin} ` +
-        `(${(100 * (w.credit / w.amount)).toFixed(0)}% credit) on about ${Number.isFinite(cards) ? Math.round(cards) : 'over 250'} distinct cards, ` +
+        `(${(100 * (credit / amount)).toFixed(0)}% credit) on about ${Number.isFinite(cards) ? Math.round(cards) : 'over 250'} distinct cards, ` +
         `above ${describeBound(bound, p.floor, (x) => `${(100 * x).toFixed(1)}%`)}.`,
       basis: bound.basis,
     }
