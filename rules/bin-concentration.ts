@@ -27,52 +27,78 @@ const POOLED = '*'
 const BITS = 64
 
 /**
- * One BIN's window: its totals over the window's buckets, then a row per bucket in which it had sales
- * (in the order the buckets were first used), all numbers of one array. A map of BINs per bucket and a
- * map of totals were some ten cold objects per sale with sparse traffic; this is one look-up and one
- * array. Totals drop to zero exactly when the BIN's last bucket leaves, since amounts are positive
- * (the schema's contract for amount_minor) and integers.
+ * The window is kept in two flat arrays per merchant: a slot per BIN with its totals over the window's
+ * buckets, and a row per BIN and bucket with sales, in the order they were first used. A map of BINs
+ * per bucket and a map of totals were some ten cold objects per sale with sparse traffic, and an array
+ * per BIN one per BIN whenever the window moved; here a move walks two arrays. Totals drop to zero
+ * exactly when the BIN's last bucket leaves, since amounts are positive (the schema's contract for
+ * amount_minor) and integers: a slot with no amount is free.
  */
-type BinEntry = number[]
-const AMOUNT = 0
-const CREDIT = 1
-const ROWS = 2
-/** A row: the bucket, its amount, credit amount and sales, and the card bitmap (bits 0–31, 32–63). */
-const R_BUCKET = 0
-const R_AMOUNT = 1
-const R_CREDIT = 2
-const R_COUNT = 3
-const R_LO = 4
-const R_HI = 5
-const ROW = 6
+/** A slot: the BIN's amount and credit amount in the window, and the start of its latest row (a hint). */
+const T_AMOUNT = 0
+const T_CREDIT = 1
+const T_LAST = 2
+const SLOT = 3
+/** A row: the BIN's slot, the bucket, its amount, credit amount and sales, and the card bitmap. */
+const R_SLOT = 0
+const R_BUCKET = 1
+const R_AMOUNT = 2
+const R_CREDIT = 3
+const R_COUNT = 4
+/** Card bits 0–31 and 32–63. */
+const R_LO = 5
+const R_HI = 6
+const ROW = 7
 
-/** A new entry with one zeroed row for `bucket`, holding doubles from the start (see window.ts). */
-function newEntry(bucket: number): BinEntry {
-  const e = [0.5, 0, bucket, 0, 0, 0, 0, 0]
-  e[AMOUNT] = 0
-  return e
-}
-
-/** Start of `bucket`'s row in `e`, appended (zeroed) when the BIN had no sale in it yet. */
-function rowOf(e: BinEntry, bucket: number): number {
-  for (let o = e.length - ROW; o >= ROWS; o -= ROW) if (e[o + R_BUCKET] === bucket) return o
-  const o = e.length
-  e.push(bucket, 0, 0, 0, 0, 0)
-  return o
+/**
+ * An empty array that holds unboxed doubles from the start (see window.ts): the bitmaps and amounts
+ * are not all small integers.
+ */
+function doubles(): number[] {
+  const a = [0.5]
+  a.length = 0
+  return a
 }
 
 interface State {
-  /** BINs with sales in the window's buckets [from, bucket of the watermark], in order of entry. */
-  bins: Map<string, BinEntry>
+  /** The slot of each BIN with sales in the window's buckets [from, bucket of the watermark], in order of entry. */
+  slots: Map<string, number>
+  totals: number[]
+  rows: number[]
   amount: number
   count: number
   from: number
   top: string | null
-  /** The entry of `top` in `bins` (fixed while it is there): one map look-up less per sale. */
-  topBin: BinEntry | null
+  /** The slot of `top` (fixed while it is there); -1 with no top. */
+  topSlot: number
   /** Recent sales as two rings pushed together (same capacity, so they stay aligned): no object per sale. */
   sampleBins: SampleRing
   sampleTxnIds: SampleRing
+}
+
+/** A slot with no amount (its BIN left the window), or a new one. */
+function freeSlot(totals: number[]): number {
+  let t = 0
+  while (t < totals.length && (totals[t + T_AMOUNT] ?? 0) > 0) t += SLOT
+  if (t === totals.length) totals.push(0, 0, -1)
+  else totals[t + T_LAST] = -1
+  return t / SLOT
+}
+
+/** Start of the row of `slot` and `bucket`, appended (zeroed) when the BIN had no sale in that bucket yet. */
+function rowOf(state: State, slot: number, bucket: number): number {
+  const rows = state.rows
+  const last = state.totals[slot * SLOT + T_LAST] ?? -1
+  if (last >= 0) {
+    if (rows[last + R_SLOT] === slot && rows[last + R_BUCKET] === bucket) return last
+    // A sale in another bucket than the BIN's latest row: a late one, or the first in a new bucket.
+    for (let o = rows.length - ROW; o >= 0; o -= ROW)
+      if (rows[o + R_SLOT] === slot && rows[o + R_BUCKET] === bucket) return o
+  }
+  const o = rows.length
+  rows.push(slot, bucket, 0, 0, 0, 0, 0)
+  state.totals[slot * SLOT + T_LAST] = o
+  return o
 }
 
 function cardBit(token: string): number {
@@ -100,8 +126,8 @@ function estimateCards(bitsSet: number): number {
 
 /**
  * Moves the window to start at bucket `to` − 5: the rows that left it are subtracted, once, and dropped;
- * BINs left without sales leave the map. The largest BIN is found in the same pass, in map order (the
- * first of equals wins), so each entry is read once.
+ * BINs left without sales leave the map, and the largest BIN is found again, in map order (the first
+ * of equals wins).
  */
 function advance(state: State, to: number): boolean {
   const newFrom = to - BUCKETS + 1
@@ -109,36 +135,42 @@ function advance(state: State, to: number): boolean {
   const moved = newFrom - state.from
   state.from = newFrom
   state.top = null
-  state.topBin = null
+  state.topSlot = -1
+  const rows = state.rows
+  const totals = state.totals
   // Every row is older than a window that moved past all of them.
   if (moved > BUCKETS) {
-    state.bins.clear()
+    state.slots.clear()
+    rows.length = 0
+    totals.length = 0
     state.amount = 0
     state.count = 0
     return true
   }
-  let best = 0
-  state.bins.forEach((e, bin) => {
-    let kept = ROWS
-    for (let o = ROWS; o < e.length; o += ROW) {
-      if ((e[o + R_BUCKET] ?? 0) < newFrom) {
-        const amount = e[o + R_AMOUNT] ?? 0
-        e[AMOUNT] = (e[AMOUNT] ?? 0) - amount
-        e[CREDIT] = (e[CREDIT] ?? 0) - (e[o + R_CREDIT] ?? 0)
-        state.amount -= amount
-        state.count -= e[o + R_COUNT] ?? 0
-      } else {
-        if (kept !== o) e.copyWithin(kept, o, o + ROW)
-        kept += ROW
-      }
+  let kept = 0
+  for (let o = 0; o < rows.length; o += ROW) {
+    const t = (rows[o + R_SLOT] ?? 0) * SLOT
+    if ((rows[o + R_BUCKET] ?? 0) < newFrom) {
+      const amount = rows[o + R_AMOUNT] ?? 0
+      totals[t + T_AMOUNT] = (totals[t + T_AMOUNT] ?? 0) - amount
+      totals[t + T_CREDIT] = (totals[t + T_CREDIT] ?? 0) - (rows[o + R_CREDIT] ?? 0)
+      state.amount -= amount
+      state.count -= rows[o + R_COUNT] ?? 0
+    } else {
+      if (kept !== o) rows.copyWithin(kept, o, o + ROW)
+      totals[t + T_LAST] = kept
+      kept += ROW
     }
-    e.length = kept
-    const amount = e[AMOUNT] ?? 0
-    if (amount <= 0) state.bins.delete(bin)
+  }
+  rows.length = kept
+  let best = 0
+  state.slots.forEach((slot, bin) => {
+    const amount = totals[slot * SLOT + T_AMOUNT] ?? 0
+    if (amount <= 0) state.slots.delete(bin)
     else if (bin !== POOLED && amount > best) {
       best = amount
       state.top = bin
-      state.topBin = e
+      state.topSlot = slot
     }
   })
   return true
@@ -200,12 +232,14 @@ export const binConcentration = defineRule({
     }),
   },
   createState: (_sales, samples): State => ({
-    bins: new Map(),
+    slots: new Map(),
+    totals: doubles(),
+    rows: doubles(),
     amount: 0,
     count: 0,
     from: Number.NEGATIVE_INFINITY,
     top: null,
-    topBin: null,
+    topSlot: -1,
     sampleBins: samples.ring(SAMPLES),
     sampleTxnIds: samples.ring(SAMPLES),
   }),
@@ -214,33 +248,36 @@ export const binConcentration = defineRule({
     const bucket = Math.floor(txn.localDay / BUCKET_DAYS)
     if (!txn.approved || !txn.sale || txn.card_bin === null || bucket < state.from) return moved
     let bin = txn.card_bin
-    let e = state.bins.get(bin)
-    if (e === undefined) {
-      if (state.bins.size >= MAX_BINS) bin = POOLED
-      e = state.bins.get(bin)
-      if (e === undefined) {
-        e = newEntry(bucket)
-        state.bins.set(bin, e)
+    let slot = state.slots.get(bin)
+    if (slot === undefined) {
+      if (state.slots.size >= MAX_BINS) bin = POOLED
+      slot = state.slots.get(bin)
+      if (slot === undefined) {
+        slot = freeSlot(state.totals)
+        state.slots.set(bin, slot)
       }
     }
-    const o = rowOf(e, bucket)
+    const o = rowOf(state, slot, bucket)
+    const rows = state.rows
+    const totals = state.totals
+    const t = slot * SLOT
     const amount = txn.amount_minor
     const credit = txn.card_type === 'CREDIT' ? amount : 0
     const bit = cardBit(txn.card_token)
-    if (bit < 32) e[o + R_LO] = (e[o + R_LO] ?? 0) | (1 << bit)
-    else e[o + R_HI] = (e[o + R_HI] ?? 0) | (1 << (bit - 32))
-    e[o + R_AMOUNT] = (e[o + R_AMOUNT] ?? 0) + amount
-    e[o + R_CREDIT] = (e[o + R_CREDIT] ?? 0) + credit
-    e[o + R_COUNT] = (e[o + R_COUNT] ?? 0) + 1
-    const total = (e[AMOUNT] ?? 0) + amount
-    e[AMOUNT] = total
-    e[CREDIT] = (e[CREDIT] ?? 0) + credit
+    if (bit < 32) rows[o + R_LO] = (rows[o + R_LO] ?? 0) | (1 << bit)
+    else rows[o + R_HI] = (rows[o + R_HI] ?? 0) | (1 << (bit - 32))
+    rows[o + R_AMOUNT] = (rows[o + R_AMOUNT] ?? 0) + amount
+    rows[o + R_CREDIT] = (rows[o + R_CREDIT] ?? 0) + credit
+    rows[o + R_COUNT] = (rows[o + R_COUNT] ?? 0) + 1
+    const total = (totals[t + T_AMOUNT] ?? 0) + amount
+    totals[t + T_AMOUNT] = total
+    totals[t + T_CREDIT] = (totals[t + T_CREDIT] ?? 0) + credit
     state.amount += amount
     state.count++
-    const top = state.topBin
-    if (bin !== POOLED && (top === null || total > (top[AMOUNT] ?? 0))) {
+    const top = state.topSlot
+    if (bin !== POOLED && (top < 0 || total > (totals[top * SLOT + T_AMOUNT] ?? 0))) {
       state.top = bin
-      state.topBin = e
+      state.topSlot = slot
     }
     state.sampleBins.push(bin)
     state.sampleTxnIds.push(txn.txn_id)
@@ -252,10 +289,10 @@ export const binConcentration = defineRule({
     const p = ctx.params
     if (state.count < p.minTxns || state.top === null || state.amount <= 0) return null
     const bin = state.top
-    const e = state.topBin
-    if (e === null) return null
-    const amount = e[AMOUNT] ?? 0
-    const credit = e[CREDIT] ?? 0
+    const slot = state.topSlot
+    const t = slot * SLOT
+    const amount = state.totals[t + T_AMOUNT] ?? 0
+    const credit = state.totals[t + T_CREDIT] ?? 0
     const share = amount / state.amount
     const bound = calibratedBound(
       p.floor,
@@ -267,11 +304,12 @@ export const binConcentration = defineRule({
     const to = Math.floor(ctx.watermarkDay / BUCKET_DAYS)
     let lo = 0
     let hi = 0
-    for (let o = ROWS; o < e.length; o += ROW) {
-      const b = e[o + R_BUCKET] ?? 0
-      if (b < state.from || b > to) continue
-      lo |= e[o + R_LO] ?? 0
-      hi |= e[o + R_HI] ?? 0
+    const rows = state.rows
+    for (let o = 0; o < rows.length; o += ROW) {
+      const b = rows[o + R_BUCKET] ?? 0
+      if (rows[o + R_SLOT] !== slot || b < state.from || b > to) continue
+      lo |= rows[o + R_LO] ?? 0
+      hi |= rows[o + R_HI] ?? 0
     }
     const cards = estimateCards(popcount(lo) + popcount(hi))
     if (cards < p.minCards) return null
