@@ -79,8 +79,8 @@ function mccId(mcc: string): number {
 
 interface State {
   days: DayColumns
-  /** The tallies after the first of the days that have more than one, by day. */
-  more: Map<number, number[]>
+  /** The tallies after the first of the days that have more than one, by day; made at the first (rare). */
+  more: Map<number, number[]> | null
   /** The registered MCC the day counters were measured against. */
   ref: string | null
   /** The rates the counters were measured with, so a reload of parameters re-measures. */
@@ -161,7 +161,7 @@ function sync(state: State, ref: string | null, r: Rates, today: number): void {
 /** Field `field` of the `k`th tally of the day `dayNo` at offset `o`. */
 function tally(state: State, o: number, dayNo: number, k: number, field: number): number {
   if (k === 0) return state.days.get(o, FIRST + field)
-  return state.more.get(dayNo)?.[(k - 1) * TALLY + field] ?? 0
+  return state.more?.get(dayNo)?.[(k - 1) * TALLY + field] ?? 0
 }
 
 function addToTally(state: State, o: number, dayNo: number, k: number, field: number, v: number): void {
@@ -169,7 +169,7 @@ function addToTally(state: State, o: number, dayNo: number, k: number, field: nu
     state.days.add(o, FIRST + field, v)
     return
   }
-  const more = state.more.get(dayNo)
+  const more = state.more?.get(dayNo)
   const i = (k - 1) * TALLY + field
   if (more !== undefined) more[i] = (more[i] ?? 0) + v
 }
@@ -181,12 +181,17 @@ function newTally(state: State, o: number, dayNo: number, k: number, id: number)
     state.days.set(o, FIRST + ID, id)
     return
   }
-  let more = state.more.get(dayNo)
+  let byDay = state.more
+  if (byDay === null) {
+    byDay = new Map()
+    state.more = byDay
+  }
+  let more = byDay.get(dayNo)
   if (more === undefined) {
     // The tallies follow the table's rows: those of days it dropped go with them.
-    for (const d of state.more.keys()) if (d <= state.days.latest - state.days.size) state.more.delete(d)
+    for (const d of byDay.keys()) if (d <= state.days.latest - state.days.size) byDay.delete(d)
     more = []
-    state.more.set(dayNo, more)
+    byDay.set(dayNo, more)
   }
   more.push(id, 0, 0)
 }
@@ -263,7 +268,7 @@ export const mccMismatch = defineRule({
   },
   createState: (sales): State => ({
     days: sales.columns(WINDOW_DAYS + 1, WIDTH, 5),
-    more: new Map(),
+    more: null,
     ref: null,
     rates: { feeStandardBp: -1, feeEssentialBp: -1, feePublicBp: -1 },
   }),

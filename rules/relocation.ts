@@ -49,7 +49,8 @@ interface Fix {
 
 interface State {
   days: DayTable
-  far: Map<number, Far>
+  /** Far fixes' details by day, made at the first far fix: an empty map is some 180 bytes. */
+  far: Map<number, Far> | null
   pending: Fix[]
 }
 
@@ -73,7 +74,7 @@ function record(
     days.set(day, FIXES, 0)
     days.set(day, FAR_FIXES, 0)
     days.set(day, TOP_LENGTH, 0)
-    state.far.delete(dayNo)
+    state.far?.delete(dayNo)
     days.set(day, REF_LAT, lat0)
     days.set(day, REF_LON, lon0)
   }
@@ -81,12 +82,17 @@ function record(
   const km = haversineKm(lat0, lon0, lat, lon)
   if (km <= maxKm) return
   days.add(day, FAR_FIXES, 1)
-  let far = state.far.get(dayNo)
+  let byDay = state.far
+  if (byDay === null) {
+    byDay = new Map()
+    state.far = byDay
+  }
+  let far = byDay.get(dayNo)
   if (far === undefined) {
     // The details follow the table's rows: those of days it dropped go with them.
-    for (const d of state.far.keys()) if (d <= days.latest - KEPT_DAYS) state.far.delete(d)
+    for (const d of byDay.keys()) if (d <= days.latest - KEPT_DAYS) byDay.delete(d)
     far = { terminals: new Set(), samples: new Recent<string>(5) }
-    state.far.set(dayNo, far)
+    byDay.set(dayNo, far)
   }
   if (far.terminals.size < TOP) far.terminals.add(terminalId)
   far.samples.push(txnId)
@@ -136,7 +142,7 @@ export const relocation = defineRule({
   },
   createState: (): State => ({
     days: new DayTable(KEPT_DAYS, WIDTH),
-    far: new Map(),
+    far: null,
     pending: [],
   }),
   onTransaction(state, txn, ctx) {
@@ -167,7 +173,7 @@ export const relocation = defineRule({
     // The distance that `minFarFixes` fixes all exceed: robust to the one wild fix that the maximum is not.
     const observed = days.get(day, TOP_FIRST + Math.min(p.minFarFixes, days.get(day, TOP_LENGTH)) - 1)
     const farthest = days.get(day, TOP_FIRST)
-    const far = state.far.get(ctx.watermarkDay)
+    const far = state.far?.get(ctx.watermarkDay)
     return {
       observed,
       threshold: p.maxDistanceKm,
