@@ -31,10 +31,6 @@ interface Card {
   volume: number
 }
 
-/** Columns of the merchant's day totals: approved sales amount and count. */
-const VOLUME = 0
-const SALES = 1
-
 interface State {
   totals: DayColumns
   /** Only cards with a large swipe in the window: small everyday purchases never allocate a record. */
@@ -164,7 +160,7 @@ export const repeatedCard = defineRule({
     }),
   },
   createState: (sales, samples): State => ({
-    totals: sales.columns(WINDOW_DAYS, 2),
+    totals: sales.columns(WINDOW_DAYS, 0),
     cards: new Map(),
     aggDay: Number.NaN,
     flaggedCards: 0,
@@ -176,8 +172,7 @@ export const repeatedCard = defineRule({
     if (!txn.approved || !txn.sale) return false
     const bucket = state.totals.at(txn.localDay)
     if (bucket < 0) return false
-    state.totals.add(bucket, VOLUME, txn.amount_minor)
-    state.totals.add(bucket, SALES, 1)
+    // The day's sales and amount are counted by the engine (SaleDays).
     const p = ctx.params
     if (txn.amount_minor < p.minAmount * txn.minorPerMajor) return
     const wd = ctx.watermarkDay
@@ -218,8 +213,8 @@ export const repeatedCard = defineRule({
     let sales = 0
     const totals = state.totals
     for (let o = totals.first(wd - WINDOW_DAYS + 1, wd); o >= 0; o = totals.next(o, wd)) {
-      volume += totals.get(o, VOLUME)
-      sales += totals.get(o, SALES)
+      volume += totals.amount(o)
+      sales += totals.sales(o)
     }
     if (sales < p.minSales || volume <= 0) return null
     const share = state.flaggedVolume / volume

@@ -350,6 +350,11 @@ export class DayTable {
   }
 }
 
+/** A SaleDays row: the day, then the sales and amount the engine counts, then the views' columns. */
+const ROW_SALES = 1
+const ROW_AMOUNT = 2
+const ROW_FIRST = 3
+
 /**
  * The day rows of one merchant's approved sales, shared by the rules that keep counters per local day
  * of exactly those events: each takes its columns with `columns()` when its state is created, and the
@@ -361,6 +366,11 @@ export class DayTable {
  * Every rule sharing the rows would have created a row of its own for the same events, so each sees
  * exactly the days its own DayTable would have kept: the rows' latest day is its latest day, rows are
  * kept for the widest rule, and each view refuses and skips the days older than its own `size`.
+ *
+ * A row also holds the day's number of sales and their amount, counted by the engine (`record`) and
+ * read by every view (`sales`, `amount`): five rules kept those two counters each. A view never reads
+ * a day it refuses (both stop at its `size` before the latest day), so the sales it would not have
+ * counted there are never seen.
  */
 export class SaleDays {
   readonly #layout: SaleLayout
@@ -403,7 +413,7 @@ export class SaleDays {
 
   /** True when some rule took columns: otherwise the engine keeps no rows. */
   get used(): boolean {
-    return this.#layout.stride > 1
+    return this.#layout.views.length > 0
   }
 
   get latest(): number {
@@ -428,9 +438,22 @@ export class SaleDays {
   }
 
   /**
-   * Creates (zeroed) the row of `day` if it has none, as a DayTable of the widest view would: the
-   * engine calls this once per approved sale. Returns the row's start, or -1 when `day` is older than
-   * the widest view keeps.
+   * Counts an approved sale of `amount` on `day`, in the day's row, created (zeroed) if it has none: the
+   * engine calls this once per approved sale, before the rules see it. Returns the row's start, or -1
+   * when `day` is older than the widest view keeps (then nothing is counted).
+   */
+  record(day: number, amount: number): number {
+    const o = this.at(day)
+    if (o < 0) return o
+    const cells = this.cells
+    cells[o + ROW_SALES] = (cells[o + ROW_SALES] ?? 0) + 1
+    cells[o + ROW_AMOUNT] = (cells[o + ROW_AMOUNT] ?? 0) + amount
+    return o
+  }
+
+  /**
+   * Creates (zeroed) the row of `day` if it has none, as a DayTable of the widest view would. Returns
+   * the row's start, or -1 when `day` is older than the widest view keeps.
    */
   at(day: number): number {
     const layout = this.#layout
@@ -522,8 +545,8 @@ export class SaleLayout {
   /** The merchant whose event is being handled: the rows every view reads. */
   current: SaleDays | null = null
   readonly views: DayColumns[] = []
-  /** The day, then each view's columns (and the length and next slot of its sample ring). */
-  stride = 1
+  /** The day, the day's sales and amount, then each view's columns (and its sample ring's length and next slot). */
+  stride = ROW_FIRST
   /** Sample ids per row, all views together. */
   idStride = 0
   /** The widest view's days. */
@@ -617,6 +640,16 @@ export class DayColumns {
 
   dayOf(offset: number): number {
     return this.#rows.cells[offset - this.#base] ?? NO_DAY
+  }
+
+  /** Approved sales of the day at `offset` (counted by the engine, see SaleDays). */
+  sales(offset: number): number {
+    return this.#rows.cells[offset - this.#base + ROW_SALES] ?? 0
+  }
+
+  /** Their amount. */
+  amount(offset: number): number {
+    return this.#rows.cells[offset - this.#base + ROW_AMOUNT] ?? 0
   }
 
   get(offset: number, column: number): number {

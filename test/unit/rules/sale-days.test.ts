@@ -72,6 +72,50 @@ describe('SaleDays', () => {
     },
   )
 
+  it.each([[[30, 7, 31]], [[7, 2]], [[1]]])(
+    "the sales and amount the engine counts read, in each view of %j days, as the view's own counters would",
+    (sizes) => {
+      const rand = prng(sizes.reduce((a, b) => a * 37 + b, 11))
+      const rows = new SaleDays()
+      const views = sizes.map((size) => ({
+        size,
+        table: new DayTable(size, 2),
+        view: rows.columns(size, 0),
+      }))
+      let day = 20_000
+      for (let n = 0; n < 4_000; n++) {
+        const r = rand()
+        const widest = Math.max(...sizes)
+        day += r < 0.6 ? 0 : r < 0.85 ? 1 : Math.floor(rand() * 2 * widest) - widest
+        const amount = 1 + Math.floor(rand() * 100_000)
+        rows.record(day, amount)
+        // What each rule counted itself before: a sale on every day its own table accepted.
+        for (const { table, view } of views) {
+          const own = table.at(day)
+          expect(view.at(day) < 0).toBe(own < 0)
+          if (own < 0) continue
+          table.add(own, 0, 1)
+          table.add(own, 1, amount)
+        }
+        for (const { size, table, view } of views) {
+          const to = day + Math.floor(rand() * 3) - 1
+          const from = to - Math.floor(rand() * (size + 2))
+          const seen: number[][] = []
+          for (let o = table.first(from, to); o >= 0; o = table.next(o, to))
+            seen.push([table.dayOf(o), table.get(o, 0), table.get(o, 1)])
+          const visited: number[][] = []
+          for (let o = view.first(from, to); o >= 0; o = view.next(o, to))
+            visited.push([view.dayOf(o), view.sales(o), view.amount(o)])
+          expect(visited).toEqual(seen)
+          const probe = day - Math.floor(rand() * (size + 1))
+          const shared = view.peek(probe)
+          const mine = table.peek(probe)
+          expect(shared < 0 ? 0 : view.sales(shared)).toBe(mine < 0 ? 0 : table.get(mine, 0))
+        }
+      }
+    },
+  )
+
   it('refuses columns taken after the first row', () => {
     const rows = new SaleDays()
     rows.columns(30, 2)
