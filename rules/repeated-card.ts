@@ -34,7 +34,8 @@ interface Card {
 interface State {
   totals: DayColumns
   /** Only cards with a large swipe in the window: small everyday purchases never allocate a record. */
-  cards: Map<string, Card>
+  /** Made at the first such swipe: an empty map is some 180 bytes. */
+  cards: Map<string, Card> | null
   /** The window the aggregate below describes; rebuilt (and cards pruned) when the day moves. */
   aggDay: number
   flaggedCards: number
@@ -87,12 +88,14 @@ function hasDayBefore(card: Card, from: number): boolean {
 function rebuild(state: State, wd: number, p: Params): void {
   const from = wd - WINDOW_DAYS + 1
   state.aggDay = wd
-  for (const [token, card] of state.cards) {
+  const cards = state.cards
+  if (cards === null) return
+  for (const [token, card] of cards) {
     if (!hasDayBefore(card, from)) continue
     count(state, card, -1)
     card.days = card.days.filter((d) => d.day >= from)
     if (card.days.length === 0) {
-      state.cards.delete(token)
+      cards.delete(token)
       continue
     }
     assess(card, from, p)
@@ -161,7 +164,7 @@ export const repeatedCard = defineRule({
   },
   createState: (sales, samples): State => ({
     totals: sales.columns(WINDOW_DAYS, 0),
-    cards: new Map(),
+    cards: null,
     aggDay: Number.NaN,
     flaggedCards: 0,
     flaggedVolume: 0,
@@ -180,10 +183,15 @@ export const repeatedCard = defineRule({
     const from = wd - WINDOW_DAYS + 1
     if (txn.localDay < from) return
 
-    let card = state.cards.get(txn.card_token)
+    let cards = state.cards
+    if (cards === null) {
+      cards = new Map()
+      state.cards = cards
+    }
+    let card = cards.get(txn.card_token)
     if (card === undefined) {
       card = { days: [], reasons: 0, volume: 0 }
-      state.cards.set(txn.card_token, card)
+      cards.set(txn.card_token, card)
     }
     let cd = card.days.find((d) => d.day === txn.localDay)
     if (cd === undefined) {

@@ -23,9 +23,10 @@ interface State {
   /**
    * Per card, its days in one flat array of blocks: the day, the number of swipes, then their event
    * times, sorted so that a late swipe splits the gap it falls in. One array per card instead of an
-   * object and an array per card and day: most cards of a merchant are seen once.
+   * object and an array per card and day: most cards of a merchant are seen once. The map is made at
+   * the first such swipe: an empty map is some 180 bytes.
    */
-  cards: Map<string, number[]>
+  cards: Map<string, number[]> | null
   prunedDay: number
   samples: SampleRing
 }
@@ -37,7 +38,9 @@ function inBand(gap: number, lo: number, hi: number): number {
 function prune(state: State, wd: number): void {
   state.prunedDay = wd
   // Compacted in place: this runs on every new day of a merchant, and a copy per card was garbage.
-  for (const [token, blocks] of state.cards) {
+  const cards = state.cards
+  if (cards === null) return
+  for (const [token, blocks] of cards) {
     let kept = 0
     for (let r = 0; r < blocks.length; ) {
       const size = (blocks[r + 1] ?? 0) + 2
@@ -47,7 +50,7 @@ function prune(state: State, wd: number): void {
       }
       r += size
     }
-    if (kept === 0) state.cards.delete(token)
+    if (kept === 0) cards.delete(token)
     else blocks.length = kept
   }
 }
@@ -95,7 +98,7 @@ export const swipeGap = defineRule({
   },
   createState: (_sales, samples): State => ({
     days: new DayTable(KEPT_DAYS, 3),
-    cards: new Map(),
+    cards: null,
     prunedDay: Number.NaN,
     samples: samples.ring(5),
   }),
@@ -107,10 +110,15 @@ export const swipeGap = defineRule({
     if (bucket < 0) return false
     if (state.prunedDay !== ctx.watermarkDay) prune(state, ctx.watermarkDay)
 
-    let blocks = state.cards.get(txn.card_token)
+    let cards = state.cards
+    if (cards === null) {
+      cards = new Map()
+      state.cards = cards
+    }
+    let blocks = cards.get(txn.card_token)
     if (blocks === undefined) {
       blocks = []
-      state.cards.set(txn.card_token, blocks)
+      cards.set(txn.card_token, blocks)
     }
     let r = 0
     while (r < blocks.length && blocks[r] !== txn.localDay) r += (blocks[r + 1] ?? 0) + 2
