@@ -157,6 +157,8 @@ function doubles(): number[] {
   return a
 }
 
+const NO_SAMPLES: string[] = []
+
 /** Below any local day number, and a small integer, so a table's fields stay unboxed. */
 const NO_DAY = -1_000_000_000
 
@@ -175,7 +177,8 @@ const NO_DAY = -1_000_000_000
  */
 export class DayTable {
   readonly #cells: number[] = doubles()
-  readonly #ids: string[] = []
+  /** Shared by the tables without samples, which never write it: an empty array each was 32 bytes. */
+  readonly #ids: string[]
   readonly #width: number
   readonly #stride: number
   readonly #samples: number
@@ -188,6 +191,7 @@ export class DayTable {
     this.#size = size
     this.#width = width
     this.#samples = samples
+    this.#ids = samples > 0 ? [] : NO_SAMPLES
     // The day, the counters, and the length and next slot of the day's sample ring.
     this.#stride = width + 1 + (samples > 0 ? 2 : 0)
   }
