@@ -358,6 +358,8 @@ export class DayTable {
 const ROW_SALES = 1
 const ROW_AMOUNT = 2
 const ROW_FIRST = 3
+/** Views of one layout that may keep samples: a sample's key is its day times this, plus its view's index. */
+const SAMPLED_VIEWS = 16
 
 /**
  * The day rows of one merchant's approved sales, shared by the rules that keep counters per local day
@@ -375,11 +377,17 @@ const ROW_FIRST = 3
  * read by every view (`sales`, `amount`): five rules kept those two counters each. A view never reads
  * a day it refuses (both stop at its `size` before the latest day), so the sales it would not have
  * counted there are never seen.
+ *
+ * The views' sample ids are not in the rows: a row had room for every view's last ids of the day, and
+ * most days of most merchants have one or two sales. They are a list of the ids pushed, each with its
+ * day and view (`sampleKey`), at most a view's `samples` per day, oldest first.
  */
 export class SaleDays {
   readonly #layout: SaleLayout
   #cells: number[] | null = null
-  #ids: string[] | null = null
+  /** Sample ids pushed by the views, and the key of each (its day and view), in the order pushed. */
+  #sampleIds: string[] | null = null
+  #sampleKeys: number[] | null = null
   #latest = NO_DAY
   /** Views this merchant's rules took so far: the layout's views are handed out in that order. */
   #taken = 0
@@ -407,10 +415,18 @@ export class SaleDays {
       return existing
     }
     if (layout.sealed) throw new Error('day columns must be taken before the first row')
-    const view = new DayColumns(layout, size, layout.stride, width, layout.idStride, samples)
+    if (samples > 0 && layout.sampled >= SAMPLED_VIEWS)
+      throw new Error(`at most ${SAMPLED_VIEWS} day-column views may keep samples`)
+    const view = new DayColumns(
+      layout,
+      size,
+      layout.stride,
+      width,
+      samples > 0 ? layout.sampled++ : -1,
+      samples,
+    )
     layout.views.push(view)
-    layout.stride += width + (samples > 0 ? 2 : 0)
-    layout.idStride += samples
+    layout.stride += width
     layout.size = Math.max(layout.size, size)
     return view
   }
@@ -428,17 +444,79 @@ export class SaleDays {
     return this.#layout.stride
   }
 
-  get idStride(): number {
-    return this.#layout.idStride
-  }
-
   /** The flat rows, valid until the next `at`. */
   get cells(): number[] {
     return this.#cells ?? EMPTY_CELLS
   }
 
-  get ids(): string[] {
-    return this.#ids ?? EMPTY_IDS
+  /** The ids of `key` (see DayColumns), oldest first. */
+  samples(key: number): string[] {
+    const out: string[] = []
+    const keys = this.#sampleKeys
+    const ids = this.#sampleIds
+    if (keys === null || ids === null) return out
+    for (let i = 0; i < keys.length; i++) if (keys[i] === key) out.push(ids[i] ?? '')
+    return out
+  }
+
+  /** Keeps `id` among the last `cap` ids of `key`: the oldest of them goes when there are more. */
+  pushSample(key: number, id: string, cap: number): void {
+    let keys = this.#sampleKeys
+    let ids = this.#sampleIds
+    if (keys === null || ids === null) {
+      keys = []
+      ids = []
+      this.#sampleKeys = keys
+      this.#sampleIds = ids
+    }
+    let n = 0
+    let oldest = -1
+    for (let i = 0; i < keys.length; i++) {
+      if (keys[i] !== key) continue
+      if (n === 0) oldest = i
+      n++
+    }
+    if (n >= cap) {
+      keys.splice(oldest, 1)
+      ids.splice(oldest, 1)
+    }
+    keys.push(key)
+    ids.push(id)
+  }
+
+  /** Forgets the ids of `key`. */
+  clearSamples(key: number): void {
+    const keys = this.#sampleKeys
+    const ids = this.#sampleIds
+    if (keys === null || ids === null) return
+    let kept = 0
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] ?? 0
+      if (k === key) continue
+      keys[kept] = k
+      ids[kept] = ids[i] ?? ''
+      kept++
+    }
+    keys.length = kept
+    ids.length = kept
+  }
+
+  /** Forgets the ids of the days up to `day`, whose rows were dropped. */
+  #dropSamples(day: number): void {
+    const keys = this.#sampleKeys
+    const ids = this.#sampleIds
+    if (keys === null || ids === null) return
+    const below = (day + 1) * SAMPLED_VIEWS
+    let kept = 0
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] ?? 0
+      if (k < below) continue
+      keys[kept] = k
+      ids[kept] = ids[i] ?? ''
+      kept++
+    }
+    keys.length = kept
+    ids.length = kept
   }
 
   /**
@@ -467,10 +545,8 @@ export class SaleDays {
       cells = doubles()
       this.#cells = cells
       layout.sealed = true
-      if (layout.idStride > 0) this.#ids = []
     }
     const stride = layout.stride
-    const idStride = layout.idStride
     if (day === this.#latest) return cells.length - stride
     let o: number
     if (day > this.#latest) {
@@ -481,12 +557,7 @@ export class SaleDays {
       if (drop > 0) {
         cells.copyWithin(0, drop)
         cells.length -= drop
-        const ids = this.#ids
-        if (ids !== null) {
-          const dropped = (drop / stride) * idStride
-          ids.copyWithin(0, dropped)
-          ids.length -= dropped
-        }
+        this.#dropSamples(oldest)
       }
       o = cells.length - stride
     } else {
@@ -495,19 +566,13 @@ export class SaleDays {
       if (o >= 0 && cells[o] === day) return o
     }
     const row = o + stride
-    const ids = this.#ids
     if (row === cells.length) {
       cells.push(day)
       for (let i = 1; i < stride; i++) cells.push(0)
-      if (ids !== null) for (let i = 0; i < idStride; i++) ids.push('')
     } else {
       const fresh: number[] = new Array(stride).fill(0)
       fresh[0] = day
       cells.splice(row, 0, ...fresh)
-      if (ids !== null) {
-        const blank: string[] = new Array(idStride).fill('')
-        ids.splice((row / stride) * idStride, 0, ...blank)
-      }
     }
     return row
   }
@@ -549,10 +614,10 @@ export class SaleLayout {
   /** The merchant whose event is being handled: the rows every view reads. */
   current: SaleDays | null = null
   readonly views: DayColumns[] = []
-  /** The day, the day's sales and amount, then each view's columns (and its sample ring's length and next slot). */
+  /** The day, the day's sales and amount, then each view's columns. */
   stride = ROW_FIRST
-  /** Sample ids per row, all views together. */
-  idStride = 0
+  /** Views that keep samples: each has its index among them, part of its samples' keys. */
+  sampled = 0
   /** The widest view's days. */
   size = 1
   /** Set at the first row of any merchant: from then on the layout cannot change. */
@@ -560,7 +625,6 @@ export class SaleLayout {
 }
 
 const EMPTY_CELLS: number[] = []
-const EMPTY_IDS: string[] = []
 
 /**
  * One rule's columns of a merchant's SaleDays: the methods of a DayTable of `size` days, over the
@@ -570,10 +634,11 @@ const EMPTY_IDS: string[] = []
 export class DayColumns {
   readonly #layout: SaleLayout
   readonly #size: number
-  /** Where the rule's columns start in a row, and its samples in a row's ids. */
+  /** Where the rule's columns start in a row. */
   readonly #base: number
   readonly #width: number
-  readonly #idBase: number
+  /** Its index among the views that keep samples (-1 for none), and how many it keeps per day. */
+  readonly #sampled: number
   readonly #samples: number
 
   constructor(
@@ -581,14 +646,14 @@ export class DayColumns {
     size: number,
     base: number,
     width: number,
-    idBase: number,
+    sampled: number,
     samples: number,
   ) {
     this.#layout = layout
     this.#size = size
     this.#base = base
     this.#width = width
-    this.#idBase = idBase
+    this.#sampled = sampled
     this.#samples = samples
   }
 
@@ -676,50 +741,24 @@ export class DayColumns {
     return s
   }
 
-  #idsAt(offset: number): number {
-    const rows = this.#rows
-    return ((offset - this.#base) / rows.stride) * rows.idStride + this.#idBase
+  /** The key of the samples of the day at `offset` in this view: the day, then the view. */
+  #sampleKey(offset: number): number {
+    return this.dayOf(offset) * SAMPLED_VIEWS + this.#sampled
   }
 
   pushSample(offset: number, id: string): void {
-    const cap = this.#samples
-    if (cap === 0) return
-    const cells = this.#rows.cells
-    const ids = this.#rows.ids
-    const lengthAt = offset + this.#width
-    const length = cells[lengthAt] ?? 0
-    const base = this.#idsAt(offset)
-    if (length < cap) {
-      ids[base + length] = id
-      cells[lengthAt] = length + 1
-    } else {
-      const next = cells[lengthAt + 1] ?? 0
-      ids[base + next] = id
-      cells[lengthAt + 1] = (next + 1) % cap
-    }
+    if (this.#samples === 0) return
+    this.#rows.pushSample(this.#sampleKey(offset), id, this.#samples)
   }
 
   samples(offset: number): string[] {
-    const out: string[] = []
-    const cap = this.#samples
-    if (cap === 0) return out
-    const cells = this.#rows.cells
-    const ids = this.#rows.ids
-    const length = cells[offset + this.#width] ?? 0
-    const next = cells[offset + this.#width + 1] ?? 0
-    const base = this.#idsAt(offset)
-    for (let i = 0; i < length; i++) {
-      const id = ids[base + ((next + i) % length)]
-      if (id !== undefined) out.push(id)
-    }
-    return out
+    if (this.#samples === 0) return []
+    return this.#rows.samples(this.#sampleKey(offset))
   }
 
   clearSamples(offset: number): void {
     if (this.#samples === 0) return
-    const cells = this.#rows.cells
-    cells[offset + this.#width] = 0
-    cells[offset + this.#width + 1] = 0
+    this.#rows.clearSamples(this.#sampleKey(offset))
   }
 }
 

@@ -116,6 +116,23 @@ describe('SaleDays', () => {
     },
   )
 
+  it('keeps the samples of at most 16 views, each per day apart from the others', () => {
+    const rows = new SaleDays()
+    const views = Array.from({ length: 16 }, () => rows.columns(30, 0, 2))
+    expect(() => rows.columns(30, 0, 1)).toThrow(/at most 16/)
+    // Views without samples are not counted.
+    rows.columns(30, 1)
+    for (const day of [100, 101]) {
+      rows.at(day)
+      views.forEach((v, i) => {
+        for (const n of [1, 2, 3]) v.pushSample(v.at(day), `${day}-${i}-${n}`)
+      })
+    }
+    views.forEach((v, i) => {
+      for (const day of [100, 101]) expect(v.samples(v.at(day))).toEqual([`${day}-${i}-2`, `${day}-${i}-3`])
+    })
+  })
+
   it('refuses columns taken after the first row', () => {
     const rows = new SaleDays()
     rows.columns(30, 2)
