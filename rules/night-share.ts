@@ -46,15 +46,22 @@ interface State {
 function advance(state: State, watermarkDay: number): boolean {
   const from = watermarkDay - WINDOW_DAYS + 1
   if (from <= state.from) return false
-  const t = state.total
   const days = state.days
-  t.fill(0)
+  let count = 0
+  let amount = 0
+  let nightCount = 0
+  let nightAmount = 0
   for (let o = days.first(from, watermarkDay); o >= 0; o = days.next(o, watermarkDay)) {
-    t[COUNT] = (t[COUNT] ?? 0) + days.sales(o)
-    t[AMOUNT] = (t[AMOUNT] ?? 0) + days.amount(o)
-    t[NIGHT_COUNT] = (t[NIGHT_COUNT] ?? 0) + days.get(o, DAY_NIGHT_COUNT)
-    t[NIGHT_AMOUNT] = (t[NIGHT_AMOUNT] ?? 0) + days.get(o, DAY_NIGHT_AMOUNT)
+    count += days.sales(o)
+    amount += days.amount(o)
+    nightCount += days.get(o, DAY_NIGHT_COUNT)
+    nightAmount += days.get(o, DAY_NIGHT_AMOUNT)
   }
+  const t = state.total
+  t[COUNT] = count
+  t[AMOUNT] = amount
+  t[NIGHT_COUNT] = nightCount
+  t[NIGHT_AMOUNT] = nightAmount
   state.from = from
   return true
 }
