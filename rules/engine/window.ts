@@ -176,7 +176,7 @@ const NO_DAY = -1_000_000_000
  * only until the next `at`, which may insert or drop rows.
  */
 export class DayTable {
-  readonly #cells: number[] = doubles()
+  #cells: number[] = doubles()
   /** Shared by the tables without samples, which never write it: an empty array each was 32 bytes. */
   readonly #ids: string[]
   readonly #width: number
@@ -236,7 +236,16 @@ export class DayTable {
       }
     }
     const row = o + stride
-    if (row === cells.length) {
+    if (cells.length === 0) {
+      // The first row gets room for a second: push would reserve 17 numbers, and most tables of a
+      // sparse merchant hold a row or two. (A store is shrunk only when under half used: it keeps it.)
+      const first = new Array<number>(Math.min(this.#size, 2) * stride).fill(0.5)
+      first.length = stride
+      first[0] = day
+      for (let i = 1; i < stride; i++) first[i] = 0
+      this.#cells = first
+      for (let i = 0; i < this.#samples; i++) this.#ids.push('')
+    } else if (row === cells.length) {
       cells.push(day)
       for (let i = 1; i < stride; i++) cells.push(0)
       for (let i = 0; i < this.#samples; i++) this.#ids.push('')
