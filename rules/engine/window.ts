@@ -397,6 +397,8 @@ export class SaleDays {
   /** Sample ids pushed by the views, and the key of each (its day and view), in the order pushed. */
   #sampleIds: string[] | null = null
   #sampleKeys: number[] | null = null
+  /** Numbers the store of `#cells` has room for, as far as this class knows (see `#append`). */
+  #room = 0
   #latest = NO_DAY
   /** Views this merchant's rules took so far: the layout's views are handed out in that order. */
   #taken = 0
@@ -566,6 +568,8 @@ export class SaleDays {
       if (drop > 0) {
         cells.copyWithin(0, drop)
         cells.length -= drop
+        // V8 shrinks a store left under half used to its length.
+        if (2 * cells.length + 16 <= this.#room) this.#room = cells.length
         this.#dropSamples(oldest)
       }
       o = cells.length - stride
@@ -575,15 +579,39 @@ export class SaleDays {
       if (o >= 0 && cells[o] === day) return o
     }
     const row = o + stride
-    if (row === cells.length) {
-      cells.push(day)
-      for (let i = 1; i < stride; i++) cells.push(0)
-    } else {
+    if (row === cells.length) this.#append(cells, day, stride)
+    else {
       const fresh: number[] = new Array(stride).fill(0)
       fresh[0] = day
       cells.splice(row, 0, ...fresh)
+      // Grown by splice as it sees fit: the next row at the end makes a store of known room.
+      this.#room = cells.length
     }
     return row
+  }
+
+  /**
+   * Appends the zeroed row of `day`. When the store is full, the rows move to a new one with room for a
+   * quarter more rows (at least one): push grew a store by half its size plus 16 numbers, and these
+   * rows live as long as the merchant (a quarter of them was empty room, measured). Made at its exact
+   * size and never under half used, the store keeps its room (V8 shrinks only stores under half used).
+   */
+  #append(cells: number[], day: number, stride: number): void {
+    const n = cells.length
+    if (n + stride <= this.#room) {
+      cells.push(day)
+      for (let i = 1; i < stride; i++) cells.push(0)
+      return
+    }
+    const rows = n / stride + 1
+    const room = (rows + Math.max(1, Math.floor(rows / 4))) * stride
+    const next = new Array<number>(room).fill(0.5)
+    for (let i = 0; i < n; i++) next[i] = cells[i] ?? 0
+    next[n] = day
+    for (let i = n + 1; i < n + stride; i++) next[i] = 0
+    next.length = n + stride
+    this.#cells = next
+    this.#room = room
   }
 
   /** Start of the row of `day` if there is one, else -1; never creates one. */
