@@ -816,13 +816,15 @@ export class SampleLayout {
  * A merchant's sample transaction ids, every rule's rings in one array: a Recent per rule was two
  * objects (the ring and its array) to reach per push, and a sale pushes to six or seven of them. Rules
  * take rings with `ring(capacity)` when their state is created; a ring behaves as a Recent<string>.
+ *
+ * Each ring's slots follow a number that says how many ids it holds and its next slot once full
+ * (`length + next * RING_SPAN`): counters in an array of their own were one more array per merchant
+ * and one more cold read per push.
  */
 export class Samples {
   readonly #layout: SampleLayout
-  /** Every ring's slots, allocated at the first push. */
-  #ids: string[] | null = null
-  /** Per ring: how many ids it holds, and its next slot once full. */
-  #counts: number[] | null = null
+  /** Every ring's counter and slots, allocated at the first push. */
+  #slots: (string | number)[] | null = null
   #taken = 0
 
   /** Rings laid out by `layout` (an engine's, shared by its merchants); alone, with a layout of its own. */
@@ -844,46 +846,44 @@ export class Samples {
       return existing
     }
     if (layout.sealed) throw new Error('sample rings must be taken before the first sample')
-    const ring = new SampleRing(layout, index, layout.slots, capacity)
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity >= RING_SPAN)
+      throw new Error(`sample ring capacity must be an integer from 1 to ${RING_SPAN - 1}, got ${capacity}`)
+    const ring = new SampleRing(layout, layout.slots, capacity)
     layout.rings.push(ring)
-    layout.slots += capacity
+    layout.slots += 1 + capacity
     return ring
   }
 
-  /** The slots and the counters, made at the first push of any ring. */
-  ids(): string[] {
-    let ids = this.#ids
-    if (ids === null) {
+  /** The counters and slots (every counter 0), made at the first push of any ring. */
+  slots(): (string | number)[] {
+    let slots = this.#slots
+    if (slots === null) {
       const layout = this.#layout
       layout.sealed = true
-      ids = new Array<string>(layout.slots).fill('')
-      this.#ids = ids
-      this.#counts = new Array<number>(2 * layout.rings.length).fill(0)
+      slots = new Array<string | number>(layout.slots).fill(0)
+      this.#slots = slots
     }
-    return ids
-  }
-
-  counts(): number[] {
-    this.ids()
-    return this.#counts ?? []
+    return slots
   }
 
   /** Whether any ring was ever pushed to (before that, every ring is empty). */
   get started(): boolean {
-    return this.#ids !== null
+    return this.#slots !== null
   }
 }
+
+/** A ring's counter is its length plus its next slot times this: capacities stay below it. */
+const RING_SPAN = 64
 
 /** One rule's ring of the last `capacity` ids, over the Samples of the merchant being handled. */
 export class SampleRing {
   readonly #layout: SampleLayout
-  readonly #index: number
+  /** Where its counter is; its slots follow. */
   readonly #base: number
   readonly capacity: number
 
-  constructor(layout: SampleLayout, index: number, base: number, capacity: number) {
+  constructor(layout: SampleLayout, base: number, capacity: number) {
     this.#layout = layout
-    this.#index = index
     this.#base = base
     this.capacity = capacity
   }
@@ -895,27 +895,25 @@ export class SampleRing {
   }
 
   push(id: string): void {
-    const samples = this.#samples
-    const ids = samples.ids()
-    const counts = samples.counts()
-    const at = 2 * this.#index
-    const length = counts[at] ?? 0
+    const slots = this.#samples.slots()
+    const base = this.#base
+    const counter = slots[base]
+    const c = typeof counter === 'number' ? counter : 0
+    const length = c % RING_SPAN
     if (length < this.capacity) {
-      ids[this.#base + length] = id
-      counts[at] = length + 1
+      slots[base + 1 + length] = id
+      slots[base] = c + 1
     } else {
-      const next = counts[at + 1] ?? 0
-      ids[this.#base + next] = id
-      counts[at + 1] = (next + 1) % this.capacity
+      const next = (c - length) / RING_SPAN
+      slots[base + 1 + next] = id
+      slots[base] = length + ((next + 1) % this.capacity) * RING_SPAN
     }
   }
 
   clear(): void {
     const samples = this.#samples
     if (!samples.started) return
-    const counts = samples.counts()
-    counts[2 * this.#index] = 0
-    counts[2 * this.#index + 1] = 0
+    samples.slots()[this.#base] = 0
   }
 
   /** Oldest first. */
@@ -923,13 +921,15 @@ export class SampleRing {
     const out: string[] = []
     const samples = this.#samples
     if (!samples.started) return out
-    const ids = samples.ids()
-    const counts = samples.counts()
-    const length = counts[2 * this.#index] ?? 0
-    const next = counts[2 * this.#index + 1] ?? 0
+    const slots = samples.slots()
+    const base = this.#base
+    const counter = slots[base]
+    const c = typeof counter === 'number' ? counter : 0
+    const length = c % RING_SPAN
+    const next = (c - length) / RING_SPAN
     for (let i = 0; i < length; i++) {
-      const id = ids[this.#base + ((next + i) % length)]
-      if (id !== undefined) out.push(id)
+      const id = slots[base + 1 + ((next + i) % length)]
+      if (typeof id === 'string') out.push(id)
     }
     return out
   }
