@@ -1,7 +1,7 @@
 import { calibratedBound, describeBound, marginParam, quantileParam } from './engine/calibration.ts'
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import type { SampleRing } from './engine/window.ts'
+import { appendZeros, roomAfter, roomAfterCut, type SampleRing } from './engine/window.ts'
 
 /**
  * Issuer-BIN concentration: card farmers apply for many credit cards at the one issuer with the laxest
@@ -39,16 +39,20 @@ const T_AMOUNT = 0
 const T_CREDIT = 1
 const T_LAST = 2
 const SLOT = 3
-/** A row: the BIN's slot, the bucket, its amount, credit amount and sales, and the card bitmap. */
-const R_SLOT = 0
-const R_BUCKET = 1
-const R_AMOUNT = 2
-const R_CREDIT = 3
-const R_COUNT = 4
+/**
+ * A row: its key (the bucket times KEY_SPAN plus the BIN's slot), the amount, credit amount and sales,
+ * and the card bitmap.
+ */
+const R_KEY = 0
+const R_AMOUNT = 1
+const R_CREDIT = 2
+const R_COUNT = 3
 /** Card bits 0–31 and 32–63. */
-const R_LO = 5
-const R_HI = 6
-const ROW = 7
+const R_LO = 4
+const R_HI = 5
+const ROW = 6
+/** Above any slot (at most MAX_BINS + 1 of them, the pooled one included). */
+const KEY_SPAN = 128
 
 /**
  * An empty array that holds unboxed doubles from the start (see window.ts): the bitmaps and amounts
@@ -65,6 +69,9 @@ interface State {
   slots: Map<string, number>
   totals: number[]
   rows: number[]
+  /** What the stores of `totals` and `rows` have room for (see appendZeros). */
+  totalsRoom: number
+  rowsRoom: number
   amount: number
   count: number
   from: number
@@ -77,26 +84,40 @@ interface State {
 }
 
 /** A slot with no amount (its BIN left the window), or a new one. */
-function freeSlot(totals: number[]): number {
+function freeSlot(state: State): number {
+  let totals = state.totals
   let t = 0
   while (t < totals.length && (totals[t + T_AMOUNT] ?? 0) > 0) t += SLOT
-  if (t === totals.length) totals.push(0, 0, -1)
-  else totals[t + T_LAST] = -1
+  if (t === totals.length) {
+    const grown = appendZeros(totals, SLOT, state.totalsRoom)
+    if (grown !== totals) {
+      state.totals = grown
+      state.totalsRoom = roomAfter(grown.length, SLOT)
+      totals = grown
+    }
+  }
+  totals[t + T_LAST] = -1
   return t / SLOT
 }
 
 /** Start of the row of `slot` and `bucket`, appended (zeroed) when the BIN had no sale in that bucket yet. */
 function rowOf(state: State, slot: number, bucket: number): number {
-  const rows = state.rows
+  let rows = state.rows
+  const key = bucket * KEY_SPAN + slot
   const last = state.totals[slot * SLOT + T_LAST] ?? -1
   if (last >= 0) {
-    if (rows[last + R_SLOT] === slot && rows[last + R_BUCKET] === bucket) return last
+    if (rows[last + R_KEY] === key) return last
     // A sale in another bucket than the BIN's latest row: a late one, or the first in a new bucket.
-    for (let o = rows.length - ROW; o >= 0; o -= ROW)
-      if (rows[o + R_SLOT] === slot && rows[o + R_BUCKET] === bucket) return o
+    for (let o = rows.length - ROW; o >= 0; o -= ROW) if (rows[o + R_KEY] === key) return o
   }
   const o = rows.length
-  rows.push(slot, bucket, 0, 0, 0, 0, 0)
+  const grown = appendZeros(rows, ROW, state.rowsRoom)
+  if (grown !== rows) {
+    state.rows = grown
+    state.rowsRoom = roomAfter(grown.length, ROW)
+    rows = grown
+  }
+  rows[o + R_KEY] = key
   state.totals[slot * SLOT + T_LAST] = o
   return o
 }
@@ -143,14 +164,18 @@ function advance(state: State, to: number): boolean {
     state.slots.clear()
     rows.length = 0
     totals.length = 0
+    state.rowsRoom = 0
+    state.totalsRoom = 0
     state.amount = 0
     state.count = 0
     return true
   }
   let kept = 0
   for (let o = 0; o < rows.length; o += ROW) {
-    const t = (rows[o + R_SLOT] ?? 0) * SLOT
-    if ((rows[o + R_BUCKET] ?? 0) < newFrom) {
+    const key = rows[o + R_KEY] ?? 0
+    const bucket = Math.floor(key / KEY_SPAN)
+    const t = (key - bucket * KEY_SPAN) * SLOT
+    if (bucket < newFrom) {
       const amount = rows[o + R_AMOUNT] ?? 0
       totals[t + T_AMOUNT] = (totals[t + T_AMOUNT] ?? 0) - amount
       totals[t + T_CREDIT] = (totals[t + T_CREDIT] ?? 0) - (rows[o + R_CREDIT] ?? 0)
@@ -163,6 +188,7 @@ function advance(state: State, to: number): boolean {
     }
   }
   rows.length = kept
+  state.rowsRoom = roomAfterCut(kept, state.rowsRoom)
   let best = 0
   state.slots.forEach((slot, bin) => {
     const amount = totals[slot * SLOT + T_AMOUNT] ?? 0
@@ -235,6 +261,8 @@ export const binConcentration = defineRule({
     slots: new Map(),
     totals: doubles(),
     rows: doubles(),
+    totalsRoom: 0,
+    rowsRoom: 0,
     amount: 0,
     count: 0,
     from: Number.NEGATIVE_INFINITY,
@@ -253,7 +281,7 @@ export const binConcentration = defineRule({
       if (state.slots.size >= MAX_BINS) bin = POOLED
       slot = state.slots.get(bin)
       if (slot === undefined) {
-        slot = freeSlot(state.totals)
+        slot = freeSlot(state)
         state.slots.set(bin, slot)
       }
     }
@@ -306,8 +334,9 @@ export const binConcentration = defineRule({
     let hi = 0
     const rows = state.rows
     for (let o = 0; o < rows.length; o += ROW) {
-      const b = rows[o + R_BUCKET] ?? 0
-      if (rows[o + R_SLOT] !== slot || b < state.from || b > to) continue
+      const key = rows[o + R_KEY] ?? 0
+      const b = Math.floor(key / KEY_SPAN)
+      if (key - b * KEY_SPAN !== slot || b < state.from || b > to) continue
       lo |= rows[o + R_LO] ?? 0
       hi |= rows[o + R_HI] ?? 0
     }

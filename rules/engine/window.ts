@@ -159,6 +159,41 @@ function doubles(): number[] {
 
 const NO_SAMPLES: string[] = []
 
+/**
+ * Numbers a store made by `appendZeros` for `length` numbers, rows of `width`, has room for: a quarter
+ * more rows, at least one. The store is made at exactly that size and never left under half used, so
+ * V8 keeps the room (it shrinks only stores under half used).
+ */
+export function roomAfter(length: number, width: number): number {
+  const rows = length / width
+  return (rows + Math.max(1, Math.floor(rows / 4))) * width
+}
+
+/**
+ * `cells` with a row of `width` zeros appended: the same array while its store has room (`room`, as
+ * far as the caller knows, from `roomAfter`), else a copy in a new store of `roomAfter` numbers. Push
+ * grows a store by half its size plus 16 numbers, and rows of state live as long as their merchant: a
+ * quarter of such stores was empty room (measured).
+ */
+export function appendZeros(cells: number[], width: number, room: number): number[] {
+  const n = cells.length
+  if (n + width <= room) {
+    for (let i = 0; i < width; i++) cells.push(0)
+    return cells
+  }
+  const next = new Array<number>(roomAfter(n + width, width)).fill(0.5)
+  for (let i = 0; i < n; i++) next[i] = cells[i] ?? 0
+  for (let i = n; i < n + width; i++) next[i] = 0
+  next.length = n + width
+  return next
+}
+
+/** The room a caller of `appendZeros` may count on after shortening its array to `length`. */
+export function roomAfterCut(length: number, room: number): number {
+  // V8 shrinks a store left under half used to its length.
+  return 2 * length + 16 <= room ? length : room
+}
+
 /** Below any local day number, and a small integer, so a table's fields stay unboxed. */
 const NO_DAY = -1_000_000_000
 
@@ -568,8 +603,7 @@ export class SaleDays {
       if (drop > 0) {
         cells.copyWithin(0, drop)
         cells.length -= drop
-        // V8 shrinks a store left under half used to its length.
-        if (2 * cells.length + 16 <= this.#room) this.#room = cells.length
+        this.#room = roomAfterCut(cells.length, this.#room)
         this.#dropSamples(oldest)
       }
       o = cells.length - stride
@@ -590,28 +624,15 @@ export class SaleDays {
     return row
   }
 
-  /**
-   * Appends the zeroed row of `day`. When the store is full, the rows move to a new one with room for a
-   * quarter more rows (at least one): push grew a store by half its size plus 16 numbers, and these
-   * rows live as long as the merchant (a quarter of them was empty room, measured). Made at its exact
-   * size and never under half used, the store keeps its room (V8 shrinks only stores under half used).
-   */
+  /** Appends the zeroed row of `day`, in a bigger store when this one is full (see appendZeros). */
   #append(cells: number[], day: number, stride: number): void {
     const n = cells.length
-    if (n + stride <= this.#room) {
-      cells.push(day)
-      for (let i = 1; i < stride; i++) cells.push(0)
-      return
-    }
-    const rows = n / stride + 1
-    const room = (rows + Math.max(1, Math.floor(rows / 4))) * stride
-    const next = new Array<number>(room).fill(0.5)
-    for (let i = 0; i < n; i++) next[i] = cells[i] ?? 0
+    const next = appendZeros(cells, stride, this.#room)
     next[n] = day
-    for (let i = n + 1; i < n + stride; i++) next[i] = 0
-    next.length = n + stride
-    this.#cells = next
-    this.#room = room
+    if (next !== cells) {
+      this.#cells = next
+      this.#room = roomAfter(next.length, stride)
+    }
   }
 
   /** Start of the row of `day` if there is one, else -1; never creates one. */

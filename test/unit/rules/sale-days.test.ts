@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { DayTable, SaleDays, SaleLayout } from '../../../rules/engine/window.ts'
+import {
+  appendZeros,
+  DayTable,
+  roomAfter,
+  roomAfterCut,
+  SaleDays,
+  SaleLayout,
+} from '../../../rules/engine/window.ts'
 import { prng } from '../../../simulator/generator.ts'
 
 /**
@@ -175,5 +182,39 @@ describe('SaleDays', () => {
     layout.current = a
     expect(viewA.get(viewA.at(100), 0)).toBe(7)
     expect(() => new SaleDays(layout).columns(7, 2)).toThrow(/different day columns/)
+  })
+
+  it('appendZeros appends rows as push would, moving them to a new array only when the room is used up', () => {
+    const rand = prng(5)
+    let cells = [0.5]
+    cells.length = 0
+    let room = 0
+    const same: number[] = []
+    let copies = 0
+    let appends = 0
+    for (let n = 0; n < 2_000; n++) {
+      if (rand() < 0.1 && cells.length > 0) {
+        const keep = 4 * Math.floor(rand() * (cells.length / 4))
+        cells.length = keep
+        same.length = keep
+        room = roomAfterCut(keep, room)
+        continue
+      }
+      const grown = appendZeros(cells, 4, room)
+      appends++
+      if (grown !== cells) {
+        copies++
+        expect(cells.length + 4).toBeGreaterThan(room)
+        room = roomAfter(grown.length, 4)
+        cells = grown
+      }
+      for (let i = 0; i < 4; i++) same.push(0)
+      const v = n + 0.25
+      cells[cells.length - 1] = v
+      same[same.length - 1] = v
+      expect(cells).toEqual(same)
+    }
+    // A quarter more rows (at least one) each time, and cuts that may leave a store under half used.
+    expect(copies).toBeLessThan(appends / 3)
   })
 })
