@@ -1,7 +1,7 @@
 import { calibratedBound, describeBound, marginParam, quantileParam } from './engine/calibration.ts'
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { appendZeros, roomAfter, roomAfterCut, type SampleRing } from './engine/window.ts'
+import { appendZeros, NO_DAY, roomAfter, roomAfterCut, type SampleRing } from './engine/window.ts'
 
 /**
  * Issuer-BIN concentration: card farmers apply for many credit cards at the one issuer with the laxest
@@ -265,7 +265,7 @@ export const binConcentration = defineRule({
     rowsRoom: 0,
     amount: 0,
     count: 0,
-    from: Number.NEGATIVE_INFINITY,
+    from: NO_DAY,
     top: null,
     topSlot: -1,
     sampleBins: samples.ring(SAMPLES),

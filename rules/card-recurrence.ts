@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayTable, type SampleRing } from './engine/window.ts'
+import { DayTable, NO_DAY, type SampleRing } from './engine/window.ts'
 
 /**
  * Cash-out cards come back month after month, each soon after its statement date, so the cash stays
@@ -174,10 +174,10 @@ export const cardRecurrence = defineRule({
   createState: (_sales, samples): State => ({
     totals: new DayTable(WINDOW_MONTHS, 2),
     cards: null,
-    aggMonth: Number.NaN,
+    aggMonth: NO_DAY,
     recurringCards: 0,
     recurringVolume: 0,
-    cachedDay: Number.NaN,
+    cachedDay: NO_DAY,
     cachedMonth: 0,
     samples: samples.ring(5),
   }),

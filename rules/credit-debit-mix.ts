@@ -1,7 +1,7 @@
 import { calibratedBound, describeBound, marginParam, quantileParam } from './engine/calibration.ts'
 import { bool, int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import type { DayColumns, SampleRing } from './engine/window.ts'
+import { type DayColumns, NO_DAY, type SampleRing } from './engine/window.ts'
 
 /**
  * Credit-card cash-out needs credit cards: a merchant whose approved sales are almost all credit stands
@@ -150,7 +150,7 @@ export const creditDebitMix = defineRule({
   createState: (sales, samples): State => ({
     days: sales.columns(WINDOW_DAYS, WIDTH),
     past: new Array<number>(PAST_WIDTH).fill(0),
-    pastDay: Number.NaN,
+    pastDay: NO_DAY,
     credit: samples.ring(5),
     debit: samples.ring(5),
   }),

@@ -1,6 +1,7 @@
 import { calibratedBound, describeBound, marginParam, quantileParam } from './engine/calibration.ts'
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
+import { NO_DAY } from './engine/window.ts'
 
 /**
  * Daily volume: approved sales amount of one local calendar day against two bars, each able to fire:
@@ -56,7 +57,7 @@ export const dailyVolume = defineRule({
   },
   createState: (sales) => ({
     days: sales.columns(RING_DAYS, 0, 5),
-    lastDay: Number.NaN,
+    lastDay: NO_DAY,
     minorPerMajor: 100,
   }),
   onTransaction(state, txn) {

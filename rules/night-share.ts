@@ -1,7 +1,7 @@
 import { calibratedBound, describeBound, marginParam, quantileParam } from './engine/calibration.ts'
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import type { DayColumns, SampleRing } from './engine/window.ts'
+import { type DayColumns, NO_DAY, type SampleRing } from './engine/window.ts'
 
 /**
  * Night-time volume: cash-out swipes are often run after hours, when no real customer is in the shop.
@@ -106,7 +106,7 @@ export const nightShare = defineRule({
   createState: (sales, samples): State => ({
     days: sales.columns(WINDOW_DAYS, 2),
     total: new Array<number>(WIDTH).fill(0),
-    from: Number.NEGATIVE_INFINITY,
+    from: NO_DAY,
     samples: samples.ring(5),
   }),
   onTransaction(state, txn, ctx) {

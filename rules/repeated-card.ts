@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import type { DayColumns, SampleRing } from './engine/window.ts'
+import { type DayColumns, NO_DAY, type SampleRing } from './engine/window.ts'
 
 /**
  * Cash-out runs the same few credit cards through the same terminal again and again. The playbook caps
@@ -165,7 +165,7 @@ export const repeatedCard = defineRule({
   createState: (sales, samples): State => ({
     totals: sales.columns(WINDOW_DAYS, 0),
     cards: null,
-    aggDay: Number.NaN,
+    aggDay: NO_DAY,
     flaggedCards: 0,
     flaggedVolume: 0,
     byReason: [0, 0, 0],

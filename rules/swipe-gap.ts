@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayTable, type SampleRing } from './engine/window.ts'
+import { DayTable, NO_DAY, type SampleRing } from './engine/window.ts'
 
 /**
  * The playbook tells operators to leave "at least 5 minutes" between two swipes of one card, and they
@@ -99,7 +99,7 @@ export const swipeGap = defineRule({
   createState: (_sales, samples): State => ({
     days: new DayTable(KEPT_DAYS, 3),
     cards: null,
-    prunedDay: Number.NaN,
+    prunedDay: NO_DAY,
     samples: samples.ring(5),
   }),
   onTransaction(state, txn, ctx) {

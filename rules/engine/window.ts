@@ -194,8 +194,12 @@ export function roomAfterCut(length: number, room: number): number {
   return 2 * length + 16 <= room ? length : room
 }
 
-/** Below any local day number, and a small integer, so a table's fields stay unboxed. */
-const NO_DAY = -1_000_000_000
+/**
+ * Below any local day (or month, or bucket) number, and a small integer: a sentinel for "none yet" that
+ * keeps a field unboxed. NaN or -Infinity in a field of a state made V8 keep that field as a boxed
+ * double in every merchant's state, 16 bytes and one more cold read each.
+ */
+export const NO_DAY = -1_000_000_000
 
 /**
  * Numeric counters per event-time day: the window of a DayRing (the last `size` days, sparse, late
