@@ -78,9 +78,11 @@ interface State {
   top: string | null
   /** The slot of `top` (fixed while it is there); -1 with no top. */
   topSlot: number
-  /** Recent sales as two rings pushed together (same capacity, so they stay aligned): no object per sale. */
-  sampleBins: SampleRing
-  sampleTxnIds: SampleRing
+  /**
+   * The last SAMPLES sales as pairs of BIN and transaction id, pushed two at a time into one ring of
+   * twice that, so pairs stay aligned: no object per sale, and one ring counter instead of two.
+   */
+  samples: SampleRing
 }
 
 /** A slot with no amount (its BIN left the window), or a new one. */
@@ -206,12 +208,11 @@ const SAMPLES = 32
 
 /** The last five sampled transaction ids of `bin`, oldest first. */
 function sampleOf(state: State, bin: string): string[] {
-  const bins = state.sampleBins.toArray()
-  const ids = state.sampleTxnIds.toArray()
+  const pairs = state.samples.toArray()
   const out: string[] = []
-  for (let i = 0; i < bins.length; i++) {
-    const id = ids[i]
-    if (bins[i] === bin && id !== undefined) out.push(id)
+  for (let i = 0; i + 1 < pairs.length; i += 2) {
+    const id = pairs[i + 1]
+    if (pairs[i] === bin && id !== undefined) out.push(id)
   }
   return out.slice(-5)
 }
@@ -268,8 +269,7 @@ export const binConcentration = defineRule({
     from: NO_DAY,
     top: null,
     topSlot: -1,
-    sampleBins: samples.ring(SAMPLES),
-    sampleTxnIds: samples.ring(SAMPLES),
+    samples: samples.ring(2 * SAMPLES),
   }),
   onTransaction(state, txn, ctx) {
     const moved = advance(state, Math.floor(ctx.watermarkDay / BUCKET_DAYS))
@@ -307,8 +307,8 @@ export const binConcentration = defineRule({
       state.top = bin
       state.topSlot = slot
     }
-    state.sampleBins.push(bin)
-    state.sampleTxnIds.push(txn.txn_id)
+    state.samples.push(bin)
+    state.samples.push(txn.txn_id)
   },
   onMerchantEvent(state, _event, ctx) {
     advance(state, Math.floor(ctx.watermarkDay / BUCKET_DAYS))

@@ -898,7 +898,7 @@ export class Samples {
 }
 
 /** A ring's counter is its length plus its next slot times this: capacities stay below it. */
-const RING_SPAN = 64
+const RING_SPAN = 128
 
 /** One rule's ring of the last `capacity` ids, over the Samples of the merchant being handled. */
 export class SampleRing {
