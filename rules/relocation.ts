@@ -51,7 +51,8 @@ interface State {
   days: DayTable
   /** Far fixes' details by day, made at the first far fix: an empty map is some 180 bytes. */
   far: Map<number, Far> | null
-  pending: Fix[]
+  /** Fixes that came before the registered address, made at the first (most merchants have an address). */
+  pending: Fix[] | null
 }
 
 function record(
@@ -108,10 +109,11 @@ function record(
 }
 
 function flushPending(state: State, p: Readonly<MerchantProfile>, maxKm: number): void {
-  if (state.pending.length === 0 || p.latitude === null || p.longitude === null) return
-  for (const f of state.pending)
+  const pending = state.pending
+  if (pending === null || pending.length === 0 || p.latitude === null || p.longitude === null) return
+  for (const f of pending)
     record(state, f.day, f.lat, f.lon, f.txnId, f.terminalId, p.latitude, p.longitude, maxKm)
-  state.pending.length = 0
+  state.pending = null
 }
 
 export const relocation = defineRule({
@@ -143,7 +145,7 @@ export const relocation = defineRule({
   createState: (): State => ({
     days: new DayTable(KEPT_DAYS, WIDTH),
     far: null,
-    pending: [],
+    pending: null,
   }),
   onTransaction(state, txn, ctx) {
     const { latitude: lat, longitude: lon } = txn
@@ -151,8 +153,13 @@ export const relocation = defineRule({
     if (lat === null || lon === null || (lat === 0 && lon === 0)) return false
     const p = ctx.profile
     if (p.latitude === null || p.longitude === null) {
-      if (state.pending.length === PENDING) state.pending.shift()
-      state.pending.push({ day: txn.localDay, lat, lon, txnId: txn.txn_id, terminalId: txn.terminal_id })
+      let pending = state.pending
+      if (pending === null) {
+        pending = []
+        state.pending = pending
+      }
+      if (pending.length === PENDING) pending.shift()
+      pending.push({ day: txn.localDay, lat, lon, txnId: txn.txn_id, terminalId: txn.terminal_id })
       return
     }
     const maxKm = ctx.params.maxDistanceKm
