@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayTable, NO_DAY, type SampleRing } from './engine/window.ts'
+import { NO_DAY, type SampleRing, type ShortDays } from './engine/window.ts'
 
 /**
  * Cash-out cards come back month after month, each soon after its statement date, so the cash stays
@@ -44,7 +44,7 @@ const SALES = 1
 
 interface State {
   /** Merchant totals by calendar month: the ring is indexed by month number instead of day. */
-  totals: DayTable
+  totals: ShortDays
   /** Only cards with a large swipe in the window; a grocery's customers never allocate one. */
   /** Made at the first such swipe: an empty map is some 180 bytes. */
   cards: Map<string, Card> | null
@@ -171,8 +171,8 @@ export const cardRecurrence = defineRule({
       description: 'Count floor: approved sales in the window before the share counts.',
     }),
   },
-  createState: (_sales, samples): State => ({
-    totals: new DayTable(WINDOW_MONTHS, 2),
+  createState: (sales, samples): State => ({
+    totals: sales.short(WINDOW_MONTHS, 2),
     cards: null,
     aggMonth: NO_DAY,
     recurringCards: 0,

@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayTable, type SampleRing } from './engine/window.ts'
+import type { SampleRing, ShortDays } from './engine/window.ts'
 
 /**
  * Card testing: a terminal used to try many stolen or generated cards shows a high share of declined
@@ -15,7 +15,7 @@ const DECLINES = 1
 const KEPT_DAYS = 2
 
 interface State {
-  days: DayTable
+  days: ShortDays
   /**
    * Distinct declined cards of the days in the table, created on a day's first decline: most days have
    * none, and a set per day and merchant was most of this rule's memory. The map itself is made at the
@@ -54,8 +54,8 @@ export const declineRatio = defineRule({
       description: 'Distinct declined cards needed: one customer retrying one card is not card testing.',
     }),
   },
-  createState: (_sales, samples): State => ({
-    days: new DayTable(KEPT_DAYS, 2),
+  createState: (sales, samples): State => ({
+    days: sales.short(KEPT_DAYS, 2),
     declinedCards: null,
     samples: samples.ring(5),
   }),

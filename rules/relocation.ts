@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule, type MerchantProfile } from './engine/types.ts'
-import { DayTable, Recent } from './engine/window.ts'
+import { Recent, type ShortDays } from './engine/window.ts'
 
 /**
  * Terminal relocation: a device taken away from its registered address (to a cash-out shop, or lent to
@@ -48,7 +48,7 @@ interface Fix {
 }
 
 interface State {
-  days: DayTable
+  days: ShortDays
   /** Far fixes' details by day, made at the first far fix: an empty map is some 180 bytes. */
   far: Map<number, Far> | null
   /** Fixes that came before the registered address, made at the first (most merchants have an address). */
@@ -142,8 +142,8 @@ export const relocation = defineRule({
         'Count floor: far fixes in one local day before the rule fires (one noisy fix is not a move).',
     }),
   },
-  createState: (): State => ({
-    days: new DayTable(KEPT_DAYS, WIDTH),
+  createState: (sales): State => ({
+    days: sales.short(KEPT_DAYS, WIDTH),
     far: null,
     pending: null,
   }),

@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayTable, NO_DAY, type SampleRing } from './engine/window.ts'
+import { NO_DAY, type SampleRing, type ShortDays } from './engine/window.ts'
 
 /**
  * The playbook tells operators to leave "at least 5 minutes" between two swipes of one card, and they
@@ -19,7 +19,7 @@ const IN_BAND = 1
 const CARDS = 2
 
 interface State {
-  days: DayTable
+  days: ShortDays
   /**
    * Per card, its days in one flat array of blocks: the day, the number of swipes, then their event
    * times, sorted so that a late swipe splits the gap it falls in. One array per card instead of an
@@ -96,8 +96,8 @@ export const swipeGap = defineRule({
         'Only approved sales of at least this amount (major units) are tracked: cash-out swipes are large, and a coffee costs no memory.',
     }),
   },
-  createState: (_sales, samples): State => ({
-    days: new DayTable(KEPT_DAYS, 3),
+  createState: (sales, samples): State => ({
+    days: sales.short(KEPT_DAYS, 3),
     cards: null,
     prunedDay: NO_DAY,
     samples: samples.ring(5),

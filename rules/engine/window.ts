@@ -441,6 +441,9 @@ export class SaleDays {
   #latest = NO_DAY
   /** Views this merchant's rules took so far: the layout's views are handed out in that order. */
   #taken = 0
+  /** The rings of the rules' ShortDays, one region each (see ShortDays), made at the first use of any. */
+  #short: number[] | null = null
+  #shortTaken = 0
 
   /** Rows laid out by `layout` (an engine's, shared by its merchants); alone, rows with their own layout. */
   constructor(layout?: SaleLayout) {
@@ -479,6 +482,40 @@ export class SaleDays {
     layout.stride += width
     layout.size = Math.max(layout.size, size)
     return view
+  }
+
+  /**
+   * A ring of `width` counters for each of the last `size` days (or months: any numbering of periods),
+   * for a rule's own events, not only approved sales: see ShortDays. Taken like `columns`.
+   */
+  short(size: number, width: number): ShortDays {
+    if (!Number.isInteger(size) || size < 1 || size > 8)
+      throw new Error(`short day rings hold 1 to 8 days, got ${size}`)
+    const layout = this.#layout
+    const existing = layout.shortViews[this.#shortTaken++]
+    if (existing !== undefined) {
+      if (!existing.is(size, width))
+        throw new Error('rules took different short day rings for another merchant of the same engine')
+      return existing
+    }
+    if (layout.shortSealed) throw new Error('short day rings must be taken before the first is used')
+    const view = new ShortDays(layout, size, width, layout.shortLength)
+    layout.shortViews.push(view)
+    layout.shortLength += 1 + size * (1 + width)
+    return view
+  }
+
+  /** The rings of every ShortDays of this merchant, made (all empty) at the first use of any. */
+  shortStore(): number[] {
+    let store = this.#short
+    if (store === null) {
+      const layout = this.#layout
+      layout.shortSealed = true
+      store = new Array<number>(layout.shortLength).fill(0.5)
+      for (const view of layout.shortViews) view.reset(store)
+      this.#short = store
+    }
+    return store
   }
 
   /** True when some rule took columns: otherwise the engine keeps no rows. */
@@ -684,6 +721,142 @@ export class SaleLayout {
   size = 1
   /** Set at the first row of any merchant: from then on the layout cannot change. */
   sealed = false
+  /** The rules' ShortDays, the length of a merchant's store of them, and whether it was made once. */
+  readonly shortViews: ShortDays[] = []
+  shortLength = 0
+  shortSealed = false
+}
+
+/**
+ * A rule's counters per day for the last `size` days (2 for the rules that look at today and
+ * yesterday, 4 for card_recurrence's months), in a ring in one array per merchant shared by all such
+ * rules: day d in slot d mod size, the slot tagged with its day. The methods of a DayTable of `size`
+ * days, with the same answers: a DayTable drops the days older than its window when a new latest day
+ * comes, here they stay in their slots but no method sees them, and a new day's slot is zeroed when it
+ * is taken. A DayTable each was three objects to reach per event (the table, its array, the array's
+ * store) and about 230 bytes per merchant. Offsets are valid until the next `at`.
+ *
+ * Region of a view in the store: the latest day, then per slot its day and `width` counters.
+ */
+export class ShortDays {
+  readonly #layout: SaleLayout
+  readonly #size: number
+  readonly #width: number
+  readonly #region: number
+
+  constructor(layout: SaleLayout, size: number, width: number, region: number) {
+    this.#layout = layout
+    this.#size = size
+    this.#width = width
+    this.#region = region
+  }
+
+  get size(): number {
+    return this.#size
+  }
+
+  is(size: number, width: number): boolean {
+    return this.#size === size && this.#width === width
+  }
+
+  /** Empties this view's region of a new store: no latest day, no day in any slot. */
+  reset(store: number[]): void {
+    const r = this.#region
+    store[r] = NO_DAY
+    for (let slot = 0; slot < this.#size; slot++) {
+      const o = r + 1 + slot * (1 + this.#width)
+      store[o] = NO_DAY
+      for (let c = 1; c <= this.#width; c++) store[o + c] = 0
+    }
+  }
+
+  get #store(): number[] {
+    const rows = this.#layout.current
+    if (rows === null) throw new Error('short day ring read with no merchant bound')
+    return rows.shortStore()
+  }
+
+  /** Where `day`'s slot starts (its day tag). */
+  #slot(day: number): number {
+    const size = this.#size
+    return this.#region + 1 + (((day % size) + size) % size) * (1 + this.#width)
+  }
+
+  /** The latest day a row was created for. */
+  get latest(): number {
+    return this.#store[this.#region] ?? NO_DAY
+  }
+
+  /** Offset of `day`'s counters, the row created (zeroed) when new; -1 when older than the ring keeps. */
+  at(day: number): number {
+    const store = this.#store
+    const latest = store[this.#region] ?? NO_DAY
+    if (day <= latest - this.#size) return -1
+    const o = this.#slot(day)
+    if (store[o] !== day) {
+      // Free, or a day that left the window: taken for this one.
+      store[o] = day
+      for (let c = 1; c <= this.#width; c++) store[o + c] = 0
+    }
+    if (day > latest) store[this.#region] = day
+    return o + 1
+  }
+
+  /** Offset of `day`'s counters if the day holds data, without creating it; -1 otherwise. */
+  peek(day: number): number {
+    const store = this.#store
+    if (day <= (store[this.#region] ?? NO_DAY) - this.#size) return -1
+    const o = this.#slot(day)
+    return store[o] === day ? o + 1 : -1
+  }
+
+  /** Offset of the first stored day in [from, to] (see DayTable.first), or -1. */
+  first(from: number, to: number): number {
+    const store = this.#store
+    const latest = store[this.#region] ?? NO_DAY
+    const start = Math.max(from, to - this.#size + 1, latest - this.#size + 1)
+    return this.#seek(store, start, Math.min(to, latest))
+  }
+
+  /** Offset of the stored day after the one at `offset`, if it is at most `to`; -1 otherwise. */
+  next(offset: number, to: number): number {
+    const store = this.#store
+    const latest = store[this.#region] ?? NO_DAY
+    return this.#seek(store, (store[offset - 1] ?? NO_DAY) + 1, Math.min(to, latest))
+  }
+
+  /** The first day in [from, to] with a slot of its own, at most `size` of them to look at. */
+  #seek(store: number[], from: number, to: number): number {
+    for (let d = from; d <= to; d++) {
+      const o = this.#slot(d)
+      if (store[o] === d) return o + 1
+    }
+    return -1
+  }
+
+  dayOf(offset: number): number {
+    return this.#store[offset - 1] ?? NO_DAY
+  }
+
+  get(offset: number, column: number): number {
+    return this.#store[offset + column] ?? 0
+  }
+
+  add(offset: number, column: number, value: number): void {
+    const store = this.#store
+    const i = offset + column
+    store[i] = (store[i] ?? 0) + value
+  }
+
+  set(offset: number, column: number, value: number): void {
+    this.#store[offset + column] = value
+  }
+
+  sum(from: number, to: number, column: number): number {
+    let s = 0
+    for (let o = this.first(from, to); o >= 0; o = this.next(o, to)) s += this.get(o, column)
+    return s
+  }
 }
 
 const EMPTY_CELLS: number[] = []

@@ -217,4 +217,63 @@ describe('SaleDays', () => {
     // A quarter more rows (at least one) each time, and cuts that may leave a store under half used.
     expect(copies).toBeLessThan(appends / 3)
   })
+
+  it.each([[[2, 2, 4]], [[1, 3]], [[8]]])(
+    'short day rings of %j days answer as DayTables of their own on random out-of-order days',
+    (sizes) => {
+      const rand = prng(sizes.reduce((a, b) => a * 41 + b, 3))
+      const layout = new SaleLayout()
+      const merchants = [0, 1].map(() => {
+        const rows = new SaleDays(layout)
+        return {
+          rows,
+          rings: sizes.map((size, i) => ({
+            size,
+            table: new DayTable(size, 1 + i),
+            ring: rows.short(size, 1 + i),
+          })),
+        }
+      })
+      // Every merchant gets the same views, over a store of its own.
+      expect(merchants[1]?.rings.map((r) => r.ring)).toEqual(merchants[0]?.rings.map((r) => r.ring))
+      let day = 20_000
+      for (let n = 0; n < 4_000; n++) {
+        const r = rand()
+        day += r < 0.5 ? 0 : r < 0.8 ? 1 : Math.floor(rand() * 12) - 6
+        const m = merchants[Math.floor(rand() * merchants.length)]
+        if (m === undefined) throw new Error('no merchant')
+        layout.current = m.rows
+        for (const { size, table, ring } of m.rings) {
+          expect(ring.latest).toBe(table.latest)
+          const own = table.at(day)
+          const short = ring.at(day)
+          expect(short < 0, `day ${day}`).toBe(own < 0)
+          if (own >= 0) {
+            const v = Math.floor(rand() * 1_000) / 8
+            table.add(own, 0, v)
+            ring.add(short, 0, v)
+            if (rand() < 0.1) {
+              table.set(own, 0, 1)
+              ring.set(short, 0, 1)
+            }
+          }
+          const to = day + Math.floor(rand() * 4) - 2
+          const from = to - Math.floor(rand() * (size + 2))
+          const seen: number[][] = []
+          for (let o = table.first(from, to); o >= 0; o = table.next(o, to))
+            seen.push([table.dayOf(o), table.get(o, 0)])
+          const visited: number[][] = []
+          for (let o = ring.first(from, to); o >= 0; o = ring.next(o, to))
+            visited.push([ring.dayOf(o), ring.get(o, 0)])
+          expect(visited).toEqual(seen)
+          expect(ring.sum(from, to, 0)).toBe(table.sum(from, to, 0))
+          const probe = day - Math.floor(rand() * (size + 2)) + 1
+          const p = table.peek(probe)
+          const q = ring.peek(probe)
+          expect(q < 0).toBe(p < 0)
+          if (p >= 0) expect(ring.get(q, 0)).toBe(table.get(p, 0))
+        }
+      }
+    },
+  )
 })
