@@ -1,7 +1,7 @@
 import { calibratedBound, describeBound, marginParam, quantileParam } from './engine/calibration.ts'
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayRing, type SampleRing } from './engine/window.ts'
+import { appendZeros, NO_DAY, roomAfter, roomAfterCut, type SampleRing } from './engine/window.ts'
 
 /**
  * Issuer-BIN concentration: card farmers apply for many credit cards at the one issuer with the laxest
@@ -26,42 +26,102 @@ const MAX_BINS = 64
 const POOLED = '*'
 const BITS = 64
 
-interface DayBin {
-  /** Its key in the bucket's map. */
-  readonly bin: string
-  amount: number
-  credit: number
-  count: number
-  /** Card bitmap, bits 0–31 and 32–63. */
-  lo: number
-  hi: number
-}
+/**
+ * The window is kept in two flat arrays per merchant: a slot per BIN with its totals over the window's
+ * buckets, and a row per BIN and bucket with sales, in the order they were first used. A map of BINs
+ * per bucket and a map of totals were some ten cold objects per sale with sparse traffic, and an array
+ * per BIN one per BIN whenever the window moved; here a move walks two arrays. Totals drop to zero
+ * exactly when the BIN's last bucket leaves, since amounts are positive (the schema's contract for
+ * amount_minor) and integers: a slot with no amount is free.
+ */
+/** A slot: the BIN's amount and credit amount in the window, and the start of its latest row (a hint). */
+const T_AMOUNT = 0
+const T_CREDIT = 1
+const T_LAST = 2
+const SLOT = 3
+/**
+ * A row: its key (the bucket times KEY_SPAN plus the BIN's slot), the amount, credit amount and sales,
+ * and the card bitmap.
+ */
+const R_KEY = 0
+const R_AMOUNT = 1
+const R_CREDIT = 2
+const R_COUNT = 3
+/** Card bits 0–31 and 32–63. */
+const R_LO = 4
+const R_HI = 5
+const ROW = 6
+/** Above any slot (at most MAX_BINS + 1 of them, the pooled one included). */
+const KEY_SPAN = 128
 
-/** A five-day bucket. */
-interface Day {
-  bins: Map<string, DayBin>
-}
-
-interface WindowBin {
-  /** Its key in `State.bins`, so the totals can be walked without an entry array per bin. */
-  readonly bin: string
-  amount: number
-  credit: number
+/**
+ * An empty array that holds unboxed doubles from the start (see window.ts): the bitmaps and amounts
+ * are not all small integers.
+ */
+function doubles(): number[] {
+  const a = [0.5]
+  a.length = 0
+  return a
 }
 
 interface State {
-  days: DayRing<Day>
-  /** Totals over the window's buckets [from, bucket of the watermark], kept as buckets enter and leave. */
-  bins: Map<string, WindowBin>
+  /** The slot of each BIN with sales in the window's buckets [from, bucket of the watermark], in order of entry. */
+  slots: Map<string, number>
+  totals: number[]
+  rows: number[]
+  /** What the stores of `totals` and `rows` have room for (see appendZeros). */
+  totalsRoom: number
+  rowsRoom: number
   amount: number
   count: number
   from: number
   top: string | null
-  /** The entry of `top` in `bins` (fixed while it is there): one map look-up less per sale. */
-  topBin: WindowBin | null
-  /** Recent sales as two rings pushed together (same capacity, so they stay aligned): no object per sale. */
-  sampleBins: SampleRing
-  sampleTxnIds: SampleRing
+  /** The slot of `top` (fixed while it is there); -1 with no top. */
+  topSlot: number
+  /**
+   * The last SAMPLES sales as pairs of BIN and transaction id, pushed two at a time into one ring of
+   * twice that, so pairs stay aligned: no object per sale, and one ring counter instead of two.
+   */
+  samples: SampleRing
+}
+
+/** A slot with no amount (its BIN left the window), or a new one. */
+function freeSlot(state: State): number {
+  let totals = state.totals
+  let t = 0
+  while (t < totals.length && (totals[t + T_AMOUNT] ?? 0) > 0) t += SLOT
+  if (t === totals.length) {
+    const grown = appendZeros(totals, SLOT, state.totalsRoom)
+    if (grown !== totals) {
+      state.totals = grown
+      state.totalsRoom = roomAfter(grown.length, SLOT)
+      totals = grown
+    }
+  }
+  totals[t + T_LAST] = -1
+  return t / SLOT
+}
+
+/** Start of the row of `slot` and `bucket`, appended (zeroed) when the BIN had no sale in that bucket yet. */
+function rowOf(state: State, slot: number, bucket: number): number {
+  let rows = state.rows
+  const key = bucket * KEY_SPAN + slot
+  const last = state.totals[slot * SLOT + T_LAST] ?? -1
+  if (last >= 0) {
+    if (rows[last + R_KEY] === key) return last
+    // A sale in another bucket than the BIN's latest row: a late one, or the first in a new bucket.
+    for (let o = rows.length - ROW; o >= 0; o -= ROW) if (rows[o + R_KEY] === key) return o
+  }
+  const o = rows.length
+  const grown = appendZeros(rows, ROW, state.rowsRoom)
+  if (grown !== rows) {
+    state.rows = grown
+    state.rowsRoom = roomAfter(grown.length, ROW)
+    rows = grown
+  }
+  rows[o + R_KEY] = key
+  state.totals[slot * SLOT + T_LAST] = o
+  return o
 }
 
 function cardBit(token: string): number {
@@ -87,43 +147,60 @@ function estimateCards(bitsSet: number): number {
   return zeros === 0 ? Number.POSITIVE_INFINITY : -BITS * Math.log(zeros / BITS)
 }
 
-function findTop(state: State): void {
-  let top: WindowBin | null = null
-  let best = 0
-  for (const b of state.bins.values()) {
-    if (b.bin !== POOLED && b.amount > best) {
-      best = b.amount
-      top = b
-    }
-  }
-  state.top = top?.bin ?? null
-  state.topBin = top
-}
-
-/** Moves the window to end at bucket `to`: the buckets that left it are subtracted, once. */
+/**
+ * Moves the window to start at bucket `to` − 5: the rows that left it are subtracted, once, and dropped;
+ * BINs left without sales leave the map, and the largest BIN is found again, in map order (the first
+ * of equals wins).
+ */
 function advance(state: State, to: number): boolean {
   const newFrom = to - BUCKETS + 1
   if (newFrom <= state.from) return false
-  if (newFrom - state.from > state.days.size) {
-    state.bins.clear()
+  const moved = newFrom - state.from
+  state.from = newFrom
+  state.top = null
+  state.topSlot = -1
+  const rows = state.rows
+  const totals = state.totals
+  // Every row is older than a window that moved past all of them.
+  if (moved > BUCKETS) {
+    state.slots.clear()
+    rows.length = 0
+    totals.length = 0
+    state.rowsRoom = 0
+    state.totalsRoom = 0
     state.amount = 0
     state.count = 0
-  } else {
-    state.days.forEach(state.from, newFrom - 1, (day) => {
-      for (const d of day.bins.values()) {
-        const bin = d.bin
-        const w = state.bins.get(bin)
-        if (w === undefined) continue
-        w.amount -= d.amount
-        w.credit -= d.credit
-        state.amount -= d.amount
-        state.count -= d.count
-        if (w.amount <= 0) state.bins.delete(bin)
-      }
-    })
+    return true
   }
-  state.from = newFrom
-  findTop(state)
+  let kept = 0
+  for (let o = 0; o < rows.length; o += ROW) {
+    const key = rows[o + R_KEY] ?? 0
+    const bucket = Math.floor(key / KEY_SPAN)
+    const t = (key - bucket * KEY_SPAN) * SLOT
+    if (bucket < newFrom) {
+      const amount = rows[o + R_AMOUNT] ?? 0
+      totals[t + T_AMOUNT] = (totals[t + T_AMOUNT] ?? 0) - amount
+      totals[t + T_CREDIT] = (totals[t + T_CREDIT] ?? 0) - (rows[o + R_CREDIT] ?? 0)
+      state.amount -= amount
+      state.count -= rows[o + R_COUNT] ?? 0
+    } else {
+      if (kept !== o) rows.copyWithin(kept, o, o + ROW)
+      totals[t + T_LAST] = kept
+      kept += ROW
+    }
+  }
+  rows.length = kept
+  state.rowsRoom = roomAfterCut(kept, state.rowsRoom)
+  let best = 0
+  state.slots.forEach((slot, bin) => {
+    const amount = totals[slot * SLOT + T_AMOUNT] ?? 0
+    if (amount <= 0) state.slots.delete(bin)
+    else if (bin !== POOLED && amount > best) {
+      best = amount
+      state.top = bin
+      state.topSlot = slot
+    }
+  })
   return true
 }
 
@@ -131,12 +208,11 @@ const SAMPLES = 32
 
 /** The last five sampled transaction ids of `bin`, oldest first. */
 function sampleOf(state: State, bin: string): string[] {
-  const bins = state.sampleBins.toArray()
-  const ids = state.sampleTxnIds.toArray()
+  const pairs = state.samples.toArray()
   const out: string[] = []
-  for (let i = 0; i < bins.length; i++) {
-    const id = ids[i]
-    if (bins[i] === bin && id !== undefined) out.push(id)
+  for (let i = 0; i + 1 < pairs.length; i += 2) {
+    const id = pairs[i + 1]
+    if (pairs[i] === bin && id !== undefined) out.push(id)
   }
   return out.slice(-5)
 }
@@ -183,57 +259,56 @@ export const binConcentration = defineRule({
     }),
   },
   createState: (_sales, samples): State => ({
-    // One bucket more than the window, so a bucket leaving it can still be read and subtracted.
-    days: new DayRing<Day>(BUCKETS + 1, () => ({ bins: new Map() })),
-    bins: new Map(),
+    slots: new Map(),
+    totals: doubles(),
+    rows: doubles(),
+    totalsRoom: 0,
+    rowsRoom: 0,
     amount: 0,
     count: 0,
-    from: Number.NEGATIVE_INFINITY,
+    from: NO_DAY,
     top: null,
-    topBin: null,
-    sampleBins: samples.ring(SAMPLES),
-    sampleTxnIds: samples.ring(SAMPLES),
+    topSlot: -1,
+    samples: samples.ring(2 * SAMPLES),
   }),
   onTransaction(state, txn, ctx) {
     const moved = advance(state, Math.floor(ctx.watermarkDay / BUCKET_DAYS))
     const bucket = Math.floor(txn.localDay / BUCKET_DAYS)
     if (!txn.approved || !txn.sale || txn.card_bin === null || bucket < state.from) return moved
-    const day = state.days.at(bucket)
-    if (day === undefined) return moved
     let bin = txn.card_bin
-    let w = state.bins.get(bin)
-    if (w === undefined) {
-      if (state.bins.size >= MAX_BINS) bin = POOLED
-      w = state.bins.get(bin)
-      if (w === undefined) {
-        w = { bin, amount: 0, credit: 0 }
-        state.bins.set(bin, w)
+    let slot = state.slots.get(bin)
+    if (slot === undefined) {
+      if (state.slots.size >= MAX_BINS) bin = POOLED
+      slot = state.slots.get(bin)
+      if (slot === undefined) {
+        slot = freeSlot(state)
+        state.slots.set(bin, slot)
       }
     }
-    // The day's entry uses the window's key, so that the day subtracts exactly what it added.
-    let d = day.bins.get(bin)
-    if (d === undefined) {
-      d = { bin, amount: 0, credit: 0, count: 0, lo: 0, hi: 0 }
-      day.bins.set(bin, d)
-    }
-    const credit = txn.card_type === 'CREDIT' ? txn.amount_minor : 0
+    const o = rowOf(state, slot, bucket)
+    const rows = state.rows
+    const totals = state.totals
+    const t = slot * SLOT
+    const amount = txn.amount_minor
+    const credit = txn.card_type === 'CREDIT' ? amount : 0
     const bit = cardBit(txn.card_token)
-    if (bit < 32) d.lo |= 1 << bit
-    else d.hi |= 1 << (bit - 32)
-    d.amount += txn.amount_minor
-    d.credit += credit
-    d.count++
-    w.amount += txn.amount_minor
-    w.credit += credit
-    state.amount += txn.amount_minor
+    if (bit < 32) rows[o + R_LO] = (rows[o + R_LO] ?? 0) | (1 << bit)
+    else rows[o + R_HI] = (rows[o + R_HI] ?? 0) | (1 << (bit - 32))
+    rows[o + R_AMOUNT] = (rows[o + R_AMOUNT] ?? 0) + amount
+    rows[o + R_CREDIT] = (rows[o + R_CREDIT] ?? 0) + credit
+    rows[o + R_COUNT] = (rows[o + R_COUNT] ?? 0) + 1
+    const total = (totals[t + T_AMOUNT] ?? 0) + amount
+    totals[t + T_AMOUNT] = total
+    totals[t + T_CREDIT] = (totals[t + T_CREDIT] ?? 0) + credit
+    state.amount += amount
     state.count++
-    const top = state.topBin
-    if (bin !== POOLED && (top === null || w.amount > top.amount)) {
+    const top = state.topSlot
+    if (bin !== POOLED && (top < 0 || total > (totals[top * SLOT + T_AMOUNT] ?? 0))) {
       state.top = bin
-      state.topBin = w
+      state.topSlot = slot
     }
-    state.sampleBins.push(bin)
-    state.sampleTxnIds.push(txn.txn_id)
+    state.samples.push(bin)
+    state.samples.push(txn.txn_id)
   },
   onMerchantEvent(state, _event, ctx) {
     advance(state, Math.floor(ctx.watermarkDay / BUCKET_DAYS))
@@ -242,24 +317,29 @@ export const binConcentration = defineRule({
     const p = ctx.params
     if (state.count < p.minTxns || state.top === null || state.amount <= 0) return null
     const bin = state.top
-    const w = state.bins.get(bin)
-    if (w === undefined) return null
-    const share = w.amount / state.amount
+    const slot = state.topSlot
+    const t = slot * SLOT
+    const amount = state.totals[t + T_AMOUNT] ?? 0
+    const credit = state.totals[t + T_CREDIT] ?? 0
+    const share = amount / state.amount
     const bound = calibratedBound(
       p.floor,
       { quantile: p.quantile, margin: p.margin, scale: 'linear' },
       ctx.peers?.topBinShare,
       ctx.population?.topBinShare,
     )
-    if (share <= bound.threshold || w.credit / w.amount < p.minCreditShare) return null
+    if (share <= bound.threshold || credit / amount < p.minCreditShare) return null
+    const to = Math.floor(ctx.watermarkDay / BUCKET_DAYS)
     let lo = 0
     let hi = 0
-    state.days.forEach(state.from, Math.floor(ctx.watermarkDay / BUCKET_DAYS), (day) => {
-      const d = day.bins.get(bin)
-      if (d === undefined) return
-      lo |= d.lo
-      hi |= d.hi
-    })
+    const rows = state.rows
+    for (let o = 0; o < rows.length; o += ROW) {
+      const key = rows[o + R_KEY] ?? 0
+      const b = Math.floor(key / KEY_SPAN)
+      if (key - b * KEY_SPAN !== slot || b < state.from || b > to) continue
+      lo |= rows[o + R_LO] ?? 0
+      hi |= rows[o + R_HI] ?? 0
+    }
     const cards = estimateCards(popcount(lo) + popcount(hi))
     if (cards < p.minCards) return null
     return {
@@ -270,7 +350,7 @@ export const binConcentration = defineRule({
       sampleTxnIds: sampleOf(state, bin),
       detail:
         `${(100 * share).toFixed(1)}% of approved volume since ${new Date(ctx.dayStart(state.from * BUCKET_DAYS) + 43_200_000).toISOString().slice(0, 10)} came from BIN ${bin} ` +
-        `(${(100 * (w.credit / w.amount)).toFixed(0)}% credit) on about ${Number.isFinite(cards) ? Math.round(cards) : 'over 250'} distinct cards, ` +
+        `(${(100 * (credit / amount)).toFixed(0)}% credit) on about ${Number.isFinite(cards) ? Math.round(cards) : 'over 250'} distinct cards, ` +
         `above ${describeBound(bound, p.floor, (x) => `${(100 * x).toFixed(1)}%`)}.`,
       basis: bound.basis,
     }

@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayTable, type SampleRing } from './engine/window.ts'
+import { NO_DAY, type SampleRing, type ShortDays } from './engine/window.ts'
 
 /**
  * Cash-out cards come back month after month, each soon after its statement date, so the cash stays
@@ -44,9 +44,10 @@ const SALES = 1
 
 interface State {
   /** Merchant totals by calendar month: the ring is indexed by month number instead of day. */
-  totals: DayTable
+  totals: ShortDays
   /** Only cards with a large swipe in the window; a grocery's customers never allocate one. */
-  cards: Map<string, Card>
+  /** Made at the first such swipe: an empty map is some 180 bytes. */
+  cards: Map<string, Card> | null
   aggMonth: number
   recurringCards: number
   recurringVolume: number
@@ -105,14 +106,16 @@ function count(state: State, card: Card, sign: 1 | -1): void {
 function rebuild(state: State, wm: number, p: Params): void {
   const from = wm - WINDOW_MONTHS + 1
   state.aggMonth = wm
-  for (const [token, card] of state.cards) {
+  const cards = state.cards
+  if (cards === null) return
+  for (const [token, card] of cards) {
     // Months are sorted: the first is the oldest.
     const oldest = card.months[0]
     if (oldest === undefined || oldest.month >= from) continue
     count(state, card, -1)
     card.months = card.months.filter((m) => m.month >= from)
     if (card.months.length === 0) {
-      state.cards.delete(token)
+      cards.delete(token)
       continue
     }
     assess(card, from, p)
@@ -168,13 +171,13 @@ export const cardRecurrence = defineRule({
       description: 'Count floor: approved sales in the window before the share counts.',
     }),
   },
-  createState: (_sales, samples): State => ({
-    totals: new DayTable(WINDOW_MONTHS, 2),
-    cards: new Map(),
-    aggMonth: Number.NaN,
+  createState: (sales, samples): State => ({
+    totals: sales.short(WINDOW_MONTHS, 2),
+    cards: null,
+    aggMonth: NO_DAY,
     recurringCards: 0,
     recurringVolume: 0,
-    cachedDay: Number.NaN,
+    cachedDay: NO_DAY,
     cachedMonth: 0,
     samples: samples.ring(5),
   }),
@@ -193,10 +196,15 @@ export const cardRecurrence = defineRule({
     const from = wm - WINDOW_MONTHS + 1
     if (month < from) return
 
-    let card = state.cards.get(txn.card_token)
+    let cards = state.cards
+    if (cards === null) {
+      cards = new Map()
+      state.cards = cards
+    }
+    let card = cards.get(txn.card_token)
     if (card === undefined) {
       card = { months: [], recurring: false, volume: 0 }
-      state.cards.set(txn.card_token, card)
+      cards.set(txn.card_token, card)
     }
     let cm = card.months.find((m) => m.month === month)
     if (cm === undefined) {

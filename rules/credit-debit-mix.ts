@@ -1,7 +1,7 @@
 import { calibratedBound, describeBound, marginParam, quantileParam } from './engine/calibration.ts'
 import { bool, int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import type { DayColumns, SampleRing } from './engine/window.ts'
+import { type DayColumns, NO_DAY, type SampleRing } from './engine/window.ts'
 
 /**
  * Credit-card cash-out needs credit cards: a merchant whose approved sales are almost all credit stands
@@ -17,18 +17,23 @@ import type { DayColumns, SampleRing } from './engine/window.ts'
  */
 const WINDOW_DAYS = 30
 
-/** Counters of a day (and of the cached window before today), columns of a DayColumns row. */
-const SALES_AMOUNT = 0
-const SALES_COUNT = 1
-const CREDIT_AMOUNT = 2
-const CREDIT_COUNT = 3
+/**
+ * Counters of a day, columns of a DayColumns row (the day's sales and their amount are counted by the
+ * engine, see SaleDays), and of the cached window before today, which also sums those two.
+ */
+const CREDIT_AMOUNT = 0
+const CREDIT_COUNT = 1
 /** Credit amounts in major units, for a ticket ratio in the same units as the debit moments. */
-const CREDIT_SUM = 4
-const DEBIT_COUNT = 5
+const CREDIT_SUM = 2
+const DEBIT_COUNT = 3
 /** Debit amounts in major units: keeps the sum of squares within exact double range. */
-const DEBIT_SUM = 6
-const DEBIT_SUM_SQ = 7
-const WIDTH = 8
+const DEBIT_SUM = 4
+const DEBIT_SUM_SQ = 5
+const WIDTH = 6
+/** In the cache only. */
+const SALES_AMOUNT = 6
+const SALES_COUNT = 7
+const PAST_WIDTH = 8
 
 interface State {
   /** Approved sales by day; the sales columns cover every card type, as the peers measure them. */
@@ -59,8 +64,6 @@ function record(cells: number[], at: number, amountMinor: number, major: number,
 }
 
 function recordDay(t: DayColumns, o: number, amountMinor: number, major: number, cardType: string): void {
-  t.add(o, SALES_AMOUNT, amountMinor)
-  t.add(o, SALES_COUNT, 1)
   if (cardType === 'CREDIT') {
     t.add(o, CREDIT_AMOUNT, amountMinor)
     t.add(o, CREDIT_COUNT, 1)
@@ -75,6 +78,13 @@ function recordDay(t: DayColumns, o: number, amountMinor: number, major: number,
 /** Counter `c` over the window: the cached past days plus today (at offset `today`, -1 when none). */
 function windowSum(past: readonly number[], days: DayColumns, today: number, c: number): number {
   return today < 0 ? (past[c] ?? 0) : (past[c] ?? 0) + days.get(today, c)
+}
+
+/** The window's approved sales (`amount` false) or their amount: the cached past days plus today. */
+function windowSales(past: readonly number[], days: DayColumns, today: number, amount: boolean): number {
+  const c = amount ? SALES_AMOUNT : SALES_COUNT
+  if (today < 0) return past[c] ?? 0
+  return (past[c] ?? 0) + (amount ? days.amount(today) : days.sales(today))
 }
 
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`
@@ -139,8 +149,8 @@ export const creditDebitMix = defineRule({
   },
   createState: (sales, samples): State => ({
     days: sales.columns(WINDOW_DAYS, WIDTH),
-    past: new Array<number>(WIDTH).fill(0),
-    pastDay: Number.NaN,
+    past: new Array<number>(PAST_WIDTH).fill(0),
+    pastDay: NO_DAY,
     credit: samples.ring(5),
     debit: samples.ring(5),
   }),
@@ -167,14 +177,16 @@ export const creditDebitMix = defineRule({
       past.fill(0)
       const to = wd - 1
       for (let o = days.first(wd - WINDOW_DAYS + 1, to); o >= 0; o = days.next(o, to)) {
+        past[SALES_AMOUNT] = (past[SALES_AMOUNT] ?? 0) + days.amount(o)
+        past[SALES_COUNT] = (past[SALES_COUNT] ?? 0) + days.sales(o)
         for (let c = 0; c < WIDTH; c++) past[c] = (past[c] ?? 0) + days.get(o, c)
       }
       state.pastDay = wd
     }
     // The window: the cached past plus today, added in the same order as before the table.
     const today = days.peek(wd)
-    const salesCount = windowSum(past, days, today, SALES_COUNT)
-    const salesAmount = windowSum(past, days, today, SALES_AMOUNT)
+    const salesCount = windowSales(past, days, today, false)
+    const salesAmount = windowSales(past, days, today, true)
     if (salesCount < p.minSales || salesAmount <= 0) return null
     const creditAmount = windowSum(past, days, today, CREDIT_AMOUNT)
     const share = creditAmount / salesAmount

@@ -1,6 +1,7 @@
 import { calibratedBound, describeBound, marginParam, quantileParam } from './engine/calibration.ts'
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
+import { NO_DAY } from './engine/window.ts'
 
 /**
  * Daily volume: approved sales amount of one local calendar day against two bars, each able to fire:
@@ -18,9 +19,7 @@ const DAY_MS = 86_400_000
 // Days a late event can still land in; the engine's allowed lateness is far below this.
 const RING_DAYS = 7
 
-/** Columns of a day: approved sales amount and count; each day also keeps its last five sale ids. */
-const VOLUME = 0
-const SALES = 1
+/** A day's approved sales and amount are counted by the engine (SaleDays); each day keeps its last five sale ids. */
 
 type Bar = { threshold: number; text: string }
 
@@ -57,8 +56,8 @@ export const dailyVolume = defineRule({
     margin: marginParam(3, 'log'),
   },
   createState: (sales) => ({
-    days: sales.columns(RING_DAYS, 2, 5),
-    lastDay: Number.NaN,
+    days: sales.columns(RING_DAYS, 0, 5),
+    lastDay: NO_DAY,
     minorPerMajor: 100,
   }),
   onTransaction(state, txn) {
@@ -66,8 +65,6 @@ export const dailyVolume = defineRule({
     const days = state.days
     const day = days.at(txn.localDay)
     if (day < 0) return false
-    days.add(day, VOLUME, txn.amount_minor)
-    days.add(day, SALES, 1)
     days.pushSample(day, txn.txn_id)
     state.lastDay = txn.localDay
     state.minorPerMajor = txn.minorPerMajor
@@ -79,7 +76,7 @@ export const dailyVolume = defineRule({
     const day = days.peek(dayNo)
     if (day < 0) return null
     const unit = state.minorPerMajor
-    const v = days.get(day, VOLUME)
+    const v = days.amount(day)
     const floor = p.floorMajor * unit
     if (v <= floor) return null
     const base = ctx.baseline
@@ -124,7 +121,7 @@ export const dailyVolume = defineRule({
       windowEnd: ctx.dayStart(dayNo + 1),
       sampleTxnIds: days.samples(day),
       detail:
-        `Approved volume on ${date} was ${major(v)} over ${days.get(day, SALES)} sales, ${top.text}` +
+        `Approved volume on ${date} was ${major(v)} over ${days.sales(day)} sales, ${top.text}` +
         `${others.length > 0 ? `; also ${others.map((b) => b.text).join('; ')}` : ''}.`,
       basis,
     }

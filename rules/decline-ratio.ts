@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayTable, type SampleRing } from './engine/window.ts'
+import type { SampleRing, ShortDays } from './engine/window.ts'
 
 /**
  * Card testing: a terminal used to try many stolen or generated cards shows a high share of declined
@@ -15,12 +15,13 @@ const DECLINES = 1
 const KEPT_DAYS = 2
 
 interface State {
-  days: DayTable
+  days: ShortDays
   /**
    * Distinct declined cards of the days in the table, created on a day's first decline: most days have
-   * none, and a set per day and merchant was most of this rule's memory.
+   * none, and a set per day and merchant was most of this rule's memory. The map itself is made at the
+   * first decline: an empty map is some 180 bytes, and most merchants decline little.
    */
-  declinedCards: Map<number, Set<string>>
+  declinedCards: Map<number, Set<string>> | null
   samples: SampleRing
 }
 
@@ -53,9 +54,9 @@ export const declineRatio = defineRule({
       description: 'Distinct declined cards needed: one customer retrying one card is not card testing.',
     }),
   },
-  createState: (_sales, samples): State => ({
-    days: new DayTable(KEPT_DAYS, 2),
-    declinedCards: new Map(),
+  createState: (sales, samples): State => ({
+    days: sales.short(KEPT_DAYS, 2),
+    declinedCards: null,
     samples: samples.ring(5),
   }),
   onTransaction(state, txn) {
@@ -66,13 +67,17 @@ export const declineRatio = defineRule({
     days.add(day, ATTEMPTS, 1)
     if (!txn.approved) {
       days.add(day, DECLINES, 1)
+      let declined = state.declinedCards
+      if (declined === null) {
+        declined = new Map()
+        state.declinedCards = declined
+      }
       // The sets follow the table's rows: those of days it dropped go with them.
-      for (const d of state.declinedCards.keys())
-        if (d <= days.latest - KEPT_DAYS) state.declinedCards.delete(d)
-      let cards = state.declinedCards.get(txn.localDay)
+      for (const d of declined.keys()) if (d <= days.latest - KEPT_DAYS) declined.delete(d)
+      let cards = declined.get(txn.localDay)
       if (cards === undefined) {
         cards = new Set()
-        state.declinedCards.set(txn.localDay, cards)
+        declined.set(txn.localDay, cards)
       }
       cards.add(txn.card_token)
       state.samples.push(txn.txn_id)
@@ -85,7 +90,7 @@ export const declineRatio = defineRule({
     if (day < 0) return null
     const attempts = days.get(day, ATTEMPTS)
     const declines = days.get(day, DECLINES)
-    const cards = state.declinedCards.get(ctx.watermarkDay)?.size ?? 0
+    const cards = state.declinedCards?.get(ctx.watermarkDay)?.size ?? 0
     if (attempts < p.minAttempts || cards < p.minDeclinedCards) return null
     const ratio = declines / attempts
     if (ratio <= p.threshold) return null

@@ -15,10 +15,6 @@ import { defineRule } from './engine/types.ts'
  */
 const WINDOW_DAYS = 30
 
-/** Columns of a day: approved sales and their amount. */
-const SALES = 0
-const AMOUNT = 1
-
 export const highTicket = defineRule({
   id: 'high_ticket',
   version: 2,
@@ -46,7 +42,7 @@ export const highTicket = defineRule({
     }),
   },
   createState: (sales, samples) => ({
-    days: sales.columns(WINDOW_DAYS, 2),
+    days: sales.columns(WINDOW_DAYS, 0),
     samples: samples.ring(5),
     minorPerMajor: 100,
   }),
@@ -54,8 +50,7 @@ export const highTicket = defineRule({
     if (!txn.approved || !txn.sale) return false
     const day = state.days.at(txn.localDay)
     if (day < 0) return false
-    state.days.add(day, SALES, 1)
-    state.days.add(day, AMOUNT, txn.amount_minor)
+    // The day's sales and amount are counted by the engine (SaleDays).
     state.minorPerMajor = txn.minorPerMajor
     // The tickets that pull the average up are the ones to show.
     if (txn.amount_minor >= ctx.params.floorMajor * txn.minorPerMajor) state.samples.push(txn.txn_id)
@@ -69,8 +64,8 @@ export const highTicket = defineRule({
     // Stored days only, oldest first: most merchants are active on few of the window's days.
     const days = state.days
     for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
-      sales += days.get(o, SALES)
-      amount += days.get(o, AMOUNT)
+      sales += days.sales(o)
+      amount += days.amount(o)
     }
     if (sales < p.minSales) return null
     const avg = amount / sales

@@ -50,7 +50,10 @@ const MEASURES = 7
 /**
  * Then the day's approved sales by submitted MCC, the raw material to re-measure when the registered
  * MCC changes: how many MCCs, and a tally (MCC id, count, amount) for each, in order of first
- * submission. The first tally is in the row; a day's further ones (rare) are in `State.more`.
+ * submission. The first tally's MCC is in the row, its count and amount are the day's sales and
+ * amount (counted by the engine, see SaleDays) less the other tallies'; a day's further tallies (rare)
+ * are in `State.more`. Every sale the view accepts is in exactly one tally, and the view is as wide as
+ * the rows, so the difference is exact (amounts are integers).
  */
 const MCCS = 7
 const FIRST = 8
@@ -58,7 +61,7 @@ const ID = 0
 const TALLY_COUNT = 1
 const TALLY_AMOUNT = 2
 const TALLY = 3
-const WIDTH = FIRST + TALLY
+const WIDTH = FIRST + 1
 
 /**
  * MCC strings as small numbers, so a day's tallies fit in its table row. Ingest admits four-digit MCCs
@@ -79,8 +82,8 @@ function mccId(mcc: string): number {
 
 interface State {
   days: DayColumns
-  /** The tallies after the first of the days that have more than one, by day. */
-  more: Map<number, number[]>
+  /** The tallies after the first of the days that have more than one, by day; made at the first (rare). */
+  more: Map<number, number[]> | null
   /** The registered MCC the day counters were measured against. */
   ref: string | null
   /** The rates the counters were measured with, so a reload of parameters re-measures. */
@@ -160,16 +163,19 @@ function sync(state: State, ref: string | null, r: Rates, today: number): void {
 
 /** Field `field` of the `k`th tally of the day `dayNo` at offset `o`. */
 function tally(state: State, o: number, dayNo: number, k: number, field: number): number {
-  if (k === 0) return state.days.get(o, FIRST + field)
-  return state.more.get(dayNo)?.[(k - 1) * TALLY + field] ?? 0
+  const more = state.more?.get(dayNo)
+  if (k > 0) return more?.[(k - 1) * TALLY + field] ?? 0
+  const days = state.days
+  if (field === ID) return days.get(o, FIRST)
+  let v = field === TALLY_COUNT ? days.sales(o) : days.amount(o)
+  if (more !== undefined) for (let i = field; i < more.length; i += TALLY) v -= more[i] ?? 0
+  return v
 }
 
-function addToTally(state: State, o: number, dayNo: number, k: number, field: number, v: number): void {
-  if (k === 0) {
-    state.days.add(o, FIRST + field, v)
-    return
-  }
-  const more = state.more.get(dayNo)
+/** Adds to a tally after the first: the first's count and amount are the rest of the day's. */
+function addToTally(state: State, dayNo: number, k: number, field: number, v: number): void {
+  if (k === 0) return
+  const more = state.more?.get(dayNo)
   const i = (k - 1) * TALLY + field
   if (more !== undefined) more[i] = (more[i] ?? 0) + v
 }
@@ -178,15 +184,20 @@ function addToTally(state: State, o: number, dayNo: number, k: number, field: nu
 function newTally(state: State, o: number, dayNo: number, k: number, id: number): void {
   state.days.add(o, MCCS, 1)
   if (k === 0) {
-    state.days.set(o, FIRST + ID, id)
+    state.days.set(o, FIRST, id)
     return
   }
-  let more = state.more.get(dayNo)
+  let byDay = state.more
+  if (byDay === null) {
+    byDay = new Map()
+    state.more = byDay
+  }
+  let more = byDay.get(dayNo)
   if (more === undefined) {
     // The tallies follow the table's rows: those of days it dropped go with them.
-    for (const d of state.more.keys()) if (d <= state.days.latest - state.days.size) state.more.delete(d)
+    for (const d of byDay.keys()) if (d <= state.days.latest - state.days.size) byDay.delete(d)
     more = []
-    state.more.set(dayNo, more)
+    byDay.set(dayNo, more)
   }
   more.push(id, 0, 0)
 }
@@ -263,7 +274,7 @@ export const mccMismatch = defineRule({
   },
   createState: (sales): State => ({
     days: sales.columns(WINDOW_DAYS + 1, WIDTH, 5),
-    more: new Map(),
+    more: null,
     ref: null,
     rates: { feeStandardBp: -1, feeEssentialBp: -1, feePublicBp: -1 },
   }),
@@ -286,8 +297,8 @@ export const mccMismatch = defineRule({
         newTally(state, day, dayNo, k, mccId(mcc))
       }
     }
-    addToTally(state, day, dayNo, k, TALLY_COUNT, 1)
-    addToTally(state, day, dayNo, k, TALLY_AMOUNT, txn.amount_minor)
+    addToTally(state, dayNo, k, TALLY_COUNT, 1)
+    addToTally(state, dayNo, k, TALLY_AMOUNT, txn.amount_minor)
     const ref = ctx.profile.registeredMcc
     sync(state, ref, ctx.params, ctx.watermarkDay)
     if (ref !== null && measure(days, day, mcc, 1, txn.amount_minor, ref, ctx.params))

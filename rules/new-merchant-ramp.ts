@@ -14,10 +14,6 @@ import type { DayColumns, SampleRing } from './engine/window.ts'
 const DAY_MS = 86_400_000
 const WINDOW_DAYS = 30
 
-/** Columns of a day: approved sales and their amount. */
-const COUNT = 0
-const AMOUNT = 1
-
 interface State {
   days: DayColumns
   samples: SampleRing
@@ -75,7 +71,7 @@ export const newMerchantRamp = defineRule({
     minTxns: int({ default: 20, min: 1, description: 'Count floor: approved sales in the window.' }),
   },
   createState: (sales, samples): State => ({
-    days: sales.columns(WINDOW_DAYS, 2),
+    days: sales.columns(WINDOW_DAYS, 0),
     samples: samples.ring(5),
     minorPerMajor: 100,
     onboardedAt: null,
@@ -86,8 +82,7 @@ export const newMerchantRamp = defineRule({
     if (!txn.approved || !txn.sale) return synced
     const day = state.days.at(txn.localDay)
     if (day < 0) return synced
-    state.days.add(day, COUNT, 1)
-    state.days.add(day, AMOUNT, txn.amount_minor)
+    // The day's sales and amount are counted by the engine (SaleDays).
     state.minorPerMajor = txn.minorPerMajor
     state.samples.push(txn.txn_id)
   },
@@ -106,10 +101,11 @@ export const newMerchantRamp = defineRule({
     const days = state.days
     const to = ctx.watermarkDay
     for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
-      if (days.get(o, COUNT) === 0) continue
+      const sales = days.sales(o)
+      if (sales === 0) continue
       activeDays++
-      count += days.get(o, COUNT)
-      amount += days.get(o, AMOUNT)
+      count += sales
+      amount += days.amount(o)
     }
     if (activeDays < p.minActiveDays || count < p.minTxns) return null
     const perDay = amount / activeDays

@@ -1,7 +1,7 @@
 import { calibratedBound, describeBound, marginParam, quantileParam } from './engine/calibration.ts'
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayTable, type SampleRing } from './engine/window.ts'
+import { type DayColumns, NO_DAY, type SampleRing } from './engine/window.ts'
 
 /**
  * Night-time volume: cash-out swipes are often run after hours, when no real customer is in the shop.
@@ -13,15 +13,21 @@ import { DayTable, type SampleRing } from './engine/window.ts'
  */
 const WINDOW_DAYS = 30
 
-/** Columns of a day, and of the window's running total. */
+/**
+ * The window's running total: approved sales and amount (a day's are counted by the engine, see
+ * SaleDays), and those at night (a day's are this rule's columns, NIGHT_COUNT and NIGHT_AMOUNT).
+ */
 const COUNT = 0
 const AMOUNT = 1
 const NIGHT_COUNT = 2
 const NIGHT_AMOUNT = 3
 const WIDTH = 4
+/** The rule's columns of a day. */
+const DAY_NIGHT_COUNT = 0
+const DAY_NIGHT_AMOUNT = 1
 
 interface State {
-  days: DayTable
+  days: DayColumns
   /**
    * Sums over the window's days [from, watermark day], kept as events arrive and days leave, so evaluate
    * is O(1). All counts and amounts are integers (minor units), so adding and subtracting is exact.
@@ -40,12 +46,22 @@ interface State {
 function advance(state: State, watermarkDay: number): boolean {
   const from = watermarkDay - WINDOW_DAYS + 1
   if (from <= state.from) return false
-  const t = state.total
   const days = state.days
-  t.fill(0)
+  let count = 0
+  let amount = 0
+  let nightCount = 0
+  let nightAmount = 0
   for (let o = days.first(from, watermarkDay); o >= 0; o = days.next(o, watermarkDay)) {
-    for (let c = 0; c < WIDTH; c++) t[c] = (t[c] ?? 0) + days.get(o, c)
+    count += days.sales(o)
+    amount += days.amount(o)
+    nightCount += days.get(o, DAY_NIGHT_COUNT)
+    nightAmount += days.get(o, DAY_NIGHT_AMOUNT)
   }
+  const t = state.total
+  t[COUNT] = count
+  t[AMOUNT] = amount
+  t[NIGHT_COUNT] = nightCount
+  t[NIGHT_AMOUNT] = nightAmount
   state.from = from
   return true
 }
@@ -87,14 +103,13 @@ export const nightShare = defineRule({
     minTxns: int({ default: 30, min: 1, description: 'Count floor: approved sales in 30 days.' }),
     minNightTxns: int({ default: 10, min: 1, description: 'Count floor: approved night sales in 30 days.' }),
   },
-  createState: (_sales, samples): State => ({
-    days: new DayTable(WINDOW_DAYS, WIDTH),
+  createState: (sales, samples): State => ({
+    days: sales.columns(WINDOW_DAYS, 2),
     total: new Array<number>(WIDTH).fill(0),
-    from: Number.NEGATIVE_INFINITY,
+    from: NO_DAY,
     samples: samples.ring(5),
   }),
   onTransaction(state, txn, ctx) {
-    // Before `at`, which drops the days that leave the ring: they must be subtracted first.
     const moved = advance(state, ctx.watermarkDay)
     if (!txn.approved || !txn.sale) return moved
     const days = state.days
@@ -102,17 +117,19 @@ export const nightShare = defineRule({
     if (day < 0) return moved
     const night = txn.localHour < ctx.params.nightEndHour
     const amount = txn.amount_minor
-    days.add(day, COUNT, 1)
-    days.add(day, AMOUNT, amount)
     if (night) {
-      days.add(day, NIGHT_COUNT, 1)
-      days.add(day, NIGHT_AMOUNT, amount)
+      days.add(day, DAY_NIGHT_COUNT, 1)
+      days.add(day, DAY_NIGHT_AMOUNT, amount)
     }
     // A late event of a day before the window is in no window the rule will evaluate.
     if (txn.localDay >= state.from) {
       const t = state.total
-      t[COUNT] = (t[COUNT] ?? 0) + 1
-      t[AMOUNT] = (t[AMOUNT] ?? 0) + amount
+      // The engine counted the sale in its day's row before this rule ran: a total counted again just
+      // now (the window moved) has it already, if its day is in the window.
+      if (!moved || txn.localDay > ctx.watermarkDay) {
+        t[COUNT] = (t[COUNT] ?? 0) + 1
+        t[AMOUNT] = (t[AMOUNT] ?? 0) + amount
+      }
       if (night) {
         t[NIGHT_COUNT] = (t[NIGHT_COUNT] ?? 0) + 1
         t[NIGHT_AMOUNT] = (t[NIGHT_AMOUNT] ?? 0) + amount

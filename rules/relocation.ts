@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule, type MerchantProfile } from './engine/types.ts'
-import { DayTable, Recent } from './engine/window.ts'
+import { Recent, type ShortDays } from './engine/window.ts'
 
 /**
  * Terminal relocation: a device taken away from its registered address (to a cash-out shop, or lent to
@@ -48,9 +48,11 @@ interface Fix {
 }
 
 interface State {
-  days: DayTable
-  far: Map<number, Far>
-  pending: Fix[]
+  days: ShortDays
+  /** Far fixes' details by day, made at the first far fix: an empty map is some 180 bytes. */
+  far: Map<number, Far> | null
+  /** Fixes that came before the registered address, made at the first (most merchants have an address). */
+  pending: Fix[] | null
 }
 
 function record(
@@ -73,7 +75,7 @@ function record(
     days.set(day, FIXES, 0)
     days.set(day, FAR_FIXES, 0)
     days.set(day, TOP_LENGTH, 0)
-    state.far.delete(dayNo)
+    state.far?.delete(dayNo)
     days.set(day, REF_LAT, lat0)
     days.set(day, REF_LON, lon0)
   }
@@ -81,12 +83,17 @@ function record(
   const km = haversineKm(lat0, lon0, lat, lon)
   if (km <= maxKm) return
   days.add(day, FAR_FIXES, 1)
-  let far = state.far.get(dayNo)
+  let byDay = state.far
+  if (byDay === null) {
+    byDay = new Map()
+    state.far = byDay
+  }
+  let far = byDay.get(dayNo)
   if (far === undefined) {
     // The details follow the table's rows: those of days it dropped go with them.
-    for (const d of state.far.keys()) if (d <= days.latest - KEPT_DAYS) state.far.delete(d)
+    for (const d of byDay.keys()) if (d <= days.latest - KEPT_DAYS) byDay.delete(d)
     far = { terminals: new Set(), samples: new Recent<string>(5) }
-    state.far.set(dayNo, far)
+    byDay.set(dayNo, far)
   }
   if (far.terminals.size < TOP) far.terminals.add(terminalId)
   far.samples.push(txnId)
@@ -102,10 +109,11 @@ function record(
 }
 
 function flushPending(state: State, p: Readonly<MerchantProfile>, maxKm: number): void {
-  if (state.pending.length === 0 || p.latitude === null || p.longitude === null) return
-  for (const f of state.pending)
+  const pending = state.pending
+  if (pending === null || pending.length === 0 || p.latitude === null || p.longitude === null) return
+  for (const f of pending)
     record(state, f.day, f.lat, f.lon, f.txnId, f.terminalId, p.latitude, p.longitude, maxKm)
-  state.pending.length = 0
+  state.pending = null
 }
 
 export const relocation = defineRule({
@@ -134,10 +142,10 @@ export const relocation = defineRule({
         'Count floor: far fixes in one local day before the rule fires (one noisy fix is not a move).',
     }),
   },
-  createState: (): State => ({
-    days: new DayTable(KEPT_DAYS, WIDTH),
-    far: new Map(),
-    pending: [],
+  createState: (sales): State => ({
+    days: sales.short(KEPT_DAYS, WIDTH),
+    far: null,
+    pending: null,
   }),
   onTransaction(state, txn, ctx) {
     const { latitude: lat, longitude: lon } = txn
@@ -145,8 +153,13 @@ export const relocation = defineRule({
     if (lat === null || lon === null || (lat === 0 && lon === 0)) return false
     const p = ctx.profile
     if (p.latitude === null || p.longitude === null) {
-      if (state.pending.length === PENDING) state.pending.shift()
-      state.pending.push({ day: txn.localDay, lat, lon, txnId: txn.txn_id, terminalId: txn.terminal_id })
+      let pending = state.pending
+      if (pending === null) {
+        pending = []
+        state.pending = pending
+      }
+      if (pending.length === PENDING) pending.shift()
+      pending.push({ day: txn.localDay, lat, lon, txnId: txn.txn_id, terminalId: txn.terminal_id })
       return
     }
     const maxKm = ctx.params.maxDistanceKm
@@ -167,7 +180,7 @@ export const relocation = defineRule({
     // The distance that `minFarFixes` fixes all exceed: robust to the one wild fix that the maximum is not.
     const observed = days.get(day, TOP_FIRST + Math.min(p.minFarFixes, days.get(day, TOP_LENGTH)) - 1)
     const farthest = days.get(day, TOP_FIRST)
-    const far = state.far.get(ctx.watermarkDay)
+    const far = state.far?.get(ctx.watermarkDay)
     return {
       observed,
       threshold: p.maxDistanceKm,

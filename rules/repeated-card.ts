@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import type { DayColumns, SampleRing } from './engine/window.ts'
+import { type DayColumns, NO_DAY, type SampleRing } from './engine/window.ts'
 
 /**
  * Cash-out runs the same few credit cards through the same terminal again and again. The playbook caps
@@ -31,14 +31,11 @@ interface Card {
   volume: number
 }
 
-/** Columns of the merchant's day totals: approved sales amount and count. */
-const VOLUME = 0
-const SALES = 1
-
 interface State {
   totals: DayColumns
   /** Only cards with a large swipe in the window: small everyday purchases never allocate a record. */
-  cards: Map<string, Card>
+  /** Made at the first such swipe: an empty map is some 180 bytes. */
+  cards: Map<string, Card> | null
   /** The window the aggregate below describes; rebuilt (and cards pruned) when the day moves. */
   aggDay: number
   flaggedCards: number
@@ -91,12 +88,14 @@ function hasDayBefore(card: Card, from: number): boolean {
 function rebuild(state: State, wd: number, p: Params): void {
   const from = wd - WINDOW_DAYS + 1
   state.aggDay = wd
-  for (const [token, card] of state.cards) {
+  const cards = state.cards
+  if (cards === null) return
+  for (const [token, card] of cards) {
     if (!hasDayBefore(card, from)) continue
     count(state, card, -1)
     card.days = card.days.filter((d) => d.day >= from)
     if (card.days.length === 0) {
-      state.cards.delete(token)
+      cards.delete(token)
       continue
     }
     assess(card, from, p)
@@ -164,9 +163,9 @@ export const repeatedCard = defineRule({
     }),
   },
   createState: (sales, samples): State => ({
-    totals: sales.columns(WINDOW_DAYS, 2),
-    cards: new Map(),
-    aggDay: Number.NaN,
+    totals: sales.columns(WINDOW_DAYS, 0),
+    cards: null,
+    aggDay: NO_DAY,
     flaggedCards: 0,
     flaggedVolume: 0,
     byReason: [0, 0, 0],
@@ -176,8 +175,7 @@ export const repeatedCard = defineRule({
     if (!txn.approved || !txn.sale) return false
     const bucket = state.totals.at(txn.localDay)
     if (bucket < 0) return false
-    state.totals.add(bucket, VOLUME, txn.amount_minor)
-    state.totals.add(bucket, SALES, 1)
+    // The day's sales and amount are counted by the engine (SaleDays).
     const p = ctx.params
     if (txn.amount_minor < p.minAmount * txn.minorPerMajor) return
     const wd = ctx.watermarkDay
@@ -185,10 +183,15 @@ export const repeatedCard = defineRule({
     const from = wd - WINDOW_DAYS + 1
     if (txn.localDay < from) return
 
-    let card = state.cards.get(txn.card_token)
+    let cards = state.cards
+    if (cards === null) {
+      cards = new Map()
+      state.cards = cards
+    }
+    let card = cards.get(txn.card_token)
     if (card === undefined) {
       card = { days: [], reasons: 0, volume: 0 }
-      state.cards.set(txn.card_token, card)
+      cards.set(txn.card_token, card)
     }
     let cd = card.days.find((d) => d.day === txn.localDay)
     if (cd === undefined) {
@@ -218,8 +221,8 @@ export const repeatedCard = defineRule({
     let sales = 0
     const totals = state.totals
     for (let o = totals.first(wd - WINDOW_DAYS + 1, wd); o >= 0; o = totals.next(o, wd)) {
-      volume += totals.get(o, VOLUME)
-      sales += totals.get(o, SALES)
+      volume += totals.amount(o)
+      sales += totals.sales(o)
     }
     if (sales < p.minSales || volume <= 0) return null
     const share = state.flaggedVolume / volume

@@ -16,10 +16,8 @@ const WINDOW_DAYS = 30
 
 /** Columns of a day: approved sales at or above consideredFrom × the single limit. */
 const CONSIDERED = 0
-/** Of those, in [bandFrom, 1) × the single limit. */
+/** Of those, in [bandFrom, 1) × the single limit. The day's approved amount is counted by the engine (SaleDays). */
 const BAND = 1
-/** Approved sales amount, minor units. */
-const VOLUME = 2
 
 export const structuring = defineRule({
   id: 'structuring',
@@ -93,7 +91,7 @@ export const structuring = defineRule({
     }),
   },
   createState: (sales, samples) => ({
-    days: sales.columns(WINDOW_DAYS, 3),
+    days: sales.columns(WINDOW_DAYS, 2),
     bandSamples: samples.ring(5),
     saleSamples: samples.ring(5),
     // Limits are in major units; evaluate sees no transaction, so it uses the last one's currency.
@@ -108,7 +106,6 @@ export const structuring = defineRule({
     const limit = p.singleLimitMajor * txn.minorPerMajor
     const amount = txn.amount_minor
     state.minorPerMajor = txn.minorPerMajor
-    days.add(day, VOLUME, amount)
     state.saleSamples.push(txn.txn_id)
     if (amount < p.consideredFrom * limit) return
     days.add(day, CONSIDERED, 1)
@@ -136,7 +133,7 @@ export const structuring = defineRule({
       band += days.get(o, BAND)
       // Recomputed from the totals on every evaluation: a day that goes over the limit later (or gets a
       // late event) moves out of the band by itself.
-      const volume = days.get(o, VOLUME)
+      const volume = days.amount(o)
       if (volume > 0 && volume >= dayConsideredFrom) {
         consideredDays++
         if (volume >= dailyLimit) overDays++

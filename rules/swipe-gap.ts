@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayTable, type SampleRing } from './engine/window.ts'
+import { NO_DAY, type SampleRing, type ShortDays } from './engine/window.ts'
 
 /**
  * The playbook tells operators to leave "at least 5 minutes" between two swipes of one card, and they
@@ -19,13 +19,14 @@ const IN_BAND = 1
 const CARDS = 2
 
 interface State {
-  days: DayTable
+  days: ShortDays
   /**
    * Per card, its days in one flat array of blocks: the day, the number of swipes, then their event
    * times, sorted so that a late swipe splits the gap it falls in. One array per card instead of an
-   * object and an array per card and day: most cards of a merchant are seen once.
+   * object and an array per card and day: most cards of a merchant are seen once. The map is made at
+   * the first such swipe: an empty map is some 180 bytes.
    */
-  cards: Map<string, number[]>
+  cards: Map<string, number[]> | null
   prunedDay: number
   samples: SampleRing
 }
@@ -37,7 +38,9 @@ function inBand(gap: number, lo: number, hi: number): number {
 function prune(state: State, wd: number): void {
   state.prunedDay = wd
   // Compacted in place: this runs on every new day of a merchant, and a copy per card was garbage.
-  for (const [token, blocks] of state.cards) {
+  const cards = state.cards
+  if (cards === null) return
+  for (const [token, blocks] of cards) {
     let kept = 0
     for (let r = 0; r < blocks.length; ) {
       const size = (blocks[r + 1] ?? 0) + 2
@@ -47,7 +50,7 @@ function prune(state: State, wd: number): void {
       }
       r += size
     }
-    if (kept === 0) state.cards.delete(token)
+    if (kept === 0) cards.delete(token)
     else blocks.length = kept
   }
 }
@@ -93,10 +96,10 @@ export const swipeGap = defineRule({
         'Only approved sales of at least this amount (major units) are tracked: cash-out swipes are large, and a coffee costs no memory.',
     }),
   },
-  createState: (_sales, samples): State => ({
-    days: new DayTable(KEPT_DAYS, 3),
-    cards: new Map(),
-    prunedDay: Number.NaN,
+  createState: (sales, samples): State => ({
+    days: sales.short(KEPT_DAYS, 3),
+    cards: null,
+    prunedDay: NO_DAY,
     samples: samples.ring(5),
   }),
   onTransaction(state, txn, ctx) {
@@ -107,10 +110,15 @@ export const swipeGap = defineRule({
     if (bucket < 0) return false
     if (state.prunedDay !== ctx.watermarkDay) prune(state, ctx.watermarkDay)
 
-    let blocks = state.cards.get(txn.card_token)
+    let cards = state.cards
+    if (cards === null) {
+      cards = new Map()
+      state.cards = cards
+    }
+    let blocks = cards.get(txn.card_token)
     if (blocks === undefined) {
       blocks = []
-      state.cards.set(txn.card_token, blocks)
+      cards.set(txn.card_token, blocks)
     }
     let r = 0
     while (r < blocks.length && blocks[r] !== txn.localDay) r += (blocks[r + 1] ?? 0) + 2

@@ -37,7 +37,8 @@ interface Foreign {
 interface State {
   /** Binding events per terminal, in event-time order. */
   bindings: Map<string, Binding[]>
-  foreign: Map<string, Foreign>
+  /** Made at the first foreign sale: an empty map is some 180 bytes, and most merchants have none. */
+  foreign: Map<string, Foreign> | null
   /** Entries in `foreign`: a cheap exit for the merchants with none. */
   foreignCount: number
 }
@@ -60,7 +61,7 @@ function covered(events: readonly Binding[] | undefined, t: number, graceMs: num
 }
 
 function removeCovered(state: State, terminal: string, graceMs: number): void {
-  const f = state.foreign.get(terminal)
+  const f = state.foreign?.get(terminal)
   if (f === undefined) return
   const events = state.bindings.get(terminal)
   for (let i = f.times.length - 1; i >= 0; i--) {
@@ -70,7 +71,7 @@ function removeCovered(state: State, terminal: string, graceMs: number): void {
       state.foreignCount--
     }
   }
-  if (f.times.length === 0) state.foreign.delete(terminal)
+  if (f.times.length === 0) state.foreign?.delete(terminal)
 }
 
 export const terminalSharing = defineRule({
@@ -106,17 +107,22 @@ export const terminalSharing = defineRule({
         "Sales of the merchant's latest this many local days are not counted yet: a binding keyed in hours after the first sales on a new terminal (the lifecycle feed behind the sales) covers them before they count. 0 counts at once.",
     }),
   },
-  createState: (): State => ({ bindings: new Map(), foreign: new Map(), foreignCount: 0 }),
+  createState: (): State => ({ bindings: new Map(), foreign: null, foreignCount: 0 }),
   onTransaction(state, txn, ctx) {
     // Bindings unknown: nothing to judge against, and no memory spent on merchants without a lifecycle feed.
     if (state.bindings.size === 0) return false
     const graceMs = ctx.params.graceMinutes * MINUTE_MS
     if (covered(state.bindings.get(txn.terminal_id), txn.event_time, graceMs)) return false
-    let f = state.foreign.get(txn.terminal_id)
+    let foreign = state.foreign
+    if (foreign === null) {
+      foreign = new Map()
+      state.foreign = foreign
+    }
+    let f = foreign.get(txn.terminal_id)
     if (f === undefined) {
-      if (state.foreign.size >= MAX_FOREIGN_TERMINALS) return false
+      if (foreign.size >= MAX_FOREIGN_TERMINALS) return false
       f = { times: [], ids: [] }
-      state.foreign.set(txn.terminal_id, f)
+      foreign.set(txn.terminal_id, f)
     }
     if (f.times.length >= MAX_FOREIGN_TXNS) {
       // Keep the newest: drop the oldest by event time (late sales make arrival order unreliable).
@@ -156,7 +162,8 @@ export const terminalSharing = defineRule({
   },
   evaluate(state, ctx) {
     const p = ctx.params
-    if (state.bindings.size === 0 || state.foreignCount < p.minForeignTxns) return null
+    const foreign = state.foreign
+    if (state.bindings.size === 0 || foreign === null || state.foreignCount < p.minForeignTxns) return null
     const from = ctx.watermarkDay - WINDOW_DAYS + 1
     const windowStart = ctx.dayStart(from)
     const settled = ctx.dayStart(ctx.watermarkDay - p.settleDays + 1)
@@ -164,7 +171,7 @@ export const terminalSharing = defineRule({
     let neverBound = 0
     let unbound = 0
     const samples: string[] = []
-    for (const [terminal, f] of state.foreign) {
+    for (const [terminal, f] of foreign) {
       let n = 0
       f.times.forEach((t, i) => {
         if (t < windowStart || t >= settled) return

@@ -376,10 +376,11 @@ export class RuleEngine {
     const tz = this.#opts.timeZoneOf(m.acquirerId)
     const local = txn.event_time + utcOffsetMs(txn.event_time, tz)
     const view = fillView(this.#view, txn, local)
-    // The rules' day columns read this merchant's rows; the day's row is made before any rule looks.
+    // The rules' day columns read this merchant's rows; the day's row is made and the sale counted in it
+    // before any rule looks.
     this.#layout.current = m.sales
     this.#sampleLayout.current = m.samples
-    if (view.approved && view.sale && m.sales.used) m.sales.at(view.localDay)
+    if (view.approved && view.sale && m.sales.used) m.sales.record(view.localDay, view.amount_minor)
     const ctx = this.#context(m, tz)
     const params = this.#paramsOf(m, m.profile.registeredMcc ?? txn.mcc)
     const rules = this.#rules

@@ -157,8 +157,49 @@ function doubles(): number[] {
   return a
 }
 
-/** Below any local day number, and a small integer, so a table's fields stay unboxed. */
-const NO_DAY = -1_000_000_000
+const NO_SAMPLES: string[] = []
+
+/**
+ * Numbers a store made by `appendZeros` for `length` numbers, rows of `width`, has room for: a quarter
+ * more rows, at least one. The store is made at exactly that size and never left under half used, so
+ * V8 keeps the room (it shrinks only stores under half used).
+ */
+export function roomAfter(length: number, width: number): number {
+  const rows = length / width
+  return (rows + Math.max(1, Math.floor(rows / 4))) * width
+}
+
+/**
+ * `cells` with a row of `width` zeros appended: the same array while its store has room (`room`, as
+ * far as the caller knows, from `roomAfter`), else a copy in a new store of `roomAfter` numbers. Push
+ * grows a store by half its size plus 16 numbers, and rows of state live as long as their merchant: a
+ * quarter of such stores was empty room (measured).
+ */
+export function appendZeros(cells: number[], width: number, room: number): number[] {
+  const n = cells.length
+  if (n + width <= room) {
+    for (let i = 0; i < width; i++) cells.push(0)
+    return cells
+  }
+  const next = new Array<number>(roomAfter(n + width, width)).fill(0.5)
+  for (let i = 0; i < n; i++) next[i] = cells[i] ?? 0
+  for (let i = n; i < n + width; i++) next[i] = 0
+  next.length = n + width
+  return next
+}
+
+/** The room a caller of `appendZeros` may count on after shortening its array to `length`. */
+export function roomAfterCut(length: number, room: number): number {
+  // V8 shrinks a store left under half used to its length.
+  return 2 * length + 16 <= room ? length : room
+}
+
+/**
+ * Below any local day (or month, or bucket) number, and a small integer: a sentinel for "none yet" that
+ * keeps a field unboxed. NaN or -Infinity in a field of a state made V8 keep that field as a boxed
+ * double in every merchant's state, 16 bytes and one more cold read each.
+ */
+export const NO_DAY = -1_000_000_000
 
 /**
  * Numeric counters per event-time day: the window of a DayRing (the last `size` days, sparse, late
@@ -174,8 +215,9 @@ const NO_DAY = -1_000_000_000
  * only until the next `at`, which may insert or drop rows.
  */
 export class DayTable {
-  readonly #cells: number[] = doubles()
-  readonly #ids: string[] = []
+  #cells: number[] = doubles()
+  /** Shared by the tables without samples, which never write it: an empty array each was 32 bytes. */
+  readonly #ids: string[]
   readonly #width: number
   readonly #stride: number
   readonly #samples: number
@@ -188,6 +230,7 @@ export class DayTable {
     this.#size = size
     this.#width = width
     this.#samples = samples
+    this.#ids = samples > 0 ? [] : NO_SAMPLES
     // The day, the counters, and the length and next slot of the day's sample ring.
     this.#stride = width + 1 + (samples > 0 ? 2 : 0)
   }
@@ -232,7 +275,16 @@ export class DayTable {
       }
     }
     const row = o + stride
-    if (row === cells.length) {
+    if (cells.length === 0) {
+      // The first row gets room for a second: push would reserve 17 numbers, and most tables of a
+      // sparse merchant hold a row or two. (A store is shrunk only when under half used: it keeps it.)
+      const first = new Array<number>(Math.min(this.#size, 2) * stride).fill(0.5)
+      first.length = stride
+      first[0] = day
+      for (let i = 1; i < stride; i++) first[i] = 0
+      this.#cells = first
+      for (let i = 0; i < this.#samples; i++) this.#ids.push('')
+    } else if (row === cells.length) {
       cells.push(day)
       for (let i = 1; i < stride; i++) cells.push(0)
       for (let i = 0; i < this.#samples; i++) this.#ids.push('')
@@ -350,6 +402,13 @@ export class DayTable {
   }
 }
 
+/** A SaleDays row: the day, then the sales and amount the engine counts, then the views' columns. */
+const ROW_SALES = 1
+const ROW_AMOUNT = 2
+const ROW_FIRST = 3
+/** Views of one layout that may keep samples: a sample's key is its day times this, plus its view's index. */
+const SAMPLED_VIEWS = 16
+
 /**
  * The day rows of one merchant's approved sales, shared by the rules that keep counters per local day
  * of exactly those events: each takes its columns with `columns()` when its state is created, and the
@@ -361,14 +420,30 @@ export class DayTable {
  * Every rule sharing the rows would have created a row of its own for the same events, so each sees
  * exactly the days its own DayTable would have kept: the rows' latest day is its latest day, rows are
  * kept for the widest rule, and each view refuses and skips the days older than its own `size`.
+ *
+ * A row also holds the day's number of sales and their amount, counted by the engine (`record`) and
+ * read by every view (`sales`, `amount`): five rules kept those two counters each. A view never reads
+ * a day it refuses (both stop at its `size` before the latest day), so the sales it would not have
+ * counted there are never seen.
+ *
+ * The views' sample ids are not in the rows: a row had room for every view's last ids of the day, and
+ * most days of most merchants have one or two sales. They are a list of the ids pushed, each with its
+ * day and view (`sampleKey`), at most a view's `samples` per day, oldest first.
  */
 export class SaleDays {
   readonly #layout: SaleLayout
   #cells: number[] | null = null
-  #ids: string[] | null = null
+  /** Sample ids pushed by the views, and the key of each (its day and view), in the order pushed. */
+  #sampleIds: string[] | null = null
+  #sampleKeys: number[] | null = null
+  /** Numbers the store of `#cells` has room for, as far as this class knows (see `#append`). */
+  #room = 0
   #latest = NO_DAY
   /** Views this merchant's rules took so far: the layout's views are handed out in that order. */
   #taken = 0
+  /** The rings of the rules' ShortDays, one region each (see ShortDays), made at the first use of any. */
+  #short: number[] | null = null
+  #shortTaken = 0
 
   /** Rows laid out by `layout` (an engine's, shared by its merchants); alone, rows with their own layout. */
   constructor(layout?: SaleLayout) {
@@ -393,17 +468,59 @@ export class SaleDays {
       return existing
     }
     if (layout.sealed) throw new Error('day columns must be taken before the first row')
-    const view = new DayColumns(layout, size, layout.stride, width, layout.idStride, samples)
+    if (samples > 0 && layout.sampled >= SAMPLED_VIEWS)
+      throw new Error(`at most ${SAMPLED_VIEWS} day-column views may keep samples`)
+    const view = new DayColumns(
+      layout,
+      size,
+      layout.stride,
+      width,
+      samples > 0 ? layout.sampled++ : -1,
+      samples,
+    )
     layout.views.push(view)
-    layout.stride += width + (samples > 0 ? 2 : 0)
-    layout.idStride += samples
+    layout.stride += width
     layout.size = Math.max(layout.size, size)
     return view
   }
 
+  /**
+   * A ring of `width` counters for each of the last `size` days (or months: any numbering of periods),
+   * for a rule's own events, not only approved sales: see ShortDays. Taken like `columns`.
+   */
+  short(size: number, width: number): ShortDays {
+    if (!Number.isInteger(size) || size < 1 || size > 8)
+      throw new Error(`short day rings hold 1 to 8 days, got ${size}`)
+    const layout = this.#layout
+    const existing = layout.shortViews[this.#shortTaken++]
+    if (existing !== undefined) {
+      if (!existing.is(size, width))
+        throw new Error('rules took different short day rings for another merchant of the same engine')
+      return existing
+    }
+    if (layout.shortSealed) throw new Error('short day rings must be taken before the first is used')
+    const view = new ShortDays(layout, size, width, layout.shortLength)
+    layout.shortViews.push(view)
+    layout.shortLength += 1 + size * (1 + width)
+    return view
+  }
+
+  /** The rings of every ShortDays of this merchant, made (all empty) at the first use of any. */
+  shortStore(): number[] {
+    let store = this.#short
+    if (store === null) {
+      const layout = this.#layout
+      layout.shortSealed = true
+      store = new Array<number>(layout.shortLength).fill(0.5)
+      for (const view of layout.shortViews) view.reset(store)
+      this.#short = store
+    }
+    return store
+  }
+
   /** True when some rule took columns: otherwise the engine keeps no rows. */
   get used(): boolean {
-    return this.#layout.stride > 1
+    return this.#layout.views.length > 0
   }
 
   get latest(): number {
@@ -414,23 +531,98 @@ export class SaleDays {
     return this.#layout.stride
   }
 
-  get idStride(): number {
-    return this.#layout.idStride
-  }
-
   /** The flat rows, valid until the next `at`. */
   get cells(): number[] {
     return this.#cells ?? EMPTY_CELLS
   }
 
-  get ids(): string[] {
-    return this.#ids ?? EMPTY_IDS
+  /** The ids of `key` (see DayColumns), oldest first. */
+  samples(key: number): string[] {
+    const out: string[] = []
+    const keys = this.#sampleKeys
+    const ids = this.#sampleIds
+    if (keys === null || ids === null) return out
+    for (let i = 0; i < keys.length; i++) if (keys[i] === key) out.push(ids[i] ?? '')
+    return out
+  }
+
+  /** Keeps `id` among the last `cap` ids of `key`: the oldest of them goes when there are more. */
+  pushSample(key: number, id: string, cap: number): void {
+    let keys = this.#sampleKeys
+    let ids = this.#sampleIds
+    if (keys === null || ids === null) {
+      keys = []
+      ids = []
+      this.#sampleKeys = keys
+      this.#sampleIds = ids
+    }
+    let n = 0
+    let oldest = -1
+    for (let i = 0; i < keys.length; i++) {
+      if (keys[i] !== key) continue
+      if (n === 0) oldest = i
+      n++
+    }
+    if (n >= cap) {
+      keys.splice(oldest, 1)
+      ids.splice(oldest, 1)
+    }
+    keys.push(key)
+    ids.push(id)
+  }
+
+  /** Forgets the ids of `key`. */
+  clearSamples(key: number): void {
+    const keys = this.#sampleKeys
+    const ids = this.#sampleIds
+    if (keys === null || ids === null) return
+    let kept = 0
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] ?? 0
+      if (k === key) continue
+      keys[kept] = k
+      ids[kept] = ids[i] ?? ''
+      kept++
+    }
+    keys.length = kept
+    ids.length = kept
+  }
+
+  /** Forgets the ids of the days up to `day`, whose rows were dropped. */
+  #dropSamples(day: number): void {
+    const keys = this.#sampleKeys
+    const ids = this.#sampleIds
+    if (keys === null || ids === null) return
+    const below = (day + 1) * SAMPLED_VIEWS
+    let kept = 0
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] ?? 0
+      if (k < below) continue
+      keys[kept] = k
+      ids[kept] = ids[i] ?? ''
+      kept++
+    }
+    keys.length = kept
+    ids.length = kept
   }
 
   /**
-   * Creates (zeroed) the row of `day` if it has none, as a DayTable of the widest view would: the
-   * engine calls this once per approved sale. Returns the row's start, or -1 when `day` is older than
-   * the widest view keeps.
+   * Counts an approved sale of `amount` on `day`, in the day's row, created (zeroed) if it has none: the
+   * engine calls this once per approved sale, before the rules see it. Returns the row's start, or -1
+   * when `day` is older than the widest view keeps (then nothing is counted).
+   */
+  record(day: number, amount: number): number {
+    const o = this.at(day)
+    if (o < 0) return o
+    const cells = this.cells
+    cells[o + ROW_SALES] = (cells[o + ROW_SALES] ?? 0) + 1
+    cells[o + ROW_AMOUNT] = (cells[o + ROW_AMOUNT] ?? 0) + amount
+    return o
+  }
+
+  /**
+   * Creates (zeroed) the row of `day` if it has none, as a DayTable of the widest view would. Returns
+   * the row's start, or -1 when `day` is older than the widest view keeps.
    */
   at(day: number): number {
     const layout = this.#layout
@@ -440,10 +632,8 @@ export class SaleDays {
       cells = doubles()
       this.#cells = cells
       layout.sealed = true
-      if (layout.idStride > 0) this.#ids = []
     }
     const stride = layout.stride
-    const idStride = layout.idStride
     if (day === this.#latest) return cells.length - stride
     let o: number
     if (day > this.#latest) {
@@ -454,12 +644,8 @@ export class SaleDays {
       if (drop > 0) {
         cells.copyWithin(0, drop)
         cells.length -= drop
-        const ids = this.#ids
-        if (ids !== null) {
-          const dropped = (drop / stride) * idStride
-          ids.copyWithin(0, dropped)
-          ids.length -= dropped
-        }
+        this.#room = roomAfterCut(cells.length, this.#room)
+        this.#dropSamples(oldest)
       }
       o = cells.length - stride
     } else {
@@ -468,21 +654,26 @@ export class SaleDays {
       if (o >= 0 && cells[o] === day) return o
     }
     const row = o + stride
-    const ids = this.#ids
-    if (row === cells.length) {
-      cells.push(day)
-      for (let i = 1; i < stride; i++) cells.push(0)
-      if (ids !== null) for (let i = 0; i < idStride; i++) ids.push('')
-    } else {
+    if (row === cells.length) this.#append(cells, day, stride)
+    else {
       const fresh: number[] = new Array(stride).fill(0)
       fresh[0] = day
       cells.splice(row, 0, ...fresh)
-      if (ids !== null) {
-        const blank: string[] = new Array(idStride).fill('')
-        ids.splice((row / stride) * idStride, 0, ...blank)
-      }
+      // Grown by splice as it sees fit: the next row at the end makes a store of known room.
+      this.#room = cells.length
     }
     return row
+  }
+
+  /** Appends the zeroed row of `day`, in a bigger store when this one is full (see appendZeros). */
+  #append(cells: number[], day: number, stride: number): void {
+    const n = cells.length
+    const next = appendZeros(cells, stride, this.#room)
+    next[n] = day
+    if (next !== cells) {
+      this.#cells = next
+      this.#room = roomAfter(next.length, stride)
+    }
   }
 
   /** Start of the row of `day` if there is one, else -1; never creates one. */
@@ -522,18 +713,153 @@ export class SaleLayout {
   /** The merchant whose event is being handled: the rows every view reads. */
   current: SaleDays | null = null
   readonly views: DayColumns[] = []
-  /** The day, then each view's columns (and the length and next slot of its sample ring). */
-  stride = 1
-  /** Sample ids per row, all views together. */
-  idStride = 0
+  /** The day, the day's sales and amount, then each view's columns. */
+  stride = ROW_FIRST
+  /** Views that keep samples: each has its index among them, part of its samples' keys. */
+  sampled = 0
   /** The widest view's days. */
   size = 1
   /** Set at the first row of any merchant: from then on the layout cannot change. */
   sealed = false
+  /** The rules' ShortDays, the length of a merchant's store of them, and whether it was made once. */
+  readonly shortViews: ShortDays[] = []
+  shortLength = 0
+  shortSealed = false
+}
+
+/**
+ * A rule's counters per day for the last `size` days (2 for the rules that look at today and
+ * yesterday, 4 for card_recurrence's months), in a ring in one array per merchant shared by all such
+ * rules: day d in slot d mod size, the slot tagged with its day. The methods of a DayTable of `size`
+ * days, with the same answers: a DayTable drops the days older than its window when a new latest day
+ * comes, here they stay in their slots but no method sees them, and a new day's slot is zeroed when it
+ * is taken. A DayTable each was three objects to reach per event (the table, its array, the array's
+ * store) and about 230 bytes per merchant. Offsets are valid until the next `at`.
+ *
+ * Region of a view in the store: the latest day, then per slot its day and `width` counters.
+ */
+export class ShortDays {
+  readonly #layout: SaleLayout
+  readonly #size: number
+  readonly #width: number
+  readonly #region: number
+
+  constructor(layout: SaleLayout, size: number, width: number, region: number) {
+    this.#layout = layout
+    this.#size = size
+    this.#width = width
+    this.#region = region
+  }
+
+  get size(): number {
+    return this.#size
+  }
+
+  is(size: number, width: number): boolean {
+    return this.#size === size && this.#width === width
+  }
+
+  /** Empties this view's region of a new store: no latest day, no day in any slot. */
+  reset(store: number[]): void {
+    const r = this.#region
+    store[r] = NO_DAY
+    for (let slot = 0; slot < this.#size; slot++) {
+      const o = r + 1 + slot * (1 + this.#width)
+      store[o] = NO_DAY
+      for (let c = 1; c <= this.#width; c++) store[o + c] = 0
+    }
+  }
+
+  get #store(): number[] {
+    const rows = this.#layout.current
+    if (rows === null) throw new Error('short day ring read with no merchant bound')
+    return rows.shortStore()
+  }
+
+  /** Where `day`'s slot starts (its day tag). */
+  #slot(day: number): number {
+    const size = this.#size
+    return this.#region + 1 + (((day % size) + size) % size) * (1 + this.#width)
+  }
+
+  /** The latest day a row was created for. */
+  get latest(): number {
+    return this.#store[this.#region] ?? NO_DAY
+  }
+
+  /** Offset of `day`'s counters, the row created (zeroed) when new; -1 when older than the ring keeps. */
+  at(day: number): number {
+    const store = this.#store
+    const latest = store[this.#region] ?? NO_DAY
+    if (day <= latest - this.#size) return -1
+    const o = this.#slot(day)
+    if (store[o] !== day) {
+      // Free, or a day that left the window: taken for this one.
+      store[o] = day
+      for (let c = 1; c <= this.#width; c++) store[o + c] = 0
+    }
+    if (day > latest) store[this.#region] = day
+    return o + 1
+  }
+
+  /** Offset of `day`'s counters if the day holds data, without creating it; -1 otherwise. */
+  peek(day: number): number {
+    const store = this.#store
+    if (day <= (store[this.#region] ?? NO_DAY) - this.#size) return -1
+    const o = this.#slot(day)
+    return store[o] === day ? o + 1 : -1
+  }
+
+  /** Offset of the first stored day in [from, to] (see DayTable.first), or -1. */
+  first(from: number, to: number): number {
+    const store = this.#store
+    const latest = store[this.#region] ?? NO_DAY
+    const start = Math.max(from, to - this.#size + 1, latest - this.#size + 1)
+    return this.#seek(store, start, Math.min(to, latest))
+  }
+
+  /** Offset of the stored day after the one at `offset`, if it is at most `to`; -1 otherwise. */
+  next(offset: number, to: number): number {
+    const store = this.#store
+    const latest = store[this.#region] ?? NO_DAY
+    return this.#seek(store, (store[offset - 1] ?? NO_DAY) + 1, Math.min(to, latest))
+  }
+
+  /** The first day in [from, to] with a slot of its own, at most `size` of them to look at. */
+  #seek(store: number[], from: number, to: number): number {
+    for (let d = from; d <= to; d++) {
+      const o = this.#slot(d)
+      if (store[o] === d) return o + 1
+    }
+    return -1
+  }
+
+  dayOf(offset: number): number {
+    return this.#store[offset - 1] ?? NO_DAY
+  }
+
+  get(offset: number, column: number): number {
+    return this.#store[offset + column] ?? 0
+  }
+
+  add(offset: number, column: number, value: number): void {
+    const store = this.#store
+    const i = offset + column
+    store[i] = (store[i] ?? 0) + value
+  }
+
+  set(offset: number, column: number, value: number): void {
+    this.#store[offset + column] = value
+  }
+
+  sum(from: number, to: number, column: number): number {
+    let s = 0
+    for (let o = this.first(from, to); o >= 0; o = this.next(o, to)) s += this.get(o, column)
+    return s
+  }
 }
 
 const EMPTY_CELLS: number[] = []
-const EMPTY_IDS: string[] = []
 
 /**
  * One rule's columns of a merchant's SaleDays: the methods of a DayTable of `size` days, over the
@@ -543,10 +869,11 @@ const EMPTY_IDS: string[] = []
 export class DayColumns {
   readonly #layout: SaleLayout
   readonly #size: number
-  /** Where the rule's columns start in a row, and its samples in a row's ids. */
+  /** Where the rule's columns start in a row. */
   readonly #base: number
   readonly #width: number
-  readonly #idBase: number
+  /** Its index among the views that keep samples (-1 for none), and how many it keeps per day. */
+  readonly #sampled: number
   readonly #samples: number
 
   constructor(
@@ -554,14 +881,14 @@ export class DayColumns {
     size: number,
     base: number,
     width: number,
-    idBase: number,
+    sampled: number,
     samples: number,
   ) {
     this.#layout = layout
     this.#size = size
     this.#base = base
     this.#width = width
-    this.#idBase = idBase
+    this.#sampled = sampled
     this.#samples = samples
   }
 
@@ -619,6 +946,16 @@ export class DayColumns {
     return this.#rows.cells[offset - this.#base] ?? NO_DAY
   }
 
+  /** Approved sales of the day at `offset` (counted by the engine, see SaleDays). */
+  sales(offset: number): number {
+    return this.#rows.cells[offset - this.#base + ROW_SALES] ?? 0
+  }
+
+  /** Their amount. */
+  amount(offset: number): number {
+    return this.#rows.cells[offset - this.#base + ROW_AMOUNT] ?? 0
+  }
+
   get(offset: number, column: number): number {
     return this.#rows.cells[offset + column] ?? 0
   }
@@ -639,50 +976,24 @@ export class DayColumns {
     return s
   }
 
-  #idsAt(offset: number): number {
-    const rows = this.#rows
-    return ((offset - this.#base) / rows.stride) * rows.idStride + this.#idBase
+  /** The key of the samples of the day at `offset` in this view: the day, then the view. */
+  #sampleKey(offset: number): number {
+    return this.dayOf(offset) * SAMPLED_VIEWS + this.#sampled
   }
 
   pushSample(offset: number, id: string): void {
-    const cap = this.#samples
-    if (cap === 0) return
-    const cells = this.#rows.cells
-    const ids = this.#rows.ids
-    const lengthAt = offset + this.#width
-    const length = cells[lengthAt] ?? 0
-    const base = this.#idsAt(offset)
-    if (length < cap) {
-      ids[base + length] = id
-      cells[lengthAt] = length + 1
-    } else {
-      const next = cells[lengthAt + 1] ?? 0
-      ids[base + next] = id
-      cells[lengthAt + 1] = (next + 1) % cap
-    }
+    if (this.#samples === 0) return
+    this.#rows.pushSample(this.#sampleKey(offset), id, this.#samples)
   }
 
   samples(offset: number): string[] {
-    const out: string[] = []
-    const cap = this.#samples
-    if (cap === 0) return out
-    const cells = this.#rows.cells
-    const ids = this.#rows.ids
-    const length = cells[offset + this.#width] ?? 0
-    const next = cells[offset + this.#width + 1] ?? 0
-    const base = this.#idsAt(offset)
-    for (let i = 0; i < length; i++) {
-      const id = ids[base + ((next + i) % length)]
-      if (id !== undefined) out.push(id)
-    }
-    return out
+    if (this.#samples === 0) return []
+    return this.#rows.samples(this.#sampleKey(offset))
   }
 
   clearSamples(offset: number): void {
     if (this.#samples === 0) return
-    const cells = this.#rows.cells
-    cells[offset + this.#width] = 0
-    cells[offset + this.#width + 1] = 0
+    this.#rows.clearSamples(this.#sampleKey(offset))
   }
 }
 
@@ -703,13 +1014,15 @@ export class SampleLayout {
  * A merchant's sample transaction ids, every rule's rings in one array: a Recent per rule was two
  * objects (the ring and its array) to reach per push, and a sale pushes to six or seven of them. Rules
  * take rings with `ring(capacity)` when their state is created; a ring behaves as a Recent<string>.
+ *
+ * Each ring's slots follow a number that says how many ids it holds and its next slot once full
+ * (`length + next * RING_SPAN`): counters in an array of their own were one more array per merchant
+ * and one more cold read per push.
  */
 export class Samples {
   readonly #layout: SampleLayout
-  /** Every ring's slots, allocated at the first push. */
-  #ids: string[] | null = null
-  /** Per ring: how many ids it holds, and its next slot once full. */
-  #counts: number[] | null = null
+  /** Every ring's counter and slots, allocated at the first push. */
+  #slots: (string | number)[] | null = null
   #taken = 0
 
   /** Rings laid out by `layout` (an engine's, shared by its merchants); alone, with a layout of its own. */
@@ -731,46 +1044,44 @@ export class Samples {
       return existing
     }
     if (layout.sealed) throw new Error('sample rings must be taken before the first sample')
-    const ring = new SampleRing(layout, index, layout.slots, capacity)
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity >= RING_SPAN)
+      throw new Error(`sample ring capacity must be an integer from 1 to ${RING_SPAN - 1}, got ${capacity}`)
+    const ring = new SampleRing(layout, layout.slots, capacity)
     layout.rings.push(ring)
-    layout.slots += capacity
+    layout.slots += 1 + capacity
     return ring
   }
 
-  /** The slots and the counters, made at the first push of any ring. */
-  ids(): string[] {
-    let ids = this.#ids
-    if (ids === null) {
+  /** The counters and slots (every counter 0), made at the first push of any ring. */
+  slots(): (string | number)[] {
+    let slots = this.#slots
+    if (slots === null) {
       const layout = this.#layout
       layout.sealed = true
-      ids = new Array<string>(layout.slots).fill('')
-      this.#ids = ids
-      this.#counts = new Array<number>(2 * layout.rings.length).fill(0)
+      slots = new Array<string | number>(layout.slots).fill(0)
+      this.#slots = slots
     }
-    return ids
-  }
-
-  counts(): number[] {
-    this.ids()
-    return this.#counts ?? []
+    return slots
   }
 
   /** Whether any ring was ever pushed to (before that, every ring is empty). */
   get started(): boolean {
-    return this.#ids !== null
+    return this.#slots !== null
   }
 }
+
+/** A ring's counter is its length plus its next slot times this: capacities stay below it. */
+const RING_SPAN = 128
 
 /** One rule's ring of the last `capacity` ids, over the Samples of the merchant being handled. */
 export class SampleRing {
   readonly #layout: SampleLayout
-  readonly #index: number
+  /** Where its counter is; its slots follow. */
   readonly #base: number
   readonly capacity: number
 
-  constructor(layout: SampleLayout, index: number, base: number, capacity: number) {
+  constructor(layout: SampleLayout, base: number, capacity: number) {
     this.#layout = layout
-    this.#index = index
     this.#base = base
     this.capacity = capacity
   }
@@ -782,27 +1093,25 @@ export class SampleRing {
   }
 
   push(id: string): void {
-    const samples = this.#samples
-    const ids = samples.ids()
-    const counts = samples.counts()
-    const at = 2 * this.#index
-    const length = counts[at] ?? 0
+    const slots = this.#samples.slots()
+    const base = this.#base
+    const counter = slots[base]
+    const c = typeof counter === 'number' ? counter : 0
+    const length = c % RING_SPAN
     if (length < this.capacity) {
-      ids[this.#base + length] = id
-      counts[at] = length + 1
+      slots[base + 1 + length] = id
+      slots[base] = c + 1
     } else {
-      const next = counts[at + 1] ?? 0
-      ids[this.#base + next] = id
-      counts[at + 1] = (next + 1) % this.capacity
+      const next = (c - length) / RING_SPAN
+      slots[base + 1 + next] = id
+      slots[base] = length + ((next + 1) % this.capacity) * RING_SPAN
     }
   }
 
   clear(): void {
     const samples = this.#samples
     if (!samples.started) return
-    const counts = samples.counts()
-    counts[2 * this.#index] = 0
-    counts[2 * this.#index + 1] = 0
+    samples.slots()[this.#base] = 0
   }
 
   /** Oldest first. */
@@ -810,13 +1119,15 @@ export class SampleRing {
     const out: string[] = []
     const samples = this.#samples
     if (!samples.started) return out
-    const ids = samples.ids()
-    const counts = samples.counts()
-    const length = counts[2 * this.#index] ?? 0
-    const next = counts[2 * this.#index + 1] ?? 0
+    const slots = samples.slots()
+    const base = this.#base
+    const counter = slots[base]
+    const c = typeof counter === 'number' ? counter : 0
+    const length = c % RING_SPAN
+    const next = (c - length) / RING_SPAN
     for (let i = 0; i < length; i++) {
-      const id = ids[this.#base + ((next + i) % length)]
-      if (id !== undefined) out.push(id)
+      const id = slots[base + 1 + ((next + i) % length)]
+      if (typeof id === 'string') out.push(id)
     }
     return out
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { binConcentration } from '../../../rules/bin-concentration.ts'
 import type { TerminalTransaction } from '../../../schemas/types.generated.ts'
+import { prng } from '../../../simulator/generator.ts'
 import { local, runRule, tx } from '../../helpers/rules.ts'
 
 /** `n` approved sales of 2,000.00, a few a day from `start`; `make(i)` sets the card fields of the i-th. */
@@ -106,5 +107,66 @@ describe('bin_concentration', () => {
     const { last } = runRule(binConcentration, events)
     expect(last?.detail).toContain('BIN 622202')
     expect(last?.observed).toBeCloseTo((30 * 200_000) / (45 * 200_000 + 90 * 100), 6)
+  })
+
+  it('keeps the window a recount of its sales would find, with late sales, gaps and BINs that leave and return', () => {
+    // Sales of 12 BINs, a few hours apart with pauses of up to 40 days (the window moves by more than
+    // its six buckets), some up to 35 days late (into older buckets, or before the window), some
+    // declined, refunded or without a BIN. The rule fires on any window with a sale at these parameters,
+    // so after each event its finding must be what a recount of the sales in the window gives.
+    const DAY = 86_400_000
+    const rand = prng(7)
+    const events: TerminalTransaction[] = []
+    let clock = local('2026-03-01', '09:00')
+    for (let i = 0; i < 260; i++) {
+      clock += rand() < 0.04 ? Math.floor(rand() * 40 * DAY) : Math.floor(rand() * 20 * 3_600_000)
+      const r = rand()
+      events.push(
+        tx(rand() < 0.15 ? clock - Math.floor(rand() * 35 * DAY) : clock, {
+          card_bin: r < 0.08 ? null : `62${2200 + Math.floor(rand() * 12)}`,
+          card_token: `c-${Math.floor(rand() * 30)}`,
+          card_type: rand() < 0.6 ? 'CREDIT' : 'DEBIT',
+          amount_minor: 1 + Math.floor(rand() * 1_000_000),
+          response_code: r > 0.95 ? '51' : '00',
+          txn_type: r > 0.9 && r <= 0.95 ? 'REFUND' : 'PURCHASE',
+        }),
+      )
+    }
+    const params = { floor: 0, minCards: 1, minTxns: 1, minCreditShare: 0 }
+    const allowedLatenessMs = 40 * DAY
+    const bucketOf = (t: number) => Math.floor(Math.floor((t + 8 * 3_600_000) / DAY) / 5)
+    // The sales the rule counted: on time for the engine and not before the window when they came.
+    const counted: TerminalTransaction[] = []
+    let watermark = Number.NEGATIVE_INFINITY
+    let checked = 0
+    for (let k = 0; k < events.length; k++) {
+      const t = events[k]
+      if (t === undefined || t.event_time < watermark - allowedLatenessMs) continue
+      watermark = Math.max(watermark, t.event_time)
+      const from = bucketOf(watermark) - 5
+      const sale = t.response_code === '00' && t.txn_type === 'PURCHASE' && t.card_bin !== null
+      if (sale && bucketOf(t.event_time) >= from) counted.push(t)
+      const window = counted.filter((s) => bucketOf(s.event_time) >= from)
+      if (window.length === 0) continue
+      const byBin = new Map<string, { amount: number; credit: number }>()
+      for (const s of window) {
+        const b = byBin.get(s.card_bin ?? '') ?? { amount: 0, credit: 0 }
+        b.amount += s.amount_minor
+        if (s.card_type === 'CREDIT') b.credit += s.amount_minor
+        byBin.set(s.card_bin ?? '', b)
+      }
+      const [bin, top] = [...byBin].reduce((a, b) => (b[1].amount > a[1].amount ? b : a))
+      const total = window.reduce((n, s) => n + s.amount_minor, 0)
+      const { last } = runRule(binConcentration, events.slice(0, k + 1), {
+        params,
+        allowedLatenessMs,
+        population: null,
+      })
+      expect(last?.observed).toBe(top.amount / total)
+      expect(last?.windowStart).toBe(Date.parse('1970-01-01T00:00:00+08:00') + from * 5 * DAY)
+      expect(last?.detail).toContain(`BIN ${bin} (${(100 * (top.credit / top.amount)).toFixed(0)}% credit)`)
+      checked++
+    }
+    expect(checked).toBeGreaterThan(200)
   })
 })

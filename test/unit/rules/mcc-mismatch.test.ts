@@ -154,6 +154,23 @@ describe('mcc_mismatch', () => {
     expect(hits.every((h) => h.finding.detail.includes('registered 5944'))).toBe(true)
   })
 
+  it('re-measures a day of several MCCs to what measuring each sale on arrival gives', () => {
+    // The first MCC of a day is re-measured from the day's sales less the other MCCs' tallies (the fee
+    // avoided is summed in another order, so it may differ in the last bit).
+    const day = [
+      ...sales(4, '5944', '10', { amount_minor: 123_400 }),
+      ...sales(3, '5411', '11', { amount_minor: 56_700 }),
+      ...sales(2, '5944', '12', { amount_minor: 99_900 }),
+      ...sales(2, '8398', '13', { amount_minor: 300_000 }),
+      ...sales(1, '9399', '14', { amount_minor: 45_600 }),
+    ]
+    const onArrival = runRule(mccMismatch, [registered('5812'), ...day]).last
+    const remeasured = runRule(mccMismatch, [...day, registered('5812', local('2026-03-10', '15:00'))]).last
+    expect(onArrival?.detail).toContain('sales')
+    expect(remeasured?.observed).toBeCloseTo(onArrival?.observed ?? Number.NaN, 12)
+    expect(remeasured?.detail).toBe(onArrival?.detail)
+  })
+
   it('drops sales older than 30 days from the window', () => {
     const old = Array.from({ length: 3 }, (_, i) => tx(local('2026-02-01', `10:0${i}`), { mcc: '8398' }))
     const events = [registered('5944', local('2026-01-01')), ...old, ...sales(20, '5944')]

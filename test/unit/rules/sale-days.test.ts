@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { DayTable, SaleDays, SaleLayout } from '../../../rules/engine/window.ts'
+import {
+  appendZeros,
+  DayTable,
+  roomAfter,
+  roomAfterCut,
+  SaleDays,
+  SaleLayout,
+} from '../../../rules/engine/window.ts'
 import { prng } from '../../../simulator/generator.ts'
 
 /**
@@ -72,6 +79,67 @@ describe('SaleDays', () => {
     },
   )
 
+  it.each([[[30, 7, 31]], [[7, 2]], [[1]]])(
+    "the sales and amount the engine counts read, in each view of %j days, as the view's own counters would",
+    (sizes) => {
+      const rand = prng(sizes.reduce((a, b) => a * 37 + b, 11))
+      const rows = new SaleDays()
+      const views = sizes.map((size) => ({
+        size,
+        table: new DayTable(size, 2),
+        view: rows.columns(size, 0),
+      }))
+      let day = 20_000
+      for (let n = 0; n < 4_000; n++) {
+        const r = rand()
+        const widest = Math.max(...sizes)
+        day += r < 0.6 ? 0 : r < 0.85 ? 1 : Math.floor(rand() * 2 * widest) - widest
+        const amount = 1 + Math.floor(rand() * 100_000)
+        rows.record(day, amount)
+        // What each rule counted itself before: a sale on every day its own table accepted.
+        for (const { table, view } of views) {
+          const own = table.at(day)
+          expect(view.at(day) < 0).toBe(own < 0)
+          if (own < 0) continue
+          table.add(own, 0, 1)
+          table.add(own, 1, amount)
+        }
+        for (const { size, table, view } of views) {
+          const to = day + Math.floor(rand() * 3) - 1
+          const from = to - Math.floor(rand() * (size + 2))
+          const seen: number[][] = []
+          for (let o = table.first(from, to); o >= 0; o = table.next(o, to))
+            seen.push([table.dayOf(o), table.get(o, 0), table.get(o, 1)])
+          const visited: number[][] = []
+          for (let o = view.first(from, to); o >= 0; o = view.next(o, to))
+            visited.push([view.dayOf(o), view.sales(o), view.amount(o)])
+          expect(visited).toEqual(seen)
+          const probe = day - Math.floor(rand() * (size + 1))
+          const shared = view.peek(probe)
+          const mine = table.peek(probe)
+          expect(shared < 0 ? 0 : view.sales(shared)).toBe(mine < 0 ? 0 : table.get(mine, 0))
+        }
+      }
+    },
+  )
+
+  it('keeps the samples of at most 16 views, each per day apart from the others', () => {
+    const rows = new SaleDays()
+    const views = Array.from({ length: 16 }, () => rows.columns(30, 0, 2))
+    expect(() => rows.columns(30, 0, 1)).toThrow(/at most 16/)
+    // Views without samples are not counted.
+    rows.columns(30, 1)
+    for (const day of [100, 101]) {
+      rows.at(day)
+      views.forEach((v, i) => {
+        for (const n of [1, 2, 3]) v.pushSample(v.at(day), `${day}-${i}-${n}`)
+      })
+    }
+    views.forEach((v, i) => {
+      for (const day of [100, 101]) expect(v.samples(v.at(day))).toEqual([`${day}-${i}-2`, `${day}-${i}-3`])
+    })
+  })
+
   it('refuses columns taken after the first row', () => {
     const rows = new SaleDays()
     rows.columns(30, 2)
@@ -115,4 +183,97 @@ describe('SaleDays', () => {
     expect(viewA.get(viewA.at(100), 0)).toBe(7)
     expect(() => new SaleDays(layout).columns(7, 2)).toThrow(/different day columns/)
   })
+
+  it('appendZeros appends rows as push would, moving them to a new array only when the room is used up', () => {
+    const rand = prng(5)
+    let cells = [0.5]
+    cells.length = 0
+    let room = 0
+    const same: number[] = []
+    let copies = 0
+    let appends = 0
+    for (let n = 0; n < 2_000; n++) {
+      if (rand() < 0.1 && cells.length > 0) {
+        const keep = 4 * Math.floor(rand() * (cells.length / 4))
+        cells.length = keep
+        same.length = keep
+        room = roomAfterCut(keep, room)
+        continue
+      }
+      const grown = appendZeros(cells, 4, room)
+      appends++
+      if (grown !== cells) {
+        copies++
+        expect(cells.length + 4).toBeGreaterThan(room)
+        room = roomAfter(grown.length, 4)
+        cells = grown
+      }
+      for (let i = 0; i < 4; i++) same.push(0)
+      const v = n + 0.25
+      cells[cells.length - 1] = v
+      same[same.length - 1] = v
+      expect(cells).toEqual(same)
+    }
+    // A quarter more rows (at least one) each time, and cuts that may leave a store under half used.
+    expect(copies).toBeLessThan(appends / 3)
+  })
+
+  it.each([[[2, 2, 4]], [[1, 3]], [[8]]])(
+    'short day rings of %j days answer as DayTables of their own on random out-of-order days',
+    (sizes) => {
+      const rand = prng(sizes.reduce((a, b) => a * 41 + b, 3))
+      const layout = new SaleLayout()
+      const merchants = [0, 1].map(() => {
+        const rows = new SaleDays(layout)
+        return {
+          rows,
+          rings: sizes.map((size, i) => ({
+            size,
+            table: new DayTable(size, 1 + i),
+            ring: rows.short(size, 1 + i),
+          })),
+        }
+      })
+      // Every merchant gets the same views, over a store of its own.
+      expect(merchants[1]?.rings.map((r) => r.ring)).toEqual(merchants[0]?.rings.map((r) => r.ring))
+      let day = 20_000
+      for (let n = 0; n < 4_000; n++) {
+        const r = rand()
+        day += r < 0.5 ? 0 : r < 0.8 ? 1 : Math.floor(rand() * 12) - 6
+        const m = merchants[Math.floor(rand() * merchants.length)]
+        if (m === undefined) throw new Error('no merchant')
+        layout.current = m.rows
+        for (const { size, table, ring } of m.rings) {
+          expect(ring.latest).toBe(table.latest)
+          const own = table.at(day)
+          const short = ring.at(day)
+          expect(short < 0, `day ${day}`).toBe(own < 0)
+          if (own >= 0) {
+            const v = Math.floor(rand() * 1_000) / 8
+            table.add(own, 0, v)
+            ring.add(short, 0, v)
+            if (rand() < 0.1) {
+              table.set(own, 0, 1)
+              ring.set(short, 0, 1)
+            }
+          }
+          const to = day + Math.floor(rand() * 4) - 2
+          const from = to - Math.floor(rand() * (size + 2))
+          const seen: number[][] = []
+          for (let o = table.first(from, to); o >= 0; o = table.next(o, to))
+            seen.push([table.dayOf(o), table.get(o, 0)])
+          const visited: number[][] = []
+          for (let o = ring.first(from, to); o >= 0; o = ring.next(o, to))
+            visited.push([ring.dayOf(o), ring.get(o, 0)])
+          expect(visited).toEqual(seen)
+          expect(ring.sum(from, to, 0)).toBe(table.sum(from, to, 0))
+          const probe = day - Math.floor(rand() * (size + 2)) + 1
+          const p = table.peek(probe)
+          const q = ring.peek(probe)
+          expect(q < 0).toBe(p < 0)
+          if (p >= 0) expect(ring.get(q, 0)).toBe(table.get(p, 0))
+        }
+      }
+    },
+  )
 })

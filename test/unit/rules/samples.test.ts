@@ -10,7 +10,7 @@ describe('Samples', () => {
   it('rings of several merchants behave as Recents of their own under random pushes and clears', () => {
     const rand = prng(17)
     const layout = new SampleLayout()
-    const capacities = [5, 5, 32, 1, 3]
+    const capacities = [5, 5, 32, 1, 3, 127]
     const merchants = Array.from({ length: 3 }, () => {
       const samples = new Samples(layout)
       return {
@@ -50,5 +50,7 @@ describe('Samples', () => {
     expect(ring.toArray()).toEqual(['a'])
     expect(() => samples.ring(5)).toThrow(/before the first sample/)
     expect(() => new Samples(new SampleLayout()).ring(5).push('x')).toThrow(/no merchant bound/)
+    // A ring's counter packs its length and next slot: capacities stay under 128.
+    expect(() => new Samples().ring(128)).toThrow(/capacity/)
   })
 })
