@@ -149,16 +149,19 @@ function remeasure(state: State, ref: string, r: Rates, today: number): void {
   }
 }
 
-function sync(state: State, ref: string | null, r: Rates, today: number): void {
-  if (ref === null) return
+/** Re-measures when the registered MCC or the rates changed; true when it did. */
+function sync(state: State, ref: string | null, r: Rates, today: number): boolean {
+  if (ref === null) return false
   const s = state.rates
   if (
-    ref !== state.ref ||
-    r.feeStandardBp !== s.feeStandardBp ||
-    r.feeEssentialBp !== s.feeEssentialBp ||
-    r.feePublicBp !== s.feePublicBp
+    ref === state.ref &&
+    r.feeStandardBp === s.feeStandardBp &&
+    r.feeEssentialBp === s.feeEssentialBp &&
+    r.feePublicBp === s.feePublicBp
   )
-    remeasure(state, ref, r, today)
+    return false
+  remeasure(state, ref, r, today)
+  return true
 }
 
 /** Field `field` of the `k`th tally of the day `dayNo` at offset `o`. */
@@ -300,8 +303,15 @@ export const mccMismatch = defineRule({
     addToTally(state, dayNo, k, TALLY_COUNT, 1)
     addToTally(state, dayNo, k, TALLY_AMOUNT, txn.amount_minor)
     const ref = ctx.profile.registeredMcc
-    sync(state, ref, ctx.params, ctx.watermarkDay)
-    if (ref !== null && measure(days, day, mcc, 1, txn.amount_minor, ref, ctx.params))
+    // A re-measure reads the day's tallies, which already hold this sale: it is then measured with them.
+    const counted =
+      sync(state, ref, ctx.params, ctx.watermarkDay) &&
+      dayNo >= ctx.watermarkDay - WINDOW_DAYS &&
+      dayNo <= ctx.watermarkDay
+    if (
+      ref !== null &&
+      (counted ? mcc !== ref : measure(days, day, mcc, 1, txn.amount_minor, ref, ctx.params))
+    )
       days.pushSample(day, txn.txn_id)
   },
   onMerchantEvent(state, _event, ctx) {

@@ -12,7 +12,11 @@ import type {
 import type { MerchantEvent, TerminalTransaction } from '../../schemas/types.generated.ts'
 import { sampleTxn } from './events.ts'
 
-export type Event = { txn: TerminalTransaction } | { merchant: MerchantEvent }
+/** An event for the engine, or `reload`: new parameter values from here on (a SIGHUP's reconfigure). */
+export type Event =
+  | { txn: TerminalTransaction }
+  | { merchant: MerchantEvent }
+  | { reload: Readonly<Record<string, unknown>> }
 
 export interface RunOptions<PS extends ParamSpecs> {
   params?: Partial<ParamValues<PS>>
@@ -61,7 +65,11 @@ export function runRule<PS extends ParamSpecs, S>(
   for (const e of events) {
     if ('txn' in e) hits.push(...engine.onTransaction(e.txn))
     else if ('merchant' in e) hits.push(...engine.onMerchantEvent(e.merchant))
-    else hits.push(...engine.onTransaction(e))
+    else if ('reload' in e) {
+      Object.assign(params, e.reload)
+      // As a reload does: a new parameter generation, so every merchant resolves its parameters again.
+      engine.reconfigure({ layersOf: () => undefined })
+    } else hits.push(...engine.onTransaction(e))
   }
   return { hits, last: hits.at(-1)?.finding ?? null, engine }
 }

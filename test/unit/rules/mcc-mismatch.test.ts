@@ -171,6 +171,19 @@ describe('mcc_mismatch', () => {
     expect(remeasured?.detail).toBe(onArrival?.detail)
   })
 
+  it('counts the sale that follows a reload of the fee rates once', () => {
+    // The reload makes that sale re-measure the window, whose tallies already hold it.
+    const { last } = runRule(mccMismatch, [
+      registered('5944'),
+      ...sales(9, '5944', '10'),
+      { reload: { feeEssentialBp: 30 } },
+      ...sales(1, '5411', '11'),
+    ])
+    // 1 of 10 equal sales avoided 30 of 60 bp.
+    expect(last?.detail).toContain('1 approved sales (10.0% of volume)')
+    expect(last?.observed).toBeCloseTo((0.1 * 30) / 60, 6)
+  })
+
   it('drops sales older than 30 days from the window', () => {
     const old = Array.from({ length: 3 }, (_, i) => tx(local('2026-02-01', `10:0${i}`), { mcc: '8398' }))
     const events = [registered('5944', local('2026-01-01')), ...old, ...sales(20, '5944')]
