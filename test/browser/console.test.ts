@@ -18,6 +18,10 @@ import { produceEvents } from '../../simulator/stream.ts'
 import { launchChromium, type TestBrowser } from '../helpers/browser.ts'
 import { testKafka, uniqueName, waitFor } from '../helpers/kafka.ts'
 
+// What the console shows after a request: a loaded machine (CI beside other jobs) can take seconds to
+// answer, and expect.poll gives up after one by default.
+const SLOW = { timeout: 20_000, interval: 100 }
+
 const DAY_MS = 86_400_000
 const HOST = 'console.test'
 const EVIL = 'evil.test'
@@ -186,7 +190,7 @@ describe("the analysts' console in Chromium", () => {
     await page.waitForSelector('body[data-ready="signin"]')
     await page.fill('#key', `prm_0123456789abcdef_${'x'.repeat(43)}`)
     await page.click('form.signin button[type=submit]')
-    await expect.poll(() => page.textContent('.signin .status')).toContain('unknown or revoked')
+    await expect.poll(() => page.textContent('.signin .status'), SLOW).toContain('unknown or revoked')
     await page.fill('#key', key('analyst'))
     await page.click('form.signin button[type=submit]')
     await page.waitForSelector('body[data-ready="queue"]')
@@ -270,9 +274,9 @@ describe("the analysts' console in Chromium", () => {
     const before = await page.getAttribute('#queue tbody tr.selected', 'data-key')
     // Polled: a refresh that began before the key press redraws the rows as it found them when it ends.
     await page.keyboard.press('j')
-    await expect.poll(() => page.getAttribute('#queue tbody tr.selected', 'data-key')).not.toBe(before)
+    await expect.poll(() => page.getAttribute('#queue tbody tr.selected', 'data-key'), SLOW).not.toBe(before)
     await page.keyboard.press('k')
-    await expect.poll(() => page.getAttribute('#queue tbody tr.selected', 'data-key')).toBe(before)
+    await expect.poll(() => page.getAttribute('#queue tbody tr.selected', 'data-key'), SLOW).toBe(before)
 
     // A refresh (every 30 s, or r) keeps the page and the selected merchant.
     await afterRefresh(page, () => page.click('#next-page'))
@@ -290,10 +294,10 @@ describe("the analysts' console in Chromium", () => {
     const opened = page.url()
     expect(decodeURIComponent(opened)).toContain(`/${chosen?.split('/')[1]}`)
     await page.keyboard.press('j')
-    await expect.poll(() => page.url()).not.toBe(opened)
+    await expect.poll(() => page.url(), SLOW).not.toBe(opened)
     await page.waitForSelector('body[data-ready="merchant"]')
     await page.keyboard.press('k')
-    await expect.poll(() => page.url()).toBe(opened)
+    await expect.poll(() => page.url(), SLOW).toBe(opened)
     await context.close()
   })
 
@@ -343,7 +347,7 @@ describe("the analysts' console in Chromium", () => {
     const withSamples = page.locator('#hits li.hit button.samples-button:not([disabled])').first()
     await withSamples.click()
     const sampleRows = page.locator('#hits li.hit .samples:not([hidden]) tbody tr')
-    await expect.poll(() => sampleRows.count()).toBeGreaterThan(0)
+    await expect.poll(() => sampleRows.count(), SLOW).toBeGreaterThan(0)
     await page.screenshot({ path: join(SHOTS, 'merchant.png'), fullPage: true })
     await context.close()
   })
@@ -362,7 +366,7 @@ describe("the analysts' console in Chromium", () => {
     await page.waitForSelector('#case[data-status="investigating"]')
     await page.fill('#note', 'same ten cards every day, 6 minutes apart')
     await page.click('#add-note button[type=submit]')
-    await expect.poll(() => page.textContent('#notes')).toContain('6 minutes apart')
+    await expect.poll(() => page.textContent('#notes'), SLOW).toContain('6 minutes apart')
 
     // Someone else changes the case meanwhile: the page's next change is refused with the current state.
     const cases = await api(key('supervisor'), `/acquirers/acq-alpha/cases?merchant=${m}`)
@@ -374,7 +378,7 @@ describe("the analysts' console in Chromium", () => {
     })
     expect(moved.status).toBe(200)
     await page.click('#case-actions button[data-to="escalated"]')
-    await expect.poll(() => page.textContent('#status')).toMatch(/Conflict: .*version/)
+    await expect.poll(() => page.textContent('#status'), SLOW).toMatch(/Conflict: .*version/)
     await page.click('#reload-case')
     await page.waitForSelector('body[data-ready="merchant"]')
     await page.waitForSelector('#case[data-status="investigating"]')
@@ -407,7 +411,7 @@ describe("the analysts' console in Chromium", () => {
     await page.click('#add-whitelist button[type=submit]')
     await page.waitForSelector('#whitelist li[data-rule="round_amount"]')
     await page.click('#whitelist li[data-rule="round_amount"] button')
-    await expect.poll(() => page.locator('#whitelist li[data-rule="round_amount"]').count()).toBe(0)
+    await expect.poll(() => page.locator('#whitelist li[data-rule="round_amount"]').count(), SLOW).toBe(0)
 
     await page.keyboard.press('a')
     await page.waitForSelector('body[data-ready="audit"]')
@@ -459,7 +463,7 @@ describe("the analysts' console in Chromium", () => {
     const done = evil.waitForEvent('console', (msg) => msg.text().startsWith('forgery done'))
     await evil.goto(attackerOrigin)
     await done
-    await expect.poll(() => answers.length).toBeGreaterThan(0)
+    await expect.poll(() => answers.length, SLOW).toBeGreaterThan(0)
     // The requests reached the service without the session (the cookie stays home) and were refused.
     for (const s of answers) expect([401, 403]).toContain(s)
     expect(await count()).toBe(before)
@@ -512,7 +516,7 @@ async function afterRefresh(page: Page, action: () => Promise<unknown>): Promise
   const count = async () => Number(await page.getAttribute('#refreshed', 'data-refreshes'))
   const before = await count()
   await action()
-  await expect.poll(count).toBeGreaterThan(before)
+  await expect.poll(count, SLOW).toBeGreaterThan(before)
 }
 
 /**
