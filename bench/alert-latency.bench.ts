@@ -18,13 +18,13 @@ import { Worker } from 'node:worker_threads'
 import { Kafka, logLevel } from 'kafkajs'
 import type { Registry } from 'prom-client'
 import { startService } from '../app/service.ts'
-import { loadConfig } from '../config/load.ts'
 import { EventCodec } from '../kafka/codec.ts'
 import { startLocalKafka } from '../kafka-local/broker.ts'
 import { createLogger } from '../lib/logger.ts'
 import { sleep } from '../lib/retry.ts'
 import { tailAlerts } from '../scoring/alerts-reader.ts'
 import type { LoadSettings } from './latency-load.ts'
+import { benchConfig } from './service-run.ts'
 
 const RATES = (process.env.BENCH_RATES ?? '1000,5000,10000').split(',').map(Number)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 45)
@@ -71,7 +71,6 @@ async function stageBreakdown(registry: Registry): Promise<string> {
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-latency-'))
 const local = await startLocalKafka({ dataDir: join(dir, 'kafka'), heapMb: 1024 })
-const brokers = local.brokers.join(',')
 const kafka = new Kafka({ clientId: 'bench', brokers: local.brokers, logLevel: logLevel.NOTHING })
 const codec = new EventCodec({})
 const results: string[] = []
@@ -79,26 +78,12 @@ const results: string[] = []
 try {
   for (const rate of RATES) {
     const run = `r${rate}-${Date.now().toString(36)}`
-    const config = loadConfig({
-      env: {
-        // Tuning variables (INGEST_CONCURRENCY, SCORING_CONCURRENCY, ...) pass through.
-        ...process.env,
-        KAFKA_BROKERS: brokers,
-        KAFKA_GROUP_ID: `bench-${run}`,
-        TOPIC_TRANSACTIONS: `${run}.transactions`,
-        TOPIC_MERCHANT_EVENTS: `${run}.merchant-events`,
-        TOPIC_ENTITY_ACTIVITY: `${run}.entity-activity`,
-        TOPIC_RULE_HITS: `${run}.rule-hits`,
-        TOPIC_SCORING_STATE: `${run}.scoring-state`,
-        TOPIC_SCORE_EVENTS: `${run}.score-events`,
-        TOPIC_PARKED: `${run}.parked`,
-        ALERTS_TOPIC_PATTERN: `${run}.alerts.{acquirer}`,
-        // The acquirers of latency-load.ts's traffic.
-        ACQUIRERS: `${ACQUIRER},acq-beta`,
-        CHDB_PATH: join(dir, `chdb-${run}`),
-        SIMULATOR: 'off',
-        LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-      },
+    // The acquirers of latency-load.ts's traffic.
+    const config = benchConfig(run, {
+      brokers: local.brokers,
+      acquirers: [ACQUIRER, 'acq-beta'],
+      chdbPath: join(dir, `chdb-${run}`),
+      groupId: `bench-${run}`,
     })
     const service = await startService(config, {
       logger: createLogger(config.log.level),

@@ -12,9 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Kafka, logLevel, type Message, Partitioners } from 'kafkajs'
 import { startService } from '../app/service.ts'
-import { loadConfig } from '../config/load.ts'
 import { EventCodec } from '../kafka/codec.ts'
-import { ensureTopics } from '../kafka/topics.ts'
 import { startLocalKafka } from '../kafka-local/broker.ts'
 import { createLogger } from '../lib/logger.ts'
 import { sleep } from '../lib/retry.ts'
@@ -23,6 +21,7 @@ import type { TerminalTransaction } from '../schemas/types.generated.ts'
 import { tailAlerts } from '../scoring/alerts-reader.ts'
 import { TrafficSimulator } from '../simulator/generator.ts'
 import { clientFloor } from './client-floor.ts'
+import { benchConfig, ensureInputTopics } from './service-run.ts'
 
 const N = Number(process.env.BENCH_EVENTS ?? 300_000)
 const BURST_EVERY = 10_000
@@ -38,38 +37,15 @@ const rssTimer = setInterval(() => {
 try {
   const kafka = new Kafka({ clientId: 'bench', brokers: local.brokers, logLevel: logLevel.NOTHING })
   const run = `e2e-${Date.now().toString(36)}`
-  const config = loadConfig({
-    env: {
-      ...process.env,
-      KAFKA_BROKERS: local.brokers.join(','),
-      KAFKA_GROUP_ID: `${run}-group`,
-      KAFKA_TOPIC_PARTITIONS: String(PARTITIONS),
-      TOPIC_TRANSACTIONS: `${run}.transactions`,
-      TOPIC_MERCHANT_EVENTS: `${run}.merchant-events`,
-      TOPIC_ENTITY_ACTIVITY: `${run}.entity-activity`,
-      TOPIC_RULE_HITS: `${run}.rule-hits`,
-      TOPIC_SCORING_STATE: `${run}.scoring-state`,
-      TOPIC_SCORE_EVENTS: `${run}.score-events`,
-      TOPIC_PARKED: `${run}.parked`,
-      ALERTS_TOPIC_PATTERN: `${run}.alerts.{acquirer}`,
-      ACQUIRERS: 'acq-alpha,acq-beta',
-      CHDB_PATH: join(dir, 'chdb'),
-      SIMULATOR: 'off',
-      API_ENABLED: 'false',
-      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-    },
+  const config = benchConfig(run, {
+    brokers: local.brokers,
+    acquirers: ['acq-alpha', 'acq-beta'],
+    chdbPath: join(dir, 'chdb'),
+    partitions: PARTITIONS,
+    env: { API_ENABLED: 'false' },
   })
   const topics = config.topics
-  await ensureTopics(
-    kafka,
-    [
-      topics.transactions,
-      topics.merchantEvents,
-      `${topics.transactions}.dlq`,
-      `${topics.merchantEvents}.dlq`,
-    ],
-    { partitions: PARTITIONS, replicationFactor: 1 },
-  )
+  await ensureInputTopics(kafka, config, PARTITIONS)
   const codec = new EventCodec({})
   const sim = new TrafficSimulator({ seed: 7, merchants: 5000, runId: run })
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })

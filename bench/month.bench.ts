@@ -20,9 +20,7 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { Kafka, logLevel } from 'kafkajs'
 import { startService } from '../app/service.ts'
-import { loadConfig } from '../config/load.ts'
 import { EventCodec } from '../kafka/codec.ts'
-import { ensureTopics } from '../kafka/topics.ts'
 import { startLocalKafka } from '../kafka-local/broker.ts'
 import { createLogger } from '../lib/logger.ts'
 import { sleep } from '../lib/retry.ts'
@@ -30,6 +28,7 @@ import { HistorySimulator } from '../simulator/history.ts'
 import { type PopulationSpec, population } from '../simulator/population.ts'
 import { produceEvents } from '../simulator/stream.ts'
 import { clientFloor } from './client-floor.ts'
+import { benchConfig, ensureInputTopics } from './service-run.ts'
 
 const POPULATION = process.env.BENCH_POPULATION ?? 'A'
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 6)
@@ -59,38 +58,16 @@ try {
   await admin.connect()
   const run = `month-${Date.now().toString(36)}`
   const group = `${run}-group`
-  const config = loadConfig({
-    env: {
-      ...process.env,
-      KAFKA_BROKERS: local.brokers.join(','),
-      KAFKA_GROUP_ID: group,
-      KAFKA_TOPIC_PARTITIONS: String(PARTITIONS),
-      TOPIC_TRANSACTIONS: `${run}.transactions`,
-      TOPIC_MERCHANT_EVENTS: `${run}.merchant-events`,
-      TOPIC_ENTITY_ACTIVITY: `${run}.entity-activity`,
-      TOPIC_RULE_HITS: `${run}.rule-hits`,
-      TOPIC_SCORING_STATE: `${run}.scoring-state`,
-      TOPIC_SCORE_EVENTS: `${run}.score-events`,
-      TOPIC_PARKED: `${run}.parked`,
-      ALERTS_TOPIC_PATTERN: `${run}.alerts.{acquirer}`,
-      ACQUIRERS: spec.acquirers.map((a) => a.id).join(','),
-      CHDB_PATH: join(dir, 'chdb'),
-      SIMULATOR: 'off',
-      API_ENABLED: 'false',
-      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-    },
+  const config = benchConfig(run, {
+    brokers: local.brokers,
+    acquirers: spec.acquirers.map((a) => a.id),
+    chdbPath: join(dir, 'chdb'),
+    partitions: PARTITIONS,
+    groupId: group,
+    env: { API_ENABLED: 'false' },
   })
   const topics = { transactions: config.topics.transactions, merchantEvents: config.topics.merchantEvents }
-  await ensureTopics(
-    kafka,
-    [
-      topics.transactions,
-      topics.merchantEvents,
-      `${topics.transactions}.dlq`,
-      `${topics.merchantEvents}.dlq`,
-    ],
-    { partitions: PARTITIONS, replicationFactor: 1 },
-  )
+  await ensureInputTopics(kafka, config, PARTITIONS)
   const codec = new EventCodec({})
   const sim = new HistorySimulator(spec)
   const p0 = performance.now()
