@@ -32,7 +32,13 @@ const BITS = 64
  * per bucket and a map of totals were some ten cold objects per sale with sparse traffic, and an array
  * per BIN one per BIN whenever the window moved; here a move walks two arrays. Totals drop to zero
  * exactly when the BIN's last bucket leaves, since amounts are positive (the schema's contract for
- * amount_minor) and integers: a slot with no amount is free.
+ * amount_minor) and integers: such a slot is dropped when the window moves.
+ *
+ * The BINs themselves are an array beside the slots (slot i holds `bins[i]`), looked up by a scan
+ * rather than a map: a merchant has a few dozen BINs at most, and a Map costs some 180 bytes empty.
+ * A move of the window closes the gaps of the slots it empties, keeping their order, so a new BIN is
+ * always appended and slot order is order of entry (what the map's iteration order was: the first of
+ * equal BINs stays the largest).
  */
 /** A slot: the BIN's amount and credit amount in the window, and the start of its latest row (a hint). */
 const T_AMOUNT = 0
@@ -53,6 +59,8 @@ const R_HI = 5
 const ROW = 6
 /** Above any slot (at most MAX_BINS + 1 of them, the pooled one included). */
 const KEY_SPAN = 128
+/** New slot of each old one while the window moves (-1: dropped); one for all merchants, never reentered. */
+const renumbered = new Int16Array(KEY_SPAN)
 
 /**
  * An empty array that holds unboxed doubles from the start (see window.ts): the bitmaps and amounts
@@ -65,8 +73,8 @@ function doubles(): number[] {
 }
 
 interface State {
-  /** The slot of each BIN with sales in the window's buckets [from, bucket of the watermark], in order of entry. */
-  slots: Map<string, number>
+  /** The BIN of each slot: those with sales in the window's buckets [from, bucket of the watermark], in order of entry. */
+  bins: string[]
   totals: number[]
   rows: number[]
   /** What the stores of `totals` and `rows` have room for (see appendZeros). */
@@ -75,8 +83,7 @@ interface State {
   amount: number
   count: number
   from: number
-  top: string | null
-  /** The slot of `top` (fixed while it is there); -1 with no top. */
+  /** The slot of the largest BIN (fixed while it is there); -1 with none. */
   topSlot: number
   /**
    * The last SAMPLES sales as pairs of BIN and transaction id, pushed two at a time into one ring of
@@ -85,20 +92,23 @@ interface State {
   samples: SampleRing
 }
 
-/** A slot with no amount (its BIN left the window), or a new one. */
-function freeSlot(state: State): number {
-  let totals = state.totals
-  let t = 0
-  while (t < totals.length && (totals[t + T_AMOUNT] ?? 0) > 0) t += SLOT
-  if (t === totals.length) {
-    const grown = appendZeros(totals, SLOT, state.totalsRoom)
-    if (grown !== totals) {
-      state.totals = grown
-      state.totalsRoom = roomAfter(grown.length, SLOT)
-      totals = grown
-    }
+/** The slot of `bin`, or -1. */
+function slotOf(bins: readonly string[], bin: string): number {
+  for (let i = 0; i < bins.length; i++) if (bins[i] === bin) return i
+  return -1
+}
+
+/** A new slot for `bin`, after the others. */
+function newSlot(state: State, bin: string): number {
+  const totals = state.totals
+  const t = totals.length
+  const grown = appendZeros(totals, SLOT, state.totalsRoom)
+  if (grown !== totals) {
+    state.totals = grown
+    state.totalsRoom = roomAfter(grown.length, SLOT)
   }
-  totals[t + T_LAST] = -1
+  grown[t + T_LAST] = -1
+  state.bins.push(bin)
   return t / SLOT
 }
 
@@ -149,21 +159,21 @@ function estimateCards(bitsSet: number): number {
 
 /**
  * Moves the window to start at bucket `to` − 5: the rows that left it are subtracted, once, and dropped;
- * BINs left without sales leave the map, and the largest BIN is found again, in map order (the first
- * of equals wins).
+ * BINs left without sales lose their slots (the others move up, in order, and their rows follow), and
+ * the largest BIN is found again, in order of entry (the first of equals wins).
  */
 function advance(state: State, to: number): boolean {
   const newFrom = to - BUCKETS + 1
   if (newFrom <= state.from) return false
   const moved = newFrom - state.from
   state.from = newFrom
-  state.top = null
   state.topSlot = -1
   const rows = state.rows
   const totals = state.totals
+  const bins = state.bins
   // Every row is older than a window that moved past all of them.
   if (moved > BUCKETS) {
-    state.slots.clear()
+    bins.length = 0
     rows.length = 0
     totals.length = 0
     state.rowsRoom = 0
@@ -192,15 +202,36 @@ function advance(state: State, to: number): boolean {
   rows.length = kept
   state.rowsRoom = roomAfterCut(kept, state.rowsRoom)
   let best = 0
-  state.slots.forEach((slot, bin) => {
-    const amount = totals[slot * SLOT + T_AMOUNT] ?? 0
-    if (amount <= 0) state.slots.delete(bin)
-    else if (bin !== POOLED && amount > best) {
-      best = amount
-      state.top = bin
-      state.topSlot = slot
+  let n = 0
+  for (let slot = 0; slot < bins.length; slot++) {
+    const t = slot * SLOT
+    const amount = totals[t + T_AMOUNT] ?? 0
+    if (amount <= 0) {
+      renumbered[slot] = -1
+      continue
     }
-  })
+    renumbered[slot] = n
+    const bin = bins[slot] ?? POOLED
+    if (n !== slot) {
+      bins[n] = bin
+      totals.copyWithin(n * SLOT, t, t + SLOT)
+    }
+    if (bin !== POOLED && amount > best) {
+      best = amount
+      state.topSlot = n
+    }
+    n++
+  }
+  if (n !== bins.length) {
+    bins.length = n
+    totals.length = n * SLOT
+    state.totalsRoom = roomAfterCut(n * SLOT, state.totalsRoom)
+    for (let o = 0; o < rows.length; o += ROW) {
+      const key = rows[o + R_KEY] ?? 0
+      const slot = key % KEY_SPAN
+      rows[o + R_KEY] = key - slot + (renumbered[slot] ?? 0)
+    }
+  }
   return true
 }
 
@@ -259,7 +290,7 @@ export const binConcentration = defineRule({
     }),
   },
   createState: (_sales, samples): State => ({
-    slots: new Map(),
+    bins: [],
     totals: doubles(),
     rows: doubles(),
     totalsRoom: 0,
@@ -267,7 +298,6 @@ export const binConcentration = defineRule({
     amount: 0,
     count: 0,
     from: NO_DAY,
-    top: null,
     topSlot: -1,
     samples: samples.ring(2 * SAMPLES),
   }),
@@ -276,14 +306,11 @@ export const binConcentration = defineRule({
     const bucket = Math.floor(txn.localDay / BUCKET_DAYS)
     if (!txn.approved || !txn.sale || txn.card_bin === null || bucket < state.from) return moved
     let bin = txn.card_bin
-    let slot = state.slots.get(bin)
-    if (slot === undefined) {
-      if (state.slots.size >= MAX_BINS) bin = POOLED
-      slot = state.slots.get(bin)
-      if (slot === undefined) {
-        slot = freeSlot(state)
-        state.slots.set(bin, slot)
-      }
+    let slot = slotOf(state.bins, bin)
+    if (slot < 0) {
+      if (state.bins.length >= MAX_BINS) bin = POOLED
+      slot = slotOf(state.bins, bin)
+      if (slot < 0) slot = newSlot(state, bin)
     }
     const o = rowOf(state, slot, bucket)
     const rows = state.rows
@@ -303,10 +330,7 @@ export const binConcentration = defineRule({
     state.amount += amount
     state.count++
     const top = state.topSlot
-    if (bin !== POOLED && (top < 0 || total > (totals[top * SLOT + T_AMOUNT] ?? 0))) {
-      state.top = bin
-      state.topSlot = slot
-    }
+    if (bin !== POOLED && (top < 0 || total > (totals[top * SLOT + T_AMOUNT] ?? 0))) state.topSlot = slot
     state.samples.push(bin)
     state.samples.push(txn.txn_id)
   },
@@ -315,9 +339,9 @@ export const binConcentration = defineRule({
   },
   evaluate(state, ctx) {
     const p = ctx.params
-    if (state.count < p.minTxns || state.top === null || state.amount <= 0) return null
-    const bin = state.top
     const slot = state.topSlot
+    const bin = state.bins[slot]
+    if (state.count < p.minTxns || bin === undefined || state.amount <= 0) return null
     const t = slot * SLOT
     const amount = state.totals[t + T_AMOUNT] ?? 0
     const credit = state.totals[t + T_CREDIT] ?? 0

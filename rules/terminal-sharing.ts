@@ -22,50 +22,79 @@ const MAX_TERMINALS = 64
 const MAX_FOREIGN_TERMINALS = 16
 const MAX_FOREIGN_TXNS = 32
 
-interface Binding {
-  id: string
-  time: number
-  bound: boolean
-}
-
 interface Foreign {
   /** Event times and ids of the sales not covered by a binding, at most MAX_FOREIGN_TXNS (newest kept). */
   times: number[]
   ids: string[]
 }
 
+/**
+ * The binding events, grouped by terminal (groups in order of the terminal's first event, as a map's
+ * keys were; each in event-time order), as pairs in two flat arrays: terminal and event id in `keys`,
+ * time and 1 (bound) or 0 (unbound) in `marks`. A map of arrays of objects was some 400 bytes for a
+ * merchant with one terminal; binding events are rare, so the arrays are copied at their exact size
+ * on each one, and a sale scans them (a merchant has a few terminals).
+ */
 interface State {
-  /** Binding events per terminal, in event-time order. */
-  bindings: Map<string, Binding[]>
+  keys: string[]
+  marks: number[]
   /** Made at the first foreign sale: an empty map is some 180 bytes, and most merchants have none. */
   foreign: Map<string, Foreign> | null
   /** Entries in `foreign`: a cheap exit for the merchants with none. */
   foreignCount: number
 }
 
+const NONE: string[] = []
+const NO_MARKS: number[] = []
+
+/** The first event of `terminal` (a pair index), or -1. */
+function groupOf(keys: readonly string[], terminal: string): number {
+  for (let k = 0; k < keys.length; k += 2) if (keys[k] === terminal) return k / 2
+  return -1
+}
+
+/** The end of the group that starts at pair `g`. */
+function groupEnd(keys: readonly string[], g: number): number {
+  const terminal = keys[2 * g]
+  let e = g + 1
+  while (2 * e < keys.length && keys[2 * e] === terminal) e++
+  return e
+}
+
+/** `cells` with `a`, `b` put at pair `i`: a new array of exact size. */
+function withPair<T>(cells: readonly T[], i: number, a: T, b: T): T[] {
+  return cells.slice(0, 2 * i).concat([a, b], cells.slice(2 * i))
+}
+
+/** `cells` without pairs [from, to): a new array of exact size. */
+function withoutPairs<T>(cells: readonly T[], from: number, to: number): T[] {
+  return cells.slice(0, 2 * from).concat(cells.slice(2 * to))
+}
+
 /** Whether a sale at `t` falls in a binding of the terminal, give or take the grace either side. */
-function covered(events: readonly Binding[] | undefined, t: number, graceMs: number): boolean {
-  if (events === undefined) return false
-  let last: Binding | undefined
-  for (const e of events) {
-    if (e.time > t) break
+function covered(state: State, terminal: string, t: number, graceMs: number): boolean {
+  const keys = state.keys
+  const g = groupOf(keys, terminal)
+  if (g < 0) return false
+  const marks = state.marks
+  let last = -1
+  for (let e = g; 2 * e < keys.length && keys[2 * e] === terminal; e++) {
+    if ((marks[2 * e] ?? 0) > t) break
     last = e
   }
-  if (last === undefined) {
+  if (last < 0) {
     // Installed and tested a little before the binding's paperwork time.
-    const first = events[0]
-    return first?.bound === true && first.time - t <= graceMs
+    return marks[2 * g + 1] === 1 && (marks[2 * g] ?? 0) - t <= graceMs
   }
   // The last sales of a terminal being retrieved come a little after its unbinding.
-  return last.bound || t - last.time <= graceMs
+  return marks[2 * last + 1] === 1 || t - (marks[2 * last] ?? 0) <= graceMs
 }
 
 function removeCovered(state: State, terminal: string, graceMs: number): void {
   const f = state.foreign?.get(terminal)
   if (f === undefined) return
-  const events = state.bindings.get(terminal)
   for (let i = f.times.length - 1; i >= 0; i--) {
-    if (covered(events, f.times[i] ?? 0, graceMs)) {
+    if (covered(state, terminal, f.times[i] ?? 0, graceMs)) {
       f.times.splice(i, 1)
       f.ids.splice(i, 1)
       state.foreignCount--
@@ -107,12 +136,12 @@ export const terminalSharing = defineRule({
         "Sales of the merchant's latest this many local days are not counted yet: a binding keyed in hours after the first sales on a new terminal (the lifecycle feed behind the sales) covers them before they count. 0 counts at once.",
     }),
   },
-  createState: (): State => ({ bindings: new Map(), foreign: null, foreignCount: 0 }),
+  createState: (): State => ({ keys: NONE, marks: NO_MARKS, foreign: null, foreignCount: 0 }),
   onTransaction(state, txn, ctx) {
     // Bindings unknown: nothing to judge against, and no memory spent on merchants without a lifecycle feed.
-    if (state.bindings.size === 0) return false
+    if (state.keys.length === 0) return false
     const graceMs = ctx.params.graceMinutes * MINUTE_MS
-    if (covered(state.bindings.get(txn.terminal_id), txn.event_time, graceMs)) return false
+    if (covered(state, txn.terminal_id, txn.event_time, graceMs)) return false
     let foreign = state.foreign
     if (foreign === null) {
       foreign = new Map()
@@ -140,22 +169,33 @@ export const terminalSharing = defineRule({
   onMerchantEvent(state, event, ctx) {
     const terminal = event.terminal_id
     if (terminal === null || (event.kind !== 'TERMINAL_BOUND' && event.kind !== 'TERMINAL_UNBOUND')) return
-    let events = state.bindings.get(terminal)
-    if (events === undefined) {
-      if (state.bindings.size >= MAX_TERMINALS) {
-        // Forget the terminal whose latest binding event is the oldest (Map order is first insertion).
-        const stalest = state.bindings.keys().next()
-        if (stalest.done !== true) state.bindings.delete(stalest.value)
+    let g = groupOf(state.keys, terminal)
+    let end: number
+    if (g < 0) {
+      let terminals = 0
+      for (let k = 0; k < state.keys.length; k += 2)
+        if (k === 0 || state.keys[k] !== state.keys[k - 2]) terminals++
+      if (terminals >= MAX_TERMINALS) {
+        // Forget the terminal seen first (what a map's first key was).
+        const stalest = groupEnd(state.keys, 0)
+        state.keys = withoutPairs(state.keys, 0, stalest)
+        state.marks = withoutPairs(state.marks, 0, stalest)
       }
-      events = []
-      state.bindings.set(terminal, events)
+      g = state.keys.length / 2
+      end = g
+    } else {
+      end = groupEnd(state.keys, g)
+      for (let e = g; e < end; e++) if (state.keys[2 * e + 1] === event.event_id) return
     }
-    if (events.some((e) => e.id === event.event_id)) return
-    const item = { id: event.event_id, time: event.event_time, bound: event.kind === 'TERMINAL_BOUND' }
-    let i = events.length
-    while (i > 0 && (events[i - 1]?.time ?? 0) > item.time) i--
-    events.splice(i, 0, item)
-    if (events.length > MAX_BINDINGS) events.shift()
+    const time = event.event_time
+    let i = end
+    while (i > g && (state.marks[2 * (i - 1)] ?? 0) > time) i--
+    state.keys = withPair(state.keys, i, terminal, event.event_id)
+    state.marks = withPair(state.marks, i, time, event.kind === 'TERMINAL_BOUND' ? 1 : 0)
+    if (end + 1 - g > MAX_BINDINGS) {
+      state.keys = withoutPairs(state.keys, g, g + 1)
+      state.marks = withoutPairs(state.marks, g, g + 1)
+    }
     // A late binding covers sales already counted as foreign. (A late unbinding cannot flag sales
     // already judged bound: they were not kept.)
     removeCovered(state, terminal, ctx.params.graceMinutes * MINUTE_MS)
@@ -163,7 +203,7 @@ export const terminalSharing = defineRule({
   evaluate(state, ctx) {
     const p = ctx.params
     const foreign = state.foreign
-    if (state.bindings.size === 0 || foreign === null || state.foreignCount < p.minForeignTxns) return null
+    if (state.keys.length === 0 || foreign === null || state.foreignCount < p.minForeignTxns) return null
     const from = ctx.watermarkDay - WINDOW_DAYS + 1
     const windowStart = ctx.dayStart(from)
     const settled = ctx.dayStart(ctx.watermarkDay - p.settleDays + 1)
@@ -181,7 +221,7 @@ export const terminalSharing = defineRule({
       })
       if (n === 0) continue
       count += n
-      if (state.bindings.has(terminal)) unbound++
+      if (groupOf(state.keys, terminal) >= 0) unbound++
       else neverBound++
     }
     if (count < p.minForeignTxns) return null

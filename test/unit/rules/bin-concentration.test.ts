@@ -169,4 +169,28 @@ describe('bin_concentration', () => {
     }
     expect(checked).toBeGreaterThan(200)
   })
+
+  it('keeps BINs in order of entry when one leaves the window and returns: the first of equals stays the largest', () => {
+    const DAY = 86_400_000
+    // Noon of local day 5b + d (UTC+8): b is the rule's five-day bucket.
+    const at = (b: number, d: number) => Date.parse('1970-01-01T12:00:00+08:00') + (5 * b + d) * DAY
+    const sale = (time: number, card_bin: string, amount_minor: number) =>
+      tx(time, { card_bin, amount_minor, card_token: `c-${card_bin}`, card_type: 'CREDIT' })
+    const b = 4102
+    const events = [
+      sale(at(b, 0), '411111', 100),
+      sale(at(b + 1, 0), '422222', 100),
+      // The window moves past bucket b: 411111 leaves and its slot goes.
+      sale(at(b + 6, 0), '433333', 300),
+      // 411111 returns, after 433333, with as much.
+      sale(at(b + 6, 1), '411111', 300),
+      // The window moves past bucket b + 1: 422222 leaves, 433333 and 411111 are equal.
+      sale(at(b + 7, 0), '444444', 1),
+    ]
+    const params = { floor: 0, minCards: 1, minTxns: 1, minCreditShare: 0 }
+    const { last } = runRule(binConcentration, events, { params, population: null })
+    expect(last?.detail).toContain('BIN 433333 (100% credit)')
+    expect(last?.observed).toBe(300 / 601)
+    expect(last?.windowStart).toBe(at(b + 2, 0) - DAY / 2)
+  })
 })

@@ -119,4 +119,22 @@ describe('near_round_amount', () => {
     expect(hits.length).toBeGreaterThan(0)
     expect(hits.every((h) => h.finding.windowEnd <= local('2026-03-02', '00:00'))).toBe(true)
   })
+
+  it('samples a late sale 35 days before the latest sale but 4 after the latest large one', () => {
+    // The rule's days are those of its large sales: the late one (03-05) is within 30 days of the
+    // latest of those (03-01), so its id is a sample, though it counts in no window the rule will read
+    // (the merchant's latest sale, a small one, is 04-09). The engine's shared day rows would refuse
+    // that day: a move of the rule onto them must keep this (see BENCHMARKS.md, the lean pass, continued).
+    const late = tx(local('2026-03-05'), { amount_minor: 995_000, txn_id: 'late' })
+    const events = [
+      tx(local('2026-03-01'), { amount_minor: 995_000, txn_id: 'first' }),
+      tx(local('2026-04-09'), { amount_minor: 1_000 }),
+      late,
+      tx(local('2026-04-10'), { amount_minor: 1_015_000, txn_id: 'new' }),
+    ]
+    const params = { minSales: 1, shareThreshold: 0, minLift: 1, minZ: 0 }
+    const { last } = runRule(nearRoundAmount, events, { params, allowedLatenessMs: 40 * DAY_MS })
+    expect(last?.sampleTxnIds).toEqual(['first', 'late', 'new'])
+    expect(last?.detail).toContain('1 of 1 sales')
+  })
 })

@@ -140,4 +140,53 @@ describe('terminal_sharing', () => {
       runRule(terminalSharing, events, { params: { minForeignTxns: 2, graceMinutes: 240 } }).last,
     ).toBeNull()
   })
+
+  it("keeps each terminal's binding events in time order, whatever order they arrive in", () => {
+    const { last } = runRule(terminalSharing, [
+      unbound('T-1', local('2026-03-05')),
+      bound('T-2'),
+      // Arrives after the unbinding it precedes.
+      bound('T-1', local('2026-03-01')),
+      tx(local('2026-03-03', '10:00'), { terminal_id: 'T-1' }),
+      tx(local('2026-03-07', '10:00'), { terminal_id: 'T-1' }),
+      tx(local('2026-03-07', '11:00'), { terminal_id: 'T-1' }),
+      tx(local('2026-03-07', '12:00'), { terminal_id: 'T-1' }),
+      nextDay('T-2'),
+    ])
+    expect(last?.observed).toBe(3)
+    expect(last?.detail).toContain('0 terminal(s) never bound to it, 1 used outside their binding')
+  })
+
+  it('keeps the last 8 binding events of a terminal and 64 terminals, forgetting the first seen', () => {
+    const events = [
+      // Nine events of T-1 from 03-01, bound on odd days: the first binding (03-01) is forgotten.
+      ...Array.from({ length: 9 }, (_, d) =>
+        binding(d % 2 === 0 ? 'TERMINAL_BOUND' : 'TERMINAL_UNBOUND', 'T-1', local(`2026-03-0${d + 1}`)),
+      ),
+      // 64 more terminals: T-1, the first seen, is forgotten at the 64th.
+      ...Array.from({ length: 63 }, (_, k) => bound(`U-${k}`)),
+      ...sales('U-0', '09:00', '10:00', '11:00'),
+      nextDay('U-1'),
+    ]
+    expect(runRule(terminalSharing, events).last).toBeNull()
+    const { last } = runRule(
+      terminalSharing,
+      [
+        ...events.slice(0, 9),
+        ...Array.from({ length: 3 }, (_, k) => tx(local('2026-03-01', `1${k}:00`), { terminal_id: 'T-1' })),
+        nextDay('T-1'),
+      ],
+      { allowedLatenessMs: 30 * 86_400_000 },
+    )
+    expect(last?.observed).toBe(3)
+    expect(last?.detail).toContain('0 terminal(s) never bound to it, 1 used outside their binding')
+    const { last: forgotten } = runRule(terminalSharing, [
+      ...events.slice(0, 9),
+      ...Array.from({ length: 64 }, (_, k) => bound(`U-${k}`)),
+      ...sales('T-1', '09:00', '10:00', '11:00'),
+      nextDay('U-1'),
+    ])
+    expect(forgotten?.observed).toBe(3)
+    expect(forgotten?.detail).toContain('1 terminal(s) never bound to it, 0 used outside their binding')
+  })
 })
