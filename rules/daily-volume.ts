@@ -19,7 +19,8 @@ const DAY_MS = 86_400_000
 // Days a late event can still land in; the engine's allowed lateness is far below this.
 const RING_DAYS = 7
 
-/** A day's approved sales and amount are counted by the engine (SaleDays); each day keeps its last five sale ids. */
+// A day's approved sales and amount are counted by the engine (SaleDays); each day here keeps its last
+// five sale ids.
 
 type Bar = { threshold: number; text: string }
 
