@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto'
 import type { Store } from '../../store/client.ts'
 import type { CaseState } from '../case-workflow.ts'
 import { isCaseStatus } from '../case-workflow.ts'
 import { type CursorKey, num, str } from '../cursor.ts'
+import { newId } from '../ids.ts'
 import { ACTIONS, type Case, type CaseAction, DECISIONS, type Decision, type Note } from '../schemas.ts'
 import { chTime, insertRows, iso, type Params, select } from '../sql.ts'
 
@@ -180,7 +180,7 @@ export function newCase(
   const at = iso(chTime(now))
   return {
     acquirer_id: acquirer,
-    case_id: `case-${randomUUID()}`,
+    case_id: newId('case'),
     merchant_id: merchant,
     status: 'open',
     assignee,
@@ -244,7 +244,7 @@ export async function addNote(
   body: string,
   now: number,
 ): Promise<Note> {
-  const note = { note_id: `note-${randomUUID()}`, author: author.name, body, created_at: iso(chTime(now)) }
+  const note = { note_id: newId('note'), author: author.name, body, created_at: iso(chTime(now)) }
   await insertRows(store, 'case_notes', [
     {
       acquirer_id: acquirer,

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto'
 import type { WhitelistEntry as EngineWhitelistEntry } from '../../rules/engine/config.ts'
 import { buildEntityRules } from '../../rules/entity/engine.ts'
 import { ENTITY_RULES } from '../../rules/entity/index.ts'
 import { RULES } from '../../rules/index.ts'
 import type { Store } from '../../store/client.ts'
+import { newId } from '../ids.ts'
 import type { WhitelistEntry } from '../schemas.ts'
 import { chTime, insertRows, iso, isoOrNull, type Params, select } from '../sql.ts'
 
@@ -121,7 +121,7 @@ export function newWhitelistEntry(
   now: number,
 ): WhitelistEntry {
   return {
-    entry_id: `wl-${randomUUID()}`,
+    entry_id: newId('wl'),
     acquirer_id: acquirer,
     merchant_id: merchant,
     rule_id: rule,
