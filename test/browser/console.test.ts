@@ -229,26 +229,32 @@ describe("the analysts' console in Chromium", () => {
 
     await page.click('#next-page')
     await expect
-      .poll(() => page.$$eval('#queue tbody tr', (rows) => rows.map((r) => r.getAttribute('data-key'))))
+      .poll(() => page.$$eval('#queue tbody tr', (rows) => rows.map((r) => r.getAttribute('data-key'))), SLOW)
       .not.toEqual(firstPage)
     const second = await page.$$eval('#queue tbody tr', (rows) => rows.map((r) => r.getAttribute('data-key')))
     expect(second.filter((k) => firstPage.includes(k))).toEqual([])
     await page.click('#prev-page')
     await expect
-      .poll(() => page.$$eval('#queue tbody tr', (rows) => rows.map((r) => r.getAttribute('data-key'))))
+      .poll(() => page.$$eval('#queue tbody tr', (rows) => rows.map((r) => r.getAttribute('data-key'))), SLOW)
       .toEqual(firstPage)
 
     await page.selectOption('select[name=category]', 'compliance')
     await expect
-      .poll(() =>
-        page.$$eval('#queue tbody tr td:nth-child(4)', (tds) => [...new Set(tds.map((t) => t.textContent))]),
+      .poll(
+        () =>
+          page.$$eval('#queue tbody tr td:nth-child(4)', (tds) => [
+            ...new Set(tds.map((t) => t.textContent)),
+          ]),
+        SLOW,
       )
       .toEqual(['compliance'])
     await page.selectOption('select[name=category]', '')
     await page.uncheck('input[name=level][value=MEDIUM]')
     await expect
-      .poll(() =>
-        page.$$eval('#queue tbody tr .level', (ls) => ls.some((l) => l.textContent?.includes('MEDIUM'))),
+      .poll(
+        () =>
+          page.$$eval('#queue tbody tr .level', (ls) => ls.some((l) => l.textContent?.includes('MEDIUM'))),
+        SLOW,
       )
       .toBe(false)
     await page.check('input[name=level][value=MEDIUM]')
@@ -257,13 +263,20 @@ describe("the analysts' console in Chromium", () => {
     const expected = ((withRule.body?.items ?? []) as { merchant_id: string }[]).map((i) => i.merchant_id)
     expect(expected.length).toBeGreaterThan(0)
     await expect
-      .poll(() => page.$$eval('#queue tbody tr', (rows) => rows.map((r) => r.getAttribute('data-merchant'))))
+      .poll(
+        () => page.$$eval('#queue tbody tr', (rows) => rows.map((r) => r.getAttribute('data-merchant'))),
+        SLOW,
+      )
       .toEqual(expected)
     await page.selectOption('select[name=rule]', '')
     await page.selectOption('select[name=case_status]', 'none')
     await expect
-      .poll(() =>
-        page.$$eval('#queue tbody tr td:nth-child(8)', (tds) => [...new Set(tds.map((t) => t.textContent))]),
+      .poll(
+        () =>
+          page.$$eval('#queue tbody tr td:nth-child(8)', (tds) => [
+            ...new Set(tds.map((t) => t.textContent)),
+          ]),
+        SLOW,
       )
       .toEqual(['none'])
     await afterRefresh(page, () => page.selectOption('select[name=case_status]', ''))
