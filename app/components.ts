@@ -12,7 +12,7 @@ import { type LocalKafka, startLocalKafka } from '../kafka-local/broker.ts'
 import { isRiskError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
 import { createMetrics, type Metrics } from '../metrics/metrics.ts'
-import { Baselines } from '../rules/baselines.ts'
+import { type AsOf, Baselines } from '../rules/baselines.ts'
 import { createEngine, loadRulesConfig, type WhitelistEntry } from '../rules/engine/config.ts'
 import type { HitUpdate, RuleEngine } from '../rules/engine/engine.ts'
 import { EntityEngine } from '../rules/entity/engine.ts'
@@ -282,9 +282,17 @@ export function acquirers(w: Wiring): Component {
   )
 }
 
-/** The per-merchant rule engine with its peers and baselines (refreshed on a timer), and the whitelists. */
+/** How often the rules' event time is compared with the baselines' last day. */
+const EVENT_TIME_POLL_MS = 1_000
+/** The least wall time between two baseline refreshes the event time calls for. */
+const EVENT_TIME_GAP_MS = 5_000
+
+/**
+ * The per-merchant rule engine with its peers and baselines (refreshed on a timer and as the rules'
+ * event time passes a local day), and the whitelists.
+ */
 export function ruleEngines(w: Wiring): Component {
-  const timers: NodeJS.Timeout[] = []
+  const timers = new Set<NodeJS.Timeout>()
   let stopped = false
   return component(
     'rule-engines',
@@ -294,18 +302,42 @@ export function ruleEngines(w: Wiring): Component {
       const { config, log, metrics, deps } = w
       const store = w.need(w.store, 'the store')
       const baselines = new Baselines({ store, logger: log, minCohort: config.rules.minCohort })
-      const refresh = () =>
-        baselines.refresh(deps.now()).then(
-          () => true,
-          (e: unknown) => {
-            // Stale or missing baselines only make the relative rules fall back; detection goes on.
-            log.warn(isRiskError(e) ? e.toLog() : { error: String(e) }, 'rule baselines not refreshed')
-            return false
-          },
-        )
+      let engine: RuleEngine | null = null
+      // As of the rules' event time once they have taken a transaction, so that a replayed history is
+      // calibrated day by day as it was lived, never on days the rules have not reached.
+      const asOf = (): AsOf | undefined =>
+        engine === null || !Number.isFinite(engine.latestEventTime)
+          ? undefined
+          : { latest: engine.latestEventTime, timeZoneOf: w.timeZoneOf }
+      let inFlight: Promise<boolean> | null = null
+      let lastTook = 0
+      let lastEnded = Number.NEGATIVE_INFINITY
+      const refresh = (): Promise<boolean> => {
+        if (inFlight !== null) return inFlight
+        const started = deps.now()
+        inFlight = baselines
+          .refresh(started, asOf())
+          .then(
+            () => {
+              engine?.referencesChanged()
+              return true
+            },
+            (e: unknown) => {
+              // Stale or missing baselines only make the relative rules fall back; detection goes on.
+              log.warn(isRiskError(e) ? e.toLog() : { error: String(e) }, 'rule baselines not refreshed')
+              return false
+            },
+          )
+          .finally(() => {
+            lastEnded = deps.now()
+            lastTook = lastEnded - started
+            inFlight = null
+          })
+        return inFlight
+      }
       await refresh()
       const timerOf = new Map<string, ReturnType<typeof metrics.risk.ruleEvaluation.labels>>()
-      const engine = createEngine(rules, {
+      engine = createEngine(rules, {
         timeZoneOf: w.timeZoneOf,
         allowedLatenessMs: config.rules.allowedLatenessMs,
         peersOf: (acquirerId, mcc, latitude, longitude) =>
@@ -321,22 +353,32 @@ export function ruleEngines(w: Wiring): Component {
         },
       })
       w.engine = engine
-      // Until the first cohorts exist (a new store), refresh every minute: the relative rules fall back
-      // to absolute thresholds without peers, and look-alikes (car dealers, jewellers) fire on those.
+      // On the wall clock: until the first cohorts exist (a new store), every minute, since the relative
+      // rules fall back to absolute thresholds without peers and look-alikes (car dealers, jewellers) fire
+      // on those; then every RULES_BASELINE_REFRESH_MS.
       const schedule = () => {
         if (stopped) return
         const every = config.rules.baselineRefreshMs
         const delay = baselines.cohorts === 0 ? Math.min(60_000, every) : every
         const timer = setTimeout(() => {
-          void refresh().then((refreshed) => {
-            if (refreshed) engine.referencesChanged()
-            schedule()
-          })
+          timers.delete(timer)
+          void refresh().then(schedule)
         }, delay)
         timer.unref()
-        timers.push(timer)
+        timers.add(timer)
       }
       schedule()
+      // On event time: as soon as the rules finish a local day (or the store catches up with the day they
+      // finished), at most one refresh in EVENT_TIME_GAP_MS and never more than a fifth of the wall time.
+      const onEventTime = setInterval(() => {
+        if (stopped || inFlight !== null) return
+        const at = asOf()
+        if (at === undefined || !baselines.stale(at)) return
+        if (deps.now() - lastEnded < Math.max(EVENT_TIME_GAP_MS, 4 * lastTook)) return
+        void refresh()
+      }, EVENT_TIME_POLL_MS)
+      onEventTime.unref()
+      timers.add(onEventTime)
       // Whitelists: the rules file's entries plus those analysts granted through the API.
       const refreshWhitelist = async () => {
         try {
@@ -350,7 +392,7 @@ export function ruleEngines(w: Wiring): Component {
       await refreshWhitelist()
       const whitelistTimer = setInterval(() => void refreshWhitelist(), config.rules.whitelistRefreshMs)
       whitelistTimer.unref()
-      timers.push(whitelistTimer)
+      timers.add(whitelistTimer)
       log.info(
         { rules: RULES.length, configHash: rules.hash, file: config.rules.configFile },
         'rule engine ready',

@@ -1,5 +1,6 @@
 import { CURRENCY_EXPONENTS } from '../lib/currency.ts'
 import { asRiskError } from '../lib/errors.ts'
+import { utcOffsetMs } from '../lib/local-time.ts'
 import type { Logger } from '../lib/logger.ts'
 import type { Store } from '../store/client.ts'
 import { QUANTILE_GRID } from './engine/calibration.ts'
@@ -16,6 +17,19 @@ export interface BaselineOptions {
   minCohort: number
 }
 
+/**
+ * How far the rules have come in event time, for a refresh that must not look past it: each acquirer's
+ * windows then end on the last local day the rules have finished (the day before that of `latest`),
+ * as they would had the baselines been refreshed at that day's close, however far ahead the store is.
+ */
+export interface AsOf {
+  /** The latest event time the rules have taken (ms). */
+  readonly latest: number
+  readonly timeZoneOf: (acquirerId: string) => string
+}
+
+const DAY_MS = 86_400_000
+
 /** Sales a merchant needs in the 30 days before its measures count in any distribution. */
 export const MIN_MEASURED_SALES = 20
 
@@ -31,15 +45,19 @@ export const MIN_MEASURED_SALES = 20
  * merchants of one registered MCC in one region, and over its merchants of one MCC anywhere (the
  * stand-in where a region is thin). Each distribution carries the merchants and the local days of data
  * it rests on, so the engine can hold a new deployment's first days back (rules/engine/engine.ts,
- * `adequate`). Windows end at the latest local day in the table, not at the clock, so a replayed or
- * simulated history gets the baselines it would have had. The region is the 1-degree cell of the
- * registered location (see regionOf).
+ * `adequate`). Windows end at the latest local day in the table, not at the clock, or, given an `AsOf`,
+ * at each acquirer's last local day the rules have finished if that is earlier: a replayed or simulated
+ * history gets the baselines it would have had, and `stale` says when the stream's event time has
+ * moved past them (a month replayed in minutes passes a day every few seconds). The region is the
+ * 1-degree cell of the registered location (see regionOf).
  */
 export class Baselines {
   readonly #opts: BaselineOptions
   #peers = new Map<string, PeerStats>()
   #population = new Map<string, PeerStats>()
   #own = new Map<string, MerchantBaseline>()
+  /** Per acquirer, the local day (days since the epoch) the last refresh's windows ended on. */
+  #lastDays = new Map<string, number>()
   refreshedAt: number | null = null
 
   constructor(opts: BaselineOptions) {
@@ -82,15 +100,62 @@ export class Baselines {
     return this.#own.size
   }
 
+  /** Per acquirer, the local day ('YYYY-MM-DD') the last refresh's windows ended on. */
+  get lastDays(): ReadonlyMap<string, string> {
+    return new Map([...this.#lastDays].map(([a, d]) => [a, isoDay(d)]))
+  }
+
+  /**
+   * True when a refresh as of `asOf` would end some acquirer's windows later than the last one did:
+   * the rules have finished a local day since, or the last refresh found the store short of the day
+   * the rules had finished (the sink behind them). Also true before any refresh found data.
+   */
+  stale(asOf: AsOf): boolean {
+    if (!Number.isFinite(asOf.latest)) return false
+    if (this.#lastDays.size === 0) return true
+    for (const [acquirerId, day] of this.#lastDays) if (finishedDay(asOf, acquirerId) > day) return true
+    return false
+  }
+
   /** Recomputes every map; the old ones stay in use until the new ones are complete. */
-  async refresh(now: number): Promise<void> {
+  async refresh(now: number, asOf?: AsOf): Promise<void> {
     const { store } = this.#opts
     try {
+      // Each acquirer's last day: the store's latest local day, or the day the rules finished last.
+      const stored = await (
+        await store.client.query({
+          query: LAST_DAYS_SQL,
+          query_params: { db: store.database },
+          format: 'JSONEachRow',
+        })
+      ).json<{ acquirer_id: string; day: number }>()
+      if (stored.length === 0) {
+        // A new store: nothing to measure yet.
+        this.#own = new Map()
+        this.#peers = new Map()
+        this.#population = new Map()
+        this.#lastDays = new Map()
+        this.refreshedAt = now
+        return
+      }
+      const latestStored = Math.max(...stored.map((r) => Number(r.day)))
+      const lastDays = new Map<string, number>()
+      for (const r of stored) {
+        const finished =
+          asOf === undefined || !Number.isFinite(asOf.latest)
+            ? latestStored
+            : finishedDay(asOf, r.acquirer_id)
+        lastDays.set(r.acquirer_id, Math.min(latestStored, finished))
+      }
+      const ends = {
+        acquirers: [...lastDays.keys()],
+        lastDays: [...lastDays.values()].map(isoDay),
+      }
       const own = new Map<string, MerchantBaseline>()
       const ownRows = await (
         await store.client.query({
           query: OWN_SQL,
-          query_params: { db: store.database },
+          query_params: { db: store.database, ...ends },
           format: 'JSONEachRow',
         })
       ).json<{ acquirer_id: string; merchant_id: string; median: number; days: number }>()
@@ -109,6 +174,7 @@ export class Baselines {
           query: PEERS_SQL,
           query_params: {
             db: store.database,
+            ...ends,
             minCohort: this.#opts.minCohort,
             minSales: MIN_MEASURED_SALES,
             currencies: currencies.map(([c]) => c),
@@ -136,9 +202,15 @@ export class Baselines {
       this.#own = own
       this.#peers = peers
       this.#population = population
+      this.#lastDays = lastDays
       this.refreshedAt = now
       this.#opts.logger.info(
-        { cohorts: peers.size, acquirers: population.size, merchants: own.size },
+        {
+          cohorts: peers.size,
+          acquirers: population.size,
+          merchants: own.size,
+          through: Object.fromEntries(ends.acquirers.map((a, i) => [a, ends.lastDays[i]])),
+        },
         'rule baselines refreshed',
       )
     } catch (e) {
@@ -155,6 +227,16 @@ export class Baselines {
 export function regionOf(latitude: number | null, longitude: number | null): string {
   if (latitude === null || longitude === null) return ''
   return `${Math.floor(latitude)}:${Math.floor(longitude)}`
+}
+
+/** The acquirer's local day (days since the epoch) before the one its latest event falls on. */
+function finishedDay(asOf: AsOf, acquirerId: string): number {
+  const { latest } = asOf
+  return Math.floor((latest + utcOffsetMs(latest, asOf.timeZoneOf(acquirerId))) / DAY_MS) - 1
+}
+
+function isoDay(day: number): string {
+  return new Date(day * DAY_MS).toISOString().slice(0, 10)
 }
 
 interface PeerRow {
@@ -174,14 +256,23 @@ interface PeerRow {
   top_bin_share: number[]
 }
 
+// Each acquirer's latest stored local day, as days since the epoch.
+const LAST_DAYS_SQL = `
+SELECT acquirer_id, toUInt32(toRelativeDayNum(max(local_date)) - toRelativeDayNum(toDate('1970-01-01'))) AS day
+FROM {db:Identifier}.merchant_daily
+GROUP BY acquirer_id`
+
+// The acquirer's last local day of the windows, per row (see Baselines.refresh).
+const LAST_DAY = `transform(acquirer_id, {acquirers:Array(String)}, {lastDays:Array(Date)}, toDate('1970-01-01')) AS last_day`
+
 // Median approved volume per active day over the last 90 local days, per merchant.
 const OWN_SQL = `
-WITH (SELECT max(local_date) FROM {db:Identifier}.merchant_daily) AS last_day
+WITH ${LAST_DAY}
 SELECT acquirer_id, merchant_id, toFloat64(quantileExact(0.5)(amount)) AS median, toUInt32(count()) AS days
 FROM (
   SELECT acquirer_id, merchant_id, local_date, sum(approved_amount_minor) AS amount
   FROM {db:Identifier}.merchant_daily_v
-  WHERE local_date > last_day - 90
+  WHERE local_date > last_day - 90 AND local_date <= last_day
   GROUP BY acquirer_id, merchant_id, local_date
   HAVING amount > 0
 )
@@ -205,18 +296,18 @@ const QUANTILES = `
 // registered MCC and region, per MCC, and over the whole population (mcc '').
 const PEERS_SQL = `
 WITH
-  (SELECT max(local_date) FROM {db:Identifier}.merchant_daily) AS last_day,
+  ${LAST_DAY},
   windows AS (
     SELECT acquirer_id, toUInt32(uniqExact(local_date)) AS window_days
     FROM {db:Identifier}.merchant_daily
-    WHERE local_date > last_day - 30
+    WHERE local_date > last_day - 30 AND local_date <= last_day
     GROUP BY acquirer_id
   ),
   sales AS (
     SELECT acquirer_id, merchant_id, local_date, local_hour, card_type, card_bin, amount_minor, is_round_thousand,
       is_whole_unit, transform(currency, {currencies:Array(String)}, {units:Array(UInt64)}, toUInt64(100)) AS unit
     FROM {db:Identifier}.transactions
-    WHERE local_date > last_day - 30 AND is_sale AND is_approved
+    WHERE local_date > last_day - 30 AND local_date <= last_day AND is_sale AND is_approved
   ),
   merchants AS (
     SELECT

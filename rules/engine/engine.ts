@@ -288,6 +288,8 @@ export class RuleEngine {
    */
   readonly #ctx: EngineContext
   #count = 0
+  /** The latest event time of a transaction the rules took (ms), across merchants. */
+  #latest = Number.NEGATIVE_INFINITY
   /** The stream's progress as the eviction sweeps saw it (ms, each step at most a day), and the last sweep's `now`. */
   #swept = 0
   #sweptAt: number | null = null
@@ -359,6 +361,15 @@ export class RuleEngine {
     return this.#count
   }
 
+  /**
+   * The latest event time of any transaction the rules took (ms; -Infinity before the first): how far
+   * the stream has come in event time, which is what the references are refreshed against (a replayed
+   * month passes its days in seconds of wall time).
+   */
+  get latestEventTime(): number {
+    return this.#latest
+  }
+
   /** The peers and baselines behind `peersOf` / `baselineOf` were refreshed: look them up again. */
   referencesChanged(): void {
     this.#references++
@@ -372,6 +383,7 @@ export class RuleEngine {
       return NO_HITS
     }
     if (txn.event_time > m.watermark) m.watermark = txn.event_time
+    if (txn.event_time > this.#latest) this.#latest = txn.event_time
     m.fresh = true
     const tz = this.#opts.timeZoneOf(m.acquirerId)
     const local = txn.event_time + utcOffsetMs(txn.event_time, tz)

@@ -119,4 +119,29 @@ describe('rule baselines from ClickHouse', () => {
     expect(baselines.baselineOf('acq', 'g2')).toEqual({ dailyVolumeMedian: 102_000, activeDays: 3 })
     expect(baselines.baselineOf('acq', 'nobody')).toBeNull()
   })
+
+  it("as of the rules' event time, ends each acquirer's windows on the last local day they finished", async () => {
+    const baselines = new Baselines({ store, logger: createLogger('silent'), minCohort: 2 })
+    // Noon of 3 November in +08:00: the rules have finished 1 and 2 November, not the 3rd the store has.
+    const asOf = { latest: Date.parse('2026-11-03T04:00:00Z'), timeZoneOf: () => '+08:00' }
+    expect(baselines.stale(asOf)).toBe(true)
+    await baselines.refresh(Date.now(), asOf)
+    expect(baselines.lastDays.get('acq')).toBe('2026-11-02')
+    const grocers = baselines.peersOf('acq', '5411', null, null)?.cohort
+    // Two days of 10 sales each per grocer (20, the minimum to be measured).
+    expect(grocers?.creditShare.days).toBe(2)
+    expect(grocers?.creditShare.n).toBe(5)
+    expect(baselines.baselineOf('acq', 'g2')).toEqual({ dailyVolumeMedian: 102_000, activeDays: 2 })
+    // Later on the same local day nothing would change; past its midnight the day is finished.
+    expect(baselines.stale({ ...asOf, latest: Date.parse('2026-11-03T15:59:00Z') })).toBe(false)
+    expect(baselines.stale({ ...asOf, latest: Date.parse('2026-11-03T16:01:00Z') })).toBe(true)
+
+    // Rules ahead of the store: the windows end on its latest day, and a refresh stays due until it
+    // has stored the day the rules finished (the sink behind the rules).
+    const ahead = { ...asOf, latest: Date.parse('2026-11-10T04:00:00Z') }
+    await baselines.refresh(Date.now(), ahead)
+    expect(baselines.lastDays.get('acq')).toBe('2026-11-03')
+    expect(baselines.peersOf('acq', '5411', null, null)?.cohort?.creditShare.days).toBe(3)
+    expect(baselines.stale(ahead)).toBe(true)
+  })
 })

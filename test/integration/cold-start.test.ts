@@ -39,8 +39,16 @@ describe('a cold store fed a few days of ordinary traffic', () => {
     const sim = new HistorySimulator(spec)
     // The distinct sales the store must hold at the end (a redelivered sale is stored once).
     const sales = new Set<string>()
+    // The last local day (+08:00, the default zone) of the traffic: the rules finish the day before.
+    let latest = 0
     for (const e of new HistorySimulator(spec).events())
-      if (e.topic === 'transactions') sales.add(e.value.txn_id)
+      if (e.topic === 'transactions') {
+        sales.add(e.value.txn_id)
+        latest = Math.max(latest, e.value.event_time)
+      }
+    const finished = new Date((Math.floor((latest + 8 * 3_600_000) / DAY) - 1) * DAY)
+      .toISOString()
+      .slice(0, 10)
     expect(new Set(sim.labels.merchants.map((l) => l.label))).toEqual(new Set(['legit', 'lookalike']))
     await ensureTopics(kafka, [topics.transactions, topics.merchantEvents], {
       partitions: 2,
@@ -70,7 +78,7 @@ describe('a cold store fed a few days of ordinary traffic', () => {
       SIMULATOR: 'off',
       // Refresh the baselines often, as a new deployment does while it has none.
       RULES_BASELINE_REFRESH_MS: '10000',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'info',
     })
     const admin = kafka.admin()
     await admin.connect()
@@ -119,6 +127,19 @@ describe('a cold store fed a few days of ordinary traffic', () => {
         () => `the entity, scoring and sink stages did not settle; stderr: ${run.stderr().slice(-2000)}`,
         60_000,
       )
+      // The baselines follow the rules' event time: refreshed as they finished days, ending on the last
+      // day they finished, never on the day they were still in although the store had it.
+      const throughs = () =>
+        run
+          .lines()
+          .filter((l) => l.msg === 'rule baselines refreshed')
+          .flatMap((l) => Object.values((l.through ?? {}) as Record<string, string>))
+      await waitFor(
+        async () => throughs().includes(finished),
+        () => `no baseline refresh through ${finished}: ${JSON.stringify(throughs())}`,
+        60_000,
+      )
+      expect(throughs().every((d) => d <= finished)).toBe(true)
     } finally {
       await admin.disconnect()
       run.child.kill('SIGTERM')
