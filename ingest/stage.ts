@@ -10,6 +10,7 @@ import {
   stageSettings,
 } from '../kafka/stage-runner.ts'
 import type { RiskError } from '../lib/errors.ts'
+import { LogLimiter } from '../lib/log-limiter.ts'
 import type { Logger } from '../lib/logger.ts'
 import { instrumentProducer } from '../metrics/kafka.ts'
 import type { Metrics } from '../metrics/metrics.ts'
@@ -149,6 +150,8 @@ export class IngestStage extends PartitionStage {
   }
   readonly #deps: IngestDeps
   readonly #log: Logger
+  /** At most 20 lines per rejection code a minute; the rest are counted (see LogLimiter). */
+  readonly #rejections: LogLimiter
   readonly #producer: Producer
   readonly #dlq: DeadLetterWriter
   readonly #pipelines: Map<string, TopicPipeline>
@@ -173,6 +176,7 @@ export class IngestStage extends PartitionStage {
     )
     this.#deps = deps
     this.#log = deps.logger.child({ component: 'ingest' })
+    this.#rejections = new LogLimiter({ perWindow: 20, windowMs: 60_000, now: deps.now })
     // Not idempotent: kafkajs wants unlimited retries for that, which would block the part (and its
     // heartbeats) while the broker is away. The runner's retry re-sends instead; a dead letter written
     // twice is harmless and recognisable by its x-dlq-source-* headers.
@@ -238,6 +242,7 @@ export class IngestStage extends PartitionStage {
   /** Finishes the part in hand (written and committed), leaves the group, and disconnects. */
   override async stop(): Promise<void> {
     await super.stop()
+    this.#reportSuppressed(true)
     await this.#producer.disconnect()
     this.stats.retries = this.runner.stats.retries
     this.#log.info({ stats: this.stats }, 'ingest stopped')
@@ -284,11 +289,22 @@ export class IngestStage extends PartitionStage {
     })
     for (const r of rejected) {
       this.stats.rejectedByCode[r.error.code] = (this.stats.rejectedByCode[r.error.code] ?? 0) + 1
-      this.#log.warn(
-        { ...r.error.toLog(), topic: r.topic, partition: r.partition, offset: r.message.offset },
-        'message rejected to the dead-letter topic',
-      )
+      if (this.#rejections.admit(r.error.code))
+        this.#log.warn(
+          { ...r.error.toLog(), topic: r.topic, partition: r.partition, offset: r.message.offset },
+          'message rejected to the dead-letter topic',
+        )
     }
+    this.#reportSuppressed(false)
+  }
+
+  /** One line per code for the rejections not logged one by one (see LogLimiter). */
+  #reportSuppressed(all: boolean): void {
+    for (const { key, suppressed, windowMs } of this.#rejections.due(all))
+      this.#log.warn(
+        { code: key, suppressed, seconds: Math.round(windowMs / 1000) },
+        'more messages rejected to the dead-letter topic than are logged one by one; each is on the dead-letter topic with its reason',
+      )
   }
 
   /**
