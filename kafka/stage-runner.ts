@@ -86,8 +86,13 @@ export interface StageHandler {
   own?(topic: string, partition: number, ctx: StageContext): Promise<'ready' | 'seeked'>
   /** Run `own` as soon as a partition is assigned, not at its first part (a replay that can start now). */
   readonly ownEagerly?: boolean
-  /** Processes one part. With `commits: 'stage'`, the part's offsets are committed when it returns. */
-  process(part: StagePart, ctx: StageContext): Promise<void>
+  /**
+   * Processes one part. With `commits: 'stage'`, the part's offsets are committed when it returns.
+   * `deferred`: the stage did not take the part (it waits for another partition to catch up); the rest
+   * of the batch is dropped unresolved and fetched again from the part's first offset (the stage pauses
+   * and resumes the partition meanwhile, see `pause`).
+   */
+  process(part: StagePart, ctx: StageContext): Promise<void | 'deferred'>
   /**
    * The state of these partitions can no longer be trusted or is no longer this stage's (revoked, a part
    * failed half-way, continuity broken by a lost membership): drop it; `own` runs again before the next
@@ -270,6 +275,19 @@ export class StageRunner {
    */
   seek(topic: string, partition: number, offset: string): void {
     this.#consumer?.seek({ topic, partition, offset })
+  }
+
+  /**
+   * Stops fetching a partition (its parts in hand finish) until `resume`: for a stage that defers a part
+   * while another partition catches up, so that the fetches' bytes go to that one. A replaced consumer
+   * starts with nothing paused.
+   */
+  pause(topic: string, partition: number): void {
+    this.#consumer?.pause([{ topic, partitions: [partition] }])
+  }
+
+  resume(topic: string, partition: number): void {
+    this.#consumer?.resume([{ topic, partitions: [partition] }])
   }
 
   /** The runner's admin client, connected while the stage runs (offset and metadata look-ups). */
@@ -602,10 +620,11 @@ export class StageRunner {
         const nextOffset = ((isLast ? BigInt(batch.lastOffset()) : BigInt(last.offset)) + 1n).toString()
         this.#inFlight.set(k, this.#deps.now())
         try {
-          await this.#handler.process(
+          const outcome = await this.#handler.process(
             { topic, partition, messages, nextOffset, highWatermark: batch.highWatermark },
             ctx,
           )
+          if (outcome === 'deferred') break
           if (this.#handler.commits === 'runner') await this.#commit(topic, partition, nextOffset)
         } catch (e) {
           // Half of this part may be in the stage's state: it goes, and `own` rebuilds it.
@@ -789,7 +808,7 @@ export abstract class PartitionStage implements StageHandler {
     this.runner = new StageRunner(settings, this, deps)
   }
 
-  abstract process(part: StagePart, ctx: StageContext): Promise<void>
+  abstract process(part: StagePart, ctx: StageContext): Promise<void | 'deferred'>
 
   start(): Promise<void> {
     return this.runner.start()

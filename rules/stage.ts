@@ -15,11 +15,14 @@ import { MERCHANT_EVENT, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
 import type { MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
 import { checkEnvelope, validateMerchantEvent, validateTransaction } from '../schemas/validate.ts'
 import type { Store } from '../store/client.ts'
+import { type Input, LaneAlignment } from './alignment.ts'
 import type { HitUpdate, RuleEngine } from './engine/engine.ts'
 import { type ActivityRecord, activitiesOf, encodeActivity, entityKeyOf } from './entity/activity.ts'
 import { hitMessages } from './hits.ts'
 
 const EVICT_EVERY_MS = 3_600_000
+/** Longest a part waits for the other input topic of its partition number to catch up (LaneAlignment). */
+const ALIGN_MAX_WAIT_MS = 30_000
 
 export interface RulesStageOptions extends StageDeps, StageTiming {
   /** Read only when a partition is taken over: its state is rebuilt from what the store holds. */
@@ -39,6 +42,8 @@ export interface RulesStageOptions extends StageDeps, StageTiming {
   maxFutureSkewMs: number
   /** Events this far behind their merchant's latest change no rule state, and need no de-duplication. */
   allowedLatenessMs: number
+  /** Longest a part waits for the other input topic to catch up (default 30 s; see LaneAlignment). */
+  alignMaxWaitMs?: number
   /** Told of every hit update published (metrics). */
   onHits?: (hits: readonly HitUpdate[]) => void
 }
@@ -92,7 +97,11 @@ export class RulesStage extends PartitionStage {
   /** Per partition number: its transactional producer, created (fencing any earlier owner) with its state. */
   readonly #producers = new Map<number, Promise<Producer>>()
   /** Per partition number: the part in hand, which the next part of that number waits for. */
-  readonly #lanes = new Map<number, Promise<void>>()
+  readonly #lanes = new Map<number, Promise<void | 'deferred'>>()
+  /** Per partition number: its two inputs kept in step, set up with its state. */
+  readonly #alignment = new Map<number, LaneAlignment>()
+  /** Per paused partition (topic and number): the timer that resumes it at the latest. */
+  readonly #waits = new Map<string, NodeJS.Timeout>()
   readonly #partitionOf = new Map<string, number>()
   readonly #seen = new RecentIds()
   #latest = Number.NEGATIVE_INFINITY
@@ -137,7 +146,7 @@ export class RulesStage extends PartitionStage {
    * Parts of one partition number (a partition of each input topic) run one after the other: they share
    * the number's transactional producer, which holds one transaction at a time, and its state.
    */
-  process(part: StagePart, ctx: StageContext): Promise<void> {
+  process(part: StagePart, ctx: StageContext): Promise<void | 'deferred'> {
     const n = part.partition
     const run = (this.#lanes.get(n) ?? Promise.resolve()).then(() => this.#process(part, ctx))
     const lane = run.catch(() => {})
@@ -148,11 +157,13 @@ export class RulesStage extends PartitionStage {
     return run
   }
 
-  async #process(part: StagePart, ctx: StageContext): Promise<void> {
+  async #process(part: StagePart, ctx: StageContext): Promise<void | 'deferred'> {
     const n = part.partition
     const producer = await ctx.retry(() => this.#take(n, ctx))
     const engine = this.#opts.engine
     const isTxns = part.topic === this.#opts.topics.transactions
+    const input: Input = isTxns ? 'transactions' : 'merchantEvents'
+    if (!this.#arrive(n, input, part)) return 'deferred'
     const hits: HitUpdate[] = []
     const activity: ActivityRecord[] = []
     for (const message of part.messages) {
@@ -210,7 +221,59 @@ export class RulesStage extends PartitionStage {
     this.stats.transactions++
     this.stats.hits += latest.size
     this.stats.activity += activity.length
+    this.#took(n, input, part)
     if (latest.size > 0) this.#opts.onHits?.([...latest.values()])
+  }
+
+  /** Whether the part is taken now; if not, its partition is paused until the other input catches up. */
+  #arrive(n: number, input: Input, part: StagePart): boolean {
+    const lane = this.#alignment.get(n)
+    const first = part.messages[0]
+    if (lane === undefined || first === undefined) return true
+    const a = lane.arrive(input, Number(first.timestamp), BigInt(part.highWatermark), this.#opts.now())
+    if (a.resumeOther) this.#resume(n, input === 'transactions' ? 'merchantEvents' : 'transactions')
+    if (a.gaveUp)
+      this.#log.warn(
+        { topic: part.topic, partition: n, waitedMs: this.#opts.alignMaxWaitMs ?? ALIGN_MAX_WAIT_MS },
+        'the other input topic of this partition did not catch up: its part is taken out of timestamp order',
+      )
+    if (a.take) {
+      this.#resume(n, input)
+      return true
+    }
+    const k = `${part.topic}\u0000${n}`
+    this.runner.pause(part.topic, n)
+    if (!this.#waits.has(k)) {
+      const timer = setTimeout(() => {
+        this.#waits.delete(k)
+        this.runner.resume(part.topic, n)
+      }, this.#opts.alignMaxWaitMs ?? ALIGN_MAX_WAIT_MS)
+      timer.unref()
+      this.#waits.set(k, timer)
+    }
+    return false
+  }
+
+  #took(n: number, input: Input, part: StagePart): void {
+    const lane = this.#alignment.get(n)
+    if (lane === undefined) return
+    let last = Number.NEGATIVE_INFINITY
+    for (const m of part.messages) {
+      const t = Number(m.timestamp)
+      if (t > last) last = t
+    }
+    if (lane.took(input, last, BigInt(part.nextOffset)))
+      this.#resume(n, input === 'transactions' ? 'merchantEvents' : 'transactions')
+  }
+
+  #resume(n: number, input: Input): void {
+    const topic = this.#opts.topics[input]
+    const k = `${topic}\u0000${n}`
+    const timer = this.#waits.get(k)
+    if (timer === undefined) return
+    clearTimeout(timer)
+    this.#waits.delete(k)
+    this.runner.resume(topic, n)
   }
 
   async #decode(
@@ -271,6 +334,7 @@ export class RulesStage extends PartitionStage {
     try {
       this.#forget(partition)
       const bound = await this.#rebuildBound(partition, ctx)
+      this.#alignment.set(partition, await this.#laneAlignment(partition, bound))
       const replayed = await replayStored(store, {
         partition,
         topics,
@@ -345,6 +409,34 @@ export class RulesStage extends PartitionStage {
     }
   }
 
+  /** The partition number's inputs in step from `bound` (this group's offsets) to their ends now. */
+  async #laneAlignment(
+    partition: number,
+    bound: { transactions: string; merchantEvents: string },
+  ): Promise<LaneAlignment> {
+    const { topics } = this.#opts
+    const admin = this.runner.admin()
+    const endOf = async (topic: string) => {
+      const offsets = await admin.fetchTopicOffsets(topic)
+      return BigInt(offsets.find((o) => o.partition === partition)?.high ?? '0')
+    }
+    try {
+      const [t, m] = await Promise.all([endOf(topics.transactions), endOf(topics.merchantEvents)])
+      return new LaneAlignment(
+        {
+          position: {
+            transactions: BigInt(bound.transactions),
+            merchantEvents: BigInt(bound.merchantEvents),
+          },
+          end: { transactions: t, merchantEvents: m },
+        },
+        this.#opts.alignMaxWaitMs ?? ALIGN_MAX_WAIT_MS,
+      )
+    } catch (e) {
+      throw asRiskError(e, 'RISK_ERR_KAFKA', 'cannot read the end offsets of the input topics', { partition })
+    }
+  }
+
   /**
    * Drops merchants idle for longer than the widest rule window, by event time, at most once per hour
    * of event time: the sweep walks every merchant, so it is coalesced rather than run per event.
@@ -379,6 +471,9 @@ export class RulesStage extends PartitionStage {
   async #dropPartition(partition: number): Promise<void> {
     const p = this.#producers.get(partition)
     this.#producers.delete(partition)
+    this.#alignment.delete(partition)
+    this.#resume(partition, 'transactions')
+    this.#resume(partition, 'merchantEvents')
     this.#forget(partition)
     if (p !== undefined) await p.then((producer) => producer.disconnect()).catch(() => {})
   }

@@ -11,10 +11,10 @@ import { sleep } from '../../lib/retry.ts'
 import { buildRulesConfig, createEngine } from '../../rules/engine/config.ts'
 import { RULES } from '../../rules/index.ts'
 import type { RulesStage } from '../../rules/stage.ts'
-import { RULE_HIT, TERMINAL_TRANSACTION } from '../../schemas/contract.ts'
-import type { RuleHit, TerminalTransaction } from '../../schemas/types.generated.ts'
+import { MERCHANT_EVENT, RULE_HIT, TERMINAL_TRANSACTION } from '../../schemas/contract.ts'
+import type { MerchantEvent, RuleHit, TerminalTransaction } from '../../schemas/types.generated.ts'
 import { openStore, type Store } from '../../store/client.ts'
-import { txn } from '../helpers/events.ts'
+import { merchantEvent, txn } from '../helpers/events.ts'
 import { readAll } from '../helpers/faults.ts'
 import { EVERY_ACQUIRER_KNOWN, ingestSettings } from '../helpers/ingest.ts'
 import { testKafka, uniqueName, waitFor } from '../helpers/kafka.ts'
@@ -178,5 +178,89 @@ describe('the rules stage, off the ClickHouse write', () => {
     expect(second.stats.rebuilds).toBe(1)
     const hits = await declineHits(topics.ruleHits, 1)
     expect(hits.at(-1)?.detail).toBe('15 of 30 attempts declined today across 15 cards')
+  })
+
+  it("takes a partition's lifecycle events and sales in timestamp order, whatever order the fetches bring them", async () => {
+    const topics = topicsOf('align')
+    const group = uniqueName('align')
+    await createPathTopics(kafka, topics, 1)
+    // 60 sales stamped every 2 s, and 5 lifecycle events stamped between them (odd seconds): two before
+    // the first sale, three among the sales. Both topics are read from a backlog, as in a replay.
+    const base = Date.now() - 3_600_000
+    const sales = Array.from({ length: 60 }, (_, i) => ({
+      at: base + 2_000 * i,
+      value: txn({ merchant_id: 'm-aligned', event_time: base + 2_000 * i - 500 }),
+    }))
+    const lifecycle = [-3, -1, 21, 41, 101].map((s) => ({
+      at: base + 1_000 * s,
+      value: merchantEvent({
+        merchant_id: 'm-aligned',
+        kind: 'ONBOARDED',
+        event_time: base + 1_000 * s - 500,
+      }),
+    }))
+    const producer = kafka.producer()
+    await producer.connect()
+    try {
+      await producer.send({
+        topic: topics.transactions,
+        messages: await Promise.all(
+          sales.map(async (e) => ({
+            key: 'm-aligned',
+            value: await codec.encode(TERMINAL_TRANSACTION, e.value, 'avro'),
+            timestamp: String(e.at),
+          })),
+        ),
+      })
+      await producer.send({
+        topic: topics.merchantEvents,
+        messages: await Promise.all(
+          lifecycle.map(async (e) => ({
+            key: 'm-aligned',
+            value: await codec.encode(MERCHANT_EVENT, e.value, 'avro'),
+            timestamp: String(e.at),
+          })),
+        ),
+      })
+    } finally {
+      await producer.disconnect()
+    }
+    // The order in which the engine is given the events.
+    const engine = createEngine(buildRulesConfig({}, RULES), {
+      timeZoneOf: () => '+08:00',
+      allowedLatenessMs: 6 * 3_600_000,
+    })
+    const seen: number[] = []
+    const onTransaction = engine.onTransaction.bind(engine)
+    const onMerchantEvent = engine.onMerchantEvent.bind(engine)
+    engine.onTransaction = (t: TerminalTransaction) => {
+      seen.push(t.event_time + 500)
+      return onTransaction(t)
+    }
+    engine.onMerchantEvent = (e: MerchantEvent) => {
+      seen.push(e.event_time + 500)
+      return onMerchantEvent(e)
+    }
+    const stage = testRulesStage({
+      kafka,
+      store,
+      codec,
+      engine,
+      topics,
+      group,
+      logger,
+      concurrency: 1,
+      maxPartSize: 1,
+    })
+    await stage.start()
+    cleanups.push(() => stage.stop())
+    await waitFor(
+      async () => seen.length >= 65,
+      () => `the engine took ${seen.length} of 65 events`,
+      60_000,
+    )
+    // Every event after every event stamped earlier, lifecycle and sales alike.
+    expect(seen).toEqual([...seen].sort((a, b) => a - b))
+    expect(seen.length).toBe(65)
   })
 })
