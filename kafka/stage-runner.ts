@@ -69,6 +69,12 @@ export interface StageContext {
    * member must find out before it commits, not after.
    */
   confirm(): Promise<void>
+  /**
+   * The stage did not take the part in hand (it waits for another partition to catch up): when `process`
+   * returns, the part and the rest of its batch are left unresolved, uncommitted, and fetched again from
+   * the part's first offset (the stage pauses and resumes the partition meanwhile, see `pause`).
+   */
+  defer(): void
 }
 
 export interface StageHandler {
@@ -86,13 +92,8 @@ export interface StageHandler {
   own?(topic: string, partition: number, ctx: StageContext): Promise<'ready' | 'seeked'>
   /** Run `own` as soon as a partition is assigned, not at its first part (a replay that can start now). */
   readonly ownEagerly?: boolean
-  /**
-   * Processes one part. With `commits: 'stage'`, the part's offsets are committed when it returns.
-   * `deferred`: the stage did not take the part (it waits for another partition to catch up); the rest
-   * of the batch is dropped unresolved and fetched again from the part's first offset (the stage pauses
-   * and resumes the partition meanwhile, see `pause`).
-   */
-  process(part: StagePart, ctx: StageContext): Promise<void | 'deferred'>
+  /** Processes one part. With `commits: 'stage'`, the part's offsets are committed when it returns. */
+  process(part: StagePart, ctx: StageContext): Promise<void>
   /**
    * The state of these partitions can no longer be trusted or is no longer this stage's (revoked, a part
    * failed half-way, continuity broken by a lost membership): drop it; `own` runs again before the next
@@ -591,7 +592,10 @@ export class StageRunner {
       if (!keepGoing())
         throw this.#lost ?? new RiskError('RISK_ERR_KAFKA', "the partition is no longer this stage's")
     }
-    const ctx = this.#context(topic, k, keepGoing, beat, confirm)
+    let deferred = false
+    const ctx = this.#context(topic, k, keepGoing, beat, confirm, () => {
+      deferred = true
+    })
     this.#inFlight.set(k, this.#deps.now())
     try {
       if (entry.owning !== null) await entry.owning
@@ -620,11 +624,12 @@ export class StageRunner {
         const nextOffset = ((isLast ? BigInt(batch.lastOffset()) : BigInt(last.offset)) + 1n).toString()
         this.#inFlight.set(k, this.#deps.now())
         try {
-          const outcome = await this.#handler.process(
+          deferred = false
+          await this.#handler.process(
             { topic, partition, messages, nextOffset, highWatermark: batch.highWatermark },
             ctx,
           )
-          if (outcome === 'deferred') break
+          if (deferred) break
           if (this.#handler.commits === 'runner') await this.#commit(topic, partition, nextOffset)
         } catch (e) {
           // Half of this part may be in the stage's state: it goes, and `own` rebuilds it.
@@ -685,10 +690,12 @@ export class StageRunner {
     keepGoing: () => boolean,
     beat: () => void,
     confirm: () => Promise<void>,
+    defer: () => void = () => {},
   ): StageContext {
     return {
       keepGoing,
       confirm,
+      defer,
       progress: () => {
         this.#inFlight.set(k, this.#deps.now())
         beat()
@@ -808,7 +815,7 @@ export abstract class PartitionStage implements StageHandler {
     this.runner = new StageRunner(settings, this, deps)
   }
 
-  abstract process(part: StagePart, ctx: StageContext): Promise<void | 'deferred'>
+  abstract process(part: StagePart, ctx: StageContext): Promise<void>
 
   start(): Promise<void> {
     return this.runner.start()

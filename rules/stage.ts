@@ -97,7 +97,7 @@ export class RulesStage extends PartitionStage {
   /** Per partition number: its transactional producer, created (fencing any earlier owner) with its state. */
   readonly #producers = new Map<number, Promise<Producer>>()
   /** Per partition number: the part in hand, which the next part of that number waits for. */
-  readonly #lanes = new Map<number, Promise<void | 'deferred'>>()
+  readonly #lanes = new Map<number, Promise<void>>()
   /** Per partition number: its two inputs kept in step, set up with its state. */
   readonly #alignment = new Map<number, LaneAlignment>()
   /** Per paused partition (topic and number): the timer that resumes it at the latest. */
@@ -146,7 +146,7 @@ export class RulesStage extends PartitionStage {
    * Parts of one partition number (a partition of each input topic) run one after the other: they share
    * the number's transactional producer, which holds one transaction at a time, and its state.
    */
-  process(part: StagePart, ctx: StageContext): Promise<void | 'deferred'> {
+  process(part: StagePart, ctx: StageContext): Promise<void> {
     const n = part.partition
     const run = (this.#lanes.get(n) ?? Promise.resolve()).then(() => this.#process(part, ctx))
     const lane = run.catch(() => {})
@@ -157,13 +157,16 @@ export class RulesStage extends PartitionStage {
     return run
   }
 
-  async #process(part: StagePart, ctx: StageContext): Promise<void | 'deferred'> {
+  async #process(part: StagePart, ctx: StageContext): Promise<void> {
     const n = part.partition
     const producer = await ctx.retry(() => this.#take(n, ctx))
     const engine = this.#opts.engine
     const isTxns = part.topic === this.#opts.topics.transactions
     const input: Input = isTxns ? 'transactions' : 'merchantEvents'
-    if (!this.#arrive(n, input, part)) return 'deferred'
+    if (!this.#arrive(n, input, part)) {
+      ctx.defer()
+      return
+    }
     const hits: HitUpdate[] = []
     const activity: ActivityRecord[] = []
     for (const message of part.messages) {

@@ -264,9 +264,7 @@ function interceptOnce(
     if (fired || part.messages.length === 0) return original(part, ctx)
     fired = true
     stage.process = original
-    await around(async (c) => {
-      await original(part, c)
-    }, ctx)
+    await around((c) => original(part, c), ctx)
   }
   return { fired: () => fired }
 }
