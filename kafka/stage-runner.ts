@@ -845,6 +845,17 @@ export interface StageTiming {
   readonly topicCheckMs?: number
 }
 
+/**
+ * Fetch sizes for the stages that read a backlog (ingest, rules, sink). kafkajs asks for every assigned
+ * partition in each fetch, always in the same order, and the broker fills its answer in that order up
+ * to `maxBytes`. With 4 MB per partition under kafkajs's 10 MB in all, the first two or three partitions
+ * asked for took every fetch while the rest waited for them to drain: ingest's partitions of a month
+ * finished 80 s apart, and the rules stage read some partitions' lifecycle events 20 s after days of
+ * their sales. 1 MB per partition (about 5,000 transactions, one ingest part) under 32 MB serves up to
+ * 32 partitions of one broker in every fetch.
+ */
+export const BACKLOG_FETCH = { maxBytesPerPartition: 1024 * 1024, maxBytes: 32 * 1024 * 1024 } as const
+
 /** Runner settings from a stage's own (name, group, topics, sizes) and the shared timing. */
 export function stageSettings(
   own: Pick<StageSettings, 'name' | 'groupId' | 'topics' | 'fromBeginning' | 'concurrency' | 'maxPartSize'> &

@@ -1,6 +1,7 @@
 import type { Message, Producer } from 'kafkajs'
 import type { EventCodec } from '../kafka/codec.ts'
 import {
+  BACKLOG_FETCH,
   PartitionStage,
   type StageContext,
   type StageDeps,
@@ -117,7 +118,7 @@ export class RulesStage extends PartitionStage {
           fromBeginning: true,
           concurrency: opts.concurrency,
           maxPartSize: opts.maxPartSize,
-          consumer: { maxBytesPerPartition: 4 * 1024 * 1024 },
+          consumer: BACKLOG_FETCH,
         },
         opts,
       ),
