@@ -14,6 +14,8 @@ interface Side {
   head: number | null
   /** Since when a part of this input waits (ms), or null. */
   waitingSince: number | null
+  /** When a part of this input was last taken (ms). */
+  progressAt: number
 }
 
 export interface Arrival {
@@ -29,7 +31,8 @@ export interface Arrival {
  * Keeps the two input topics of one partition number (a merchant's transactions and lifecycle events)
  * in step by record timestamp, as Kafka Streams does for the partitions of one task: a part is taken
  * when the other input has nothing more to read, or has been read past the part's first record, or waits
- * with an even later part; otherwise it waits until the other input catches up, at most `maxWaitMs`.
+ * with an even later part; otherwise it waits until the other input catches up, however long that takes
+ * while the other input moves, and no longer once it has not moved for `maxWaitMs`.
  *
  * Without it, a replayed history (or a restart with a backlog) reached the rules in whatever order the
  * fetches brought it: a fetch's 10 MB went to the first partitions asked for, so a partition's lifecycle
@@ -52,6 +55,7 @@ export class LaneAlignment {
       end: start.end[i],
       head: null,
       waitingSince: null,
+      progressAt: Number.NEGATIVE_INFINITY,
     })
     this.#sides = { transactions: side('transactions'), merchantEvents: side('merchantEvents') }
     this.#maxWaitMs = maxWaitMs
@@ -73,7 +77,9 @@ export class LaneAlignment {
     }
     if (!wait || !Number.isFinite(first)) return this.#taken(self, false, resumeOther)
     self.waitingSince ??= now
-    if (now - self.waitingSince >= this.#maxWaitMs) return this.#taken(self, true, resumeOther)
+    // Waiting is fine while the other input moves; it ends when that one has moved not once in `maxWaitMs`.
+    if (now - Math.max(self.waitingSince, other.progressAt) >= this.#maxWaitMs)
+      return this.#taken(self, true, resumeOther)
     self.head = first
     return { take: false, resumeOther, gaveUp: false }
   }
@@ -85,12 +91,13 @@ export class LaneAlignment {
   }
 
   /**
-   * A part of `input` was taken, its latest record stamped `last`, ending before `nextOffset`. True when
+   * A part of `input` was taken at `now`, its latest record stamped `last`, ending before `nextOffset`. True when
    * the other input waits and may go now (this one is read past its part, or has nothing more).
    */
-  took(input: Input, last: number, nextOffset: bigint): boolean {
+  took(input: Input, last: number, nextOffset: bigint, now: number): boolean {
     const self = this.#sides[input]
     const other = this.#sides[OTHER[input]]
+    self.progressAt = now
     if (last > self.frontier) self.frontier = last
     if (nextOffset > self.position) self.position = nextOffset
     if (self.position > self.end) self.end = self.position

@@ -22,7 +22,7 @@ import { type ActivityRecord, activitiesOf, encodeActivity, entityKeyOf } from '
 import { hitMessages } from './hits.ts'
 
 const EVICT_EVERY_MS = 3_600_000
-/** Longest a part waits for the other input topic of its partition number to catch up (LaneAlignment). */
+/** Longest a part waits for the other input topic of its partition number while that one does not move (LaneAlignment). */
 const ALIGN_MAX_WAIT_MS = 30_000
 
 export interface RulesStageOptions extends StageDeps, StageTiming {
@@ -43,7 +43,7 @@ export interface RulesStageOptions extends StageDeps, StageTiming {
   maxFutureSkewMs: number
   /** Events this far behind their merchant's latest change no rule state, and need no de-duplication. */
   allowedLatenessMs: number
-  /** Longest a part waits for the other input topic to catch up (default 30 s; see LaneAlignment). */
+  /** Longest a part waits for the other input topic while that one does not move (default 30 s; see LaneAlignment). */
   alignMaxWaitMs?: number
   /** Told of every hit update published (metrics). */
   onHits?: (hits: readonly HitUpdate[]) => void
@@ -238,8 +238,8 @@ export class RulesStage extends PartitionStage {
     if (a.resumeOther) this.#resume(n, input === 'transactions' ? 'merchantEvents' : 'transactions')
     if (a.gaveUp)
       this.#log.warn(
-        { topic: part.topic, partition: n, waitedMs: this.#opts.alignMaxWaitMs ?? ALIGN_MAX_WAIT_MS },
-        'the other input topic of this partition did not catch up: its part is taken out of timestamp order',
+        { topic: part.topic, partition: n, stillMs: this.#opts.alignMaxWaitMs ?? ALIGN_MAX_WAIT_MS },
+        'the other input topic of this partition has not moved while this part waited for it: the part is taken out of timestamp order',
       )
     if (a.take) {
       this.#resume(n, input)
@@ -266,7 +266,7 @@ export class RulesStage extends PartitionStage {
       const t = Number(m.timestamp)
       if (t > last) last = t
     }
-    if (lane.took(input, last, BigInt(part.nextOffset)))
+    if (lane.took(input, last, BigInt(part.nextOffset), this.#opts.now()))
       this.#resume(n, input === 'transactions' ? 'merchantEvents' : 'transactions')
   }
 

@@ -21,9 +21,9 @@ describe('LaneAlignment: the two inputs of a partition number in timestamp order
     // Lifecycle events stamped from 1,000: earlier than the waiting sales, taken.
     expect(lane.arrive('merchantEvents', 1_000, 10n, 10).take).toBe(true)
     // Read up to 4,000 of 10 events: not yet past the sales' first record, and more to read.
-    expect(lane.took('merchantEvents', 4_000, 6n)).toBe(false)
+    expect(lane.took('merchantEvents', 4_000, 6n, 0)).toBe(false)
     // The rest, up to 9,000: past the waiting sales; they may go.
-    expect(lane.took('merchantEvents', 9_000, 10n)).toBe(true)
+    expect(lane.took('merchantEvents', 9_000, 10n, 0)).toBe(true)
     expect(lane.arrive('transactions', 5_000, 1000n, 20).take).toBe(true)
     expect(lane.waiting('transactions')).toBe(false)
   })
@@ -33,10 +33,10 @@ describe('LaneAlignment: the two inputs of a partition number in timestamp order
     lane.arrive('transactions', 5_000, 1000n, 0)
     lane.arrive('merchantEvents', 1_000, 10n, 0)
     // All ten read, the last stamped 2,000: the topic is at its end.
-    expect(lane.took('merchantEvents', 2_000, 10n)).toBe(true)
+    expect(lane.took('merchantEvents', 2_000, 10n, 0)).toBe(true)
     expect(lane.arrive('transactions', 5_000, 1000n, 5).take).toBe(true)
     // A later part of sales does not wait either: nothing unread on the other side.
-    lane.took('transactions', 6_000, 500n)
+    lane.took('transactions', 6_000, 500n, 0)
     expect(lane.arrive('transactions', 6_001, 1000n, 6).take).toBe(true)
   })
 
@@ -45,8 +45,8 @@ describe('LaneAlignment: the two inputs of a partition number in timestamp order
     expect(lane.arrive('merchantEvents', 9_000, 10n, 0).take).toBe(false)
     // The sales from 1,000 go first, and once read past 9,000 the lifecycle events may follow.
     expect(lane.arrive('transactions', 1_000, 1000n, 0).take).toBe(true)
-    expect(lane.took('transactions', 8_999, 400n)).toBe(false)
-    expect(lane.took('transactions', 9_500, 800n)).toBe(true)
+    expect(lane.took('transactions', 8_999, 400n, 0)).toBe(false)
+    expect(lane.took('transactions', 9_500, 800n, 0)).toBe(true)
     expect(lane.arrive('merchantEvents', 9_000, 10n, 1).take).toBe(true)
   })
 
@@ -64,7 +64,7 @@ describe('LaneAlignment: the two inputs of a partition number in timestamp order
       resumeOther: false,
       gaveUp: false,
     })
-    expect(lane.took('transactions', 7_000, 300n)).toBe(true)
+    expect(lane.took('transactions', 7_000, 300n, 0)).toBe(true)
 
     const tie = backlog()
     expect(tie.arrive('merchantEvents', 5_000, 10n, 0).take).toBe(false)
@@ -76,17 +76,23 @@ describe('LaneAlignment: the two inputs of a partition number in timestamp order
     expect(tie.arrive('merchantEvents', 5_000, 10n, 1).take).toBe(true)
   })
 
-  it('gives up waiting after the longest wait, and says so', () => {
+  it('waits as long as the other input moves, and gives up once it has not moved for the longest wait', () => {
     const lane = backlog()
-    expect(lane.arrive('transactions', 5_000, 1000n, 0).take).toBe(false)
-    expect(lane.arrive('transactions', 5_000, 1000n, 29_999).take).toBe(false)
-    expect(lane.arrive('transactions', 5_000, 1000n, 30_000)).toEqual({
+    expect(lane.arrive('merchantEvents', 9_000, 10n, 0).take).toBe(false)
+    // The sales move for a minute (a replay read slower than it was written), still short of 9,000.
+    for (let now = 10_000; now <= 60_000; now += 10_000) {
+      lane.took('transactions', 1_000 + now / 100, BigInt(now / 100), now)
+      expect(lane.arrive('merchantEvents', 9_000, 10n, now).take).toBe(false)
+    }
+    // Then they stop: 29,999 ms after their last move it still waits, at 30,000 it goes, and says so.
+    expect(lane.arrive('merchantEvents', 9_000, 10n, 89_999).take).toBe(false)
+    expect(lane.arrive('merchantEvents', 9_000, 10n, 90_000)).toEqual({
       take: true,
       resumeOther: false,
       gaveUp: true,
     })
     // The next wait is timed afresh.
-    expect(lane.arrive('transactions', 5_000, 1000n, 30_001).take).toBe(false)
+    expect(lane.arrive('merchantEvents', 9_500, 10n, 90_001).take).toBe(false)
   })
 
   it('learns of a backlog from a fetched part, and of none from the end it was read to', () => {
@@ -96,13 +102,13 @@ describe('LaneAlignment: the two inputs of a partition number in timestamp order
       30_000,
     )
     expect(lane.arrive('transactions', 5_000, 100n, 0).take).toBe(true)
-    lane.took('transactions', 5_500, 50n)
+    lane.took('transactions', 5_500, 50n, 0)
     // A lifecycle part fetched with 6 more behind it, read up to 3,000, makes later sales wait...
     expect(lane.arrive('merchantEvents', 2_000, 12n, 0).take).toBe(true)
-    lane.took('merchantEvents', 3_000, 6n)
+    lane.took('merchantEvents', 3_000, 6n, 0)
     expect(lane.arrive('transactions', 5_600, 100n, 1).take).toBe(false)
     // ...until the lifecycle topic is read to its end.
-    expect(lane.took('merchantEvents', 4_000, 12n)).toBe(true)
+    expect(lane.took('merchantEvents', 4_000, 12n, 0)).toBe(true)
     expect(lane.arrive('transactions', 5_600, 100n, 2).take).toBe(true)
   })
 })
