@@ -3,7 +3,6 @@ import { createProducer } from '../kafka/client.ts'
 import type { EventCodec } from '../kafka/codec.ts'
 import { DeadLetterWriter, type Rejected } from '../kafka/dlq.ts'
 import {
-  BACKLOG_FETCH,
   PartitionStage,
   type StageContext,
   type StagePart,
@@ -169,7 +168,7 @@ export class IngestStage extends PartitionStage {
           fromBeginning: settings.fromBeginning,
           concurrency: settings.concurrency,
           maxPartSize: settings.maxBatchSize,
-          consumer: BACKLOG_FETCH,
+          consumer: { maxBytesPerPartition: 4 * 1024 * 1024 },
         },
         settings,
       ),

@@ -1,7 +1,7 @@
 import type { Message, Producer } from 'kafkajs'
 import type { EventCodec } from '../kafka/codec.ts'
 import {
-  BACKLOG_FETCH,
+  ABREAST_FETCH,
   PartitionStage,
   type StageContext,
   type StageDeps,
@@ -118,7 +118,7 @@ export class RulesStage extends PartitionStage {
           fromBeginning: true,
           concurrency: opts.concurrency,
           maxPartSize: opts.maxPartSize,
-          consumer: BACKLOG_FETCH,
+          consumer: ABREAST_FETCH,
         },
         opts,
       ),

@@ -1,6 +1,5 @@
 import type { EventCodec } from '../kafka/codec.ts'
 import {
-  BACKLOG_FETCH,
   PartitionStage,
   type StageContext,
   type StageDeps,
@@ -57,7 +56,7 @@ export class SinkStage extends PartitionStage {
           fromBeginning: true,
           concurrency: opts.concurrency,
           maxPartSize: opts.maxPartSize,
-          consumer: { readUncommitted: false, ...BACKLOG_FETCH },
+          consumer: { readUncommitted: false, maxBytesPerPartition: 4 * 1024 * 1024 },
         },
         opts,
       ),

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import {
-  BACKLOG_FETCH,
+  ABREAST_FETCH,
   PartitionStage,
   type StageContext,
   type StagePart,
@@ -28,7 +28,7 @@ describe('fetches of a backlog', () => {
     for (const s of stops) await s()
   })
 
-  it("serve every partition in each fetch with the backlog stages' sizes, not the first few until they drain", async () => {
+  it("serve every partition in each fetch with the rules stage's sizes, not the first few until they drain", async () => {
     // Six partitions of 3 MB each: more than kafkajs's default 10 MB answer holds, so with the old 4 MB
     // per partition the first three took the first fetch whole and the last two waited for the next.
     const topic = uniqueName('fair')
@@ -55,7 +55,7 @@ describe('fetches of a backlog', () => {
           fromBeginning: true,
           concurrency: 1,
           maxPartSize: 100_000,
-          consumer: BACKLOG_FETCH,
+          consumer: ABREAST_FETCH,
         },
         { retryInitialMs: 100, retryMaxMs: 1_000 },
       ),
