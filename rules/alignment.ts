@@ -16,6 +16,12 @@ interface Side {
   waitingSince: number | null
   /** When a part of this input was last taken (ms). */
   progressAt: number
+  /**
+   * A part gave up waiting for this input, which has not moved since: nothing waits for it again until it
+   * does. Its lag may be one nobody can read (a transaction marker kafkajs skips unseen), and each part
+   * waiting 30 s for it would stall the other input for good.
+   */
+  stalled: boolean
 }
 
 export interface Arrival {
@@ -32,7 +38,8 @@ export interface Arrival {
  * in step by record timestamp, as Kafka Streams does for the partitions of one task: a part is taken
  * when the other input has nothing more to read, or has been read past the part's first record, or waits
  * with an even later part; otherwise it waits until the other input catches up, however long that takes
- * while the other input moves, and no longer once it has not moved for `maxWaitMs`.
+ * while the other input moves, and no longer once it has not moved for `maxWaitMs` (after which nothing
+ * waits for that input until it moves again).
  *
  * Without it, a replayed history (or a restart with a backlog) reached the rules in whatever order the
  * fetches brought it: a fetch's 10 MB went to the first partitions asked for, so a partition's lifecycle
@@ -56,6 +63,7 @@ export class LaneAlignment {
       head: null,
       waitingSince: null,
       progressAt: Number.NEGATIVE_INFINITY,
+      stalled: false,
     })
     this.#sides = { transactions: side('transactions'), merchantEvents: side('merchantEvents') }
     this.#maxWaitMs = maxWaitMs
@@ -73,13 +81,15 @@ export class LaneAlignment {
       wait = other.head < first || (other.head === first && input === 'transactions')
       resumeOther = wait
     } else {
-      wait = other.end > other.position && other.frontier < first
+      wait = !other.stalled && other.end > other.position && other.frontier < first
     }
     if (!wait || !Number.isFinite(first)) return this.#taken(self, false, resumeOther)
     self.waitingSince ??= now
     // Waiting is fine while the other input moves; it ends when that one has moved not once in `maxWaitMs`.
-    if (now - Math.max(self.waitingSince, other.progressAt) >= this.#maxWaitMs)
+    if (now - Math.max(self.waitingSince, other.progressAt) >= this.#maxWaitMs) {
+      other.stalled = true
       return this.#taken(self, true, resumeOther)
+    }
     self.head = first
     return { take: false, resumeOther, gaveUp: false }
   }
@@ -98,6 +108,7 @@ export class LaneAlignment {
     const self = this.#sides[input]
     const other = this.#sides[OTHER[input]]
     self.progressAt = now
+    self.stalled = false
     if (last > self.frontier) self.frontier = last
     if (nextOffset > self.position) self.position = nextOffset
     if (self.position > self.end) self.end = self.position

@@ -9,6 +9,7 @@ import { transactionalProducer } from '../../kafka/transactions.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { sleep } from '../../lib/retry.ts'
 import { buildRulesConfig, createEngine } from '../../rules/engine/config.ts'
+import type { RuleEngine } from '../../rules/engine/engine.ts'
 import { RULES } from '../../rules/index.ts'
 import type { RulesStage } from '../../rules/stage.ts'
 import { MERCHANT_EVENT, RULE_HIT, TERMINAL_TRANSACTION } from '../../schemas/contract.ts'
@@ -63,21 +64,28 @@ describe('the rules stage, off the ClickHouse write', () => {
     }
   }
 
-  function rulesStage(topics: PathTopics, group: string): RulesStage {
-    const engine = createEngine(buildRulesConfig({}, RULES), {
+  function newEngine(): RuleEngine {
+    return createEngine(buildRulesConfig({}, RULES), {
       timeZoneOf: () => '+08:00',
       allowedLatenessMs: 6 * 3_600_000,
     })
+  }
+
+  function rulesStage(
+    topics: PathTopics,
+    group: string,
+    opts: { engine?: RuleEngine; maxPartSize?: number } = {},
+  ): RulesStage {
     return testRulesStage({
       kafka,
       store,
       codec,
-      engine,
+      engine: opts.engine ?? newEngine(),
       topics,
       group,
       logger,
       concurrency: 1,
-      maxPartSize: 10,
+      maxPartSize: opts.maxPartSize ?? 10,
     })
   }
 
@@ -226,10 +234,7 @@ describe('the rules stage, off the ClickHouse write', () => {
       await producer.disconnect()
     }
     // The order in which the engine is given the events.
-    const engine = createEngine(buildRulesConfig({}, RULES), {
-      timeZoneOf: () => '+08:00',
-      allowedLatenessMs: 6 * 3_600_000,
-    })
+    const engine = newEngine()
     const seen: number[] = []
     const onTransaction = engine.onTransaction.bind(engine)
     const onMerchantEvent = engine.onMerchantEvent.bind(engine)
@@ -241,17 +246,7 @@ describe('the rules stage, off the ClickHouse write', () => {
       seen.push(e.event_time + 500)
       return onMerchantEvent(e)
     }
-    const stage = testRulesStage({
-      kafka,
-      store,
-      codec,
-      engine,
-      topics,
-      group,
-      logger,
-      concurrency: 1,
-      maxPartSize: 1,
-    })
+    const stage = rulesStage(topics, group, { engine, maxPartSize: 1 })
     await stage.start()
     cleanups.push(() => stage.stop())
     await waitFor(
