@@ -170,8 +170,10 @@ export class RulesStage extends PartitionStage {
     }
     const hits: HitUpdate[] = []
     const activity: ActivityRecord[] = []
+    let lastStamp = Number.NEGATIVE_INFINITY
     for (const message of part.messages) {
       const at = Number(message.timestamp)
+      if (at > lastStamp) lastStamp = at
       // Exactly what ingest refuses is skipped: a card number in the key or a header, then the value.
       const event =
         checkEnvelope(message.key, message.headers) === null
@@ -225,7 +227,7 @@ export class RulesStage extends PartitionStage {
     this.stats.transactions++
     this.stats.hits += latest.size
     this.stats.activity += activity.length
-    this.#took(n, input, part)
+    this.#took(n, input, lastStamp, part.nextOffset)
     if (latest.size > 0) this.#opts.onHits?.([...latest.values()])
   }
 
@@ -258,15 +260,11 @@ export class RulesStage extends PartitionStage {
     return false
   }
 
-  #took(n: number, input: Input, part: StagePart): void {
+  /** A part was taken: its latest record timestamp and the offset after it. */
+  #took(n: number, input: Input, lastStamp: number, nextOffset: string): void {
     const lane = this.#alignment.get(n)
     if (lane === undefined) return
-    let last = Number.NEGATIVE_INFINITY
-    for (const m of part.messages) {
-      const t = Number(m.timestamp)
-      if (t > last) last = t
-    }
-    if (lane.took(input, last, BigInt(part.nextOffset), this.#opts.now()))
+    if (lane.took(input, lastStamp, BigInt(nextOffset), this.#opts.now()))
       this.#resume(n, input === 'transactions' ? 'merchantEvents' : 'transactions')
   }
 

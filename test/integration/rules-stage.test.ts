@@ -210,26 +210,22 @@ describe('the rules stage, off the ClickHouse write', () => {
     const producer = kafka.producer()
     await producer.connect()
     try {
-      await producer.send({
-        topic: topics.transactions,
-        messages: await Promise.all(
-          sales.map(async (e) => ({
-            key: 'm-aligned',
-            value: await codec.encode(TERMINAL_TRANSACTION, e.value, 'avro'),
-            timestamp: String(e.at),
-          })),
-        ),
-      })
-      await producer.send({
-        topic: topics.merchantEvents,
-        messages: await Promise.all(
-          lifecycle.map(async (e) => ({
-            key: 'm-aligned',
-            value: await codec.encode(MERCHANT_EVENT, e.value, 'avro'),
-            timestamp: String(e.at),
-          })),
-        ),
-      })
+      const stamped = (at: number, value: Buffer) => ({ key: 'm-aligned', value, timestamp: String(at) })
+      const sends = [
+        {
+          topic: topics.transactions,
+          messages: await Promise.all(
+            sales.map(async (e) => stamped(e.at, await codec.encode(TERMINAL_TRANSACTION, e.value, 'avro'))),
+          ),
+        },
+        {
+          topic: topics.merchantEvents,
+          messages: await Promise.all(
+            lifecycle.map(async (e) => stamped(e.at, await codec.encode(MERCHANT_EVENT, e.value, 'avro'))),
+          ),
+        },
+      ]
+      for (const send of sends) await producer.send(send)
     } finally {
       await producer.disconnect()
     }
