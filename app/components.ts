@@ -13,6 +13,7 @@ import { isRiskError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
 import { createMetrics, type Metrics } from '../metrics/metrics.ts'
 import { type AsOf, Baselines } from '../rules/baselines.ts'
+import { LocalRules, type RulesCoreApi } from '../rules/core.ts'
 import { createEngine, loadRulesConfig, type WhitelistEntry } from '../rules/engine/config.ts'
 import type { HitUpdate, RuleEngine } from '../rules/engine/engine.ts'
 import { EntityEngine } from '../rules/entity/engine.ts'
@@ -20,6 +21,7 @@ import { ENTITY_RULES } from '../rules/entity/index.ts'
 import { EntityStage, entityTopicConfig } from '../rules/entity/stage.ts'
 import { RULES } from '../rules/index.ts'
 import { RulesStage } from '../rules/stage.ts'
+import { WorkerRules } from '../rules/worker-client.ts'
 import { CapacityCalibration } from '../scoring/capacity.ts'
 import type { ScoringModel } from '../scoring/model.ts'
 import { ScoringStage } from '../scoring/stage.ts'
@@ -71,7 +73,11 @@ export class Wiring {
   acquirers: AcquirerRegistry | null = null
   rulesConfig: Rules | null = null
   scoringModel: ScoringModel | null = null
+  /** The per-merchant engine, when it runs on this thread (RULES_WORKER=false). */
   engine: RuleEngine | null = null
+  /** The rules stage's state: the engine above with its stage's bookkeeping, or the rules worker. */
+  rules: RulesCoreApi | null = null
+  rulesWorker: WorkerRules | null = null
   entities: EntityEngine | null = null
   ingest: IngestStage | null = null
   rulesStage: RulesStage | null = null
@@ -109,6 +115,23 @@ export class Wiring {
     for (const h of hits) this.metrics.risk.ruleHits.labels(h.ruleId, h.category).inc()
   }
 
+  /** The same, from the rules stage: each hit's rule and category. */
+  countRuleHits = (hits: readonly (readonly [ruleId: string, category: string])[]): void => {
+    for (const [ruleId, category] of hits) this.metrics.risk.ruleHits.labels(ruleId, category).inc()
+  }
+
+  readonly #ruleTimers = new Map<string, ReturnType<Metrics['risk']['ruleEvaluation']['labels']>>()
+
+  /** One rule's sampled evaluation time, wherever the engine runs. */
+  ruleTiming = (ruleId: string, seconds: number): void => {
+    let t = this.#ruleTimers.get(ruleId)
+    if (t === undefined) {
+      t = this.metrics.risk.ruleEvaluation.labels(ruleId)
+      this.#ruleTimers.set(ruleId, t)
+    }
+    t.observe(seconds)
+  }
+
   get timing(): StageTiming {
     return {
       retryInitialMs: this.config.ingest.retryInitialMs,
@@ -141,6 +164,8 @@ export class Wiring {
     const isWhitelisted = combinedWhitelist(fromFile, this.granted)
     this.engine?.reconfigure({ isWhitelisted })
     this.entities?.reconfigure({ isWhitelisted })
+    // The worker combines the same two lists itself: functions do not cross threads.
+    void this.rulesWorker?.setGranted(this.granted)
   }
 }
 
@@ -299,16 +324,15 @@ export function ruleEngines(w: Wiring): Component {
     async () => {
       const rules = w.rulesConfig
       if (rules === null) return
-      const { config, log, metrics, deps } = w
+      const { config, log, deps } = w
       const store = w.need(w.store, 'the store')
       const baselines = new Baselines({ store, logger: log, minCohort: config.rules.minCohort })
-      let engine: RuleEngine | null = null
       // As of the rules' event time once they have taken a transaction, so that a replayed history is
       // calibrated day by day as it was lived, never on days the rules have not reached.
-      const asOf = (): AsOf | undefined =>
-        engine === null || !Number.isFinite(engine.latestEventTime)
-          ? undefined
-          : { latest: engine.latestEventTime, timeZoneOf: w.timeZoneOf }
+      const asOf = (): AsOf | undefined => {
+        const latest = w.rules?.state.latestEventTime ?? Number.NEGATIVE_INFINITY
+        return Number.isFinite(latest) ? { latest, timeZoneOf: w.timeZoneOf } : undefined
+      }
       let inFlight: Promise<boolean> | null = null
       let lastTook = 0
       let lastEnded = Number.NEGATIVE_INFINITY
@@ -318,8 +342,9 @@ export function ruleEngines(w: Wiring): Component {
         inFlight = baselines
           .refresh(started, asOf())
           .then(
-            () => {
-              engine?.referencesChanged()
+            async () => {
+              w.engine?.referencesChanged()
+              await w.rulesWorker?.setBaselines(baselines.snapshot())
               return true
             },
             (e: unknown) => {
@@ -336,23 +361,53 @@ export function ruleEngines(w: Wiring): Component {
         return inFlight
       }
       await refresh()
-      const timerOf = new Map<string, ReturnType<typeof metrics.risk.ruleEvaluation.labels>>()
-      engine = createEngine(rules, {
-        timeZoneOf: w.timeZoneOf,
+      const acquirers = w.need(w.acquirers, 'the acquirer registry')
+      const core = {
+        acquirers,
+        maxFutureSkewMs: config.ingest.maxFutureSkewMs,
         allowedLatenessMs: config.rules.allowedLatenessMs,
-        peersOf: (acquirerId, mcc, latitude, longitude) =>
-          baselines.peersOf(acquirerId, mcc, latitude, longitude),
-        baselineOf: (acquirerId, merchantId) => baselines.baselineOf(acquirerId, merchantId),
-        ruleTiming: (ruleId, seconds) => {
-          let t = timerOf.get(ruleId)
-          if (t === undefined) {
-            t = metrics.risk.ruleEvaluation.labels(ruleId)
-            timerOf.set(ruleId, t)
-          }
-          t.observe(seconds)
-        },
-      })
-      w.engine = engine
+      }
+      if (config.rules.worker) {
+        const worker = new WorkerRules({
+          setup: {
+            rules: rules.source,
+            granted: [],
+            baselines: baselines.snapshot(),
+            known: acquirers.list().map((a) => a.acquirerId),
+            timeZones: { default: config.time.defaultTimeZone, byAcquirer: config.time.acquirerTimeZones },
+            allowedLatenessMs: core.allowedLatenessMs,
+            maxFutureSkewMs: core.maxFutureSkewMs,
+            schemaRegistry:
+              config.schemaRegistry.url === null
+                ? null
+                : {
+                    url: config.schemaRegistry.url,
+                    ...(config.schemaRegistry.username === ''
+                      ? {}
+                      : {
+                          username: config.schemaRegistry.username,
+                          password: config.schemaRegistry.password,
+                        }),
+                  },
+          },
+          known: () => acquirers.list().map((a) => a.acquirerId),
+          logger: log,
+        })
+        await worker.start()
+        w.rulesWorker = worker
+        w.rules = worker
+      } else {
+        const engine = createEngine(rules, {
+          timeZoneOf: w.timeZoneOf,
+          allowedLatenessMs: config.rules.allowedLatenessMs,
+          peersOf: (acquirerId, mcc, latitude, longitude) =>
+            baselines.peersOf(acquirerId, mcc, latitude, longitude),
+          baselineOf: (acquirerId, merchantId) => baselines.baselineOf(acquirerId, merchantId),
+          ruleTiming: w.ruleTiming,
+        })
+        w.engine = engine
+        w.rules = new LocalRules({ engine, codec: w.codec, ...core })
+      }
       // On the wall clock: until the first cohorts exist (a new store), every minute, since the relative
       // rules fall back to absolute thresholds without peers and look-alikes (car dealers, jewellers) fire
       // on those; then every RULES_BASELINE_REFRESH_MS.
@@ -401,6 +456,7 @@ export function ruleEngines(w: Wiring): Component {
     async () => {
       stopped = true
       for (const t of timers) clearTimeout(t)
+      await w.rulesWorker?.close()
     },
   )
 }
@@ -448,16 +504,14 @@ export function rulesStage(w: Wiring): Component {
   return component(
     'rules',
     async () => {
-      const engine = w.engine
-      if (engine === null) return
+      const core = w.rules
+      if (core === null) return
       const { config } = w
       const t = config.topics
       w.rulesStage = new RulesStage({
         ...w.stageDeps,
         store: w.need(w.store, 'the store'),
-        engine,
-        codec: w.codec,
-        acquirers: w.need(w.acquirers, 'the acquirer registry'),
+        core,
         topics: {
           transactions: t.transactions,
           merchantEvents: t.merchantEvents,
@@ -468,9 +522,10 @@ export function rulesStage(w: Wiring): Component {
         storeGroupId: config.kafka.groupId,
         concurrency: config.rules.concurrency,
         maxPartSize: config.rules.maxBatchSize,
-        maxFutureSkewMs: config.ingest.maxFutureSkewMs,
-        allowedLatenessMs: config.rules.allowedLatenessMs,
-        onHits: w.countHits,
+        onHits: w.countRuleHits,
+        onTimings: (timings) => {
+          for (const [ruleId, seconds] of timings) w.ruleTiming(ruleId, seconds)
+        },
       })
       await w.rulesStage.start()
     },

@@ -7,6 +7,7 @@ import { loadRulesConfig } from '../rules/engine/config.ts'
 import type { RuleEngine } from '../rules/engine/engine.ts'
 import { ENTITY_RULES } from '../rules/entity/index.ts'
 import { RULES } from '../rules/index.ts'
+import type { WorkerRules } from '../rules/worker-client.ts'
 import type { ScoringStage } from '../scoring/stage.ts'
 import type { LiveSimulator } from '../simulator/producer.ts'
 import type { Store } from '../store/client.ts'
@@ -42,6 +43,8 @@ export interface RunningService {
   readonly api: RunningApi | null
   readonly simulator: LiveSimulator | null
   readonly rules: RuleEngine | null
+  /** The rules worker thread, when the rules run on one (RULES_WORKER). */
+  readonly rulesWorker: WorkerRules | null
   readonly scoring: ScoringStage | null
   readonly metrics: Metrics
   /** The pipeline's stages in data-flow order (ingest, entities, scoring); empty in the `api` role. */
@@ -111,6 +114,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     api: w.api,
     simulator: w.simulator,
     rules: w.engine,
+    rulesWorker: w.rulesWorker,
     scoring: w.scoring,
     metrics: w.metrics,
     stages: w.stages,
@@ -128,8 +132,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
 
 /** SIGHUP: a bad file keeps the running configuration; a reload must never take detection down. */
 function reloadRules(w: Wiring): string | null {
-  const engine = w.engine
-  if (engine === null) return null
+  if (w.rules === null) return null
   let next: ReturnType<typeof loadRulesConfig>
   try {
     next = loadRulesConfig(w.config.rules.configFile, RULES, ENTITY_RULES)
@@ -139,7 +142,8 @@ function reloadRules(w: Wiring): string | null {
   }
   w.rulesConfig = next
   w.scoringModel = next.scoring
-  engine.reconfigure({ layersOf: next.layersOf, configHash: next.hash })
+  w.engine?.reconfigure({ layersOf: next.layersOf, configHash: next.hash })
+  void w.rulesWorker?.setRules(next.source)
   w.entities?.reconfigure({ configHash: next.hash, rules: next.entityRules })
   w.applyWhitelist()
   w.metrics.risk.configReloads.labels('success').inc()

@@ -127,6 +127,7 @@ try {
   }
   const elu = performance.eventLoopUtilization(elu0)
   const cpu = process.cpuUsage(cpu0)
+  const workerElu = service.rulesWorker?.utilization() ?? null
   await service.stop()
   await admin.disconnect()
 
@@ -135,6 +136,11 @@ try {
   )
   console.log(
     `the JavaScript thread was busy ${(100 * elu.utilization).toFixed(0)}% of the time; the process used ${((cpu.user + cpu.system) / 1e6 / caughtUpAt).toFixed(2)} cores on average (the broker runs in its own process)`,
+  )
+  console.log(
+    workerElu === null
+      ? 'the rules ran on the main thread (RULES_WORKER=false)'
+      : `the rules worker thread was busy ${(100 * workerElu.utilization).toFixed(0)}% of its time`,
   )
   console.log('\nTransactions per second in each tenth of the month, by committed offsets:\n')
   console.log(

@@ -318,6 +318,12 @@ export const CONFIG_SPEC = {
       description:
         "Input partitions the per-merchant rules stage processes at once (group `<KAFKA_GROUP_ID>.rules`). Each partition number has its own state and transactional producer; overlapping partitions overlaps their transactions' round trips.",
     }),
+    worker: bool({
+      env: 'RULES_WORKER',
+      default: true,
+      description:
+        "Run the per-merchant rules stage's decode, validation and rule engine on a worker thread of their own, beside the main thread's Kafka clients, ingest, scoring and ClickHouse writes (a second core). Off: on the main thread.",
+    }),
     maxBatchSize: int({
       env: 'RULES_MAX_BATCH',
       default: 1000,

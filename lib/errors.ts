@@ -74,6 +74,11 @@ export const ERROR_CODES = {
     retriable: true,
     description: 'A Kafka operation (produce to the DLQ, commit, create topics) failed.',
   },
+  RISK_ERR_RULES_WORKER: {
+    retriable: true,
+    description:
+      "The rules stage's worker thread exited, or holds no state for a partition; the partition's state is rebuilt from ClickHouse.",
+  },
   RISK_ERR_LOCAL_KAFKA: {
     retriable: false,
     description: 'The local Kafka broker could not be fetched, formatted or started.',

@@ -53,15 +53,15 @@ export const MIN_MEASURED_SALES = 20
  */
 export class Baselines {
   readonly #opts: BaselineOptions
-  #peers = new Map<string, PeerStats>()
-  #population = new Map<string, PeerStats>()
-  #own = new Map<string, MerchantBaseline>()
+  /** Replaced whole by each refresh, never changed in place. */
+  #tables: BaselineSnapshot
   /** Per acquirer, the local day (days since the epoch) the last refresh's windows ended on. */
   #lastDays = new Map<string, number>()
   refreshedAt: number | null = null
 
   constructor(opts: BaselineOptions) {
     this.#opts = opts
+    this.#tables = emptyBaselines(opts.minCohort)
   }
 
   /**
@@ -75,29 +75,27 @@ export class Baselines {
     latitude: number | null,
     longitude: number | null,
   ): References | null {
-    const population = this.#population.get(acquirerId) ?? null
-    let cohort: PeerStats | null = null
-    if (mcc !== null) {
-      const region = regionOf(latitude, longitude)
-      const regional = region === '' ? undefined : this.#peers.get(`${acquirerId}\u0000${mcc}\u0000${region}`)
-      cohort =
-        regional !== undefined && regional.creditShare.n >= 2 * this.#opts.minCohort
-          ? regional
-          : (this.#peers.get(`${acquirerId}\u0000${mcc}\u0000`) ?? null)
-    }
-    return population === null && cohort === null ? null : { cohort, population }
+    return peersIn(this.#tables, acquirerId, mcc, latitude, longitude)
   }
 
   baselineOf(acquirerId: string, merchantId: string): MerchantBaseline | null {
-    return this.#own.get(`${acquirerId}\u0000${merchantId}`) ?? null
+    return baselineIn(this.#tables, acquirerId, merchantId)
+  }
+
+  /**
+   * The tables as they are now, for a rule engine on another thread (structured-cloneable). A refresh
+   * replaces the maps and never changes them, so a snapshot stays what it was.
+   */
+  snapshot(): BaselineSnapshot {
+    return this.#tables
   }
 
   get cohorts(): number {
-    return this.#peers.size
+    return this.#tables.peers.size
   }
 
   get merchants(): number {
-    return this.#own.size
+    return this.#tables.own.size
   }
 
   /** Per acquirer, the local day ('YYYY-MM-DD') the last refresh's windows ended on. */
@@ -131,9 +129,7 @@ export class Baselines {
       ).json<{ acquirer_id: string; day: number }>()
       if (stored.length === 0) {
         // A new store: nothing to measure yet.
-        this.#own = new Map()
-        this.#peers = new Map()
-        this.#population = new Map()
+        this.#tables = emptyBaselines(this.#opts.minCohort)
         this.#lastDays = new Map()
         this.refreshedAt = now
         return
@@ -199,9 +195,7 @@ export class Baselines {
         if (r.mcc === '') population.set(r.acquirer_id, stats)
         else peers.set(`${r.acquirer_id}\u0000${r.mcc}\u0000${r.region}`, stats)
       }
-      this.#own = own
-      this.#peers = peers
-      this.#population = population
+      this.#tables = { peers, population, own, minCohort: this.#opts.minCohort }
       this.#lastDays = lastDays
       this.refreshedAt = now
       this.#opts.logger.info(
@@ -217,6 +211,53 @@ export class Baselines {
       throw asRiskError(e, 'RISK_ERR_STORE_QUERY', 'cannot refresh rule baselines')
     }
   }
+}
+
+/** What Baselines computed, as plain maps (see Baselines.snapshot). */
+export interface BaselineSnapshot {
+  readonly peers: ReadonlyMap<string, PeerStats>
+  readonly population: ReadonlyMap<string, PeerStats>
+  readonly own: ReadonlyMap<string, MerchantBaseline>
+  readonly minCohort: number
+}
+
+/** An empty snapshot: no references yet (the relative rules fall back). */
+export function emptyBaselines(minCohort: number): BaselineSnapshot {
+  return { peers: new Map(), population: new Map(), own: new Map(), minCohort }
+}
+
+/**
+ * A merchant's references in a snapshot: its cohort (same acquirer and registered MCC in the same region
+ * when that cohort has twice the minimum, else the same acquirer and MCC anywhere when it has the minimum)
+ * and its acquirer's population. Null when neither is known.
+ */
+export function peersIn(
+  s: BaselineSnapshot,
+  acquirerId: string,
+  mcc: string | null,
+  latitude: number | null,
+  longitude: number | null,
+): References | null {
+  const population = s.population.get(acquirerId) ?? null
+  let cohort: PeerStats | null = null
+  if (mcc !== null) {
+    const region = regionOf(latitude, longitude)
+    const regional = region === '' ? undefined : s.peers.get(`${acquirerId}\u0000${mcc}\u0000${region}`)
+    cohort =
+      regional !== undefined && regional.creditShare.n >= 2 * s.minCohort
+        ? regional
+        : (s.peers.get(`${acquirerId}\u0000${mcc}\u0000`) ?? null)
+  }
+  return population === null && cohort === null ? null : { cohort, population }
+}
+
+/** A merchant's own history in a snapshot; null when it has none yet. */
+export function baselineIn(
+  s: BaselineSnapshot,
+  acquirerId: string,
+  merchantId: string,
+): MerchantBaseline | null {
+  return s.own.get(`${acquirerId}\u0000${merchantId}`) ?? null
 }
 
 /**

@@ -1,5 +1,4 @@
 import type { Message, Producer } from 'kafkajs'
-import type { EventCodec } from '../kafka/codec.ts'
 import {
   ABREAST_FETCH,
   PartitionStage,
@@ -12,26 +11,22 @@ import {
 import { commitPart, transactionalProducer } from '../kafka/transactions.ts'
 import { asRiskError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
-import { MERCHANT_EVENT, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
 import type { MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
-import { checkEnvelope, validateMerchantEvent, validateTransaction } from '../schemas/validate.ts'
+import { checkEnvelope } from '../schemas/validate.ts'
 import type { Store } from '../store/client.ts'
 import { type Input, LaneAlignment } from './alignment.ts'
-import type { HitUpdate, RuleEngine } from './engine/engine.ts'
-import { type ActivityRecord, activitiesOf, encodeActivity, entityKeyOf } from './entity/activity.ts'
-import { hitMessages } from './hits.ts'
+import type { RulesCoreApi, StoredEvent } from './core.ts'
 
-const EVICT_EVERY_MS = 3_600_000
+/** Stored events handed to the rules' state at a time during a rebuild. */
+const REPLAY_BATCH = 2_000
 /** Longest a part waits for the other input topic of its partition number while that one does not move (LaneAlignment). */
 const ALIGN_MAX_WAIT_MS = 30_000
 
 export interface RulesStageOptions extends StageDeps, StageTiming {
   /** Read only when a partition is taken over: its state is rebuilt from what the store holds. */
   store: Store
-  engine: RuleEngine
-  codec: EventCodec
-  /** As ingest's: events of acquirers the deployment does not serve are not events (ingest dead-letters them). */
-  acquirers: { isKnown: (acquirerId: string) => boolean }
+  /** The rules' state (rules/core.ts): on this thread, or in the rules worker. */
+  core: RulesCoreApi
   topics: { transactions: string; merchantEvents: string; ruleHits: string; entityActivity: string }
   /** This stage's consumer group. */
   groupId: string
@@ -39,14 +34,12 @@ export interface RulesStageOptions extends StageDeps, StageTiming {
   storeGroupId: string
   concurrency: number
   maxPartSize: number
-  /** As ingest's: an event further ahead of its Kafka timestamp is not an event (ingest dead-letters it). */
-  maxFutureSkewMs: number
-  /** Events this far behind their merchant's latest change no rule state, and need no de-duplication. */
-  allowedLatenessMs: number
   /** Longest a part waits for the other input topic while that one does not move (default 30 s; see LaneAlignment). */
   alignMaxWaitMs?: number
   /** Told of every hit update published (metrics). */
-  onHits?: (hits: readonly HitUpdate[]) => void
+  onHits?: (hits: readonly (readonly [ruleId: string, category: string])[]) => void
+  /** Told of the rule timings the core sampled (metrics). */
+  onTimings?: (timings: readonly (readonly [ruleId: string, seconds: number])[]) => void
 }
 
 export interface RulesStageStats {
@@ -103,10 +96,6 @@ export class RulesStage extends PartitionStage {
   readonly #alignment = new Map<number, LaneAlignment>()
   /** Per paused partition (topic and number): the timer that resumes it at the latest. */
   readonly #waits = new Map<string, NodeJS.Timeout>()
-  readonly #partitionOf = new Map<string, number>()
-  readonly #seen = new RecentIds()
-  #latest = Number.NEGATIVE_INFINITY
-  #lastEviction = Number.NEGATIVE_INFINITY
 
   constructor(opts: RulesStageOptions) {
     super(
@@ -131,7 +120,8 @@ export class RulesStage extends PartitionStage {
   override async stop(): Promise<void> {
     await super.stop()
     for (const n of [...this.#producers.keys()]) await this.#dropPartition(n)
-    this.#log.info({ stats: this.stats, engine: this.#opts.engine.stats }, 'rules stage stopped')
+    const engine = await this.#opts.core.stats().catch(() => null)
+    this.#log.info({ stats: this.stats, engine }, 'rules stage stopped')
   }
 
   async own(_topic: string, partition: number, ctx: StageContext): Promise<'ready'> {
@@ -161,51 +151,34 @@ export class RulesStage extends PartitionStage {
   async #process(part: StagePart, ctx: StageContext): Promise<void> {
     const n = part.partition
     const producer = await ctx.retry(() => this.#take(n, ctx))
-    const engine = this.#opts.engine
     const isTxns = part.topic === this.#opts.topics.transactions
     const input: Input = isTxns ? 'transactions' : 'merchantEvents'
     if (!this.#arrive(n, input, part)) {
       ctx.defer()
       return
     }
-    const hits: HitUpdate[] = []
-    const activity: ActivityRecord[] = []
+    const values: (Buffer | null)[] = []
+    const stamps: number[] = []
     let lastStamp = Number.NEGATIVE_INFINITY
+    let refused = 0
     for (const message of part.messages) {
       const at = Number(message.timestamp)
       if (at > lastStamp) lastStamp = at
-      // Exactly what ingest refuses is skipped: a card number in the key or a header, then the value.
-      const event =
-        checkEnvelope(message.key, message.headers) === null
-          ? await this.#decode(isTxns, message.value, Number.isFinite(at) && at > 0 ? at : this.#opts.now())
-          : null
-      if (event === null) {
-        this.stats.invalid++
+      // Exactly what ingest refuses is skipped: a card number in the key or a header (here), then the
+      // value (the core's decode and validation).
+      if (checkEnvelope(message.key, message.headers) !== null) {
+        refused++
         continue
       }
-      this.stats.events++
-      const { acquirer_id, merchant_id, event_time } = event.value
-      if (!this.#admit(n, acquirer_id, merchant_id, event.id, event_time)) {
-        this.stats.duplicates++
-        continue
-      }
-      if (event.kind === 'transactions') {
-        for (const h of engine.onTransaction(event.value)) hits.push(h)
-        for (const r of activitiesOf({ kind: 'transactions', items: [event.value] })) activity.push(r)
-      } else {
-        for (const h of engine.onMerchantEvent(event.value)) hits.push(h)
-        for (const r of activitiesOf({ kind: 'merchantEvents', items: [event.value] })) activity.push(r)
-      }
-      if (event.value.event_time > this.#latest) this.#latest = event.value.event_time
+      values.push(message.value)
+      stamps.push(Number.isFinite(at) && at > 0 ? at : this.#opts.now())
     }
-    this.#evictIfDue()
-    const latest = new Map<string, HitUpdate>()
-    for (const h of hits) latest.set(h.hitId, h)
+    const applied = await this.#opts.core.apply(n, { transactions: isTxns, values, stamps })
     const timestamp = String(this.#opts.now())
-    const hitsOut = await hitMessages(this.#opts.codec, [...latest.values()])
-    const activityMessages: Message[] = activity.map((r) => ({
-      key: entityKeyOf(r),
-      value: encodeActivity(r),
+    const hitsOut: Message[] = applied.hits.map((h) => ({ key: h.key, value: asBuffer(h.value) }))
+    const activityMessages: Message[] = applied.activity.map((r) => ({
+      key: r.key,
+      value: asBuffer(r.value),
       // The entity stage replays its topic by publication time: the time of publication, not of the event.
       timestamp,
     }))
@@ -225,10 +198,19 @@ export class RulesStage extends PartitionStage {
       { topic: part.topic, partition: n },
     )
     this.stats.transactions++
-    this.stats.hits += latest.size
-    this.stats.activity += activity.length
+    this.stats.events += applied.events
+    this.stats.invalid += applied.invalid + refused
+    this.stats.duplicates += applied.duplicates
+    this.stats.hits += applied.hits.length
+    this.stats.activity += applied.activity.length
     this.#took(n, input, lastStamp, part.nextOffset)
-    if (latest.size > 0) this.#opts.onHits?.([...latest.values()])
+    if (applied.hitRules.length > 0) this.#opts.onHits?.(applied.hitRules)
+    if (applied.timings.length > 0) this.#opts.onTimings?.(applied.timings)
+    if (applied.evicted > 0)
+      this.#log.info(
+        { dropped: applied.evicted, merchants: applied.state.merchants },
+        'idle merchants dropped from rule state',
+      )
   }
 
   /** Whether the part is taken now; if not, its partition is paused until the other input catches up. */
@@ -278,42 +260,6 @@ export class RulesStage extends PartitionStage {
     this.runner.resume(topic, n)
   }
 
-  async #decode(
-    isTxns: boolean,
-    value: Buffer | null,
-    at: number,
-  ): Promise<
-    | { kind: 'transactions'; id: string; value: TerminalTransaction }
-    | { kind: 'merchantEvents'; id: string; value: MerchantEvent }
-    | null
-  > {
-    const decoded = await this.#opts.codec.decode(isTxns ? TERMINAL_TRANSACTION : MERCHANT_EVENT, value)
-    if (!decoded.ok) {
-      // The Schema Registry unreachable is an outage to wait for, not a bad event.
-      if (decoded.error.retriable) throw decoded.error
-      return null
-    }
-    const acquirers = this.#opts.acquirers
-    const opts = {
-      now: at,
-      maxFutureSkewMs: this.#opts.maxFutureSkewMs,
-      isKnownAcquirer: (id: string) => acquirers.isKnown(id),
-    }
-    if (isTxns) {
-      const v = validateTransaction(decoded.record, opts)
-      return v.ok ? { kind: 'transactions', id: v.value.txn_id, value: v.value } : null
-    }
-    const v = validateMerchantEvent(decoded.record, opts)
-    return v.ok ? { kind: 'merchantEvents', id: v.value.event_id, value: v.value } : null
-  }
-
-  /** Whether an event is new to the engine; remembers it and its partition either way. */
-  #admit(partition: number, acquirerId: string, merchantId: string, id: string, eventTime: number): boolean {
-    const key = `${acquirerId}\u0000${merchantId}`
-    this.#partitionOf.set(key, partition)
-    return this.#seen.admit(key, id, eventTime, this.#opts.allowedLatenessMs)
-  }
-
   /**
    * The partition number's producer, once its state is rebuilt: created on the first part of either topic
    * in an ownership. The producer's start aborts what an earlier owner left open before the rebuild reads
@@ -330,39 +276,30 @@ export class RulesStage extends PartitionStage {
   }
 
   async #rebuild(partition: number, ctx: StageContext): Promise<Producer> {
-    const { store, engine, topics } = this.#opts
+    const { store, core, topics } = this.#opts
     const started = this.#opts.now()
     const producer = await transactionalProducer(this.#opts.kafka, `${this.#opts.groupId}-p${partition}`)
     try {
-      this.#forget(partition)
+      await this.#forget(partition)
       const bound = await this.#rebuildBound(partition, ctx)
       this.#alignment.set(partition, await this.#laneAlignment(partition, bound))
       const replayed = await replayStored(store, {
         partition,
         topics,
         until: bound,
-        days: Math.ceil(engine.retentionDays),
+        days: Math.ceil(core.state.retentionDays),
         progress: () => ctx.progress(),
-        apply: (event) => {
-          if (event.kind === 'transactions') {
-            const t = event.value
-            this.#admit(partition, t.acquirer_id, t.merchant_id, t.txn_id, t.event_time)
-            engine.onTransaction(t)
-          } else {
-            const e = event.value
-            this.#admit(partition, e.acquirer_id, e.merchant_id, e.event_id, e.event_time)
-            engine.onMerchantEvent(e)
-          }
-        },
+        apply: (events) => core.replay(partition, events),
       })
+      await core.load(partition)
       this.stats.rebuilds++
       this.#log.info(
-        { partition, ...replayed, ms: this.#opts.now() - started, merchants: engine.merchantCount },
+        { partition, ...replayed, ms: this.#opts.now() - started, merchants: core.state.merchants },
         'rule state rebuilt from ClickHouse',
       )
       return producer
     } catch (e) {
-      this.#forget(partition)
+      await this.#forget(partition).catch(() => {})
       await producer.disconnect().catch(() => {})
       throw e
     }
@@ -439,34 +376,9 @@ export class RulesStage extends PartitionStage {
     }
   }
 
-  /**
-   * Drops merchants idle for longer than the widest rule window, by event time, at most once per hour
-   * of event time: the sweep walks every merchant, so it is coalesced rather than run per event.
-   */
-  #evictIfDue(): void {
-    if (this.#latest - this.#lastEviction < EVICT_EVERY_MS) return
-    this.#lastEviction = this.#latest
-    const engine = this.#opts.engine
-    const dropped = engine.evict(this.#latest)
-    this.#seen.evict(this.#latest - this.#opts.allowedLatenessMs)
-    if (dropped > 0) {
-      for (const [key] of this.#partitionOf) {
-        const [a = '', m = ''] = key.split('\u0000')
-        if (!engine.has(a, m)) this.#partitionOf.delete(key)
-      }
-      this.#log.info({ dropped, merchants: engine.merchantCount }, 'idle merchants dropped from rule state')
-    }
-  }
-
   /** Forgets a partition number's merchants: their rule state and remembered ids. */
-  #forget(partition: number): void {
-    const gone = (a: string, m: string) => this.#partitionOf.get(`${a}\u0000${m}`) === partition
-    const dropped = this.#opts.engine.drop(gone)
-    for (const [key, p] of this.#partitionOf) {
-      if (p !== partition) continue
-      this.#partitionOf.delete(key)
-      this.#seen.forget(key)
-    }
+  async #forget(partition: number): Promise<void> {
+    const dropped = await this.#opts.core.forget(partition)
     if (dropped > 0) this.#log.info({ partition, dropped }, 'rule state of a partition dropped')
   }
 
@@ -476,51 +388,17 @@ export class RulesStage extends PartitionStage {
     this.#alignment.delete(partition)
     this.#resume(partition, 'transactions')
     this.#resume(partition, 'merchantEvents')
-    this.#forget(partition)
+    await this.#forget(partition).catch((e: unknown) =>
+      this.#log.warn({ partition, error: String(e) }, 'rule state of a partition not dropped'),
+    )
     if (p !== undefined) await p.then((producer) => producer.disconnect()).catch(() => {})
   }
 }
 
-/**
- * Event ids per merchant while they can still matter: an event whose time is further behind its
- * merchant's latest than the allowed lateness changes no rule state, so neither can its second copy.
- */
-export class RecentIds {
-  readonly #byMerchant = new Map<string, { watermark: number; ids: Map<string, number>; pruneAt: number }>()
-
-  /** True the first time an id is seen for a merchant (within the lateness horizon); remembers it. */
-  admit(merchant: string, id: string, eventTime: number, latenessMs: number): boolean {
-    let m = this.#byMerchant.get(merchant)
-    if (m === undefined) {
-      m = { watermark: eventTime, ids: new Map(), pruneAt: 64 }
-      this.#byMerchant.set(merchant, m)
-    }
-    if (m.ids.has(id)) return false
-    if (eventTime > m.watermark) m.watermark = eventTime
-    m.ids.set(id, eventTime)
-    // What fell behind the horizon goes when the set has doubled since the last sweep: amortised
-    // constant time per event, at most twice the ids a merchant's lateness window holds.
-    if (m.ids.size >= m.pruneAt) {
-      const horizon = m.watermark - latenessMs
-      for (const [k, t] of m.ids) if (t < horizon) m.ids.delete(k)
-      m.pruneAt = Math.max(64, m.ids.size * 2)
-    }
-    return true
-  }
-
-  /** Forgets merchants whose latest event is before `before` (idle past the lateness horizon). */
-  evict(before: number): void {
-    for (const [k, m] of this.#byMerchant) if (m.watermark < before) this.#byMerchant.delete(k)
-  }
-
-  forget(merchant: string): void {
-    this.#byMerchant.delete(merchant)
-  }
+/** A Buffer over the same bytes (kafkajs wants Buffers; a worker's answer brings Uint8Arrays). */
+function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)
 }
-
-type StoredEvent =
-  | { kind: 'transactions'; value: TerminalTransaction }
-  | { kind: 'merchantEvents'; value: MerchantEvent }
 
 /**
  * Replays a partition's stored events in event-time order (lifecycle events before the transactions at
@@ -535,7 +413,8 @@ async function replayStored(
     until: { transactions: string; merchantEvents: string }
     days: number
     progress: () => void
-    apply: (event: StoredEvent) => void
+    /** Takes the next events, in order, REPLAY_BATCH or fewer at a time. */
+    apply: (events: readonly StoredEvent[]) => Promise<void>
   },
 ): Promise<{ merchantEvents: number; transactions: number }> {
   try {
@@ -553,6 +432,17 @@ async function replayStored(
     ).json<MerchantEvent>()
     let e = 0
     let count = 0
+    let batch: StoredEvent[] = []
+    const push = async (event: StoredEvent) => {
+      batch.push(event)
+      if (batch.length >= REPLAY_BATCH) await flush()
+    }
+    const flush = async () => {
+      if (batch.length === 0) return
+      const full = batch
+      batch = []
+      await req.apply(full)
+    }
     const rs = await store.client.query({
       query: TRANSACTIONS_SQL,
       query_params: {
@@ -568,14 +458,15 @@ async function replayStored(
       for (const row of rows) {
         const t = row.json<TerminalTransaction>()
         for (let next = events[e]; next !== undefined && next.event_time <= t.event_time; next = events[++e])
-          req.apply({ kind: 'merchantEvents', value: next })
-        req.apply({ kind: 'transactions', value: t })
+          await push({ kind: 'merchantEvents', value: next })
+        await push({ kind: 'transactions', value: t })
         count++
       }
       req.progress()
     }
     for (let next = events[e]; next !== undefined; next = events[++e])
-      req.apply({ kind: 'merchantEvents', value: next })
+      await push({ kind: 'merchantEvents', value: next })
+    await flush()
     return { merchantEvents: events.length, transactions: count }
   } catch (e) {
     throw asRiskError(e, 'RISK_ERR_STORE_QUERY', 'cannot rebuild rule state', { partition: req.partition })

@@ -37,6 +37,8 @@ export interface RulesConfig {
   scoring: ScoringModel
   /** What the relative rules' baselines must rest on before they are used (the `calibration` section). */
   calibration: Calibration
+  /** What it was built from (the parsed file) and its name: a worker thread builds the same from them. */
+  source: { raw: unknown; name: string }
 }
 
 type Obj = { readonly [key: string]: unknown }
@@ -189,6 +191,7 @@ export function buildRulesConfig(
       (index.get(`${acquirerId}\u0000${merchantId}\u0000${ruleId}`) ?? []).some((w) => at < w.expiresAt),
     scoring,
     calibration,
+    source: { raw, name: source },
   }
 }
 

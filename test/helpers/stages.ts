@@ -4,6 +4,7 @@ import type { EventCodec } from '../../kafka/codec.ts'
 import { ensureTopics } from '../../kafka/topics.ts'
 import type { Logger } from '../../lib/logger.ts'
 import { sleep } from '../../lib/retry.ts'
+import { LocalRules } from '../../rules/core.ts'
 import type { RuleEngine } from '../../rules/engine/engine.ts'
 import { RulesStage } from '../../rules/stage.ts'
 import { SinkStage } from '../../sink/stage.ts'
@@ -67,16 +68,18 @@ export function testRulesStage(opts: {
     retryInitialMs: 100,
     retryMaxMs: 1000,
     store,
-    engine,
-    codec,
-    acquirers: EVERY_ACQUIRER_KNOWN,
+    core: new LocalRules({
+      engine,
+      codec,
+      acquirers: EVERY_ACQUIRER_KNOWN,
+      maxFutureSkewMs: 300_000,
+      allowedLatenessMs: 6 * 3_600_000,
+    }),
     topics,
     groupId: `${group}.rules`,
     storeGroupId: group,
     concurrency: opts.concurrency ?? 2,
     maxPartSize: opts.maxPartSize ?? 500,
-    maxFutureSkewMs: 300_000,
-    allowedLatenessMs: 6 * 3_600_000,
   })
 }
 

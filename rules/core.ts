@@ -1,0 +1,335 @@
+import type { EventCodec } from '../kafka/codec.ts'
+import { RiskError } from '../lib/errors.ts'
+import { MERCHANT_EVENT, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
+import type { MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
+import { validateMerchantEvent, validateTransaction } from '../schemas/validate.ts'
+import type { HitUpdate, RuleEngine } from './engine/engine.ts'
+import { activitiesOf, encodeActivity, entityKeyOf } from './entity/activity.ts'
+import { hitMessages } from './hits.ts'
+
+/** Event time between two sweeps of idle merchants: the sweep walks every merchant. */
+const EVICT_EVERY_MS = 3_600_000
+
+/** A part of one input topic, as the rules stage hands it over (its records' envelopes already checked). */
+export interface PartInput {
+  readonly transactions: boolean
+  /** The values of the records whose key and headers carry no card number, in offset order. */
+  readonly values: readonly (Uint8Array | null)[]
+  /** Each value's time for validation: its record's Kafka timestamp, or the clock where it has none. */
+  readonly stamps: ArrayLike<number>
+}
+
+/** A keyed message body, ready to produce. */
+export interface Keyed {
+  readonly key: string
+  readonly value: Uint8Array
+}
+
+/** What a part did to the rules' state, and what the stage publishes for it. */
+export interface AppliedPart {
+  /** Valid events read (duplicates included). */
+  readonly events: number
+  /** Values ingest dead-letters (undecodable, invalid), skipped. */
+  readonly invalid: number
+  /** The same event read again, applied once. */
+  readonly duplicates: number
+  /** The last update of each hit the part changed, encoded for the rule-hits topic, keyed by merchant. */
+  readonly hits: readonly Keyed[]
+  /** Rule and category of each of `hits`, in the same order (metrics). */
+  readonly hitRules: readonly (readonly [ruleId: string, category: string])[]
+  /** The part's entity activity, encoded for the entity-activity topic, keyed by entity. */
+  readonly activity: readonly Keyed[]
+  /** Idle merchants dropped by the sweep this part ran, if it ran one. */
+  readonly evicted: number
+  /** Rule timings sampled while the part ran (rule id, seconds), for the metrics of the thread that has them. */
+  readonly timings: readonly (readonly [ruleId: string, seconds: number])[]
+  readonly state: CoreState
+}
+
+/** How far the rules' state has come, after the last call. */
+export interface CoreState {
+  readonly latestEventTime: number
+  readonly merchants: number
+  readonly retentionDays: number
+}
+
+/** A stored event, as a rebuild replays it. */
+export type StoredEvent =
+  | { readonly kind: 'transactions'; readonly value: TerminalTransaction }
+  | { readonly kind: 'merchantEvents'; readonly value: MerchantEvent }
+
+/**
+ * The rules stage's state and its work on it, behind an asynchronous interface so that it can live on
+ * another thread (rules/worker-client.ts) or on the stage's own (LocalRules). A partition number's state
+ * is usable only between `load` and `forget`: `apply` on any other partition throws a retriable
+ * RISK_ERR_RULES_WORKER, and the stage rebuilds the partition (a worker that died lost every partition).
+ */
+export interface RulesCoreApi {
+  apply(partition: number, part: PartInput): Promise<AppliedPart>
+  /** Replays stored events of a partition being rebuilt (in event-time order, as rebuilt). */
+  replay(partition: number, events: readonly StoredEvent[]): Promise<void>
+  /** The partition's state is complete: parts may be applied to it. */
+  load(partition: number): Promise<void>
+  /** Drops a partition's merchants and remembered ids; the number of merchants dropped. */
+  forget(partition: number): Promise<number>
+  /** The engine's counters, for the stop log. */
+  stats(): Promise<Record<string, number>>
+  /** The latest state reported (latest event time, merchants, widest window). */
+  readonly state: CoreState
+}
+
+export interface RulesCoreOptions {
+  engine: RuleEngine
+  codec: EventCodec
+  acquirers: { isKnown: (acquirerId: string) => boolean }
+  /** As ingest's: an event further ahead of its Kafka timestamp is not an event (ingest dead-letters it). */
+  maxFutureSkewMs: number
+  /** Events this far behind their merchant's latest change no rule state, and need no de-duplication. */
+  allowedLatenessMs: number
+  /** Rule timings sampled since the last part, taken by `apply` (the engine's ruleTiming writes here). */
+  timings?: [string, number][]
+}
+
+/**
+ * The rule engine with what the stage keeps beside it: the decode and validation of what it reads (what
+ * ingest dead-letters is skipped), the ids of recent events per merchant (the same event produced twice
+ * reaches the engine once), each merchant's partition (so a partition's state can be dropped), and the
+ * sweep of idle merchants. Runs wherever it is put: on the stage's thread, or in the rules worker.
+ */
+export class RulesCore {
+  readonly #opts: RulesCoreOptions
+  readonly #seen = new RecentIds()
+  readonly #partitionOf = new Map<string, number>()
+  readonly #loaded = new Set<number>()
+  #latest = Number.NEGATIVE_INFINITY
+  #lastEviction = Number.NEGATIVE_INFINITY
+
+  constructor(opts: RulesCoreOptions) {
+    this.#opts = opts
+  }
+
+  get state(): CoreState {
+    const e = this.#opts.engine
+    return { latestEventTime: e.latestEventTime, merchants: e.merchantCount, retentionDays: e.retentionDays }
+  }
+
+  async apply(partition: number, part: PartInput): Promise<AppliedPart> {
+    if (!this.#loaded.has(partition))
+      throw new RiskError('RISK_ERR_RULES_WORKER', 'no rule state for this partition: it is rebuilt', {
+        context: { partition },
+      })
+    const engine = this.#opts.engine
+    const hits: HitUpdate[] = []
+    const activity: Keyed[] = []
+    let events = 0
+    let invalid = 0
+    let duplicates = 0
+    for (let i = 0; i < part.values.length; i++) {
+      const event = await this.#decode(part.transactions, part.values[i] ?? null, part.stamps[i] ?? 0)
+      if (event === null) {
+        invalid++
+        continue
+      }
+      events++
+      const { acquirer_id, merchant_id, event_time } = event.value
+      if (!this.#admit(partition, acquirer_id, merchant_id, event.id, event_time)) {
+        duplicates++
+        continue
+      }
+      let records: ReturnType<typeof activitiesOf>
+      if (event.kind === 'transactions') {
+        for (const h of engine.onTransaction(event.value)) hits.push(h)
+        records = activitiesOf({ kind: 'transactions', items: [event.value] })
+      } else {
+        for (const h of engine.onMerchantEvent(event.value)) hits.push(h)
+        records = activitiesOf({ kind: 'merchantEvents', items: [event.value] })
+      }
+      for (const r of records) activity.push({ key: entityKeyOf(r), value: encodeActivity(r) })
+      if (event_time > this.#latest) this.#latest = event_time
+    }
+    const evicted = this.#evictIfDue()
+    const latest = new Map<string, HitUpdate>()
+    for (const h of hits) latest.set(h.hitId, h)
+    const updates = [...latest.values()]
+    const encoded = await hitMessages(this.#opts.codec, updates)
+    const timings = this.#opts.timings === undefined ? [] : this.#opts.timings.splice(0)
+    return {
+      events,
+      invalid,
+      duplicates,
+      hits: encoded.map((m) => ({ key: String(m.key), value: m.value as Uint8Array })),
+      hitRules: updates.map((h) => [h.ruleId, h.category] as const),
+      activity,
+      evicted,
+      timings,
+      state: this.state,
+    }
+  }
+
+  replay(partition: number, events: readonly StoredEvent[]): void {
+    const engine = this.#opts.engine
+    for (const event of events) {
+      if (event.kind === 'transactions') {
+        const t = event.value
+        this.#admit(partition, t.acquirer_id, t.merchant_id, t.txn_id, t.event_time)
+        engine.onTransaction(t)
+      } else {
+        const e = event.value
+        this.#admit(partition, e.acquirer_id, e.merchant_id, e.event_id, e.event_time)
+        engine.onMerchantEvent(e)
+      }
+    }
+  }
+
+  load(partition: number): void {
+    this.#loaded.add(partition)
+  }
+
+  /** Forgets a partition number's merchants: their rule state and remembered ids. */
+  forget(partition: number): number {
+    this.#loaded.delete(partition)
+    const gone = (a: string, m: string) => this.#partitionOf.get(`${a}\u0000${m}`) === partition
+    const dropped = this.#opts.engine.drop(gone)
+    for (const [key, p] of this.#partitionOf) {
+      if (p !== partition) continue
+      this.#partitionOf.delete(key)
+      this.#seen.forget(key)
+    }
+    return dropped
+  }
+
+  stats(): Record<string, number> {
+    return { ...this.#opts.engine.stats }
+  }
+
+  async #decode(
+    isTxns: boolean,
+    value: Uint8Array | null,
+    at: number,
+  ): Promise<
+    | { kind: 'transactions'; id: string; value: TerminalTransaction }
+    | { kind: 'merchantEvents'; id: string; value: MerchantEvent }
+    | null
+  > {
+    const bytes =
+      value === null || Buffer.isBuffer(value)
+        ? value
+        : Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+    const decoded = await this.#opts.codec.decode(isTxns ? TERMINAL_TRANSACTION : MERCHANT_EVENT, bytes)
+    if (!decoded.ok) {
+      // The Schema Registry unreachable is an outage to wait for, not a bad event.
+      if (decoded.error.retriable) throw decoded.error
+      return null
+    }
+    const acquirers = this.#opts.acquirers
+    const opts = {
+      now: at,
+      maxFutureSkewMs: this.#opts.maxFutureSkewMs,
+      isKnownAcquirer: (id: string) => acquirers.isKnown(id),
+    }
+    if (isTxns) {
+      const v = validateTransaction(decoded.record, opts)
+      return v.ok ? { kind: 'transactions', id: v.value.txn_id, value: v.value } : null
+    }
+    const v = validateMerchantEvent(decoded.record, opts)
+    return v.ok ? { kind: 'merchantEvents', id: v.value.event_id, value: v.value } : null
+  }
+
+  /** Whether an event is new to the engine; remembers it and its partition either way. */
+  #admit(partition: number, acquirerId: string, merchantId: string, id: string, eventTime: number): boolean {
+    const key = `${acquirerId}\u0000${merchantId}`
+    this.#partitionOf.set(key, partition)
+    return this.#seen.admit(key, id, eventTime, this.#opts.allowedLatenessMs)
+  }
+
+  /**
+   * Drops merchants idle for longer than the widest rule window, by event time, at most once per hour
+   * of event time: the sweep walks every merchant, so it is coalesced rather than run per event.
+   */
+  #evictIfDue(): number {
+    if (this.#latest - this.#lastEviction < EVICT_EVERY_MS) return 0
+    this.#lastEviction = this.#latest
+    const engine = this.#opts.engine
+    const dropped = engine.evict(this.#latest)
+    if (dropped > 0) {
+      for (const [key] of this.#partitionOf) {
+        const [a = '', m = ''] = key.split('\u0000')
+        if (!engine.has(a, m)) this.#partitionOf.delete(key)
+      }
+      // A merchant's ids go with its rule state, not before: an idle merchant's state still takes a
+      // second copy of its last event (the engine's lateness is per merchant), so its ids must catch it.
+      this.#seen.retain((key) => this.#partitionOf.has(key))
+    }
+    return dropped
+  }
+}
+
+/** A RulesCore on the calling thread. */
+export class LocalRules implements RulesCoreApi {
+  readonly #core: RulesCore
+
+  constructor(opts: RulesCoreOptions) {
+    this.#core = new RulesCore(opts)
+  }
+
+  get state(): CoreState {
+    return this.#core.state
+  }
+
+  apply(partition: number, part: PartInput): Promise<AppliedPart> {
+    return this.#core.apply(partition, part)
+  }
+
+  async replay(partition: number, events: readonly StoredEvent[]): Promise<void> {
+    this.#core.replay(partition, events)
+  }
+
+  async load(partition: number): Promise<void> {
+    this.#core.load(partition)
+  }
+
+  async forget(partition: number): Promise<number> {
+    return this.#core.forget(partition)
+  }
+
+  async stats(): Promise<Record<string, number>> {
+    return this.#core.stats()
+  }
+}
+
+/**
+ * Event ids per merchant while they can still matter: an event whose time is further behind its
+ * merchant's latest than the allowed lateness changes no rule state, so neither can its second copy.
+ */
+export class RecentIds {
+  readonly #byMerchant = new Map<string, { watermark: number; ids: Map<string, number>; pruneAt: number }>()
+
+  /** True the first time an id is seen for a merchant (within the lateness horizon); remembers it. */
+  admit(merchant: string, id: string, eventTime: number, latenessMs: number): boolean {
+    let m = this.#byMerchant.get(merchant)
+    if (m === undefined) {
+      m = { watermark: eventTime, ids: new Map(), pruneAt: 64 }
+      this.#byMerchant.set(merchant, m)
+    }
+    if (m.ids.has(id)) return false
+    if (eventTime > m.watermark) m.watermark = eventTime
+    m.ids.set(id, eventTime)
+    // What fell behind the horizon goes when the set has doubled since the last sweep: amortised
+    // constant time per event, at most twice the ids a merchant's lateness window holds.
+    if (m.ids.size >= m.pruneAt) {
+      const horizon = m.watermark - latenessMs
+      for (const [k, t] of m.ids) if (t < horizon) m.ids.delete(k)
+      m.pruneAt = Math.max(64, m.ids.size * 2)
+    }
+    return true
+  }
+
+  /** Keeps the merchants `keep` says to, and forgets the others. */
+  retain(keep: (merchant: string) => boolean): void {
+    for (const k of this.#byMerchant.keys()) if (!keep(k)) this.#byMerchant.delete(k)
+  }
+
+  forget(merchant: string): void {
+    this.#byMerchant.delete(merchant)
+  }
+}
