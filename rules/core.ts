@@ -4,7 +4,13 @@ import { MERCHANT_EVENT, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
 import type { MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
 import { validateMerchantEvent, validateTransaction } from '../schemas/validate.ts'
 import type { HitUpdate, RuleEngine } from './engine/engine.ts'
-import { activitiesOf, encodeActivity, entityKeyOf } from './entity/activity.ts'
+import {
+  type ActivityRecord,
+  activitiesOf,
+  encodeActivities,
+  entityKeyOf,
+  entityPartitioner,
+} from './entity/activity.ts'
 import { hitMessages } from './hits.ts'
 
 /** Event time between two sweeps of idle merchants: the sweep walks every merchant. */
@@ -17,11 +23,20 @@ export interface PartInput {
   readonly values: readonly (Uint8Array | null)[]
   /** Each value's time for validation: its record's Kafka timestamp, or the clock where it has none. */
   readonly stamps: ArrayLike<number>
+  /** Partitions of the entity-activity topic: the part's activity goes out as one message per partition. */
+  readonly activityPartitions: number
 }
 
 /** A keyed message body, ready to produce. */
 export interface Keyed {
   readonly key: string
+  readonly value: Uint8Array
+}
+
+/** The part's activity records bound for one partition of the entity-activity topic, as one message. */
+export interface ActivityBatch {
+  readonly partition: number
+  readonly records: number
   readonly value: Uint8Array
 }
 
@@ -37,8 +52,8 @@ export interface AppliedPart {
   readonly hits: readonly Keyed[]
   /** Rule and category of each of `hits`, in the same order (metrics). */
   readonly hitRules: readonly (readonly [ruleId: string, category: string])[]
-  /** The part's entity activity, encoded for the entity-activity topic, keyed by entity. */
-  readonly activity: readonly Keyed[]
+  /** The part's entity activity, one message per partition of the entity-activity topic it goes to. */
+  readonly activity: readonly ActivityBatch[]
   /** Idle merchants dropped by the sweep this part ran, if it ran one. */
   readonly evicted: number
   /** Rule timings sampled while the part ran (rule id, seconds), for the metrics of the thread that has them. */
@@ -103,6 +118,7 @@ export class RulesCore {
   readonly #loaded = new Set<number>()
   #latest = Number.NEGATIVE_INFINITY
   #lastEviction = Number.NEGATIVE_INFINITY
+  #partitioners = new Map<number, (key: string) => number>()
 
   constructor(opts: RulesCoreOptions) {
     this.#opts = opts
@@ -120,7 +136,8 @@ export class RulesCore {
       })
     const engine = this.#opts.engine
     const hits: HitUpdate[] = []
-    const activity: Keyed[] = []
+    const activity = new Map<number, ActivityRecord[]>()
+    const partitionOf = this.#partitioner(part.activityPartitions)
     let events = 0
     let invalid = 0
     let duplicates = 0
@@ -144,7 +161,12 @@ export class RulesCore {
         for (const h of engine.onMerchantEvent(event.value)) hits.push(h)
         records = activitiesOf({ kind: 'merchantEvents', items: [event.value] })
       }
-      for (const r of records) activity.push({ key: entityKeyOf(r), value: encodeActivity(r) })
+      for (const r of records) {
+        const p = partitionOf(entityKeyOf(r))
+        const to = activity.get(p)
+        if (to === undefined) activity.set(p, [r])
+        else to.push(r)
+      }
       if (event_time > this.#latest) this.#latest = event_time
     }
     const evicted = this.#evictIfDue()
@@ -159,11 +181,20 @@ export class RulesCore {
       duplicates,
       hits: encoded.map((m) => ({ key: String(m.key), value: m.value as Uint8Array })),
       hitRules: updates.map((h) => [h.ruleId, h.category] as const),
-      activity,
+      activity: batches(activity),
       evicted,
       timings,
       state: this.state,
     }
+  }
+
+  #partitioner(partitions: number): (key: string) => number {
+    let p = this.#partitioners.get(partitions)
+    if (p === undefined) {
+      p = entityPartitioner(partitions)
+      this.#partitioners.set(partitions, p)
+    }
+    return p
   }
 
   replay(partition: number, events: readonly StoredEvent[]): void {
@@ -262,6 +293,20 @@ export class RulesCore {
     }
     return dropped
   }
+}
+
+/** Records per activity message at most: a message stays far below the broker's 1 MB default. */
+export const ACTIVITY_BATCH = 1_000
+
+/** The activity of a part as messages: per partition, in order, ACTIVITY_BATCH records or fewer each. */
+function batches(byPartition: ReadonlyMap<number, readonly ActivityRecord[]>): ActivityBatch[] {
+  const out: ActivityBatch[] = []
+  for (const [partition, records] of byPartition)
+    for (let i = 0; i < records.length; i += ACTIVITY_BATCH) {
+      const chunk = records.slice(i, i + ACTIVITY_BATCH)
+      out.push({ partition, records: chunk.length, value: encodeActivities(chunk) })
+    }
+  return out
 }
 
 /** A RulesCore on the calling thread. */

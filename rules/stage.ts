@@ -94,6 +94,8 @@ export class RulesStage extends PartitionStage {
   readonly #lanes = new Map<number, Promise<void>>()
   /** Per partition number: its two inputs kept in step, set up with its state. */
   readonly #alignment = new Map<number, LaneAlignment>()
+  /** Partitions of the entity-activity topic, read at each rebuild (a part's activity is batched by them). */
+  #activityPartitions = 1
   /** Per paused partition (topic and number): the timer that resumes it at the latest. */
   readonly #waits = new Map<string, NodeJS.Timeout>()
 
@@ -173,11 +175,19 @@ export class RulesStage extends PartitionStage {
       values.push(message.value)
       stamps.push(Number.isFinite(at) && at > 0 ? at : this.#opts.now())
     }
-    const applied = await this.#opts.core.apply(n, { transactions: isTxns, values, stamps })
+    const applied = await this.#opts.core.apply(n, {
+      transactions: isTxns,
+      values,
+      stamps,
+      activityPartitions: this.#activityPartitions,
+    })
     const timestamp = String(this.#opts.now())
     const hitsOut: Message[] = applied.hits.map((h) => ({ key: h.key, value: asBuffer(h.value) }))
+    // One message per partition of the activity topic, not one per record: kafkajs's per-record work
+    // (partitioning, encoding, a buffer each) on the thread every stage shares was the larger cost.
     const activityMessages: Message[] = applied.activity.map((r) => ({
-      key: r.key,
+      partition: r.partition,
+      key: null,
       value: asBuffer(r.value),
       // The entity stage replays its topic by publication time: the time of publication, not of the event.
       timestamp,
@@ -202,7 +212,7 @@ export class RulesStage extends PartitionStage {
     this.stats.invalid += applied.invalid + refused
     this.stats.duplicates += applied.duplicates
     this.stats.hits += applied.hits.length
-    this.stats.activity += applied.activity.length
+    for (const a of applied.activity) this.stats.activity += a.records
     this.#took(n, input, lastStamp, part.nextOffset)
     if (applied.hitRules.length > 0) this.#opts.onHits?.(applied.hitRules)
     if (applied.timings.length > 0) this.#opts.onTimings?.(applied.timings)
@@ -281,6 +291,7 @@ export class RulesStage extends PartitionStage {
     const producer = await transactionalProducer(this.#opts.kafka, `${this.#opts.groupId}-p${partition}`)
     try {
       await this.#forget(partition)
+      this.#activityPartitions = await this.#partitionsOf(topics.entityActivity)
       const bound = await this.#rebuildBound(partition, ctx)
       this.#alignment.set(partition, await this.#laneAlignment(partition, bound))
       const replayed = await replayStored(store, {
@@ -302,6 +313,19 @@ export class RulesStage extends PartitionStage {
       await this.#forget(partition).catch(() => {})
       await producer.disconnect().catch(() => {})
       throw e
+    }
+  }
+
+  async #partitionsOf(topic: string): Promise<number> {
+    try {
+      const meta = await this.runner.admin().fetchTopicMetadata({ topics: [topic] })
+      const n = meta.topics[0]?.partitions.length ?? 0
+      if (n === 0) throw new Error(`topic ${topic} has no partitions`)
+      return n
+    } catch (e) {
+      throw asRiskError(e, 'RISK_ERR_KAFKA', 'cannot read the partitions of the entity-activity topic', {
+        topic,
+      })
     }
   }
 

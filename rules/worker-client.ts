@@ -76,14 +76,27 @@ export class WorkerRules implements RulesCoreApi {
     const values = packBuffers(part.values)
     const stamps = Float64Array.from(part.stamps)
     const raw = (await this.#call(
-      { op: 'apply', partition, transactions: part.transactions, values, stamps },
+      {
+        op: 'apply',
+        partition,
+        transactions: part.transactions,
+        values,
+        stamps,
+        activityPartitions: part.activityPartitions,
+      },
       [values.bytes.buffer as ArrayBuffer, stamps.buffer as ArrayBuffer],
     )) as Omit<AppliedPart, 'hits' | 'activity'> & {
       hits: { keys: string[]; values: Packed }
-      activity: { keys: string[]; values: Packed }
+      activity: { partitions: [number, number][]; values: Packed }
     }
     this.#state = raw.state
-    return { ...raw, hits: keyed(raw.hits), activity: keyed(raw.activity) }
+    const bodies = unpackBuffers(raw.activity.values)
+    const activity = raw.activity.partitions.map(([partition, records], i) => ({
+      partition,
+      records,
+      value: bodies[i] ?? Buffer.alloc(0),
+    }))
+    return { ...raw, hits: keyed(raw.hits), activity }
   }
 
   async replay(partition: number, events: readonly StoredEvent[]): Promise<void> {

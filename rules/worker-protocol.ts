@@ -25,7 +25,14 @@ export interface Packed {
 }
 
 export type Request = { id: number } & (
-  | { op: 'apply'; partition: number; transactions: boolean; values: Packed; stamps: Float64Array }
+  | {
+      op: 'apply'
+      partition: number
+      transactions: boolean
+      values: Packed
+      stamps: Float64Array
+      activityPartitions: number
+    }
   | { op: 'replay'; partition: number; events: readonly StoredEvent[] }
   | { op: 'load' | 'forget'; partition: number }
   | { op: 'stats' }

@@ -73,6 +73,7 @@ async function handle(req: Request): Promise<{ result: unknown; transfer: ArrayB
         transactions: req.transactions,
         values,
         stamps: req.stamps,
+        activityPartitions: req.activityPartitions,
       })
       return packApplied(applied)
     }
@@ -115,7 +116,7 @@ function packApplied(a: AppliedPart): { result: unknown; transfer: ArrayBuffer[]
   const result = {
     ...a,
     hits: { keys: a.hits.map((h) => h.key), values: hits },
-    activity: { keys: a.activity.map((r) => r.key), values: activity },
+    activity: { partitions: a.activity.map((r) => [r.partition, r.records]), values: activity },
   }
   return { result, transfer: [hits.bytes.buffer as ArrayBuffer, activity.bytes.buffer as ArrayBuffer] }
 }

@@ -1,3 +1,4 @@
+import { Partitioners } from 'kafkajs'
 import { minorPerMajor } from '../../lib/currency.ts'
 import type { StoredBatch } from '../../schemas/stages.ts'
 
@@ -44,6 +45,10 @@ export function entityKeyOf(r: Pick<ActivityRecord, 'acquirerId' | 'kind' | 'key
 }
 
 export function encodeActivity(r: ActivityRecord): Buffer {
+  return Buffer.from(activityJson(r))
+}
+
+function activityJson(r: ActivityRecord): string {
   const body: Record<string, string | number | boolean> = {
     id: r.id,
     kind: r.kind,
@@ -57,7 +62,7 @@ export function encodeActivity(r: ActivityRecord): Buffer {
   if (r.card !== undefined) body.card = r.card
   if (r.partner !== undefined) body.partner = r.partner
   if (r.source !== undefined) body.source = r.source
-  return Buffer.from(JSON.stringify(body))
+  return JSON.stringify(body)
 }
 
 export type DecodedActivity = { ok: true; record: ActivityRecord } | { ok: false; problem: string }
@@ -83,6 +88,48 @@ export function decodeActivity(value: Buffer | null): DecodedActivity {
   } catch {
     return { ok: false, problem: 'not JSON' }
   }
+  return checkActivity(raw)
+}
+
+/**
+ * The records of a message of the topic: one record (a JSON object, as derived links and earlier
+ * versions publish them), or a batch of a part's records for one partition (a JSON array, as the rules
+ * stage publishes them). Each element is checked on its own; a bad one does not spoil the others.
+ */
+export function decodeActivities(value: Buffer | null): DecodedActivity[] {
+  if (value === null || value.length === 0) return [{ ok: false, problem: 'empty value' }]
+  let raw: unknown
+  try {
+    raw = JSON.parse(value.toString('utf8'))
+  } catch {
+    return [{ ok: false, problem: 'not JSON' }]
+  }
+  return Array.isArray(raw) ? raw.map(checkActivity) : [checkActivity(raw)]
+}
+
+/** Records of one partition as one message (see decodeActivities). */
+export function encodeActivities(records: readonly ActivityRecord[]): Buffer {
+  return Buffer.from(`[${records.map(activityJson).join(',')}]`)
+}
+
+/**
+ * The partition of the entity-activity topic a record belongs on, among `partitions`: the producer's
+ * default partitioner on the record's key (entityKeyOf), so records published in batches, one-by-one or
+ * seeded from the store (the entity stage's standing bindings) agree.
+ */
+export function entityPartitioner(partitions: number): (key: string) => number {
+  const partitionMetadata = Array.from({ length: partitions }, (_, i) => ({
+    partitionId: i,
+    leader: 0,
+    replicas: [0],
+    isr: [0],
+    partitionErrorCode: 0,
+  }))
+  const partitionOf = Partitioners.DefaultPartitioner()
+  return (key) => partitionOf({ topic: '', partitionMetadata, message: { key, value: null } })
+}
+
+function checkActivity(raw: unknown): DecodedActivity {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     return { ok: false, problem: 'not a JSON object' }
   const o: Readonly<Record<string, unknown>> = Object.fromEntries(Object.entries(raw))

@@ -1,4 +1,4 @@
-import { Partitioners, type Producer } from 'kafkajs'
+import type { Producer } from 'kafkajs'
 import type { EventCodec } from '../../kafka/codec.ts'
 import {
   PartitionStage,
@@ -14,7 +14,13 @@ import type { Store } from '../../store/client.ts'
 import { dateTime64 } from '../../store/transactions.ts'
 import type { HitUpdate } from '../engine/engine.ts'
 import { hitMessages } from '../hits.ts'
-import { type ActivityRecord, decodeActivity, encodeActivity, entityKeyOf } from './activity.ts'
+import {
+  type ActivityRecord,
+  decodeActivities,
+  encodeActivity,
+  entityKeyOf,
+  entityPartitioner,
+} from './activity.ts'
 import type { EntityEngine } from './engine.ts'
 
 export interface EntityStageOptions extends StageDeps, StageTiming {
@@ -151,18 +157,19 @@ export class EntityStage extends PartitionStage {
     const engine = this.#opts.engine
     for (const message of part.messages) {
       if (BigInt(message.offset) < from) continue
-      this.stats.records++
-      const decoded = decodeActivity(message.value)
-      if (!decoded.ok) {
-        this.stats.bad++
-        this.#log.warn(
-          { topic, partition, offset: message.offset, problem: decoded.problem },
-          'bad entity record skipped',
-        )
-        continue
+      for (const decoded of decodeActivities(message.value)) {
+        this.stats.records++
+        if (!decoded.ok) {
+          this.stats.bad++
+          this.#log.warn(
+            { topic, partition, offset: message.offset, problem: decoded.problem },
+            'bad entity record skipped',
+          )
+          continue
+        }
+        this.#partitionOf.set(entityKeyOf(decoded.record), partition)
+        for (const h of engine.onRecord(decoded.record)) hits.push(h)
       }
-      this.#partitionOf.set(entityKeyOf(decoded.record), partition)
-      for (const h of engine.onRecord(decoded.record)) hits.push(h)
     }
     // Records the engine derived from this part (card_ring's links, keyed by the merchant they
     // describe) go back to this topic in the part's transaction, to the partition of their entity.
@@ -197,24 +204,9 @@ export class EntityStage extends PartitionStage {
     try {
       const { partitions, records } = await this.#allStandingBindings(since)
       if (partitions === 0) return []
-      const partitionMetadata = Array.from({ length: partitions }, (_, i) => ({
-        partitionId: i,
-        leader: 0,
-        replicas: [0],
-        isr: [0],
-        partitionErrorCode: 0,
-      }))
       // The publisher's partitioner, so a record is seeded where the publisher would have put it.
-      const partitionOf = Partitioners.DefaultPartitioner()
-      return records.filter(
-        (r) =>
-          r.at < since &&
-          partitionOf({
-            topic: this.#opts.topic,
-            partitionMetadata,
-            message: { key: entityKeyOf(r), value: null },
-          }) === partition,
-      )
+      const partitionOf = entityPartitioner(partitions)
+      return records.filter((r) => r.at < since && partitionOf(entityKeyOf(r)) === partition)
     } catch (e) {
       this.#standing = null
       throw asRiskError(e, 'RISK_ERR_STORE_QUERY', 'cannot read the standing terminal bindings', {

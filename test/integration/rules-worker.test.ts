@@ -40,7 +40,12 @@ function snapshot(): BaselineSnapshot {
 /** The hostile traffic as the rules stage would hand it over: parts of one topic each, Avro-encoded. */
 async function parts(codec: EventCodec, events: number, size: number): Promise<PartInput[]> {
   const out: PartInput[] = []
-  let current: { transactions: boolean; values: Buffer[]; stamps: number[] } | null = null
+  let current: {
+    transactions: boolean
+    values: Buffer[]
+    stamps: number[]
+    activityPartitions: number
+  } | null = null
   for (const e of hostileTraffic(7, events)) {
     const transactions = 'txn' in e
     const value = transactions
@@ -48,7 +53,7 @@ async function parts(codec: EventCodec, events: number, size: number): Promise<P
       : await codec.encode(MERCHANT_EVENT, e.merchant, 'avro')
     const at = transactions ? e.txn.event_time : e.merchant.event_time
     if (current === null || current.transactions !== transactions || current.values.length >= size) {
-      current = { transactions, values: [], stamps: [] }
+      current = { transactions, values: [], stamps: [], activityPartitions: 6 }
       out.push(current)
     }
     current.values.push(value)
@@ -65,7 +70,7 @@ function plain(a: AppliedPart) {
     duplicates: a.duplicates,
     hits: a.hits.map((h) => [h.key, Buffer.from(h.value).toString('base64')]),
     hitRules: a.hitRules,
-    activity: a.activity.map((r) => [r.key, Buffer.from(r.value).toString('utf8')]),
+    activity: a.activity.map((r) => [r.partition, r.records, Buffer.from(r.value).toString('utf8')]),
     merchants: a.state.merchants,
     latest: a.state.latestEventTime,
   }
@@ -132,7 +137,9 @@ describe('the rules worker thread', () => {
     const there = await run(await started(), input)
     expect(there.length).toBe(input.length)
     expect(here.reduce((n, p) => n + p.hits.length, 0)).toBeGreaterThan(20)
-    expect(here.reduce((n, p) => n + p.activity.length, 0)).toBeGreaterThan(1_000)
+    expect(
+      here.reduce((n, p) => n + p.activity.reduce((k, [, records]) => k + Number(records), 0), 0),
+    ).toBeGreaterThan(1_000)
     expect(there).toEqual(here)
   }, 120_000)
 
