@@ -29,6 +29,7 @@ import { type PopulationSpec, population } from '../simulator/population.ts'
 import { produceEvents } from '../simulator/stream.ts'
 import { clientFloor } from './client-floor.ts'
 import { benchConfig, ensureInputTopics } from './service-run.ts'
+import { mainThreadCpuSeconds } from './thread-cpu.ts'
 
 const POPULATION = process.env.BENCH_POPULATION ?? 'A'
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 6)
@@ -91,6 +92,7 @@ try {
   // How busy the service's one JavaScript thread was, and the process's CPU (chDB's threads included).
   const elu0 = performance.eventLoopUtilization()
   const cpu0 = process.cpuUsage()
+  const main0 = mainThreadCpuSeconds()
   const service = await startService(config, { logger, now: Date.now, sleep })
   // RULES_ENABLED=false measures ingest alone (the rules stage does not run).
   const groups: Partial<Record<'ingest' | 'rules', string>> = config.rules.enabled
@@ -127,6 +129,7 @@ try {
   }
   const elu = performance.eventLoopUtilization(elu0)
   const cpu = process.cpuUsage(cpu0)
+  const mainCpu = mainThreadCpuSeconds() - main0
   const workerElu = service.rulesWorker?.utilization() ?? null
   await service.stop()
   await admin.disconnect()
@@ -136,6 +139,10 @@ try {
   )
   console.log(
     `the JavaScript thread was busy ${(100 * elu.utilization).toFixed(0)}% of the time; the process used ${((cpu.user + cpu.system) / 1e6 / caughtUpAt).toFixed(2)} cores on average (the broker runs in its own process)`,
+  )
+  const processCpu = (cpu.user + cpu.system) / 1e6
+  console.log(
+    `CPU per transaction: the main thread ${((1e6 * mainCpu) / transactions).toFixed(1)} µs, the rest of the process (rules worker, chDB, GC helpers) ${((1e6 * (processCpu - mainCpu)) / transactions).toFixed(1)} µs`,
   )
   console.log(
     workerElu === null

@@ -15,6 +15,7 @@ import {
   clickhouseOutageScenario,
   handOverScenario,
   poisonFloodScenario,
+  rulesWorkerCrashScenario,
   sigkillScenario,
 } from '../helpers/faults-scenarios.ts'
 
@@ -29,6 +30,17 @@ describe('full fault suite', () => {
       partitions: 4,
       kills: 3,
       paceMs: 100,
+      drainMs,
+    })
+  })
+
+  it('the rules worker thread killed three times mid-stream: every partition rebuilt, exactly once', async () => {
+    await rulesWorkerCrashScenario(inject('kafkaBrokers'), {
+      shops: 200,
+      perShop: 150,
+      testers: 20,
+      partitions: 4,
+      crashes: 3,
       drainMs,
     })
   })

@@ -633,3 +633,82 @@ export async function poisonFloodScenario(
     work.remove()
   }
 }
+
+/**
+ * The rules worker thread killed twice mid-stream (as an uncaught error or an out-of-memory end would):
+ * the parts in hand fail, a new worker starts, every partition's state is rebuilt from ClickHouse, and
+ * what the service stores and alerts equals what it would have without the crashes: every event once,
+ * one alert per situation, none twice.
+ */
+export async function rulesWorkerCrashScenario(
+  brokers: string,
+  size: TrafficSize & { crashes: number; drainMs: number },
+): Promise<void> {
+  const kafka = testKafka(brokers)
+  const codec = new EventCodec({})
+  const work = scratch('fault-worker-')
+  const d = deployment(uniqueName('wcrash'))
+  const inproc = await startInProcess(
+    serviceEnv(d, brokers, join(work.dir, 'chdb'), {
+      KAFKA_TOPIC_PARTITIONS: String(size.partitions),
+      INGEST_RETRY_INITIAL_MS: '100',
+      INGEST_RETRY_MAX_MS: '1000',
+      RULES_MAX_BATCH: '200',
+    }),
+  )
+  const { service } = inproc
+  try {
+    const worker = service.rulesWorker
+    const rules = service.stages.find((s) => s.runner.name === 'rules')
+    if (worker === null || rules === undefined) throw new Error('the service runs no rules worker')
+    const rebuilds = () => Number(Reflect.get(Reflect.get(rules, 'stats') as object, 'rebuilds'))
+    const traffic = faultTraffic({ runId: uniqueName('w'), acquirers: ACQUIRERS, ...size })
+    const events = traffic.events
+    const started = performance.now()
+    const slice = Math.ceil(events.length / (size.crashes + 1))
+    const rebuiltBefore: number[] = []
+    for (let i = 0; i <= size.crashes; i++) {
+      const sending = produceTransactions(
+        kafka,
+        codec,
+        d.transactions,
+        events.slice(i * slice, (i + 1) * slice),
+      )
+      if (i < size.crashes) {
+        // Mid-slice: parts in hand when the worker goes.
+        await sleep(1_500)
+        rebuiltBefore.push(rebuilds())
+        await worker.crash()
+      }
+      await sending
+    }
+    await waitDrained(kafka, pipelineGroups(d), size.drainMs)
+
+    expect(worker.starts).toBe(size.crashes + 1)
+    // Each crash cost a rebuild of the partitions the stage held (all of them: one instance).
+    expect(rebuilds()).toBeGreaterThanOrEqual((rebuiltBefore[0] ?? 0) + size.crashes * size.partitions)
+    const lost = inproc.lines().filter((l) => String(l.msg).startsWith('rules worker exited'))
+    expect(lost.length).toBe(size.crashes)
+    const facts = await storeFacts(service.store)
+    const exact = exactness(events, facts)
+    expect(exact).toEqual({ produced: events.length, stored: events.length, lost: 0, duplicated: 0 })
+    const alerts = await tallyAlerts(kafka, codec, d, ACQUIRERS, expectedAlerts(traffic.testers))
+    expectOneAlertPerSituation(alerts, traffic.testers)
+    report('rules-worker-crash', {
+      events: events.length,
+      partitions: size.partitions,
+      crashes: size.crashes,
+      workerStarts: worker.starts,
+      rebuilds: rebuilds(),
+      seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
+      stored: exact.stored,
+      losses: exact.lost,
+      duplicates: exact.duplicated,
+      alerts: alerts.perId.size,
+      alertsPublishedTwice: [...alerts.perId.values()].filter((n) => n > 1).length,
+    })
+  } finally {
+    await service.stop()
+    work.remove()
+  }
+}
