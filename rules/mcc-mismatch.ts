@@ -37,26 +37,31 @@ const WINDOW_DAYS = 30
 const MAX_MCCS_PER_DAY = 8
 const OVERFLOW = '*'
 
-/** Columns of a day, measured against the registered MCC in `State.ref`. */
-const COUNT = 0
-const AMOUNT = 1
-const CHEAPER_COUNT = 2
-const CHEAPER_AMOUNT = 3
-/** Fee the registered category would have charged on the cheaper-mismatched amount, minus the fee paid. */
-const FEE_AVOIDED = 4
-const OTHER_COUNT = 5
-const OTHER_AMOUNT = 6
-const MEASURES = 7
 /**
- * Then the day's approved sales by submitted MCC, the raw material to re-measure when the registered
- * MCC changes: how many MCCs, and a tally (MCC id, count, amount) for each, in order of first
- * submission. The first tally's MCC is in the row, its count and amount are the day's sales and
- * amount (counted by the engine, see SaleDays) less the other tallies'; a day's further tallies (rare)
- * are in `State.more`. Every sale the view accepts is in exactly one tally, and the view is as wide as
- * the rows, so the difference is exact (amounts are integers).
+ * What a day's mismatches come to, measured against the registered MCC in `State.ref`: a row of
+ * `State.mismatches` per day that has one (rare), the day first. A day's sales and amount, all MCCs,
+ * are the shared row's (counted by the engine, see SaleDays): every approved sale the view accepts is
+ * measured, so they were the same two numbers. Seven columns of zeros in every day's shared row,
+ * for the days without a mismatch, were a third of the rows' width.
  */
-const MCCS = 7
-const FIRST = 8
+const M_DAY = 0
+const CHEAPER_COUNT = 1
+const CHEAPER_AMOUNT = 2
+/** Fee the registered category would have charged on the cheaper-mismatched amount, minus the fee paid. */
+const FEE_AVOIDED = 3
+const OTHER_COUNT = 4
+const OTHER_AMOUNT = 5
+const M_ROW = 6
+/**
+ * The view's columns in the shared rows: the day's approved sales by submitted MCC, the raw material
+ * to measure when the registered MCC changes: how many MCCs, and a tally (MCC id, count, amount) for
+ * each, in order of first submission. The first tally's MCC is in the row, its count and amount are
+ * the day's sales and amount less the other tallies'; a day's further tallies (rare) are in
+ * `State.more`. Every sale the view accepts is in exactly one tally, and the view is as wide as the
+ * rows, so the difference is exact (amounts are integers).
+ */
+const MCCS = 0
+const FIRST = 1
 const ID = 0
 const TALLY_COUNT = 1
 const TALLY_AMOUNT = 2
@@ -84,6 +89,8 @@ interface State {
   days: DayColumns
   /** The tallies after the first of the days that have more than one, by day; made at the first (rare). */
   more: Map<number, number[]> | null
+  /** Rows of `M_ROW` numbers of the days with a mismatch, oldest first; made at the first (rare). */
+  mismatches: number[] | null
   /** The registered MCC the day counters were measured against. */
   ref: string | null
   /** The rates the counters were measured with, so a reload of parameters re-measures. */
@@ -102,27 +109,52 @@ function feeBp(mcc: string, r: Rates): number {
   return r.feeStandardBp
 }
 
-/** Adds `count` sales of `amount` submitted under `mcc` to the counters of the day at `day`. */
+/** Offset of the mismatch row of `dayNo`, made when new; the rows of days the view dropped go. */
+function mismatchRow(state: State, dayNo: number): number {
+  let rows = state.mismatches
+  if (rows === null) {
+    rows = []
+    state.mismatches = rows
+  }
+  let o = rows.length - M_ROW
+  while (o >= 0 && (rows[o + M_DAY] ?? 0) > dayNo) o -= M_ROW
+  if (o >= 0 && rows[o + M_DAY] === dayNo) return o
+  const oldest = state.days.latest - state.days.size
+  let drop = 0
+  while (drop < rows.length && (rows[drop + M_DAY] ?? 0) <= oldest) drop += M_ROW
+  if (drop > 0) {
+    rows.splice(0, drop)
+    o -= drop
+  }
+  const row = o + M_ROW
+  rows.splice(row, 0, dayNo, 0, 0, 0, 0, 0)
+  return row
+}
+
+/**
+ * Measures `count` sales of `amount` of the day `dayNo`, submitted under `mcc`, against `ref`; true
+ * when they are a mismatch.
+ */
 function measure(
-  days: DayColumns,
-  day: number,
+  state: State,
+  dayNo: number,
   mcc: string,
   count: number,
   amount: number,
   ref: string,
   r: Rates,
 ): boolean {
-  days.add(day, COUNT, count)
-  days.add(day, AMOUNT, amount)
   if (mcc === ref) return false
+  const o = mismatchRow(state, dayNo)
+  const rows = state.mismatches ?? []
   const gap = mcc === OVERFLOW ? 0 : feeBp(ref, r) - feeBp(mcc, r)
   if (gap > 0) {
-    days.add(day, CHEAPER_COUNT, count)
-    days.add(day, CHEAPER_AMOUNT, amount)
-    days.add(day, FEE_AVOIDED, (amount * gap) / 10_000)
+    rows[o + CHEAPER_COUNT] = (rows[o + CHEAPER_COUNT] ?? 0) + count
+    rows[o + CHEAPER_AMOUNT] = (rows[o + CHEAPER_AMOUNT] ?? 0) + amount
+    rows[o + FEE_AVOIDED] = (rows[o + FEE_AVOIDED] ?? 0) + (amount * gap) / 10_000
   } else {
-    days.add(day, OTHER_COUNT, count)
-    days.add(day, OTHER_AMOUNT, amount)
+    rows[o + OTHER_COUNT] = (rows[o + OTHER_COUNT] ?? 0) + count
+    rows[o + OTHER_AMOUNT] = (rows[o + OTHER_AMOUNT] ?? 0) + amount
   }
   return true
 }
@@ -135,16 +167,17 @@ function remeasure(state: State, ref: string, r: Rates, today: number): void {
     feeEssentialBp: r.feeEssentialBp,
     feePublicBp: r.feePublicBp,
   }
+  // Days before those re-measured are in no window the rule will evaluate again.
+  state.mismatches = null
   const days = state.days
   for (let o = days.first(today - WINDOW_DAYS, today); o >= 0; o = days.next(o, today)) {
-    for (let c = 0; c < MEASURES; c++) days.add(o, c, -days.get(o, c))
     days.clearSamples(o)
     const n = days.get(o, MCCS)
     const dayNo = days.dayOf(o)
     for (let k = 0; k < n; k++) {
       const mcc = MCC_NAMES[tally(state, o, dayNo, k, ID)] ?? OVERFLOW
       const count = tally(state, o, dayNo, k, TALLY_COUNT)
-      measure(days, o, mcc, count, tally(state, o, dayNo, k, TALLY_AMOUNT), ref, r)
+      measure(state, dayNo, mcc, count, tally(state, o, dayNo, k, TALLY_AMOUNT), ref, r)
     }
   }
 }
@@ -216,8 +249,13 @@ function tallyOf(state: State, o: number, dayNo: number, id: number): number {
 function windowOf(state: State, from: number, to: number, dayStart: (day: number) => number) {
   const samples: string[] = []
   const days = state.days
-  for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
-    if (days.get(o, CHEAPER_COUNT) + days.get(o, OTHER_COUNT) > 0) samples.push(...days.samples(o))
+  const rows = state.mismatches ?? []
+  for (let o = 0; o < rows.length; o += M_ROW) {
+    const dayNo = rows[o + M_DAY] ?? 0
+    if (dayNo < from || dayNo > to) continue
+    if ((rows[o + CHEAPER_COUNT] ?? 0) + (rows[o + OTHER_COUNT] ?? 0) === 0) continue
+    const day = days.at(dayNo)
+    if (day >= 0) samples.push(...days.samples(day))
   }
   return { windowStart: dayStart(from), windowEnd: dayStart(to + 1), sampleTxnIds: samples.slice(-5) }
 }
@@ -278,6 +316,7 @@ export const mccMismatch = defineRule({
   createState: (sales): State => ({
     days: sales.columns(WINDOW_DAYS + 1, WIDTH, 5),
     more: null,
+    mismatches: null,
     ref: null,
     rates: { feeStandardBp: -1, feeEssentialBp: -1, feePublicBp: -1 },
   }),
@@ -310,7 +349,7 @@ export const mccMismatch = defineRule({
       dayNo <= ctx.watermarkDay
     if (
       ref !== null &&
-      (counted ? mcc !== ref : measure(days, day, mcc, 1, txn.amount_minor, ref, ctx.params))
+      (counted ? mcc !== ref : measure(state, dayNo, mcc, 1, txn.amount_minor, ref, ctx.params))
     )
       days.pushSample(day, txn.txn_id)
   },
@@ -335,13 +374,20 @@ export const mccMismatch = defineRule({
     const days = state.days
     const to = ctx.watermarkDay
     for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
-      t.count += days.get(o, COUNT)
-      t.amount += days.get(o, AMOUNT)
-      t.cheaperCount += days.get(o, CHEAPER_COUNT)
-      t.cheaperAmount += days.get(o, CHEAPER_AMOUNT)
-      t.feeAvoided += days.get(o, FEE_AVOIDED)
-      t.otherCount += days.get(o, OTHER_COUNT)
-      t.otherAmount += days.get(o, OTHER_AMOUNT)
+      t.count += days.sales(o)
+      t.amount += days.amount(o)
+    }
+    const rows = state.mismatches
+    if (rows !== null) {
+      for (let o = 0; o < rows.length; o += M_ROW) {
+        const dayNo = rows[o + M_DAY] ?? 0
+        if (dayNo < from || dayNo > to) continue
+        t.cheaperCount += rows[o + CHEAPER_COUNT] ?? 0
+        t.cheaperAmount += rows[o + CHEAPER_AMOUNT] ?? 0
+        t.feeAvoided += rows[o + FEE_AVOIDED] ?? 0
+        t.otherCount += rows[o + OTHER_COUNT] ?? 0
+        t.otherAmount += rows[o + OTHER_AMOUNT] ?? 0
+      }
     }
     const { otherCount, otherAmount } = t
     const feeDue = (t.amount * feeBp(ref, p)) / 10_000

@@ -184,6 +184,23 @@ describe('mcc_mismatch', () => {
     expect(last?.observed).toBeCloseTo((0.1 * 30) / 60, 6)
   })
 
+  it('shows the samples of the mismatched days in day order, a late day among them', () => {
+    const jump = (day: string, id: string) => tx(local(day, '12:00'), { mcc: '8398', txn_id: id })
+    const { last } = runRule(
+      mccMismatch,
+      [
+        registered('5944'),
+        ...sales(10, '5944'),
+        jump('2026-03-06', 'a'),
+        jump('2026-03-10', 'c'),
+        jump('2026-03-08', 'b'),
+      ],
+      { allowedLatenessMs: 5 * 86_400_000 },
+    )
+    expect(last?.sampleTxnIds).toEqual(['a', 'b', 'c'])
+    expect(last?.detail).toContain('3 approved sales')
+  })
+
   it('drops sales older than 30 days from the window', () => {
     const old = Array.from({ length: 3 }, (_, i) => tx(local('2026-02-01', `10:0${i}`), { mcc: '8398' }))
     const events = [registered('5944', local('2026-01-01')), ...old, ...sales(20, '5944')]
