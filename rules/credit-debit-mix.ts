@@ -44,6 +44,11 @@ interface State {
    */
   past: number[]
   pastDay: number
+  /**
+   * The day whose first evaluation left `past` uncounted (too few sales in all the rows for the count
+   * floor): it is counted when first needed, as of that evaluation (see `countPast`).
+   */
+  skippedDay: number
   credit: SampleRing
   debit: SampleRing
 }
@@ -73,6 +78,21 @@ function recordDay(t: DayColumns, o: number, amountMinor: number, major: number,
     t.add(o, DEBIT_SUM, major)
     t.add(o, DEBIT_SUM_SQ, major * major)
   }
+}
+
+/** Counts the cache of the window's days before `wd` from the rows. */
+function countPast(state: State, wd: number): void {
+  const days = state.days
+  const past = state.past
+  // Refilled in place: the cache is private to this state, so no new object per day change.
+  past.fill(0)
+  const to = wd - 1
+  for (let o = days.first(wd - WINDOW_DAYS + 1, to); o >= 0; o = days.next(o, to)) {
+    past[SALES_AMOUNT] = (past[SALES_AMOUNT] ?? 0) + days.amount(o)
+    past[SALES_COUNT] = (past[SALES_COUNT] ?? 0) + days.sales(o)
+    for (let c = 0; c < WIDTH; c++) past[c] = (past[c] ?? 0) + days.get(o, c)
+  }
+  state.pastDay = wd
 }
 
 /** Counter `c` over the window: the cached past days plus today (at offset `today`, -1 when none). */
@@ -151,6 +171,7 @@ export const creditDebitMix = defineRule({
     days: sales.columns(WINDOW_DAYS, WIDTH),
     past: new Array<number>(PAST_WIDTH).fill(0),
     pastDay: NO_DAY,
+    skippedDay: NO_DAY,
     credit: samples.ring(5),
     debit: samples.ring(5),
   }),
@@ -159,11 +180,19 @@ export const creditDebitMix = defineRule({
     const o = state.days.at(txn.localDay)
     if (o < 0) return false
     const major = txn.amount_minor / txn.minorPerMajor
+    const wd = ctx.watermarkDay
+    const late = txn.localDay < wd && txn.localDay > wd - WINDOW_DAYS
+    if (late && state.skippedDay === wd && state.pastDay !== wd) {
+      // The cache as this day's first evaluation would have counted it, the sums of floats in the same
+      // order: the rows' past days changed since only by late sales, and this is the first. The engine
+      // has counted this sale's count and amount in its row already (integers: exact to take back).
+      countPast(state, wd)
+      state.past[SALES_AMOUNT] = (state.past[SALES_AMOUNT] ?? 0) - txn.amount_minor
+      state.past[SALES_COUNT] = (state.past[SALES_COUNT] ?? 0) - 1
+    }
     recordDay(state.days, o, txn.amount_minor, major, txn.card_type)
     // A late event of a past day inside the window must also reach the cached sum of past days.
-    const wd = ctx.watermarkDay
-    if (state.pastDay === wd && txn.localDay < wd && txn.localDay > wd - WINDOW_DAYS)
-      record(state.past, 0, txn.amount_minor, major, txn.card_type)
+    if (late && state.pastDay === wd) record(state.past, 0, txn.amount_minor, major, txn.card_type)
     if (txn.card_type === 'CREDIT') state.credit.push(txn.txn_id)
     else if (txn.card_type === 'DEBIT') state.debit.push(txn.txn_id)
   },
@@ -173,15 +202,13 @@ export const creditDebitMix = defineRule({
     const days = state.days
     const past = state.past
     if (state.pastDay !== wd) {
-      // Refilled in place: the cache is private to this state, so no new object per day change.
-      past.fill(0)
-      const to = wd - 1
-      for (let o = days.first(wd - WINDOW_DAYS + 1, to); o >= 0; o = days.next(o, to)) {
-        past[SALES_AMOUNT] = (past[SALES_AMOUNT] ?? 0) + days.amount(o)
-        past[SALES_COUNT] = (past[SALES_COUNT] ?? 0) + days.sales(o)
-        for (let c = 0; c < WIDTH; c++) past[c] = (past[c] ?? 0) + days.get(o, c)
+      // Fewer sales in all the rows than the count floor (most merchants, most days): the window has
+      // fewer still, and counting it was a tenth of the engine's time.
+      if (days.keptSales < p.minSales) {
+        state.skippedDay = wd
+        return null
       }
-      state.pastDay = wd
+      countPast(state, wd)
     }
     // The window: the cached past plus today, added in the same order as before the table.
     const today = days.peek(wd)

@@ -439,6 +439,8 @@ export class SaleDays {
   /** Numbers the store of `#cells` has room for, as far as this class knows (see `#append`). */
   #room = 0
   #latest = NO_DAY
+  /** Approved sales in all the rows (see `keptSales`). */
+  #kept = 0
   /** Views this merchant's rules took so far: the layout's views are handed out in that order. */
   #taken = 0
   /** The rings of the rules' ShortDays, one region each (see ShortDays), made at the first use of any. */
@@ -525,6 +527,14 @@ export class SaleDays {
 
   get latest(): number {
     return this.#latest
+  }
+
+  /**
+   * Approved sales counted in all the rows kept (the widest view's days): at least as many as any
+   * view's window holds, without reading a row.
+   */
+  get keptSales(): number {
+    return this.#kept
   }
 
   get stride(): number {
@@ -617,6 +627,7 @@ export class SaleDays {
     const cells = this.cells
     cells[o + ROW_SALES] = (cells[o + ROW_SALES] ?? 0) + 1
     cells[o + ROW_AMOUNT] = (cells[o + ROW_AMOUNT] ?? 0) + amount
+    this.#kept++
     return o
   }
 
@@ -640,7 +651,10 @@ export class SaleDays {
       this.#latest = day
       const oldest = day - layout.size
       let drop = 0
-      while (drop < cells.length && (cells[drop] ?? 0) <= oldest) drop += stride
+      while (drop < cells.length && (cells[drop] ?? 0) <= oldest) {
+        this.#kept -= cells[drop + ROW_SALES] ?? 0
+        drop += stride
+      }
       if (drop > 0) {
         cells.copyWithin(0, drop)
         cells.length -= drop
@@ -910,6 +924,11 @@ export class DayColumns {
 
   get latest(): number {
     return this.#rows.latest
+  }
+
+  /** Approved sales in all the merchant's rows, this view's days and older (see SaleDays.keptSales). */
+  get keptSales(): number {
+    return this.#rows.keptSales
   }
 
   /** Offset of `day`'s counters; -1 when the day has no row or is older than this view keeps. */
