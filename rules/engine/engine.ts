@@ -62,8 +62,12 @@ export interface CompiledRule {
   createState(sales: SaleDays, samples: Samples): RuleState
   /** The rule's validated parameters for a merchant's acquirer and MCC (cached by the resolver). */
   paramsFor(acquirerId: string, mcc: string | null): RuleParams
-  /** False when the transaction left the state as it was. */
-  onTransaction(state: RuleState, txn: RuleTxn, ctx: EngineContext): boolean
+  /**
+   * The rule's own functions, called by the engine without a wrapper (a call more per rule and event
+   * that no call site could inline: the wrappers of all rules were one function). `onTransaction`
+   * returns false when the transaction left the state as it was; anything else when it may have changed.
+   */
+  onTransaction(state: RuleState, txn: RuleTxn, ctx: EngineContext): unknown
   onMerchantEvent(state: RuleState, event: MerchantEvent, ctx: EngineContext): void
   evaluate(state: RuleState, ctx: EngineContext): Finding | null
   /** Switches to new parameters (a configuration reload); merchants keep their state. */
@@ -91,9 +95,6 @@ export function compileRule<PS extends ParamSpecs, S>(
   // The engine stores states and parameters untyped, side by side for all rules; these are the only
   // places they are made and opened, each with the types of this one rule. The casts are sound because
   // an engine passes a rule only the states it created and the parameters it resolved (see RuleEngine).
-  const state = (s: RuleState): S => s as unknown as S
-  const context = (ctx: EngineContext): RuleContext<ParamValues<PS>> =>
-    ctx as unknown as RuleContext<ParamValues<PS>>
   const onTransaction = rule.onTransaction
   const onMerchantEvent = rule.onMerchantEvent
   return {
@@ -102,14 +103,12 @@ export function compileRule<PS extends ParamSpecs, S>(
     createState: (sales, samples) => rule.createState(sales, samples) as unknown as RuleState,
     paramsFor: (acquirerId, mcc) => paramsFor(acquirerId, mcc) as unknown as RuleParams,
     onTransaction:
-      onTransaction === undefined
-        ? () => false
-        : (s, txn, ctx) => onTransaction(state(s), txn, context(ctx)) !== false,
+      onTransaction === undefined ? () => false : (onTransaction as unknown as CompiledRule['onTransaction']),
     onMerchantEvent:
       onMerchantEvent === undefined
         ? () => {}
-        : (s, event, ctx) => onMerchantEvent(state(s), event, context(ctx)),
-    evaluate: (s, ctx) => rule.evaluate(state(s), context(ctx)),
+        : (onMerchantEvent as unknown as CompiledRule['onMerchantEvent']),
+    evaluate: rule.evaluate as unknown as CompiledRule['evaluate'],
   }
 }
 
@@ -404,7 +403,7 @@ export class RuleEngine {
       const p = params[i]
       if (rule === undefined || state === undefined || p === undefined) continue
       ctx.params = p
-      changed[i] = rule.onTransaction(state, view, ctx)
+      changed[i] = rule.onTransaction(state, view, ctx) !== false
     }
     return this.#evaluate(m, ctx, params, changed)
   }
