@@ -41,8 +41,8 @@ const OVERFLOW = '*'
  * What a day's mismatches come to, measured against the registered MCC in `State.ref`: a row of
  * `State.mismatches` per day that has one (rare), the day first. A day's sales and amount, all MCCs,
  * are the shared row's (counted by the engine, see SaleDays): every approved sale the view accepts is
- * measured, so they were the same two numbers. Seven columns of zeros in every day's shared row,
- * for the days without a mismatch, were a third of the rows' width.
+ * measured, so they were the same two numbers. The seven measures in every day's shared row, five
+ * of them zeros on the days without a mismatch, were a quarter of the rows' width.
  */
 const M_DAY = 0
 const CHEAPER_COUNT = 1
@@ -53,20 +53,23 @@ const OTHER_COUNT = 4
 const OTHER_AMOUNT = 5
 const M_ROW = 6
 /**
- * The view's columns in the shared rows: the day's approved sales by submitted MCC, the raw material
+ * The view's column in the shared rows: the day's approved sales by submitted MCC, the raw material
  * to measure when the registered MCC changes: how many MCCs, and a tally (MCC id, count, amount) for
  * each, in order of first submission. The first tally's MCC is in the row, its count and amount are
  * the day's sales and amount less the other tallies'; a day's further tallies (rare) are in
  * `State.more`. Every sale the view accepts is in exactly one tally, and the view is as wide as the
- * rows, so the difference is exact (amounts are integers).
+ * rows, so the difference is exact (amounts are integers). The number of tallies (at most
+ * MAX_MCCS_PER_DAY + 1, the overflow's) and the first one's MCC share the column, as
+ * `tallies + TALLY_SPAN * first MCC id`: a column of every day's row of every merchant.
  */
-const MCCS = 0
-const FIRST = 1
+const TALLIES = 0
+const TALLY_SPAN = 16
+const WIDTH = 1
+/** Fields of a tally. */
 const ID = 0
 const TALLY_COUNT = 1
 const TALLY_AMOUNT = 2
 const TALLY = 3
-const WIDTH = FIRST + 1
 
 /**
  * MCC strings as small numbers, so a day's tallies fit in its table row. Ingest admits four-digit MCCs
@@ -107,6 +110,11 @@ function feeBp(mcc: string, r: Rates): number {
   if (PUBLIC_MCCS.has(mcc)) return r.feePublicBp
   if (ESSENTIAL_MCCS.has(mcc)) return r.feeEssentialBp
   return r.feeStandardBp
+}
+
+/** How many tallies the day at `o` has. */
+function talliesOf(days: DayColumns, o: number): number {
+  return days.get(o, TALLIES) % TALLY_SPAN
 }
 
 /** Offset of the mismatch row of `dayNo`, made when new; the rows of days the view dropped go. */
@@ -172,7 +180,7 @@ function remeasure(state: State, ref: string, r: Rates, today: number): void {
   const days = state.days
   for (let o = days.first(today - WINDOW_DAYS, today); o >= 0; o = days.next(o, today)) {
     days.clearSamples(o)
-    const n = days.get(o, MCCS)
+    const n = talliesOf(days, o)
     const dayNo = days.dayOf(o)
     for (let k = 0; k < n; k++) {
       const mcc = MCC_NAMES[tally(state, o, dayNo, k, ID)] ?? OVERFLOW
@@ -202,7 +210,7 @@ function tally(state: State, o: number, dayNo: number, k: number, field: number)
   const more = state.more?.get(dayNo)
   if (k > 0) return more?.[(k - 1) * TALLY + field] ?? 0
   const days = state.days
-  if (field === ID) return days.get(o, FIRST)
+  if (field === ID) return Math.floor(days.get(o, TALLIES) / TALLY_SPAN)
   let v = field === TALLY_COUNT ? days.sales(o) : days.amount(o)
   if (more !== undefined) for (let i = field; i < more.length; i += TALLY) v -= more[i] ?? 0
   return v
@@ -218,11 +226,8 @@ function addToTally(state: State, dayNo: number, k: number, field: number, v: nu
 
 /** Starts the `k`th tally of a day (k is the day's number of tallies so far). */
 function newTally(state: State, o: number, dayNo: number, k: number, id: number): void {
-  state.days.add(o, MCCS, 1)
-  if (k === 0) {
-    state.days.set(o, FIRST, id)
-    return
-  }
+  state.days.add(o, TALLIES, k === 0 ? 1 + TALLY_SPAN * id : 1)
+  if (k === 0) return
   let byDay = state.more
   if (byDay === null) {
     byDay = new Map()
@@ -240,7 +245,7 @@ function newTally(state: State, o: number, dayNo: number, k: number, id: number)
 
 /** Which tally of the day holds `id`, or -1. */
 function tallyOf(state: State, o: number, dayNo: number, id: number): number {
-  const n = state.days.get(o, MCCS)
+  const n = talliesOf(state.days, o)
   for (let k = 0; k < n; k++) if (tally(state, o, dayNo, k, ID) === id) return k
   return -1
 }
@@ -329,7 +334,7 @@ export const mccMismatch = defineRule({
     let mcc = txn.mcc
     let k = tallyOf(state, day, dayNo, mccId(mcc))
     if (k < 0) {
-      const n = days.get(day, MCCS)
+      const n = talliesOf(days, day)
       if (n >= MAX_MCCS_PER_DAY) {
         mcc = OVERFLOW
         k = tallyOf(state, day, dayNo, mccId(mcc))

@@ -171,6 +171,20 @@ describe('mcc_mismatch', () => {
     expect(remeasured?.detail).toBe(onArrival?.detail)
   })
 
+  it('pools the MCCs of a day after the eighth, and re-measures a day of nine tallies the same', () => {
+    const others = ['5812', '5813', '5999', '5732', '5651', '5691', '5712', '5722', '5733', '5734', '5735']
+    const day = [
+      ...sales(1, '5411', '09'),
+      ...sales(10, '5944', '10'),
+      ...others.map((mcc, i) => tx(local('2026-03-10', `11:${String(i).padStart(2, '0')}`), { mcc })),
+    ]
+    const onArrival = runRule(mccMismatch, [registered('5944'), ...day]).last
+    const remeasured = runRule(mccMismatch, [...day, registered('5944', local('2026-03-10', '15:00'))]).last
+    expect(onArrival?.detail).toContain('1 approved sales')
+    expect(remeasured?.detail).toBe(onArrival?.detail)
+    expect(remeasured?.observed).toBe(onArrival?.observed)
+  })
+
   it('counts the sale that follows a reload of the fee rates once', () => {
     // The reload makes that sale re-measure the window, whose tallies already hold it.
     const { last } = runRule(mccMismatch, [
