@@ -38,8 +38,8 @@ const MAX_MCCS_PER_DAY = 8
 const OVERFLOW = '*'
 
 /**
- * What a day's mismatches come to, measured against the registered MCC in `State.ref`: a row of
- * `State.mismatches` per day that has one (rare), the day first. A day's sales and amount, all MCCs,
+ * What a day's mismatches come to, measured against the registered MCC in `State.mccRef`: a row of
+ * `State.mccMismatches` per day that has one (rare), the day first. A day's sales and amount, all MCCs,
  * are the shared row's (counted by the engine, see SaleDays): every approved sale the view accepts is
  * measured, so they were the same two numbers. The seven measures in every day's shared row, five
  * of them zeros on the days without a mismatch, were a quarter of the rows' width.
@@ -57,7 +57,7 @@ const M_ROW = 6
  * to measure when the registered MCC changes: how many MCCs, and a tally (MCC id, count, amount) for
  * each, in order of first submission. The first tally's MCC is in the row, its count and amount are
  * the day's sales and amount less the other tallies'; a day's further tallies (rare) are in
- * `State.more`. Every sale the view accepts is in exactly one tally, and the view is as wide as the
+ * `State.mccMore`. Every sale the view accepts is in exactly one tally, and the view is as wide as the
  * rows, so the difference is exact (amounts are integers). The number of tallies (at most
  * MAX_MCCS_PER_DAY + 1, the overflow's) and the first one's MCC share the column, as
  * `tallies + TALLY_SPAN * first MCC id`: a column of every day's row of every merchant.
@@ -89,15 +89,15 @@ function mccId(mcc: string): number {
 }
 
 interface State {
-  days: DayColumns
+  mccDays: DayColumns
   /** The tallies after the first of the days that have more than one, by day; made at the first (rare). */
-  more: Map<number, number[]> | null
+  mccMore: Map<number, number[]> | null
   /** Rows of `M_ROW` numbers of the days with a mismatch, oldest first; made at the first (rare). */
-  mismatches: number[] | null
+  mccMismatches: number[] | null
   /** The registered MCC the day counters were measured against. */
-  ref: string | null
+  mccRef: string | null
   /** The rates the counters were measured with, so a reload of parameters re-measures. */
-  rates: Rates
+  mccRates: Rates
 }
 
 interface Rates {
@@ -119,15 +119,15 @@ function talliesOf(days: DayColumns, o: number): number {
 
 /** Offset of the mismatch row of `dayNo`, made when new; the rows of days the view dropped go. */
 function mismatchRow(state: State, dayNo: number): number {
-  let rows = state.mismatches
+  let rows = state.mccMismatches
   if (rows === null) {
     rows = []
-    state.mismatches = rows
+    state.mccMismatches = rows
   }
   let o = rows.length - M_ROW
   while (o >= 0 && (rows[o + M_DAY] ?? 0) > dayNo) o -= M_ROW
   if (o >= 0 && rows[o + M_DAY] === dayNo) return o
-  const oldest = state.days.latest - state.days.size
+  const oldest = state.mccDays.latest - state.mccDays.size
   let drop = 0
   while (drop < rows.length && (rows[drop + M_DAY] ?? 0) <= oldest) drop += M_ROW
   if (drop > 0) {
@@ -154,7 +154,7 @@ function measure(
 ): boolean {
   if (mcc === ref) return false
   const o = mismatchRow(state, dayNo)
-  const rows = state.mismatches ?? []
+  const rows = state.mccMismatches ?? []
   const gap = mcc === OVERFLOW ? 0 : feeBp(ref, r) - feeBp(mcc, r)
   if (gap > 0) {
     rows[o + CHEAPER_COUNT] = (rows[o + CHEAPER_COUNT] ?? 0) + count
@@ -169,15 +169,15 @@ function measure(
 
 /** Re-measures every stored day against the current registered MCC and rates (rare: on a change). */
 function remeasure(state: State, ref: string, r: Rates, today: number): void {
-  state.ref = ref
-  state.rates = {
+  state.mccRef = ref
+  state.mccRates = {
     feeStandardBp: r.feeStandardBp,
     feeEssentialBp: r.feeEssentialBp,
     feePublicBp: r.feePublicBp,
   }
   // Days before those re-measured are in no window the rule will evaluate again.
-  state.mismatches = null
-  const days = state.days
+  state.mccMismatches = null
+  const days = state.mccDays
   for (let o = days.first(today - WINDOW_DAYS, today); o >= 0; o = days.next(o, today)) {
     days.clearSamples(o)
     const n = talliesOf(days, o)
@@ -193,9 +193,9 @@ function remeasure(state: State, ref: string, r: Rates, today: number): void {
 /** Re-measures when the registered MCC or the rates changed; true when it did. */
 function sync(state: State, ref: string | null, r: Rates, today: number): boolean {
   if (ref === null) return false
-  const s = state.rates
+  const s = state.mccRates
   if (
-    ref === state.ref &&
+    ref === state.mccRef &&
     r.feeStandardBp === s.feeStandardBp &&
     r.feeEssentialBp === s.feeEssentialBp &&
     r.feePublicBp === s.feePublicBp
@@ -207,9 +207,9 @@ function sync(state: State, ref: string | null, r: Rates, today: number): boolea
 
 /** Field `field` of the `k`th tally of the day `dayNo` at offset `o`. */
 function tally(state: State, o: number, dayNo: number, k: number, field: number): number {
-  const more = state.more?.get(dayNo)
+  const more = state.mccMore?.get(dayNo)
   if (k > 0) return more?.[(k - 1) * TALLY + field] ?? 0
-  const days = state.days
+  const days = state.mccDays
   if (field === ID) return Math.floor(days.get(o, TALLIES) / TALLY_SPAN)
   let v = field === TALLY_COUNT ? days.sales(o) : days.amount(o)
   if (more !== undefined) for (let i = field; i < more.length; i += TALLY) v -= more[i] ?? 0
@@ -219,24 +219,24 @@ function tally(state: State, o: number, dayNo: number, k: number, field: number)
 /** Adds to a tally after the first: the first's count and amount are the rest of the day's. */
 function addToTally(state: State, dayNo: number, k: number, field: number, v: number): void {
   if (k === 0) return
-  const more = state.more?.get(dayNo)
+  const more = state.mccMore?.get(dayNo)
   const i = (k - 1) * TALLY + field
   if (more !== undefined) more[i] = (more[i] ?? 0) + v
 }
 
 /** Starts the `k`th tally of a day (k is the day's number of tallies so far). */
 function newTally(state: State, o: number, dayNo: number, k: number, id: number): void {
-  state.days.add(o, TALLIES, k === 0 ? 1 + TALLY_SPAN * id : 1)
+  state.mccDays.add(o, TALLIES, k === 0 ? 1 + TALLY_SPAN * id : 1)
   if (k === 0) return
-  let byDay = state.more
+  let byDay = state.mccMore
   if (byDay === null) {
     byDay = new Map()
-    state.more = byDay
+    state.mccMore = byDay
   }
   let more = byDay.get(dayNo)
   if (more === undefined) {
     // The tallies follow the table's rows: those of days it dropped go with them.
-    for (const d of byDay.keys()) if (d <= state.days.latest - state.days.size) byDay.delete(d)
+    for (const d of byDay.keys()) if (d <= state.mccDays.latest - state.mccDays.size) byDay.delete(d)
     more = []
     byDay.set(dayNo, more)
   }
@@ -245,7 +245,7 @@ function newTally(state: State, o: number, dayNo: number, k: number, id: number)
 
 /** Which tally of the day holds `id`, or -1. */
 function tallyOf(state: State, o: number, dayNo: number, id: number): number {
-  const n = talliesOf(state.days, o)
+  const n = talliesOf(state.mccDays, o)
   for (let k = 0; k < n; k++) if (tally(state, o, dayNo, k, ID) === id) return k
   return -1
 }
@@ -253,8 +253,8 @@ function tallyOf(state: State, o: number, dayNo: number, id: number): number {
 /** Bounds and sample ids of a firing window [from, to]: built only when the rule fires. */
 function windowOf(state: State, from: number, to: number, dayStart: (day: number) => number) {
   const samples: string[] = []
-  const days = state.days
-  const rows = state.mismatches ?? []
+  const days = state.mccDays
+  const rows = state.mccMismatches ?? []
   for (let o = 0; o < rows.length; o += M_ROW) {
     const dayNo = rows[o + M_DAY] ?? 0
     if (dayNo < from || dayNo > to) continue
@@ -319,15 +319,15 @@ export const mccMismatch = defineRule({
     }),
   },
   createState: (sales): State => ({
-    days: sales.columns(WINDOW_DAYS + 1, WIDTH, 5),
-    more: null,
-    mismatches: null,
-    ref: null,
-    rates: { feeStandardBp: -1, feeEssentialBp: -1, feePublicBp: -1 },
+    mccDays: sales.columns(WINDOW_DAYS + 1, WIDTH, 5),
+    mccMore: null,
+    mccMismatches: null,
+    mccRef: null,
+    mccRates: { feeStandardBp: -1, feeEssentialBp: -1, feePublicBp: -1 },
   }),
   onTransaction(state, txn, ctx) {
     if (!txn.approved || !txn.sale) return false
-    const days = state.days
+    const days = state.mccDays
     const day = days.at(txn.localDay)
     if (day < 0) return false
     const dayNo = txn.localDay
@@ -364,7 +364,7 @@ export const mccMismatch = defineRule({
   evaluate(state, ctx) {
     const p = ctx.params
     const ref = ctx.profile.registeredMcc
-    if (ref === null || ref !== state.ref) return null
+    if (ref === null || ref !== state.mccRef) return null
     const from = ctx.watermarkDay - WINDOW_DAYS + 1
     // Sums only: samples, bounds and text are built once the rule fires, not on every event.
     const t = {
@@ -376,13 +376,13 @@ export const mccMismatch = defineRule({
       otherCount: 0,
       otherAmount: 0,
     }
-    const days = state.days
+    const days = state.mccDays
     const to = ctx.watermarkDay
     for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
       t.count += days.sales(o)
       t.amount += days.amount(o)
     }
-    const rows = state.mismatches
+    const rows = state.mccMismatches
     if (rows !== null) {
       for (let o = 0; o < rows.length; o += M_ROW) {
         const dayNo = rows[o + M_DAY] ?? 0

@@ -88,8 +88,8 @@ export const nearRoundAmount = defineRule({
     }),
   },
   createState: (_sales, samples) => ({
-    days: new DayTable(WINDOW_DAYS, 3),
-    samples: samples.ring(5),
+    nearDays: new DayTable(WINDOW_DAYS, 3),
+    nearSamples: samples.ring(5),
   }),
   onTransaction(state, txn, ctx) {
     if (!txn.approved || !txn.sale) return false
@@ -97,7 +97,7 @@ export const nearRoundAmount = defineRule({
     const unit = txn.minorPerMajor
     const amount = txn.amount_minor
     if (amount < p.minAmountMajor * unit) return false
-    const days = state.days
+    const days = state.nearDays
     const day = days.at(txn.localDay)
     if (day < 0) return false
     const thousand = 1_000 * unit
@@ -111,7 +111,7 @@ export const nearRoundAmount = defineRule({
     const off = amount - roundK
     if (off === 0 || Math.abs(off) > band || (off < 0 && -off <= psych)) return
     days.add(day, NEAR, 1)
-    state.samples.push(txn.txn_id)
+    state.nearSamples.push(txn.txn_id)
   },
   evaluate(state, ctx) {
     const p = ctx.params
@@ -121,7 +121,7 @@ export const nearRoundAmount = defineRule({
     let near = 0
     let expected = 0
     // Stored days only, oldest first: most merchants are active on few of the window's days.
-    const days = state.days
+    const days = state.nearDays
     for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
       counted += days.get(o, COUNTED)
       near += days.get(o, NEAR)
@@ -142,7 +142,7 @@ export const nearRoundAmount = defineRule({
       threshold,
       windowStart: ctx.dayStart(from),
       windowEnd: ctx.dayStart(to + 1),
-      sampleTxnIds: state.samples.toArray(),
+      sampleTxnIds: state.nearSamples.toArray(),
       detail:
         `In 30 days, ${near} of ${counted} sales of ${p.minAmountMajor} or more lie within ` +
         `±${(p.tolerance * 100).toFixed(1)}% of a round thousand without being exact ` +

@@ -27,14 +27,14 @@ const DAY_NIGHT_COUNT = 0
 const DAY_NIGHT_AMOUNT = 1
 
 interface State {
-  days: DayColumns
+  nightDays: DayColumns
   /**
    * Sums over the window's days [from, watermark day], kept as events arrive and days leave, so evaluate
    * is O(1). All counts and amounts are integers (minor units), so adding and subtracting is exact.
    */
-  total: number[]
-  from: number
-  samples: SampleRing
+  nightTotal: number[]
+  nightFrom: number
+  nightSamples: SampleRing
 }
 
 /**
@@ -45,8 +45,8 @@ interface State {
  */
 function advance(state: State, watermarkDay: number): boolean {
   const from = watermarkDay - WINDOW_DAYS + 1
-  if (from <= state.from) return false
-  const days = state.days
+  if (from <= state.nightFrom) return false
+  const days = state.nightDays
   let count = 0
   let amount = 0
   let nightCount = 0
@@ -57,12 +57,12 @@ function advance(state: State, watermarkDay: number): boolean {
     nightCount += days.get(o, DAY_NIGHT_COUNT)
     nightAmount += days.get(o, DAY_NIGHT_AMOUNT)
   }
-  const t = state.total
+  const t = state.nightTotal
   t[COUNT] = count
   t[AMOUNT] = amount
   t[NIGHT_COUNT] = nightCount
   t[NIGHT_AMOUNT] = nightAmount
-  state.from = from
+  state.nightFrom = from
   return true
 }
 
@@ -104,15 +104,15 @@ export const nightShare = defineRule({
     minNightTxns: int({ default: 10, min: 1, description: 'Count floor: approved night sales in 30 days.' }),
   },
   createState: (sales, samples): State => ({
-    days: sales.columns(WINDOW_DAYS, 2),
-    total: new Array<number>(WIDTH).fill(0),
-    from: NO_DAY,
-    samples: samples.ring(5),
+    nightDays: sales.columns(WINDOW_DAYS, 2),
+    nightTotal: new Array<number>(WIDTH).fill(0),
+    nightFrom: NO_DAY,
+    nightSamples: samples.ring(5),
   }),
   onTransaction(state, txn, ctx) {
     const moved = advance(state, ctx.watermarkDay)
     if (!txn.approved || !txn.sale) return moved
-    const days = state.days
+    const days = state.nightDays
     const day = days.at(txn.localDay)
     if (day < 0) return moved
     const night = txn.localHour < ctx.params.nightEndHour
@@ -122,8 +122,8 @@ export const nightShare = defineRule({
       days.add(day, DAY_NIGHT_AMOUNT, amount)
     }
     // A late event of a day before the window is in no window the rule will evaluate.
-    if (txn.localDay >= state.from) {
-      const t = state.total
+    if (txn.localDay >= state.nightFrom) {
+      const t = state.nightTotal
       // The engine counted the sale in its day's row before this rule ran: a total counted again just
       // now (the window moved) has it already, if its day is in the window.
       if (!moved || txn.localDay > ctx.watermarkDay) {
@@ -135,13 +135,13 @@ export const nightShare = defineRule({
         t[NIGHT_AMOUNT] = (t[NIGHT_AMOUNT] ?? 0) + amount
       }
     }
-    if (night) state.samples.push(txn.txn_id)
+    if (night) state.nightSamples.push(txn.txn_id)
   },
   evaluate(state, ctx) {
     const p = ctx.params
     advance(state, ctx.watermarkDay)
-    const from = state.from
-    const t = state.total
+    const from = state.nightFrom
+    const t = state.nightTotal
     const count = t[COUNT] ?? 0
     const amount = t[AMOUNT] ?? 0
     const nightCount = t[NIGHT_COUNT] ?? 0
@@ -162,7 +162,7 @@ export const nightShare = defineRule({
       threshold,
       windowStart: ctx.dayStart(from),
       windowEnd: ctx.dayStart(ctx.watermarkDay + 1),
-      sampleTxnIds: state.samples.toArray(),
+      sampleTxnIds: state.nightSamples.toArray(),
       detail:
         `${pct(share)} of approved volume in 30 days (${nightCount} of ${count} sales) was taken ` +
         `between 00:00 and ${String(p.nightEndHour).padStart(2, '0')}:00 local, above ${describeBound(bound, p.floor, pct)}` +
