@@ -40,9 +40,10 @@ interface State {
   mixDays: DayColumns
   /**
    * The window's days before `mixPastDay`, summed once per day change: evaluate then adds only the
-   * current day, so the 30-day window costs O(1) per event instead of 30 row reads.
+   * current day, so the 30-day window costs O(1) per event instead of 30 row reads. Made at the first
+   * count: most merchants never have enough sales for one.
    */
-  mixPast: number[]
+  mixPast: number[] | null
   mixPastDay: number
   /**
    * The day whose first evaluation left `mixPast` uncounted (too few sales in all the rows for the count
@@ -81,10 +82,11 @@ function recordDay(t: DayColumns, o: number, amountMinor: number, major: number,
 }
 
 /** Counts the cache of the window's days before `wd` from the rows. */
-function countPast(state: State, wd: number): void {
+function countPast(state: State, wd: number): number[] {
   const days = state.mixDays
-  const past = state.mixPast
   // Refilled in place: the cache is private to this state, so no new object per day change.
+  const past = state.mixPast ?? new Array<number>(PAST_WIDTH)
+  state.mixPast = past
   past.fill(0)
   const to = wd - 1
   for (let o = days.first(wd - WINDOW_DAYS + 1, to); o >= 0; o = days.next(o, to)) {
@@ -93,6 +95,7 @@ function countPast(state: State, wd: number): void {
     for (let c = 0; c < WIDTH; c++) past[c] = (past[c] ?? 0) + days.get(o, c)
   }
   state.mixPastDay = wd
+  return past
 }
 
 /** Counter `c` over the window: the cached past days plus today (at offset `today`, -1 when none). */
@@ -169,7 +172,7 @@ export const creditDebitMix = defineRule({
   },
   createState: (sales, samples): State => ({
     mixDays: sales.columns(WINDOW_DAYS, WIDTH),
-    mixPast: new Array<number>(PAST_WIDTH).fill(0),
+    mixPast: null,
     mixPastDay: NO_DAY,
     mixSkippedDay: NO_DAY,
     mixCredit: samples.ring(5),
@@ -186,13 +189,14 @@ export const creditDebitMix = defineRule({
       // The cache as this day's first evaluation would have counted it, the sums of floats in the same
       // order: the rows' past days changed since only by late sales, and this is the first. The engine
       // has counted this sale's count and amount in its row already (integers: exact to take back).
-      countPast(state, wd)
-      state.mixPast[SALES_AMOUNT] = (state.mixPast[SALES_AMOUNT] ?? 0) - txn.amount_minor
-      state.mixPast[SALES_COUNT] = (state.mixPast[SALES_COUNT] ?? 0) - 1
+      const past = countPast(state, wd)
+      past[SALES_AMOUNT] = (past[SALES_AMOUNT] ?? 0) - txn.amount_minor
+      past[SALES_COUNT] = (past[SALES_COUNT] ?? 0) - 1
     }
     recordDay(state.mixDays, o, txn.amount_minor, major, txn.card_type)
     // A late event of a past day inside the window must also reach the cached sum of past days.
-    if (late && state.mixPastDay === wd) record(state.mixPast, 0, txn.amount_minor, major, txn.card_type)
+    if (late && state.mixPastDay === wd && state.mixPast !== null)
+      record(state.mixPast, 0, txn.amount_minor, major, txn.card_type)
     if (txn.card_type === 'CREDIT') state.mixCredit.push(txn.txn_id)
     else if (txn.card_type === 'DEBIT') state.mixDebit.push(txn.txn_id)
   },
@@ -200,15 +204,15 @@ export const creditDebitMix = defineRule({
     const p = ctx.params
     const wd = ctx.watermarkDay
     const days = state.mixDays
-    const past = state.mixPast
-    if (state.mixPastDay !== wd) {
+    let past = state.mixPast
+    if (state.mixPastDay !== wd || past === null) {
       // Fewer sales in all the rows than the count floor (most merchants, most days): the window has
       // fewer still, and counting it was a tenth of the engine's time.
       if (days.keptSales < p.minSales) {
         state.mixSkippedDay = wd
         return null
       }
-      countPast(state, wd)
+      past = countPast(state, wd)
     }
     // The window: the cached past plus today, added in the same order as before the table.
     const today = days.peek(wd)

@@ -97,7 +97,9 @@ interface State {
   /** The registered MCC the day counters were measured against. */
   mccRef: string | null
   /** The rates the counters were measured with, so a reload of parameters re-measures. */
-  mccRates: Rates
+  mccFeeStandardBp: number
+  mccFeeEssentialBp: number
+  mccFeePublicBp: number
 }
 
 interface Rates {
@@ -170,11 +172,9 @@ function measure(
 /** Re-measures every stored day against the current registered MCC and rates (rare: on a change). */
 function remeasure(state: State, ref: string, r: Rates, today: number): void {
   state.mccRef = ref
-  state.mccRates = {
-    feeStandardBp: r.feeStandardBp,
-    feeEssentialBp: r.feeEssentialBp,
-    feePublicBp: r.feePublicBp,
-  }
+  state.mccFeeStandardBp = r.feeStandardBp
+  state.mccFeeEssentialBp = r.feeEssentialBp
+  state.mccFeePublicBp = r.feePublicBp
   // Days before those re-measured are in no window the rule will evaluate again.
   state.mccMismatches = null
   const days = state.mccDays
@@ -193,12 +193,11 @@ function remeasure(state: State, ref: string, r: Rates, today: number): void {
 /** Re-measures when the registered MCC or the rates changed; true when it did. */
 function sync(state: State, ref: string | null, r: Rates, today: number): boolean {
   if (ref === null) return false
-  const s = state.mccRates
   if (
     ref === state.mccRef &&
-    r.feeStandardBp === s.feeStandardBp &&
-    r.feeEssentialBp === s.feeEssentialBp &&
-    r.feePublicBp === s.feePublicBp
+    r.feeStandardBp === state.mccFeeStandardBp &&
+    r.feeEssentialBp === state.mccFeeEssentialBp &&
+    r.feePublicBp === state.mccFeePublicBp
   )
     return false
   remeasure(state, ref, r, today)
@@ -323,7 +322,9 @@ export const mccMismatch = defineRule({
     mccMore: null,
     mccMismatches: null,
     mccRef: null,
-    mccRates: { feeStandardBp: -1, feeEssentialBp: -1, feePublicBp: -1 },
+    mccFeeStandardBp: -1,
+    mccFeeEssentialBp: -1,
+    mccFeePublicBp: -1,
   }),
   onTransaction(state, txn, ctx) {
     if (!txn.approved || !txn.sale) return false

@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayTable } from './engine/window.ts'
+import { DayTable, type SampleRing } from './engine/window.ts'
 
 /**
  * Near-round sums: the playbook says "never swipe exact round sums; do 9,950 or 10,150 instead of
@@ -87,8 +87,9 @@ export const nearRoundAmount = defineRule({
         'endings and never count as near-round; 0 disables.',
     }),
   },
-  createState: (_sales, samples) => ({
-    nearDays: new DayTable(WINDOW_DAYS, 3),
+  createState: (_sales, samples): { nearDays: DayTable | null; nearSamples: SampleRing } => ({
+    // Made at the merchant's first large sale: most merchants have none, and a table is some 100 bytes.
+    nearDays: null,
     nearSamples: samples.ring(5),
   }),
   onTransaction(state, txn, ctx) {
@@ -97,6 +98,7 @@ export const nearRoundAmount = defineRule({
     const unit = txn.minorPerMajor
     const amount = txn.amount_minor
     if (amount < p.minAmountMajor * unit) return false
+    state.nearDays ??= new DayTable(WINDOW_DAYS, 3)
     const days = state.nearDays
     const day = days.at(txn.localDay)
     if (day < 0) return false
@@ -122,6 +124,7 @@ export const nearRoundAmount = defineRule({
     let expected = 0
     // Stored days only, oldest first: most merchants are active on few of the window's days.
     const days = state.nearDays
+    if (days === null) return null
     for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
       counted += days.get(o, COUNTED)
       near += days.get(o, NEAR)

@@ -40,7 +40,10 @@ interface State {
   repeatAggDay: number
   repeatFlaggedCards: number
   repeatFlaggedVolume: number
-  repeatByReason: [number, number, number]
+  /** Flagged cards by reason (a card may have several): fields, not an array of three, per merchant. */
+  repeatDaily: number
+  repeatSameAmount: number
+  repeatReturning: number
   repeatSamples: SampleRing
 }
 
@@ -71,9 +74,9 @@ function count(state: State, card: Card, sign: 1 | -1): void {
   if (card.reasons === 0) return
   state.repeatFlaggedCards += sign
   state.repeatFlaggedVolume += sign * card.volume
-  if ((card.reasons & DAILY) !== 0) state.repeatByReason[0] += sign
-  if ((card.reasons & SAME_AMOUNT) !== 0) state.repeatByReason[1] += sign
-  if ((card.reasons & RETURNING) !== 0) state.repeatByReason[2] += sign
+  if ((card.reasons & DAILY) !== 0) state.repeatDaily += sign
+  if ((card.reasons & SAME_AMOUNT) !== 0) state.repeatSameAmount += sign
+  if ((card.reasons & RETURNING) !== 0) state.repeatReturning += sign
 }
 
 /**
@@ -168,7 +171,9 @@ export const repeatedCard = defineRule({
     repeatAggDay: NO_DAY,
     repeatFlaggedCards: 0,
     repeatFlaggedVolume: 0,
-    repeatByReason: [0, 0, 0],
+    repeatDaily: 0,
+    repeatSameAmount: 0,
+    repeatReturning: 0,
     repeatSamples: samples.ring(5),
   }),
   onTransaction(state, txn, ctx) {
@@ -227,7 +232,9 @@ export const repeatedCard = defineRule({
     if (sales < p.minSales || volume <= 0) return null
     const share = state.repeatFlaggedVolume / volume
     if (share <= p.minVolumeShare) return null
-    const [daily, same, returning] = state.repeatByReason
+    const daily = state.repeatDaily
+    const same = state.repeatSameAmount
+    const returning = state.repeatReturning
     return {
       observed: share,
       threshold: p.minVolumeShare,
