@@ -77,7 +77,11 @@ interface State {
   binKeys: string[]
   binTotals: number[]
   binRows: number[]
-  /** What the stores of `binTotals` and `binRows` have room for (see appendZeros). */
+  /**
+   * What the stores of `binKeys`, `binTotals` and `binRows` have room for (see appendZeros): a push
+   * reserves 17 slots at its first, and most merchants have a few BINs in the window.
+   */
+  binKeysRoom: number
   binTotalsRoom: number
   binRowsRoom: number
   binAmount: number
@@ -108,7 +112,18 @@ function newSlot(state: State, bin: string): number {
     state.binTotalsRoom = roomAfter(grown.length, SLOT)
   }
   grown[t + T_LAST] = -1
-  state.binKeys.push(bin)
+  let keys = state.binKeys
+  const n = keys.length
+  if (n === state.binKeysRoom) {
+    const room = roomAfter(n + 1, 1)
+    const next = new Array<string>(room).fill(POOLED)
+    for (let i = 0; i < n; i++) next[i] = keys[i] ?? POOLED
+    next.length = n
+    keys = next
+    state.binKeys = keys
+    state.binKeysRoom = room
+  }
+  keys.push(bin)
   return t / SLOT
 }
 
@@ -177,6 +192,7 @@ function advance(state: State, to: number): boolean {
     rows.length = 0
     totals.length = 0
     state.binRowsRoom = 0
+    state.binKeysRoom = 0
     state.binTotalsRoom = 0
     state.binAmount = 0
     state.binCount = 0
@@ -224,6 +240,7 @@ function advance(state: State, to: number): boolean {
   }
   if (n !== bins.length) {
     bins.length = n
+    state.binKeysRoom = roomAfterCut(n, state.binKeysRoom)
     totals.length = n * SLOT
     state.binTotalsRoom = roomAfterCut(n * SLOT, state.binTotalsRoom)
     for (let o = 0; o < rows.length; o += ROW) {
@@ -293,6 +310,7 @@ export const binConcentration = defineRule({
     binKeys: [],
     binTotals: doubles(),
     binRows: doubles(),
+    binKeysRoom: 0,
     binTotalsRoom: 0,
     binRowsRoom: 0,
     binAmount: 0,
