@@ -34,18 +34,33 @@ interface State {
    */
   nightTotal: number[]
   nightFrom: number
+  /**
+   * Whether `nightTotal` holds the sums of the window starting at `nightFrom`: a window is counted when
+   * evaluate first needs it, not when it moves, and never while all the merchant's rows hold fewer
+   * sales than the count floor (most merchants, most days). The sums are integers: counted late,
+   * they are the same.
+   */
+  nightCounted: boolean
   nightSamples: SampleRing
 }
 
-/**
- * Moves the window to end at `watermarkDay`: the total is counted again from the days inside it. Not
- * by subtracting the days that leave: after a merchant was idle for longer than the table holds, those
- * rows are gone and could not be subtracted, and the total kept them (40 old night sales made one
- * daytime sale 70 days later "97.6% at night"). Once per merchant and day, over at most 30 rows.
- */
+/** Moves the window to end at `watermarkDay`; its total is to be counted again (see `countWindow`). */
 function advance(state: State, watermarkDay: number): boolean {
   const from = watermarkDay - WINDOW_DAYS + 1
   if (from <= state.nightFrom) return false
+  state.nightFrom = from
+  state.nightCounted = false
+  return true
+}
+
+/**
+ * Counts the total from the days of the window [nightFrom, watermarkDay]. Not by subtracting the days
+ * that leave: after a merchant was idle for longer than the table holds, those rows are gone and could
+ * not be subtracted, and the total kept them (40 old night sales made one daytime sale 70 days later
+ * "97.6% at night"). At most once per merchant and day, over at most 30 rows.
+ */
+function countWindow(state: State, watermarkDay: number): void {
+  const from = state.nightFrom
   const days = state.nightDays
   let count = 0
   let amount = 0
@@ -62,8 +77,7 @@ function advance(state: State, watermarkDay: number): boolean {
   t[AMOUNT] = amount
   t[NIGHT_COUNT] = nightCount
   t[NIGHT_AMOUNT] = nightAmount
-  state.nightFrom = from
-  return true
+  state.nightCounted = true
 }
 
 export const nightShare = defineRule({
@@ -107,6 +121,7 @@ export const nightShare = defineRule({
     nightDays: sales.columns(WINDOW_DAYS, 2),
     nightTotal: new Array<number>(WIDTH).fill(0),
     nightFrom: NO_DAY,
+    nightCounted: false,
     nightSamples: samples.ring(5),
   }),
   onTransaction(state, txn, ctx) {
@@ -121,15 +136,12 @@ export const nightShare = defineRule({
       days.add(day, DAY_NIGHT_COUNT, 1)
       days.add(day, DAY_NIGHT_AMOUNT, amount)
     }
-    // A late event of a day before the window is in no window the rule will evaluate.
-    if (txn.localDay >= state.nightFrom) {
+    // A late event of a day before the window is in no window the rule will evaluate; a window not
+    // counted yet will be counted from the rows, which have the sale.
+    if (state.nightCounted && txn.localDay >= state.nightFrom) {
       const t = state.nightTotal
-      // The engine counted the sale in its day's row before this rule ran: a total counted again just
-      // now (the window moved) has it already, if its day is in the window.
-      if (!moved || txn.localDay > ctx.watermarkDay) {
-        t[COUNT] = (t[COUNT] ?? 0) + 1
-        t[AMOUNT] = (t[AMOUNT] ?? 0) + amount
-      }
+      t[COUNT] = (t[COUNT] ?? 0) + 1
+      t[AMOUNT] = (t[AMOUNT] ?? 0) + amount
       if (night) {
         t[NIGHT_COUNT] = (t[NIGHT_COUNT] ?? 0) + 1
         t[NIGHT_AMOUNT] = (t[NIGHT_AMOUNT] ?? 0) + amount
@@ -140,6 +152,11 @@ export const nightShare = defineRule({
   evaluate(state, ctx) {
     const p = ctx.params
     advance(state, ctx.watermarkDay)
+    if (!state.nightCounted) {
+      // Fewer sales in all the rows than the count floor: the window has fewer still.
+      if (state.nightDays.keptSales < p.minTxns) return null
+      countWindow(state, ctx.watermarkDay)
+    }
     const from = state.nightFrom
     const t = state.nightTotal
     const count = t[COUNT] ?? 0
