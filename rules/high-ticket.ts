@@ -57,6 +57,8 @@ export const highTicket = defineRule({
   },
   evaluate(state, ctx) {
     const p = ctx.params
+    // Fewer sales in all the merchant's rows than the count floor: the window has fewer still.
+    if (state.ticketDays.keptSales < p.minSales) return null
     const to = ctx.watermarkDay
     const from = to - WINDOW_DAYS + 1
     let sales = 0

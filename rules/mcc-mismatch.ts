@@ -366,6 +366,8 @@ export const mccMismatch = defineRule({
     const p = ctx.params
     const ref = ctx.profile.registeredMcc
     if (ref === null || ref !== state.mccRef) return null
+    // No mismatch kept: neither leg can reach its count floor (at least one mismatched sale each).
+    if (state.mccMismatches === null) return null
     const from = ctx.watermarkDay - WINDOW_DAYS + 1
     // Sums only: samples, bounds and text are built once the rule fires, not on every event.
     const t = {

@@ -107,6 +107,8 @@ export const roundAmount = defineRule({
   },
   evaluate(state, ctx) {
     const p = ctx.params
+    // Fewer sales in all the merchant's rows than the floor of large ones: nothing to count.
+    if (state.roundDays.keptSales < p.minLargeSales) return null
     const to = ctx.watermarkDay
     const from = to - WINDOW_DAYS + 1
     let large = 0

@@ -116,6 +116,9 @@ export const structuring = defineRule({
   },
   evaluate(state, ctx) {
     const p = ctx.params
+    // Neither leg can reach its floor with fewer sales in all the merchant's rows (a band day has one).
+    const kept = state.structDays.keptSales
+    if (kept < p.minSwipes && kept < p.minBandDays) return null
     const to = ctx.watermarkDay
     const from = to - WINDOW_DAYS + 1
     const dailyLimit = p.dailyLimitMajor * state.structMinorPerMajor
