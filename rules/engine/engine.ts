@@ -15,7 +15,7 @@ import type {
   RuleDefinition,
   RuleTxn,
 } from './types.ts'
-import { SaleDays, SaleLayout, SampleLayout, Samples } from './window.ts'
+import { DayColumns, SaleDays, SaleLayout, SampleLayout, SampleRing, Samples, ShortDays } from './window.ts'
 
 const DAY_MS = 86_400_000
 const MAX_REMEMBERED_HITS = 64
@@ -312,7 +312,7 @@ export class RuleEngine {
   readonly #rules: readonly CompiledRule[]
   readonly #retentionMs: number
   /** The fields of every rule's state, cloned for each new merchant (see `#newRecord`). */
-  readonly #template: RuleState
+  readonly #template: Template
 
   constructor(opts: EngineOptions) {
     const ids = new Set<string>()
@@ -574,12 +574,18 @@ export class RuleEngine {
    * into a clone of the engine's template record (the same fields, so every merchant's record has one
    * hidden class). A state object per rule was 17 objects to reach per event, each one a cache miss
    * with sparse traffic, and a header and an array slot each. Rules therefore keep fields of distinct
-   * names (checked when the engine is made).
+   * names (checked when the engine is made). The fields that hold the rules' day columns and rings,
+   * the same objects for every merchant (see SaleLayout), are on the records' prototype instead.
    */
   #newRecord(sales: SaleDays, samples: Samples): RuleState {
-    const states = this.#rules.map((r) => r.createState(sales, samples))
-    const record = { ...this.#template }
-    for (const state of states) Object.assign(record, state)
+    const template = this.#template
+    const record = { ...template.record }
+    // A spread makes an object of the standard prototype; the transition to the template's is cached.
+    Object.setPrototypeOf(record, template.shared)
+    this.#rules.forEach((rule, i) => {
+      const state = rule.createState(sales, samples)
+      for (const key of template.own[i] ?? []) Reflect.set(record, key, Reflect.get(state, key))
+    })
     return record
   }
 
@@ -726,15 +732,29 @@ export class RuleEngine {
 }
 
 /**
+ * A clone of `record` with prototype `shared` is a new merchant's record; `own[i]` are the names of
+ * rule i's fields in it, each filled from the rule's fresh state.
+ */
+interface Template {
+  readonly record: RuleState
+  readonly shared: object
+  readonly own: readonly (readonly string[])[]
+}
+
+/**
  * One record with the fields of every rule's state, made by spreading them in rule order (an object
  * given its fields one by one, or by Object.assign, has them in a dictionary past a dozen, each read
- * a hash lookup). Two rules keeping a field of the same name would share it: refused.
+ * a hash lookup). Two rules keeping a field of the same name would share it: refused. The fields that
+ * hold a layout's views and rings go to the prototype: a pointer per merchant to the same object was
+ * some 230 bytes per merchant, and reads of a prototype's constant fields touch no merchant memory.
  */
-function templateOf(rules: readonly CompiledRule[], states: readonly RuleState[]): RuleState {
+function templateOf(rules: readonly CompiledRule[], states: readonly RuleState[]): Template {
   const owners = new Map<string, string>()
+  const shared = {}
   let record: RuleState = { ...NO_STATE }
-  states.forEach((state, i) => {
+  const own = states.map((state, i) => {
     const id = rules[i]?.meta.id ?? '?'
+    const keys: string[] = []
     for (const key of Object.keys(state)) {
       const other = owners.get(key)
       if (other !== undefined)
@@ -742,10 +762,19 @@ function templateOf(rules: readonly CompiledRule[], states: readonly RuleState[]
           `rules ${other} and ${id} both keep a state field '${key}': state fields must have distinct names`,
         )
       owners.set(key, id)
+      const value: unknown = Reflect.get(state, key)
+      // The same object for every merchant of the engine (see SaleLayout): a field of the prototype.
+      if (value instanceof DayColumns || value instanceof ShortDays || value instanceof SampleRing)
+        Reflect.set(shared, key, value)
+      else {
+        keys.push(key)
+        record = { ...record, [key]: value }
+      }
     }
-    record = { ...record, ...state }
+    return keys
   })
-  return record
+  Object.setPrototypeOf(record, shared)
+  return { record, shared, own }
 }
 
 /** Placeholder parameters of the shared context before its first rule call. */

@@ -161,7 +161,8 @@ export interface RuleDefinition<PS extends ParamSpecs, S extends object> {
    * The engine keeps one record per merchant with the fields of every rule's state, and hands it to
    * each rule as its state: field names must be distinct across rules (each rule's start with its
    * short name; an engine with two rules sharing one refuses to start), and a rule reads and writes
-   * only its own fields.
+   * only its own fields. Fields holding the day columns, short day rings and sample rings taken here
+   * are on the record's prototype (they are the same for every merchant): never assign them.
    */
   createState(sales: SaleDays, samples: Samples): S
   /**

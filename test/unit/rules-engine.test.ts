@@ -441,6 +441,63 @@ describe('rule engine', () => {
     })
   })
 
+  it("keeps the rules' rings and day columns on the records' prototype, serving each merchant its own", () => {
+    const records: object[] = []
+    const sampler = register(
+      defineRule({
+        id: 'sampler_test',
+        version: 1,
+        category: 'fraud',
+        family: 'cards',
+        description: 'Test rule: shows the ids in its ring.',
+        whitelistable: true,
+        retentionDays: 1,
+        params: {},
+        createState: (sales, samples) => ({
+          samplerRing: samples.ring(3),
+          samplerDays: sales.columns(1, 0),
+          samplerSeen: 0,
+        }),
+        onTransaction(state, txn) {
+          state.samplerRing.push(txn.txn_id)
+          state.samplerSeen++
+        },
+        evaluate(state, ctx) {
+          if (!records.includes(state)) records.push(state)
+          const day = state.samplerDays.at(ctx.watermarkDay)
+          return {
+            observed: state.samplerSeen,
+            threshold: day < 0 ? 0 : state.samplerDays.sales(day),
+            windowStart: 0,
+            windowEnd: ctx.watermark,
+            sampleTxnIds: state.samplerRing.toArray(),
+            detail: 'sampler',
+          }
+        },
+      }),
+    )
+    const engine = createEngine(buildRulesConfig({}, [sampler]), {
+      timeZoneOf: () => '+08:00',
+      allowedLatenessMs: 3_600_000,
+    })
+    const last = new Map<string, HitUpdate>()
+    for (const [m, id, t] of [
+      ['m-1', 'a', at],
+      ['m-2', 'b', at + 1],
+      ['m-1', 'c', at + 2],
+    ] as const) {
+      for (const h of engine.onTransaction(sampleTxn({ merchant_id: m, txn_id: id, event_time: t })))
+        last.set(m, h)
+    }
+    expect(last.get('m-1')?.finding).toMatchObject({ observed: 2, threshold: 2, sampleTxnIds: ['a', 'c'] })
+    expect(last.get('m-2')?.finding).toMatchObject({ observed: 1, threshold: 1, sampleTxnIds: ['b'] })
+    expect(records).toHaveLength(2)
+    for (const r of records) {
+      expect(Object.keys(r)).toEqual(['samplerSeen'])
+      expect(Object.getPrototypeOf(r)).toBe(Object.getPrototypeOf(records[0]))
+    }
+  })
+
   it('refuses to start with two rules whose states have a field of one name', () => {
     expect(() => countersEngine([counter('one_test', 'ids'), counter('two_test', 'ids')])).toThrow(
       "rules one_test and two_test both keep a state field 'ids'",
