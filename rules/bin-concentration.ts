@@ -74,22 +74,26 @@ function doubles(): number[] {
 
 interface State {
   /** The BIN of each slot: those with sales in the window's buckets [from, bucket of the watermark], in order of entry. */
-  bins: string[]
-  totals: number[]
-  rows: number[]
-  /** What the stores of `totals` and `rows` have room for (see appendZeros). */
-  totalsRoom: number
-  rowsRoom: number
-  amount: number
-  count: number
-  from: number
+  binKeys: string[]
+  binTotals: number[]
+  binRows: number[]
+  /**
+   * What the stores of `binKeys`, `binTotals` and `binRows` have room for (see appendZeros): a push
+   * reserves 17 slots at its first, and most merchants have a few BINs in the window.
+   */
+  binKeysRoom: number
+  binTotalsRoom: number
+  binRowsRoom: number
+  binAmount: number
+  binCount: number
+  binFrom: number
   /** The slot of the largest BIN (fixed while it is there); -1 with none. */
-  topSlot: number
+  binTopSlot: number
   /**
    * The last SAMPLES sales as pairs of BIN and transaction id, pushed two at a time into one ring of
    * twice that, so pairs stay aligned: no object per sale, and one ring counter instead of two.
    */
-  samples: SampleRing
+  binSamples: SampleRing
 }
 
 /** The slot of `bin`, or -1. */
@@ -100,37 +104,48 @@ function slotOf(bins: readonly string[], bin: string): number {
 
 /** A new slot for `bin`, after the others. */
 function newSlot(state: State, bin: string): number {
-  const totals = state.totals
+  const totals = state.binTotals
   const t = totals.length
-  const grown = appendZeros(totals, SLOT, state.totalsRoom)
+  const grown = appendZeros(totals, SLOT, state.binTotalsRoom)
   if (grown !== totals) {
-    state.totals = grown
-    state.totalsRoom = roomAfter(grown.length, SLOT)
+    state.binTotals = grown
+    state.binTotalsRoom = roomAfter(grown.length, SLOT)
   }
   grown[t + T_LAST] = -1
-  state.bins.push(bin)
+  let keys = state.binKeys
+  const n = keys.length
+  if (n === state.binKeysRoom) {
+    const room = roomAfter(n + 1, 1)
+    const next = new Array<string>(room).fill(POOLED)
+    for (let i = 0; i < n; i++) next[i] = keys[i] ?? POOLED
+    next.length = n
+    keys = next
+    state.binKeys = keys
+    state.binKeysRoom = room
+  }
+  keys.push(bin)
   return t / SLOT
 }
 
 /** Start of the row of `slot` and `bucket`, appended (zeroed) when the BIN had no sale in that bucket yet. */
 function rowOf(state: State, slot: number, bucket: number): number {
-  let rows = state.rows
+  let rows = state.binRows
   const key = bucket * KEY_SPAN + slot
-  const last = state.totals[slot * SLOT + T_LAST] ?? -1
+  const last = state.binTotals[slot * SLOT + T_LAST] ?? -1
   if (last >= 0) {
     if (rows[last + R_KEY] === key) return last
     // A sale in another bucket than the BIN's latest row: a late one, or the first in a new bucket.
     for (let o = rows.length - ROW; o >= 0; o -= ROW) if (rows[o + R_KEY] === key) return o
   }
   const o = rows.length
-  const grown = appendZeros(rows, ROW, state.rowsRoom)
+  const grown = appendZeros(rows, ROW, state.binRowsRoom)
   if (grown !== rows) {
-    state.rows = grown
-    state.rowsRoom = roomAfter(grown.length, ROW)
+    state.binRows = grown
+    state.binRowsRoom = roomAfter(grown.length, ROW)
     rows = grown
   }
   rows[o + R_KEY] = key
-  state.totals[slot * SLOT + T_LAST] = o
+  state.binTotals[slot * SLOT + T_LAST] = o
   return o
 }
 
@@ -164,22 +179,23 @@ function estimateCards(bitsSet: number): number {
  */
 function advance(state: State, to: number): boolean {
   const newFrom = to - BUCKETS + 1
-  if (newFrom <= state.from) return false
-  const moved = newFrom - state.from
-  state.from = newFrom
-  state.topSlot = -1
-  const rows = state.rows
-  const totals = state.totals
-  const bins = state.bins
+  if (newFrom <= state.binFrom) return false
+  const moved = newFrom - state.binFrom
+  state.binFrom = newFrom
+  state.binTopSlot = -1
+  const rows = state.binRows
+  const totals = state.binTotals
+  const bins = state.binKeys
   // Every row is older than a window that moved past all of them.
   if (moved > BUCKETS) {
     bins.length = 0
     rows.length = 0
     totals.length = 0
-    state.rowsRoom = 0
-    state.totalsRoom = 0
-    state.amount = 0
-    state.count = 0
+    state.binRowsRoom = 0
+    state.binKeysRoom = 0
+    state.binTotalsRoom = 0
+    state.binAmount = 0
+    state.binCount = 0
     return true
   }
   let kept = 0
@@ -191,8 +207,8 @@ function advance(state: State, to: number): boolean {
       const amount = rows[o + R_AMOUNT] ?? 0
       totals[t + T_AMOUNT] = (totals[t + T_AMOUNT] ?? 0) - amount
       totals[t + T_CREDIT] = (totals[t + T_CREDIT] ?? 0) - (rows[o + R_CREDIT] ?? 0)
-      state.amount -= amount
-      state.count -= rows[o + R_COUNT] ?? 0
+      state.binAmount -= amount
+      state.binCount -= rows[o + R_COUNT] ?? 0
     } else {
       if (kept !== o) rows.copyWithin(kept, o, o + ROW)
       totals[t + T_LAST] = kept
@@ -200,7 +216,7 @@ function advance(state: State, to: number): boolean {
     }
   }
   rows.length = kept
-  state.rowsRoom = roomAfterCut(kept, state.rowsRoom)
+  state.binRowsRoom = roomAfterCut(kept, state.binRowsRoom)
   let best = 0
   let n = 0
   for (let slot = 0; slot < bins.length; slot++) {
@@ -218,14 +234,15 @@ function advance(state: State, to: number): boolean {
     }
     if (bin !== POOLED && amount > best) {
       best = amount
-      state.topSlot = n
+      state.binTopSlot = n
     }
     n++
   }
   if (n !== bins.length) {
     bins.length = n
+    state.binKeysRoom = roomAfterCut(n, state.binKeysRoom)
     totals.length = n * SLOT
-    state.totalsRoom = roomAfterCut(n * SLOT, state.totalsRoom)
+    state.binTotalsRoom = roomAfterCut(n * SLOT, state.binTotalsRoom)
     for (let o = 0; o < rows.length; o += ROW) {
       const key = rows[o + R_KEY] ?? 0
       const slot = key % KEY_SPAN
@@ -239,7 +256,7 @@ const SAMPLES = 32
 
 /** The last five sampled transaction ids of `bin`, oldest first. */
 function sampleOf(state: State, bin: string): string[] {
-  const pairs = state.samples.toArray()
+  const pairs = state.binSamples.toArray()
   const out: string[] = []
   for (let i = 0; i + 1 < pairs.length; i += 2) {
     const id = pairs[i + 1]
@@ -290,31 +307,32 @@ export const binConcentration = defineRule({
     }),
   },
   createState: (_sales, samples): State => ({
-    bins: [],
-    totals: doubles(),
-    rows: doubles(),
-    totalsRoom: 0,
-    rowsRoom: 0,
-    amount: 0,
-    count: 0,
-    from: NO_DAY,
-    topSlot: -1,
-    samples: samples.ring(2 * SAMPLES),
+    binKeys: [],
+    binTotals: doubles(),
+    binRows: doubles(),
+    binKeysRoom: 0,
+    binTotalsRoom: 0,
+    binRowsRoom: 0,
+    binAmount: 0,
+    binCount: 0,
+    binFrom: NO_DAY,
+    binTopSlot: -1,
+    binSamples: samples.ring(2 * SAMPLES),
   }),
   onTransaction(state, txn, ctx) {
     const moved = advance(state, Math.floor(ctx.watermarkDay / BUCKET_DAYS))
     const bucket = Math.floor(txn.localDay / BUCKET_DAYS)
-    if (!txn.approved || !txn.sale || txn.card_bin === null || bucket < state.from) return moved
+    if (!txn.approved || !txn.sale || txn.card_bin === null || bucket < state.binFrom) return moved
     let bin = txn.card_bin
-    let slot = slotOf(state.bins, bin)
+    let slot = slotOf(state.binKeys, bin)
     if (slot < 0) {
-      if (state.bins.length >= MAX_BINS) bin = POOLED
-      slot = slotOf(state.bins, bin)
+      if (state.binKeys.length >= MAX_BINS) bin = POOLED
+      slot = slotOf(state.binKeys, bin)
       if (slot < 0) slot = newSlot(state, bin)
     }
     const o = rowOf(state, slot, bucket)
-    const rows = state.rows
-    const totals = state.totals
+    const rows = state.binRows
+    const totals = state.binTotals
     const t = slot * SLOT
     const amount = txn.amount_minor
     const credit = txn.card_type === 'CREDIT' ? amount : 0
@@ -327,25 +345,25 @@ export const binConcentration = defineRule({
     const total = (totals[t + T_AMOUNT] ?? 0) + amount
     totals[t + T_AMOUNT] = total
     totals[t + T_CREDIT] = (totals[t + T_CREDIT] ?? 0) + credit
-    state.amount += amount
-    state.count++
-    const top = state.topSlot
-    if (bin !== POOLED && (top < 0 || total > (totals[top * SLOT + T_AMOUNT] ?? 0))) state.topSlot = slot
-    state.samples.push(bin)
-    state.samples.push(txn.txn_id)
+    state.binAmount += amount
+    state.binCount++
+    const top = state.binTopSlot
+    if (bin !== POOLED && (top < 0 || total > (totals[top * SLOT + T_AMOUNT] ?? 0))) state.binTopSlot = slot
+    state.binSamples.push(bin)
+    state.binSamples.push(txn.txn_id)
   },
   onMerchantEvent(state, _event, ctx) {
     advance(state, Math.floor(ctx.watermarkDay / BUCKET_DAYS))
   },
   evaluate(state, ctx) {
     const p = ctx.params
-    const slot = state.topSlot
-    const bin = state.bins[slot]
-    if (state.count < p.minTxns || bin === undefined || state.amount <= 0) return null
+    const slot = state.binTopSlot
+    const bin = state.binKeys[slot]
+    if (state.binCount < p.minTxns || bin === undefined || state.binAmount <= 0) return null
     const t = slot * SLOT
-    const amount = state.totals[t + T_AMOUNT] ?? 0
-    const credit = state.totals[t + T_CREDIT] ?? 0
-    const share = amount / state.amount
+    const amount = state.binTotals[t + T_AMOUNT] ?? 0
+    const credit = state.binTotals[t + T_CREDIT] ?? 0
+    const share = amount / state.binAmount
     const bound = calibratedBound(
       p.floor,
       { quantile: p.quantile, margin: p.margin, scale: 'linear' },
@@ -356,11 +374,11 @@ export const binConcentration = defineRule({
     const to = Math.floor(ctx.watermarkDay / BUCKET_DAYS)
     let lo = 0
     let hi = 0
-    const rows = state.rows
+    const rows = state.binRows
     for (let o = 0; o < rows.length; o += ROW) {
       const key = rows[o + R_KEY] ?? 0
       const b = Math.floor(key / KEY_SPAN)
-      if (key - b * KEY_SPAN !== slot || b < state.from || b > to) continue
+      if (key - b * KEY_SPAN !== slot || b < state.binFrom || b > to) continue
       lo |= rows[o + R_LO] ?? 0
       hi |= rows[o + R_HI] ?? 0
     }
@@ -369,11 +387,11 @@ export const binConcentration = defineRule({
     return {
       observed: share,
       threshold: bound.threshold,
-      windowStart: ctx.dayStart(state.from * BUCKET_DAYS),
+      windowStart: ctx.dayStart(state.binFrom * BUCKET_DAYS),
       windowEnd: ctx.dayStart(ctx.watermarkDay + 1),
       sampleTxnIds: sampleOf(state, bin),
       detail:
-        `${(100 * share).toFixed(1)}% of approved volume since ${new Date(ctx.dayStart(state.from * BUCKET_DAYS) + 43_200_000).toISOString().slice(0, 10)} came from BIN ${bin} ` +
+        `${(100 * share).toFixed(1)}% of approved volume since ${new Date(ctx.dayStart(state.binFrom * BUCKET_DAYS) + 43_200_000).toISOString().slice(0, 10)} came from BIN ${bin} ` +
         `(${(100 * (credit / amount)).toFixed(0)}% credit) on about ${Number.isFinite(cards) ? Math.round(cards) : 'over 250'} distinct cards, ` +
         `above ${describeBound(bound, p.floor, (x) => `${(100 * x).toFixed(1)}%`)}.`,
       basis: bound.basis,

@@ -44,17 +44,17 @@ const SALES = 1
 
 interface State {
   /** Merchant totals by calendar month: the ring is indexed by month number instead of day. */
-  totals: ShortDays
+  recurTotals: ShortDays
   /** Only cards with a large swipe in the window; a grocery's customers never allocate one. */
   /** Made at the first such swipe: an empty map is some 180 bytes. */
-  cards: Map<string, Card> | null
-  aggMonth: number
-  recurringCards: number
-  recurringVolume: number
+  recurCards: Map<string, Card> | null
+  recurAggMonth: number
+  recurCardCount: number
+  recurVolume: number
   /** One-entry cache of day → month: nearly every event falls on the day of the one before. */
-  cachedDay: number
-  cachedMonth: number
-  samples: SampleRing
+  recurCachedDay: number
+  recurCachedMonth: number
+  recurSamples: SampleRing
 }
 
 interface Params {
@@ -64,12 +64,12 @@ interface Params {
 
 /** Months since 1970-01 of a local day number. */
 function monthOf(state: State, day: number): number {
-  if (day !== state.cachedDay) {
+  if (day !== state.recurCachedDay) {
     const d = new Date(day * DAY_MS)
-    state.cachedDay = day
-    state.cachedMonth = d.getUTCFullYear() * 12 + d.getUTCMonth()
+    state.recurCachedDay = day
+    state.recurCachedMonth = d.getUTCFullYear() * 12 + d.getUTCMonth()
   }
-  return state.cachedMonth
+  return state.recurCachedMonth
 }
 
 function firstDayOf(month: number): number {
@@ -95,8 +95,8 @@ function assess(card: Card, from: number, p: Params): void {
 
 function count(state: State, card: Card, sign: 1 | -1): void {
   if (!card.recurring) return
-  state.recurringCards += sign
-  state.recurringVolume += sign * card.volume
+  state.recurCardCount += sign
+  state.recurVolume += sign * card.volume
 }
 
 /**
@@ -105,8 +105,8 @@ function count(state: State, card: Card, sign: 1 | -1): void {
  */
 function rebuild(state: State, wm: number, p: Params): void {
   const from = wm - WINDOW_MONTHS + 1
-  state.aggMonth = wm
-  const cards = state.cards
+  state.recurAggMonth = wm
+  const cards = state.recurCards
   if (cards === null) return
   for (const [token, card] of cards) {
     // Months are sorted: the first is the oldest.
@@ -172,34 +172,34 @@ export const cardRecurrence = defineRule({
     }),
   },
   createState: (sales, samples): State => ({
-    totals: sales.short(WINDOW_MONTHS, 2),
-    cards: null,
-    aggMonth: NO_DAY,
-    recurringCards: 0,
-    recurringVolume: 0,
-    cachedDay: NO_DAY,
-    cachedMonth: 0,
-    samples: samples.ring(5),
+    recurTotals: sales.short(WINDOW_MONTHS, 2),
+    recurCards: null,
+    recurAggMonth: NO_DAY,
+    recurCardCount: 0,
+    recurVolume: 0,
+    recurCachedDay: NO_DAY,
+    recurCachedMonth: 0,
+    recurSamples: samples.ring(5),
   }),
   onTransaction(state, txn, ctx) {
     if (!txn.approved || !txn.sale) return false
     const month = monthOf(state, txn.localDay)
-    const bucket = state.totals.at(month)
+    const bucket = state.recurTotals.at(month)
     if (bucket < 0) return false
-    state.totals.add(bucket, VOLUME, txn.amount_minor)
-    state.totals.add(bucket, SALES, 1)
+    state.recurTotals.add(bucket, VOLUME, txn.amount_minor)
+    state.recurTotals.add(bucket, SALES, 1)
     const p = ctx.params
     const major = txn.amount_minor / txn.minorPerMajor
     if (major < p.minAmount) return
     const wm = monthOf(state, ctx.watermarkDay)
-    if (state.aggMonth !== wm) rebuild(state, wm, p)
+    if (state.recurAggMonth !== wm) rebuild(state, wm, p)
     const from = wm - WINDOW_MONTHS + 1
     if (month < from) return
 
-    let cards = state.cards
+    let cards = state.recurCards
     if (cards === null) {
       cards = new Map()
-      state.cards = cards
+      state.recurCards = cards
     }
     let card = cards.get(txn.card_token)
     if (card === undefined) {
@@ -221,23 +221,23 @@ export const cardRecurrence = defineRule({
     count(state, card, -1)
     assess(card, from, p)
     count(state, card, 1)
-    if (card.recurring) state.samples.push(txn.txn_id)
+    if (card.recurring) state.recurSamples.push(txn.txn_id)
   },
   evaluate(state, ctx) {
     const p = ctx.params
     const wm = monthOf(state, ctx.watermarkDay)
-    if (state.aggMonth !== wm) rebuild(state, wm, p)
-    if (state.recurringCards < p.minRecurringCards) return null
+    if (state.recurAggMonth !== wm) rebuild(state, wm, p)
+    if (state.recurCardCount < p.minRecurringCards) return null
     const from = wm - WINDOW_MONTHS + 1
     let volume = 0
     let sales = 0
-    const totals = state.totals
+    const totals = state.recurTotals
     for (let o = totals.first(from, wm); o >= 0; o = totals.next(o, wm)) {
       volume += totals.get(o, VOLUME)
       sales += totals.get(o, SALES)
     }
     if (sales < p.minSales || volume <= 0) return null
-    const share = state.recurringVolume / volume
+    const share = state.recurVolume / volume
     if (share <= p.minShare) return null
     const start = firstDayOf(from)
     return {
@@ -245,9 +245,9 @@ export const cardRecurrence = defineRule({
       threshold: p.minShare,
       windowStart: ctx.dayStart(start),
       windowEnd: ctx.dayStart(ctx.watermarkDay + 1),
-      sampleTxnIds: state.samples.toArray(),
+      sampleTxnIds: state.recurSamples.toArray(),
       basis: 'absolute',
-      detail: `${state.recurringCards} cards that came back with at least ${p.minMonthlyAmount} a month in consecutive months (or within ${p.maxCycleDays} days) carried ${(share * 100).toFixed(1)}% of the approved sales amount of ${sales} sales since ${new Date(start * DAY_MS).toISOString().slice(0, 10)}.`,
+      detail: `${state.recurCardCount} cards that came back with at least ${p.minMonthlyAmount} a month in consecutive months (or within ${p.maxCycleDays} days) carried ${(share * 100).toFixed(1)}% of the approved sales amount of ${sales} sales since ${new Date(start * DAY_MS).toISOString().slice(0, 10)}.`,
     }
   },
 })

@@ -37,15 +37,21 @@ const PAST_WIDTH = 8
 
 interface State {
   /** Approved sales by day; the sales columns cover every card type, as the peers measure them. */
-  days: DayColumns
+  mixDays: DayColumns
   /**
-   * The window's days before `pastDay`, summed once per day change: evaluate then adds only the
-   * current day, so the 30-day window costs O(1) per event instead of 30 row reads.
+   * The window's days before `mixPastDay`, summed once per day change: evaluate then adds only the
+   * current day, so the 30-day window costs O(1) per event instead of 30 row reads. Made at the first
+   * count: most merchants never have enough sales for one.
    */
-  past: number[]
-  pastDay: number
-  credit: SampleRing
-  debit: SampleRing
+  mixPast: number[] | null
+  mixPastDay: number
+  /**
+   * The day whose first evaluation left `mixPast` uncounted (too few sales in all the rows for the count
+   * floor): it is counted when first needed, as of that evaluation (see `countPast`).
+   */
+  mixSkippedDay: number
+  mixCredit: SampleRing
+  mixDebit: SampleRing
 }
 
 /** Adds one approved sale to counters laid out as a DayColumns row, starting at `at`. */
@@ -73,6 +79,23 @@ function recordDay(t: DayColumns, o: number, amountMinor: number, major: number,
     t.add(o, DEBIT_SUM, major)
     t.add(o, DEBIT_SUM_SQ, major * major)
   }
+}
+
+/** Counts the cache of the window's days before `wd` from the rows. */
+function countPast(state: State, wd: number): number[] {
+  const days = state.mixDays
+  // Refilled in place: the cache is private to this state, so no new object per day change.
+  const past = state.mixPast ?? new Array<number>(PAST_WIDTH)
+  state.mixPast = past
+  past.fill(0)
+  const to = wd - 1
+  for (let o = days.first(wd - WINDOW_DAYS + 1, to); o >= 0; o = days.next(o, to)) {
+    past[SALES_AMOUNT] = (past[SALES_AMOUNT] ?? 0) + days.amount(o)
+    past[SALES_COUNT] = (past[SALES_COUNT] ?? 0) + days.sales(o)
+    for (let c = 0; c < WIDTH; c++) past[c] = (past[c] ?? 0) + days.get(o, c)
+  }
+  state.mixPastDay = wd
+  return past
 }
 
 /** Counter `c` over the window: the cached past days plus today (at offset `today`, -1 when none). */
@@ -148,40 +171,48 @@ export const creditDebitMix = defineRule({
     }),
   },
   createState: (sales, samples): State => ({
-    days: sales.columns(WINDOW_DAYS, WIDTH),
-    past: new Array<number>(PAST_WIDTH).fill(0),
-    pastDay: NO_DAY,
-    credit: samples.ring(5),
-    debit: samples.ring(5),
+    mixDays: sales.columns(WINDOW_DAYS, WIDTH),
+    mixPast: null,
+    mixPastDay: NO_DAY,
+    mixSkippedDay: NO_DAY,
+    mixCredit: samples.ring(5),
+    mixDebit: samples.ring(5),
   }),
   onTransaction(state, txn, ctx) {
     if (!txn.approved || !txn.sale) return false
-    const o = state.days.at(txn.localDay)
+    const o = state.mixDays.at(txn.localDay)
     if (o < 0) return false
     const major = txn.amount_minor / txn.minorPerMajor
-    recordDay(state.days, o, txn.amount_minor, major, txn.card_type)
-    // A late event of a past day inside the window must also reach the cached sum of past days.
     const wd = ctx.watermarkDay
-    if (state.pastDay === wd && txn.localDay < wd && txn.localDay > wd - WINDOW_DAYS)
-      record(state.past, 0, txn.amount_minor, major, txn.card_type)
-    if (txn.card_type === 'CREDIT') state.credit.push(txn.txn_id)
-    else if (txn.card_type === 'DEBIT') state.debit.push(txn.txn_id)
+    const late = txn.localDay < wd && txn.localDay > wd - WINDOW_DAYS
+    if (late && state.mixSkippedDay === wd && state.mixPastDay !== wd) {
+      // The cache as this day's first evaluation would have counted it, the sums of floats in the same
+      // order: the rows' past days changed since only by late sales, and this is the first. The engine
+      // has counted this sale's count and amount in its row already (integers: exact to take back).
+      const past = countPast(state, wd)
+      past[SALES_AMOUNT] = (past[SALES_AMOUNT] ?? 0) - txn.amount_minor
+      past[SALES_COUNT] = (past[SALES_COUNT] ?? 0) - 1
+    }
+    recordDay(state.mixDays, o, txn.amount_minor, major, txn.card_type)
+    // A late event of a past day inside the window must also reach the cached sum of past days.
+    if (late && state.mixPastDay === wd && state.mixPast !== null)
+      record(state.mixPast, 0, txn.amount_minor, major, txn.card_type)
+    if (txn.card_type === 'CREDIT') state.mixCredit.push(txn.txn_id)
+    else if (txn.card_type === 'DEBIT') state.mixDebit.push(txn.txn_id)
   },
   evaluate(state, ctx) {
     const p = ctx.params
     const wd = ctx.watermarkDay
-    const days = state.days
-    const past = state.past
-    if (state.pastDay !== wd) {
-      // Refilled in place: the cache is private to this state, so no new object per day change.
-      past.fill(0)
-      const to = wd - 1
-      for (let o = days.first(wd - WINDOW_DAYS + 1, to); o >= 0; o = days.next(o, to)) {
-        past[SALES_AMOUNT] = (past[SALES_AMOUNT] ?? 0) + days.amount(o)
-        past[SALES_COUNT] = (past[SALES_COUNT] ?? 0) + days.sales(o)
-        for (let c = 0; c < WIDTH; c++) past[c] = (past[c] ?? 0) + days.get(o, c)
+    const days = state.mixDays
+    let past = state.mixPast
+    if (state.mixPastDay !== wd || past === null) {
+      // Fewer sales in all the rows than the count floor (most merchants, most days): the window has
+      // fewer still, and counting it was a tenth of the engine's time.
+      if (days.keptSales < p.minSales) {
+        state.mixSkippedDay = wd
+        return null
       }
-      state.pastDay = wd
+      past = countPast(state, wd)
     }
     // The window: the cached past plus today, added in the same order as before the table.
     const today = days.peek(wd)
@@ -204,7 +235,7 @@ export const creditDebitMix = defineRule({
         threshold: bound.threshold,
         windowStart: ctx.dayStart(wd - WINDOW_DAYS + 1),
         windowEnd: ctx.dayStart(wd + 1),
-        sampleTxnIds: state.credit.toArray(),
+        sampleTxnIds: state.mixCredit.toArray(),
         detail: `Credit was ${pct(share)} of approved sales amount over ${sales}, above ${describeBound(bound, p.floor, pct)}.`,
         basis: bound.basis,
       }
@@ -230,7 +261,7 @@ export const creditDebitMix = defineRule({
       threshold: p.mixMinShare,
       windowStart: ctx.dayStart(wd - WINDOW_DAYS + 1),
       windowEnd: ctx.dayStart(wd + 1),
-      sampleTxnIds: [...state.credit.toArray().slice(-3), ...state.debit.toArray().slice(-2)],
+      sampleTxnIds: [...state.mixCredit.toArray().slice(-3), ...state.mixDebit.toArray().slice(-2)],
       detail: `Credit was ${pct(share)} of approved sales amount over ${sales}, with mean credit ticket ${creditMean.toFixed(0)} ${ratio.toFixed(1)}× the mean debit ticket ${debitMean.toFixed(0)} and debit tickets uniform (CV ${debitCv.toFixed(2)} over ${debitCount} debit sales), the 4:1 mix that hides cash-out.`,
     }
   },

@@ -57,26 +57,26 @@ export const dailyVolume = defineRule({
     margin: marginParam(3, 'log'),
   },
   createState: (sales) => ({
-    days: sales.columns(RING_DAYS, 0, 5),
-    lastDay: NO_DAY,
-    minorPerMajor: 100,
+    volumeDays: sales.columns(RING_DAYS, 0, 5),
+    volumeLastDay: NO_DAY,
+    volumeMinorPerMajor: 100,
   }),
   onTransaction(state, txn) {
     if (!txn.approved || !txn.sale) return false
-    const days = state.days
+    const days = state.volumeDays
     const day = days.at(txn.localDay)
     if (day < 0) return false
     days.pushSample(day, txn.txn_id)
-    state.lastDay = txn.localDay
-    state.minorPerMajor = txn.minorPerMajor
+    state.volumeLastDay = txn.localDay
+    state.volumeMinorPerMajor = txn.minorPerMajor
   },
   evaluate(state, ctx) {
     const p = ctx.params
-    const dayNo = state.lastDay
-    const days = state.days
+    const dayNo = state.volumeLastDay
+    const days = state.volumeDays
     const day = days.peek(dayNo)
     if (day < 0) return null
-    const unit = state.minorPerMajor
+    const unit = state.volumeMinorPerMajor
     const v = days.amount(day)
     const floor = p.floorMajor * unit
     if (v <= floor) return null

@@ -15,14 +15,14 @@ const DECLINES = 1
 const KEPT_DAYS = 2
 
 interface State {
-  days: ShortDays
+  declineDays: ShortDays
   /**
    * Distinct declined cards of the days in the table, created on a day's first decline: most days have
    * none, and a set per day and merchant was most of this rule's memory. The map itself is made at the
    * first decline: an empty map is some 180 bytes, and most merchants decline little.
    */
-  declinedCards: Map<number, Set<string>> | null
-  samples: SampleRing
+  declineCards: Map<number, Set<string>> | null
+  declineSamples: SampleRing
 }
 
 export const declineRatio = defineRule({
@@ -55,22 +55,22 @@ export const declineRatio = defineRule({
     }),
   },
   createState: (sales, samples): State => ({
-    days: sales.short(KEPT_DAYS, 2),
-    declinedCards: null,
-    samples: samples.ring(5),
+    declineDays: sales.short(KEPT_DAYS, 2),
+    declineCards: null,
+    declineSamples: samples.ring(5),
   }),
   onTransaction(state, txn) {
     if (TECHNICAL_DECLINES.has(txn.response_code)) return false
-    const days = state.days
+    const days = state.declineDays
     const day = days.at(txn.localDay)
     if (day < 0) return false
     days.add(day, ATTEMPTS, 1)
     if (!txn.approved) {
       days.add(day, DECLINES, 1)
-      let declined = state.declinedCards
+      let declined = state.declineCards
       if (declined === null) {
         declined = new Map()
-        state.declinedCards = declined
+        state.declineCards = declined
       }
       // The sets follow the table's rows: those of days it dropped go with them.
       for (const d of declined.keys()) if (d <= days.latest - KEPT_DAYS) declined.delete(d)
@@ -80,17 +80,17 @@ export const declineRatio = defineRule({
         declined.set(txn.localDay, cards)
       }
       cards.add(txn.card_token)
-      state.samples.push(txn.txn_id)
+      state.declineSamples.push(txn.txn_id)
     }
   },
   evaluate(state, ctx) {
     const p = ctx.params
-    const days = state.days
+    const days = state.declineDays
     const day = days.peek(ctx.watermarkDay)
     if (day < 0) return null
     const attempts = days.get(day, ATTEMPTS)
     const declines = days.get(day, DECLINES)
-    const cards = state.declinedCards?.get(ctx.watermarkDay)?.size ?? 0
+    const cards = state.declineCards?.get(ctx.watermarkDay)?.size ?? 0
     if (attempts < p.minAttempts || cards < p.minDeclinedCards) return null
     const ratio = declines / attempts
     if (ratio <= p.threshold) return null
@@ -99,7 +99,7 @@ export const declineRatio = defineRule({
       threshold: p.threshold,
       windowStart: ctx.dayStart(ctx.watermarkDay),
       windowEnd: ctx.dayStart(ctx.watermarkDay + 1),
-      sampleTxnIds: state.samples.toArray(),
+      sampleTxnIds: state.declineSamples.toArray(),
       detail: `${declines} of ${attempts} attempts declined today across ${cards} cards`,
     }
   },

@@ -42,34 +42,36 @@ export const highTicket = defineRule({
     }),
   },
   createState: (sales, samples) => ({
-    days: sales.columns(WINDOW_DAYS, 0),
-    samples: samples.ring(5),
-    minorPerMajor: 100,
+    ticketDays: sales.columns(WINDOW_DAYS, 0),
+    ticketSamples: samples.ring(5),
+    ticketMinorPerMajor: 100,
   }),
   onTransaction(state, txn, ctx) {
     if (!txn.approved || !txn.sale) return false
-    const day = state.days.at(txn.localDay)
+    const day = state.ticketDays.at(txn.localDay)
     if (day < 0) return false
     // The day's sales and amount are counted by the engine (SaleDays).
-    state.minorPerMajor = txn.minorPerMajor
+    state.ticketMinorPerMajor = txn.minorPerMajor
     // The tickets that pull the average up are the ones to show.
-    if (txn.amount_minor >= ctx.params.floorMajor * txn.minorPerMajor) state.samples.push(txn.txn_id)
+    if (txn.amount_minor >= ctx.params.floorMajor * txn.minorPerMajor) state.ticketSamples.push(txn.txn_id)
   },
   evaluate(state, ctx) {
     const p = ctx.params
+    // Fewer sales in all the merchant's rows than the count floor: the window has fewer still.
+    if (state.ticketDays.keptSales < p.minSales) return null
     const to = ctx.watermarkDay
     const from = to - WINDOW_DAYS + 1
     let sales = 0
     let amount = 0
     // Stored days only, oldest first: most merchants are active on few of the window's days.
-    const days = state.days
+    const days = state.ticketDays
     for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
       sales += days.sales(o)
       amount += days.amount(o)
     }
     if (sales < p.minSales) return null
     const avg = amount / sales
-    const unit = state.minorPerMajor
+    const unit = state.ticketMinorPerMajor
     const floor = p.floorMajor * unit
     const bound = calibratedBound(
       floor,
@@ -85,7 +87,7 @@ export const highTicket = defineRule({
       threshold: bound.threshold,
       windowStart: ctx.dayStart(from),
       windowEnd: ctx.dayStart(to + 1),
-      sampleTxnIds: state.samples.toArray(),
+      sampleTxnIds: state.ticketSamples.toArray(),
       detail: `In 30 days the average of ${sales} approved sales was ${major(avg)}, above ${describeBound(bound, floor, major)}.`,
       basis: bound.basis,
     }

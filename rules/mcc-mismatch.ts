@@ -37,31 +37,39 @@ const WINDOW_DAYS = 30
 const MAX_MCCS_PER_DAY = 8
 const OVERFLOW = '*'
 
-/** Columns of a day, measured against the registered MCC in `State.ref`. */
-const COUNT = 0
-const AMOUNT = 1
-const CHEAPER_COUNT = 2
-const CHEAPER_AMOUNT = 3
-/** Fee the registered category would have charged on the cheaper-mismatched amount, minus the fee paid. */
-const FEE_AVOIDED = 4
-const OTHER_COUNT = 5
-const OTHER_AMOUNT = 6
-const MEASURES = 7
 /**
- * Then the day's approved sales by submitted MCC, the raw material to re-measure when the registered
- * MCC changes: how many MCCs, and a tally (MCC id, count, amount) for each, in order of first
- * submission. The first tally's MCC is in the row, its count and amount are the day's sales and
- * amount (counted by the engine, see SaleDays) less the other tallies'; a day's further tallies (rare)
- * are in `State.more`. Every sale the view accepts is in exactly one tally, and the view is as wide as
- * the rows, so the difference is exact (amounts are integers).
+ * What a day's mismatches come to, measured against the registered MCC in `State.mccRef`: a row of
+ * `State.mccMismatches` per day that has one (rare), the day first. A day's sales and amount, all MCCs,
+ * are the shared row's (counted by the engine, see SaleDays): every approved sale the view accepts is
+ * measured, so they were the same two numbers. The seven measures in every day's shared row, five
+ * of them zeros on the days without a mismatch, were a quarter of the rows' width.
  */
-const MCCS = 7
-const FIRST = 8
+const M_DAY = 0
+const CHEAPER_COUNT = 1
+const CHEAPER_AMOUNT = 2
+/** Fee the registered category would have charged on the cheaper-mismatched amount, minus the fee paid. */
+const FEE_AVOIDED = 3
+const OTHER_COUNT = 4
+const OTHER_AMOUNT = 5
+const M_ROW = 6
+/**
+ * The view's column in the shared rows: the day's approved sales by submitted MCC, the raw material
+ * to measure when the registered MCC changes: how many MCCs, and a tally (MCC id, count, amount) for
+ * each, in order of first submission. The first tally's MCC is in the row, its count and amount are
+ * the day's sales and amount less the other tallies'; a day's further tallies (rare) are in
+ * `State.mccMore`. Every sale the view accepts is in exactly one tally, and the view is as wide as the
+ * rows, so the difference is exact (amounts are integers). The number of tallies (at most
+ * MAX_MCCS_PER_DAY + 1, the overflow's) and the first one's MCC share the column, as
+ * `tallies + TALLY_SPAN * first MCC id`: a column of every day's row of every merchant.
+ */
+const TALLIES = 0
+const TALLY_SPAN = 16
+const WIDTH = 1
+/** Fields of a tally. */
 const ID = 0
 const TALLY_COUNT = 1
 const TALLY_AMOUNT = 2
 const TALLY = 3
-const WIDTH = FIRST + 1
 
 /**
  * MCC strings as small numbers, so a day's tallies fit in its table row. Ingest admits four-digit MCCs
@@ -81,13 +89,17 @@ function mccId(mcc: string): number {
 }
 
 interface State {
-  days: DayColumns
+  mccDays: DayColumns
   /** The tallies after the first of the days that have more than one, by day; made at the first (rare). */
-  more: Map<number, number[]> | null
+  mccMore: Map<number, number[]> | null
+  /** Rows of `M_ROW` numbers of the days with a mismatch, oldest first; made at the first (rare). */
+  mccMismatches: number[] | null
   /** The registered MCC the day counters were measured against. */
-  ref: string | null
+  mccRef: string | null
   /** The rates the counters were measured with, so a reload of parameters re-measures. */
-  rates: Rates
+  mccFeeStandardBp: number
+  mccFeeEssentialBp: number
+  mccFeePublicBp: number
 }
 
 interface Rates {
@@ -102,49 +114,78 @@ function feeBp(mcc: string, r: Rates): number {
   return r.feeStandardBp
 }
 
-/** Adds `count` sales of `amount` submitted under `mcc` to the counters of the day at `day`. */
+/** How many tallies the day at `o` has. */
+function talliesOf(days: DayColumns, o: number): number {
+  return days.get(o, TALLIES) % TALLY_SPAN
+}
+
+/** Offset of the mismatch row of `dayNo`, made when new; the rows of days the view dropped go. */
+function mismatchRow(state: State, dayNo: number): number {
+  let rows = state.mccMismatches
+  if (rows === null) {
+    rows = []
+    state.mccMismatches = rows
+  }
+  let o = rows.length - M_ROW
+  while (o >= 0 && (rows[o + M_DAY] ?? 0) > dayNo) o -= M_ROW
+  if (o >= 0 && rows[o + M_DAY] === dayNo) return o
+  const oldest = state.mccDays.latest - state.mccDays.size
+  let drop = 0
+  while (drop < rows.length && (rows[drop + M_DAY] ?? 0) <= oldest) drop += M_ROW
+  if (drop > 0) {
+    rows.splice(0, drop)
+    o -= drop
+  }
+  const row = o + M_ROW
+  rows.splice(row, 0, dayNo, 0, 0, 0, 0, 0)
+  return row
+}
+
+/**
+ * Measures `count` sales of `amount` of the day `dayNo`, submitted under `mcc`, against `ref`; true
+ * when they are a mismatch.
+ */
 function measure(
-  days: DayColumns,
-  day: number,
+  state: State,
+  dayNo: number,
   mcc: string,
   count: number,
   amount: number,
   ref: string,
   r: Rates,
 ): boolean {
-  days.add(day, COUNT, count)
-  days.add(day, AMOUNT, amount)
   if (mcc === ref) return false
+  const o = mismatchRow(state, dayNo)
+  const rows = state.mccMismatches ?? []
   const gap = mcc === OVERFLOW ? 0 : feeBp(ref, r) - feeBp(mcc, r)
   if (gap > 0) {
-    days.add(day, CHEAPER_COUNT, count)
-    days.add(day, CHEAPER_AMOUNT, amount)
-    days.add(day, FEE_AVOIDED, (amount * gap) / 10_000)
+    rows[o + CHEAPER_COUNT] = (rows[o + CHEAPER_COUNT] ?? 0) + count
+    rows[o + CHEAPER_AMOUNT] = (rows[o + CHEAPER_AMOUNT] ?? 0) + amount
+    rows[o + FEE_AVOIDED] = (rows[o + FEE_AVOIDED] ?? 0) + (amount * gap) / 10_000
   } else {
-    days.add(day, OTHER_COUNT, count)
-    days.add(day, OTHER_AMOUNT, amount)
+    rows[o + OTHER_COUNT] = (rows[o + OTHER_COUNT] ?? 0) + count
+    rows[o + OTHER_AMOUNT] = (rows[o + OTHER_AMOUNT] ?? 0) + amount
   }
   return true
 }
 
 /** Re-measures every stored day against the current registered MCC and rates (rare: on a change). */
 function remeasure(state: State, ref: string, r: Rates, today: number): void {
-  state.ref = ref
-  state.rates = {
-    feeStandardBp: r.feeStandardBp,
-    feeEssentialBp: r.feeEssentialBp,
-    feePublicBp: r.feePublicBp,
-  }
-  const days = state.days
+  state.mccRef = ref
+  state.mccFeeStandardBp = r.feeStandardBp
+  state.mccFeeEssentialBp = r.feeEssentialBp
+  state.mccFeePublicBp = r.feePublicBp
+  // Days before those re-measured are in no window the rule will evaluate again.
+  state.mccMismatches = null
+  const days = state.mccDays
   for (let o = days.first(today - WINDOW_DAYS, today); o >= 0; o = days.next(o, today)) {
-    for (let c = 0; c < MEASURES; c++) days.add(o, c, -days.get(o, c))
     days.clearSamples(o)
-    const n = days.get(o, MCCS)
+    const n = talliesOf(days, o)
     const dayNo = days.dayOf(o)
     for (let k = 0; k < n; k++) {
       const mcc = MCC_NAMES[tally(state, o, dayNo, k, ID)] ?? OVERFLOW
       const count = tally(state, o, dayNo, k, TALLY_COUNT)
-      measure(days, o, mcc, count, tally(state, o, dayNo, k, TALLY_AMOUNT), ref, r)
+      measure(state, dayNo, mcc, count, tally(state, o, dayNo, k, TALLY_AMOUNT), ref, r)
     }
   }
 }
@@ -152,12 +193,11 @@ function remeasure(state: State, ref: string, r: Rates, today: number): void {
 /** Re-measures when the registered MCC or the rates changed; true when it did. */
 function sync(state: State, ref: string | null, r: Rates, today: number): boolean {
   if (ref === null) return false
-  const s = state.rates
   if (
-    ref === state.ref &&
-    r.feeStandardBp === s.feeStandardBp &&
-    r.feeEssentialBp === s.feeEssentialBp &&
-    r.feePublicBp === s.feePublicBp
+    ref === state.mccRef &&
+    r.feeStandardBp === state.mccFeeStandardBp &&
+    r.feeEssentialBp === state.mccFeeEssentialBp &&
+    r.feePublicBp === state.mccFeePublicBp
   )
     return false
   remeasure(state, ref, r, today)
@@ -166,10 +206,10 @@ function sync(state: State, ref: string | null, r: Rates, today: number): boolea
 
 /** Field `field` of the `k`th tally of the day `dayNo` at offset `o`. */
 function tally(state: State, o: number, dayNo: number, k: number, field: number): number {
-  const more = state.more?.get(dayNo)
+  const more = state.mccMore?.get(dayNo)
   if (k > 0) return more?.[(k - 1) * TALLY + field] ?? 0
-  const days = state.days
-  if (field === ID) return days.get(o, FIRST)
+  const days = state.mccDays
+  if (field === ID) return Math.floor(days.get(o, TALLIES) / TALLY_SPAN)
   let v = field === TALLY_COUNT ? days.sales(o) : days.amount(o)
   if (more !== undefined) for (let i = field; i < more.length; i += TALLY) v -= more[i] ?? 0
   return v
@@ -178,27 +218,24 @@ function tally(state: State, o: number, dayNo: number, k: number, field: number)
 /** Adds to a tally after the first: the first's count and amount are the rest of the day's. */
 function addToTally(state: State, dayNo: number, k: number, field: number, v: number): void {
   if (k === 0) return
-  const more = state.more?.get(dayNo)
+  const more = state.mccMore?.get(dayNo)
   const i = (k - 1) * TALLY + field
   if (more !== undefined) more[i] = (more[i] ?? 0) + v
 }
 
 /** Starts the `k`th tally of a day (k is the day's number of tallies so far). */
 function newTally(state: State, o: number, dayNo: number, k: number, id: number): void {
-  state.days.add(o, MCCS, 1)
-  if (k === 0) {
-    state.days.set(o, FIRST, id)
-    return
-  }
-  let byDay = state.more
+  state.mccDays.add(o, TALLIES, k === 0 ? 1 + TALLY_SPAN * id : 1)
+  if (k === 0) return
+  let byDay = state.mccMore
   if (byDay === null) {
     byDay = new Map()
-    state.more = byDay
+    state.mccMore = byDay
   }
   let more = byDay.get(dayNo)
   if (more === undefined) {
     // The tallies follow the table's rows: those of days it dropped go with them.
-    for (const d of byDay.keys()) if (d <= state.days.latest - state.days.size) byDay.delete(d)
+    for (const d of byDay.keys()) if (d <= state.mccDays.latest - state.mccDays.size) byDay.delete(d)
     more = []
     byDay.set(dayNo, more)
   }
@@ -207,7 +244,7 @@ function newTally(state: State, o: number, dayNo: number, k: number, id: number)
 
 /** Which tally of the day holds `id`, or -1. */
 function tallyOf(state: State, o: number, dayNo: number, id: number): number {
-  const n = state.days.get(o, MCCS)
+  const n = talliesOf(state.mccDays, o)
   for (let k = 0; k < n; k++) if (tally(state, o, dayNo, k, ID) === id) return k
   return -1
 }
@@ -215,9 +252,14 @@ function tallyOf(state: State, o: number, dayNo: number, id: number): number {
 /** Bounds and sample ids of a firing window [from, to]: built only when the rule fires. */
 function windowOf(state: State, from: number, to: number, dayStart: (day: number) => number) {
   const samples: string[] = []
-  const days = state.days
-  for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
-    if (days.get(o, CHEAPER_COUNT) + days.get(o, OTHER_COUNT) > 0) samples.push(...days.samples(o))
+  const days = state.mccDays
+  const rows = state.mccMismatches ?? []
+  for (let o = 0; o < rows.length; o += M_ROW) {
+    const dayNo = rows[o + M_DAY] ?? 0
+    if (dayNo < from || dayNo > to) continue
+    if ((rows[o + CHEAPER_COUNT] ?? 0) + (rows[o + OTHER_COUNT] ?? 0) === 0) continue
+    const day = days.at(dayNo)
+    if (day >= 0) samples.push(...days.samples(day))
   }
   return { windowStart: dayStart(from), windowEnd: dayStart(to + 1), sampleTxnIds: samples.slice(-5) }
 }
@@ -276,21 +318,24 @@ export const mccMismatch = defineRule({
     }),
   },
   createState: (sales): State => ({
-    days: sales.columns(WINDOW_DAYS + 1, WIDTH, 5),
-    more: null,
-    ref: null,
-    rates: { feeStandardBp: -1, feeEssentialBp: -1, feePublicBp: -1 },
+    mccDays: sales.columns(WINDOW_DAYS + 1, WIDTH, 5),
+    mccMore: null,
+    mccMismatches: null,
+    mccRef: null,
+    mccFeeStandardBp: -1,
+    mccFeeEssentialBp: -1,
+    mccFeePublicBp: -1,
   }),
   onTransaction(state, txn, ctx) {
     if (!txn.approved || !txn.sale) return false
-    const days = state.days
+    const days = state.mccDays
     const day = days.at(txn.localDay)
     if (day < 0) return false
     const dayNo = txn.localDay
     let mcc = txn.mcc
     let k = tallyOf(state, day, dayNo, mccId(mcc))
     if (k < 0) {
-      const n = days.get(day, MCCS)
+      const n = talliesOf(days, day)
       if (n >= MAX_MCCS_PER_DAY) {
         mcc = OVERFLOW
         k = tallyOf(state, day, dayNo, mccId(mcc))
@@ -310,7 +355,7 @@ export const mccMismatch = defineRule({
       dayNo <= ctx.watermarkDay
     if (
       ref !== null &&
-      (counted ? mcc !== ref : measure(days, day, mcc, 1, txn.amount_minor, ref, ctx.params))
+      (counted ? mcc !== ref : measure(state, dayNo, mcc, 1, txn.amount_minor, ref, ctx.params))
     )
       days.pushSample(day, txn.txn_id)
   },
@@ -320,7 +365,9 @@ export const mccMismatch = defineRule({
   evaluate(state, ctx) {
     const p = ctx.params
     const ref = ctx.profile.registeredMcc
-    if (ref === null || ref !== state.ref) return null
+    if (ref === null || ref !== state.mccRef) return null
+    // No mismatch kept: neither leg can reach its count floor (at least one mismatched sale each).
+    if (state.mccMismatches === null) return null
     const from = ctx.watermarkDay - WINDOW_DAYS + 1
     // Sums only: samples, bounds and text are built once the rule fires, not on every event.
     const t = {
@@ -332,16 +379,23 @@ export const mccMismatch = defineRule({
       otherCount: 0,
       otherAmount: 0,
     }
-    const days = state.days
+    const days = state.mccDays
     const to = ctx.watermarkDay
     for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
-      t.count += days.get(o, COUNT)
-      t.amount += days.get(o, AMOUNT)
-      t.cheaperCount += days.get(o, CHEAPER_COUNT)
-      t.cheaperAmount += days.get(o, CHEAPER_AMOUNT)
-      t.feeAvoided += days.get(o, FEE_AVOIDED)
-      t.otherCount += days.get(o, OTHER_COUNT)
-      t.otherAmount += days.get(o, OTHER_AMOUNT)
+      t.count += days.sales(o)
+      t.amount += days.amount(o)
+    }
+    const rows = state.mccMismatches
+    if (rows !== null) {
+      for (let o = 0; o < rows.length; o += M_ROW) {
+        const dayNo = rows[o + M_DAY] ?? 0
+        if (dayNo < from || dayNo > to) continue
+        t.cheaperCount += rows[o + CHEAPER_COUNT] ?? 0
+        t.cheaperAmount += rows[o + CHEAPER_AMOUNT] ?? 0
+        t.feeAvoided += rows[o + FEE_AVOIDED] ?? 0
+        t.otherCount += rows[o + OTHER_COUNT] ?? 0
+        t.otherAmount += rows[o + OTHER_AMOUNT] ?? 0
+      }
     }
     const { otherCount, otherAmount } = t
     const feeDue = (t.amount * feeBp(ref, p)) / 10_000

@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { DayTable } from './engine/window.ts'
+import { DayTable, type SampleRing } from './engine/window.ts'
 
 /**
  * Near-round sums: the playbook says "never swipe exact round sums; do 9,950 or 10,150 instead of
@@ -87,9 +87,10 @@ export const nearRoundAmount = defineRule({
         'endings and never count as near-round; 0 disables.',
     }),
   },
-  createState: (_sales, samples) => ({
-    days: new DayTable(WINDOW_DAYS, 3),
-    samples: samples.ring(5),
+  createState: (_sales, samples): { nearDays: DayTable | null; nearSamples: SampleRing } => ({
+    // Made at the merchant's first large sale: most merchants have none, and a table is some 100 bytes.
+    nearDays: null,
+    nearSamples: samples.ring(5),
   }),
   onTransaction(state, txn, ctx) {
     if (!txn.approved || !txn.sale) return false
@@ -97,7 +98,8 @@ export const nearRoundAmount = defineRule({
     const unit = txn.minorPerMajor
     const amount = txn.amount_minor
     if (amount < p.minAmountMajor * unit) return false
-    const days = state.days
+    state.nearDays ??= new DayTable(WINDOW_DAYS, 3)
+    const days = state.nearDays
     const day = days.at(txn.localDay)
     if (day < 0) return false
     const thousand = 1_000 * unit
@@ -111,7 +113,7 @@ export const nearRoundAmount = defineRule({
     const off = amount - roundK
     if (off === 0 || Math.abs(off) > band || (off < 0 && -off <= psych)) return
     days.add(day, NEAR, 1)
-    state.samples.push(txn.txn_id)
+    state.nearSamples.push(txn.txn_id)
   },
   evaluate(state, ctx) {
     const p = ctx.params
@@ -121,7 +123,8 @@ export const nearRoundAmount = defineRule({
     let near = 0
     let expected = 0
     // Stored days only, oldest first: most merchants are active on few of the window's days.
-    const days = state.days
+    const days = state.nearDays
+    if (days === null) return null
     for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
       counted += days.get(o, COUNTED)
       near += days.get(o, NEAR)
@@ -142,7 +145,7 @@ export const nearRoundAmount = defineRule({
       threshold,
       windowStart: ctx.dayStart(from),
       windowEnd: ctx.dayStart(to + 1),
-      sampleTxnIds: state.samples.toArray(),
+      sampleTxnIds: state.nearSamples.toArray(),
       detail:
         `In 30 days, ${near} of ${counted} sales of ${p.minAmountMajor} or more lie within ` +
         `±${(p.tolerance * 100).toFixed(1)}% of a round thousand without being exact ` +

@@ -15,12 +15,12 @@ const DAY_MS = 86_400_000
 const WINDOW_DAYS = 30
 
 interface State {
-  days: DayColumns
-  samples: SampleRing
-  minorPerMajor: number
+  rampDays: DayColumns
+  rampSamples: SampleRing
+  rampMinorPerMajor: number
   /** The onboarding time and its local day, cached: converting time zones is not free. */
-  onboardedAt: number | null
-  onboardDay: number
+  rampOnboardedAt: number | null
+  rampOnboardDay: number
 }
 
 /** The local day holding `t`, from the engine's day starts (correct across DST changes). */
@@ -33,9 +33,9 @@ function localDayOf(t: number, dayStart: (day: number) => number): number {
 
 function syncOnboarding(state: State, ctx: RuleContext<unknown>): boolean {
   const at = ctx.profile.onboardedAt
-  if (at === state.onboardedAt) return false
-  state.onboardedAt = at
-  if (at !== null) state.onboardDay = localDayOf(at, ctx.dayStart)
+  if (at === state.rampOnboardedAt) return false
+  state.rampOnboardedAt = at
+  if (at !== null) state.rampOnboardDay = localDayOf(at, ctx.dayStart)
   return true
 }
 
@@ -71,34 +71,34 @@ export const newMerchantRamp = defineRule({
     minTxns: int({ default: 20, min: 1, description: 'Count floor: approved sales in the window.' }),
   },
   createState: (sales, samples): State => ({
-    days: sales.columns(WINDOW_DAYS, 0),
-    samples: samples.ring(5),
-    minorPerMajor: 100,
-    onboardedAt: null,
-    onboardDay: 0,
+    rampDays: sales.columns(WINDOW_DAYS, 0),
+    rampSamples: samples.ring(5),
+    rampMinorPerMajor: 100,
+    rampOnboardedAt: null,
+    rampOnboardDay: 0,
   }),
   onTransaction(state, txn, ctx) {
     const synced = syncOnboarding(state, ctx)
     if (!txn.approved || !txn.sale) return synced
-    const day = state.days.at(txn.localDay)
+    const day = state.rampDays.at(txn.localDay)
     if (day < 0) return synced
     // The day's sales and amount are counted by the engine (SaleDays).
-    state.minorPerMajor = txn.minorPerMajor
-    state.samples.push(txn.txn_id)
+    state.rampMinorPerMajor = txn.minorPerMajor
+    state.rampSamples.push(txn.txn_id)
   },
   onMerchantEvent(state, _event, ctx) {
     syncOnboarding(state, ctx)
   },
   evaluate(state, ctx) {
     const p = ctx.params
-    const onboardedAt = state.onboardedAt
+    const onboardedAt = state.rampOnboardedAt
     // Most merchants are old: leave before touching the window.
     if (onboardedAt === null || ctx.watermark - onboardedAt > p.rampDays * DAY_MS) return null
-    const from = Math.max(ctx.watermarkDay - WINDOW_DAYS + 1, state.onboardDay)
+    const from = Math.max(ctx.watermarkDay - WINDOW_DAYS + 1, state.rampOnboardDay)
     let count = 0
     let amount = 0
     let activeDays = 0
-    const days = state.days
+    const days = state.rampDays
     const to = ctx.watermarkDay
     for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
       const sales = days.sales(o)
@@ -109,7 +109,7 @@ export const newMerchantRamp = defineRule({
     }
     if (activeDays < p.minActiveDays || count < p.minTxns) return null
     const perDay = amount / activeDays
-    const floor = p.floorMajor * state.minorPerMajor
+    const floor = p.floorMajor * state.rampMinorPerMajor
     const bound = calibratedBound(
       floor,
       { quantile: p.quantile, margin: p.margin, scale: 'log' },
@@ -117,14 +117,14 @@ export const newMerchantRamp = defineRule({
       ctx.population?.dailyVolume,
     )
     if (perDay <= bound.threshold) return null
-    const major = (minor: number) => Math.round(minor / state.minorPerMajor).toLocaleString('en-US')
+    const major = (minor: number) => Math.round(minor / state.rampMinorPerMajor).toLocaleString('en-US')
     const age = Math.floor((ctx.watermark - onboardedAt) / DAY_MS)
     return {
       observed: perDay,
       threshold: bound.threshold,
       windowStart: ctx.dayStart(from),
       windowEnd: ctx.dayStart(ctx.watermarkDay + 1),
-      sampleTxnIds: state.samples.toArray(),
+      sampleTxnIds: state.rampSamples.toArray(),
       detail:
         `Onboarded ${age} days ago, the merchant took ${major(perDay)} per active day over ${activeDays} days ` +
         `(${count} sales), above ${describeBound(bound, floor, major)}.`,

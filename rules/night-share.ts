@@ -27,26 +27,41 @@ const DAY_NIGHT_COUNT = 0
 const DAY_NIGHT_AMOUNT = 1
 
 interface State {
-  days: DayColumns
+  nightDays: DayColumns
   /**
    * Sums over the window's days [from, watermark day], kept as events arrive and days leave, so evaluate
    * is O(1). All counts and amounts are integers (minor units), so adding and subtracting is exact.
    */
-  total: number[]
-  from: number
-  samples: SampleRing
+  nightTotal: number[]
+  nightFrom: number
+  /**
+   * Whether `nightTotal` holds the sums of the window starting at `nightFrom`: a window is counted when
+   * evaluate first needs it, not when it moves, and never while all the merchant's rows hold fewer
+   * sales than the count floor (most merchants, most days). The sums are integers: counted late,
+   * they are the same.
+   */
+  nightCounted: boolean
+  nightSamples: SampleRing
+}
+
+/** Moves the window to end at `watermarkDay`; its total is to be counted again (see `countWindow`). */
+function advance(state: State, watermarkDay: number): boolean {
+  const from = watermarkDay - WINDOW_DAYS + 1
+  if (from <= state.nightFrom) return false
+  state.nightFrom = from
+  state.nightCounted = false
+  return true
 }
 
 /**
- * Moves the window to end at `watermarkDay`: the total is counted again from the days inside it. Not
- * by subtracting the days that leave: after a merchant was idle for longer than the table holds, those
- * rows are gone and could not be subtracted, and the total kept them (40 old night sales made one
- * daytime sale 70 days later "97.6% at night"). Once per merchant and day, over at most 30 rows.
+ * Counts the total from the days of the window [nightFrom, watermarkDay]. Not by subtracting the days
+ * that leave: after a merchant was idle for longer than the table holds, those rows are gone and could
+ * not be subtracted, and the total kept them (40 old night sales made one daytime sale 70 days later
+ * "97.6% at night"). At most once per merchant and day, over at most 30 rows.
  */
-function advance(state: State, watermarkDay: number): boolean {
-  const from = watermarkDay - WINDOW_DAYS + 1
-  if (from <= state.from) return false
-  const days = state.days
+function countWindow(state: State, watermarkDay: number): void {
+  const from = state.nightFrom
+  const days = state.nightDays
   let count = 0
   let amount = 0
   let nightCount = 0
@@ -57,13 +72,12 @@ function advance(state: State, watermarkDay: number): boolean {
     nightCount += days.get(o, DAY_NIGHT_COUNT)
     nightAmount += days.get(o, DAY_NIGHT_AMOUNT)
   }
-  const t = state.total
+  const t = state.nightTotal
   t[COUNT] = count
   t[AMOUNT] = amount
   t[NIGHT_COUNT] = nightCount
   t[NIGHT_AMOUNT] = nightAmount
-  state.from = from
-  return true
+  state.nightCounted = true
 }
 
 export const nightShare = defineRule({
@@ -104,15 +118,16 @@ export const nightShare = defineRule({
     minNightTxns: int({ default: 10, min: 1, description: 'Count floor: approved night sales in 30 days.' }),
   },
   createState: (sales, samples): State => ({
-    days: sales.columns(WINDOW_DAYS, 2),
-    total: new Array<number>(WIDTH).fill(0),
-    from: NO_DAY,
-    samples: samples.ring(5),
+    nightDays: sales.columns(WINDOW_DAYS, 2),
+    nightTotal: new Array<number>(WIDTH).fill(0),
+    nightFrom: NO_DAY,
+    nightCounted: false,
+    nightSamples: samples.ring(5),
   }),
   onTransaction(state, txn, ctx) {
     const moved = advance(state, ctx.watermarkDay)
     if (!txn.approved || !txn.sale) return moved
-    const days = state.days
+    const days = state.nightDays
     const day = days.at(txn.localDay)
     if (day < 0) return moved
     const night = txn.localHour < ctx.params.nightEndHour
@@ -121,27 +136,29 @@ export const nightShare = defineRule({
       days.add(day, DAY_NIGHT_COUNT, 1)
       days.add(day, DAY_NIGHT_AMOUNT, amount)
     }
-    // A late event of a day before the window is in no window the rule will evaluate.
-    if (txn.localDay >= state.from) {
-      const t = state.total
-      // The engine counted the sale in its day's row before this rule ran: a total counted again just
-      // now (the window moved) has it already, if its day is in the window.
-      if (!moved || txn.localDay > ctx.watermarkDay) {
-        t[COUNT] = (t[COUNT] ?? 0) + 1
-        t[AMOUNT] = (t[AMOUNT] ?? 0) + amount
-      }
+    // A late event of a day before the window is in no window the rule will evaluate; a window not
+    // counted yet will be counted from the rows, which have the sale.
+    if (state.nightCounted && txn.localDay >= state.nightFrom) {
+      const t = state.nightTotal
+      t[COUNT] = (t[COUNT] ?? 0) + 1
+      t[AMOUNT] = (t[AMOUNT] ?? 0) + amount
       if (night) {
         t[NIGHT_COUNT] = (t[NIGHT_COUNT] ?? 0) + 1
         t[NIGHT_AMOUNT] = (t[NIGHT_AMOUNT] ?? 0) + amount
       }
     }
-    if (night) state.samples.push(txn.txn_id)
+    if (night) state.nightSamples.push(txn.txn_id)
   },
   evaluate(state, ctx) {
     const p = ctx.params
     advance(state, ctx.watermarkDay)
-    const from = state.from
-    const t = state.total
+    if (!state.nightCounted) {
+      // Fewer sales in all the rows than the count floor: the window has fewer still.
+      if (state.nightDays.keptSales < p.minTxns) return null
+      countWindow(state, ctx.watermarkDay)
+    }
+    const from = state.nightFrom
+    const t = state.nightTotal
     const count = t[COUNT] ?? 0
     const amount = t[AMOUNT] ?? 0
     const nightCount = t[NIGHT_COUNT] ?? 0
@@ -162,7 +179,7 @@ export const nightShare = defineRule({
       threshold,
       windowStart: ctx.dayStart(from),
       windowEnd: ctx.dayStart(ctx.watermarkDay + 1),
-      sampleTxnIds: state.samples.toArray(),
+      sampleTxnIds: state.nightSamples.toArray(),
       detail:
         `${pct(share)} of approved volume in 30 days (${nightCount} of ${count} sales) was taken ` +
         `between 00:00 and ${String(p.nightEndHour).padStart(2, '0')}:00 local, above ${describeBound(bound, p.floor, pct)}` +

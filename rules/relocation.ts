@@ -48,11 +48,11 @@ interface Fix {
 }
 
 interface State {
-  days: ShortDays
+  relocDays: ShortDays
   /** Far fixes' details by day, made at the first far fix: an empty map is some 180 bytes. */
-  far: Map<number, Far> | null
+  relocFar: Map<number, Far> | null
   /** Fixes that came before the registered address, made at the first (most merchants have an address). */
-  pending: Fix[] | null
+  relocPending: Fix[] | null
 }
 
 function record(
@@ -66,7 +66,7 @@ function record(
   lon0: number,
   maxKm: number,
 ): void {
-  const days = state.days
+  const days = state.relocDays
   const day = days.at(dayNo)
   if (day < 0) return
   // A new registered address restarts the day: fixes measured against the old one prove nothing now.
@@ -75,7 +75,7 @@ function record(
     days.set(day, FIXES, 0)
     days.set(day, FAR_FIXES, 0)
     days.set(day, TOP_LENGTH, 0)
-    state.far?.delete(dayNo)
+    state.relocFar?.delete(dayNo)
     days.set(day, REF_LAT, lat0)
     days.set(day, REF_LON, lon0)
   }
@@ -83,10 +83,10 @@ function record(
   const km = haversineKm(lat0, lon0, lat, lon)
   if (km <= maxKm) return
   days.add(day, FAR_FIXES, 1)
-  let byDay = state.far
+  let byDay = state.relocFar
   if (byDay === null) {
     byDay = new Map()
-    state.far = byDay
+    state.relocFar = byDay
   }
   let far = byDay.get(dayNo)
   if (far === undefined) {
@@ -109,11 +109,11 @@ function record(
 }
 
 function flushPending(state: State, p: Readonly<MerchantProfile>, maxKm: number): void {
-  const pending = state.pending
+  const pending = state.relocPending
   if (pending === null || pending.length === 0 || p.latitude === null || p.longitude === null) return
   for (const f of pending)
     record(state, f.day, f.lat, f.lon, f.txnId, f.terminalId, p.latitude, p.longitude, maxKm)
-  state.pending = null
+  state.relocPending = null
 }
 
 export const relocation = defineRule({
@@ -143,9 +143,9 @@ export const relocation = defineRule({
     }),
   },
   createState: (sales): State => ({
-    days: sales.short(KEPT_DAYS, WIDTH),
-    far: null,
-    pending: null,
+    relocDays: sales.short(KEPT_DAYS, WIDTH),
+    relocFar: null,
+    relocPending: null,
   }),
   onTransaction(state, txn, ctx) {
     const { latitude: lat, longitude: lon } = txn
@@ -153,10 +153,10 @@ export const relocation = defineRule({
     if (lat === null || lon === null || (lat === 0 && lon === 0)) return false
     const p = ctx.profile
     if (p.latitude === null || p.longitude === null) {
-      let pending = state.pending
+      let pending = state.relocPending
       if (pending === null) {
         pending = []
-        state.pending = pending
+        state.relocPending = pending
       }
       if (pending.length === PENDING) pending.shift()
       pending.push({ day: txn.localDay, lat, lon, txnId: txn.txn_id, terminalId: txn.terminal_id })
@@ -172,7 +172,7 @@ export const relocation = defineRule({
   evaluate(state, ctx) {
     const p = ctx.params
     const { latitude, longitude } = ctx.profile
-    const days = state.days
+    const days = state.relocDays
     const day = days.peek(ctx.watermarkDay)
     if (day < 0 || days.get(day, REF_LAT) !== latitude || days.get(day, REF_LON) !== longitude) return null
     const farFixes = days.get(day, FAR_FIXES)
@@ -180,7 +180,7 @@ export const relocation = defineRule({
     // The distance that `minFarFixes` fixes all exceed: robust to the one wild fix that the maximum is not.
     const observed = days.get(day, TOP_FIRST + Math.min(p.minFarFixes, days.get(day, TOP_LENGTH)) - 1)
     const farthest = days.get(day, TOP_FIRST)
-    const far = state.far?.get(ctx.watermarkDay)
+    const far = state.relocFar?.get(ctx.watermarkDay)
     return {
       observed,
       threshold: p.maxDistanceKm,

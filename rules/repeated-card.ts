@@ -32,16 +32,19 @@ interface Card {
 }
 
 interface State {
-  totals: DayColumns
+  repeatTotals: DayColumns
   /** Only cards with a large swipe in the window: small everyday purchases never allocate a record. */
   /** Made at the first such swipe: an empty map is some 180 bytes. */
-  cards: Map<string, Card> | null
+  repeatCards: Map<string, Card> | null
   /** The window the aggregate below describes; rebuilt (and cards pruned) when the day moves. */
-  aggDay: number
-  flaggedCards: number
-  flaggedVolume: number
-  byReason: [number, number, number]
-  samples: SampleRing
+  repeatAggDay: number
+  repeatFlaggedCards: number
+  repeatFlaggedVolume: number
+  /** Flagged cards by reason (a card may have several): fields, not an array of three, per merchant. */
+  repeatDaily: number
+  repeatSameAmount: number
+  repeatReturning: number
+  repeatSamples: SampleRing
 }
 
 interface Params {
@@ -69,11 +72,11 @@ function assess(card: Card, from: number, p: Params): void {
 
 function count(state: State, card: Card, sign: 1 | -1): void {
   if (card.reasons === 0) return
-  state.flaggedCards += sign
-  state.flaggedVolume += sign * card.volume
-  if ((card.reasons & DAILY) !== 0) state.byReason[0] += sign
-  if ((card.reasons & SAME_AMOUNT) !== 0) state.byReason[1] += sign
-  if ((card.reasons & RETURNING) !== 0) state.byReason[2] += sign
+  state.repeatFlaggedCards += sign
+  state.repeatFlaggedVolume += sign * card.volume
+  if ((card.reasons & DAILY) !== 0) state.repeatDaily += sign
+  if ((card.reasons & SAME_AMOUNT) !== 0) state.repeatSameAmount += sign
+  if ((card.reasons & RETURNING) !== 0) state.repeatReturning += sign
 }
 
 /**
@@ -87,8 +90,8 @@ function hasDayBefore(card: Card, from: number): boolean {
 
 function rebuild(state: State, wd: number, p: Params): void {
   const from = wd - WINDOW_DAYS + 1
-  state.aggDay = wd
-  const cards = state.cards
+  state.repeatAggDay = wd
+  const cards = state.repeatCards
   if (cards === null) return
   for (const [token, card] of cards) {
     if (!hasDayBefore(card, from)) continue
@@ -163,30 +166,32 @@ export const repeatedCard = defineRule({
     }),
   },
   createState: (sales, samples): State => ({
-    totals: sales.columns(WINDOW_DAYS, 0),
-    cards: null,
-    aggDay: NO_DAY,
-    flaggedCards: 0,
-    flaggedVolume: 0,
-    byReason: [0, 0, 0],
-    samples: samples.ring(5),
+    repeatTotals: sales.columns(WINDOW_DAYS, 0),
+    repeatCards: null,
+    repeatAggDay: NO_DAY,
+    repeatFlaggedCards: 0,
+    repeatFlaggedVolume: 0,
+    repeatDaily: 0,
+    repeatSameAmount: 0,
+    repeatReturning: 0,
+    repeatSamples: samples.ring(5),
   }),
   onTransaction(state, txn, ctx) {
     if (!txn.approved || !txn.sale) return false
-    const bucket = state.totals.at(txn.localDay)
+    const bucket = state.repeatTotals.at(txn.localDay)
     if (bucket < 0) return false
     // The day's sales and amount are counted by the engine (SaleDays).
     const p = ctx.params
     if (txn.amount_minor < p.minAmount * txn.minorPerMajor) return
     const wd = ctx.watermarkDay
-    if (state.aggDay !== wd) rebuild(state, wd, p)
+    if (state.repeatAggDay !== wd) rebuild(state, wd, p)
     const from = wd - WINDOW_DAYS + 1
     if (txn.localDay < from) return
 
-    let cards = state.cards
+    let cards = state.repeatCards
     if (cards === null) {
       cards = new Map()
-      state.cards = cards
+      state.repeatCards = cards
     }
     let card = cards.get(txn.card_token)
     if (card === undefined) {
@@ -210,31 +215,33 @@ export const repeatedCard = defineRule({
     count(state, card, -1)
     assess(card, from, p)
     count(state, card, 1)
-    if (card.reasons !== 0) state.samples.push(txn.txn_id)
+    if (card.reasons !== 0) state.repeatSamples.push(txn.txn_id)
   },
   evaluate(state, ctx) {
     const p = ctx.params
     const wd = ctx.watermarkDay
-    if (state.aggDay !== wd) rebuild(state, wd, p)
-    if (state.flaggedCards < p.minFlaggedCards) return null
+    if (state.repeatAggDay !== wd) rebuild(state, wd, p)
+    if (state.repeatFlaggedCards < p.minFlaggedCards) return null
     let volume = 0
     let sales = 0
-    const totals = state.totals
+    const totals = state.repeatTotals
     for (let o = totals.first(wd - WINDOW_DAYS + 1, wd); o >= 0; o = totals.next(o, wd)) {
       volume += totals.amount(o)
       sales += totals.sales(o)
     }
     if (sales < p.minSales || volume <= 0) return null
-    const share = state.flaggedVolume / volume
+    const share = state.repeatFlaggedVolume / volume
     if (share <= p.minVolumeShare) return null
-    const [daily, same, returning] = state.byReason
+    const daily = state.repeatDaily
+    const same = state.repeatSameAmount
+    const returning = state.repeatReturning
     return {
       observed: share,
       threshold: p.minVolumeShare,
       windowStart: ctx.dayStart(wd - WINDOW_DAYS + 1),
       windowEnd: ctx.dayStart(wd + 1),
-      sampleTxnIds: state.samples.toArray(),
-      detail: `${state.flaggedCards} cards swiped repeatedly with large amounts (${daily} over ${p.maxSwipesPerDay} a day, ${same} with ${p.sameAmountPerDay}+ of one amount a day, ${returning} back with ${p.minSwipesPerReturnDay}+ swipes on ${p.minReturnDays}+ of ${WINDOW_DAYS} days) carried ${(share * 100).toFixed(1)}% of the ${sales} approved sales' amount in ${WINDOW_DAYS} days.`,
+      sampleTxnIds: state.repeatSamples.toArray(),
+      detail: `${state.repeatFlaggedCards} cards swiped repeatedly with large amounts (${daily} over ${p.maxSwipesPerDay} a day, ${same} with ${p.sameAmountPerDay}+ of one amount a day, ${returning} back with ${p.minSwipesPerReturnDay}+ swipes on ${p.minReturnDays}+ of ${WINDOW_DAYS} days) carried ${(share * 100).toFixed(1)}% of the ${sales} approved sales' amount in ${WINDOW_DAYS} days.`,
     }
   },
 })

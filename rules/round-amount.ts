@@ -77,13 +77,13 @@ export const roundAmount = defineRule({
     margin: marginParam(3, 'linear'),
   },
   createState: (sales, samples) => ({
-    days: sales.columns(WINDOW_DAYS, 4),
+    roundDays: sales.columns(WINDOW_DAYS, 4),
     roundSamples: samples.ring(5),
-    wholeSamples: samples.ring(5),
+    roundWholeSamples: samples.ring(5),
   }),
   onTransaction(state, txn, ctx) {
     if (!txn.approved || !txn.sale) return false
-    const days = state.days
+    const days = state.roundDays
     const day = days.at(txn.localDay)
     if (day < 0) return false
     const unit = txn.minorPerMajor
@@ -101,12 +101,14 @@ export const roundAmount = defineRule({
       if (amount % unit === 0) {
         days.add(day, WHOLE, 1)
         // Large whole-unit amounts are the ones an analyst wants to look at, not a 15.00 coffee.
-        if (isLarge) state.wholeSamples.push(txn.txn_id)
+        if (isLarge) state.roundWholeSamples.push(txn.txn_id)
       }
     }
   },
   evaluate(state, ctx) {
     const p = ctx.params
+    // Fewer sales in all the merchant's rows than the floor of large ones: nothing to count.
+    if (state.roundDays.keptSales < p.minLargeSales) return null
     const to = ctx.watermarkDay
     const from = to - WINDOW_DAYS + 1
     let large = 0
@@ -114,7 +116,7 @@ export const roundAmount = defineRule({
     let minorSales = 0
     let whole = 0
     // Stored days only, oldest first: most merchants are active on few of the window's days.
-    const days = state.days
+    const days = state.roundDays
     for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
       large += days.get(o, LARGE)
       round += days.get(o, ROUND)
@@ -154,7 +156,7 @@ export const roundAmount = defineRule({
           wholeFires ? `${roundText}; also ${wholeText}` : roundText,
           roundBound.basis,
         ]
-      : [wholeShare, wholeBound.threshold, state.wholeSamples, wholeText, wholeBound.basis]
+      : [wholeShare, wholeBound.threshold, state.roundWholeSamples, wholeText, wholeBound.basis]
     return {
       observed,
       threshold,

@@ -22,10 +22,13 @@ interface AccountEvent {
 }
 
 interface State {
-  /** Account-setting events in event-time order, whatever order they arrived in. */
-  events: AccountEvent[]
-  /** How many of `events` are changes: a cheap exit for the merchants that never churn. */
-  changes: number
+  /**
+   * Account-setting events in event-time order, whatever order they arrived in; made with the first,
+   * at its size: most merchants have one (the onboarding), and an array's first push reserves 17.
+   */
+  churnEvents: AccountEvent[] | null
+  /** How many of `churnEvents` are changes: a cheap exit for the merchants that never churn. */
+  churnChanges: number
 }
 
 export const settlementChurn = defineRule({
@@ -53,40 +56,45 @@ export const settlementChurn = defineRule({
       description: 'Window, days of event time ending at the latest event of the merchant.',
     }),
   },
-  createState: (): State => ({ events: [], changes: 0 }),
+  createState: (): State => ({ churnEvents: null, churnChanges: 0 }),
   onMerchantEvent(state, event, ctx) {
     const account = event.settlement_account_token
     if (account === null) return
     if (event.kind !== 'SETTLEMENT_ACCOUNT_CHANGED' && event.kind !== 'ONBOARDED') return
-    const events = state.events
+    let events = state.churnEvents
     // Redelivery is normal on Kafka: the same event must not count twice.
-    if (events.some((e) => e.id === event.event_id)) return
+    if (events?.some((e) => e.id === event.event_id) === true) return
     const item = {
       id: event.event_id,
       time: event.event_time,
       account,
       change: event.kind === 'SETTLEMENT_ACCOUNT_CHANGED',
     }
-    let i = events.length
-    while (i > 0 && (events[i - 1]?.time ?? 0) > item.time) i--
-    events.splice(i, 0, item)
-    if (item.change) state.changes++
+    if (events === null) {
+      events = [item]
+      state.churnEvents = events
+    } else {
+      let i = events.length
+      while (i > 0 && (events[i - 1]?.time ?? 0) > item.time) i--
+      events.splice(i, 0, item)
+    }
+    if (item.change) state.churnChanges++
     // Events older than the widest window cannot count any more; beyond that, keep the newest.
     const horizon = ctx.watermark - MAX_WINDOW_DAYS * DAY_MS
     while (events.length > 0 && ((events[0]?.time ?? 0) < horizon || events.length > MAX_EVENTS)) {
-      if (events.shift()?.change === true) state.changes--
+      if (events.shift()?.change === true) state.churnChanges--
     }
   },
   evaluate(state, ctx) {
     const p = ctx.params
-    if (state.changes < p.minChanges) return null
+    if (state.churnChanges < p.minChanges) return null
     const from = ctx.watermark - p.windowDays * DAY_MS
     let counted = 0
     let first = 0
     let previous: string | null = null
     const ids: string[] = []
     const accounts = new Set<string>()
-    for (const e of state.events) {
+    for (const e of state.churnEvents ?? []) {
       // A "change" to the account already bound (a re-confirmation, a replayed form) changes nothing.
       const real = e.change && e.account !== previous
       previous = e.account

@@ -91,34 +91,37 @@ export const structuring = defineRule({
     }),
   },
   createState: (sales, samples) => ({
-    days: sales.columns(WINDOW_DAYS, 2),
-    bandSamples: samples.ring(5),
-    saleSamples: samples.ring(5),
+    structDays: sales.columns(WINDOW_DAYS, 2),
+    structBandSamples: samples.ring(5),
+    structSaleSamples: samples.ring(5),
     // Limits are in major units; evaluate sees no transaction, so it uses the last one's currency.
-    minorPerMajor: 100,
+    structMinorPerMajor: 100,
   }),
   onTransaction(state, txn, ctx) {
     if (!txn.approved || !txn.sale) return false
-    const days = state.days
+    const days = state.structDays
     const day = days.at(txn.localDay)
     if (day < 0) return false
     const p = ctx.params
     const limit = p.singleLimitMajor * txn.minorPerMajor
     const amount = txn.amount_minor
-    state.minorPerMajor = txn.minorPerMajor
-    state.saleSamples.push(txn.txn_id)
+    state.structMinorPerMajor = txn.minorPerMajor
+    state.structSaleSamples.push(txn.txn_id)
     if (amount < p.consideredFrom * limit) return
     days.add(day, CONSIDERED, 1)
     if (amount >= p.bandFrom * limit && amount < limit) {
       days.add(day, BAND, 1)
-      state.bandSamples.push(txn.txn_id)
+      state.structBandSamples.push(txn.txn_id)
     }
   },
   evaluate(state, ctx) {
     const p = ctx.params
+    // Neither leg can reach its floor with fewer sales in all the merchant's rows (a band day has one).
+    const kept = state.structDays.keptSales
+    if (kept < p.minSwipes && kept < p.minBandDays) return null
     const to = ctx.watermarkDay
     const from = to - WINDOW_DAYS + 1
-    const dailyLimit = p.dailyLimitMajor * state.minorPerMajor
+    const dailyLimit = p.dailyLimitMajor * state.structMinorPerMajor
     const dayBandFrom = p.bandFrom * dailyLimit
     const dayConsideredFrom = p.consideredFrom * dailyLimit
     let considered = 0
@@ -127,7 +130,7 @@ export const structuring = defineRule({
     let bandDays = 0
     let overDays = 0
     // Stored days only, oldest first: most merchants are active on few of the window's days.
-    const days = state.days
+    const days = state.structDays
     for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
       considered += days.get(o, CONSIDERED)
       band += days.get(o, BAND)
@@ -148,7 +151,7 @@ export const structuring = defineRule({
       bandDays >= p.minBandDays && dayShare > p.dayShareThreshold && underShare > p.underShareThreshold
     if (!swipeFires && !dayFires) return null
 
-    const unit = state.minorPerMajor
+    const unit = state.structMinorPerMajor
     const swipeText =
       `${band} of ${considered} swipes of ${p.consideredFrom * p.singleLimitMajor} or more are in ` +
       `[${p.bandFrom * p.singleLimitMajor}, ${p.singleLimitMajor}) (${pct(swipeShare)} > ${pct(p.swipeShareThreshold)})`
@@ -163,7 +166,7 @@ export const structuring = defineRule({
         observed: swipeShare,
         threshold: p.swipeShareThreshold,
         ...window,
-        sampleTxnIds: state.bandSamples.toArray(),
+        sampleTxnIds: state.structBandSamples.toArray(),
         detail: `In 30 days, ${swipeText}${dayFires ? `; also ${dayText}` : ''}.`,
       }
     // The catalogue's measure for this leg is a number of days; the share is the look-alike guard.
@@ -171,7 +174,7 @@ export const structuring = defineRule({
       observed: bandDays,
       threshold: p.minBandDays,
       ...window,
-      sampleTxnIds: state.saleSamples.toArray(),
+      sampleTxnIds: state.structSaleSamples.toArray(),
       detail: `In 30 days, ${dayText}.`,
     }
   },

@@ -19,16 +19,16 @@ const IN_BAND = 1
 const CARDS = 2
 
 interface State {
-  days: ShortDays
+  gapDays: ShortDays
   /**
    * Per card, its days in one flat array of blocks: the day, the number of swipes, then their event
    * times, sorted so that a late swipe splits the gap it falls in. One array per card instead of an
    * object and an array per card and day: most cards of a merchant are seen once. The map is made at
    * the first such swipe: an empty map is some 180 bytes.
    */
-  cards: Map<string, number[]> | null
-  prunedDay: number
-  samples: SampleRing
+  gapCards: Map<string, number[]> | null
+  gapPrunedDay: number
+  gapSamples: SampleRing
 }
 
 function inBand(gap: number, lo: number, hi: number): number {
@@ -36,9 +36,9 @@ function inBand(gap: number, lo: number, hi: number): number {
 }
 
 function prune(state: State, wd: number): void {
-  state.prunedDay = wd
+  state.gapPrunedDay = wd
   // Compacted in place: this runs on every new day of a merchant, and a copy per card was garbage.
-  const cards = state.cards
+  const cards = state.gapCards
   if (cards === null) return
   for (const [token, blocks] of cards) {
     let kept = 0
@@ -97,23 +97,23 @@ export const swipeGap = defineRule({
     }),
   },
   createState: (sales, samples): State => ({
-    days: sales.short(KEPT_DAYS, 3),
-    cards: null,
-    prunedDay: NO_DAY,
-    samples: samples.ring(5),
+    gapDays: sales.short(KEPT_DAYS, 3),
+    gapCards: null,
+    gapPrunedDay: NO_DAY,
+    gapSamples: samples.ring(5),
   }),
   onTransaction(state, txn, ctx) {
     const p = ctx.params
     if (!txn.approved || !txn.sale || txn.amount_minor < p.minAmount * txn.minorPerMajor) return false
-    const days = state.days
+    const days = state.gapDays
     const bucket = days.at(txn.localDay)
     if (bucket < 0) return false
-    if (state.prunedDay !== ctx.watermarkDay) prune(state, ctx.watermarkDay)
+    if (state.gapPrunedDay !== ctx.watermarkDay) prune(state, ctx.watermarkDay)
 
-    let cards = state.cards
+    let cards = state.gapCards
     if (cards === null) {
       cards = new Map()
-      state.cards = cards
+      state.gapCards = cards
     }
     let blocks = cards.get(txn.card_token)
     if (blocks === undefined) {
@@ -155,12 +155,12 @@ export const swipeGap = defineRule({
     days.add(bucket, IN_BAND, hit)
     blocks.splice(first + k, 0, t)
     blocks[r + 1] = n + 1
-    if (hit > 0) state.samples.push(txn.txn_id)
+    if (hit > 0) state.gapSamples.push(txn.txn_id)
   },
   evaluate(state, ctx) {
     const p = ctx.params
     const wd = ctx.watermarkDay
-    const days = state.days
+    const days = state.gapDays
     const day = days.peek(wd)
     if (day < 0) return null
     const gaps = days.get(day, GAPS)
@@ -173,7 +173,7 @@ export const swipeGap = defineRule({
       threshold: p.minShare,
       windowStart: ctx.dayStart(wd),
       windowEnd: ctx.dayStart(wd + 1),
-      sampleTxnIds: state.samples.toArray(),
+      sampleTxnIds: state.gapSamples.toArray(),
       detail: `${inBandGaps} of ${gaps} gaps between repeat swipes of ${days.get(day, CARDS)} cards today fell between ${p.minGapMin} and ${p.maxGapMin} minutes (${(share * 100).toFixed(1)}%), a timed pause rather than customers coming back.`,
     }
   },

@@ -30,18 +30,18 @@ interface Foreign {
 
 /**
  * The binding events, grouped by terminal (groups in order of the terminal's first event, as a map's
- * keys were; each in event-time order), as pairs in two flat arrays: terminal and event id in `keys`,
- * time and 1 (bound) or 0 (unbound) in `marks`. A map of arrays of objects was some 400 bytes for a
+ * keys were; each in event-time order), as pairs in two flat arrays: terminal and event id in `sharingKeys`,
+ * time and 1 (bound) or 0 (unbound) in `sharingMarks`. A map of arrays of objects was some 400 bytes for a
  * merchant with one terminal; binding events are rare, so the arrays are copied at their exact size
  * on each one, and a sale scans them (a merchant has a few terminals).
  */
 interface State {
-  keys: string[]
-  marks: number[]
+  sharingKeys: string[]
+  sharingMarks: number[]
   /** Made at the first foreign sale: an empty map is some 180 bytes, and most merchants have none. */
-  foreign: Map<string, Foreign> | null
-  /** Entries in `foreign`: a cheap exit for the merchants with none. */
-  foreignCount: number
+  sharingForeign: Map<string, Foreign> | null
+  /** Entries in `sharingForeign`: a cheap exit for the merchants with none. */
+  sharingForeignCount: number
 }
 
 const NONE: string[] = []
@@ -73,10 +73,10 @@ function withoutPairs<T>(cells: readonly T[], from: number, to: number): T[] {
 
 /** Whether a sale at `t` falls in a binding of the terminal, give or take the grace either side. */
 function covered(state: State, terminal: string, t: number, graceMs: number): boolean {
-  const keys = state.keys
+  const keys = state.sharingKeys
   const g = groupOf(keys, terminal)
   if (g < 0) return false
-  const marks = state.marks
+  const marks = state.sharingMarks
   let last = -1
   for (let e = g; 2 * e < keys.length && keys[2 * e] === terminal; e++) {
     if ((marks[2 * e] ?? 0) > t) break
@@ -91,16 +91,16 @@ function covered(state: State, terminal: string, t: number, graceMs: number): bo
 }
 
 function removeCovered(state: State, terminal: string, graceMs: number): void {
-  const f = state.foreign?.get(terminal)
+  const f = state.sharingForeign?.get(terminal)
   if (f === undefined) return
   for (let i = f.times.length - 1; i >= 0; i--) {
     if (covered(state, terminal, f.times[i] ?? 0, graceMs)) {
       f.times.splice(i, 1)
       f.ids.splice(i, 1)
-      state.foreignCount--
+      state.sharingForeignCount--
     }
   }
-  if (f.times.length === 0) state.foreign?.delete(terminal)
+  if (f.times.length === 0) state.sharingForeign?.delete(terminal)
 }
 
 export const terminalSharing = defineRule({
@@ -136,16 +136,21 @@ export const terminalSharing = defineRule({
         "Sales of the merchant's latest this many local days are not counted yet: a binding keyed in hours after the first sales on a new terminal (the lifecycle feed behind the sales) covers them before they count. 0 counts at once.",
     }),
   },
-  createState: (): State => ({ keys: NONE, marks: NO_MARKS, foreign: null, foreignCount: 0 }),
+  createState: (): State => ({
+    sharingKeys: NONE,
+    sharingMarks: NO_MARKS,
+    sharingForeign: null,
+    sharingForeignCount: 0,
+  }),
   onTransaction(state, txn, ctx) {
     // Bindings unknown: nothing to judge against, and no memory spent on merchants without a lifecycle feed.
-    if (state.keys.length === 0) return false
+    if (state.sharingKeys.length === 0) return false
     const graceMs = ctx.params.graceMinutes * MINUTE_MS
     if (covered(state, txn.terminal_id, txn.event_time, graceMs)) return false
-    let foreign = state.foreign
+    let foreign = state.sharingForeign
     if (foreign === null) {
       foreign = new Map()
-      state.foreign = foreign
+      state.sharingForeign = foreign
     }
     let f = foreign.get(txn.terminal_id)
     if (f === undefined) {
@@ -160,41 +165,41 @@ export const terminalSharing = defineRule({
       if ((f.times[oldest] ?? 0) >= txn.event_time) return false
       f.times.splice(oldest, 1)
       f.ids.splice(oldest, 1)
-      state.foreignCount--
+      state.sharingForeignCount--
     }
     f.times.push(txn.event_time)
     f.ids.push(txn.txn_id)
-    state.foreignCount++
+    state.sharingForeignCount++
   },
   onMerchantEvent(state, event, ctx) {
     const terminal = event.terminal_id
     if (terminal === null || (event.kind !== 'TERMINAL_BOUND' && event.kind !== 'TERMINAL_UNBOUND')) return
-    let g = groupOf(state.keys, terminal)
+    let g = groupOf(state.sharingKeys, terminal)
     let end: number
     if (g < 0) {
       let terminals = 0
-      for (let k = 0; k < state.keys.length; k += 2)
-        if (k === 0 || state.keys[k] !== state.keys[k - 2]) terminals++
+      for (let k = 0; k < state.sharingKeys.length; k += 2)
+        if (k === 0 || state.sharingKeys[k] !== state.sharingKeys[k - 2]) terminals++
       if (terminals >= MAX_TERMINALS) {
         // Forget the terminal seen first (what a map's first key was).
-        const stalest = groupEnd(state.keys, 0)
-        state.keys = withoutPairs(state.keys, 0, stalest)
-        state.marks = withoutPairs(state.marks, 0, stalest)
+        const stalest = groupEnd(state.sharingKeys, 0)
+        state.sharingKeys = withoutPairs(state.sharingKeys, 0, stalest)
+        state.sharingMarks = withoutPairs(state.sharingMarks, 0, stalest)
       }
-      g = state.keys.length / 2
+      g = state.sharingKeys.length / 2
       end = g
     } else {
-      end = groupEnd(state.keys, g)
-      for (let e = g; e < end; e++) if (state.keys[2 * e + 1] === event.event_id) return
+      end = groupEnd(state.sharingKeys, g)
+      for (let e = g; e < end; e++) if (state.sharingKeys[2 * e + 1] === event.event_id) return
     }
     const time = event.event_time
     let i = end
-    while (i > g && (state.marks[2 * (i - 1)] ?? 0) > time) i--
-    state.keys = withPair(state.keys, i, terminal, event.event_id)
-    state.marks = withPair(state.marks, i, time, event.kind === 'TERMINAL_BOUND' ? 1 : 0)
+    while (i > g && (state.sharingMarks[2 * (i - 1)] ?? 0) > time) i--
+    state.sharingKeys = withPair(state.sharingKeys, i, terminal, event.event_id)
+    state.sharingMarks = withPair(state.sharingMarks, i, time, event.kind === 'TERMINAL_BOUND' ? 1 : 0)
     if (end + 1 - g > MAX_BINDINGS) {
-      state.keys = withoutPairs(state.keys, g, g + 1)
-      state.marks = withoutPairs(state.marks, g, g + 1)
+      state.sharingKeys = withoutPairs(state.sharingKeys, g, g + 1)
+      state.sharingMarks = withoutPairs(state.sharingMarks, g, g + 1)
     }
     // A late binding covers sales already counted as foreign. (A late unbinding cannot flag sales
     // already judged bound: they were not kept.)
@@ -202,8 +207,9 @@ export const terminalSharing = defineRule({
   },
   evaluate(state, ctx) {
     const p = ctx.params
-    const foreign = state.foreign
-    if (state.keys.length === 0 || foreign === null || state.foreignCount < p.minForeignTxns) return null
+    const foreign = state.sharingForeign
+    if (state.sharingKeys.length === 0 || foreign === null || state.sharingForeignCount < p.minForeignTxns)
+      return null
     const from = ctx.watermarkDay - WINDOW_DAYS + 1
     const windowStart = ctx.dayStart(from)
     const settled = ctx.dayStart(ctx.watermarkDay - p.settleDays + 1)
@@ -221,7 +227,7 @@ export const terminalSharing = defineRule({
       })
       if (n === 0) continue
       count += n
-      if (groupOf(state.keys, terminal) >= 0) unbound++
+      if (groupOf(state.sharingKeys, terminal) >= 0) unbound++
       else neverBound++
     }
     if (count < p.minForeignTxns) return null

@@ -15,7 +15,7 @@ import type {
   RuleDefinition,
   RuleTxn,
 } from './types.ts'
-import { SaleDays, SaleLayout, SampleLayout, Samples } from './window.ts'
+import { DayColumns, SaleDays, SaleLayout, SampleLayout, SampleRing, Samples, ShortDays } from './window.ts'
 
 const DAY_MS = 86_400_000
 const MAX_REMEMBERED_HITS = 64
@@ -51,7 +51,7 @@ export function ruleMeta(rule: Omit<RuleMeta, 'calibration'> & { readonly calibr
 
 /**
  * A rule bound to its parameter resolver, with its types closed over so rules can sit side by side.
- * The engine keeps each merchant's rule states in one array and calls these with them: one object
+ * The engine keeps all the rule states of a merchant in one record and calls these with it: one object
  * per merchant and rule (an instance holding the state, parameters and skip mark) was one more cold
  * object to reach per rule and event, and with sparse traffic every one of them is a cache miss.
  */
@@ -62,8 +62,12 @@ export interface CompiledRule {
   createState(sales: SaleDays, samples: Samples): RuleState
   /** The rule's validated parameters for a merchant's acquirer and MCC (cached by the resolver). */
   paramsFor(acquirerId: string, mcc: string | null): RuleParams
-  /** False when the transaction left the state as it was. */
-  onTransaction(state: RuleState, txn: RuleTxn, ctx: EngineContext): boolean
+  /**
+   * The rule's own functions, called by the engine without a wrapper (a call more per rule and event
+   * that no call site could inline: the wrappers of all rules were one function). `onTransaction`
+   * returns false when the transaction left the state as it was; anything else when it may have changed.
+   */
+  onTransaction(state: RuleState, txn: RuleTxn, ctx: EngineContext): unknown
   onMerchantEvent(state: RuleState, event: MerchantEvent, ctx: EngineContext): void
   evaluate(state: RuleState, ctx: EngineContext): Finding | null
   /** Switches to new parameters (a configuration reload); merchants keep their state. */
@@ -71,7 +75,8 @@ export interface CompiledRule {
 }
 
 /**
- * What the engine holds for a rule without knowing its type: the state a rule's `createState` made and
+ * What the engine holds for a rule without knowing its type: the state a rule's `createState` made (its
+ * fields, in the merchant's record of every rule's fields: see RuleEngine's `#newRecord`) and
  * the parameters its resolver returned. Branded so that only compileRule makes and opens them.
  */
 declare const opaque: unique symbol
@@ -84,16 +89,13 @@ export type EngineContext = Mutable<RuleContext<RuleParams>>
 /** Parameters of a rule for a merchant's acquirer and MCC, already validated. */
 export type ParamsFor<PS extends ParamSpecs> = (acquirerId: string, mcc: string | null) => ParamValues<PS>
 
-export function compileRule<PS extends ParamSpecs, S>(
+export function compileRule<PS extends ParamSpecs, S extends object>(
   rule: RuleDefinition<PS, S>,
   paramsFor: ParamsFor<PS>,
 ): CompiledRule {
   // The engine stores states and parameters untyped, side by side for all rules; these are the only
   // places they are made and opened, each with the types of this one rule. The casts are sound because
   // an engine passes a rule only the states it created and the parameters it resolved (see RuleEngine).
-  const state = (s: RuleState): S => s as unknown as S
-  const context = (ctx: EngineContext): RuleContext<ParamValues<PS>> =>
-    ctx as unknown as RuleContext<ParamValues<PS>>
   const onTransaction = rule.onTransaction
   const onMerchantEvent = rule.onMerchantEvent
   return {
@@ -102,14 +104,12 @@ export function compileRule<PS extends ParamSpecs, S>(
     createState: (sales, samples) => rule.createState(sales, samples) as unknown as RuleState,
     paramsFor: (acquirerId, mcc) => paramsFor(acquirerId, mcc) as unknown as RuleParams,
     onTransaction:
-      onTransaction === undefined
-        ? () => false
-        : (s, txn, ctx) => onTransaction(state(s), txn, context(ctx)) !== false,
+      onTransaction === undefined ? () => false : (onTransaction as unknown as CompiledRule['onTransaction']),
     onMerchantEvent:
       onMerchantEvent === undefined
         ? () => {}
-        : (s, event, ctx) => onMerchantEvent(state(s), event, context(ctx)),
-    evaluate: (s, ctx) => rule.evaluate(state(s), context(ctx)),
+        : (onMerchantEvent as unknown as CompiledRule['onMerchantEvent']),
+    evaluate: rule.evaluate as unknown as CompiledRule['evaluate'],
   }
 }
 
@@ -219,8 +219,8 @@ interface MerchantEntry {
   touched: number
   /** An event arrived since the last sweep: the next one stamps `touched`. */
   fresh: boolean
-  /** Each rule's state, by rule index. */
-  readonly states: RuleState[]
+  /** Every rule's state, its fields side by side in one record (see `#newRecord`). */
+  readonly record: RuleState
   /** Day rows of the approved sales, shared by the rules that took columns in them. */
   readonly sales: SaleDays
   /** Sample-id rings of all rules. */
@@ -311,6 +311,8 @@ export class RuleEngine {
   #opts: EngineOptions
   readonly #rules: readonly CompiledRule[]
   readonly #retentionMs: number
+  /** The fields of every rule's state, cloned for each new merchant (see `#newRecord`). */
+  readonly #template: Template
 
   constructor(opts: EngineOptions) {
     const ids = new Set<string>()
@@ -322,6 +324,13 @@ export class RuleEngine {
     this.#rules = opts.rules
     this.#changed = opts.rules.map(() => true)
     this.#retentionMs = Math.max(1, ...opts.rules.map((r) => r.meta.retentionDays)) * DAY_MS
+    // Made from states of its own, not a merchant's: the template keeps what its fields point to.
+    const sales = new SaleDays(this.#layout)
+    const samples = new Samples(this.#sampleLayout)
+    this.#template = templateOf(
+      opts.rules,
+      opts.rules.map((r) => r.createState(sales, samples)),
+    )
     this.#ctx = {
       params: NO_PARAMS,
       profile: EMPTY_PROFILE,
@@ -396,15 +405,14 @@ export class RuleEngine {
     const ctx = this.#context(m, tz)
     const params = this.#paramsOf(m, m.profile.registeredMcc ?? txn.mcc)
     const rules = this.#rules
-    const states = m.states
+    const record = m.record
     const changed = this.#changed
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i]
-      const state = states[i]
       const p = params[i]
-      if (rule === undefined || state === undefined || p === undefined) continue
+      if (rule === undefined || p === undefined) continue
       ctx.params = p
-      changed[i] = rule.onTransaction(state, view, ctx)
+      changed[i] = rule.onTransaction(record, view, ctx) !== false
     }
     return this.#evaluate(m, ctx, params, changed)
   }
@@ -445,11 +453,10 @@ export class RuleEngine {
     const rules = this.#rules
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i]
-      const state = m.states[i]
       const rp = params[i]
-      if (rule === undefined || state === undefined || rp === undefined) continue
+      if (rule === undefined || rp === undefined) continue
       ctx.params = rp
-      rule.onMerchantEvent(state, event, ctx)
+      rule.onMerchantEvent(m.record, event, ctx)
     }
     // A lifecycle event may change any rule's state or context: every rule is evaluated.
     this.#changed.fill(true)
@@ -518,14 +525,11 @@ export class RuleEngine {
     let m = byMerchant.get(merchantId)
     if (m === undefined) {
       const rules = this.#rules
-      const states: RuleState[] = []
       const silentAt: number[] = []
+      for (let i = 0; i < rules.length; i++) silentAt.push(-1)
       const sales = new SaleDays(this.#layout)
       const samples = new Samples(this.#sampleLayout)
-      for (const r of rules) {
-        states.push(r.createState(sales, samples))
-        silentAt.push(-1)
-      }
+      const record = this.#newRecord(sales, samples)
       m = {
         acquirerId,
         merchantId,
@@ -540,7 +544,7 @@ export class RuleEngine {
         watermark: Number.NEGATIVE_INFINITY,
         touched: Number.NEGATIVE_INFINITY,
         fresh: true,
-        states,
+        record,
         sales,
         samples,
         silentAt,
@@ -563,6 +567,26 @@ export class RuleEngine {
       this.stats.merchants = this.#count
     }
     return m
+  }
+
+  /**
+   * A new merchant's rule states, in one record: each rule's `createState` makes its fields, copied
+   * into a clone of the engine's template record (the same fields, so every merchant's record has one
+   * hidden class). A state object per rule was 17 objects to reach per event, each one a cache miss
+   * with sparse traffic, and a header and an array slot each. Rules therefore keep fields of distinct
+   * names (checked when the engine is made). The fields that hold the rules' day columns and rings,
+   * the same objects for every merchant (see SaleLayout), are on the records' prototype instead.
+   */
+  #newRecord(sales: SaleDays, samples: Samples): RuleState {
+    const template = this.#template
+    const record = { ...template.record }
+    // A spread makes an object of the standard prototype; the transition to the template's is cached.
+    Object.setPrototypeOf(record, template.shared)
+    this.#rules.forEach((rule, i) => {
+      const state = rule.createState(sales, samples)
+      for (const key of template.own[i] ?? []) Reflect.set(record, key, Reflect.get(state, key))
+    })
+    return record
   }
 
   /**
@@ -656,9 +680,8 @@ export class RuleEngine {
     const silentAt = m.silentAt
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i]
-      const state = m.states[i]
       const p = params[i]
-      if (rule === undefined || state === undefined || p === undefined) continue
+      if (rule === undefined || p === undefined) continue
       const started = timed ? performance.now() : 0
       const at = rule.byDay ? m.stampDay : m.stampTime
       // Same state, same parameters, same context: a pure evaluate would find nothing again.
@@ -669,7 +692,7 @@ export class RuleEngine {
         continue
       }
       ctx.params = p
-      const finding = rule.evaluate(state, ctx)
+      const finding = rule.evaluate(m.record, ctx)
       if (timed) timing?.(rule.meta.id, (performance.now() - started) / 1000)
       silentAt[i] = finding === null ? at : -1
       this.stats.evaluations++
@@ -708,8 +731,57 @@ export class RuleEngine {
   }
 }
 
+/**
+ * A clone of `record` with prototype `shared` is a new merchant's record; `own[i]` are the names of
+ * rule i's fields in it, each filled from the rule's fresh state.
+ */
+interface Template {
+  readonly record: RuleState
+  readonly shared: object
+  readonly own: readonly (readonly string[])[]
+}
+
+/**
+ * One record with the fields of every rule's state, made by spreading them in rule order (an object
+ * given its fields one by one, or by Object.assign, has them in a dictionary past a dozen, each read
+ * a hash lookup). Two rules keeping a field of the same name would share it: refused. The fields that
+ * hold a layout's views and rings go to the prototype: a pointer per merchant to the same object was
+ * some 230 bytes per merchant, and reads of a prototype's constant fields touch no merchant memory.
+ */
+function templateOf(rules: readonly CompiledRule[], states: readonly RuleState[]): Template {
+  const owners = new Map<string, string>()
+  const shared = {}
+  let record: RuleState = { ...NO_STATE }
+  const own = states.map((state, i) => {
+    const id = rules[i]?.meta.id ?? '?'
+    const keys: string[] = []
+    for (const key of Object.keys(state)) {
+      const other = owners.get(key)
+      if (other !== undefined)
+        throw new Error(
+          `rules ${other} and ${id} both keep a state field '${key}': state fields must have distinct names`,
+        )
+      owners.set(key, id)
+      const value: unknown = Reflect.get(state, key)
+      // The same object for every merchant of the engine (see SaleLayout): a field of the prototype.
+      if (value instanceof DayColumns || value instanceof ShortDays || value instanceof SampleRing)
+        Reflect.set(shared, key, value)
+      else {
+        keys.push(key)
+        record = { ...record, [key]: value }
+      }
+    }
+    return keys
+  })
+  Object.setPrototypeOf(record, shared)
+  return { record, shared, own }
+}
+
 /** Placeholder parameters of the shared context before its first rule call. */
 const NO_PARAMS: RuleParams = Object.freeze({}) as unknown as RuleParams
+
+/** A record with no rule's fields, to spread them into. */
+const NO_STATE: RuleState = Object.freeze({}) as unknown as RuleState
 
 const EMPTY_PROFILE: MerchantProfile = Object.freeze({
   registeredMcc: null,

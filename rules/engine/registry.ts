@@ -27,7 +27,9 @@ export interface RegisteredRule {
   compile(layers: OverrideLayers): CompiledRule
 }
 
-export function register<PS extends ParamSpecs, S>(rule: RuleDefinition<PS, S>): RegisteredRule {
+export function register<PS extends ParamSpecs, S extends object>(
+  rule: RuleDefinition<PS, S>,
+): RegisteredRule {
   const { id } = rule
   const apply = (base: ParamValues<PS>, overrides: Readonly<Record<string, unknown>> | undefined) => {
     if (overrides === undefined) return base

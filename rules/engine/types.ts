@@ -125,7 +125,7 @@ export interface Finding {
  * the engine creates one per merchant and hands it back on every event. The functions are pure: no
  * I/O and no clock; time comes from the event and the context.
  */
-export interface RuleDefinition<PS extends ParamSpecs, S> {
+export interface RuleDefinition<PS extends ParamSpecs, S extends object> {
   readonly id: string
   /** Bumped when the logic changes, recorded on every hit. */
   readonly version: number
@@ -157,6 +157,12 @@ export interface RuleDefinition<PS extends ParamSpecs, S> {
    * (`sales.columns(size, width)`) instead of a DayTable of its own; see SaleDays. `samples` are the
    * merchant's sample-id rings, one array for all rules: a rule takes its rings with
    * `samples.ring(capacity)` instead of a Recent of its own.
+   *
+   * The engine keeps one record per merchant with the fields of every rule's state, and hands it to
+   * each rule as its state: field names must be distinct across rules (each rule's start with its
+   * short name; an engine with two rules sharing one refuses to start), and a rule reads and writes
+   * only its own fields. Fields holding the day columns, short day rings and sample rings taken here
+   * are on the record's prototype (they are the same for every merchant): never assign them.
    */
   createState(sales: SaleDays, samples: Samples): S
   /**
@@ -176,6 +182,8 @@ export interface RuleDefinition<PS extends ParamSpecs, S> {
 }
 
 /** Keeps a rule's parameter and state types linked where the registry stores rules side by side. */
-export function defineRule<PS extends ParamSpecs, S>(rule: RuleDefinition<PS, S>): RuleDefinition<PS, S> {
+export function defineRule<PS extends ParamSpecs, S extends object>(
+  rule: RuleDefinition<PS, S>,
+): RuleDefinition<PS, S> {
   return rule
 }

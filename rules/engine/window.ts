@@ -427,18 +427,22 @@ const SAMPLED_VIEWS = 16
  * counted there are never seen.
  *
  * The views' sample ids are not in the rows: a row had room for every view's last ids of the day, and
- * most days of most merchants have one or two sales. They are a list of the ids pushed, each with its
- * day and view (`sampleKey`), at most a view's `samples` per day, oldest first.
+ * most days of most merchants have one or two sales. They are a list of the ids pushed, each after its
+ * day and view (`sampleKey`), at most a view's `samples` per day, oldest first: one array of pairs,
+ * grown a quarter at a time (two arrays grown by push were two stores of at least 17 slots).
  */
 export class SaleDays {
   readonly #layout: SaleLayout
   #cells: number[] | null = null
-  /** Sample ids pushed by the views, and the key of each (its day and view), in the order pushed. */
-  #sampleIds: string[] | null = null
-  #sampleKeys: number[] | null = null
+  /** Sample ids pushed by the views, each after its key (its day and view), in the order pushed. */
+  #samples: (number | string)[] | null = null
+  /** Slots the store of `#samples` has room for, as far as this class knows (see `appendZeros`). */
+  #samplesRoom = 0
   /** Numbers the store of `#cells` has room for, as far as this class knows (see `#append`). */
   #room = 0
   #latest = NO_DAY
+  /** Approved sales in all the rows (see `keptSales`). */
+  #kept = 0
   /** Views this merchant's rules took so far: the layout's views are handed out in that order. */
   #taken = 0
   /** The rings of the rules' ShortDays, one region each (see ShortDays), made at the first use of any. */
@@ -527,6 +531,14 @@ export class SaleDays {
     return this.#latest
   }
 
+  /**
+   * Approved sales counted in all the rows kept (the widest view's days): at least as many as any
+   * view's window holds, without reading a row.
+   */
+  get keptSales(): number {
+    return this.#kept
+  }
+
   get stride(): number {
     return this.#layout.stride
   }
@@ -539,71 +551,71 @@ export class SaleDays {
   /** The ids of `key` (see DayColumns), oldest first. */
   samples(key: number): string[] {
     const out: string[] = []
-    const keys = this.#sampleKeys
-    const ids = this.#sampleIds
-    if (keys === null || ids === null) return out
-    for (let i = 0; i < keys.length; i++) if (keys[i] === key) out.push(ids[i] ?? '')
+    const pairs = this.#samples
+    if (pairs === null) return out
+    for (let i = 0; i < pairs.length; i += 2) {
+      const id = pairs[i + 1]
+      if (pairs[i] === key && typeof id === 'string') out.push(id)
+    }
     return out
   }
 
   /** Keeps `id` among the last `cap` ids of `key`: the oldest of them goes when there are more. */
   pushSample(key: number, id: string, cap: number): void {
-    let keys = this.#sampleKeys
-    let ids = this.#sampleIds
-    if (keys === null || ids === null) {
-      keys = []
-      ids = []
-      this.#sampleKeys = keys
-      this.#sampleIds = ids
-    }
+    let pairs = this.#samples ?? []
     let n = 0
     let oldest = -1
-    for (let i = 0; i < keys.length; i++) {
-      if (keys[i] !== key) continue
+    for (let i = 0; i < pairs.length; i += 2) {
+      if (pairs[i] !== key) continue
       if (n === 0) oldest = i
       n++
     }
     if (n >= cap) {
-      keys.splice(oldest, 1)
-      ids.splice(oldest, 1)
+      pairs.copyWithin(oldest, oldest + 2)
+      pairs.length -= 2
+      this.#samplesRoom = roomAfterCut(pairs.length, this.#samplesRoom)
     }
-    keys.push(key)
-    ids.push(id)
+    const length = pairs.length
+    if (length + 2 > this.#samplesRoom) {
+      // A store with room for a quarter more pairs (at least one), kept at least half used (see
+      // appendZeros): the pairs live as long as their days.
+      const room = roomAfter(length + 2, 2)
+      const grown = new Array<number | string>(room).fill(0)
+      for (let i = 0; i < length; i++) grown[i] = pairs[i] ?? 0
+      grown.length = length
+      pairs = grown
+      this.#samplesRoom = room
+    }
+    pairs.push(key, id)
+    this.#samples = pairs
   }
 
   /** Forgets the ids of `key`. */
   clearSamples(key: number): void {
-    const keys = this.#sampleKeys
-    const ids = this.#sampleIds
-    if (keys === null || ids === null) return
-    let kept = 0
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i] ?? 0
-      if (k === key) continue
-      keys[kept] = k
-      ids[kept] = ids[i] ?? ''
-      kept++
-    }
-    keys.length = kept
-    ids.length = kept
+    this.#keepSamples((k) => k !== key)
   }
 
   /** Forgets the ids of the days up to `day`, whose rows were dropped. */
   #dropSamples(day: number): void {
-    const keys = this.#sampleKeys
-    const ids = this.#sampleIds
-    if (keys === null || ids === null) return
     const below = (day + 1) * SAMPLED_VIEWS
+    this.#keepSamples((k) => k >= below)
+  }
+
+  /** Keeps the pairs whose key passes `keep`, in order. */
+  #keepSamples(keep: (key: number) => boolean): void {
+    const pairs = this.#samples
+    if (pairs === null) return
     let kept = 0
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i] ?? 0
-      if (k < below) continue
-      keys[kept] = k
-      ids[kept] = ids[i] ?? ''
-      kept++
+    for (let i = 0; i < pairs.length; i += 2) {
+      const k = pairs[i]
+      if (typeof k !== 'number' || !keep(k)) continue
+      pairs[kept] = k
+      pairs[kept + 1] = pairs[i + 1] ?? ''
+      kept += 2
     }
-    keys.length = kept
-    ids.length = kept
+    if (kept === pairs.length) return
+    pairs.length = kept
+    this.#samplesRoom = roomAfterCut(kept, this.#samplesRoom)
   }
 
   /**
@@ -617,6 +629,7 @@ export class SaleDays {
     const cells = this.cells
     cells[o + ROW_SALES] = (cells[o + ROW_SALES] ?? 0) + 1
     cells[o + ROW_AMOUNT] = (cells[o + ROW_AMOUNT] ?? 0) + amount
+    this.#kept++
     return o
   }
 
@@ -640,7 +653,10 @@ export class SaleDays {
       this.#latest = day
       const oldest = day - layout.size
       let drop = 0
-      while (drop < cells.length && (cells[drop] ?? 0) <= oldest) drop += stride
+      while (drop < cells.length && (cells[drop] ?? 0) <= oldest) {
+        this.#kept -= cells[drop + ROW_SALES] ?? 0
+        drop += stride
+      }
       if (drop > 0) {
         cells.copyWithin(0, drop)
         cells.length -= drop
@@ -910,6 +926,11 @@ export class DayColumns {
 
   get latest(): number {
     return this.#rows.latest
+  }
+
+  /** Approved sales in all the merchant's rows, this view's days and older (see SaleDays.keptSales). */
+  get keptSales(): number {
+    return this.#rows.keptSales
   }
 
   /** Offset of `day`'s counters; -1 when the day has no row or is older than this view keeps. */

@@ -42,7 +42,7 @@ export interface RunResult {
 }
 
 /** Runs one rule through the real engine over a sequence of events (a table-driven rule test). */
-export function runRule<PS extends ParamSpecs, S>(
+export function runRule<PS extends ParamSpecs, S extends object>(
   rule: RuleDefinition<PS, S>,
   events: readonly (TerminalTransaction | Event)[],
   opts: RunOptions<PS> = {},

@@ -310,7 +310,7 @@ describe('rule engine', () => {
         whitelistable: false,
         retentionDays: 1,
         params: {},
-        createState: () => null,
+        createState: () => ({}),
         evaluate(_state, ctx) {
           seen = `${ctx.profile.registeredMcc}@${ctx.profile.latitude}`
           return null
@@ -356,7 +356,7 @@ describe('rule engine', () => {
         whitelistable: true,
         retentionDays: 1,
         params: {},
-        createState: () => null,
+        createState: () => ({}),
         evaluate(_state, ctx) {
           seen = ctx.peers?.creditShare.q[3] ?? -1
           return null
@@ -386,6 +386,122 @@ describe('rule engine', () => {
       sampleMerchantEvent({ event_time: at, kind: 'MCC_CHANGED', registered_mcc: '5944' }),
     )
     expect(lookups).toBe(3)
+  })
+
+  /** A rule that keeps the ids of a merchant's transactions in `field` and reports how many it holds. */
+  const counter = (id: string, field: string) =>
+    register(
+      defineRule({
+        id,
+        version: 1,
+        category: 'fraud',
+        family: 'cards',
+        description: 'Test rule: counts the transactions it saw.',
+        whitelistable: true,
+        retentionDays: 1,
+        params: {},
+        createState: (): Record<string, string[]> => ({ [field]: [] }),
+        onTransaction(state, txn) {
+          state[field]?.push(txn.txn_id)
+        },
+        evaluate(state, ctx) {
+          const ids = state[field] ?? []
+          return {
+            observed: ids.length,
+            threshold: 0,
+            windowStart: 0,
+            windowEnd: ctx.watermark,
+            sampleTxnIds: [...ids],
+            detail: id,
+          }
+        },
+      }),
+    )
+  const countersEngine = (rules: ReturnType<typeof counter>[]) => {
+    const config = buildRulesConfig({}, rules)
+    return createEngine(config, { timeZoneOf: () => '+08:00', allowedLatenessMs: 3_600_000 })
+  }
+
+  it("keeps every rule's state of a merchant in one record, apart from the other merchants'", () => {
+    const engine = countersEngine([counter('one_test', 'oneIds'), counter('two_test', 'twoIds')])
+    const seen = new Map<string, number>()
+    const run = (merchant: string, id: string, t: number) => {
+      for (const h of engine.onTransaction(sampleTxn({ merchant_id: merchant, txn_id: id, event_time: t })))
+        seen.set(`${merchant} ${h.ruleId}`, h.finding.observed)
+    }
+    run('m-1', 'a', at)
+    run('m-2', 'b', at + 1)
+    run('m-1', 'c', at + 2)
+    run('m-1', 'd', at + 3)
+    expect(Object.fromEntries(seen)).toEqual({
+      'm-1 one_test': 3,
+      'm-1 two_test': 3,
+      'm-2 one_test': 1,
+      'm-2 two_test': 1,
+    })
+  })
+
+  it("keeps the rules' rings and day columns on the records' prototype, serving each merchant its own", () => {
+    const records: object[] = []
+    const sampler = register(
+      defineRule({
+        id: 'sampler_test',
+        version: 1,
+        category: 'fraud',
+        family: 'cards',
+        description: 'Test rule: shows the ids in its ring.',
+        whitelistable: true,
+        retentionDays: 1,
+        params: {},
+        createState: (sales, samples) => ({
+          samplerRing: samples.ring(3),
+          samplerDays: sales.columns(1, 0),
+          samplerSeen: 0,
+        }),
+        onTransaction(state, txn) {
+          state.samplerRing.push(txn.txn_id)
+          state.samplerSeen++
+        },
+        evaluate(state, ctx) {
+          if (!records.includes(state)) records.push(state)
+          const day = state.samplerDays.at(ctx.watermarkDay)
+          return {
+            observed: state.samplerSeen,
+            threshold: day < 0 ? 0 : state.samplerDays.sales(day),
+            windowStart: 0,
+            windowEnd: ctx.watermark,
+            sampleTxnIds: state.samplerRing.toArray(),
+            detail: 'sampler',
+          }
+        },
+      }),
+    )
+    const engine = createEngine(buildRulesConfig({}, [sampler]), {
+      timeZoneOf: () => '+08:00',
+      allowedLatenessMs: 3_600_000,
+    })
+    const last = new Map<string, HitUpdate>()
+    for (const [m, id, t] of [
+      ['m-1', 'a', at],
+      ['m-2', 'b', at + 1],
+      ['m-1', 'c', at + 2],
+    ] as const) {
+      for (const h of engine.onTransaction(sampleTxn({ merchant_id: m, txn_id: id, event_time: t })))
+        last.set(m, h)
+    }
+    expect(last.get('m-1')?.finding).toMatchObject({ observed: 2, threshold: 2, sampleTxnIds: ['a', 'c'] })
+    expect(last.get('m-2')?.finding).toMatchObject({ observed: 1, threshold: 1, sampleTxnIds: ['b'] })
+    expect(records).toHaveLength(2)
+    for (const r of records) {
+      expect(Object.keys(r)).toEqual(['samplerSeen'])
+      expect(Object.getPrototypeOf(r)).toBe(Object.getPrototypeOf(records[0]))
+    }
+  })
+
+  it('refuses to start with two rules whose states have a field of one name', () => {
+    expect(() => countersEngine([counter('one_test', 'ids'), counter('two_test', 'ids')])).toThrow(
+      "rules one_test and two_test both keep a state field 'ids'",
+    )
   })
 
   it('refuses two rules with one id', () => {

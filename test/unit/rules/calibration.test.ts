@@ -64,7 +64,7 @@ type Options = Parameters<typeof runRule>[2]
  * A calibrated rule's row: a look-alike's own traffic, its trade's distribution of the measure (the
  * cohort it sits at the level of), and an ordinary cohort it stands far above.
  */
-function row<PS extends ParamSpecs, S>(c: {
+function row<PS extends ParamSpecs, S extends object>(c: {
   rule: RuleDefinition<PS, S>
   shape: string
   events: Traffic

@@ -155,6 +155,24 @@ describe('credit_debit_mix', () => {
     expect(last?.detail).toContain('61 approved sales')
   })
 
+  it('counts late sales that come while the window is under the count floor as if it had been counted', () => {
+    // Under 50 sales the rule does not count its window; late sales of past days then come, and the
+    // 50th sale makes it count: the same finding as with a floor that had it counted all along.
+    const events = [
+      ...sales('2026-03-05', 20, 'DEBIT', (i) => 480.37 + i * 3.11),
+      ...sales('2026-03-06', 4, 'CREDIT', (i) => 19_000.13 + i * 7.7),
+      ...sales('2026-03-10', 5, 'CREDIT', (i) => 21_000.29 + i),
+      tx(local('2026-03-06', '15:00'), { card_type: 'DEBIT', amount_minor: 49_913 }),
+      tx(local('2026-03-05', '16:00'), { card_type: 'CREDIT', amount_minor: 2_100_007 }),
+      ...sales('2026-03-10', 21, 'CREDIT', (i) => 20_000.41 + i * 13.3),
+    ]
+    const opts = { ...quiet, allowedLatenessMs: 10 * 86_400_000 }
+    const floor50 = runRule(creditDebitMix, events, opts).last
+    const floor1 = runRule(creditDebitMix, events, { ...opts, params: { minSales: 1 } }).last
+    expect(floor50?.detail).toContain('52 approved sales')
+    expect(floor50).toEqual(floor1)
+  })
+
   it('ignores declines, refunds and a day already out of the ring', () => {
     const events = [
       ...mix('2026-03-20', 51, 9, 1_000, 1_000),

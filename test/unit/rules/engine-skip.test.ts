@@ -33,7 +33,9 @@ import { hostileBaseline, hostilePeers, hostileTraffic, type TrafficEvent } from
  */
 
 /** The rule, evaluated after every event: it never reports its state unchanged. */
-function alwaysEvaluated<PS extends ParamSpecs, S>(rule: RuleDefinition<PS, S>): RegisteredRule {
+function alwaysEvaluated<PS extends ParamSpecs, S extends object>(
+  rule: RuleDefinition<PS, S>,
+): RegisteredRule {
   return register({
     ...rule,
     clock: 'time',

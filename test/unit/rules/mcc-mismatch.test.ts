@@ -171,6 +171,20 @@ describe('mcc_mismatch', () => {
     expect(remeasured?.detail).toBe(onArrival?.detail)
   })
 
+  it('pools the MCCs of a day after the eighth, and re-measures a day of nine tallies the same', () => {
+    const others = ['5812', '5813', '5999', '5732', '5651', '5691', '5712', '5722', '5733', '5734', '5735']
+    const day = [
+      ...sales(1, '5411', '09'),
+      ...sales(10, '5944', '10'),
+      ...others.map((mcc, i) => tx(local('2026-03-10', `11:${String(i).padStart(2, '0')}`), { mcc })),
+    ]
+    const onArrival = runRule(mccMismatch, [registered('5944'), ...day]).last
+    const remeasured = runRule(mccMismatch, [...day, registered('5944', local('2026-03-10', '15:00'))]).last
+    expect(onArrival?.detail).toContain('1 approved sales')
+    expect(remeasured?.detail).toBe(onArrival?.detail)
+    expect(remeasured?.observed).toBe(onArrival?.observed)
+  })
+
   it('counts the sale that follows a reload of the fee rates once', () => {
     // The reload makes that sale re-measure the window, whose tallies already hold it.
     const { last } = runRule(mccMismatch, [
@@ -182,6 +196,23 @@ describe('mcc_mismatch', () => {
     // 1 of 10 equal sales avoided 30 of 60 bp.
     expect(last?.detail).toContain('1 approved sales (10.0% of volume)')
     expect(last?.observed).toBeCloseTo((0.1 * 30) / 60, 6)
+  })
+
+  it('shows the samples of the mismatched days in day order, a late day among them', () => {
+    const jump = (day: string, id: string) => tx(local(day, '12:00'), { mcc: '8398', txn_id: id })
+    const { last } = runRule(
+      mccMismatch,
+      [
+        registered('5944'),
+        ...sales(10, '5944'),
+        jump('2026-03-06', 'a'),
+        jump('2026-03-10', 'c'),
+        jump('2026-03-08', 'b'),
+      ],
+      { allowedLatenessMs: 5 * 86_400_000 },
+    )
+    expect(last?.sampleTxnIds).toEqual(['a', 'b', 'c'])
+    expect(last?.detail).toContain('3 approved sales')
   })
 
   it('drops sales older than 30 days from the window', () => {

@@ -81,6 +81,22 @@ describe('night_share', () => {
     expect(runRule(nightShare, mix(15, 12), { peers: shops, params: { minTxns: 20 } }).last).not.toBeNull()
   })
 
+  it('counts the window when it reaches the count floor as it would have counted it all along', () => {
+    // Under 30 sales the window is not counted; late sales of past days come, then the 30th sale.
+    const early = timeline(sales(12, '14:00'), sales(9, '02:30'))
+    const late = [
+      tx(local('2026-03-03', '01:00'), { amount_minor: 70_000 }),
+      tx(local('2026-03-04', '15:00'), { amount_minor: 30_000 }),
+    ]
+    const more = sales(7, '02:30').map((t) => ({ ...t, event_time: t.event_time + 2 * 86_400_000 }))
+    const events = [...early, ...late, ...more]
+    const opts = { peers: shops, allowedLatenessMs: 30 * 86_400_000 }
+    const floor30 = runRule(nightShare, events, opts).last
+    const floor1 = runRule(nightShare, events, { ...opts, params: { minTxns: 1 } }).last
+    expect(floor30?.detail).toContain('(17 of 30 sales)')
+    expect(floor30).toEqual(floor1)
+  })
+
   it('uses local time: 02:30 local is 18:30 UTC the day before, 02:30 UTC is daytime locally', () => {
     const at = (iso: string) => tx(Date.parse(iso), { amount_minor: 50_000 })
     const localNight = Array.from({ length: 15 }, (_, i) =>

@@ -119,6 +119,11 @@ describe('SaleDays', () => {
           const mine = table.peek(probe)
           expect(shared < 0 ? 0 : view.sales(shared)).toBe(mine < 0 ? 0 : table.get(mine, 0))
         }
+        // The count of all kept rows' sales, against the rows themselves.
+        let kept = 0
+        for (let o = 0; o < rows.cells.length; o += rows.stride) kept += rows.cells[o + 1] ?? 0
+        expect(rows.keptSales).toBe(kept)
+        for (const { view } of views) expect(view.keptSales).toBe(kept)
       }
     },
   )

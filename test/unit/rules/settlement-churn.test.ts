@@ -36,6 +36,16 @@ describe('settlement_churn', () => {
     expect(last?.detail).toContain('changed 2 times within 90 days')
   })
 
+  it('counts a redelivered event once, the first one included', () => {
+    const c1 = change('c1', '2026-02-01', 'acct-2')
+    const { hits } = runRule(settlementChurn, [c1, c1, change('c2', '2026-02-10', 'acct-3'), c1])
+    expect(hits.length).toBe(1)
+    expect(hits[0]?.finding.observed).toBe(2)
+    expect(hits[0]?.finding.sampleTxnIds).toEqual(['c1', 'c2'])
+    const once = runRule(settlementChurn, [c1, c1, c1])
+    expect(once.hits).toEqual([])
+  })
+
   it('fires when the account flips back and forth between two mules (evasion)', () => {
     const { last } = runRule(settlementChurn, [
       onboarded,

@@ -55,6 +55,14 @@ describe('structuring', () => {
     expect(last?.detail).toContain('5 of 5 days of 150000 or more closed in [270000, 300000)')
   })
 
+  it('fires on the day leg with five band days of one sale each, its floor', () => {
+    const { last } = runRule(
+      structuring,
+      [0, 1, 2, 3, 4].flatMap((d) => sales(date(d), [285_000])),
+    )
+    expect(last?.detail).toContain('5 of 5 days')
+  })
+
   it('reports the swipe leg and names the day leg when both fire', () => {
     const { last } = runRule(structuring, [
       ...[0, 1, 2, 3, 4].flatMap((d) => sales(date(d), times(6, 47_500))),
