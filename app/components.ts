@@ -21,6 +21,7 @@ import { ENTITY_RULES } from '../rules/entity/index.ts'
 import { EntityStage, entityTopicConfig } from '../rules/entity/stage.ts'
 import { RULES } from '../rules/index.ts'
 import { RulesStage } from '../rules/stage.ts'
+import { combinedWhitelist } from '../rules/whitelist.ts'
 import { WorkerRules } from '../rules/worker-client.ts'
 import { CapacityCalibration } from '../scoring/capacity.ts'
 import type { ScoringModel } from '../scoring/model.ts'
@@ -33,7 +34,6 @@ import type { Store } from '../store/client.ts'
 import { openAcquirers } from './acquirers.ts'
 import { codecFor, openConfiguredStore } from './clients.ts'
 import { Liveness } from './liveness.ts'
-import { combinedWhitelist } from './whitelist.ts'
 
 /**
  * The parts of the service, each with start and stop. `service.ts` lists them in start order; they are

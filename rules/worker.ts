@@ -5,7 +5,6 @@
  * says what crosses the thread boundary; this side only answers its requests, in the order sent.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { combinedWhitelist } from '../app/whitelist.ts'
 import { EventCodec } from '../kafka/codec.ts'
 import { SchemaRegistryClient } from '../kafka/schema-registry.ts'
 import { isRiskError } from '../lib/errors.ts'
@@ -14,6 +13,7 @@ import { type AppliedPart, RulesCore } from './core.ts'
 import { buildRulesConfig, createEngine, type RulesConfig, type WhitelistEntry } from './engine/config.ts'
 import { ENTITY_RULES } from './entity/index.ts'
 import { RULES } from './index.ts'
+import { combinedWhitelist } from './whitelist.ts'
 import {
   packBuffers,
   type Request,

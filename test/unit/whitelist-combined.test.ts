@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { combinedWhitelist } from '../../app/whitelist.ts'
+import { combinedWhitelist } from '../../rules/whitelist.ts'
 
 const T = Date.UTC(2026, 10, 22)
 

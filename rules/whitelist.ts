@@ -1,4 +1,4 @@
-import type { WhitelistEntry } from '../rules/engine/config.ts'
+import type { WhitelistEntry } from './engine/config.ts'
 
 export type IsWhitelisted = (acquirerId: string, merchantId: string, ruleId: string, at: number) => boolean
 
