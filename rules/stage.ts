@@ -74,6 +74,10 @@ export interface RulesStageStats {
  * The same event produced twice (at another offset) reaches the engine once: ids are remembered per
  * merchant while their event time is within the allowed lateness, beyond which the engine ignores the
  * event anyway.
+ *
+ * The state and the per-event work (decode, validation, de-duplication, the engine, encoding) are the
+ * core's (rules/core.ts), on this thread or in the rules worker; this class keeps the Kafka side: the
+ * consumer, the producers, the alignment of the two topics, and the rebuild's reads from ClickHouse.
  */
 export class RulesStage extends PartitionStage {
   readonly commits = 'stage'
