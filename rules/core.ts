@@ -1,6 +1,6 @@
 import type { EventCodec } from '../kafka/codec.ts'
 import { RiskError } from '../lib/errors.ts'
-import { MERCHANT_EVENT, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
+import { MERCHANT_EVENT, RULE_HIT, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
 import type { MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
 import { validateMerchantEvent, validateTransaction } from '../schemas/validate.ts'
 import type { HitUpdate, RuleEngine } from './engine/engine.ts'
@@ -11,7 +11,7 @@ import {
   entityKeyOf,
   entityPartitioner,
 } from './entity/activity.ts'
-import { hitMessages } from './hits.ts'
+import { ruleHitOf } from './hits.ts'
 
 /** Event time between two sweeps of idle merchants: the sweep walks every merchant. */
 const EVICT_EVERY_MS = 3_600_000
@@ -20,7 +20,7 @@ const EVICT_EVERY_MS = 3_600_000
 export interface PartInput {
   readonly transactions: boolean
   /** The values of the records whose key and headers carry no card number, in offset order. */
-  readonly values: readonly (Uint8Array | null)[]
+  readonly values: readonly (Buffer | null)[]
   /** Each value's time for validation: its record's Kafka timestamp, or the clock where it has none. */
   readonly stamps: ArrayLike<number>
   /** Partitions of the entity-activity topic: the part's activity goes out as one message per partition. */
@@ -30,14 +30,14 @@ export interface PartInput {
 /** A keyed message body, ready to produce. */
 export interface Keyed {
   readonly key: string
-  readonly value: Uint8Array
+  readonly value: Buffer
 }
 
 /** The part's activity records bound for one partition of the entity-activity topic, as one message. */
 export interface ActivityBatch {
   readonly partition: number
   readonly records: number
-  readonly value: Uint8Array
+  readonly value: Buffer
 }
 
 /** What a part did to the rules' state, and what the stage publishes for it. */
@@ -173,13 +173,19 @@ export class RulesCore {
     const latest = new Map<string, HitUpdate>()
     for (const h of hits) latest.set(h.hitId, h)
     const updates = [...latest.values()]
-    const encoded = await hitMessages(this.#opts.codec, updates)
+    // Each hit's last update only (the map above), keyed by merchant: see rules/hits.ts.
+    const encoded: Keyed[] = []
+    for (const h of updates)
+      encoded.push({
+        key: h.merchantId,
+        value: await this.#opts.codec.encode(RULE_HIT, ruleHitOf(h), 'avro'),
+      })
     const timings = this.#opts.timings === undefined ? [] : this.#opts.timings.splice(0)
     return {
       events,
       invalid,
       duplicates,
-      hits: encoded.map((m) => ({ key: String(m.key), value: m.value as Uint8Array })),
+      hits: encoded,
       hitRules: updates.map((h) => [h.ruleId, h.category] as const),
       activity: batches(activity),
       evicted,
@@ -235,18 +241,14 @@ export class RulesCore {
 
   async #decode(
     isTxns: boolean,
-    value: Uint8Array | null,
+    value: Buffer | null,
     at: number,
   ): Promise<
     | { kind: 'transactions'; id: string; value: TerminalTransaction }
     | { kind: 'merchantEvents'; id: string; value: MerchantEvent }
     | null
   > {
-    const bytes =
-      value === null || Buffer.isBuffer(value)
-        ? value
-        : Buffer.from(value.buffer, value.byteOffset, value.byteLength)
-    const decoded = await this.#opts.codec.decode(isTxns ? TERMINAL_TRANSACTION : MERCHANT_EVENT, bytes)
+    const decoded = await this.#opts.codec.decode(isTxns ? TERMINAL_TRANSACTION : MERCHANT_EVENT, value)
     if (!decoded.ok) {
       // The Schema Registry unreachable is an outage to wait for, not a bad event.
       if (decoded.error.retriable) throw decoded.error

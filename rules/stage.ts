@@ -186,13 +186,13 @@ export class RulesStage extends PartitionStage {
       activityPartitions: this.#activityPartitions,
     })
     const timestamp = String(this.#opts.now())
-    const hitsOut: Message[] = applied.hits.map((h) => ({ key: h.key, value: asBuffer(h.value) }))
+    const hitsOut: Message[] = applied.hits.map((h) => ({ key: h.key, value: h.value }))
     // One message per partition of the activity topic, not one per record: kafkajs's per-record work
     // (partitioning, encoding, a buffer each) on the thread every stage shares was the larger cost.
     const activityMessages: Message[] = applied.activity.map((r) => ({
       partition: r.partition,
       key: null,
-      value: asBuffer(r.value),
+      value: r.value,
       // The entity stage replays its topic by publication time: the time of publication, not of the event.
       timestamp,
     }))
@@ -421,11 +421,6 @@ export class RulesStage extends PartitionStage {
     )
     if (p !== undefined) await p.then((producer) => producer.disconnect()).catch(() => {})
   }
-}
-
-/** A Buffer over the same bytes (kafkajs wants Buffers; a worker's answer brings Uint8Arrays). */
-function asBuffer(b: Uint8Array): Buffer {
-  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)
 }
 
 /**
