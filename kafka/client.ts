@@ -2,13 +2,13 @@ import {
   Kafka,
   type KafkaConfig,
   logLevel,
-  Partitioners,
   type Producer,
   type ProducerConfig,
   type SASLOptions,
 } from 'kafkajs'
 import type { Config } from '../config/spec.ts'
 import type { Logger } from '../lib/logger.ts'
+import { Murmur2Partitioner } from './partitioner.ts'
 
 const CONCURRENT_TRANSACTIONS = /another concurrent operation on the same transaction/
 /**
@@ -62,9 +62,10 @@ function saslOptions(config: Config['kafka']): SASLOptions | undefined {
 }
 
 /**
- * A producer with the partitioner chosen explicitly: the Java client's murmur2 (kafkajs's
- * `DefaultPartitioner`), so a key lands on the partition any other Kafka client would pick, and kafkajs
- * does not warn about its changed default. Every producer of the service is made here.
+ * A producer with the partitioner chosen explicitly: the Java client's murmur2 (the choices of kafkajs's
+ * `DefaultPartitioner`, computed without its allocations: kafka/partitioner.ts), so a key lands on the
+ * partition any other Kafka client would pick, and kafkajs does not warn about its changed default.
+ * Every producer of the service is made here.
  */
 export function createProducer(
   kafka: Kafka,
@@ -73,6 +74,6 @@ export function createProducer(
   return kafka.producer({
     allowAutoTopicCreation: false,
     ...config,
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: Murmur2Partitioner,
   })
 }

@@ -1,4 +1,4 @@
-import { Partitioners } from 'kafkajs'
+import { keyPartition } from '../../kafka/partitioner.ts'
 import { minorPerMajor } from '../../lib/currency.ts'
 import type { StoredBatch } from '../../schemas/stages.ts'
 
@@ -118,15 +118,7 @@ export function encodeActivities(records: readonly ActivityRecord[]): Buffer {
  * seeded from the store (the entity stage's standing bindings) agree.
  */
 export function entityPartitioner(partitions: number): (key: string) => number {
-  const partitionMetadata = Array.from({ length: partitions }, (_, i) => ({
-    partitionId: i,
-    leader: 0,
-    replicas: [0],
-    isr: [0],
-    partitionErrorCode: 0,
-  }))
-  const partitionOf = Partitioners.DefaultPartitioner()
-  return (key) => partitionOf({ topic: '', partitionMetadata, message: { key, value: null } })
+  return (key) => keyPartition(key, partitions)
 }
 
 function checkActivity(raw: unknown): DecodedActivity {
