@@ -6,8 +6,10 @@ import { loadWhitelist, type RunningApi, startApi } from '../dashboard-api/index
 import { IngestStage } from '../ingest/stage.ts'
 import { createKafka } from '../kafka/client.ts'
 import type { EventCodec } from '../kafka/codec.ts'
+import { compressionType } from '../kafka/compression.ts'
 import type { PartitionStage, StageTiming } from '../kafka/stage-runner.ts'
 import { ensureTopics } from '../kafka/topics.ts'
+import type { TopicCompression } from '../kafka/transactions.ts'
 import { type LocalKafka, startLocalKafka } from '../kafka-local/broker.ts'
 import { isRiskError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
@@ -151,7 +153,17 @@ export class Wiring {
       now: this.deps.now,
       sleep: this.deps.sleep,
       metrics: this.metrics,
+      compression: this.#compression,
       ...this.timing,
+    }
+  }
+
+  /** The internal topics' compression (KAFKA_INTERNAL_COMPRESSION); alert and dead-letter topics stay plain. */
+  get #compression(): TopicCompression {
+    const t = this.config.topics
+    return {
+      type: compressionType(this.config.kafka.internalCompression),
+      topics: new Set([t.entityActivity, t.ruleHits, t.scoringState, t.scoreEvents]),
     }
   }
 

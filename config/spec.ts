@@ -66,6 +66,13 @@ export const CONFIG_SPEC = {
       description: 'SASL password.',
       secret: true,
     }),
+    internalCompression: oneOf({
+      env: 'KAFKA_INTERNAL_COMPRESSION',
+      default: 'zstd',
+      values: ['zstd', 'gzip', 'none'],
+      description:
+        'Compression of the record batches the service writes to its internal topics (entity activity, rule hits, scoring state, score events). Alert and dead-letter topics are never compressed.',
+    }),
     topicPartitions: int({
       env: 'KAFKA_TOPIC_PARTITIONS',
       default: 6,

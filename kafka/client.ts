@@ -8,6 +8,7 @@ import {
 } from 'kafkajs'
 import type { Config } from '../config/spec.ts'
 import type { Logger } from '../lib/logger.ts'
+import './compression.ts'
 import { Murmur2Partitioner } from './partitioner.ts'
 
 const CONCURRENT_TRANSACTIONS = /another concurrent operation on the same transaction/

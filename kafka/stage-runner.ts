@@ -13,6 +13,7 @@ import { retryWhileRetriable } from '../lib/retry.ts'
 import { instrumentConsumer } from '../metrics/kafka.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import { CoPartitionedAssigner } from './co-partitioned-assigner.ts'
+import type { TopicCompression } from './transactions.ts'
 
 /**
  * The one shell around every consumer of the pipeline. A stage (ingest, the cross-merchant rules,
@@ -135,6 +136,8 @@ export interface StageDeps {
   readonly now: () => number
   readonly sleep: (ms: number) => Promise<void>
   readonly metrics?: Metrics
+  /** How a stage compresses its output to the internal topics (KAFKA_INTERNAL_COMPRESSION); none when absent. */
+  readonly compression?: TopicCompression
 }
 
 /** Why a stage cannot make progress right now, and since when (ms, the deps' clock). */

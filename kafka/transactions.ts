@@ -2,6 +2,7 @@ import type { Kafka, Message, Producer } from 'kafkajs'
 import { asRiskError } from '../lib/errors.ts'
 import { packBySize } from './chunks.ts'
 import { createProducer } from './client.ts'
+import { CompressionTypes } from './compression.ts'
 
 /**
  * Consume-transform-produce exactly once, the way the rules and scoring stages do it: per input
@@ -40,9 +41,17 @@ export async function transactionalProducer(kafka: Kafka, transactionalId: strin
   return producer
 }
 
+/** Which topics' record batches a stage compresses, and how (the internal topics; never alert topics). */
+export interface TopicCompression {
+  readonly type: (typeof CompressionTypes)[keyof typeof CompressionTypes]
+  readonly topics: ReadonlySet<string>
+}
+
 export interface PartOutput {
   /** Messages per topic; packed into requests under the broker's batch limit, all inside the transaction. */
   readonly sends: readonly (readonly [string, readonly Message[]])[]
+  /** Topics among `sends` whose batches go compressed (one request more when a part has both kinds). */
+  readonly compression?: TopicCompression
   /** The consumer group whose offsets the transaction commits. */
   readonly groupId: string
   readonly offsets: { topic: string; partitions: { partition: number; offset: string }[] }[]
@@ -60,8 +69,15 @@ export async function commitPart(
 ): Promise<void> {
   const txn = await producer.transaction()
   try {
-    // Every topic's messages in as few requests as fit: one round trip per part, as a rule.
-    for (const topicMessages of packBySize(output.sends)) await txn.sendBatch({ acks: -1, topicMessages })
+    // Every topic's messages in as few requests as fit: one round trip per part, as a rule (two when
+    // a part has compressed and plain topics: compression is a request's, not a topic's, in kafkajs).
+    const c = output.compression
+    const squeezed =
+      c === undefined || c.type === CompressionTypes.None ? [] : output.sends.filter(([t]) => c.topics.has(t))
+    const plain = squeezed.length === 0 ? output.sends : output.sends.filter(([t]) => !c?.topics.has(t))
+    for (const topicMessages of packBySize(squeezed))
+      await txn.sendBatch({ acks: -1, topicMessages, compression: c?.type ?? CompressionTypes.None })
+    for (const topicMessages of packBySize(plain)) await txn.sendBatch({ acks: -1, topicMessages })
     await sendOffsets(txn, { consumerGroupId: output.groupId, topics: output.offsets })
     await txn.commit()
   } catch (e) {

@@ -202,6 +202,7 @@ export class RulesStage extends PartitionStage {
     await commitPart(
       producer,
       {
+        compression: this.#opts.compression,
         sends: [
           [this.#opts.topics.ruleHits, hitsOut],
           [this.#opts.topics.entityActivity, activityMessages],

@@ -328,6 +328,7 @@ export class ScoringStage extends PartitionStage {
     await commitPart(
       owned.producer,
       {
+        compression: this.#opts.compression,
         sends: [
           ...byTopic,
           [this.#opts.topics.scoreEvents, eventMessages],

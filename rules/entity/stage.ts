@@ -180,6 +180,7 @@ export class EntityStage extends PartitionStage {
     await commitPart(
       producer,
       {
+        compression: this.#opts.compression,
         sends: [
           [this.#opts.ruleHits, messages],
           [topic, derived],

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { Kafka, type KafkaMessage, logLevel } from 'kafkajs'
+// The service compresses its internal topics with zstd, whose kafkajs codec it registers: tests read them too.
+import '../../kafka/compression.ts'
 
 /**
  * A unique suffix per test, so topics and groups of different tests never meet. It ends with a letter:

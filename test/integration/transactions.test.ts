@@ -1,18 +1,22 @@
-import type { Kafka } from 'kafkajs'
+import kafkajs, { type Kafka } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { ensureTopics } from '../../kafka/topics.ts'
 import { commitPart, transactionalProducer } from '../../kafka/transactions.ts'
-import { testKafka, uniqueName } from '../helpers/kafka.ts'
+import { readTopic, testKafka, uniqueName } from '../helpers/kafka.ts'
+
+const { CompressionCodecs, CompressionTypes } = kafkajs
 
 describe('a part committed in a Kafka transaction', () => {
   let kafka: Kafka
   const topic = uniqueName('txn-out')
   const input = uniqueName('txn-in')
   const groupId = uniqueName('txn-group')
+  const squeezed = uniqueName('txn-zstd')
+  const plainTopic = uniqueName('txn-plain')
 
   beforeAll(async () => {
     kafka = testKafka(inject('kafkaBrokers'))
-    await ensureTopics(kafka, [topic, input], { partitions: 1, replicationFactor: 1 })
+    await ensureTopics(kafka, [topic, input, squeezed, plainTopic], { partitions: 1, replicationFactor: 1 })
   })
 
   afterAll(async () => {
@@ -45,6 +49,50 @@ describe('a part committed in a Kafka transaction', () => {
       expect(committed?.partitions[0]?.offset).toBe('40')
     } finally {
       await admin.disconnect()
+    }
+  })
+
+  it('compresses the batches of the topics it is told to, and only those, in the same transaction', async () => {
+    // Count what the zstd codec decompresses while the two topics are read back.
+    const zstd = CompressionCodecs[CompressionTypes.ZSTD]
+    let decompressed = 0
+    CompressionCodecs[CompressionTypes.ZSTD] = () => {
+      const codec = zstd()
+      return {
+        compress: codec.compress,
+        decompress: (b: Buffer) => {
+          decompressed++
+          return codec.decompress(b)
+        },
+      }
+    }
+    const producer = await transactionalProducer(kafka, uniqueName('txn-id'))
+    const values = Array.from({ length: 300 }, (_, i) => ({
+      value: JSON.stringify({ i, pad: 'x'.repeat(200) }),
+    }))
+    try {
+      await commitPart(
+        producer,
+        {
+          compression: { type: CompressionTypes.ZSTD, topics: new Set([squeezed]) },
+          sends: [
+            [squeezed, values],
+            [plainTopic, [{ value: 'plain' }]],
+          ],
+          groupId,
+          offsets: [{ topic: input, partitions: [{ partition: 0, offset: '1' }] }],
+        },
+        { topic: input, partition: 0 },
+      )
+      const plain = await readTopic(kafka, plainTopic, 1)
+      expect(plain.map((m) => m.value?.toString())).toEqual(['plain'])
+      expect(decompressed).toBe(0)
+      const read = await readTopic(kafka, squeezed, values.length)
+      expect(read.map((m) => m.value?.toString())).toEqual(values.map((v) => v.value))
+      expect(decompressed).toBeGreaterThan(0)
+    } finally {
+      CompressionCodecs[CompressionTypes.ZSTD] = zstd
+      await producer.disconnect()
     }
   })
 })
