@@ -146,13 +146,20 @@ function scanClasses(classes: ArrayLike<number>): CardNumberSpan[] {
   return spans
 }
 
-/** Fewer than 13 ASCII digits and nothing else than ASCII: cannot hold a card number. */
+/**
+ * ASCII text where no run of digits and separators holds 13 digits: cannot hold a card number, since a
+ * candidate (scanClasses) is groups of digits joined by separators only. Most text the service scans
+ * (ids, UUIDs, names) ends here, without the classes and groups of a full scan.
+ */
 function cannotHold(text: string): boolean {
   let digits = 0
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
     if (c >= 0x80) return false
-    if (c >= 0x30 && c <= 0x39 && ++digits >= MIN_PAN_DIGITS) return false
+    const cls = ASCII_CLASS[c] ?? OTHER
+    if (cls < SEPARATOR) {
+      if (++digits >= MIN_PAN_DIGITS) return false
+    } else if (cls === OTHER) digits = 0
   }
   return true
 }
@@ -211,13 +218,20 @@ function utf8At(bytes: Buffer, i: number): { cp: number; len: number } {
  * `*`, so lengths (and Avro framing) are unchanged. Null when there is nothing to mask.
  */
 export function maskCardNumbersInBytes(value: Buffer): Buffer | null {
+  // As cannotHold: ASCII bytes where no run of digits and separators holds 13 digits hold no card number.
   let digits = 0
+  let longest = 0
   let ascii = true
   for (const b of value) {
-    if (b >= 0x80) ascii = false
-    else if (b >= 0x30 && b <= 0x39) digits++
+    if (b >= 0x80) {
+      ascii = false
+      break
+    }
+    const cls = ASCII_CLASS[b] ?? OTHER
+    if (cls < SEPARATOR) longest = Math.max(longest, ++digits)
+    else if (cls === OTHER) digits = 0
   }
-  if (ascii && digits < MIN_PAN_DIGITS) return null
+  if (ascii && longest < MIN_PAN_DIGITS) return null
   const classes: number[] = []
   const offsets: number[] = []
   for (let i = 0; i < value.length; ) {
@@ -265,7 +279,7 @@ export const NO_NUMBERS: SkippedPaths = { has: () => true }
 export function findCardNumberIn(value: unknown, skip: SkippedPaths, path = ''): string | null {
   if (typeof value === 'string') return containsCardNumber(value) ? path : null
   if (typeof value === 'number' || typeof value === 'bigint') {
-    const text = skip.has(path) ? null : wholeNumberText(value)
+    const text = !longEnough(value) || skip.has(path) ? null : wholeNumberText(value)
     return text !== null && containsCardNumber(text) ? path : null
   }
   if (Buffer.isBuffer(value)) return maskCardNumbersInBytes(value) === null ? null : path
@@ -276,14 +290,33 @@ export function findCardNumberIn(value: unknown, skip: SkippedPaths, path = ''):
     }
     return null
   }
-  if (typeof value === 'object' && value !== null) {
-    for (const [k, item] of Object.entries(value)) {
+  if (isRecord(value)) {
+    for (const k of Object.keys(value)) {
       if (containsCardNumber(k)) return childPath(path, k)
+      const item = value[k]
+      // The common leaves without building their path, which only a find or a number's skip needs.
+      if (typeof item === 'string') {
+        if (containsCardNumber(item)) return childPath(path, k)
+        continue
+      }
+      if (item === null || item === undefined || typeof item === 'boolean') continue
+      if ((typeof item === 'number' || typeof item === 'bigint') && !longEnough(item)) continue
       const found = findCardNumberIn(item, skip, childPath(path, k))
       if (found !== null) return found
     }
   }
   return null
+}
+
+function isRecord(v: unknown): v is Readonly<Record<string, unknown>> {
+  return typeof v === 'object' && v !== null
+}
+
+/** Whether a number has the 13 digits a card number needs (wholeNumberText's test, without the text). */
+function longEnough(value: number | bigint): boolean {
+  return typeof value === 'bigint'
+    ? value >= 1_000_000_000_000n || value <= -1_000_000_000_000n
+    : Number.isInteger(value) && Math.abs(value) >= 1e12
 }
 
 /**
