@@ -60,6 +60,21 @@ export function dateTime64(epochMs: number): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`
 }
 
+/** dateTime64 remembering its last answer: a batch's rows share their ingestion time, made once. */
+function lastDateTime64(): (epochMs: number) => string {
+  let last = Number.NaN
+  let text = ''
+  return (epochMs) => {
+    if (epochMs !== last) {
+      text = dateTime64(epochMs)
+      last = epochMs
+    }
+    return text
+  }
+}
+
+const ingestedAt = lastDateTime64()
+
 /** The stored row of a transaction, with the columns the writer derives. `timeZone` is the acquirer's. */
 export function transactionRow(input: TransactionInput, timeZone: string, now: number): TransactionRow {
   const t = input.txn
@@ -90,7 +105,7 @@ export function transactionRow(input: TransactionInput, timeZone: string, now: n
     kafka_topic: input.topic,
     kafka_partition: input.partition,
     kafka_offset: input.offset,
-    ingested_at: dateTime64(now),
+    ingested_at: ingestedAt(now),
   }
 }
 
