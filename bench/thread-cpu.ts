@@ -10,3 +10,14 @@ export function mainThreadCpuSeconds(): number {
     return Number.NaN
   }
 }
+
+/** CPU seconds a process has used, all its threads (Linux: /proc/<pid>/stat; NaN elsewhere or once gone). */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return Number.NaN
+  }
+}
