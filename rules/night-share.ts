@@ -118,7 +118,7 @@ export const nightShare = defineRule({
     minNightTxns: int({ default: 10, min: 1, description: 'Count floor: approved night sales in 30 days.' }),
   },
   createState: (sales, samples): State => ({
-    nightDays: sales.columns(WINDOW_DAYS, 2),
+    nightDays: sales.sparseColumns(WINDOW_DAYS, 2),
     nightTotal: new Array<number>(WIDTH).fill(0),
     nightFrom: NO_DAY,
     nightCounted: false,

@@ -409,6 +409,9 @@ const ROW_FIRST = 3
 /** Views of one layout that may keep samples: a sample's key is its day times this, plus its view's index. */
 const SAMPLED_VIEWS = 16
 
+/** Sparse views per layout: part of the keys of their entries (see SaleDays' side store). */
+const SPARSE_VIEWS = 8
+
 /**
  * The day rows of one merchant's approved sales, shared by the rules that keep counters per local day
  * of exactly those events: each takes its columns with `columns()` when its state is created, and the
@@ -445,6 +448,12 @@ export class SaleDays {
   #kept = 0
   /** Views this merchant's rules took so far: the layout's views are handed out in that order. */
   #taken = 0
+  /**
+   * The sparse views' counters (see SparseColumns): an entry per view and day that has any, its key
+   * (the day, then the view) and the view's `width` numbers, in the order of their keys.
+   */
+  #side: number[] | null = null
+  #sideRoom = 0
   /** The rings of the rules' ShortDays, one region each (see ShortDays), made at the first use of any. */
   #short: number[] | null = null
   #shortTaken = 0
@@ -467,7 +476,7 @@ export class SaleDays {
     const layout = this.#layout
     const existing = layout.views[this.#taken++]
     if (existing !== undefined) {
-      if (!existing.is(size, width, samples))
+      if (existing instanceof SparseColumns || !existing.is(size, width, samples))
         throw new Error('rules took different day columns for another merchant of the same engine')
       return existing
     }
@@ -486,6 +495,103 @@ export class SaleDays {
     layout.stride += width
     layout.size = Math.max(layout.size, size)
     return view
+  }
+
+  /**
+   * A view of `width` counters per day for the last `size` days, like `columns`, for counters that are
+   * zero on most days: they are not in the rows but in entries of their own, only for the days that
+   * have any (see SparseColumns). Taken like `columns`, in the same order.
+   */
+  sparseColumns(size: number, width: number): SparseColumns {
+    if (!Number.isInteger(size) || size < 1)
+      throw new Error(`day columns size must be a positive integer, got ${size}`)
+    if (!Number.isInteger(width) || width < 1)
+      throw new Error(`sparse day columns width must be a positive integer, got ${width}`)
+    const layout = this.#layout
+    const existing = layout.views[this.#taken++]
+    if (existing !== undefined) {
+      if (!(existing instanceof SparseColumns) || !existing.isSparse(size, width))
+        throw new Error('rules took different day columns for another merchant of the same engine')
+      return existing
+    }
+    if (layout.sealed) throw new Error('day columns must be taken before the first row')
+    if (layout.sparseWidths.length >= SPARSE_VIEWS)
+      throw new Error(`at most ${SPARSE_VIEWS} day-column views may be sparse`)
+    const view = new SparseColumns(layout, size, layout.stride, layout.sparseWidths.length, width)
+    layout.sparseWidths.push(width)
+    layout.views.push(view)
+    layout.size = Math.max(layout.size, size)
+    return view
+  }
+
+  /** Where the counters of `key` (a sparse view's day) start in the side store, or -1 when it has none. */
+  #sideFind(key: number): number {
+    const side = this.#side
+    if (side === null) return -1
+    const widths = this.#layout.sparseWidths
+    for (let i = 0; i < side.length; ) {
+      const k = side[i] ?? 0
+      if (k === key) return i + 1
+      if (k > key) return -1
+      i += 1 + (widths[sparseIndex(k)] ?? 0)
+    }
+    return -1
+  }
+
+  /** Counter `column` of `key` (see SparseColumns); 0 when the day has no entry. */
+  sideGet(key: number, column: number): number {
+    const i = this.#sideFind(key)
+    return i < 0 ? 0 : (this.#side?.[i + column] ?? 0)
+  }
+
+  /** Where the counters of `key` start, its entry made (zeroed) when it has none. */
+  sideAt(key: number): number {
+    const found = this.#sideFind(key)
+    if (found >= 0) return found
+    const widths = this.#layout.sparseWidths
+    const width = widths[sparseIndex(key)] ?? 0
+    let side = this.#side ?? doubles()
+    let at = 0
+    while (at < side.length && (side[at] ?? 0) < key) at += 1 + (widths[sparseIndex(side[at] ?? 0)] ?? 0)
+    const n = side.length
+    const count = 1 + width
+    if (n + count <= this.#sideRoom) {
+      for (let i = 0; i < count; i++) side.push(0)
+      side.copyWithin(at + count, at, n)
+    } else {
+      // A store with room for a quarter more (see appendZeros): entries live as long as their days.
+      const room = roomAfter(n + count, 1)
+      const grown = new Array<number>(room).fill(0.5)
+      for (let i = 0; i < at; i++) grown[i] = side[i] ?? 0
+      for (let i = at; i < n; i++) grown[i + count] = side[i] ?? 0
+      grown.length = n + count
+      side = grown
+      this.#sideRoom = room
+    }
+    side[at] = key
+    for (let i = 1; i < count; i++) side[at + i] = 0
+    this.#side = side
+    return at + 1
+  }
+
+  /** The side store, valid until the next `sideAt` or new latest day. */
+  get side(): number[] {
+    return this.#side ?? EMPTY_CELLS
+  }
+
+  /** Forgets the sparse views' entries of the days up to `day`, whose rows were dropped. */
+  #dropSide(day: number): void {
+    const side = this.#side
+    if (side === null) return
+    const below = (day + 1) * SPARSE_VIEWS
+    const widths = this.#layout.sparseWidths
+    let drop = 0
+    while (drop < side.length && (side[drop] ?? 0) < below)
+      drop += 1 + (widths[sparseIndex(side[drop] ?? 0)] ?? 0)
+    if (drop === 0) return
+    side.copyWithin(0, drop)
+    side.length -= drop
+    this.#sideRoom = roomAfterCut(side.length, this.#sideRoom)
   }
 
   /**
@@ -662,6 +768,7 @@ export class SaleDays {
         cells.length -= drop
         this.#room = roomAfterCut(cells.length, this.#room)
         this.#dropSamples(oldest)
+        this.#dropSide(oldest)
       }
       o = cells.length - stride
     } else {
@@ -733,6 +840,8 @@ export class SaleLayout {
   stride = ROW_FIRST
   /** Views that keep samples: each has its index among them, part of its samples' keys. */
   sampled = 0
+  /** The sparse views' widths, by their index among them (part of their entries' keys). */
+  readonly sparseWidths: number[] = []
   /** The widest view's days. */
   size = 1
   /** Set at the first row of any merchant: from then on the layout cannot change. */
@@ -1236,5 +1345,67 @@ export class SampleRing {
       if (typeof id === 'string') out.push(id)
     }
     return out
+  }
+}
+
+/** The sparse view of a side entry's key. */
+function sparseIndex(key: number): number {
+  return ((key % SPARSE_VIEWS) + SPARSE_VIEWS) % SPARSE_VIEWS
+}
+
+/**
+ * A DayColumns whose counters are not in the shared rows but in entries of their own, one per day that
+ * has any (SaleDays' side store): the columns of night sales, of large or round amounts, of sales near a
+ * limit are zero on most days, and in the rows they were numbers in every row of every merchant. The
+ * same answers as a DayColumns: days, sales and amounts come from the rows (offsets are the rows'),
+ * a day without an entry reads zeros, and an entry is made at the first `add` or `set` of its day.
+ */
+export class SparseColumns extends DayColumns {
+  readonly #layout: SaleLayout
+  readonly #size: number
+  readonly #base: number
+  readonly #index: number
+  readonly #width: number
+
+  constructor(layout: SaleLayout, size: number, base: number, index: number, width: number) {
+    super(layout, size, base, 0, -1, 0)
+    this.#layout = layout
+    this.#size = size
+    this.#base = base
+    this.#index = index
+    this.#width = width
+  }
+
+  isSparse(size: number, width: number): boolean {
+    return this.#size === size && this.#width === width
+  }
+
+  #rowsOf(): SaleDays {
+    const rows = this.#layout.current
+    if (rows === null) throw new Error('day columns read with no merchant bound')
+    return rows
+  }
+
+  /** The key of the entry of the day at `offset`: the day, then the view. */
+  #key(rows: SaleDays, offset: number): number {
+    return (rows.cells[offset - this.#base] ?? 0) * SPARSE_VIEWS + this.#index
+  }
+
+  override get(offset: number, column: number): number {
+    const rows = this.#rowsOf()
+    return rows.sideGet(this.#key(rows, offset), column)
+  }
+
+  override add(offset: number, column: number, value: number): void {
+    const rows = this.#rowsOf()
+    const i = rows.sideAt(this.#key(rows, offset)) + column
+    const side = rows.side
+    side[i] = (side[i] ?? 0) + value
+  }
+
+  override set(offset: number, column: number, value: number): void {
+    const rows = this.#rowsOf()
+    const i = rows.sideAt(this.#key(rows, offset)) + column
+    rows.side[i] = value
   }
 }
