@@ -40,11 +40,13 @@ const BITS = 64
  * always appended and slot order is order of entry (what the map's iteration order was: the first of
  * equal BINs stays the largest).
  */
-/** A slot: the BIN's amount and credit amount in the window, and the start of its latest row (a hint). */
+/**
+ * A slot: the BIN's amount in the window. Its credit amount is counted from its rows when evaluate
+ * needs it (only for the largest BIN, over its share threshold), and its rows are found by a scan: a
+ * credit total and a hint to the latest row were two more numbers per BIN and merchant.
+ */
 const T_AMOUNT = 0
-const T_CREDIT = 1
-const T_LAST = 2
-const SLOT = 3
+const SLOT = 1
 /**
  * A row: its key (the bucket times KEY_SPAN plus the BIN's slot), the amount, credit amount and sales,
  * and the card bitmap.
@@ -111,7 +113,6 @@ function newSlot(state: State, bin: string): number {
     state.binTotals = grown
     state.binTotalsRoom = roomAfter(grown.length, SLOT)
   }
-  grown[t + T_LAST] = -1
   let keys = state.binKeys
   const n = keys.length
   if (n === state.binKeysRoom) {
@@ -127,16 +128,15 @@ function newSlot(state: State, bin: string): number {
   return t / SLOT
 }
 
-/** Start of the row of `slot` and `bucket`, appended (zeroed) when the BIN had no sale in that bucket yet. */
-function rowOf(state: State, slot: number, bucket: number): number {
+/**
+ * Start of the row of `slot` and `bucket`, appended (zeroed) when the BIN had no sale in that bucket yet
+ * (`fresh`: a new slot, which has no row).
+ */
+function rowOf(state: State, slot: number, bucket: number, fresh: boolean): number {
   let rows = state.binRows
   const key = bucket * KEY_SPAN + slot
-  const last = state.binTotals[slot * SLOT + T_LAST] ?? -1
-  if (last >= 0) {
-    if (rows[last + R_KEY] === key) return last
-    // A sale in another bucket than the BIN's latest row: a late one, or the first in a new bucket.
-    for (let o = rows.length - ROW; o >= 0; o -= ROW) if (rows[o + R_KEY] === key) return o
-  }
+  // From the end: the rows of the latest bucket were made last.
+  if (!fresh) for (let o = rows.length - ROW; o >= 0; o -= ROW) if (rows[o + R_KEY] === key) return o
   const o = rows.length
   const grown = appendZeros(rows, ROW, state.binRowsRoom)
   if (grown !== rows) {
@@ -145,7 +145,6 @@ function rowOf(state: State, slot: number, bucket: number): number {
     rows = grown
   }
   rows[o + R_KEY] = key
-  state.binTotals[slot * SLOT + T_LAST] = o
   return o
 }
 
@@ -206,12 +205,10 @@ function advance(state: State, to: number): boolean {
     if (bucket < newFrom) {
       const amount = rows[o + R_AMOUNT] ?? 0
       totals[t + T_AMOUNT] = (totals[t + T_AMOUNT] ?? 0) - amount
-      totals[t + T_CREDIT] = (totals[t + T_CREDIT] ?? 0) - (rows[o + R_CREDIT] ?? 0)
       state.binAmount -= amount
       state.binCount -= rows[o + R_COUNT] ?? 0
     } else {
       if (kept !== o) rows.copyWithin(kept, o, o + ROW)
-      totals[t + T_LAST] = kept
       kept += ROW
     }
   }
@@ -325,12 +322,14 @@ export const binConcentration = defineRule({
     if (!txn.approved || !txn.sale || txn.card_bin === null || bucket < state.binFrom) return moved
     let bin = txn.card_bin
     let slot = slotOf(state.binKeys, bin)
+    let fresh = false
     if (slot < 0) {
       if (state.binKeys.length >= MAX_BINS) bin = POOLED
       slot = slotOf(state.binKeys, bin)
-      if (slot < 0) slot = newSlot(state, bin)
+      fresh = slot < 0
+      if (fresh) slot = newSlot(state, bin)
     }
-    const o = rowOf(state, slot, bucket)
+    const o = rowOf(state, slot, bucket, fresh)
     const rows = state.binRows
     const totals = state.binTotals
     const t = slot * SLOT
@@ -344,7 +343,6 @@ export const binConcentration = defineRule({
     rows[o + R_COUNT] = (rows[o + R_COUNT] ?? 0) + 1
     const total = (totals[t + T_AMOUNT] ?? 0) + amount
     totals[t + T_AMOUNT] = total
-    totals[t + T_CREDIT] = (totals[t + T_CREDIT] ?? 0) + credit
     state.binAmount += amount
     state.binCount++
     const top = state.binTopSlot
@@ -360,9 +358,7 @@ export const binConcentration = defineRule({
     const slot = state.binTopSlot
     const bin = state.binKeys[slot]
     if (state.binCount < p.minTxns || bin === undefined || state.binAmount <= 0) return null
-    const t = slot * SLOT
-    const amount = state.binTotals[t + T_AMOUNT] ?? 0
-    const credit = state.binTotals[t + T_CREDIT] ?? 0
+    const amount = state.binTotals[slot * SLOT + T_AMOUNT] ?? 0
     const share = amount / state.binAmount
     const bound = calibratedBound(
       p.floor,
@@ -370,11 +366,16 @@ export const binConcentration = defineRule({
       ctx.peers?.topBinShare,
       ctx.population?.topBinShare,
     )
-    if (share <= bound.threshold || credit / amount < p.minCreditShare) return null
+    if (share <= bound.threshold) return null
+    const rows = state.binRows
+    // Every row is in the window (the move of the window dropped the others): integers, in any order.
+    let credit = 0
+    for (let o = 0; o < rows.length; o += ROW)
+      if ((rows[o + R_KEY] ?? 0) % KEY_SPAN === slot) credit += rows[o + R_CREDIT] ?? 0
+    if (credit / amount < p.minCreditShare) return null
     const to = Math.floor(ctx.watermarkDay / BUCKET_DAYS)
     let lo = 0
     let hi = 0
-    const rows = state.binRows
     for (let o = 0; o < rows.length; o += ROW) {
       const key = rows[o + R_KEY] ?? 0
       const b = Math.floor(key / KEY_SPAN)
