@@ -409,7 +409,7 @@ const ROW_FIRST = 3
 /** Views of one layout that may keep samples: a sample's key is its day times this, plus its view's index. */
 const SAMPLED_VIEWS = 16
 
-/** Sparse views per layout: part of the keys of their entries (see SaleDays' side store). */
+/** Sparse views per layout: part of the keys of their entries (see SaleDays' side store); a power of 2. */
 const SPARSE_VIEWS = 8
 
 /**
@@ -454,6 +454,11 @@ export class SaleDays {
    */
   #side: number[] | null = null
   #sideRoom = 0
+  /**
+   * Where the last look-up in the side store stopped (an entry's start): rules read a window's days
+   * in order, so the next look-up starts there instead of at the first entry.
+   */
+  #sideHint = 0
   /** The rings of the rules' ShortDays, one region each (see ShortDays), made at the first use of any. */
   #short: number[] | null = null
   #shortTaken = 0
@@ -529,12 +534,20 @@ export class SaleDays {
     const side = this.#side
     if (side === null) return -1
     const widths = this.#layout.sparseWidths
-    for (let i = 0; i < side.length; ) {
+    let i = this.#sideHint
+    if (i >= side.length || (side[i] ?? 0) > key) i = 0
+    let before = i
+    while (i < side.length) {
       const k = side[i] ?? 0
-      if (k === key) return i + 1
-      if (k > key) return -1
+      if (k === key) {
+        this.#sideHint = i
+        return i + 1
+      }
+      if (k > key) break
+      before = i
       i += 1 + (widths[sparseIndex(k)] ?? 0)
     }
+    this.#sideHint = before
     return -1
   }
 
@@ -571,6 +584,7 @@ export class SaleDays {
     side[at] = key
     for (let i = 1; i < count; i++) side[at + i] = 0
     this.#side = side
+    this.#sideHint = at
     return at + 1
   }
 
@@ -589,6 +603,7 @@ export class SaleDays {
     while (drop < side.length && (side[drop] ?? 0) < below)
       drop += 1 + (widths[sparseIndex(side[drop] ?? 0)] ?? 0)
     if (drop === 0) return
+    this.#sideHint = 0
     side.copyWithin(0, drop)
     side.length -= drop
     this.#sideRoom = roomAfterCut(side.length, this.#sideRoom)
@@ -1350,7 +1365,8 @@ export class SampleRing {
 
 /** The sparse view of a side entry's key. */
 function sparseIndex(key: number): number {
-  return ((key % SPARSE_VIEWS) + SPARSE_VIEWS) % SPARSE_VIEWS
+  // A bit mask, not `%`: the keys are doubles of a double array, and a modulo of doubles is a call.
+  return key & (SPARSE_VIEWS - 1)
 }
 
 /**
