@@ -233,8 +233,12 @@ interface MerchantEntry {
   params: ParamSet | null
   /** Last finding per rule by hit id, so an unchanged finding is not written again; made at the first hit. */
   lastFinding: Map<string, string> | null
-  /** The watermark, its local day, peers and baseline as the rules' context last saw them. */
-  seenWatermark: number
+  /**
+   * The watermark moved since the rules' context last saw it: a flag, not the watermark it saw (a
+   * boxed double, one more cold read and write per event).
+   */
+  moved: boolean
+  /** The watermark's local day, peers and baseline as the rules' context last saw them. */
   watermarkDay: number
   peers: PeerStats | null
   population: PeerStats | null
@@ -391,7 +395,10 @@ export class RuleEngine {
       this.stats.tooLate++
       return NO_HITS
     }
-    if (txn.event_time > m.watermark) m.watermark = txn.event_time
+    if (txn.event_time > m.watermark) {
+      m.watermark = txn.event_time
+      m.moved = true
+    }
     if (txn.event_time > this.#latest) this.#latest = txn.event_time
     m.fresh = true
     const tz = this.#opts.timeZoneOf(m.acquirerId)
@@ -443,7 +450,10 @@ export class RuleEngine {
     if (event.kind === 'ONBOARDED' && (p.onboardedAt === null || event.event_time < p.onboardedAt)) {
       p.onboardedAt = event.event_time
     }
-    if (event.event_time > m.watermark) m.watermark = event.event_time
+    if (event.event_time > m.watermark) {
+      m.watermark = event.event_time
+      m.moved = true
+    }
     m.fresh = true
     const tz = this.#opts.timeZoneOf(m.acquirerId)
     const ctx = this.#context(m, tz)
@@ -550,7 +560,7 @@ export class RuleEngine {
         silentAt,
         params: null,
         lastFinding: null,
-        seenWatermark: Number.NEGATIVE_INFINITY,
+        moved: false,
         watermarkDay: 0,
         peers: null,
         population: null,
@@ -619,8 +629,8 @@ export class RuleEngine {
 
   /** Brings the shared context to the merchant, its watermark and current peers and baseline. */
   #context(m: MerchantEntry, tz: string): EngineContext {
-    if (m.seenWatermark !== m.watermark) {
-      m.seenWatermark = m.watermark
+    if (m.moved) {
+      m.moved = false
       m.stampTime++
       const day = Math.floor((m.watermark + utcOffsetMs(m.watermark, tz)) / DAY_MS)
       if (day !== m.watermarkDay) {
