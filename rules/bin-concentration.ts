@@ -48,19 +48,34 @@ const BITS = 64
 const T_AMOUNT = 0
 const SLOT = 1
 /**
- * A row: its key (the bucket times KEY_SPAN plus the BIN's slot), the amount, credit amount and sales,
- * and the card bitmap.
+ * A row: its key (the bucket times KEY_SPAN plus the BIN's slot) and its sales, in one number (`key +
+ * sales * SALES_UNIT`: a column of its own was a sixth of the rows), the amount, credit amount, and the
+ * card bitmap.
  */
 const R_KEY = 0
 const R_AMOUNT = 1
 const R_CREDIT = 2
-const R_COUNT = 3
 /** Card bits 0–31 and 32–63. */
-const R_LO = 4
-const R_HI = 5
-const ROW = 6
-/** Above any slot (at most MAX_BINS + 1 of them, the pooled one included). */
+const R_LO = 3
+const R_HI = 4
+const ROW = 5
+/** Above any slot (at most MAX_BINS + 1 of them, the pooled one included); a power of 2. */
 const KEY_SPAN = 128
+/**
+ * Above any key (buckets of local days from 1970 to the year 9000, times KEY_SPAN); a power of 2, so
+ * a row's key and slot are bit masks of its first number, exact below 2^53 (ToInt32 keeps the low bits).
+ */
+const SALES_UNIT = 2 ** 26
+
+/** The key of a row's first number. */
+function keyOf(packed: number): number {
+  return packed & (SALES_UNIT - 1)
+}
+
+/** The slot of a row's first number. */
+function slotOfRow(packed: number): number {
+  return packed & (KEY_SPAN - 1)
+}
 /** New slot of each old one while the window moves (-1: dropped); one for all merchants, never reentered. */
 const renumbered = new Int16Array(KEY_SPAN)
 
@@ -136,7 +151,8 @@ function rowOf(state: State, slot: number, bucket: number, fresh: boolean): numb
   let rows = state.binRows
   const key = bucket * KEY_SPAN + slot
   // From the end: the rows of the latest bucket were made last.
-  if (!fresh) for (let o = rows.length - ROW; o >= 0; o -= ROW) if (rows[o + R_KEY] === key) return o
+  if (!fresh)
+    for (let o = rows.length - ROW; o >= 0; o -= ROW) if (keyOf(rows[o + R_KEY] ?? 0) === key) return o
   const o = rows.length
   const grown = appendZeros(rows, ROW, state.binRowsRoom)
   if (grown !== rows) {
@@ -199,14 +215,14 @@ function advance(state: State, to: number): boolean {
   }
   let kept = 0
   for (let o = 0; o < rows.length; o += ROW) {
-    const key = rows[o + R_KEY] ?? 0
-    const bucket = Math.floor(key / KEY_SPAN)
-    const t = (key - bucket * KEY_SPAN) * SLOT
+    const packed = rows[o + R_KEY] ?? 0
+    const bucket = Math.floor(keyOf(packed) / KEY_SPAN)
+    const t = slotOfRow(packed) * SLOT
     if (bucket < newFrom) {
       const amount = rows[o + R_AMOUNT] ?? 0
       totals[t + T_AMOUNT] = (totals[t + T_AMOUNT] ?? 0) - amount
       state.binAmount -= amount
-      state.binCount -= rows[o + R_COUNT] ?? 0
+      state.binCount -= Math.floor(packed / SALES_UNIT)
     } else {
       if (kept !== o) rows.copyWithin(kept, o, o + ROW)
       kept += ROW
@@ -241,9 +257,9 @@ function advance(state: State, to: number): boolean {
     totals.length = n * SLOT
     state.binTotalsRoom = roomAfterCut(n * SLOT, state.binTotalsRoom)
     for (let o = 0; o < rows.length; o += ROW) {
-      const key = rows[o + R_KEY] ?? 0
-      const slot = key % KEY_SPAN
-      rows[o + R_KEY] = key - slot + (renumbered[slot] ?? 0)
+      const packed = rows[o + R_KEY] ?? 0
+      const slot = slotOfRow(packed)
+      rows[o + R_KEY] = packed - slot + (renumbered[slot] ?? 0)
     }
   }
   return true
@@ -340,7 +356,7 @@ export const binConcentration = defineRule({
     else rows[o + R_HI] = (rows[o + R_HI] ?? 0) | (1 << (bit - 32))
     rows[o + R_AMOUNT] = (rows[o + R_AMOUNT] ?? 0) + amount
     rows[o + R_CREDIT] = (rows[o + R_CREDIT] ?? 0) + credit
-    rows[o + R_COUNT] = (rows[o + R_COUNT] ?? 0) + 1
+    rows[o + R_KEY] = (rows[o + R_KEY] ?? 0) + SALES_UNIT
     const total = (totals[t + T_AMOUNT] ?? 0) + amount
     totals[t + T_AMOUNT] = total
     state.binAmount += amount
@@ -371,15 +387,15 @@ export const binConcentration = defineRule({
     // Every row is in the window (the move of the window dropped the others): integers, in any order.
     let credit = 0
     for (let o = 0; o < rows.length; o += ROW)
-      if ((rows[o + R_KEY] ?? 0) % KEY_SPAN === slot) credit += rows[o + R_CREDIT] ?? 0
+      if (slotOfRow(rows[o + R_KEY] ?? 0) === slot) credit += rows[o + R_CREDIT] ?? 0
     if (credit / amount < p.minCreditShare) return null
     const to = Math.floor(ctx.watermarkDay / BUCKET_DAYS)
     let lo = 0
     let hi = 0
     for (let o = 0; o < rows.length; o += ROW) {
-      const key = rows[o + R_KEY] ?? 0
-      const b = Math.floor(key / KEY_SPAN)
-      if (key - b * KEY_SPAN !== slot || b < state.binFrom || b > to) continue
+      const packed = rows[o + R_KEY] ?? 0
+      const b = Math.floor(keyOf(packed) / KEY_SPAN)
+      if (slotOfRow(packed) !== slot || b < state.binFrom || b > to) continue
       lo |= rows[o + R_LO] ?? 0
       hi |= rows[o + R_HI] ?? 0
     }
