@@ -40,25 +40,42 @@ const BITS = 64
  * always appended and slot order is order of entry (what the map's iteration order was: the first of
  * equal BINs stays the largest).
  */
-/** A slot: the BIN's amount and credit amount in the window, and the start of its latest row (a hint). */
-const T_AMOUNT = 0
-const T_CREDIT = 1
-const T_LAST = 2
-const SLOT = 3
 /**
- * A row: its key (the bucket times KEY_SPAN plus the BIN's slot), the amount, credit amount and sales,
- * and the card bitmap.
+ * A slot: the BIN's amount in the window. Its credit amount is counted from its rows when evaluate
+ * needs it (only for the largest BIN, over its share threshold), and its rows are found by a scan: a
+ * credit total and a hint to the latest row were two more numbers per BIN and merchant.
+ */
+const T_AMOUNT = 0
+const SLOT = 1
+/**
+ * A row: its key (the bucket times KEY_SPAN plus the BIN's slot) and its sales, in one number (`key +
+ * sales * SALES_UNIT`: a column of its own was a sixth of the rows), the amount, credit amount, and the
+ * card bitmap.
  */
 const R_KEY = 0
 const R_AMOUNT = 1
 const R_CREDIT = 2
-const R_COUNT = 3
 /** Card bits 0–31 and 32–63. */
-const R_LO = 4
-const R_HI = 5
-const ROW = 6
-/** Above any slot (at most MAX_BINS + 1 of them, the pooled one included). */
+const R_LO = 3
+const R_HI = 4
+const ROW = 5
+/** Above any slot (at most MAX_BINS + 1 of them, the pooled one included); a power of 2. */
 const KEY_SPAN = 128
+/**
+ * Above any key (buckets of local days from 1970 to the year 9000, times KEY_SPAN); a power of 2, so
+ * a row's key and slot are bit masks of its first number, exact below 2^53 (ToInt32 keeps the low bits).
+ */
+const SALES_UNIT = 2 ** 26
+
+/** The key of a row's first number. */
+function keyOf(packed: number): number {
+  return packed & (SALES_UNIT - 1)
+}
+
+/** The slot of a row's first number. */
+function slotOfRow(packed: number): number {
+  return packed & (KEY_SPAN - 1)
+}
 /** New slot of each old one while the window moves (-1: dropped); one for all merchants, never reentered. */
 const renumbered = new Int16Array(KEY_SPAN)
 
@@ -111,7 +128,6 @@ function newSlot(state: State, bin: string): number {
     state.binTotals = grown
     state.binTotalsRoom = roomAfter(grown.length, SLOT)
   }
-  grown[t + T_LAST] = -1
   let keys = state.binKeys
   const n = keys.length
   if (n === state.binKeysRoom) {
@@ -127,16 +143,16 @@ function newSlot(state: State, bin: string): number {
   return t / SLOT
 }
 
-/** Start of the row of `slot` and `bucket`, appended (zeroed) when the BIN had no sale in that bucket yet. */
-function rowOf(state: State, slot: number, bucket: number): number {
+/**
+ * Start of the row of `slot` and `bucket`, appended (zeroed) when the BIN had no sale in that bucket yet
+ * (`fresh`: a new slot, which has no row).
+ */
+function rowOf(state: State, slot: number, bucket: number, fresh: boolean): number {
   let rows = state.binRows
   const key = bucket * KEY_SPAN + slot
-  const last = state.binTotals[slot * SLOT + T_LAST] ?? -1
-  if (last >= 0) {
-    if (rows[last + R_KEY] === key) return last
-    // A sale in another bucket than the BIN's latest row: a late one, or the first in a new bucket.
-    for (let o = rows.length - ROW; o >= 0; o -= ROW) if (rows[o + R_KEY] === key) return o
-  }
+  // From the end: the rows of the latest bucket were made last.
+  if (!fresh)
+    for (let o = rows.length - ROW; o >= 0; o -= ROW) if (keyOf(rows[o + R_KEY] ?? 0) === key) return o
   const o = rows.length
   const grown = appendZeros(rows, ROW, state.binRowsRoom)
   if (grown !== rows) {
@@ -145,7 +161,6 @@ function rowOf(state: State, slot: number, bucket: number): number {
     rows = grown
   }
   rows[o + R_KEY] = key
-  state.binTotals[slot * SLOT + T_LAST] = o
   return o
 }
 
@@ -200,18 +215,16 @@ function advance(state: State, to: number): boolean {
   }
   let kept = 0
   for (let o = 0; o < rows.length; o += ROW) {
-    const key = rows[o + R_KEY] ?? 0
-    const bucket = Math.floor(key / KEY_SPAN)
-    const t = (key - bucket * KEY_SPAN) * SLOT
+    const packed = rows[o + R_KEY] ?? 0
+    const bucket = Math.floor(keyOf(packed) / KEY_SPAN)
+    const t = slotOfRow(packed) * SLOT
     if (bucket < newFrom) {
       const amount = rows[o + R_AMOUNT] ?? 0
       totals[t + T_AMOUNT] = (totals[t + T_AMOUNT] ?? 0) - amount
-      totals[t + T_CREDIT] = (totals[t + T_CREDIT] ?? 0) - (rows[o + R_CREDIT] ?? 0)
       state.binAmount -= amount
-      state.binCount -= rows[o + R_COUNT] ?? 0
+      state.binCount -= Math.floor(packed / SALES_UNIT)
     } else {
       if (kept !== o) rows.copyWithin(kept, o, o + ROW)
-      totals[t + T_LAST] = kept
       kept += ROW
     }
   }
@@ -244,9 +257,9 @@ function advance(state: State, to: number): boolean {
     totals.length = n * SLOT
     state.binTotalsRoom = roomAfterCut(n * SLOT, state.binTotalsRoom)
     for (let o = 0; o < rows.length; o += ROW) {
-      const key = rows[o + R_KEY] ?? 0
-      const slot = key % KEY_SPAN
-      rows[o + R_KEY] = key - slot + (renumbered[slot] ?? 0)
+      const packed = rows[o + R_KEY] ?? 0
+      const slot = slotOfRow(packed)
+      rows[o + R_KEY] = packed - slot + (renumbered[slot] ?? 0)
     }
   }
   return true
@@ -325,12 +338,14 @@ export const binConcentration = defineRule({
     if (!txn.approved || !txn.sale || txn.card_bin === null || bucket < state.binFrom) return moved
     let bin = txn.card_bin
     let slot = slotOf(state.binKeys, bin)
+    let fresh = false
     if (slot < 0) {
       if (state.binKeys.length >= MAX_BINS) bin = POOLED
       slot = slotOf(state.binKeys, bin)
-      if (slot < 0) slot = newSlot(state, bin)
+      fresh = slot < 0
+      if (fresh) slot = newSlot(state, bin)
     }
-    const o = rowOf(state, slot, bucket)
+    const o = rowOf(state, slot, bucket, fresh)
     const rows = state.binRows
     const totals = state.binTotals
     const t = slot * SLOT
@@ -341,10 +356,9 @@ export const binConcentration = defineRule({
     else rows[o + R_HI] = (rows[o + R_HI] ?? 0) | (1 << (bit - 32))
     rows[o + R_AMOUNT] = (rows[o + R_AMOUNT] ?? 0) + amount
     rows[o + R_CREDIT] = (rows[o + R_CREDIT] ?? 0) + credit
-    rows[o + R_COUNT] = (rows[o + R_COUNT] ?? 0) + 1
+    rows[o + R_KEY] = (rows[o + R_KEY] ?? 0) + SALES_UNIT
     const total = (totals[t + T_AMOUNT] ?? 0) + amount
     totals[t + T_AMOUNT] = total
-    totals[t + T_CREDIT] = (totals[t + T_CREDIT] ?? 0) + credit
     state.binAmount += amount
     state.binCount++
     const top = state.binTopSlot
@@ -360,9 +374,7 @@ export const binConcentration = defineRule({
     const slot = state.binTopSlot
     const bin = state.binKeys[slot]
     if (state.binCount < p.minTxns || bin === undefined || state.binAmount <= 0) return null
-    const t = slot * SLOT
-    const amount = state.binTotals[t + T_AMOUNT] ?? 0
-    const credit = state.binTotals[t + T_CREDIT] ?? 0
+    const amount = state.binTotals[slot * SLOT + T_AMOUNT] ?? 0
     const share = amount / state.binAmount
     const bound = calibratedBound(
       p.floor,
@@ -370,15 +382,20 @@ export const binConcentration = defineRule({
       ctx.peers?.topBinShare,
       ctx.population?.topBinShare,
     )
-    if (share <= bound.threshold || credit / amount < p.minCreditShare) return null
+    if (share <= bound.threshold) return null
+    const rows = state.binRows
+    // Every row is in the window (the move of the window dropped the others): integers, in any order.
+    let credit = 0
+    for (let o = 0; o < rows.length; o += ROW)
+      if (slotOfRow(rows[o + R_KEY] ?? 0) === slot) credit += rows[o + R_CREDIT] ?? 0
+    if (credit / amount < p.minCreditShare) return null
     const to = Math.floor(ctx.watermarkDay / BUCKET_DAYS)
     let lo = 0
     let hi = 0
-    const rows = state.binRows
     for (let o = 0; o < rows.length; o += ROW) {
-      const key = rows[o + R_KEY] ?? 0
-      const b = Math.floor(key / KEY_SPAN)
-      if (key - b * KEY_SPAN !== slot || b < state.binFrom || b > to) continue
+      const packed = rows[o + R_KEY] ?? 0
+      const b = Math.floor(keyOf(packed) / KEY_SPAN)
+      if (slotOfRow(packed) !== slot || b < state.binFrom || b > to) continue
       lo |= rows[o + R_LO] ?? 0
       hi |= rows[o + R_HI] ?? 0
     }

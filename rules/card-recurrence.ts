@@ -202,11 +202,14 @@ export const cardRecurrence = defineRule({
       state.recurCards = cards
     }
     let card = cards.get(txn.card_token)
+    let cm: CardMonth | undefined
     if (card === undefined) {
-      card = { months: [], recurring: false, volume: 0 }
+      // An array of exactly its month (an empty array grown by push reserves 17 slots): most cards
+      // have one.
+      cm = { month, volume: 0, major: 0, firstDay: txn.localDay, lastDay: txn.localDay }
+      card = { months: [cm], recurring: false, volume: 0 }
       cards.set(txn.card_token, card)
-    }
-    let cm = card.months.find((m) => m.month === month)
+    } else cm = card.months.find((m) => m.month === month)
     if (cm === undefined) {
       cm = { month, volume: 0, major: 0, firstDay: txn.localDay, lastDay: txn.localDay }
       card.months.push(cm)

@@ -96,16 +96,18 @@ interface State {
   mccMismatches: number[] | null
   /** The registered MCC the day counters were measured against. */
   mccRef: string | null
-  /** The rates the counters were measured with, so a reload of parameters re-measures. */
-  mccFeeStandardBp: number
-  mccFeeEssentialBp: number
-  mccFeePublicBp: number
+  /**
+   * The parameters whose rates the counters were measured with, so a reload of parameters with other
+   * rates re-measures: the resolver's object (a reload makes new ones, never changes one), not three
+   * copies of its rates (boxed doubles in every merchant's record, 24 bytes each); null before any.
+   */
+  mccRates: Rates | null
 }
 
 interface Rates {
-  feeStandardBp: number
-  feeEssentialBp: number
-  feePublicBp: number
+  readonly feeStandardBp: number
+  readonly feeEssentialBp: number
+  readonly feePublicBp: number
 }
 
 function feeBp(mcc: string, r: Rates): number {
@@ -172,9 +174,7 @@ function measure(
 /** Re-measures every stored day against the current registered MCC and rates (rare: on a change). */
 function remeasure(state: State, ref: string, r: Rates, today: number): void {
   state.mccRef = ref
-  state.mccFeeStandardBp = r.feeStandardBp
-  state.mccFeeEssentialBp = r.feeEssentialBp
-  state.mccFeePublicBp = r.feePublicBp
+  state.mccRates = r
   // Days before those re-measured are in no window the rule will evaluate again.
   state.mccMismatches = null
   const days = state.mccDays
@@ -193,11 +193,13 @@ function remeasure(state: State, ref: string, r: Rates, today: number): void {
 /** Re-measures when the registered MCC or the rates changed; true when it did. */
 function sync(state: State, ref: string | null, r: Rates, today: number): boolean {
   if (ref === null) return false
+  const seen = state.mccRates
   if (
     ref === state.mccRef &&
-    r.feeStandardBp === state.mccFeeStandardBp &&
-    r.feeEssentialBp === state.mccFeeEssentialBp &&
-    r.feePublicBp === state.mccFeePublicBp
+    seen !== null &&
+    r.feeStandardBp === seen.feeStandardBp &&
+    r.feeEssentialBp === seen.feeEssentialBp &&
+    r.feePublicBp === seen.feePublicBp
   )
     return false
   remeasure(state, ref, r, today)
@@ -322,9 +324,7 @@ export const mccMismatch = defineRule({
     mccMore: null,
     mccMismatches: null,
     mccRef: null,
-    mccFeeStandardBp: -1,
-    mccFeeEssentialBp: -1,
-    mccFeePublicBp: -1,
+    mccRates: null,
   }),
   onTransaction(state, txn, ctx) {
     if (!txn.approved || !txn.sale) return false

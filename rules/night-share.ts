@@ -31,8 +31,9 @@ interface State {
   /**
    * Sums over the window's days [from, watermark day], kept as events arrive and days leave, so evaluate
    * is O(1). All counts and amounts are integers (minor units), so adding and subtracting is exact.
+   * Made at the first count: most merchants never have enough sales for one.
    */
-  nightTotal: number[]
+  nightTotal: number[] | null
   nightFrom: number
   /**
    * Whether `nightTotal` holds the sums of the window starting at `nightFrom`: a window is counted when
@@ -72,7 +73,8 @@ function countWindow(state: State, watermarkDay: number): void {
     nightCount += days.get(o, DAY_NIGHT_COUNT)
     nightAmount += days.get(o, DAY_NIGHT_AMOUNT)
   }
-  const t = state.nightTotal
+  const t = state.nightTotal ?? new Array<number>(WIDTH).fill(0)
+  state.nightTotal = t
   t[COUNT] = count
   t[AMOUNT] = amount
   t[NIGHT_COUNT] = nightCount
@@ -118,8 +120,8 @@ export const nightShare = defineRule({
     minNightTxns: int({ default: 10, min: 1, description: 'Count floor: approved night sales in 30 days.' }),
   },
   createState: (sales, samples): State => ({
-    nightDays: sales.columns(WINDOW_DAYS, 2),
-    nightTotal: new Array<number>(WIDTH).fill(0),
+    nightDays: sales.sparseColumns(WINDOW_DAYS, 2),
+    nightTotal: null,
     nightFrom: NO_DAY,
     nightCounted: false,
     nightSamples: samples.ring(5),
@@ -138,8 +140,8 @@ export const nightShare = defineRule({
     }
     // A late event of a day before the window is in no window the rule will evaluate; a window not
     // counted yet will be counted from the rows, which have the sale.
-    if (state.nightCounted && txn.localDay >= state.nightFrom) {
-      const t = state.nightTotal
+    const t = state.nightTotal
+    if (state.nightCounted && t !== null && txn.localDay >= state.nightFrom) {
       t[COUNT] = (t[COUNT] ?? 0) + 1
       t[AMOUNT] = (t[AMOUNT] ?? 0) + amount
       if (night) {
@@ -159,6 +161,8 @@ export const nightShare = defineRule({
     }
     const from = state.nightFrom
     const t = state.nightTotal
+    // Counted above (a window counted has its total).
+    if (t === null) return null
     const count = t[COUNT] ?? 0
     const amount = t[AMOUNT] ?? 0
     const nightCount = t[NIGHT_COUNT] ?? 0

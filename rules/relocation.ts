@@ -27,16 +27,19 @@ const REF_LAT = 0
 const REF_LON = 1
 const FIXES = 2
 const FAR_FIXES = 3
-/** How many of the day's largest far distances follow, descending, at most TOP. */
-const TOP_LENGTH = 4
-const TOP_FIRST = 5
-const WIDTH = TOP_FIRST + TOP
+const WIDTH = 4
 const KEPT_DAYS = 2
 
-/** What a day with far fixes also keeps; most days have none, so it is created on the first. */
+/**
+ * What a day with far fixes also keeps; most days have none, so it is created on the first. The
+ * largest distances were columns of every day's row (nine numbers, in every merchant's ShortDays, zero
+ * on nearly every day).
+ */
 interface Far {
   terminals: Set<string>
   samples: Recent<string>
+  /** The day's largest far distances, descending, at most TOP. */
+  top: number[]
 }
 
 interface Fix {
@@ -74,7 +77,6 @@ function record(
   if (days.get(day, REF_LAT) !== lat0 || days.get(day, REF_LON) !== lon0) {
     days.set(day, FIXES, 0)
     days.set(day, FAR_FIXES, 0)
-    days.set(day, TOP_LENGTH, 0)
     state.relocFar?.delete(dayNo)
     days.set(day, REF_LAT, lat0)
     days.set(day, REF_LON, lon0)
@@ -92,20 +94,21 @@ function record(
   if (far === undefined) {
     // The details follow the table's rows: those of days it dropped go with them.
     for (const d of byDay.keys()) if (d <= days.latest - KEPT_DAYS) byDay.delete(d)
-    far = { terminals: new Set(), samples: new Recent<string>(5) }
+    far = { terminals: new Set(), samples: new Recent<string>(5), top: [] }
     byDay.set(dayNo, far)
   }
   if (far.terminals.size < TOP) far.terminals.add(terminalId)
   far.samples.push(txnId)
-  const length = days.get(day, TOP_LENGTH)
-  if (length === TOP && km <= days.get(day, TOP_FIRST + TOP - 1)) return
+  const top = far.top
+  const length = top.length
+  if (length === TOP && km <= (top[TOP - 1] ?? 0)) return
   let i = length < TOP ? length : TOP - 1
-  if (length < TOP) days.set(day, TOP_LENGTH, length + 1)
-  while (i > 0 && days.get(day, TOP_FIRST + i - 1) < km) {
-    days.set(day, TOP_FIRST + i, days.get(day, TOP_FIRST + i - 1))
+  if (length < TOP) top.push(0)
+  while (i > 0 && (top[i - 1] ?? 0) < km) {
+    top[i] = top[i - 1] ?? 0
     i--
   }
-  days.set(day, TOP_FIRST + i, km)
+  top[i] = km
 }
 
 function flushPending(state: State, p: Readonly<MerchantProfile>, maxKm: number): void {
@@ -177,10 +180,12 @@ export const relocation = defineRule({
     if (day < 0 || days.get(day, REF_LAT) !== latitude || days.get(day, REF_LON) !== longitude) return null
     const farFixes = days.get(day, FAR_FIXES)
     if (farFixes < p.minFarFixes) return null
-    // The distance that `minFarFixes` fixes all exceed: robust to the one wild fix that the maximum is not.
-    const observed = days.get(day, TOP_FIRST + Math.min(p.minFarFixes, days.get(day, TOP_LENGTH)) - 1)
-    const farthest = days.get(day, TOP_FIRST)
+    // A day with far fixes has its Far (made at the first, dropped with its row or a new address).
     const far = state.relocFar?.get(ctx.watermarkDay)
+    const top = far?.top ?? []
+    // The distance that `minFarFixes` fixes all exceed: robust to the one wild fix that the maximum is not.
+    const observed = top[Math.min(p.minFarFixes, top.length) - 1] ?? 0
+    const farthest = top[0] ?? 0
     return {
       observed,
       threshold: p.maxDistanceKm,

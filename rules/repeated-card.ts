@@ -194,11 +194,14 @@ export const repeatedCard = defineRule({
       state.repeatCards = cards
     }
     let card = cards.get(txn.card_token)
+    let cd: CardDay | undefined
     if (card === undefined) {
-      card = { days: [], reasons: 0, volume: 0 }
+      // Arrays of exactly what they hold (an empty array grown by push reserves 17 slots), its count
+      // taken below: most cards have one day and one amount.
+      cd = { day: txn.localDay, swipes: 0, volume: 0, amounts: [txn.amount_minor], counts: [0] }
+      card = { days: [cd], reasons: 0, volume: 0 }
       cards.set(txn.card_token, card)
-    }
-    let cd = card.days.find((d) => d.day === txn.localDay)
+    } else cd = card.days.find((d) => d.day === txn.localDay)
     if (cd === undefined) {
       cd = { day: txn.localDay, swipes: 0, volume: 0, amounts: [], counts: [] }
       card.days.push(cd)

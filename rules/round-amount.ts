@@ -21,9 +21,13 @@ const WINDOW_DAYS = 30
 const LARGE = 0
 /** Of those, exact round thousands. */
 const ROUND = 1
-/** Approved sales in a currency that has a minor unit (the whole-unit share means nothing in JPY). */
-const MINOR_SALES = 2
-/** Of those, whole-unit amounts. */
+/**
+ * Approved sales in a currency without a minor unit (the whole-unit share means nothing in JPY): the
+ * sales with one are the day's sales (counted by the engine, see SaleDays) less these, so the columns
+ * are zero on most days and need no room on them (a sparse view).
+ */
+const NO_MINOR_SALES = 2
+/** Of the sales in a currency with a minor unit, whole-unit amounts. */
 const WHOLE = 3
 
 export const roundAmount = defineRule({
@@ -77,7 +81,7 @@ export const roundAmount = defineRule({
     margin: marginParam(3, 'linear'),
   },
   createState: (sales, samples) => ({
-    roundDays: sales.columns(WINDOW_DAYS, 4),
+    roundDays: sales.sparseColumns(WINDOW_DAYS, 4),
     roundSamples: samples.ring(5),
     roundWholeSamples: samples.ring(5),
   }),
@@ -96,8 +100,8 @@ export const roundAmount = defineRule({
         state.roundSamples.push(txn.txn_id)
       }
     }
-    if (unit > 1) {
-      days.add(day, MINOR_SALES, 1)
+    if (unit <= 1) days.add(day, NO_MINOR_SALES, 1)
+    else {
       if (amount % unit === 0) {
         days.add(day, WHOLE, 1)
         // Large whole-unit amounts are the ones an analyst wants to look at, not a 15.00 coffee.
@@ -120,7 +124,8 @@ export const roundAmount = defineRule({
     for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
       large += days.get(o, LARGE)
       round += days.get(o, ROUND)
-      minorSales += days.get(o, MINOR_SALES)
+      // Every approved sale of a day this view reads reached the rule (a day it refuses stays refused).
+      minorSales += days.sales(o) - days.get(o, NO_MINOR_SALES)
       whole += days.get(o, WHOLE)
     }
     if (large < p.minLargeSales) return null

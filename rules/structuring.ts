@@ -91,7 +91,7 @@ export const structuring = defineRule({
     }),
   },
   createState: (sales, samples) => ({
-    structDays: sales.columns(WINDOW_DAYS, 2),
+    structDays: sales.sparseColumns(WINDOW_DAYS, 2),
     structBandSamples: samples.ring(5),
     structSaleSamples: samples.ring(5),
     // Limits are in major units; evaluate sees no transaction, so it uses the last one's currency.

@@ -115,10 +115,12 @@ export const swipeGap = defineRule({
       cards = new Map()
       state.gapCards = cards
     }
-    let blocks = cards.get(txn.card_token)
+    const blocks = cards.get(txn.card_token)
     if (blocks === undefined) {
-      blocks = []
-      cards.set(txn.card_token, blocks)
+      // A card's first swipe: its day, one swipe and its time, in a store of exactly three numbers (an
+      // empty array grown by push reserves 17), and nothing to count yet. Most cards stop there.
+      cards.set(txn.card_token, [txn.localDay, 1, txn.event_time])
+      return
     }
     let r = 0
     while (r < blocks.length && blocks[r] !== txn.localDay) r += (blocks[r + 1] ?? 0) + 2

@@ -198,6 +198,31 @@ interface ParamSet {
   readonly values: readonly RuleParams[]
 }
 
+/** Where each is in a merchant's `marks`. */
+const MARKS = {
+  watermark: 0,
+  /**
+   * Where the sweeps' clock (`#swept`) stood at the first eviction sweep after this merchant's latest
+   * event: what idleness is measured from, with the watermark. A lifecycle feed replayed at a new
+   * deployment brings onboardings years old; by their own time such merchants would look idle, and
+   * lose their bindings, MCC and address, before their first sale arrives.
+   */
+  touched: 1,
+  /** Event time of the lifecycle event that set each profile field. */
+  mccSince: 2,
+  locationSince: 3,
+  accountSince: 4,
+  /**
+   * From here, by rule index: the stamp of the rule's clock at which its last evaluation found nothing,
+   * with the parameters it still has; -1 when it found something, or its parameters changed since.
+   */
+  silentAt: 5,
+} as const
+const WATERMARK = MARKS.watermark
+const SILENT_AT = MARKS.silentAt
+/** Before any time: what every time of a new merchant is. */
+const NEVER = Number.NEGATIVE_INFINITY
+
 /**
  * A merchant's state: flat fields and one array per concern, indexed by rule, so that an event reads
  * a few cache lines of the merchant before the rules' own state (objects per rule, or the context and
@@ -209,14 +234,12 @@ interface MerchantEntry {
   readonly profile: MerchantProfile
   /** The time zone at creation, for `dayStart`. */
   readonly timeZone: string
-  watermark: number
   /**
-   * Where the sweeps' clock (`#swept`) stood at the first eviction sweep after this merchant's latest
-   * event: what idleness is measured from, with `watermark`. A lifecycle feed replayed at a new
-   * deployment brings onboardings years old; by their own time such merchants would look idle, and
-   * lose their bindings, MCC and address, before their first sale arrives.
+   * The merchant's times and marks, unboxed in one array of doubles (see MARKS): time fields of the
+   * entry were each a boxed double, 16 bytes and, for the watermark, one more cold read per event;
+   * this array is read on every event anyway, for the marks.
    */
-  touched: number
+  readonly marks: number[]
   /** An event arrived since the last sweep: the next one stamps `touched`. */
   fresh: boolean
   /** Every rule's state, its fields side by side in one record (see `#newRecord`). */
@@ -225,24 +248,19 @@ interface MerchantEntry {
   readonly sales: SaleDays
   /** Sample-id rings of all rules. */
   readonly samples: Samples
-  /**
-   * By rule index: the stamp of the rule's clock at which its last evaluation found nothing, with the
-   * parameters it still has; -1 when it found something, or its parameters changed since.
-   */
-  readonly silentAt: number[]
   params: ParamSet | null
   /** Last finding per rule by hit id, so an unchanged finding is not written again; made at the first hit. */
   lastFinding: Map<string, string> | null
-  /** The watermark, its local day, peers and baseline as the rules' context last saw them. */
-  seenWatermark: number
+  /**
+   * The watermark moved since the rules' context last saw it: a flag, not the watermark it saw (a
+   * boxed double, one more cold read and write per event).
+   */
+  moved: boolean
+  /** The watermark's local day, peers and baseline as the rules' context last saw them. */
   watermarkDay: number
   peers: PeerStats | null
   population: PeerStats | null
   baseline: MerchantBaseline | null
-  /** Event time of the lifecycle event that set each profile field. */
-  mccSince: number
-  locationSince: number
-  accountSince: number
   /** The reference generation peers and baseline were looked up at; -1 when stale. */
   referencesSeen: number
   /**
@@ -306,6 +324,8 @@ export class RuleEngine {
   readonly #layout = new SaleLayout()
   /** The same for the rules' sample rings (see SampleLayout). */
   readonly #sampleLayout = new SampleLayout()
+  /** A new merchant's marks: its times before any event, every rule not silent (copied per merchant). */
+  readonly #marks: number[]
   /** Events evaluated, for sampling the rule timings. */
   #sampled = 0
   #opts: EngineOptions
@@ -323,6 +343,10 @@ export class RuleEngine {
     this.#opts = opts
     this.#rules = opts.rules
     this.#changed = opts.rules.map(() => true)
+    // A literal of doubles, then pushes: an array of unboxed doubles, copied by slice at its length.
+    const marks = [NEVER, NEVER, NEVER, NEVER, NEVER]
+    for (let i = 0; i < opts.rules.length; i++) marks.push(-1)
+    this.#marks = marks
     this.#retentionMs = Math.max(1, ...opts.rules.map((r) => r.meta.retentionDays)) * DAY_MS
     // Made from states of its own, not a merchant's: the template keeps what its fields point to.
     const sales = new SaleDays(this.#layout)
@@ -387,11 +411,16 @@ export class RuleEngine {
   onTransaction(txn: TerminalTransaction): readonly HitUpdate[] {
     const m = this.#entry(txn.acquirer_id, txn.merchant_id)
     this.stats.events++
-    if (txn.event_time < m.watermark - this.#opts.allowedLatenessMs) {
+    const marks = m.marks
+    const watermark = marks[WATERMARK] ?? NEVER
+    if (txn.event_time < watermark - this.#opts.allowedLatenessMs) {
       this.stats.tooLate++
       return NO_HITS
     }
-    if (txn.event_time > m.watermark) m.watermark = txn.event_time
+    if (txn.event_time > watermark) {
+      marks[WATERMARK] = txn.event_time
+      m.moved = true
+    }
     if (txn.event_time > this.#latest) this.#latest = txn.event_time
     m.fresh = true
     const tz = this.#opts.timeZoneOf(m.acquirerId)
@@ -427,23 +456,27 @@ export class RuleEngine {
     // Lifecycle facts are kept whatever their lateness (a late onboarding is still the onboarding), but
     // each field takes a value only from an event at least as recent as the one that set it: a late
     // event must not overwrite a newer MCC, address or account.
-    if (event.registered_mcc !== null && t >= m.mccSince) {
+    const marks = m.marks
+    if (event.registered_mcc !== null && t >= (marks[MARKS.mccSince] ?? NEVER)) {
       p.registeredMcc = event.registered_mcc
-      m.mccSince = t
+      marks[MARKS.mccSince] = t
     }
-    if (event.latitude !== null && event.longitude !== null && t >= m.locationSince) {
+    if (event.latitude !== null && event.longitude !== null && t >= (marks[MARKS.locationSince] ?? NEVER)) {
       p.latitude = event.latitude
       p.longitude = event.longitude
-      m.locationSince = t
+      marks[MARKS.locationSince] = t
     }
-    if (event.settlement_account_token !== null && t >= m.accountSince) {
+    if (event.settlement_account_token !== null && t >= (marks[MARKS.accountSince] ?? NEVER)) {
       p.settlementAccount = event.settlement_account_token
-      m.accountSince = t
+      marks[MARKS.accountSince] = t
     }
     if (event.kind === 'ONBOARDED' && (p.onboardedAt === null || event.event_time < p.onboardedAt)) {
       p.onboardedAt = event.event_time
     }
-    if (event.event_time > m.watermark) m.watermark = event.event_time
+    if (event.event_time > (marks[WATERMARK] ?? NEVER)) {
+      marks[WATERMARK] = event.event_time
+      m.moved = true
+    }
     m.fresh = true
     const tz = this.#opts.timeZoneOf(m.acquirerId)
     const ctx = this.#context(m, tz)
@@ -493,10 +526,13 @@ export class RuleEngine {
     const horizon = now - this.#retentionMs
     return this.#dropWhere((m) => {
       if (m.fresh) {
-        m.touched = swept
+        m.marks[MARKS.touched] = swept
         m.fresh = false
       }
-      return m.watermark < horizon && swept - m.touched > this.#retentionMs
+      const marks = m.marks
+      return (
+        (marks[WATERMARK] ?? NEVER) < horizon && swept - (marks[MARKS.touched] ?? NEVER) > this.#retentionMs
+      )
     })
   }
 
@@ -524,9 +560,6 @@ export class RuleEngine {
     }
     let m = byMerchant.get(merchantId)
     if (m === undefined) {
-      const rules = this.#rules
-      const silentAt: number[] = []
-      for (let i = 0; i < rules.length; i++) silentAt.push(-1)
       const sales = new SaleDays(this.#layout)
       const samples = new Samples(this.#sampleLayout)
       const record = this.#newRecord(sales, samples)
@@ -541,23 +574,19 @@ export class RuleEngine {
           settlementAccount: null,
         },
         timeZone: this.#opts.timeZoneOf(acquirerId),
-        watermark: Number.NEGATIVE_INFINITY,
-        touched: Number.NEGATIVE_INFINITY,
+        // A copy of the engine's, of exact size and already of doubles.
+        marks: this.#marks.slice(),
         fresh: true,
         record,
         sales,
         samples,
-        silentAt,
         params: null,
         lastFinding: null,
-        seenWatermark: Number.NEGATIVE_INFINITY,
+        moved: false,
         watermarkDay: 0,
         peers: null,
         population: null,
         baseline: null,
-        mccSince: Number.NEGATIVE_INFINITY,
-        locationSince: Number.NEGATIVE_INFINITY,
-        accountSince: Number.NEGATIVE_INFINITY,
         referencesSeen: -1,
         stampDay: 0,
         stampTime: 0,
@@ -609,9 +638,9 @@ export class RuleEngine {
       }
       this.#paramSets.set(key, next)
     }
-    const silentAt = m.silentAt
+    const marks = m.marks
     for (let i = 0; i < next.values.length; i++) {
-      if (current === null || current.values[i] !== next.values[i]) silentAt[i] = -1
+      if (current === null || current.values[i] !== next.values[i]) marks[SILENT_AT + i] = -1
     }
     m.params = next
     return next.values
@@ -619,10 +648,11 @@ export class RuleEngine {
 
   /** Brings the shared context to the merchant, its watermark and current peers and baseline. */
   #context(m: MerchantEntry, tz: string): EngineContext {
-    if (m.seenWatermark !== m.watermark) {
-      m.seenWatermark = m.watermark
+    if (m.moved) {
+      m.moved = false
       m.stampTime++
-      const day = Math.floor((m.watermark + utcOffsetMs(m.watermark, tz)) / DAY_MS)
+      const watermark = m.marks[WATERMARK] ?? NEVER
+      const day = Math.floor((watermark + utcOffsetMs(watermark, tz)) / DAY_MS)
       if (day !== m.watermarkDay) {
         m.watermarkDay = day
         m.stampDay++
@@ -649,7 +679,7 @@ export class RuleEngine {
     ctx.peers = m.peers
     ctx.population = m.population
     ctx.baseline = m.baseline
-    ctx.watermark = m.watermark
+    ctx.watermark = m.marks[WATERMARK] ?? NEVER
     ctx.watermarkDay = m.watermarkDay
     ctx.dayStart = this.#dayStartOf(m.timeZone)
     return ctx
@@ -677,7 +707,7 @@ export class RuleEngine {
     const rules = this.#rules
     const timing = this.#opts.ruleTiming
     const timed = timing !== undefined && this.#sampled++ % TIMING_SAMPLE_EVERY === 0
-    const silentAt = m.silentAt
+    const marks = m.marks
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i]
       const p = params[i]
@@ -685,7 +715,7 @@ export class RuleEngine {
       const started = timed ? performance.now() : 0
       const at = rule.byDay ? m.stampDay : m.stampTime
       // Same state, same parameters, same context: a pure evaluate would find nothing again.
-      if (changed[i] === false && silentAt[i] === at) {
+      if (changed[i] === false && marks[SILENT_AT + i] === at) {
         this.stats.skippedEvaluations++
         // Timed too: the metric covers every rule on a sampled event, skipped or not.
         if (timed) timing?.(rule.meta.id, (performance.now() - started) / 1000)
@@ -694,11 +724,12 @@ export class RuleEngine {
       ctx.params = p
       const finding = rule.evaluate(m.record, ctx)
       if (timed) timing?.(rule.meta.id, (performance.now() - started) / 1000)
-      silentAt[i] = finding === null ? at : -1
+      marks[SILENT_AT + i] = finding === null ? at : -1
       this.stats.evaluations++
       if (finding === null) continue
       const meta = rule.meta
-      if (meta.whitelistable && this.#opts.isWhitelisted(m.acquirerId, m.merchantId, meta.id, m.watermark))
+      const watermark = marks[WATERMARK] ?? NEVER
+      if (meta.whitelistable && this.#opts.isWhitelisted(m.acquirerId, m.merchantId, meta.id, watermark))
         continue
       // Compared before anything is hashed or allocated: a rule that keeps firing with the same
       // evidence is the common case, and writes nothing.
@@ -723,7 +754,7 @@ export class RuleEngine {
         ruleVersion: meta.version,
         category: meta.category,
         finding,
-        detectedAt: m.watermark,
+        detectedAt: watermark,
         configHash: this.#opts.configHash,
       })
     }

@@ -57,6 +57,25 @@ describe('bin_concentration', () => {
     expect(runRule(binConcentration, few, { params: { minTxns: 15 } }).last?.observed).toBe(1)
   })
 
+  it('takes back the sales of the buckets that leave the window, however many a bucket had', () => {
+    // 200 sales of one BIN in one bucket (a row's sales beyond 2^5: its key and sales share a number),
+    // then, after the window moved past them, 19 and then 20 sales: the count floor of 20 sees those only.
+    const busy = Array.from({ length: 200 }, (_, i) =>
+      tx(local('2026-03-01', '10:00') + i * 60_000, {
+        amount_minor: 200_000,
+        card_type: 'CREDIT',
+        card_bin: '622202',
+        card_token: `old-${i % 40}`,
+      }),
+    )
+    const later = sales(20, (i) => ({ card_bin: '622202', card_token: `farm-${i}` }), '2026-04-20')
+    const fired = (events: readonly TerminalTransaction[]) =>
+      runRule(binConcentration, events).hits.filter((h) => h.finding.windowEnd > local('2026-04-01', '00:00'))
+    expect(runRule(binConcentration, busy).last?.observed).toBe(1)
+    expect(fired([...busy, ...later.slice(0, 19)])).toEqual([])
+    expect(fired([...busy, ...later]).at(-1)?.finding.observed).toBe(1)
+  })
+
   it('ignores declined attempts (card testing is another rule) and refunds', () => {
     const events = farm().map((t, i): TerminalTransaction => {
       if (t.card_bin !== '622202') return t

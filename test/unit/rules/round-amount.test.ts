@@ -109,6 +109,15 @@ describe('round_amount', () => {
     ).toBe(1)
   })
 
+  it('takes the whole-unit share among the sales in a currency with cents only, whatever else the days hold', () => {
+    // 30 whole-yuan sales and 10 in yen, the yen ones on the same days: 30 of 30, not 30 of 40.
+    const yuan = sales('2026-03-10', times(30, 9_950))
+    const yen = yuan.slice(0, 10).map((t) => ({ ...t, txn_id: `${t.txn_id}-jpy`, currency: 'JPY' }))
+    const { last } = runRule(roundAmount, [...yen, ...yuan])
+    expect(last?.observed).toBe(1)
+    expect(last?.detail).toContain('30 of 30 sales have no cents')
+  })
+
   it('counts only approved sales', () => {
     const declined = sales('2026-03-10', times(20, 10_000), { response_code: '05' })
     const refunds = sales('2026-03-10', times(20, 10_000), { txn_type: 'REFUND' })

@@ -79,6 +79,75 @@ describe('SaleDays', () => {
     },
   )
 
+  it.each([[[30, 7, 31, 30]], [[7, 2]], [[31, 30]]])(
+    'sparse views (every other one) of %j days behave as DayTables of their own, with counters on few days',
+    (sizes) => {
+      const rand = prng(sizes.reduce((a, b) => a * 29 + b, 5))
+      const rows = new SaleDays()
+      const views = sizes.map((size, i) => ({
+        size,
+        table: new DayTable(size, 2 + i),
+        view: i % 2 === 0 ? rows.sparseColumns(size, 2 + i) : rows.columns(size, 2 + i),
+      }))
+      const widest = Math.max(...sizes)
+      let day = 20_000
+      for (let n = 0; n < 4_000; n++) {
+        const r = rand()
+        day += r < 0.5 ? 0 : r < 0.8 ? 1 : Math.floor(rand() * 2 * widest) - widest
+        rows.record(day, 1 + Math.floor(rand() * 1_000))
+        for (const { table, view } of views) {
+          const own = table.at(day)
+          const shared = view.at(day)
+          expect(shared < 0, `day ${day}`).toBe(own < 0)
+          // Most sales count nothing in a sparse view's columns: its days have no entry.
+          if (own < 0 || rand() < 0.7) continue
+          const v = Math.floor(rand() * 1_000) / 7
+          table.add(own, 0, v)
+          view.add(shared, 0, v)
+          table.add(own, 1, 1)
+          view.add(shared, 1, 1)
+          if (rand() < 0.1) {
+            table.set(own, 0, 0.25)
+            view.set(shared, 0, 0.25)
+          }
+        }
+        for (const { size, table, view } of views) {
+          const to = day + Math.floor(rand() * 3) - 1
+          const from = to - Math.floor(rand() * (size + 2))
+          const seen: number[][] = []
+          for (let o = table.first(from, to); o >= 0; o = table.next(o, to))
+            if (table.get(o, 1) !== 0) seen.push([table.dayOf(o), table.get(o, 0), table.get(o, 1)])
+          const visited: number[][] = []
+          for (let o = view.first(from, to); o >= 0; o = view.next(o, to))
+            if (view.get(o, 1) !== 0) visited.push([view.dayOf(o), view.get(o, 0), view.get(o, 1)])
+          expect(visited).toEqual(seen)
+          expect(view.sum(from, to, 0)).toBe(table.sum(from, to, 0))
+          const probe = day - Math.floor(rand() * (size + 1))
+          const own = table.peek(probe)
+          const shared = view.peek(probe)
+          expect(shared < 0 ? 0 : view.get(shared, 1)).toBe(own < 0 ? 0 : table.get(own, 1))
+        }
+      }
+      // Entries of the days the rows dropped are gone with them.
+      const oldest = rows.cells[0] ?? 0
+      for (let i = 0; i < rows.side.length; i++) {
+        const key = rows.side[i] ?? 0
+        const width = [2, 4][((key % 8) + 8) % 8 === 0 ? 0 : 1] ?? 0
+        expect(Math.floor(key / 8)).toBeGreaterThanOrEqual(oldest)
+        i += width
+      }
+    },
+  )
+
+  it('refuses a sparse view where another merchant of the engine took a dense one', () => {
+    const layout = new SaleLayout()
+    new SaleDays(layout).columns(30, 2)
+    expect(() => new SaleDays(layout).sparseColumns(30, 2)).toThrow(/different day columns/)
+    const other = new SaleLayout()
+    new SaleDays(other).sparseColumns(30, 2)
+    expect(() => new SaleDays(other).columns(30, 2)).toThrow(/different day columns/)
+  })
+
   it.each([[[30, 7, 31]], [[7, 2]], [[1]]])(
     "the sales and amount the engine counts read, in each view of %j days, as the view's own counters would",
     (sizes) => {

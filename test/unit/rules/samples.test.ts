@@ -53,4 +53,24 @@ describe('Samples', () => {
     // A ring's counter packs its length and next slot: capacities stay under 128.
     expect(() => new Samples().ring(128)).toThrow(/capacity/)
   })
+
+  it('keeps only the ids its rings hold: a ring never pushed to, or cleared, takes no slot', () => {
+    const samples = new Samples()
+    const [large, unused, small] = [samples.ring(64), samples.ring(5), samples.ring(5)]
+    if (large === undefined || unused === undefined || small === undefined) throw new Error('no ring')
+    large.push('a')
+    large.push('b')
+    small.push('c')
+    // The rings' bits, then a counter and the ids of each ring that holds any.
+    expect(samples.slots().length).toBe(1 + (1 + 2) + (1 + 1))
+    expect([large.toArray(), unused.toArray(), small.toArray()]).toEqual([['a', 'b'], [], ['c']])
+    for (let i = 0; i < 7; i++) small.push(`s${i}`)
+    expect(small.toArray()).toEqual(['s2', 's3', 's4', 's5', 's6'])
+    expect(samples.slots().length).toBe(1 + (1 + 2) + (1 + 5))
+    small.clear()
+    expect(samples.slots().length).toBe(1 + (1 + 2))
+    expect([large.toArray(), unused.toArray(), small.toArray()]).toEqual([['a', 'b'], [], []])
+    small.push('d')
+    expect([large.toArray(), small.toArray()]).toEqual([['a', 'b'], ['d']])
+  })
 })
