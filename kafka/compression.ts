@@ -1,12 +1,14 @@
-import { promisify } from 'node:util'
-import { constants, zstdCompress, zstdDecompress } from 'node:zlib'
+import { constants, zstdCompressSync, zstdDecompressSync } from 'node:zlib'
 import kafkajs from 'kafkajs'
 
 /*
  * Compression of the internal topics' record batches. kafkajs ships GZIP only and leaves ZSTD to a codec
- * the application registers; Node's own zlib has zstd (no dependency), run on libuv's thread pool, off
- * the event loop. zstd at level 1 compresses the service's JSON and Avro about as well as gzip and five
- * times faster, and decompresses seven times faster (BENCHMARKS.md). Kafka's Java clients and brokers
+ * the application registers; Node's own zlib has zstd (no dependency). zstd at level 1 compresses the
+ * service's JSON and Avro about as well as gzip and five times faster, and decompresses seven times
+ * faster (BENCHMARKS.md). It runs on the calling thread, not on libuv's thread pool: chDB's queries
+ * hold the pool's threads for tens of milliseconds each, and a batch queued behind them waited longer
+ * than compressing it takes (about 2 µs per transaction's records in all) — the alert path crosses
+ * several of them. Kafka's Java clients and brokers
  * read zstd since 2.1; kafkajs reads it in every process that imported this module (kafka/client.ts
  * does).
  */
@@ -14,13 +16,11 @@ import kafkajs from 'kafkajs'
 // kafkajs is CommonJS, and Node's ESM loader does not find these two among its named exports.
 const { CompressionCodecs, CompressionTypes } = kafkajs
 
-const compress = promisify(zstdCompress)
-const decompress = promisify(zstdDecompress)
 const LEVEL_1 = { params: { [constants.ZSTD_c_compressionLevel]: 1 } }
 
 const zstd = {
-  compress: (encoder: { buffer: Buffer }): Promise<Buffer> => compress(encoder.buffer, LEVEL_1),
-  decompress: (buffer: Buffer): Promise<Buffer> => decompress(buffer),
+  compress: async (encoder: { buffer: Buffer }): Promise<Buffer> => zstdCompressSync(encoder.buffer, LEVEL_1),
+  decompress: async (buffer: Buffer): Promise<Buffer> => zstdDecompressSync(buffer),
 }
 CompressionCodecs[CompressionTypes.ZSTD] = () => zstd
 
