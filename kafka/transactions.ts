@@ -3,6 +3,7 @@ import { asRiskError } from '../lib/errors.ts'
 import { packBySize } from './chunks.ts'
 import { createProducer } from './client.ts'
 import { CompressionTypes } from './compression.ts'
+import { forgetCoordinators, rememberCoordinators } from './coordinators.ts'
 
 /**
  * Consume-transform-produce exactly once, the way the rules and scoring stages do it: per input
@@ -22,6 +23,7 @@ import { CompressionTypes } from './compression.ts'
  * left open.
  */
 export async function transactionalProducer(kafka: Kafka, transactionalId: string): Promise<Producer> {
+  rememberCoordinators()
   const producer = createProducer(kafka, {
     transactionalId,
     idempotent: true,
@@ -81,6 +83,8 @@ export async function commitPart(
     await sendOffsets(txn, { consumerGroupId: output.groupId, topics: output.offsets })
     await txn.commit()
   } catch (e) {
+    // Whatever failed, the retry finds the coordinators afresh (kafka/coordinators.ts).
+    forgetCoordinators()
     await txn.abort().catch(() => {})
     throw asRiskError(e, 'RISK_ERR_KAFKA', 'transaction failed', context)
   }

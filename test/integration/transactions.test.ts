@@ -1,5 +1,6 @@
 import kafkajs, { type Kafka } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { forgetCoordinators } from '../../kafka/coordinators.ts'
 import { ensureTopics } from '../../kafka/topics.ts'
 import { commitPart, transactionalProducer } from '../../kafka/transactions.ts'
 import { readTopic, testKafka, uniqueName } from '../helpers/kafka.ts'
@@ -93,6 +94,52 @@ describe('a part committed in a Kafka transaction', () => {
     } finally {
       CompressionCodecs[CompressionTypes.ZSTD] = zstd
       await producer.disconnect()
+    }
+  })
+
+  it('asks the broker for its coordinators once, not before every request of every transaction', async () => {
+    // kafkajs alone sends FindCoordinator (apiName GroupCoordinator) four times per transaction.
+    const producer = await transactionalProducer(kafka, uniqueName('txn-id'))
+    const requests = new Map<string, number>()
+    producer.on(producer.events.REQUEST, ({ payload }) => {
+      requests.set(payload.apiName, (requests.get(payload.apiName) ?? 0) + 1)
+    })
+    const part = async (i: number) =>
+      commitPart(
+        producer,
+        {
+          sends: [[topic, [{ value: `c${i}` }]]],
+          groupId,
+          offsets: [{ topic: input, partitions: [{ partition: 0, offset: String(100 + i) }] }],
+        },
+        { topic: input, partition: 0 },
+      )
+    try {
+      // The first transaction finds the transaction's coordinator and the group's.
+      await part(1)
+      expect(requests.get('GroupCoordinator')).toBe(2)
+      for (let i = 2; i <= 10; i++) await part(i)
+      expect(requests.get('EndTxn')).toBe(10)
+      expect(requests.get('TxnOffsetCommit')).toBe(10)
+      expect(requests.get('GroupCoordinator')).toBe(2)
+
+      // After a failure (kafka/transactions.ts forgets on every one), the next transaction asks again.
+      const before = requests.get('GroupCoordinator') ?? 0
+      forgetCoordinators()
+      await part(11)
+      expect(requests.get('GroupCoordinator')).toBe(before + 2)
+      await part(12)
+      expect(requests.get('GroupCoordinator')).toBe(before + 2)
+    } finally {
+      await producer.disconnect()
+    }
+    const admin = kafka.admin()
+    await admin.connect()
+    try {
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [input] })
+      expect(committed?.partitions[0]?.offset).toBe('112')
+    } finally {
+      await admin.disconnect()
     }
   })
 })
