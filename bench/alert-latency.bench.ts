@@ -14,6 +14,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Worker } from 'node:worker_threads'
 import { Kafka, logLevel } from 'kafkajs'
 import type { Registry } from 'prom-client'
@@ -25,6 +26,7 @@ import { sleep } from '../lib/retry.ts'
 import { tailAlerts } from '../scoring/alerts-reader.ts'
 import type { LoadSettings } from './latency-load.ts'
 import { benchConfig } from './service-run.ts'
+import { mainThreadCpuSeconds } from './thread-cpu.ts'
 
 const RATES = (process.env.BENCH_RATES ?? '1000,5000,10000').split(',').map(Number)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 45)
@@ -117,18 +119,32 @@ try {
     }
     // Lag per stage (messages behind its input's end), sampled through the run: bounded means keeping up.
     const maxLag = new Map<string, number>()
+    // How long a callback on the main thread (where every stage's Kafka client runs) waits for its turn.
+    const loopDelay = monitorEventLoopDelay({ resolution: 5 })
+    const cpuBefore = process.cpuUsage()
+    const mainBefore = mainThreadCpuSeconds()
     const lagTimer = setInterval(() => {
       for (const p of service.progress()) maxLag.set(p.stage, Math.max(maxLag.get(p.stage) ?? 0, p.lag))
     }, 500)
     const load = new Worker(new URL('./latency-load.ts', import.meta.url), { workerData: settings })
-    const done = new Promise<{ produced: number; seconds: number }>((resolve, reject) => {
-      load.on('message', (m: { measured?: string; done?: boolean; produced?: number; seconds?: number }) => {
+    type Done = { produced: number; seconds: number; loadCpuSeconds: number }
+    const done = new Promise<Done>((resolve, reject) => {
+      load.on('message', (m: { measured?: string; done?: boolean } & Partial<Done>) => {
         if (m.measured !== undefined) measured.add(m.measured)
-        if (m.done === true) resolve({ produced: m.produced ?? 0, seconds: m.seconds ?? 1 })
+        if (m.done === true)
+          resolve({
+            produced: m.produced ?? 0,
+            seconds: m.seconds ?? 1,
+            loadCpuSeconds: m.loadCpuSeconds ?? 0,
+          })
       })
       load.on('error', reject)
     })
-    const { produced, seconds } = await done
+    loopDelay.enable()
+    const { produced, seconds, loadCpuSeconds } = await done
+    loopDelay.disable()
+    const cpu = process.cpuUsage(cpuBefore)
+    const mainCpu = mainThreadCpuSeconds() - mainBefore
     clearInterval(lagTimer)
     const lagAtEnd = service.progress()
     await load.terminate()
@@ -143,6 +159,10 @@ try {
     results.push(line)
     console.log(line)
     console.log(`  mean per stage at ${rate}/s: ${breakdown}`)
+    const perEvent = (cpuSeconds: number) => ((1e6 * cpuSeconds) / Math.max(1, produced)).toFixed(1)
+    console.log(
+      `  main thread's event-loop delay at ${rate}/s: median ${(loopDelay.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} ms, max ${(loopDelay.max / 1e6).toFixed(1)} ms; CPU-µs per event: process ${perEvent((cpu.user + cpu.system) / 1e6)} (of which the load's thread ${perEvent(loadCpuSeconds)}), main thread ${perEvent(mainCpu)}`,
+    )
     console.log(
       `  lag per stage at ${rate}/s (messages behind), largest during the run / when the load stopped: ${lagAtEnd
         .map(

@@ -86,4 +86,11 @@ for (let n = 1; Date.now() - started < (s.warmupSeconds + s.seconds) * 1000; n++
 await Promise.all(bursts)
 await producer.disconnect()
 await simulator.stop()
-parentPort?.postMessage({ done: true, produced: simulator.produced, seconds: (Date.now() - started) / 1000 })
+const cpu = process.threadCpuUsage()
+parentPort?.postMessage({
+  done: true,
+  produced: simulator.produced,
+  seconds: (Date.now() - started) / 1000,
+  // This thread's CPU, which the service's process shares on this machine (in production it is elsewhere).
+  loadCpuSeconds: (cpu.user + cpu.system) / 1e6,
+})
