@@ -26,7 +26,7 @@ import { sleep } from '../lib/retry.ts'
 import { tailAlerts } from '../scoring/alerts-reader.ts'
 import type { LoadSettings } from './latency-load.ts'
 import { benchConfig } from './service-run.ts'
-import { mainThreadCpuSeconds } from './thread-cpu.ts'
+import { mainThreadCpuSeconds, processCpuSeconds } from './thread-cpu.ts'
 
 const RATES = (process.env.BENCH_RATES ?? '1000,5000,10000').split(',').map(Number)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 45)
@@ -123,6 +123,7 @@ try {
     const loopDelay = monitorEventLoopDelay({ resolution: 5 })
     const cpuBefore = process.cpuUsage()
     const mainBefore = mainThreadCpuSeconds()
+    const brokerBefore = processCpuSeconds(local.pid)
     const lagTimer = setInterval(() => {
       for (const p of service.progress()) maxLag.set(p.stage, Math.max(maxLag.get(p.stage) ?? 0, p.lag))
     }, 500)
@@ -145,6 +146,7 @@ try {
     loopDelay.disable()
     const cpu = process.cpuUsage(cpuBefore)
     const mainCpu = mainThreadCpuSeconds() - mainBefore
+    const brokerCpu = processCpuSeconds(local.pid) - brokerBefore
     clearInterval(lagTimer)
     const lagAtEnd = service.progress()
     await load.terminate()
@@ -161,7 +163,7 @@ try {
     console.log(`  mean per stage at ${rate}/s: ${breakdown}`)
     const perEvent = (cpuSeconds: number) => ((1e6 * cpuSeconds) / Math.max(1, produced)).toFixed(1)
     console.log(
-      `  main thread's event-loop delay at ${rate}/s: median ${(loopDelay.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} ms, max ${(loopDelay.max / 1e6).toFixed(1)} ms; CPU-µs per event: process ${perEvent((cpu.user + cpu.system) / 1e6)} (of which the load's thread ${perEvent(loadCpuSeconds)}), main thread ${perEvent(mainCpu)}`,
+      `  main thread's event-loop delay at ${rate}/s: median ${(loopDelay.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} ms, max ${(loopDelay.max / 1e6).toFixed(1)} ms; CPU-µs per event: process ${perEvent((cpu.user + cpu.system) / 1e6)} (of which the load's thread ${perEvent(loadCpuSeconds)}), main thread ${perEvent(mainCpu)}, broker ${perEvent(brokerCpu)}`,
     )
     console.log(
       `  lag per stage at ${rate}/s (messages behind), largest during the run / when the load stopped: ${lagAtEnd
