@@ -12,6 +12,7 @@ import {
 import type { RiskError } from '../lib/errors.ts'
 import { LogLimiter } from '../lib/log-limiter.ts'
 import type { Logger } from '../lib/logger.ts'
+import { Turns } from '../lib/turns.ts'
 import { instrumentProducer } from '../metrics/kafka.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import { MERCHANT_EVENT, type SchemaName, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
@@ -319,7 +320,9 @@ export class IngestStage extends PartitionStage {
   ): Promise<{ good: PipelineBatch; rejected: Rejected[] }> {
     const good = pipeline.open(this.#deps.now())
     const rejected: Rejected[] = []
+    const turns = new Turns()
     for (const message of messages) {
+      await turns.take()
       // A card number in the key or a header rejects the message before its value is looked at.
       let error = checkEnvelope(message.key, message.headers)
       if (error === null) {

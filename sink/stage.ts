@@ -8,6 +8,7 @@ import {
   stageSettings,
 } from '../kafka/stage-runner.ts'
 import type { Logger } from '../lib/logger.ts'
+import { Turns } from '../lib/turns.ts'
 import { RISK_ALERT, RULE_HIT, SCORE_EVENT } from '../schemas/contract.ts'
 import type { RiskAlert, RuleHit, ScoreEvent } from '../schemas/types.generated.ts'
 import type { Store } from '../store/client.ts'
@@ -76,7 +77,9 @@ export class SinkStage extends PartitionStage {
     const now = this.#opts.now()
     if (part.topic === topics.ruleHits) {
       const hits: RuleHit[] = []
+      const turns = new Turns()
       for (const m of part.messages) {
+        await turns.take()
         const d = await codec.decodeInternal(RULE_HIT, m.value)
         if (d.ok) hits.push(d.record)
         else this.#bad(part, m.offset, d.error.message)
@@ -87,7 +90,9 @@ export class SinkStage extends PartitionStage {
     }
     const events: ScoreEvent[] = []
     const alerts: { alert: RiskAlert; topic: string; families: readonly string[] }[] = []
+    const turns = new Turns()
     for (const m of part.messages) {
+      await turns.take()
       const d = await codec.decodeInternal(SCORE_EVENT, m.value)
       if (!d.ok) {
         this.#bad(part, m.offset, d.error.message)

@@ -1,0 +1,24 @@
+import { setImmediate as nextTurn } from 'node:timers/promises'
+
+/**
+ * Gives the event loop a turn once a loop has held its thread for `budgetMs`. Every stage's Kafka
+ * client runs on the main thread and reads its broker's answers only between tasks; a part decoded in
+ * one go (thousands of records, tens of milliseconds) held back the round trips of the alert path
+ * (rules, scoring) behind it. Awaiting a settled promise does not yield (microtasks run before any I/O);
+ * a setImmediate does, after the I/O callbacks that are due.
+ */
+export class Turns {
+  readonly #budgetMs: number
+  #since = performance.now()
+
+  constructor(budgetMs = 4) {
+    this.#budgetMs = budgetMs
+  }
+
+  /** At once while within the budget; otherwise after the loop has had its turn (the budget starts again). */
+  async take(): Promise<void> {
+    if (performance.now() - this.#since < this.#budgetMs) return
+    await nextTurn()
+    this.#since = performance.now()
+  }
+}
