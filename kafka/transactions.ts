@@ -1,6 +1,6 @@
 import type { Kafka, Message, Producer } from 'kafkajs'
 import { asRiskError } from '../lib/errors.ts'
-import { packBySize } from './chunks.ts'
+import { messageBytes, packBySize } from './chunks.ts'
 import { createProducer } from './client.ts'
 import { CompressionTypes } from './compression.ts'
 import { forgetCoordinators, rememberCoordinators } from './coordinators.ts'
@@ -71,11 +71,13 @@ export async function commitPart(
 ): Promise<void> {
   const txn = await producer.transaction()
   try {
-    // Every topic's messages in as few requests as fit: one round trip per part, as a rule (two when
-    // a part has compressed and plain topics: compression is a request's, not a topic's, in kafkajs).
+    // Every topic's messages in as few requests as fit: one round trip per part, as a rule. Compression
+    // is a request's, not a topic's, in kafkajs, so a part with compressed and plain topics takes two,
+    // unless what it would compress is small: then all goes plain, in one.
     const c = output.compression
-    const squeezed =
+    let squeezed =
       c === undefined || c.type === CompressionTypes.None ? [] : output.sends.filter(([t]) => c.topics.has(t))
+    if (squeezed.length > 0 && squeezedBytes(squeezed) < MIN_COMPRESSED_BYTES) squeezed = []
     const plain = squeezed.length === 0 ? output.sends : output.sends.filter(([t]) => !c?.topics.has(t))
     for (const topicMessages of packBySize(squeezed))
       await txn.sendBatch({ acks: -1, topicMessages, compression: c?.type ?? CompressionTypes.None })
@@ -88,6 +90,24 @@ export async function commitPart(
     await txn.abort().catch(() => {})
     throw asRiskError(e, 'RISK_ERR_KAFKA', 'transaction failed', context)
   }
+}
+
+/**
+ * Below this many bytes a part's internal topics go uncompressed: a low rate's parts are a few records,
+ * where zstd saves little and a separate request for them (when alerts, which are never compressed, go
+ * too) is one round trip more on the alert path. Each zstd call also builds a compressor of its own.
+ */
+export const MIN_COMPRESSED_BYTES = 16 * 1024
+
+function squeezedBytes(sends: readonly (readonly [string, readonly Message[]])[]): number {
+  let n = 0
+  for (const [, messages] of sends) {
+    for (const m of messages) {
+      n += messageBytes(m)
+      if (n >= MIN_COMPRESSED_BYTES) return n
+    }
+  }
+  return n
 }
 
 type Transaction = Awaited<ReturnType<Producer['transaction']>>

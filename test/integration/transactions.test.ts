@@ -97,6 +97,49 @@ describe('a part committed in a Kafka transaction', () => {
     }
   })
 
+  it('sends a small part in one plain request, whatever it would compress', async () => {
+    const zstd = CompressionCodecs[CompressionTypes.ZSTD]
+    let compressed = 0
+    CompressionCodecs[CompressionTypes.ZSTD] = () => {
+      const codec = zstd()
+      return {
+        compress: (e: { buffer: Buffer }) => {
+          compressed++
+          return codec.compress(e)
+        },
+        decompress: codec.decompress,
+      }
+    }
+    const producer = await transactionalProducer(kafka, uniqueName('txn-id'))
+    let produceRequests = 0
+    producer.on(producer.events.REQUEST, ({ payload }) => {
+      if (payload.apiName === 'Produce') produceRequests++
+    })
+    const small = Array.from({ length: 5 }, (_, i) => ({ value: `small-${i}` }))
+    try {
+      await commitPart(
+        producer,
+        {
+          compression: { type: CompressionTypes.ZSTD, topics: new Set([squeezed]) },
+          sends: [
+            [squeezed, small],
+            [plainTopic, [{ value: 'plain-with-small' }]],
+          ],
+          groupId,
+          offsets: [{ topic: input, partitions: [{ partition: 0, offset: '2' }] }],
+        },
+        { topic: input, partition: 0 },
+      )
+      expect(produceRequests).toBe(1)
+      expect(compressed).toBe(0)
+      const read = await readTopic(kafka, squeezed, 300 + small.length)
+      expect(read.slice(300).map((m) => m.value?.toString())).toEqual(small.map((v) => v.value))
+    } finally {
+      CompressionCodecs[CompressionTypes.ZSTD] = zstd
+      await producer.disconnect()
+    }
+  })
+
   it('asks the broker for its coordinators once, not before every request of every transaction', async () => {
     // kafkajs alone sends FindCoordinator (apiName GroupCoordinator) four times per transaction.
     const producer = await transactionalProducer(kafka, uniqueName('txn-id'))
