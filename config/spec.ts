@@ -71,7 +71,7 @@ export const CONFIG_SPEC = {
       default: 'zstd',
       values: ['zstd', 'gzip', 'none'],
       description:
-        'Compression of the record batches the service writes to its internal topics (entity activity, rule hits, scoring state, score events). Alert and dead-letter topics are never compressed.',
+        'Compression of the record batches the service writes to its internal topics (entity activity, rule hits, scoring state, score events); a part whose internal output is under 16 KB goes uncompressed. Alert and dead-letter topics are never compressed.',
     }),
     topicPartitions: int({
       env: 'KAFKA_TOPIC_PARTITIONS',
