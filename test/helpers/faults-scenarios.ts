@@ -44,7 +44,7 @@ import {
   waitDrained,
   waitForLine,
 } from './faults.ts'
-import { testKafka, uniqueName } from './kafka.ts'
+import { testKafka, uniqueName, waitFor } from './kafka.ts'
 
 const ACQUIRERS = ['acq-a', 'acq-b'] as const
 
@@ -675,8 +675,17 @@ export async function rulesWorkerCrashScenario(
         events.slice(i * slice, (i + 1) * slice),
       )
       if (i < size.crashes) {
-        // Mid-slice: parts in hand when the worker goes.
+        // Mid-slice: parts in hand when the worker goes. But only once every partition has rebuilt since
+        // the last crash (or built its state at all): a crash in the middle of a rebuild interrupts it,
+        // and the partition then rebuilds once for two crashes, which the count below would take for a
+        // rebuild that never happened.
         await sleep(1_500)
+        const due = (rebuiltBefore[0] ?? 0) + i * size.partitions
+        await waitFor(
+          async () => rebuilds() >= (i === 0 ? size.partitions : due),
+          () => `${rebuilds()} rebuilds before crash ${i + 1}`,
+          120_000,
+        )
         rebuiltBefore.push(rebuilds())
         await worker.crash()
       }
