@@ -7,6 +7,31 @@ import { readTopic, testKafka, uniqueName } from '../helpers/kafka.ts'
 
 const { CompressionCodecs, CompressionTypes } = kafkajs
 
+/** Puts a zstd codec that counts its calls in kafkajs's place; `restore` puts the service's back. */
+function countingZstd() {
+  const zstd = CompressionCodecs[CompressionTypes.ZSTD]
+  const calls = { compressed: 0, decompressed: 0 }
+  CompressionCodecs[CompressionTypes.ZSTD] = () => {
+    const codec = zstd()
+    return {
+      compress: (e: { buffer: Buffer }) => {
+        calls.compressed++
+        return codec.compress(e)
+      },
+      decompress: (b: Buffer) => {
+        calls.decompressed++
+        return codec.decompress(b)
+      },
+    }
+  }
+  return {
+    calls,
+    restore: () => {
+      CompressionCodecs[CompressionTypes.ZSTD] = zstd
+    },
+  }
+}
+
 describe('a part committed in a Kafka transaction', () => {
   let kafka: Kafka
   const topic = uniqueName('txn-out')
@@ -55,18 +80,7 @@ describe('a part committed in a Kafka transaction', () => {
 
   it('compresses the batches of the topics it is told to, and only those, in the same transaction', async () => {
     // Count what the zstd codec decompresses while the two topics are read back.
-    const zstd = CompressionCodecs[CompressionTypes.ZSTD]
-    let decompressed = 0
-    CompressionCodecs[CompressionTypes.ZSTD] = () => {
-      const codec = zstd()
-      return {
-        compress: codec.compress,
-        decompress: (b: Buffer) => {
-          decompressed++
-          return codec.decompress(b)
-        },
-      }
-    }
+    const zstd = countingZstd()
     const producer = await transactionalProducer(kafka, uniqueName('txn-id'))
     const values = Array.from({ length: 300 }, (_, i) => ({
       value: JSON.stringify({ i, pad: 'x'.repeat(200) }),
@@ -87,29 +101,18 @@ describe('a part committed in a Kafka transaction', () => {
       )
       const plain = await readTopic(kafka, plainTopic, 1)
       expect(plain.map((m) => m.value?.toString())).toEqual(['plain'])
-      expect(decompressed).toBe(0)
+      expect(zstd.calls.decompressed).toBe(0)
       const read = await readTopic(kafka, squeezed, values.length)
       expect(read.map((m) => m.value?.toString())).toEqual(values.map((v) => v.value))
-      expect(decompressed).toBeGreaterThan(0)
+      expect(zstd.calls.decompressed).toBeGreaterThan(0)
     } finally {
-      CompressionCodecs[CompressionTypes.ZSTD] = zstd
+      zstd.restore()
       await producer.disconnect()
     }
   })
 
   it('sends a small part in one plain request, whatever it would compress', async () => {
-    const zstd = CompressionCodecs[CompressionTypes.ZSTD]
-    let compressed = 0
-    CompressionCodecs[CompressionTypes.ZSTD] = () => {
-      const codec = zstd()
-      return {
-        compress: (e: { buffer: Buffer }) => {
-          compressed++
-          return codec.compress(e)
-        },
-        decompress: codec.decompress,
-      }
-    }
+    const zstd = countingZstd()
     const producer = await transactionalProducer(kafka, uniqueName('txn-id'))
     let produceRequests = 0
     producer.on(producer.events.REQUEST, ({ payload }) => {
@@ -131,11 +134,11 @@ describe('a part committed in a Kafka transaction', () => {
         { topic: input, partition: 0 },
       )
       expect(produceRequests).toBe(1)
-      expect(compressed).toBe(0)
+      expect(zstd.calls.compressed).toBe(0)
       const read = await readTopic(kafka, squeezed, 300 + small.length)
       expect(read.slice(300).map((m) => m.value?.toString())).toEqual(small.map((v) => v.value))
     } finally {
-      CompressionCodecs[CompressionTypes.ZSTD] = zstd
+      zstd.restore()
       await producer.disconnect()
     }
   })
