@@ -6,7 +6,8 @@
  * after the warm-up and `{ done, produced }` at the end.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { Kafka, logLevel, Partitioners } from 'kafkajs'
+import { Kafka, logLevel } from 'kafkajs'
+import { createProducer } from '../kafka/client.ts'
 import { EventCodec } from '../kafka/codec.ts'
 import { createLogger } from '../lib/logger.ts'
 import { sleep } from '../lib/retry.ts'
@@ -42,7 +43,7 @@ const simulator = new LiveSimulator(
   { logger: createLogger('warn'), now: Date.now },
 )
 await simulator.start()
-const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
+const producer = createProducer(kafka, { allowAutoTopicCreation: true })
 await producer.connect()
 
 // One card-testing burst per BURST_EVERY_MS, each at a fresh merchant: 24 attempts on 24 cards, half

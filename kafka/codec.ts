@@ -144,17 +144,45 @@ function failure(
   }
 }
 
-/** Copies avsc Record instances into plain objects and notes the first long that is not exact. */
-function toPlain(v: unknown, path: string, found: { unsafeLong: string | null }): unknown {
+/**
+ * Copies avsc Record instances into plain objects; `found.unsafe` is set when a long is not exact (a
+ * bigint). No paths are built on the way: every field of every record passes here, and a path is only
+ * wanted for the rare record that has such a long (bigintPath).
+ */
+function toPlain(v: unknown, found: { unsafe: boolean }): unknown {
   if (typeof v === 'bigint') {
-    found.unsafeLong ??= path
+    found.unsafe = true
     return v
   }
   if (v === null || typeof v !== 'object' || Buffer.isBuffer(v)) return v
-  if (Array.isArray(v)) return v.map((item, i) => toPlain(item, `${path}[${i}]`, found))
+  if (Array.isArray(v)) {
+    const items: unknown[] = new Array(v.length)
+    for (let i = 0; i < v.length; i++) items[i] = toPlain(v[i], found)
+    return items
+  }
   const out: Record<string, unknown> = {}
-  for (const [k, item] of Object.entries(v)) out[k] = toPlain(item, path === '' ? k : `${path}.${k}`, found)
+  // Own keys only: avsc puts its methods (clone, toBuffer, ...) on the records' prototype, enumerable.
+  const fields = v as Record<string, unknown>
+  for (const k of Object.keys(fields)) out[k] = toPlain(fields[k], found)
   return out
+}
+
+/** The path of the first bigint in `v`, depth first in key order (as toPlain walks); null when none. */
+function bigintPath(v: unknown, path: string): string | null {
+  if (typeof v === 'bigint') return path
+  if (v === null || typeof v !== 'object' || Buffer.isBuffer(v)) return null
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const p = bigintPath(v[i], `${path}[${i}]`)
+      if (p !== null) return p
+    }
+    return null
+  }
+  for (const [k, item] of Object.entries(v)) {
+    const p = bigintPath(item, path === '' ? k : `${path}.${k}`)
+    if (p !== null) return p
+  }
+  return null
 }
 
 function detectFormat(value: Buffer): WireFormat | null {
@@ -270,13 +298,14 @@ export class EventCodec {
         e,
       )
     }
-    const found: { unsafeLong: string | null } = { unsafeLong: null }
-    const record = toPlain(decoded, '', found)
-    if (found.unsafeLong !== null) {
+    const found = { unsafe: false }
+    const record = toPlain(decoded, found)
+    if (found.unsafe) {
+      const field = bigintPath(record, '') ?? ''
       return failure(
         'RISK_ERR_INVALID_FIELD',
-        `${found.unsafeLong} is a long beyond ±(2^53 - 2), which a JS number cannot hold exactly`,
-        { ...avroContext, field: found.unsafeLong },
+        `${field} is a long beyond ±(2^53 - 2), which a JS number cannot hold exactly`,
+        { ...avroContext, field },
       )
     }
     if (!isRecordObject(record)) {

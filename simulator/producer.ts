@@ -1,4 +1,5 @@
-import { type Kafka, type Message, Partitioners, type Producer } from 'kafkajs'
+import type { Kafka, Message, Producer } from 'kafkajs'
+import { createProducer } from '../kafka/client.ts'
 import { type EventCodec, valueSubject } from '../kafka/codec.ts'
 import type { Logger } from '../lib/logger.ts'
 import { MERCHANT_EVENT, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
@@ -32,12 +33,10 @@ export class LiveSimulator {
     settings: LiveSimulatorSettings,
     deps: { logger: Logger; now: () => number },
   ) {
-    // The Java-compatible murmur2 partitioner: a merchant lands on the partition a Java producer (a real
-    // terminal gateway) would choose. A re-sent duplicate is dropped by the store's id check.
-    this.#producer = kafka.producer({
-      maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    })
+    // The Java-compatible murmur2 partitioner (kafka/partitioner.ts, as every producer of the service):
+    // a merchant lands on the partition a Java producer (a real terminal gateway) would choose. A re-sent
+    // duplicate is dropped by the store's id check.
+    this.#producer = createProducer(kafka, { maxInFlightRequests: 1, allowAutoTopicCreation: true })
     this.#sim = sim
     this.#codec = codec
     this.#settings = settings

@@ -3,7 +3,13 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { compileSchema, EventCodec, MAX_EXACT_LONG, newestBundledSchema } from '../../kafka/codec.ts'
 import type { ErrorCode } from '../../lib/errors.ts'
 import { containsCardNumber } from '../../lib/luhn.ts'
-import { MERCHANT_EVENT, RISK_ALERT, type SchemaName, TERMINAL_TRANSACTION } from '../../schemas/contract.ts'
+import {
+  MERCHANT_EVENT,
+  RISK_ALERT,
+  SCORE_EVENT,
+  type SchemaName,
+  TERMINAL_TRANSACTION,
+} from '../../schemas/contract.ts'
 import type { MerchantEvent, RiskAlert, TerminalTransaction } from '../../schemas/types.generated.ts'
 import { DISGUISES } from '../helpers/card-disguises.ts'
 import { sampleMerchantEvent, sampleTxn } from '../helpers/events.ts'
@@ -227,6 +233,20 @@ describe('EventCodec.decode rejects bad input without throwing', () => {
       { field: 'event_time' },
     ],
   ]
+  it('names a nested long beyond 2^53 by its path', async () => {
+    const scoreEvent = compileSchema(newestBundledSchema(SCORE_EVENT))
+    const opened = (at: bigint) => ({ case_id: `c-${at}`, reason: 'r', opened_at: at })
+    const body = scoreEvent.toBuffer({
+      acquirer_id: 'acq-alpha',
+      merchant_id: 'm-1',
+      scores: [],
+      alerts: [],
+      cases: [opened(1n), opened(2n ** 60n)],
+    })
+    const error = await decodeError(codec, SCORE_EVENT, frame(1005, body))
+    expect(error).toMatchObject({ code: 'RISK_ERR_INVALID_FIELD', context: { field: 'cases[1].opened_at' } })
+  })
+
   it.each(cases)('%s', async (_name, value, code, context) => {
     const error = await decodeError(codec, TERMINAL_TRANSACTION, await value())
     expect(error.code).toBe(code)
