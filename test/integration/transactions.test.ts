@@ -1,4 +1,4 @@
-import kafkajs, { type Kafka } from 'kafkajs'
+import kafkajs, { type Kafka, type Producer } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { forgetCoordinators } from '../../kafka/coordinators.ts'
 import { ensureTopics } from '../../kafka/topics.ts'
@@ -45,6 +45,22 @@ describe('a part committed in a Kafka transaction', () => {
     await ensureTopics(kafka, [topic, input, squeezed, plainTopic], { partitions: 1, replicationFactor: 1 })
   })
 
+  /** A part with records for the compressed topic and one for the plain topic, committing `offset`. */
+  const commitMixed = (producer: Producer, values: { value: string }[], plain: string, offset: string) =>
+    commitPart(
+      producer,
+      {
+        compression: { type: CompressionTypes.ZSTD, topics: new Set([squeezed]) },
+        sends: [
+          [squeezed, values],
+          [plainTopic, [{ value: plain }]],
+        ],
+        groupId,
+        offsets: [{ topic: input, partitions: [{ partition: 0, offset }] }],
+      },
+      { topic: input, partition: 0 },
+    )
+
   afterAll(async () => {
     const admin = kafka.admin()
     await admin.connect()
@@ -86,19 +102,7 @@ describe('a part committed in a Kafka transaction', () => {
       value: JSON.stringify({ i, pad: 'x'.repeat(200) }),
     }))
     try {
-      await commitPart(
-        producer,
-        {
-          compression: { type: CompressionTypes.ZSTD, topics: new Set([squeezed]) },
-          sends: [
-            [squeezed, values],
-            [plainTopic, [{ value: 'plain' }]],
-          ],
-          groupId,
-          offsets: [{ topic: input, partitions: [{ partition: 0, offset: '1' }] }],
-        },
-        { topic: input, partition: 0 },
-      )
+      await commitMixed(producer, values, 'plain', '1')
       const plain = await readTopic(kafka, plainTopic, 1)
       expect(plain.map((m) => m.value?.toString())).toEqual(['plain'])
       expect(zstd.calls.decompressed).toBe(0)
@@ -120,19 +124,7 @@ describe('a part committed in a Kafka transaction', () => {
     })
     const small = Array.from({ length: 5 }, (_, i) => ({ value: `small-${i}` }))
     try {
-      await commitPart(
-        producer,
-        {
-          compression: { type: CompressionTypes.ZSTD, topics: new Set([squeezed]) },
-          sends: [
-            [squeezed, small],
-            [plainTopic, [{ value: 'plain-with-small' }]],
-          ],
-          groupId,
-          offsets: [{ topic: input, partitions: [{ partition: 0, offset: '2' }] }],
-        },
-        { topic: input, partition: 0 },
-      )
+      await commitMixed(producer, small, 'plain-with-small', '2')
       expect(produceRequests).toBe(1)
       expect(zstd.calls.compressed).toBe(0)
       const read = await readTopic(kafka, squeezed, 300 + small.length)
