@@ -28,6 +28,7 @@ export function openConfiguredStore(config: Config, logger: Logger, metrics: Met
     ...(ch.url === null ? {} : { url: ch.url, username: ch.username, password: ch.password }),
     database: ch.database,
     chdbPath: resolve(ch.chdbPath),
+    chdbThreadNice: ch.chdbThreadNice,
     logger,
   })
 }

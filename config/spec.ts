@@ -253,6 +253,14 @@ export const CONFIG_SPEC = {
       default: '.data/chdb',
       description: 'Data directory of the embedded chDB engine (when `CLICKHOUSE_URL` is unset).',
     }),
+    chdbThreadNice: int({
+      env: 'CHDB_THREAD_NICE',
+      default: 10,
+      min: 0,
+      max: 19,
+      description:
+        "Nice value of the embedded chDB engine's own threads (Linux), so that on a full machine the alert path gets the CPU before storage, which is off it; 0 leaves them at the process's priority. Unused with `CLICKHOUSE_URL`.",
+    }),
   },
   ingest: {
     maxBatchSize: int({

@@ -3,6 +3,7 @@ import { type ClickHouseClient, createClient } from '@clickhouse/client'
 import { asRiskError, RiskError } from '../lib/errors.ts'
 import { openChdbConnection } from './chdb.ts'
 import { migrate } from './migrate.ts'
+import { lowerEngineThreads, type ThreadPriority } from './thread-priority.ts'
 
 /**
  * The ClickHouse store: one client for the whole process, either to a ClickHouse server over HTTP
@@ -46,6 +47,11 @@ export interface OpenStoreOptions {
   readonly database: string
   /** Data directory of the embedded engine; created when missing. Unused with `url`. */
   readonly chdbPath: string
+  /**
+   * Nice value (1 to 19) for the embedded engine's own threads, so that the alert path gets the CPU
+   * first on a full machine (store/thread-priority.ts); 0 or absent leaves them alone. Unused with `url`.
+   */
+  readonly chdbThreadNice?: number
   readonly logger?: StoreLogger
   /** Folder of migration files; store/migrations by default. */
   readonly migrationsDir?: string
@@ -93,7 +99,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   const observer = opts.observer
   const store =
     opts.url === undefined
-      ? await openChdb(opts.chdbPath, database, observer)
+      ? await openChdb(opts, database, observer)
       : await openServer(opts, database, observer)
   try {
     const result = await migrate(store.client, database, {
@@ -140,8 +146,14 @@ async function openServer(
   return makeStore(client, database, 'server', observer, async () => {})
 }
 
-async function openChdb(path: string, database: string, observer: StoreObserver | undefined): Promise<Store> {
+async function openChdb(
+  opts: OpenStoreOptions,
+  database: string,
+  observer: StoreObserver | undefined,
+): Promise<Store> {
+  const path = opts.chdbPath
   const context = { backend: 'chdb', database, path }
+  let priority: ThreadPriority | null = null
   let client: ClickHouseClient
   let drain: () => Promise<void>
   try {
@@ -155,7 +167,10 @@ async function openChdb(path: string, database: string, observer: StoreObserver 
   }
   // close() returns before the connection is gone when an operation is still running on it; until
   // drain() settles, the engine still holds the directory and a restart would be refused.
-  const store = makeStore(client, database, 'chdb', observer, drain)
+  const store = makeStore(client, database, 'chdb', observer, async () => {
+    priority?.stop()
+    await drain()
+  })
   try {
     await client.command({
       query: 'CREATE DATABASE IF NOT EXISTS {db:Identifier}',
@@ -166,6 +181,10 @@ async function openChdb(path: string, database: string, observer: StoreObserver 
     await store.close()
     throw asRiskError(e, 'RISK_ERR_STORE_QUERY', 'cannot create the ClickHouse database', context)
   }
+  // After the first queries, so that the first scan finds the engine's pools started.
+  const nice = opts.chdbThreadNice ?? 0
+  if (nice > 0)
+    priority = lowerEngineThreads({ nice, ...(opts.logger === undefined ? {} : { logger: opts.logger }) })
   return store
 }
 

@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
@@ -39,7 +39,7 @@ function captureLogger(): StoreLogger & { lines: LogLine[] } {
 
 async function openAt(
   chdbPath: string,
-  extra: { database?: string; migrationsDir?: string; logger?: StoreLogger } = {},
+  extra: { database?: string; migrationsDir?: string; logger?: StoreLogger; chdbThreadNice?: number } = {},
 ): Promise<Store> {
   const store = await openStore({ database: extra.database ?? 'risk_test', chdbPath, ...extra })
   open.push(store)
@@ -106,7 +106,51 @@ async function rejection(p: Promise<unknown>): Promise<RiskError> {
   throw new Error('expected a rejection')
 }
 
+/** Every thread of this process: its name and nice value (field 19 of /proc's stat). */
+function threads(): { tid: number; name: string; nice: number }[] {
+  const out: { tid: number; name: string; nice: number }[] = []
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      const name = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trimEnd()
+      out.push({ tid: Number(tid), name, nice: Number(fields[16]) })
+    } catch {
+      // ended while listed
+    }
+  }
+  return out
+}
+
 describe('openStore and migrations', () => {
+  it.runIf(process.platform === 'linux')(
+    "runs the embedded engine's own threads at the configured nice value and leaves Node's alone",
+    async () => {
+      const log = captureLogger()
+      const store = await openAt(freshDir(), { logger: log, chdbThreadNice: 7 })
+      await insertTransactions(store, [at(txn({ txn_id: 'nice-1' }))], UTC8)
+      // The periodic scan (every second) catches the threads started since the store opened.
+      await new Promise((r) => setTimeout(r, 1_500))
+      const all = threads()
+      const main = all.find((t) => t.tid === process.pid)
+      expect(main).toBeDefined()
+      const base = main?.nice ?? 0
+      expect(base).toBeLessThan(7)
+      const node = all.filter((t) => t.tid === process.pid || ['libuv-worker', 'V8Worker'].includes(t.name))
+      expect(node.length).toBeGreaterThan(1)
+      for (const t of node) expect(t, t.name).toMatchObject({ nice: base })
+      // ClickHouse's pools, by the names the engine gives them.
+      const engine = all.filter((t) =>
+        /^(BgSchPool|BgStrmSchPool|MergeMutate|ThreadPool|Fetch|Move)$/.test(t.name),
+      )
+      expect(engine.length).toBeGreaterThan(3)
+      for (const t of engine) expect(t, t.name).toMatchObject({ nice: 7 })
+      const line = log.lines.find((l) => l.msg === 'embedded store threads run at a lower priority')
+      expect(line?.obj).toMatchObject({ nice: 7 })
+      expect(line?.obj.threads).toBeGreaterThan(0)
+    },
+  )
+
   it('applies the migrations once, records them, and skips them on reopen', async () => {
     const path = freshDir()
     const log1 = captureLogger()
