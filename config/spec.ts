@@ -259,7 +259,7 @@ export const CONFIG_SPEC = {
       min: 0,
       max: 19,
       description:
-        "Nice value of the embedded chDB engine's own threads (Linux), so that on a full machine the alert path gets the CPU before storage, which is off it; 0 leaves them at the process's priority. Unused with `CLICKHOUSE_URL`.",
+        "Nice value of the embedded chDB engine's background threads (merges, moves, schedule pools; Linux), so that on a full machine the alert path, the inserts and the queries get the CPU before the work that can wait; 0 leaves them at the process's priority. Unused with `CLICKHOUSE_URL`.",
     }),
   },
   ingest: {

@@ -2,35 +2,26 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { getPriority, setPriority } from 'node:os'
 
 /**
- * Lowers the CPU priority of the embedded ClickHouse engine's own threads (merges, its query and
- * background pools), so that on a full machine the alert path (Node's main thread, the rules worker)
- * gets the cores first and storage takes what is left. Storage is off the alert path; the alert path
- * is not. With a ClickHouse server this module is not used: the server is another process, niced by
- * whoever runs it.
+ * Lowers the CPU priority of the embedded ClickHouse engine's background threads (merges, moves,
+ * its schedule pools), so that on a full machine the alert path (Node's main thread, the rules worker)
+ * and the inserts and queries get the cores first, and the work that can wait takes what is left.
+ * Inserts keep their priority on purpose: with every engine thread lowered, alerts came sooner still
+ * but ingest fell 10,000 to 45,000 events behind in 30 s at 10,000 events/s (BENCHMARKS.md). A merge
+ * that waits leaves more parts for a while; ClickHouse slows inserts down if they pile up, so the
+ * lag stays bounded. With a ClickHouse server this module is not used: the server is another process.
  *
  * Linux lets each thread have a nice value of its own (setpriority(PRIO_PROCESS, tid)); raising one's
- * own threads' nice value needs no privilege. A thread inherits its creator's value, so the engine's
- * threads started by an already lowered thread are lowered from birth; the periodic scan catches the
- * ones started by Node's threads (the engine starts pools from whichever thread first calls it).
- *
- * A thread is Node's when it is the process's main thread or carries one of the names Node 24 gives
- * its own threads; every other thread of the process belongs to the embedded engine (the service
- * loads no other native library that starts threads). A Node thread is checked again on every scan,
- * since a thread the engine starts inherits its creator's name until it names itself.
+ * own threads' nice value needs no privilege, lowering it back does, so a thread once lowered stays
+ * so. A thread is known by the name the engine gives it when it starts its work; it inherits its
+ * creator's name until then, so a thread not lowered is looked at again on every scan.
  */
 
-/** The names Node 24 gives the threads it starts (libuv's pool, V8's platform, workers, signals). */
-const NODE_THREAD_NAMES: ReadonlySet<string> = new Set([
-  'libuv-worker',
-  'V8Worker',
-  'DelayedTaskSche',
-  'SignalInspector',
-  'WorkerThread',
-])
+/** The names of the engine's background threads: merges and mutations, moves, fetches, schedule pools. */
+const BACKGROUND = /^(MergeMutate|Move|Fetch|Common|PoolDelayExec|MemoryWorker|Bg\w*)$/
 
-/** Whether a thread is one of Node's own (left alone) rather than the embedded engine's. */
-export function isNodeThread(tid: number, pid: number, name: string): boolean {
-  return tid === pid || NODE_THREAD_NAMES.has(name)
+/** Whether a thread is one of the engine's background threads, by its name. */
+export function isBackgroundThread(name: string): boolean {
+  return BACKGROUND.test(name)
 }
 
 export interface ThreadPriorityLogger {
@@ -39,7 +30,7 @@ export interface ThreadPriorityLogger {
 }
 
 export interface ThreadPriorityOptions {
-  /** The nice value given to the engine's threads, 1 to 19. */
+  /** The nice value given to the engine's background threads, 1 to 19. */
   readonly nice: number
   /** How often new threads are looked for, in ms. */
   readonly everyMs?: number
@@ -65,8 +56,8 @@ function threadName(tid: string): string | null {
 }
 
 /**
- * Starts lowering the engine's threads; returns null where threads cannot be told apart (not Linux,
- * or no /proc), which leaves every thread at the process's priority.
+ * Starts lowering the engine's background threads; returns null where threads cannot be named (not
+ * Linux, or no /proc), which leaves every thread at the process's priority.
  */
 export function lowerEngineThreads(opts: ThreadPriorityOptions): ThreadPriority | null {
   if (process.platform !== 'linux') return null
@@ -75,7 +66,6 @@ export function lowerEngineThreads(opts: ThreadPriorityOptions): ThreadPriority 
   } catch {
     return null
   }
-  const pid = process.pid
   const done = new Set<number>()
   let total = 0
   let failed = false
@@ -88,7 +78,7 @@ export function lowerEngineThreads(opts: ThreadPriorityOptions): ThreadPriority 
       present.add(tid)
       if (done.has(tid)) continue
       const name = threadName(entry)
-      if (name === null || isNodeThread(tid, pid, name)) continue
+      if (name === null || !isBackgroundThread(name)) continue
       try {
         // A process started at a lower priority already keeps its threads there; raising one back
         // would need privilege, and is not this module's business.
@@ -98,7 +88,10 @@ export function lowerEngineThreads(opts: ThreadPriorityOptions): ThreadPriority 
         // Lowering one's own thread is always allowed on Linux; a refusal means a sandbox that
         // forbids it, where every later try would fail the same way.
         failed = true
-        opts.logger?.warn({ err: e, tid, name }, 'cannot lower the priority of the embedded store threads')
+        opts.logger?.warn(
+          { err: e, tid, name },
+          'cannot lower the priority of the embedded store background threads',
+        )
         return now
       }
       done.add(tid)
@@ -110,7 +103,10 @@ export function lowerEngineThreads(opts: ThreadPriorityOptions): ThreadPriority 
     return now
   }
   const first = scan()
-  opts.logger?.info({ nice: opts.nice, threads: first }, 'embedded store threads run at a lower priority')
+  opts.logger?.info(
+    { nice: opts.nice, threads: first },
+    'embedded store background threads run at a lower priority',
+  )
   const timer = setInterval(scan, opts.everyMs ?? 1000)
   timer.unref()
   return { lowered: () => total, scan, stop: () => clearInterval(timer) }

@@ -1,24 +1,30 @@
 import { describe, expect, it } from 'vitest'
-import { isNodeThread } from '../../store/thread-priority.ts'
+import { isBackgroundThread } from '../../store/thread-priority.ts'
 
-describe('isNodeThread', () => {
-  const pid = 4242
+describe('isBackgroundThread', () => {
   it.each([
-    { tid: pid, name: 'MainThread', node: true },
-    // The main thread keeps its id whatever it is called.
-    { tid: pid, name: 'node', node: true },
-    { tid: 4243, name: 'libuv-worker', node: true },
-    { tid: 4244, name: 'V8Worker', node: true },
-    { tid: 4245, name: 'DelayedTaskSche', node: true },
-    { tid: 4246, name: 'SignalInspector', node: true },
-    { tid: 4247, name: 'WorkerThread', node: true },
-    // A thread the engine started from the main thread inherits its name, not its id.
-    { tid: 4248, name: 'MainThread', node: false },
-    { tid: 4249, name: 'BgSchPool', node: false },
-    { tid: 4250, name: 'MergeMutate', node: false },
-    { tid: 4251, name: 'ThreadPool', node: false },
-    { tid: 4252, name: 'QueryPipelineEx', node: false },
-  ])('$name ($tid) is Node’s: $node', ({ tid, name, node }) => {
-    expect(isNodeThread(tid, pid, name)).toBe(node)
+    // The engine's deferrable work: merges and mutations, moves, fetches, schedule pools.
+    { name: 'MergeMutate', background: true },
+    { name: 'BgSchPool', background: true },
+    { name: 'BgStrmSchPool', background: true },
+    { name: 'BgMBSchPool', background: true },
+    { name: 'Move', background: true },
+    { name: 'Fetch', background: true },
+    { name: 'Common', background: true },
+    { name: 'PoolDelayExec', background: true },
+    { name: 'MemoryWorker', background: true },
+    // The engine's inserts and queries run here: they keep their priority.
+    { name: 'ThreadPool', background: false },
+    { name: 'QueryPipelineEx', background: false },
+    // Node's own threads, and an engine thread that has not named itself yet.
+    { name: 'MainThread', background: false },
+    { name: 'libuv-worker', background: false },
+    { name: 'V8Worker', background: false },
+    { name: 'WorkerThread', background: false },
+    // Names are whole: a prefix or a longer name is another thread.
+    { name: 'MergeMutateX', background: false },
+    { name: 'Mov', background: false },
+  ])('$name: $background', ({ name, background }) => {
+    expect(isBackgroundThread(name)).toBe(background)
   })
 })
