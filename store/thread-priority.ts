@@ -6,9 +6,9 @@ import { getPriority, setPriority } from 'node:os'
  * its schedule pools), so that on a full machine the alert path (Node's main thread, the rules worker)
  * and the inserts and queries get the cores first, and the work that can wait takes what is left.
  * Inserts keep their priority on purpose: with every engine thread lowered, alerts came sooner still
- * but ingest fell 10,000 to 45,000 events behind in 30 s at 10,000 events/s (BENCHMARKS.md). A merge
- * that waits leaves more parts for a while; ClickHouse slows inserts down if they pile up, so the
- * lag stays bounded. With a ClickHouse server this module is not used: the server is another process.
+ * but ingest fell 18,000 to 65,000 events behind in 30 s at 10,000 events/s (BENCHMARKS.md). A merge
+ * that waits leaves more parts in a table for a while; at nice 10 a thread still gets about a tenth of
+ * the share of one at 0 under contention, so merges slow down but never stop. With a ClickHouse server this module is not used: the server is another process.
  *
  * Linux lets each thread have a nice value of its own (setpriority(PRIO_PROCESS, tid)); raising one's
  * own threads' nice value needs no privilege, lowering it back does, so a thread once lowered stays
