@@ -64,6 +64,9 @@ const KEY_SPAN = 128
 /**
  * Above any key (buckets of local days from 1970 to the year 9000, times KEY_SPAN); a power of 2, so
  * a row's key and slot are bit masks of its first number, exact below 2^53 (ToInt32 keeps the low bits).
+ * A day before 1970 (a negative key) never reaches a rule: every path into the engine (ingest's and the
+ * rules stage's validation, the backtest's, the simulator's) refuses an event_time before 2000
+ * (MIN_EVENT_TIME, schemas/validate.ts).
  */
 const SALES_UNIT = 2 ** 26
 
