@@ -48,8 +48,9 @@ export interface OpenStoreOptions {
   /** Data directory of the embedded engine; created when missing. Unused with `url`. */
   readonly chdbPath: string
   /**
-   * Nice value (1 to 19) for the embedded engine's own threads, so that the alert path gets the CPU
-   * first on a full machine (store/thread-priority.ts); 0 or absent leaves them alone. Unused with `url`.
+   * Nice value (1 to 19) for the embedded engine's background threads (merges, moves, schedule pools),
+   * so that the alert path, inserts and queries get the CPU first on a full machine
+   * (store/thread-priority.ts); 0 or absent leaves them alone. Unused with `url`.
    */
   readonly chdbThreadNice?: number
   readonly logger?: StoreLogger

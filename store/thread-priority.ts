@@ -8,7 +8,8 @@ import { getPriority, setPriority } from 'node:os'
  * Inserts keep their priority on purpose: with every engine thread lowered, alerts came sooner still
  * but ingest fell 18,000 to 65,000 events behind in 30 s at 10,000 events/s (BENCHMARKS.md). A merge
  * that waits leaves more parts in a table for a while; at nice 10 a thread still gets about a tenth of
- * the share of one at 0 under contention, so merges slow down but never stop. With a ClickHouse server this module is not used: the server is another process.
+ * the share of one at 0 under contention, so merges slow down but never stop. With a ClickHouse server
+ * this module is not used: the server is another process.
  *
  * Linux lets each thread have a nice value of its own (setpriority(PRIO_PROCESS, tid)); raising one's
  * own threads' nice value needs no privilege, lowering it back does, so a thread once lowered stays
@@ -38,10 +39,7 @@ export interface ThreadPriorityOptions {
 }
 
 export interface ThreadPriority {
-  /** Threads lowered so far. */
-  readonly lowered: () => number
-  /** One scan now (the timer does the same); returns how many threads it lowered. */
-  readonly scan: () => number
+  /** Stops looking for new threads; those lowered stay so. */
   readonly stop: () => void
 }
 
@@ -67,7 +65,6 @@ export function lowerEngineThreads(opts: ThreadPriorityOptions): ThreadPriority 
     return null
   }
   const done = new Set<number>()
-  let total = 0
   let failed = false
   const scan = (): number => {
     if (failed) return 0
@@ -85,8 +82,8 @@ export function lowerEngineThreads(opts: ThreadPriorityOptions): ThreadPriority 
         if (getPriority(tid) < opts.nice) setPriority(tid, opts.nice)
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ESRCH') continue
-        // Lowering one's own thread is always allowed on Linux; a refusal means a sandbox that
-        // forbids it, where every later try would fail the same way.
+        // Lowering the priority of one's own thread is always allowed on Linux; a refusal means a
+        // sandbox that forbids it, where every later try would fail the same way.
         failed = true
         opts.logger?.warn(
           { err: e, tid, name },
@@ -99,7 +96,6 @@ export function lowerEngineThreads(opts: ThreadPriorityOptions): ThreadPriority 
     }
     // Thread ids are reused: forget the ended ones so that a new thread with an old id is seen.
     for (const tid of done) if (!present.has(tid)) done.delete(tid)
-    total += now
     return now
   }
   const first = scan()
@@ -109,5 +105,5 @@ export function lowerEngineThreads(opts: ThreadPriorityOptions): ThreadPriority 
   )
   const timer = setInterval(scan, opts.everyMs ?? 1000)
   timer.unref()
-  return { lowered: () => total, scan, stop: () => clearInterval(timer) }
+  return { stop: () => clearInterval(timer) }
 }
