@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { getPriority, setPriority } from 'node:os'
+import type { StoreLogger } from './client.ts'
 
 /**
  * Lowers the CPU priority of the embedded ClickHouse engine's background threads (merges, moves,
@@ -25,17 +26,12 @@ export function isBackgroundThread(name: string): boolean {
   return BACKGROUND.test(name)
 }
 
-export interface ThreadPriorityLogger {
-  info(obj: Record<string, unknown>, msg: string): void
-  warn(obj: Record<string, unknown>, msg: string): void
-}
-
 export interface ThreadPriorityOptions {
   /** The nice value given to the engine's background threads, 1 to 19. */
   readonly nice: number
   /** How often new threads are looked for, in ms. */
   readonly everyMs?: number
-  readonly logger?: ThreadPriorityLogger
+  readonly logger?: StoreLogger
 }
 
 export interface ThreadPriority {
