@@ -46,6 +46,13 @@ export interface Component {
   readonly name: string
   start(): Promise<void>
   stop(): Promise<void>
+  /**
+   * A pipeline stage. Stopping one waits for its consumer's fetch in flight, which the broker holds for
+   * up to the fetch's wait time when the topic is quiet; neighbouring stages stop together
+   * (`stopComponents`), so a stop takes one such wait, not one per stage. Safe because each stage's
+   * output is in Kafka: a stage that stops before the one feeding it finds the rest there on its restart.
+   */
+  readonly stage?: true
 }
 
 export interface ServiceDeps {
@@ -185,6 +192,10 @@ const noop = async () => {}
 
 function component(name: string, start: () => Promise<void>, stop: () => Promise<void> = noop): Component {
   return { name, start, stop }
+}
+
+function stage(name: string, start: () => Promise<void>, stop: () => Promise<void>): Component {
+  return { name, start, stop, stage: true }
 }
 
 /** A local single-node broker when `KAFKA_BROKERS` is unset; its death under a running service is logged. */
@@ -475,7 +486,7 @@ export function ruleEngines(w: Wiring): Component {
 
 /** The ingest stage: decode, validate, store, dead-letter; the rules and the entity publisher as sinks. */
 export function ingestStage(w: Wiring): Component {
-  return component(
+  return stage(
     'ingest',
     async () => {
       const { config } = w
@@ -513,7 +524,7 @@ export function ingestStage(w: Wiring): Component {
  * transaction per part; no ClickHouse on its path but for a partition's rebuild.
  */
 export function rulesStage(w: Wiring): Component {
-  return component(
+  return stage(
     'rules',
     async () => {
       const core = w.rules
@@ -547,7 +558,7 @@ export function rulesStage(w: Wiring): Component {
 
 /** The cross-merchant rules stage, on the entity-activity topic. */
 export function entityStage(w: Wiring): Component {
-  return component(
+  return stage(
     'entities',
     async () => {
       if (w.entities === null) return
@@ -569,7 +580,7 @@ export function entityStage(w: Wiring): Component {
 
 /** The scoring stage: rule hits in, scores and alerts out, one Kafka transaction per part. */
 export function scoringStage(w: Wiring): Component {
-  return component(
+  return stage(
     'scoring',
     async () => {
       if (w.rulesConfig === null) return
@@ -611,7 +622,7 @@ export function scoringStage(w: Wiring): Component {
 
 /** The sink stage: rule hits and score events → ClickHouse, off the alert path. */
 export function sinkStage(w: Wiring): Component {
-  return component(
+  return stage(
     'sink',
     async () => {
       if (w.rulesConfig === null) return

@@ -2,6 +2,7 @@ import type { Config } from '../config/spec.ts'
 import type { RunningApi } from '../dashboard-api/index.ts'
 import type { IngestStage } from '../ingest/stage.ts'
 import type { PartitionStage } from '../kafka/stage-runner.ts'
+import type { Logger } from '../lib/logger.ts'
 import type { Metrics } from '../metrics/metrics.ts'
 import { loadRulesConfig } from '../rules/engine/config.ts'
 import type { RuleEngine } from '../rules/engine/engine.ts'
@@ -83,21 +84,38 @@ function pipeline(w: Wiring): Component[] {
   ]
 }
 
+/**
+ * Stops what `started` lists (in start order) in the reverse order, each after the ones started after
+ * it, except that neighbouring pipeline stages stop together (`Component.stage`). A component that fails
+ * to stop is logged and the others still stop.
+ */
+export async function stopComponents(
+  started: readonly Component[],
+  log: Pick<Logger, 'error'>,
+): Promise<void> {
+  const order = [...started].reverse()
+  const stopOne = async (c: Component) => {
+    try {
+      await c.stop()
+    } catch (e) {
+      log.error(
+        { component: c.name, error: e instanceof Error ? e.message : String(e) },
+        'error while stopping',
+      )
+    }
+  }
+  for (let i = 0; i < order.length; ) {
+    let end = i + 1
+    if (order[i]?.stage === true) while (order[end]?.stage === true) end++
+    await Promise.all(order.slice(i, end).map(stopOne))
+    i = end
+  }
+}
+
 export async function startService(config: Config, deps: ServiceDeps): Promise<RunningService> {
   const w = new Wiring(config, deps)
   const started: Component[] = []
-  const stop = async () => {
-    for (const c of started.splice(0).reverse()) {
-      try {
-        await c.stop()
-      } catch (e) {
-        w.log.error(
-          { component: c.name, error: e instanceof Error ? e.message : String(e) },
-          'error while stopping',
-        )
-      }
-    }
-  }
+  const stop = () => stopComponents(started.splice(0), w.log)
   try {
     for (const c of pipeline(w)) {
       started.push(c)

@@ -388,6 +388,10 @@ export class StageRunner {
         retries: 100,
         restartOnFailure: async () => this.#running,
       },
+      // How long the broker holds a fetch when the topic is quiet (kafkajs: 5 s). A fetch returns as soon
+      // as there is a record, so this costs nothing under traffic; but stopping waits for the fetch in
+      // flight, and on a quiet topic that was the whole 5 s.
+      maxWaitTimeInMs: 1_000,
       ...this.#s.consumer,
     })
     this.#consumer = consumer
