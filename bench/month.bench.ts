@@ -29,7 +29,7 @@ import { type PopulationSpec, population } from '../simulator/population.ts'
 import { produceEvents } from '../simulator/stream.ts'
 import { clientFloor } from './client-floor.ts'
 import { benchConfig, ensureInputTopics } from './service-run.ts'
-import { mainThreadCpuSeconds, processCpuSeconds } from './thread-cpu.ts'
+import { cpuByThread, cpuByThreadSince, mainThreadCpuSeconds, processCpuSeconds } from './thread-cpu.ts'
 
 const POPULATION = process.env.BENCH_POPULATION ?? 'A'
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 6)
@@ -93,6 +93,7 @@ try {
   const elu0 = performance.eventLoopUtilization()
   const cpu0 = process.cpuUsage()
   const main0 = mainThreadCpuSeconds()
+  const threads0 = cpuByThread()
   // The broker shares the machine's cores: what the service makes it do (bytes written and read) counts.
   const broker0 = processCpuSeconds(local.pid)
   const service = await startService(config, { logger, now: Date.now, sleep })
@@ -132,6 +133,7 @@ try {
   const elu = performance.eventLoopUtilization(elu0)
   const cpu = process.cpuUsage(cpu0)
   const mainCpu = mainThreadCpuSeconds() - main0
+  const byThread = cpuByThreadSince(threads0)
   const brokerCpu = processCpuSeconds(local.pid) - broker0
   const workerElu = service.rulesWorker?.utilization() ?? null
   await service.stop()
@@ -146,6 +148,16 @@ try {
   const processCpu = (cpu.user + cpu.system) / 1e6
   console.log(
     `CPU per transaction: the main thread ${((1e6 * mainCpu) / transactions).toFixed(1)} µs, the rest of the process (rules worker, chDB, GC helpers) ${((1e6 * (processCpu - mainCpu)) / transactions).toFixed(1)} µs; the broker ${((1e6 * brokerCpu) / transactions).toFixed(1)} µs`,
+  )
+  const counted = byThread.reduce((n, t) => n + t.seconds, 0)
+  console.log(
+    `CPU per transaction by thread name (µs): ${byThread
+      .filter((t) => t.seconds > 0)
+      .map(
+        (t) =>
+          `${t.name}${t.threads > 1 ? ` ×${t.threads}` : ''} ${((1e6 * t.seconds) / transactions).toFixed(1)}`,
+      )
+      .join(', ')}; threads that ended ${((1e6 * (processCpu - counted)) / transactions).toFixed(1)}`,
   )
   console.log(
     workerElu === null

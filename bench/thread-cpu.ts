@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 /** CPU seconds the process's main thread has used (Linux: /proc/self/task/<pid>/stat; NaN elsewhere). */
 export function mainThreadCpuSeconds(): number {
   try {
@@ -20,4 +20,48 @@ export function processCpuSeconds(pid: number): number {
   } catch {
     return Number.NaN
   }
+}
+
+/**
+ * CPU seconds of this process's live threads, summed by thread name (Linux: /proc/self/task; empty
+ * elsewhere). Subtract an earlier reading with {@link cpuByThreadSince}.
+ */
+export function cpuByThread(): Map<number, { name: string; seconds: number }> {
+  const out = new Map<number, { name: string; seconds: number }>()
+  let tids: string[]
+  try {
+    tids = readdirSync('/proc/self/task')
+  } catch {
+    return out
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      out.set(Number(tid), { name, seconds: (Number(fields[11]) + Number(fields[12])) / 100 })
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return out
+}
+
+/**
+ * CPU seconds used since `before` by the threads alive now, by thread name, largest first; the main
+ * thread is named `main`. Threads that ended in between are missing: compare the sum with the process's.
+ */
+export function cpuByThreadSince(
+  before: Map<number, { name: string; seconds: number }>,
+): { name: string; seconds: number; threads: number }[] {
+  const byName = new Map<string, { seconds: number; threads: number }>()
+  for (const [tid, now] of cpuByThread()) {
+    const name = tid === process.pid ? 'main' : now.name
+    const used = now.seconds - (before.get(tid)?.seconds ?? 0)
+    const e = byName.get(name) ?? { seconds: 0, threads: 0 }
+    e.seconds += used
+    e.threads++
+    byName.set(name, e)
+  }
+  return [...byName].map(([name, e]) => ({ name, ...e })).sort((a, b) => b.seconds - a.seconds)
 }
