@@ -5,7 +5,9 @@
  * code, simulator off) starts on it. Every 250 ms the bench reads the committed offsets of the two
  * groups that consume the transactions (ingest, which stores them; the rules stage, which publishes
  * their hits) and prints, per group, the rate of each tenth of the month, the last tenth against the
- * first, and the time until every stage (entities, scoring, sink) has caught up.
+ * first, and the time until every stage (entities, scoring, sink) has caught up. The rates move with
+ * whoever else has the cores in a tenth; the rules worker's CPU per transaction in each tenth does not,
+ * so it is printed too: it is what says whether the engine's cost grows with history.
  *
  * The first tenth is timed from the group's first commit, so start-up (connecting, joining the group,
  * reading the empty store) is not counted against it; the later tenths from the moment the previous
@@ -29,7 +31,14 @@ import { type PopulationSpec, population } from '../simulator/population.ts'
 import { produceEvents } from '../simulator/stream.ts'
 import { clientFloor } from './client-floor.ts'
 import { benchConfig, ensureInputTopics } from './service-run.ts'
-import { cpuByThread, cpuByThreadSince, mainThreadCpuSeconds, processCpuSeconds } from './thread-cpu.ts'
+import {
+  cpuByThread,
+  cpuByThreadSince,
+  mainThreadCpuSeconds,
+  processCpuSeconds,
+  threadCpuSeconds,
+  threadsNamed,
+} from './thread-cpu.ts'
 
 const POPULATION = process.env.BENCH_POPULATION ?? 'A'
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 6)
@@ -105,11 +114,16 @@ try {
   // Per group, when each partition was committed to its end: partitions differ in size (keyed by
   // merchant), so the last tenth of the month runs partly on fewer partitions than the first.
   const doneAt: Record<'ingest' | 'rules', Map<number, number>> = { ingest: new Map(), rules: new Map() }
+  // The rules worker's CPU at every sample: its CPU per transaction in each tenth says whether the
+  // engine's cost grows with history, which the rates alone cannot say on a machine the stages share.
+  const workerTids = threadsNamed('WorkerThread')
+  const workerCpu = new Map<number, number>()
   let caughtUpAt = Number.NaN
   let quietSince = Number.NaN
   let quiet = 0
   for (;;) {
     const t = (performance.now() - t0) / 1000
+    if (workerTids.length === 1) workerCpu.set(t, threadCpuSeconds(workerTids[0] as number))
     for (const [name, groupId] of Object.entries(groups) as ['ingest' | 'rules', string][]) {
       const [offsets] = await admin.fetchOffsets({ groupId, topics: [topics.transactions] })
       samples[name].push({ t, n: sumOffsets(offsets?.partitions ?? []) })
@@ -170,6 +184,7 @@ try {
   )
   console.log(`|---|${'---|'.repeat(TENTHS)}---|`)
   const finishes: string[] = []
+  let workerLine = ''
   for (const name of Object.keys(groups) as ('ingest' | 'rules')[]) {
     const s = samples[name]
     const first = s.find((x) => x.n > 0)
@@ -188,7 +203,18 @@ try {
     console.log(
       `| ${name} | ${rates.map((r) => Math.round(r).toLocaleString('en-US')).join(' | ')} | ${ratio.toFixed(2)} |`,
     )
+    if (name === 'rules' && workerCpu.size > 0) {
+      const perTxn = times.map((t, k) => {
+        const from = k === 0 ? (first?.t ?? Number.NaN) : (times[k - 1] ?? Number.NaN)
+        const events = k === 0 ? Math.ceil(transactions / TENTHS) - (first?.n ?? 0) : transactions / TENTHS
+        const used = (workerCpu.get(t) ?? Number.NaN) - (workerCpu.get(from) ?? Number.NaN)
+        return events > 0 ? (1e6 * used) / events : Number.NaN
+      })
+      const cpuRatio = (perTxn.at(-1) ?? Number.NaN) / (perTxn[0] ?? Number.NaN)
+      workerLine = `| rules worker, CPU-µs per transaction | ${perTxn.map((x) => x.toFixed(1)).join(' | ')} | ${cpuRatio.toFixed(2)} |`
+    }
   }
+  if (workerLine !== '') console.log(workerLine)
   const sizes = [...ends.values()]
   console.log(
     `\nPartition sizes ${Math.min(...sizes).toLocaleString('en-US')} to ${Math.max(...sizes).toLocaleString('en-US')} transactions. ${finishes.join('. ')}.`,

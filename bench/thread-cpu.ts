@@ -65,3 +65,19 @@ export function cpuByThreadSince(
   }
   return [...byName].map(([name, e]) => ({ name, ...e })).sort((a, b) => b.seconds - a.seconds)
 }
+
+/** Ids of this process's threads with the given name (Linux; empty elsewhere). */
+export function threadsNamed(name: string): number[] {
+  return [...cpuByThread()].filter(([, t]) => t.name === name).map(([tid]) => tid)
+}
+
+/** CPU seconds one thread of this process has used (NaN once it is gone, or off Linux). */
+export function threadCpuSeconds(tid: number): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return Number.NaN
+  }
+}
