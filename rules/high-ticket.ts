@@ -14,6 +14,8 @@ import { defineRule } from './engine/types.ts'
  * large tickets swing its average, so the fence stands well clear of the cohort.
  */
 const WINDOW_DAYS = 30
+/** No totals counted yet: a day no window ends on. */
+const NO_TOTALS = -1
 
 export const highTicket = defineRule({
   id: 'high_ticket',
@@ -45,12 +47,23 @@ export const highTicket = defineRule({
     ticketDays: sales.columns(WINDOW_DAYS, 0),
     ticketSamples: samples.ring(5),
     ticketMinorPerMajor: 100,
+    // The window's sales and amount as the last evaluation counted them, kept up by onTransaction: see
+    // round_amount's totals, of which these are the same scheme.
+    ticketTo: NO_TOTALS,
+    ticketLatest: NO_TOTALS,
+    ticketSales: 0,
+    ticketAmount: 0,
   }),
   onTransaction(state, txn, ctx) {
     if (!txn.approved || !txn.sale) return false
     const day = state.ticketDays.at(txn.localDay)
     if (day < 0) return false
-    // The day's sales and amount are counted by the engine (SaleDays).
+    // The day's sales and amount are counted by the engine (SaleDays); the totals count them too when
+    // the day is in their window.
+    if (txn.localDay <= state.ticketTo && txn.localDay > state.ticketTo - WINDOW_DAYS) {
+      state.ticketSales++
+      state.ticketAmount += txn.amount_minor
+    }
     state.ticketMinorPerMajor = txn.minorPerMajor
     // The tickets that pull the average up are the ones to show.
     if (txn.amount_minor >= ctx.params.floorMajor * txn.minorPerMajor) state.ticketSamples.push(txn.txn_id)
@@ -61,14 +74,22 @@ export const highTicket = defineRule({
     if (state.ticketDays.keptSales < p.minSales) return null
     const to = ctx.watermarkDay
     const from = to - WINDOW_DAYS + 1
-    let sales = 0
-    let amount = 0
-    // Stored days only, oldest first: most merchants are active on few of the window's days.
     const days = state.ticketDays
-    for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
-      sales += days.sales(o)
-      amount += days.amount(o)
+    if (state.ticketTo !== to || state.ticketLatest !== days.latest) {
+      let sales = 0
+      let amount = 0
+      // Stored days only, oldest first: most merchants are active on few of the window's days.
+      for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
+        sales += days.sales(o)
+        amount += days.amount(o)
+      }
+      state.ticketTo = to
+      state.ticketLatest = days.latest
+      state.ticketSales = sales
+      state.ticketAmount = amount
     }
+    const sales = state.ticketSales
+    const amount = state.ticketAmount
     if (sales < p.minSales) return null
     const avg = amount / sales
     const unit = state.ticketMinorPerMajor

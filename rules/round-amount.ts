@@ -16,6 +16,8 @@ import { defineRule } from './engine/types.ts'
  * beside calibrated evidence.
  */
 const WINDOW_DAYS = 30
+/** No totals counted yet: a day no window ends on. */
+const NO_TOTALS = -1
 
 /** Columns of a day: approved sales at or above the large-amount floor. */
 const LARGE = 0
@@ -84,6 +86,17 @@ export const roundAmount = defineRule({
     roundDays: sales.sparseColumns(WINDOW_DAYS, 4),
     roundSamples: samples.ring(5),
     roundWholeSamples: samples.ring(5),
+    // The window's totals as the last evaluation counted them, for the watermark day and the rows'
+    // latest day it counted them at (rows are dropped only when the latest day moves), kept up by
+    // onTransaction for the days they cover: a day's evaluations add four numbers instead of reading
+    // every stored day of the window, a cost that grew with the month (bench/rule-cost.bench.ts).
+    // Small integers, stored unboxed.
+    roundTo: NO_TOTALS,
+    roundLatest: NO_TOTALS,
+    roundLarge: 0,
+    roundRound: 0,
+    roundMinorSales: 0,
+    roundWhole: 0,
   }),
   onTransaction(state, txn, ctx) {
     if (!txn.approved || !txn.sale) return false
@@ -93,17 +106,24 @@ export const roundAmount = defineRule({
     const unit = txn.minorPerMajor
     const amount = txn.amount_minor
     const isLarge = amount >= ctx.params.largeAmountMajor * unit
+    // In the totals' window: counted there too (a day after it or before it is read at the next count).
+    const counted = txn.localDay <= state.roundTo && txn.localDay > state.roundTo - WINDOW_DAYS
     if (isLarge) {
       days.add(day, LARGE, 1)
+      if (counted) state.roundLarge++
       if (amount % (1_000 * unit) === 0) {
         days.add(day, ROUND, 1)
+        if (counted) state.roundRound++
         state.roundSamples.push(txn.txn_id)
       }
     }
     if (unit <= 1) days.add(day, NO_MINOR_SALES, 1)
     else {
+      // The engine counted the sale in the day's row (see evaluate's minorSales).
+      if (counted) state.roundMinorSales++
       if (amount % unit === 0) {
         days.add(day, WHOLE, 1)
+        if (counted) state.roundWhole++
         // Large whole-unit amounts are the ones an analyst wants to look at, not a 15.00 coffee.
         if (isLarge) state.roundWholeSamples.push(txn.txn_id)
       }
@@ -115,19 +135,31 @@ export const roundAmount = defineRule({
     if (state.roundDays.keptSales < p.minLargeSales) return null
     const to = ctx.watermarkDay
     const from = to - WINDOW_DAYS + 1
-    let large = 0
-    let round = 0
-    let minorSales = 0
-    let whole = 0
-    // Stored days only, oldest first: most merchants are active on few of the window's days.
     const days = state.roundDays
-    for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
-      large += days.get(o, LARGE)
-      round += days.get(o, ROUND)
-      // Every approved sale of a day this view reads reached the rule (a day it refuses stays refused).
-      minorSales += days.sales(o) - days.get(o, NO_MINOR_SALES)
-      whole += days.get(o, WHOLE)
+    if (state.roundTo !== to || state.roundLatest !== days.latest) {
+      let large = 0
+      let round = 0
+      let minorSales = 0
+      let whole = 0
+      // Stored days only, oldest first: most merchants are active on few of the window's days.
+      for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
+        large += days.get(o, LARGE)
+        round += days.get(o, ROUND)
+        // Every approved sale of a day this view reads reached the rule (a day it refuses stays refused).
+        minorSales += days.sales(o) - days.get(o, NO_MINOR_SALES)
+        whole += days.get(o, WHOLE)
+      }
+      state.roundTo = to
+      state.roundLatest = days.latest
+      state.roundLarge = large
+      state.roundRound = round
+      state.roundMinorSales = minorSales
+      state.roundWhole = whole
     }
+    const large = state.roundLarge
+    const round = state.roundRound
+    const minorSales = state.roundMinorSales
+    const whole = state.roundWhole
     if (large < p.minLargeSales) return null
 
     const tail = { quantile: p.quantile, margin: p.margin, scale: 'linear' } as const

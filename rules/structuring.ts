@@ -13,6 +13,8 @@ import { defineRule } from './engine/types.ts'
  * almost never does.
  */
 const WINDOW_DAYS = 30
+/** No counts made yet: a day no window ends on. */
+const NO_TOTALS = -1
 
 /** Columns of a day: approved sales at or above consideredFrom × the single limit. */
 const CONSIDERED = 0
@@ -96,6 +98,19 @@ export const structuring = defineRule({
     structSaleSamples: samples.ring(5),
     // Limits are in major units; evaluate sees no transaction, so it uses the last one's currency.
     structMinorPerMajor: 100,
+    // The window's counts as the last evaluation made them, kept up by onTransaction (see round_amount's
+    // totals): for the watermark day and rows' latest day they were made at, and, since a day's class
+    // depends on the daily limit, for the parameters and currency they were made with (a reload makes
+    // new parameters, never changes them).
+    structTo: NO_TOTALS,
+    structLatest: NO_TOTALS,
+    structParams: null as object | null,
+    structUnit: 0,
+    structConsidered: 0,
+    structBand: 0,
+    structConsideredDays: 0,
+    structBandDays: 0,
+    structOverDays: 0,
   }),
   onTransaction(state, txn, ctx) {
     if (!txn.approved || !txn.sale) return false
@@ -107,10 +122,34 @@ export const structuring = defineRule({
     const amount = txn.amount_minor
     state.structMinorPerMajor = txn.minorPerMajor
     state.structSaleSamples.push(txn.txn_id)
+    let counted = txn.localDay <= state.structTo && txn.localDay > state.structTo - WINDOW_DAYS
+    if (counted && (p !== state.structParams || txn.minorPerMajor !== state.structUnit)) {
+      // Counted with other limits: made again at the next evaluation, whatever currency comes next.
+      state.structTo = NO_TOTALS
+      counted = false
+    }
+    if (counted) {
+      // The engine added the sale to the day's volume: the day moves from the class of the volume before
+      // it to the class of the volume after (the counts are made again if the limits differ).
+      const dailyLimit = p.dailyLimitMajor * txn.minorPerMajor
+      const after = days.amount(day)
+      const before = dayClass(after - amount, dailyLimit, p)
+      const now = dayClass(after, dailyLimit, p)
+      if (before !== now) {
+        if (before !== NOT_CONSIDERED) state.structConsideredDays--
+        if (before === OVER) state.structOverDays--
+        else if (before === IN_BAND) state.structBandDays--
+        if (now !== NOT_CONSIDERED) state.structConsideredDays++
+        if (now === OVER) state.structOverDays++
+        else if (now === IN_BAND) state.structBandDays++
+      }
+    }
     if (amount < p.consideredFrom * limit) return
     days.add(day, CONSIDERED, 1)
+    if (counted) state.structConsidered++
     if (amount >= p.bandFrom * limit && amount < limit) {
       days.add(day, BAND, 1)
+      if (counted) state.structBand++
       state.structBandSamples.push(txn.txn_id)
     }
   },
@@ -124,25 +163,44 @@ export const structuring = defineRule({
     const dailyLimit = p.dailyLimitMajor * state.structMinorPerMajor
     const dayBandFrom = p.bandFrom * dailyLimit
     const dayConsideredFrom = p.consideredFrom * dailyLimit
-    let considered = 0
-    let band = 0
-    let consideredDays = 0
-    let bandDays = 0
-    let overDays = 0
-    // Stored days only, oldest first: most merchants are active on few of the window's days.
     const days = state.structDays
-    for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
-      considered += days.get(o, CONSIDERED)
-      band += days.get(o, BAND)
-      // Recomputed from the totals on every evaluation: a day that goes over the limit later (or gets a
-      // late event) moves out of the band by itself.
-      const volume = days.amount(o)
-      if (volume > 0 && volume >= dayConsideredFrom) {
-        consideredDays++
-        if (volume >= dailyLimit) overDays++
-        else if (volume >= dayBandFrom) bandDays++
+    if (
+      state.structTo !== to ||
+      state.structLatest !== days.latest ||
+      state.structParams !== p ||
+      state.structUnit !== state.structMinorPerMajor
+    ) {
+      let considered = 0
+      let band = 0
+      let consideredDays = 0
+      let bandDays = 0
+      let overDays = 0
+      // Stored days only, oldest first: most merchants are active on few of the window's days.
+      for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
+        considered += days.get(o, CONSIDERED)
+        band += days.get(o, BAND)
+        // A day's class follows its volume: a day that goes over the limit later (or gets a late event)
+        // moves out of the band by itself.
+        const c = dayClass(days.amount(o), dailyLimit, p)
+        if (c !== NOT_CONSIDERED) consideredDays++
+        if (c === OVER) overDays++
+        else if (c === IN_BAND) bandDays++
       }
+      state.structTo = to
+      state.structLatest = days.latest
+      state.structParams = p
+      state.structUnit = state.structMinorPerMajor
+      state.structConsidered = considered
+      state.structBand = band
+      state.structConsideredDays = consideredDays
+      state.structBandDays = bandDays
+      state.structOverDays = overDays
     }
+    const considered = state.structConsidered
+    const band = state.structBand
+    const consideredDays = state.structConsideredDays
+    const bandDays = state.structBandDays
+    const overDays = state.structOverDays
     const swipeShare = considered > 0 ? band / considered : 0
     const swipeFires = considered >= p.minSwipes && swipeShare > p.swipeShareThreshold
     const dayShare = consideredDays > 0 ? bandDays / consideredDays : 0
@@ -179,6 +237,22 @@ export const structuring = defineRule({
     }
   },
 })
+
+/** A day's class by its volume of approved sales: under the considered floor, considered, in the band, over. */
+const NOT_CONSIDERED = 0
+const CONSIDERED_ONLY = 1
+const IN_BAND = 2
+const OVER = 3
+
+function dayClass(
+  volume: number,
+  dailyLimit: number,
+  p: { readonly bandFrom: number; readonly consideredFrom: number },
+): number {
+  if (volume <= 0 || volume < p.consideredFrom * dailyLimit) return NOT_CONSIDERED
+  if (volume >= dailyLimit) return OVER
+  return volume >= p.bandFrom * dailyLimit ? IN_BAND : CONSIDERED_ONLY
+}
 
 function pct(share: number): string {
   return `${(share * 100).toFixed(1)}%`
