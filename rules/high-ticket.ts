@@ -1,5 +1,6 @@
 import { calibratedBound, describeBound, marginParam, quantileParam } from './engine/calibration.ts'
 import { int, num } from './engine/params.ts'
+import { keepNow, NOT_SUMMED, summedAgain } from './engine/totals.ts'
 import { defineRule } from './engine/types.ts'
 
 /**
@@ -14,8 +15,13 @@ import { defineRule } from './engine/types.ts'
  * large tickets swing its average, so the fence stands well clear of the cohort.
  */
 const WINDOW_DAYS = 30
-/** No totals counted yet: a day no window ends on. */
-const NO_TOTALS = -1
+/** The window's approved sales and their amount, kept as engine/totals.ts says. */
+interface TicketTotals {
+  to: number
+  latest: number
+  sales: number
+  amount: number
+}
 
 export const highTicket = defineRule({
   id: 'high_ticket',
@@ -47,12 +53,8 @@ export const highTicket = defineRule({
     ticketDays: sales.columns(WINDOW_DAYS, 0),
     ticketSamples: samples.ring(5),
     ticketMinorPerMajor: 100,
-    // The window's sales and amount as the last evaluation counted them, kept up by onTransaction: see
-    // round_amount's totals, of which these are the same scheme.
-    ticketTo: NO_TOTALS,
-    ticketLatest: NO_TOTALS,
-    ticketSales: 0,
-    ticketAmount: 0,
+    // The window's sales and amount once kept, a mark of the sums made until then (engine/totals.ts).
+    ticketTotals: NOT_SUMMED as number | TicketTotals,
   }),
   onTransaction(state, txn, ctx) {
     if (!txn.approved || !txn.sale) return false
@@ -60,9 +62,10 @@ export const highTicket = defineRule({
     if (day < 0) return false
     // The day's sales and amount are counted by the engine (SaleDays); the totals count them too when
     // the day is in their window.
-    if (txn.localDay <= state.ticketTo && txn.localDay > state.ticketTo - WINDOW_DAYS) {
-      state.ticketSales++
-      state.ticketAmount += txn.amount_minor
+    const t = state.ticketTotals
+    if (typeof t === 'object' && txn.localDay <= t.to && txn.localDay > t.to - WINDOW_DAYS) {
+      t.sales++
+      t.amount += txn.amount_minor
     }
     state.ticketMinorPerMajor = txn.minorPerMajor
     // The tickets that pull the average up are the ones to show.
@@ -75,21 +78,28 @@ export const highTicket = defineRule({
     const to = ctx.watermarkDay
     const from = to - WINDOW_DAYS + 1
     const days = state.ticketDays
-    if (state.ticketTo !== to || state.ticketLatest !== days.latest) {
-      let sales = 0
-      let amount = 0
+    const t = state.ticketTotals
+    let sales: number
+    let amount: number
+    if (typeof t === 'object' && t.to === to && t.latest === days.latest) {
+      sales = t.sales
+      amount = t.amount
+    } else {
+      sales = 0
+      amount = 0
       // Stored days only, oldest first: most merchants are active on few of the window's days.
       for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
         sales += days.sales(o)
         amount += days.amount(o)
       }
-      state.ticketTo = to
-      state.ticketLatest = days.latest
-      state.ticketSales = sales
-      state.ticketAmount = amount
+      if (typeof t === 'object') {
+        t.to = to
+        t.latest = days.latest
+        t.sales = sales
+        t.amount = amount
+      } else if (keepNow(t, to)) state.ticketTotals = { to, latest: days.latest, sales, amount }
+      else state.ticketTotals = summedAgain(t, to)
     }
-    const sales = state.ticketSales
-    const amount = state.ticketAmount
     if (sales < p.minSales) return null
     const avg = amount / sales
     const unit = state.ticketMinorPerMajor

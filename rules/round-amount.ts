@@ -1,5 +1,6 @@
 import { calibratedBound, describeBound, marginParam, quantileParam } from './engine/calibration.ts'
 import { int, num } from './engine/params.ts'
+import { keepNow, NOT_SUMMED, summedAgain } from './engine/totals.ts'
 import { defineRule } from './engine/types.ts'
 
 /**
@@ -16,8 +17,15 @@ import { defineRule } from './engine/types.ts'
  * beside calibrated evidence.
  */
 const WINDOW_DAYS = 30
-/** No totals counted yet: a day no window ends on. */
-const NO_TOTALS = -1
+/** The window's totals, kept as engine/totals.ts says. Small integers, stored unboxed. */
+interface RoundTotals {
+  to: number
+  latest: number
+  large: number
+  round: number
+  minorSales: number
+  whole: number
+}
 
 /** Columns of a day: approved sales at or above the large-amount floor. */
 const LARGE = 0
@@ -86,17 +94,8 @@ export const roundAmount = defineRule({
     roundDays: sales.sparseColumns(WINDOW_DAYS, 4),
     roundSamples: samples.ring(5),
     roundWholeSamples: samples.ring(5),
-    // The window's totals as the last evaluation counted them, for the watermark day and the rows'
-    // latest day it counted them at (rows are dropped only when the latest day moves), kept up by
-    // onTransaction for the days they cover: a day's evaluations add four numbers instead of reading
-    // every stored day of the window, a cost that grew with the month (bench/rule-cost.bench.ts).
-    // Small integers, stored unboxed.
-    roundTo: NO_TOTALS,
-    roundLatest: NO_TOTALS,
-    roundLarge: 0,
-    roundRound: 0,
-    roundMinorSales: 0,
-    roundWhole: 0,
+    // The window's totals once kept, a mark of the sums made until then (engine/totals.ts).
+    roundTotals: NOT_SUMMED as number | RoundTotals,
   }),
   onTransaction(state, txn, ctx) {
     if (!txn.approved || !txn.sale) return false
@@ -106,24 +105,26 @@ export const roundAmount = defineRule({
     const unit = txn.minorPerMajor
     const amount = txn.amount_minor
     const isLarge = amount >= ctx.params.largeAmountMajor * unit
-    // In the totals' window: counted there too (a day after it or before it is read at the next count).
-    const counted = txn.localDay <= state.roundTo && txn.localDay > state.roundTo - WINDOW_DAYS
+    // In the kept totals' window: counted there too (a day after it or before it is read at the next count).
+    const t = state.roundTotals
+    const counted =
+      typeof t === 'object' && txn.localDay <= t.to && txn.localDay > t.to - WINDOW_DAYS ? t : null
     if (isLarge) {
       days.add(day, LARGE, 1)
-      if (counted) state.roundLarge++
+      if (counted !== null) counted.large++
       if (amount % (1_000 * unit) === 0) {
         days.add(day, ROUND, 1)
-        if (counted) state.roundRound++
+        if (counted !== null) counted.round++
         state.roundSamples.push(txn.txn_id)
       }
     }
     if (unit <= 1) days.add(day, NO_MINOR_SALES, 1)
     else {
       // The engine counted the sale in the day's row (see evaluate's minorSales).
-      if (counted) state.roundMinorSales++
+      if (counted !== null) counted.minorSales++
       if (amount % unit === 0) {
         days.add(day, WHOLE, 1)
-        if (counted) state.roundWhole++
+        if (counted !== null) counted.whole++
         // Large whole-unit amounts are the ones an analyst wants to look at, not a 15.00 coffee.
         if (isLarge) state.roundWholeSamples.push(txn.txn_id)
       }
@@ -136,11 +137,21 @@ export const roundAmount = defineRule({
     const to = ctx.watermarkDay
     const from = to - WINDOW_DAYS + 1
     const days = state.roundDays
-    if (state.roundTo !== to || state.roundLatest !== days.latest) {
-      let large = 0
-      let round = 0
-      let minorSales = 0
-      let whole = 0
+    const t = state.roundTotals
+    let large: number
+    let round: number
+    let minorSales: number
+    let whole: number
+    if (typeof t === 'object' && t.to === to && t.latest === days.latest) {
+      large = t.large
+      round = t.round
+      minorSales = t.minorSales
+      whole = t.whole
+    } else {
+      large = 0
+      round = 0
+      minorSales = 0
+      whole = 0
       // Stored days only, oldest first: most merchants are active on few of the window's days.
       for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
         large += days.get(o, LARGE)
@@ -149,17 +160,17 @@ export const roundAmount = defineRule({
         minorSales += days.sales(o) - days.get(o, NO_MINOR_SALES)
         whole += days.get(o, WHOLE)
       }
-      state.roundTo = to
-      state.roundLatest = days.latest
-      state.roundLarge = large
-      state.roundRound = round
-      state.roundMinorSales = minorSales
-      state.roundWhole = whole
+      if (typeof t === 'object') {
+        t.to = to
+        t.latest = days.latest
+        t.large = large
+        t.round = round
+        t.minorSales = minorSales
+        t.whole = whole
+      } else if (keepNow(t, to))
+        state.roundTotals = { to, latest: days.latest, large, round, minorSales, whole }
+      else state.roundTotals = summedAgain(t, to)
     }
-    const large = state.roundLarge
-    const round = state.roundRound
-    const minorSales = state.roundMinorSales
-    const whole = state.roundWhole
     if (large < p.minLargeSales) return null
 
     const tail = { quantile: p.quantile, margin: p.margin, scale: 'linear' } as const

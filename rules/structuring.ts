@@ -1,4 +1,5 @@
 import { int, num } from './engine/params.ts'
+import { keepNow, NOT_SUMMED, summedAgain } from './engine/totals.ts'
 import { defineRule } from './engine/types.ts'
 
 /**
@@ -13,8 +14,22 @@ import { defineRule } from './engine/types.ts'
  * almost never does.
  */
 const WINDOW_DAYS = 30
-/** No counts made yet: a day no window ends on. */
-const NO_TOTALS = -1
+/**
+ * The window's counts, kept as engine/totals.ts says; since a day's class depends on the
+ * daily limit, also for the parameters and currency they were made with (a reload makes new
+ * parameters, never changes them).
+ */
+interface StructTotals {
+  to: number
+  latest: number
+  params: object
+  unit: number
+  considered: number
+  band: number
+  consideredDays: number
+  bandDays: number
+  overDays: number
+}
 
 /** Columns of a day: approved sales at or above consideredFrom × the single limit. */
 const CONSIDERED = 0
@@ -98,19 +113,8 @@ export const structuring = defineRule({
     structSaleSamples: samples.ring(5),
     // Limits are in major units; evaluate sees no transaction, so it uses the last one's currency.
     structMinorPerMajor: 100,
-    // The window's counts as the last evaluation made them, kept up by onTransaction (see round_amount's
-    // totals): for the watermark day and rows' latest day they were made at, and, since a day's class
-    // depends on the daily limit, for the parameters and currency they were made with (a reload makes
-    // new parameters, never changes them).
-    structTo: NO_TOTALS,
-    structLatest: NO_TOTALS,
-    structParams: null as object | null,
-    structUnit: 0,
-    structConsidered: 0,
-    structBand: 0,
-    structConsideredDays: 0,
-    structBandDays: 0,
-    structOverDays: 0,
+    // The window's counts once kept, a mark of the counts made until then (engine/totals.ts).
+    structTotals: NOT_SUMMED as number | StructTotals,
   }),
   onTransaction(state, txn, ctx) {
     if (!txn.approved || !txn.sale) return false
@@ -122,34 +126,38 @@ export const structuring = defineRule({
     const amount = txn.amount_minor
     state.structMinorPerMajor = txn.minorPerMajor
     state.structSaleSamples.push(txn.txn_id)
-    let counted = txn.localDay <= state.structTo && txn.localDay > state.structTo - WINDOW_DAYS
-    if (counted && (p !== state.structParams || txn.minorPerMajor !== state.structUnit)) {
-      // Counted with other limits: made again at the next evaluation, whatever currency comes next.
-      state.structTo = NO_TOTALS
-      counted = false
+    const kept = state.structTotals
+    let counted =
+      typeof kept === 'object' && txn.localDay <= kept.to && txn.localDay > kept.to - WINDOW_DAYS
+        ? kept
+        : null
+    if (counted !== null && (p !== counted.params || txn.minorPerMajor !== counted.unit)) {
+      // Counted with other limits: counted again at the next evaluation, whatever currency comes next.
+      counted.to = NOT_SUMMED
+      counted = null
     }
-    if (counted) {
+    if (counted !== null) {
       // The engine added the sale to the day's volume: the day moves from the class of the volume before
-      // it to the class of the volume after (the counts are made again if the limits differ).
+      // it to the class of the volume after.
       const dailyLimit = p.dailyLimitMajor * txn.minorPerMajor
       const after = days.amount(day)
       const before = dayClass(after - amount, dailyLimit, p)
       const now = dayClass(after, dailyLimit, p)
       if (before !== now) {
-        if (before !== NOT_CONSIDERED) state.structConsideredDays--
-        if (before === OVER) state.structOverDays--
-        else if (before === IN_BAND) state.structBandDays--
-        if (now !== NOT_CONSIDERED) state.structConsideredDays++
-        if (now === OVER) state.structOverDays++
-        else if (now === IN_BAND) state.structBandDays++
+        if (before !== NOT_CONSIDERED) counted.consideredDays--
+        if (before === OVER) counted.overDays--
+        else if (before === IN_BAND) counted.bandDays--
+        if (now !== NOT_CONSIDERED) counted.consideredDays++
+        if (now === OVER) counted.overDays++
+        else if (now === IN_BAND) counted.bandDays++
       }
     }
     if (amount < p.consideredFrom * limit) return
     days.add(day, CONSIDERED, 1)
-    if (counted) state.structConsidered++
+    if (counted !== null) counted.considered++
     if (amount >= p.bandFrom * limit && amount < limit) {
       days.add(day, BAND, 1)
-      if (counted) state.structBand++
+      if (counted !== null) counted.band++
       state.structBandSamples.push(txn.txn_id)
     }
   },
@@ -164,17 +172,30 @@ export const structuring = defineRule({
     const dayBandFrom = p.bandFrom * dailyLimit
     const dayConsideredFrom = p.consideredFrom * dailyLimit
     const days = state.structDays
+    const t = state.structTotals
+    let considered: number
+    let band: number
+    let consideredDays: number
+    let bandDays: number
+    let overDays: number
     if (
-      state.structTo !== to ||
-      state.structLatest !== days.latest ||
-      state.structParams !== p ||
-      state.structUnit !== state.structMinorPerMajor
+      typeof t === 'object' &&
+      t.to === to &&
+      t.latest === days.latest &&
+      t.params === p &&
+      t.unit === state.structMinorPerMajor
     ) {
-      let considered = 0
-      let band = 0
-      let consideredDays = 0
-      let bandDays = 0
-      let overDays = 0
+      considered = t.considered
+      band = t.band
+      consideredDays = t.consideredDays
+      bandDays = t.bandDays
+      overDays = t.overDays
+    } else {
+      considered = 0
+      band = 0
+      consideredDays = 0
+      bandDays = 0
+      overDays = 0
       // Stored days only, oldest first: most merchants are active on few of the window's days.
       for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
         considered += days.get(o, CONSIDERED)
@@ -186,21 +207,32 @@ export const structuring = defineRule({
         if (c === OVER) overDays++
         else if (c === IN_BAND) bandDays++
       }
-      state.structTo = to
-      state.structLatest = days.latest
-      state.structParams = p
-      state.structUnit = state.structMinorPerMajor
-      state.structConsidered = considered
-      state.structBand = band
-      state.structConsideredDays = consideredDays
-      state.structBandDays = bandDays
-      state.structOverDays = overDays
+      const unit = state.structMinorPerMajor
+      const latest = days.latest
+      if (typeof t === 'object') {
+        t.to = to
+        t.latest = latest
+        t.params = p
+        t.unit = unit
+        t.considered = considered
+        t.band = band
+        t.consideredDays = consideredDays
+        t.bandDays = bandDays
+        t.overDays = overDays
+      } else if (keepNow(t, to))
+        state.structTotals = {
+          to,
+          latest,
+          params: p,
+          unit,
+          considered,
+          band,
+          consideredDays,
+          bandDays,
+          overDays,
+        }
+      else state.structTotals = summedAgain(t, to)
     }
-    const considered = state.structConsidered
-    const band = state.structBand
-    const consideredDays = state.structConsideredDays
-    const bandDays = state.structBandDays
-    const overDays = state.structOverDays
     const swipeShare = considered > 0 ? band / considered : 0
     const swipeFires = considered >= p.minSwipes && swipeShare > p.swipeShareThreshold
     const dayShare = consideredDays > 0 ? bandDays / consideredDays : 0
