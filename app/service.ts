@@ -54,15 +54,15 @@ export interface RunningService {
   progress(): { stage: string; ready: boolean; healthy: boolean; lag: number }[]
   /** Re-reads the rules configuration file (SIGHUP); throws RISK_ERR_CONFIG and keeps the old one when invalid. */
   reloadRules(): string | null
-  /** Stops every component in the reverse of the start order. */
+  /** Stops every component in the reverse of the start order, the pipeline's stages together (`stopComponents`). */
   stop(): Promise<void>
 }
 
 /**
  * The service as an ordered list of components (app/components.ts). They start in this order, each
  * after the ones it needs, and stop in the reverse order: traffic and readers before the writers they
- * feed, the store and the broker last. Whatever started is stopped again if a later step fails, so a
- * failed start leaves no JVM behind.
+ * feed, the store and the broker last; the pipeline's stages, between them, stop together. Whatever
+ * started is stopped again if a later step fails, so a failed start leaves no JVM behind.
  */
 function pipeline(w: Wiring): Component[] {
   if (w.config.service.role === 'api') return [storeAndClient(w), acquirers(w), apiOnly(w)]

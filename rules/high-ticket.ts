@@ -23,6 +23,9 @@ interface TicketTotals {
   amount: number
 }
 
+/** Where a merchant whose totals are not kept is counted (evaluations run one at a time). */
+const SCRATCH: TicketTotals = { to: 0, latest: 0, sales: 0, amount: 0 }
+
 export const highTicket = defineRule({
   id: 'high_ticket',
   version: 2,
@@ -78,28 +81,23 @@ export const highTicket = defineRule({
     const to = ctx.watermarkDay
     const from = to - WINDOW_DAYS + 1
     const days = state.ticketDays
-    const t = state.ticketTotals
-    let sales: number
-    let amount: number
-    if (typeof t === 'object' && t.to === to && t.latest === days.latest) {
-      sales = t.sales
-      amount = t.amount
-    } else {
-      sales = 0
-      amount = 0
+    let t = state.ticketTotals
+    if (typeof t !== 'object' || t.to !== to || t.latest !== days.latest) {
+      // Counted again, into the kept totals or, until they are kept, into the scratch totals.
+      const n = typeof t === 'object' ? t : SCRATCH
+      n.to = to
+      n.latest = days.latest
+      n.sales = 0
+      n.amount = 0
       // Stored days only, oldest first: most merchants are active on few of the window's days.
       for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
-        sales += days.sales(o)
-        amount += days.amount(o)
+        n.sales += days.sales(o)
+        n.amount += days.amount(o)
       }
-      if (typeof t === 'object') {
-        t.to = to
-        t.latest = days.latest
-        t.sales = sales
-        t.amount = amount
-      } else if (keepNow(t, to)) state.ticketTotals = { to, latest: days.latest, sales, amount }
-      else state.ticketTotals = summedAgain(t, to)
+      if (typeof t !== 'object') state.ticketTotals = keepNow(t, to) ? { ...n } : summedAgain(t, to)
+      t = n
     }
+    const { sales, amount } = t
     if (sales < p.minSales) return null
     const avg = amount / sales
     const unit = state.ticketMinorPerMajor

@@ -27,6 +27,9 @@ interface RoundTotals {
   whole: number
 }
 
+/** Where a merchant whose totals are not kept is counted (evaluations run one at a time). */
+const SCRATCH: RoundTotals = { to: 0, latest: 0, large: 0, round: 0, minorSales: 0, whole: 0 }
+
 /** Columns of a day: approved sales at or above the large-amount floor. */
 const LARGE = 0
 /** Of those, exact round thousands. */
@@ -137,40 +140,28 @@ export const roundAmount = defineRule({
     const to = ctx.watermarkDay
     const from = to - WINDOW_DAYS + 1
     const days = state.roundDays
-    const t = state.roundTotals
-    let large: number
-    let round: number
-    let minorSales: number
-    let whole: number
-    if (typeof t === 'object' && t.to === to && t.latest === days.latest) {
-      large = t.large
-      round = t.round
-      minorSales = t.minorSales
-      whole = t.whole
-    } else {
-      large = 0
-      round = 0
-      minorSales = 0
-      whole = 0
+    let t = state.roundTotals
+    if (typeof t !== 'object' || t.to !== to || t.latest !== days.latest) {
+      // Counted again, into the kept totals or, until they are kept, into the scratch totals.
+      const n = typeof t === 'object' ? t : SCRATCH
+      n.to = to
+      n.latest = days.latest
+      n.large = 0
+      n.round = 0
+      n.minorSales = 0
+      n.whole = 0
       // Stored days only, oldest first: most merchants are active on few of the window's days.
       for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
-        large += days.get(o, LARGE)
-        round += days.get(o, ROUND)
+        n.large += days.get(o, LARGE)
+        n.round += days.get(o, ROUND)
         // Every approved sale of a day this view reads reached the rule (a day it refuses stays refused).
-        minorSales += days.sales(o) - days.get(o, NO_MINOR_SALES)
-        whole += days.get(o, WHOLE)
+        n.minorSales += days.sales(o) - days.get(o, NO_MINOR_SALES)
+        n.whole += days.get(o, WHOLE)
       }
-      if (typeof t === 'object') {
-        t.to = to
-        t.latest = days.latest
-        t.large = large
-        t.round = round
-        t.minorSales = minorSales
-        t.whole = whole
-      } else if (keepNow(t, to))
-        state.roundTotals = { to, latest: days.latest, large, round, minorSales, whole }
-      else state.roundTotals = summedAgain(t, to)
+      if (typeof t !== 'object') state.roundTotals = keepNow(t, to) ? { ...n } : summedAgain(t, to)
+      t = n
     }
+    const { large, round, minorSales, whole } = t
     if (large < p.minLargeSales) return null
 
     const tail = { quantile: p.quantile, margin: p.margin, scale: 'linear' } as const

@@ -31,6 +31,19 @@ interface StructTotals {
   overDays: number
 }
 
+/** Where a merchant whose counts are not kept is counted (evaluations run one at a time). */
+const SCRATCH: StructTotals = {
+  to: 0,
+  latest: 0,
+  params: {},
+  unit: 0,
+  considered: 0,
+  band: 0,
+  consideredDays: 0,
+  bandDays: 0,
+  overDays: 0,
+}
+
 /** Columns of a day: approved sales at or above consideredFrom × the single limit. */
 const CONSIDERED = 0
 /** Of those, in [bandFrom, 1) × the single limit. The day's approved amount is counted by the engine (SaleDays). */
@@ -172,67 +185,40 @@ export const structuring = defineRule({
     const dayBandFrom = p.bandFrom * dailyLimit
     const dayConsideredFrom = p.consideredFrom * dailyLimit
     const days = state.structDays
-    const t = state.structTotals
-    let considered: number
-    let band: number
-    let consideredDays: number
-    let bandDays: number
-    let overDays: number
+    let t = state.structTotals
     if (
-      typeof t === 'object' &&
-      t.to === to &&
-      t.latest === days.latest &&
-      t.params === p &&
-      t.unit === state.structMinorPerMajor
+      typeof t !== 'object' ||
+      t.to !== to ||
+      t.latest !== days.latest ||
+      t.params !== p ||
+      t.unit !== state.structMinorPerMajor
     ) {
-      considered = t.considered
-      band = t.band
-      consideredDays = t.consideredDays
-      bandDays = t.bandDays
-      overDays = t.overDays
-    } else {
-      considered = 0
-      band = 0
-      consideredDays = 0
-      bandDays = 0
-      overDays = 0
+      // Counted again, into the kept counts or, until they are kept, into the scratch counts.
+      const n = typeof t === 'object' ? t : SCRATCH
+      n.to = to
+      n.latest = days.latest
+      n.params = p
+      n.unit = state.structMinorPerMajor
+      n.considered = 0
+      n.band = 0
+      n.consideredDays = 0
+      n.bandDays = 0
+      n.overDays = 0
       // Stored days only, oldest first: most merchants are active on few of the window's days.
       for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
-        considered += days.get(o, CONSIDERED)
-        band += days.get(o, BAND)
+        n.considered += days.get(o, CONSIDERED)
+        n.band += days.get(o, BAND)
         // A day's class follows its volume: a day that goes over the limit later (or gets a late event)
         // moves out of the band by itself.
         const c = dayClass(days.amount(o), dailyLimit, p)
-        if (c !== NOT_CONSIDERED) consideredDays++
-        if (c === OVER) overDays++
-        else if (c === IN_BAND) bandDays++
+        if (c !== NOT_CONSIDERED) n.consideredDays++
+        if (c === OVER) n.overDays++
+        else if (c === IN_BAND) n.bandDays++
       }
-      const unit = state.structMinorPerMajor
-      const latest = days.latest
-      if (typeof t === 'object') {
-        t.to = to
-        t.latest = latest
-        t.params = p
-        t.unit = unit
-        t.considered = considered
-        t.band = band
-        t.consideredDays = consideredDays
-        t.bandDays = bandDays
-        t.overDays = overDays
-      } else if (keepNow(t, to))
-        state.structTotals = {
-          to,
-          latest,
-          params: p,
-          unit,
-          considered,
-          band,
-          consideredDays,
-          bandDays,
-          overDays,
-        }
-      else state.structTotals = summedAgain(t, to)
+      if (typeof t !== 'object') state.structTotals = keepNow(t, to) ? { ...n } : summedAgain(t, to)
+      t = n
     }
+    const { considered, band, consideredDays, bandDays, overDays } = t
     const swipeShare = considered > 0 ? band / considered : 0
     const swipeFires = considered >= p.minSwipes && swipeShare > p.swipeShareThreshold
     const dayShare = consideredDays > 0 ? bandDays / consideredDays : 0
