@@ -1,29 +1,38 @@
 import { readdirSync, readFileSync } from 'node:fs'
-/** CPU seconds the process's main thread has used (Linux: /proc/self/task/<pid>/stat; NaN elsewhere). */
-export function mainThreadCpuSeconds(): number {
+
+/** The name and CPU seconds in a /proc stat file (Linux); null when it cannot be read (elsewhere, or gone). */
+function readStat(path: string): { name: string; seconds: number } | null {
   try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const stat = readFileSync(path, 'utf8')
+    const close = stat.lastIndexOf(')')
+    const fields = stat.slice(close + 2).split(' ')
     // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
-    return (Number(fields[11]) + Number(fields[12])) / 100
+    return {
+      name: stat.slice(stat.indexOf('(') + 1, close),
+      seconds: (Number(fields[11]) + Number(fields[12])) / 100,
+    }
   } catch {
-    return Number.NaN
+    return null
   }
+}
+
+/** CPU seconds one thread of this process has used (NaN once it is gone, or off Linux). */
+export function threadCpuSeconds(tid: number): number {
+  return readStat(`/proc/self/task/${tid}/stat`)?.seconds ?? Number.NaN
+}
+
+/** CPU seconds the process's main thread has used (NaN off Linux). */
+export function mainThreadCpuSeconds(): number {
+  return threadCpuSeconds(process.pid)
 }
 
 /** CPU seconds a process has used, all its threads (Linux: /proc/<pid>/stat; NaN elsewhere or once gone). */
 export function processCpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / 100
-  } catch {
-    return Number.NaN
-  }
+  return readStat(`/proc/${pid}/stat`)?.seconds ?? Number.NaN
 }
 
 /**
- * CPU seconds of this process's live threads, summed by thread name (Linux: /proc/self/task; empty
+ * CPU seconds of this process's live threads, with their names (Linux: /proc/self/task; empty
  * elsewhere). Subtract an earlier reading with {@link cpuByThreadSince}.
  */
 export function cpuByThread(): Map<number, { name: string; seconds: number }> {
@@ -35,14 +44,9 @@ export function cpuByThread(): Map<number, { name: string; seconds: number }> {
     return out
   }
   for (const tid of tids) {
-    try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      out.set(Number(tid), { name, seconds: (Number(fields[11]) + Number(fields[12])) / 100 })
-    } catch {
-      // The thread ended between the listing and the read.
-    }
+    // A thread that ended between the listing and the read is left out.
+    const t = readStat(`/proc/self/task/${tid}/stat`)
+    if (t !== null) out.set(Number(tid), t)
   }
   return out
 }
@@ -69,15 +73,4 @@ export function cpuByThreadSince(
 /** Ids of this process's threads with the given name (Linux; empty elsewhere). */
 export function threadsNamed(name: string): number[] {
   return [...cpuByThread()].filter(([, t]) => t.name === name).map(([tid]) => tid)
-}
-
-/** CPU seconds one thread of this process has used (NaN once it is gone, or off Linux). */
-export function threadCpuSeconds(tid: number): number {
-  try {
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / 100
-  } catch {
-    return Number.NaN
-  }
 }
