@@ -2,7 +2,7 @@ import { RiskError } from '../../lib/errors.ts'
 import { type HitUpdate, hitIdOf, ruleMeta } from '../engine/engine.ts'
 import { defaults, type ParamSpecs, type ParamValues, resolveParams } from '../engine/params.ts'
 import type { RuleCategory } from '../engine/types.ts'
-import { type ActivityRecord, type EntityKind, entityKeyOf } from './activity.ts'
+import type { ActivityRecord, EntityKind } from './activity.ts'
 
 const DAY_MS = 86_400_000
 /** Event time between walks that drop idle entities (the re-evaluations run every `sweepEveryMs`). */
@@ -124,11 +124,6 @@ interface EntityRuleInstance {
   evaluate(entity: EntityView, clock: number): EntityFinding | null
 }
 
-/** A rule's first hop on one entity of its source kind, with its state and parameters closed over. */
-interface EntitySourceInstance {
-  onRecord(record: ActivityRecord): ActivityRecord[]
-}
-
 /** An entity rule bound to its validated parameters, with its types closed over. */
 export interface CompiledEntityRule {
   readonly meta: EntityRuleMeta
@@ -136,7 +131,13 @@ export interface CompiledEntityRule {
   createInstance(): EntityRuleInstance
   /** The kind of entity the rule's first hop keeps state for, and for how many days; null without one. */
   readonly source: { readonly kind: EntityKind; readonly retentionDays: number } | null
-  createSource(): EntitySourceInstance
+  /**
+   * A new first-hop state for one entity of the source kind. Opaque: only `sourceOnRecord` of the same
+   * rule reads it. A state rather than an instance with closures, because there is one per card.
+   */
+  createSourceState(): unknown
+  /** Applies a record of the source kind to a state of `createSourceState`; returns what it derives. */
+  sourceOnRecord(state: unknown, record: ActivityRecord): ActivityRecord[]
   /** Whether the rule's first hop wants a record of its source kind (false without a source). */
   sourceAccepts(record: ActivityRecord): boolean
   /** This rule's parameters for an acquirer (opaque: only `rebind` of the same rule reads them). */
@@ -173,10 +174,14 @@ export function compileEntityRule<PS extends ParamSpecs, S, SS>(
     },
     source: source === undefined ? null : { kind: source.kind, retentionDays: source.retentionDays },
     sourceAccepts: (record) => source?.accepts(record, current(record.acquirerId)) ?? false,
-    createSource() {
+    createSourceState() {
       if (source === undefined) throw new Error(`entity rule ${id} has no source`)
-      const state = source.createState()
-      return { onRecord: (record) => source.onRecord(state, record, current(record.acquirerId)) }
+      return source.createState()
+    },
+    sourceOnRecord(state, record) {
+      if (source === undefined) throw new Error(`entity rule ${id} has no source`)
+      // The state came from this rule's createSourceState: it has the source's state type.
+      return source.onRecord(state as SS, record, current(record.acquirerId))
     },
     paramsOf: (acquirerId) => current(acquirerId),
     rebind(next) {
@@ -291,19 +296,40 @@ export interface EntityEngineOptions {
   sweepEveryMs?: number
 }
 
+/**
+ * One entity's state. There is one per card with a large sale (card_ring's first hop): tens of
+ * thousands per acquirer and month, most with one merchant and one sale. So what a kind does not use
+ * is shared (the empty contacts and bindings, the empty rule instances) or made when first needed (the
+ * finding signatures), and a first hop's state is a plain value rather than closures.
+ */
 interface EntityEntry {
-  acquirerId: string
-  kind: EntityKind
-  key: string
+  readonly acquirerId: string
+  readonly kind: EntityKind
+  readonly key: string
+  /** The partition of the entity-activity topic its latest record came from (`drop` selects by it). */
+  partition: number
   watermark: number
-  contacts: Map<string, Contact>
-  bindings: Map<string, Binding[]>
-  instances: { rule: CompiledEntityRule; instance: EntityRuleInstance }[]
-  /** First hops of rules that derive their records from entities of this kind. */
-  sources: EntitySourceInstance[]
+  /** Cards and accounts with rules of their kind; NO_CONTACTS otherwise. */
+  readonly contacts: Map<string, Contact>
+  /** Terminals; NO_BINDINGS otherwise. */
+  readonly bindings: Map<string, Binding[]>
+  readonly instances: readonly { rule: CompiledEntityRule; instance: EntityRuleInstance }[]
+  /** First-hop states, one per rule of `sources` (the engine's shared list for this kind). */
+  readonly sourceStates: readonly unknown[]
   /** Last finding signature per merchant hit, so an unchanged finding is not written again. */
-  lastFinding: Map<string, string>
+  lastFinding: Map<string, string> | null
 }
+
+/** The contacts or bindings of an entity whose kind keeps none: one shared map that refuses entries. */
+class NoEntries<V> extends Map<string, V> {
+  override set(key: string): this {
+    throw new Error(`entity state of this kind keeps no merchants (${key})`)
+  }
+}
+
+const NO_CONTACTS: Map<string, Contact> = new NoEntries()
+const NO_BINDINGS: Map<string, Binding[]> = new NoEntries()
+const NO_INSTANCES: EntityEntry['instances'] = []
 
 export interface EntityEngineStats {
   records: number
@@ -326,7 +352,12 @@ export interface EntityEngineStats {
  */
 export class EntityEngine {
   readonly stats: EntityEngineStats = { records: 0, duplicates: 0, tooOld: 0, hits: 0, entities: 0 }
-  readonly #entities = new Map<string, EntityEntry>()
+  /**
+   * Entities by acquirer and kind, then by key: the record's own key string is the map key, where one
+   * key per entity made of all three cost a string per card.
+   */
+  readonly #entities = new Map<string, Map<string, EntityEntry>>()
+  #count = 0
   readonly #rulesOf = new Map<EntityKind, CompiledEntityRule[]>()
   /** Rules whose first hop keeps state for entities of a kind. */
   readonly #sourcesOf = new Map<EntityKind, CompiledEntityRule[]>()
@@ -334,7 +365,7 @@ export class EntityEngine {
   /** Records derived by first hops since the last takeDerived. */
   #derived: ActivityRecord[] = []
   /** Terminal entities whose finding may change with the clock alone (an overlap not yet long enough). */
-  readonly #watch = new Set<string>()
+  readonly #watch = new Set<EntityEntry>()
   readonly #sweepEveryMs: number
   #opts: EntityEngineOptions
   #clock = Number.NEGATIVE_INFINITY
@@ -366,7 +397,7 @@ export class EntityEngine {
   }
 
   get entityCount(): number {
-    return this.#entities.size
+    return this.#count
   }
 
   /**
@@ -396,7 +427,11 @@ export class EntityEngine {
     return out
   }
 
-  onRecord(r: ActivityRecord): HitUpdate[] {
+  /**
+   * Applies a record that came from `partition` of the entity-activity topic (0 when there is no
+   * topic: the backtest, the tests). The entity remembers it, so `drop` can forget a partition's state.
+   */
+  onRecord(r: ActivityRecord, partition = 0): HitUpdate[] {
     this.stats.records++
     const rules = this.#rulesOf.get(r.kind) ?? NO_RULES
     const sources = this.#sourcesOf.get(r.kind) ?? NO_RULES
@@ -410,68 +445,86 @@ export class EntityEngine {
       if (this.#clock >= this.#lastSweep + this.#sweepEveryMs) this.#sweep(out)
       return out
     }
-    const key = entityKeyOf(r)
-    const e = this.#entry(key, r, rules, sources)
+    const e = this.#entry(r, rules, sources)
+    e.partition = partition
     if (r.at <= e.watermark - retention) {
       this.stats.tooOld++
-    } else if (!this.#apply(e, r)) {
+    } else if (!this.#apply(e, r, rules.length > 0)) {
       this.stats.duplicates++
     } else {
       if (r.at > e.watermark) {
         e.watermark = r.at
         this.#prune(e, e.watermark - retention)
       }
-      for (const source of e.sources) for (const d of source.onRecord(r)) this.#derived.push(d)
+      for (let i = 0; i < sources.length; i++) {
+        const derived = (sources[i] as CompiledEntityRule).sourceOnRecord(e.sourceStates[i], r)
+        for (const d of derived) this.#derived.push(d)
+      }
       for (const { instance } of e.instances) instance.onRecord(r)
-      this.#evaluate(key, e, out)
+      this.#evaluate(e, out)
     }
     if (this.#clock >= this.#lastSweep + this.#sweepEveryMs) this.#sweep(out)
     return out
   }
 
-  /** Drops the entities `which` selects (partitions this instance no longer owns); returns how many. */
-  drop(which: (entityKey: string) => boolean): number {
+  /** Drops the entities of the partitions `which` selects (no longer owned); returns how many. */
+  drop(which: (partition: number) => boolean): number {
     let dropped = 0
-    for (const key of this.#entities.keys()) {
-      if (!which(key)) continue
-      this.#entities.delete(key)
-      this.#watch.delete(key)
-      dropped++
+    for (const [group, entities] of this.#entities) {
+      for (const [key, e] of entities) {
+        if (!which(e.partition)) continue
+        entities.delete(key)
+        this.#watch.delete(e)
+        dropped++
+      }
+      if (entities.size === 0) this.#entities.delete(group)
     }
-    this.stats.entities = this.#entities.size
+    this.#count -= dropped
+    this.stats.entities = this.#count
     return dropped
   }
 
   #entry(
-    key: string,
     r: ActivityRecord,
     rules: readonly CompiledEntityRule[],
     sources: readonly CompiledEntityRule[],
   ): EntityEntry {
-    let e = this.#entities.get(key)
+    const group = `${r.acquirerId}\u0000${r.kind}`
+    let entities = this.#entities.get(group)
+    if (entities === undefined) {
+      entities = new Map()
+      this.#entities.set(group, entities)
+    }
+    let e = entities.get(r.key)
     if (e === undefined) {
+      const contacts = rules.length > 0 && r.kind !== 'terminal' && r.kind !== 'link'
       e = {
         acquirerId: r.acquirerId,
         kind: r.kind,
         key: r.key,
+        partition: 0,
         watermark: Number.NEGATIVE_INFINITY,
-        contacts: new Map(),
-        bindings: new Map(),
-        instances: rules.map((rule) => ({ rule, instance: rule.createInstance() })),
-        sources: sources.map((rule) => rule.createSource()),
-        lastFinding: new Map(),
+        contacts: contacts ? new Map() : NO_CONTACTS,
+        bindings: r.kind === 'terminal' ? new Map() : NO_BINDINGS,
+        instances:
+          rules.length === 0
+            ? NO_INSTANCES
+            : rules.map((rule) => ({ rule, instance: rule.createInstance() })),
+        sourceStates: sources.map((rule) => rule.createSourceState()),
+        lastFinding: null,
       }
-      this.#entities.set(key, e)
-      this.stats.entities = this.#entities.size
+      entities.set(r.key, e)
+      this.#count++
+      this.stats.entities = this.#count
     }
     return e
   }
 
   /** Applies a record; false when it changes nothing (a duplicate or an older contact). */
-  #apply(e: EntityEntry, r: ActivityRecord): boolean {
+  #apply(e: EntityEntry, r: ActivityRecord, hasRules: boolean): boolean {
     // A link's evidence is its card, kept by the rule itself (idempotently): every link goes through;
     // so do the records of a kind kept only for first hops, which keep their own state (idempotently).
-    if (r.kind === 'link' || (this.#rulesOf.get(r.kind)?.length ?? 0) === 0) return true
+    if (r.kind === 'link' || !hasRules) return true
     if (r.kind === 'terminal') {
       let list = e.bindings.get(r.merchantId)
       if (list === undefined) {
@@ -523,7 +576,7 @@ export class EntityEngine {
     }
   }
 
-  #evaluate(key: string, e: EntityEntry, out: HitUpdate[]): void {
+  #evaluate(e: EntityEntry, out: HitUpdate[]): void {
     let waiting = false
     for (const { rule, instance } of e.instances) {
       const finding = instance.evaluate(e, this.#clock)
@@ -538,12 +591,14 @@ export class EntityEngine {
         const detail = finding.detail(others)
         const hitKey = `${meta.id}\u0000${merchantId}\u0000${finding.windowStart}`
         const signature = `${finding.observed}|${finding.threshold}|${finding.windowEnd}|${detail}|${this.#opts.configHash}`
-        if (e.lastFinding.get(hitKey) === signature) continue
-        e.lastFinding.delete(hitKey)
-        e.lastFinding.set(hitKey, signature)
-        if (e.lastFinding.size > MAX_REMEMBERED_HITS) {
-          const oldest = e.lastFinding.keys().next()
-          if (oldest.done !== true) e.lastFinding.delete(oldest.value)
+        e.lastFinding ??= new Map()
+        const last = e.lastFinding
+        if (last.get(hitKey) === signature) continue
+        last.delete(hitKey)
+        last.set(hitKey, signature)
+        if (last.size > MAX_REMEMBERED_HITS) {
+          const oldest = last.keys().next()
+          if (oldest.done !== true) last.delete(oldest.value)
         }
         // The merchant's own evidence first: the analyst reads this hit from that merchant's side.
         const sampleTxnIds = [...own, ...samples.filter((s) => !own.includes(s))].slice(0, MAX_SAMPLES)
@@ -568,8 +623,8 @@ export class EntityEngine {
         })
       }
     }
-    if (waiting) this.#watch.add(key)
-    else this.#watch.delete(key)
+    if (waiting) this.#watch.add(e)
+    else this.#watch.delete(e)
   }
 
   /**
@@ -583,22 +638,24 @@ export class EntityEngine {
     // Dropping them later changes nothing found: an entity past its retention is pruned to nothing by
     // its next record anyway, and a binding that still holds is kept either way.
     if (this.#clock >= this.#lastEviction + EVICT_EVERY_MS) this.#evictIdle()
-    this.stats.entities = this.#entities.size
-    for (const key of [...this.#watch]) {
-      const e = this.#entities.get(key)
-      if (e !== undefined) this.#evaluate(key, e, out)
-    }
+    this.stats.entities = this.#count
+    // Dropped and evicted entities leave the watch with their state.
+    for (const e of [...this.#watch]) this.#evaluate(e, out)
   }
 
   #evictIdle(): void {
     this.#lastEviction = this.#clock
-    for (const [key, e] of this.#entities) {
-      const retention = this.#retentionOf.get(e.kind) ?? 0
-      // An idle terminal still bound to a merchant stays: the next binding elsewhere overlaps with it.
-      if (e.watermark <= this.#clock - retention && countBoundNow(e) === 0) {
-        this.#entities.delete(key)
-        this.#watch.delete(key)
+    for (const [group, entities] of this.#entities) {
+      for (const [key, e] of entities) {
+        const retention = this.#retentionOf.get(e.kind) ?? 0
+        // An idle terminal still bound to a merchant stays: the next binding elsewhere overlaps with it.
+        if (e.watermark <= this.#clock - retention && countBoundNow(e) === 0) {
+          entities.delete(key)
+          this.#watch.delete(e)
+          this.#count--
+        }
       }
+      if (entities.size === 0) this.#entities.delete(group)
     }
   }
 }

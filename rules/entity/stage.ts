@@ -74,7 +74,6 @@ export class EntityStage extends PartitionStage {
   readonly #log: EntityStageOptions['logger']
   /** Partitions positioned for replay in the current ownership, with the offset the replay starts at. */
   readonly #replayFrom = new Map<number, bigint>()
-  readonly #partitionOf = new Map<string, number>()
   readonly #producers = new Map<number, Promise<Producer>>()
   #seedHits: HitUpdate[] = []
   #standing: { until: number; read: Promise<{ partitions: number; records: ActivityRecord[] }> } | null = null
@@ -116,10 +115,7 @@ export class EntityStage extends PartitionStage {
       Promise.all([this.#replayOffset(partition, since), this.#standingBindings(partition, since)]),
     )
     this.#dropState([partition])
-    for (const r of standing) {
-      this.#partitionOf.set(entityKeyOf(r), partition)
-      this.#seedHits.push(...this.#opts.engine.onRecord(r))
-    }
+    for (const r of standing) this.#seedHits.push(...this.#opts.engine.onRecord(r, partition))
     this.#replayFrom.set(partition, from)
     this.stats.replays++
     this.#log.info({ partition, from: from.toString() }, 'replaying entity activity')
@@ -167,8 +163,7 @@ export class EntityStage extends PartitionStage {
           )
           continue
         }
-        this.#partitionOf.set(entityKeyOf(decoded.record), partition)
-        for (const h of engine.onRecord(decoded.record)) hits.push(h)
+        for (const h of engine.onRecord(decoded.record, partition)) hits.push(h)
       }
     }
     // Records the engine derived from this part (card_ring's links, keyed by the merchant they
@@ -265,8 +260,7 @@ export class EntityStage extends PartitionStage {
 
   #dropState(partitions: readonly number[]): void {
     const gone = new Set(partitions)
-    const dropped = this.#opts.engine.drop((key) => gone.has(this.#partitionOf.get(key) ?? -1))
-    for (const [key, p] of this.#partitionOf) if (gone.has(p)) this.#partitionOf.delete(key)
+    const dropped = this.#opts.engine.drop((p) => gone.has(p))
     if (dropped > 0) this.#log.info({ partitions, dropped }, 'entity state of partitions dropped')
   }
 }

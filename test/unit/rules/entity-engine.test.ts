@@ -295,6 +295,37 @@ describe('shared_terminal', () => {
   })
 })
 
+describe('partitions', () => {
+  it('drops the entities of the partitions it no longer owns, and only them', () => {
+    const engine = new EntityEngine({
+      rules: buildEntityRules({ rules: { shared_terminal: { graceMinutes: 60 } } }, ENTITY_RULES),
+      isWhitelisted: () => false,
+      configHash: 'test',
+    })
+    // Partition 1: a farmed card and a terminal shared but not yet for longer than the grace (watched).
+    for (const r of farmed(['A', 'B'], 1, 2)) engine.onRecord(r, 1)
+    engine.onRecord(bind('A', T0 + 5 * DAY), 1)
+    engine.onRecord(bind('B', T0 + 6 * DAY), 1)
+    // Partition 2: an account, and a card whose record came from partition 1 before (it moved).
+    engine.onRecord(account('C', T0), 2)
+    engine.onRecord(sale('C', T0, 'moved'), 1)
+    engine.onRecord(sale('C', T0 + DAY, 'moved'), 2)
+    expect(engine.entityCount).toBe(4)
+    expect(engine.drop((p) => p === 1)).toBe(2)
+    expect(engine.entityCount).toBe(2)
+    expect(engine.stats.entities).toBe(2)
+    // The dropped terminal is no longer re-evaluated by the clock, though it was waiting on it.
+    const later = engine.onRecord(account('D', T0 + 7 * DAY, 'acct-2'), 2)
+    expect(later.filter((h) => h.ruleId === 'shared_terminal')).toEqual([])
+    // A dropped card starts again from nothing: one more sale does not make it a repeat customer.
+    expect(engine.takeDerived().some((d) => d.card === 'farm-0')).toBe(true)
+    engine.onRecord(sale('A', T0 + 12 * DAY, 'farm-0'), 2)
+    expect(engine.takeDerived()).toEqual([])
+    expect(engine.drop((p) => p === 2)).toBe(4)
+    expect(engine.entityCount).toBe(0)
+  })
+})
+
 describe('activity records', () => {
   it('round-trips and validates', () => {
     const r = bind('A', T0)
