@@ -38,20 +38,24 @@ const MAX_REPEAT_CARDS = 1024
 const MAX_PARTNERS = 64
 const MAX_SHARED = 256
 
-/** First hop: one card's large sales at each merchant, and when its links were last derived. */
+/**
+ * First hop: one card's large sales at a merchant, and when its links were last derived. There is one
+ * per card and merchant with a large sale, most with one sale and no partner, so the sales array is
+ * replaced at each change at its exact length (a growing array keeps room for 17), and the partners
+ * map is made at the first partner.
+ */
 interface CardMerchant {
   /** Event times of large sales, ascending. */
-  sales: number[]
+  sales: readonly number[]
   lastSale: number
   /** When this merchant's repeat link was last derived; -Infinity before. */
   linkedAt: number
-  /** When the link to each partner was last derived. */
-  partners: Map<string, number>
+  /** When the link to each partner was last derived; null before the first. */
+  partners: Map<string, number> | null
 }
 
-interface CardState {
-  merchants: Map<string, CardMerchant>
-}
+/** The card's merchants. */
+type CardState = Map<string, CardMerchant>
 
 /** Second hop: a merchant's repeat cards (card → latest evidence) and the cards each partner shares. */
 interface Evidence {
@@ -170,36 +174,38 @@ export const cardRing = defineEntityRule({
   source: {
     kind: 'card',
     retentionDays: MAX_WINDOW_DAYS,
-    createState: (): CardState => ({ merchants: new Map() }),
+    createState: (): CardState => new Map(),
     accepts: (r, p) => (r.amount ?? 0) >= p.minAmount,
     onRecord(state, r, p) {
       if ((r.amount ?? 0) < p.minAmount) return []
       const horizon = r.at - p.windowDays * DAY_MS
-      for (const [m, cm] of state.merchants) {
+      for (const [m, cm] of state) {
         if (cm.lastSale > horizon) continue
-        state.merchants.delete(m)
+        state.delete(m)
       }
-      let cm = state.merchants.get(r.merchantId)
+      let cm = state.get(r.merchantId)
       if (cm === undefined) {
-        if (state.merchants.size >= MAX_CARD_MERCHANTS) {
+        if (state.size >= MAX_CARD_MERCHANTS) {
           let oldest: string | null = null
           let oldestAt = Number.POSITIVE_INFINITY
-          for (const [m, x] of state.merchants)
+          for (const [m, x] of state)
             if (x.lastSale < oldestAt) {
               oldestAt = x.lastSale
               oldest = m
             }
-          if (oldest !== null) state.merchants.delete(oldest)
+          if (oldest !== null) state.delete(oldest)
         }
-        cm = { sales: [], lastSale: r.at, linkedAt: Number.NEGATIVE_INFINITY, partners: new Map() }
-        state.merchants.set(r.merchantId, cm)
+        cm = { sales: [], lastSale: r.at, linkedAt: Number.NEGATIVE_INFINITY, partners: null }
+        state.set(r.merchantId, cm)
       }
       // The same sale twice (a redelivery, a replay) changes nothing.
       if (cm.sales.includes(r.at)) return []
       let i = cm.sales.length
       while (i > 0 && (cm.sales[i - 1] ?? 0) > r.at) i--
-      cm.sales.splice(i, 0, r.at)
-      while (cm.sales.length > MAX_SALES || (cm.sales[0] ?? r.at) <= horizon) cm.sales.shift()
+      const sales = cm.sales.toSpliced(i, 0, r.at)
+      let drop = Math.max(0, sales.length - MAX_SALES)
+      while (drop < sales.length && (sales[drop] ?? r.at) <= horizon) drop++
+      cm.sales = drop === 0 ? sales : sales.slice(drop)
       if (r.at > cm.lastSale) cm.lastSale = r.at
       if (visits(cm.sales) < p.minVisits) return []
       const out: ActivityRecord[] = []
@@ -208,12 +214,14 @@ export const cardRing = defineEntityRule({
         cm.linkedAt = r.at
         out.push(link(r, r.merchantId, null))
       }
-      for (const [other, om] of state.merchants) {
+      for (const [other, om] of state) {
         if (other === r.merchantId) continue
         const live = om.sales.filter((t) => t > horizon)
         if (visits(live) < p.minVisits) continue
-        if ((cm.partners.get(other) ?? Number.NEGATIVE_INFINITY) > r.at - refresh) continue
+        if ((cm.partners?.get(other) ?? Number.NEGATIVE_INFINITY) > r.at - refresh) continue
+        cm.partners ??= new Map()
         cm.partners.set(other, r.at)
+        om.partners ??= new Map()
         om.partners.set(r.merchantId, r.at)
         out.push(link(r, r.merchantId, other), link(r, other, r.merchantId))
       }
