@@ -200,7 +200,8 @@ async function insertFresh(
     const result = await store.client.exec({
       query: `${spec.insertSql} SETTINGS insert_deduplication_token = '${token}', deduplicate_blocks_in_dependent_materialized_views = 1 FORMAT JSONEachRow`,
       query_params: { db: store.database },
-      values: Readable.from([`${fresh.map((r) => r.json).join('\n')}\n`]),
+      // No newline after the last row (see insertRows in json-rows.ts).
+      values: Readable.from([fresh.map((r) => r.json).join('\n')]),
     })
     // An unread response would keep the HTTP socket busy.
     result.stream.resume()

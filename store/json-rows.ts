@@ -16,7 +16,8 @@ export async function insertRows(store: Store, table: string, rows: readonly obj
     const result = await store.client.exec({
       query: 'INSERT INTO {db:Identifier}.{table:Identifier} FORMAT JSONEachRow',
       query_params: { db: store.database, table },
-      values: Readable.from([`${lines.join('\n')}\n`]),
+      // No newline after the last row: chDB's exec trims the body, which copies it when there is one.
+      values: Readable.from([lines.join('\n')]),
     })
     result.stream.resume()
     await finished(result.stream)
