@@ -156,7 +156,8 @@ export function scoreCategory(
   now: number,
   acquirerId: string | null = null,
 ): CategoryScore {
-  const raw: Omit<Contribution, 'counted'>[] = []
+  // Each contribution is made once, `counted` set below (same keys in the same order as the type's).
+  const raw: { -readonly [K in keyof Contribution]: Contribution[K] }[] = []
   const anchors = new Set<string>()
   for (const hit of hits) {
     const rule = model.rules.get(hit.ruleId)
@@ -167,11 +168,19 @@ export function scoreCategory(
     const provisional =
       !rule.strong && (hit.basis === 'population' || hit.basis === 'absolute' || hit.basis === 'none')
     if (!provisional) anchors.add(rule.family)
-    raw.push({ hit, family: rule.family, strong: rule.strong, points: rule.points, decayed, provisional })
+    raw.push({
+      hit,
+      family: rule.family,
+      strong: rule.strong,
+      points: rule.points,
+      decayed,
+      provisional,
+      counted: false,
+    })
   }
   // A weak hit on floors alone (no baseline yet) is shown, never counted.
-  const eligible = (c: Omit<Contribution, 'counted'>) =>
-    !c.provisional || (c.hit.basis !== 'none' && [...anchors].some((f) => f !== c.family))
+  const eligible = (c: Contribution) =>
+    !c.provisional || (c.hit.basis !== 'none' && hasOther(anchors, c.family))
   const liveFamilies = new Set<string>()
   for (const c of raw) if (eligible(c)) liveFamilies.add(c.family)
   const combined = liveFamilies.size >= model.weakMinFamilies
@@ -179,13 +188,13 @@ export function scoreCategory(
   // is one piece of evidence, not one per day. Its strongest live hit counts; the others are shown.
   const best = new Map<string, number>()
   for (const c of raw) best.set(c.hit.ruleId, Math.max(best.get(c.hit.ruleId) ?? 0, c.decayed))
-  const contributions: Contribution[] = []
   for (const c of raw) {
     const top = best.get(c.hit.ruleId) === c.decayed
     // Equal strongest hits of one rule (same points, same time): only the first is counted.
     if (top) best.set(c.hit.ruleId, Number.POSITIVE_INFINITY)
-    contributions.push({ ...c, counted: top && eligible(c) && (c.strong || combined) })
+    c.counted = top && eligible(c) && (c.strong || combined)
   }
+  const contributions: Contribution[] = raw
   contributions.sort(
     (a, b) =>
       Number(b.counted) - Number(a.counted) ||
@@ -207,6 +216,11 @@ export function scoreCategory(
     contributions,
     families: [...families].sort(),
   }
+}
+
+function hasOther(families: ReadonlySet<string>, family: string): boolean {
+  for (const f of families) if (f !== family) return true
+  return false
 }
 
 /** What the scorer remembers of one category between hits. */
@@ -453,9 +467,10 @@ export function rescore(
   /** The category a new or updated hit belongs to: its breakdown changed even if its score did not. */
   touched: RuleCategory | null = null,
 ): void {
+  const hits = Object.values(state.hits)
   for (const category of CATEGORIES) {
     const cat = state[category]
-    const result = scoreCategory(model, Object.values(state.hits), category, now, state.acquirerId)
+    const result = scoreCategory(model, hits, category, now, state.acquirerId)
     if (cat.level === null && result.contributions.length === 0) continue
     if (shouldAlert(model, cat, result, now)) {
       const escalation = cat.escalations ?? 0
@@ -475,7 +490,8 @@ export function rescore(
     cat.score = result.score
     cat.level = result.level
   }
-  for (const [id, hit] of Object.entries(state.hits)) {
+  for (const id in state.hits) {
+    const hit = state.hits[id] as ScoredHit
     const rule = model.rules.get(hit.ruleId)
     const halfLife = rule === undefined ? 0 : (model.halfLifeMs.get(rule.family) ?? Number.POSITIVE_INFINITY)
     if (
