@@ -41,7 +41,16 @@ export const rowKey = (i: Pick<QueueItem, 'acquirer_id' | 'merchant_id' | 'categ
 export const merchantHref = (i: Pick<QueueItem, 'acquirer_id' | 'merchant_id'>) =>
   `#/merchant/${enc(i.acquirer_id)}/${enc(i.merchant_id)}`
 
-export async function loadPage(): Promise<void> {
+/** The number of the latest page request: a reply to an earlier one that arrives after it is dropped. */
+let latestPage = 0
+
+/**
+ * Loads the page the filters and cursor ask for into `queue`. False when a later request was made
+ * meanwhile (the analyst changed two filters in a row): its reply is the one to show, whichever
+ * arrives last, so this one is dropped rather than drawn over it.
+ */
+export async function loadPage(): Promise<boolean> {
+  const mine = ++latestPage
   const f = queue.filters
   const page = await api<QueueReply>(
     'GET',
@@ -55,8 +64,10 @@ export async function loadPage(): Promise<void> {
       limit: 25,
     })}`,
   )
+  if (mine !== latestPage) return false
   queue.items = page.items
   queue.next = page.next_cursor
+  return true
 }
 
 export function levelBadge(level: string): HTMLElement {
@@ -271,13 +282,15 @@ export async function queueView(ctx: Ctx): Promise<KeyHandler> {
   const refresh = async () => {
     const selectedKey =
       queue.items[queue.selected] === undefined ? null : rowKey(queue.items[queue.selected] as QueueItem)
-    const [, c] = await Promise.all([
+    const [current, c] = await Promise.all([
       loadPage(),
       api<QueueCountsReply>(
         'GET',
         `/queue/counts${qs({ category: f.category, rule: f.rule, case_status: f.case_status, acquirer: f.acquirer })}`,
       ),
     ])
+    // A later refresh (another filter) is under way: it draws, with its own counts.
+    if (!current) return
     // Keep the analyst on the same merchant when the ranking moved under them.
     const found = selectedKey === null ? -1 : queue.items.findIndex((i) => rowKey(i) === selectedKey)
     queue.selected = found >= 0 ? found : Math.min(queue.selected, Math.max(0, queue.items.length - 1))

@@ -257,6 +257,13 @@ describe("the analysts' console in Chromium", () => {
         SLOW,
       )
       .toBe(false)
+    // Two filters changed in a row, the first request's reply held back until after the second's: the
+    // page shows the second (a stale reply drawn over a newer one once showed the unfiltered queue).
+    const held = (url: URL) => url.pathname.endsWith('/queue') && !url.searchParams.has('rule')
+    await page.route(held, async (route) => {
+      await new Promise((r) => setTimeout(r, 1_000))
+      await route.continue()
+    })
     await page.check('input[name=level][value=MEDIUM]')
     await page.selectOption('select[name=rule]', 'structuring')
     const withRule = await api(key('analyst'), '/queue?rule=structuring&limit=25')
@@ -268,6 +275,12 @@ describe("the analysts' console in Chromium", () => {
         SLOW,
       )
       .toEqual(expected)
+    // Until the held reply has come and gone, and still after it.
+    await page.waitForTimeout(1_500)
+    expect(
+      await page.$$eval('#queue tbody tr', (rows) => rows.map((r) => r.getAttribute('data-merchant'))),
+    ).toEqual(expected)
+    await page.unroute(held)
     await page.selectOption('select[name=rule]', '')
     await page.selectOption('select[name=case_status]', 'none')
     await expect
