@@ -353,10 +353,10 @@ export interface EntityEngineStats {
 export class EntityEngine {
   readonly stats: EntityEngineStats = { records: 0, duplicates: 0, tooOld: 0, hits: 0, entities: 0 }
   /**
-   * Entities by acquirer and kind, then by key: the record's own key string is the map key, where one
-   * key per entity made of all three cost a string per card.
+   * Entities by kind, then acquirer, then key: each level is keyed by a string the record already has,
+   * where one key made of all three (or of acquirer and kind) cost a new string per record.
    */
-  readonly #entities = new Map<string, Map<string, EntityEntry>>()
+  readonly #entities = new Map<EntityKind, Map<string, Map<string, EntityEntry>>>()
   #count = 0
   readonly #rulesOf = new Map<EntityKind, CompiledEntityRule[]>()
   /** Rules whose first hop keeps state for entities of a kind. */
@@ -470,15 +470,14 @@ export class EntityEngine {
   /** Drops the entities of the partitions `which` selects (no longer owned); returns how many. */
   drop(which: (partition: number) => boolean): number {
     let dropped = 0
-    for (const [group, entities] of this.#entities) {
+    this.#pruneGroups((entities) => {
       for (const [key, e] of entities) {
         if (!which(e.partition)) continue
         entities.delete(key)
         this.#watch.delete(e)
         dropped++
       }
-      if (entities.size === 0) this.#entities.delete(group)
-    }
+    })
     this.#count -= dropped
     this.stats.entities = this.#count
     return dropped
@@ -489,11 +488,15 @@ export class EntityEngine {
     rules: readonly CompiledEntityRule[],
     sources: readonly CompiledEntityRule[],
   ): EntityEntry {
-    const group = `${r.acquirerId}\u0000${r.kind}`
-    let entities = this.#entities.get(group)
+    let byAcquirer = this.#entities.get(r.kind)
+    if (byAcquirer === undefined) {
+      byAcquirer = new Map()
+      this.#entities.set(r.kind, byAcquirer)
+    }
+    let entities = byAcquirer.get(r.acquirerId)
     if (entities === undefined) {
       entities = new Map()
-      this.#entities.set(group, entities)
+      byAcquirer.set(r.acquirerId, entities)
     }
     let e = entities.get(r.key)
     if (e === undefined) {
@@ -645,7 +648,7 @@ export class EntityEngine {
 
   #evictIdle(): void {
     this.#lastEviction = this.#clock
-    for (const [group, entities] of this.#entities) {
+    this.#pruneGroups((entities) => {
       for (const [key, e] of entities) {
         const retention = this.#retentionOf.get(e.kind) ?? 0
         // An idle terminal still bound to a merchant stays: the next binding elsewhere overlaps with it.
@@ -655,7 +658,17 @@ export class EntityEngine {
           this.#count--
         }
       }
-      if (entities.size === 0) this.#entities.delete(group)
+    })
+  }
+
+  /** Calls `prune` on the entities of each kind and acquirer, then forgets the maps it left empty. */
+  #pruneGroups(prune: (entities: Map<string, EntityEntry>) => void): void {
+    for (const [kind, byAcquirer] of this.#entities) {
+      for (const [acquirerId, entities] of byAcquirer) {
+        prune(entities)
+        if (entities.size === 0) byAcquirer.delete(acquirerId)
+      }
+      if (byAcquirer.size === 0) this.#entities.delete(kind)
     }
   }
 }
