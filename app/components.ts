@@ -18,6 +18,7 @@ import { type AsOf, Baselines } from '../rules/baselines.ts'
 import { LocalRules, type RulesCoreApi } from '../rules/core.ts'
 import { createEngine, loadRulesConfig, type WhitelistEntry } from '../rules/engine/config.ts'
 import type { HitUpdate, RuleEngine } from '../rules/engine/engine.ts'
+import type { ActivityRecord } from '../rules/entity/activity.ts'
 import { EntityEngine } from '../rules/entity/engine.ts'
 import { ENTITY_RULES } from '../rules/entity/index.ts'
 import { EntityStage, entityTopicConfig } from '../rules/entity/stage.ts'
@@ -429,7 +430,13 @@ export function ruleEngines(w: Wiring): Component {
           ruleTiming: w.ruleTiming,
         })
         w.engine = engine
-        w.rules = new LocalRules({ engine, codec: w.codec, ...core })
+        const entities = w.entities
+        w.rules = new LocalRules({
+          engine,
+          codec: w.codec,
+          ...core,
+          ...(entities === null ? {} : { wantsActivity: (r: ActivityRecord) => entities.wants(r) }),
+        })
       }
       // On the wall clock: until the first cohorts exist (a new store), every minute, since the relative
       // rules fall back to absolute thresholds without peers and look-alikes (car dealers, jewellers) fire

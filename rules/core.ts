@@ -103,6 +103,11 @@ export interface RulesCoreOptions {
   allowedLatenessMs: number
   /** Rule timings sampled since the last part, taken by `apply` (the engine's ruleTiming writes here). */
   timings?: [string, number][]
+  /**
+   * The activity records the cross-merchant rules can use (EntityEngine.wants, activityWanted): only
+   * those are published. Every record when absent.
+   */
+  wantsActivity?: (r: ActivityRecord) => boolean
 }
 
 /**
@@ -138,6 +143,7 @@ export class RulesCore {
     const hits: HitUpdate[] = []
     const activity = new Map<number, ActivityRecord[]>()
     const partitionOf = this.#partitioner(part.activityPartitions)
+    const wants = this.#opts.wantsActivity
     let events = 0
     let invalid = 0
     let duplicates = 0
@@ -162,6 +168,7 @@ export class RulesCore {
         records = activitiesOf({ kind: 'merchantEvents', items: [event.value] })
       }
       for (const r of records) {
+        if (wants !== undefined && !wants(r)) continue
         const p = partitionOf(entityKeyOf(r))
         const to = activity.get(p)
         if (to === undefined) activity.set(p, [r])

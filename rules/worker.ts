@@ -11,6 +11,7 @@ import { isRiskError } from '../lib/errors.ts'
 import { type BaselineSnapshot, baselineIn, peersIn } from './baselines.ts'
 import { type AppliedPart, RulesCore } from './core.ts'
 import { buildRulesConfig, createEngine, type RulesConfig, type WhitelistEntry } from './engine/config.ts'
+import { activityWanted } from './entity/engine.ts'
 import { ENTITY_RULES } from './entity/index.ts'
 import { RULES } from './index.ts'
 import { combinedWhitelist } from './whitelist.ts'
@@ -27,6 +28,7 @@ if (port === null) throw new Error('rules/worker.ts runs as a worker thread')
 const setup = workerData as WorkerSetup
 
 let rules: RulesConfig = buildRules(setup.rules)
+let wantsActivity = activityWanted(rules.entityRules)
 let granted: readonly WhitelistEntry[] = setup.granted
 let baselines: BaselineSnapshot = setup.baselines
 let known = new Set(setup.known)
@@ -59,6 +61,7 @@ const core = new RulesCore({
   maxFutureSkewMs: setup.maxFutureSkewMs,
   allowedLatenessMs: setup.allowedLatenessMs,
   timings,
+  wantsActivity: (r) => wantsActivity(r),
 })
 
 function buildRules(source: { raw: unknown; name: string }): RulesConfig {
@@ -97,6 +100,7 @@ async function handle(req: Request): Promise<{ result: unknown; transfer: ArrayB
       return { result: null, transfer: [] }
     case 'rules':
       rules = buildRules(req.source)
+      wantsActivity = activityWanted(rules.entityRules)
       engine.reconfigure({
         layersOf: rules.layersOf,
         configHash: rules.hash,

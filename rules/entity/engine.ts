@@ -440,8 +440,9 @@ export class EntityEngine {
     const out: HitUpdate[] = []
     if (r.at > this.#clock) this.#clock = r.at
     // A kind kept only for first hops (cards, for card_ring) needs an entity only for records they
-    // want; the record still moves the clock the sweeps run on.
-    if (rules.length === 0 && !sources.some((rule) => rule.sourceAccepts(r))) {
+    // want; the record still moves the clock the sweeps run on. (The rules stage publishes only what
+    // `wants` takes, so such records come from replays of older topics, or from other producers.)
+    if (!wanted(rules, sources, r)) {
       if (this.#clock >= this.#lastSweep + this.#sweepEveryMs) this.#sweep(out)
       return out
     }
@@ -465,6 +466,15 @@ export class EntityEngine {
     }
     if (this.#clock >= this.#lastSweep + this.#sweepEveryMs) this.#sweep(out)
     return out
+  }
+
+  /**
+   * Whether the rules can use a record: every record of a kind some rule keeps entities of, and of a
+   * kind kept only for first hops (cards, for card_ring), those a first hop accepts. With the running
+   * rules' current parameters (a reload rebinds them).
+   */
+  wants(r: ActivityRecord): boolean {
+    return wanted(this.#rulesOf.get(r.kind) ?? NO_RULES, this.#sourcesOf.get(r.kind) ?? NO_RULES, r)
   }
 
   /** Drops the entities of the partitions `which` selects (no longer owned); returns how many. */
@@ -674,6 +684,41 @@ export class EntityEngine {
 }
 
 const NO_RULES: readonly CompiledEntityRule[] = []
+
+/** Whether a record of a kind with these rules and first hops makes or changes an entity (EntityEngine.wants). */
+function wanted(
+  rules: readonly CompiledEntityRule[],
+  sources: readonly CompiledEntityRule[],
+  r: ActivityRecord,
+): boolean {
+  return rules.length > 0 || sources.some((rule) => rule.sourceAccepts(r))
+}
+
+/**
+ * EntityEngine.wants for `rules` without an engine: what the rules stage publishes to the entity
+ * stage. Most card records are small sales, which no first hop takes (card_ring counts large ones):
+ * the rules stage leaves them out rather than encoding, producing, fetching and decoding a record per
+ * sale for the entity stage to drop. Built again when the rules are reloaded.
+ */
+export function activityWanted(rules: readonly CompiledEntityRule[]): (r: ActivityRecord) => boolean {
+  const byKind = new Map<EntityKind, { rules: CompiledEntityRule[]; sources: CompiledEntityRule[] }>()
+  const of = (kind: EntityKind) => {
+    let k = byKind.get(kind)
+    if (k === undefined) {
+      k = { rules: [], sources: [] }
+      byKind.set(kind, k)
+    }
+    return k
+  }
+  for (const rule of rules) {
+    of(rule.meta.kind).rules.push(rule)
+    if (rule.source !== null) of(rule.source.kind).sources.push(rule)
+  }
+  return (r) => {
+    const k = byKind.get(r.kind)
+    return k !== undefined && wanted(k.rules, k.sources, r)
+  }
+}
 
 function before(a: Binding, b: Binding | undefined): boolean {
   return b !== undefined && (a.at < b.at || (a.at === b.at && a.id < b.id))

@@ -6,6 +6,8 @@ import type { Logger } from '../../lib/logger.ts'
 import { sleep } from '../../lib/retry.ts'
 import { LocalRules } from '../../rules/core.ts'
 import type { RuleEngine } from '../../rules/engine/engine.ts'
+import { activityWanted, buildEntityRules } from '../../rules/entity/engine.ts'
+import { ENTITY_RULES } from '../../rules/entity/index.ts'
 import { RulesStage } from '../../rules/stage.ts'
 import { SinkStage } from '../../sink/stage.ts'
 import type { Store } from '../../store/client.ts'
@@ -74,6 +76,8 @@ export function testRulesStage(opts: {
       acquirers: EVERY_ACQUIRER_KNOWN,
       maxFutureSkewMs: 300_000,
       allowedLatenessMs: 6 * 3_600_000,
+      // As the service: only the activity the default cross-merchant rules can use is published.
+      wantsActivity: activityWanted(buildEntityRules({}, ENTITY_RULES)),
     }),
     topics,
     groupId: `${group}.rules`,

@@ -110,12 +110,24 @@ describe('cross-merchant rules on the live stream', () => {
         ),
       ),
     )
+    // Small sales of other cards at the same merchants: card_ring does not look at them, so the rules
+    // stage does not publish them.
+    const small = merchants.flatMap((merchant_id, m) =>
+      Array.from({ length: 15 }, (_, c) =>
+        txn({
+          merchant_id,
+          card_token: `tok-small-${c}`,
+          amount_minor: 4_500,
+          event_time: base + 3_600_000 + m * 60_000 + c * 1_000,
+        }),
+      ),
+    )
     const producer = kafka.producer()
     await producer.connect()
     await producer.send({
       topic: topics.transactions,
       messages: await Promise.all(
-        txns.map(async (t) => ({
+        [...txns, ...small].map(async (t) => ({
           key: t.merchant_id,
           value: await codec.encode(TERMINAL_TRANSACTION, t, 'avro'),
         })),
@@ -126,11 +138,13 @@ describe('cross-merchant rules on the live stream', () => {
     // The card hop derives links keyed by merchant, the stage publishes them to its own topic, and the
     // merchant hop reads them back: three rows, one per merchant.
     await waitFor(
-      async () => (await cardRingHits()).length === 3,
+      async () => (await cardRingHits()).length === 3 && path.rules.stats.events === 105,
       async () =>
-        `card_ring hits ${JSON.stringify(await cardRingHits())}, activity ${path.rules.stats.activity}, derived ${stage.stats.derived}`,
+        `card_ring hits ${JSON.stringify(await cardRingHits())}, events ${path.rules.stats.events}, activity ${path.rules.stats.activity}, derived ${stage.stats.derived}`,
     )
+    // The 60 large sales, and none of the 45 small ones, though all 105 were taken.
     expect(path.rules.stats.activity).toBe(60)
+    expect(path.rules.stats.events).toBe(105)
     expect(stage.stats.derived).toBeGreaterThan(0)
     await stage.stop()
 

@@ -4,6 +4,7 @@ import { createLogger } from '../../lib/logger.ts'
 import { type BaselineSnapshot, baselineIn, peersIn } from '../../rules/baselines.ts'
 import { type AppliedPart, LocalRules, type PartInput, type RulesCoreApi } from '../../rules/core.ts'
 import { buildRulesConfig, createEngine } from '../../rules/engine/config.ts'
+import { activityWanted } from '../../rules/entity/engine.ts'
 import { ENTITY_RULES } from '../../rules/entity/index.ts'
 import { RULES } from '../../rules/index.ts'
 import { WorkerRules } from '../../rules/worker-client.ts'
@@ -86,8 +87,8 @@ describe('the rules worker thread', () => {
     worker = null
   })
 
-  function local(): LocalRules {
-    const config = buildRulesConfig(RAW, RULES, 'worker test', ENTITY_RULES)
+  function local(raw: unknown = RAW): LocalRules {
+    const config = buildRulesConfig(raw, RULES, 'worker test', ENTITY_RULES)
     const s = snapshot()
     const engine = createEngine(config, {
       timeZoneOf: () => '+08:00',
@@ -101,6 +102,8 @@ describe('the rules worker thread', () => {
       acquirers: { isKnown: (id) => id === 'acq-a' },
       maxFutureSkewMs: SKEW,
       allowedLatenessMs: LATENESS,
+      // The worker publishes only what its configuration's cross-merchant rules can use; so does this.
+      wantsActivity: activityWanted(config.entityRules),
     })
   }
 
@@ -171,14 +174,21 @@ describe('the rules worker thread', () => {
   it('takes a reloaded rules file before the next part', async () => {
     const input = await parts(codec, 4_000, 500)
     const w = await started()
-    const reloaded = { rules: { round_amount: { roundShareFloor: 0.3 } } }
+    // card_ring counting every sale as a large purchase: the worker then publishes every card record.
+    const reloaded = {
+      rules: { round_amount: { roundShareFloor: 0.3 } },
+      entities: { rules: { card_ring: { minAmount: 0 } } },
+    }
     const hashOf = (raw: unknown) => buildRulesConfig(raw, RULES, 'x', ENTITY_RULES).hash
     let taken = 0
+    let activity = 0
     const configHashes = async (from: readonly PartInput[]) => {
       const seen = new Set<string>()
+      activity = 0
       for (const part of from) {
         const applied = await w.apply(0, part)
         taken += applied.events - applied.duplicates
+        for (const a of applied.activity) activity += a.records
         for (const h of applied.hits) {
           const d = await codec.decode(RULE_HIT, Buffer.from(h.value))
           if (!d.ok) throw d.error
@@ -190,8 +200,21 @@ describe('the rules worker thread', () => {
     await w.load(0)
     const half = Math.floor(input.length / 2)
     expect(await configHashes(input.slice(0, half))).toEqual([hashOf(RAW)])
+    const before = activity
     await w.setRules({ raw: reloaded, name: 'reloaded' })
     expect(await configHashes(input.slice(half))).toEqual([hashOf(reloaded)])
+    // The activity of the second half is what a core built with each file publishes for it.
+    const secondHalf = async (raw: unknown) => {
+      const core = local(raw)
+      await core.load(0)
+      let n = 0
+      for (const [i, part] of input.entries())
+        for (const a of (await core.apply(0, part)).activity) if (i >= half) n += a.records
+      return n
+    }
+    expect(activity).toBe(await secondHalf(reloaded))
+    expect(activity).toBeGreaterThan(await secondHalf(RAW))
+    expect(before).toBeGreaterThan(0)
     expect(hashOf(reloaded)).not.toBe(hashOf(RAW))
     expect(taken).toBeGreaterThan(2_000)
     expect((await w.stats()).events).toBe(taken)

@@ -6,7 +6,7 @@ import {
   decodeActivity,
   encodeActivity,
 } from '../../../rules/entity/activity.ts'
-import { buildEntityRules, EntityEngine } from '../../../rules/entity/engine.ts'
+import { activityWanted, buildEntityRules, EntityEngine } from '../../../rules/entity/engine.ts'
 import { ENTITY_RULES } from '../../../rules/entity/index.ts'
 import { sampleMerchantEvent, sampleTxn } from '../../helpers/events.ts'
 
@@ -323,6 +323,63 @@ describe('partitions', () => {
     expect(engine.takeDerived()).toEqual([])
     expect(engine.drop((p) => p === 2)).toBe(4)
     expect(engine.entityCount).toBe(0)
+  })
+})
+
+describe('what the rules stage publishes', () => {
+  /** Farmed large sales at A and B among small sales of other cards, a shared terminal and accounts. */
+  function traffic(): ActivityRecord[] {
+    const small: ActivityRecord[] = []
+    for (let i = 0; i < 400; i++) {
+      const m = ['A', 'B', 'C'][i % 3] as string
+      small.push(sale(m, T0 + i * 30 * 60_000 + 7, `small-${i % 37}`, 20 + ((i * 7) % 950)))
+    }
+    return [
+      ...farmed(['A', 'B', 'C'], 10, 3),
+      ...small,
+      bind('A', T0 + DAY),
+      bind('B', T0 + 2 * DAY),
+      account('A', T0 + 3 * DAY),
+      account('C', T0 + 4 * DAY),
+      account('B', T0 + 5 * DAY),
+      rec('card', 'no-amount', 'C', T0 + 6 * DAY),
+    ].sort((a, b) => a.at - b.at)
+  }
+  const drop = (h: HitUpdate) => ({ ...h, detectedAt: 0 })
+
+  it('leaves out only records the engine keeps nothing for: the same hits, found at most a clock step earlier', () => {
+    const all = traffic()
+    const wants = activityWanted(buildEntityRules({}, ENTITY_RULES))
+    const kept = all.filter(wants)
+    // The small sales and the card without an amount go; large sales, bindings and accounts stay.
+    expect(all.length - kept.length).toBe(401)
+    const full = run(all)
+    const published = run(kept)
+    expect(published.derived).toEqual(full.derived)
+    expect(published.hits.map(drop)).toEqual(full.hits.map(drop))
+    expect(new Set(full.hits.map((h) => h.ruleId))).toEqual(
+      new Set(['card_ring', 'shared_terminal', 'shared_settlement_account']),
+    )
+    // Only the clock the sweeps run on moves less: a sweep's finding may carry an earlier time.
+    published.hits.forEach((h, i) => {
+      expect(h.detectedAt).toBeLessThanOrEqual(full.hits[i]?.detectedAt ?? Number.NaN)
+    })
+  })
+
+  it('follows the engine, reloaded parameters included', () => {
+    const records = traffic()
+    const raw = (minAmount: number) => ({ rules: { card_ring: { minAmount } } })
+    const engine = new EntityEngine({
+      rules: buildEntityRules(raw(1_000), ENTITY_RULES),
+      isWhitelisted: () => false,
+      configHash: 'test',
+    })
+    const before = activityWanted(buildEntityRules(raw(1_000), ENTITY_RULES))
+    expect(records.map((r) => engine.wants(r))).toEqual(records.map(before))
+    engine.reconfigure({ rules: buildEntityRules(raw(500), ENTITY_RULES) })
+    const after = activityWanted(buildEntityRules(raw(500), ENTITY_RULES))
+    expect(records.map((r) => engine.wants(r))).toEqual(records.map(after))
+    expect(records.filter(after).length).toBeGreaterThan(records.filter(before).length)
   })
 })
 
