@@ -322,11 +322,14 @@ export class IngestStage extends PartitionStage {
     const rejected: Rejected[] = []
     const turns = new Turns()
     for (const message of messages) {
-      await turns.take()
+      if (turns.due()) await turns.take()
       // A card number in the key or a header rejects the message before its value is looked at.
       let error = checkEnvelope(message.key, message.headers)
       if (error === null) {
-        const decoded = await this.#deps.codec.decode(pipeline.schema, message.value)
+        const codec = this.#deps.codec
+        const decoded =
+          codec.decodeNow(pipeline.schema, message.value) ??
+          (await codec.decode(pipeline.schema, message.value))
         if (!decoded.ok && decoded.error.retriable) throw decoded.error
         error = decoded.ok
           ? good.add(decoded.record, { topic, partition, offset: message.offset })

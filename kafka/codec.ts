@@ -219,7 +219,8 @@ export class EventCodec {
   readonly #readers = new Map<SchemaName, { schema: unknown; type: Type }>()
   /** Bundled (and extra) writer types, or the registry's, compiled once per id. */
   readonly #writers = new Map<number, Type>()
-  readonly #resolvers = new Map<string, Resolver>()
+  /** Resolvers by reader (the expected record) and writer schema id. */
+  readonly #resolvers = new Map<SchemaName, Map<number, Resolver>>()
   /** The id encode frames a record with, by record name (bundled) or name and subject (registry). */
   readonly #ownIds = new Map<string, number>()
 
@@ -261,6 +262,22 @@ export class EventCodec {
    * gives a non-retriable error, and only an unreachable Schema Registry a retriable one.
    */
   async decode(expected: SchemaName, value: Buffer | null): Promise<DecodeResult> {
+    const now = this.decodeNow(expected, value)
+    if (now !== null) return now
+    // decodeNow leaves only a framed Avro value whose writer schema is not yet resolved.
+    const body = value as Buffer
+    const schemaId = body.readUInt32BE(1)
+    const resolved = await this.#resolver(expected, schemaId)
+    if (!resolved.ok) return resolved
+    return this.#decodeAvro(body, schemaId, resolved.reader, resolved.resolver, { schema: expected })
+  }
+
+  /**
+   * `decode` without a promise, for the loops that decode every record of a part: the same result, or
+   * null when the value is framed Avro of a writer schema not yet resolved (the Schema Registry may
+   * have to be asked; `decode` does).
+   */
+  decodeNow(expected: SchemaName, value: Buffer | null): DecodeResult | null {
     const context = { schema: expected }
     if (value === null || value.length === 0) {
       return failure('RISK_ERR_BAD_FRAME', 'the message value is empty', context)
@@ -281,14 +298,23 @@ export class EventCodec {
         context,
       )
     }
-
     const schemaId = value.readUInt32BE(1)
-    const avroContext = { ...context, format, schemaId }
-    const resolved = await this.#resolver(expected, schemaId)
-    if (!resolved.ok) return resolved
+    const resolver = this.#resolvers.get(expected)?.get(schemaId)
+    if (resolver === undefined) return null
+    return this.#decodeAvro(value, schemaId, this.#reader(expected).type, resolver, context)
+  }
+
+  #decodeAvro(
+    value: Buffer,
+    schemaId: number,
+    reader: Type,
+    resolver: Resolver,
+    context: { schema: SchemaName },
+  ): DecodeResult {
+    const avroContext = { ...context, format: 'avro' as const, schemaId }
     let decoded: unknown
     try {
-      decoded = resolved.reader.fromBuffer(value.subarray(HEADER_SIZE), resolved.resolver)
+      decoded = reader.fromBuffer(value.subarray(HEADER_SIZE), resolver)
     } catch (e) {
       const detail = e instanceof Error ? e.message : String(e)
       return failure(
@@ -311,7 +337,7 @@ export class EventCodec {
     if (!isRecordObject(record)) {
       return failure('RISK_ERR_AVRO_DECODE', `schema id ${schemaId} did not decode to a record`, avroContext)
     }
-    return { ok: true, record, format, schemaId }
+    return { ok: true, record, format: 'avro', schemaId }
   }
 
   /**
@@ -501,8 +527,12 @@ export class EventCodec {
     schemaId: number,
   ): Promise<{ ok: true; reader: Type; resolver: Resolver } | { ok: false; error: RiskError }> {
     const reader = this.#reader(expected).type
-    const key = `${expected}\u0000${schemaId}`
-    const cached = this.#resolvers.get(key)
+    let byId = this.#resolvers.get(expected)
+    if (byId === undefined) {
+      byId = new Map()
+      this.#resolvers.set(expected, byId)
+    }
+    const cached = byId.get(schemaId)
     if (cached !== undefined) return { ok: true, reader, resolver: cached }
     const writer = await this.#writer(expected, schemaId)
     if (!writer.ok) return writer
@@ -518,7 +548,7 @@ export class EventCodec {
         e,
       )
     }
-    this.#resolvers.set(key, resolver)
+    byId.set(schemaId, resolver)
     return { ok: true, reader, resolver }
   }
 }

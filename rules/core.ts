@@ -1,4 +1,4 @@
-import type { EventCodec } from '../kafka/codec.ts'
+import type { DecodeResult, EventCodec } from '../kafka/codec.ts'
 import { RiskError } from '../lib/errors.ts'
 import { MERCHANT_EVENT, RULE_HIT, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
 import type { MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
@@ -118,8 +118,8 @@ export interface RulesCoreOptions {
  */
 export class RulesCore {
   readonly #opts: RulesCoreOptions
+  /** Recent event ids and the partition of each merchant the engine holds. */
   readonly #seen = new RecentIds()
-  readonly #partitionOf = new Map<string, number>()
   readonly #loaded = new Set<number>()
   #latest = Number.NEGATIVE_INFINITY
   #lastEviction = Number.NEGATIVE_INFINITY
@@ -148,7 +148,11 @@ export class RulesCore {
     let invalid = 0
     let duplicates = 0
     for (let i = 0; i < part.values.length; i++) {
-      const event = await this.#decode(part.transactions, part.values[i] ?? null, part.stamps[i] ?? 0)
+      const value = part.values[i] ?? null
+      const schema = part.transactions ? TERMINAL_TRANSACTION : MERCHANT_EVENT
+      const codec = this.#opts.codec
+      const decoded = codec.decodeNow(schema, value) ?? (await codec.decode(schema, value))
+      const event = this.#validated(part.transactions, decoded, part.stamps[i] ?? 0)
       if (event === null) {
         invalid++
         continue
@@ -232,13 +236,9 @@ export class RulesCore {
   /** Forgets a partition number's merchants: their rule state and remembered ids. */
   forget(partition: number): number {
     this.#loaded.delete(partition)
-    const gone = (a: string, m: string) => this.#partitionOf.get(`${a}\u0000${m}`) === partition
-    const dropped = this.#opts.engine.drop(gone)
-    for (const [key, p] of this.#partitionOf) {
-      if (p !== partition) continue
-      this.#partitionOf.delete(key)
-      this.#seen.forget(key)
-    }
+    const seen = this.#seen
+    const dropped = this.#opts.engine.drop((a, m) => seen.partitionOf(a, m) === partition)
+    seen.retain((_a, _m, p) => p !== partition)
     return dropped
   }
 
@@ -246,16 +246,15 @@ export class RulesCore {
     return { ...this.#opts.engine.stats }
   }
 
-  async #decode(
+  /** A decoded value validated as ingest validates it; null for what ingest dead-letters. */
+  #validated(
     isTxns: boolean,
-    value: Buffer | null,
+    decoded: DecodeResult,
     at: number,
-  ): Promise<
+  ):
     | { kind: 'transactions'; id: string; value: TerminalTransaction }
     | { kind: 'merchantEvents'; id: string; value: MerchantEvent }
-    | null
-  > {
-    const decoded = await this.#opts.codec.decode(isTxns ? TERMINAL_TRANSACTION : MERCHANT_EVENT, value)
+    | null {
     if (!decoded.ok) {
       // The Schema Registry unreachable is an outage to wait for, not a bad event.
       if (decoded.error.retriable) throw decoded.error
@@ -277,9 +276,7 @@ export class RulesCore {
 
   /** Whether an event is new to the engine; remembers it and its partition either way. */
   #admit(partition: number, acquirerId: string, merchantId: string, id: string, eventTime: number): boolean {
-    const key = `${acquirerId}\u0000${merchantId}`
-    this.#partitionOf.set(key, partition)
-    return this.#seen.admit(key, id, eventTime, this.#opts.allowedLatenessMs)
+    return this.#seen.admit(partition, acquirerId, merchantId, id, eventTime, this.#opts.allowedLatenessMs)
   }
 
   /**
@@ -291,15 +288,9 @@ export class RulesCore {
     this.#lastEviction = this.#latest
     const engine = this.#opts.engine
     const dropped = engine.evict(this.#latest)
-    if (dropped > 0) {
-      for (const [key] of this.#partitionOf) {
-        const [a = '', m = ''] = key.split('\u0000')
-        if (!engine.has(a, m)) this.#partitionOf.delete(key)
-      }
-      // A merchant's ids go with its rule state, not before: an idle merchant's state still takes a
-      // second copy of its last event (the engine's lateness is per merchant), so its ids must catch it.
-      this.#seen.retain((key) => this.#partitionOf.has(key))
-    }
+    // A merchant's ids go with its rule state, not before: an idle merchant's state still takes a
+    // second copy of its last event (the engine's lateness is per merchant), so its ids must catch it.
+    if (dropped > 0) this.#seen.retain((a, m) => engine.has(a, m))
     return dropped
   }
 }
@@ -354,17 +345,32 @@ export class LocalRules implements RulesCoreApi {
 /**
  * Event ids per merchant while they can still matter: an event whose time is further behind its
  * merchant's latest than the allowed lateness changes no rule state, so neither can its second copy.
+ * With each merchant, the partition its latest event came from (what a partition's release drops).
+ * Merchants by acquirer, then id: no key string made per event.
  */
 export class RecentIds {
-  readonly #byMerchant = new Map<string, { watermark: number; ids: Map<string, number>; pruneAt: number }>()
+  readonly #byAcquirer = new Map<string, Map<string, RecentOfMerchant>>()
 
   /** True the first time an id is seen for a merchant (within the lateness horizon); remembers it. */
-  admit(merchant: string, id: string, eventTime: number, latenessMs: number): boolean {
-    let m = this.#byMerchant.get(merchant)
-    if (m === undefined) {
-      m = { watermark: eventTime, ids: new Map(), pruneAt: 64 }
-      this.#byMerchant.set(merchant, m)
+  admit(
+    partition: number,
+    acquirerId: string,
+    merchantId: string,
+    id: string,
+    eventTime: number,
+    latenessMs: number,
+  ): boolean {
+    let merchants = this.#byAcquirer.get(acquirerId)
+    if (merchants === undefined) {
+      merchants = new Map()
+      this.#byAcquirer.set(acquirerId, merchants)
     }
+    let m = merchants.get(merchantId)
+    if (m === undefined) {
+      m = { partition, watermark: eventTime, ids: new Map(), pruneAt: 64 }
+      merchants.set(merchantId, m)
+    }
+    m.partition = partition
     if (m.ids.has(id)) return false
     if (eventTime > m.watermark) m.watermark = eventTime
     m.ids.set(id, eventTime)
@@ -378,12 +384,24 @@ export class RecentIds {
     return true
   }
 
-  /** Keeps the merchants `keep` says to, and forgets the others. */
-  retain(keep: (merchant: string) => boolean): void {
-    for (const k of this.#byMerchant.keys()) if (!keep(k)) this.#byMerchant.delete(k)
+  /** The partition of the merchant's latest event; undefined for a merchant not seen (or forgotten). */
+  partitionOf(acquirerId: string, merchantId: string): number | undefined {
+    return this.#byAcquirer.get(acquirerId)?.get(merchantId)?.partition
   }
 
-  forget(merchant: string): void {
-    this.#byMerchant.delete(merchant)
+  /** Keeps the merchants `keep` says to, and forgets the others. */
+  retain(keep: (acquirerId: string, merchantId: string, partition: number) => boolean): void {
+    for (const [acquirerId, merchants] of this.#byAcquirer) {
+      for (const [merchantId, m] of merchants)
+        if (!keep(acquirerId, merchantId, m.partition)) merchants.delete(merchantId)
+      if (merchants.size === 0) this.#byAcquirer.delete(acquirerId)
+    }
   }
+}
+
+interface RecentOfMerchant {
+  partition: number
+  watermark: number
+  ids: Map<string, number>
+  pruneAt: number
 }

@@ -79,7 +79,7 @@ export class SinkStage extends PartitionStage {
       const hits: RuleHit[] = []
       const turns = new Turns()
       for (const m of part.messages) {
-        await turns.take()
+        if (turns.due()) await turns.take()
         const d = await codec.decodeInternal(RULE_HIT, m.value)
         if (d.ok) hits.push(d.record)
         else this.#bad(part, m.offset, d.error.message)
@@ -92,7 +92,7 @@ export class SinkStage extends PartitionStage {
     const alerts: { alert: RiskAlert; topic: string; families: readonly string[] }[] = []
     const turns = new Turns()
     for (const m of part.messages) {
-      await turns.take()
+      if (turns.due()) await turns.take()
       const d = await codec.decodeInternal(SCORE_EVENT, m.value)
       if (!d.ok) {
         this.#bad(part, m.offset, d.error.message)

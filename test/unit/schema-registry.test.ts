@@ -335,6 +335,28 @@ describe('EventCodec with a Schema Registry', () => {
     expect(registry.requests.filter((r) => r.method === 'GET')).toHaveLength(1)
   })
 
+  it('decodes without a promise once the writer schema is known, and only then', async () => {
+    const registry = await startRegistry()
+    const producer = new EventCodec({ schemaRegistry: new SchemaRegistryClient({ url: registry.url }) })
+    const value = await producer.encode(TERMINAL_TRANSACTION, TXN, 'avro', { subject })
+    const consumer = new EventCodec({ schemaRegistry: new SchemaRegistryClient({ url: registry.url }) })
+    // The id is not resolved yet: the registry must be asked, which only decode does.
+    expect(consumer.decodeNow(TERMINAL_TRANSACTION, value)).toBeNull()
+    const first = await consumer.decode(TERMINAL_TRANSACTION, value)
+    expect(consumer.decodeNow(TERMINAL_TRANSACTION, value)).toStrictEqual(first)
+    expect(first).toMatchObject({ ok: true, format: 'avro', schemaId: value.readUInt32BE(1) })
+    // What needs no schema is answered at once, good or bad.
+    const json = await producer.encode(TERMINAL_TRANSACTION, TXN, 'json')
+    expect(consumer.decodeNow(TERMINAL_TRANSACTION, json)).toStrictEqual(
+      await consumer.decode(TERMINAL_TRANSACTION, json),
+    )
+    expect(consumer.decodeNow(TERMINAL_TRANSACTION, Buffer.from([0, 1]))).toMatchObject({
+      ok: false,
+      error: { code: 'RISK_ERR_BAD_FRAME' },
+    })
+    expect(registry.requests.filter((r) => r.method === 'GET')).toHaveLength(1)
+  })
+
   it('decodes without a round trip what it encoded itself', async () => {
     const registry = await startRegistry()
     const codec = new EventCodec({ schemaRegistry: new SchemaRegistryClient({ url: registry.url }) })

@@ -30,4 +30,14 @@ describe('Turns', () => {
     await new Promise((r) => setImmediate(r))
     expect(ran).toBe(true)
   })
+
+  it('says when the budget is spent, and a turn starts it again', async () => {
+    const turns = new Turns(5)
+    expect(turns.due()).toBe(false)
+    const end = performance.now() + 6
+    while (performance.now() < end) {}
+    expect(turns.due()).toBe(true)
+    await turns.take()
+    expect(turns.due()).toBe(false)
+  })
 })
