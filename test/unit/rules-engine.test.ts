@@ -229,6 +229,52 @@ describe('rule engine', () => {
     expect(other[0]?.ruleVersion).toBe(1)
   })
 
+  it('writes a hit again only when its finding changes, NaN included', () => {
+    // One hit (a fixed window) whose observed value follows the amount: 13 makes it NaN.
+    const echo = defineRule({
+      id: 'echo_test',
+      version: 1,
+      category: 'fraud',
+      family: 'amount',
+      description: 'Test rule: echoes the last amount.',
+      whitelistable: false,
+      retentionDays: 1,
+      params: {},
+      createState: () => ({ echoed: 0, echoId: '' }),
+      onTransaction(state, txn) {
+        state.echoed = txn.amount_minor
+        state.echoId = txn.txn_id
+      },
+      evaluate: (state) => ({
+        observed: state.echoed === 13 ? Number.NaN : state.echoed % 100,
+        threshold: 1,
+        windowStart: 0,
+        windowEnd: 1,
+        sampleTxnIds: [state.echoId],
+        detail: state.echoed >= 100 ? 'a hundred or more' : 'under a hundred',
+      }),
+    })
+    const config = buildRulesConfig({}, [register(echo)])
+    const engine = new RuleEngine({
+      rules: config.rules,
+      timeZoneOf: () => '+08:00',
+      allowedLatenessMs: 3_600_000,
+      isWhitelisted: config.isWhitelisted,
+      configHash: config.hash,
+      peersOf: () => null,
+      baselineOf: () => null,
+    })
+    const amounts = [5, 5, 7, 13, 13, 5, 105, 105]
+    const written = amounts.map(
+      (amount_minor, i) => engine.onTransaction(tx(at + i * 60_000, { amount_minor })).length,
+    )
+    // 7 and 5 change the value, 13 makes it NaN (once), 105 keeps the value and changes the detail.
+    expect(written).toEqual([1, 0, 1, 1, 0, 1, 1, 0])
+    engine.reconfigure({ configHash: 'another' })
+    expect(engine.onTransaction(tx(at + 9 * 60_000, { amount_minor: 105 }))).toHaveLength(1)
+    expect(engine.onTransaction(tx(at + 10 * 60_000, { amount_minor: 105 }))).toHaveLength(0)
+  })
+
   it('drops events later than the allowed lateness from rule state', () => {
     const { engine } = engineWith({ rules: { big_ticket_test: { limit: 100 } } })
     engine.onTransaction(tx(at, { amount_minor: 50 }))
