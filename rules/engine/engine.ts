@@ -250,7 +250,7 @@ interface MerchantEntry {
   readonly samples: Samples
   params: ParamSet | null
   /** Last finding per rule by hit id, so an unchanged finding is not written again; made at the first hit. */
-  lastFinding: Map<string, Written> | null
+  lastFinding: Map<string, string> | null
   /**
    * The watermark moved since the rules' context last saw it: a flag, not the watermark it saw (a
    * boxed double, one more cold read and write per event).
@@ -734,18 +734,11 @@ export class RuleEngine {
       // Compared before anything is hashed or allocated: a rule that keeps firing with the same
       // evidence is the common case, and writes nothing.
       const key = `${meta.id}\u0000${finding.windowStart}`
-      const configHash = this.#opts.configHash
+      const signature = `${finding.observed}|${finding.threshold}|${finding.windowEnd}|${finding.detail}|${this.#opts.configHash}`
       m.lastFinding ??= new Map()
-      const last = m.lastFinding.get(key)
-      if (last !== undefined && unchanged(last, finding, configHash)) continue
+      if (m.lastFinding.get(key) === signature) continue
       m.lastFinding.delete(key)
-      m.lastFinding.set(key, {
-        observed: finding.observed,
-        threshold: finding.threshold,
-        windowEnd: finding.windowEnd,
-        detail: finding.detail,
-        configHash,
-      })
+      m.lastFinding.set(key, signature)
       // Old windows stop firing; keep only the most recently updated hits (Map keeps insertion order).
       if (m.lastFinding.size > MAX_REMEMBERED_HITS) {
         const oldest = m.lastFinding.keys().next()
@@ -767,35 +760,6 @@ export class RuleEngine {
     }
     return out ?? NO_HITS
   }
-}
-
-/**
- * What a hit was last written with: a finding that differs in none of these is not written again. The
- * values themselves, not a string of them: the string cost a conversion of three doubles and a copy of
- * the detail at every finding, and more memory per remembered hit.
- */
-interface Written {
-  readonly observed: number
-  readonly threshold: number
-  readonly windowEnd: number
-  readonly detail: string
-  readonly configHash: string
-}
-
-/** Whether a finding is the one written last; numbers equal as their text is (NaN equals NaN). */
-function unchanged(last: Written, f: Finding, configHash: string): boolean {
-  return (
-    sameNumber(last.observed, f.observed) &&
-    sameNumber(last.threshold, f.threshold) &&
-    sameNumber(last.windowEnd, f.windowEnd) &&
-    last.detail === f.detail &&
-    last.configHash === configHash
-  )
-}
-
-function sameNumber(a: number, b: number): boolean {
-  // biome-ignore lint/suspicious/noSelfCompare: NaN is the one number not equal to itself.
-  return a === b || (a !== a && b !== b)
 }
 
 /**
