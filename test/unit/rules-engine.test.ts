@@ -41,8 +41,8 @@ const bigTicket = defineRule({
 
 const REGISTRY = [register(declineRatio), register(bigTicket)]
 
-function engineWith(raw: unknown) {
-  const config = buildRulesConfig(raw, REGISTRY)
+function engineWith(raw: unknown, registry = REGISTRY) {
+  const config = buildRulesConfig(raw, registry)
   return {
     config,
     engine: new RuleEngine({
@@ -254,16 +254,7 @@ describe('rule engine', () => {
         detail: state.echoed >= 100 ? 'a hundred or more' : 'under a hundred',
       }),
     })
-    const config = buildRulesConfig({}, [register(echo)])
-    const engine = new RuleEngine({
-      rules: config.rules,
-      timeZoneOf: () => '+08:00',
-      allowedLatenessMs: 3_600_000,
-      isWhitelisted: config.isWhitelisted,
-      configHash: config.hash,
-      peersOf: () => null,
-      baselineOf: () => null,
-    })
+    const { engine } = engineWith({}, [register(echo)])
     const amounts = [5, 5, 7, 13, 13, 5, 105, 105]
     const written = amounts.map(
       (amount_minor, i) => engine.onTransaction(tx(at + i * 60_000, { amount_minor })).length,
