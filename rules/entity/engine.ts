@@ -358,9 +358,9 @@ export class EntityEngine {
    */
   readonly #entities = new Map<EntityKind, Map<string, Map<string, EntityEntry>>>()
   #count = 0
-  readonly #rulesOf = new Map<EntityKind, CompiledEntityRule[]>()
+  readonly #rulesOf: ReadonlyMap<EntityKind, readonly CompiledEntityRule[]>
   /** Rules whose first hop keeps state for entities of a kind. */
-  readonly #sourcesOf = new Map<EntityKind, CompiledEntityRule[]>()
+  readonly #sourcesOf: ReadonlyMap<EntityKind, readonly CompiledEntityRule[]>
   readonly #retentionOf = new Map<EntityKind, number>()
   /** Records derived by first hops since the last takeDerived. */
   #derived: ActivityRecord[] = []
@@ -377,16 +377,17 @@ export class EntityEngine {
     for (const r of opts.rules) {
       if (ids.has(r.meta.id)) throw new Error(`duplicate entity rule id ${r.meta.id}`)
       ids.add(r.meta.id)
-      this.#rulesOf.set(r.meta.kind, [...(this.#rulesOf.get(r.meta.kind) ?? []), r])
       const days = Math.max((this.#retentionOf.get(r.meta.kind) ?? 0) / DAY_MS, r.meta.retentionDays)
       this.#retentionOf.set(r.meta.kind, days * DAY_MS)
       if (r.source !== null) {
         const k = r.source.kind
-        this.#sourcesOf.set(k, [...(this.#sourcesOf.get(k) ?? []), r])
         const sourceDays = Math.max((this.#retentionOf.get(k) ?? 0) / DAY_MS, r.source.retentionDays)
         this.#retentionOf.set(k, sourceDays * DAY_MS)
       }
     }
+    const kinds = byKind(opts.rules)
+    this.#rulesOf = kinds.rulesOf
+    this.#sourcesOf = kinds.sourcesOf
     this.#opts = opts
     this.#sweepEveryMs = opts.sweepEveryMs ?? 300_000
   }
@@ -701,23 +702,22 @@ function wanted(
  * sale for the entity stage to drop. Built again when the rules are reloaded.
  */
 export function activityWanted(rules: readonly CompiledEntityRule[]): (r: ActivityRecord) => boolean {
-  const byKind = new Map<EntityKind, { rules: CompiledEntityRule[]; sources: CompiledEntityRule[] }>()
-  const of = (kind: EntityKind) => {
-    let k = byKind.get(kind)
-    if (k === undefined) {
-      k = { rules: [], sources: [] }
-      byKind.set(kind, k)
-    }
-    return k
+  const { rulesOf, sourcesOf } = byKind(rules)
+  return (r) => wanted(rulesOf.get(r.kind) ?? NO_RULES, sourcesOf.get(r.kind) ?? NO_RULES, r)
+}
+
+/** The rules of each kind of entity, and the rules whose first hop reads records of each kind. */
+function byKind(rules: readonly CompiledEntityRule[]): {
+  rulesOf: Map<EntityKind, CompiledEntityRule[]>
+  sourcesOf: Map<EntityKind, CompiledEntityRule[]>
+} {
+  const rulesOf = new Map<EntityKind, CompiledEntityRule[]>()
+  const sourcesOf = new Map<EntityKind, CompiledEntityRule[]>()
+  for (const r of rules) {
+    rulesOf.set(r.meta.kind, [...(rulesOf.get(r.meta.kind) ?? []), r])
+    if (r.source !== null) sourcesOf.set(r.source.kind, [...(sourcesOf.get(r.source.kind) ?? []), r])
   }
-  for (const rule of rules) {
-    of(rule.meta.kind).rules.push(rule)
-    if (rule.source !== null) of(rule.source.kind).sources.push(rule)
-  }
-  return (r) => {
-    const k = byKind.get(r.kind)
-    return k !== undefined && wanted(k.rules, k.sources, r)
-  }
+  return { rulesOf, sourcesOf }
 }
 
 function before(a: Binding, b: Binding | undefined): boolean {
