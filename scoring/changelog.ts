@@ -1,14 +1,24 @@
 import { randomUUID } from 'node:crypto'
 import type { Kafka } from 'kafkajs'
 import { asRiskError, RiskError } from '../lib/errors.ts'
-import type { MerchantScoreState } from './model.ts'
+import type { MerchantScoreState, Outcome, ScoredHit } from './model.ts'
 
 /**
- * The scoring stage's state changelog (pos.scoring-state): a compacted topic with one record per
- * merchant (its whole score state, JSON) and, per partition, a checkpoint record naming the hits-topic
- * offset the state reflects. Partition p of the changelog holds the state of partition p of the hits
- * topic. Records are written in the same Kafka transaction as the alerts and the consumer offsets, so
- * the committed changelog, the published alerts and the committed offsets always agree.
+ * The scoring stage's state changelog (pos.scoring-state): a compacted topic holding, per merchant, a
+ * head record (its score state without its hits, JSON) and one record per live hit, and, per partition,
+ * a checkpoint record naming the hits-topic offset the state reflects. Partition p of the changelog
+ * holds the state of partition p of the hits topic. Records are written in the same Kafka transaction
+ * as the alerts and the consumer offsets, so the committed changelog, the published alerts and the
+ * committed offsets always agree.
+ *
+ * Why a record per hit: a part writes what it changed, the merchant's head and the hits it added,
+ * updated or forgot (a tombstone), not the merchant's whole state. A merchant holds up to hundreds of
+ * live hits, each with its sample transactions; writing them all on every change made the changelog the
+ * largest thing the service wrote, growing with a merchant's history.
+ *
+ * Earlier versions wrote the whole state, hits included, under the head's key. The restore still reads
+ * such a record, and the stage writes every hit of a merchant restored from one on its next change,
+ * before compaction drops the old record for the new head.
  */
 
 /** Key of the checkpoint record; merchant keys never start with NUL. */
@@ -18,9 +28,88 @@ export function stateKeyOf(acquirerId: string, merchantId: string): string {
   return `${acquirerId}\u0000${merchantId}`
 }
 
+/** Key of a hit's record: its merchant's key, NUL, the hit id. */
+export function hitKeyOf(stateKey: string, hitId: string): string {
+  return `${stateKey}\u0000${hitId}`
+}
+
 export function encodeCheckpoint(nextOffset: string): Buffer {
   return Buffer.from(JSON.stringify({ offset: nextOffset }), 'utf8')
 }
+
+/** A changelog record, before the stage adds its partition. */
+export interface ChangelogRecord {
+  key: string
+  value: Buffer | null
+}
+
+/**
+ * What a merchant's change writes: a record for each hit of `hitIds` (a tombstone for one the state no
+ * longer holds) and, with `allHits` (a merchant restored from a whole-state record), for every hit the
+ * state holds; then the head. A merchant the stage no longer holds gets a tombstone head.
+ */
+export function changelogRecords(
+  key: string,
+  state: MerchantScoreState | undefined,
+  hitIds: ReadonlySet<string>,
+  allHits = false,
+): ChangelogRecord[] {
+  if (state === undefined) return [{ key, value: null }]
+  const out: ChangelogRecord[] = []
+  const hitRecord = (id: string) => {
+    const hit = state.hits[id]
+    out.push({
+      key: hitKeyOf(key, id),
+      value: hit === undefined ? null : Buffer.from(JSON.stringify(hit), 'utf8'),
+    })
+  }
+  for (const id of hitIds) hitRecord(id)
+  if (allHits) for (const id in state.hits) if (!hitIds.has(id)) hitRecord(id)
+  const head: MerchantHead = {
+    acquirerId: state.acquirerId,
+    merchantId: state.merchantId,
+    watermark: state.watermark,
+    fraud: state.fraud,
+    compliance: state.compliance,
+    casesOpened: state.casesOpened,
+  }
+  out.push({ key, value: Buffer.from(JSON.stringify(head), 'utf8') })
+  return out
+}
+
+/**
+ * What a part changed, merchant by merchant, for the changelog: the merchants whose state changed and,
+ * for each, the hits whose records change (added, updated or forgotten).
+ */
+export class ChangedStates {
+  readonly #hits = new Map<string, Set<string>>()
+
+  /** A step's outcome for merchant `key`; `hitId` is the hit it applied (null for a decay pass). */
+  note(key: string, outcome: Pick<Outcome, 'changed' | 'forgotten'>, hitId: string | null): void {
+    if (!outcome.changed) return
+    let hitIds = this.#hits.get(key)
+    if (hitIds === undefined) {
+      hitIds = new Set()
+      this.#hits.set(key, hitIds)
+    }
+    if (hitId !== null) hitIds.add(hitId)
+    for (const id of outcome.forgotten) hitIds.add(id)
+  }
+
+  /**
+   * The records of every change noted, in the order noted. Merchants in `legacy` (restored from a
+   * whole-state record) write all their hits and leave the set.
+   */
+  records(states: ReadonlyMap<string, MerchantScoreState>, legacy: Set<string>): ChangelogRecord[] {
+    const out: ChangelogRecord[] = []
+    for (const [key, hitIds] of this.#hits)
+      out.push(...changelogRecords(key, states.get(key), hitIds, legacy.delete(key)))
+    return out
+  }
+}
+
+/** A merchant's state without its hits: what its head record holds. */
+type MerchantHead = Omit<MerchantScoreState, 'hits'>
 
 function parseCheckpoint(value: Buffer | null): bigint | null {
   if (value === null) return null
@@ -37,7 +126,8 @@ function parseCheckpoint(value: Buffer | null): bigint | null {
   return null
 }
 
-function parseState(value: Buffer): MerchantScoreState | null {
+/** A head record, or a whole state as earlier versions wrote it (with `hits`); null when malformed. */
+function parseHead(value: Buffer): (MerchantHead & { hits?: Record<string, ScoredHit> }) | null {
   try {
     const parsed: unknown = JSON.parse(value.toString('utf8'))
     // Written by this stage only; a shape check keeps a corrupt record from crashing the scorer.
@@ -46,16 +136,99 @@ function parseState(value: Buffer): MerchantScoreState | null {
       parsed !== null &&
       'acquirerId' in parsed &&
       'merchantId' in parsed &&
-      'hits' in parsed &&
       'fraud' in parsed &&
-      'compliance' in parsed
+      'compliance' in parsed &&
+      (!('hits' in parsed) || (typeof parsed.hits === 'object' && parsed.hits !== null))
     ) {
-      const s: MerchantScoreState = JSON.parse(value.toString('utf8'))
+      const s = parsed as MerchantHead & { hits?: Record<string, ScoredHit> }
       s.casesOpened ??= {}
       return s
     }
   } catch {}
   return null
+}
+
+function parseHit(value: Buffer): ScoredHit | null {
+  try {
+    const parsed: unknown = JSON.parse(value.toString('utf8'))
+    if (
+      typeof parsed === 'object' &&
+      parsed !== null &&
+      'hitId' in parsed &&
+      'ruleId' in parsed &&
+      'detectedAt' in parsed
+    )
+      return parsed as ScoredHit
+  } catch {}
+  return null
+}
+
+/** One partition's records folded as they are read: heads and hits apart, joined at the end. */
+export class ChangelogFold {
+  readonly heads = new Map<string, MerchantHead>()
+  /** Hits from hit records, per merchant. */
+  readonly hits = new Map<string, Map<string, ScoredHit>>()
+  /**
+   * Hits of the merchants whose latest head is a whole state (an earlier version's record): all they
+   * had then. The head that follows such a record comes with every hit the merchant still holds.
+   */
+  readonly legacy = new Map<string, Map<string, ScoredHit>>()
+  checkpoint: bigint | null = null
+
+  /** Takes one record; false when it did not parse (it is skipped). */
+  take(key: string, value: Buffer | null): boolean {
+    if (key === CHECKPOINT_KEY) {
+      this.checkpoint = parseCheckpoint(value)
+      return true
+    }
+    const cut = key.indexOf('\u0000', key.indexOf('\u0000') + 1)
+    if (cut >= 0) {
+      const merchant = key.slice(0, cut)
+      const id = key.slice(cut + 1)
+      if (value === null) {
+        this.hits.get(merchant)?.delete(id)
+        return true
+      }
+      const hit = parseHit(value)
+      if (hit === null) return false
+      let hits = this.hits.get(merchant)
+      if (hits === undefined) {
+        hits = new Map()
+        this.hits.set(merchant, hits)
+      }
+      hits.set(id, hit)
+      return true
+    }
+    if (value === null) {
+      this.heads.delete(key)
+      this.hits.delete(key)
+      this.legacy.delete(key)
+      return true
+    }
+    const head = parseHead(value)
+    if (head === null) return false
+    if (head.hits === undefined) {
+      this.legacy.delete(key)
+    } else {
+      // A whole state: its hits are all the merchant had then.
+      this.legacy.set(key, new Map(Object.entries(head.hits)))
+      this.hits.delete(key)
+      delete head.hits
+    }
+    this.heads.set(key, head)
+    return true
+  }
+
+  /** The merchants' states; a hit record without its merchant's head (none is written so) is dropped. */
+  states(): Map<string, MerchantScoreState> {
+    const out = new Map<string, MerchantScoreState>()
+    for (const [key, head] of this.heads) {
+      const hits: Record<string, ScoredHit> = {}
+      for (const [id, hit] of this.legacy.get(key) ?? this.hits.get(key) ?? []) hits[id] = hit
+      out.set(key, { ...head, hits })
+    }
+    return out
+  }
 }
 
 export interface RestoreRequest {
@@ -67,6 +240,11 @@ export interface RestoreRequest {
 
 export interface Restored {
   states: Map<number, Map<string, MerchantScoreState>>
+  /**
+   * Per partition, the merchants restored from a whole-state record of an earlier version: their next
+   * change writes all their hits (see changelogRecords).
+   */
+  legacy: Map<number, Set<string>>
   /** Per partition, the hits-topic offset of the last checkpoint read (null when none). */
   checkpoints: Map<number, bigint | null>
   records: number
@@ -89,13 +267,18 @@ export interface Restored {
  * Throws RISK_ERR_KAFKA (retriable) when the end is not reached in time.
  */
 export async function restoreChangelog(kafka: Kafka, topic: string, req: RestoreRequest): Promise<Restored> {
-  const states = new Map<number, Map<string, MerchantScoreState>>()
-  const checkpoints = new Map<number, bigint | null>()
-  for (const p of req.partitions) {
-    states.set(p, new Map())
-    checkpoints.set(p, null)
+  const folds = new Map<number, ChangelogFold>()
+  for (const p of req.partitions) folds.set(p, new ChangelogFold())
+  const counts = { records: 0, bad: 0 }
+  const result = (): Restored => {
+    const out: Restored = { states: new Map(), legacy: new Map(), checkpoints: new Map(), ...counts }
+    for (const [p, fold] of folds) {
+      out.states.set(p, fold.states())
+      out.legacy.set(p, new Set(fold.legacy.keys()))
+      out.checkpoints.set(p, fold.checkpoint)
+    }
+    return out
   }
-  const result: Restored = { states, checkpoints, records: 0, bad: 0 }
   const wanted = new Set(req.partitions)
   const admin = kafka.admin()
   const groupId = `${req.groupPrefix}.restore.${randomUUID()}`
@@ -116,7 +299,7 @@ export async function restoreChangelog(kafka: Kafka, topic: string, req: Restore
       // An empty partition (never written, or nothing left after retention) has nothing to read.
       if (wanted.has(o.partition) && o.high !== o.low) pending.add(o.partition)
     }
-    if (pending.size === 0) return result
+    if (pending.size === 0) return result()
     consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
       const p = e.payload.partition
       if (e.payload.topic === topic && pending.has(p) && BigInt(e.payload.offsetLag) <= 0n) done(p)
@@ -127,23 +310,14 @@ export async function restoreChangelog(kafka: Kafka, topic: string, req: Restore
       autoCommit: false,
       eachBatch: async ({ batch }) => {
         const p = batch.partition
-        const map = states.get(p)
-        if (map === undefined || !pending.has(p)) {
+        const fold = folds.get(p)
+        if (fold === undefined || !pending.has(p)) {
           consumer.pause([{ topic, partitions: [p] }])
           return
         }
         for (const m of batch.messages) {
-          result.records++
-          const key = m.key?.toString('utf8') ?? ''
-          if (key === CHECKPOINT_KEY) {
-            checkpoints.set(p, parseCheckpoint(m.value))
-          } else if (m.value === null) {
-            map.delete(key)
-          } else {
-            const state = parseState(m.value)
-            if (state === null) result.bad++
-            else map.set(key, state)
-          }
+          counts.records++
+          if (!fold.take(m.key?.toString('utf8') ?? '', m.value)) counts.bad++
         }
       },
     })
@@ -158,7 +332,7 @@ export async function restoreChangelog(kafka: Kafka, topic: string, req: Restore
         context: { topic, partitions: [...pending].join(','), timeoutMs: req.timeoutMs },
       })
     }
-    return result
+    return result()
   } catch (e) {
     throw asRiskError(e, 'RISK_ERR_KAFKA', 'cannot restore the scoring state', { topic })
   } finally {

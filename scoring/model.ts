@@ -393,6 +393,8 @@ export interface Outcome {
   scores: ScoreChange[]
   alerts: AlertOut[]
   cases: CaseRequest[]
+  /** Ids of the hits this step forgot (decayed to nothing): the changelog deletes their records. */
+  forgotten: string[]
 }
 
 export function caseIdOf(acquirerId: string, merchantId: string, ruleId: string, hitId: string): string {
@@ -408,7 +410,7 @@ export function caseIdOf(acquirerId: string, merchantId: string, ruleId: string,
  * changes nothing, so duplicates on the hits topic (it is written at least once) are harmless.
  */
 export function applyHit(model: ScoringModel, state: MerchantScoreState, hit: IncomingHit): Outcome {
-  const outcome: Outcome = { changed: false, scores: [], alerts: [], cases: [] }
+  const outcome = emptyOutcome()
   const rule = model.rules.get(hit.ruleId)
   if (rule === undefined) return outcome
   const known = state.hits[hit.hitId]
@@ -499,13 +501,14 @@ export function rescore(
       decayedPoints(rule.points, halfLife, now - hit.detectedAt) < model.minLivePoints
     ) {
       delete state.hits[id]
+      outcome.forgotten.push(id)
       outcome.changed = true
     }
   }
 }
 
 export function emptyOutcome(): Outcome {
-  return { changed: false, scores: [], alerts: [], cases: [] }
+  return { changed: false, scores: [], alerts: [], cases: [], forgotten: [] }
 }
 
 /**

@@ -14,7 +14,7 @@ import { asRiskError, isRiskError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
 import { RISK_ALERT, SCORE_EVENT } from '../schemas/contract.ts'
 import type { RiskAlert, ScoreEvent } from '../schemas/types.generated.ts'
-import { CHECKPOINT_KEY, encodeCheckpoint, restoreChangelog, stateKeyOf } from './changelog.ts'
+import { CHECKPOINT_KEY, ChangedStates, encodeCheckpoint, restoreChangelog, stateKeyOf } from './changelog.ts'
 import { decodeHit } from './hits.ts'
 import {
   type AlertOut,
@@ -92,6 +92,8 @@ interface Owned {
   states: Map<string, MerchantScoreState>
   /** The partition's event-time clock for the decay passes (scoring/model.ts, advanceClock). */
   clock: DecayClock
+  /** Merchants restored from an earlier version's whole-state record: their next change writes all hits. */
+  legacy: Set<string>
 }
 
 /**
@@ -191,15 +193,15 @@ export class ScoringStage extends PartitionStage {
     const owned = await ctx.retry(() => this.#own(part.partition))
     const { partition, topic } = part
     const model = this.#opts.model()
-    const changed = new Set<string>()
+    const changed = new ChangedStates()
     /** The latest score per merchant and category in this part: one row each, not one per hit. */
     const scores = new Map<string, { result: CategoryScore; at: number }>()
     const alerts = new Map<string, AlertOut>()
     const cases: CaseRequest[] = []
     const parked: Message[] = []
-    const collect = (key: string, outcome: Outcome) => {
+    const collect = (key: string, outcome: Outcome, hitId: string | null) => {
       if (!outcome.changed) return
-      changed.add(key)
+      changed.note(key, outcome, hitId)
       for (const s of outcome.scores)
         scores.set(`${key}\u0000${s.result.category}`, { result: s.result, at: s.at })
       // One alert per merchant and category per part: a merchant that climbs MEDIUM → HIGH → CRITICAL
@@ -242,7 +244,7 @@ export class ScoringStage extends PartitionStage {
         for (const state of owned.states.values()) this.#countLevels(state, -1)
         const decayed = decayAll(model, owned.states, tick)
         for (const state of owned.states.values()) this.#countLevels(state, 1)
-        for (const [k, outcome] of decayed) collect(k, outcome)
+        for (const [k, outcome] of decayed) collect(k, outcome, null)
       }
       const key = stateKeyOf(hit.acquirerId, hit.merchantId)
       let state = owned.states.get(key)
@@ -253,7 +255,7 @@ export class ScoringStage extends PartitionStage {
       this.#countLevels(state, -1)
       const outcome = applyHit(model, state, hit)
       this.#countLevels(state, 1)
-      collect(key, outcome)
+      collect(key, outcome, hit.hitId)
     }
 
     const published: { alert: RiskAlert; families: readonly string[]; topic: string }[] = []
@@ -314,14 +316,10 @@ export class ScoringStage extends PartitionStage {
       eventMessages.push({ key: e.merchant_id, value: await this.#opts.codec.encode(SCORE_EVENT, e, 'avro') })
 
     const next = part.nextOffset
-    const stateMessages: Message[] = [...changed].map((key) => {
-      const state = owned.states.get(key)
-      return {
-        key,
-        partition,
-        value: state === undefined ? null : Buffer.from(JSON.stringify(state), 'utf8'),
-      }
-    })
+    // What changed, not whole states: a merchant's head and the records of the hits it changed.
+    const stateMessages: Message[] = changed
+      .records(owned.states, owned.legacy)
+      .map((r) => ({ key: r.key, partition, value: r.value }))
     stateMessages.push({ key: CHECKPOINT_KEY, partition, value: encodeCheckpoint(next) })
     // The checkpoint is the changelog partition's last record, as the restore expects.
     await ctx.confirm()
@@ -406,7 +404,12 @@ export class ScoringStage extends PartitionStage {
       const states = restored.states.get(partition) ?? new Map<string, MerchantScoreState>()
       const checkpoint = restored.checkpoints.get(partition) ?? null
       for (const state of states.values()) this.#countLevels(state, 1)
-      const owned = { producer, states, clock: restoreClock(states.values(), this.#opts.model().decayTickMs) }
+      const owned = {
+        producer,
+        states,
+        clock: restoreClock(states.values(), this.#opts.model().decayTickMs),
+        legacy: restored.legacy.get(partition) ?? new Set<string>(),
+      }
       this.#owned.set(partition, owned)
       this.stats.restores++
       this.#log.info(

@@ -16,6 +16,8 @@ import { RULES } from '../../rules/index.ts'
 import { RISK_ALERT, SCORE_EVENT } from '../../schemas/contract.ts'
 import type { ScoreChange } from '../../schemas/types.generated.ts'
 import { tailAlerts } from '../../scoring/alerts-reader.ts'
+import { stateKeyOf } from '../../scoring/changelog.ts'
+import { applyHit, emptyMerchantState } from '../../scoring/model.ts'
 import { ScoringStage } from '../../scoring/stage.ts'
 import { SinkStage } from '../../sink/stage.ts'
 import { openStore, type Store } from '../../store/client.ts'
@@ -343,6 +345,68 @@ describe('scoring stage on the real broker', () => {
     const a = await alertsOn(alertTopicOf('acq-a'))
     expect(a.map((x) => x.merchant_id)).toContain('m-next')
     expect(stage?.ready).toBe(true)
+  })
+  it('takes over a changelog written by the previous version: a whole-state record keeps its hits', async () => {
+    await stage?.stop()
+    stage = null
+    const at = T0 + 3 * DAY
+    // A weak amount hit alone scores nothing; beside a weak hit of another family it makes HIGH.
+    const [sent] = await producer.send({
+      topic: topics.hits,
+      acks: -1,
+      messages: await hitMessages(codec, [hitOf('acq-a', 'm-upgrade', 'credit_debit_mix', at)]),
+    })
+    // What the previous version left in the changelog partition of that hit: the whole state, hits
+    // included, under the merchant's key.
+    const legacy = emptyMerchantState('acq-a', 'm-upgrade')
+    const old = hitOf('acq-a', 'm-upgrade', 'round_amount', at - 3_600_000)
+    applyHit(model, legacy, { ...old, ...old.finding })
+    expect(legacy.fraud.level).toBe('LOW')
+    await producer.send({
+      topic: topics.state,
+      acks: -1,
+      messages: [
+        {
+          key: stateKeyOf('acq-a', 'm-upgrade'),
+          partition: sent?.partition,
+          value: Buffer.from(JSON.stringify(legacy), 'utf8'),
+        },
+      ],
+    })
+    const first = await startStage()
+    await processed()
+    const alert = (await alertsOn(alertTopicOf('acq-a'))).find((x) => x.merchant_id === 'm-upgrade')
+    expect(alert?.level).toBe('HIGH')
+    // The merchant's next change moved its hits to records of their own, beside a head without hits.
+    const records = await readAll(kafka, topics.state, { atLeast: 1, quietMs: 1_500 })
+    const ofMerchant = records.filter((m) =>
+      m.key?.toString('utf8').startsWith(stateKeyOf('acq-a', 'm-upgrade')),
+    )
+    const head = ofMerchant.at(-1)
+    expect(head?.key?.toString('utf8')).toBe(stateKeyOf('acq-a', 'm-upgrade'))
+    expect(JSON.parse(String(head?.value))).not.toHaveProperty('hits')
+    expect(
+      ofMerchant
+        .filter((m) => m.value !== null && !('acquirerId' in JSON.parse(String(m.value))))
+        .map((m) => JSON.parse(String(m.value)).ruleId)
+        .sort(),
+    ).toEqual(['credit_debit_mix', 'round_amount'])
+    // A restart restores both hits from those records: the next hit scores beside both.
+    await first.stop()
+    stage = null
+    await hits.publish([hitOf('acq-a', 'm-upgrade', 'credit_debit_mix', at + 60_000)])
+    const second = await startStage()
+    await processed()
+    expect(second.stats.alerts).toBe(0)
+    const events = await readAll(kafka, topics.scoreEvents, { atLeast: 1, quietMs: 1_500 })
+    const fraud: ScoreChange[] = []
+    for (const m of events) {
+      const d = await codec.decodeInternal(SCORE_EVENT, m.value)
+      if (d.ok && d.record.merchant_id === 'm-upgrade')
+        fraud.push(...d.record.scores.filter((c) => c.category === 'fraud'))
+    }
+    const latest = fraud.at(-1)
+    expect([latest?.level, latest?.hit_count]).toEqual(['HIGH', 3])
   })
 })
 

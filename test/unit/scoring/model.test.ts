@@ -74,11 +74,14 @@ describe('decay', () => {
     const model = modelOf()
     const state = fresh()
     applyHit(model, state, hit('repeated_card', T0))
-    expect(Object.keys(state.hits)).toHaveLength(1)
-    const outcome: Outcome = { changed: false, scores: [], alerts: [], cases: [] }
+    const ids = Object.keys(state.hits)
+    expect(ids).toHaveLength(1)
+    const outcome: Outcome = { changed: false, scores: [], alerts: [], cases: [], forgotten: [] }
     // 60 points fall below 0.5 after log2(120) ≈ 6.9 half-lives of 7 days.
     rescore(model, state, T0 + 49 * DAY, outcome)
     expect(Object.keys(state.hits)).toHaveLength(0)
+    // The changelog deletes the forgotten hit's record by this id.
+    expect(outcome.forgotten).toEqual(ids)
     expect(state.fraud.score).toBe(0)
     expect(state.fraud.level).toBe('LOW')
     expect(outcome.alerts).toHaveLength(0)
