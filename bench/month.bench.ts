@@ -16,7 +16,7 @@
  *   npm run bench:month
  *   BENCH_POPULATION=B BENCH_DAYS=30 BENCH_MERCHANTS=1500 npm run bench:month
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -61,6 +61,27 @@ function tenthTimes(samples: readonly { t: number; n: number }[], total: number)
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-month-'))
+
+/**
+ * The bytes of each of the run's topics in the broker's log, per transaction of the month: what each
+ * stage makes the broker write (and every reader fetch). Segment files only; the broker preallocates
+ * its index files.
+ */
+function logBytes(run: string, transactions: number): string {
+  const logDir = join(dir, 'kafka', 'kraft')
+  const byTopic = new Map<string, number>()
+  for (const entry of readdirSync(logDir)) {
+    if (!entry.startsWith(`${run}.`)) continue
+    const topic = entry.slice(run.length + 1).replace(/-\d+$/, '')
+    for (const f of readdirSync(join(logDir, entry)))
+      if (f.endsWith('.log'))
+        byTopic.set(topic, (byTopic.get(topic) ?? 0) + statSync(join(logDir, entry, f)).size)
+  }
+  return [...byTopic]
+    .sort((x, y) => y[1] - x[1])
+    .map(([t, b]) => `${t} ${(b / transactions).toFixed(1)}`)
+    .join(', ')
+}
 const local = await startLocalKafka({ dataDir: join(dir, 'kafka'), heapMb: 1024 })
 try {
   const kafka = new Kafka({ clientId: 'bench-month', brokers: local.brokers, logLevel: logLevel.NOTHING })
@@ -215,6 +236,9 @@ try {
     }
   }
   if (workerLine !== '') console.log(workerLine)
+  console.log(
+    `\nBytes per transaction in the broker's log, by topic (as stored, compressed): ${logBytes(run, transactions)}`,
+  )
   const sizes = [...ends.values()]
   console.log(
     `\nPartition sizes ${Math.min(...sizes).toLocaleString('en-US')} to ${Math.max(...sizes).toLocaleString('en-US')} transactions. ${finishes.join('. ')}.`,
