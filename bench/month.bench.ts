@@ -26,6 +26,7 @@ import { EventCodec } from '../kafka/codec.ts'
 import { startLocalKafka } from '../kafka-local/broker.ts'
 import { createLogger } from '../lib/logger.ts'
 import { sleep } from '../lib/retry.ts'
+import type { Metrics } from '../metrics/metrics.ts'
 import { HistorySimulator } from '../simulator/history.ts'
 import { type PopulationSpec, population } from '../simulator/population.ts'
 import { produceEvents } from '../simulator/stream.ts'
@@ -61,6 +62,23 @@ function tenthTimes(samples: readonly { t: number; n: number }[], total: number)
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-month-'))
+
+/** How many inserts each table took and how long they were waited for, from the service's metrics. */
+async function insertsByTable(metrics: Metrics): Promise<string> {
+  const byTable = new Map<string, { count: number; sum: number }>()
+  for (const v of (await metrics.store.insertDuration.get()).values) {
+    const table = String(v.labels.table)
+    const t = byTable.get(table) ?? { count: 0, sum: 0 }
+    if (v.metricName?.endsWith('_count')) t.count = v.value
+    else if (v.metricName?.endsWith('_sum')) t.sum = v.value
+    else continue
+    byTable.set(table, t)
+  }
+  return [...byTable]
+    .sort((x, y) => y[1].sum - x[1].sum)
+    .map(([t, { count, sum }]) => `${t} ${count} ${sum.toFixed(1)}`)
+    .join(', ')
+}
 
 /**
  * The bytes of each of the run's topics in the broker's log, per transaction of the month: what each
@@ -171,6 +189,7 @@ try {
   const byThread = cpuByThreadSince(threads0)
   const brokerCpu = processCpuSeconds(local.pid) - broker0
   const workerElu = service.rulesWorker?.utilization() ?? null
+  const inserts = await insertsByTable(service.metrics)
   await service.stop()
   await admin.disconnect()
 
@@ -236,6 +255,7 @@ try {
     }
   }
   if (workerLine !== '') console.log(workerLine)
+  console.log(`\nClickHouse inserts by table (count, seconds waited in all): ${inserts}`)
   console.log(
     `\nBytes per transaction in the broker's log, by topic (as stored, compressed): ${logBytes(run, transactions)}`,
   )
