@@ -290,7 +290,8 @@ export function topics(w: Wiring): Component {
             ? {}
             : {
                 [t.entityActivity]: entityTopicConfig(w.entities.retentionMs),
-                // One record per merchant survives compaction: the changelog stays as small as the state.
+                // The latest record of each merchant's head and live hit survives compaction: the
+                // changelog stays as small as the state (scoring/changelog.ts).
                 [t.scoringState]: [{ name: 'cleanup.policy', value: 'compact' }],
               },
       },
