@@ -25,8 +25,8 @@ const RULE_BUCKETS = [
  * when terminals upload offline batches late or a topic is replayed.
  */
 const EVENT_AGE_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21_600, 86_400, 604_800]
-/** Messages per processed part; parts are at most INGEST_MAX_BATCH (500 by default). */
-const BATCH_BUCKETS = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000]
+/** Messages per processed part; parts are at most INGEST_MAX_BATCH (20,000 by default). */
+const BATCH_BUCKETS = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 20_000]
 
 export interface IngestMetrics {
   /** Messages read from an input topic (valid or not), per topic. */
