@@ -641,7 +641,7 @@ export function sinkStage(w: Wiring): Component {
         codec: w.codec,
         topics: { ruleHits: config.topics.ruleHits, scoreEvents: config.topics.scoreEvents },
         groupId: `${config.kafka.groupId}.sink`,
-        concurrency: config.ingest.concurrency,
+        concurrency: config.sink.concurrency,
         maxPartSize: config.ingest.maxBatchSize,
       })
       await w.sink.start()

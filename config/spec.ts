@@ -441,6 +441,16 @@ export const CONFIG_SPEC = {
         "How long the scoring stage may take to read a partition's state back from the changelog when it takes the partition over; then it retries.",
     }),
   },
+  sink: {
+    concurrency: int({
+      env: 'SINK_CONCURRENCY',
+      default: 6,
+      min: 1,
+      max: 64,
+      description:
+        'Partitions of the rule-hits and score-events topics the sink stage stores at once. Their rows go to ClickHouse together, one insert per table for all the parts in hand, so more partitions at once means fewer, larger inserts.',
+    }),
+  },
   simulator: {
     mode: oneOf({
       env: 'SIMULATOR',

@@ -7,6 +7,7 @@ import {
   type StageTiming,
   stageSettings,
 } from '../kafka/stage-runner.ts'
+import { GroupWrite } from '../lib/group-write.ts'
 import type { Logger } from '../lib/logger.ts'
 import { Turns } from '../lib/turns.ts'
 import { RISK_ALERT, RULE_HIT, SCORE_EVENT } from '../schemas/contract.ts'
@@ -46,6 +47,17 @@ export class SinkStage extends PartitionStage {
   readonly stats: SinkStageStats = { hits: 0, scoreEvents: 0, alerts: 0, bad: 0 }
   readonly #opts: SinkStageOptions
   readonly #log: Logger
+  /**
+   * One insert per table for the parts of every partition in hand, not one per part: each insert into
+   * the embedded engine writes a part of its own, merged later, at a cost of several ms of CPU whatever
+   * its size, and the sink's parts are many and small (see GroupWrite).
+   */
+  readonly #writes: {
+    hits: GroupWrite<RuleHit>
+    scores: GroupWrite<ScoreEvent>
+    alerts: GroupWrite<{ alert: RiskAlert; topic: string; families: readonly string[] }>
+    cases: GroupWrite<ScoreEvent>
+  }
 
   constructor(opts: SinkStageOptions) {
     super(
@@ -65,6 +77,19 @@ export class SinkStage extends PartitionStage {
     )
     this.#opts = opts
     this.#log = opts.logger.child({ component: 'sink' })
+    const { store, now } = opts
+    this.#writes = {
+      hits: new GroupWrite((hits) => upsertHits(store, hits, now())),
+      scores: new GroupWrite((events) => writeScores(store, events, now())),
+      alerts: new GroupWrite((alerts) => writeAlerts(store, alerts, now())),
+      cases: new GroupWrite((events) => openCases(store, events)),
+    }
+  }
+
+  /** Inserts started per table so far. */
+  get inserts(): { hits: number; scores: number; alerts: number; cases: number } {
+    const w = this.#writes
+    return { hits: w.hits.writes, scores: w.scores.writes, alerts: w.alerts.writes, cases: w.cases.writes }
   }
 
   override async stop(): Promise<void> {
@@ -73,8 +98,7 @@ export class SinkStage extends PartitionStage {
   }
 
   async process(part: StagePart, ctx: StageContext): Promise<void> {
-    const { codec, store, topics } = this.#opts
-    const now = this.#opts.now()
+    const { codec, topics } = this.#opts
     if (part.topic === topics.ruleHits) {
       const hits: RuleHit[] = []
       const turns = new Turns()
@@ -84,7 +108,7 @@ export class SinkStage extends PartitionStage {
         if (d.ok) hits.push(d.record)
         else this.#bad(part, m.offset, d.error.message)
       }
-      await ctx.retry(() => upsertHits(store, hits, now))
+      await ctx.retry(() => this.#writes.hits.add(hits))
       this.stats.hits += hits.length
       return
     }
@@ -105,11 +129,13 @@ export class SinkStage extends PartitionStage {
         else this.#bad(part, m.offset, alert.error.message)
       }
     }
+    const scored = events.filter((e) => e.scores.length > 0)
+    const opening = events.filter((e) => e.cases.length > 0)
     await ctx.retry(() =>
       Promise.all([
-        writeScores(store, events, now),
-        writeAlerts(store, alerts, now),
-        openCases(store, events),
+        this.#writes.scores.add(scored),
+        this.#writes.alerts.add(alerts),
+        this.#writes.cases.add(opening),
       ]),
     )
     this.stats.scoreEvents += events.length

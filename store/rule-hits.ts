@@ -6,11 +6,16 @@ import { dateTime64 } from './transactions.ts'
 /**
  * Writes rule hit updates. A hit is keyed by merchant, rule and window start, so writing an update is
  * an upsert: the table keeps the newest version (see 0002_rule_hits.sql). Within one call only the
- * last update of each hit is sent. Throws RISK_ERR_STORE_WRITE (retriable).
+ * newest update of each hit is sent. Throws RISK_ERR_STORE_WRITE (retriable).
  */
 export async function upsertHits(store: Store, hits: readonly RuleHit[], now: number): Promise<number> {
   const latest = new Map<string, RuleHit>()
-  for (const h of hits) latest.set(h.hit_id, h)
+  for (const h of hits) {
+    // The newest version of each hit, as the table keeps it: the order of a call's hits is the order
+    // of one partition, or of several (the sink writes several partitions' parts together).
+    const known = latest.get(h.hit_id)
+    if (known === undefined || h.detected_at >= known.detected_at) latest.set(h.hit_id, h)
+  }
   if (latest.size === 0) return 0
   const rows = [...latest.values()].map((h) => ({
     acquirer_id: h.acquirer_id,
