@@ -55,6 +55,31 @@ export interface TrafficSize {
   partitions: number
 }
 
+/**
+ * Writes the log lines of a failed scenario's service instances (JSON lines, one file each) to a
+ * directory that is kept, and returns the error with that directory named: a failure that does not
+ * reproduce leaves its logs behind.
+ */
+export function withKeptLogs(
+  scenario: string,
+  instances: Record<string, { lines: () => Record<string, unknown>[] }>,
+  e: unknown,
+): unknown {
+  try {
+    const dir = mkdtempSync(join(tmpdir(), `fault-logs-${scenario}-`))
+    for (const [name, instance] of Object.entries(instances))
+      writeFileSync(
+        join(dir, `${name}.jsonl`),
+        instance
+          .lines()
+          .map((l) => JSON.stringify(l))
+          .join('\n'),
+      )
+    if (e instanceof Error) e.message = `${e.message}\n(the service instances' logs are kept in ${dir})`
+  } catch {}
+  return e
+}
+
 /** A scratch directory removed by the returned function. */
 export function scratch(prefix: string): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix))
@@ -500,6 +525,8 @@ export async function handOverScenario(
       alerts: alerts.perId.size,
       alertsPublishedTwice: [...alerts.perId.values()].filter((n) => n > 1).length,
     })
+  } catch (e) {
+    throw withKeptLogs('handover', { a, b }, e)
   } finally {
     if (!aStopped) await a.service.stop()
     await b.service.stop()
