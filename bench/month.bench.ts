@@ -30,6 +30,7 @@ import type { Metrics } from '../metrics/metrics.ts'
 import { HistorySimulator } from '../simulator/history.ts'
 import { type PopulationSpec, population } from '../simulator/population.ts'
 import { produceEvents } from '../simulator/stream.ts'
+import type { Store } from '../store/client.ts'
 import { clientFloor } from './client-floor.ts'
 import { benchConfig, ensureInputTopics } from './service-run.ts'
 import {
@@ -62,6 +63,25 @@ function tenthTimes(samples: readonly { t: number; n: number }[], total: number)
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-month-'))
+
+/** What each table holds, per transaction of the month: the bytes its inserts and merges handle. */
+async function tableSizes(store: Store, transactions: number): Promise<string> {
+  const rs = await store.client.query({
+    query: `SELECT table, sum(rows) AS rows, sum(data_uncompressed_bytes) AS bytes
+            FROM system.parts WHERE database = {db:String} AND active
+            GROUP BY table ORDER BY bytes DESC`,
+    query_params: { db: store.database },
+    format: 'JSONEachRow',
+  })
+  const rows = await rs.json<{ table: string; rows: string; bytes: string }>()
+  return rows
+    .filter((r) => Number(r.bytes) > 0)
+    .map(
+      (r) =>
+        `${r.table} ${(Number(r.bytes) / transactions).toFixed(1)} (${Number(r.rows).toLocaleString('en-US')} rows)`,
+    )
+    .join(', ')
+}
 
 /** How many inserts each table took and how long they were waited for, from the service's metrics. */
 async function insertsByTable(metrics: Metrics): Promise<string> {
@@ -190,6 +210,7 @@ try {
   const brokerCpu = processCpuSeconds(local.pid) - broker0
   const workerElu = service.rulesWorker?.utilization() ?? null
   const inserts = await insertsByTable(service.metrics)
+  const tables = await tableSizes(service.store, transactions)
   await service.stop()
   await admin.disconnect()
 
@@ -256,6 +277,7 @@ try {
   }
   if (workerLine !== '') console.log(workerLine)
   console.log(`\nClickHouse inserts by table (count, seconds waited in all): ${inserts}`)
+  console.log(`ClickHouse tables, bytes per transaction (uncompressed, as active parts hold them): ${tables}`)
   console.log(
     `\nBytes per transaction in the broker's log, by topic (as stored, compressed): ${logBytes(run, transactions)}`,
   )
