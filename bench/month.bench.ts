@@ -211,6 +211,9 @@ try {
   const workerElu = service.rulesWorker?.utilization() ?? null
   const inserts = await insertsByTable(service.metrics)
   const tables = await tableSizes(service.store, transactions)
+  const parts = service.stages
+    .map((s) => `${s.constructor.name.replace(/Stage$/, '')} ${s.runner.stats.parts.toLocaleString('en-US')}`)
+    .join(', ')
   await service.stop()
   await admin.disconnect()
 
@@ -276,7 +279,8 @@ try {
     }
   }
   if (workerLine !== '') console.log(workerLine)
-  console.log(`\nClickHouse inserts by table (count, seconds waited in all): ${inserts}`)
+  console.log(`\nParts processed by stage: ${parts}`)
+  console.log(`ClickHouse inserts by table (count, seconds waited in all): ${inserts}`)
   console.log(`ClickHouse tables, bytes per transaction (uncompressed, as active parts hold them): ${tables}`)
   console.log(
     `\nBytes per transaction in the broker's log, by topic (as stored, compressed): ${logBytes(run, transactions)}`,
