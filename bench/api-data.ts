@@ -95,7 +95,7 @@ async function generate(store: Store): Promise<void> {
     `INSERT INTO {db:Identifier}.score_history
      SELECT concat('acq-', toString(m % {acquirers:UInt32})), concat('m-', toString(m)), cat,
             fromUnixTimestamp64Milli(toInt64({now:Int64} - v * 7 * 86400000 - m % 86400000), 'UTC'),
-            toUInt8(cityHash64(m, cat, v) % 100), 'MEDIUM', '[]', now64(3)
+            toUInt8(cityHash64(m, cat, v) % 100), 'MEDIUM', now64(3)
      FROM (SELECT number AS m FROM numbers({merchants:UInt32}))
      ARRAY JOIN ['fraud', 'compliance'] AS cat ARRAY JOIN [0, 1, 2] AS v`,
     p,

@@ -26,10 +26,11 @@ export async function writeScores(store: Store, events: readonly ScoreEvent[], n
   if (rows.length === 0) return
   await Promise.all([
     insertRows(store, 'merchant_scores', rows),
+    // The history keeps score and level over time (its chart), not the breakdown (0007).
     insertRows(
       store,
       'score_history',
-      rows.map(({ hit_count: _h, families: _f, ...row }) => row),
+      rows.map(({ hit_count: _h, families: _f, breakdown: _b, ...row }) => row),
     ),
   ])
 }

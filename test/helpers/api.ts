@@ -82,7 +82,7 @@ export async function seedScores(store: Store, seeds: readonly ScoreSeed[]): Pro
   await insertRows(
     store,
     'score_history',
-    rows.map(({ hit_count, families, ...r }) => r),
+    rows.map(({ hit_count, families, breakdown, ...r }) => r),
   )
 }
 

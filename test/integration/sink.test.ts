@@ -163,6 +163,14 @@ describe('sink stage on the real broker and ClickHouse', () => {
       })
     ).json<{ n: string }>()
     expect(Number(history?.n)).toBe(events)
+    // The history keeps score and level over time; the breakdown only with the latest score (0007).
+    const columns = await (
+      await store.client.query({ query: 'DESCRIBE TABLE sink_test.score_history', format: 'JSONEachRow' })
+    ).json<{ name: string }>()
+    expect(columns.map((c) => c.name)).toEqual(
+      expect.arrayContaining(['merchant_id', 'category', 'scored_at', 'score', 'level']),
+    )
+    expect(columns.map((c) => c.name)).not.toContain('breakdown')
     // Parts hold at most PART records: at least this many parts per topic, each an insert of its own
     // before the parts in hand were written together.
     const parts = { hits: hits / PART, scores: events / PART }
