@@ -4,6 +4,7 @@ import type { EventCodec } from '../kafka/codec.ts'
 import { DeadLetterWriter, type Rejected } from '../kafka/dlq.ts'
 import {
   PartitionStage,
+  STORE_FETCH,
   type StageContext,
   type StagePart,
   type StageTiming,
@@ -169,7 +170,7 @@ export class IngestStage extends PartitionStage {
           fromBeginning: settings.fromBeginning,
           concurrency: settings.concurrency,
           maxPartSize: settings.maxBatchSize,
-          consumer: { maxBytesPerPartition: 4 * 1024 * 1024 },
+          consumer: { ...STORE_FETCH, maxBytesPerPartition: 4 * 1024 * 1024 },
         },
         settings,
       ),

@@ -1,6 +1,7 @@
 import type { EventCodec } from '../kafka/codec.ts'
 import {
   PartitionStage,
+  STORE_FETCH,
   type StageContext,
   type StageDeps,
   type StagePart,
@@ -69,7 +70,7 @@ export class SinkStage extends PartitionStage {
           fromBeginning: true,
           concurrency: opts.concurrency,
           maxPartSize: opts.maxPartSize,
-          consumer: { readUncommitted: false, maxBytesPerPartition: 4 * 1024 * 1024 },
+          consumer: { ...STORE_FETCH, readUncommitted: false, maxBytesPerPartition: 4 * 1024 * 1024 },
         },
         opts,
       ),
