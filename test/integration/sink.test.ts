@@ -73,6 +73,8 @@ describe('sink stage on the real broker and ClickHouse', () => {
   const topics = { ruleHits: `${prefix}.rule-hits`, scoreEvents: `${prefix}.score-events` }
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'warn')
   const merchants = Array.from({ length: MERCHANTS }, (_, i) => `m-${i}`)
+  const rows = async <T>(query: string): Promise<T[]> =>
+    (await store.client.query({ query, format: 'JSONEachRow' })).json<T>()
 
   beforeAll(async () => {
     kafka = testKafka(inject('kafkaBrokers'))
@@ -141,32 +143,17 @@ describe('sink stage on the real broker and ClickHouse', () => {
         `the sink stored ${s.stats.hits} of ${hits} hits and ${s.stats.scoreEvents} of ${events} score events`,
       60_000,
     )
-    const [stored] = await (
-      await store.client.query({
-        query: 'SELECT count() AS n FROM sink_test.rule_hits FINAL',
-        format: 'JSONEachRow',
-      })
-    ).json<{ n: string }>()
+    const [stored] = await rows<{ n: string }>('SELECT count() AS n FROM sink_test.rule_hits FINAL')
     expect(Number(stored?.n)).toBe(hits)
-    const scores = await (
-      await store.client.query({
-        query: 'SELECT merchant_id, score FROM sink_test.merchant_scores FINAL ORDER BY merchant_id',
-        format: 'JSONEachRow',
-      })
-    ).json<{ merchant_id: string; score: number }>()
+    const scores = await rows<{ merchant_id: string; score: number }>(
+      'SELECT merchant_id, score FROM sink_test.merchant_scores FINAL ORDER BY merchant_id',
+    )
     expect(scores).toHaveLength(MERCHANTS)
     expect(new Set(scores.map((r) => r.score))).toEqual(new Set([50]))
-    const [history] = await (
-      await store.client.query({
-        query: 'SELECT count() AS n FROM sink_test.score_history FINAL',
-        format: 'JSONEachRow',
-      })
-    ).json<{ n: string }>()
+    const [history] = await rows<{ n: string }>('SELECT count() AS n FROM sink_test.score_history FINAL')
     expect(Number(history?.n)).toBe(events)
     // The history keeps score and level over time; the breakdown only with the latest score (0007).
-    const columns = await (
-      await store.client.query({ query: 'DESCRIBE TABLE sink_test.score_history', format: 'JSONEachRow' })
-    ).json<{ name: string }>()
+    const columns = await rows<{ name: string }>('DESCRIBE TABLE sink_test.score_history')
     expect(columns.map((c) => c.name)).toEqual(
       expect.arrayContaining(['merchant_id', 'category', 'scored_at', 'score', 'level']),
     )

@@ -20,22 +20,12 @@ import {
   newDecayClock,
   type ScoringModel,
 } from '../../../scoring/model.ts'
+import { prng } from '../../../simulator/generator.ts'
 
 const DAY = 86_400_000
 const T0 = Date.UTC(2026, 10, 1)
 const model: ScoringModel = buildRulesConfig({}, RULES, 'test', ENTITY_RULES).scoring
 const RULE_IDS = ['repeated_card', 'round_amount', 'credit_debit_mix', 'relocation', 'daily_volume']
-
-/** A small deterministic PRNG (mulberry32), so a failure replays. */
-function prng(seed: number): () => number {
-  let a = seed
-  return () => {
-    a = (a + 0x6d2b79f5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** What compaction leaves: the last record of each key, in the order of those last records. */
 function compacted(log: readonly ChangelogRecord[]): ChangelogRecord[] {
