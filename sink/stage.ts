@@ -38,10 +38,11 @@ export interface SinkStageStats {
  * Stores what the pipeline found, off the alert path: a consumer group on the rule-hits and
  * score-events topics (read committed, so nothing of an aborted transaction) that writes rule hits,
  * scores and their history, alerts and cases to ClickHouse: one insert per table for the parts of all
- * the partitions in hand (GroupWrite), whatever their number and size. Every table it writes collapses a rewrite of the same key (hit id, merchant and category, alert
- * id, case id and version), so at least once into ClickHouse is exactly once in what a reader sees, and
- * the runner commits a part's offsets after the insert that carried its rows. A ClickHouse outage pauses this stage only: rules, scoring and
- * the alerts go on, and the stored evidence catches up afterwards.
+ * the partitions in hand (GroupWrite), whatever their number and size. Every table it writes collapses
+ * a rewrite of the same key (hit id, merchant and category, alert id, case id and version), so at least
+ * once into ClickHouse is exactly once in what a reader sees, and the runner commits a part's offsets
+ * after the insert that carried its rows. A ClickHouse outage pauses this stage only: rules, scoring
+ * and the alerts go on, and the stored evidence catches up afterwards.
  */
 export class SinkStage extends PartitionStage {
   readonly commits = 'runner'
