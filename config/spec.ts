@@ -266,7 +266,8 @@ export const CONFIG_SPEC = {
     maxBatchSize: int({
       env: 'INGEST_MAX_BATCH',
       // Each insert into the embedded engine writes a part, merged later, at a cost of several ms of CPU
-      // whatever its size: 20,000 against 5,000 cut chDB's threads by a third on a month (BENCHMARKS.md).
+      // whatever its size: 20,000 against 5,000 cut chDB's threads by a fifth to a third on a month
+      // (BENCHMARKS.md).
       default: 20_000,
       min: 1,
       max: 100000,
