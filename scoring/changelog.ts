@@ -111,68 +111,51 @@ export class ChangedStates {
 /** A merchant's state without its hits: what its head record holds. */
 type MerchantHead = Omit<MerchantScoreState, 'hits'>
 
-function parseCheckpoint(value: Buffer | null): bigint | null {
-  if (value === null) return null
+/**
+ * A record's JSON object when it has every one of `keys`, else null. Written by this stage only; the
+ * shape check keeps a corrupt record from crashing the scorer.
+ */
+function parseRecord(value: Buffer, keys: readonly string[]): Record<string, unknown> | null {
   try {
     const parsed: unknown = JSON.parse(value.toString('utf8'))
-    if (
-      typeof parsed === 'object' &&
-      parsed !== null &&
-      'offset' in parsed &&
-      typeof parsed.offset === 'string'
-    )
-      return BigInt(parsed.offset)
-  } catch {}
-  return null
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return null
+    for (const k of keys) if (!(k in parsed)) return null
+    return parsed as Record<string, unknown>
+  } catch {
+    return null
+  }
+}
+
+function parseCheckpoint(value: Buffer | null): bigint | null {
+  const parsed = value === null ? null : parseRecord(value, ['offset'])
+  return typeof parsed?.offset === 'string' ? BigInt(parsed.offset) : null
 }
 
 /** A head record, or a whole state as earlier versions wrote it (with `hits`); null when malformed. */
 function parseHead(value: Buffer): (MerchantHead & { hits?: Record<string, ScoredHit> }) | null {
-  try {
-    const parsed: unknown = JSON.parse(value.toString('utf8'))
-    // Written by this stage only; a shape check keeps a corrupt record from crashing the scorer.
-    if (
-      typeof parsed === 'object' &&
-      parsed !== null &&
-      'acquirerId' in parsed &&
-      'merchantId' in parsed &&
-      'fraud' in parsed &&
-      'compliance' in parsed &&
-      (!('hits' in parsed) || (typeof parsed.hits === 'object' && parsed.hits !== null))
-    ) {
-      const s = parsed as MerchantHead & { hits?: Record<string, ScoredHit> }
-      s.casesOpened ??= {}
-      return s
-    }
-  } catch {}
-  return null
+  const parsed = parseRecord(value, ['acquirerId', 'merchantId', 'fraud', 'compliance'])
+  if (parsed === null) return null
+  if ('hits' in parsed && (typeof parsed.hits !== 'object' || parsed.hits === null)) return null
+  const s = parsed as unknown as MerchantHead & { hits?: Record<string, ScoredHit> }
+  s.casesOpened ??= {}
+  return s
 }
 
 function parseHit(value: Buffer): ScoredHit | null {
-  try {
-    const parsed: unknown = JSON.parse(value.toString('utf8'))
-    if (
-      typeof parsed === 'object' &&
-      parsed !== null &&
-      'hitId' in parsed &&
-      'ruleId' in parsed &&
-      'detectedAt' in parsed
-    )
-      return parsed as ScoredHit
-  } catch {}
-  return null
+  return parseRecord(value, ['hitId', 'ruleId', 'detectedAt']) as ScoredHit | null
 }
 
 /** One partition's records folded as they are read: heads and hits apart, joined at the end. */
 export class ChangelogFold {
   readonly heads = new Map<string, MerchantHead>()
-  /** Hits from hit records, per merchant. */
+  /** Hits per merchant: from hit records, or all of a whole-state record's. */
   readonly hits = new Map<string, Map<string, ScoredHit>>()
   /**
-   * Hits of the merchants whose latest head is a whole state (an earlier version's record): all they
-   * had then. The head that follows such a record comes with every hit the merchant still holds.
+   * Merchants whose latest head is a whole state (an earlier version's record). The stage's first
+   * change of such a merchant writes every hit it holds and a tombstone for each it forgot, so its hit
+   * records then say what the whole state said, with or without the old record beside them.
    */
-  readonly legacy = new Map<string, Map<string, ScoredHit>>()
+  readonly legacy = new Set<string>()
   checkpoint: bigint | null = null
 
   /** Takes one record; false when it did not parse (it is skipped). */
@@ -211,8 +194,8 @@ export class ChangelogFold {
       this.legacy.delete(key)
     } else {
       // A whole state: its hits are all the merchant had then.
-      this.legacy.set(key, new Map(Object.entries(head.hits)))
-      this.hits.delete(key)
+      this.hits.set(key, new Map(Object.entries(head.hits)))
+      this.legacy.add(key)
       delete head.hits
     }
     this.heads.set(key, head)
@@ -224,7 +207,7 @@ export class ChangelogFold {
     const out = new Map<string, MerchantScoreState>()
     for (const [key, head] of this.heads) {
       const hits: Record<string, ScoredHit> = {}
-      for (const [id, hit] of this.legacy.get(key) ?? this.hits.get(key) ?? []) hits[id] = hit
+      for (const [id, hit] of this.hits.get(key) ?? []) hits[id] = hit
       out.set(key, { ...head, hits })
     }
     return out
@@ -274,7 +257,7 @@ export async function restoreChangelog(kafka: Kafka, topic: string, req: Restore
     const out: Restored = { states: new Map(), legacy: new Map(), checkpoints: new Map(), ...counts }
     for (const [p, fold] of folds) {
       out.states.set(p, fold.states())
-      out.legacy.set(p, new Set(fold.legacy.keys()))
+      out.legacy.set(p, fold.legacy)
       out.checkpoints.set(p, fold.checkpoint)
     }
     return out

@@ -5,7 +5,6 @@
  * (and, where a reference run is made, to an undisturbed run), every alert published once.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { expect } from 'vitest'
 import { EventCodec } from '../../kafka/codec.ts'
@@ -34,7 +33,7 @@ import {
   waitDrained,
   waitForLine,
 } from './faults.ts'
-import { factsOf, scratch, stopGracefully, type TrafficSize } from './faults-scenarios.ts'
+import { factsOf, scratch, stopGracefully, type TrafficSize, writeLogLines } from './faults-scenarios.ts'
 import { testKafka, uniqueName } from './kafka.ts'
 
 const ACQUIRERS = ['acq-a', 'acq-b'] as const
@@ -237,14 +236,7 @@ export async function expulsionScenario(
       alertsPublishedTwice: [...alerts.perId.values()].filter((n) => n > 1).length,
     })
   } finally {
-    if (process.env.FAULTS_DUMP !== undefined)
-      writeFileSync(
-        process.env.FAULTS_DUMP,
-        inproc
-          .lines()
-          .map((l) => JSON.stringify(l))
-          .join('\n'),
-      )
+    if (process.env.FAULTS_DUMP !== undefined) writeLogLines(process.env.FAULTS_DUMP, inproc.lines())
     await service.stop()
     work.remove()
   }

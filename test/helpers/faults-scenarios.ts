@@ -60,6 +60,11 @@ export interface TrafficSize {
  * directory that is kept, and returns the error with that directory named: a failure that does not
  * reproduce leaves its logs behind.
  */
+/** Writes log lines (a service instance's, as captured) to `file`, one JSON object per line. */
+export function writeLogLines(file: string, lines: readonly Record<string, unknown>[]): void {
+  writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n'))
+}
+
 export function withKeptLogs(
   scenario: string,
   instances: Record<string, { lines: () => Record<string, unknown>[] }>,
@@ -68,13 +73,7 @@ export function withKeptLogs(
   try {
     const dir = mkdtempSync(join(tmpdir(), `fault-logs-${scenario}-`))
     for (const [name, instance] of Object.entries(instances))
-      writeFileSync(
-        join(dir, `${name}.jsonl`),
-        instance
-          .lines()
-          .map((l) => JSON.stringify(l))
-          .join('\n'),
-      )
+      writeLogLines(join(dir, `${name}.jsonl`), instance.lines())
     if (e instanceof Error) e.message = `${e.message}\n(the service instances' logs are kept in ${dir})`
   } catch {}
   return e
@@ -406,13 +405,7 @@ export async function brokerRestartScenario(
     })
   } finally {
     if (process.env.FAULTS_DUMP !== undefined && inproc !== null)
-      writeFileSync(
-        process.env.FAULTS_DUMP,
-        inproc
-          .lines()
-          .map((l) => JSON.stringify(l))
-          .join('\n'),
-      )
+      writeLogLines(process.env.FAULTS_DUMP, inproc.lines())
     await inproc?.service.stop()
     await broker.stop()
     work.remove()
@@ -648,14 +641,7 @@ export async function poisonFloodScenario(
       alertsPublishedTwice: [...alerts.perId.values()].filter((n) => n > 1).length,
     })
   } finally {
-    if (process.env.FAULTS_DUMP !== undefined)
-      writeFileSync(
-        process.env.FAULTS_DUMP,
-        inproc
-          .lines()
-          .map((l) => JSON.stringify(l))
-          .join('\n'),
-      )
+    if (process.env.FAULTS_DUMP !== undefined) writeLogLines(process.env.FAULTS_DUMP, inproc.lines())
     await service.stop()
     work.remove()
   }

@@ -167,7 +167,7 @@ describe('scoring changelog', () => {
     }))
     const restored = fold(old)
     expect(plain(restored.states())).toEqual(plain(before.states))
-    const legacy = new Set(restored.legacy.keys())
+    const legacy = new Set(restored.legacy)
     expect(legacy.size).toBe(before.states.size)
     // This version goes on from the restored states: hits are updated and forgotten, merchants move on.
     const after = run({ seed: 8, parts: 40, states: restored.states(), legacy })
@@ -178,6 +178,8 @@ describe('scoring changelog', () => {
       // Compaction drops a whole-state record once its merchant's head is rewritten.
       expect(plain(fold(compacted(log)).states())).toEqual(c.states)
     }
+    // A restart finds as earlier-version merchants only those this version has not written since.
+    expect(fold([...old, ...after.log]).legacy).toEqual(legacy)
   })
 
   it('skips a record that does not parse, and counts it', () => {
