@@ -51,6 +51,20 @@ const spec = population(POPULATION, overrides)
 const TENTHS = 10
 const SAMPLE_MS = 250
 
+/** Threads' CPU per transaction, largest first, and what threads that ended used (the rest of `total`). */
+function perThread(
+  threads: readonly { name: string; seconds: number; threads: number }[],
+  total: number,
+  transactions: number,
+): string {
+  const counted = threads.reduce((n, t) => n + t.seconds, 0)
+  const µs = (seconds: number) => ((1e6 * seconds) / transactions).toFixed(1)
+  return `${threads
+    .filter((t) => t.seconds > 0)
+    .map((t) => `${t.name}${t.threads > 1 ? ` ×${t.threads}` : ''} ${µs(t.seconds)}`)
+    .join(', ')}; threads that ended ${µs(total - counted)}`
+}
+
 /** Seconds at which `committed` first reached each tenth of `total`, from a series of samples. */
 function tenthTimes(samples: readonly { t: number; n: number }[], total: number): number[] {
   const times: number[] = []
@@ -164,6 +178,7 @@ try {
   const threads0 = cpuByThread()
   // The broker shares the machine's cores: what the service makes it do (bytes written and read) counts.
   const broker0 = processCpuSeconds(local.pid)
+  const brokerThreads0 = cpuByThread(local.pid)
   const service = await startService(config, { logger, now: Date.now, sleep })
   // RULES_ENABLED=false measures ingest alone (the rules stage does not run).
   const groups: Partial<Record<'ingest' | 'rules', string>> = config.rules.enabled
@@ -208,6 +223,7 @@ try {
   const mainCpu = mainThreadCpuSeconds() - main0
   const byThread = cpuByThreadSince(threads0)
   const brokerCpu = processCpuSeconds(local.pid) - broker0
+  const brokerByThread = cpuByThreadSince(brokerThreads0, local.pid)
   const workerElu = service.rulesWorker?.utilization() ?? null
   const inserts = await insertsByTable(service.metrics)
   const tables = await tableSizes(service.store, transactions)
@@ -227,15 +243,10 @@ try {
   console.log(
     `CPU per transaction: the main thread ${((1e6 * mainCpu) / transactions).toFixed(1)} µs, the rest of the process (rules worker, chDB, GC helpers) ${((1e6 * (processCpu - mainCpu)) / transactions).toFixed(1)} µs; the broker ${((1e6 * brokerCpu) / transactions).toFixed(1)} µs`,
   )
-  const counted = byThread.reduce((n, t) => n + t.seconds, 0)
+  console.log(`CPU per transaction by thread name (µs): ${perThread(byThread, processCpu, transactions)}`)
+  // The JVM names its threads: request handlers, the network, the log cleaner, the garbage collector.
   console.log(
-    `CPU per transaction by thread name (µs): ${byThread
-      .filter((t) => t.seconds > 0)
-      .map(
-        (t) =>
-          `${t.name}${t.threads > 1 ? ` ×${t.threads}` : ''} ${((1e6 * t.seconds) / transactions).toFixed(1)}`,
-      )
-      .join(', ')}; threads that ended ${((1e6 * (processCpu - counted)) / transactions).toFixed(1)}`,
+    `the broker's CPU per transaction by thread name (µs): ${perThread(brokerByThread, brokerCpu, transactions)}`,
   )
   console.log(
     workerElu === null

@@ -32,35 +32,37 @@ export function processCpuSeconds(pid: number): number {
 }
 
 /**
- * CPU seconds of this process's live threads, with their names (Linux: /proc/self/task; empty
- * elsewhere). Subtract an earlier reading with {@link cpuByThreadSince}.
+ * CPU seconds of a process's live threads (this one's unless `pid` is given), with their names (Linux:
+ * /proc/<pid>/task; empty elsewhere). Subtract an earlier reading with {@link cpuByThreadSince}.
  */
-export function cpuByThread(): Map<number, { name: string; seconds: number }> {
+export function cpuByThread(pid: number | 'self' = 'self'): Map<number, { name: string; seconds: number }> {
   const out = new Map<number, { name: string; seconds: number }>()
   let tids: string[]
   try {
-    tids = readdirSync('/proc/self/task')
+    tids = readdirSync(`/proc/${pid}/task`)
   } catch {
     return out
   }
   for (const tid of tids) {
     // A thread that ended between the listing and the read is left out.
-    const t = readStat(`/proc/self/task/${tid}/stat`)
+    const t = readStat(`/proc/${pid}/task/${tid}/stat`)
     if (t !== null) out.set(Number(tid), t)
   }
   return out
 }
 
 /**
- * CPU seconds used since `before` by the threads alive now, by thread name, largest first; the main
- * thread is named `main`. Threads that ended in between are missing: compare the sum with the process's.
+ * CPU seconds used since `before` by the threads of the process (this one's unless `pid` is given)
+ * alive now, by thread name, largest first; this process's main thread is named `main`. Threads that
+ * ended in between are missing: compare the sum with the process's.
  */
 export function cpuByThreadSince(
   before: Map<number, { name: string; seconds: number }>,
+  pid: number | 'self' = 'self',
 ): { name: string; seconds: number; threads: number }[] {
   const byName = new Map<string, { seconds: number; threads: number }>()
-  for (const [tid, now] of cpuByThread()) {
-    const name = tid === process.pid ? 'main' : now.name
+  for (const [tid, now] of cpuByThread(pid)) {
+    const name = pid === 'self' && tid === process.pid ? 'main' : now.name
     const used = now.seconds - (before.get(tid)?.seconds ?? 0)
     const e = byName.get(name) ?? { seconds: 0, threads: 0 }
     e.seconds += used
