@@ -35,8 +35,17 @@ export interface KeyedRow {
   readonly acquirerId: string
   readonly merchantId: string
   readonly id: string
-  /** The row as one JSONEachRow line. */
-  readonly json: string
+  /** The row's values in the order of the spec's `columns`, as one JSON array (see {@link compactRow}). */
+  readonly values: string
+}
+
+/**
+ * A row as a JSONCompactEachRow line: its values in the order of `columns`, without the keys. The engine
+ * parses a batch of these in 30% less CPU than the same rows as JSONEachRow objects, whose keys it must
+ * match column by column (20,000 transactions into a Null table: 6.9 against 9.5 µs per row).
+ */
+export function compactRow<R extends object>(row: R, columns: readonly (keyof R & string)[]): string {
+  return JSON.stringify(columns.map((c) => row[c]))
 }
 
 export interface WriteResult {
@@ -59,8 +68,10 @@ export interface InsertOnceSpec {
    * `{keys:Array(Tuple(String, String))}` × `{ids:Array(String)}`, in database `{db:Identifier}`.
    */
   readonly lookupSql: string
-  /** `INSERT INTO {db:Identifier}.<table>` without SETTINGS or FORMAT. */
+  /** `INSERT INTO {db:Identifier}.<table>` without columns, SETTINGS or FORMAT. */
   readonly insertSql: string
+  /** The columns the rows' values fill, in order (our own names: they go into the SQL as they are). */
+  readonly columns: readonly string[]
   /**
    * Brings what the table's materialized views feed up to date for rows found already stored (step 4
    * above). Must be idempotent: it also runs for an event that was simply produced twice.
@@ -198,10 +209,10 @@ async function insertFresh(
     // ClickHouse 26.7 and later (ClickHouse#108760); dedupToken returns hex digits only. The settings
     // go in the query, never in clickhouse_settings, which chDB would leave set for every later insert.
     const result = await store.client.exec({
-      query: `${spec.insertSql} SETTINGS insert_deduplication_token = '${token}', deduplicate_blocks_in_dependent_materialized_views = 1 FORMAT JSONEachRow`,
+      query: `${spec.insertSql} (${spec.columns.join(', ')}) SETTINGS insert_deduplication_token = '${token}', deduplicate_blocks_in_dependent_materialized_views = 1 FORMAT JSONCompactEachRow`,
       query_params: { db: store.database },
       // No newline after the last row (see insertRows in json-rows.ts).
-      values: Readable.from([fresh.map((r) => r.json).join('\n')]),
+      values: Readable.from([fresh.map((r) => r.values).join('\n')]),
     })
     // An unread response would keep the HTTP socket busy.
     result.stream.resume()

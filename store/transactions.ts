@@ -4,7 +4,14 @@ import { RiskError } from '../lib/errors.ts'
 import { localDateHour } from '../lib/local-time.ts'
 import type { TerminalTransaction } from '../schemas/types.generated.ts'
 import type { Store } from './client.ts'
-import { applied, type KeyedRow, type PlannedWrite, planInsertOnce, type WriteResult } from './insert-once.ts'
+import {
+  applied,
+  compactRow,
+  type KeyedRow,
+  type PlannedWrite,
+  planInsertOnce,
+  type WriteResult,
+} from './insert-once.ts'
 
 export type { WriteResult } from './insert-once.ts'
 
@@ -24,7 +31,7 @@ export interface WriteOptions {
   readonly now: number
 }
 
-/** One row of the `transactions` table, as written in JSONEachRow. */
+/** One row of the `transactions` table, as written (in the order of TRANSACTION_COLUMNS). */
 export interface TransactionRow {
   acquirer_id: string
   merchant_id: string
@@ -53,6 +60,37 @@ export interface TransactionRow {
   kafka_offset: string
   ingested_at: string
 }
+
+/** The columns the writer fills, in the order of each row's values; a test checks it names them all. */
+export const TRANSACTION_COLUMNS: readonly (keyof TransactionRow)[] = [
+  'acquirer_id',
+  'merchant_id',
+  'txn_id',
+  'event_time',
+  'terminal_id',
+  'card_token',
+  'card_bin',
+  'card_type',
+  'txn_type',
+  'amount_minor',
+  'currency',
+  'mcc',
+  'entry_mode',
+  'response_code',
+  'latitude',
+  'longitude',
+  'local_date',
+  'local_hour',
+  'is_approved',
+  'is_sale',
+  'is_round_thousand',
+  'is_whole_unit',
+  'kafka_topic',
+  'kafka_partition',
+  'kafka_offset',
+  'ingested_at',
+]
+const LOCAL_DATE_AT = TRANSACTION_COLUMNS.indexOf('local_date')
 
 /** `2024-03-10 16:00:00.000`: the DateTime64(3) text every ClickHouse version parses without best-effort mode. */
 export function dateTime64(epochMs: number): string {
@@ -165,7 +203,7 @@ WHERE t.attempts > d.attempts AND ${DAILY_COUNTERS.map(([c]) => `t.${c} >= d.${c
 async function repairDaily(store: Store, stored: readonly KeyedRow[]): Promise<void> {
   const days = new Map<string, TupleParam>()
   for (const r of stored) {
-    const date = (JSON.parse(r.json) as TransactionRow).local_date
+    const date = (JSON.parse(r.values) as string[])[LOCAL_DATE_AT] as string
     const k = `${r.acquirerId}\u0000${r.merchantId}\u0000${date}`
     if (!days.has(k)) days.set(k, new TupleParam([r.acquirerId, r.merchantId, date]))
   }
@@ -216,7 +254,12 @@ export async function planTransactions(
         },
       )
     }
-    return { acquirerId, merchantId: input.txn.merchant_id, id: input.txn.txn_id, json: JSON.stringify(row) }
+    return {
+      acquirerId,
+      merchantId: input.txn.merchant_id,
+      id: input.txn.txn_id,
+      values: compactRow(row, TRANSACTION_COLUMNS),
+    }
   })
   return planInsertOnce(
     store,
@@ -224,6 +267,7 @@ export async function planTransactions(
       table: 'transactions',
       lookupSql: LOOKUP_SQL,
       insertSql: 'INSERT INTO {db:Identifier}.transactions',
+      columns: TRANSACTION_COLUMNS,
       repairViews: repairDaily,
     },
     keyed,

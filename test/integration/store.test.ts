@@ -5,10 +5,20 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { isRiskError, type RiskError } from '../../lib/errors.ts'
 import type { MerchantEvent, TerminalTransaction } from '../../schemas/types.generated.ts'
 import { openStore, type Store, type StoreLogger } from '../../store/client.ts'
-import { insertOnce } from '../../store/insert-once.ts'
-import { insertMerchantEvents, type MerchantEventInput } from '../../store/merchant-events.ts'
+import { compactRow, insertOnce } from '../../store/insert-once.ts'
+import {
+  insertMerchantEvents,
+  MERCHANT_EVENT_COLUMNS,
+  type MerchantEventInput,
+  merchantEventRow,
+} from '../../store/merchant-events.ts'
 import { loadMigrations, MIGRATIONS_DIR, migrate } from '../../store/migrate.ts'
-import { insertTransactions, type TransactionInput, transactionRow } from '../../store/transactions.ts'
+import {
+  insertTransactions,
+  TRANSACTION_COLUMNS,
+  type TransactionInput,
+  transactionRow,
+} from '../../store/transactions.ts'
 import { sampleTxn } from '../helpers/events.ts'
 
 // Real chDB, no mocks. chDB binds one data directory per process, so every test opens its own
@@ -336,6 +346,10 @@ describe('insertTransactions', () => {
       inserted: batch.length,
       duplicates: 0,
     })
+    // Rows are written as values in this order: a field it left out would be stored as its default.
+    expect([...TRANSACTION_COLUMNS].sort()).toEqual(
+      Object.keys(transactionRow(at(txn({}), 0), '+08:00', 0)).sort(),
+    )
     const stored = await rows<Record<string, unknown>>(
       store,
       `SELECT txn_id, toString(local_date) AS local_date, local_hour, is_approved, is_sale, is_round_thousand,
@@ -562,11 +576,13 @@ describe('insertTransactions', () => {
       lookupSql: `SELECT acquirer_id, merchant_id, txn_id AS id FROM {db:Identifier}.transactions
         WHERE 0 AND length({keys:Array(Tuple(String, String))}) > 0 AND length({ids:Array(String)}) > 0`,
       insertSql: 'INSERT INTO {db:Identifier}.transactions',
+      columns: TRANSACTION_COLUMNS,
     }
     const keyed = (ids: string[], now: number) =>
       ids.map((id, i) => {
         const row = transactionRow(at(txn({ txn_id: id }), i), '+08:00', now)
-        return { acquirerId: row.acquirer_id, merchantId: row.merchant_id, id, json: JSON.stringify(row) }
+        const values = compactRow(row, TRANSACTION_COLUMNS)
+        return { acquirerId: row.acquirer_id, merchantId: row.merchant_id, id, values }
       })
     expect(await insertOnce(store, blind, keyed(['r1', 'r2'], 1))).toMatchObject({
       inserted: 2,
@@ -955,6 +971,9 @@ describe('insertMerchantEvents', () => {
         timeZoneOf: () => '+08:00',
         now: Date.parse('2024-05-01T12:00:00.250Z'),
       },
+    )
+    expect([...MERCHANT_EVENT_COLUMNS].sort()).toEqual(
+      Object.keys(merchantEventRow({ event: e, topic: 't', partition: 0, offset: '0' }, 0)).sort(),
     )
     const [row] = await rows<Record<string, unknown>>(
       store,
