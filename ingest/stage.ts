@@ -170,7 +170,7 @@ export class IngestStage extends PartitionStage {
           fromBeginning: settings.fromBeginning,
           concurrency: settings.concurrency,
           maxPartSize: settings.maxBatchSize,
-          consumer: { ...STORE_FETCH, maxBytesPerPartition: 4 * 1024 * 1024 },
+          consumer: STORE_FETCH,
         },
         settings,
       ),

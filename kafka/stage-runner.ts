@@ -131,14 +131,19 @@ export interface StageSettings {
 }
 
 /**
- * The fetch of a stage that writes to ClickHouse off the alert path (ingest, the sink): the broker
- * holds it until a megabyte is there or half a second passed. Every insert into the embedded engine
+ * The fetch of a stage that writes to ClickHouse off the alert path (ingest, the sink), up to 4 MB per
+ * partition (they need no order across partitions, see ABREAST_FETCH): the broker holds it until a
+ * megabyte is there or half a second passed. Every insert into the embedded engine
  * costs several ms of CPU whatever its size, and at a low rate a fetch that returns at the first record
  * made a part, so an insert, per partition every few ms: at 2,000 events/s the inserts took most of a
  * core. Under a backlog a fetch is full at once, so this costs nothing; on a quiet topic it adds at
  * most half a second to what is stored, never to an alert.
  */
-export const STORE_FETCH = { minBytes: 1024 * 1024, maxWaitTimeInMs: 500 } as const
+export const STORE_FETCH = {
+  minBytes: 1024 * 1024,
+  maxWaitTimeInMs: 500,
+  maxBytesPerPartition: 4 * 1024 * 1024,
+} as const
 
 export interface StageDeps {
   readonly kafka: Kafka

@@ -71,7 +71,7 @@ export class SinkStage extends PartitionStage {
           fromBeginning: true,
           concurrency: opts.concurrency,
           maxPartSize: opts.maxPartSize,
-          consumer: { ...STORE_FETCH, readUncommitted: false, maxBytesPerPartition: 4 * 1024 * 1024 },
+          consumer: { ...STORE_FETCH, readUncommitted: false },
         },
         opts,
       ),

@@ -55,16 +55,16 @@ export interface TrafficSize {
   partitions: number
 }
 
-/**
- * Writes the log lines of a failed scenario's service instances (JSON lines, one file each) to a
- * directory that is kept, and returns the error with that directory named: a failure that does not
- * reproduce leaves its logs behind.
- */
 /** Writes log lines (a service instance's, as captured) to `file`, one JSON object per line. */
 export function writeLogLines(file: string, lines: readonly Record<string, unknown>[]): void {
   writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n'))
 }
 
+/**
+ * Writes the log lines of a failed scenario's service instances (JSON lines, one file each) to a
+ * directory that is kept, and returns the error with that directory named: a failure that does not
+ * reproduce leaves its logs behind.
+ */
 export function withKeptLogs(
   scenario: string,
   instances: Record<string, { lines: () => Record<string, unknown>[] }>,
