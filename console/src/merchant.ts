@@ -60,6 +60,10 @@ export async function merchantView(ctx: Ctx, args: string[]): Promise<KeyHandler
     const item = queue.items[next]
     if (item === undefined) return
     queue.selected = next
+    // Not ready from the key press on: the hashchange that renders the next merchant comes a task
+    // later, and until then this page would still say it is ready for keys (a test pressing k at once
+    // saw it).
+    document.body.dataset.ready = ''
     location.hash = merchantHref(item)
   }
 
