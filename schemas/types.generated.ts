@@ -176,7 +176,7 @@ export interface ScoreChange {
   hit_count: number
   /** Families of the counted hits, sorted. */
   families: string[]
-  /** JSON array: the counted hits and the strongest of the others, each with its points before and after decay, observed value, threshold, window and sample transaction ids; bounded, whatever hit_count is. */
+  /** JSON array: the counted hits and the strongest of the others, each with its rule, family, points before and after decay, window and basis; bounded, whatever hit_count is. A hit's evidence (observed value, threshold, sample transaction ids, detail) is not repeated here: it is in rule_hits under the same hit_id. */
   breakdown: string
   /** Event time of the scoring (the merchant's watermark), UTC milliseconds. */
   scored_at: number

@@ -8,7 +8,14 @@ import type { CategoryScore, Contribution } from './model.ts'
  */
 export const BREAKDOWN_MAX = 24
 
-/** The breakdown of a score as stored (JSON): counted hits first, then the strongest uncounted, bounded. */
+/**
+ * The breakdown of a score as stored (JSON): counted hits first, then the strongest uncounted, bounded.
+ * Each entry is the hit's part in the score (its rule, family, points before and after decay, window)
+ * and refers to the hit by `hit_id` for its evidence: observed value, threshold, sample transactions
+ * and detail are the hit's own, stored once in `rule_hits`, and the API joins them back. Carrying them
+ * here wrote them again at every score change of the merchant: 540 bytes an entry, most of a score
+ * event, which grew with the merchant's live hits.
+ */
 export function breakdownOf(contributions: readonly Contribution[]): object[] {
   return contributions.slice(0, BREAKDOWN_MAX).map((c) => ({
     hit_id: c.hit.hitId,
@@ -19,13 +26,9 @@ export function breakdownOf(contributions: readonly Contribution[]): object[] {
     counted: c.counted,
     points: c.points,
     decayed_points: Math.round(c.decayed * 100) / 100,
-    observed: c.hit.observed,
-    threshold: c.hit.threshold,
     window_start: c.hit.windowStart,
     window_end: c.hit.windowEnd,
     detected_at: c.hit.detectedAt,
-    sample_txn_ids: c.hit.sampleTxnIds,
-    detail: c.hit.detail,
     basis: c.hit.basis ?? null,
   }))
 }

@@ -154,7 +154,64 @@ export async function scoresOf(store: Store, a: string, m: string): Promise<Scor
      ORDER BY category`,
     { a, m },
   )
-  return rows.map((r) => ({ ...scoreFields(r), breakdown: parseBreakdown(r.breakdown) }))
+  const breakdowns = await withEvidence(
+    store,
+    a,
+    m,
+    rows.map((r) => parseBreakdown(r.breakdown)),
+  )
+  return rows.map((r, i) => ({ ...scoreFields(r), breakdown: breakdowns[i] ?? [] }))
+}
+
+/** A hit's evidence, as `rule_hits` stores it once per hit. */
+interface EvidenceRow {
+  hit_id: string
+  observed: number
+  threshold: number
+  sample_txn_ids: string[]
+  detail: string
+}
+
+/**
+ * Puts each breakdown entry's evidence beside it: the scorer stores a hit's part in the score and
+ * refers to the hit by id (scoring/score-events.ts), and the observed value, threshold, sample
+ * transactions and detail are read here from the hit as `rule_hits` holds it, so the reply explains
+ * the score as before. An entry that carries them already (written before) is left as it is; one whose
+ * hit is no longer stored (its retention passed) keeps only its part in the score.
+ */
+async function withEvidence(
+  store: Store,
+  a: string,
+  m: string,
+  breakdowns: Record<string, unknown>[][],
+): Promise<Record<string, unknown>[][]> {
+  const ids = new Set<string>()
+  for (const b of breakdowns)
+    for (const e of b) if (!('observed' in e) && typeof e.hit_id === 'string') ids.add(e.hit_id)
+  if (ids.size === 0) return breakdowns
+  const rows = await select<EvidenceRow>(
+    store,
+    `SELECT hit_id, observed, threshold, sample_txn_ids, detail
+     FROM {db:Identifier}.rule_hits FINAL
+     WHERE acquirer_id = {a:String} AND merchant_id = {m:String} AND hit_id IN {ids:Array(String)}`,
+    { a, m, ids: [...ids] },
+  )
+  const byId = new Map(rows.map((r) => [r.hit_id, r]))
+  return breakdowns.map((b) =>
+    b.map((e) => {
+      const hit = typeof e.hit_id === 'string' && !('observed' in e) ? byId.get(e.hit_id) : undefined
+      if (hit === undefined) return e
+      const { basis, ...part } = e
+      return {
+        ...part,
+        observed: Number(hit.observed),
+        threshold: Number(hit.threshold),
+        sample_txn_ids: hit.sample_txn_ids,
+        detail: hit.detail,
+        ...(basis === undefined ? {} : { basis }),
+      }
+    }),
+  )
 }
 
 /** A stored score's fields as the API shows them, in a queue row and in a merchant's scores alike. */

@@ -146,7 +146,12 @@ describe('dashboard API workflow', () => {
         category: 'fraud',
         score: 88,
         scoredAt: day(11),
-        breakdown: [{ hit_id: 'h1', rule_id: 'structuring', points: 50 }],
+        // As the scorer writes it: each hit's part in the score, its evidence by reference (the first
+        // hit is stored below, the second no longer is).
+        breakdown: [
+          { hit_id: `structuring:${m}:${day(11, 0)}`, rule_id: 'structuring', points: 50, basis: null },
+          { hit_id: 'h-gone', rule_id: 'structuring', points: 10 },
+        ],
       },
     ])
     await seedHits(store, [
@@ -182,7 +187,19 @@ describe('dashboard API workflow', () => {
         category: 'fraud',
         score: 88,
         level: 'CRITICAL',
-        breakdown: [{ hit_id: 'h1', rule_id: 'structuring', points: 50 }],
+        breakdown: [
+          {
+            hit_id: `structuring:${m}:${day(11, 0)}`,
+            rule_id: 'structuring',
+            points: 50,
+            observed: 0.75,
+            threshold: 0.3,
+            sample_txn_ids: ['e3', 'e4'],
+            detail: 'structuring fired',
+            basis: null,
+          },
+          { hit_id: 'h-gone', rule_id: 'structuring', points: 10 },
+        ],
       }),
     ])
 
