@@ -80,7 +80,11 @@ async function generate(store: Store): Promise<void> {
     `INSERT INTO {db:Identifier}.merchant_scores
      SELECT concat('acq-', toString(m % {acquirers:UInt32})), concat('m-', toString(m)), cat, s,
             multiIf(s >= 85, 'CRITICAL', s >= 60, 'HIGH', s >= 35, 'MEDIUM', 'LOW'),
-            '[{"hit_id":"h","rule_id":"round_amount","points":12}]', 2, ['amount'],
+            -- As the scorer writes it: each hit's part in the score, its evidence in rule_hits by hit_id
+            -- (the merchants of rule_hits below have these three).
+            concat('[{"hit_id":"h-', toString(m), '-0","rule_id":"round_amount","points":12},',
+                   '{"hit_id":"h-', toString(m), '-1","rule_id":"repeated_card","points":30},',
+                   '{"hit_id":"h-', toString(m), '-2","rule_id":"structuring","points":60}]'), 3, ['amount'],
             fromUnixTimestamp64Milli(toInt64({now:Int64} - cityHash64(m, cat, 2) % (30 * 86400000)), 'UTC'), now64(3)
      FROM (
        SELECT m, cat, toUInt8(if(cityHash64(m, cat) % 100 < 6, 35 + cityHash64(m, cat, 1) % 65,
