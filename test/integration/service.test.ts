@@ -262,9 +262,27 @@ describe('the whole pipeline, events to alerts', () => {
     await admin.deleteGroups([group, `${group}.rules`, `${group}.entities`])
     await admin.disconnect()
     const second = runMain(env)
-    await waitForLine(second, 'pos-risk-monitor running')
+    const again = await waitForLine(second, 'pos-risk-monitor running')
     await waitForLine(second, 'scoring state restored')
-    await new Promise((r) => setTimeout(r, 6000))
+    // Until ingest has read every event again and the scorer has taken a part of the hits the rules
+    // sent again (its lag series appears with its first part). A fixed six seconds here was shorter
+    // than a restarted process on a busy machine took to join its groups (CI, 2026-12-06).
+    const progress = async () => {
+      const text = await (await fetch(`${String(again.api)}/metrics`)).text()
+      const duplicates = /risk_ingest_events_duplicate_total\{topic="[^"]*\.transactions"\} (\d+)/.exec(text)
+      return {
+        duplicates: Number(duplicates?.[1] ?? 0),
+        scored: /risk_kafka_consumer_lag\{client="scoring"/.test(text),
+      }
+    }
+    await waitFor(
+      async () => {
+        const p = await progress()
+        return p.duplicates >= events.length && p.scored
+      },
+      async () => `the restarted service did not re-read everything: ${JSON.stringify(await progress())}`,
+      90_000,
+    )
     second.child.kill('SIGTERM')
     expect(await second.exited).toBe(0)
     const ingest = second.lines().find((l) => l.msg === 'ingest stopped')?.stats as
