@@ -273,6 +273,10 @@ describe('the whole pipeline, events to alerts', () => {
       return {
         duplicates: Number(duplicates?.[1] ?? 0),
         scored: /risk_kafka_consumer_lag\{client="scoring"/.test(text),
+        // What ingest did instead, when it did not count the events again as duplicates.
+        ingest: text
+          .split('\n')
+          .filter((l) => /^risk_ingest_(events_(consumed|stored)_total|consumer_lag)/.test(l)),
       }
     }
     await waitFor(
