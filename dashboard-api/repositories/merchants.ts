@@ -185,9 +185,14 @@ async function withEvidence(
   m: string,
   breakdowns: Record<string, unknown>[][],
 ): Promise<Record<string, unknown>[][]> {
+  const refersTo = (e: Record<string, unknown>): string | null =>
+    typeof e.hit_id === 'string' && !('observed' in e) ? e.hit_id : null
   const ids = new Set<string>()
   for (const b of breakdowns)
-    for (const e of b) if (!('observed' in e) && typeof e.hit_id === 'string') ids.add(e.hit_id)
+    for (const e of b) {
+      const id = refersTo(e)
+      if (id !== null) ids.add(id)
+    }
   if (ids.size === 0) return breakdowns
   const rows = await select<EvidenceRow>(
     store,
@@ -199,17 +204,10 @@ async function withEvidence(
   const byId = new Map(rows.map((r) => [r.hit_id, r]))
   return breakdowns.map((b) =>
     b.map((e) => {
-      const hit = typeof e.hit_id === 'string' && !('observed' in e) ? byId.get(e.hit_id) : undefined
+      const hit = byId.get(refersTo(e) ?? '')
       if (hit === undefined) return e
-      const { basis, ...part } = e
-      return {
-        ...part,
-        observed: Number(hit.observed),
-        threshold: Number(hit.threshold),
-        sample_txn_ids: hit.sample_txn_ids,
-        detail: hit.detail,
-        ...(basis === undefined ? {} : { basis }),
-      }
+      const { observed, threshold, sample_txn_ids, detail } = hit
+      return { ...e, observed: Number(observed), threshold: Number(threshold), sample_txn_ids, detail }
     }),
   )
 }
