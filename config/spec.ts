@@ -140,7 +140,7 @@ export const CONFIG_SPEC = {
       min: 5000,
       max: 3600000,
       description:
-        'A stage that cannot make progress for this long (out of its consumer group, crashed, retrying the same failure, a topic it consumes deleted, one batch stuck) makes the process exit with status 70 after logging the cause, so a supervisor restarts it; `/healthz` fails from half this time. Retries and rejoins cure what they can before that.',
+        'A stage that cannot make progress for this long (out of its consumer group, crashed, retrying the same failure, a topic it consumes deleted, one batch stuck, idle while behind after re-reading and a new consumer) makes the process exit with status 70 after logging the cause, so a supervisor restarts it; `/healthz` fails from half this time. Retries and rejoins cure what they can before that.',
     }),
   },
   topics: {

@@ -36,7 +36,8 @@ import type { TopicCompression } from './transactions.ts'
  *   processed it in between. Otherwise the stage releases it and `own` rebuilds it before the next batch.
  * - **What cannot be cured is reported.** `health()` says since when the stage has been unable to make
  *   progress (not in its group, crashed, retrying the same failure, a subscribed topic gone, one part in
- *   hand for too long without progress); the liveness watchdog turns a long enough spell into a failing
+ *   hand for too long without progress, idle while behind once re-reading and a new consumer did not
+ *   help: `#checkIdle`); the liveness watchdog turns a long enough spell into a failing
  *   /healthz and then a non-zero exit, so a supervisor restarts the process. Never alive-but-dead.
  */
 
@@ -124,6 +125,8 @@ export interface StageSettings {
   readonly stuckAfterMs: number
   /** How often the subscribed topics are checked to still exist. */
   readonly topicCheckMs?: number
+  /** How often a stage without progress for `stuckAfterMs` asks whether it is behind (`StageRunner.#checkIdle`). */
+  readonly idleCheckMs?: number
   readonly consumer?: Pick<
     ConsumerConfig,
     'readUncommitted' | 'maxWaitTimeInMs' | 'maxBytesPerPartition' | 'maxBytes' | 'minBytes'
@@ -171,6 +174,8 @@ export interface StageRunnerStats {
   replacements: number
   /** Partitions whose state was released because continuity could not be shown. */
   continuityBreaks: number
+  /** Cures of a stage found idle while behind: its partitions re-read from their commits, or its consumer replaced. */
+  idleCures: number
 }
 
 interface PartitionEntry {
@@ -211,6 +216,9 @@ export function isMembershipError(e: unknown): boolean {
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`
 
+/** The cause `health()` reports once the cures of an idle stage behind its partitions' ends failed. */
+const IDLE_BEHIND = 'no progress while behind'
+
 export class StageRunner {
   readonly stats: StageRunnerStats = {
     parts: 0,
@@ -218,6 +226,7 @@ export class StageRunner {
     retries: 0,
     replacements: 0,
     continuityBreaks: 0,
+    idleCures: 0,
   }
   readonly #s: StageSettings
   readonly #handler: StageHandler
@@ -241,6 +250,12 @@ export class StageRunner {
   #topicTimer: NodeJS.Timeout | null = null
   /** The last answer to a fetch: the brokers were reachable then. */
   #lastFetchAt: number | null = null
+  /** The last time the stage moved: a part, a commit past markers, a join, long work's `progress`, or a check that found nothing behind. */
+  #progressAt = 0
+  /** Idle while behind: since when, the cures tried so far, and when the last one was. */
+  #idle: { since: number; cures: number; at: number } | null = null
+  #idleTimer: NodeJS.Timeout | null = null
+  #checkingIdle = false
 
   constructor(settings: StageSettings, handler: StageHandler, deps: StageDeps) {
     this.#s = settings
@@ -368,6 +383,10 @@ export class StageRunner {
     const every = this.#s.topicCheckMs ?? 30_000
     this.#topicTimer = setInterval(() => void this.#checkTopics(), every)
     this.#topicTimer.unref()
+    this.#progressed()
+    const idleEvery = this.#s.idleCheckMs ?? Math.max(1_000, Math.floor(this.#s.stuckAfterMs / 3))
+    this.#idleTimer = setInterval(() => void this.#checkIdle(), idleEvery)
+    this.#idleTimer.unref()
   }
 
   /** Finishes the part in hand (committed, or left uncommitted), leaves the group, and disconnects. */
@@ -375,6 +394,7 @@ export class StageRunner {
     if (!this.#running) return
     this.#running = false
     if (this.#topicTimer !== null) clearInterval(this.#topicTimer)
+    if (this.#idleTimer !== null) clearInterval(this.#idleTimer)
     await this.#replacing?.catch(() => {})
     await this.#consumer?.disconnect().catch(() => {})
     await this.#admin?.disconnect().catch(() => {})
@@ -432,6 +452,8 @@ export class StageRunner {
       this.#problems.delete('joining')
       this.#problems.delete('rebalancing')
       this.#problems.delete('crashed')
+      // A member that just joined has had no time to progress; an idle spell's cures go on, though.
+      this.#progressAt = this.#deps.now()
       this.#assigned(e.payload.memberAssignment)
     })
     const fetched = () => {
@@ -581,6 +603,100 @@ export class StageRunner {
     }
   }
 
+  #progressed(): void {
+    this.#progressAt = this.#deps.now()
+    if (this.#idle === null) return
+    this.#idle = null
+    this.#problems.delete(IDLE_BEHIND)
+  }
+
+  /**
+   * The stall nothing else sees: in its group, fetches answered, nothing in hand and nothing failing, and
+   * yet no progress for `stuckAfterMs` while a partition of this member has records after its committed
+   * offset (a pause whose resume was lost, a fetch position the client lost track of, a transaction
+   * marker it never hands over). Cured in steps, each after `stuckAfterMs` more without progress: the
+   * partitions behind are sought to their committed offsets and resumed; then the consumer is replaced
+   * (a rejoin); then the stage reports itself stuck since it went idle, and the liveness watchdog ends
+   * the process. A check that finds nothing behind counts as progress, so a quiet stage asks the brokers
+   * once per `stuckAfterMs`; a stage with traffic never asks.
+   */
+  async #checkIdle(): Promise<void> {
+    if (this.#checkingIdle) return
+    const now = this.#deps.now()
+    const idleSince = this.#progressAt
+    const quiet = () =>
+      this.#running && this.#joined && this.#inFlight.size === 0 && this.#progressAt === idleSince
+    if (!quiet() || now - idleSince < this.#s.stuckAfterMs) return
+    if (this.#idle !== null && now - this.#idle.at < this.#s.stuckAfterMs) return
+    this.#checkingIdle = true
+    try {
+      const behind = await this.#behind()
+      if (!quiet()) return
+      if (behind.length === 0) {
+        this.#progressed()
+        return
+      }
+      const idle = this.#idle ?? { since: idleSince, cures: 0, at: now }
+      this.#idle = idle
+      idle.at = this.#deps.now()
+      const partitions = behind.map((b) => `${b.topic} ${b.partition} at ${b.offset} of ${b.end}`)
+      const idleMs = idle.at - idle.since
+      if (idle.cures === 0) {
+        idle.cures++
+        this.stats.idleCures++
+        this.#log.warn(
+          { partitions, idleMs },
+          'no progress while behind: the partitions are read again from their committed offsets',
+        )
+        const consumer = this.#consumer
+        for (const b of behind) {
+          consumer?.seek({ topic: b.topic, partition: b.partition, offset: b.offset })
+          consumer?.resume([{ topic: b.topic, partitions: [b.partition] }])
+        }
+      } else if (idle.cures === 1) {
+        idle.cures++
+        this.stats.idleCures++
+        this.#log.warn({ partitions, idleMs }, 'still no progress while behind: replacing the consumer')
+        this.#joined = false
+        this.#problem('joining', true)
+        this.#replace()
+      } else if (!this.#problems.has(IDLE_BEHIND)) {
+        this.#problems.set(IDLE_BEHIND, idle.since)
+        this.#log.error(
+          { partitions, idleMs },
+          'no progress while behind, after re-reading and a new consumer: the stage is stuck',
+        )
+      }
+    } catch {
+      // The brokers unreachable: that shows as failing fetches; the next check asks again.
+    } finally {
+      this.#checkingIdle = false
+    }
+  }
+
+  /** This member's partitions with records after the group's committed offset (read_committed ends). */
+  async #behind(): Promise<{ topic: string; partition: number; offset: string; end: string }[]> {
+    const admin = this.#admin
+    if (admin === null) return []
+    const topics = this.#s.topics
+    const [committed, ...ends] = await Promise.all([
+      admin.fetchOffsets({ groupId: this.#s.groupId, topics: [...topics] }),
+      ...topics.map((t) => admin.fetchTopicOffsets(t)),
+    ])
+    const out: { topic: string; partition: number; offset: string; end: string }[] = []
+    topics.forEach((topic, i) => {
+      const mine = committed.find((c) => c.topic === topic)?.partitions ?? []
+      for (const e of ends[i] ?? []) {
+        if (!this.#entries.has(key(topic, e.partition))) continue
+        const at = mine.find((c) => c.partition === e.partition)?.offset ?? '-1'
+        const from = at === '-1' || BigInt(at) < BigInt(e.low) ? e.low : at
+        if (BigInt(e.high) > BigInt(from))
+          out.push({ topic, partition: e.partition, offset: from, end: e.high })
+      }
+    })
+    return out
+  }
+
   async #eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, isRunning, isStale, resolveOffset } = payload
     const { topic, partition } = batch
@@ -659,6 +775,7 @@ export class StageRunner {
           await this.#failed(k, e)
         }
         this.#problems.delete('failing')
+        this.#progressed()
         entry.committed = nextOffset
         resolveOffset(last.offset)
         this.stats.parts++
@@ -720,6 +837,7 @@ export class StageRunner {
       defer,
       progress: () => {
         this.#inFlight.set(k, this.#deps.now())
+        this.#progressed()
         beat()
       },
       retry: <T>(fn: () => Promise<T>) =>
@@ -796,6 +914,7 @@ export class StageRunner {
     try {
       await this.#consumer?.commitOffsets([{ topic, partition, offset: next }])
       if (this.#entries.get(k) === entry && !this.#inFlight.has(k)) entry.committed = next
+      this.#progressed()
     } catch {
       // Retried by the next part, or by the next marker-only batch.
     }

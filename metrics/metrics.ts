@@ -71,7 +71,7 @@ export interface KafkaMetrics {
   readonly consumerLag: Gauge<'client' | 'topic' | 'partition'>
   /** 1 while a stage makes progress; 0 while it is out of its group, crashed, failing or stuck. */
   readonly stageHealthy: Gauge<'client'>
-  /** Consumers a stage replaced after kafkajs gave up on them (the runner's own rejoin). */
+  /** Consumers a stage replaced after kafkajs gave up on them, or after sitting idle while behind (the runner's own rejoin). */
   readonly consumerReplacements: Counter<'client'>
 }
 
@@ -243,7 +243,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     }),
     consumerReplacements: new Counter({
       name: 'risk_kafka_consumer_replacements_total',
-      help: 'Consumers a stage replaced with a new one after kafkajs gave up on them.',
+      help: 'Consumers a stage replaced with a new one: kafkajs gave up on them, or the stage sat idle while behind.',
       labelNames: ['client'],
       registers,
     }),

@@ -359,13 +359,17 @@ export async function brokerRestartScenario(
     broker = await startLocalKafka({ dataDir, ...ports })
     const back = performance.now()
     const downSeconds = (back - stopped) / 1000
+    // What each stage says of itself, for a drain that does not finish: stuck in hand, or idle and behind.
+    const stagesNow = () =>
+      JSON.stringify({
+        health: service.stages.map((s) => s.health()),
+        stats: service.stages.map((s) => ({ stage: s.runner.name, ...s.runner.stats })),
+      })
     // Nobody restarts the service: it must reconnect and finish the first half by itself.
-    await waitDrained(kafka, pipelineGroups(d), size.drainMs)
+    await waitDrained(kafka, pipelineGroups(d), size.drainMs, stagesNow)
     const caughtUpSeconds = (performance.now() - back) / 1000
     await produceTransactions(kafka, codec, d.transactions, events.slice(half))
-    await waitDrained(kafka, pipelineGroups(d), size.drainMs, () =>
-      JSON.stringify({ ingest: ingest.stats, scoring: service.scoring?.stats }),
-    )
+    await waitDrained(kafka, pipelineGroups(d), size.drainMs, stagesNow)
     const seconds = (performance.now() - started) / 1000
 
     const facts = await storeFacts(service.store)
