@@ -689,6 +689,8 @@ export class StageRunner {
       for (const e of ends[i] ?? []) {
         if (!this.#entries.has(key(topic, e.partition))) continue
         const at = mine.find((c) => c.partition === e.partition)?.offset ?? '-1'
+        // Nothing committed yet by a group that starts at the end: what came before is not its to read.
+        if (at === '-1' && !this.#s.fromBeginning) continue
         const from = at === '-1' || BigInt(at) < BigInt(e.low) ? e.low : at
         if (BigInt(e.high) > BigInt(from))
           out.push({ topic, partition: e.partition, offset: from, end: e.high })

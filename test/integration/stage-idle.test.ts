@@ -16,14 +16,14 @@ import { testKafka, uniqueName, waitFor } from '../helpers/kafka.ts'
 /** Short enough for a test: a stage without progress this long, and behind, is idle. */
 const STUCK_MS = 3_000
 
-function settings(topic: string, partitions = 1): StageSettings {
+function settings(topic: string, partitions = 1, fromBeginning = true): StageSettings {
   return {
     ...stageSettings(
       {
         name: 'idle',
         groupId: uniqueName('idle'),
         topics: [topic],
-        fromBeginning: true,
+        fromBeginning,
         concurrency: partitions,
         maxPartSize: 1_000,
       },
@@ -156,6 +156,19 @@ describe('a stage idle while its partitions have records after its commits', () 
       20_000,
     )
     await sleep(3 * STUCK_MS)
+    expect(stage.runner.stats.idleCures).toBe(0)
+    expect(stage.health().healthy).toBe(true)
+  }, 60_000)
+
+  it('leaves alone a new group that starts at the end, however much came before it', async () => {
+    const topic = uniqueName('idle-latest')
+    await ensureTopics(kafka, [topic], { partitions: 1, replicationFactor: 1 })
+    await produce(kafka, topic, { 0: 5 })
+    const stage = new Counter(settings(topic, 1, false), deps)
+    await stage.start()
+    stops.push(() => stage.stop())
+    await sleep(3 * STUCK_MS)
+    expect(stage.messages).toBe(0)
     expect(stage.runner.stats.idleCures).toBe(0)
     expect(stage.health().healthy).toBe(true)
   }, 60_000)
