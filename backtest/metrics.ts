@@ -229,8 +229,48 @@ export interface Mistake {
   merchant_id: string
   scenario: string
   max_score: number
+  /**
+   * Local date (YYYY-MM-DD) it first stood at MEDIUM or above (either category) in the measured days;
+   * null if never. A false positive's date says whether it came with the first weeks' learning or
+   * later, from a service that has run for a while (see `negativeInflow`).
+   */
+  first_alerted: string | null
   /** The rules among its alerts' reasons (false positives) or every rule that hit it (missed). */
   rules: string[]
+}
+
+const DAY_MS = 86_400_000
+
+/** A local day number (days since 1970) as YYYY-MM-DD. */
+function dateOf(day: number | null): string | null {
+  return day === null ? null : new Date(day * DAY_MS).toISOString().slice(0, 10)
+}
+
+/**
+ * Legitimate and look-alike merchants entering the queue per day, over the first `span` measured days
+ * and over the days after them (null where there are none): the second figure is what a service that
+ * has run for a while adds to the analysts' queue each day, which a month's total hides. `dates` are the
+ * measured local days in order (the replay's queue days).
+ */
+export function negativeInflow(
+  falsePositives: readonly Mistake[],
+  dates: readonly string[],
+  span = 30,
+): { first: number | null; after: number | null } {
+  const cut = dates[span]
+  const firstDays = Math.min(span, dates.length)
+  const afterDays = Math.max(0, dates.length - span)
+  let first = 0
+  let after = 0
+  for (const m of falsePositives) {
+    if (m.first_alerted === null) continue
+    if (cut !== undefined && m.first_alerted >= cut) after++
+    else first++
+  }
+  return {
+    first: firstDays === 0 ? null : first / firstDays,
+    after: afterDays === 0 ? null : after / afterDays,
+  }
 }
 
 const atLeastMedium = (l: RiskLevel | null) => l === 'MEDIUM' || l === 'HIGH' || l === 'CRITICAL'
@@ -308,6 +348,7 @@ export function computeAcceptance(
       merchant_id: l.merchant_id,
       scenario: l.scenario,
       max_score: of(l)?.max_score ?? 0,
+      first_alerted: dateOf(of(l)?.first_alerted_day ?? null),
       rules: [
         ...new Set((of(l)?.alerts ?? []).flatMap((a) => a.rules.map((r) => `${r}(${a.bases?.[r] ?? '-'})`))),
       ].sort(),
@@ -319,6 +360,7 @@ export function computeAcceptance(
       merchant_id: l.merchant_id,
       scenario: l.scenario,
       max_score: of(l)?.max_score ?? 0,
+      first_alerted: dateOf(of(l)?.first_alerted_day ?? null),
       rules: [...(of(l)?.rules ?? [])].sort(),
     })),
   }

@@ -2,7 +2,14 @@
  * The backtest's tables on stdout: per rule and overall for every configuration side by side, then per
  * scenario (how many of its merchants were alerted, which rules hit them, which expected rules missed).
  */
-import type { Acceptance, Metrics, Mistake, Rates, Share } from './metrics.ts'
+import {
+  type Acceptance,
+  type Metrics,
+  type Mistake,
+  negativeInflow,
+  type Rates,
+  type Share,
+} from './metrics.ts'
 import type { QueueDay } from './replay.ts'
 
 export interface NamedMetrics {
@@ -137,6 +144,14 @@ export function formatAcceptance(columns: readonly AcceptanceColumn[]): string {
     [q[0], q[2], q[6]].map((d) => (d === undefined ? '–' : String(d.queue))).join(' / '),
   )
   row('queue: at MEDIUM+ at the end', (_a, q) => String(q.at(-1)?.queue ?? '–'))
+  row('queue: legitimate or look-alike entering per day, days 1-30 / after', (a, q) => {
+    const f = negativeInflow(
+      a.falsePositives,
+      q.map((d) => d.date),
+    )
+    const n = (x: number | null) => (x === null ? '–' : x.toFixed(2))
+    return `${n(f.first)} / ${n(f.after)}`
+  })
   const kinds = [...new Set(columns.flatMap((c) => c.acceptance.lookalikes.map((x) => x.kind)))].sort()
   for (const kind of kinds)
     row(`look-alike ${kind} at >= MEDIUM`, (a) => {
@@ -146,8 +161,12 @@ export function formatAcceptance(columns: readonly AcceptanceColumn[]): string {
   const lines = [table(header, rows), '']
   for (const c of columns) {
     const list = (m: readonly Mistake[]) =>
-      m.map((x) => `${x.merchant_id} ${x.scenario} ${x.max_score} [${x.rules.join(', ')}]`).join('; ') ||
-      'none'
+      m
+        .map(
+          (x) =>
+            `${x.merchant_id} ${x.scenario} ${x.max_score}${x.first_alerted === null ? '' : ` from ${x.first_alerted}`} [${x.rules.join(', ')}]`,
+        )
+        .join('; ') || 'none'
     lines.push(`${c.name}: flagged legitimate or look-alike: ${list(c.acceptance.falsePositives)}`)
     lines.push(`${c.name}: missed: ${list(c.acceptance.missed)}`)
   }

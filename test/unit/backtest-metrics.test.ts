@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { computeMetrics, type MerchantResult } from '../../backtest/metrics.ts'
-import { formatReport } from '../../backtest/report.ts'
+import {
+  computeAcceptance,
+  computeMetrics,
+  type MerchantResult,
+  negativeInflow,
+} from '../../backtest/metrics.ts'
+import { formatAcceptance, formatReport } from '../../backtest/report.ts'
 import type { MerchantLabel } from '../../simulator/labels.ts'
 
 const label = (
@@ -145,5 +150,50 @@ describe('backtest metrics on a hand-made set', () => {
     expect(text).toMatch(
       /\| ALERTED \(MEDIUM\+\) +\| +3 \| +66\.7% \| +66\.7% \(2\/3\) \| +50\.0% \| +2\.00 \|/,
     )
+  })
+})
+
+describe('false positives by the day they entered the queue', () => {
+  const DAY = 20_000 // 2024-10-04, a local day number
+  const dated = (id: string, day: number | null): MerchantResult => ({
+    ...result(id, ['round_amount'], 60, day === null ? [] : [['round_amount']]),
+    first_alerted_day: day,
+  })
+  const many = [
+    label('D', 'lookalike', 'car_dealer'),
+    label('E', 'legit', 'legit'),
+    label('F', 'legit', 'legit'),
+    label('G', 'legit', 'legit'),
+  ]
+  // D on the first day, E on day 30, F on day 31 and G on day 40 of 40.
+  const acc = computeAcceptance(many, [
+    dated('D', DAY),
+    dated('E', DAY + 29),
+    dated('F', DAY + 30),
+    dated('G', DAY + 39),
+  ])
+  const dates = Array.from({ length: 40 }, (_, i) =>
+    new Date((DAY + i) * 86_400_000).toISOString().slice(0, 10),
+  )
+
+  it('dates each false positive and splits the inflow at day 30', () => {
+    // Legitimate merchants first, then look-alikes.
+    expect(acc.falsePositives.map((f) => [f.merchant_id, f.first_alerted])).toEqual([
+      ['E', '2024-11-02'],
+      ['F', '2024-11-03'],
+      ['G', '2024-11-12'],
+      ['D', '2024-10-04'],
+    ])
+    // Two in the first 30 days, two in the 10 after.
+    expect(negativeInflow(acc.falsePositives, dates)).toEqual({ first: 2 / 30, after: 2 / 10 })
+    // A month-long run has no "after".
+    expect(negativeInflow(acc.falsePositives, dates.slice(0, 30))).toEqual({ first: 4 / 30, after: null })
+  })
+
+  it('prints the split and the dates in the acceptance table', () => {
+    const queue = dates.map((date) => ({ date, entered: 0, queue: 0 }))
+    const text = formatAcceptance([{ name: 'X', acceptance: acc, queue }])
+    expect(text).toMatch(/entering per day, days 1-30 \/ after +\| +0\.07 \/ 0\.20 \|/)
+    expect(text).toContain('G legit 60 from 2024-11-12 [round_amount(-)]')
   })
 })
