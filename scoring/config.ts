@@ -117,7 +117,7 @@ function section(root: Obj, key: string, path: string, problems: string[]): Obj 
  * of the file. Shape (every key optional):
  *   { "levels": { "medium", "high", "critical" },
  *     "halfLifeDays": { "<family>": days },
- *     "weakMinFamilies": n, "minLivePoints": p,
+ *     "weakMinFamilies": n, "minLivePoints": p, "corroborationShare": s,
  *     "rules": { "<rule>": { "points", "strong", "mandatoryCase" } },
  *     "alerts": { "minLevel", "cooldownHours", "maxReasons" },
  *     "cases": { "reopenAfterDays" },
@@ -140,6 +140,7 @@ export function buildScoringModel(
       'halfLifeDays',
       'weakMinFamilies',
       'minLivePoints',
+      'corroborationShare',
       'rules',
       'alerts',
       'cases',
@@ -243,6 +244,7 @@ export function buildScoringModel(
     levels,
     weakMinFamilies: num(root, 'weakMinFamilies', path, 2, problems, { min: 1, max: 10, integer: true }),
     minLivePoints: num(root, 'minLivePoints', path, 0.5, problems, { min: 0.01, max: 100 }),
+    corroborationShare: num(root, 'corroborationShare', path, 0.5, problems, { min: 0, max: 1 }),
     alerts: {
       minLevel,
       cooldownMs:

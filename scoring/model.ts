@@ -60,6 +60,12 @@ export interface ScoringModel {
   readonly weakMinFamilies: number
   /** A hit whose decayed points fall below this is forgotten (and no longer makes a family live). */
   readonly minLivePoints: number
+  /**
+   * Share of its points a hit must keep to corroborate another family: to make weak rules count (with
+   * `weakMinFamilies`) or to anchor a provisional hit. 0.5: evidence within one half-life of its
+   * latest update; 0: any live hit, however faded.
+   */
+  readonly corroborationShare: number
   readonly alerts: {
     /** Levels below this never alert. */
     readonly minLevel: RiskLevel
@@ -148,6 +154,12 @@ export function decayedPoints(points: number, halfLifeMs: number, ageMs: number)
  * family is live: two uncalibrated hits never make a pair, since a car dealer without a cohort of car
  * dealers is "above the population" on credit share, ticket and round amounts at once, by being a car
  * dealer. A weak hit on floors alone (basis none: no baseline yet) is shown and never counted.
+ *
+ * "Live" for corroboration means current: a family corroborates, or anchors, only while a hit of it
+ * keeps `corroborationShare` of its points. Without that, a weak hit lingering at a few points for
+ * months (a cards hit of 35 points stays above `minLivePoints` for half a year) let any single fresh
+ * weak hit of another family count, so a legitimate merchant needed only one ordinary blip a season to
+ * enter the queue: the longer the service ran, the more did.
  */
 export function scoreCategory(
   model: ScoringModel,
@@ -167,7 +179,7 @@ export function scoreCategory(
     if (decayed < model.minLivePoints) continue
     const provisional =
       !rule.strong && (hit.basis === 'population' || hit.basis === 'absolute' || hit.basis === 'none')
-    if (!provisional) anchors.add(rule.family)
+    if (!provisional && decayed >= rule.points * model.corroborationShare) anchors.add(rule.family)
     raw.push({
       hit,
       family: rule.family,
@@ -182,7 +194,8 @@ export function scoreCategory(
   const eligible = (c: Contribution) =>
     !c.provisional || (c.hit.basis !== 'none' && hasOther(anchors, c.family))
   const liveFamilies = new Set<string>()
-  for (const c of raw) if (eligible(c)) liveFamilies.add(c.family)
+  for (const c of raw)
+    if (eligible(c) && c.decayed >= c.points * model.corroborationShare) liveFamilies.add(c.family)
   const combined = liveFamilies.size >= model.weakMinFamilies
   // One rule counts once: a rolling-window rule reports the same pattern for each day's window, which
   // is one piece of evidence, not one per day. Its strongest live hit counts; the others are shown.

@@ -122,6 +122,33 @@ describe('combination', () => {
     expect(scoreCategory(one, [hit('round_amount', T0)], 'fraud', T0).score).toBe(30)
   })
 
+  it('pairs only hits that keep half their points (corroborationShare), any live hit with 0', () => {
+    // credit_debit_mix (cards, 30-day half-life) 40 days old keeps 35 × 2^(-4/3) ≈ 13.9 of its 35
+    // points (40%); high_ticket is fresh. With a share of 0, any live hit corroborates.
+    const any = modelOf({ corroborationShare: 0 })
+    const hits = [hit('credit_debit_mix', T0 - 40 * DAY), hit('high_ticket', T0)]
+    expect(scoreCategory(any, hits, 'fraud', T0).score).toBe(39)
+    const half = model
+    expect(half.corroborationShare).toBe(0.5)
+    const r = scoreCategory(half, hits, 'fraud', T0)
+    expect(r.score).toBe(0)
+    expect(r.contributions.map((c) => c.counted)).toEqual([false, false])
+    // At 20 days it keeps 63%: a pair again.
+    const recent = [hit('credit_debit_mix', T0 - 20 * DAY), hit('high_ticket', T0)]
+    expect(scoreCategory(half, recent, 'fraud', T0).score).toBe(47)
+    // A faded strong hit still counts alone, but no longer makes a weak one count; nor anchors a
+    // provisional one.
+    const strong = [hit('repeated_card', T0 - 10 * DAY), hit('round_amount', T0)]
+    expect(scoreCategory(any, strong, 'fraud', T0).score).toBe(Math.round(60 * 2 ** (-10 / 7) + 30))
+    expect(scoreCategory(half, strong, 'fraud', T0).score).toBe(Math.round(60 * 2 ** (-10 / 7)))
+    const anchor = [
+      hit('daily_volume', T0 - 10 * DAY, { basis: 'peers' }),
+      hit('round_amount', T0, { basis: 'population' }),
+    ]
+    expect(scoreCategory(any, anchor, 'fraud', T0).score).toBe(Math.round(35 * 2 ** (-10 / 7) + 30))
+    expect(scoreCategory(half, anchor, 'fraud', T0).score).toBe(0)
+  })
+
   it('keeps fraud and compliance apart', () => {
     const hits = [hit('structuring', T0), hit('relocation', T0)]
     expect(scoreCategory(model, hits, 'fraud', T0).contributions.map((c) => c.hit.ruleId)).toEqual([
@@ -349,6 +376,7 @@ describe('scoring configuration', () => {
       'scoring.alerts.minLevel: expected one of LOW, MEDIUM, HIGH, CRITICAL',
     ],
     [{ weakMinFamilies: 1.5 }, 'scoring.weakMinFamilies: expected an integer'],
+    [{ corroborationShare: 1.5 }, 'scoring.corroborationShare: 1.5 is outside [0, 1]'],
     [{ capacity: { newPerDay: 0 } }, 'scoring.capacity.newPerDay: 0 is outside [1, 100000]'],
     [{ capacity: { acquirers: { 'acq-x': 'many' } } }, 'scoring.capacity.acquirers.acq-x: expected a number'],
     [{ capacity: { perWeek: 3 } }, 'scoring.capacity.perWeek: unknown key'],
