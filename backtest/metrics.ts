@@ -239,11 +239,9 @@ export interface Mistake {
   rules: string[]
 }
 
-const DAY_MS = 86_400_000
-
 /** A local day number (days since 1970) as YYYY-MM-DD. */
-function dateOf(day: number | null): string | null {
-  return day === null ? null : new Date(day * DAY_MS).toISOString().slice(0, 10)
+export function localDateOf(day: number): string {
+  return new Date(day * 86_400_000).toISOString().slice(0, 10)
 }
 
 /**
@@ -271,6 +269,11 @@ export function negativeInflow(
     first: firstDays === 0 ? null : first / firstDays,
     after: afterDays === 0 ? null : after / afterDays,
   }
+}
+
+function firstAlerted(r: MerchantResult | undefined): string | null {
+  const day = r?.first_alerted_day ?? null
+  return day === null ? null : localDateOf(day)
 }
 
 const atLeastMedium = (l: RiskLevel | null) => l === 'MEDIUM' || l === 'HIGH' || l === 'CRITICAL'
@@ -348,7 +351,7 @@ export function computeAcceptance(
       merchant_id: l.merchant_id,
       scenario: l.scenario,
       max_score: of(l)?.max_score ?? 0,
-      first_alerted: dateOf(of(l)?.first_alerted_day ?? null),
+      first_alerted: firstAlerted(of(l)),
       rules: [
         ...new Set((of(l)?.alerts ?? []).flatMap((a) => a.rules.map((r) => `${r}(${a.bases?.[r] ?? '-'})`))),
       ].sort(),
@@ -360,7 +363,7 @@ export function computeAcceptance(
       merchant_id: l.merchant_id,
       scenario: l.scenario,
       max_score: of(l)?.max_score ?? 0,
-      first_alerted: dateOf(of(l)?.first_alerted_day ?? null),
+      first_alerted: firstAlerted(of(l)),
       rules: [...(of(l)?.rules ?? [])].sort(),
     })),
   }

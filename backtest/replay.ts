@@ -43,7 +43,7 @@ import type { SimEvent } from '../simulator/history.ts'
 import type { Store } from '../store/client.ts'
 import { merchantEventRow } from '../store/merchant-events.ts'
 import { transactionRow } from '../store/transactions.ts'
-import type { MerchantResult } from './metrics.ts'
+import { localDateOf, type MerchantResult } from './metrics.ts'
 
 const DAY_MS = 86_400_000
 const STORE_TOPIC = 'backtest'
@@ -445,7 +445,7 @@ function closeQueueDay(s: Stack, day: number, dayEnd: number): void {
   }
   let entered = 0
   for (const r of s.results.values()) if (r.first_alerted_day === day) entered++
-  s.queue.push({ date: new Date(day * DAY_MS).toISOString().slice(0, 10), entered, queue })
+  s.queue.push({ date: localDateOf(day), entered, queue })
 }
 
 /** The levels every merchant has at the end of the replay, decayed to its last event. */

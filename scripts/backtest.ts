@@ -19,7 +19,7 @@
 import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { codecFor, toolKafka } from '../app/clients.ts'
-import type { MerchantResult } from '../backtest/metrics.ts'
+import { localDateOf, type MerchantResult } from '../backtest/metrics.ts'
 import { compareQueues, readServiceQueue } from '../backtest/queue.ts'
 import { type AcceptanceColumn, formatAcceptance, formatReport } from '../backtest/report.ts'
 import { type BacktestResult, readLabels, runBacktest } from '../backtest/run.ts'
@@ -227,7 +227,7 @@ for (const source of sources) {
           }),
       progress: (localDay, events) => {
         const s = (Date.now() - began) / 1000
-        const day = `${new Date(localDay * 86_400_000).toISOString().slice(0, 10)}${localDay * 86_400_000 < labels.start ? ' (history)' : ''}`
+        const day = `${localDateOf(localDay)}${localDay * 86_400_000 < labels.start ? ' (history)' : ''}`
         process.stderr.write(
           `  ${source.name}: day ${day} replayed, ${events.toLocaleString('en')} events, ${Math.round(events / s).toLocaleString('en')}/s\n`,
         )
