@@ -42,7 +42,7 @@ export const ERROR_CODES = {
   RISK_ERR_RAW_CARD_NUMBER: {
     retriable: false,
     description:
-      'A field of the event (any string, at any depth), the Kafka key or a header holds what looks like a card number: 13-19 digits passing Luhn, in any digits and with any separators. The error names the field, never the value; the number is masked in the DLQ copy (value, key, headers) and never logged or stored.',
+      'A field of the event (any string, at any depth), the Kafka key or a header holds what looks like a card number: 13-19 digits passing Luhn, in any digits and with any separators (not the digits of a UUID or of a 20-128-character hexadecimal id). The error names the field, never the value; the number is masked in the DLQ copy (value, key, headers) and never logged or stored.',
   },
   RISK_ERR_UNKNOWN_ACQUIRER: {
     retriable: false,

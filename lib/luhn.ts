@@ -12,7 +12,9 @@
  * - anywhere in a string of any length: behind a prefix (`tok-4111…`), between words, or as a span of
  *   consecutive groups inside a longer grouped number (a PAN followed by its expiry date, `… 12/27`).
  * A run of more than 19 digits with no separator is not a card number, and no window inside it is
- * tried: every long numeric id would otherwise fail one time in ten.
+ * tried: every long numeric id would otherwise fail one time in ten. Nor are the digits of a UUID or
+ * of a run of 20 to 128 hexadecimal characters: random ids of these kinds would otherwise fail one
+ * time in 500 to 1,000 (see scanClasses).
  */
 
 /** True when a string of ASCII digits passes the Luhn (mod 10) check used by payment card numbers. */
@@ -48,13 +50,25 @@ export function issuable(digits: string): boolean {
 export const MIN_PAN_DIGITS = 13
 export const MAX_PAN_DIGITS = 19
 
-/** Classes of a character: a digit is its value 0..9. */
+/**
+ * Classes of a character: a digit is its value 0..9; then the separators (the dash apart, for the shape
+ * of a UUID), then what ends a number: ASCII letters (hexadecimal ones apart, for the same reason) and
+ * everything else. Every class from SEPARATOR up is "not a digit", and up to DASH "a separator".
+ */
 const SEPARATOR = 10
-const OTHER = 11
+const DASH = 11
+const OTHER = 12
+const HEX_LETTER = 13
+const LETTER = 14
 
 const ASCII_CLASS = new Int8Array(128).fill(OTHER)
 for (let c = 0x30; c <= 0x39; c++) ASCII_CLASS[c] = c - 0x30
-for (const c of ' \t\n\v\f\r-./\\_,') ASCII_CLASS[c.charCodeAt(0)] = SEPARATOR
+for (const c of ' \t\n\v\f\r./\\_,') ASCII_CLASS[c.charCodeAt(0)] = SEPARATOR
+ASCII_CLASS[0x2d] = DASH
+for (let c = 0x41; c <= 0x5a; c++) {
+  ASCII_CLASS[c] = c <= 0x46 ? HEX_LETTER : LETTER
+  ASCII_CLASS[c + 0x20] = c <= 0x46 ? HEX_LETTER : LETTER
+}
 
 const NON_ASCII_SEPARATOR =
   /^[\s\p{Pd}\p{Cf}\u00b7\u2022\u2024\u2027\u2044\u2215\u3001\u3002\u30fb\uff0c\uff0e\uff0f\uff3c\uff3f\uff61\uff65]$/u
@@ -100,13 +114,81 @@ interface Group {
   digits: string
 }
 
+const isSeparator = (cls: number | undefined) => cls === SEPARATOR || cls === DASH
+const isLetter = (cls: number | undefined) => cls === HEX_LETTER || cls === LETTER
+const isHex = (cls: number | undefined) => cls !== undefined && (cls < SEPARATOR || cls === HEX_LETTER)
+
+/** The lengths of a UUID's hexadecimal groups, which dashes join (RFC 9562's textual form). */
+const UUID_GROUPS = [8, 4, 4, 4, 12]
+const UUID_LENGTH = 36
+
+/** Whether a UUID in its textual form starts at `at`, with neither a letter, a digit nor a dash either side. */
+function uuidAt(classes: ArrayLike<number>, at: number): boolean {
+  if (at + UUID_LENGTH > classes.length) return false
+  const before = at > 0 ? classes[at - 1] : OTHER
+  const after = classes[at + UUID_LENGTH]
+  const glued = (cls: number | undefined) =>
+    cls !== undefined && (cls < SEPARATOR || cls === DASH || isLetter(cls))
+  if (glued(before) || glued(after)) return false
+  let u = at
+  for (const [g, size] of UUID_GROUPS.entries()) {
+    if (g > 0 && classes[u++] !== DASH) return false
+    for (const end = u + size; u < end; u++) if (!isHex(classes[u])) return false
+  }
+  return true
+}
+
+/**
+ * The classes with every UUID's characters taken as OTHER (a UUID is an identifier, whatever digits
+ * its groups happen to hold: one random UUID in about 470 holds 13 to 19 digits in a row, across its
+ * dashes, that pass Luhn); the same array when there is none.
+ */
+function withoutUuids(classes: ArrayLike<number>): ArrayLike<number> {
+  let out: number[] | null = null
+  for (let i = 0; i + UUID_LENGTH <= classes.length; i++) {
+    if (!uuidAt(classes, i)) continue
+    out ??= Array.from(classes)
+    out.fill(OTHER, i, i + UUID_LENGTH)
+    i += UUID_LENGTH - 1
+  }
+  return out ?? classes
+}
+
+/** The lengths of a hexadecimal identifier: longer than a card number, at most a SHA-512 digest. */
+const HEX_ID_MIN = MAX_PAN_DIGITS + 1
+const HEX_ID_MAX = 128
+
+/**
+ * Whether the digits from `start` to `end` are part of a hexadecimal identifier: an unbroken run of 20
+ * to 128 hexadecimal characters, one of them a letter (a hash, a random id). As a run of more than 19
+ * digits is not a card number, neither is such a run; `4111…a` (17 characters) still is, and so is a
+ * number deep in a longer text of letters that happen to be a to f.
+ */
+function inHexId(classes: ArrayLike<number>, start: number, end: number): boolean {
+  let from = start
+  let to = end
+  let letters = 0
+  while (from > 0 && isHex(classes[from - 1]) && to - from < HEX_ID_MAX + 1)
+    if (classes[--from] === HEX_LETTER) letters++
+  while (to < classes.length && isHex(classes[to]) && to - from < HEX_ID_MAX + 1)
+    if (classes[to++] === HEX_LETTER) letters++
+  return letters > 0 && to - from >= HEX_ID_MIN && to - from <= HEX_ID_MAX
+}
+
 /**
  * The card numbers in a sequence of character classes (see classOf), as spans of unit indices.
  * Overlapping candidates (a grouped number that is a PAN both with and without a trailing group) are
  * merged, since what matters is which characters must never leave.
+ *
+ * Two kinds of identifier are not card numbers, however their digits fall: a UUID in its textual form,
+ * and a run of 20 to 128 hexadecimal characters (inHexId). Random ids of these kinds would otherwise
+ * fail one time in 500 to 1,000. A number glued to letters (`card4111…x`, `tok4111…`, `4111…a`) is
+ * still one, and so is a number between letters of other scripts (`卡号4111…元`), which write no
+ * spaces between words.
  */
-function scanClasses(classes: ArrayLike<number>): CardNumberSpan[] {
+function scanClasses(input: ArrayLike<number>): CardNumberSpan[] {
   const spans: CardNumberSpan[] = []
+  const classes = withoutUuids(input)
   const n = classes.length
   let i = 0
   while (i < n) {
@@ -123,7 +205,7 @@ function scanClasses(classes: ArrayLike<number>): CardNumberSpan[] {
       while (j < n && (classes[j] ?? OTHER) < SEPARATOR) digits += String(classes[j++])
       groups.push({ start, end: j, digits })
       let k = j
-      while (k < n && classes[k] === SEPARATOR) k++
+      while (k < n && isSeparator(classes[k])) k++
       if (k === j || k >= n || (classes[k] ?? OTHER) >= SEPARATOR) break
       j = k
     }
@@ -135,6 +217,7 @@ function scanClasses(classes: ArrayLike<number>): CardNumberSpan[] {
         if (digits.length < MIN_PAN_DIGITS || !issuable(digits) || !luhnValid(digits)) continue
         const start = groups[a]?.start ?? 0
         const end = groups[b]?.end ?? 0
+        if (a === b && inHexId(classes, start, end)) continue
         const last = spans.at(-1)
         if (last !== undefined && start <= last.end)
           spans[spans.length - 1] = { start: last.start, end: Math.max(last.end, end) }
@@ -159,7 +242,7 @@ function cannotHold(text: string): boolean {
     const cls = ASCII_CLASS[c] ?? OTHER
     if (cls < SEPARATOR) {
       if (++digits >= MIN_PAN_DIGITS) return false
-    } else if (cls === OTHER) digits = 0
+    } else if (!isSeparator(cls)) digits = 0
   }
   return true
 }
@@ -231,7 +314,7 @@ export function maskCardNumbersInBytes(value: Buffer): Buffer | null {
     }
     const cls = ASCII_CLASS[b] ?? OTHER
     if (cls < SEPARATOR) longest = Math.max(longest, ++digits)
-    else if (cls === OTHER) digits = 0
+    else if (!isSeparator(cls)) digits = 0
   }
   if (ascii && longest < MIN_PAN_DIGITS) return null
   const classes: number[] = []

@@ -354,9 +354,44 @@ describe('raw card numbers', () => {
     ['41111111111111111113', false],
     ['4111111111111111a', true],
     ['tok_4111111111111111', true],
+    ['tok4111111111111111', true],
+    ['4111111111111111abc', true],
+    ['卡号4111111111111111元', true],
+    ['d3d247fa-7ef2-43ae-8bf5-487010125957 4111 1111 1111 1111', true],
+    // Identifiers whose digits happen to pass (found among random ones): a UUID (across its dashes),
+    // runs of 20 to 128 hexadecimal characters.
+    ['d3d247fa-7ef2-43ae-8bf5-487010125957', false],
+    ['1626834d-c538-4337-9787-118436bf6a3c', false],
+    ['146b9659187997485e3f', false],
+    ['48666303408654d93af466c8a4f29e9a', false],
+    ['k3ec50281317469021714beb6', false],
+    [`${'f'.repeat(112)}4111111111111111`, false],
+    [`${'f'.repeat(112)}4111111111111111 ${'f'.repeat(120)}`, false],
+    // 129 characters: longer than any digest, so a number in it is a number again.
+    [`${'f'.repeat(113)}4111111111111111`, true],
   ]
   it.each(lookalikes)('containsCardNumber(%j) is %s', (value, expected) => {
     expect(containsCardNumber(value)).toBe(expected)
+  })
+
+  it('takes the digits of an identifier for what they pass, before the exemption', () => {
+    // Each exempted id above does hold a run that passes: what makes it an id is around the digits.
+    expect(luhnValid('4870101259' + '57')).toBe(false)
+    expect(containsCardNumber('487010125957 8bf5')).toBe(false)
+    expect(containsCardNumber('8bf5-487010125957')).toBe(true)
+    expect(containsCardNumber('146b9659187997485')).toBe(true)
+  })
+
+  it('accepts events whose ids are UUIDs or long hexadecimal ids', () => {
+    const result = validateTransaction(
+      {
+        ...TXN,
+        txn_id: 'd3d247fa-7ef2-43ae-8bf5-487010125957',
+        card_token: '48666303408654d93af466c8a4f29e9a',
+      },
+      OPTS,
+    )
+    expect(result.ok).toBe(true)
   })
 })
 
