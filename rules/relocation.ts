@@ -1,12 +1,21 @@
 import { int, num } from './engine/params.ts'
 import { defineRule, type MerchantProfile } from './engine/types.ts'
-import { Recent, type ShortDays } from './engine/window.ts'
+import { type DayColumns, Recent, type ShortDays } from './engine/window.ts'
 
 /**
  * Terminal relocation: a device taken away from its registered address (to a cash-out shop, or lent to
  * another business) reports position fixes far from the merchant's registered location. One fix is
  * not enough: GPS cold starts and cell-tower fallbacks produce the odd wild fix, so the rule needs
  * several far fixes in one local day and reports the distance that several of them exceed.
+ *
+ * One such day is not enough either, unless it is in another city: honest merchants take a terminal to
+ * a trade fair, a market trader sells at another market on some days, a delivery terminal goes where
+ * the customer is. A terminal that moved is away on most of the days it is used. So a day far away
+ * counts when it is at least `otherCityKm` away, or when the terminal was far on at least
+ * `minFarDays` of the last `sustainDays` days and on at least half of the merchant's days with sales
+ * in them. (Measured: an independently written generator's honest merchants had single days 10 to 14
+ * km away, market stalls and furniture stores among them; every relocation of four populations is
+ * away for days, or in another city.)
  */
 const EARTH_RADIUS_KM = 6371.0088
 const RAD = Math.PI / 180
@@ -29,6 +38,8 @@ const FIXES = 2
 const FAR_FIXES = 3
 const WIDTH = 4
 const KEPT_DAYS = 2
+/** The longest sustain window (`sustainDays`' maximum): the view of days with sales spans it. */
+const SUSTAIN_DAYS = 7
 
 /**
  * What a day with far fixes also keeps; most days have none, so it is created on the first. The
@@ -50,8 +61,20 @@ interface Fix {
   terminalId: string
 }
 
+/** The days far away against one registered location: made at the first such day (few merchants have one). */
+interface Moves {
+  lat: number
+  lon: number
+  /** Local days on which far fixes reached the count floor, ascending, at most MOVE_DAYS. */
+  days: number[]
+}
+const MOVE_DAYS = 31
+
 interface State {
   relocDays: ShortDays
+  /** The merchant's days with sales over the sustain window (a view of the shared rows, no cells of its own). */
+  relocWeek: DayColumns
+  relocMoves: Moves | null
   /** Far fixes' details by day, made at the first far fix: an empty map is some 180 bytes. */
   relocFar: Map<number, Far> | null
   /** Fixes that came before the registered address, made at the first (most merchants have an address). */
@@ -68,6 +91,7 @@ function record(
   lat0: number,
   lon0: number,
   maxKm: number,
+  minFarFixes: number,
 ): void {
   const days = state.relocDays
   const day = days.at(dayNo)
@@ -85,6 +109,7 @@ function record(
   const km = haversineKm(lat0, lon0, lat, lon)
   if (km <= maxKm) return
   days.add(day, FAR_FIXES, 1)
+  if (days.get(day, FAR_FIXES) === minFarFixes) noteMove(state, dayNo, lat0, lon0)
   let byDay = state.relocFar
   if (byDay === null) {
     byDay = new Map()
@@ -111,23 +136,46 @@ function record(
   top[i] = km
 }
 
-function flushPending(state: State, p: Readonly<MerchantProfile>, maxKm: number): void {
+/** Notes `day` as a day far away from (lat0, lon0); a new registered location starts the list again. */
+function noteMove(state: State, day: number, lat0: number, lon0: number): void {
+  let moves = state.relocMoves
+  if (moves === null || moves.lat !== lat0 || moves.lon !== lon0) {
+    moves = { lat: lat0, lon: lon0, days: [] }
+    state.relocMoves = moves
+  }
+  const days = moves.days
+  if (days.includes(day)) return
+  days.push(day)
+  // Late fixes may note an earlier day after a later one.
+  days.sort((a, b) => a - b)
+  if (days.length > MOVE_DAYS) days.shift()
+}
+
+/** Days far away from (lat, lon) in [from, to]. */
+function movesIn(moves: Moves | null, lat: number, lon: number, from: number, to: number): number {
+  if (moves === null || moves.lat !== lat || moves.lon !== lon) return 0
+  let n = 0
+  for (const d of moves.days) if (d >= from && d <= to) n++
+  return n
+}
+
+function flushPending(state: State, p: Readonly<MerchantProfile>, maxKm: number, minFarFixes: number): void {
   const pending = state.relocPending
   if (pending === null || pending.length === 0 || p.latitude === null || p.longitude === null) return
   for (const f of pending)
-    record(state, f.day, f.lat, f.lon, f.txnId, f.terminalId, p.latitude, p.longitude, maxKm)
+    record(state, f.day, f.lat, f.lon, f.txnId, f.terminalId, p.latitude, p.longitude, maxKm, minFarFixes)
   state.relocPending = null
 }
 
 export const relocation = defineRule({
   id: 'relocation',
-  version: 1,
+  version: 2,
   category: 'compliance',
   family: 'location',
   description:
-    'Several position fixes in one local day far from the registered location: the terminal is used elsewhere.',
+    'Several position fixes in one local day far from the registered location, on most days the terminal is used or in another city: the terminal is used elsewhere.',
   calibration:
-    'Compares with the registered location: regulation defines the breach (several fixes in a day 10 km or more away). Opens a review case by itself.',
+    'Compares with the registered location: regulation defines the breach (a terminal used 10 km or more away). A day away counts when it is in another city, or when the terminal is away on most of its days; a single day at a fair or another market does not. Opens a review case by itself.',
   whitelistable: false,
   retentionDays: 2,
   clock: 'day',
@@ -144,9 +192,30 @@ export const relocation = defineRule({
       description:
         'Count floor: far fixes in one local day before the rule fires (one noisy fix is not a move).',
     }),
+    otherCityKm: num({
+      default: 50,
+      min: 1,
+      description:
+        'A day whose far fixes are all at least this far away (another city) fires by itself; nearer, the terminal must be away for days.',
+    }),
+    minFarDays: int({
+      default: 2,
+      min: 1,
+      max: 7,
+      description:
+        'Days with far fixes, within the last `sustainDays` and on at least half of the days with sales in them, before a nearer day away fires.',
+    }),
+    sustainDays: int({
+      default: 7,
+      min: 1,
+      max: 7,
+      description: 'The window, in local days up to today, over which days away are counted.',
+    }),
   },
   createState: (sales): State => ({
     relocDays: sales.short(KEPT_DAYS, WIDTH),
+    relocWeek: sales.columns(SUSTAIN_DAYS, 0),
+    relocMoves: null,
     relocFar: null,
     relocPending: null,
   }),
@@ -165,12 +234,23 @@ export const relocation = defineRule({
       pending.push({ day: txn.localDay, lat, lon, txnId: txn.txn_id, terminalId: txn.terminal_id })
       return
     }
-    const maxKm = ctx.params.maxDistanceKm
-    flushPending(state, p, maxKm)
-    record(state, txn.localDay, lat, lon, txn.txn_id, txn.terminal_id, p.latitude, p.longitude, maxKm)
+    const { maxDistanceKm: maxKm, minFarFixes } = ctx.params
+    flushPending(state, p, maxKm, minFarFixes)
+    record(
+      state,
+      txn.localDay,
+      lat,
+      lon,
+      txn.txn_id,
+      txn.terminal_id,
+      p.latitude,
+      p.longitude,
+      maxKm,
+      minFarFixes,
+    )
   },
   onMerchantEvent(state, _event, ctx) {
-    flushPending(state, ctx.profile, ctx.params.maxDistanceKm)
+    flushPending(state, ctx.profile, ctx.params.maxDistanceKm, ctx.params.minFarFixes)
   },
   evaluate(state, ctx) {
     const p = ctx.params
@@ -186,6 +266,17 @@ export const relocation = defineRule({
     // The distance that `minFarFixes` fixes all exceed: robust to the one wild fix that the maximum is not.
     const observed = top[Math.min(p.minFarFixes, top.length) - 1] ?? 0
     const farthest = top[0] ?? 0
+    const today = ctx.watermarkDay
+    const from = today - p.sustainDays + 1
+    const away = movesIn(state.relocMoves, latitude ?? 0, longitude ?? 0, from, today)
+    let open = 0
+    const week = state.relocWeek
+    for (let o = week.first(from, today); o >= 0; o = week.next(o, today)) if (week.sales(o) > 0) open++
+    const otherCity = observed >= p.otherCityKm
+    if (!otherCity && (away < p.minFarDays || away * 2 < open)) return null
+    const why = otherCity
+      ? `at least ${p.otherCityKm} km away (another city)`
+      : `away on ${away} of the last ${p.sustainDays} days, which had sales on ${open}`
     return {
       observed,
       threshold: p.maxDistanceKm,
@@ -195,7 +286,7 @@ export const relocation = defineRule({
       detail:
         `${farFixes} of ${days.get(day, FIXES)} position fixes today on ${far?.terminals.size ?? 0} terminal(s) were more than ` +
         `${p.maxDistanceKm} km from the registered location; ${p.minFarFixes} of them at least ` +
-        `${observed.toFixed(1)} km away, the farthest ${farthest.toFixed(1)} km.`,
+        `${observed.toFixed(1)} km away, the farthest ${farthest.toFixed(1)} km; ${why}.`,
     }
   },
 })

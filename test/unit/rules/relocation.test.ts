@@ -11,32 +11,85 @@ const onboarded = (at = local('2026-03-01')) => ({
   merchant: sampleMerchantEvent({ event_time: at, ...HOME }),
 })
 
-/** A fix `km` north of the registered location at local `time` on 2026-03-10. */
-function fixAt(km: number, time: string, overrides: Parameters<typeof tx>[1] = {}) {
-  return tx(local('2026-03-10', time), {
+/** A fix `km` north of the registered location at local `time` on `date`. */
+function fixOn(date: string, km: number, time: string, overrides: Parameters<typeof tx>[1] = {}) {
+  return tx(local(date, time), {
     latitude: HOME.latitude + km / KM_PER_DEG_LAT,
     longitude: HOME.longitude,
     ...overrides,
   })
 }
 
+/** A fix `km` north of the registered location at local `time` on 2026-03-10. */
+function fixAt(km: number, time: string, overrides: Parameters<typeof tx>[1] = {}) {
+  return fixOn('2026-03-10', km, time, overrides)
+}
+
+/** Three fixes `km` away on `date` (a day the terminal spent there). */
+const dayAway = (date: string, km: number) => ['09:00', '10:00', '11:00'].map((time) => fixOn(date, km, time))
+/** A day at home. */
+const dayHome = (date: string) => [fixOn(date, 0.2, '10:00'), fixOn(date, 0.1, '15:00')]
+
 describe('relocation', () => {
-  it('fires on three fixes in a day far from the registered location and reports the distance', () => {
+  it('fires on three fixes in a day in another city and reports the distance', () => {
     const { last, hits } = runRule(relocation, [
       onboarded(),
       fixAt(0.1, '09:00'),
-      fixAt(25, '10:00'),
-      fixAt(30, '11:00'),
-      fixAt(28, '12:00'),
+      fixAt(65, '10:00'),
+      fixAt(70, '11:00'),
+      fixAt(68, '12:00'),
     ])
     expect(hits.length).toBe(1)
-    expect(last?.observed).toBeCloseTo(25, 0)
+    expect(last?.observed).toBeCloseTo(65, 0)
     expect(last?.threshold).toBe(10)
     expect(last?.sampleTxnIds.length).toBe(3)
     expect(last?.windowStart).toBe(local('2026-03-10', '00:00'))
     expect(last?.windowEnd).toBe(local('2026-03-11', '00:00'))
     expect(last?.detail).toContain('3 of 4 position fixes')
-    expect(last?.detail).toContain('farthest 30.0 km')
+    expect(last?.detail).toContain('farthest 70.0 km')
+    expect(last?.detail).toContain('at least 50 km away (another city)')
+  })
+
+  it('stays silent on a single day away in the same city (a trade fair), and fires when the terminal stays away', () => {
+    const fair = [
+      onboarded(),
+      ...dayHome('2026-03-08'),
+      ...dayHome('2026-03-09'),
+      ...dayAway('2026-03-10', 25),
+    ]
+    expect(runRule(relocation, fair).last).toBeNull()
+    const { last, hits } = runRule(relocation, [...fair, ...dayAway('2026-03-11', 26)])
+    expect(hits.length).toBe(1)
+    expect(last?.observed).toBeCloseTo(26, 0)
+    expect(last?.windowStart).toBe(local('2026-03-11', '00:00'))
+    expect(last?.detail).toContain('away on 2 of the last 7 days, which had sales on 4')
+  })
+
+  it('stays silent on a market trader away one day in three: away on fewer than half its days', () => {
+    const days = ['01', '02', '03', '04', '05', '06', '07', '08', '09'].flatMap((d) =>
+      Number(d) % 3 === 0 ? dayAway(`2026-03-${d}`, 14) : dayHome(`2026-03-${d}`),
+    )
+    expect(runRule(relocation, [onboarded(), ...days]).hits.length).toBe(0)
+  })
+
+  it('counts days away against the current registered location only', () => {
+    const moved = { latitude: HOME.latitude + 25 / KM_PER_DEG_LAT, longitude: HOME.longitude }
+    const events = [
+      onboarded(),
+      ...dayAway('2026-03-09', 25),
+      {
+        merchant: sampleMerchantEvent({
+          event_id: 'evt-2',
+          kind: 'ADDRESS_CHANGED',
+          event_time: local('2026-03-09', '20:00'),
+          registered_mcc: null,
+          ...moved,
+        }),
+      },
+      // 25 km from the first address is home now; 25 km on from the new one is a first day away.
+      ...dayAway('2026-03-10', 50 - 0.5),
+    ]
+    expect(runRule(relocation, events).last).toBeNull()
   })
 
   it.each([
@@ -52,21 +105,21 @@ describe('relocation', () => {
   it('is robust to one wild fix: reports the distance the floor of fixes exceeds, not the outlier', () => {
     const { last } = runRule(relocation, [
       onboarded(),
-      fixAt(12, '10:00'),
-      fixAt(14, '11:00'),
+      fixAt(52, '10:00'),
+      fixAt(54, '11:00'),
       fixAt(3000, '12:00'),
     ])
-    expect(last?.observed).toBeCloseTo(12, 0)
+    expect(last?.observed).toBeCloseTo(52, 0)
     expect(last?.detail).toContain('farthest 3000')
   })
 
   it('counts far fixes across terminals of the merchant (a relocated device among several)', () => {
     const { last } = runRule(relocation, [
       onboarded(),
-      fixAt(22, '10:00', { terminal_id: 'T-2' }),
+      fixAt(62, '10:00', { terminal_id: 'T-2' }),
       fixAt(0.1, '10:30', { terminal_id: 'T-1' }),
-      fixAt(22, '11:00', { terminal_id: 'T-2' }),
-      fixAt(23, '12:00', { terminal_id: 'T-3' }),
+      fixAt(62, '11:00', { terminal_id: 'T-2' }),
+      fixAt(63, '12:00', { terminal_id: 'T-3' }),
     ])
     expect(last?.detail).toContain('on 2 terminal(s)')
   })
@@ -131,8 +184,13 @@ describe('relocation', () => {
   it('honours a configured radius and floor', () => {
     const events = [onboarded(), fixAt(6, '10:00'), fixAt(7, '11:00')]
     expect(runRule(relocation, events).last).toBeNull()
-    const { last } = runRule(relocation, events, { params: { maxDistanceKm: 5, minFarFixes: 2 } })
+    const { last } = runRule(relocation, events, {
+      params: { maxDistanceKm: 5, minFarFixes: 2, otherCityKm: 6 },
+    })
     expect(last?.observed).toBeCloseTo(6, 0)
     expect(last?.threshold).toBe(5)
+    const sustained = [onboarded(), ...dayAway('2026-03-09', 20), ...dayAway('2026-03-10', 20)]
+    expect(runRule(relocation, sustained).hits.length).toBe(1)
+    expect(runRule(relocation, sustained, { params: { minFarDays: 3 } }).hits.length).toBe(0)
   })
 })
