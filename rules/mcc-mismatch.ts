@@ -9,6 +9,12 @@ import type { DayColumns } from './engine/window.ts'
  * tier fires; other mismatches (same tier, or dearer) fire only above a share of the volume, since
  * terminals keep an old MCC for a while after a legitimate re-registration.
  *
+ * A re-registration (MCC_CHANGED) is not a breach of the new registration by the sales made under the
+ * old one: sales under the previous MCC until `graceDays` after the change were the registration then,
+ * or a terminal not yet updated (measured: an independently written generator's three honest
+ * re-registrations each opened a compliance case, their sales before the change taken as cheaper-tier
+ * submissions against the new MCC).
+ *
  * The tiers follow the shape of the Chinese 2016 card-fee schedule: public-welfare categories free,
  * "essential" categories discounted, everything else standard. The rates are parameters.
  */
@@ -102,12 +108,22 @@ interface State {
    * copies of its rates (boxed doubles in every merchant's record, 24 bytes each); null before any.
    */
   mccRates: Rates | null
+  /** The last re-registration: the MCC registered before it and the local day it was seen; made at the first (rare). */
+  mccChange: { readonly prev: string; readonly day: number } | null
 }
 
 interface Rates {
   readonly feeStandardBp: number
   readonly feeEssentialBp: number
   readonly feePublicBp: number
+  readonly graceDays: number
+}
+
+/** Whether sales under `mcc` on `dayNo` breach the registration `ref` (see the file comment on re-registrations). */
+function mismatched(state: State, dayNo: number, mcc: string, ref: string, r: Rates): boolean {
+  if (mcc === ref) return false
+  const change = state.mccChange
+  return change === null || mcc !== change.prev || dayNo > change.day + r.graceDays
 }
 
 function feeBp(mcc: string, r: Rates): number {
@@ -156,7 +172,7 @@ function measure(
   ref: string,
   r: Rates,
 ): boolean {
-  if (mcc === ref) return false
+  if (!mismatched(state, dayNo, mcc, ref, r)) return false
   const o = mismatchRow(state, dayNo)
   const rows = state.mccMismatches ?? []
   const gap = mcc === OVERFLOW ? 0 : feeBp(ref, r) - feeBp(mcc, r)
@@ -199,9 +215,12 @@ function sync(state: State, ref: string | null, r: Rates, today: number): boolea
     seen !== null &&
     r.feeStandardBp === seen.feeStandardBp &&
     r.feeEssentialBp === seen.feeEssentialBp &&
-    r.feePublicBp === seen.feePublicBp
+    r.feePublicBp === seen.feePublicBp &&
+    r.graceDays === seen.graceDays
   )
     return false
+  const prev = state.mccRef
+  if (prev !== null && prev !== ref) state.mccChange = { prev, day: today }
   remeasure(state, ref, r, today)
   return true
 }
@@ -268,7 +287,7 @@ function windowOf(state: State, from: number, to: number, dayStart: (day: number
 
 export const mccMismatch = defineRule({
   id: 'mcc_mismatch',
-  version: 1,
+  version: 2,
   category: 'compliance',
   family: 'lifecycle',
   description:
@@ -279,6 +298,13 @@ export const mccMismatch = defineRule({
   retentionDays: WINDOW_DAYS,
   clock: 'day',
   params: {
+    graceDays: int({
+      default: 7,
+      min: 0,
+      max: 30,
+      description:
+        'Days after a re-registration (MCC_CHANGED) up to which sales under the previous registered MCC are not mismatches: the registration then, or a terminal not yet updated.',
+    }),
     minCheaperTxns: int({
       default: 1,
       min: 1,
@@ -325,6 +351,7 @@ export const mccMismatch = defineRule({
     mccMismatches: null,
     mccRef: null,
     mccRates: null,
+    mccChange: null,
   }),
   onTransaction(state, txn, ctx) {
     if (!txn.approved || !txn.sale) return false
@@ -355,7 +382,9 @@ export const mccMismatch = defineRule({
       dayNo <= ctx.watermarkDay
     if (
       ref !== null &&
-      (counted ? mcc !== ref : measure(state, dayNo, mcc, 1, txn.amount_minor, ref, ctx.params))
+      (counted
+        ? mismatched(state, dayNo, mcc, ref, ctx.params)
+        : measure(state, dayNo, mcc, 1, txn.amount_minor, ref, ctx.params))
     )
       days.pushSample(day, txn.txn_id)
   },

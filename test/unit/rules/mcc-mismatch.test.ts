@@ -154,6 +154,58 @@ describe('mcc_mismatch', () => {
     expect(hits.every((h) => h.finding.detail.includes('registered 5944'))).toBe(true)
   })
 
+  describe('an honest re-registration', () => {
+    /** `n` approved sales of 1,000.00 under `mcc` on `date`, one a minute from 10:00. */
+    const on = (date: string, n: number, mcc: string) =>
+      Array.from({ length: n }, (_, i) =>
+        tx(local(date, `10:${String(i).padStart(2, '0')}`), { mcc, amount_minor: 100_000 }),
+      )
+    const changed = (date: string, mcc: string) => ({
+      merchant: sampleMerchantEvent({
+        event_id: `evt-${date}`,
+        kind: 'MCC_CHANGED',
+        event_time: local(date, '08:00'),
+        registered_mcc: mcc,
+      }),
+    })
+
+    it('is not a breach of the new MCC by the sales made under the old one before it', () => {
+      // A supermarket (discounted tier) re-registered as a grocery (standard): the sales of the days
+      // before, under 5411, are a cheaper tier than 5499 but were the registration then.
+      const events = [
+        registered('5411'),
+        ...on('2026-03-05', 20, '5411'),
+        ...on('2026-03-06', 20, '5411'),
+        changed('2026-03-07', '5499'),
+        ...on('2026-03-07', 20, '5499'),
+        ...on('2026-03-08', 20, '5499'),
+      ]
+      expect(runRule(mccMismatch, events).hits.length).toBe(0)
+    })
+
+    it('allows a terminal not yet updated for `graceDays`, and fires on the old MCC after them', () => {
+      const base = [registered('5411'), ...on('2026-03-05', 20, '5411'), changed('2026-03-07', '5499')]
+      const lagging = [...base, ...on('2026-03-09', 20, '5411'), ...on('2026-03-10', 20, '5499')]
+      expect(runRule(mccMismatch, lagging).hits.length).toBe(0)
+      const late = [...base, ...on('2026-03-15', 20, '5411')]
+      const { last } = runRule(mccMismatch, late)
+      expect(last?.detail).toContain('registered 5499')
+      expect(last?.sampleTxnIds.length).toBe(5)
+      expect(runRule(mccMismatch, lagging, { params: { graceDays: 1 } }).hits.length).toBeGreaterThan(0)
+    })
+
+    it('still fires on a jump to another cheaper MCC than the previous one', () => {
+      const events = [
+        registered('5944'),
+        ...on('2026-03-05', 20, '5944'),
+        changed('2026-03-07', '5311'),
+        ...on('2026-03-07', 20, '5311'),
+        ...on('2026-03-08', 3, '8398'),
+      ]
+      expect(runRule(mccMismatch, events).last?.detail).toContain('registered 5311')
+    })
+  })
+
   it('re-measures a day of several MCCs to what measuring each sale on arrival gives', () => {
     // The first MCC of a day is re-measured from the day's sales less the other MCCs' tallies (the fee
     // avoided is summed in another order, so it may differ in the last bit).
