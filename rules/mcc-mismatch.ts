@@ -207,7 +207,7 @@ function remeasure(state: State, ref: string, r: Rates, today: number): void {
 }
 
 /** Re-measures when the registered MCC or the rates changed; true when it did. */
-function sync(state: State, ref: string | null, r: Rates, today: number): boolean {
+function sync(state: State, ref: string | null, r: Rates, today: number, changeDay: number = today): boolean {
   if (ref === null) return false
   const seen = state.mccRates
   if (
@@ -220,9 +220,19 @@ function sync(state: State, ref: string | null, r: Rates, today: number): boolea
   )
     return false
   const prev = state.mccRef
-  if (prev !== null && prev !== ref) state.mccChange = { prev, day: today }
+  if (prev !== null && prev !== ref) state.mccChange = { prev, day: changeDay }
   remeasure(state, ref, r, today)
   return true
+}
+
+const DAY_MS = 86_400_000
+
+/** The merchant's local day of `time`, found from a known day's start (the zone's offset may vary). */
+function localDayOf(time: number, known: number, dayStart: (day: number) => number): number {
+  let day = known + Math.floor((time - dayStart(known)) / DAY_MS)
+  while (dayStart(day) > time) day--
+  while (dayStart(day + 1) <= time) day++
+  return day
 }
 
 /** Field `field` of the `k`th tally of the day `dayNo` at offset `o`. */
@@ -388,8 +398,11 @@ export const mccMismatch = defineRule({
     )
       days.pushSample(day, txn.txn_id)
   },
-  onMerchantEvent(state, _event, ctx) {
-    sync(state, ctx.profile.registeredMcc, ctx.params, ctx.watermarkDay)
+  onMerchantEvent(state, event, ctx) {
+    // The change's own local day, not the clock's: a rebuild replays in event-time order, the live
+    // stream in arrival order, and both must give the re-registration the same grace.
+    const day = localDayOf(event.event_time, ctx.watermarkDay, ctx.dayStart)
+    sync(state, ctx.profile.registeredMcc, ctx.params, ctx.watermarkDay, day)
   },
   evaluate(state, ctx) {
     const p = ctx.params

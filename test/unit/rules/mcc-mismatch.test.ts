@@ -194,6 +194,18 @@ describe('mcc_mismatch', () => {
       expect(runRule(mccMismatch, lagging, { params: { graceDays: 1 } }).hits.length).toBeGreaterThan(0)
     })
 
+    it("counts the grace from the change's own day, whether its event comes in order or late", () => {
+      const before = [registered('5411'), ...on('2026-03-05', 20, '5411')]
+      const after = [...on('2026-03-16', 20, '5499')]
+      // Sales under the old MCC nine days after the change: past the grace either way.
+      const stale = on('2026-03-16', 3, '5411').map((t) => ({ ...t, txn_id: `${t.txn_id}-stale` }))
+      const inOrder = runRule(mccMismatch, [...before, changed('2026-03-07', '5499'), ...after, ...stale])
+      const late = runRule(mccMismatch, [...before, ...after, changed('2026-03-07', '5499'), ...stale])
+      expect(inOrder.last?.detail).toContain('registered 5499')
+      expect(late.last?.detail).toContain('registered 5499')
+      expect(late.last?.observed).toBe(inOrder.last?.observed)
+    })
+
     it('still fires on a jump to another cheaper MCC than the previous one', () => {
       const events = [
         registered('5944'),
