@@ -2,6 +2,7 @@
  * `npm run simulate -- [--population A|B] [--seed N] [--days N] [--history-days N] [--merchants N]
  *    [--start YYYY-MM-DD] [--late 0.015@1m-30m,0.003@1h-24h] (--out events.jsonl[.gz] | --kafka
  *    [--rate R | --as-fast-as-possible]) [--labels labels.json]`
+ * `npm run simulate -- --events events.jsonl[.gz] --kafka [--rate R | --as-fast-as-possible]`
  *
  * Generates a labelled history (simulator/history.ts) of one population (simulator/population.ts: A,
  * the reference month, or B, deliberately unlike it): legitimate merchants, cash-out merchants using
@@ -12,6 +13,8 @@
  * --history-days and --start override the preset; --history-days (0 by default: a new deployment's
  * empty store) adds traffic before --start that a backtest replays without measuring. --late delivers a
  * seeded share of the transactions late (simulator/late.ts), in the file and on the topics alike.
+ * --events produces a file of events instead (one of simulator/independent/'s months, say), in its
+ * order, each event as ingest validates it: the running service scores what a backtest of the file does.
  */
 import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -22,11 +25,18 @@ import { createLogger } from '../lib/logger.ts'
 import { HistorySimulator } from '../simulator/history.ts'
 import { DEFAULT_LATE, deliverLate, type LateClass, parseLate } from '../simulator/late.ts'
 import { POPULATIONS, type PopulationSpec, population } from '../simulator/population.ts'
-import { type Progress, produceEvents, writeEventsFile } from '../simulator/stream.ts'
+import {
+  type Progress,
+  produceEvents,
+  type ReadStats,
+  readEventsFile,
+  writeEventsFile,
+} from '../simulator/stream.ts'
 
 const usage = `usage: npm run simulate -- [--population ${Object.keys(POPULATIONS).join('|')}] [--seed N] [--days N] [--history-days N]
     [--merchants N] [--start YYYY-MM-DD] [--late ${DEFAULT_LATE} | --late 0]
     (--out events.jsonl[.gz] | --kafka [--rate R | --as-fast-as-possible]) [--labels labels.json]
+       npm run simulate -- --events events.jsonl[.gz] --kafka [--rate R | --as-fast-as-possible]
 
   --population      the preset (default A); the options below override its values
   --seed            seed of every draw                      --merchants  merchants (at least 300)
@@ -34,7 +44,8 @@ const usage = `usage: npm run simulate -- [--population ${Object.keys(POPULATION
   --history-days    days of traffic before --start (default 0: the store starts empty)
   --late            late delivery classes, share@min-max, or 0 for none
   --out FILE        JSON lines (.gz compresses)             --kafka      produce to the service's topics
-  --rate R          events per second when producing        --labels     write the labels file here`
+  --rate R          events per second when producing        --labels     write the labels file here
+  --events FILE     produce this file's events (as written by --out) instead of simulating`
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n${usage}\n`)
@@ -57,6 +68,7 @@ function parse() {
       kafka: { type: 'boolean', default: false },
       rate: { type: 'string' },
       'as-fast-as-possible': { type: 'boolean', default: false },
+      events: { type: 'string' },
     },
   })
 }
@@ -89,6 +101,8 @@ if (values.start !== undefined) {
   overrides.start = start
 }
 if ((values.out === undefined) === !values.kafka) fail('give either --out FILE or --kafka')
+if (values.events !== undefined && values.labels !== undefined)
+  fail('--labels: a file of events has its labels already')
 if (values.rate !== undefined && values['as-fast-as-possible'])
   fail('--rate and --as-fast-as-possible exclude each other')
 const rate = values.rate === undefined ? null : int('rate', values.rate, 1, 10_000_000)
@@ -149,11 +163,16 @@ if (values.out !== undefined) {
     partitions: config.kafka.topicPartitions,
     replicationFactor: config.kafka.replicationFactor,
   })
-  written = await produceEvents(kafka, codec, deliverLate(sim.events(), late, seed), {
-    topics,
-    ratePerSecond: rate,
-    progress,
-  })
+  const stats: ReadStats = { read: 0, rejected: 0, problems: [] }
+  const events =
+    values.events === undefined ? deliverLate(sim.events(), late, seed) : readEventsFile(values.events, stats)
+  written = await produceEvents(kafka, codec, events, { topics, ratePerSecond: rate, progress })
+  if (values.events !== undefined) {
+    process.stderr.write(
+      `${written.toLocaleString('en')} events of ${values.events} produced in ${((Date.now() - began) / 1000).toFixed(1)} s; ${stats.rejected} lines not valid${stats.problems.length > 0 ? ` (${stats.problems.join('; ')})` : ''}\n`,
+    )
+    process.exit(0)
+  }
 }
 const counts = new Map<string, number>()
 for (const l of sim.labels.merchants) counts.set(l.label, (counts.get(l.label) ?? 0) + 1)

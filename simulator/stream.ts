@@ -130,7 +130,7 @@ export interface ProduceOptions {
 export async function produceEvents(
   kafka: Kafka,
   codec: EventCodec,
-  events: Iterable<SimEvent>,
+  events: Iterable<SimEvent> | AsyncIterable<SimEvent>,
   opts: ProduceOptions,
 ): Promise<number> {
   const now = opts.now ?? Date.now
@@ -160,7 +160,7 @@ export async function produceEvents(
     }
   }
   try {
-    for (const e of events) {
+    for await (const e of events) {
       if (batch !== null && (batch.topic !== e.topic || batch.messages.length >= batchSize)) await send()
       const value =
         e.topic === 'transactions'
