@@ -140,8 +140,13 @@ const progress: Progress = (done, eventTime) => {
   lastReport = t
   const day = Math.floor((eventTime - start) / 86_400_000) + 1 + historyDays
   const perSecond = Math.round(done / ((t - began) / 1000))
+  // A file's days are its own, not the preset's.
+  const where =
+    values.events === undefined
+      ? `day ${Math.max(0, day)} of ${historyDays + days}`
+      : new Date(eventTime).toISOString().slice(0, 10)
   process.stderr.write(
-    `  ${done.toLocaleString('en')} events, day ${Math.max(0, day)} of ${historyDays + days}, ${perSecond.toLocaleString('en')}/s\n`,
+    `  ${done.toLocaleString('en')} events, ${where}, ${perSecond.toLocaleString('en')}/s\n`,
   )
 }
 
