@@ -177,7 +177,7 @@ export const relocation = defineRule({
   calibration:
     'Compares with the registered location: regulation defines the breach (a terminal used 10 km or more away). A day away counts when it is in another city, or when the terminal is away on most of its days; a single day at a fair or another market does not. Opens a review case by itself.',
   whitelistable: false,
-  retentionDays: 2,
+  retentionDays: SUSTAIN_DAYS,
   clock: 'day',
   params: {
     maxDistanceKm: num({

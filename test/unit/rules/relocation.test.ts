@@ -65,6 +65,11 @@ describe('relocation', () => {
     expect(last?.detail).toContain('away on 2 of the last 7 days, which had sales on 4')
   })
 
+  it('keeps a week of state: a rebuild replays, and an idle merchant is kept, for its sustain window', () => {
+    expect(relocation.retentionDays).toBe(7)
+    expect(runRule(relocation, [onboarded()]).engine.retentionDays).toBe(7)
+  })
+
   it('stays silent on a market trader away one day in three: away on fewer than half its days', () => {
     const days = ['01', '02', '03', '04', '05', '06', '07', '08', '09'].flatMap((d) =>
       Number(d) % 3 === 0 ? dayAway(`2026-03-${d}`, 14) : dayHome(`2026-03-${d}`),
