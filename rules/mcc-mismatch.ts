@@ -225,16 +225,6 @@ function sync(state: State, ref: string | null, r: Rates, today: number, changeD
   return true
 }
 
-const DAY_MS = 86_400_000
-
-/** The merchant's local day of `time`, found from a known day's start (the zone's offset may vary). */
-function localDayOf(time: number, known: number, dayStart: (day: number) => number): number {
-  let day = known + Math.floor((time - dayStart(known)) / DAY_MS)
-  while (dayStart(day) > time) day--
-  while (dayStart(day + 1) <= time) day++
-  return day
-}
-
 /** Field `field` of the `k`th tally of the day `dayNo` at offset `o`. */
 function tally(state: State, o: number, dayNo: number, k: number, field: number): number {
   const more = state.mccMore?.get(dayNo)
@@ -401,8 +391,7 @@ export const mccMismatch = defineRule({
   onMerchantEvent(state, event, ctx) {
     // The change's own local day, not the clock's: a rebuild replays in event-time order, the live
     // stream in arrival order, and both must give the re-registration the same grace.
-    const day = localDayOf(event.event_time, ctx.watermarkDay, ctx.dayStart)
-    sync(state, ctx.profile.registeredMcc, ctx.params, ctx.watermarkDay, day)
+    sync(state, ctx.profile.registeredMcc, ctx.params, ctx.watermarkDay, ctx.dayOf(event.event_time))
   },
   evaluate(state, ctx) {
     const p = ctx.params

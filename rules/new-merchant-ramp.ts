@@ -23,19 +23,11 @@ interface State {
   rampOnboardDay: number
 }
 
-/** The local day holding `t`, from the engine's day starts (correct across DST changes). */
-function localDayOf(t: number, dayStart: (day: number) => number): number {
-  let d = Math.floor(t / DAY_MS)
-  while (dayStart(d) > t) d--
-  while (dayStart(d + 1) <= t) d++
-  return d
-}
-
 function syncOnboarding(state: State, ctx: RuleContext<unknown>): boolean {
   const at = ctx.profile.onboardedAt
   if (at === state.rampOnboardedAt) return false
   state.rampOnboardedAt = at
-  if (at !== null) state.rampOnboardDay = localDayOf(at, ctx.dayStart)
+  if (at !== null) state.rampOnboardDay = ctx.dayOf(at)
   return true
 }
 

@@ -320,6 +320,8 @@ export class RuleEngine {
   readonly #paramSets = new Map<string, ParamSet>()
   /** `dayStart` per time zone: a closure per merchant was memory for nothing. */
   readonly #dayStarts = new Map<string, (day: number) => number>()
+  /** `dayOf` per time zone, likewise. */
+  readonly #dayOfs = new Map<string, (time: number) => number>()
   /** The layout of every merchant's SaleDays, and whose rows the rules' views read (see SaleLayout). */
   readonly #layout = new SaleLayout()
   /** The same for the rules' sample rings (see SampleLayout). */
@@ -364,6 +366,7 @@ export class RuleEngine {
       watermark: Number.NEGATIVE_INFINITY,
       watermarkDay: 0,
       dayStart: (day) => day * DAY_MS,
+      dayOf: (time) => Math.floor(time / DAY_MS),
     }
   }
 
@@ -682,7 +685,17 @@ export class RuleEngine {
     ctx.watermark = m.marks[WATERMARK] ?? NEVER
     ctx.watermarkDay = m.watermarkDay
     ctx.dayStart = this.#dayStartOf(m.timeZone)
+    ctx.dayOf = this.#dayOfIn(m.timeZone)
     return ctx
+  }
+
+  #dayOfIn(tz: string): (time: number) => number {
+    let fn = this.#dayOfs.get(tz)
+    if (fn === undefined) {
+      fn = (time) => Math.floor((time + utcOffsetMs(time, tz)) / DAY_MS)
+      this.#dayOfs.set(tz, fn)
+    }
+    return fn
   }
 
   #dayStartOf(tz: string): (day: number) => number {

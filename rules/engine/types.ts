@@ -101,6 +101,8 @@ export interface RuleContext<P> {
   readonly watermarkDay: number
   /** Milliseconds of the merchant's local day `d` start, UTC (for reporting window bounds). */
   readonly dayStart: (day: number) => number
+  /** The merchant's local day holding UTC ms `time` (as a transaction's `localDay` is counted). */
+  readonly dayOf: (time: number) => number
 }
 
 /** What a rule reports when it fires: the evidence an analyst needs. */
