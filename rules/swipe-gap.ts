@@ -1,13 +1,21 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { NO_DAY, type SampleRing, type ShortDays } from './engine/window.ts'
+import { NO_DAY, type SampleRing, type ShortDays, type SparseColumns } from './engine/window.ts'
 
 /**
  * The playbook tells operators to leave "at least 5 minutes" between two swipes of one card, and they
  * keep to it like a timer: the gaps between a card's swipes at one merchant bunch just above the pause.
  * Real customers who come back do so after a coffee, a meal or a day, at gaps that scatter.
+ *
+ * Two legs, each able to fire. The day leg: most of a day's gaps (10 or more) in the band. The month
+ * leg: most of 30 days' gaps (12 or more, from 6 or more card-days) in the band: an operator who runs a
+ * card pair or two a day, beside an honest shop front, never reaches ten gaps in a day, but keeps the
+ * same pause every time, and a month of it shows. A car dealer taking a deposit in two swipes, or a
+ * regular who comes back for something forgotten, leaves a gap now and then, at no fixed pause.
  */
 const MINUTE_MS = 60_000
+/** The month leg's window, local days. */
+const WINDOW_DAYS = 30
 /** Today and yesterday: yesterday still takes late events, and a rule of the day needs no more. */
 const KEPT_DAYS = 2
 /** Swipes kept per card and day; a card swiped more often is repeated_card's business, not a gap pattern. */
@@ -20,6 +28,12 @@ const CARDS = 2
 
 interface State {
   gapDays: ShortDays
+  /**
+   * The same three counters for the month leg, over 30 days: zero on most merchants' days (a card
+   * swiped twice in a day on sales of 200 or more is rare), so a sparse view, with entries only for the
+   * days that have gaps.
+   */
+  gapMonth: SparseColumns
   /**
    * Per card, its days in one flat array of blocks: the day, the number of swipes, then their event
    * times, sorted so that a late swipe splits the gap it falls in. One array per card instead of an
@@ -57,15 +71,15 @@ function prune(state: State, wd: number): void {
 
 export const swipeGap = defineRule({
   id: 'swipe_gap',
-  version: 1,
+  version: 2,
   category: 'fraud',
   family: 'velocity',
   description:
-    'Share of gaps between consecutive swipes of one card at the merchant, in a local day, that fall in a narrow band just above the playbook pause (5–10 minutes).',
+    'Share of gaps between consecutive swipes of one card at the merchant, in a local day or over 30 days, that fall in a narrow band just above the playbook pause (5–10 minutes).',
   calibration:
-    "Compares with nothing: the playbook's pause (5 to 10 minutes between two swipes of a card) is the measure. It needs 10 gaps in a day on sales of 200 or more, most of them in the band. Strong.",
+    "Compares with nothing: the playbook's pause (5 to 10 minutes between two swipes of a card) is the measure. It needs, on sales of 200 or more, 10 gaps in a day or 12 gaps from 6 card-days in 30 days, most of them in the band. Strong.",
   whitelistable: true,
-  retentionDays: KEPT_DAYS,
+  retentionDays: WINDOW_DAYS,
   clock: 'day',
   params: {
     minGapMin: num({
@@ -82,12 +96,25 @@ export const swipeGap = defineRule({
       default: 0.5,
       min: 0,
       max: 1,
-      description: 'Share of the day’s gaps inside the band above which the rule fires (most gaps).',
+      description:
+        'Share of the gaps (of the day, or of the 30 days) inside the band above which the rule fires (most gaps).',
     }),
     minGaps: int({
       default: 10,
       min: 1,
       description: 'Count floor: gaps observed in the day before the share counts.',
+    }),
+    minWindowGaps: int({
+      default: 12,
+      min: 1,
+      description:
+        'Count floor of the month leg: gaps observed in the last 30 days before their share counts.',
+    }),
+    minWindowCards: int({
+      default: 6,
+      min: 1,
+      description:
+        'Count floor of the month leg: card-days with a repeat swipe in the last 30 days (one customer paying in instalments is not a pattern).',
     }),
     minAmount: num({
       default: 200,
@@ -98,6 +125,7 @@ export const swipeGap = defineRule({
   },
   createState: (sales, samples): State => ({
     gapDays: sales.short(KEPT_DAYS, 3),
+    gapMonth: sales.sparseColumns(WINDOW_DAYS, 3),
     gapCards: null,
     gapPrunedDay: NO_DAY,
     gapSamples: samples.ring(5),
@@ -130,53 +158,94 @@ export const swipeGap = defineRule({
     }
     const n = blocks[r + 1] ?? 0
     if (n >= MAX_SWIPES) return
-    if (n === 1) days.add(bucket, CARDS, 1)
-
     const t = txn.event_time
     const first = r + 2
     let k = n
     while (k > 0 && (blocks[first + k - 1] ?? t) > t) k--
+    blocks.splice(first + k, 0, t)
+    blocks[r + 1] = n + 1
+    // The card's first swipe of the day: no gap, nothing evaluate reads has changed.
+    if (n === 0) return false
+
     const prev = k > 0 ? blocks[first + k - 1] : undefined
-    const next = k < n ? blocks[first + k] : undefined
+    const next = k < n ? blocks[first + k + 1] : undefined
     const lo = p.minGapMin * MINUTE_MS
     const hi = p.maxGapMin * MINUTE_MS
-    // A late swipe between two others replaces the gap it falls in with two shorter ones.
-    if (prev !== undefined && next !== undefined) {
-      days.add(bucket, GAPS, -1)
-      days.add(bucket, IN_BAND, -inBand(next - prev, lo, hi))
-    }
+    let gaps = 0
     let hit = 0
     if (prev !== undefined) {
-      days.add(bucket, GAPS, 1)
+      gaps++
       hit += inBand(t - prev, lo, hi)
     }
     if (next !== undefined) {
-      days.add(bucket, GAPS, 1)
+      gaps++
       hit += inBand(next - t, lo, hi)
     }
+    const sample = hit > 0
+    // A late swipe between two others replaces the gap it falls in with two shorter ones.
+    if (prev !== undefined && next !== undefined) {
+      gaps--
+      hit -= inBand(next - prev, lo, hi)
+    }
+    const cardDays = n === 1 ? 1 : 0
+    days.add(bucket, CARDS, cardDays)
+    days.add(bucket, GAPS, gaps)
     days.add(bucket, IN_BAND, hit)
-    blocks.splice(first + k, 0, t)
-    blocks[r + 1] = n + 1
-    if (hit > 0) state.gapSamples.push(txn.txn_id)
+    // The month leg's entry of the day (the day's row exists: the engine counted the sale in it).
+    const month = state.gapMonth
+    const row = month.at(txn.localDay)
+    if (row >= 0) {
+      month.add(row, CARDS, cardDays)
+      month.add(row, GAPS, gaps)
+      month.add(row, IN_BAND, hit)
+    }
+    if (sample) state.gapSamples.push(txn.txn_id)
   },
   evaluate(state, ctx) {
     const p = ctx.params
     const wd = ctx.watermarkDay
+    const band = `between ${p.minGapMin} and ${p.maxGapMin} minutes`
     const days = state.gapDays
     const day = days.peek(wd)
-    if (day < 0) return null
-    const gaps = days.get(day, GAPS)
-    const inBandGaps = days.get(day, IN_BAND)
-    if (gaps < p.minGaps) return null
+    if (day >= 0) {
+      const gaps = days.get(day, GAPS)
+      const inBandGaps = days.get(day, IN_BAND)
+      if (gaps >= p.minGaps && inBandGaps / gaps > p.minShare) {
+        const share = inBandGaps / gaps
+        return {
+          observed: share,
+          threshold: p.minShare,
+          windowStart: ctx.dayStart(wd),
+          windowEnd: ctx.dayStart(wd + 1),
+          sampleTxnIds: state.gapSamples.toArray(),
+          detail: `${inBandGaps} of ${gaps} gaps between repeat swipes of ${days.get(day, CARDS)} cards today fell ${band} (${pct(share)}), a timed pause rather than customers coming back.`,
+        }
+      }
+    }
+    // The month leg: stored days only, oldest first (a merchant has gaps on few of them).
+    const month = state.gapMonth
+    let gaps = 0
+    let inBandGaps = 0
+    let cardDays = 0
+    for (let o = month.first(wd - WINDOW_DAYS + 1, wd); o >= 0; o = month.next(o, wd)) {
+      gaps += month.get(o, GAPS)
+      inBandGaps += month.get(o, IN_BAND)
+      cardDays += month.get(o, CARDS)
+    }
+    if (gaps < p.minWindowGaps || cardDays < p.minWindowCards) return null
     const share = inBandGaps / gaps
     if (share <= p.minShare) return null
     return {
       observed: share,
       threshold: p.minShare,
-      windowStart: ctx.dayStart(wd),
+      windowStart: ctx.dayStart(wd - WINDOW_DAYS + 1),
       windowEnd: ctx.dayStart(wd + 1),
       sampleTxnIds: state.gapSamples.toArray(),
-      detail: `${inBandGaps} of ${gaps} gaps between repeat swipes of ${days.get(day, CARDS)} cards today fell between ${p.minGapMin} and ${p.maxGapMin} minutes (${(share * 100).toFixed(1)}%), a timed pause rather than customers coming back.`,
+      detail: `${inBandGaps} of ${gaps} gaps between repeat swipes of a card on ${cardDays} card-days in 30 days fell ${band} (${pct(share)}): the same timed pause, a few times a day, rather than customers coming back.`,
     }
   },
 })
+
+function pct(share: number): string {
+  return `${(share * 100).toFixed(1)}%`
+}

@@ -168,10 +168,11 @@ export interface RuleDefinition<PS extends ParamSpecs, S extends object> {
    */
   createState(sales: SaleDays, samples: Samples): S
   /**
-   * Applies a transaction to the state. Returns false when the transaction left the state exactly as
-   * it was (a declined sale for a rule about approved sales): then, if the rule's last evaluation
-   * found nothing and its context did not change, the engine does not evaluate it again, since a pure
-   * `evaluate` would find nothing again. Any other return value means the state may have changed.
+   * Applies a transaction to the state. Returns false when the transaction changed nothing `evaluate`
+   * reads (a declined sale for a rule about approved sales, a card's first swipe of the day for a rule
+   * about the gaps between swipes): then, if the rule's last evaluation found nothing and its context
+   * did not change, the engine does not evaluate it again, since a pure `evaluate` would find nothing
+   * again. Any other return value means what `evaluate` reads may have changed.
    */
   // biome-ignore lint/suspicious/noConfusingVoidType: a rule that never reports "unchanged" returns nothing.
   onTransaction?(state: S, txn: RuleTxn, ctx: RuleContext<ParamValues<PS>>): boolean | void
