@@ -7,6 +7,11 @@ import { type DayColumns, NO_DAY, type SampleRing } from './engine/window.ts'
  * it at two swipes a day, so the rule also counts the days a card comes back within a week. Only large
  * swipes count, and the rule fires on the share of volume those cards carry: a market stall's regulars
  * come back every day too, but with small purchases that are a sliver of nothing.
+ *
+ * A customer who pays a car or a deposit in three swipes, because a card's single swipe is capped, is
+ * swiped repeatedly too, but on one day, and does not come back; the operator's cards do. So repeated
+ * cards that were all seen on a single day of the week count only when there are many of them
+ * (`minOneDayCards`); one that came back on another day is enough for the usual floor.
  */
 const WINDOW_DAYS = 7
 /** Distinct amounts kept per card and day; a card with more distinct large amounts already trips the daily count. */
@@ -15,6 +20,9 @@ const MAX_AMOUNTS = 8
 const DAILY = 1
 const SAME_AMOUNT = 2
 const RETURNING = 4
+const FLAGS = DAILY | SAME_AMOUNT | RETURNING
+/** Not a reason to flag: the card's large sales fall on more than one day of the window. */
+const BACK = 8
 
 interface CardDay {
   day: number
@@ -44,6 +52,8 @@ interface State {
   repeatDaily: number
   repeatSameAmount: number
   repeatReturning: number
+  /** Flagged cards whose large sales fall on more than one day of the window. */
+  repeatBack: number
   repeatSamples: SampleRing
 }
 
@@ -58,25 +68,29 @@ function assess(card: Card, from: number, p: Params): void {
   let reasons = 0
   let volume = 0
   let returnDays = 0
+  let days = 0
   for (const d of card.days) {
     if (d.day < from) continue
+    days++
     volume += d.volume
     if (d.swipes > p.maxSwipesPerDay) reasons |= DAILY
     if (d.swipes >= p.minSwipesPerReturnDay) returnDays++
     for (const c of d.counts) if (c >= p.sameAmountPerDay) reasons |= SAME_AMOUNT
   }
   if (returnDays >= p.minReturnDays) reasons |= RETURNING
+  if (days > 1) reasons |= BACK
   card.reasons = reasons
   card.volume = volume
 }
 
 function count(state: State, card: Card, sign: 1 | -1): void {
-  if (card.reasons === 0) return
+  if ((card.reasons & FLAGS) === 0) return
   state.repeatFlaggedCards += sign
   state.repeatFlaggedVolume += sign * card.volume
   if ((card.reasons & DAILY) !== 0) state.repeatDaily += sign
   if ((card.reasons & SAME_AMOUNT) !== 0) state.repeatSameAmount += sign
   if ((card.reasons & RETURNING) !== 0) state.repeatReturning += sign
+  if ((card.reasons & BACK) !== 0) state.repeatBack += sign
 }
 
 /**
@@ -108,13 +122,13 @@ function rebuild(state: State, wd: number, p: Params): void {
 
 export const repeatedCard = defineRule({
   id: 'repeated_card',
-  version: 1,
+  version: 2,
   category: 'fraud',
   family: 'velocity',
   description:
     'Share of 7-day approved volume from cards swiped repeatedly with large amounts at the merchant: more than N a day, several of one amount a day, or about twice a day on most days of the week.',
   calibration:
-    "Compares with nothing: the playbook fixes the pattern (a card swiped twice a day, day after day). Only sales of 1,000 or more count, it needs two such cards, and it fires on their share of the merchant's 7-day volume (0.3). Strong.",
+    "Compares with nothing: the playbook fixes the pattern (a card swiped twice a day, day after day). Only sales of 1,000 or more count, it needs two such cards (one of them seen on two days of the week, else five: a customer paying one bill in several swipes does not come back), and it fires on their share of the merchant's 7-day volume (0.3). Strong.",
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
   clock: 'day',
@@ -159,6 +173,12 @@ export const repeatedCard = defineRule({
       min: 1,
       description: 'Count floor: repeated cards needed; one odd customer is not a pattern.',
     }),
+    minOneDayCards: int({
+      default: 5,
+      min: 1,
+      description:
+        'Count floor when none of the repeated cards came back on another day of the 7: customers paying a large bill in several swipes (a capped card) do so once; an operator reuses cards.',
+    }),
     minSales: int({
       default: 10,
       min: 1,
@@ -174,6 +194,7 @@ export const repeatedCard = defineRule({
     repeatDaily: 0,
     repeatSameAmount: 0,
     repeatReturning: 0,
+    repeatBack: 0,
     repeatSamples: samples.ring(5),
   }),
   onTransaction(state, txn, ctx) {
@@ -218,13 +239,15 @@ export const repeatedCard = defineRule({
     count(state, card, -1)
     assess(card, from, p)
     count(state, card, 1)
-    if (card.reasons !== 0) state.repeatSamples.push(txn.txn_id)
+    if ((card.reasons & FLAGS) !== 0) state.repeatSamples.push(txn.txn_id)
   },
   evaluate(state, ctx) {
     const p = ctx.params
     const wd = ctx.watermarkDay
     if (state.repeatAggDay !== wd) rebuild(state, wd, p)
-    if (state.repeatFlaggedCards < p.minFlaggedCards) return null
+    const flagged = state.repeatFlaggedCards
+    if (flagged < p.minFlaggedCards) return null
+    if (state.repeatBack === 0 && flagged < p.minOneDayCards) return null
     let volume = 0
     let sales = 0
     const totals = state.repeatTotals
@@ -244,7 +267,7 @@ export const repeatedCard = defineRule({
       windowStart: ctx.dayStart(wd - WINDOW_DAYS + 1),
       windowEnd: ctx.dayStart(wd + 1),
       sampleTxnIds: state.repeatSamples.toArray(),
-      detail: `${state.repeatFlaggedCards} cards swiped repeatedly with large amounts (${daily} over ${p.maxSwipesPerDay} a day, ${same} with ${p.sameAmountPerDay}+ of one amount a day, ${returning} back with ${p.minSwipesPerReturnDay}+ swipes on ${p.minReturnDays}+ of ${WINDOW_DAYS} days) carried ${(share * 100).toFixed(1)}% of the ${sales} approved sales' amount in ${WINDOW_DAYS} days.`,
+      detail: `${flagged} cards swiped repeatedly with large amounts (${daily} over ${p.maxSwipesPerDay} a day, ${same} with ${p.sameAmountPerDay}+ of one amount a day, ${returning} back with ${p.minSwipesPerReturnDay}+ swipes on ${p.minReturnDays}+ of ${WINDOW_DAYS} days; ${state.repeatBack} seen on more than one day) carried ${(share * 100).toFixed(1)}% of the ${sales} approved sales' amount in ${WINDOW_DAYS} days.`,
     }
   },
 })

@@ -28,26 +28,51 @@ const WEEK = [
 describe('repeated_card', () => {
   it('fires when cards take more than two large swipes a day', () => {
     const events = [
+      // The day before, each card's first visit.
+      ...['c1', 'c2'].map((c, k) => swipe('2026-03-09', 14 * 60 + k, c, 8_000)),
       ...walkIns('2026-03-10', 10, () => 2_000),
       ...['c1', 'c2'].flatMap((c, k) =>
         [0, 10, 20].map((m) => swipe('2026-03-10', 14 * 60 + m + k, c, 8_000 + m)),
       ),
     ]
     const { last } = runRule(repeatedCard, events)
-    const flagged = 2 * (8_000 + 8_010 + 8_020)
+    const flagged = 2 * (8_000 + 8_000 + 8_010 + 8_020)
     expect(last?.observed).toBeCloseTo(flagged / (flagged + 20_000), 6)
     expect(last?.threshold).toBe(0.3)
-    expect(last?.detail).toMatch(/^2 cards swiped repeatedly .*\(2 over 2 a day, 0 with/)
+    expect(last?.detail).toMatch(
+      /^2 cards swiped repeatedly .*\(2 over 2 a day, 0 with.*; 2 seen on more than one day\)/,
+    )
     expect(last?.windowStart).toBe(local('2026-03-04', '00:00'))
     expect(last?.windowEnd).toBe(local('2026-03-11', '00:00'))
     expect(last?.sampleTxnIds.length).toBe(2)
   })
 
   it.each([
+    { buyers: 4, back: 0, fires: false },
+    { buyers: 5, back: 0, fires: true },
+    { buyers: 2, back: 1, fires: true },
+  ])(
+    'customers paying one large bill in three swipes, each on one day: $buyers buyers, $back back another day: fires=$fires',
+    ({ buyers, back, fires }) => {
+      // A car dealer's week: a few walk-in payments, and buyers whose cards cap a swipe at 50,000.
+      const events = WEEK.flatMap((date, d) => [
+        ...walkIns(date, 2, (i) => 3_000 + i * 1_250),
+        ...(d < buyers ? [0, 3, 7].map((m) => swipe(date, 11 * 60 + m, `buyer-${d}`, 50_000)) : []),
+        ...(d === 6 && back > 0 ? [swipe(date, 16 * 60, 'buyer-0', 20_000)] : []),
+      ])
+      const { last } = runRule(repeatedCard, events)
+      expect(last === null ? null : last.detail.match(/^\d+ cards/)?.[0]).toBe(
+        fires ? `${buyers} cards` : null,
+      )
+    },
+  )
+
+  it.each([
     { amounts: [5_000, 5_000, 5_000], fires: true },
     { amounts: [5_000, 5_000, 5_100], fires: false },
   ])('with a daily cap of 5, fires on three swipes of one amount only: $amounts', ({ amounts, fires }) => {
     const events = [
+      swipe('2026-03-09', 12 * 60, 'c1', 1_200),
       ...walkIns('2026-03-10', 10, () => 1_500),
       ...['c1', 'c2'].flatMap((c, k) =>
         amounts.map((a, j) => swipe('2026-03-10', 14 * 60 + j * 10 + k, c, a)),
@@ -78,7 +103,7 @@ describe('repeated_card', () => {
       return
     }
     expect(last?.detail).toMatch(
-      /^5 cards .*\(0 over 2 a day, 0 with 3\+ of one amount a day, 5 back with 2\+ swipes on 4\+ of 7 days\)/,
+      /^5 cards .*\(0 over 2 a day, 0 with 3\+ of one amount a day, 5 back with 2\+ swipes on 4\+ of 7 days; 5 seen on more than one day\)/,
     )
     expect(last?.observed).toBeGreaterThan(0.9)
   })
@@ -105,10 +130,9 @@ describe('repeated_card', () => {
       ),
     ]
     expect(runRule(repeatedCard, events).last).toBeNull()
-    expect(runRule(repeatedCard, events, { params: { minVolumeShare: 0.01 } }).last?.observed).toBeCloseTo(
-      18_000 / 818_000,
-      6,
-    )
+    expect(
+      runRule(repeatedCard, events, { params: { minVolumeShare: 0.01, minOneDayCards: 2 } }).last?.observed,
+    ).toBeCloseTo(18_000 / 818_000, 6)
   })
 
   it.each([
