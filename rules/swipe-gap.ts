@@ -204,48 +204,38 @@ export const swipeGap = defineRule({
   evaluate(state, ctx) {
     const p = ctx.params
     const wd = ctx.watermarkDay
-    const band = `between ${p.minGapMin} and ${p.maxGapMin} minutes`
+    // The day leg first: it is the more specific evidence.
     const days = state.gapDays
     const day = days.peek(wd)
-    if (day >= 0) {
-      const gaps = days.get(day, GAPS)
-      const inBandGaps = days.get(day, IN_BAND)
-      if (gaps >= p.minGaps && inBandGaps / gaps > p.minShare) {
-        const share = inBandGaps / gaps
-        return {
-          observed: share,
-          threshold: p.minShare,
-          windowStart: ctx.dayStart(wd),
-          windowEnd: ctx.dayStart(wd + 1),
-          sampleTxnIds: state.gapSamples.toArray(),
-          detail: `${inBandGaps} of ${gaps} gaps between repeat swipes of ${days.get(day, CARDS)} cards today fell ${band} (${pct(share)}), a timed pause rather than customers coming back.`,
-        }
-      }
-    }
-    // The month leg: stored days only, oldest first (a merchant has gaps on few of them).
-    const month = state.gapMonth
-    let gaps = 0
-    let inBandGaps = 0
+    let gaps = day < 0 ? 0 : days.get(day, GAPS)
+    let inBandGaps = day < 0 ? 0 : days.get(day, IN_BAND)
+    const today = gaps >= p.minGaps && inBandGaps / gaps > p.minShare
     let cardDays = 0
-    for (let o = month.first(wd - WINDOW_DAYS + 1, wd); o >= 0; o = month.next(o, wd)) {
-      gaps += month.get(o, GAPS)
-      inBandGaps += month.get(o, IN_BAND)
-      cardDays += month.get(o, CARDS)
+    if (!today) {
+      // The month leg: stored days only, oldest first (a merchant has gaps on few of them).
+      const month = state.gapMonth
+      gaps = 0
+      inBandGaps = 0
+      for (let o = month.first(wd - WINDOW_DAYS + 1, wd); o >= 0; o = month.next(o, wd)) {
+        gaps += month.get(o, GAPS)
+        inBandGaps += month.get(o, IN_BAND)
+        cardDays += month.get(o, CARDS)
+      }
+      if (gaps < p.minWindowGaps || cardDays < p.minWindowCards || inBandGaps / gaps <= p.minShare)
+        return null
     }
-    if (gaps < p.minWindowGaps || cardDays < p.minWindowCards) return null
     const share = inBandGaps / gaps
-    if (share <= p.minShare) return null
+    const counted = `${inBandGaps} of ${gaps} gaps between repeat swipes`
+    const fell = `fell between ${p.minGapMin} and ${p.maxGapMin} minutes (${(share * 100).toFixed(1)}%)`
     return {
       observed: share,
       threshold: p.minShare,
-      windowStart: ctx.dayStart(wd - WINDOW_DAYS + 1),
+      windowStart: ctx.dayStart(today ? wd : wd - WINDOW_DAYS + 1),
       windowEnd: ctx.dayStart(wd + 1),
       sampleTxnIds: state.gapSamples.toArray(),
-      detail: `${inBandGaps} of ${gaps} gaps between repeat swipes of a card on ${cardDays} card-days in 30 days fell ${band} (${pct(share)}): the same timed pause, a few times a day, rather than customers coming back.`,
+      detail: today
+        ? `${counted} of ${days.get(day, CARDS)} cards today ${fell}, a timed pause rather than customers coming back.`
+        : `${counted} of a card on ${cardDays} card-days in ${WINDOW_DAYS} days ${fell}: the same timed pause, a few times a day, rather than customers coming back.`,
     }
   },
 })
-
-function pct(share: number): string {
-  return `${(share * 100).toFixed(1)}%`
-}
