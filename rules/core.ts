@@ -10,6 +10,7 @@ import {
   encodeActivities,
   entityKeyOf,
   entityPartitioner,
+  merchantEventActivities,
 } from './entity/activity.ts'
 import { ruleHitOf } from './hits.ts'
 
@@ -168,8 +169,9 @@ export class RulesCore {
         for (const h of engine.onTransaction(event.value)) hits.push(h)
         records = activitiesOf({ kind: 'transactions', items: [event.value] })
       } else {
+        const before = engine.accountOf(acquirer_id, merchant_id)
         for (const h of engine.onMerchantEvent(event.value)) hits.push(h)
-        records = activitiesOf({ kind: 'merchantEvents', items: [event.value] })
+        records = merchantEventActivities(event.value, before, engine.accountOf(acquirer_id, merchant_id))
       }
       for (const r of records) {
         if (wants !== undefined && !wants(r)) continue

@@ -167,6 +167,14 @@ export interface Calibration {
   readonly minDays: number
 }
 
+/** A merchant's settlement account, when it was set, and its registered MCC (RuleEngine.accountOf). */
+export interface AccountState {
+  readonly account: string | null
+  /** Event time of the event that set the account; -Infinity when none did. */
+  readonly since: number
+  readonly mcc: string | null
+}
+
 export const CALIBRATION_DEFAULTS: Calibration = { minPopulation: 30, minDays: 7 }
 
 /** The distributions a merchant's rules may compare with, under the calibration minima. */
@@ -507,6 +515,22 @@ export class RuleEngine {
   /** Whether the engine holds state for this merchant. */
   has(acquirerId: string, merchantId: string): boolean {
     return this.#merchants.get(acquirerId)?.has(merchantId) ?? false
+  }
+
+  /**
+   * The merchant's settlement account as the engine knows it: the token, the event time of the event
+   * that set it, and the registered MCC; null when the engine holds no state for the merchant. Read
+   * before and after a lifecycle event, it says which account the event made the merchant leave
+   * (rules/entity/activity.ts, accountActivities).
+   */
+  accountOf(acquirerId: string, merchantId: string): AccountState | null {
+    const m = this.#merchants.get(acquirerId)?.get(merchantId)
+    if (m === undefined) return null
+    return {
+      account: m.profile.settlementAccount,
+      since: m.marks[MARKS.accountSince] ?? NEVER,
+      mcc: m.profile.registeredMcc,
+    }
   }
 
   /** The widest rule window, in days: how much history a rebuild must replay. */

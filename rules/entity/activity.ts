@@ -1,6 +1,8 @@
 import { keyPartition } from '../../kafka/partitioner.ts'
 import { minorPerMajor } from '../../lib/currency.ts'
 import type { StoredBatch } from '../../schemas/stages.ts'
+import type { MerchantEvent } from '../../schemas/types.generated.ts'
+import type { AccountState } from '../engine/engine.ts'
 
 /**
  * Cards, settlement accounts and terminals come from ingest; `link` records are derived by the entity
@@ -22,8 +24,14 @@ export interface ActivityRecord {
   readonly merchantId: string
   /** Event time of the source event, UTC ms. */
   readonly at: number
-  /** Terminals only: bound (TERMINAL_BOUND) or unbound (TERMINAL_UNBOUND). */
+  /**
+   * Terminals: bound (TERMINAL_BOUND) or unbound (TERMINAL_UNBOUND). Accounts: bound by the event that
+   * set it, unbound when the merchant moved to another account or closed (absent on records of earlier
+   * versions, which only bound).
+   */
   readonly bound?: boolean
+  /** Accounts only: the merchant's registered MCC, when known (a chain's branches share their trade). */
+  readonly mcc?: string
   /** Cards only: the sale's amount in major units (a card's large purchases are what rings share). */
   readonly amount?: number
   /**
@@ -58,6 +66,7 @@ function activityJson(r: ActivityRecord): string {
     at: r.at,
   }
   if (r.bound !== undefined) body.bound = r.bound
+  if (r.mcc !== undefined) body.mcc = r.mcc
   if (r.amount !== undefined) body.amount = r.amount
   if (r.card !== undefined) body.card = r.card
   if (r.partner !== undefined) body.partner = r.partner
@@ -145,6 +154,26 @@ function checkActivity(raw: unknown): DecodedActivity {
     if (typeof bound !== 'boolean') return { ok: false, problem: 'a terminal record needs bound' }
     return { ok: true, record: { id, kind, key, acquirerId, merchantId, at, bound } }
   }
+  if (kind === 'account') {
+    if (bound !== undefined && typeof bound !== 'boolean')
+      return { ok: false, problem: 'bound must be a boolean' }
+    const mcc = o.mcc
+    if (mcc !== undefined && (typeof mcc !== 'string' || mcc.length === 0))
+      return { ok: false, problem: 'mcc must be a non-empty string' }
+    return {
+      ok: true,
+      record: {
+        id,
+        kind,
+        key,
+        acquirerId,
+        merchantId,
+        at,
+        ...(bound === undefined ? {} : { bound }),
+        ...(mcc === undefined ? {} : { mcc }),
+      },
+    }
+  }
   if (bound !== undefined) return { ok: false, problem: `a ${kind} record has no bound` }
   if (kind === 'link') {
     const card = text(o, 'card')
@@ -190,17 +219,56 @@ export function activitiesOf(batch: StoredBatch): ActivityRecord[] {
     }
     return out
   }
-  for (const e of batch.items) {
-    const base = { id: e.event_id, acquirerId: e.acquirer_id, merchantId: e.merchant_id, at: e.event_time }
-    if (
-      e.settlement_account_token !== null &&
-      (e.kind === 'ONBOARDED' || e.kind === 'SETTLEMENT_ACCOUNT_CHANGED')
+  for (const e of batch.items) out.push(...merchantEventActivities(e, null, null))
+  return out
+}
+
+/**
+ * The activity records of a lifecycle event. `before` and `after` are the merchant's account as the
+ * rule engine knew it before and after applying the event (RuleEngine.accountOf), null where unknown:
+ * with them, the merchant's leaving an account is a record too (unbound), so the account's entity
+ * knows who is still bound to it, however long ago they were bound.
+ * - An event that sets an account binds the merchant to it; if it replaces another account, the
+ *   merchant leaves that one at the event's time. A late event (older than the one that set the
+ *   current account) binds the merchant to its account and leaves it when the current one was set.
+ * - CLOSED leaves the current account.
+ * - TERMINAL_BOUND and TERMINAL_UNBOUND bind and unbind the terminal.
+ */
+export function merchantEventActivities(
+  e: MerchantEvent,
+  before: AccountState | null,
+  after: AccountState | null,
+): ActivityRecord[] {
+  const out: ActivityRecord[] = []
+  const base = { id: e.event_id, acquirerId: e.acquirer_id, merchantId: e.merchant_id, at: e.event_time }
+  const mcc = after?.mcc ?? e.registered_mcc
+  const token = e.settlement_account_token
+  if (token !== null && (e.kind === 'ONBOARDED' || e.kind === 'SETTLEMENT_ACCOUNT_CHANGED')) {
+    out.push({ ...base, kind: 'account', key: token, bound: true, ...(mcc === null ? {} : { mcc }) })
+    const previous = before?.account ?? null
+    if (before !== null && previous !== null && previous !== token && e.event_time >= before.since) {
+      out.push({ ...base, kind: 'account', key: previous, bound: false })
+    } else if (
+      after !== null &&
+      after.account !== null &&
+      after.account !== token &&
+      e.event_time < after.since
     ) {
-      out.push({ ...base, kind: 'account', key: e.settlement_account_token })
+      out.push({
+        ...base,
+        id: `${e.event_id}~left`,
+        at: after.since,
+        kind: 'account',
+        key: token,
+        bound: false,
+      })
     }
-    if (e.terminal_id !== null && (e.kind === 'TERMINAL_BOUND' || e.kind === 'TERMINAL_UNBOUND')) {
-      out.push({ ...base, kind: 'terminal', key: e.terminal_id, bound: e.kind === 'TERMINAL_BOUND' })
-    }
+  }
+  if (e.kind === 'CLOSED' && after !== null && after.account !== null && e.event_time >= after.since) {
+    out.push({ ...base, kind: 'account', key: after.account, bound: false })
+  }
+  if (e.terminal_id !== null && (e.kind === 'TERMINAL_BOUND' || e.kind === 'TERMINAL_UNBOUND')) {
+    out.push({ ...base, kind: 'terminal', key: e.terminal_id, bound: e.kind === 'TERMINAL_BOUND' })
   }
   return out
 }

@@ -24,6 +24,8 @@ export interface Binding {
   readonly at: number
   readonly id: string
   readonly bound: boolean
+  /** Accounts: the merchant's registered MCC on the record, when it carried one. */
+  readonly mcc?: string
 }
 
 /** What a rule sees of one entity. */
@@ -33,9 +35,12 @@ export interface EntityView {
   readonly key: string
   /** The entity's event-time clock: its latest record's event time. */
   readonly watermark: number
-  /** Cards and accounts: each merchant's latest contact. */
+  /** Cards: each merchant's latest contact. */
   readonly contacts: ReadonlyMap<string, Contact>
-  /** Terminals: each merchant's binding events, in event-time order. */
+  /**
+   * Terminals and accounts: each merchant's binding events, in event-time order (an account record
+   * without `bound`, from an earlier version, binds).
+   */
   readonly bindings: ReadonlyMap<string, readonly Binding[]>
 }
 
@@ -511,7 +516,7 @@ export class EntityEngine {
     }
     let e = entities.get(r.key)
     if (e === undefined) {
-      const contacts = rules.length > 0 && r.kind !== 'terminal' && r.kind !== 'link'
+      const contacts = rules.length > 0 && r.kind === 'card'
       e = {
         acquirerId: r.acquirerId,
         kind: r.kind,
@@ -519,7 +524,7 @@ export class EntityEngine {
         partition: 0,
         watermark: Number.NEGATIVE_INFINITY,
         contacts: contacts ? new Map() : NO_CONTACTS,
-        bindings: r.kind === 'terminal' ? new Map() : NO_BINDINGS,
+        bindings: r.kind === 'terminal' || r.kind === 'account' ? new Map() : NO_BINDINGS,
         instances:
           rules.length === 0
             ? NO_INSTANCES
@@ -539,7 +544,7 @@ export class EntityEngine {
     // A link's evidence is its card, kept by the rule itself (idempotently): every link goes through;
     // so do the records of a kind kept only for first hops, which keep their own state (idempotently).
     if (r.kind === 'link' || !hasRules) return true
-    if (r.kind === 'terminal') {
+    if (r.kind === 'terminal' || r.kind === 'account') {
       let list = e.bindings.get(r.merchantId)
       if (list === undefined) {
         list = []
@@ -547,7 +552,12 @@ export class EntityEngine {
         e.bindings.set(r.merchantId, list)
       }
       if (list.some((b) => b.id === r.id)) return false
-      const item = { at: r.at, id: r.id, bound: r.bound === true }
+      const item: Binding = {
+        at: r.at,
+        id: r.id,
+        bound: r.bound ?? r.kind === 'account',
+        ...(r.mcc === undefined ? {} : { mcc: r.mcc }),
+      }
       let i = list.length
       // Event-time order whatever the arrival order; ties by id, so a replay sorts the same way.
       while (i > 0 && before(item, list[i - 1])) i--

@@ -1,48 +1,89 @@
-import type { EntityFinding, EntityView } from './engine.ts'
+import type { Binding, EntityFinding, EntityView } from './engine.ts'
 
 const DAY_MS = 86_400_000
 
-/** Per entity: the start of the current firing episode, or null while the rule is silent. */
+/** Per entity: the start of the current firing episode and which measure fired, or null while silent. */
 export interface SpreadState {
   anchor: number | null
+  standing: boolean
 }
 
 /**
- * The measure of shared_settlement_account: distinct merchants whose latest
- * contact with the entity is within `windowDays` of the entity's latest event.
+ * The measures of shared_settlement_account, from each merchant's binding events on the account:
+ * - standing: the merchants whose latest binding event binds (bound now, however long ago), counted
+ *   by registered MCC, so that a chain's branches of one trade count once. A merchant whose MCC is
+ *   unknown counts as a trade of its own.
+ * - window: distinct merchants bound by an event within `windowDays` of the entity's latest event.
  *
- * The window start reported (and hashed into the hit id) is the start of the firing episode: the
- * earliest counted contact when the rule began to fire, kept while it keeps firing, so a growing
- * finding updates its rows instead of adding one per record. A replay applies the same records in the
- * same partition order and reaches the same anchors.
+ * The window start reported (and hashed into the hit id) is the start of the firing episode: for the
+ * standing measure, the latest binding among the merchants counted when it began to fire; for the
+ * window, the earliest counted binding then. It is kept while the same measure keeps firing, so a
+ * growing finding updates its rows instead of adding one per record. A replay applies the same records
+ * in the same partition order and reaches the same anchors.
  */
 export function spreadFinding(
   state: SpreadState,
   entity: EntityView,
-  windowDays: number,
-  minMerchants: number,
-  detail: (count: number, others: number) => string,
+  p: { readonly windowDays: number; readonly minMerchants: number; readonly minTrades: number },
+  detail: {
+    readonly standing: (count: number, trades: number, others: number) => string
+    readonly window: (count: number, others: number) => string
+  },
 ): EntityFinding | null {
-  const from = entity.watermark - windowDays * DAY_MS
+  const bound = new Map<string, Binding>()
+  for (const [m, list] of entity.bindings) {
+    const last = list.at(-1)
+    if (last?.bound === true) bound.set(m, last)
+  }
+  const trades = new Set<string>()
+  for (const [m, b] of bound) trades.add(b.mcc ?? `\u0000${m}`)
+  if (trades.size >= p.minTrades) {
+    if (state.anchor === null || !state.standing) {
+      let latest = Number.NEGATIVE_INFINITY
+      for (const b of bound.values()) if (b.at > latest) latest = b.at
+      state.anchor = latest
+      state.standing = true
+    }
+    const count = bound.size
+    const kinds = trades.size
+    return {
+      observed: kinds,
+      threshold: p.minTrades,
+      windowStart: state.anchor,
+      windowEnd: entity.watermark + 1,
+      merchants: new Map([...bound].map(([m, b]) => [m, [b.id]])),
+      detail: (others) => detail.standing(count, kinds, others),
+    }
+  }
+
+  const from = entity.watermark - p.windowDays * DAY_MS
   const merchants = new Map<string, readonly string[]>()
   let earliest = Number.POSITIVE_INFINITY
-  for (const [m, c] of entity.contacts) {
-    if (c.at <= from) continue
-    merchants.set(m, [c.id])
-    if (c.at < earliest) earliest = c.at
+  for (const [m, list] of entity.bindings) {
+    for (let i = list.length - 1; i >= 0; i--) {
+      const b = list[i]
+      if (b === undefined || b.at <= from) break
+      if (!b.bound) continue
+      merchants.set(m, [b.id])
+      if (b.at < earliest) earliest = b.at
+      break
+    }
   }
-  if (merchants.size < minMerchants) {
+  if (merchants.size < p.minMerchants) {
     state.anchor = null
     return null
   }
-  state.anchor ??= earliest
+  if (state.anchor === null || state.standing) {
+    state.anchor = earliest
+    state.standing = false
+  }
   const count = merchants.size
   return {
     observed: count,
-    threshold: minMerchants,
+    threshold: p.minMerchants,
     windowStart: state.anchor,
     windowEnd: entity.watermark + 1,
     merchants,
-    detail: (others) => detail(count, others),
+    detail: (others) => detail.window(count, others),
   }
 }

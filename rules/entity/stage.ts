@@ -105,7 +105,7 @@ export class EntityStage extends PartitionStage {
 
   /**
    * Positions a newly owned partition for replay: forgets what an earlier ownership left (the replay
-   * re-applies it), seeds the standing terminal bindings, and seeks to the replay start.
+   * re-applies it), seeds the standing terminal and account bindings, and seeks to the replay start.
    */
   async own(_topic: string, partition: number, ctx: StageContext): Promise<'seeked'> {
     // The producer first: it aborts what an earlier owner left open before the replay starts.
@@ -191,10 +191,11 @@ export class EntityStage extends PartitionStage {
   }
 
   /**
-   * The terminal bindings of this partition that still hold but began before the replay window: the
-   * topic no longer has them, and a terminal bound to its owner for years is shared the day a second
-   * merchant binds it. Read from the stored lifecycle events: per terminal and merchant, the latest
-   * binding event, when it binds.
+   * The terminal and account bindings of this partition that still hold but began before the replay
+   * window: the topic no longer has them, and a terminal bound to its owner for years is shared the day
+   * a second merchant binds it, as is an account. Read from the stored lifecycle events: per terminal
+   * and merchant, the latest binding event, when it binds; per merchant, the event that set its current
+   * settlement account, unless it closed since (with its registered MCC, as the rules stage publishes).
    */
   async #standingBindings(partition: number, since: number): Promise<ActivityRecord[]> {
     try {
@@ -205,7 +206,7 @@ export class EntityStage extends PartitionStage {
       return records.filter((r) => r.at < since && partitionOf(entityKeyOf(r)) === partition)
     } catch (e) {
       this.#standing = null
-      throw asRiskError(e, 'RISK_ERR_STORE_QUERY', 'cannot read the standing terminal bindings', {
+      throw asRiskError(e, 'RISK_ERR_STORE_QUERY', 'cannot read the standing bindings', {
         topic: this.#opts.topic,
         partition,
       })
@@ -222,13 +223,18 @@ export class EntityStage extends PartitionStage {
     const until = since + STANDING_REUSE_MS
     const read = (async () => {
       const meta = await this.runner.admin().fetchTopicMetadata({ topics: [this.#opts.topic] })
-      const rs = await this.#opts.store.client.query({
-        query: STANDING_BINDINGS_SQL,
-        query_params: { db: this.#opts.store.database, since: dateTime64(until) },
-        format: 'JSONEachRow',
-      })
-      const records = (await rs.json<StandingBinding>()).map(
-        (row): ActivityRecord => ({
+      const params = { db: this.#opts.store.database, since: dateTime64(until) }
+      const [terminals, accounts] = await Promise.all([
+        this.#opts.store.client
+          .query({ query: STANDING_BINDINGS_SQL, query_params: params, format: 'JSONEachRow' })
+          .then((rs) => rs.json<StandingBinding>()),
+        this.#opts.store.client
+          .query({ query: STANDING_ACCOUNTS_SQL, query_params: params, format: 'JSONEachRow' })
+          .then((rs) => rs.json<StandingAccount>()),
+      ])
+      const records: ActivityRecord[] = []
+      for (const row of terminals)
+        records.push({
           id: row.last_event_id,
           kind: 'terminal',
           key: row.terminal,
@@ -236,8 +242,21 @@ export class EntityStage extends PartitionStage {
           merchantId: row.merchant_id,
           at: Number(row.last_ms),
           bound: true,
-        }),
-      )
+        })
+      for (const row of accounts)
+        records.push({
+          id: row.last_event_id,
+          kind: 'account',
+          key: row.account,
+          acquirerId: row.acquirer_id,
+          merchantId: row.merchant_id,
+          at: Number(row.last_ms),
+          bound: true,
+          ...(row.mcc === null || row.mcc === '' ? {} : { mcc: row.mcc }),
+        })
+      // Oldest first, as the topic would have had them: an entity drops a record older than its
+      // retention behind its latest, so a binding of years ago applied after one of months ago was lost.
+      records.sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
       return { partitions: meta.topics[0]?.partitions.length ?? 0, records }
     })()
     this.#standing = { until, read }
@@ -285,6 +304,32 @@ FROM {db:Identifier}.merchant_events
 WHERE kind IN ('TERMINAL_BOUND', 'TERMINAL_UNBOUND') AND terminal_id IS NOT NULL
 GROUP BY acquirer_id, terminal_id, merchant_id
 HAVING last_kind = 'TERMINAL_BOUND' AND max(event_time) < {since:DateTime64(3, 'UTC')}`
+
+interface StandingAccount {
+  acquirer_id: string
+  merchant_id: string
+  account: string
+  last_event_id: string
+  last_ms: string | number
+  mcc: string | null
+}
+
+// Each merchant's current settlement account: the token of its latest event that set one, unless the
+// merchant closed after it; with its registered MCC now.
+const STANDING_ACCOUNTS_SQL = `SELECT a.acquirer_id AS acquirer_id, a.merchant_id AS merchant_id, a.token AS account,
+  a.last_id AS last_event_id, toUnixTimestamp64Milli(a.last_at) AS last_ms, p.registered_mcc AS mcc
+FROM (
+  SELECT acquirer_id, merchant_id,
+    argMax(settlement_account_token, (event_time, event_id)) AS token,
+    argMax(event_id, (event_time, event_id)) AS last_id,
+    max(event_time) AS last_at
+  FROM {db:Identifier}.merchant_events
+  WHERE kind IN ('ONBOARDED', 'SETTLEMENT_ACCOUNT_CHANGED') AND settlement_account_token IS NOT NULL
+  GROUP BY acquirer_id, merchant_id
+  HAVING last_at < {since:DateTime64(3, 'UTC')}
+) AS a
+LEFT JOIN {db:Identifier}.merchant_profile_v AS p ON p.acquirer_id = a.acquirer_id AND p.merchant_id = a.merchant_id
+WHERE p.closed_at IS NULL OR p.closed_at < a.last_at`
 
 /**
  * Topic settings of the entity-activity topic: it is the stage's only memory, so it must keep at least

@@ -267,4 +267,118 @@ describe('cross-merchant rules on the live stream', () => {
     )
     expect(await sharedTerminal()).toEqual(['m-newcomer', 'm-owner'])
   })
+
+  it('remembers the accounts merchants were onboarded with before the replay window, unless they closed', async () => {
+    // Two merchants of two trades were onboarded with one account 400 and 300 days ago, a third that
+    // closed since too: all long gone from the activity topic, still in merchant_events. A merchant of
+    // a third trade binds the account today.
+    const own = {
+      transactions: uniqueName('unused-t'),
+      merchantEvents: uniqueName('unused-e'),
+      ruleHits: uniqueName('hits-accounts'),
+      entityActivity: uniqueName('eact-accounts'),
+      scoreEvents: uniqueName('score-accounts'),
+    }
+    const topic = own.entityActivity
+    await createPathTopics(kafka, own, 2)
+    const sink = new SinkStage({
+      kafka,
+      logger,
+      now: Date.now,
+      sleep,
+      retryInitialMs: 100,
+      retryMaxMs: 1000,
+      store,
+      codec,
+      topics: { ruleHits: own.ruleHits, scoreEvents: own.scoreEvents },
+      groupId: uniqueName('sink-accounts'),
+      concurrency: 1,
+      maxPartSize: 500,
+    })
+    await sink.start()
+    cleanups.push(() => sink.stop())
+    const day = 86_400_000
+    const event = (event_id: string, merchant_id: string, at: number, kind: string, mcc: string | null) => ({
+      event: {
+        event_id,
+        event_time: at,
+        acquirer_id: 'acq-accounts',
+        merchant_id,
+        kind,
+        terminal_id: null,
+        registered_mcc: mcc,
+        merchant_name: null,
+        latitude: null,
+        longitude: null,
+        settlement_account_token: kind === 'ONBOARDED' ? 'acct-standing' : null,
+      } as MerchantEvent,
+      topic: 'pos.merchant-events',
+      partition: 0,
+      offset: '0',
+    })
+    const now = Date.now()
+    await insertMerchantEvents(
+      store,
+      [
+        event('on-1', 'm-restaurant', now - 400 * day, 'ONBOARDED', '5812'),
+        event('on-2', 'm-phones', now - 300 * day, 'ONBOARDED', '5732'),
+        event('on-3', 'm-closed', now - 350 * day, 'ONBOARDED', '5999'),
+        event('cl-3', 'm-closed', now - 200 * day, 'CLOSED', null),
+      ],
+      { timeZoneOf: () => '+08:00', now },
+    )
+    const accountsEngine = new EntityEngine({
+      rules: buildEntityRules({}, ENTITY_RULES),
+      isWhitelisted: () => false,
+      configHash: 'entity-test',
+    })
+    const stage = new EntityStage({
+      kafka,
+      store,
+      codec,
+      ruleHits: own.ruleHits,
+      engine: accountsEngine,
+      topic,
+      groupId: uniqueName('entity-accounts'),
+      logger,
+      now: Date.now,
+      sleep,
+      retryInitialMs: 100,
+      retryMaxMs: 1000,
+    })
+    await stage.start()
+    cleanups.push(() => stage.stop())
+    const record = {
+      id: 'on-new',
+      kind: 'account' as const,
+      key: 'acct-standing',
+      acquirerId: 'acq-accounts',
+      merchantId: 'm-pets',
+      at: now - 60_000,
+      bound: true,
+      mcc: '5995',
+    }
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
+    await producer.connect()
+    await producer.send({ topic, messages: [{ key: entityKeyOf(record), value: encodeActivity(record) }] })
+    await producer.disconnect()
+    const shared = async () => {
+      const rs = await store.client.query({
+        query: `SELECT merchant_id, observed FROM rule_hits FINAL
+          WHERE rule_id = 'shared_settlement_account' AND acquirer_id = 'acq-accounts' ORDER BY merchant_id`,
+        format: 'JSONEachRow',
+      })
+      return rs.json<{ merchant_id: string; observed: number }>()
+    }
+    await waitFor(
+      async () => (await shared()).length >= 3,
+      async () =>
+        `shared_settlement_account hits for ${JSON.stringify(await shared())}, entity engine ${JSON.stringify(accountsEngine.stats)}`,
+    )
+    expect(await shared()).toEqual([
+      { merchant_id: 'm-pets', observed: 3 },
+      { merchant_id: 'm-phones', observed: 3 },
+      { merchant_id: 'm-restaurant', observed: 3 },
+    ])
+  })
 })

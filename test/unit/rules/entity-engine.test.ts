@@ -5,6 +5,7 @@ import {
   activitiesOf,
   decodeActivity,
   encodeActivity,
+  merchantEventActivities,
 } from '../../../rules/entity/activity.ts'
 import { activityWanted, buildEntityRules, EntityEngine } from '../../../rules/entity/engine.ts'
 import { ENTITY_RULES } from '../../../rules/entity/index.ts'
@@ -25,8 +26,11 @@ function rec(
   return { id: `r${seq}`, kind, key, acquirerId: 'acq-1', merchantId, at, ...more }
 }
 const card = (m: string, at: number, key = 'tok-1') => rec('card', key, m, at)
-const account = (m: string, at: number, key = 'acct-1') => rec('account', key, m, at)
+const account = (m: string, at: number, key = 'acct-1', bound?: boolean) =>
+  rec('account', key, m, at, bound === undefined ? {} : { bound })
 const bind = (m: string, at: number, bound = true, key = 'T-1') => rec('terminal', key, m, at, { bound })
+/** An account record with the merchant's registered MCC on it, as the rules stage publishes it. */
+const trade = (r: ActivityRecord, mcc: string): ActivityRecord => ({ ...r, bound: true, mcc })
 
 /** A large approved sale of card `key` at merchant `m`, as ingest publishes it. */
 const sale = (m: string, at: number, key: string, amount = 5_000) => rec('card', key, m, at, { amount })
@@ -229,8 +233,127 @@ describe('shared_settlement_account', () => {
     expect(run(records).rows).toEqual([])
   })
 
-  it('does not fire when the bindings are more than 90 days apart', () => {
-    expect(run([account('A', T0), account('B', T0 + 50 * DAY), account('C', T0 + 91 * DAY)]).rows).toEqual([])
+  it('does not fire when the bindings are more than 90 days apart and the merchants share a trade', () => {
+    const records = [
+      trade(account('A', T0), '5942'),
+      trade(account('B', T0 + 50 * DAY), '5942'),
+      trade(account('C', T0 + 91 * DAY), '5943'),
+    ]
+    expect(run(records).rows).toEqual([])
+  })
+
+  it('fires for merchants of three trades bound now, bound years apart (an account bound at onboarding)', () => {
+    const records = [
+      trade(account('A', T0), '5812'),
+      trade(account('B', T0 + 400 * DAY), '5732'),
+      trade(account('C', T0 + 900 * DAY), '5995'),
+    ]
+    const { rows } = run(records)
+    expect(merchantsOf(rows, 'shared_settlement_account')).toEqual(['A', 'B', 'C'])
+    const hit = rows.find((h) => h.merchantId === 'A')
+    expect(hit?.finding.observed).toBe(3)
+    expect(hit?.finding.windowStart).toBe(T0 + 900 * DAY)
+    expect(hit?.finding.detail).toBe(
+      'One settlement account is bound now to 3 merchants of 3 different registered MCCs: this merchant and 2 other merchant(s).',
+    )
+  })
+
+  it('counts a chain of one trade once, and only the merchants still bound', () => {
+    const chain = [
+      trade(account('A', T0), '5812'),
+      trade(account('A2', T0 + 100 * DAY), '5812'),
+      trade(account('B', T0 + 400 * DAY), '5732'),
+    ]
+    expect(run(chain).rows).toEqual([])
+    // A third trade joins, then leaves for another account: silent again, and no new hit.
+    const joined = [...chain, trade(account('C', T0 + 900 * DAY), '5995')]
+    expect(merchantsOf(run(joined).rows, 'shared_settlement_account')).toEqual(['A', 'A2', 'B', 'C'])
+    const left = [...joined, account('C', T0 + 1_000 * DAY, 'acct-1', false)]
+    const { hits } = run(left)
+    expect(hits.filter((h) => h.finding.windowStart !== T0 + 900 * DAY)).toEqual([])
+    // Without C, the account is bound to two trades: a later record of it finds nothing.
+    const after = [...left, trade(account('A', T0 + 1_001 * DAY), '5812')]
+    expect(run(after).hits.filter((h) => h.finding.windowEnd > T0 + 1_000 * DAY)).toEqual([])
+  })
+
+  it('reads an account record of an earlier version (no bound) as a binding', () => {
+    const records = [account('A', T0), account('B', T0 + DAY), account('C', T0 + 2 * DAY)]
+    expect(records.every((r) => r.bound === undefined)).toBe(true)
+    expect(merchantsOf(run(records).rows, 'shared_settlement_account')).toEqual(['A', 'B', 'C'])
+  })
+})
+
+describe('account activity of lifecycle events', () => {
+  const at = (days: number) => T0 + days * DAY
+  const state = (account: string | null, since: number, mcc: string | null = '5411') => ({
+    account,
+    since,
+    mcc,
+  })
+  const changed = (id: string, days: number, token: string) =>
+    sampleMerchantEvent({
+      event_id: id,
+      event_time: at(days),
+      kind: 'SETTLEMENT_ACCOUNT_CHANGED',
+      registered_mcc: null,
+      settlement_account_token: token,
+    })
+  const brief = (rs: readonly ActivityRecord[]) => rs.map((r) => [r.id, r.key, r.at, r.bound, r.mcc])
+
+  it('binds the new account and leaves the one it replaces', () => {
+    const records = merchantEventActivities(
+      changed('e1', 10, 'acct-new'),
+      state('acct-old', at(0)),
+      state('acct-new', at(10)),
+    )
+    expect(brief(records)).toEqual([
+      ['e1', 'acct-new', at(10), true, '5411'],
+      ['e1', 'acct-old', at(10), false, undefined],
+    ])
+  })
+
+  it('binds the account of a late change and leaves it when the current account was set', () => {
+    const records = merchantEventActivities(
+      changed('e1', 5, 'acct-mid'),
+      state('acct-new', at(10)),
+      state('acct-new', at(10)),
+    )
+    expect(brief(records)).toEqual([
+      ['e1', 'acct-mid', at(5), true, '5411'],
+      ['e1~left', 'acct-mid', at(10), false, undefined],
+    ])
+  })
+
+  it('re-confirming the same account leaves nothing; closing leaves the current account', () => {
+    expect(
+      brief(
+        merchantEventActivities(changed('e1', 10, 'acct-1'), state('acct-1', at(0)), state('acct-1', at(10))),
+      ),
+    ).toEqual([['e1', 'acct-1', at(10), true, '5411']])
+    const closed = sampleMerchantEvent({
+      event_id: 'e2',
+      event_time: at(20),
+      kind: 'CLOSED',
+      registered_mcc: null,
+    })
+    expect(brief(merchantEventActivities(closed, state('acct-1', at(10)), state('acct-1', at(10))))).toEqual([
+      ['e2', 'acct-1', at(20), false, undefined],
+    ])
+  })
+
+  it('without the engine state (a merchant it does not hold), binds only', () => {
+    expect(brief(merchantEventActivities(changed('e1', 10, 'acct-new'), null, null))).toEqual([
+      ['e1', 'acct-new', at(10), true, undefined],
+    ])
+  })
+
+  it('round-trips the bound flag and the MCC of an account record through the topic', () => {
+    const r: ActivityRecord = { ...account('A', T0), bound: false, mcc: '5812' }
+    expect(decodeActivity(encodeActivity(r))).toEqual({ ok: true, record: r })
+    expect(decodeActivity(Buffer.from(JSON.stringify({ ...r, bound: 'yes' })))).toEqual({
+      ok: false,
+      problem: 'bound must be a boolean',
+    })
   })
 })
 
@@ -414,6 +537,8 @@ describe('activity records', () => {
         acquirerId: 'acq-1',
         merchantId: 'mer-42',
         at: events[0]?.event_time,
+        bound: true,
+        mcc: '5411',
       },
       {
         id: 'e2',
