@@ -55,6 +55,13 @@ export interface EntityFinding {
   merchants: ReadonlyMap<string, readonly string[]>
   /** The analyst's sentence for one merchant; `others` is how many other merchants are involved. */
   detail: (others: number) => string
+  /**
+   * A state that holds at the engine's clock (an account shared now), not evidence of a moment: the
+   * engine re-evaluates the entity as the clock moves, so a rule that ends the window at the clock's day
+   * publishes a fresh version of the hit each day the state holds, and its points do not decay away
+   * while nothing new happens on the entity.
+   */
+  ongoing?: boolean
 }
 
 /**
@@ -606,6 +613,7 @@ export class EntityEngine {
       const finding = instance.evaluate(e, this.#clock)
       if (e.kind === 'terminal' && finding === null && countBoundNow(e) > 1) waiting = true
       if (finding === null) continue
+      if (finding.ongoing === true) waiting = true
       const meta = rule.meta
       const others = finding.merchants.size - 1
       const samples = allSamples(finding.merchants)
@@ -653,7 +661,8 @@ export class EntityEngine {
 
   /**
    * The coalesced timer: drops entities idle beyond their retention, and re-evaluates terminals whose
-   * overlap waits for the clock (their own records are rare, so their watermark would not move).
+   * overlap waits for the clock and entities whose finding is ongoing (their own records are rare, so
+   * their watermark would not move).
    */
   #sweep(out: HitUpdate[]): void {
     this.#lastSweep = this.#clock

@@ -49,8 +49,8 @@ export const sharedSettlementAccount = defineEntityRule({
     }),
   },
   createState: (): SpreadState => ({ anchor: null, standing: false }),
-  evaluate: (state, entity, p) =>
-    spreadFinding(state, entity, p, {
+  evaluate: (state, entity, p, clock) =>
+    spreadFinding(state, entity, clock, p, {
       standing: (count, trades, others) =>
         `One settlement account is bound now to ${count} merchants of ${trades} different registered MCCs: ` +
         `this merchant and ${others} other merchant(s).`,

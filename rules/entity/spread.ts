@@ -17,13 +17,16 @@ export interface SpreadState {
  *
  * The window start reported (and hashed into the hit id) is the start of the firing episode: for the
  * standing measure, the latest binding among the merchants counted when it began to fire; for the
- * window, the earliest counted binding then. It is kept while the same measure keeps firing, so a
+ * window, the earliest counted binding then. The standing measure is a state that holds now: its window
+ * ends with the engine clock's UTC day and the finding is `ongoing`, so the engine publishes it afresh
+ * each day it holds. It is kept while the same measure keeps firing, so a
  * growing finding updates its rows instead of adding one per record. A replay applies the same records
  * in the same partition order and reaches the same anchors.
  */
 export function spreadFinding(
   state: SpreadState,
   entity: EntityView,
+  clock: number,
   p: { readonly windowDays: number; readonly minMerchants: number; readonly minTrades: number },
   detail: {
     readonly standing: (count: number, trades: number, others: number) => string
@@ -46,11 +49,14 @@ export function spreadFinding(
     }
     const count = bound.size
     const kinds = trades.size
+    // The state holds today: the window ends with the clock's UTC day, a new hit version each day.
+    const now = Math.max(clock, entity.watermark)
     return {
       observed: kinds,
       threshold: p.minTrades,
       windowStart: state.anchor,
-      windowEnd: entity.watermark + 1,
+      windowEnd: Math.floor(now / DAY_MS) * DAY_MS + DAY_MS,
+      ongoing: true,
       merchants: new Map([...bound].map(([m, b]) => [m, [b.id]])),
       detail: (others) => detail.standing(count, kinds, others),
     }

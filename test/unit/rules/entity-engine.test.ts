@@ -276,6 +276,23 @@ describe('shared_settlement_account', () => {
     expect(run(after).hits.filter((h) => h.finding.windowEnd > T0 + 1_000 * DAY)).toEqual([])
   })
 
+  it('publishes a shared account afresh each day it stays shared, with nothing new on the account', () => {
+    const records = [
+      trade(account('A', T0), '5812'),
+      trade(account('B', T0 + DAY), '5732'),
+      trade(account('C', T0 + 2 * DAY), '5995'),
+      // Other activity moves the engine's clock over the next three days.
+      ...Array.from({ length: 36 }, (_, i) => card('X', T0 + 2 * DAY + (i + 1) * 2 * 3_600_000, `tok-${i}`)),
+    ]
+    const { hits } = run(records)
+    const ofA = hits.filter((h) => h.ruleId === 'shared_settlement_account' && h.merchantId === 'A')
+    // UTC days after T0's: the window ends with the clock's UTC day.
+    const dayOf = (t: number) => Math.floor(t / DAY) - Math.floor(T0 / DAY)
+    // One hit (one window start), a version per day: found on day 2, then on days 3, 4 and 5.
+    expect(new Set(ofA.map((h) => h.hitId)).size).toBe(1)
+    expect(ofA.map((h) => dayOf(h.detectedAt))).toEqual([2, 3, 4, 5])
+  })
+
   it('reads an account record of an earlier version (no bound) as a binding', () => {
     const records = [account('A', T0), account('B', T0 + DAY), account('C', T0 + 2 * DAY)]
     expect(records.every((r) => r.bound === undefined)).toBe(true)
@@ -483,9 +500,13 @@ describe('what the rules stage publishes', () => {
     expect(new Set(full.hits.map((h) => h.ruleId))).toEqual(
       new Set(['card_ring', 'shared_terminal', 'shared_settlement_account']),
     )
-    // Only the clock the sweeps run on moves less: a sweep's finding may carry an earlier time.
+    // Only the clock the sweeps run on moves less: a sweep's finding may carry an earlier time. An
+    // ongoing finding (an account shared now) is refreshed by the sweeps themselves, which run when a
+    // record moves the clock: with fewer records, a day's refresh may come at a later record.
+    const ongoing = (h: HitUpdate) => h.ruleId === 'shared_settlement_account'
+    expect(published.hits.filter(ongoing).length).toBeGreaterThan(1)
     published.hits.forEach((h, i) => {
-      expect(h.detectedAt).toBeLessThanOrEqual(full.hits[i]?.detectedAt ?? Number.NaN)
+      if (!ongoing(h)) expect(h.detectedAt).toBeLessThanOrEqual(full.hits[i]?.detectedAt ?? Number.NaN)
     })
   })
 
