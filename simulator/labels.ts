@@ -43,7 +43,11 @@ export interface MerchantLabel {
   acquirer_id: string
   label: LabelKind
   scenario: string
-  tactics: Tactic[]
+  /**
+   * Which tips of the playbook the merchant follows: TACTICS for our simulator's merchants; a labels
+   * file from elsewhere (a blind generator, an acquirer's confirmed cases) names its own.
+   */
+  tactics: readonly string[]
   /** Rules that ought to hit this merchant; empty for legitimate ones (no rule should). */
   expected_rules: string[]
 }
