@@ -9,9 +9,9 @@ import { defineRule } from './engine/types.ts'
  *
  * Both shares are taken among the large ones only (swipes, days at or above `consideredFrom` × the
  * limit): small everyday sales say nothing about where large amounts are placed, and counting them
- * would let a shop front dilute the pattern. The day leg also looks at the days over the limit: a real
- * business trading near the limit goes over it about as often as it closes just under, while an evader
- * almost never does.
+ * would let a shop front dilute the pattern. Both legs also look past the limit: a real business
+ * trading near the limit goes over it about as often as it closes just under (a car dealer's down
+ * payments of 49,999 beside cars paid at 72,000 and 140,000), while an evader almost never does.
  */
 const WINDOW_DAYS = 30
 /**
@@ -26,6 +26,7 @@ interface StructTotals {
   unit: number
   considered: number
   band: number
+  over: number
   consideredDays: number
   bandDays: number
   overDays: number
@@ -39,6 +40,7 @@ const SCRATCH: StructTotals = {
   unit: 0,
   considered: 0,
   band: 0,
+  over: 0,
   consideredDays: 0,
   bandDays: 0,
   overDays: 0,
@@ -48,17 +50,19 @@ const SCRATCH: StructTotals = {
 const CONSIDERED = 0
 /** Of those, in [bandFrom, 1) × the single limit. The day's approved amount is counted by the engine (SaleDays). */
 const BAND = 1
+/** Of those, at or over the single limit. */
+const OVER_LIMIT = 2
 
 export const structuring = defineRule({
   id: 'structuring',
-  version: 1,
+  version: 2,
   category: 'fraud',
   family: 'amount',
   description:
     'Over 30 days: share of large swipes just under the single-swipe limit, and days whose approved ' +
     'volume lands just under the daily limit (amounts kept under the limits on purpose).',
   calibration:
-    'Compares with the limits the playbook names (50,000 a swipe, 300,000 a day): 30% of the swipes of 25,000 or more just under the single limit (20 such swipes), or 5 or more days just under the daily limit that are most of the large days, with days over it rare. Strong.',
+    'Compares with the limits the playbook names (50,000 a swipe, 300,000 a day): 30% of the swipes of 25,000 or more just under the single limit (20 such swipes), or 5 or more days just under the daily limit that are most of the large days; either with swipes or days over the limit rare. Strong.',
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
   clock: 'day',
@@ -116,12 +120,12 @@ export const structuring = defineRule({
       min: 0,
       max: 1,
       description:
-        'Of the days that reach the band, the share that stay under the limit must exceed this for the ' +
-        'day leg to fire: a business trading around the limit also closes over it.',
+        'Of the swipes (days) that reach the band, the share that stay under the limit must exceed this ' +
+        'for the swipe (day) leg to fire: a business trading around the limit also goes over it.',
     }),
   },
   createState: (sales, samples) => ({
-    structDays: sales.sparseColumns(WINDOW_DAYS, 2),
+    structDays: sales.sparseColumns(WINDOW_DAYS, 3),
     structBandSamples: samples.ring(5),
     structSaleSamples: samples.ring(5),
     // Limits are in major units; evaluate sees no transaction, so it uses the last one's currency.
@@ -168,7 +172,10 @@ export const structuring = defineRule({
     if (amount < p.consideredFrom * limit) return
     days.add(day, CONSIDERED, 1)
     if (counted !== null) counted.considered++
-    if (amount >= p.bandFrom * limit && amount < limit) {
+    if (amount >= limit) {
+      days.add(day, OVER_LIMIT, 1)
+      if (counted !== null) counted.over++
+    } else if (amount >= p.bandFrom * limit) {
       days.add(day, BAND, 1)
       if (counted !== null) counted.band++
       state.structBandSamples.push(txn.txn_id)
@@ -201,6 +208,7 @@ export const structuring = defineRule({
       n.unit = state.structMinorPerMajor
       n.considered = 0
       n.band = 0
+      n.over = 0
       n.consideredDays = 0
       n.bandDays = 0
       n.overDays = 0
@@ -208,6 +216,7 @@ export const structuring = defineRule({
       for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
         n.considered += days.get(o, CONSIDERED)
         n.band += days.get(o, BAND)
+        n.over += days.get(o, OVER_LIMIT)
         // A day's class follows its volume: a day that goes over the limit later (or gets a late event)
         // moves out of the band by itself.
         const c = dayClass(days.amount(o), dailyLimit, p)
@@ -218,9 +227,11 @@ export const structuring = defineRule({
       if (typeof t !== 'object') state.structTotals = keepNow(t, to) ? { ...n } : summedAgain(t, to)
       t = n
     }
-    const { considered, band, consideredDays, bandDays, overDays } = t
+    const { considered, band, over, consideredDays, bandDays, overDays } = t
     const swipeShare = considered > 0 ? band / considered : 0
-    const swipeFires = considered >= p.minSwipes && swipeShare > p.swipeShareThreshold
+    const swipeUnder = band > 0 ? band / (band + over) : 0
+    const swipeFires =
+      considered >= p.minSwipes && swipeShare > p.swipeShareThreshold && swipeUnder > p.underShareThreshold
     const dayShare = consideredDays > 0 ? bandDays / consideredDays : 0
     const underShare = bandDays > 0 ? bandDays / (bandDays + overDays) : 0
     const dayFires =
@@ -230,7 +241,8 @@ export const structuring = defineRule({
     const unit = state.structMinorPerMajor
     const swipeText =
       `${band} of ${considered} swipes of ${p.consideredFrom * p.singleLimitMajor} or more are in ` +
-      `[${p.bandFrom * p.singleLimitMajor}, ${p.singleLimitMajor}) (${pct(swipeShare)} > ${pct(p.swipeShareThreshold)})`
+      `[${p.bandFrom * p.singleLimitMajor}, ${p.singleLimitMajor}) (${pct(swipeShare)} > ${pct(p.swipeShareThreshold)}) ` +
+      `and ${over} over it`
     const dayText =
       `${bandDays} of ${consideredDays} days of ${(dayConsideredFrom / unit).toFixed(0)} or more closed in ` +
       `[${(dayBandFrom / unit).toFixed(0)}, ${p.dailyLimitMajor}) (${pct(dayShare)} > ${pct(p.dayShareThreshold)}) ` +

@@ -48,6 +48,30 @@ describe('structuring', () => {
     expect(last?.detail).toContain('24 of 25 swipes of 25000 or more are in [45000, 50000)')
   })
 
+  it.each([
+    { over: 0, fires: true },
+    { over: 2, fires: true },
+    { over: 8, fires: false },
+  ])(
+    "a car dealer's down payments of 49,999 beside $over cars paid over the limit: fires=$fires",
+    ({ over, fires }) => {
+      // Cars paid in full, 10 other large tickets, then 20 down payments capped under the limit. (A hit
+      // stays what it was when found, so the cars come first: the rule must never fire.)
+      const events = [
+        ...sales(date(0), times(over, 72_000)),
+        ...sales(date(1), times(10, 31_500)),
+        ...sales(date(2), times(20, 49_999)),
+        ...sales(date(3), [28_800]),
+      ]
+      const { last } = runRule(structuring, events)
+      expect(last === null ? null : last.detail).toBe(
+        fires
+          ? `In 30 days, 20 of ${31 + over} swipes of 25000 or more are in [45000, 50000) (${((20 / (31 + over)) * 100).toFixed(1)}% > 30.0%) and ${over} over it.`
+          : null,
+      )
+    },
+  )
+
   it('catches daily totals kept just under the 300,000 daily limit, day after day', () => {
     const { last } = runRule(structuring, dayTotals([285_000, 292_000, 278_000, 296_000, 283_000]))
     expect(last?.observed).toBe(5)
