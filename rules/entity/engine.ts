@@ -461,7 +461,13 @@ export class EntityEngine {
     }
     const e = this.#entry(r, rules, sources)
     e.partition = partition
-    if (r.at <= e.watermark - retention) {
+    // A binding is a state, not an event in a window (see #prune): one older than the entity's window
+    // still says what holds, if nothing later of that merchant says otherwise. Merchants' lifecycle
+    // events come through different partitions, so a binding of years ago may arrive after another
+    // merchant's of today (a new deployment's backfill of onboardings does so all the time).
+    const binding = r.kind === 'terminal' || r.kind === 'account'
+    const old = r.at <= e.watermark - retention
+    if (old && !binding) {
       this.stats.tooOld++
     } else if (!this.#apply(e, r, rules.length > 0)) {
       this.stats.duplicates++
@@ -469,7 +475,7 @@ export class EntityEngine {
       if (r.at > e.watermark) {
         e.watermark = r.at
         this.#prune(e, e.watermark - retention)
-      }
+      } else if (old) this.#prune(e, e.watermark - retention)
       for (let i = 0; i < sources.length; i++) {
         const derived = (sources[i] as CompiledEntityRule).sourceOnRecord(e.sourceStates[i], r)
         for (const d of derived) this.#derived.push(d)

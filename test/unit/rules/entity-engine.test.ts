@@ -293,6 +293,29 @@ describe('shared_settlement_account', () => {
     expect(ofA.map((h) => dayOf(h.detectedAt))).toEqual([2, 3, 4, 5])
   })
 
+  it('keeps a binding of years ago that arrives after a newer one of another merchant', () => {
+    // Lifecycle events of different merchants come through different partitions: a backfill of
+    // onboardings reaches the account in any order.
+    const records = [
+      trade(account('C', T0 + 900 * DAY), '5995'),
+      trade(account('A', T0), '5812'),
+      trade(account('B', T0 + 400 * DAY), '5732'),
+    ]
+    const { rows, engine } = run(records)
+    expect(merchantsOf(rows, 'shared_settlement_account')).toEqual(['A', 'B', 'C'])
+    expect(engine.stats.tooOld).toBe(0)
+    // A's leaving, as old as it is, still counts: the account has two trades bound after it, and a
+    // merchant of one of them joining finds nothing more. (A merchant's own events come in order,
+    // through its own partition.)
+    const before = run(records).hits.length
+    const left = run([
+      ...records,
+      account('A', T0 + 500 * DAY, 'acct-1', false),
+      trade(account('D', T0 + 901 * DAY), '5995'),
+    ])
+    expect(left.hits.length).toBe(before)
+  })
+
   it('reads an account record of an earlier version (no bound) as a binding', () => {
     const records = [account('A', T0), account('B', T0 + DAY), account('C', T0 + 2 * DAY)]
     expect(records.every((r) => r.bound === undefined)).toBe(true)
