@@ -7,7 +7,7 @@ import { EventCodec } from '../../kafka/codec.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { sleep } from '../../lib/retry.ts'
 import { buildRulesConfig, createEngine } from '../../rules/engine/config.ts'
-import { encodeActivity, entityKeyOf } from '../../rules/entity/activity.ts'
+import { type ActivityRecord, encodeActivity, entityKeyOf } from '../../rules/entity/activity.ts'
 import { buildEntityRules, EntityEngine } from '../../rules/entity/engine.ts'
 import { ENTITY_RULES } from '../../rules/entity/index.ts'
 import { EntityStage } from '../../rules/entity/stage.ts'
@@ -163,217 +163,161 @@ describe('cross-merchant rules on the live stream', () => {
     expect(rows).toEqual(merchants.map((merchant_id) => ({ merchant_id, observed: 1, n: 1 })))
   })
 
-  it('remembers a terminal bound to its owner before the replay window, from the stored lifecycle events', async () => {
-    // The owner bound the terminal 200 days ago: long gone from the activity topic (and never on this
-    // one), but still in merchant_events. A second merchant binds it today.
+  /**
+   * On topics of its own: a sink storing hits, and an entity stage with the `raw` cross-merchant rules,
+   * started after `stored` lifecycle events were stored (long gone from any activity topic).
+   */
+  async function standingStage(name: string, raw: unknown, stored: readonly MerchantEvent[]) {
     const own = {
       transactions: uniqueName('unused-t'),
       merchantEvents: uniqueName('unused-e'),
-      ruleHits: uniqueName('hits-standing'),
-      entityActivity: uniqueName('eact-standing'),
-      scoreEvents: uniqueName('score-standing'),
+      ruleHits: uniqueName(`hits-${name}`),
+      entityActivity: uniqueName(`eact-${name}`),
+      scoreEvents: uniqueName(`score-${name}`),
     }
-    const topic = own.entityActivity
     await createPathTopics(kafka, own, 2)
+    const retries = { now: Date.now, sleep, retryInitialMs: 100, retryMaxMs: 1000, logger }
     const sink = new SinkStage({
+      ...retries,
       kafka,
-      logger,
-      now: Date.now,
-      sleep,
-      retryInitialMs: 100,
-      retryMaxMs: 1000,
       store,
       codec,
       topics: { ruleHits: own.ruleHits, scoreEvents: own.scoreEvents },
-      groupId: uniqueName('sink-standing'),
+      groupId: uniqueName(`sink-${name}`),
       concurrency: 1,
       maxPartSize: 500,
     })
     await sink.start()
     cleanups.push(() => sink.stop())
-    const day = 86_400_000
-    const old = Date.now() - 200 * day
-    const bound = (event_id: string, merchant_id: string, at: number, kind = 'TERMINAL_BOUND') => ({
-      event: {
-        event_id,
-        event_time: at,
-        acquirer_id: 'acq-test',
-        merchant_id,
-        kind,
-        terminal_id: 'T-standing',
-        registered_mcc: null,
-        merchant_name: null,
-        latitude: null,
-        longitude: null,
-        settlement_account_token: null,
-      } as MerchantEvent,
-      topic: 'pos.merchant-events',
-      partition: 0,
-      offset: '0',
-    })
     await insertMerchantEvents(
       store,
-      [
-        bound('own-1', 'm-owner', old),
-        // Another merchant bound and unbound long ago: not standing, not seeded.
-        bound('gone-1', 'm-gone', old),
-        bound('gone-2', 'm-gone', old + day, 'TERMINAL_UNBOUND'),
-      ],
+      stored.map((event) => ({ event, topic: 'pos.merchant-events', partition: 0, offset: '0' })),
       { timeZoneOf: () => '+08:00', now: Date.now() },
     )
+    const engine = new EntityEngine({
+      rules: buildEntityRules(raw, ENTITY_RULES),
+      isWhitelisted: () => false,
+      configHash: 'entity-test',
+    })
     const stage = new EntityStage({
+      ...retries,
       kafka,
       store,
       codec,
       ruleHits: own.ruleHits,
-      engine: new EntityEngine({
-        rules: buildEntityRules({ rules: { shared_terminal: { graceMinutes: 0 } } }, ENTITY_RULES),
-        isWhitelisted: () => false,
-        configHash: 'entity-test',
-      }),
-      topic,
-      groupId: uniqueName('entity-standing'),
-      logger,
-      now: Date.now,
-      sleep,
-      retryInitialMs: 100,
-      retryMaxMs: 1000,
+      engine,
+      topic: own.entityActivity,
+      groupId: uniqueName(`entity-${name}`),
     })
     await stage.start()
     cleanups.push(() => stage.stop())
-    const record = {
+    return {
+      engine,
+      /** Publishes `record` to the stage's activity topic, as the rules stage would. */
+      publish: async (record: ActivityRecord) => {
+        const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
+        await producer.connect()
+        await producer.send({
+          topic: own.entityActivity,
+          messages: [{ key: entityKeyOf(record), value: encodeActivity(record) }],
+        })
+        await producer.disconnect()
+      },
+    }
+  }
+
+  /** The stored hits of one cross-merchant rule and acquirer, by merchant. */
+  async function hitsOf(
+    rule: string,
+    acquirer: string,
+  ): Promise<{ merchant_id: string; observed: number }[]> {
+    const rs = await store.client.query({
+      query: `SELECT merchant_id, observed FROM rule_hits FINAL
+        WHERE rule_id = {rule:String} AND acquirer_id = {acquirer:String} ORDER BY merchant_id`,
+      query_params: { rule, acquirer },
+      format: 'JSONEachRow',
+    })
+    return rs.json()
+  }
+
+  /** A lifecycle event of `merchant_id` at `at`, as stored. */
+  const lifecycle = (event_id: string, merchant_id: string, at: number, more: Partial<MerchantEvent>) =>
+    ({
+      event_id,
+      event_time: at,
+      acquirer_id: 'acq-test',
+      merchant_id,
+      kind: 'ONBOARDED',
+      terminal_id: null,
+      registered_mcc: null,
+      merchant_name: null,
+      latitude: null,
+      longitude: null,
+      settlement_account_token: null,
+      ...more,
+    }) as MerchantEvent
+
+  it('remembers a terminal bound to its owner before the replay window, from the stored lifecycle events', async () => {
+    // The owner bound the terminal 200 days ago: long gone from the activity topic (and never on this
+    // one), but still in merchant_events. A second merchant binds it today.
+    const day = 86_400_000
+    const old = Date.now() - 200 * day
+    const bound = { kind: 'TERMINAL_BOUND', terminal_id: 'T-standing' } as const
+    const { publish } = await standingStage('standing', { rules: { shared_terminal: { graceMinutes: 0 } } }, [
+      lifecycle('own-1', 'm-owner', old, bound),
+      // Another merchant bound and unbound long ago: not standing, not seeded.
+      lifecycle('gone-1', 'm-gone', old, bound),
+      lifecycle('gone-2', 'm-gone', old + day, { ...bound, kind: 'TERMINAL_UNBOUND' }),
+    ])
+    await publish({
       id: 'new-1',
-      kind: 'terminal' as const,
+      kind: 'terminal',
       key: 'T-standing',
       acquirerId: 'acq-test',
       merchantId: 'm-newcomer',
       at: Date.now() - 60_000,
       bound: true,
-    }
-    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
-    await producer.connect()
-    await producer.send({ topic, messages: [{ key: entityKeyOf(record), value: encodeActivity(record) }] })
-    await producer.disconnect()
-    const sharedTerminal = async () => {
-      const rs = await store.client.query({
-        query: `SELECT merchant_id FROM rule_hits FINAL WHERE rule_id = 'shared_terminal' ORDER BY merchant_id`,
-        format: 'JSONEachRow',
-      })
-      return (await rs.json<{ merchant_id: string }>()).map((r) => r.merchant_id)
-    }
+    })
+    const merchants = async () => (await hitsOf('shared_terminal', 'acq-test')).map((r) => r.merchant_id)
     await waitFor(
-      async () => (await sharedTerminal()).length >= 2,
-      async () => `shared_terminal hits for ${JSON.stringify(await sharedTerminal())}`,
+      async () => (await merchants()).length >= 2,
+      async () => `shared_terminal hits for ${JSON.stringify(await merchants())}`,
     )
-    expect(await sharedTerminal()).toEqual(['m-newcomer', 'm-owner'])
+    expect(await merchants()).toEqual(['m-newcomer', 'm-owner'])
   })
 
   it('remembers the accounts merchants were onboarded with before the replay window, unless they closed', async () => {
     // Two merchants of two trades were onboarded with one account 400 and 300 days ago, a third that
     // closed since too: all long gone from the activity topic, still in merchant_events. A merchant of
     // a third trade binds the account today.
-    const own = {
-      transactions: uniqueName('unused-t'),
-      merchantEvents: uniqueName('unused-e'),
-      ruleHits: uniqueName('hits-accounts'),
-      entityActivity: uniqueName('eact-accounts'),
-      scoreEvents: uniqueName('score-accounts'),
-    }
-    const topic = own.entityActivity
-    await createPathTopics(kafka, own, 2)
-    const sink = new SinkStage({
-      kafka,
-      logger,
-      now: Date.now,
-      sleep,
-      retryInitialMs: 100,
-      retryMaxMs: 1000,
-      store,
-      codec,
-      topics: { ruleHits: own.ruleHits, scoreEvents: own.scoreEvents },
-      groupId: uniqueName('sink-accounts'),
-      concurrency: 1,
-      maxPartSize: 500,
-    })
-    await sink.start()
-    cleanups.push(() => sink.stop())
     const day = 86_400_000
-    const event = (event_id: string, merchant_id: string, at: number, kind: string, mcc: string | null) => ({
-      event: {
-        event_id,
-        event_time: at,
-        acquirer_id: 'acq-accounts',
-        merchant_id,
-        kind,
-        terminal_id: null,
-        registered_mcc: mcc,
-        merchant_name: null,
-        latitude: null,
-        longitude: null,
-        settlement_account_token: kind === 'ONBOARDED' ? 'acct-standing' : null,
-      } as MerchantEvent,
-      topic: 'pos.merchant-events',
-      partition: 0,
-      offset: '0',
-    })
     const now = Date.now()
-    await insertMerchantEvents(
-      store,
-      [
-        event('on-1', 'm-restaurant', now - 400 * day, 'ONBOARDED', '5812'),
-        event('on-2', 'm-phones', now - 300 * day, 'ONBOARDED', '5732'),
-        event('on-3', 'm-closed', now - 350 * day, 'ONBOARDED', '5999'),
-        event('cl-3', 'm-closed', now - 200 * day, 'CLOSED', null),
-      ],
-      { timeZoneOf: () => '+08:00', now },
-    )
-    const accountsEngine = new EntityEngine({
-      rules: buildEntityRules({}, ENTITY_RULES),
-      isWhitelisted: () => false,
-      configHash: 'entity-test',
+    const onboarded = (mcc: string) => ({
+      acquirer_id: 'acq-accounts',
+      registered_mcc: mcc,
+      settlement_account_token: 'acct-standing',
     })
-    const stage = new EntityStage({
-      kafka,
-      store,
-      codec,
-      ruleHits: own.ruleHits,
-      engine: accountsEngine,
-      topic,
-      groupId: uniqueName('entity-accounts'),
-      logger,
-      now: Date.now,
-      sleep,
-      retryInitialMs: 100,
-      retryMaxMs: 1000,
-    })
-    await stage.start()
-    cleanups.push(() => stage.stop())
-    const record = {
+    const { engine, publish } = await standingStage('accounts', {}, [
+      lifecycle('on-1', 'm-restaurant', now - 400 * day, onboarded('5812')),
+      lifecycle('on-2', 'm-phones', now - 300 * day, onboarded('5732')),
+      lifecycle('on-3', 'm-closed', now - 350 * day, onboarded('5999')),
+      lifecycle('cl-3', 'm-closed', now - 200 * day, { acquirer_id: 'acq-accounts', kind: 'CLOSED' }),
+    ])
+    await publish({
       id: 'on-new',
-      kind: 'account' as const,
+      kind: 'account',
       key: 'acct-standing',
       acquirerId: 'acq-accounts',
       merchantId: 'm-pets',
       at: now - 60_000,
       bound: true,
       mcc: '5995',
-    }
-    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
-    await producer.connect()
-    await producer.send({ topic, messages: [{ key: entityKeyOf(record), value: encodeActivity(record) }] })
-    await producer.disconnect()
-    const shared = async () => {
-      const rs = await store.client.query({
-        query: `SELECT merchant_id, observed FROM rule_hits FINAL
-          WHERE rule_id = 'shared_settlement_account' AND acquirer_id = 'acq-accounts' ORDER BY merchant_id`,
-        format: 'JSONEachRow',
-      })
-      return rs.json<{ merchant_id: string; observed: number }>()
-    }
+    })
+    const shared = () => hitsOf('shared_settlement_account', 'acq-accounts')
     await waitFor(
       async () => (await shared()).length >= 3,
       async () =>
-        `shared_settlement_account hits for ${JSON.stringify(await shared())}, entity engine ${JSON.stringify(accountsEngine.stats)}`,
+        `shared_settlement_account hits for ${JSON.stringify(await shared())}, entity engine ${JSON.stringify(engine.stats)}`,
     )
     expect(await shared()).toEqual([
       { merchant_id: 'm-pets', observed: 3 },
