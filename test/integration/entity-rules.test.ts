@@ -17,7 +17,7 @@ import type { MerchantEvent } from '../../schemas/types.generated.ts'
 import { SinkStage } from '../../sink/stage.ts'
 import { openStore, type Store } from '../../store/client.ts'
 import { insertMerchantEvents } from '../../store/merchant-events.ts'
-import { txn } from '../helpers/events.ts'
+import { sampleMerchantEvent, txn } from '../helpers/events.ts'
 import { testKafka, uniqueName, waitFor } from '../helpers/kafka.ts'
 import { createPathTopics, startPath } from '../helpers/stages.ts'
 
@@ -242,20 +242,15 @@ describe('cross-merchant rules on the live stream', () => {
 
   /** A lifecycle event of `merchant_id` at `at`, as stored. */
   const lifecycle = (event_id: string, merchant_id: string, at: number, more: Partial<MerchantEvent>) =>
-    ({
+    sampleMerchantEvent({
       event_id,
+      merchant_id,
       event_time: at,
       acquirer_id: 'acq-test',
-      merchant_id,
-      kind: 'ONBOARDED',
-      terminal_id: null,
       registered_mcc: null,
       merchant_name: null,
-      latitude: null,
-      longitude: null,
-      settlement_account_token: null,
       ...more,
-    }) as MerchantEvent
+    })
 
   it('remembers a terminal bound to its owner before the replay window, from the stored lifecycle events', async () => {
     // The owner bound the terminal 200 days ago: long gone from the activity topic (and never on this
