@@ -15,7 +15,7 @@ import type { Baselines } from '../rules/baselines.ts'
 import type { RulesConfig } from '../rules/engine/config.ts'
 import { createEngine } from '../rules/engine/config.ts'
 import type { HitUpdate, RuleEngine } from '../rules/engine/engine.ts'
-import { type ActivityRecord, activitiesOf, merchantEventActivities } from '../rules/entity/activity.ts'
+import { type ActivityRecord, activitiesOf, applyMerchantEvent } from '../rules/entity/activity.ts'
 import { EntityEngine } from '../rules/entity/engine.ts'
 import { ruleHitOf } from '../rules/hits.ts'
 import type { StoredBatch } from '../schemas/stages.ts'
@@ -234,13 +234,10 @@ export async function replay(
       }
     } else {
       eventBuffer.push(e.value)
-      const { acquirer_id, merchant_id } = e.value
       for (const s of stacks) {
-        const before = s.engine.accountOf(acquirer_id, merchant_id)
-        score(s, s.engine.onMerchantEvent(e.value), opts.measureFrom, opts.dayOffsetMs, opts.trace)
-        const after = s.engine.accountOf(acquirer_id, merchant_id)
-        for (const r of merchantEventActivities(e.value, before, after))
-          entity(s, r, opts.measureFrom, opts.dayOffsetMs, opts.trace)
+        const { hits, records } = applyMerchantEvent(s.engine, e.value)
+        score(s, hits, opts.measureFrom, opts.dayOffsetMs, opts.trace)
+        for (const r of records) entity(s, r, opts.measureFrom, opts.dayOffsetMs, opts.trace)
       }
     }
   }

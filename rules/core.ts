@@ -7,10 +7,10 @@ import type { HitUpdate, RuleEngine } from './engine/engine.ts'
 import {
   type ActivityRecord,
   activitiesOf,
+  applyMerchantEvent,
   encodeActivities,
   entityKeyOf,
   entityPartitioner,
-  merchantEventActivities,
 } from './entity/activity.ts'
 import { ruleHitOf } from './hits.ts'
 
@@ -169,9 +169,9 @@ export class RulesCore {
         for (const h of engine.onTransaction(event.value)) hits.push(h)
         records = activitiesOf({ kind: 'transactions', items: [event.value] })
       } else {
-        const before = engine.accountOf(acquirer_id, merchant_id)
-        for (const h of engine.onMerchantEvent(event.value)) hits.push(h)
-        records = merchantEventActivities(event.value, before, engine.accountOf(acquirer_id, merchant_id))
+        const applied = applyMerchantEvent(engine, event.value)
+        for (const h of applied.hits) hits.push(h)
+        records = applied.records
       }
       for (const r of records) {
         if (wants !== undefined && !wants(r)) continue

@@ -521,7 +521,7 @@ export class RuleEngine {
    * The merchant's settlement account as the engine knows it: the token, the event time of the event
    * that set it, and the registered MCC; null when the engine holds no state for the merchant. Read
    * before and after a lifecycle event, it says which account the event made the merchant leave
-   * (rules/entity/activity.ts, accountActivities).
+   * (rules/entity/activity.ts, applyMerchantEvent).
    */
   accountOf(acquirerId: string, merchantId: string): AccountState | null {
     const m = this.#merchants.get(acquirerId)?.get(merchantId)

@@ -2,7 +2,7 @@ import { keyPartition } from '../../kafka/partitioner.ts'
 import { minorPerMajor } from '../../lib/currency.ts'
 import type { StoredBatch } from '../../schemas/stages.ts'
 import type { MerchantEvent } from '../../schemas/types.generated.ts'
-import type { AccountState } from '../engine/engine.ts'
+import type { AccountState, HitUpdate, RuleEngine } from '../engine/engine.ts'
 
 /**
  * Cards, settlement accounts and terminals come from ingest; `link` records are derived by the entity
@@ -221,6 +221,20 @@ export function activitiesOf(batch: StoredBatch): ActivityRecord[] {
   }
   for (const e of batch.items) out.push(...merchantEventActivities(e, null, null))
   return out
+}
+
+/**
+ * Applies a lifecycle event to the rule engine, and returns the engine's hits and the event's activity
+ * records: the account it made the merchant leave included, read from the engine before and after.
+ * The rules stage and the backtest both go through here.
+ */
+export function applyMerchantEvent(
+  engine: Pick<RuleEngine, 'accountOf' | 'onMerchantEvent'>,
+  e: MerchantEvent,
+): { hits: readonly HitUpdate[]; records: ActivityRecord[] } {
+  const before = engine.accountOf(e.acquirer_id, e.merchant_id)
+  const hits = engine.onMerchantEvent(e)
+  return { hits, records: merchantEventActivities(e, before, engine.accountOf(e.acquirer_id, e.merchant_id)) }
 }
 
 /**

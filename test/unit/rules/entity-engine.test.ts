@@ -1,14 +1,17 @@
 import { describe, expect, it } from 'vitest'
+import { buildRulesConfig, createEngine } from '../../../rules/engine/config.ts'
 import type { HitUpdate } from '../../../rules/engine/engine.ts'
 import {
   type ActivityRecord,
   activitiesOf,
+  applyMerchantEvent,
   decodeActivity,
   encodeActivity,
   merchantEventActivities,
 } from '../../../rules/entity/activity.ts'
 import { activityWanted, buildEntityRules, EntityEngine } from '../../../rules/entity/engine.ts'
 import { ENTITY_RULES } from '../../../rules/entity/index.ts'
+import { RULES } from '../../../rules/index.ts'
 import { sampleMerchantEvent, sampleTxn } from '../../helpers/events.ts'
 
 const DAY = 86_400_000
@@ -379,6 +382,27 @@ describe('account activity of lifecycle events', () => {
     expect(brief(merchantEventActivities(closed, state('acct-1', at(10)), state('acct-1', at(10))))).toEqual([
       ['e2', 'acct-1', at(20), false, undefined],
     ])
+  })
+
+  it("reads the account left from the rule engine's own state, applying the event to it", () => {
+    const engine = createEngine(buildRulesConfig({}, RULES), {
+      timeZoneOf: () => '+08:00',
+      allowedLatenessMs: 0,
+    })
+    const onboarded = sampleMerchantEvent({
+      event_id: 'on',
+      event_time: at(0),
+      settlement_account_token: 'acct-old',
+    })
+    expect(brief(applyMerchantEvent(engine, onboarded).records)).toEqual([
+      ['on', 'acct-old', at(0), true, '5411'],
+    ])
+    const moved = applyMerchantEvent(engine, changed('ch', 10, 'acct-new'))
+    expect(brief(moved.records)).toEqual([
+      ['ch', 'acct-new', at(10), true, '5411'],
+      ['ch', 'acct-old', at(10), false, undefined],
+    ])
+    expect(engine.accountOf('acq-1', 'mer-42')).toEqual({ account: 'acct-new', since: at(10), mcc: '5411' })
   })
 
   it('without the engine state (a merchant it does not hold), binds only', () => {
