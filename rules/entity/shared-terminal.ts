@@ -2,6 +2,7 @@ import { int } from '../engine/params.ts'
 import { defineEntityRule, type EntityFinding, type EntityView } from './engine.ts'
 
 const MINUTE_MS = 60_000
+const DAY_MS = 86_400_000
 const RETENTION_DAYS = 90
 
 interface Episode {
@@ -67,11 +68,13 @@ function day(t: number): string {
  * A handover whose unbinding is recorded a little after the next binding (paperwork) is not sharing:
  * an overlap counts once it has lasted `graceMinutes` of event time. An ongoing overlap is therefore
  * judged against the engine's clock (the latest event time on any entity), as terminals' own events are
- * rare. Bindings older than the retention are forgotten, since a rebuild replays only that far.
+ * rare, and while it lasts its finding is `ongoing`: a fresh version each UTC day of the clock, as for an
+ * account shared now (spread.ts). Bindings that ended before the retention are forgotten, since a
+ * rebuild replays only that far; one that still holds is kept however old.
  */
 export const sharedTerminal = defineEntityRule({
   id: 'shared_terminal',
-  version: 1,
+  version: 2,
   category: 'compliance',
   family: 'lifecycle',
   kind: 'terminal',
@@ -109,7 +112,10 @@ export const sharedTerminal = defineEntityRule({
         observed: e.peak,
         threshold: p.minMerchants,
         windowStart: e.start,
-        windowEnd: ongoing ? entity.watermark + 1 : e.end,
+        // A terminal still shared is a state that holds now: its window ends with the clock's UTC day
+        // and the engine publishes it afresh each day, so its points do not decay while it lasts.
+        windowEnd: ongoing ? Math.floor(now / DAY_MS) * DAY_MS + DAY_MS : e.end,
+        ongoing,
         merchants: e.members,
         detail: (others) =>
           `The terminal was bound to this merchant and ${others} other merchant(s) at the same time ` +

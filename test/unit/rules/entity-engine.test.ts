@@ -451,6 +451,36 @@ describe('shared_terminal', () => {
     expect(idle.engine.entityCount).toBeLessThan(engine.entityCount)
   })
 
+  it('publishes a terminal afresh each day it stays shared, with nothing new on the terminal', () => {
+    const records = [
+      bind('A', T0),
+      bind('B', T0 + DAY),
+      // Other activity moves the engine's clock over the next three days.
+      ...Array.from({ length: 36 }, (_, i) => card('X', T0 + DAY + (i + 1) * 2 * 3_600_000, `tok-${i}`)),
+    ]
+    const { hits } = run(records)
+    const ofA = hits.filter((h) => h.ruleId === 'shared_terminal' && h.merchantId === 'A')
+    const dayOf = (t: number) => Math.floor(t / DAY) - Math.floor(T0 / DAY)
+    // One hit (one overlap), found on day 1 once the grace passed, then a version on days 2, 3 and 4.
+    expect(new Set(ofA.map((h) => h.hitId)).size).toBe(1)
+    expect(ofA.map((h) => dayOf(h.detectedAt))).toEqual([1, 2, 3, 4])
+    expect(ofA.at(-1)?.finding.detail).toContain('still bound')
+  })
+
+  it('stops publishing a shared terminal once the overlap ends', () => {
+    const records = [
+      bind('A', T0),
+      bind('B', T0 + DAY),
+      card('X', T0 + DAY + 2 * 3_600_000, 'tok-clock'),
+      bind('B', T0 + 2 * DAY, false),
+      ...Array.from({ length: 36 }, (_, i) => card('X', T0 + 2 * DAY + (i + 1) * 2 * 3_600_000, `tok-${i}`)),
+    ]
+    const ofA = run(records).hits.filter((h) => h.ruleId === 'shared_terminal' && h.merchantId === 'A')
+    // The ongoing version, then the closed one (ending at the unbinding), and nothing after it.
+    expect(ofA.at(-1)?.finding.windowEnd).toBe(T0 + 2 * DAY)
+    expect(ofA.every((h) => h.detectedAt <= T0 + 2 * DAY + 2 * 3_600_000)).toBe(true)
+  })
+
   it('does not fire for bound, unbound, then bound elsewhere', () => {
     const records = [
       bind('A', T0),
@@ -543,17 +573,25 @@ describe('what the rules stage publishes', () => {
     const full = run(all)
     const published = run(kept)
     expect(published.derived).toEqual(full.derived)
-    expect(published.hits.map(drop)).toEqual(full.hits.map(drop))
     expect(new Set(full.hits.map((h) => h.ruleId))).toEqual(
       new Set(['card_ring', 'shared_terminal', 'shared_settlement_account']),
     )
-    // Only the clock the sweeps run on moves less: a sweep's finding may carry an earlier time. An
-    // ongoing finding (an account shared now) is refreshed by the sweeps themselves, which run when a
-    // record moves the clock: with fewer records, a day's refresh may come at a later record.
-    const ongoing = (h: HitUpdate) => h.ruleId === 'shared_settlement_account'
-    expect(published.hits.filter(ongoing).length).toBeGreaterThan(1)
-    published.hits.forEach((h, i) => {
-      if (!ongoing(h)) expect(h.detectedAt).toBeLessThanOrEqual(full.hits[i]?.detectedAt ?? Number.NaN)
+    // An ongoing finding (a terminal or an account shared now) is refreshed by the sweeps, which run
+    // when a record moves the clock: with fewer records, fewer days get their version, and the last one
+    // ends with the last record's day. The same hits, and only versions the full stream made too.
+    const ongoing = (h: HitUpdate) =>
+      h.finding.detail.endsWith('still bound.') || h.finding.detail.includes('is bound now')
+    const versions = (hits: readonly HitUpdate[]) =>
+      new Set(hits.filter(ongoing).map((h) => `${h.hitId} ${h.finding.windowEnd} ${h.finding.detail}`))
+    expect(published.hits.filter(ongoing).length).toBeGreaterThan(2)
+    expect(new Set(published.hits.map((h) => h.hitId))).toEqual(new Set(full.hits.map((h) => h.hitId)))
+    expect([...versions(published.hits)].filter((v) => !versions(full.hits).has(v))).toEqual([])
+    // The others are the same updates; only the clock the sweeps run on moves less: a sweep's finding
+    // may carry an earlier time.
+    const closed = (hits: readonly HitUpdate[]) => hits.filter((h) => !ongoing(h))
+    expect(closed(published.hits).map(drop)).toEqual(closed(full.hits).map(drop))
+    closed(published.hits).forEach((h, i) => {
+      expect(h.detectedAt).toBeLessThanOrEqual(closed(full.hits)[i]?.detectedAt ?? Number.NaN)
     })
   })
 
