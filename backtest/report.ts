@@ -137,6 +137,7 @@ export function formatAcceptance(columns: readonly AcceptanceColumn[]): string {
   row('end of month: cash-out at fraud >= MEDIUM', (a) => frac(a.end.cashOut))
   row('end of month: legitimate at >= MEDIUM', (a) => frac(a.end.legit))
   row('end of month: look-alikes at >= MEDIUM', (a) => frac(a.end.lookalike))
+  row('end of month: compliance at compliance >= MEDIUM', (a) => frac(a.end.compliance))
   row('queue: merchants entering per day (mean)', (_a, q) =>
     q.length === 0 ? '–' : (q.reduce((s, d) => s + d.entered, 0) / q.length).toFixed(1),
   )
