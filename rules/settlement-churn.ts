@@ -1,3 +1,4 @@
+import { type FieldChange, keepChange, realChanges } from './engine/changes.ts'
 import { int } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
 
@@ -13,20 +14,9 @@ const MAX_WINDOW_DAYS = 90
 /** Account-setting events kept per merchant, oldest dropped first; far above any sane change rate. */
 const MAX_EVENTS = 16
 
-interface AccountEvent {
-  id: string
-  time: number
-  account: string
-  /** A SETTLEMENT_ACCOUNT_CHANGED event (the onboarding only sets the first account). */
-  change: boolean
-}
-
 interface State {
-  /**
-   * Account-setting events in event-time order, whatever order they arrived in; made with the first,
-   * at its size: most merchants have one (the onboarding), and an array's first push reserves 17.
-   */
-  churnEvents: AccountEvent[] | null
+  /** Account-setting events (engine/changes.ts); null until the first. */
+  churnEvents: FieldChange[] | null
   /** How many of `churnEvents` are changes: a cheap exit for the merchants that never churn. */
   churnChanges: number
 }
@@ -61,49 +51,31 @@ export const settlementChurn = defineRule({
     const account = event.settlement_account_token
     if (account === null) return
     if (event.kind !== 'SETTLEMENT_ACCOUNT_CHANGED' && event.kind !== 'ONBOARDED') return
-    let events = state.churnEvents
-    // Redelivery is normal on Kafka: the same event must not count twice.
-    if (events?.some((e) => e.id === event.event_id) === true) return
-    const item = {
-      id: event.event_id,
-      time: event.event_time,
-      account,
-      change: event.kind === 'SETTLEMENT_ACCOUNT_CHANGED',
-    }
-    if (events === null) {
-      events = [item]
-      state.churnEvents = events
-    } else {
-      let i = events.length
-      while (i > 0 && (events[i - 1]?.time ?? 0) > item.time) i--
-      events.splice(i, 0, item)
-    }
-    if (item.change) state.churnChanges++
-    // Events older than the widest window cannot count any more; beyond that, keep the newest.
-    const horizon = ctx.watermark - MAX_WINDOW_DAYS * DAY_MS
-    while (events.length > 0 && ((events[0]?.time ?? 0) < horizon || events.length > MAX_EVENTS)) {
-      if (events.shift()?.change === true) state.churnChanges--
-    }
+    const kept = keepChange(
+      state.churnEvents,
+      state.churnChanges,
+      {
+        id: event.event_id,
+        time: event.event_time,
+        value: account,
+        change: event.kind === 'SETTLEMENT_ACCOUNT_CHANGED',
+      },
+      // Events older than the widest window cannot count any more; beyond that, keep the newest.
+      ctx.watermark - MAX_WINDOW_DAYS * DAY_MS,
+      MAX_EVENTS,
+    )
+    state.churnEvents = kept.list
+    state.churnChanges = kept.changes
   },
   evaluate(state, ctx) {
     const p = ctx.params
     if (state.churnChanges < p.minChanges) return null
-    const from = ctx.watermark - p.windowDays * DAY_MS
-    let counted = 0
-    let first = 0
-    let previous: string | null = null
-    const ids: string[] = []
-    const accounts = new Set<string>()
-    for (const e of state.churnEvents ?? []) {
-      // A "change" to the account already bound (a re-confirmation, a replayed form) changes nothing.
-      const real = e.change && e.account !== previous
-      previous = e.account
-      if (!real || e.time <= from) continue
-      if (counted === 0) first = e.time
-      counted++
-      ids.push(e.id)
-      accounts.add(e.account)
-    }
+    // A "change" to the account already bound (a re-confirmation, a replayed form) changes nothing.
+    const changes = realChanges(state.churnEvents, ctx.watermark - p.windowDays * DAY_MS)
+    const counted = changes.length
+    const first = changes[0]?.time ?? 0
+    const ids = changes.map((e) => e.id)
+    const accounts = new Set(changes.map((e) => e.value))
     if (counted < p.minChanges) return null
     return {
       observed: counted,
