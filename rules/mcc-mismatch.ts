@@ -1,5 +1,7 @@
+import type { MerchantEvent } from '../schemas/types.generated.ts'
+import { type FieldChange, keepChange, realChanges } from './engine/changes.ts'
 import { int, num } from './engine/params.ts'
-import { defineRule } from './engine/types.ts'
+import { defineRule, type Finding, type RuleContext } from './engine/types.ts'
 import type { DayColumns } from './engine/window.ts'
 
 /**
@@ -14,6 +16,13 @@ import type { DayColumns } from './engine/window.ts'
  * or a terminal not yet updated (measured: an independently written generator's three honest
  * re-registrations each opened a compliance case, their sales before the change taken as cheaper-tier
  * submissions against the new MCC).
+ *
+ * MCC jumping done on paper: a merchant that re-registers its MCC again and again (a restaurant
+ * registered as a variety store, then as services, then as a department store) moves between fee tiers
+ * and between the cohorts its sales are compared with, with no sale ever submitted under another MCC
+ * than the registered one. A correction or an honest change of trade is one re-registration; the rule
+ * also fires on `minRegistrationChanges` (2) within `registrationWindowDays` (90), the count
+ * settlement_churn uses for the account.
  *
  * The tiers follow the shape of the Chinese 2016 card-fee schedule: public-welfare categories free,
  * "essential" categories discounted, everything else standard. The rates are parameters.
@@ -39,6 +48,11 @@ const ESSENTIAL_MCCS = new Set([
 ])
 
 const WINDOW_DAYS = 30
+const DAY_MS = 86_400_000
+/** The widest re-registration window, days. */
+const MAX_REGISTRATION_DAYS = 90
+/** Registration events kept per merchant, oldest dropped first; far above any sane change rate. */
+const MAX_REGISTRATIONS = 16
 /** Distinct submitted MCCs tallied per day; more go to an overflow entry (counted as a plain mismatch). */
 const MAX_MCCS_PER_DAY = 8
 const OVERFLOW = '*'
@@ -110,6 +124,13 @@ interface State {
   mccRates: Rates | null
   /** The last re-registration: the MCC registered before it and the local day it was seen; made at the first (rare). */
   mccChange: { readonly prev: string; readonly day: number } | null
+  /**
+   * Re-registrations (MCC_CHANGED) within the widest window (engine/changes.ts), made at the first: the
+   * MCC registered before it, then each change. Null for the merchants that never re-register.
+   */
+  mccRegistrations: FieldChange[] | null
+  /** How many of `mccRegistrations` are changes: a cheap exit. */
+  mccRegistrationChanges: number
 }
 
 interface Rates {
@@ -117,6 +138,16 @@ interface Rates {
   readonly feeEssentialBp: number
   readonly feePublicBp: number
   readonly graceDays: number
+}
+
+/** The rule's parameters (see `params` below). */
+interface MccParams extends Rates {
+  readonly minCheaperTxns: number
+  readonly otherShareThreshold: number
+  readonly minOtherTxns: number
+  readonly minTxns: number
+  readonly minRegistrationChanges: number
+  readonly registrationWindowDays: number
 }
 
 /** Whether sales under `mcc` on `dayNo` breach the registration `ref` (see the file comment on re-registrations). */
@@ -287,15 +318,15 @@ function windowOf(state: State, from: number, to: number, dayStart: (day: number
 
 export const mccMismatch = defineRule({
   id: 'mcc_mismatch',
-  version: 2,
+  version: 3,
   category: 'compliance',
   family: 'lifecycle',
   description:
-    'Approved sales submitted under an MCC other than the registered one: any into a cheaper fee tier, or a share of volume under other MCCs (30 days).',
+    'Approved sales submitted under an MCC other than the registered one: any into a cheaper fee tier, or a share of volume under other MCCs (30 days); or the registered MCC itself changed twice or more within 90 days.',
   calibration:
-    'Compares with the registered MCC: any sale into a cheaper fee tier, or a share of volume under other MCCs. Regulatory; opens a case by itself.',
+    'Compares with the registered MCC: any sale into a cheaper fee tier, or a share of volume under other MCCs; and counts re-registrations (2 in 90 days, as settlement_churn counts account changes). Regulatory; opens a case by itself.',
   whitelistable: false,
-  retentionDays: WINDOW_DAYS,
+  retentionDays: MAX_REGISTRATION_DAYS,
   clock: 'day',
   params: {
     graceDays: int({
@@ -328,6 +359,19 @@ export const mccMismatch = defineRule({
       min: 1,
       description: 'Count floor for the share: approved sales in 30 days.',
     }),
+    minRegistrationChanges: int({
+      default: 2,
+      min: 1,
+      max: MAX_REGISTRATIONS - 1,
+      description:
+        'Changes of the registered MCC (MCC_CHANGED to another MCC) within the re-registration window that fire the rule: one is a correction or a change of trade.',
+    }),
+    registrationWindowDays: int({
+      default: 90,
+      min: 1,
+      max: MAX_REGISTRATION_DAYS,
+      description: 'Re-registration window, days of event time ending at the latest event of the merchant.',
+    }),
     feeStandardBp: num({
       default: 60,
       min: 0,
@@ -352,6 +396,8 @@ export const mccMismatch = defineRule({
     mccRef: null,
     mccRates: null,
     mccChange: null,
+    mccRegistrations: null,
+    mccRegistrationChanges: 0,
   }),
   onTransaction(state, txn, ctx) {
     if (!txn.approved || !txn.sale) return false
@@ -389,71 +435,118 @@ export const mccMismatch = defineRule({
       days.pushSample(day, txn.txn_id)
   },
   onMerchantEvent(state, event, ctx) {
+    if (event.kind === 'MCC_CHANGED' && event.registered_mcc !== null)
+      keepRegistration(state, event, ctx.watermark)
     // The change's own local day, not the clock's: a rebuild replays in event-time order, the live
     // stream in arrival order, and both must give the re-registration the same grace.
     sync(state, ctx.profile.registeredMcc, ctx.params, ctx.watermarkDay, ctx.dayOf(event.event_time))
   },
   evaluate(state, ctx) {
-    const p = ctx.params
-    const ref = ctx.profile.registeredMcc
-    if (ref === null || ref !== state.mccRef) return null
-    // No mismatch kept: neither leg can reach its count floor (at least one mismatched sale each).
-    if (state.mccMismatches === null) return null
-    const from = ctx.watermarkDay - WINDOW_DAYS + 1
-    // Sums only: samples, bounds and text are built once the rule fires, not on every event.
-    const t = {
-      count: 0,
-      amount: 0,
-      cheaperCount: 0,
-      cheaperAmount: 0,
-      feeAvoided: 0,
-      otherCount: 0,
-      otherAmount: 0,
-    }
-    const days = state.mccDays
-    const to = ctx.watermarkDay
-    for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
-      t.count += days.sales(o)
-      t.amount += days.amount(o)
-    }
-    const rows = state.mccMismatches
-    if (rows !== null) {
-      for (let o = 0; o < rows.length; o += M_ROW) {
-        const dayNo = rows[o + M_DAY] ?? 0
-        if (dayNo < from || dayNo > to) continue
-        t.cheaperCount += rows[o + CHEAPER_COUNT] ?? 0
-        t.cheaperAmount += rows[o + CHEAPER_AMOUNT] ?? 0
-        t.feeAvoided += rows[o + FEE_AVOIDED] ?? 0
-        t.otherCount += rows[o + OTHER_COUNT] ?? 0
-        t.otherAmount += rows[o + OTHER_AMOUNT] ?? 0
-      }
-    }
-    const { otherCount, otherAmount } = t
-    const feeDue = (t.amount * feeBp(ref, p)) / 10_000
-    if (t.cheaperCount >= p.minCheaperTxns && feeDue > 0) {
-      // Mismatched volume weighted by the fee gap: the share of the fee due on all the window's sales
-      // (at the registered category's rate) that the jumps avoided.
-      const observed = t.feeAvoided / feeDue
-      return {
-        observed,
-        threshold: 0,
-        ...windowOf(state, from, ctx.watermarkDay, ctx.dayStart),
-        detail:
-          `${t.cheaperCount} approved sales (${((100 * t.cheaperAmount) / t.amount).toFixed(1)}% of volume) in 30 days ` +
-          `were submitted under cheaper MCCs than the registered ${ref}, avoiding ${(100 * observed).toFixed(1)}% ` +
-          `of the fee due (${Math.round(t.feeAvoided)} minor units).`,
-      }
-    }
-    if (t.count < p.minTxns || otherCount < p.minOtherTxns) return null
-    const share = otherAmount / t.amount
-    if (share <= p.otherShareThreshold) return null
-    return {
-      observed: share,
-      threshold: p.otherShareThreshold,
-      ...windowOf(state, from, ctx.watermarkDay, ctx.dayStart),
-      detail:
-        `${otherCount} of ${t.count} approved sales in 30 days (${(100 * share).toFixed(1)}% of volume) were ` +
-        `submitted under MCCs other than the registered ${ref}.`,
-    }
+    return submissions(state, ctx) ?? reRegistrations(state, ctx.params, ctx.watermark)
   },
 })
+
+/** The submissions legs: sales under a cheaper MCC, or a share of volume under other MCCs (30 days). */
+function submissions(state: State, ctx: RuleContext<MccParams>): Finding | null {
+  const p = ctx.params
+  const ref = ctx.profile.registeredMcc
+  if (ref === null || ref !== state.mccRef) return null
+  // No mismatch kept: neither leg can reach its count floor (at least one mismatched sale each).
+  if (state.mccMismatches === null) return null
+  const from = ctx.watermarkDay - WINDOW_DAYS + 1
+  // Sums only: samples, bounds and text are built once the rule fires, not on every event.
+  const t = {
+    count: 0,
+    amount: 0,
+    cheaperCount: 0,
+    cheaperAmount: 0,
+    feeAvoided: 0,
+    otherCount: 0,
+    otherAmount: 0,
+  }
+  const days = state.mccDays
+  const to = ctx.watermarkDay
+  for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
+    t.count += days.sales(o)
+    t.amount += days.amount(o)
+  }
+  const rows = state.mccMismatches
+  if (rows !== null) {
+    for (let o = 0; o < rows.length; o += M_ROW) {
+      const dayNo = rows[o + M_DAY] ?? 0
+      if (dayNo < from || dayNo > to) continue
+      t.cheaperCount += rows[o + CHEAPER_COUNT] ?? 0
+      t.cheaperAmount += rows[o + CHEAPER_AMOUNT] ?? 0
+      t.feeAvoided += rows[o + FEE_AVOIDED] ?? 0
+      t.otherCount += rows[o + OTHER_COUNT] ?? 0
+      t.otherAmount += rows[o + OTHER_AMOUNT] ?? 0
+    }
+  }
+  const { otherCount, otherAmount } = t
+  const feeDue = (t.amount * feeBp(ref, p)) / 10_000
+  if (t.cheaperCount >= p.minCheaperTxns && feeDue > 0) {
+    // Mismatched volume weighted by the fee gap: the share of the fee due on all the window's sales
+    // (at the registered category's rate) that the jumps avoided.
+    const observed = t.feeAvoided / feeDue
+    return {
+      observed,
+      threshold: 0,
+      ...windowOf(state, from, ctx.watermarkDay, ctx.dayStart),
+      detail:
+        `${t.cheaperCount} approved sales (${((100 * t.cheaperAmount) / t.amount).toFixed(1)}% of volume) in 30 days ` +
+        `were submitted under cheaper MCCs than the registered ${ref}, avoiding ${(100 * observed).toFixed(1)}% ` +
+        `of the fee due (${Math.round(t.feeAvoided)} minor units).`,
+    }
+  }
+  if (t.count < p.minTxns || otherCount < p.minOtherTxns) return null
+  const share = otherAmount / t.amount
+  if (share <= p.otherShareThreshold) return null
+  return {
+    observed: share,
+    threshold: p.otherShareThreshold,
+    ...windowOf(state, from, ctx.watermarkDay, ctx.dayStart),
+    detail:
+      `${otherCount} of ${t.count} approved sales in 30 days (${(100 * share).toFixed(1)}% of volume) were ` +
+      `submitted under MCCs other than the registered ${ref}.`,
+  }
+}
+
+/**
+ * Keeps a re-registration. The first one also keeps the MCC registered before it (the counters' own,
+ * not yet re-measured: this runs before `sync`), at the same time, so that a change event repeating
+ * the MCC already registered does not count.
+ */
+function keepRegistration(state: State, event: MerchantEvent, watermark: number): void {
+  const horizon = watermark - MAX_REGISTRATION_DAYS * DAY_MS
+  const time = event.event_time
+  let kept = { list: state.mccRegistrations, changes: state.mccRegistrationChanges }
+  if (kept.list === null && state.mccRef !== null) {
+    const before = { id: `${event.event_id}/before`, time, value: state.mccRef, change: false }
+    kept = keepChange(null, 0, before, horizon, MAX_REGISTRATIONS)
+  }
+  const change = { id: event.event_id, time, value: event.registered_mcc ?? '', change: true }
+  kept = keepChange(kept.list, kept.changes, change, horizon, MAX_REGISTRATIONS)
+  state.mccRegistrations = kept.list
+  state.mccRegistrationChanges = kept.changes
+}
+
+/** The re-registration leg: the registered MCC changed `minRegistrationChanges` times within the window. */
+function reRegistrations(state: State, p: MccParams, watermark: number): Finding | null {
+  if (state.mccRegistrationChanges < p.minRegistrationChanges) return null
+  const changes = realChanges(state.mccRegistrations, watermark - p.registrationWindowDays * DAY_MS)
+  const first = changes[0]
+  if (first === undefined || changes.length < p.minRegistrationChanges) return null
+  return {
+    observed: changes.length,
+    threshold: p.minRegistrationChanges,
+    // Anchored on the first counted change, so the hit is updated, not repeated, as the watermark moves.
+    windowStart: first.time,
+    windowEnd: first.time + p.registrationWindowDays * DAY_MS,
+    // Lifecycle evidence: the ids of the MCC_CHANGED events.
+    sampleTxnIds: changes.slice(-5).map((e) => e.id),
+    detail:
+      `The registered MCC changed ${changes.length} times within ${p.registrationWindowDays} days ` +
+      `(to ${changes.map((e) => e.value).join(', then ')}; first change on ${new Date(first.time).toISOString().slice(0, 10)}), ` +
+      'with no sale needed under another MCC.',
+  }
+}

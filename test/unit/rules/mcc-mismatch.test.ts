@@ -286,4 +286,84 @@ describe('mcc_mismatch', () => {
     expect(hits.length).toBeGreaterThan(0)
     expect(hits.every((h) => h.finding.windowEnd <= local('2026-02-02', '00:00'))).toBe(true)
   })
+
+  describe('re-registrations', () => {
+    const change = (date: string, mcc: string, id = `evt-${date}`) => ({
+      merchant: sampleMerchantEvent({
+        event_id: id,
+        kind: 'MCC_CHANGED',
+        event_time: local(date, '08:00'),
+        registered_mcc: mcc,
+      }),
+    })
+    /** 20 approved sales of 1,000.00 under `mcc` on `date`, as a merchant keeping to its registration. */
+    const trade = (date: string, mcc: string) =>
+      Array.from({ length: 20 }, (_, i) =>
+        tx(local(date, `10:${String(i).padStart(2, '0')}`), { mcc, amount_minor: 100_000 }),
+      )
+
+    it('fires on a second change of the registered MCC within 90 days, with no sale under another MCC', () => {
+      const events = [
+        registered('5812', local('2025-06-01')),
+        ...trade('2026-01-05', '5812'),
+        change('2026-01-10', '5999'),
+        ...trade('2026-01-20', '5999'),
+        change('2026-03-01', '7299'),
+        ...trade('2026-03-02', '7299'),
+      ]
+      const { last, hits } = runRule(mccMismatch, events)
+      expect(last?.observed).toBe(2)
+      expect(last?.threshold).toBe(2)
+      expect(last?.windowStart).toBe(local('2026-01-10', '08:00'))
+      expect(last?.windowEnd).toBe(local('2026-01-10', '08:00') + 90 * 86_400_000)
+      expect(last?.sampleTxnIds).toEqual(['evt-2026-01-10', 'evt-2026-03-01'])
+      expect(last?.detail).toContain('changed 2 times within 90 days (to 5999, then 7299;')
+      // Found at the second change and kept as one hit (one window start) after it.
+      expect(new Set(hits.map((h) => h.finding.windowStart))).toEqual(new Set([local('2026-01-10', '08:00')]))
+    })
+
+    it('does not fire on one change (a correction or a change of trade), nor on two 90 days apart', () => {
+      const one = [
+        registered('5812', local('2025-06-01')),
+        change('2026-01-10', '5999'),
+        ...trade('2026-01-20', '5999'),
+      ]
+      expect(runRule(mccMismatch, one).hits).toEqual([])
+      const apart = [
+        registered('5812', local('2025-06-01')),
+        change('2026-01-10', '5999'),
+        change('2026-04-15', '7299'),
+        ...trade('2026-04-16', '7299'),
+      ]
+      expect(runRule(mccMismatch, apart).hits).toEqual([])
+      expect(
+        runRule(mccMismatch, apart, { params: { registrationWindowDays: 90, minRegistrationChanges: 1 } })
+          .last?.observed,
+      ).toBe(1)
+    })
+
+    it('counts a redelivered change once, and not a change to the MCC already registered', () => {
+      const events = [
+        registered('5812', local('2025-06-01')),
+        change('2026-01-10', '5812'),
+        change('2026-01-12', '5999'),
+        change('2026-01-12', '5999'),
+        change('2026-01-14', '5999', 'evt-again'),
+        ...trade('2026-01-20', '5999'),
+      ]
+      expect(runRule(mccMismatch, events).hits).toEqual([])
+    })
+
+    it('counts changes whose events arrive out of order as they happened', () => {
+      const events = [
+        registered('5812', local('2025-06-01')),
+        change('2026-03-01', '7299'),
+        change('2026-01-10', '5999'),
+        ...trade('2026-03-02', '7299'),
+      ]
+      const { last } = runRule(mccMismatch, events)
+      expect(last?.observed).toBe(2)
+      expect(last?.detail).toContain('to 5999, then 7299')
+    })
+  })
 })
