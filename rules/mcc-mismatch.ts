@@ -129,8 +129,6 @@ interface State {
    * MCC registered before it, then each change. Null for the merchants that never re-register.
    */
   mccRegistrations: FieldChange[] | null
-  /** How many of `mccRegistrations` are changes: a cheap exit. */
-  mccRegistrationChanges: number
 }
 
 interface Rates {
@@ -397,7 +395,6 @@ export const mccMismatch = defineRule({
     mccRates: null,
     mccChange: null,
     mccRegistrations: null,
-    mccRegistrationChanges: 0,
   }),
   onTransaction(state, txn, ctx) {
     if (!txn.approved || !txn.sale) return false
@@ -519,20 +516,19 @@ function submissions(state: State, ctx: RuleContext<MccParams>): Finding | null 
 function keepRegistration(state: State, event: MerchantEvent, watermark: number): void {
   const horizon = watermark - MAX_REGISTRATION_DAYS * DAY_MS
   const time = event.event_time
-  let kept = { list: state.mccRegistrations, changes: state.mccRegistrationChanges }
-  if (kept.list === null && state.mccRef !== null) {
+  let list = state.mccRegistrations
+  if (list === null && state.mccRef !== null) {
     const before = { id: `${event.event_id}/before`, time, value: state.mccRef, change: false }
-    kept = keepChange(null, 0, before, horizon, MAX_REGISTRATIONS)
+    list = keepChange(null, 0, before, horizon, MAX_REGISTRATIONS).list
   }
   const change = { id: event.event_id, time, value: event.registered_mcc ?? '', change: true }
-  kept = keepChange(kept.list, kept.changes, change, horizon, MAX_REGISTRATIONS)
-  state.mccRegistrations = kept.list
-  state.mccRegistrationChanges = kept.changes
+  // The list is null for the merchants that never re-register: that is the cheap exit, not a count.
+  state.mccRegistrations = keepChange(list, 0, change, horizon, MAX_REGISTRATIONS).list
 }
 
 /** The re-registration leg: the registered MCC changed `minRegistrationChanges` times within the window. */
 function reRegistrations(state: State, p: MccParams, watermark: number): Finding | null {
-  if (state.mccRegistrationChanges < p.minRegistrationChanges) return null
+  if (state.mccRegistrations === null) return null
   const changes = realChanges(state.mccRegistrations, watermark - p.registrationWindowDays * DAY_MS)
   const first = changes[0]
   if (first === undefined || changes.length < p.minRegistrationChanges) return null
