@@ -48,6 +48,31 @@ describe('repeated_card', () => {
   })
 
   it.each([
+    { type: 'DEBIT', fires: false },
+    { type: 'PREPAID', fires: false },
+    { type: 'UNKNOWN', fires: true },
+    { type: 'CREDIT', fires: true },
+  ] as const)('counts a $type card swiped all day: $fires (cash-out draws on credit)', ({ type, fires }) => {
+    // A fleet's fuel card at a truck stop: one card for each of the fleet's trucks, day after day.
+    const fleet = (date: string) =>
+      [0, 90, 180, 270].map((m, k) => ({
+        ...swipe(date, 9 * 60 + m, 'fleet', 1_200 + 37 * k),
+        card_type: type,
+      }))
+    const events = ['2026-03-09', '2026-03-10']
+      .flatMap((date) => [
+        ...walkIns(date, 4, () => 400),
+        ...fleet(date),
+        ...fleet(date).map((t) => ({ ...t, card_token: 'fleet-2', txn_id: `${t.txn_id}-2` })),
+      ])
+      .sort((a, b) => a.event_time - b.event_time)
+    expect(runRule(repeatedCard, events).last !== null).toBe(fires)
+    // Every card counts when the parameter says so.
+    const all = runRule(repeatedCard, events, { params: { creditCardsOnly: false } })
+    expect(all.last?.detail).toMatch(/^2 cards swiped repeatedly/)
+  })
+
+  it.each([
     { buyers: 4, back: 0, fires: false },
     { buyers: 5, back: 0, fires: true },
     { buyers: 2, back: 1, fires: true },
