@@ -3,7 +3,7 @@ import { money } from './dom.ts'
 import { RULE_BY_ID } from './rules.ts'
 
 /** How a rule's observed value and threshold read: a share, a count, an amount or a distance. */
-const KIND: Record<string, 'share' | 'count' | 'amount' | 'km' | 'ratio' | 'z'> = {
+const KIND: Record<string, 'share' | 'count' | 'amount' | 'km' | 'ratio'> = {
   credit_debit_mix: 'share',
   round_amount: 'share',
   near_round_amount: 'share',
@@ -14,7 +14,7 @@ const KIND: Record<string, 'share' | 'count' | 'amount' | 'km' | 'ratio' | 'z'> 
   night_share: 'share',
   daily_volume: 'amount',
   new_merchant_ramp: 'amount',
-  high_ticket: 'z',
+  high_ticket: 'amount',
   relocation: 'km',
   repeated_card: 'share',
   swipe_gap: 'share',
@@ -26,18 +26,21 @@ const KIND: Record<string, 'share' | 'count' | 'amount' | 'km' | 'ratio' | 'z'> 
   shared_terminal: 'count',
 }
 
-/** A hit's number as its rule means it; amounts come in minor units. */
-export function figure(ruleId: string, v: number, currency: string | null): string {
-  switch (KIND[ruleId]) {
+/**
+ * A hit's number as its rule means it; amounts come in minor units. A rule of shares with a leg that
+ * counts (structuring's days under the daily limit, mcc_mismatch's re-registrations) says so by its
+ * threshold: a count floor is a whole number of at least 1, a share's threshold is below 1 (a share
+ * never exceeds 1).
+ */
+export function figure(ruleId: string, v: number, currency: string | null, threshold: number): string {
+  const kind = KIND[ruleId]
+  switch (kind === 'share' && Number.isInteger(threshold) && threshold >= 1 ? 'count' : kind) {
     case 'share':
-      // structuring reports a share of swipes, or a count of days just under the daily limit.
-      return v <= 1 ? `${(v * 100).toFixed(1)}%` : v.toLocaleString('en-US')
+      return `${(v * 100).toFixed(1)}%`
     case 'ratio':
       return `${v.toFixed(2)}×`
     case 'km':
       return `${v.toFixed(1)} km`
-    case 'z':
-      return `z ${v.toFixed(2)}`
     case 'amount':
       return money(v, currency)
     default:
@@ -58,7 +61,7 @@ export function explainHit(hit: Hit, currency: string | null): string {
     Date.parse(hit.window_end) - Date.parse(hit.window_start) <= 86_400_000
       ? `on ${day(hit.window_start)}`
       : `from ${day(hit.window_start)} to ${day(hit.window_end)}`
-  const observed = figure(hit.rule_id, hit.observed, currency)
-  const threshold = figure(hit.rule_id, hit.threshold, currency)
+  const observed = figure(hit.rule_id, hit.observed, currency, hit.threshold)
+  const threshold = figure(hit.rule_id, hit.threshold, currency, hit.threshold)
   return `${what} Observed ${observed} against a threshold of ${threshold}, ${span}.`
 }

@@ -210,7 +210,7 @@ function hitsSection(base: string, hits: readonly Hit[], currency: string | null
           h(
             'span',
             { class: 'figures' },
-            `observed ${figure(ruleId, hit.observed, currency)} · threshold ${figure(ruleId, hit.threshold, currency)}`,
+            `observed ${figure(ruleId, hit.observed, currency, hit.threshold)} · threshold ${figure(ruleId, hit.threshold, currency, hit.threshold)}`,
           ),
         ),
         h('p', { class: 'explain' }, explainHit(hit, currency)),
@@ -230,7 +230,7 @@ function hitsSection(base: string, hits: readonly Hit[], currency: string | null
                   h(
                     'li',
                     null,
-                    `${e.window_start.slice(0, 10)} – ${e.window_end.slice(0, 10)}: observed ${figure(ruleId, e.observed, currency)}, threshold ${figure(ruleId, e.threshold, currency)}`,
+                    `${e.window_start.slice(0, 10)} – ${e.window_end.slice(0, 10)}: observed ${figure(ruleId, e.observed, currency, e.threshold)}, threshold ${figure(ruleId, e.threshold, currency, e.threshold)}`,
                   ),
                 ),
               ),
