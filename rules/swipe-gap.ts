@@ -1,6 +1,6 @@
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { NO_DAY, type SampleRing, type ShortDays, type SparseColumns } from './engine/window.ts'
+import { NO_DAY, type SampleRing, type SparseColumns } from './engine/window.ts'
 
 /**
  * The playbook tells operators to leave "at least 5 minutes" between two swipes of one card, and they
@@ -27,11 +27,10 @@ const IN_BAND = 1
 const CARDS = 2
 
 interface State {
-  gapDays: ShortDays
   /**
-   * The same three counters for the month leg, over 30 days: zero on most merchants' days (a card
-   * swiped twice in a day on sales of 200 or more is rare), so a sparse view, with entries only for the
-   * days that have gaps.
+   * The three counters per day, over 30 days: the day leg reads today's, the month leg sums them. Zero
+   * on most merchants' days (a card swiped twice in a day on sales of 200 or more is rare), so a sparse
+   * view, with entries only for the days that have gaps.
    */
   gapMonth: SparseColumns
   /**
@@ -124,7 +123,6 @@ export const swipeGap = defineRule({
     }),
   },
   createState: (sales, samples): State => ({
-    gapDays: sales.short(KEPT_DAYS, 3),
     gapMonth: sales.sparseColumns(WINDOW_DAYS, 3),
     gapCards: null,
     gapPrunedDay: NO_DAY,
@@ -133,9 +131,8 @@ export const swipeGap = defineRule({
   onTransaction(state, txn, ctx) {
     const p = ctx.params
     if (!txn.approved || !txn.sale || txn.amount_minor < p.minAmount * txn.minorPerMajor) return false
-    const days = state.gapDays
-    const bucket = days.at(txn.localDay)
-    if (bucket < 0) return false
+    // Today and yesterday only, by the merchant's clock: the cards' swipes are kept for those days.
+    if (txn.localDay <= ctx.watermarkDay - KEPT_DAYS) return false
     if (state.gapPrunedDay !== ctx.watermarkDay) prune(state, ctx.watermarkDay)
 
     let cards = state.gapCards
@@ -187,15 +184,11 @@ export const swipeGap = defineRule({
       gaps--
       hit -= inBand(next - prev, lo, hi)
     }
-    const cardDays = n === 1 ? 1 : 0
-    days.add(bucket, CARDS, cardDays)
-    days.add(bucket, GAPS, gaps)
-    days.add(bucket, IN_BAND, hit)
-    // The month leg's entry of the day (the day's row exists: the engine counted the sale in it).
+    // The day's entry (the day's row exists: the engine counted the sale in it).
     const month = state.gapMonth
     const row = month.at(txn.localDay)
     if (row >= 0) {
-      month.add(row, CARDS, cardDays)
+      month.add(row, CARDS, n === 1 ? 1 : 0)
       month.add(row, GAPS, gaps)
       month.add(row, IN_BAND, hit)
     }
@@ -205,15 +198,14 @@ export const swipeGap = defineRule({
     const p = ctx.params
     const wd = ctx.watermarkDay
     // The day leg first: it is the more specific evidence.
-    const days = state.gapDays
-    const day = days.peek(wd)
-    let gaps = day < 0 ? 0 : days.get(day, GAPS)
-    let inBandGaps = day < 0 ? 0 : days.get(day, IN_BAND)
+    const month = state.gapMonth
+    const day = month.peek(wd)
+    let gaps = day < 0 ? 0 : month.get(day, GAPS)
+    let inBandGaps = day < 0 ? 0 : month.get(day, IN_BAND)
     const today = gaps >= p.minGaps && inBandGaps / gaps > p.minShare
     let cardDays = 0
     if (!today) {
       // The month leg: stored days only, oldest first (a merchant has gaps on few of them).
-      const month = state.gapMonth
       gaps = 0
       inBandGaps = 0
       for (let o = month.first(wd - WINDOW_DAYS + 1, wd); o >= 0; o = month.next(o, wd)) {
@@ -234,7 +226,7 @@ export const swipeGap = defineRule({
       windowEnd: ctx.dayStart(wd + 1),
       sampleTxnIds: state.gapSamples.toArray(),
       detail: today
-        ? `${counted} of ${days.get(day, CARDS)} cards today ${fell}, a timed pause rather than customers coming back.`
+        ? `${counted} of ${month.get(day, CARDS)} cards today ${fell}, a timed pause rather than customers coming back.`
         : `${counted} of a card on ${cardDays} card-days in ${WINDOW_DAYS} days ${fell}: the same timed pause, a few times a day, rather than customers coming back.`,
     }
   },
