@@ -65,6 +65,14 @@ export interface EntityFinding {
 }
 
 /**
+ * The window end of an `ongoing` finding at the engine's clock `now`: the end of its UTC day, so the
+ * finding changes, and a fresh version of the hit goes out, once a day while the state holds.
+ */
+export function ongoingWindowEnd(now: number): number {
+  return Math.floor(now / DAY_MS) * DAY_MS + DAY_MS
+}
+
+/**
  * A cross-merchant rule. Like a per-merchant rule (rules/engine/types.ts) but its state is per entity
  * (card, account or terminal) and `evaluate` sees every merchant that touched the entity. Pure: time is
  * the entity's watermark and `clock`, the latest event time the engine has seen on any entity.

@@ -1,8 +1,7 @@
 import { int } from '../engine/params.ts'
-import { defineEntityRule, type EntityFinding, type EntityView } from './engine.ts'
+import { defineEntityRule, type EntityFinding, type EntityView, ongoingWindowEnd } from './engine.ts'
 
 const MINUTE_MS = 60_000
-const DAY_MS = 86_400_000
 const RETENTION_DAYS = 90
 
 interface Episode {
@@ -114,7 +113,7 @@ export const sharedTerminal = defineEntityRule({
         windowStart: e.start,
         // A terminal still shared is a state that holds now: its window ends with the clock's UTC day
         // and the engine publishes it afresh each day, so its points do not decay while it lasts.
-        windowEnd: ongoing ? Math.floor(now / DAY_MS) * DAY_MS + DAY_MS : e.end,
+        windowEnd: ongoing ? ongoingWindowEnd(now) : e.end,
         ongoing,
         merchants: e.members,
         detail: (others) =>

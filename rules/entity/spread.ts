@@ -1,4 +1,4 @@
-import type { Binding, EntityFinding, EntityView } from './engine.ts'
+import { type Binding, type EntityFinding, type EntityView, ongoingWindowEnd } from './engine.ts'
 
 const DAY_MS = 86_400_000
 
@@ -55,7 +55,7 @@ export function spreadFinding(
       observed: kinds,
       threshold: p.minTrades,
       windowStart: state.anchor,
-      windowEnd: Math.floor(now / DAY_MS) * DAY_MS + DAY_MS,
+      windowEnd: ongoingWindowEnd(now),
       ongoing: true,
       merchants: new Map([...bound].map(([m, b]) => [m, [b.id]])),
       detail: (others) => detail.standing(count, kinds, others),
