@@ -89,9 +89,11 @@ export interface StageHandler {
    * Before the first part of a partition in an ownership: rebuild or restore its state, or position it.
    * Returns `seeked` when it moved the partition's position (the batch in hand is then dropped, and the
    * consumer fetches from the new position). Retried through `ctx.retry` by the stage as it sees fit;
-   * an error that escapes releases the partition and is handled like a failed part.
+   * an error that escapes releases the partition and is handled like a failed part. `from` is the offset
+   * of the first record of the part in hand, where this member reads the partition from; null when
+   * `own` runs at assignment, before any part.
    */
-  own?(topic: string, partition: number, ctx: StageContext): Promise<'ready' | 'seeked'>
+  own?(topic: string, partition: number, ctx: StageContext, from: string | null): Promise<'ready' | 'seeked'>
   /** Run `own` as soon as a partition is assigned, not at its first part (a replay that can start now). */
   readonly ownEagerly?: boolean
   /** Processes one part. With `commits: 'stage'`, the part's offsets are committed when it returns. */
@@ -552,7 +554,7 @@ export class StageRunner {
     )
     this.#inFlight.set(k, this.#deps.now())
     try {
-      await own.call(this.#handler, topic, Number(p), ctx)
+      await own.call(this.#handler, topic, Number(p), ctx, null)
       if (current()) entry.owned = true
     } catch (e) {
       this.#log.info(
@@ -744,7 +746,8 @@ export class StageRunner {
         const own = this.#handler.own
         let outcome: 'ready' | 'seeked' = 'ready'
         try {
-          if (own !== undefined) outcome = await own.call(this.#handler, topic, partition, ctx)
+          if (own !== undefined)
+            outcome = await own.call(this.#handler, topic, partition, ctx, batch.firstOffset())
         } catch (e) {
           await this.#failed(k, e)
         }

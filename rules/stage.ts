@@ -96,6 +96,8 @@ export class RulesStage extends PartitionStage {
   readonly #producers = new Map<number, Promise<Producer>>()
   /** Per partition number: the part in hand, which the next part of that number waits for. */
   readonly #lanes = new Map<number, Promise<void>>()
+  /** Per partition number: the offsets below which its state holds each input's events. */
+  readonly #bounds = new Map<number, Bound>()
   /** Per partition number: its two inputs kept in step, set up with its state. */
   readonly #alignment = new Map<number, LaneAlignment>()
   /** Partitions of the entity-activity topic, read at each rebuild (a part's activity is batched by them). */
@@ -130,9 +132,30 @@ export class RulesStage extends PartitionStage {
     this.#log.info({ stats: this.stats, engine }, 'rules stage stopped')
   }
 
-  async own(_topic: string, partition: number, ctx: StageContext): Promise<'ready'> {
-    await ctx.retry(() => this.#take(partition, ctx))
-    return 'ready'
+  /**
+   * Rebuilds the partition number's state on the first part of either input, up to where the consumer
+   * reads that input from. The other input's first part must start where the state ends: if not, the
+   * consumer is moved there, forward over events the state holds, or back over events it lacks (which
+   * only happens when the group's committed offset and the consumer's disagree, or over a gap without
+   * events, such as transaction markers).
+   */
+  async own(
+    topic: string,
+    partition: number,
+    ctx: StageContext,
+    from: string | null,
+  ): Promise<'ready' | 'seeked'> {
+    const input: Input = topic === this.#opts.topics.transactions ? 'transactions' : 'merchantEvents'
+    const at = from === null ? null : { input, from: BigInt(from) }
+    await ctx.retry(() => this.#take(partition, ctx, at))
+    const bound = this.#bounds.get(partition)
+    if (at === null || bound === undefined || at.from === bound[input]) return 'ready'
+    this.#log.info(
+      { topic, partition, stateUntil: bound[input].toString(), readingFrom: from },
+      'the consumer is moved to where the rebuilt rule state ends',
+    )
+    this.runner.seek(topic, partition, bound[input].toString())
+    return 'seeked'
   }
 
   release(_topic: string, partitions: readonly number[]): Promise<void> {
@@ -280,41 +303,49 @@ export class RulesStage extends PartitionStage {
    * in an ownership. The producer's start aborts what an earlier owner left open before the rebuild reads
    * the offsets (kafka/transactions.ts says what it does not guard against).
    */
-  #take(partition: number, ctx: StageContext): Promise<Producer> {
+  #take(partition: number, ctx: StageContext, at: Position | null = null): Promise<Producer> {
     let p = this.#producers.get(partition)
     if (p === undefined) {
-      p = this.#rebuild(partition, ctx)
+      p = this.#rebuild(partition, ctx, at)
       this.#producers.set(partition, p)
       p.catch(() => this.#producers.delete(partition))
     }
     return p
   }
 
-  async #rebuild(partition: number, ctx: StageContext): Promise<Producer> {
+  async #rebuild(partition: number, ctx: StageContext, at: Position | null): Promise<Producer> {
     const { store, core, topics } = this.#opts
     const started = this.#opts.now()
     const producer = await transactionalProducer(this.#opts.kafka, `${this.#opts.groupId}-p${partition}`)
     try {
       await this.#forget(partition)
       this.#activityPartitions = await this.#partitionsOf(topics.entityActivity)
-      const bound = await this.#rebuildBound(partition, ctx)
+      const bound = await this.#rebuildBound(partition, ctx, at)
       this.#alignment.set(partition, await this.#laneAlignment(partition, bound))
       const replayed = await replayStored(store, {
         partition,
         topics,
-        until: bound,
+        until: offsetsOf(bound),
         days: Math.ceil(core.state.retentionDays),
         progress: () => ctx.progress(),
         apply: (events) => core.replay(partition, events),
       })
       await core.load(partition)
+      this.#bounds.set(partition, bound)
       this.stats.rebuilds++
       this.#log.info(
-        { partition, ...replayed, ms: this.#opts.now() - started, merchants: core.state.merchants },
+        {
+          partition,
+          ...replayed,
+          until: offsetsOf(bound),
+          ms: this.#opts.now() - started,
+          merchants: core.state.merchants,
+        },
         'rule state rebuilt from ClickHouse',
       )
       return producer
     } catch (e) {
+      this.#bounds.delete(partition)
       await this.#forget(partition).catch(() => {})
       await producer.disconnect().catch(() => {})
       throw e
@@ -336,13 +367,11 @@ export class RulesStage extends PartitionStage {
 
   /**
    * The offsets below which a partition's events are this stage's state: what this group committed on
-   * each topic. Waits (retriable) until the ingest group has committed at least as far, so that the store
-   * holds every one of them.
+   * each topic, or for the input whose part asks, where the consumer reads it from when that is further
+   * (the state must hold everything before the first event it takes). Waits (retriable) until the ingest
+   * group has committed at least as far, so that the store holds every one of them.
    */
-  async #rebuildBound(
-    partition: number,
-    ctx: StageContext,
-  ): Promise<{ transactions: string; merchantEvents: string }> {
+  async #rebuildBound(partition: number, ctx: StageContext, at: Position | null): Promise<Bound> {
     const { topics } = this.#opts
     const admin = this.runner.admin()
     const committedOf = async (groupId: string, topic: string) => {
@@ -350,6 +379,7 @@ export class RulesStage extends PartitionStage {
       const o = offsets?.partitions.find((p) => p.partition === partition)?.offset ?? '-1'
       return BigInt(o === '-1' ? '0' : o)
     }
+    let toldAhead = false
     for (;;) {
       let ours: bigint[]
       let stored: bigint[]
@@ -365,10 +395,29 @@ export class RulesStage extends PartitionStage {
       } catch (e) {
         throw asRiskError(e, 'RISK_ERR_KAFKA', 'cannot read committed offsets', { partition })
       }
-      const [ourT = 0n, ourE = 0n] = ours
+      const [committedT = 0n, committedE = 0n] = ours
+      const bound: Bound = { transactions: committedT, merchantEvents: committedE }
+      if (at !== null && at.from > bound[at.input]) {
+        // The part starts after records that are no events (transaction markers, a log start past the
+        // commit), or the group's answer and the consumer's disagree (a hand-over once rebuilt nothing
+        // for a partition whose consumer went on past the events it held). Nothing below the consumer's
+        // position will be read again, so the state holds all of it.
+        if (!toldAhead) {
+          toldAhead = true
+          this.#log.info(
+            {
+              partition,
+              input: at.input,
+              committed: bound[at.input].toString(),
+              readingFrom: at.from.toString(),
+            },
+            'the consumer reads from past the offset its group committed: the state is rebuilt up to where it reads',
+          )
+        }
+        bound[at.input] = at.from
+      }
       const [storedT = 0n, storedE = 0n] = stored
-      if (storedT >= ourT && storedE >= ourE)
-        return { transactions: ourT.toString(), merchantEvents: ourE.toString() }
+      if (storedT >= bound.transactions && storedE >= bound.merchantEvents) return bound
       if (!ctx.keepGoing())
         throw asRiskError(new Error('stopped'), 'RISK_ERR_KAFKA', 'rebuild interrupted', { partition })
       // Ingest is behind this stage (a restart after ClickHouse was down): its progress is progress here.
@@ -377,11 +426,8 @@ export class RulesStage extends PartitionStage {
     }
   }
 
-  /** The partition number's inputs in step from `bound` (this group's offsets) to their ends now. */
-  async #laneAlignment(
-    partition: number,
-    bound: { transactions: string; merchantEvents: string },
-  ): Promise<LaneAlignment> {
+  /** The partition number's inputs in step from `bound` (where the state ends) to their ends now. */
+  async #laneAlignment(partition: number, bound: Bound): Promise<LaneAlignment> {
     const { topics } = this.#opts
     const admin = this.runner.admin()
     const endOf = async (topic: string) => {
@@ -392,10 +438,7 @@ export class RulesStage extends PartitionStage {
       const [t, m] = await Promise.all([endOf(topics.transactions), endOf(topics.merchantEvents)])
       return new LaneAlignment(
         {
-          position: {
-            transactions: BigInt(bound.transactions),
-            merchantEvents: BigInt(bound.merchantEvents),
-          },
+          position: { transactions: bound.transactions, merchantEvents: bound.merchantEvents },
           end: { transactions: t, merchantEvents: m },
         },
         this.#opts.alignMaxWaitMs ?? ALIGN_MAX_WAIT_MS,
@@ -414,6 +457,7 @@ export class RulesStage extends PartitionStage {
   async #dropPartition(partition: number): Promise<void> {
     const p = this.#producers.get(partition)
     this.#producers.delete(partition)
+    this.#bounds.delete(partition)
     this.#alignment.delete(partition)
     this.#resume(partition, 'transactions')
     this.#resume(partition, 'merchantEvents')
@@ -422,6 +466,19 @@ export class RulesStage extends PartitionStage {
     )
     if (p !== undefined) await p.then((producer) => producer.disconnect()).catch(() => {})
   }
+}
+
+/** Per input, the offset below which a partition number's state holds the input's events. */
+type Bound = Record<Input, bigint>
+
+/** Where the consumer reads an input of a partition from: the first offset of the part in hand. */
+interface Position {
+  readonly input: Input
+  readonly from: bigint
+}
+
+function offsetsOf(bound: Bound): { transactions: string; merchantEvents: string } {
+  return { transactions: bound.transactions.toString(), merchantEvents: bound.merchantEvents.toString() }
 }
 
 /**

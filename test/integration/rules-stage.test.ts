@@ -188,6 +188,49 @@ describe('the rules stage, off the ClickHouse write', () => {
     expect(hits.at(-1)?.detail).toBe('15 of 30 attempts declined today across 15 cards')
   })
 
+  it('rebuilds up to where its consumer reads, when that is past what its group committed', async () => {
+    const topics = topicsOf('ahead')
+    const group = uniqueName('ahead')
+    await createPathTopics(kafka, topics, 1)
+    const events = burst('m-ahead', Date.UTC(2026, 10, 21, 2))
+    const storing = ingest(topics, group)
+    await storing.start()
+    cleanups.push(() => storing.stop())
+    await produce(topics.transactions, events.slice(0, 15))
+    await waitFor(
+      async () => storing.stats.stored >= 15,
+      () => `stored ${storing.stats.stored} of 15`,
+    )
+    // The first half leaves the log before the rules group committed anything, so its consumer starts at
+    // offset 15 while the group's committed offset says 0: a state rebuilt up to the commit would lack
+    // the first half, and the burst would never reach decline_ratio's floor of 20 attempts.
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.fetchTopicMetadata({ topics: [topics.transactions] })
+    await admin.deleteTopicRecords({
+      topic: topics.transactions,
+      partitions: [{ partition: 0, offset: '15' }],
+    })
+    await admin.disconnect()
+    await produce(topics.transactions, events.slice(15))
+    await waitFor(
+      async () => storing.stats.stored >= 30,
+      () => `stored ${storing.stats.stored} of 30`,
+    )
+
+    const rules = rulesStage(topics, group)
+    await rules.start()
+    cleanups.push(() => rules.stop())
+    await waitFor(
+      async () => rules.stats.events >= 15,
+      () => `rebuilds ${rules.stats.rebuilds}, rules took ${rules.stats.events}`,
+    )
+    expect(rules.stats.rebuilds).toBe(1)
+    expect(rules.stats.events).toBe(15)
+    const hits = await declineHits(topics.ruleHits, 1)
+    expect(hits.at(-1)?.detail).toBe('15 of 30 attempts declined today across 15 cards')
+  })
+
   it("takes a partition's lifecycle events and sales in timestamp order, whatever order the fetches bring them", async () => {
     const topics = topicsOf('align')
     const group = uniqueName('align')
