@@ -210,14 +210,21 @@ export class HistorySimulator {
     for (const s of SCENARIOS.filter((x) => x.id === 'card_testing'))
       addScenario(s, n * spec.cardTestingShare)
     const compliance = SCENARIOS.filter((s) => s.label === 'compliance')
-    const complianceTotal = compliance.reduce((sum, s) => sum + s.per1000, 0)
-    for (const s of compliance) addScenario(s, (n * spec.complianceShare * s.per1000) / complianceTotal)
+    const complianceWeight = (s: ScenarioSpec) => spec.complianceWeights[s.id] ?? s.per1000
+    const complianceTotal = compliance.reduce((sum, s) => sum + complianceWeight(s), 0)
+    for (const s of compliance) {
+      const w = complianceWeight(s)
+      if (w > 0) addScenario(s, (n * spec.complianceShare * w) / complianceTotal)
+    }
 
     const lookWeight = (c: Category) => spec.lookalikeWeights[c.lookalike ?? ''] ?? c.weight
     const lookTotal = LOOKALIKES.reduce((s, c) => s + lookWeight(c), 0)
     for (const c of LOOKALIKES) {
-      // At least one of each kind, so every kind is measured.
-      const count = Math.max(1, Math.round((n * spec.lookalikeShare * lookWeight(c)) / lookTotal))
+      const w = lookWeight(c)
+      // None of a kind the population does not have (weight 0), as for the scenarios above; at least one
+      // of every other kind, so every kind it has is measured.
+      if (w <= 0) continue
+      const count = Math.max(1, Math.round((n * spec.lookalikeShare * w) / lookTotal))
       for (let i = 0; i < count; i++) roles.push({ kind: 'plain', category: c })
     }
     const ordinaryTotal = ORDINARY.reduce((s, c) => s + c.weight, 0)

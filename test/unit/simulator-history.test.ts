@@ -325,6 +325,22 @@ describe('labelled history simulator', () => {
     }
   })
 
+  it('leaves out the look-alike kinds and compliance scenarios a population weighs 0', () => {
+    const spec = population('B', {
+      merchants: 400,
+      days: 1,
+      lookalikeWeights: { school: 0, hotel: 2 },
+      complianceWeights: { relocation: 0 },
+    })
+    const scenarios = new Set(new HistorySimulator(spec).labels.merchants.map((l) => l.scenario))
+    expect(scenarios).not.toContain('school')
+    expect(scenarios).not.toContain('relocation')
+    expect(scenarios).toContain('hotel')
+    expect(scenarios).toContain('settlement_churn')
+    expect(() => population('B', { complianceWeights: { ring: 1 } })).toThrow(/complianceWeights.ring/)
+    expect(() => population('B', { lookalikeWeights: { truckstop: 1 } })).toThrow(/lookalikeWeights/)
+  })
+
   it('opens shops during the month that ramp up from a slow start', () => {
     const spec = population('B', { merchants: 600, days: 30 })
     const b = new HistorySimulator(spec)
