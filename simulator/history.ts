@@ -29,6 +29,12 @@ const HOUR_MS = 3_600_000
 const MINUTE_MS = 60_000
 
 /**
+ * Where MCC jumping goes for a lower card fee: a supermarket's discounted rate, a charity's nil one
+ * (DOMAIN.md: transactions submitted, or the merchant registered, under a cheaper category).
+ */
+const CHEAPER_MCCS: readonly string[] = ['5411', '8398']
+
+/**
  * One event of the simulated stream, tagged with the topic it belongs to. `deliveredAt` is set on an
  * event delivered late (simulator/late.ts): when it reached the acquirer, after its event time.
  */
@@ -71,6 +77,8 @@ interface Breach {
   city?: City
   /** mcc_mismatch: the MCC submitted instead of the registered one. */
   mcc?: string
+  /** mcc_reregistration: the local days of the re-registrations and the MCC each registers. */
+  registrations?: { day: number; mcc: string }[]
   /** terminal_lent: the lender's terminal the borrower sells on. */
   terminal?: string
   /** shared_account: the account the group's merchants all move to. */
@@ -105,6 +113,11 @@ export interface SimMerchant {
   guests: { card: Card; until: number }[]
   /** An honest terminal swap: sales before it still run on the old terminals. */
   swap: { at: number; old: string[] } | null
+  /**
+   * Re-registrations of the MCC made so far, oldest first: a sale is submitted under the MCC registered
+   * at its time (the category's before the first).
+   */
+  mccChanges: { at: number; mcc: string }[]
 }
 
 type Role =
@@ -292,6 +305,15 @@ export class HistorySimulator {
    */
   #scenarioCategory(s: ScenarioSpec): Category {
     if (s.id === 'mcc_mismatch') return this.#pick(ORDINARY.filter((c) => c.mcc !== '5411'))
+    if (s.id === 'paper_mcc_jump') {
+      // A shop of the standard fee tier (not a grocery or a fuel station, which pay the discounted rate
+      // already), so that every re-registration, to a cheaper category or back, moves it to another tier.
+      const standard = ORDINARY.filter((c) => !CHEAPER_MCCS.includes(c.mcc) && c.mcc !== '5541')
+      return this.#weighted(
+        standard,
+        standard.reduce((sum, c) => sum + c.weight, 0),
+      )
+    }
     const traced = s.tactics.some((t) => t === 'card_pairs' || t === 'structuring' || t === 'ring')
     if (s.label === 'fraud' && traced && this.#rand() < this.opts.cashOutAsLookalike)
       return this.#pick(LOOKALIKES.filter((c) => ['5944', '5712', '5722'].includes(c.mcc)))
@@ -355,6 +377,7 @@ export class HistorySimulator {
       breach: null,
       guests: [],
       swap: null,
+      mccChanges: [],
     }
   }
 
@@ -470,10 +493,29 @@ export class HistorySimulator {
         m.breach = {
           tactic: 'mcc_mismatch',
           fromDay,
-          mcc: this.#pick(['5411', '8398']),
+          mcc: this.#pick(CHEAPER_MCCS),
           share: 0.3 + this.#rand() * 0.4,
         }
         return
+      case 'paper_mcc_jump': {
+        // A shop that has traded for a while: re-registering in its first weeks would be a new shop
+        // still finding its category, another story.
+        if (m.onboardedDay > -30) m.onboardedDay = -Math.floor(30 + this.#rand() * 300)
+        // Two or three changes spread over the days with some jitter, so that a few days always separate
+        // two of them; each to another MCC than the one registered, a cheaper one or back to its own.
+        const changes = 2 + Math.floor(this.#rand() * 2)
+        const step = days / (changes + 1)
+        const pool = [m.category.mcc, ...CHEAPER_MCCS]
+        let mcc = m.category.mcc
+        const registrations: { day: number; mcc: string }[] = []
+        for (let k = 1; k <= changes; k++) {
+          const current = mcc
+          mcc = this.#pick(pool.filter((x) => x !== current))
+          registrations.push({ day: Math.floor(step * (k + (this.#rand() - 0.5) * 0.5)), mcc })
+        }
+        m.breach = { tactic: 'mcc_reregistration', fromDay: registrations[0]?.day ?? 0, registrations }
+        return
+      }
       case 'settlement_churn':
         m.breach = { tactic: 'settlement_churn', fromDay: Math.min(fromDay, Math.floor(days * 0.3)) }
         return
@@ -553,6 +595,12 @@ export class HistorySimulator {
       if (changeDay) {
         m.account = `acct-${m.merchantId}-${day}`
         this.#event(out, m, at, 'SETTLEMENT_ACCOUNT_CHANGED', { settlement_account_token: m.account })
+      }
+    } else if (b.tactic === 'mcc_reregistration') {
+      const change = b.registrations?.find((r) => r.day === day)
+      if (change !== undefined) {
+        this.#event(out, m, at, 'MCC_CHANGED', { registered_mcc: change.mcc })
+        m.mccChanges.push({ at, mcc: change.mcc })
       }
     } else if (b.tactic === 'shared_account' && day === b.fromDay && b.account !== undefined) {
       m.account = b.account
@@ -860,7 +908,7 @@ export class HistorySimulator {
       txn_type: this.#rand() < 0.99 ? 'PURCHASE' : 'REFUND',
       amount_minor: amountMinor,
       currency: 'CNY',
-      mcc: m.category.mcc,
+      mcc: registeredMcc(m, at),
       entry_mode: this.#entryMode(),
       response_code: approved ? '00' : this.#pick(['05', '51', '55', '61']),
       latitude: round6(m.lat + (this.#rand() - 0.5) * 0.002),
@@ -946,6 +994,13 @@ function byTime(a: SimEvent, b: SimEvent): number {
   const ia = a.topic === 'transactions' ? a.value.txn_id : a.value.event_id
   const ib = b.topic === 'transactions' ? b.value.txn_id : b.value.event_id
   return ia < ib ? -1 : ia > ib ? 1 : 0
+}
+
+/** The MCC `m` was registered under at `at`: what its sales are submitted under, short of a breach. */
+function registeredMcc(m: SimMerchant, at: number): string {
+  let mcc = m.category.mcc
+  for (const c of m.mccChanges) if (c.at <= at) mcc = c.mcc
+  return mcc
 }
 
 function sale(value: TerminalTransaction): SimEvent {

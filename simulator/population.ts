@@ -146,8 +146,10 @@ export const POPULATION_B: PopulationSpec = {
     structuring_pairs: 3,
     bust_out: 4,
   },
-  complianceShare: 0.025,
-  complianceWeights: {},
+  // The paper MCC jumpers come on top of the other compliance cases (2.5% of merchants before them),
+  // which keep their numbers.
+  complianceShare: 0.029,
+  complianceWeights: { paper_mcc_jump: 4 },
   cardTestingShare: 0.005,
   shopFront: 0.45,
   cardOverlap: 0.7,

@@ -31,6 +31,17 @@ const sales = (merchantId: string) =>
   txns.filter((t) => t.merchant_id === merchantId && t.response_code === '00' && t.txn_type === 'PURCHASE')
 const localDay = (t: number) => Math.floor((t - DEFAULT_START) / DAY)
 
+// A smaller month of population B, for the kinds only B has (paper MCC jumpers, truck stops).
+const specB = population('B', { merchants: 600, days: 30 })
+const simB = new HistorySimulator(specB)
+const labelsB = simB.labels.merchants
+const eventsB: SimEvent[] = [...simB.events()]
+const inB = (scenario: string) => {
+  const ids = new Set(labelsB.filter((l) => l.scenario === scenario).map((l) => l.merchant_id))
+  return eventsB.filter((e) => ids.has(e.value.merchant_id))
+}
+const dayB = (t: number) => Math.floor((t - specB.start) / DAY)
+
 describe('labelled history simulator', () => {
   it('gives the same events and labels for the same seed, and others for another seed', () => {
     const a = new HistorySimulator({ seed: 9, merchants: 300, days: 3, start: DEFAULT_START })
@@ -339,6 +350,62 @@ describe('labelled history simulator', () => {
     expect(scenarios).toContain('settlement_churn')
     expect(() => population('B', { complianceWeights: { ring: 1 } })).toThrow(/complianceWeights.ring/)
     expect(() => population('B', { lookalikeWeights: { truckstop: 1 } })).toThrow(/lookalikeWeights/)
+  })
+
+  it('has paper MCC jumpers in B only: re-registered again and again, every sale under the MCC of the day', () => {
+    const jumpers = labelsB.filter((l) => l.scenario === 'paper_mcc_jump')
+    expect(jumpers.length).toBeGreaterThanOrEqual(2)
+    for (const l of jumpers)
+      expect(l).toMatchObject({ label: 'compliance', expected_rules: ['mcc_mismatch'] })
+    const mine = inB('paper_mcc_jump')
+    for (const l of jumpers) {
+      const own = mine.filter((e) => e.value.merchant_id === l.merchant_id)
+      const changes = own.flatMap((e) =>
+        e.topic === 'merchantEvents' && e.value.kind === 'MCC_CHANGED' ? [e.value] : [],
+      )
+      expect(changes.length).toBeGreaterThanOrEqual(2)
+      for (const c of changes) {
+        const r = validateMerchantEvent(c, {
+          now: Date.now(),
+          maxFutureSkewMs: 0,
+          isKnownAcquirer: EVERY_ACQUIRER,
+        })
+        expect(r.ok ? '' : r.error.message).toBe('')
+      }
+      // Within the measured days, a few days apart, each to another MCC than the one registered.
+      const onboarded = own.flatMap((e) =>
+        e.topic === 'merchantEvents' && e.value.kind === 'ONBOARDED' ? [e.value] : [],
+      )
+      let registered = onboarded[0]?.registered_mcc ?? null
+      expect(registered).not.toBeNull()
+      let last = Number.NEGATIVE_INFINITY
+      for (const c of changes) {
+        expect(dayB(c.event_time)).toBeGreaterThanOrEqual(0)
+        expect(dayB(c.event_time)).toBeLessThan(30)
+        expect(c.event_time - last).toBeGreaterThanOrEqual(3 * DAY)
+        expect(c.registered_mcc).not.toBe(registered)
+        registered = c.registered_mcc
+        last = c.event_time
+      }
+      // Every sale under the MCC registered at its time (the stream is in event-time order), under
+      // several MCCs over the month.
+      registered = null
+      const submitted = new Set<string>()
+      for (const e of own) {
+        if (e.topic === 'merchantEvents') registered = e.value.registered_mcc ?? registered
+        else {
+          expect(e.value.mcc).toBe(registered)
+          submitted.add(e.value.mcc)
+        }
+      }
+      expect(submitted.size).toBeGreaterThanOrEqual(2)
+    }
+  })
+
+  it('keeps the reference month A free of the kinds only B has', () => {
+    const scenarios = new Set(new HistorySimulator(population('A')).labels.merchants.map((l) => l.scenario))
+    expect(scenarios).not.toContain('paper_mcc_jump')
+    expect(scenarios).toContain('mcc_mismatch')
   })
 
   it('opens shops during the month that ramp up from a slow start', () => {
