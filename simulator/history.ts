@@ -118,6 +118,8 @@ export interface SimMerchant {
    * at its time (the category's before the first).
    */
   mccChanges: { at: number; mcc: string }[]
+  /** Truck stops: the fleet cards of the haulage firms that fill up there, and each fleet's trucks. */
+  fleet: { card: Card; trucks: number }[]
 }
 
 type Role =
@@ -271,7 +273,10 @@ export class HistorySimulator {
     })
     for (const m of bySlot) if (m !== undefined) this.merchants.push(m)
     this.#cardPopulation()
-    for (const m of this.merchants) m.regulars = this.#regularsOf(m)
+    for (const m of this.merchants) {
+      m.regulars = this.#regularsOf(m)
+      m.fleet = this.#fleetOf(m)
+    }
     for (const { m, role } of scenarioRoles)
       this.#assign(m, role.spec, groups.get(role.group) ?? [m], role.member)
     this.#legitLifecycleNoise()
@@ -378,6 +383,7 @@ export class HistorySimulator {
       guests: [],
       swap: null,
       mccChanges: [],
+      fleet: [],
     }
   }
 
@@ -424,6 +430,18 @@ export class HistorySimulator {
     return Array.from({ length: count }, () =>
       cards.draw(this.#rand, paymentType(this.#rand, c.creditShare), m.hood),
     )
+  }
+
+  /** A truck stop's fleets: a company card each (debit or prepaid: fuel cards are not credit). */
+  #fleetOf(m: SimMerchant): { card: Card; trucks: number }[] {
+    const f = m.category.fleets
+    if (f === undefined) return []
+    const [lo, hi] = f.trucks
+    const count = Math.max(3, Math.round(f.cards * (0.6 + 0.8 * this.#rand()) * Math.sqrt(m.size)))
+    return Array.from({ length: count }, () => ({
+      card: newCard(this.#rand, this.#rand() < 0.5 ? 'DEBIT' : 'PREPAID'),
+      trucks: lo + Math.floor(this.#rand() * (hi - lo + 1)),
+    }))
   }
 
   /** A walk-in customer's card: from the neighbourhood most of the time, else from anywhere in the city. */
@@ -694,6 +712,37 @@ export class HistorySimulator {
         continue
       }
       out.push(sale(this.#txn(m, at, card, this.#price(c))))
+    }
+    if (c.fleets !== undefined) this.#fleetFillUps(m, day, mean, out)
+  }
+
+  /**
+   * A truck stop's fleets: each fleet passing today pays with its one card for every truck of it that
+   * fills up, at any hour, now and then a truck of a convoy a few minutes after the one before.
+   */
+  #fleetFillUps(m: SimMerchant, day: number, mean: number, out: SimEvent[]): void {
+    const f = m.category.fleets
+    if (f === undefined) return
+    // Holidays and a new stop's ramp thin the fleets as they thin the walk-in trade.
+    const busy = Math.min(1, mean / (m.category.dailyTxns * m.size))
+    const dayStart = this.#dayStart(day)
+    for (const { card, trucks } of m.fleet) {
+      if (this.#rand() >= f.activeShare * busy) continue
+      let last: number | null = null
+      for (let k = 0; k < trucks; k++) {
+        // Not every truck of a fleet needs fuel here today; the first one did, or the fleet would not be.
+        if (last !== null && this.#rand() < 0.15) continue
+        const follow: number | null =
+          last !== null && this.#rand() < 0.2 ? last + (2 + this.#rand() * 13) * MINUTE_MS : null
+        const at: number =
+          follow !== null && follow < dayStart + DAY_MS
+            ? Math.floor(follow)
+            : dayStart + this.#hourOf(f.hours) * HOUR_MS + Math.floor(this.#rand() * HOUR_MS)
+        // A truck's tank: litres at the pump price, always with cents.
+        const major = f.ticket * Math.exp(this.#normal() * f.sigma)
+        out.push(sale(this.#txn(m, at, card, Math.max(100, Math.round(major * 100)))))
+        last = at
+      }
     }
   }
 

@@ -129,8 +129,16 @@ export const POPULATION_B: PopulationSpec = {
     { city: cityByName("Xi'an"), share: 0.15 },
     { city: cityByName('Nanjing'), share: 0.1 },
   ],
-  lookalikeShare: 0.15,
-  lookalikeWeights: { night_bar: 1.8, hotel: 1.5, car_dealer: 1.3, furniture_store: 1.3, school: 0.7 },
+  // 15% look-alikes before the truck stops, which come on top, so that the other kinds keep their numbers.
+  lookalikeShare: 0.1538,
+  lookalikeWeights: {
+    night_bar: 1.8,
+    hotel: 1.5,
+    car_dealer: 1.3,
+    furniture_store: 1.3,
+    school: 0.7,
+    truck_stop: 0.3,
+  },
   cashOutShare: 0.09,
   tacticWeights: {
     ring: 9,

@@ -402,10 +402,60 @@ describe('labelled history simulator', () => {
     }
   })
 
+  it('has truck stops in B only: fleet fuel cards swiped several times a day for large fill-ups, day and night', () => {
+    const stops = labelsB.filter((l) => l.scenario === 'truck_stop')
+    expect(stops.length).toBeGreaterThanOrEqual(1)
+    for (const l of stops) expect(l).toMatchObject({ label: 'lookalike', expected_rules: [] })
+    const mine = inB('truck_stop')
+    const elsewhere = new Set(
+      eventsB.flatMap((e) =>
+        e.topic === 'transactions' && !stops.some((l) => l.merchant_id === e.value.merchant_id)
+          ? [e.value.card_token]
+          : [],
+      ),
+    )
+    for (const l of stops) {
+      const own = mine.filter((e) => e.value.merchant_id === l.merchant_id)
+      const onboarded = own.find((e) => e.topic === 'merchantEvents' && e.value.kind === 'ONBOARDED')
+      expect(onboarded?.topic === 'merchantEvents' && onboarded.value.registered_mcc).toBe('5541')
+      const sold = own.flatMap((e) => (e.topic === 'transactions' ? [e.value] : []))
+      // A fleet card: not credit, swiped three times or more on one day, for large sums with cents.
+      const perCardDay = new Map<string, TerminalTransaction[]>()
+      for (const t of sold) {
+        const k = `${t.card_token}|${dayB(t.event_time)}`
+        perCardDay.set(k, [...(perCardDay.get(k) ?? []), t])
+      }
+      const busy = [...perCardDay.values()].filter((ts) => ts.length >= 3)
+      const fleetCards = new Set(busy.flatMap((ts) => ts.map((t) => t.card_token)))
+      expect(fleetCards.size).toBeGreaterThanOrEqual(3)
+      for (const t of busy.flat()) {
+        expect(['DEBIT', 'PREPAID']).toContain(t.card_type)
+        expect(t.amount_minor).toBeGreaterThan(10_000)
+      }
+      const fills = sold.filter((t) => fleetCards.has(t.card_token))
+      const opts = { now: Date.now(), maxFutureSkewMs: 0, isKnownAcquirer: EVERY_ACQUIRER }
+      for (const t of fills.slice(0, 200)) {
+        const r = validateTransaction(t, opts)
+        expect(r.ok ? '' : r.error.message).toBe('')
+      }
+      const median = [...fills].sort((a, b) => a.amount_minor - b.amount_minor)[Math.floor(fills.length / 2)]
+      expect(median?.amount_minor).toBeGreaterThan(50_000)
+      expect(median?.amount_minor).toBeLessThan(200_000)
+      expect(fills.filter((t) => isWholeUnit(t.amount_minor, 'CNY')).length / fills.length).toBeLessThan(0.05)
+      // Company cards, used for nothing but the fleet's fuel here.
+      for (const c of fleetCards) expect(elsewhere.has(c)).toBe(false)
+      // Round the clock: fill-ups between midnight and five, local time.
+      const hour = (t: number) => Math.floor(((t - specB.start) % DAY) / 3_600_000)
+      expect(fills.filter((t) => hour(t.event_time) < 5).length / fills.length).toBeGreaterThan(0.05)
+    }
+  })
+
   it('keeps the reference month A free of the kinds only B has', () => {
     const scenarios = new Set(new HistorySimulator(population('A')).labels.merchants.map((l) => l.scenario))
     expect(scenarios).not.toContain('paper_mcc_jump')
+    expect(scenarios).not.toContain('truck_stop')
     expect(scenarios).toContain('mcc_mismatch')
+    expect(scenarios).toContain('night_bar')
   })
 
   it('opens shops during the month that ramp up from a slow start', () => {
