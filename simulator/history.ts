@@ -8,7 +8,8 @@
  * shops a week, mostly near its holder's home), regular customers shared by neighbouring shops, opening
  * hours, weekdays, month-end and holidays, shops opening and ramping up during the month, most shops
  * small and a few large, and the look-alike trades with their shapes (hotel guests charged day after
- * day, bar tabs, businesses buying at several wholesalers, school fees at the start of the month).
+ * day, bar tabs, businesses buying at several wholesalers, school fees at the start of the month, fleet
+ * fuel cards at truck stops).
  * What a population looks like (cities, shares, tactics, calendar) is a PopulationSpec
  * (simulator/population.ts).
  *

@@ -108,7 +108,11 @@ export const POPULATION_A: PopulationSpec = {
  * look-alikes weighted toward night trade and showrooms, cash-out merchants with three times the shop
  * front, farmed cards that mostly also shop like anyone's, rings and card cycles over naive swipes,
  * some cash-out registered under look-alike MCCs, one acquirer holding most merchants, a tighter card
- * population (each card shops more) and more shops opening.
+ * population (each card shops more) and more shops opening. And two kinds A lacks, each a few merchants
+ * on top of the others: paper MCC jumpers (the registered MCC changed two or three times in the month,
+ * every sale under the MCC of the day) and truck stops (fleets' debit and prepaid fuel cards swiped
+ * several times a day, day and night, for large fill-ups). A was fixed before they came and is the
+ * team's reference month: it must stay as it is.
  */
 export const POPULATION_B: PopulationSpec = {
   name: 'B',
