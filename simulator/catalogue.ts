@@ -79,6 +79,61 @@ export const HOURS = {
     23: 3,
   }),
   market: h({ 5: 6, 6: 10, 7: 12, 8: 12, 9: 10, 10: 8, 11: 6, 12: 3 }),
+  // A truck stop on a highway never closes: motorists mostly by day, some through the night.
+  highway: h({
+    0: 2,
+    1: 2,
+    2: 2,
+    3: 2,
+    4: 2,
+    5: 3,
+    6: 4,
+    7: 6,
+    8: 7,
+    9: 6,
+    10: 5,
+    11: 5,
+    12: 5,
+    13: 5,
+    14: 5,
+    15: 5,
+    16: 6,
+    17: 7,
+    18: 7,
+    19: 6,
+    20: 5,
+    21: 4,
+    22: 3,
+    23: 3,
+  }),
+  // Haulage runs round the clock (many cities let trucks in only at night): fill-ups at every hour, the
+  // night's somewhat fewer than the day's.
+  fleet: h({
+    0: 3,
+    1: 3,
+    2: 3,
+    3: 3,
+    4: 3,
+    5: 4,
+    6: 5,
+    7: 5,
+    8: 5,
+    9: 5,
+    10: 5,
+    11: 5,
+    12: 5,
+    13: 5,
+    14: 5,
+    15: 5,
+    16: 5,
+    17: 5,
+    18: 5,
+    19: 5,
+    20: 5,
+    21: 5,
+    22: 4,
+    23: 4,
+  }),
   hospital: h({
     0: 1,
     1: 1,
@@ -167,6 +222,22 @@ export interface Category {
   readonly business?: boolean
   /** Schools: most payments fall in the first days of a month (fees), by this factor. */
   readonly termStart?: number
+  /**
+   * Truck stops: haulage fleets whose fuel card (debit or prepaid, a company's, used for nothing else)
+   * pays for each of the fleet's trucks that fills up there, several a day, at any hour.
+   */
+  readonly fleets?: {
+    /** Fleet cards of a truck stop of size 1. */
+    readonly cards: number
+    /** Trucks of one fleet that come by on a day it passes: each card's own number, in this range. */
+    readonly trucks: readonly [number, number]
+    /** Share of days a fleet passes (on ordinary days; fewer over holidays, as the walk-in trade). */
+    readonly activeShare: number
+    /** Median fill-up of a truck, major units, and the spread of its log. */
+    readonly ticket: number
+    readonly sigma: number
+    readonly hours: HourProfile
+  }
 }
 
 const base = { roundShare: 0, regulars: 0.2, regularCount: 30, lookalike: null, weight: 1 }
@@ -512,6 +583,28 @@ export const LOOKALIKES: readonly Category[] = [
     lookalike: 'market_stall',
     weight: 1.2,
   },
+  // Fleet cards swiped several times a day for large amounts, day and night, at a fuel station's MCC, so
+  // its peers are the city's fuel stations: the look-alike of repeated_card, night_share and high_ticket
+  // that an independently written month had. Weight 0: only the populations that name it have truck
+  // stops (lookalikeWeights), so the reference month A stays as it was.
+  {
+    ...base,
+    mcc: '5541',
+    name: 'Truck stop',
+    ticket: 380,
+    sigma: 0.5,
+    creditShare: 0.45,
+    cents: true,
+    regulars: 0.1,
+    regularCount: 40,
+    dailyTxns: 30,
+    hours: HOURS.highway,
+    week: FLAT,
+    season: 'staple',
+    lookalike: 'truck_stop',
+    weight: 0,
+    fleets: { cards: 10, trucks: [1, 5], activeShare: 0.8, ticket: 950, sigma: 0.45, hours: HOURS.fleet },
+  },
 ]
 
 export interface City {
@@ -538,6 +631,7 @@ export function cityByName(name: string): City {
   return c
 }
 
+/** The category of an MCC; the ordinary one where a look-alike shares it (a truck stop, a fuel station). */
 export function categoryByMcc(mcc: string): Category {
   const c = [...ORDINARY, ...LOOKALIKES].find((x) => x.mcc === mcc)
   if (c === undefined) throw new Error(`no simulated category ${mcc}`)

@@ -41,6 +41,11 @@ const CITY_CARDS = 1_000_000
 const REGULAR_GAP_MS = 20 * 3_600_000
 /** Share of the demo's merchants that are look-alikes (DOMAIN.md: 10–15%). */
 const LOOKALIKE_SHARE = 0.12
+/**
+ * The look-alike kinds the demo draws from: not those of weight 0 (truck stops), whose trade (fleet
+ * cards) only the labelled simulator makes, and which would change the shops a seed gives.
+ */
+const LIVE_LOOKALIKES = LOOKALIKES.filter((c) => c.weight > 0)
 
 export interface SimMerchant {
   acquirerId: string
@@ -113,7 +118,7 @@ export class TrafficSimulator {
     const normal = () => Math.sqrt(-2 * Math.log(1 - population())) * Math.cos(2 * Math.PI * population())
     for (let i = 0; i < opts.merchants; i++) {
       let category: Category
-      if (population() < LOOKALIKE_SHARE) category = pick(LOOKALIKES)
+      if (population() < LOOKALIKE_SHARE) category = pick(LIVE_LOOKALIKES)
       else {
         let x = population() * ordinaryWeight
         category = pick(ORDINARY)

@@ -8,7 +8,8 @@
  * shops a week, mostly near its holder's home), regular customers shared by neighbouring shops, opening
  * hours, weekdays, month-end and holidays, shops opening and ramping up during the month, most shops
  * small and a few large, and the look-alike trades with their shapes (hotel guests charged day after
- * day, bar tabs, businesses buying at several wholesalers, school fees at the start of the month).
+ * day, bar tabs, businesses buying at several wholesalers, school fees at the start of the month, fleet
+ * fuel cards at truck stops).
  * What a population looks like (cities, shares, tactics, calendar) is a PopulationSpec
  * (simulator/population.ts).
  *
@@ -27,6 +28,12 @@ export { DEFAULT_START } from './population.ts'
 const DAY_MS = 86_400_000
 const HOUR_MS = 3_600_000
 const MINUTE_MS = 60_000
+
+/**
+ * Where MCC jumping goes for a lower card fee: a supermarket's discounted rate, a charity's nil one
+ * (DOMAIN.md: transactions submitted, or the merchant registered, under a cheaper category).
+ */
+const CHEAPER_MCCS: readonly string[] = ['5411', '8398']
 
 /**
  * One event of the simulated stream, tagged with the topic it belongs to. `deliveredAt` is set on an
@@ -71,6 +78,8 @@ interface Breach {
   city?: City
   /** mcc_mismatch: the MCC submitted instead of the registered one. */
   mcc?: string
+  /** mcc_reregistration: the local days of the re-registrations and the MCC each registers. */
+  registrations?: { day: number; mcc: string }[]
   /** terminal_lent: the lender's terminal the borrower sells on. */
   terminal?: string
   /** shared_account: the account the group's merchants all move to. */
@@ -105,6 +114,13 @@ export interface SimMerchant {
   guests: { card: Card; until: number }[]
   /** An honest terminal swap: sales before it still run on the old terminals. */
   swap: { at: number; old: string[] } | null
+  /**
+   * Re-registrations of the MCC made so far, oldest first: a sale is submitted under the MCC registered
+   * at its time (the category's before the first).
+   */
+  mccChanges: { at: number; mcc: string }[]
+  /** Truck stops: the fleet cards of the haulage firms that fill up there, and each fleet's trucks. */
+  fleet: { card: Card; trucks: number }[]
 }
 
 type Role =
@@ -210,14 +226,21 @@ export class HistorySimulator {
     for (const s of SCENARIOS.filter((x) => x.id === 'card_testing'))
       addScenario(s, n * spec.cardTestingShare)
     const compliance = SCENARIOS.filter((s) => s.label === 'compliance')
-    const complianceTotal = compliance.reduce((sum, s) => sum + s.per1000, 0)
-    for (const s of compliance) addScenario(s, (n * spec.complianceShare * s.per1000) / complianceTotal)
+    const complianceWeight = (s: ScenarioSpec) => spec.complianceWeights[s.id] ?? s.per1000
+    const complianceTotal = compliance.reduce((sum, s) => sum + complianceWeight(s), 0)
+    for (const s of compliance) {
+      const w = complianceWeight(s)
+      if (w > 0) addScenario(s, (n * spec.complianceShare * w) / complianceTotal)
+    }
 
     const lookWeight = (c: Category) => spec.lookalikeWeights[c.lookalike ?? ''] ?? c.weight
     const lookTotal = LOOKALIKES.reduce((s, c) => s + lookWeight(c), 0)
     for (const c of LOOKALIKES) {
-      // At least one of each kind, so every kind is measured.
-      const count = Math.max(1, Math.round((n * spec.lookalikeShare * lookWeight(c)) / lookTotal))
+      const w = lookWeight(c)
+      // None of a kind the population does not have (weight 0), as for the scenarios above; at least one
+      // of every other kind, so every kind it has is measured.
+      if (w <= 0) continue
+      const count = Math.max(1, Math.round((n * spec.lookalikeShare * w) / lookTotal))
       for (let i = 0; i < count; i++) roles.push({ kind: 'plain', category: c })
     }
     const ordinaryTotal = ORDINARY.reduce((s, c) => s + c.weight, 0)
@@ -251,7 +274,10 @@ export class HistorySimulator {
     })
     for (const m of bySlot) if (m !== undefined) this.merchants.push(m)
     this.#cardPopulation()
-    for (const m of this.merchants) m.regulars = this.#regularsOf(m)
+    for (const m of this.merchants) {
+      m.regulars = this.#regularsOf(m)
+      m.fleet = this.#fleetOf(m)
+    }
     for (const { m, role } of scenarioRoles)
       this.#assign(m, role.spec, groups.get(role.group) ?? [m], role.member)
     this.#legitLifecycleNoise()
@@ -285,6 +311,15 @@ export class HistorySimulator {
    */
   #scenarioCategory(s: ScenarioSpec): Category {
     if (s.id === 'mcc_mismatch') return this.#pick(ORDINARY.filter((c) => c.mcc !== '5411'))
+    if (s.id === 'paper_mcc_jump') {
+      // A shop of the standard fee tier (not a grocery or a fuel station, which pay the discounted rate
+      // already), so that every re-registration, to a cheaper category or back, moves it to another tier.
+      const standard = ORDINARY.filter((c) => !CHEAPER_MCCS.includes(c.mcc) && c.mcc !== '5541')
+      return this.#weighted(
+        standard,
+        standard.reduce((sum, c) => sum + c.weight, 0),
+      )
+    }
     const traced = s.tactics.some((t) => t === 'card_pairs' || t === 'structuring' || t === 'ring')
     if (s.label === 'fraud' && traced && this.#rand() < this.opts.cashOutAsLookalike)
       return this.#pick(LOOKALIKES.filter((c) => ['5944', '5712', '5722'].includes(c.mcc)))
@@ -348,6 +383,8 @@ export class HistorySimulator {
       breach: null,
       guests: [],
       swap: null,
+      mccChanges: [],
+      fleet: [],
     }
   }
 
@@ -394,6 +431,18 @@ export class HistorySimulator {
     return Array.from({ length: count }, () =>
       cards.draw(this.#rand, paymentType(this.#rand, c.creditShare), m.hood),
     )
+  }
+
+  /** A truck stop's fleets: a company card each (debit or prepaid: fuel cards are not credit). */
+  #fleetOf(m: SimMerchant): { card: Card; trucks: number }[] {
+    const f = m.category.fleets
+    if (f === undefined) return []
+    const [lo, hi] = f.trucks
+    const count = Math.max(3, Math.round(f.cards * (0.6 + 0.8 * this.#rand()) * Math.sqrt(m.size)))
+    return Array.from({ length: count }, () => ({
+      card: newCard(this.#rand, this.#rand() < 0.5 ? 'DEBIT' : 'PREPAID'),
+      trucks: lo + Math.floor(this.#rand() * (hi - lo + 1)),
+    }))
   }
 
   /** A walk-in customer's card: from the neighbourhood most of the time, else from anywhere in the city. */
@@ -463,10 +512,29 @@ export class HistorySimulator {
         m.breach = {
           tactic: 'mcc_mismatch',
           fromDay,
-          mcc: this.#pick(['5411', '8398']),
+          mcc: this.#pick(CHEAPER_MCCS),
           share: 0.3 + this.#rand() * 0.4,
         }
         return
+      case 'paper_mcc_jump': {
+        // A shop that has traded for a while: re-registering in its first weeks would be a new shop
+        // still finding its category, another story.
+        if (m.onboardedDay > -30) m.onboardedDay = -Math.floor(30 + this.#rand() * 300)
+        // Two or three changes spread over the days with some jitter, so that a few days always separate
+        // two of them; each to another MCC than the one registered, a cheaper one or back to its own.
+        const changes = 2 + Math.floor(this.#rand() * 2)
+        const step = days / (changes + 1)
+        const pool = [m.category.mcc, ...CHEAPER_MCCS]
+        let mcc = m.category.mcc
+        const registrations: { day: number; mcc: string }[] = []
+        for (let k = 1; k <= changes; k++) {
+          const current = mcc
+          mcc = this.#pick(pool.filter((x) => x !== current))
+          registrations.push({ day: Math.floor(step * (k + (this.#rand() - 0.5) * 0.5)), mcc })
+        }
+        m.breach = { tactic: 'mcc_reregistration', fromDay: registrations[0]?.day ?? 0, registrations }
+        return
+      }
       case 'settlement_churn':
         m.breach = { tactic: 'settlement_churn', fromDay: Math.min(fromDay, Math.floor(days * 0.3)) }
         return
@@ -546,6 +614,12 @@ export class HistorySimulator {
       if (changeDay) {
         m.account = `acct-${m.merchantId}-${day}`
         this.#event(out, m, at, 'SETTLEMENT_ACCOUNT_CHANGED', { settlement_account_token: m.account })
+      }
+    } else if (b.tactic === 'mcc_reregistration') {
+      const change = b.registrations?.find((r) => r.day === day)
+      if (change !== undefined) {
+        this.#event(out, m, at, 'MCC_CHANGED', { registered_mcc: change.mcc })
+        m.mccChanges.push({ at, mcc: change.mcc })
       }
     } else if (b.tactic === 'shared_account' && day === b.fromDay && b.account !== undefined) {
       m.account = b.account
@@ -639,6 +713,37 @@ export class HistorySimulator {
         continue
       }
       out.push(sale(this.#txn(m, at, card, this.#price(c))))
+    }
+    if (c.fleets !== undefined) this.#fleetFillUps(m, day, mean, out)
+  }
+
+  /**
+   * A truck stop's fleets: each fleet passing today pays with its one card for every truck of it that
+   * fills up, at any hour, now and then a truck of a convoy a few minutes after the one before.
+   */
+  #fleetFillUps(m: SimMerchant, day: number, mean: number, out: SimEvent[]): void {
+    const f = m.category.fleets
+    if (f === undefined) return
+    // Holidays and a new stop's ramp thin the fleets as they thin the walk-in trade.
+    const busy = Math.min(1, mean / (m.category.dailyTxns * m.size))
+    const dayStart = this.#dayStart(day)
+    for (const { card, trucks } of m.fleet) {
+      if (this.#rand() >= f.activeShare * busy) continue
+      let last: number | null = null
+      for (let k = 0; k < trucks; k++) {
+        // Not every truck of a fleet needs fuel here today; the first one did, or the fleet would not be.
+        if (last !== null && this.#rand() < 0.15) continue
+        const follow: number | null =
+          last !== null && this.#rand() < 0.2 ? last + (2 + this.#rand() * 13) * MINUTE_MS : null
+        const at: number =
+          follow !== null && follow < dayStart + DAY_MS
+            ? Math.floor(follow)
+            : dayStart + this.#hourOf(f.hours) * HOUR_MS + Math.floor(this.#rand() * HOUR_MS)
+        // A truck's tank: litres at the pump price, always with cents.
+        const major = f.ticket * Math.exp(this.#normal() * f.sigma)
+        out.push(sale(this.#txn(m, at, card, Math.max(100, Math.round(major * 100)))))
+        last = at
+      }
     }
   }
 
@@ -853,7 +958,7 @@ export class HistorySimulator {
       txn_type: this.#rand() < 0.99 ? 'PURCHASE' : 'REFUND',
       amount_minor: amountMinor,
       currency: 'CNY',
-      mcc: m.category.mcc,
+      mcc: registeredMcc(m, at),
       entry_mode: this.#entryMode(),
       response_code: approved ? '00' : this.#pick(['05', '51', '55', '61']),
       latitude: round6(m.lat + (this.#rand() - 0.5) * 0.002),
@@ -939,6 +1044,13 @@ function byTime(a: SimEvent, b: SimEvent): number {
   const ia = a.topic === 'transactions' ? a.value.txn_id : a.value.event_id
   const ib = b.topic === 'transactions' ? b.value.txn_id : b.value.event_id
   return ia < ib ? -1 : ia > ib ? 1 : 0
+}
+
+/** The MCC `m` was registered under at `at`: what its sales are submitted under, short of a breach. */
+function registeredMcc(m: SimMerchant, at: number): string {
+  let mcc = m.category.mcc
+  for (const c of m.mccChanges) if (c.at <= at) mcc = c.mcc
+  return mcc
 }
 
 function sale(value: TerminalTransaction): SimEvent {

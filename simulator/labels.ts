@@ -30,6 +30,8 @@ export const TACTICS = [
   'card_testing',
   'relocation',
   'mcc_mismatch',
+  /** The registered MCC changed again and again, every sale under the one registered at the time. */
+  'mcc_reregistration',
   'settlement_churn',
   'shared_account',
   'terminal_lent',
@@ -206,6 +208,18 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
     tactics: ['mcc_mismatch'],
     expectedRules: ['mcc_mismatch'],
     per1000: 4,
+    groupSize: 1,
+  },
+  // MCC jumping on paper (mcc_mismatch's re-registration leg): no sale ever under another MCC than the
+  // registered one, which changes two or three times in the month. A kind an independently written month
+  // had and ours lacked: only the populations that weigh it have it (complianceWeights), so the
+  // reference month A stays as it was.
+  {
+    id: 'paper_mcc_jump',
+    label: 'compliance',
+    tactics: ['mcc_reregistration'],
+    expectedRules: ['mcc_mismatch'],
+    per1000: 0,
     groupSize: 1,
   },
   {

@@ -4,7 +4,7 @@
  * deliberately differ in every one of these (A and B) are what the backtest judges a rule change on: a
  * change that helps one and hurts the other shows side by side.
  */
-import { CITIES, type City, cityByName } from './catalogue.ts'
+import { CITIES, type City, cityByName, LOOKALIKES } from './catalogue.ts'
 import { SCENARIOS } from './labels.ts'
 
 export interface PopulationSpec {
@@ -25,7 +25,10 @@ export interface PopulationSpec {
   cities: readonly { readonly city: City; readonly share: number }[]
   /** Share of merchants that are legitimate look-alikes (DOMAIN.md: 10–15%). */
   lookalikeShare: number
-  /** Relative weight of each look-alike kind (by scenario name); unnamed kinds weigh 1. */
+  /**
+   * Relative weight of each look-alike kind (by scenario name); the catalogue's weight when absent. A
+   * kind of weight 0 is left out (the catalogue gives 0 to the kinds only some populations have).
+   */
   lookalikeWeights: Readonly<Record<string, number>>
   /** Share of merchants that cash out (all cash-out scenarios together). */
   cashOutShare: number
@@ -33,6 +36,11 @@ export interface PopulationSpec {
   tacticWeights: Readonly<Record<string, number>>
   /** Share of merchants that breach compliance, and that test cards. */
   complianceShare: number
+  /**
+   * Relative weight of each compliance scenario (by id); the catalogue's per1000 when absent. A
+   * scenario of weight 0 is left out (the catalogue gives 0 to those only some populations have).
+   */
+  complianceWeights: Readonly<Record<string, number>>
   cardTestingShare: number
   /** The shop front of a cash-out merchant: its honest trade, as a share of a shop of its size. */
   shopFront: number
@@ -83,6 +91,7 @@ export const POPULATION_A: PopulationSpec = {
   cashOutShare: 0.08,
   tacticWeights: {},
   complianceShare: 0.03,
+  complianceWeights: {},
   cardTestingShare: 0.004,
   shopFront: 0.15,
   cardOverlap: 0.1,
@@ -99,7 +108,11 @@ export const POPULATION_A: PopulationSpec = {
  * look-alikes weighted toward night trade and showrooms, cash-out merchants with three times the shop
  * front, farmed cards that mostly also shop like anyone's, rings and card cycles over naive swipes,
  * some cash-out registered under look-alike MCCs, one acquirer holding most merchants, a tighter card
- * population (each card shops more) and more shops opening.
+ * population (each card shops more) and more shops opening. And two kinds A lacks, each a few merchants
+ * on top of the others: paper MCC jumpers (the registered MCC changed two or three times in the month,
+ * every sale under the MCC of the day) and truck stops (fleets' debit and prepaid fuel cards swiped
+ * several times a day, day and night, for large fill-ups). A was fixed before they came and is the
+ * team's reference month: it must stay as it is.
  */
 export const POPULATION_B: PopulationSpec = {
   name: 'B',
@@ -120,8 +133,16 @@ export const POPULATION_B: PopulationSpec = {
     { city: cityByName("Xi'an"), share: 0.15 },
     { city: cityByName('Nanjing'), share: 0.1 },
   ],
-  lookalikeShare: 0.15,
-  lookalikeWeights: { night_bar: 1.8, hotel: 1.5, car_dealer: 1.3, furniture_store: 1.3, school: 0.7 },
+  // 15% look-alikes before the truck stops, which come on top, so that the other kinds keep their numbers.
+  lookalikeShare: 0.1538,
+  lookalikeWeights: {
+    night_bar: 1.8,
+    hotel: 1.5,
+    car_dealer: 1.3,
+    furniture_store: 1.3,
+    school: 0.7,
+    truck_stop: 0.3,
+  },
   cashOutShare: 0.09,
   tacticWeights: {
     ring: 9,
@@ -137,7 +158,10 @@ export const POPULATION_B: PopulationSpec = {
     structuring_pairs: 3,
     bust_out: 4,
   },
-  complianceShare: 0.025,
+  // The paper MCC jumpers come on top of the other compliance cases (2.5% of merchants before them),
+  // which keep their numbers.
+  complianceShare: 0.029,
+  complianceWeights: { paper_mcc_jump: 4 },
   cardTestingShare: 0.005,
   shopFront: 0.45,
   cardOverlap: 0.7,
@@ -183,9 +207,27 @@ export function checkPopulation(p: PopulationSpec): void {
   if (p.acquirers.length === 0) throw new Error('acquirers: at least one')
   if (p.cities.length === 0) throw new Error('cities: at least one')
   if (!(p.cardsPerDailySale > 0)) throw new Error('cardsPerDailySale: expected a positive number')
-  const ids = new Set(SCENARIOS.map((s) => s.id))
-  for (const k of Object.keys(p.tacticWeights))
-    if (!ids.has(k)) throw new Error(`tacticWeights.${k}: unknown scenario`)
+  const known = (field: string, weights: Readonly<Record<string, number>>, names: readonly string[]) => {
+    for (const [k, w] of Object.entries(weights)) {
+      if (!names.includes(k)) throw new Error(`${field}.${k}: unknown scenario`)
+      if (!(w >= 0)) throw new Error(`${field}.${k}: expected a weight >= 0, got ${w}`)
+    }
+  }
+  known(
+    'tacticWeights',
+    p.tacticWeights,
+    SCENARIOS.map((s) => s.id),
+  )
+  known(
+    'complianceWeights',
+    p.complianceWeights,
+    SCENARIOS.filter((s) => s.label === 'compliance').map((s) => s.id),
+  )
+  known(
+    'lookalikeWeights',
+    p.lookalikeWeights,
+    LOOKALIKES.map((c) => c.lookalike ?? ''),
+  )
   for (const c of p.cities)
     if (!CITIES.includes(c.city)) throw new Error(`cities: unknown city ${c.city.name}`)
 }

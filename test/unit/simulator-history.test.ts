@@ -31,6 +31,17 @@ const sales = (merchantId: string) =>
   txns.filter((t) => t.merchant_id === merchantId && t.response_code === '00' && t.txn_type === 'PURCHASE')
 const localDay = (t: number) => Math.floor((t - DEFAULT_START) / DAY)
 
+// A smaller month of population B, for the kinds only B has (paper MCC jumpers, truck stops).
+const specB = population('B', { merchants: 600, days: 30 })
+const simB = new HistorySimulator(specB)
+const labelsB = simB.labels.merchants
+const eventsB: SimEvent[] = [...simB.events()]
+const inB = (scenario: string) => {
+  const ids = new Set(labelsB.filter((l) => l.scenario === scenario).map((l) => l.merchant_id))
+  return eventsB.filter((e) => ids.has(e.value.merchant_id))
+}
+const dayB = (t: number) => Math.floor((t - specB.start) / DAY)
+
 describe('labelled history simulator', () => {
   it('gives the same events and labels for the same seed, and others for another seed', () => {
     const a = new HistorySimulator({ seed: 9, merchants: 300, days: 3, start: DEFAULT_START })
@@ -323,6 +334,128 @@ describe('labelled history simulator', () => {
         days.set(t.card_token, (days.get(t.card_token) ?? new Set()).add(localDay(t.event_time)))
       expect([...days.values()].filter((d) => d.size >= 3).length).toBeGreaterThan(0)
     }
+  })
+
+  it('leaves out the look-alike kinds and compliance scenarios a population weighs 0', () => {
+    const spec = population('B', {
+      merchants: 400,
+      days: 1,
+      lookalikeWeights: { school: 0, hotel: 2 },
+      complianceWeights: { relocation: 0 },
+    })
+    const scenarios = new Set(new HistorySimulator(spec).labels.merchants.map((l) => l.scenario))
+    expect(scenarios).not.toContain('school')
+    expect(scenarios).not.toContain('relocation')
+    expect(scenarios).toContain('hotel')
+    expect(scenarios).toContain('settlement_churn')
+    expect(() => population('B', { complianceWeights: { ring: 1 } })).toThrow(/complianceWeights.ring/)
+    expect(() => population('B', { lookalikeWeights: { truckstop: 1 } })).toThrow(/lookalikeWeights/)
+  })
+
+  it('has paper MCC jumpers in B only: re-registered again and again, every sale under the MCC of the day', () => {
+    const jumpers = labelsB.filter((l) => l.scenario === 'paper_mcc_jump')
+    expect(jumpers.length).toBeGreaterThanOrEqual(2)
+    for (const l of jumpers)
+      expect(l).toMatchObject({ label: 'compliance', expected_rules: ['mcc_mismatch'] })
+    const mine = inB('paper_mcc_jump')
+    for (const l of jumpers) {
+      const own = mine.filter((e) => e.value.merchant_id === l.merchant_id)
+      const changes = own.flatMap((e) =>
+        e.topic === 'merchantEvents' && e.value.kind === 'MCC_CHANGED' ? [e.value] : [],
+      )
+      expect(changes.length).toBeGreaterThanOrEqual(2)
+      for (const c of changes) {
+        const r = validateMerchantEvent(c, {
+          now: Date.now(),
+          maxFutureSkewMs: 0,
+          isKnownAcquirer: EVERY_ACQUIRER,
+        })
+        expect(r.ok ? '' : r.error.message).toBe('')
+      }
+      // Within the measured days, a few days apart, each to another MCC than the one registered.
+      const onboarded = own.flatMap((e) =>
+        e.topic === 'merchantEvents' && e.value.kind === 'ONBOARDED' ? [e.value] : [],
+      )
+      let registered = onboarded[0]?.registered_mcc ?? null
+      expect(registered).not.toBeNull()
+      let last = Number.NEGATIVE_INFINITY
+      for (const c of changes) {
+        expect(dayB(c.event_time)).toBeGreaterThanOrEqual(0)
+        expect(dayB(c.event_time)).toBeLessThan(30)
+        expect(c.event_time - last).toBeGreaterThanOrEqual(3 * DAY)
+        expect(c.registered_mcc).not.toBe(registered)
+        registered = c.registered_mcc
+        last = c.event_time
+      }
+      // Every sale under the MCC registered at its time (the stream is in event-time order), under
+      // several MCCs over the month.
+      registered = null
+      const submitted = new Set<string>()
+      for (const e of own) {
+        if (e.topic === 'merchantEvents') registered = e.value.registered_mcc ?? registered
+        else {
+          expect(e.value.mcc).toBe(registered)
+          submitted.add(e.value.mcc)
+        }
+      }
+      expect(submitted.size).toBeGreaterThanOrEqual(2)
+    }
+  })
+
+  it('has truck stops in B only: fleet fuel cards swiped several times a day for large fill-ups, day and night', () => {
+    const stops = labelsB.filter((l) => l.scenario === 'truck_stop')
+    expect(stops.length).toBeGreaterThanOrEqual(1)
+    for (const l of stops) expect(l).toMatchObject({ label: 'lookalike', expected_rules: [] })
+    const mine = inB('truck_stop')
+    const elsewhere = new Set(
+      eventsB.flatMap((e) =>
+        e.topic === 'transactions' && !stops.some((l) => l.merchant_id === e.value.merchant_id)
+          ? [e.value.card_token]
+          : [],
+      ),
+    )
+    for (const l of stops) {
+      const own = mine.filter((e) => e.value.merchant_id === l.merchant_id)
+      const onboarded = own.find((e) => e.topic === 'merchantEvents' && e.value.kind === 'ONBOARDED')
+      expect(onboarded?.topic === 'merchantEvents' && onboarded.value.registered_mcc).toBe('5541')
+      const sold = own.flatMap((e) => (e.topic === 'transactions' ? [e.value] : []))
+      // A fleet card: not credit, swiped three times or more on one day, for large sums with cents.
+      const perCardDay = new Map<string, TerminalTransaction[]>()
+      for (const t of sold) {
+        const k = `${t.card_token}|${dayB(t.event_time)}`
+        perCardDay.set(k, [...(perCardDay.get(k) ?? []), t])
+      }
+      const busy = [...perCardDay.values()].filter((ts) => ts.length >= 3)
+      const fleetCards = new Set(busy.flatMap((ts) => ts.map((t) => t.card_token)))
+      expect(fleetCards.size).toBeGreaterThanOrEqual(3)
+      for (const t of busy.flat()) {
+        expect(['DEBIT', 'PREPAID']).toContain(t.card_type)
+        expect(t.amount_minor).toBeGreaterThan(10_000)
+      }
+      const fills = sold.filter((t) => fleetCards.has(t.card_token))
+      const opts = { now: Date.now(), maxFutureSkewMs: 0, isKnownAcquirer: EVERY_ACQUIRER }
+      for (const t of fills.slice(0, 200)) {
+        const r = validateTransaction(t, opts)
+        expect(r.ok ? '' : r.error.message).toBe('')
+      }
+      const median = [...fills].sort((a, b) => a.amount_minor - b.amount_minor)[Math.floor(fills.length / 2)]
+      expect(median?.amount_minor).toBeGreaterThan(50_000)
+      expect(median?.amount_minor).toBeLessThan(200_000)
+      expect(fills.filter((t) => isWholeUnit(t.amount_minor, 'CNY')).length / fills.length).toBeLessThan(0.05)
+      // Company cards, used for nothing but the fleet's fuel here.
+      for (const c of fleetCards) expect(elsewhere.has(c)).toBe(false)
+      // Round the clock: fill-ups between midnight and five, local time.
+      const hour = (t: number) => Math.floor(((t - specB.start) % DAY) / 3_600_000)
+      expect(fills.filter((t) => hour(t.event_time) < 5).length / fills.length).toBeGreaterThan(0.05)
+    }
+  })
+
+  it('keeps the reference month A free of the kinds only B has', () => {
+    const scenarios = new Set(new HistorySimulator(population('A')).labels.merchants.map((l) => l.scenario))
+    expect(scenarios).not.toContain('paper_mcc_jump')
+    expect(scenarios).not.toContain('truck_stop')
+    expect(scenarios).toContain('mcc_mismatch')
+    expect(scenarios).toContain('night_bar')
   })
 
   it('opens shops during the month that ramp up from a slow start', () => {
