@@ -12,10 +12,12 @@ import type { DayColumns } from './engine/window.ts'
  * terminals keep an old MCC for a while after a legitimate re-registration.
  *
  * A re-registration (MCC_CHANGED) is not a breach of the new registration by the sales made under the
- * old one: sales under the previous MCC until `graceDays` after the change were the registration then,
- * or a terminal not yet updated (measured: an independently written generator's three honest
- * re-registrations each opened a compliance case, their sales before the change taken as cheaper-tier
- * submissions against the new MCC).
+ * old one: sales under an earlier registered MCC until `graceDays` after that registration ended were
+ * the registration then, or a terminal not yet updated (measured: an independently written generator's
+ * three honest re-registrations each opened a compliance case, their sales before the change taken as
+ * cheaper-tier submissions against the new MCC). Every earlier registration counts (version 4): with
+ * only the last one remembered, a merchant registered X, then Y, then Z within a month had its sales
+ * under X, made while X was its registration, reported as submissions under an MCC other than Z.
  *
  * MCC jumping done on paper: a merchant that re-registers its MCC again and again (a restaurant
  * registered as a variety store, then as services, then as a department store) moves between fee tiers
@@ -122,8 +124,12 @@ interface State {
    * copies of its rates (boxed doubles in every merchant's record, 24 bytes each); null before any.
    */
   mccRates: Rates | null
-  /** The last re-registration: the MCC registered before it and the local day it was seen; made at the first (rare). */
-  mccChange: { readonly prev: string; readonly day: number } | null
+  /**
+   * The MCCs registered before the current one, each with the local day its registration ended (the
+   * change's own day), oldest first; those whose grace ended before the window go. Made at the first
+   * re-registration (rare).
+   */
+  mccPrevious: { readonly mcc: string; readonly day: number }[] | null
   /**
    * Re-registrations (MCC_CHANGED) within the widest window (engine/changes.ts), made at the first: the
    * MCC registered before it, then each change. Null for the merchants that never re-register.
@@ -148,11 +154,18 @@ interface MccParams extends Rates {
   readonly registrationWindowDays: number
 }
 
-/** Whether sales under `mcc` on `dayNo` breach the registration `ref` (see the file comment on re-registrations). */
+/**
+ * Whether sales under `mcc` on `dayNo` breach the registration `ref`: not when `mcc` was registered
+ * before and the day is within `graceDays` after that registration ended (see the file comment on
+ * re-registrations). Every earlier registration counts, not only the last: a merchant re-registered
+ * twice in a month made its first weeks' sales under its first MCC, which was its registration then.
+ */
 function mismatched(state: State, dayNo: number, mcc: string, ref: string, r: Rates): boolean {
   if (mcc === ref) return false
-  const change = state.mccChange
-  return change === null || mcc !== change.prev || dayNo > change.day + r.graceDays
+  const previous = state.mccPrevious
+  if (previous === null) return true
+  for (const p of previous) if (p.mcc === mcc && dayNo <= p.day + r.graceDays) return false
+  return true
 }
 
 function feeBp(mcc: string, r: Rates): number {
@@ -249,9 +262,20 @@ function sync(state: State, ref: string | null, r: Rates, today: number, changeD
   )
     return false
   const prev = state.mccRef
-  if (prev !== null && prev !== ref) state.mccChange = { prev, day: changeDay }
+  if (prev !== null && prev !== ref) keepPrevious(state, prev, changeDay, r, today)
   remeasure(state, ref, r, today)
   return true
+}
+
+/**
+ * Keeps the MCC whose registration ended on `day`; drops those whose grace ended before the window, the
+ * oldest beyond MAX_REGISTRATIONS.
+ */
+function keepPrevious(state: State, mcc: string, day: number, r: Rates, today: number): void {
+  const kept = (state.mccPrevious ?? []).filter((p) => p.day + r.graceDays >= today - WINDOW_DAYS)
+  kept.push({ mcc, day })
+  if (kept.length > MAX_REGISTRATIONS) kept.shift()
+  state.mccPrevious = kept
 }
 
 /** Field `field` of the `k`th tally of the day `dayNo` at offset `o`. */
@@ -316,7 +340,7 @@ function windowOf(state: State, from: number, to: number, dayStart: (day: number
 
 export const mccMismatch = defineRule({
   id: 'mcc_mismatch',
-  version: 3,
+  version: 4,
   category: 'compliance',
   family: 'lifecycle',
   description:
@@ -332,7 +356,7 @@ export const mccMismatch = defineRule({
       min: 0,
       max: 30,
       description:
-        'Days after a re-registration (MCC_CHANGED) up to which sales under the previous registered MCC are not mismatches: the registration then, or a terminal not yet updated.',
+        'Days after a re-registration (MCC_CHANGED) up to which sales under the MCC registered before it are not mismatches: the registration then, or a terminal not yet updated.',
     }),
     minCheaperTxns: int({
       default: 1,
@@ -393,7 +417,7 @@ export const mccMismatch = defineRule({
     mccMismatches: null,
     mccRef: null,
     mccRates: null,
-    mccChange: null,
+    mccPrevious: null,
     mccRegistrations: null,
   }),
   onTransaction(state, txn, ctx) {

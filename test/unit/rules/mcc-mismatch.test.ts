@@ -354,6 +354,32 @@ describe('mcc_mismatch', () => {
       expect(runRule(mccMismatch, events).hits).toEqual([])
     })
 
+    it('judges each MCC by the weeks it was registered: three registrations in a month are no submission breach', () => {
+      // A restaurant re-registered as a variety store, then as a supermarket (cheaper), every sale under
+      // the MCC of its day. Remembering only the last change took the restaurant's sales of the first
+      // week, under 5812 while 5812 was registered, for submissions against 5411.
+      const events = [
+        registered('5812', local('2025-06-01')),
+        ...trade('2026-03-02', '5812'),
+        ...trade('2026-03-04', '5812'),
+        change('2026-03-06', '5999'),
+        ...trade('2026-03-08', '5999'),
+        ...trade('2026-03-13', '5999'),
+        change('2026-03-20', '5411'),
+        ...trade('2026-03-21', '5411'),
+        ...trade('2026-03-24', '5411'),
+      ]
+      const { hits, last } = runRule(mccMismatch, events)
+      expect(last?.detail).toContain('The registered MCC changed 2 times within 90 days (to 5999, then 5411;')
+      expect(hits.filter((h) => h.finding.detail.includes('submitted under'))).toEqual([])
+      // The first MCC's sales after its grace are still a breach of the registration of their day.
+      const stale = ['2026-03-25', '2026-03-26', '2026-03-27'].flatMap((d) =>
+        trade(d, '5812').map((t) => ({ ...t, txn_id: `${t.txn_id}-stale` })),
+      )
+      const late = runRule(mccMismatch, [...events, ...stale]).hits
+      expect(late.some((h) => h.finding.detail.includes('other than the registered 5411'))).toBe(true)
+    })
+
     it('counts changes whose events arrive out of order as they happened', () => {
       const events = [
         registered('5812', local('2025-06-01')),
