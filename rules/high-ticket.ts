@@ -1,5 +1,5 @@
 import { calibratedBound, describeBound, marginParam, quantileParam } from './engine/calibration.ts'
-import { int, num } from './engine/params.ts'
+import { bool, int, num } from './engine/params.ts'
 import { keepNow, NOT_SUMMED, summedAgain } from './engine/totals.ts'
 import { defineRule } from './engine/types.ts'
 
@@ -13,32 +13,55 @@ import { defineRule } from './engine/types.ts'
  * median to the fourth power, about ten times a grocery's typical ticket; and a floor of 500 major
  * units (a merchant selling cheaper moves no cash worth catching), over 30 sales. A small shop's few
  * large tickets swing its average, so the fence stands well clear of the cohort.
+ *
+ * The high average must also be carried by credit: the average of the merchant's credit cards' tickets
+ * (and those of cards of unknown type) must exceed, the same way, the fence of the peers' credit
+ * tickets (rules/baselines.ts) and the floor. Cash-out turns credit into cash; a large ticket paid by
+ * debit or prepaid card spends the customer's own money. A truck stop's fleets fill up on debit or
+ * prepaid fuel cards, several large tickets a card and day, which lifted the station's average above its
+ * fuel-station peers' (population B: 584-785 against a fence of about 380; 424-439 over its credit
+ * cards, under the floor). A cash-out merchant's credit tickets are its largest, so the second test
+ * holds wherever the first does (at every cash-out merchant of the five populations measured). It
+ * only vetoes: averaging credit tickets alone raised the merchants whose credit tickets are larger
+ * than their debit ones, which credit_debit_mix already weighs, and put two more legitimate merchants
+ * of population A in the queue on the pair. No credit sale at all, no credit carried; a few are enough
+ * to tell (the count floor stays on all sales: a card cycle swipes 27 large credit tickets a month).
  */
 const WINDOW_DAYS = 30
-/** The window's approved sales and their amount, kept as engine/totals.ts says. */
+/** The rule's columns of a day: the approved credit sales and their amount (the engine counts all sales). */
+const CREDIT_SALES = 0
+const CREDIT_AMOUNT = 1
+/** The window's approved sales and amount, and those of credit cards, kept as engine/totals.ts says. */
 interface TicketTotals {
   to: number
   latest: number
   sales: number
   amount: number
+  creditSales: number
+  creditAmount: number
 }
 
 /** Where a merchant whose totals are not kept is counted (evaluations run one at a time). */
-const SCRATCH: TicketTotals = { to: 0, latest: 0, sales: 0, amount: 0 }
+const SCRATCH: TicketTotals = { to: 0, latest: 0, sales: 0, amount: 0, creditSales: 0, creditAmount: 0 }
 
 export const highTicket = defineRule({
   id: 'high_ticket',
-  version: 2,
+  version: 3,
   category: 'fraud',
   family: 'amount',
   description:
-    "30-day average approved ticket beyond the distribution of its peers (or of the acquirer's merchants) of average tickets (log scale) and a floor.",
+    "30-day average approved ticket, and that of its credit cards, beyond the distributions of its peers (or of the acquirer's merchants) of the same averages (log scale) and a floor.",
   calibration:
-    "The 30-day average ticket must exceed the fence of its peer cohort's distribution of average tickets (log scale: the 0.75 quantile times its ratio to the median to the fourth power; the acquirer's population where the cohort is thin, then provisional) and 500, over 30 sales: a small shop's few large tickets swing its average, so the fence stands well clear of the cohort.",
+    "The 30-day average ticket must exceed the fence of its peer cohort's distribution of average tickets (log scale: the 0.75 quantile times its ratio to the median to the fourth power; the acquirer's population where the cohort is thin, then provisional) and 500, over 30 sales: a small shop's few large tickets swing its average, so the fence stands well clear of the cohort. The average of its credit cards' tickets (and of cards of unknown type) must exceed the same fence of its peers' credit tickets and 500 too: a high average carried by debit or prepaid cards (a fleet's fuel cards) is no credit cash-out.",
   whitelistable: true,
   retentionDays: WINDOW_DAYS,
   clock: 'day',
   params: {
+    creditCarried: bool({
+      default: true,
+      description:
+        "Fire only when the average of the credit cards' tickets (and of cards of unknown type) also exceeds the fence of the peers' credit tickets and the floor: cash-out draws on credit, and large debit or prepaid tickets (a fleet's fuel cards) spend what is on the card. False: every ticket's average alone decides.",
+    }),
     floorMajor: num({
       default: 500,
       min: 0,
@@ -53,7 +76,7 @@ export const highTicket = defineRule({
     }),
   },
   createState: (sales, samples) => ({
-    ticketDays: sales.columns(WINDOW_DAYS, 0),
+    ticketDays: sales.columns(WINDOW_DAYS, 2),
     ticketSamples: samples.ring(5),
     ticketMinorPerMajor: 100,
     // The window's sales and amount once kept, a mark of the sums made until then (engine/totals.ts).
@@ -61,18 +84,33 @@ export const highTicket = defineRule({
   }),
   onTransaction(state, txn, ctx) {
     if (!txn.approved || !txn.sale) return false
-    const day = state.ticketDays.at(txn.localDay)
+    const days = state.ticketDays
+    const day = days.at(txn.localDay)
     if (day < 0) return false
+    // Cash-out draws on credit: a debit or prepaid ticket, however large, spends the customer's own money.
+    const credit = txn.card_type !== 'DEBIT' && txn.card_type !== 'PREPAID'
+    if (credit) {
+      days.add(day, CREDIT_SALES, 1)
+      days.add(day, CREDIT_AMOUNT, txn.amount_minor)
+    }
     // The day's sales and amount are counted by the engine (SaleDays); the totals count them too when
     // the day is in their window.
     const t = state.ticketTotals
     if (typeof t === 'object' && txn.localDay <= t.to && txn.localDay > t.to - WINDOW_DAYS) {
       t.sales++
       t.amount += txn.amount_minor
+      if (credit) {
+        t.creditSales++
+        t.creditAmount += txn.amount_minor
+      }
     }
     state.ticketMinorPerMajor = txn.minorPerMajor
-    // The tickets that pull the average up are the ones to show.
-    if (txn.amount_minor >= ctx.params.floorMajor * txn.minorPerMajor) state.ticketSamples.push(txn.txn_id)
+    // The tickets that pull the average up are the ones to show: the credit ones, when they must carry it.
+    if (
+      txn.amount_minor >= ctx.params.floorMajor * txn.minorPerMajor &&
+      (credit || !ctx.params.creditCarried)
+    )
+      state.ticketSamples.push(txn.txn_id)
   },
   evaluate(state, ctx) {
     const p = ctx.params
@@ -89,26 +127,31 @@ export const highTicket = defineRule({
       n.latest = days.latest
       n.sales = 0
       n.amount = 0
+      n.creditSales = 0
+      n.creditAmount = 0
       // Stored days only, oldest first: most merchants are active on few of the window's days.
       for (let o = days.first(from, to); o >= 0; o = days.next(o, to)) {
         n.sales += days.sales(o)
         n.amount += days.amount(o)
+        n.creditSales += days.get(o, CREDIT_SALES)
+        n.creditAmount += days.get(o, CREDIT_AMOUNT)
       }
       if (typeof t !== 'object') state.ticketTotals = keepNow(t, to) ? { ...n } : summedAgain(t, to)
       t = n
     }
-    const { sales, amount } = t
+    const { sales, amount, creditSales, creditAmount } = t
     if (sales < p.minSales) return null
     const avg = amount / sales
     const unit = state.ticketMinorPerMajor
     const floor = p.floorMajor * unit
-    const bound = calibratedBound(
-      floor,
-      { quantile: p.quantile, margin: p.margin, scale: 'log' },
-      ctx.peers?.avgTicket,
-      ctx.population?.avgTicket,
-    )
+    const tail = { quantile: p.quantile, margin: p.margin, scale: 'log' } as const
+    const bound = calibratedBound(floor, tail, ctx.peers?.avgTicket, ctx.population?.avgTicket)
     if (avg <= bound.threshold) return null
+    // Carried by credit: the credit tickets against the peers' credit tickets (a credit average against
+    // all-card averages would compare a truck stop's walk-in drivers with fleets' fill-ups).
+    const creditAvg = creditSales === 0 ? 0 : creditAmount / creditSales
+    const credit = calibratedBound(floor, tail, ctx.peers?.avgCreditTicket, ctx.population?.avgCreditTicket)
+    if (p.creditCarried && creditAvg <= credit.threshold) return null
     const decimals = Math.round(Math.log10(unit))
     const major = (minor: number) => (minor / unit).toFixed(decimals)
     return {
@@ -117,7 +160,11 @@ export const highTicket = defineRule({
       windowStart: ctx.dayStart(from),
       windowEnd: ctx.dayStart(to + 1),
       sampleTxnIds: state.ticketSamples.toArray(),
-      detail: `In 30 days the average of ${sales} approved sales was ${major(avg)}, above ${describeBound(bound, floor, major)}.`,
+      detail:
+        `In 30 days the average of ${sales} approved sales was ${major(avg)}, above ${describeBound(bound, floor, major)}` +
+        (p.creditCarried
+          ? `; that of its ${creditSales} credit-card sales, ${major(creditAvg)}, above ${describeBound(credit, floor, major)}.`
+          : '.'),
       basis: bound.basis,
     }
   },

@@ -1,24 +1,45 @@
 import { describe, expect, it } from 'vitest'
 import { tailBound } from '../../../rules/engine/calibration.ts'
+import type { Distribution } from '../../../rules/engine/types.ts'
 import { highTicket } from '../../../rules/high-ticket.ts'
+import type { CardType } from '../../../schemas/types.generated.ts'
 import { dist, local, measures, range, runRule, tx } from '../../helpers/rules.ts'
 
 const Y = 100 // fen per yuan
 
-/** Approved sales on one local day, one a minute from 10:00; amounts in major units (CNY). */
-function sales(date: string, amounts: readonly number[]) {
+/**
+ * Approved sales on one local day, one a minute from 10:00; amounts in major units (CNY), on credit
+ * cards unless `card` says otherwise.
+ */
+function sales(date: string, amounts: readonly number[], card: CardType = 'CREDIT', from = 10) {
   return amounts.map((a, i) =>
-    tx(local(date, `10:${String(i % 60).padStart(2, '0')}`) + Math.floor(i / 60) * 3_600_000, {
+    tx(local(date, `${from}:${String(i % 60).padStart(2, '0')}`) + Math.floor(i / 60) * 3_600_000, {
       amount_minor: Math.round(a * Y),
+      card_type: card,
     }),
   )
 }
 
 const times = <T>(n: number, v: T): T[] => Array.from({ length: n }, () => v)
 
+/** Peers whose average tickets, of credit cards and of all cards alike, are `d`. */
+const tickets = (d: Distribution) => measures({ avgTicket: d, avgCreditTicket: d })
+
 // A grocery cohort: average tickets from 60 to 200.
-const grocers = measures({ avgTicket: dist(range(60 * Y, 200 * Y)) })
-const fence = tailBound(grocers.avgTicket, { quantile: 0.75, margin: 3, scale: 'log' })
+const grocers = tickets(dist(range(60 * Y, 200 * Y)))
+const fence = tailBound(dist(range(60 * Y, 200 * Y)), { quantile: 0.75, margin: 3, scale: 'log' })
+
+// Fuel stations of a city: walk-in drivers' average tickets from 200 to 450 on credit cards; with the
+// stations that also serve fleets on debit fuel cards, 200 to 600 over all cards.
+const stations = measures({
+  avgCreditTicket: dist(range(200 * Y, 450 * Y)),
+  avgTicket: dist(range(200 * Y, 600 * Y)),
+})
+/** A truck stop's day: walk-in drivers on credit cards, and fleets' trucks filling up on fuel cards. */
+const truckStop = (fleetCard: CardType) => [
+  ...sales('2026-03-10', times(40, 380)),
+  ...sales('2026-03-10', times(60, 2_400), fleetCard, 14),
+]
 
 describe('high_ticket', () => {
   it('fires when the average ticket is far above peers of the same MCC', () => {
@@ -45,7 +66,7 @@ describe('high_ticket', () => {
   it.each([
     {
       name: 'a jeweller among jewellers',
-      peers: measures({ avgTicket: dist(range(6_000 * Y, 30_000 * Y)) }),
+      peers: tickets(dist(range(6_000 * Y, 30_000 * Y))),
       fires: false,
     },
     { name: 'the same tickets at a grocery', peers: grocers, fires: true },
@@ -83,6 +104,58 @@ describe('high_ticket', () => {
     )
     expect(old.hits.length).toBeGreaterThan(0)
     expect(old.hits.every((h) => h.finding.windowEnd <= local('2026-03-02', '00:00'))).toBe(true)
+  })
+
+  it.each([
+    { fleetCard: 'DEBIT' as const, fires: false },
+    { fleetCard: 'PREPAID' as const, fires: false },
+    { fleetCard: 'CREDIT' as const, fires: true },
+    { fleetCard: 'UNKNOWN' as const, fires: true },
+  ])('needs the high average carried by credit: a truck stop whose fleets pay by $fleetCard card', (c) => {
+    const { hits, last } = runRule(highTicket, truckStop(c.fleetCard), { peers: stations })
+    // Every ticket's average is far above other stations' either way; the walk-in drivers' 380 on
+    // credit cards alone is not.
+    if (c.fires) {
+      expect(last?.observed).toBeCloseTo(((40 * 380 + 60 * 2_400) / 100) * Y, 6)
+      expect(last?.detail).toContain('that of its 100 credit-card sales, 1592.00, above its 50 peers')
+    } else expect(hits).toEqual([])
+  })
+
+  it.each([
+    { credit: 0, fires: false },
+    { credit: 3, fires: true },
+  ])('large tickets on debit cards with $credit of them on credit cards', (c) => {
+    const events = [
+      ...sales('2026-03-10', times(c.credit, 2_000)),
+      ...sales('2026-03-10', times(30 - c.credit, 2_000), 'DEBIT', 14),
+    ]
+    expect(runRule(highTicket, events, { peers: grocers }).last !== null).toBe(c.fires)
+  })
+
+  it('with creditCarried off, every ticket decides, as before', () => {
+    const { last } = runRule(highTicket, truckStop('DEBIT'), {
+      peers: stations,
+      params: { creditCarried: false },
+    })
+    expect(last?.observed).toBeCloseTo(((40 * 380 + 60 * 2_400) / 100) * Y, 6)
+    expect(last?.threshold).toBeCloseTo(
+      tailBound(stations.avgTicket, { quantile: 0.75, margin: 4, scale: 'log' }),
+      6,
+    )
+    expect(last?.detail).not.toContain('credit')
+  })
+
+  it.each([
+    { name: 'jewellers', credit: dist(range(6_000 * Y, 30_000 * Y)), fires: false },
+    { name: 'grocers', credit: dist(range(60 * Y, 200 * Y)), fires: true },
+  ])("compares credit tickets with the population's where the cohort has none: $name", (c) => {
+    const { avgCreditTicket: _, ...fewCreditSales } = grocers
+    const { last } = runRule(highTicket, sales('2026-03-10', times(30, 2_000)), {
+      peers: fewCreditSales,
+      population: measures({ avgCreditTicket: c.credit }, 400),
+    })
+    expect(last !== null).toBe(c.fires)
+    if (c.fires) expect(last?.detail).toContain("above the acquirer's 50 merchants' fence")
   })
 
   it('counts only approved sales', () => {
