@@ -38,9 +38,9 @@ export const MIN_MEASURED_SALES = 20
  * ClickHouse and kept in memory for the rule engine. Refreshed periodically (the caller's timer): these
  * are slow-moving references, and an hour-old quantile is as good as a live one.
  *
- * Per acquirer, each merchant's 30-day measures (credit share, average ticket, average credit-card
- * ticket, night share, volume per active day, round share of large sales, whole-unit share, share of the
- * largest BIN; merchants with at least 20 sales) are
+ * Per acquirer, each merchant's 30-day measures (credit share, average ticket, night share, volume per
+ * active day, round share of large sales, whole-unit share, share of the largest BIN; merchants with at
+ * least 20 sales) are
  * summarised as quantiles at QUANTILE_GRID three ways: over the acquirer's whole population, over its
  * merchants of one registered MCC in one region, and over its merchants of one MCC anywhere (the
  * stand-in where a region is thin). Each distribution carries the merchants and the local days of data
@@ -183,15 +183,9 @@ export class Baselines {
         const n = Number(r.n)
         const days = Number(r.days)
         const dist = (q: readonly number[]): Distribution => ({ n, days, q: q.map(Number) })
-        // The credit tickets' distribution rests on the merchants with enough credit sales: a thin one
-        // is left out, as a thin cohort is.
-        const creditN = Number(r.avg_credit_ticket_n)
         const stats: PeerStats = {
           creditShare: dist(r.credit_share),
           avgTicket: dist(r.avg_ticket),
-          ...(creditN >= this.#opts.minCohort && r.avg_credit_ticket !== null
-            ? { avgCreditTicket: { n: creditN, days, q: r.avg_credit_ticket.map(Number) } }
-            : {}),
           nightShare: dist(r.night_share),
           dailyVolume: dist(r.daily_volume),
           roundShare: dist(r.round_share),
@@ -296,9 +290,6 @@ interface PeerRow {
   days: number
   credit_share: number[]
   avg_ticket: number[]
-  /** Null when no merchant of the set has enough credit sales. */
-  avg_credit_ticket: number[] | null
-  avg_credit_ticket_n: number
   night_share: number[]
   daily_volume: number[]
   round_share: number[]
@@ -334,8 +325,6 @@ const QUANTILES = `
   any(window_days) AS days,
   quantilesExact(${LEVELS})(credit_share) AS credit_share,
   quantilesExact(${LEVELS})(avg_ticket) AS avg_ticket,
-  quantilesExact(${LEVELS})(credit_ticket) AS avg_credit_ticket,
-  toUInt32(count(credit_ticket)) AS avg_credit_ticket_n,
   quantilesExact(${LEVELS})(night_share) AS night_share,
   quantilesExact(${LEVELS})(daily_volume) AS daily_volume,
   quantilesExact(${LEVELS})(round_share) AS round_share,
@@ -344,8 +333,7 @@ const QUANTILES = `
 
 // Each merchant's 30-day measures from the stored transactions, exactly as the rules measure them
 // (the round share is over sales of 1,000 major units or more, which the daily aggregates do not
-// count; the average credit ticket over credit cards and cards of unknown type, as high_ticket counts
-// them, for merchants with as many such sales as the other measures need), then per acquirer the quantiles of each measure across merchants with enough sales: per
+// count), then per acquirer the quantiles of each measure across merchants with enough sales: per
 // registered MCC and region, per MCC, and over the whole population (mcc '').
 const PEERS_SQL = `
 WITH
@@ -368,9 +356,6 @@ WITH
       merchant_id,
       toFloat64(sumIf(amount_minor, card_type = 'CREDIT')) / sum(amount_minor) AS credit_share,
       toFloat64(sum(amount_minor)) / count() AS avg_ticket,
-      if(countIf(card_type NOT IN ('DEBIT', 'PREPAID')) < {minSales:UInt32}, NULL,
-         toFloat64(sumIf(amount_minor, card_type NOT IN ('DEBIT', 'PREPAID')))
-           / countIf(card_type NOT IN ('DEBIT', 'PREPAID'))) AS avg_credit_ticket,
       toFloat64(sumIf(amount_minor, local_hour < 5)) / sum(amount_minor) AS night_share,
       toFloat64(sum(amount_minor)) / uniqExact(local_date) AS daily_volume,
       if(countIf(amount_minor >= 1000 * unit) = 0, 0,
@@ -396,8 +381,7 @@ WITH
       if(p.latitude IS NULL OR p.longitude IS NULL, '',
          concat(toString(toInt32(floor(p.latitude))), ':', toString(toInt32(floor(p.longitude))))) AS region,
       w.window_days AS window_days,
-      m.credit_share AS credit_share, m.avg_ticket AS avg_ticket, m.avg_credit_ticket AS credit_ticket,
-      m.night_share AS night_share,
+      m.credit_share AS credit_share, m.avg_ticket AS avg_ticket, m.night_share AS night_share,
       m.daily_volume AS daily_volume, m.round_share AS round_share, m.whole_unit_share AS whole_unit_share,
       b.top_bin_share AS top_bin_share
     FROM merchants AS m

@@ -54,12 +54,6 @@ export interface PeerStats {
   readonly creditShare: Distribution
   /** Average ticket, minor units. */
   readonly avgTicket: Distribution
-  /**
-   * Average ticket of credit cards (and cards of unknown type), minor units, over the merchants with
-   * enough such sales; absent where fewer than a cohort's minimum have them (high_ticket then falls
-   * back as for a thin cohort). Its own `n`: a cohort of debit-paid trades has fewer.
-   */
-  readonly avgCreditTicket?: Distribution
   /** Share of approved amount between 00:00 and 05:00 local. */
   readonly nightShare: Distribution
   /** Approved amount per active day, minor units. */

@@ -107,7 +107,6 @@ export function measures(overrides: Partial<PeerStats> = {}, n = 50, days = 30):
   return {
     creditShare: dist(range(0.25, 0.55, n), days),
     avgTicket: dist(range(8_000, 40_000, n), days),
-    avgCreditTicket: dist(range(8_000, 40_000, n), days),
     nightShare: dist(range(0, 0.03, n), days),
     dailyVolume: dist(range(200_000, 1_000_000, n), days),
     roundShare: dist(range(0, 0.1, n), days),

@@ -220,7 +220,6 @@ function stats(n: number, scale = 1): PeerStats {
   return {
     creditShare: around(0.45 * scale, 0.05, n),
     avgTicket: around(800_000 * scale, 200_000, n),
-    avgCreditTicket: around(800_000 * scale, 200_000, n),
     nightShare: around(0.03 * scale, 0.02, n),
     dailyVolume: around(2_000_000 * scale, 500_000, n),
     roundShare: around(0.05 * scale, 0.03, n),
