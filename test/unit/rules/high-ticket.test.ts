@@ -115,8 +115,9 @@ describe('high_ticket', () => {
 
   it.each([
     { credit: 0, fires: false },
-    { credit: 3, fires: true },
-  ])('large tickets on debit cards with $credit of them on credit cards', (c) => {
+    { credit: 9, fires: false },
+    { credit: 10, fires: true },
+  ])('needs 10 credit sales to carry the average: $credit of 30 large tickets on credit cards', (c) => {
     const events = [
       ...sales('2026-03-10', times(c.credit, 2_000)),
       ...sales('2026-03-10', times(30 - c.credit, 2_000), 'DEBIT', 14),
