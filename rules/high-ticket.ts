@@ -166,7 +166,8 @@ export const highTicket = defineRule({
     if (avg <= bound.threshold) return null
     // Carried by credit: without the debit and prepaid tickets the average is still beyond the same
     // threshold. Not beyond a fence of the peers' credit averages: those spread wider in some trades
-    // (furniture stores), and a fence four times as far out vetoed card rings there.
+    // (furniture stores), and that fence, the spread to the fourth power, stood a third higher and
+    // vetoed card rings there.
     const creditAvg = creditSales === 0 ? 0 : creditAmount / creditSales
     if (p.creditCarried && (creditSales < p.minCreditSales || creditAvg <= bound.threshold)) return null
     const decimals = Math.round(Math.log10(unit))
