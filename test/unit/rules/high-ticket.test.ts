@@ -1,15 +1,20 @@
 import { describe, expect, it } from 'vitest'
 import { tailBound } from '../../../rules/engine/calibration.ts'
 import { highTicket } from '../../../rules/high-ticket.ts'
+import type { CardType } from '../../../schemas/types.generated.ts'
 import { dist, local, measures, range, runRule, tx } from '../../helpers/rules.ts'
 
 const Y = 100 // fen per yuan
 
-/** Approved sales on one local day, one a minute from 10:00; amounts in major units (CNY). */
-function sales(date: string, amounts: readonly number[]) {
+/**
+ * Approved sales on one local day, one a minute from 10:00; amounts in major units (CNY), on credit
+ * cards unless `card` says otherwise.
+ */
+function sales(date: string, amounts: readonly number[], card: CardType = 'CREDIT', from = 10) {
   return amounts.map((a, i) =>
-    tx(local(date, `10:${String(i % 60).padStart(2, '0')}`) + Math.floor(i / 60) * 3_600_000, {
+    tx(local(date, `${from}:${String(i % 60).padStart(2, '0')}`) + Math.floor(i / 60) * 3_600_000, {
       amount_minor: Math.round(a * Y),
+      card_type: card,
     }),
   )
 }
@@ -19,6 +24,14 @@ const times = <T>(n: number, v: T): T[] => Array.from({ length: n }, () => v)
 // A grocery cohort: average tickets from 60 to 200.
 const grocers = measures({ avgTicket: dist(range(60 * Y, 200 * Y)) })
 const fence = tailBound(grocers.avgTicket, { quantile: 0.75, margin: 3, scale: 'log' })
+
+// Fuel stations of a city: average tickets from 200 to 600.
+const stations = measures({ avgTicket: dist(range(200 * Y, 600 * Y)) })
+/** A truck stop's day: walk-in drivers on credit cards, and fleets' trucks filling up on fuel cards. */
+const truckStop = (fleetCard: CardType) => [
+  ...sales('2026-03-10', times(40, 380)),
+  ...sales('2026-03-10', times(60, 2_400), fleetCard, 14),
+]
 
 describe('high_ticket', () => {
   it('fires when the average ticket is far above peers of the same MCC', () => {
@@ -83,6 +96,46 @@ describe('high_ticket', () => {
     )
     expect(old.hits.length).toBeGreaterThan(0)
     expect(old.hits.every((h) => h.finding.windowEnd <= local('2026-03-02', '00:00'))).toBe(true)
+  })
+
+  it.each([
+    { fleetCard: 'DEBIT' as const, fires: false },
+    { fleetCard: 'PREPAID' as const, fires: false },
+    { fleetCard: 'CREDIT' as const, fires: true },
+    { fleetCard: 'UNKNOWN' as const, fires: true },
+  ])('needs the high average carried by credit: a truck stop whose fleets pay by $fleetCard card', (c) => {
+    const { hits, last } = runRule(highTicket, truckStop(c.fleetCard), { peers: stations })
+    // Every ticket's average is far above other stations' either way; the walk-in drivers' 380 on
+    // credit cards alone is not.
+    if (c.fires) {
+      expect(last?.observed).toBeCloseTo(((40 * 380 + 60 * 2_400) / 100) * Y, 6)
+      expect(last?.detail).toContain('that of its 100 credit-card sales, 1592.00, too.')
+    } else expect(hits).toEqual([])
+  })
+
+  it.each([
+    { credit: 0, fires: false },
+    { credit: 9, fires: false },
+    { credit: 10, fires: true },
+  ])('needs 10 credit sales to carry the average: $credit of 30 large tickets on credit cards', (c) => {
+    const events = [
+      ...sales('2026-03-10', times(c.credit, 2_000)),
+      ...sales('2026-03-10', times(30 - c.credit, 2_000), 'DEBIT', 14),
+    ]
+    expect(runRule(highTicket, events, { peers: grocers }).last !== null).toBe(c.fires)
+  })
+
+  it('with creditCarried off, every ticket decides, as before', () => {
+    const { last } = runRule(highTicket, truckStop('DEBIT'), {
+      peers: stations,
+      params: { creditCarried: false },
+    })
+    expect(last?.observed).toBeCloseTo(((40 * 380 + 60 * 2_400) / 100) * Y, 6)
+    expect(last?.threshold).toBeCloseTo(
+      tailBound(stations.avgTicket, { quantile: 0.75, margin: 4, scale: 'log' }),
+      6,
+    )
+    expect(last?.detail).not.toContain('credit')
   })
 
   it('counts only approved sales', () => {
