@@ -739,7 +739,7 @@ export class HistorySimulator {
           follow !== null && follow < dayStart + DAY_MS
             ? Math.floor(follow)
             : dayStart + this.#hourOf(f.hours) * HOUR_MS + Math.floor(this.#rand() * HOUR_MS)
-        // A truck's tank: litres at the pump price, always with cents.
+        // A truck's tank: litres at the pump price, so cents on all but about one fill-up in a hundred.
         const major = f.ticket * Math.exp(this.#normal() * f.sigma)
         out.push(sale(this.#txn(m, at, card, Math.max(100, Math.round(major * 100)))))
         last = at
