@@ -23,7 +23,8 @@ const BUCKETS = 6
 const WINDOW_DAYS = BUCKET_DAYS * BUCKETS
 /** BINs tracked per merchant over the window; volume of further BINs is pooled and never dominant. */
 const MAX_BINS = 64
-const POOLED = '*'
+/** The code of the pool (see binCode): no BIN has it. */
+const POOLED = 0
 const BITS = 64
 
 /**
@@ -36,6 +37,9 @@ const BITS = 64
  *
  * The BINs themselves are an array beside the slots (slot i holds `bins[i]`), looked up by a scan
  * rather than a map: a merchant has a few dozen BINs at most, and a Map costs some 180 bytes empty.
+ * A BIN is kept as a small integer (binCode), not as the event's string: a scan of a busy merchant's
+ * 64 strings compared their characters (decoded strings are not interned), and the strings outlived
+ * their events in the state; a small integer is compared at once and lives in the array itself.
  * A move of the window closes the gaps of the slots it empties, keeping their order, so a new BIN is
  * always appended and slot order is order of entry (what the map's iteration order was: the first of
  * equal BINs stays the largest).
@@ -93,8 +97,11 @@ function doubles(): number[] {
 }
 
 interface State {
-  /** The BIN of each slot: those with sales in the window's buckets [from, bucket of the watermark], in order of entry. */
-  binKeys: string[]
+  /**
+   * The BIN of each slot (its binCode): those with sales in the window's buckets [from, bucket of the
+   * watermark], in order of entry.
+   */
+  binKeys: number[]
   binTotals: number[]
   binRows: number[]
   /**
@@ -116,14 +123,35 @@ interface State {
   binSamples: SampleRing
 }
 
-/** The slot of `bin`, or -1. */
-function slotOf(bins: readonly string[], bin: string): number {
+/**
+ * A BIN's code: a 1 followed by its digits (so a leading zero counts), a small integer. Validation lets
+ * only 6 to 8 digits through (schemas/validate.ts); anything else would be pooled, never dominant.
+ */
+export function binCode(bin: string): number {
+  const n = bin.length
+  if (n === 0 || n > 8) return POOLED
+  let code = 1
+  for (let i = 0; i < n; i++) {
+    const digit = bin.charCodeAt(i) - 48
+    if (digit < 0 || digit > 9) return POOLED
+    code = code * 10 + digit
+  }
+  return code
+}
+
+/** The BIN of a code that is not the pool's. */
+function binOf(code: number): string {
+  return String(code).slice(1)
+}
+
+/** The slot of `bin` (a code), or -1. */
+function slotOf(bins: readonly number[], bin: number): number {
   for (let i = 0; i < bins.length; i++) if (bins[i] === bin) return i
   return -1
 }
 
-/** A new slot for `bin`, after the others. */
-function newSlot(state: State, bin: string): number {
+/** A new slot for `bin` (a code), after the others. */
+function newSlot(state: State, bin: number): number {
   const totals = state.binTotals
   const t = totals.length
   const grown = appendZeros(totals, SLOT, state.binTotalsRoom)
@@ -135,7 +163,7 @@ function newSlot(state: State, bin: string): number {
   const n = keys.length
   if (n === state.binKeysRoom) {
     const room = roomAfter(n + 1, 1)
-    const next = new Array<string>(room).fill(POOLED)
+    const next = new Array<number>(room).fill(POOLED)
     for (let i = 0; i < n; i++) next[i] = keys[i] ?? POOLED
     next.length = n
     keys = next
@@ -147,24 +175,38 @@ function newSlot(state: State, bin: string): number {
 }
 
 /**
- * Start of the row of `slot` and `bucket`, appended (zeroed) when the BIN had no sale in that bucket yet
- * (`fresh`: a new slot, which has no row).
+ * Start of the row of `slot` and `bucket`, made (zeroed) when the BIN had no sale in that bucket yet
+ * (`fresh`: a new slot, which has no row). Rows are kept in order of bucket: a row is appended, or, for
+ * a late sale in an earlier bucket than the last row's, inserted after that bucket's rows and before
+ * the later buckets'. So the scan from the end stops at the first row of an earlier bucket, where a
+ * BIN's first sale in a bucket scanned every row of the window before.
  */
 function rowOf(state: State, slot: number, bucket: number, fresh: boolean): number {
   let rows = state.binRows
   const key = bucket * KEY_SPAN + slot
-  // From the end: the rows of the latest bucket were made last.
-  if (!fresh)
-    for (let o = rows.length - ROW; o >= 0; o -= ROW) if (keyOf(rows[o + R_KEY] ?? 0) === key) return o
-  const o = rows.length
+  const first = bucket * KEY_SPAN
+  const next = first + KEY_SPAN
+  // Where a new row goes: after the rows of the buckets up to `bucket`.
+  let at = rows.length
+  for (let o = rows.length - ROW; o >= 0; o -= ROW) {
+    const k = keyOf(rows[o + R_KEY] ?? 0)
+    if (k >= next) at = o
+    else if (k < first) break
+    else if (k === key && !fresh) return o
+  }
+  const n = rows.length
   const grown = appendZeros(rows, ROW, state.binRowsRoom)
   if (grown !== rows) {
     state.binRows = grown
     state.binRowsRoom = roomAfter(grown.length, ROW)
     rows = grown
   }
-  rows[o + R_KEY] = key
-  return o
+  if (at < n) {
+    rows.copyWithin(at + ROW, at, n)
+    for (let i = at; i < at + ROW; i++) rows[i] = 0
+  }
+  rows[at + R_KEY] = key
+  return at
 }
 
 function cardBit(token: string): number {
@@ -269,14 +311,17 @@ function advance(state: State, to: number): boolean {
 }
 
 const SAMPLES = 32
+/** What a pooled sale's sample holds for its BIN: no BIN's string. */
+const POOLED_SAMPLE = '*'
 
-/** The last five sampled transaction ids of `bin`, oldest first. */
-function sampleOf(state: State, bin: string): string[] {
+/** The last five sampled transaction ids of `bin` (a code), oldest first. */
+function sampleOf(state: State, bin: number): string[] {
   const pairs = state.binSamples.toArray()
+  const key = binOf(bin)
   const out: string[] = []
   for (let i = 0; i + 1 < pairs.length; i += 2) {
     const id = pairs[i + 1]
-    if (pairs[i] === bin && id !== undefined) out.push(id)
+    if (pairs[i] === key && id !== undefined) out.push(id)
   }
   return out.slice(-5)
 }
@@ -339,11 +384,11 @@ export const binConcentration = defineRule({
     const moved = advance(state, Math.floor(ctx.watermarkDay / BUCKET_DAYS))
     const bucket = Math.floor(txn.localDay / BUCKET_DAYS)
     if (!txn.approved || !txn.sale || txn.card_bin === null || bucket < state.binFrom) return moved
-    let bin = txn.card_bin
+    let bin = binCode(txn.card_bin)
     let slot = slotOf(state.binKeys, bin)
     let fresh = false
     if (slot < 0) {
-      if (state.binKeys.length >= MAX_BINS) bin = POOLED
+      if (state.binKeys.length >= MAX_BINS || bin === POOLED) bin = POOLED
       slot = slotOf(state.binKeys, bin)
       fresh = slot < 0
       if (fresh) slot = newSlot(state, bin)
@@ -366,7 +411,8 @@ export const binConcentration = defineRule({
     state.binCount++
     const top = state.binTopSlot
     if (bin !== POOLED && (top < 0 || total > (totals[top * SLOT + T_AMOUNT] ?? 0))) state.binTopSlot = slot
-    state.binSamples.push(bin)
+    // The sale's BIN as the event gave it (the pool's mark for a pooled sale): a sample names the BIN.
+    state.binSamples.push(bin === POOLED ? POOLED_SAMPLE : txn.card_bin)
     state.binSamples.push(txn.txn_id)
   },
   onMerchantEvent(state, _event, ctx) {
@@ -411,7 +457,7 @@ export const binConcentration = defineRule({
       windowEnd: ctx.dayStart(ctx.watermarkDay + 1),
       sampleTxnIds: sampleOf(state, bin),
       detail:
-        `${(100 * share).toFixed(1)}% of approved volume since ${new Date(ctx.dayStart(state.binFrom * BUCKET_DAYS) + 43_200_000).toISOString().slice(0, 10)} came from BIN ${bin} ` +
+        `${(100 * share).toFixed(1)}% of approved volume since ${new Date(ctx.dayStart(state.binFrom * BUCKET_DAYS) + 43_200_000).toISOString().slice(0, 10)} came from BIN ${binOf(bin)} ` +
         `(${(100 * (credit / amount)).toFixed(0)}% credit) on about ${Number.isFinite(cards) ? Math.round(cards) : 'over 250'} distinct cards, ` +
         `above ${describeBound(bound, p.floor, (x) => `${(100 * x).toFixed(1)}%`)}.`,
       basis: bound.basis,

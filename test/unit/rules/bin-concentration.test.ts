@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { binConcentration } from '../../../rules/bin-concentration.ts'
+import { binCode, binConcentration } from '../../../rules/bin-concentration.ts'
 import type { TerminalTransaction } from '../../../schemas/types.generated.ts'
 import { prng } from '../../../simulator/generator.ts'
 import { local, runRule, tx } from '../../helpers/rules.ts'
@@ -49,6 +49,24 @@ describe('bin_concentration', () => {
     ['an acquirer that does not share BINs', farm().map((t) => ({ ...t, card_bin: null }))],
   ])('stays silent for %s', (_name, events) => {
     expect(runRule(binConcentration, events).last).toBeNull()
+  })
+
+  it('keeps a BIN as a small integer that tells apart leading zeros and lengths, and pools what is not one', () => {
+    const bins = ['622202', '0622202', '00622202', '062220', '12345678', '000000']
+    const codes = bins.map(binCode)
+    expect(new Set(codes).size).toBe(bins.length)
+    for (const c of codes) expect(Number.isSafeInteger(c) && c > 0 && c < 2 ** 30).toBe(true)
+    // Validation lets only 6 to 8 digits through; anything else would be pooled (code 0), never dominant.
+    for (const odd of ['', '62220a', '123456789', '６２２２０２']) expect(binCode(odd)).toBe(0)
+  })
+
+  it('reports a dominant BIN with a leading zero as it came', () => {
+    const events = sales(45, (i) =>
+      i % 3 === 2
+        ? { card_bin: `4${String(100_000 + i)}`, card_token: `other-${i}` }
+        : { card_bin: '062220', card_token: `farm-${i % 40}` },
+    )
+    expect(runRule(binConcentration, events).last?.detail).toContain('BIN 062220 (100% credit)')
   })
 
   it('needs the count floor of sales', () => {
