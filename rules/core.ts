@@ -3,6 +3,7 @@ import { RiskError } from '../lib/errors.ts'
 import { MERCHANT_EVENT, RULE_HIT, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
 import type { MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
 import { validateMerchantEvent, validateTransaction } from '../schemas/validate.ts'
+import { merchantOrder } from './by-merchant.ts'
 import type { HitUpdate, RuleEngine } from './engine/engine.ts'
 import {
   type ActivityRecord,
@@ -13,6 +14,11 @@ import {
   entityPartitioner,
 } from './entity/activity.ts'
 import { ruleHitOf } from './hits.ts'
+
+/** An event that passed validation, with its id. */
+type Valid =
+  | { kind: 'transactions'; id: string; value: TerminalTransaction }
+  | { kind: 'merchantEvents'; id: string; value: MerchantEvent }
 
 /** Event time between two sweeps of idle merchants: the sweep walks every merchant. */
 const EVICT_EVERY_MS = 3_600_000
@@ -148,6 +154,8 @@ export class RulesCore {
     let events = 0
     let invalid = 0
     let duplicates = 0
+    // The part's new events, in delivery order.
+    const accepted: Valid[] = []
     for (let i = 0; i < part.values.length; i++) {
       const value = part.values[i] ?? null
       const schema = part.transactions ? TERMINAL_TRANSACTION : MERCHANT_EVENT
@@ -164,15 +172,31 @@ export class RulesCore {
         duplicates++
         continue
       }
-      let records: ReturnType<typeof activitiesOf>
+      accepted.push(event)
+      if (event_time > this.#latest) this.#latest = event_time
+    }
+    // Through the engine a merchant at a time (see merchantOrder: its state stays in the cache), and
+    // the activity in delivery order, as the cross-merchant rules would have read it.
+    const order = merchantOrder(accepted.map((e) => e.value.merchant_id))
+    const lifecycleRecords: ActivityRecord[][] = []
+    for (const k of order) {
+      const event = accepted[k]
+      if (event === undefined) continue
       if (event.kind === 'transactions') {
         for (const h of engine.onTransaction(event.value)) hits.push(h)
-        records = activitiesOf({ kind: 'transactions', items: [event.value] })
       } else {
         const applied = applyMerchantEvent(engine, event.value)
         for (const h of applied.hits) hits.push(h)
-        records = applied.records
+        lifecycleRecords[k] = applied.records
       }
+    }
+    for (let k = 0; k < accepted.length; k++) {
+      const event = accepted[k]
+      if (event === undefined) continue
+      const records =
+        event.kind === 'transactions'
+          ? activitiesOf({ kind: 'transactions', items: [event.value] })
+          : (lifecycleRecords[k] ?? [])
       for (const r of records) {
         if (wants !== undefined && !wants(r)) continue
         const p = partitionOf(entityKeyOf(r))
@@ -180,7 +204,6 @@ export class RulesCore {
         if (to === undefined) activity.set(p, [r])
         else to.push(r)
       }
-      if (event_time > this.#latest) this.#latest = event_time
     }
     const evicted = this.#evictIfDue()
     const latest = new Map<string, HitUpdate>()
@@ -249,14 +272,7 @@ export class RulesCore {
   }
 
   /** A decoded value validated as ingest validates it; null for what ingest dead-letters. */
-  #validated(
-    isTxns: boolean,
-    decoded: DecodeResult,
-    at: number,
-  ):
-    | { kind: 'transactions'; id: string; value: TerminalTransaction }
-    | { kind: 'merchantEvents'; id: string; value: MerchantEvent }
-    | null {
+  #validated(isTxns: boolean, decoded: DecodeResult, at: number): Valid | null {
     if (!decoded.ok) {
       // The Schema Registry unreachable is an outage to wait for, not a bad event.
       if (decoded.error.retriable) throw decoded.error
