@@ -44,7 +44,6 @@ const CURRENCY = /^[A-Z]{3}$/
 const MCC = /^\d{4}$/
 const RESPONSE_CODE = /^[0-9A-Z]{2,3}$/
 const CARD_BIN = /^\d{6,8}$/
-const CONTROL = /\p{Cc}/u
 /** RFC 3339 / ISO-8601 extended date-time; the zone is mandatory so that an instant is unambiguous. */
 const ISO_INSTANT =
   /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)$/
@@ -233,13 +232,25 @@ function conform(record: unknown, spec: RecordSpec): Validated<Record<string, un
   return { ok: true, value: out }
 }
 
+/**
+ * Whether a text holds a control character (Unicode's Cc: U+0000 to U+001F and U+007F to U+009F), as
+ * `/\p{Cc}/u` says, without a Unicode regular expression on each of an event's four ids.
+ */
+export function hasControl(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return true
+  }
+  return false
+}
+
 type Rule<T> = (record: T, opts: ValidateOptions) => RiskError | null
 
 function idRule(field: string, value: string): RiskError | null {
   if (value.length === 0) return invalid(field, value, 'must not be empty')
   if (value.length > MAX_ID_LENGTH)
     return invalid(field, value, `must be at most ${MAX_ID_LENGTH} characters`)
-  if (CONTROL.test(value)) return invalid(field, value, 'must not contain control characters')
+  if (hasControl(value)) return invalid(field, value, 'must not contain control characters')
   return null
 }
 

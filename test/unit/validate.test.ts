@@ -5,6 +5,7 @@ import { containsCardNumber, luhnValid } from '../../lib/luhn.ts'
 import type { MerchantEvent, TerminalTransaction } from '../../schemas/types.generated.ts'
 import {
   checkEnvelope,
+  hasControl,
   MIN_EVENT_TIME,
   parseIsoInstant,
   validateMerchantEvent,
@@ -620,5 +621,17 @@ describe('parseIsoInstant', () => {
   ]
   it.each(cases)('%j is %s', (text, expected) => {
     expect(parseIsoInstant(text)).toBe(expected)
+  })
+})
+
+describe('hasControl', () => {
+  it('says what /\\p{Cc}/u says, for every UTF-16 unit alone and inside a text', () => {
+    for (let c = 0; c <= 0xffff; c++) {
+      const ch = String.fromCharCode(c)
+      expect(hasControl(ch)).toBe(/\p{Cc}/u.test(ch))
+      expect(hasControl(`id-${ch}-1`)).toBe(/\p{Cc}/u.test(`id-${ch}-1`))
+    }
+    for (const text of ['', 'mer-42', '\u{1f600}', 'tok\u200b', 'a\u0085b', 'a\u00a0b'])
+      expect(hasControl(text)).toBe(/\p{Cc}/u.test(text))
   })
 })
