@@ -207,29 +207,47 @@ function conform(record: unknown, spec: RecordSpec): Validated<Record<string, un
   const card = findCardNumberIn(record, spec.times)
   if (card !== null) return { ok: false, error: cardNumberError(card) }
   const out: Record<string, unknown> = {}
-  for (const field of spec.fields) {
+  const fields = spec.fields
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i]
+    if (field === undefined) break
     let v = record[field.name]
     if (v === undefined) {
       if (field.fill === null) {
-        const error = fieldError(
-          'RISK_ERR_MISSING_FIELD',
-          field.name,
-          `${field.name} is required but missing`,
-        )
+        const error =
+          misfit(out, fields, i) ??
+          fieldError('RISK_ERR_MISSING_FIELD', field.name, `${field.name} is required but missing`)
         return { ok: false, error }
       }
       v = field.fill.value
     }
     if (field.timestamp && typeof v === 'string') {
       const ms = parseIsoInstant(v)
-      if (ms === null) return { ok: false, error: invalid(field.name, v, `must be ${field.expected}`) }
+      if (ms === null)
+        return {
+          ok: false,
+          error: misfit(out, fields, i) ?? invalid(field.name, v, `must be ${field.expected}`),
+        }
       v = ms
     }
-    if (!field.type.isValid(v))
-      return { ok: false, error: invalid(field.name, v, `must be ${field.expected}`) }
     out[field.name] = v
   }
   return { ok: true, value: out }
+}
+
+/**
+ * The error of the first of the first `count` fields of a conformed record that does not fit its type;
+ * null when they all fit. The types are checked once, on the whole record (validate); field by field
+ * only to name the first misfit, in field order with the missing fields and bad times conform reports.
+ */
+function misfit(out: Record<string, unknown>, fields: readonly FieldSpec[], count: number): RiskError | null {
+  for (let i = 0; i < count; i++) {
+    const field = fields[i]
+    if (field === undefined) break
+    const v = out[field.name]
+    if (!field.type.isValid(v)) return invalid(field.name, v, `must be ${field.expected}`)
+  }
+  return null
 }
 
 /**
@@ -364,8 +382,10 @@ function validate<T>(
   if (!conformed.ok) return conformed
   const value = conformed.value
   if (!isT(value)) {
-    // Unreachable while conform checks every field against the same schema.
-    return { ok: false, error: invalid('$', undefined, 'does not match the schema') }
+    // A record fits when each of its fields does (none is undefined after conform): misfit names one.
+    const error =
+      misfit(value, spec.fields, spec.fields.length) ?? invalid('$', undefined, 'does not match the schema')
+    return { ok: false, error }
   }
   for (const rule of rules) {
     const error = rule(value, opts)
