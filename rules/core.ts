@@ -371,7 +371,7 @@ export class RecentIds {
     }
     let m = merchants.get(merchantId)
     if (m === undefined) {
-      m = { partition, watermark: eventTime, ids: new MerchantIds(), pruneAt: 64 }
+      m = { partition, watermark: eventTime, ids: new MerchantIds(), pruneAt: MIN_PRUNE_AT }
       merchants.set(merchantId, m)
     }
     m.partition = partition
@@ -381,7 +381,7 @@ export class RecentIds {
     // constant time per event, at most twice the ids a merchant's lateness window holds.
     if (m.ids.size >= m.pruneAt) {
       m.ids.prune(m.watermark - latenessMs)
-      m.pruneAt = Math.max(64, m.ids.size * 2)
+      m.pruneAt = Math.max(MIN_PRUNE_AT, m.ids.size * 2)
     }
     return true
   }
@@ -417,6 +417,8 @@ export function idHash(id: string, seed: number): number {
   return (h ^ (h >>> 16)) | 0 || 1
 }
 
+/** The fewest ids a merchant holds before the first sweep (RecentIds.admit), and after each: then twice those left. */
+const MIN_PRUNE_AT = 64
 /** Slots a look-up walks at most before a merchant's ids move to a Map (see MerchantIds). */
 export const MAX_PROBE = 64
 const MIN_SLOTS = 8
@@ -481,8 +483,10 @@ export class MerchantIds {
     let kept = 0
     for (let i = 0; i < this.#hashes.length; i++)
       if (this.#hashes[i] !== 0 && (this.#times[i] ?? 0) >= horizon) kept++
+    // Room for the ids until the next sweep (RecentIds.admit's pruneAt), so that it need not grow.
+    const room = Math.max(MIN_PRUNE_AT, kept * 2)
     let slots = MIN_SLOTS
-    while (slots < kept * 2) slots *= 2
+    while (slots < room * 2) slots *= 2
     this.#rebuild(slots, horizon)
   }
 
