@@ -10,6 +10,7 @@ import type {
   ScoreEvent,
   TerminalTransaction,
 } from '../schemas/types.generated.ts'
+import { type FlatReader, flatReader } from './flat-record.ts'
 import type { SchemaRegistryClient } from './schema-registry.ts'
 
 /**
@@ -221,6 +222,11 @@ export class EventCodec {
   readonly #writers = new Map<number, Type>()
   /** Resolvers by reader (the expected record) and writer schema id. */
   readonly #resolvers = new Map<SchemaName, Map<number, Resolver>>()
+  /**
+   * Beside a resolver, the flat reader of a writer schema that is the reader's own (canonical form):
+   * what the rules worker and ingest read of the input topics, at a fraction of avsc's cost.
+   */
+  readonly #flatReaders = new Map<SchemaName, Map<number, FlatReader>>()
   /** The id encode frames a record with, by record name (bundled) or name and subject (registry). */
   readonly #ownIds = new Map<string, number>()
 
@@ -299,6 +305,8 @@ export class EventCodec {
       )
     }
     const schemaId = value.readUInt32BE(1)
+    const flat = this.#flatReaders.get(expected)?.get(schemaId)?.(value, HEADER_SIZE)
+    if (flat !== undefined) return { ok: true, record: flat, format: 'avro', schemaId }
     const resolver = this.#resolvers.get(expected)?.get(schemaId)
     if (resolver === undefined) return null
     return this.#decodeAvro(value, schemaId, this.#reader(expected).type, resolver, context)
@@ -549,6 +557,15 @@ export class EventCodec {
       )
     }
     byId.set(schemaId, resolver)
+    const flat = writer.type.equals(reader) ? flatReader(reader, exactLong) : null
+    if (flat !== null) {
+      let flatById = this.#flatReaders.get(expected)
+      if (flatById === undefined) {
+        flatById = new Map()
+        this.#flatReaders.set(expected, flatById)
+      }
+      flatById.set(schemaId, flat)
+    }
     return { ok: true, reader, resolver }
   }
 }

@@ -230,11 +230,14 @@ function scanClasses(input: ArrayLike<number>): CardNumberSpan[] {
 }
 
 /**
- * ASCII text where no run of digits and separators holds 13 digits: cannot hold a card number, since a
- * candidate (scanClasses) is groups of digits joined by separators only. Most text the service scans
- * (ids, UUIDs, names) ends here, without the classes and groups of a full scan.
+ * Text shorter than 13 units, or ASCII text where no run of digits and separators holds 13 digits:
+ * cannot hold a card number, since a candidate (scanClasses) is groups of digits joined by separators
+ * only. Most text the service scans (ids, UUIDs, names) ends here, without the classes and groups of a
+ * full scan.
  */
-function cannotHold(text: string): boolean {
+export function cannotHold(text: string): boolean {
+  // Every digit takes at least one UTF-16 unit: most fields and keys are shorter than a card number.
+  if (text.length < MIN_PAN_DIGITS) return true
   let digits = 0
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
@@ -249,7 +252,11 @@ function cannotHold(text: string): boolean {
 
 /** The card numbers in `text`, as spans of UTF-16 indices. */
 export function findCardNumbers(text: string): CardNumberSpan[] {
-  if (cannotHold(text)) return []
+  return cannotHold(text) ? [] : scanText(text)
+}
+
+/** findCardNumbers without the pre-check (cannotHold), which must never skip what this finds. */
+export function scanText(text: string): CardNumberSpan[] {
   const classes: number[] = []
   const offsets: number[] = []
   for (let i = 0; i < text.length; ) {

@@ -368,6 +368,8 @@ export class LocalRules implements RulesCoreApi {
  */
 export class RecentIds {
   readonly #byAcquirer = new Map<string, Map<string, RecentOfMerchant>>()
+  /** Seeds the ids' hash, per instance: no list of ids collides the same way in every process. */
+  readonly #seed = Math.floor(Math.random() * 0x1_0000_0000) | 0
 
   /** True the first time an id is seen for a merchant (within the lateness horizon); remembers it. */
   admit(
@@ -385,19 +387,17 @@ export class RecentIds {
     }
     let m = merchants.get(merchantId)
     if (m === undefined) {
-      m = { partition, watermark: eventTime, ids: new Map(), pruneAt: 64 }
+      m = { partition, watermark: eventTime, ids: new MerchantIds(), pruneAt: MIN_PRUNE_AT }
       merchants.set(merchantId, m)
     }
     m.partition = partition
-    if (m.ids.has(id)) return false
+    if (!m.ids.add(id, idHash(id, this.#seed), eventTime)) return false
     if (eventTime > m.watermark) m.watermark = eventTime
-    m.ids.set(id, eventTime)
     // What fell behind the horizon goes when the set has doubled since the last sweep: amortised
     // constant time per event, at most twice the ids a merchant's lateness window holds.
     if (m.ids.size >= m.pruneAt) {
-      const horizon = m.watermark - latenessMs
-      for (const [k, t] of m.ids) if (t < horizon) m.ids.delete(k)
-      m.pruneAt = Math.max(64, m.ids.size * 2)
+      m.ids.prune(m.watermark - latenessMs)
+      m.pruneAt = Math.max(MIN_PRUNE_AT, m.ids.size * 2)
     }
     return true
   }
@@ -420,6 +420,137 @@ export class RecentIds {
 interface RecentOfMerchant {
   partition: number
   watermark: number
-  ids: Map<string, number>
+  ids: MerchantIds
   pruneAt: number
+}
+
+/** A non-zero 32-bit hash of an id (FNV-1a from a seed, then Murmur3's finaliser for the low bits). */
+export function idHash(id: string, seed: number): number {
+  let h = seed ^ 0x811c9dc5
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193)
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35)
+  return (h ^ (h >>> 16)) | 0 || 1
+}
+
+/** The fewest ids a merchant holds before the first sweep (RecentIds.admit), and after each: then twice those left. */
+const MIN_PRUNE_AT = 64
+/** Slots a look-up walks at most before a merchant's ids move to a Map (see MerchantIds). */
+export const MAX_PROBE = 64
+const MIN_SLOTS = 8
+
+/**
+ * One merchant's recent ids and their event times: an open-addressing table (linear probing, at most
+ * half full) of the ids' hashes in a typed array, so that the look-up of each event reads one small
+ * array where a Map walks a chain of key strings (RecentIds.admit was 8% of the rules worker's CPU).
+ * A walk longer than MAX_PROBE slots (ids whose hashes collide, as a flood of crafted ids could make
+ * them) moves the merchant's ids to a Map for good, whose hash V8 seeds and whose cost stays bounded.
+ */
+export class MerchantIds {
+  #hashes = new Int32Array(MIN_SLOTS)
+  #keys: (string | undefined)[] = new Array<string | undefined>(MIN_SLOTS).fill(undefined)
+  #times = new Float64Array(MIN_SLOTS)
+  #count = 0
+  #map: Map<string, number> | null = null
+
+  get size(): number {
+    return this.#map === null ? this.#count : this.#map.size
+  }
+
+  /** Whether the ids moved to a Map (a test's view of the fallback). */
+  get crowded(): boolean {
+    return this.#map !== null
+  }
+
+  /** Adds an id and its time: false, and nothing changed, when the id is there already. */
+  add(id: string, hash: number, time: number): boolean {
+    const map = this.#map
+    if (map !== null) {
+      if (map.has(id)) return false
+      map.set(id, time)
+      return true
+    }
+    const hashes = this.#hashes
+    const mask = hashes.length - 1
+    let i = hash & mask
+    for (let walked = 0; hashes[i] !== 0; walked++) {
+      if (hashes[i] === hash && this.#keys[i] === id) return false
+      if (walked === MAX_PROBE) {
+        this.#toMap(Number.NEGATIVE_INFINITY)
+        return this.add(id, hash, time)
+      }
+      i = (i + 1) & mask
+    }
+    hashes[i] = hash
+    this.#keys[i] = id
+    this.#times[i] = time
+    this.#count++
+    if (this.#count * 2 > hashes.length) this.#rebuild(hashes.length * 2, Number.NEGATIVE_INFINITY)
+    return true
+  }
+
+  /** Forgets the ids whose time is before `horizon`. */
+  prune(horizon: number): void {
+    const map = this.#map
+    if (map !== null) {
+      for (const [k, t] of map) if (t < horizon) map.delete(k)
+      return
+    }
+    let kept = 0
+    for (let i = 0; i < this.#hashes.length; i++)
+      if (this.#hashes[i] !== 0 && (this.#times[i] ?? 0) >= horizon) kept++
+    // Room for the ids until the next sweep (RecentIds.admit's pruneAt), so that it need not grow.
+    const room = Math.max(MIN_PRUNE_AT, kept * 2)
+    let slots = MIN_SLOTS
+    while (slots < room * 2) slots *= 2
+    this.#rebuild(slots, horizon)
+  }
+
+  /** The table again with `slots` slots, keeping the ids of `horizon` or later. */
+  #rebuild(slots: number, horizon: number): void {
+    const hashes = this.#hashes
+    const keys = this.#keys
+    const times = this.#times
+    const toHashes = new Int32Array(slots)
+    const toKeys = new Array<string | undefined>(slots).fill(undefined)
+    const toTimes = new Float64Array(slots)
+    const mask = slots - 1
+    let count = 0
+    for (let from = 0; from < hashes.length; from++) {
+      const hash = hashes[from] ?? 0
+      const time = times[from] ?? 0
+      if (hash === 0 || time < horizon) continue
+      let i = hash & mask
+      for (let walked = 0; toHashes[i] !== 0; walked++) {
+        if (walked === MAX_PROBE) {
+          this.#toMap(horizon)
+          return
+        }
+        i = (i + 1) & mask
+      }
+      toHashes[i] = hash
+      toKeys[i] = keys[from]
+      toTimes[i] = time
+      count++
+    }
+    this.#hashes = toHashes
+    this.#keys = toKeys
+    this.#times = toTimes
+    this.#count = count
+  }
+
+  /** Moves the ids of `horizon` or later to a Map, for good. */
+  #toMap(horizon: number): void {
+    const map = new Map<string, number>()
+    for (let i = 0; i < this.#hashes.length; i++) {
+      const key = this.#keys[i]
+      const time = this.#times[i] ?? 0
+      if (this.#hashes[i] !== 0 && key !== undefined && time >= horizon) map.set(key, time)
+    }
+    this.#map = map
+    this.#hashes = new Int32Array(0)
+    this.#keys = []
+    this.#times = new Float64Array(0)
+    this.#count = 0
+  }
 }

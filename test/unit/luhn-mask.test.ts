@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import {
+  cannotHold,
   containsCardNumber,
   findCardNumbers,
   luhnValid,
   maskCardNumbers,
   maskCardNumbersInBytes,
+  scanText,
 } from '../../lib/luhn.ts'
 import { DISGUISES, digitsOf, NOT_CARD_NUMBERS, PANS } from '../helpers/card-disguises.ts'
 
@@ -75,5 +77,91 @@ describe('the card-number scanner', () => {
   it('finds a number in JSON bytes that are cut off', () => {
     const masked = maskCardNumbersInBytes(Buffer.from('{"card":"5555555555554444","x":1', 'latin1'))
     expect(masked?.toString('latin1')).toBe('{"card":"****************","x":1')
+  })
+})
+
+describe('the pre-check of the card-number scanner', () => {
+  /** A small deterministic generator (mulberry32): the same strings on every run. */
+  function random(seed: number): () => number {
+    let s = seed
+    return () => {
+      s = (s + 0x6d2b79f5) | 0
+      let t = Math.imul(s ^ (s >>> 15), 1 | s)
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+      return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
+    }
+  }
+  // ASCII and other digits (full-width, Arabic-Indic, a mathematical digit of two UTF-16 units),
+  // separators of every kind, letters (hexadecimal ones too) and other characters.
+  const PIECES = [
+    ...'0123456789',
+    ...'4111111111111111',
+    ' ',
+    '-',
+    '.',
+    '/',
+    '_',
+    ',',
+    '\t',
+    '\u200b',
+    '\u00a0',
+    '\uff0d',
+    '\uff14',
+    '\uff11',
+    '\u0664',
+    '\u0661',
+    '\u{1d7d2}',
+    '\u{1d7cf}',
+    'a',
+    'f',
+    'x',
+    'Z',
+    '卡',
+    ':',
+    '+',
+  ]
+  const PAN_PIECES = Object.values(PANS)
+
+  function randomText(next: () => number): string {
+    let text = ''
+    const pieces = Math.floor(next() * 28)
+    for (let i = 0; i < pieces; i++) {
+      const roll = next()
+      if (roll < 0.03) text += PAN_PIECES[Math.floor(next() * PAN_PIECES.length)] ?? ''
+      else text += PIECES[Math.floor(next() * PIECES.length)] ?? ''
+    }
+    return text
+  }
+
+  it.each(DISGUISES)('does not skip a card number written $name', ({ text }) => {
+    expect(cannotHold(text)).toBe(false)
+    expect(scanText(text)).not.toEqual([])
+  })
+
+  it('never skips a text in which the full scan finds a card number (random texts)', () => {
+    const next = random(2026)
+    let found = 0
+    let skipped = 0
+    for (let i = 0; i < 50_000; i++) {
+      const text = randomText(next)
+      const spans = scanText(text)
+      if (spans.length > 0) found++
+      if (cannotHold(text)) {
+        skipped++
+        expect(spans).toEqual([])
+      }
+      expect(findCardNumbers(text)).toEqual(spans)
+      expect(containsCardNumber(text)).toBe(spans.length > 0)
+    }
+    // Both sides are exercised: texts with card numbers, and texts the pre-check answers alone.
+    expect(found).toBeGreaterThan(1_000)
+    expect(skipped).toBeGreaterThan(1_000)
+  })
+
+  it('skips a text shorter than 13 units whatever it holds', () => {
+    for (const text of ['', '411111111111', '\uff14'.repeat(12), '\u{1d7d2}'.repeat(6)]) {
+      expect(cannotHold(text)).toBe(true)
+      expect(scanText(text)).toEqual([])
+    }
   })
 })

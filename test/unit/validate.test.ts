@@ -5,6 +5,7 @@ import { containsCardNumber, luhnValid } from '../../lib/luhn.ts'
 import type { MerchantEvent, TerminalTransaction } from '../../schemas/types.generated.ts'
 import {
   checkEnvelope,
+  hasControl,
   MIN_EVENT_TIME,
   parseIsoInstant,
   validateMerchantEvent,
@@ -620,5 +621,69 @@ describe('parseIsoInstant', () => {
   ]
   it.each(cases)('%j is %s', (text, expected) => {
     expect(parseIsoInstant(text)).toBe(expected)
+  })
+})
+
+describe('hasControl', () => {
+  it('says what /\\p{Cc}/u says, for every UTF-16 unit alone and inside a text', () => {
+    for (let c = 0; c <= 0xffff; c++) {
+      const ch = String.fromCharCode(c)
+      expect(hasControl(ch)).toBe(/\p{Cc}/u.test(ch))
+      expect(hasControl(`id-${ch}-1`)).toBe(/\p{Cc}/u.test(`id-${ch}-1`))
+    }
+    for (const text of ['', 'mer-42', '\u{1f600}', 'tok\u200b', 'a\u0085b', 'a\u00a0b'])
+      expect(hasControl(text)).toBe(/\p{Cc}/u.test(text))
+  })
+})
+
+describe('the first fault in field order is the one reported', () => {
+  // The field types are checked on the whole record at once, and field by field only to name a misfit:
+  // the error must still be the first fault in schema order, whatever its kind.
+  const cases: readonly [string, Record<string, unknown>, ErrorCode, string][] = [
+    [
+      'a bad txn_id before a missing amount',
+      { ...without(TXN, 'amount_minor'), txn_id: 7 },
+      'RISK_ERR_INVALID_FIELD',
+      'txn_id',
+    ],
+    [
+      'a missing txn_id before a bad amount',
+      { ...without(TXN, 'txn_id'), amount_minor: 'ten' },
+      'RISK_ERR_MISSING_FIELD',
+      'txn_id',
+    ],
+    [
+      'a bad txn_id before a bad event_time text',
+      { ...TXN, txn_id: null, event_time: 'yesterday' },
+      'RISK_ERR_INVALID_FIELD',
+      'txn_id',
+    ],
+    [
+      'a bad event_time text before a bad card_type',
+      { ...TXN, event_time: 'yesterday', card_type: 'GOLD' },
+      'RISK_ERR_INVALID_FIELD',
+      'event_time',
+    ],
+    [
+      'a bad card_type before a missing currency',
+      { ...without(TXN, 'currency'), card_type: 'GOLD' },
+      'RISK_ERR_INVALID_FIELD',
+      'card_type',
+    ],
+    [
+      'a bad card_type before a bad latitude',
+      { ...TXN, card_type: 'GOLD', latitude: 'north' },
+      'RISK_ERR_INVALID_FIELD',
+      'card_type',
+    ],
+    ['a bad latitude alone', { ...TXN, latitude: 'north' }, 'RISK_ERR_INVALID_FIELD', 'latitude'],
+  ]
+  it.each(cases)('%s', (_name, record, code, field) => {
+    const v = validateTransaction(record, OPTS)
+    expect(v.ok).toBe(false)
+    if (!v.ok) {
+      expect(v.error.code).toBe(code)
+      expect(v.error.context.field).toBe(field)
+    }
   })
 })
