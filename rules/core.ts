@@ -241,7 +241,10 @@ export class RulesCore {
 
   replay(partition: number, events: readonly StoredEvent[]): void {
     const engine = this.#opts.engine
-    for (const event of events) {
+    // A merchant at a time, as apply does: each merchant's events in their order.
+    for (const k of merchantOrder(events.map((e) => e.value.merchant_id))) {
+      const event = events[k]
+      if (event === undefined) continue
       if (event.kind === 'transactions') {
         const t = event.value
         this.#admit(partition, t.acquirer_id, t.merchant_id, t.txn_id, t.event_time)

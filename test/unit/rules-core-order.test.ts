@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { EventCodec } from '../../kafka/codec.ts'
-import { type AppliedPart, RulesCore } from '../../rules/core.ts'
+import { type AppliedPart, RulesCore, type StoredEvent } from '../../rules/core.ts'
 import { buildRulesConfig, createEngine } from '../../rules/engine/config.ts'
 import { activityWanted } from '../../rules/entity/engine.ts'
 import { ENTITY_RULES } from '../../rules/entity/index.ts'
@@ -51,6 +51,13 @@ async function run(
       part.map((t) => t.event_time),
     )
   }
+  return published(outs)
+}
+
+/** The parts' published hits (each hit's last update) and activity (per partition, in order). */
+async function published(
+  outs: readonly AppliedPart[],
+): Promise<{ hits: Map<string, string>; activity: Map<number, string[]> }> {
   const hits = new Map<string, string>()
   const activity = new Map<number, string[]>()
   for (const out of outs) {
@@ -79,5 +86,34 @@ describe('RulesCore.apply, a merchant at a time', () => {
     // The activity in delivery order: what the cross-merchant rules read is unchanged.
     expect([...one.activity.values()].flat().length).toBeGreaterThan(100)
     expect(whole.activity).toEqual(one.activity)
+  })
+
+  it('rebuilds from stored events a merchant at a time the state that one event at a time gives', async () => {
+    const stored: StoredEvent[] = [
+      ...lifecycle.map((value): StoredEvent => ({ kind: 'merchantEvents', value })),
+      ...txns.slice(0, 5_000).map((value): StoredEvent => ({ kind: 'transactions', value })),
+    ]
+    // The state shows in what the next events find, and in which of them are taken as duplicates (the
+    // 500 sent again, but for those past the lateness horizon).
+    const next = txns.slice(4_500)
+    const values = await Promise.all(next.map((t) => codec.encode(TERMINAL_TRANSACTION, t, 'avro')))
+    const thenApply = async (replay: (c: RulesCore) => void) => {
+      const c = core()
+      replay(c)
+      const out = await c.apply(0, {
+        transactions: true,
+        values,
+        stamps: next.map((t) => t.event_time),
+        activityPartitions: 4,
+      })
+      return { duplicates: out.duplicates, ...(await published([out])) }
+    }
+    const whole = await thenApply((c) => c.replay(0, stored))
+    const single = await thenApply((c) => {
+      for (const e of stored) c.replay(0, [e])
+    })
+    expect(whole.duplicates).toBeGreaterThan(400)
+    expect(whole.hits.size).toBeGreaterThan(5)
+    expect(whole).toEqual(single)
   })
 })
