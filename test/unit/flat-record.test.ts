@@ -10,6 +10,7 @@ import {
   type SchemaName,
   TERMINAL_TRANSACTION,
 } from '../../schemas/contract.ts'
+import { prng } from '../../simulator/generator.ts'
 import { sampleMerchantEvent, sampleTxn } from '../helpers/events.ts'
 
 const INPUTS: readonly SchemaName[] = [TERMINAL_TRANSACTION, MERCHANT_EVENT]
@@ -32,17 +33,6 @@ function reference(type: Type, body: Buffer): Record<string, unknown> | null {
   }
   if (typeof decoded !== 'object' || decoded === null) throw new Error('not a record')
   return { ...decoded }
-}
-
-/** A small deterministic generator (mulberry32): the same cases on every run. */
-function random(seed: number): () => number {
-  let s = seed
-  return () => {
-    s = (s + 0x6d2b79f5) | 0
-    let t = Math.imul(s ^ (s >>> 15), 1 | s)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
 }
 
 const LONGS: readonly (number | bigint)[] = [
@@ -105,7 +95,7 @@ describe('flatReader', () => {
     const { type, exactLong } = compiled(name)
     const read = flatReader(type, exactLong)
     if (read === null) throw new Error(`no flat reader for ${name}`)
-    const next = random(14)
+    const next = prng(14)
     let fast = 0
     for (let i = 0; i < 3_000; i++) {
       const body = type.toBuffer(randomRecord(type, next))
@@ -127,7 +117,7 @@ describe('flatReader', () => {
     const { type, exactLong } = compiled(name)
     const read = flatReader(type, exactLong)
     if (read === null) throw new Error(`no flat reader for ${name}`)
-    const next = random(41)
+    const next = prng(41)
     const check = (body: Buffer) => {
       const got = read(body, 0)
       if (got !== undefined) expect(got).toStrictEqual(reference(type, body))

@@ -8,6 +8,7 @@ import {
   maskCardNumbersInBytes,
   scanText,
 } from '../../lib/luhn.ts'
+import { prng } from '../../simulator/generator.ts'
 import { DISGUISES, digitsOf, NOT_CARD_NUMBERS, PANS } from '../helpers/card-disguises.ts'
 
 describe('the card-number scanner', () => {
@@ -81,16 +82,6 @@ describe('the card-number scanner', () => {
 })
 
 describe('the pre-check of the card-number scanner', () => {
-  /** A small deterministic generator (mulberry32): the same strings on every run. */
-  function random(seed: number): () => number {
-    let s = seed
-    return () => {
-      s = (s + 0x6d2b79f5) | 0
-      let t = Math.imul(s ^ (s >>> 15), 1 | s)
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-      return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-    }
-  }
   // ASCII and other digits (full-width, Arabic-Indic, a mathematical digit of two UTF-16 units),
   // separators of every kind, letters (hexadecimal ones too) and other characters.
   const PIECES = [
@@ -139,7 +130,7 @@ describe('the pre-check of the card-number scanner', () => {
   })
 
   it('never skips a text in which the full scan finds a card number (random texts)', () => {
-    const next = random(2026)
+    const next = prng(2026)
     let found = 0
     let skipped = 0
     for (let i = 0; i < 50_000; i++) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { idHash, MAX_PROBE, MerchantIds, RecentIds } from '../../rules/core.ts'
+import { prng } from '../../simulator/generator.ts'
 
 /**
  * The de-duplication as it was before MerchantIds (a Map of ids per merchant): the reference the
@@ -49,24 +50,13 @@ class MapRecentIds {
   }
 }
 
-/** A small deterministic generator (mulberry32): the same streams on every run. */
-function random(seed: number): () => number {
-  let s = seed
-  return () => {
-    s = (s + 0x6d2b79f5) | 0
-    let t = Math.imul(s ^ (s >>> 15), 1 | s)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
-
 const LATENESS = 1_000
 
 describe('RecentIds', () => {
   it.each([1, 2, 3])(
     'admits exactly what the Map of ids per merchant admitted (random stream %i: duplicates, late and out-of-order events, releases)',
     (seed) => {
-      const next = random(seed)
+      const next = prng(seed)
       const table = new RecentIds()
       const reference = new MapRecentIds()
       const merchants = Array.from({ length: 12 }, (_, i) => [`acq-${i % 2}`, `m-${i}`] as const)
