@@ -5,6 +5,7 @@ import {
   applied,
   compactRow,
   type KeyedRow,
+  lookupSets,
   type PlannedWrite,
   planInsertOnce,
   type WriteResult,
@@ -83,7 +84,7 @@ export function merchantEventRow(input: MerchantEventInput, now: number): Mercha
 
 const LOOKUP_SQL = `SELECT acquirer_id, merchant_id, event_id AS id
 FROM {db:Identifier}.merchant_events
-WHERE (acquirer_id, merchant_id) IN {keys:Array(Tuple(String, String))} AND event_id IN {ids:Array(String)}`
+WHERE ${lookupSets('event_id')}`
 
 // The select lists of merchant_profile_mv and terminal_bindings_mv (0001_initial.sql), repeated for the
 // repair below; a test checks a repaired store equals one written without interruption.

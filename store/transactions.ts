@@ -8,6 +8,7 @@ import {
   applied,
   compactRow,
   type KeyedRow,
+  lookupSets,
   type PlannedWrite,
   planInsertOnce,
   type WriteResult,
@@ -98,6 +99,12 @@ export function dateTime64(epochMs: number): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`
 }
 
+/** `toYYYYMM` of a UTC time: the `transactions` partition of an event. */
+export function utcMonth(epochMs: number): number {
+  const d = new Date(epochMs)
+  return d.getUTCFullYear() * 100 + d.getUTCMonth() + 1
+}
+
 /** dateTime64 remembering its last answer: a batch's rows share their ingestion time, made once. */
 function lastDateTime64(): (epochMs: number) => string {
   let last = Number.NaN
@@ -147,9 +154,10 @@ export function transactionRow(input: TransactionInput, timeZone: string, now: n
   }
 }
 
-const LOOKUP_SQL = `SELECT acquirer_id, merchant_id, txn_id AS id
+// Bounded by the batch's partitions (months of event time; see InsertOnceSpec.lookupSql).
+export const TRANSACTION_LOOKUP_SQL = `SELECT acquirer_id, merchant_id, txn_id AS id
 FROM {db:Identifier}.transactions
-WHERE (acquirer_id, merchant_id) IN {keys:Array(Tuple(String, String))} AND txn_id IN {ids:Array(String)}`
+WHERE ${lookupSets('txn_id')} AND toYYYYMM(event_time) IN {partitions:Array(UInt32)}`
 
 // merchant_daily_mv's counters, column and expression over `transactions`: the repair below recomputes
 // them exactly as the view does (a test checks the two agree).
@@ -259,13 +267,14 @@ export async function planTransactions(
       merchantId: input.txn.merchant_id,
       id: input.txn.txn_id,
       values: compactRow(row, TRANSACTION_COLUMNS),
+      partition: utcMonth(input.txn.event_time),
     }
   })
   return planInsertOnce(
     store,
     {
       table: 'transactions',
-      lookupSql: LOOKUP_SQL,
+      lookupSql: TRANSACTION_LOOKUP_SQL,
       insertSql: 'INSERT INTO {db:Identifier}.transactions',
       columns: TRANSACTION_COLUMNS,
       repairViews: repairDaily,

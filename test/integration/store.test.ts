@@ -16,6 +16,7 @@ import { loadMigrations, MIGRATIONS_DIR, migrate } from '../../store/migrate.ts'
 import {
   insertTransactions,
   TRANSACTION_COLUMNS,
+  TRANSACTION_LOOKUP_SQL,
   type TransactionInput,
   transactionRow,
 } from '../../store/transactions.ts'
@@ -574,7 +575,7 @@ describe('insertTransactions', () => {
     const blind = {
       table: 'transactions',
       lookupSql: `SELECT acquirer_id, merchant_id, txn_id AS id FROM {db:Identifier}.transactions
-        WHERE 0 AND length({keys:Array(Tuple(String, String))}) > 0 AND length({ids:Array(String)}) > 0`,
+        WHERE 0 AND length({keys:String}) > 0 AND length({ids:String}) > 0`,
       insertSql: 'INSERT INTO {db:Identifier}.transactions',
       columns: TRANSACTION_COLUMNS,
     }
@@ -691,6 +692,46 @@ describe('insertTransactions', () => {
       'SELECT sum(attempts) AS attempts, sum(distinct_cards) AS cards FROM {db:Identifier}.merchant_daily_v',
     )
     expect(sum).toEqual({ attempts: 25_000, cards: 25_000 })
+  })
+
+  it('finds the stored copies of a batch that spans months, each in its own partition', async () => {
+    const store = await openAt(freshDir())
+    // Across a year's end, and the same merchant in each month: the look-up searches the batch's
+    // partitions (UTC months), so it must search every one of them.
+    const times = ['2024-12-31T23:59:59.999Z', '2025-01-01T00:00:00.000Z', '2025-03-15T12:00:00.000Z']
+    const stored = times.map((t, i) => at(txn({ txn_id: `span-${i}`, event_time: Date.parse(t) })))
+    expect(await insertTransactions(store, stored, UTC8)).toMatchObject({ inserted: 3 })
+    const partitions = await rows<{ partition: string }>(
+      store,
+      `SELECT DISTINCT partition FROM system.parts
+       WHERE database = {db:String} AND table = 'transactions' AND active ORDER BY partition`,
+    )
+    expect(partitions.map((p) => p.partition)).toEqual(['202412', '202501', '202503'])
+    // Replayed with a new event in a fourth month: the three are found, the new one is stored.
+    const replay = [...stored, at(txn({ txn_id: 'span-3', event_time: Date.parse('2025-02-01T00:00:00Z') }))]
+    expect(await insertTransactions(store, replay, UTC8)).toMatchObject({
+      inserted: 1,
+      duplicates: 3,
+      insertedIds: ['span-3'],
+    })
+    const count = async () =>
+      Number(
+        (await rows<{ n: string }>(store, 'SELECT count() AS n FROM {db:Identifier}.transactions'))[0]?.n,
+      )
+    expect(await count()).toBe(4)
+    // A row without its partition would be searched for nowhere: refused, not stored again.
+    const row = transactionRow(stored[0] as TransactionInput, '+08:00', 1)
+    const spec = {
+      table: 'transactions',
+      lookupSql: TRANSACTION_LOOKUP_SQL,
+      insertSql: 'INSERT INTO {db:Identifier}.transactions',
+      columns: TRANSACTION_COLUMNS,
+    }
+    const unplaced = { acquirerId: row.acquirer_id, merchantId: row.merchant_id, id: row.txn_id }
+    await expect(
+      insertOnce(store, spec, [{ ...unplaced, values: compactRow(row, TRANSACTION_COLUMNS) }]),
+    ).rejects.toThrow('a row of transactions has no partition')
+    expect(await count()).toBe(4)
   })
 
   it('round-trips hostile strings as data', async () => {
