@@ -5,8 +5,12 @@
  * same stored rows and the same batches, alternately. Prints the median of each at each size of the
  * history, and their ratio.
  *
+ * Two populations, one after the other: 20,000 merchants of a few transactions a day (the engine
+ * bench's), and 1,500 busy ones (a month of population A), whose ids a look-up must find among many
+ * rows of the same merchant.
+ *
  *   npm run bench:lookup
- *   BENCH_LOOKUP_AT=0,1000000,3000000,6000000 BENCH_LOOKUP_MERCHANTS=20000 npm run bench:lookup
+ *   BENCH_LOOKUP_AT=0,1000000,3000000,6000000 BENCH_LOOKUP_MERCHANTS=20000 node bench/lookup.bench.ts
  *
  * Rows are 2 s apart in event time, so 1,000,000 of them span 23 days and 6,000,000 about 4.6 months.
  */
@@ -25,9 +29,9 @@ import {
 
 const AT = (process.env.BENCH_LOOKUP_AT ?? '0,1000000,3000000,6000000').split(',').map(Number)
 const MERCHANTS = Number(process.env.BENCH_LOOKUP_MERCHANTS ?? 20_000)
-const ROUNDS = Number(process.env.BENCH_LOOKUP_ROUNDS ?? 5)
-// The ingest stage's look-up chunk: at most 10,000 keys (store/insert-once.ts).
-const CHUNK = 6_000
+const ROUNDS = Number(process.env.BENCH_LOOKUP_ROUNDS ?? 9)
+// A look-up chunk (store/insert-once.ts takes at most 10,000 keys).
+const CHUNK = Number(process.env.BENCH_LOOKUP_IDS ?? 6_000)
 const STEP_MS = 2_000
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN
 
@@ -50,25 +54,37 @@ const next = (n: number): TransactionInput[] =>
     return { txn: sim.next(t), topic: 'pos.transactions', partition: 0, offset: String(offset++) }
   })
 
-async function lookUp(query: string, batch: readonly TransactionInput[], asJson: boolean): Promise<number> {
+interface Cost {
+  readonly ms: number
+  /** CPU of the whole process (the engine's threads included) during the look-up. */
+  readonly cpuMs: number
+}
+
+const cpuMs = () => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
+}
+
+async function lookUp(query: string, batch: readonly TransactionInput[], asJson: boolean): Promise<Cost> {
   const pairs = new Map<string, [string, string]>()
   for (const r of batch)
     pairs.set(`${r.txn.acquirer_id}\u0000${r.txn.merchant_id}`, [r.txn.acquirer_id, r.txn.merchant_id])
   const ids = batch.map((r) => r.txn.txn_id)
   const started = performance.now()
+  const cpu = cpuMs()
   const params = asJson
     ? {
         db: store.database,
         keys: JSON.stringify([...pairs.values()]),
         ids: JSON.stringify(ids),
-        partitions: [...new Set(batch.map((r) => utcMonth(r.txn.event_time)))],
+        partitions: [...new Set(batch.map((r) => String(utcMonth(r.txn.event_time))))],
       }
     : { db: store.database, keys: [...pairs.values()].map((p) => new TupleParam(p)), ids }
   const rs = await store.client.query({ query, query_params: params, format: 'JSONEachRow' })
   const found = await rs.json()
   // Every batch is new: a look-up that finds something is not measuring the common case.
   if (found.length !== 0) throw new Error(`look-up found ${found.length} rows of a new batch`)
-  return performance.now() - started
+  return { ms: performance.now() - started, cpuMs: cpuMs() - cpu }
 }
 
 try {
@@ -76,7 +92,7 @@ try {
     `${MERCHANTS.toLocaleString('en-US')} merchants, look-ups of ${CHUNK.toLocaleString('en-US')} new ids, ${ROUNDS} rounds each\n`,
   )
   console.log(
-    "| Stored rows | Months stored | Before (Array parameters, every partition) | Now (JSON, the batch's partitions) | Now / before |",
+    "| Stored rows | Months stored | Before (Array parameters, every partition): ms, CPU-ms | Now (JSON sets, the batch's partitions): ms, CPU-ms | Now / before: time, CPU |",
   )
   console.log('|--:|--:|--:|--:|--:|')
   let stored = 0
@@ -86,8 +102,8 @@ try {
       await (await planTransactions(store, next(n), opts())).apply()
       stored += n
     }
-    const before: number[] = []
-    const now: number[] = []
+    const before: Cost[] = []
+    const now: Cost[] = []
     for (let r = 0; r < ROUNDS; r++) {
       const batch = next(CHUNK)
       // Alternate which goes first, so that neither always finds the other's cache warm.
@@ -100,10 +116,10 @@ try {
       }
     }
     const months = Math.ceil((stored * STEP_MS) / (30 * 86_400_000))
-    const b = median(before)
-    const n = median(now)
+    const b = { ms: median(before.map((c) => c.ms)), cpu: median(before.map((c) => c.cpuMs)) }
+    const n = { ms: median(now.map((c) => c.ms)), cpu: median(now.map((c) => c.cpuMs)) }
     console.log(
-      `| ${stored.toLocaleString('en-US')} | ${months} | ${b.toFixed(1)} ms | ${n.toFixed(1)} ms | ${(n / b).toFixed(2)} |`,
+      `| ${stored.toLocaleString('en-US')} | ${months} | ${b.ms.toFixed(1)}, ${b.cpu.toFixed(1)} | ${n.ms.toFixed(1)}, ${n.cpu.toFixed(1)} | ${(n.ms / b.ms).toFixed(2)}, ${(n.cpu / b.cpu).toFixed(2)} |`,
     )
   }
 } finally {

@@ -37,10 +37,11 @@ export interface KeyedRow {
   /** The row's values in the order of the spec's `columns`, as one JSON array (see {@link compactRow}). */
   readonly values: string
   /**
-   * The table partition the row goes to (for `transactions`, the UTC month of its event time as
-   * `toYYYYMM` gives it), when the look-up is bounded by partition: see {@link InsertOnceSpec.lookupSql}.
+   * The id of the table partition the row goes to (`_partition_id`: for `transactions`, the UTC month of
+   * its event time as `toYYYYMM` gives it), when the look-up is bounded by partition: see
+   * {@link InsertOnceSpec.lookupSql}.
    */
-  readonly partition?: number
+  readonly partition?: string
 }
 
 /**
@@ -71,7 +72,7 @@ export interface InsertOnceSpec {
    * SELECT returning `acquirer_id, merchant_id, id` for the stored rows among the (acquirer, merchant)
    * pairs × the ids of a chunk, in database `{db:Identifier}`. Both arrive as one JSON text each,
    * `{keys:String}` (an array of [acquirer, merchant]) and `{ids:String}` (an array of ids): see
-   * {@link lookupSets}. It may also read `{partitions:Array(UInt32)}`, the rows' `partition`s: a
+   * {@link lookupSets}. It may also read `{partitions:Array(String)}`, the rows' `partition`s: a
    * table partitioned by event time is then searched in the batch's partitions only, so that the
    * look-up does not grow with the history stored. A copy of an event has its event time, and so its
    * partition; ReplacingMergeTree also collapses copies within a partition only.
@@ -101,12 +102,14 @@ const keyOf = (r: { acquirerId: string; merchantId: string; id: string }) =>
 /**
  * The `IN` sets of a look-up, made in the engine from two JSON texts. Passed as `Array(...)` parameters,
  * a chunk of 6,000 ids and their merchants took the engine some 20 ms to parse before it searched
- * anything, about as long as the search itself; as JSON it parses them in well under a millisecond
- * (bench/store-insert.bench.ts). JSON also carries any character an id may hold.
+ * anything; as JSON it parses them in well under a millisecond, and JSON carries any character an id may
+ * hold. Each set is a constant expression on the right of `IN`, not a subquery: the primary key's
+ * analysis uses a constant set for every column of the key, which with a subquery's set read twice the
+ * CPU on a table of few, busy merchants (bench/lookup.bench.ts).
  */
 export function lookupSets(column: string): string {
-  return `(acquirer_id, merchant_id) IN (SELECT arrayJoin(JSONExtract({keys:String}, 'Array(Tuple(String, String))')))
-  AND ${column} IN (SELECT arrayJoin(JSONExtract({ids:String}, 'Array(String)')))`
+  return `(acquirer_id, merchant_id) IN JSONExtract({keys:String}, 'Array(Tuple(String, String))')
+  AND ${column} IN JSONExtract({ids:String}, 'Array(String)')`
 }
 
 /**
@@ -155,7 +158,7 @@ export async function planInsertOnce(
   try {
     for (const chunk of lookupChunks([...unique.values()])) {
       const pairs = new Map<string, [string, string]>()
-      const partitions = new Set<number>()
+      const partitions = new Set<string>()
       for (const r of chunk) {
         pairs.set(`${r.acquirerId}\u0000${r.merchantId}`, [r.acquirerId, r.merchantId])
         if (r.partition !== undefined) partitions.add(r.partition)

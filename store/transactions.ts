@@ -154,10 +154,12 @@ export function transactionRow(input: TransactionInput, timeZone: string, now: n
   }
 }
 
-// Bounded by the batch's partitions (months of event time; see InsertOnceSpec.lookupSql).
+// Bounded by the batch's partitions (months of event time; see InsertOnceSpec.lookupSql). The virtual
+// column prunes whole parts without reading event_time, which a filter on toYYYYMM(event_time) would
+// read for every granule the key selects.
 export const TRANSACTION_LOOKUP_SQL = `SELECT acquirer_id, merchant_id, txn_id AS id
 FROM {db:Identifier}.transactions
-WHERE ${lookupSets('txn_id')} AND toYYYYMM(event_time) IN {partitions:Array(UInt32)}`
+WHERE ${lookupSets('txn_id')} AND _partition_id IN {partitions:Array(String)}`
 
 // merchant_daily_mv's counters, column and expression over `transactions`: the repair below recomputes
 // them exactly as the view does (a test checks the two agree).
@@ -267,7 +269,7 @@ export async function planTransactions(
       merchantId: input.txn.merchant_id,
       id: input.txn.txn_id,
       values: compactRow(row, TRANSACTION_COLUMNS),
-      partition: utcMonth(input.txn.event_time),
+      partition: String(utcMonth(input.txn.event_time)),
     }
   })
   return planInsertOnce(
