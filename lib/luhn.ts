@@ -383,7 +383,9 @@ export function findCardNumberIn(value: unknown, skip: SkippedPaths, path = ''):
     return null
   }
   if (isRecord(value)) {
-    for (const k of Object.keys(value)) {
+    // for-in, not Object.keys: no array of the keys per record. Own keys only, as Object.keys gives.
+    for (const k in value) {
+      if (!Object.hasOwn(value, k)) continue
       if (containsCardNumber(k)) return childPath(path, k)
       const item = value[k]
       // The common leaves without building their path, which only a find or a number's skip needs.

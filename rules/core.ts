@@ -2,7 +2,7 @@ import type { DecodeResult, EventCodec } from '../kafka/codec.ts'
 import { RiskError } from '../lib/errors.ts'
 import { MERCHANT_EVENT, RULE_HIT, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
 import type { MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
-import { validateMerchantEvent, validateTransaction } from '../schemas/validate.ts'
+import { type ValidateOptions, validateMerchantEvent, validateTransaction } from '../schemas/validate.ts'
 import { merchantOrder } from './by-merchant.ts'
 import type { HitUpdate, RuleEngine } from './engine/engine.ts'
 import {
@@ -132,8 +132,16 @@ export class RulesCore {
   #lastEviction = Number.NEGATIVE_INFINITY
   #partitioners = new Map<number, (key: string) => number>()
 
+  readonly #validateOpts: ValidateOptions
+
   constructor(opts: RulesCoreOptions) {
     this.#opts = opts
+    const acquirers = opts.acquirers
+    this.#validateOpts = {
+      now: 0,
+      maxFutureSkewMs: opts.maxFutureSkewMs,
+      isKnownAcquirer: (id: string) => acquirers.isKnown(id),
+    }
   }
 
   get state(): CoreState {
@@ -281,12 +289,9 @@ export class RulesCore {
       if (decoded.error.retriable) throw decoded.error
       return null
     }
-    const acquirers = this.#opts.acquirers
-    const opts = {
-      now: at,
-      maxFutureSkewMs: this.#opts.maxFutureSkewMs,
-      isKnownAcquirer: (id: string) => acquirers.isKnown(id),
-    }
+    // One options object for every event: only the time changes (validation keeps no reference).
+    const opts = this.#validateOpts
+    opts.now = at
     if (isTxns) {
       const v = validateTransaction(decoded.record, opts)
       return v.ok ? { kind: 'transactions', id: v.value.txn_id, value: v.value } : null

@@ -2,7 +2,7 @@ import type { Type } from 'avsc'
 import avro from 'avsc'
 import { describe, expect, it } from 'vitest'
 import { compileSchema, EventCodec, MAX_EXACT_LONG, newestBundledSchema } from '../../kafka/codec.ts'
-import { flatReader } from '../../kafka/flat-record.ts'
+import { flatReader, madeAsLiteral } from '../../kafka/flat-record.ts'
 import {
   MERCHANT_EVENT,
   RISK_ALERT,
@@ -131,6 +131,34 @@ describe('flatReader', () => {
         damaged[Math.floor(next() * damaged.length)] = Math.floor(next() * 256)
         check(damaged)
       }
+    }
+  })
+
+  it.each(INPUTS)("makes every %s as an object literal of its schema's fields", (name) => {
+    const { type } = compiled(name)
+    if (!(type instanceof avro.types.RecordType)) throw new Error('not a record')
+    // A field added to the schema without its literal would fall back to the slower generic way.
+    expect(madeAsLiteral(type.fields.map((f) => f.name))).toBe(true)
+  })
+
+  it('reads a flat record of other fields the generic way, as avsc does', () => {
+    const type = avro.Type.forSchema({
+      type: 'record',
+      name: 'Other',
+      fields: [
+        { name: 'b', type: 'string' },
+        { name: 'a', type: ['null', 'double'], default: null },
+      ],
+    })
+    expect(madeAsLiteral(['b', 'a'])).toBe(false)
+    const read = flatReader(type, compiled(TERMINAL_TRANSACTION).exactLong)
+    for (const record of [
+      { b: 'x', a: 1.5 },
+      { b: '', a: null },
+    ]) {
+      const got = read?.(type.toBuffer(record), 0)
+      expect(got).toStrictEqual(reference(type, type.toBuffer(record)))
+      expect(Object.keys(got ?? {})).toStrictEqual(['b', 'a'])
     }
   })
 

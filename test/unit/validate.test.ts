@@ -98,6 +98,38 @@ describe('validateTransaction accepts', () => {
     if (!result.ok) throw result.error
     expect(result.value).not.toHaveProperty('device_model')
   })
+
+  it('keeps a record that already has exactly the fields, in order, and copies any other', () => {
+    const order = Object.keys(TXN)
+    const exact = { ...TXN }
+    const kept = validateTransaction(exact, OPTS)
+    if (!kept.ok) throw kept.error
+    expect(kept.value).toBe(exact)
+    // Each of these is copied into a record of the schema's fields in its order, equal to the exact one.
+    const reversed = Object.fromEntries(Object.entries(TXN).reverse())
+    const textTime = { ...TXN, event_time: new Date(TXN.event_time).toISOString() }
+    class Instance {}
+    const instance = Object.assign(new Instance(), TXN)
+    // A missing nullable field is filled: the copy has card_bin null. Absent, or present as undefined.
+    const absent: Record<string, unknown> = { ...TXN }
+    delete absent.card_bin
+    const undef = { ...TXN, card_bin: undefined }
+    const cases: [unknown, TerminalTransaction][] = [
+      [{ ...TXN, device_model: 'X990' }, TXN],
+      [reversed, TXN],
+      [textTime, TXN],
+      [instance, TXN],
+      [absent, { ...TXN, card_bin: null }],
+      [undef, { ...TXN, card_bin: null }],
+    ]
+    for (const [other, expected] of cases) {
+      const copied = validateTransaction(other, OPTS)
+      if (!copied.ok) throw copied.error
+      expect(copied.value).not.toBe(other)
+      expect(Object.keys(copied.value)).toEqual(order)
+      expect(copied.value).toStrictEqual(expected)
+    }
+  })
 })
 
 describe('validateTransaction rejects', () => {
