@@ -7,8 +7,8 @@ import { merchantOrder } from './by-merchant.ts'
 import type { HitUpdate, RuleEngine } from './engine/engine.ts'
 import {
   type ActivityRecord,
-  activitiesOf,
   applyMerchantEvent,
+  cardActivityOf,
   encodeActivities,
   entityKeyOf,
   entityPartitioner,
@@ -198,20 +198,20 @@ export class RulesCore {
         lifecycleRecords[k] = applied.records
       }
     }
+    const add = (r: ActivityRecord) => {
+      if (wants !== undefined && !wants(r)) return
+      const p = partitionOf(entityKeyOf(r))
+      const to = activity.get(p)
+      if (to === undefined) activity.set(p, [r])
+      else to.push(r)
+    }
     for (let k = 0; k < accepted.length; k++) {
       const event = accepted[k]
       if (event === undefined) continue
-      const records =
-        event.kind === 'transactions'
-          ? activitiesOf({ kind: 'transactions', items: [event.value] })
-          : (lifecycleRecords[k] ?? [])
-      for (const r of records) {
-        if (wants !== undefined && !wants(r)) continue
-        const p = partitionOf(entityKeyOf(r))
-        const to = activity.get(p)
-        if (to === undefined) activity.set(p, [r])
-        else to.push(r)
-      }
+      if (event.kind === 'transactions') {
+        const r = cardActivityOf(event.value)
+        if (r !== null) add(r)
+      } else for (const r of lifecycleRecords[k] ?? []) add(r)
     }
     const evicted = this.#evictIfDue()
     const latest = new Map<string, HitUpdate>()

@@ -258,7 +258,7 @@ interface MerchantEntry {
   readonly samples: Samples
   params: ParamSet | null
   /** Last finding per rule by hit id, so an unchanged finding is not written again; made at the first hit. */
-  lastFinding: Map<string, string> | null
+  lastFinding: Map<string, LastFinding> | null
   /**
    * The watermark moved since the rules' context last saw it: a flag, not the watermark it saw (a
    * boxed double, one more cold read and write per event).
@@ -771,11 +771,28 @@ export class RuleEngine {
       // Compared before anything is hashed or allocated: a rule that keeps firing with the same
       // evidence is the common case, and writes nothing.
       const key = `${meta.id}\u0000${finding.windowStart}`
-      const signature = `${finding.observed}|${finding.threshold}|${finding.windowEnd}|${finding.detail}|${this.#opts.configHash}`
+      const configHash = this.#opts.configHash
       m.lastFinding ??= new Map()
-      if (m.lastFinding.get(key) === signature) continue
+      const last = m.lastFinding.get(key)
+      // Field by field, not as one text: a rule that keeps firing mostly finds new numbers (an average
+      // moves with every sale), and printing three doubles to compare them cost more than the compare.
+      if (
+        last !== undefined &&
+        sameNumber(last.observed, finding.observed) &&
+        sameNumber(last.threshold, finding.threshold) &&
+        sameNumber(last.windowEnd, finding.windowEnd) &&
+        last.detail === finding.detail &&
+        last.configHash === configHash
+      )
+        continue
       m.lastFinding.delete(key)
-      m.lastFinding.set(key, signature)
+      m.lastFinding.set(key, {
+        observed: finding.observed,
+        threshold: finding.threshold,
+        windowEnd: finding.windowEnd,
+        detail: finding.detail,
+        configHash,
+      })
       // Old windows stop firing; keep only the most recently updated hits (Map keeps insertion order).
       if (m.lastFinding.size > MAX_REMEMBERED_HITS) {
         const oldest = m.lastFinding.keys().next()
@@ -797,6 +814,20 @@ export class RuleEngine {
     }
     return out ?? NO_HITS
   }
+}
+
+/** What of a finding decides whether it is new: a hit update is written when any of these changed. */
+interface LastFinding {
+  readonly observed: number
+  readonly threshold: number
+  readonly windowEnd: number
+  readonly detail: string
+  readonly configHash: string
+}
+
+/** Equal as their texts would be: NaN equals NaN, and 0 equals -0 (both print "0"). */
+function sameNumber(a: number, b: number): boolean {
+  return a === b || (Number.isNaN(a) && Number.isNaN(b))
 }
 
 /**

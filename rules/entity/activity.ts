@@ -1,7 +1,7 @@
 import { keyPartition } from '../../kafka/partitioner.ts'
 import { minorPerMajor } from '../../lib/currency.ts'
 import type { StoredBatch } from '../../schemas/stages.ts'
-import type { MerchantEvent } from '../../schemas/types.generated.ts'
+import type { MerchantEvent, TerminalTransaction } from '../../schemas/types.generated.ts'
 import type { AccountState, HitUpdate, RuleEngine } from '../engine/engine.ts'
 
 /**
@@ -204,23 +204,29 @@ export function activitiesOf(batch: StoredBatch): ActivityRecord[] {
   const out: ActivityRecord[] = []
   if (batch.kind === 'transactions') {
     for (const t of batch.items) {
-      // Declines are card testing, not spending: a tester's card at many merchants is decline_ratio's.
-      if (t.response_code !== '00') continue
-      if (t.txn_type !== 'PURCHASE' && t.txn_type !== 'PREAUTH_COMPLETION') continue
-      out.push({
-        id: t.txn_id,
-        kind: 'card',
-        key: t.card_token,
-        acquirerId: t.acquirer_id,
-        merchantId: t.merchant_id,
-        at: t.event_time,
-        amount: t.amount_minor / minorPerMajor(t.currency),
-      })
+      const r = cardActivityOf(t)
+      if (r !== null) out.push(r)
     }
     return out
   }
   for (const e of batch.items) out.push(...merchantEventActivities(e, null, null))
   return out
+}
+
+/** A transaction's activity record: its card's, for an approved sale; null for any other. */
+export function cardActivityOf(t: TerminalTransaction): ActivityRecord | null {
+  // Declines are card testing, not spending: a tester's card at many merchants is decline_ratio's.
+  if (t.response_code !== '00') return null
+  if (t.txn_type !== 'PURCHASE' && t.txn_type !== 'PREAUTH_COMPLETION') return null
+  return {
+    id: t.txn_id,
+    kind: 'card',
+    key: t.card_token,
+    acquirerId: t.acquirer_id,
+    merchantId: t.merchant_id,
+    at: t.event_time,
+    amount: t.amount_minor / minorPerMajor(t.currency),
+  }
 }
 
 /**
