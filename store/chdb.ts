@@ -52,7 +52,11 @@ export async function openChdbConnection(path: string): Promise<ChdbHandle> {
     exec: async (p) => {
       const params = withoutSettings(p)
       const insert = params.values === undefined ? null : rowInsertOf(params.query, params.query_params)
-      if (insert === null || params.values === undefined) return conn.exec(params)
+      if (insert === null || params.values === undefined) {
+        if (params.values !== undefined) routes.exec++
+        return conn.exec(params)
+      }
+      routes.raw++
       const body = await bodyOf(params.values)
       const query_id = params.query_id ?? randomUUID()
       // What chDB's exec answers an insert: no rows back. An empty body inserts nothing, as there.
@@ -64,6 +68,16 @@ export async function openChdbConnection(path: string): Promise<ChdbHandle> {
     close: () => conn.close(),
   }
   return { connection, drain: drainPending }
+}
+
+const routes = { raw: 0, exec: 0 }
+
+/**
+ * How many statements with a body this process's chDB connections sent through the raw insert and
+ * through exec: a test writes through every writer and expects exec to have taken none.
+ */
+export function chdbInsertRoutes(): { readonly raw: number; readonly exec: number } {
+  return { ...routes }
 }
 
 /** The target, columns, settings and format of a row insert, for chDB's raw insert. */

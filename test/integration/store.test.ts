@@ -2,10 +2,13 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { insertRows as insertApiRows } from '../../dashboard-api/sql.ts'
 import { isRiskError, type RiskError } from '../../lib/errors.ts'
 import type { MerchantEvent, TerminalTransaction } from '../../schemas/types.generated.ts'
+import { chdbInsertRoutes } from '../../store/chdb.ts'
 import { openStore, type Store, type StoreLogger } from '../../store/client.ts'
 import { compactRow, insertOnce } from '../../store/insert-once.ts'
+import { insertRows as insertJsonRows } from '../../store/json-rows.ts'
 import {
   insertMerchantEvents,
   MERCHANT_EVENT_COLUMNS,
@@ -289,6 +292,23 @@ describe('openStore and migrations', () => {
     await store.close()
     await store.close()
     expect((await store.ping()).success).toBe(false)
+  })
+
+  it("hands every writer's rows to chDB's raw insert, none to its exec", async () => {
+    const store = await openAt(freshDir())
+    const before = chdbInsertRoutes()
+    await insertTransactions(store, [at(txn({ txn_id: 'route-1' }))], UTC8)
+    await insertMerchantEvents(store, [evAt(event({ event_id: 'route-ev', kind: 'ONBOARDED' }))], UTC8)
+    await insertJsonRows(store, 'case_notes', [{}])
+    await insertApiRows(store, 'audit_log', [{}])
+    const after = chdbInsertRoutes()
+    expect(after.exec - before.exec).toBe(0)
+    expect(after.raw - before.raw).toBe(4)
+    expect(await rows(store, 'SELECT txn_id FROM {db:Identifier}.transactions')).toEqual([
+      { txn_id: 'route-1' },
+    ])
+    expect(await rows(store, 'SELECT count() AS n FROM {db:Identifier}.case_notes')).toEqual([{ n: 1 }])
+    expect(await rows(store, 'SELECT count() AS n FROM {db:Identifier}.audit_log')).toEqual([{ n: 1 }])
   })
 
   it('keeps data across close and reopen of the same directory', async () => {
