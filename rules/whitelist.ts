@@ -11,14 +11,37 @@ export function combinedWhitelist(
   fromFile: IsWhitelisted,
   granted: readonly WhitelistEntry[],
 ): IsWhitelisted {
-  const index = new Map<string, number>()
-  for (const w of granted) {
-    const key = `${w.acquirerId}\u0000${w.merchantId}\u0000${w.ruleId}`
-    index.set(key, Math.max(index.get(key) ?? Number.NEGATIVE_INFINITY, w.expiresAt))
+  const isGranted = whitelistIndex(granted)
+  return (acquirerId, merchantId, ruleId, at) =>
+    fromFile(acquirerId, merchantId, ruleId, at) || isGranted(acquirerId, merchantId, ruleId, at)
+}
+
+/**
+ * Whether `entries` whitelist a merchant's rule at a time: some entry for the three is unexpired then,
+ * i.e. `at` is before the latest expiry among them. Looked up by acquirer, merchant and rule in nested
+ * maps: the engines ask at every finding of a whitelistable rule, and a key joined from the three was
+ * a string built and hashed per finding. With no entries, nothing is looked up at all.
+ */
+export function whitelistIndex(entries: readonly WhitelistEntry[]): IsWhitelisted {
+  if (entries.length === 0) return NEVER_WHITELISTED
+  const index = new Map<string, Map<string, Map<string, number>>>()
+  for (const w of entries) {
+    let merchants = index.get(w.acquirerId)
+    if (merchants === undefined) {
+      merchants = new Map()
+      index.set(w.acquirerId, merchants)
+    }
+    let rules = merchants.get(w.merchantId)
+    if (rules === undefined) {
+      rules = new Map()
+      merchants.set(w.merchantId, rules)
+    }
+    rules.set(w.ruleId, Math.max(rules.get(w.ruleId) ?? Number.NEGATIVE_INFINITY, w.expiresAt))
   }
   return (acquirerId, merchantId, ruleId, at) => {
-    if (fromFile(acquirerId, merchantId, ruleId, at)) return true
-    const until = index.get(`${acquirerId}\u0000${merchantId}\u0000${ruleId}`)
+    const until = index.get(acquirerId)?.get(merchantId)?.get(ruleId)
     return until !== undefined && at < until
   }
 }
+
+const NEVER_WHITELISTED: IsWhitelisted = () => false

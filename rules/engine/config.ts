@@ -4,6 +4,7 @@ import { RiskError } from '../../lib/errors.ts'
 import { buildScoringModel } from '../../scoring/config.ts'
 import type { ScoringModel } from '../../scoring/model.ts'
 import { buildEntityRules, type CompiledEntityRule, type RegisteredEntityRule } from '../entity/engine.ts'
+import { whitelistIndex } from '../whitelist.ts'
 import {
   CALIBRATION_DEFAULTS,
   type Calibration,
@@ -176,19 +177,13 @@ export function buildRulesConfig(
   if (problems.length > 0) throw configError(source, problems)
 
   const rules = registry.map((r) => r.compile(layer(r.meta.id)))
-  const index = new Map<string, WhitelistEntry[]>()
-  for (const w of whitelist) {
-    const key = `${w.acquirerId}\u0000${w.merchantId}\u0000${w.ruleId}`
-    index.set(key, [...(index.get(key) ?? []), w])
-  }
   return {
     hash: createHash('sha256').update(canonicalJson(root)).digest('hex').slice(0, 16),
     rules,
     entityRules,
     layersOf: (ruleId) => layers.get(ruleId),
     whitelist,
-    isWhitelisted: (acquirerId, merchantId, ruleId, at) =>
-      (index.get(`${acquirerId}\u0000${merchantId}\u0000${ruleId}`) ?? []).some((w) => at < w.expiresAt),
+    isWhitelisted: whitelistIndex(whitelist),
     scoring,
     calibration,
     source: { raw, name: source },

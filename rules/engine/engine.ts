@@ -258,7 +258,7 @@ interface MerchantEntry {
   readonly samples: Samples
   params: ParamSet | null
   /** Last finding per rule by hit id, so an unchanged finding is not written again; made at the first hit. */
-  lastFinding: Map<string, LastFinding> | null
+  lastFinding: Map<number | string, LastFinding> | null
   /**
    * The watermark moved since the rules' context last saw it: a flag, not the watermark it saw (a
    * boxed double, one more cold read and write per event).
@@ -770,7 +770,7 @@ export class RuleEngine {
         continue
       // Compared before anything is hashed or allocated: a rule that keeps firing with the same
       // evidence is the common case, and writes nothing.
-      const key = `${meta.id}\u0000${finding.windowStart}`
+      const key = findingKey(i, finding.windowStart)
       const configHash = this.#opts.configHash
       m.lastFinding ??= new Map()
       const last = m.lastFinding.get(key)
@@ -785,6 +785,8 @@ export class RuleEngine {
         last.configHash === configHash
       )
         continue
+      // The same key is the same merchant, rule and window, so the same hit id: hashed once per window.
+      const hitId = last?.hitId ?? hitIdOf(m.acquirerId, m.merchantId, meta.id, finding.windowStart)
       m.lastFinding.delete(key)
       m.lastFinding.set(key, {
         observed: finding.observed,
@@ -792,6 +794,7 @@ export class RuleEngine {
         windowEnd: finding.windowEnd,
         detail: finding.detail,
         configHash,
+        hitId,
       })
       // Old windows stop firing; keep only the most recently updated hits (Map keeps insertion order).
       if (m.lastFinding.size > MAX_REMEMBERED_HITS) {
@@ -801,7 +804,7 @@ export class RuleEngine {
       this.stats.hits++
       out ??= []
       out.push({
-        hitId: hitIdOf(m.acquirerId, m.merchantId, meta.id, finding.windowStart),
+        hitId,
         acquirerId: m.acquirerId,
         merchantId: m.merchantId,
         ruleId: meta.id,
@@ -823,7 +826,23 @@ interface LastFinding {
   readonly windowEnd: number
   readonly detail: string
   readonly configHash: string
+  /** The hit's id (hitIdOf of the merchant, the rule and the window), kept so it is hashed once. */
+  readonly hitId: string
 }
+
+/**
+ * The key of a rule's finding in a merchant's last findings: the rule's index and the window's start
+ * in one number (a window starts at a whole millisecond, and 2^5 rules times any date up to the year
+ * 285,000 stays an exact double). A text key was a string built per finding, and hashed for the map.
+ * A start that is not such an integer (no rule makes one) gets a text key, which no number equals.
+ */
+export function findingKey(rule: number, windowStart: number): number | string {
+  if (rule < RULE_KEY_SPAN && Number.isSafeInteger(windowStart) && Math.abs(windowStart) < MAX_KEYED_START)
+    return windowStart * RULE_KEY_SPAN + (windowStart < 0 ? -rule : rule)
+  return `${rule}\u0000${windowStart}`
+}
+const RULE_KEY_SPAN = 32
+const MAX_KEYED_START = Math.floor(Number.MAX_SAFE_INTEGER / RULE_KEY_SPAN)
 
 /** Equal as their texts would be: NaN equals NaN, and 0 equals -0 (both print "0"). */
 function sameNumber(a: number, b: number): boolean {
