@@ -2,6 +2,7 @@ import { hash } from 'node:crypto'
 import { minorPerMajor } from '../../lib/currency.ts'
 import { utcOffsetMs } from '../../lib/local-time.ts'
 import type { MerchantEvent, TerminalTransaction } from '../../schemas/types.generated.ts'
+import { emptyFindings, entryOf, findingKey, isSame, keySpan, remember, textHash } from './last-findings.ts'
 import type { ParamSpecs, ParamValues } from './params.ts'
 import type { OverrideLayers } from './registry.ts'
 import type {
@@ -257,8 +258,11 @@ interface MerchantEntry {
   /** Sample-id rings of all rules. */
   readonly samples: Samples
   params: ParamSet | null
-  /** Last finding per rule by hit id, so an unchanged finding is not written again; made at the first hit. */
-  lastFinding: Map<number | string, LastFinding> | null
+  /**
+   * The last finding written per rule and window (see last-findings.ts), so an unchanged finding is not
+   * written again; made at the first hit.
+   */
+  lastFinding: number[] | null
   /**
    * The watermark moved since the rules' context last saw it: a flag, not the watermark it saw (a
    * boxed double, one more cold read and write per event).
@@ -343,6 +347,10 @@ export class RuleEngine {
   readonly #retentionMs: number
   /** The fields of every rule's state, cloned for each new merchant (see `#newRecord`). */
   readonly #template: Template
+  /** The span of the last findings' keys: a power of two above every rule's index. */
+  readonly #keySpan: number
+  /** Small ids of the configuration hashes seen, for the last findings (which hold numbers only). */
+  readonly #configIds = new Map<string, number>()
 
   constructor(opts: EngineOptions) {
     const ids = new Set<string>()
@@ -352,6 +360,7 @@ export class RuleEngine {
     }
     this.#opts = opts
     this.#rules = opts.rules
+    this.#keySpan = keySpan(opts.rules.length)
     this.#changed = opts.rules.map(() => true)
     // A literal of doubles, then pushes: an array of unboxed doubles, copied by slice at its length.
     const marks = [NEVER, NEVER, NEVER, NEVER, NEVER]
@@ -734,6 +743,17 @@ export class RuleEngine {
     return fn
   }
 
+  /** The id of the current configuration hash (the same hash, the same id, for the engine's life). */
+  #configId(): number {
+    const hash = this.#opts.configHash
+    let id = this.#configIds.get(hash)
+    if (id === undefined) {
+      id = this.#configIds.size
+      this.#configIds.set(hash, id)
+    }
+    return id
+  }
+
   #evaluate(
     m: MerchantEntry,
     ctx: EngineContext,
@@ -769,42 +789,36 @@ export class RuleEngine {
       if (meta.whitelistable && this.#opts.isWhitelisted(m.acquirerId, m.merchantId, meta.id, watermark))
         continue
       // Compared before anything is hashed or allocated: a rule that keeps firing with the same
-      // evidence is the common case, and writes nothing.
-      const key = findingKey(i, finding.windowStart)
-      const configHash = this.#opts.configHash
-      m.lastFinding ??= new Map()
-      const last = m.lastFinding.get(key)
-      // Field by field, not as one text: a rule that keeps firing mostly finds new numbers (an average
-      // moves with every sale), and printing three doubles to compare them cost more than the compare.
-      if (
-        last !== undefined &&
-        sameNumber(last.observed, finding.observed) &&
-        sameNumber(last.threshold, finding.threshold) &&
-        sameNumber(last.windowEnd, finding.windowEnd) &&
-        last.detail === finding.detail &&
-        last.configHash === configHash
-      )
-        continue
-      // The same key is the same merchant, rule and window, so the same hit id: hashed once per window.
-      const hitId = last?.hitId ?? hitIdOf(m.acquirerId, m.merchantId, meta.id, finding.windowStart)
-      m.lastFinding.delete(key)
-      m.lastFinding.set(key, {
-        observed: finding.observed,
-        threshold: finding.threshold,
-        windowEnd: finding.windowEnd,
-        detail: finding.detail,
-        configHash,
-        hitId,
-      })
-      // Old windows stop firing; keep only the most recently updated hits (Map keeps insertion order).
-      if (m.lastFinding.size > MAX_REMEMBERED_HITS) {
-        const oldest = m.lastFinding.keys().next()
-        if (oldest.done !== true) m.lastFinding.delete(oldest.value)
+      // evidence is the common case, and writes nothing. Field by field, not as one text: a rule that
+      // keeps firing mostly finds new numbers (an average moves with every sale).
+      const key = findingKey(i, finding.windowStart, this.#keySpan)
+      if (key !== null) {
+        const detail = textHash(finding.detail)
+        const config = this.#configId()
+        m.lastFinding ??= emptyFindings()
+        const at = entryOf(m.lastFinding, key)
+        if (
+          at >= 0 &&
+          isSame(m.lastFinding, at, finding.observed, finding.threshold, finding.windowEnd, detail, config)
+        )
+          continue
+        // Old windows stop firing; only the most recently updated hits are kept (see last-findings.ts).
+        remember(
+          m.lastFinding,
+          at,
+          key,
+          finding.observed,
+          finding.threshold,
+          finding.windowEnd,
+          detail,
+          config,
+          MAX_REMEMBERED_HITS,
+        )
       }
       this.stats.hits++
       out ??= []
       out.push({
-        hitId,
+        hitId: hitIdOf(m.acquirerId, m.merchantId, meta.id, finding.windowStart),
         acquirerId: m.acquirerId,
         merchantId: m.merchantId,
         ruleId: meta.id,
@@ -817,36 +831,6 @@ export class RuleEngine {
     }
     return out ?? NO_HITS
   }
-}
-
-/** What of a finding decides whether it is new: a hit update is written when any of these changed. */
-interface LastFinding {
-  readonly observed: number
-  readonly threshold: number
-  readonly windowEnd: number
-  readonly detail: string
-  readonly configHash: string
-  /** The hit's id (hitIdOf of the merchant, the rule and the window), kept so it is hashed once. */
-  readonly hitId: string
-}
-
-/**
- * The key of a rule's finding in a merchant's last findings: the rule's index and the window's start
- * in one number (a window starts at a whole millisecond, and 2^5 rules times any date up to the year
- * 285,000 stays an exact double). A text key was a string built per finding, and hashed for the map.
- * A start that is not such an integer (no rule makes one) gets a text key, which no number equals.
- */
-export function findingKey(rule: number, windowStart: number): number | string {
-  if (rule < RULE_KEY_SPAN && Number.isSafeInteger(windowStart) && Math.abs(windowStart) < MAX_KEYED_START)
-    return windowStart * RULE_KEY_SPAN + (windowStart < 0 ? -rule : rule)
-  return `${rule}\u0000${windowStart}`
-}
-const RULE_KEY_SPAN = 32
-const MAX_KEYED_START = Math.floor(Number.MAX_SAFE_INTEGER / RULE_KEY_SPAN)
-
-/** Equal as their texts would be: NaN equals NaN, and 0 equals -0 (both print "0"). */
-function sameNumber(a: number, b: number): boolean {
-  return a === b || (Number.isNaN(a) && Number.isNaN(b))
 }
 
 /**

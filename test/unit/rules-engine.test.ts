@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { isRiskError } from '../../lib/errors.ts'
 import { declineRatio } from '../../rules/decline-ratio.ts'
 import { buildRulesConfig, createEngine } from '../../rules/engine/config.ts'
-import { fillView, findingKey, type HitUpdate, RuleEngine } from '../../rules/engine/engine.ts'
+import { fillView, type HitUpdate, RuleEngine } from '../../rules/engine/engine.ts'
 import { int } from '../../rules/engine/params.ts'
 import { checkRegistry, register } from '../../rules/engine/registry.ts'
 import { defineRule } from '../../rules/engine/types.ts'
@@ -605,23 +605,5 @@ describe('sampled rule timings', () => {
     expect(timed).toHaveLength(2 * RULES.length)
     expect(new Set(timed.map(([r]) => r))).toEqual(new Set(RULES.map((r) => r.meta.id)))
     expect(timed.every(([, s]) => s >= 0 && s < 1)).toBe(true)
-  })
-})
-
-describe("the key of a rule's last finding", () => {
-  it('is distinct for every rule and window start, before 1970 and at the limits too', () => {
-    const starts = [0, 1, -1, 86_400_000, -86_400_000, Date.UTC(2026, 10, 1), Date.UTC(1969, 6, 20)]
-    const big = Math.floor(Number.MAX_SAFE_INTEGER / 32) - 1
-    starts.push(big, -big)
-    const keys = new Set<number | string>()
-    for (const start of starts) for (let rule = 0; rule < 32; rule++) keys.add(findingKey(rule, start))
-    expect(keys.size).toBe(starts.length * 32)
-    expect(typeof findingKey(3, Date.UTC(2026, 10, 1))).toBe('number')
-  })
-
-  it('falls back to a text, which no number equals, for a start that is not a safe integer or a rule past 31', () => {
-    expect(findingKey(0, 1.5)).toBe('0\u00001.5')
-    expect(findingKey(32, 0)).toBe('32\u00000')
-    expect(findingKey(1, Number.MAX_SAFE_INTEGER)).toBe(`1\u0000${Number.MAX_SAFE_INTEGER}`)
   })
 })
