@@ -384,7 +384,7 @@ function record(
     flag(result, category, day)
     const rules = [...new Set(a.alert.reasons.map((r) => r.rule_id))]
     const bases: Record<string, string> = {}
-    for (const h of Object.values(state.hits)) if (rules.includes(h.ruleId)) bases[h.ruleId] = h.basis ?? '-'
+    for (const h of state.hits.values()) if (rules.includes(h.ruleId)) bases[h.ruleId] = h.basis ?? '-'
     result.alerts.push({ at: a.alert.created_at, category, level: a.alert.level, rules, bases })
   }
 }
@@ -428,7 +428,7 @@ function levelsAt(
   state: MerchantScoreState,
   at: number,
 ): Record<'fraud' | 'compliance', RiskLevel> {
-  const hits = Object.values(state.hits)
+  const hits = [...state.hits.values()]
   const [fraud, compliance] = CATEGORIES.map(
     (c) => scoreCategory(s.model, hits, c, at, state.acquirerId).level,
   )

@@ -57,14 +57,14 @@ export function changelogRecords(
   if (state === undefined) return [{ key, value: null }]
   const out: ChangelogRecord[] = []
   const hitRecord = (id: string) => {
-    const hit = state.hits[id]
+    const hit = state.hits.get(id)
     out.push({
       key: hitKeyOf(key, id),
       value: hit === undefined ? null : Buffer.from(JSON.stringify(hit), 'utf8'),
     })
   }
   for (const id of hitIds) hitRecord(id)
-  if (allHits) for (const id in state.hits) if (!hitIds.has(id)) hitRecord(id)
+  if (allHits) for (const id of state.hits.keys()) if (!hitIds.has(id)) hitRecord(id)
   const head: MerchantHead = {
     acquirerId: state.acquirerId,
     merchantId: state.merchantId,
@@ -206,9 +206,7 @@ export class ChangelogFold {
   states(): Map<string, MerchantScoreState> {
     const out = new Map<string, MerchantScoreState>()
     for (const [key, head] of this.heads) {
-      const hits: Record<string, ScoredHit> = {}
-      for (const [id, hit] of this.hits.get(key) ?? []) hits[id] = hit
-      out.set(key, { ...head, hits })
+      out.set(key, { ...head, hits: new Map(this.hits.get(key)) })
     }
     return out
   }

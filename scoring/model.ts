@@ -168,15 +168,38 @@ export function scoreCategory(
   now: number,
   acquirerId: string | null = null,
 ): CategoryScore {
-  // Each contribution is made once, `counted` set below (same keys in the same order as the type's).
-  const raw: { -readonly [K in keyof Contribution]: Contribution[K] }[] = []
-  const anchors = new Set<string>()
+  const live: LiveHit[] = []
   for (const hit of hits) {
     const rule = model.rules.get(hit.ruleId)
     if (rule === undefined || rule.category !== category) continue
-    const halfLife = model.halfLifeMs.get(rule.family) ?? Number.POSITIVE_INFINITY
-    const decayed = decayedPoints(rule.points, halfLife, now - hit.detectedAt)
-    if (decayed < model.minLivePoints) continue
+    const decayed = decayedPoints(rule.points, halfLifeOf(model, rule), now - hit.detectedAt)
+    if (decayed >= model.minLivePoints) live.push({ hit, rule, decayed })
+  }
+  return scoreLive(model, live, category, acquirerId)
+}
+
+/** A hit with points left, its rule and its decayed points: what scoring reads of it. */
+interface LiveHit {
+  readonly hit: ScoredHit
+  readonly rule: RuleScoring
+  readonly decayed: number
+}
+
+function halfLifeOf(model: ScoringModel, rule: RuleScoring): number {
+  return model.halfLifeMs.get(rule.family) ?? Number.POSITIVE_INFINITY
+}
+
+/** scoreCategory of hits already found live and of the category, in the merchant's order of hits. */
+function scoreLive(
+  model: ScoringModel,
+  live: readonly LiveHit[],
+  category: RuleCategory,
+  acquirerId: string | null,
+): CategoryScore {
+  // Each contribution is made once, `counted` set below (same keys in the same order as the type's).
+  const raw: { -readonly [K in keyof Contribution]: Contribution[K] }[] = []
+  const anchors = new Set<string>()
+  for (const { hit, rule, decayed } of live) {
     const provisional =
       !rule.strong && (hit.basis === 'population' || hit.basis === 'absolute' || hit.basis === 'none')
     if (!provisional && decayed >= rule.points * model.corroborationShare) anchors.add(rule.family)
@@ -355,7 +378,12 @@ export interface MerchantScoreState {
   merchantId: string
   /** Newest detection time among the merchant's hits: the scorer's "now" for this merchant. */
   watermark: number
-  hits: Record<string, ScoredHit>
+  /**
+   * The live hits by id, in the order they came first (an update keeps its place). A Map: hits are
+   * forgotten as they decay, and an object that keys are deleted from keeps them in a dictionary whose
+   * values came out sorted again at every scoring. The changelog writes each hit as its own record.
+   */
+  hits: Map<string, ScoredHit>
   fraud: CategoryState
   compliance: CategoryState
   /** When a mandatory case was last opened, per rule id. */
@@ -367,7 +395,7 @@ export function emptyMerchantState(acquirerId: string, merchantId: string): Merc
     acquirerId,
     merchantId,
     watermark: 0,
-    hits: {},
+    hits: new Map(),
     fraud: emptyCategoryState(),
     compliance: emptyCategoryState(),
     casesOpened: {},
@@ -426,12 +454,12 @@ export function applyHit(model: ScoringModel, state: MerchantScoreState, hit: In
   const outcome = emptyOutcome()
   const rule = model.rules.get(hit.ruleId)
   if (rule === undefined) return outcome
-  const known = state.hits[hit.hitId]
+  const known = state.hits.get(hit.hitId)
   if (known !== undefined && known.detectedAt >= hit.detectedAt) return outcome
   outcome.changed = true
   // Only what scoring reads: the incoming record also carries routing and provenance fields, and the
   // state is written to the changelog on every change.
-  state.hits[hit.hitId] = {
+  state.hits.set(hit.hitId, {
     hitId: hit.hitId,
     ruleId: hit.ruleId,
     ruleVersion: hit.ruleVersion,
@@ -443,13 +471,13 @@ export function applyHit(model: ScoringModel, state: MerchantScoreState, hit: In
     detail: hit.detail,
     detectedAt: hit.detectedAt,
     ...(hit.basis === undefined ? {} : { basis: hit.basis }),
-  }
+  })
   if (hit.detectedAt > state.watermark) state.watermark = hit.detectedAt
   const now = state.watermark
 
-  const halfLife = model.halfLifeMs.get(rule.family) ?? Number.POSITIVE_INFINITY
   // A replay re-sends old hits the state has already forgotten; they must not open a case again.
-  const live = decayedPoints(rule.points, halfLife, now - hit.detectedAt) >= model.minLivePoints
+  const live =
+    decayedPoints(rule.points, halfLifeOf(model, rule), now - hit.detectedAt) >= model.minLivePoints
   if (rule.mandatoryCase && known === undefined && live) {
     const last = state.casesOpened[hit.ruleId]
     if (last === undefined || now - last >= model.cases.reopenAfterMs) {
@@ -482,10 +510,22 @@ export function rescore(
   /** The category a new or updated hit belongs to: its breakdown changed even if its score did not. */
   touched: RuleCategory | null = null,
 ): void {
-  const hits = Object.values(state.hits)
+  // One pass decays every hit once: the dead ones (and those of rules no longer configured) are
+  // forgotten, the others are scored in their category, in the state's order.
+  const live: Record<RuleCategory, LiveHit[]> = { fraud: [], compliance: [] }
+  for (const [id, hit] of state.hits) {
+    const rule = model.rules.get(hit.ruleId)
+    const decayed =
+      rule === undefined ? 0 : decayedPoints(rule.points, halfLifeOf(model, rule), now - hit.detectedAt)
+    if (rule === undefined || decayed < model.minLivePoints) {
+      state.hits.delete(id)
+      outcome.forgotten.push(id)
+      outcome.changed = true
+    } else live[rule.category].push({ hit, rule, decayed })
+  }
   for (const category of CATEGORIES) {
     const cat = state[category]
-    const result = scoreCategory(model, hits, category, now, state.acquirerId)
+    const result = scoreLive(model, live[category], category, state.acquirerId)
     if (cat.level === null && result.contributions.length === 0) continue
     if (shouldAlert(model, cat, result, now)) {
       const escalation = cat.escalations ?? 0
@@ -504,19 +544,6 @@ export function rescore(
     }
     cat.score = result.score
     cat.level = result.level
-  }
-  for (const id in state.hits) {
-    const hit = state.hits[id] as ScoredHit
-    const rule = model.rules.get(hit.ruleId)
-    const halfLife = rule === undefined ? 0 : (model.halfLifeMs.get(rule.family) ?? Number.POSITIVE_INFINITY)
-    if (
-      rule === undefined ||
-      decayedPoints(rule.points, halfLife, now - hit.detectedAt) < model.minLivePoints
-    ) {
-      delete state.hits[id]
-      outcome.forgotten.push(id)
-      outcome.changed = true
-    }
   }
 }
 

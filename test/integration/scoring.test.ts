@@ -369,7 +369,8 @@ describe('scoring stage on the real broker', () => {
         {
           key: stateKeyOf('acq-a', 'm-upgrade'),
           partition: sent?.partition,
-          value: Buffer.from(JSON.stringify(legacy), 'utf8'),
+          // That version kept the hits as an object by id, which is how it wrote them.
+          value: Buffer.from(JSON.stringify({ ...legacy, hits: Object.fromEntries(legacy.hits) }), 'utf8'),
         },
       ],
     })

@@ -18,9 +18,11 @@ import {
   emptyMerchantState,
   type MerchantScoreState,
   newDecayClock,
+  type ScoredHit,
   type ScoringModel,
 } from '../../../scoring/model.ts'
 import { prng } from '../../../simulator/generator.ts'
+import { jsonWithMaps } from '../../helpers/json.ts'
 
 const DAY = 86_400_000
 const T0 = Date.UTC(2026, 10, 1)
@@ -42,7 +44,7 @@ function fold(log: readonly ChangelogRecord[]): ChangelogFold {
 
 /** States as plain data (what JSON keeps), for comparison. */
 function plain(states: ReadonlyMap<string, MerchantScoreState>): Record<string, unknown> {
-  return JSON.parse(JSON.stringify(Object.fromEntries([...states].sort(([a], [b]) => (a < b ? -1 : 1)))))
+  return JSON.parse(jsonWithMaps(Object.fromEntries([...states].sort(([a], [b]) => (a < b ? -1 : 1)))))
 }
 
 /**
@@ -146,7 +148,7 @@ describe('scoring changelog', () => {
     ])
     const next = new ChangedStates()
     const o = applyHit(model, state, {
-      ...(state.hits['h-1'] as MerchantScoreState['hits'][string]),
+      ...(state.hits.get('h-1') as ScoredHit),
       acquirerId: 'acq-a',
       merchantId: 'm-1',
       detectedAt: T0 + 2 * DAY,
@@ -163,7 +165,7 @@ describe('scoring changelog', () => {
     const before = run({ seed: 7, parts: 20 })
     const old: ChangelogRecord[] = [...before.states].map(([key, s]) => ({
       key,
-      value: Buffer.from(JSON.stringify(s), 'utf8'),
+      value: Buffer.from(jsonWithMaps(s), 'utf8'),
     }))
     const restored = fold(old)
     expect(plain(restored.states())).toEqual(plain(before.states))
