@@ -351,6 +351,8 @@ export class RuleEngine {
   readonly #keySpan: number
   /** Small ids of the configuration hashes seen, for the last findings (which hold numbers only). */
   readonly #configIds = new Map<string, number>()
+  /** Orders the updates of the last findings (see last-findings.ts). */
+  #findingSeq = 0
 
   constructor(opts: EngineOptions) {
     const ids = new Set<string>()
@@ -812,6 +814,7 @@ export class RuleEngine {
           finding.windowEnd,
           detail,
           config,
+          this.#findingSeq++,
           MAX_REMEMBERED_HITS,
         )
       }

@@ -45,7 +45,7 @@ describe("a merchant's last findings", () => {
   it('tells a finding written last from one that changed in any field', () => {
     const f = emptyFindings()
     const d = textHash('40.0% of approved volume')
-    remember(f, -1, 7, 0.4, 0.3, NOV, d, 0, 64)
+    remember(f, -1, 7, 0.4, 0.3, NOV, d, 0, 1, 64)
     const at = entryOf(f, 7)
     expect(at).toBe(0)
     expect(isSame(f, at, 0.4, 0.3, NOV, d, 0)).toBe(true)
@@ -59,20 +59,50 @@ describe("a merchant's last findings", () => {
 
   it('compares numbers as their texts would: NaN is NaN, and 0 is -0', () => {
     const f = emptyFindings()
-    remember(f, -1, 1, Number.NaN, 0, NOV, 5, 0, 64)
+    remember(f, -1, 1, Number.NaN, 0, NOV, 5, 0, 1, 64)
     expect(isSame(f, 0, Number.NaN, -0, NOV, 5, 0)).toBe(true)
   })
 
-  it('keeps the most recently updated entries, moving an updated one to the end', () => {
+  it('keeps the most recently updated entries: an update in place, a new one over the least recent', () => {
     const f = emptyFindings()
-    for (let k = 0; k < 3; k++) remember(f, -1, k, k, 0, NOV, 0, 0, 3)
-    // Updating key 0 moves it after 1 and 2; a fourth key then drops the oldest, 1.
-    remember(f, entryOf(f, 0), 0, 10, 0, NOV, 0, 0, 3)
-    remember(f, -1, 3, 3, 0, NOV, 0, 0, 3)
+    let seq = 0
+    for (let k = 0; k < 3; k++) remember(f, -1, k, k, 0, NOV, 0, 0, seq++, 3)
+    // Updating key 0 makes 1 the least recently updated; a fourth key then takes 1's place.
+    remember(f, entryOf(f, 0), 0, 10, 0, NOV, 0, 0, seq++, 3)
+    remember(f, -1, 3, 3, 0, NOV, 0, 0, seq++, 3)
     expect(f.length).toBe(3 * ENTRY)
-    expect([0, 1, 2].map((i) => f[i * ENTRY])).toEqual([2, 0, 3])
     expect(entryOf(f, 1)).toBe(-1)
     expect(isSame(f, entryOf(f, 0), 10, 0, NOV, 0, 0)).toBe(true)
+    expect(isSame(f, entryOf(f, 2), 2, 0, NOV, 0, 0)).toBe(true)
+    expect(isSame(f, entryOf(f, 3), 3, 0, NOV, 0, 0)).toBe(true)
+    // Then 2 is the least recent, then 0.
+    remember(f, -1, 4, 4, 0, NOV, 0, 0, seq++, 3)
+    expect(entryOf(f, 2)).toBe(-1)
+    remember(f, -1, 5, 5, 0, NOV, 0, 0, seq++, 3)
+    expect(entryOf(f, 0)).toBe(-1)
+    expect([3, 4, 5].every((k) => entryOf(f, k) >= 0)).toBe(true)
+  })
+
+  it('drops what a Map in order of update would drop, over a long random run', () => {
+    let state = 7
+    const rand = () => {
+      state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0
+      return state / 2 ** 32
+    }
+    const f = emptyFindings()
+    const map = new Map<number, number>()
+    for (let seq = 0; seq < 5_000; seq++) {
+      const key = Math.floor(rand() * 20)
+      const value = Math.floor(rand() * 3)
+      const at = entryOf(f, key)
+      if (at >= 0 && isSame(f, at, value, 0, NOV, 0, 0)) continue
+      remember(f, at, key, value, 0, NOV, 0, 0, seq, 8)
+      map.delete(key)
+      map.set(key, value)
+      if (map.size > 8) map.delete(map.keys().next().value as number)
+      for (const [k, v] of map) expect(isSame(f, entryOf(f, k), v, 0, NOV, 0, 0)).toBe(true)
+      expect(f.length).toBe(map.size * ENTRY)
+    }
   })
 })
 
