@@ -681,19 +681,23 @@ export class SaleDays {
     return out
   }
 
-  /** Keeps `id` among the last `cap` ids of `key`: the oldest of them goes when there are more. */
+  /**
+   * Keeps `id` among the last `cap` ids of `key`: the oldest of them goes when there are more. The pairs
+   * are kept in order of key, each key's ids in the order pushed, so a key's ids are one run found by a
+   * scan from the end, which stops at the first smaller key: nearly every push is to today's keys, the
+   * largest. A scan of every pair counted each push against all the days kept.
+   */
   pushSample(key: number, id: string, cap: number): void {
     let pairs = this.#samples ?? []
-    let n = 0
-    let oldest = -1
-    for (let i = 0; i < pairs.length; i += 2) {
-      if (pairs[i] !== key) continue
-      if (n === 0) oldest = i
-      n++
-    }
-    if (n >= cap) {
-      pairs.copyWithin(oldest, oldest + 2)
+    // The end of the key's run (where the id goes), then its start.
+    let end = pairs.length
+    while (end > 0 && (pairs[end - 2] as number) > key) end -= 2
+    let start = end
+    while (start > 0 && pairs[start - 2] === key) start -= 2
+    if ((end - start) / 2 >= cap) {
+      pairs.copyWithin(start, start + 2)
       pairs.length -= 2
+      end -= 2
       this.#samplesRoom = roomAfterCut(pairs.length, this.#samplesRoom)
     }
     const length = pairs.length
@@ -708,6 +712,11 @@ export class SaleDays {
       this.#samplesRoom = room
     }
     pairs.push(key, id)
+    if (end < length) {
+      pairs.copyWithin(end + 2, end, length)
+      pairs[end] = key
+      pairs[end + 1] = id
+    }
     this.#samples = pairs
   }
 
