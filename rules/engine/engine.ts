@@ -790,9 +790,9 @@ export class RuleEngine {
       const watermark = marks[WATERMARK] ?? NEVER
       if (meta.whitelistable && this.#opts.isWhitelisted(m.acquirerId, m.merchantId, meta.id, watermark))
         continue
-      // Compared before anything is hashed or allocated: a rule that keeps firing with the same
-      // evidence is the common case, and writes nothing. Field by field, not as one text: a rule that
-      // keeps firing mostly finds new numbers (an average moves with every sale).
+      // Compared before the hit's id is hashed or its update made: a rule that keeps firing with the
+      // same evidence is the common case, and writes nothing. Field by field, not as one text: a rule
+      // that keeps firing mostly finds new numbers (an average moves with every sale).
       const key = findingKey(i, finding.windowStart, this.#keySpan)
       if (key !== null) {
         const detail = textHash(finding.detail)
