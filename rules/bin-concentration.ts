@@ -1,7 +1,7 @@
 import { calibratedBound, describeBound, marginParam, quantileParam } from './engine/calibration.ts'
 import { int, num } from './engine/params.ts'
 import { defineRule } from './engine/types.ts'
-import { appendZeros, NO_DAY, roomAfter, roomAfterCut, type SampleRing } from './engine/window.ts'
+import { appendZeros, doubles, NO_DAY, roomAfter, roomAfterCut, type SampleRing } from './engine/window.ts'
 
 /**
  * Issuer-BIN concentration: card farmers apply for many credit cards at the one issuer with the laxest
@@ -85,16 +85,6 @@ function slotOfRow(packed: number): number {
 }
 /** New slot of each old one while the window moves (-1: dropped); one for all merchants, never reentered. */
 const renumbered = new Int16Array(KEY_SPAN)
-
-/**
- * An empty array that holds unboxed doubles from the start (see window.ts): the bitmaps and amounts
- * are not all small integers.
- */
-function doubles(): number[] {
-  const a = [0.5]
-  a.length = 0
-  return a
-}
 
 interface State {
   /**

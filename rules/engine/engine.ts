@@ -2,7 +2,7 @@ import { hash } from 'node:crypto'
 import { minorPerMajor } from '../../lib/currency.ts'
 import { utcOffsetMs } from '../../lib/local-time.ts'
 import type { MerchantEvent, TerminalTransaction } from '../../schemas/types.generated.ts'
-import { emptyFindings, entryOf, findingKey, isSame, keySpan, remember, textHash } from './last-findings.ts'
+import { entryOf, findingKey, isSame, keySpan, remember, textHash } from './last-findings.ts'
 import type { ParamSpecs, ParamValues } from './params.ts'
 import type { OverrideLayers } from './registry.ts'
 import type {
@@ -16,7 +16,16 @@ import type {
   RuleDefinition,
   RuleTxn,
 } from './types.ts'
-import { DayColumns, SaleDays, SaleLayout, SampleLayout, SampleRing, Samples, ShortDays } from './window.ts'
+import {
+  DayColumns,
+  doubles,
+  SaleDays,
+  SaleLayout,
+  SampleLayout,
+  SampleRing,
+  Samples,
+  ShortDays,
+} from './window.ts'
 
 const DAY_MS = 86_400_000
 const MAX_REMEMBERED_HITS = 64
@@ -797,7 +806,7 @@ export class RuleEngine {
       if (key !== null) {
         const detail = textHash(finding.detail)
         const config = this.#configId()
-        m.lastFinding ??= emptyFindings()
+        m.lastFinding ??= doubles()
         const at = entryOf(m.lastFinding, key)
         if (
           at >= 0 &&

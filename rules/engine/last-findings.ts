@@ -26,13 +26,6 @@ const K_CONFIG = 5
 const K_SEQ = 6
 export const ENTRY = 7
 
-/** An empty array that holds unboxed doubles from the start (a literal of one double, emptied). */
-export function emptyFindings(): number[] {
-  const a = [0.5]
-  a.length = 0
-  return a
-}
-
 /**
  * The key of a rule's finding: the rule's index and the window's start in one exact double, `span` a
  * power of two above every rule index. Null (never remembered, so always written) for a start that is

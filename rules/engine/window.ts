@@ -151,7 +151,7 @@ export class Recent<T> {
  * at the first amount that is not one, so tables would mix two element kinds and every access site
  * would be polymorphic.
  */
-function doubles(): number[] {
+export function doubles(): number[] {
   const a = [0.5]
   a.length = 0
   return a

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
   ENTRY,
-  emptyFindings,
   entryOf,
   findingKey,
   isSame,
@@ -9,6 +8,7 @@ import {
   remember,
   textHash,
 } from '../../rules/engine/last-findings.ts'
+import { doubles } from '../../rules/engine/window.ts'
 
 const NOV = Date.UTC(2026, 10, 1)
 
@@ -43,7 +43,7 @@ describe("the key of a rule's last finding", () => {
 
 describe("a merchant's last findings", () => {
   it('tells a finding written last from one that changed in any field', () => {
-    const f = emptyFindings()
+    const f = doubles()
     const d = textHash('40.0% of approved volume')
     remember(f, -1, 7, 0.4, 0.3, NOV, d, 0, 1, 64)
     const at = entryOf(f, 7)
@@ -58,13 +58,13 @@ describe("a merchant's last findings", () => {
   })
 
   it('compares numbers as their texts would: NaN is NaN, and 0 is -0', () => {
-    const f = emptyFindings()
+    const f = doubles()
     remember(f, -1, 1, Number.NaN, 0, NOV, 5, 0, 1, 64)
     expect(isSame(f, 0, Number.NaN, -0, NOV, 5, 0)).toBe(true)
   })
 
   it('keeps the most recently updated entries: an update in place, a new one over the least recent', () => {
-    const f = emptyFindings()
+    const f = doubles()
     let seq = 0
     for (let k = 0; k < 3; k++) remember(f, -1, k, k, 0, NOV, 0, 0, seq++, 3)
     // Updating key 0 makes 1 the least recently updated; a fourth key then takes 1's place.
@@ -89,7 +89,7 @@ describe("a merchant's last findings", () => {
       state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0
       return state / 2 ** 32
     }
-    const f = emptyFindings()
+    const f = doubles()
     const map = new Map<number, number>()
     for (let seq = 0; seq < 5_000; seq++) {
       const key = Math.floor(rand() * 20)
