@@ -488,6 +488,10 @@ export class SaleDays {
     if (layout.sealed) throw new Error('day columns must be taken before the first row')
     if (samples > 0 && layout.sampled >= SAMPLED_VIEWS)
       throw new Error(`at most ${SAMPLED_VIEWS} day-column views may keep samples`)
+    if (samples > 0) {
+      layout.sampledSizes.push(size)
+      layout.sampledMin = Math.min(layout.sampledMin, size)
+    }
     const view = new DayColumns(
       layout,
       size,
@@ -725,10 +729,20 @@ export class SaleDays {
     this.#keepSamples((k) => k !== key)
   }
 
-  /** Forgets the ids of the days up to `day`, whose rows were dropped. */
-  #dropSamples(day: number): void {
-    const below = (day + 1) * SAMPLED_VIEWS
-    this.#keepSamples((k) => k >= below)
+  /**
+   * Forgets the ids that no view reads any more now that `latest` is the latest day: those of the days
+   * a view keeps no longer (day <= latest - its size; `at` refuses them for good, since the latest day
+   * only grows). The rows are kept for the widest view, but ids kept as long would be every sale's of
+   * the month for daily_volume's week.
+   */
+  #dropSamples(latest: number): void {
+    const pairs = this.#samples
+    if (pairs === null || pairs.length === 0) return
+    const layout = this.#layout
+    // The pairs are in order of key, the oldest day's first: nothing to drop unless the first is old.
+    if ((pairs[0] as number) >= (latest - layout.sampledMin + 1) * SAMPLED_VIEWS) return
+    const sizes = layout.sampledSizes
+    this.#keepSamples((k) => Math.floor(k / SAMPLED_VIEWS) > latest - (sizes[k % SAMPLED_VIEWS] ?? 0))
   }
 
   /** Keeps the pairs whose key passes `keep`, in order. */
@@ -791,9 +805,9 @@ export class SaleDays {
         cells.copyWithin(0, drop)
         cells.length -= drop
         this.#room = roomAfterCut(cells.length, this.#room)
-        this.#dropSamples(oldest)
         this.#dropSide(oldest)
       }
+      this.#dropSamples(day)
       o = cells.length - stride
     } else {
       o = cells.length - stride
@@ -864,6 +878,10 @@ export class SaleLayout {
   stride = ROW_FIRST
   /** Views that keep samples: each has its index among them, part of its samples' keys. */
   sampled = 0
+  /** The days of each view that keeps samples, by that index: its samples of older days are dropped. */
+  readonly sampledSizes: number[] = []
+  /** The fewest days of any view that keeps samples (Infinity with none). */
+  sampledMin = Number.POSITIVE_INFINITY
   /** The sparse views' widths, by their index among them (part of their entries' keys). */
   readonly sparseWidths: number[] = []
   /** The widest view's days. */

@@ -15,7 +15,7 @@ import { prng } from '../../../simulator/generator.ts'
  * counters and samples, whatever the other views sharing the rows keep.
  */
 describe('SaleDays', () => {
-  it.each([[[30, 7, 31, 30]], [[7, 2]], [[1, 30]], [[31]]])(
+  it.each([[[30, 7, 31, 30]], [[7, 2]], [[1, 30]], [[31]], [[2, 30, 7, 31]]])(
     'views of %j days behave as DayTables of their own on random out-of-order days',
     (sizes) => {
       const rand = prng(sizes.reduce((a, b) => a * 31 + b, 7))
@@ -212,6 +212,28 @@ describe('SaleDays', () => {
     views.forEach((v, i) => {
       for (const day of [100, 101]) expect(v.samples(v.at(day))).toEqual([`${day}-${i}-2`, `${day}-${i}-3`])
     })
+  })
+
+  it("drops a view's samples of the days it keeps no longer, while the rows stay for a wider view", () => {
+    const rows = new SaleDays()
+    const month = rows.columns(30, 1)
+    const week = rows.columns(7, 0, 5)
+    for (const day of [100, 101]) {
+      rows.at(day)
+      week.pushSample(week.at(day), `id-${day}`)
+    }
+    // A sample's key is its day times 16 plus its view's index among the views that keep samples (0).
+    expect(rows.samples(100 * 16)).toEqual(['id-100'])
+    rows.at(107)
+    // Day 100 is out of the week (107 - 7) and its id is gone; 101 is still in it.
+    expect(week.at(100)).toBe(-1)
+    expect(rows.samples(100 * 16)).toEqual([])
+    expect(rows.samples(101 * 16)).toEqual(['id-101'])
+    expect(week.samples(week.at(101))).toEqual(['id-101'])
+    // The month's view still has the row of day 100.
+    expect(month.at(100)).toBeGreaterThanOrEqual(0)
+    rows.at(108)
+    expect(rows.samples(101 * 16)).toEqual([])
   })
 
   it('refuses columns taken after the first row', () => {
