@@ -304,6 +304,25 @@ const SAMPLES = 32
 /** What a pooled sale's sample holds for its BIN: no BIN's string. */
 const POOLED_SAMPLE = '*'
 
+/**
+ * One string per BIN for the samples, shared by every merchant: the event's own string, decoded with
+ * it, lived as long as the sample (32 per merchant, some 24 bytes each). Made from the code (the same
+ * characters), not kept from an event. Bounded, since BINs come from the events: past the bound a
+ * BIN's sample keeps the event's string, as before.
+ */
+const binTexts = new Map<number, string>()
+const MAX_BIN_TEXTS = 1 << 16
+
+/** The BIN of `code` (not the pool's) as one shared string; `text` is the event's, the same characters. */
+function binText(code: number, text: string): string {
+  const known = binTexts.get(code)
+  if (known !== undefined) return known
+  if (binTexts.size >= MAX_BIN_TEXTS) return text
+  const made = binOf(code)
+  binTexts.set(code, made)
+  return made
+}
+
 /** The last five sampled transaction ids of `bin` (a code), oldest first. */
 function sampleOf(state: State, bin: number): string[] {
   const pairs = state.binSamples.toArray()
@@ -401,8 +420,8 @@ export const binConcentration = defineRule({
     state.binCount++
     const top = state.binTopSlot
     if (bin !== POOLED && (top < 0 || total > (totals[top * SLOT + T_AMOUNT] ?? 0))) state.binTopSlot = slot
-    // The sale's BIN as the event gave it (the pool's mark for a pooled sale): a sample names the BIN.
-    state.binSamples.push(bin === POOLED ? POOLED_SAMPLE : txn.card_bin)
+    // The sale's BIN (the pool's mark for a pooled sale): a sample names the BIN.
+    state.binSamples.push(bin === POOLED ? POOLED_SAMPLE : binText(bin, txn.card_bin))
     state.binSamples.push(txn.txn_id)
   },
   onMerchantEvent(state, _event, ctx) {
