@@ -17,8 +17,8 @@ import { PerformanceObserver } from 'node:perf_hooks'
 import { compileSchema } from '../kafka/codec.ts'
 import { buildRulesConfig, createEngine } from '../rules/engine/config.ts'
 import { RULES } from '../rules/index.ts'
-import { bundledSchema, loadSchemaFile, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
-import type { TerminalTransaction } from '../schemas/types.generated.ts'
+import { bundledSchema, loadSchemaFile, MERCHANT_EVENT, TERMINAL_TRANSACTION } from '../schemas/contract.ts'
+import type { MerchantEvent, TerminalTransaction } from '../schemas/types.generated.ts'
 import { TrafficSimulator } from '../simulator/generator.ts'
 
 const N = Number(process.env.BENCH_ENGINE_EVENTS ?? 1_000_000)
@@ -38,7 +38,6 @@ function heapAfterGc(): number {
 const sim = new TrafficSimulator({ seed: 11, merchants: MERCHANTS, runId: 'engine-bench' })
 const start = Date.UTC(2026, 9, 1)
 const step = (DAYS * 86_400_000) / N
-const lifecycle = sim.lifecycle(start)
 const triples = new Set<string>()
 // The simulator's events, Avro-encoded into one buffer (`ends[i]` is where event i ends).
 const avro = compileSchema(loadSchemaFile(bundledSchema(TERMINAL_TRANSACTION).file))
@@ -55,6 +54,9 @@ for (let i = 0; i < N; i++) {
 }
 const wire = Buffer.concat(encoded, length)
 encoded.length = 0
+// The merchants' lifecycle events (onboarding, terminal bindings), encoded the same way.
+const merchantAvro = compileSchema(loadSchemaFile(bundledSchema(MERCHANT_EVENT).file))
+const lifecycle = sim.lifecycle(start).map((e) => merchantAvro.toBuffer(e))
 
 // BENCH_ENGINE_RULES=a,b runs only those rules, to see what each one costs.
 const only = process.env.BENCH_ENGINE_RULES?.split(',')
@@ -77,7 +79,8 @@ const engine = createEngine(config, {
   timeZoneOf: () => '+08:00',
   allowedLatenessMs: 6 * 3_600_000,
 })
-for (const e of lifecycle) engine.onMerchantEvent(e)
+for (const bytes of lifecycle)
+  engine.onMerchantEvent({ ...(merchantAvro.fromBuffer(bytes) as MerchantEvent) })
 
 // Garbage-collection pauses during the loop, to tell collection apart from the engine's own work.
 let gcMs = 0
@@ -106,7 +109,7 @@ events = []
 await new Promise((r) => setTimeout(r, 100))
 const retained = heapAfterGc() - heapBefore
 // Keeps the encoded events alive until after the measurement: they were in the baseline.
-if (wire.length !== length) throw new Error('encoded events lost')
+if (wire.length !== length || lifecycle.length === 0) throw new Error('encoded events lost')
 
 console.log(
   JSON.stringify(
