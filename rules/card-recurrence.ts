@@ -21,21 +21,35 @@ import { NO_DAY, type SampleRing, type ShortDays } from './engine/window.ts'
 const WINDOW_MONTHS = 4
 const DAY_MS = 86_400_000
 
-interface CardMonth {
-  month: number
-  /** Minor units, for the share of the merchant's volume. */
-  volume: number
-  /** Major units, for the monthly amount that makes the card present. */
-  major: number
-  firstDay: number
-  lastDay: number
+/**
+ * A card: whether it recurs and its volume in the window, then its months, sorted by month, at most the
+ * window's: each the month, its volume in minor units (for the share of the merchant's volume), in
+ * major units (for the monthly amount that makes the card present), and its first and last day. One
+ * array of unboxed doubles: an object per card and per month, with an array between them, was some
+ * 270 bytes per card.
+ */
+type Card = number[]
+const C_RECURRING = 0
+const C_VOLUME = 1
+const C_MONTHS = 2
+const M_MONTH = 0
+const M_VOLUME = 1
+const M_MAJOR = 2
+const M_FIRST_DAY = 3
+const M_LAST_DAY = 4
+const MONTH = 5
+
+/** Start of `month` in `card`, or -1. */
+function monthAt(card: Card, month: number): number {
+  for (let o = C_MONTHS; o < card.length; o += MONTH) if (card[o + M_MONTH] === month) return o
+  return -1
 }
 
-interface Card {
-  /** Sorted by month; at most the window's months. */
-  months: CardMonth[]
-  recurring: boolean
-  volume: number
+/** A card of one month: a literal holding a double, so its store is of unboxed doubles, of its size. */
+function newCard(month: number, day: number): Card {
+  const card = [0.5, 0, month, 0, 0, day, day]
+  card[C_RECURRING] = 0
+  return card
 }
 
 /** Columns of the merchant's month totals: approved sales amount and count. */
@@ -79,24 +93,29 @@ function firstDayOf(month: number): number {
 function assess(card: Card, from: number, p: Params): void {
   let volume = 0
   let recurring = false
-  let prev: CardMonth | undefined
-  for (const m of card.months) {
-    if (m.month < from) continue
-    volume += m.volume
-    if (m.major < p.minMonthlyAmount) continue
+  let prev = -1
+  for (let o = C_MONTHS; o < card.length; o += MONTH) {
+    const month = card[o + M_MONTH] ?? 0
+    if (month < from) continue
+    volume += card[o + M_VOLUME] ?? 0
+    if ((card[o + M_MAJOR] ?? 0) < p.minMonthlyAmount) continue
     // Consecutive calendar months, or a statement cycle that skipped a short month (Jan 31 → Mar 1).
-    if (prev !== undefined && (m.month - prev.month === 1 || m.firstDay - prev.lastDay <= p.maxCycleDays))
+    if (
+      prev >= 0 &&
+      (month - (card[prev + M_MONTH] ?? 0) === 1 ||
+        (card[o + M_FIRST_DAY] ?? 0) - (card[prev + M_LAST_DAY] ?? 0) <= p.maxCycleDays)
+    )
       recurring = true
-    prev = m
+    prev = o
   }
-  card.recurring = recurring
-  card.volume = volume
+  card[C_RECURRING] = recurring ? 1 : 0
+  card[C_VOLUME] = volume
 }
 
 function count(state: State, card: Card, sign: 1 | -1): void {
-  if (!card.recurring) return
+  if (card[C_RECURRING] !== 1) return
   state.recurCardCount += sign
-  state.recurVolume += sign * card.volume
+  state.recurVolume += sign * (card[C_VOLUME] ?? 0)
 }
 
 /**
@@ -110,11 +129,16 @@ function rebuild(state: State, wm: number, p: Params): void {
   if (cards === null) return
   for (const [token, card] of cards) {
     // Months are sorted: the first is the oldest.
-    const oldest = card.months[0]
-    if (oldest === undefined || oldest.month >= from) continue
+    if (card.length <= C_MONTHS || (card[C_MONTHS + M_MONTH] ?? 0) >= from) continue
     count(state, card, -1)
-    card.months = card.months.filter((m) => m.month >= from)
-    if (card.months.length === 0) {
+    let kept = C_MONTHS
+    for (let o = C_MONTHS; o < card.length; o += MONTH) {
+      if ((card[o + M_MONTH] ?? 0) < from) continue
+      if (kept !== o) card.copyWithin(kept, o, o + MONTH)
+      kept += MONTH
+    }
+    card.length = kept
+    if (kept === C_MONTHS) {
       cards.delete(token)
       continue
     }
@@ -202,29 +226,38 @@ export const cardRecurrence = defineRule({
       state.recurCards = cards
     }
     let card = cards.get(txn.card_token)
-    let cm: CardMonth | undefined
+    let o: number
     if (card === undefined) {
-      // An array of exactly its month (an empty array grown by push reserves 17 slots): most cards
-      // have one.
-      cm = { month, volume: 0, major: 0, firstDay: txn.localDay, lastDay: txn.localDay }
-      card = { months: [cm], recurring: false, volume: 0 }
+      // An array of exactly its month: most cards have one.
+      card = newCard(month, txn.localDay)
       cards.set(txn.card_token, card)
-    } else cm = card.months.find((m) => m.month === month)
-    if (cm === undefined) {
-      cm = { month, volume: 0, major: 0, firstDay: txn.localDay, lastDay: txn.localDay }
-      card.months.push(cm)
-      // Late events may add an earlier month; assess walks the months in order.
-      card.months.sort((a, b) => a.month - b.month)
+      o = C_MONTHS
+    } else {
+      o = monthAt(card, month)
+      if (o < 0) {
+        // Late events may add an earlier month: it goes in its place, since assess walks the months in
+        // order.
+        o = card.length
+        while (o > C_MONTHS && (card[o - MONTH + M_MONTH] ?? 0) > month) o -= MONTH
+        const end = card.length
+        card.push(0, 0, 0, 0, 0)
+        if (o < end) card.copyWithin(o + MONTH, o, end)
+        card[o + M_MONTH] = month
+        card[o + M_VOLUME] = 0
+        card[o + M_MAJOR] = 0
+        card[o + M_FIRST_DAY] = txn.localDay
+        card[o + M_LAST_DAY] = txn.localDay
+      }
     }
-    cm.volume += txn.amount_minor
-    cm.major += major
-    if (txn.localDay < cm.firstDay) cm.firstDay = txn.localDay
-    if (txn.localDay > cm.lastDay) cm.lastDay = txn.localDay
+    card[o + M_VOLUME] = (card[o + M_VOLUME] ?? 0) + txn.amount_minor
+    card[o + M_MAJOR] = (card[o + M_MAJOR] ?? 0) + major
+    if (txn.localDay < (card[o + M_FIRST_DAY] ?? 0)) card[o + M_FIRST_DAY] = txn.localDay
+    if (txn.localDay > (card[o + M_LAST_DAY] ?? 0)) card[o + M_LAST_DAY] = txn.localDay
 
     count(state, card, -1)
     assess(card, from, p)
     count(state, card, 1)
-    if (card.recurring) state.recurSamples.push(txn.txn_id)
+    if (card[C_RECURRING] === 1) state.recurSamples.push(txn.txn_id)
   },
   evaluate(state, ctx) {
     const p = ctx.params

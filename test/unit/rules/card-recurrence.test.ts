@@ -141,6 +141,19 @@ describe('card_recurrence', () => {
     expect(last?.detail).toMatch(/^3 cards/)
   })
 
+  it("puts a late swipe's earlier month before the card's later one", () => {
+    const cards = ['c1', 'c2', 'c3']
+    const events = [
+      ...walkIns('2026-01-20', 20, 300),
+      // Each card's February swipe arrives first, then its swipe of 31 January, late.
+      ...cards.map((c, k) => sale('2026-02-01', `00:1${k}`, c, 10_000)),
+      ...cards.map((c) => sale('2026-01-31', '23:50', c, 10_000)),
+    ]
+    const { last } = runRule(cardRecurrence, events)
+    expect(last?.observed).toBeCloseTo(60_000 / 66_000, 6)
+    expect(last?.detail).toMatch(/^3 cards/)
+  })
+
   it('forgets months that left the window', () => {
     const cards = ['c1', 'c2', 'c3']
     const recurring = cards.flatMap((c) => [
