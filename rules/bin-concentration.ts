@@ -52,21 +52,26 @@ const BITS = 64
 const T_AMOUNT = 0
 const SLOT = 1
 /**
- * A row: its key (the bucket times KEY_SPAN plus the BIN's slot) and its sales, in one number (`key +
- * sales * SALES_UNIT`: a column of its own was a sixth of the rows), the amount, credit amount, and the
- * card bitmap.
+ * A row: its key (the bucket times KEY_SPAN, plus CREDIT_ROW for credit sales, plus the BIN's slot) and
+ * its sales, in one number (`key + sales * SALES_UNIT`: a column of its own was a sixth of the rows),
+ * the amount, and the card bitmap. A BIN's credit and other sales of a bucket are rows apart, so a
+ * row's credit amount is all of its amount or none: a BIN is one issuer's product, nearly always all
+ * credit or all debit, and a credit column was a fifth of every row.
  */
 const R_KEY = 0
 const R_AMOUNT = 1
-const R_CREDIT = 2
 /** Card bits 0–31 and 32–63. */
-const R_LO = 3
-const R_HI = 4
-const ROW = 5
+const R_LO = 2
+const R_HI = 3
+const ROW = 4
 /** Above any slot (at most MAX_BINS + 1 of them, the pooled one included); a power of 2. */
-const KEY_SPAN = 128
+const SLOT_SPAN = 128
+/** The part of a key that marks a row of credit sales. */
+const CREDIT_ROW = SLOT_SPAN
+/** Above any slot and the credit mark; a power of 2. */
+const KEY_SPAN = 2 * SLOT_SPAN
 /**
- * Above any key (buckets of local days from 1970 to the year 9000, times KEY_SPAN); a power of 2, so
+ * Above any key (buckets of local days from 1970 to the year 5000, times KEY_SPAN); a power of 2, so
  * a row's key and slot are bit masks of its first number, exact below 2^53 (ToInt32 keeps the low bits).
  * A day before 1970 (a negative key) never reaches a rule: every path into the engine (ingest's and the
  * rules stage's validation, the backtest's, the simulator's) refuses an event_time before 2000
@@ -81,10 +86,15 @@ function keyOf(packed: number): number {
 
 /** The slot of a row's first number. */
 function slotOfRow(packed: number): number {
-  return packed & (KEY_SPAN - 1)
+  return packed & (SLOT_SPAN - 1)
+}
+
+/** Whether a row's first number is a row of credit sales. */
+function isCreditRow(packed: number): boolean {
+  return (packed & CREDIT_ROW) !== 0
 }
 /** New slot of each old one while the window moves (-1: dropped); one for all merchants, never reentered. */
-const renumbered = new Int16Array(KEY_SPAN)
+const renumbered = new Int16Array(SLOT_SPAN)
 
 interface State {
   /**
@@ -165,15 +175,15 @@ function newSlot(state: State, bin: number): number {
 }
 
 /**
- * Start of the row of `slot` and `bucket`, made (zeroed) when the BIN had no sale in that bucket yet
- * (`fresh`: a new slot, which has no row). Rows are kept in order of bucket: a row is appended, or, for
+ * Start of the row of `slot` and `bucket` (its credit sales' row when `credit`), made (zeroed) when the
+ * BIN had no such sale in that bucket yet (`fresh`: a new slot, which has no row). Rows are kept in order of bucket: a row is appended, or, for
  * a late sale in an earlier bucket than the last row's, inserted after that bucket's rows and before
  * the later buckets'. So the scan from the end stops at the first row of an earlier bucket, where a
  * BIN's first sale in a bucket scanned every row of the window before.
  */
-function rowOf(state: State, slot: number, bucket: number, fresh: boolean): number {
+function rowOf(state: State, slot: number, credit: boolean, bucket: number, fresh: boolean): number {
   let rows = state.binRows
-  const key = bucket * KEY_SPAN + slot
+  const key = bucket * KEY_SPAN + (credit ? CREDIT_ROW : 0) + slot
   const first = bucket * KEY_SPAN
   const next = first + KEY_SPAN
   // Where a new row goes: after the rows of the buckets up to `bucket`.
@@ -402,17 +412,15 @@ export const binConcentration = defineRule({
       fresh = slot < 0
       if (fresh) slot = newSlot(state, bin)
     }
-    const o = rowOf(state, slot, bucket, fresh)
+    const o = rowOf(state, slot, txn.card_type === 'CREDIT', bucket, fresh)
     const rows = state.binRows
     const totals = state.binTotals
     const t = slot * SLOT
     const amount = txn.amount_minor
-    const credit = txn.card_type === 'CREDIT' ? amount : 0
     const bit = cardBit(txn.card_token)
     if (bit < 32) rows[o + R_LO] = (rows[o + R_LO] ?? 0) | (1 << bit)
     else rows[o + R_HI] = (rows[o + R_HI] ?? 0) | (1 << (bit - 32))
     rows[o + R_AMOUNT] = (rows[o + R_AMOUNT] ?? 0) + amount
-    rows[o + R_CREDIT] = (rows[o + R_CREDIT] ?? 0) + credit
     rows[o + R_KEY] = (rows[o + R_KEY] ?? 0) + SALES_UNIT
     const total = (totals[t + T_AMOUNT] ?? 0) + amount
     totals[t + T_AMOUNT] = total
@@ -444,8 +452,10 @@ export const binConcentration = defineRule({
     const rows = state.binRows
     // Every row is in the window (the move of the window dropped the others): integers, in any order.
     let credit = 0
-    for (let o = 0; o < rows.length; o += ROW)
-      if (slotOfRow(rows[o + R_KEY] ?? 0) === slot) credit += rows[o + R_CREDIT] ?? 0
+    for (let o = 0; o < rows.length; o += ROW) {
+      const packed = rows[o + R_KEY] ?? 0
+      if (slotOfRow(packed) === slot && isCreditRow(packed)) credit += rows[o + R_AMOUNT] ?? 0
+    }
     if (credit / amount < p.minCreditShare) return null
     const to = Math.floor(ctx.watermarkDay / BUCKET_DAYS)
     let lo = 0
