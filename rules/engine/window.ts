@@ -726,7 +726,7 @@ export class SaleDays {
 
   /** Forgets the ids of `key`. */
   clearSamples(key: number): void {
-    this.#keepSamples((k) => k !== key)
+    this.#compactSamples(key, 0)
   }
 
   /**
@@ -741,33 +741,26 @@ export class SaleDays {
     const layout = this.#layout
     // The pairs are in order of key, the oldest day's first: nothing to drop unless the first is old.
     if ((pairs[0] as number) >= (latest - layout.sampledMin + 1) * SAMPLED_VIEWS) return
-    const sizes = layout.sampledSizes
-    // In place, in order (#keepSamples with a closure was a call per pair, once per merchant and day).
+    this.#compactSamples(-1, latest)
+  }
+
+  /**
+   * Drops, in place and keeping the others' order, the pairs of `key`, or with `key` -1 those of the
+   * days their view keeps no longer as of `latest` (no closure: this runs once per merchant and day).
+   */
+  #compactSamples(key: number, latest: number): void {
+    const pairs = this.#samples
+    if (pairs === null) return
+    const sizes = this.#layout.sampledSizes
     let kept = 0
     for (let i = 0; i < pairs.length; i += 2) {
       const k = pairs[i] as number
-      if (Math.floor(k / SAMPLED_VIEWS) <= latest - (sizes[k % SAMPLED_VIEWS] ?? 0)) continue
+      if (key >= 0 ? k === key : Math.floor(k / SAMPLED_VIEWS) <= latest - (sizes[k % SAMPLED_VIEWS] ?? 0))
+        continue
       if (kept !== i) {
         pairs[kept] = k
         pairs[kept + 1] = pairs[i + 1] ?? ''
       }
-      kept += 2
-    }
-    if (kept === pairs.length) return
-    pairs.length = kept
-    this.#samplesRoom = roomAfterCut(kept, this.#samplesRoom)
-  }
-
-  /** Keeps the pairs whose key passes `keep`, in order. */
-  #keepSamples(keep: (key: number) => boolean): void {
-    const pairs = this.#samples
-    if (pairs === null) return
-    let kept = 0
-    for (let i = 0; i < pairs.length; i += 2) {
-      const k = pairs[i]
-      if (typeof k !== 'number' || !keep(k)) continue
-      pairs[kept] = k
-      pairs[kept + 1] = pairs[i + 1] ?? ''
       kept += 2
     }
     if (kept === pairs.length) return
