@@ -35,8 +35,9 @@ const BITS = 64
  * exactly when the BIN's last bucket leaves, since amounts are positive (the schema's contract for
  * amount_minor) and integers: such a slot is dropped when the window moves.
  *
- * The BINs themselves are an array beside the slots (slot i holds `bins[i]`), looked up by a scan
- * rather than a map: a merchant has a few dozen BINs at most, and a Map costs some 180 bytes empty.
+ * A slot holds its BIN and its total, looked up by a scan rather than a map: a merchant has a few
+ * dozen BINs at most, and a Map costs some 180 bytes empty (an array of BINs beside one of totals was
+ * two arrays and two stores per merchant).
  * A BIN is kept as a small integer (binCode), not as the event's string: a scan of a busy merchant's
  * 64 strings compared their characters (decoded strings are not interned), and the strings outlived
  * their events in the state; a small integer is compared at once and lives in the array itself.
@@ -45,12 +46,13 @@ const BITS = 64
  * equal BINs stays the largest).
  */
 /**
- * A slot: the BIN's amount in the window. Its credit amount is counted from its rows when evaluate
- * needs it (only for the largest BIN, over its share threshold), and its rows are found by a scan: a
- * credit total and a hint to the latest row were two more numbers per BIN and merchant.
+ * A slot: the BIN (its binCode) and its amount in the window. Its credit amount is counted from its rows
+ * when evaluate needs it (only for the largest BIN, over its share threshold), and its rows are found by
+ * a scan: a credit total and a hint to the latest row were two more numbers per BIN and merchant.
  */
-const T_AMOUNT = 0
-const SLOT = 1
+const T_BIN = 0
+const T_AMOUNT = 1
+const SLOT = 2
 /**
  * A row: its key (the bucket times KEY_SPAN, plus CREDIT_ROW for credit sales, plus the BIN's slot) and
  * its sales, in one number (`key + sales * SALES_UNIT`: a column of its own was a sixth of the rows),
@@ -98,18 +100,16 @@ const renumbered = new Int16Array(SLOT_SPAN)
 
 interface State {
   /**
-   * The BIN of each slot (its binCode): those with sales in the window's buckets [from, bucket of the
-   * watermark], in order of entry.
+   * The slots of the BINs with sales in the window's buckets [from, bucket of the watermark], in order
+   * of entry.
    */
-  binKeys: number[]
-  binTotals: number[]
+  binSlots: number[]
   binRows: number[]
   /**
-   * What the stores of `binKeys`, `binTotals` and `binRows` have room for (see appendZeros): a push
-   * reserves 17 slots at its first, and most merchants have a few BINs in the window.
+   * What the stores of `binSlots` and `binRows` have room for (see appendZeros): a push reserves 17
+   * slots at its first, and most merchants have a few BINs in the window.
    */
-  binKeysRoom: number
-  binTotalsRoom: number
+  binSlotsRoom: number
   binRowsRoom: number
   binAmount: number
   binCount: number
@@ -145,32 +145,22 @@ function binOf(code: number): string {
 }
 
 /** The slot of `bin` (a code), or -1. */
-function slotOf(bins: readonly number[], bin: number): number {
-  for (let i = 0; i < bins.length; i++) if (bins[i] === bin) return i
+function slotOf(slots: readonly number[], bin: number): number {
+  for (let t = T_BIN; t < slots.length; t += SLOT) if (slots[t] === bin) return t / SLOT
   return -1
 }
 
 /** A new slot for `bin` (a code), after the others. */
 function newSlot(state: State, bin: number): number {
-  const totals = state.binTotals
-  const t = totals.length
-  const grown = appendZeros(totals, SLOT, state.binTotalsRoom)
-  if (grown !== totals) {
-    state.binTotals = grown
-    state.binTotalsRoom = roomAfter(grown.length, SLOT)
+  let slots = state.binSlots
+  const t = slots.length
+  const grown = appendZeros(slots, SLOT, state.binSlotsRoom)
+  if (grown !== slots) {
+    state.binSlots = grown
+    state.binSlotsRoom = roomAfter(grown.length, SLOT)
+    slots = grown
   }
-  let keys = state.binKeys
-  const n = keys.length
-  if (n === state.binKeysRoom) {
-    const room = roomAfter(n + 1, 1)
-    const next = new Array<number>(room).fill(POOLED)
-    for (let i = 0; i < n; i++) next[i] = keys[i] ?? POOLED
-    next.length = n
-    keys = next
-    state.binKeys = keys
-    state.binKeysRoom = room
-  }
-  keys.push(bin)
+  slots[t + T_BIN] = bin
   return t / SLOT
 }
 
@@ -244,16 +234,13 @@ function advance(state: State, to: number): boolean {
   state.binFrom = newFrom
   state.binTopSlot = -1
   const rows = state.binRows
-  const totals = state.binTotals
-  const bins = state.binKeys
+  const totals = state.binSlots
   // Every row is older than a window that moved past all of them.
   if (moved > BUCKETS) {
-    bins.length = 0
     rows.length = 0
     totals.length = 0
     state.binRowsRoom = 0
-    state.binKeysRoom = 0
-    state.binTotalsRoom = 0
+    state.binSlotsRoom = 0
     state.binAmount = 0
     state.binCount = 0
     return true
@@ -277,7 +264,8 @@ function advance(state: State, to: number): boolean {
   state.binRowsRoom = roomAfterCut(kept, state.binRowsRoom)
   let best = 0
   let n = 0
-  for (let slot = 0; slot < bins.length; slot++) {
+  const count = totals.length / SLOT
+  for (let slot = 0; slot < count; slot++) {
     const t = slot * SLOT
     const amount = totals[t + T_AMOUNT] ?? 0
     if (amount <= 0) {
@@ -285,22 +273,17 @@ function advance(state: State, to: number): boolean {
       continue
     }
     renumbered[slot] = n
-    const bin = bins[slot] ?? POOLED
-    if (n !== slot) {
-      bins[n] = bin
-      totals.copyWithin(n * SLOT, t, t + SLOT)
-    }
+    const bin = totals[t + T_BIN] ?? POOLED
+    if (n !== slot) totals.copyWithin(n * SLOT, t, t + SLOT)
     if (bin !== POOLED && amount > best) {
       best = amount
       state.binTopSlot = n
     }
     n++
   }
-  if (n !== bins.length) {
-    bins.length = n
-    state.binKeysRoom = roomAfterCut(n, state.binKeysRoom)
+  if (n !== count) {
     totals.length = n * SLOT
-    state.binTotalsRoom = roomAfterCut(n * SLOT, state.binTotalsRoom)
+    state.binSlotsRoom = roomAfterCut(n * SLOT, state.binSlotsRoom)
     for (let o = 0; o < rows.length; o += ROW) {
       const packed = rows[o + R_KEY] ?? 0
       const slot = slotOfRow(packed)
@@ -387,11 +370,9 @@ export const binConcentration = defineRule({
     }),
   },
   createState: (_sales, samples): State => ({
-    binKeys: [],
-    binTotals: doubles(),
+    binSlots: doubles(),
     binRows: doubles(),
-    binKeysRoom: 0,
-    binTotalsRoom: 0,
+    binSlotsRoom: 0,
     binRowsRoom: 0,
     binAmount: 0,
     binCount: 0,
@@ -404,17 +385,17 @@ export const binConcentration = defineRule({
     const bucket = Math.floor(txn.localDay / BUCKET_DAYS)
     if (!txn.approved || !txn.sale || txn.card_bin === null || bucket < state.binFrom) return moved
     let bin = binCode(txn.card_bin)
-    let slot = slotOf(state.binKeys, bin)
+    let slot = slotOf(state.binSlots, bin)
     let fresh = false
     if (slot < 0) {
-      if (state.binKeys.length >= MAX_BINS || bin === POOLED) bin = POOLED
-      slot = slotOf(state.binKeys, bin)
+      if (state.binSlots.length >= MAX_BINS * SLOT || bin === POOLED) bin = POOLED
+      slot = slotOf(state.binSlots, bin)
       fresh = slot < 0
       if (fresh) slot = newSlot(state, bin)
     }
     const o = rowOf(state, slot, txn.card_type === 'CREDIT', bucket, fresh)
     const rows = state.binRows
-    const totals = state.binTotals
+    const totals = state.binSlots
     const t = slot * SLOT
     const amount = txn.amount_minor
     const bit = cardBit(txn.card_token)
@@ -438,9 +419,9 @@ export const binConcentration = defineRule({
   evaluate(state, ctx) {
     const p = ctx.params
     const slot = state.binTopSlot
-    const bin = state.binKeys[slot]
+    const bin = slot < 0 ? undefined : state.binSlots[slot * SLOT + T_BIN]
     if (state.binCount < p.minTxns || bin === undefined || state.binAmount <= 0) return null
-    const amount = state.binTotals[slot * SLOT + T_AMOUNT] ?? 0
+    const amount = state.binSlots[slot * SLOT + T_AMOUNT] ?? 0
     const share = amount / state.binAmount
     const bound = calibratedBound(
       p.floor,
