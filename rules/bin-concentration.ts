@@ -166,10 +166,11 @@ function newSlot(state: State, bin: number): number {
 
 /**
  * Start of the row of `slot` and `bucket` (its credit sales' row when `credit`), made (zeroed) when the
- * BIN had no such sale in that bucket yet (`fresh`: a new slot, which has no row). Rows are kept in order of bucket: a row is appended, or, for
- * a late sale in an earlier bucket than the last row's, inserted after that bucket's rows and before
- * the later buckets'. So the scan from the end stops at the first row of an earlier bucket, where a
- * BIN's first sale in a bucket scanned every row of the window before.
+ * BIN had no such sale in that bucket yet (`fresh`: a new slot, which has no row). Rows are kept in
+ * order of bucket: a row is appended, or, for a late sale in an earlier bucket than the last row's,
+ * inserted after that bucket's rows and before the later buckets'. So the scan from the end stops at
+ * the first row of an earlier bucket, where a BIN's first sale in a bucket scanned every row of the
+ * window before.
  */
 function rowOf(state: State, slot: number, credit: boolean, bucket: number, fresh: boolean): number {
   let rows = state.binRows
